@@ -1,0 +1,39 @@
+# attackmap developer entry points. `make demo` and `make test` bootstrap .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO := examples/nim/nim-deploy-default.yaml
+
+.PHONY: venv demo test lint pytest bench fuzz docs clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/attackmap attack info
+	$(VENV)/bin/attackmap analyze $(DEMO)
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+test: lint pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+fuzz: $(STAMP)
+	$(PY) -m pytest tests/fuzz -q --hypothesis-profile=fuzz
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""attackmap: which ATT&CK (Containers) techniques a Kubernetes GPU workload exposes.
+
+The public API is exactly what this module exports (``__all__``); subpackages
+``attackmap.attack``, ``attackmap.pss``, ``attackmap.seccomp``, ``attackmap.audit`` and
+``attackmap.exporters`` are public too. Everything ``_``-prefixed is private.
+
+Names are imported lazily so that ``import attackmap`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from attackmap.errors import AttackmapError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "load_attack": "attackmap.attack",
+    "AttackKB": "attackmap.attack",
+}
+
+__all__ = ["AttackmapError", "__version__", *sorted(_LAZY)]
+
+if TYPE_CHECKING:
+    from attackmap.attack import AttackKB, load_attack
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attackmap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,96 @@
+"""The ``attackmap`` command line: a thin layer over the library.
+
+Only this package prints or decides exit codes. Its whole error policy: catch
+:class:`~attackmap.errors.AttackmapError`, print its diagnostics to stderr, exit 2.
+
+Exit codes: 0 success / clean, 1 findings where a command is asked to fail on them
+(``pss``, ``analyze --fail-on``), 2 bad input or usage.
+
+Each subcommand lives in its own module ``attackmap.cli._<name>`` exposing
+``add_parser(subparsers)``, which registers the parser and sets ``run=`` as a default:
+``run(args) -> int``. The registry below is explicit; a test checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from attackmap import __version__
+from attackmap.errors import AttackmapError
+
+# subcommand name -> module implementing it (see module docstring)
+COMMANDS: dict[str, str] = {
+    "attack": "attackmap.cli._attack",
+}
+
+EPILOG = """\
+examples:
+  attackmap analyze deploy/nim.yaml                       reachable techniques per workload
+  attackmap analyze chart.yaml --entry external --format json
+  attackmap inventory manifests/                          security facts per workload
+  attackmap pss manifests/ --level baseline               Pod Security, as the API server
+  attackmap attack info                                   the ATT&CK release in use
+
+exit codes: 0 ok, 1 findings (when asked to fail on them), 2 bad input or usage
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attackmap",
+        description=(
+            "Map how a Kubernetes (GPU inference) workload is deployed to the MITRE ATT&CK "
+            "Containers techniques an attacker can reach, the paths, and the controls that "
+            "break them."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"attackmap {__version__}")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only results and errors"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what attackmap does (to stderr)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(COMMANDS[name]).add_parser(sub)
+    return parser
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("attackmap")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help/--version (0) or usage errors (2)
+        return int(e.code) if isinstance(e.code, int) else 2
+    _configure_logging(args.quiet, args.verbose)
+    try:
+        code: int = args.run(args)
+    except AttackmapError as e:
+        print(e.diagnostics(), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `attackmap ... | head`
+        return 0
+    return code
+
+
+def console_main() -> None:
+    """Entry point of the ``attackmap`` console script."""
+    sys.exit(main())
