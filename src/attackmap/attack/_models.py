@@ -1,0 +1,79 @@
+"""The values the ATT&CK knowledge base hands out: frozen, validated, comparable."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tactic(_Frozen):
+    """An ATT&CK tactic (a column of the matrix), e.g. ``TA0004 privilege-escalation``."""
+
+    id: str
+    shortname: str
+    name: str
+
+
+class Technique(_Frozen):
+    """An ATT&CK technique or sub-technique.
+
+    ``tactics`` are kill-chain shortnames in matrix order; ``description`` is ``None`` when
+    the knowledge base was loaded from the bundled facts-only slice.
+    """
+
+    id: str
+    name: str
+    tactics: tuple[str, ...]
+    platforms: tuple[str, ...]
+    is_subtechnique: bool
+    url: str
+    stix_id: str
+    version: str
+    revoked: bool
+    deprecated: bool
+    description: str | None = None
+
+
+class Mitigation(_Frozen):
+    """An ATT&CK mitigation (``course-of-action``), e.g. ``M1048 Application Isolation``."""
+
+    id: str
+    name: str
+    url: str
+    stix_id: str
+
+
+State = Literal["live", "revoked", "deprecated", "unknown"]
+
+
+class Status(_Frozen):
+    """What the knowledge base knows about an id (technique ``T…`` or mitigation ``M…``).
+
+    ``replacement`` is the id a revoked object was revoked by (followed to its end).
+    """
+
+    id: str
+    state: State
+    name: str | None = None
+    replacement: str | None = None
+
+
+class AttackSource(_Frozen):
+    """Where a knowledge base came from, as reported by ``attackmap attack info``.
+
+    ``origin``: ``argument`` (passed to :func:`load_attack`), ``env``
+    (``ATTACKMAP_ATTACK_BUNDLE``), ``cache`` (installed by ``attackmap attack update``) or
+    ``bundled`` (the slice shipped with attackmap). ``kind``: ``slice`` (a checked slice
+    directory) or ``bundle`` (a STIX file, sliced on load to ``platform``).
+    """
+
+    origin: Literal["argument", "env", "cache", "bundled"]
+    path: str
+    kind: Literal["slice", "bundle"]
+    sha256: str
+    platform: str | None

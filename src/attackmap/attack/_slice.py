@@ -1,0 +1,199 @@
+"""The facts-only platform slice: building it from a bundle, and reading it back checked.
+
+A slice directory holds three files:
+
+- ``enterprise-attack-<platform>.json`` — a STIX bundle of the objects :func:`select` keeps,
+  reduced to facts (:func:`strip_prose`), objects sorted by id, keys sorted;
+- ``LICENSE.txt`` — MITRE's ATT&CK licence, which requires it (and MITRE's copyright
+  designation) to accompany any copy; the marking definition's copyright statement stays in
+  the bundle too;
+- ``MANIFEST.json`` — provenance (source file name, ATT&CK version, source sha256, object
+  counts) and the sha256 of the two other files, checked on every load.
+
+Building is deterministic: the same bundle gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from attackmap.attack._bundle import (
+    RawBundle,
+    dump_json,
+    parse_bundle,
+    read_bundle,
+    select,
+    strip_prose,
+)
+from attackmap.errors import AttackKBError
+
+MANIFEST = "MANIFEST.json"
+LICENSE = "LICENSE.txt"
+# uuid5 namespace for slice bundle ids (a fixed, arbitrary uuid: ids must be stable)
+_NAMESPACE = uuid.UUID("8a3c52c4-6f53-4d3e-9d8e-3b0f1c3e3a51")
+
+
+class SourceRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str
+    sha256: str
+    object_count: int
+
+
+class SliceManifest(BaseModel):
+    """What ``MANIFEST.json`` says about a slice."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: int
+    attack_version: str
+    platform: str | None
+    slice: str
+    slice_object_count: int
+    source: SourceRecord
+    files: dict[str, str]  # file name -> sha256
+
+
+def slice_file_name(platform: str | None) -> str:
+    return f"enterprise-attack-{(platform or 'all').lower()}.json"
+
+
+def build_slice(
+    bundle: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    platform: str | None = "Containers",
+    license_file: str | os.PathLike[str] | None = None,
+) -> SliceManifest:
+    """Build the facts-only slice of the bundle file ``bundle`` into ``out_dir``.
+
+    MITRE's licence must accompany the copy: it is read from ``license_file``, by default
+    ``LICENSE.txt`` beside the bundle (as in ``../shared/attack/``), and written next to the
+    slice verbatim. Raises :class:`AttackKBError` when the bundle or the licence is missing.
+    """
+    source = Path(bundle)
+    license_path = Path(license_file) if license_file is not None else source.parent / LICENSE
+    try:
+        license_text = license_path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise AttackKBError(
+            f"cannot read MITRE's ATT&CK licence: {e.strerror}",
+            path=license_path,
+            hint="the licence must accompany any copy of ATT&CK; pass --license FILE",
+        ) from e
+    return write_slice(
+        read_bundle(source), Path(out_dir), platform=platform, license_text=license_text
+    )
+
+
+def write_slice(
+    bundle: RawBundle,
+    out_dir: Path,
+    *,
+    platform: str | None,
+    license_text: str,
+    version: str | None = None,
+) -> SliceManifest:
+    """Write the slice of ``bundle`` for ``platform`` into ``out_dir``; return its manifest.
+
+    ``version`` overrides the release the bundle tells (needed when it does not).
+    """
+    release = version or bundle.version
+    if release is None:
+        raise AttackKBError(
+            "cannot tell the ATT&CK release of this bundle (no x-mitre-collection object, "
+            "no version in the file name)",
+            path=bundle.path,
+            hint="name the file like enterprise-attack-18.1.json or pass --version",
+        )
+    objects = sorted(
+        (strip_prose(o) for o in select(bundle.objects, platform)), key=lambda o: o["id"]
+    )
+    bundle_id = uuid.uuid5(_NAMESPACE, f"{bundle.sha256}:{platform}")
+    slice_bytes = dump_json({"type": "bundle", "id": f"bundle--{bundle_id}", "objects": objects})
+    license_bytes = license_text.encode()
+    name = slice_file_name(platform)
+    manifest = SliceManifest(
+        format=1,
+        attack_version=release,
+        platform=platform,
+        slice=name,
+        slice_object_count=len(objects),
+        source=SourceRecord(
+            file=Path(bundle.path).name, sha256=bundle.sha256, object_count=len(bundle.objects)
+        ),
+        files={name: _sha256(slice_bytes), LICENSE: _sha256(license_bytes)},
+    )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(out_dir / name, slice_bytes)
+        write_atomic(out_dir / LICENSE, license_bytes)
+        write_atomic(out_dir / MANIFEST, dump_json(manifest.model_dump(mode="json")))
+    except OSError as e:
+        raise AttackKBError(f"cannot write the slice: {e.strerror}", path=out_dir) from e
+    return manifest
+
+
+def read_slice(root: Traversable, label: str) -> tuple[SliceManifest, RawBundle]:
+    """Read and check a slice directory; a modified or truncated file is refused."""
+    manifest_path = f"{label}/{MANIFEST}"
+    try:
+        manifest = SliceManifest.model_validate(json.loads(root.joinpath(MANIFEST).read_bytes()))
+    except OSError as e:
+        raise AttackKBError(
+            f"not an ATT&CK slice directory: cannot read {MANIFEST} ({e.strerror or e})",
+            path=manifest_path,
+            hint="pass a directory written by `attackmap attack build-slice`, or a STIX bundle file",
+        ) from e
+    except (ValueError, ValidationError) as e:
+        raise AttackKBError(
+            f"{MANIFEST} is not a valid slice manifest ({e})", path=manifest_path
+        ) from e
+    if manifest.slice not in manifest.files or LICENSE not in manifest.files:
+        raise AttackKBError(
+            f"{MANIFEST} does not checksum the slice and {LICENSE}", path=manifest_path
+        )
+    contents: dict[str, bytes] = {}
+    for name, expected in sorted(manifest.files.items()):
+        path = f"{label}/{name}"
+        try:
+            data = root.joinpath(name).read_bytes()
+        except OSError as e:
+            raise AttackKBError(
+                f"slice file missing or unreadable ({e.strerror or e})", path=path
+            ) from e
+        if _sha256(data) != expected:
+            raise AttackKBError(
+                f"checksum mismatch: the file was modified or truncated (sha256 {_sha256(data)}, "
+                f"{MANIFEST} says {expected})",
+                path=path,
+                hint="rebuild it with `attackmap attack build-slice` or reinstall attackmap",
+            )
+        contents[name] = data
+    return manifest, parse_bundle(contents[manifest.slice], f"{label}/{manifest.slice}")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary data files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
