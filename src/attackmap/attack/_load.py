@@ -105,7 +105,7 @@ def _load_bundled() -> AttackKB:
     from attackmap._resources import data_dir
 
     root = data_dir().joinpath("attack")
-    return _from_slice(root, "attackmap/data/attack", "bundled")
+    return _from_slice(root, str(root), "bundled")
 
 
 @functools.lru_cache(maxsize=16)

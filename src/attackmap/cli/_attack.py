@@ -1,0 +1,202 @@
+"""``attackmap attack``: the ATT&CK release in use, release diffs, updates, slice builds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from attackmap.cli._output import print_table, write_text
+
+if TYPE_CHECKING:
+    from attackmap.attack import AttackDiff, AttackKB
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "attack",
+        help="the ATT&CK knowledge base: info, diff, update, build-slice",
+        description="Inspect, compare, update and slice the MITRE ATT&CK knowledge base.",
+    )
+    sub = parser.add_subparsers(dest="attack_command", metavar="ACTION", required=True)
+
+    info = sub.add_parser("info", help="the ATT&CK release in use and counts by tactic")
+    info.add_argument(
+        "--bundle",
+        metavar="PATH",
+        help="a slice directory or STIX bundle instead of the default source",
+    )
+    info.add_argument(
+        "--platform", default="Containers", help="platform counted (default: Containers)"
+    )
+    info.add_argument("--format", choices=("table", "json"), default="table")
+    info.set_defaults(run=run_info)
+
+    diff = sub.add_parser("diff", help="what changed between two releases")
+    diff.add_argument("old", metavar="OLD", help="older bundle or slice directory")
+    diff.add_argument("new", metavar="NEW", help="newer bundle or slice directory")
+    diff.add_argument(
+        "--platform",
+        default="Containers",
+        help="platform in view (default: Containers; 'all' for every one)",
+    )
+    diff.add_argument("--format", choices=("table", "json"), default="table")
+    diff.set_defaults(run=run_diff)
+
+    update = sub.add_parser(
+        "update",
+        help="install an official ATT&CK release as the default",
+        description=(
+            "Fetch an Enterprise ATT&CK release from MITRE's published locations (or --from), "
+            "verify it, slice it into the user cache and make it the default. On any failure "
+            "nothing changes."
+        ),
+    )
+    update.add_argument(
+        "--version", dest="release", metavar="X", help="release, e.g. 18.1 (default: latest)"
+    )
+    update.add_argument("--stix21", action="store_true", help="take the STIX 2.1 edition")
+    update.add_argument(
+        "--from", dest="url", metavar="URL", help="fetch from this https:// or file:// URL"
+    )
+    update.set_defaults(run=run_update)
+
+    build = sub.add_parser(
+        "build-slice",
+        help="write the facts-only platform slice of a bundle (as bundled in data/attack/)",
+    )
+    build.add_argument(
+        "--from", dest="bundle", metavar="BUNDLE", required=True, help="Enterprise STIX bundle"
+    )
+    build.add_argument(
+        "--platform", default="Containers", help="platform kept (default: Containers)"
+    )
+    build.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    build.add_argument(
+        "--license",
+        metavar="FILE",
+        help="MITRE's ATT&CK licence to ship with the slice (default: LICENSE.txt beside BUNDLE)",
+    )
+    build.set_defaults(run=run_build_slice)
+
+
+def _platform(value: str) -> str | None:
+    return None if value.lower() == "all" else value
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from attackmap.attack import load_attack
+
+    kb = load_attack(args.bundle)
+    platform = _platform(args.platform)
+    summary = _info(kb, platform)
+    if args.format == "json":
+        write_text(json.dumps(summary, indent=2, sort_keys=True))
+        return 0
+    source = summary["source"]
+    write_text(
+        f"ATT&CK {kb.version} ({source['kind']}, {source['origin']}): {source['path']}\n"
+        f"sha256 {source['sha256']}\n"
+        f"{summary['techniques']} techniques ({summary['subtechniques']} sub-techniques) "
+        f"for {platform or 'all platforms'}, {summary['mitigations']} mitigations"
+    )
+    print_table(
+        ("tactic", "id", "techniques"),
+        ((t["shortname"], t["id"], str(t["techniques"])) for t in summary["tactics"]),
+        title=f"{platform or 'All'} techniques by tactic",
+    )
+    return 0
+
+
+def _info(kb: AttackKB, platform: str | None) -> dict[str, Any]:
+    techniques = kb.techniques(platform=platform)
+    ids = {t.id for t in techniques}
+    return {
+        "version": kb.version,
+        "source": kb.source.model_dump(mode="json"),
+        "platform": platform,
+        "techniques": len(techniques),
+        "subtechniques": sum(t.is_subtechnique for t in techniques),
+        "mitigations": len({m.id for t in techniques for m in kb.mitigations_for(t.id)}),
+        "tactics": [
+            {
+                "id": tactic.id,
+                "shortname": tactic.shortname,
+                "name": tactic.name,
+                "techniques": sum(t.id in ids for t in kb.techniques_by_tactic(tactic.shortname)),
+            }
+            for tactic in kb.tactics()
+        ],
+    }
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from attackmap.attack import diff, load_attack
+
+    platform = _platform(args.platform)
+    result = diff(
+        load_attack(args.old, platform=None), load_attack(args.new, platform=None), platform
+    )
+    if args.format == "json":
+        write_text(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True))
+        return 0
+    _print_diff(result)
+    return 0
+
+
+def _print_diff(result: AttackDiff) -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    for change in result.added:
+        rows.append(("added", change.id, change.name, ", ".join(change.new)))
+    for change in result.removed:
+        rows.append(("removed", change.id, change.name, ""))
+    for change in result.revoked:
+        rows.append(("revoked", change.id, change.name, f"use {change.replacement or '(none)'}"))
+    for change in result.deprecated:
+        rows.append(("deprecated", change.id, change.name, ""))
+    for change in result.renamed:
+        rows.append(("renamed", change.id, change.name, f"was {change.old[0]}"))
+    for change in result.platform_changes:
+        rows.append(("platforms", change.id, change.name, _moved(change.old, change.new)))
+    for change in result.tactic_changes:
+        rows.append(("tactics", change.id, change.name, _moved(change.old, change.new)))
+    view = result.platform or "all platforms"
+    if not rows:
+        write_text(f"ATT&CK {result.old_version} -> {result.new_version} ({view}): no changes")
+        return
+    print_table(
+        ("change", "id", "name", "detail"),
+        rows,
+        title=f"ATT&CK {result.old_version} -> {result.new_version} ({view})",
+    )
+
+
+def _moved(old: tuple[str, ...], new: tuple[str, ...]) -> str:
+    gained = [f"+{x}" for x in new if x not in old]
+    lost = [f"-{x}" for x in old if x not in new]
+    return " ".join(gained + lost) or f"{', '.join(old)} -> {', '.join(new)}"
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from attackmap.attack import update
+
+    result = update(version=args.release, stix21=args.stix21, url=args.url)
+    before = f" (was {result.previous})" if result.previous else ""
+    write_text(
+        f"installed ATT&CK {result.version}{before} from {result.url}\n"
+        f"{result.techniques} Containers techniques; now the default: {result.path}"
+    )
+    return 0
+
+
+def run_build_slice(args: argparse.Namespace) -> int:
+    from attackmap.attack import build_slice
+
+    manifest = build_slice(
+        args.bundle, args.out, platform=_platform(args.platform), license_file=args.license
+    )
+    write_text(
+        f"wrote {args.out}: ATT&CK {manifest.attack_version} {manifest.platform or 'all'} slice, "
+        f"{manifest.slice_object_count} of {manifest.source.object_count} objects"
+    )
+    return 0
