@@ -37,8 +37,6 @@ from attackmap.errors import AttackKBError
 
 MANIFEST = "MANIFEST.json"
 LICENSE = "LICENSE.txt"
-# uuid5 namespace for slice bundle ids (a fixed, arbitrary uuid: ids must be stable)
-_NAMESPACE = uuid.UUID("8a3c52c4-6f53-4d3e-9d8e-3b0f1c3e3a51")
 
 
 class SourceRecord(BaseModel):
@@ -118,7 +116,9 @@ def write_slice(
     objects = sorted(
         (strip_prose(o) for o in select(bundle.objects, platform)), key=lambda o: o["id"]
     )
-    bundle_id = uuid.uuid5(_NAMESPACE, f"{bundle.sha256}:{platform}")
+    # STIX 2.0 wants a version-4 uuid: derive one from the source digest so it is stable
+    seed = hashlib.sha256(f"{bundle.sha256}:{platform}".encode()).digest()[:16]
+    bundle_id = uuid.UUID(bytes=seed, version=4)
     slice_bytes = dump_json({"type": "bundle", "id": f"bundle--{bundle_id}", "objects": objects})
     license_bytes = license_text.encode()
     name = slice_file_name(platform)
