@@ -350,9 +350,7 @@ def _expand(source: AuditSource) -> list[tuple[str, AuditSource]]:
     path = Path(source)
     try:
         if path.is_dir():
-            names = [
-                p.name for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-            ]
+            names = [p.name for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
             return [(str(path / n), path / n) for n in rotation_order(names)]
         if not path.exists():
             raise AuditError(

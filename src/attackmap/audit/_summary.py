@@ -456,9 +456,7 @@ class _Analysis:
                 count=agg.count,
                 first=agg.evidence[0],
             )
-            for (check, policy, mode, why, detail, containers), agg in sorted(
-                w.violations.items()
-            )
+            for (check, policy, mode, why, detail, containers), agg in sorted(w.violations.items())
         )
         failed = {v.level for v in violations}
         if "baseline" in failed:
