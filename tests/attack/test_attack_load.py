@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,13 @@ def test_corrupt_cache_pointer_is_an_error(isolated_attack_env: Path) -> None:
     isolated_attack_env.joinpath("attack", "current.json").write_text(json.dumps({"nodir": 1}))
     with pytest.raises(AttackKBError, match="pointer is corrupt"):
         load_attack()
+
+
+def test_default_load_stays_light() -> None:
+    """`import mitreattack` (numpy, PIL, openpyxl) costs ~0.35 s: the hot path must not."""
+    code = (
+        "import sys, attackmap; attackmap.load_attack(); "
+        "print(sorted(m for m in ('mitreattack', 'stix2', 'numpy', 'pooch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
