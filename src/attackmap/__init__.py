@@ -20,12 +20,17 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "load_attack": "attackmap.attack",
     "AttackKB": "attackmap.attack",
+    "load": "attackmap.model",
+    "Inventory": "attackmap.model",
+    "Workload": "attackmap.model",
+    "ClusterContext": "attackmap.model",
 }
 
 __all__ = ["AttackmapError", "__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
     from attackmap.attack import AttackKB, load_attack
+    from attackmap.model import ClusterContext, Inventory, Workload, load
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,173 @@
+"""Per-kind pod-template extraction: which field of which kind holds the pod.
+
+Each extractor returns the pod templates an object produces (:class:`TemplateSpec`) and,
+for custom resources an operator renders, the Kubernetes objects it would create
+(ServiceAccount, Role, Service, Ingress...) so links work. Core kinds are here; custom
+resources (NIMService, NIMCache, LeaderWorkerSet, MPIJob, KServe) in ``_crds.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from attackmap.model._refs import ObjectRef
+
+__all__ = [
+    "CLUSTER_SCOPED",
+    "CONTEXT_KINDS",
+    "WORKLOAD_KINDS",
+    "Extracted",
+    "KindError",
+    "TemplateSpec",
+    "group_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    """One pod template of an object: its identity, where it sits in the document."""
+
+    ref: ObjectRef
+    template: dict[str, Any]
+    field_path: tuple[str | int, ...]  # of the template inside the document (for errors)
+    owner_chain: tuple[ObjectRef, ...] = ()
+    replicas: int | None = None
+    rendered: tuple[ObjectRef, ...] = ()
+    claim_templates: tuple[tuple[str, tuple[str, ...]], ...] = ()  # StatefulSet VCTs
+
+
+@dataclass(slots=True)
+class Extracted:
+    templates: list[TemplateSpec] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # rendered context objects
+
+
+class KindError(Exception):
+    """A required field is missing or has the wrong type (becomes an InputError)."""
+
+    def __init__(self, parts: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.parts = parts
+        self.message = message
+
+
+def group_of(api_version: str) -> str:
+    """``apps/v1`` → ``apps``; ``v1`` → ``""``."""
+    return api_version.rpartition("/")[0]
+
+
+def dig(obj: Any, *parts: str | int) -> Any:
+    """Follow ``parts`` into ``obj``; ``None`` when any step is missing."""
+    for p in parts:
+        if isinstance(p, int):
+            obj = obj[p] if isinstance(obj, list) and 0 <= p < len(obj) else None
+        else:
+            obj = obj.get(p) if isinstance(obj, dict) else None
+        if obj is None:
+            return None
+    return obj
+
+
+def require_mapping(obj: dict[str, Any], *parts: str) -> dict[str, Any]:
+    value = dig(obj, *parts)
+    if value is None:
+        raise KindError(parts, "required field missing")
+    if not isinstance(value, dict):
+        raise KindError(parts, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def replicas_of(obj: dict[str, Any], *parts: str, default: int | None = 1) -> int | None:
+    value = dig(obj, *parts)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise KindError(parts, f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _ref(kind: str, ns: str | None, name: str, component: str | None = None) -> ObjectRef:
+    return ObjectRef(kind=kind, namespace=ns, name=name, component=component)
+
+
+Extractor = Callable[[dict[str, Any], str, str | None], Extracted]
+
+
+def _pod(obj: dict[str, Any], kind: str, ns: str | None) -> Extracted:
+    name = obj["metadata"]["name"]
+    require_mapping(obj, "spec")
+    template = {"metadata": obj.get("metadata") or {}, "spec": obj["spec"]}
+    return Extracted([TemplateSpec(_ref(kind, ns, name), template, (), replicas=1)])
+
+
+_CHAIN = {"Deployment": "ReplicaSet", "CronJob": "Job"}
+
+
+def _templated(*parts: str, replicas: tuple[str, ...] | None = ("spec", "replicas"), default: int | None = 1) -> Extractor:
+    def extract(obj: dict[str, Any], kind: str, ns: str | None) -> Extracted:
+        name = obj["metadata"]["name"]
+        template = require_mapping(obj, *parts)
+        ref = _ref(kind, ns, name)
+        chain = (ref,)
+        if kind in _CHAIN:
+            chain = (ref, _ref(_CHAIN[kind], ns, name))
+        count = replicas_of(obj, *replicas, default=default) if replicas else default
+        claims: list[tuple[str, tuple[str, ...]]] = []
+        if kind == "StatefulSet":
+            for vct in dig(obj, "spec", "volumeClaimTemplates") or ():
+                vname = dig(vct, "metadata", "name")
+                if isinstance(vname, str):
+                    modes = dig(vct, "spec", "accessModes") or ()
+                    claims.append((vname, tuple(str(m) for m in modes)))
+        return Extracted([TemplateSpec(ref, template, parts, chain, count, claim_templates=tuple(claims))])
+
+    return extract
+
+
+#: kind → (accepted API groups, extractor)
+WORKLOAD_KINDS: dict[str, tuple[frozenset[str], Extractor]] = {
+    "Pod": (frozenset({""}), _pod),
+    "PodTemplate": (frozenset({""}), _templated("template", replicas=None, default=None)),
+    "ReplicationController": (frozenset({""}), _templated("spec", "template")),
+    "Deployment": (frozenset({"apps", "extensions"}), _templated("spec", "template")),
+    "StatefulSet": (frozenset({"apps"}), _templated("spec", "template")),
+    "DaemonSet": (frozenset({"apps", "extensions"}), _templated("spec", "template", replicas=None, default=None)),
+    "ReplicaSet": (frozenset({"apps", "extensions"}), _templated("spec", "template")),
+    "Job": (frozenset({"batch"}), _templated("spec", "template", replicas=("spec", "parallelism"))),
+    "CronJob": (frozenset({"batch"}), _templated("spec", "jobTemplate", "spec", "template", replicas=("spec", "jobTemplate", "spec", "parallelism"))),
+}
+
+#: kind → accepted API groups, for the context kinds
+CONTEXT_KINDS: dict[str, frozenset[str]] = {
+    "Service": frozenset({""}),
+    "Ingress": frozenset({"networking.k8s.io", "extensions"}),
+    "HTTPRoute": frozenset({"gateway.networking.k8s.io"}),
+    "GRPCRoute": frozenset({"gateway.networking.k8s.io"}),
+    "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
+    "ServiceAccount": frozenset({""}),
+    "Role": frozenset({"rbac.authorization.k8s.io"}),
+    "ClusterRole": frozenset({"rbac.authorization.k8s.io"}),
+    "RoleBinding": frozenset({"rbac.authorization.k8s.io"}),
+    "ClusterRoleBinding": frozenset({"rbac.authorization.k8s.io"}),
+    "Namespace": frozenset({""}),
+    "Secret": frozenset({""}),
+    "ConfigMap": frozenset({""}),
+    "PersistentVolumeClaim": frozenset({""}),
+    "PersistentVolume": frozenset({""}),
+    "RuntimeClass": frozenset({"node.k8s.io"}),
+}
+
+#: kinds without a namespace
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "RuntimeClass",
+        "ClusterServingRuntime", "StorageClass", "CustomResourceDefinition", "Node",
+        "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+        "ClusterContext", "AdmissionConfiguration", "PodSecurityConfiguration",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "IngressClass",
+        "GatewayClass", "APIService", "CSIDriver", "ClusterIssuer", "ResourceClass",
+        "DeviceClass",
+    }
+)  # fmt: skip

@@ -1,0 +1,270 @@
+"""Cross-document links: exposure, NetworkPolicy isolation, ServiceAccount + RBAC,
+PVC → PV, namespace labels and Pod Security labels. Dangling references become warnings.
+
+Exposure rule (docs/model.md): each Service in the workload's namespace whose non-empty
+selector matches the pod labels gives one route per port whose target resolves to a
+container port (by number or name): ClusterIP/headless → ``cluster``, NodePort → ``node``,
+LoadBalancer (or ``externalIPs``) → ``external``. An Ingress or HTTPRoute/GRPCRoute whose
+backend is such a Service → ``external``. ``hostNetwork`` (each container port) and
+``hostPort`` → ``node``. The level is the highest route's; without routes it is
+``cluster`` when any container declares a port (reachable by pod IP), else ``none``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from attackmap.model._inventory import Inventory
+from attackmap.model._objects import NetworkPeer, NetworkPolicy, Service, parse_namespace
+from attackmap.model._rbac import BUILTIN_CLUSTER_ROLES, Binding, PolicyRule, Role, ServiceAccountLink
+from attackmap.model._refs import LoadWarning, ObjectRef
+from attackmap.model._workload import (
+    Exposure,
+    ExposureRoute,
+    NetworkIsolation,
+    PodSpec,
+    Workload,
+)
+
+__all__ = ["link"]
+
+_LEVELS = {"none": 0, "cluster": 1, "node": 2, "external": 3}
+_SERVICE_LEVEL = {"ClusterIP": "cluster", "NodePort": "node", "LoadBalancer": "external"}
+
+
+def _target_matches(pod: PodSpec, target: int | str) -> bool:
+    for c in pod.containers:
+        for p in c.ports:
+            if (isinstance(target, int) and p.container_port == target) or (isinstance(target, str) and p.name == target):
+                return True
+    # a numeric target works even if the port is not declared
+    return isinstance(target, int)
+
+
+def _services_for(w: Workload, services: list[Service]) -> list[Service]:
+    labels = w.labels
+    return [s for s in services if s.selector and all(labels.get(k) == v for k, v in s.selector.items())]
+
+
+def _exposure(w: Workload, services_by_ns: dict[str, list[Service]], inv: Inventory) -> tuple[Exposure, list[Service]]:
+    routes: list[ExposureRoute] = []
+    matched = _services_for(w, services_by_ns.get(w.namespace, []))
+    matched_names = {s.ref.name: s for s in matched}
+    for s in matched:
+        level = _SERVICE_LEVEL.get(s.type, "cluster")
+        if s.external_ips:
+            level = "external"
+        for p in s.ports:
+            if _target_matches(w.pod, p.target_port):
+                routes.append(ExposureRoute(kind="Service", ref=s.ref, service_type=s.type, port=p.port, target=p.target_port, level=level, source=s.source))  # type: ignore[arg-type]  # level is one of the literals
+    for ing in inv.ingresses:
+        if ing.ref.namespace != w.namespace:
+            continue
+        for b in ing.backends:
+            svc = matched_names.get(b.service)
+            if svc is None:
+                continue
+            port = next((p for p in svc.ports if p.port == b.port or p.name == b.port), None)
+            routes.append(ExposureRoute(kind="Ingress", ref=ing.ref, service_type=svc.type, port=port.port if port else (b.port if isinstance(b.port, int) else None), target=port.target_port if port else None, level="external", source=ing.source))
+    for r in inv.routes:
+        for b in r.backends:
+            svc = matched_names.get(b.service) if b.namespace == w.namespace else None
+            if svc is None:
+                continue
+            port = next((p for p in svc.ports if p.port == b.port), None)
+            routes.append(ExposureRoute(kind=r.ref.kind, ref=r.ref, service_type=svc.type, port=b.port, target=port.target_port if port else None, level="external", source=r.source))  # type: ignore[arg-type]  # kind is HTTPRoute or GRPCRoute
+    for c in w.pod.containers:
+        for p in c.ports:
+            if w.pod.host_network:
+                routes.append(ExposureRoute(kind="hostNetwork", port=p.container_port, target=p.container_port, level="node"))
+            elif p.host_port:
+                routes.append(ExposureRoute(kind="hostPort", port=p.host_port, target=p.container_port, level="node"))
+    if w.pod.host_network and not any(r.kind == "hostNetwork" for r in routes):
+        routes.append(ExposureRoute(kind="hostNetwork", level="node"))
+    level = "none"
+    for r in routes:
+        if _LEVELS[r.level] > _LEVELS[level]:
+            level = r.level
+    if level == "none" and any(c.ports for c in w.pod.containers):
+        level = "cluster"
+    routes.sort(key=lambda r: (r.kind, str(r.ref or ""), r.port or 0, str(r.target)))
+    return Exposure(level=level, routes=tuple(routes)), matched  # type: ignore[arg-type]  # level is one of the literals
+
+
+def _peer_any_pod(peer: NetworkPeer) -> bool:
+    return peer.ip_block is None and peer.namespace_selector is not None and peer.namespace_selector.empty and (peer.pod_selector is None or peer.pod_selector.empty)
+
+
+def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
+    selecting = [p for p in policies if p.pod_selector.matches(w.labels)]
+    if not selecting:
+        return NetworkIsolation()
+    ingress = [p for p in selecting if "Ingress" in p.policy_types]
+    egress = [p for p in selecting if "Egress" in p.policy_types]
+    any_pod = not ingress
+    external = not ingress
+    peers: set[str] = set()
+    for p in ingress:
+        for rule in p.ingress:
+            if not rule.peers:
+                any_pod = external = True
+                peers.add("any source" + (f" on {', '.join(rule.ports)}" if rule.ports else ""))
+            for peer in rule.peers:
+                peers.add(str(peer))
+                if _peer_any_pod(peer):
+                    any_pod = True
+                if peer.ip_block is not None and peer.ip_block.external:
+                    external = True
+    egress_any = not egress
+    for p in egress:
+        for rule in p.egress:
+            if not rule.peers or any(peer.ip_block is not None and peer.ip_block.external for peer in rule.peers):
+                egress_any = True
+    return NetworkIsolation(
+        ingress_isolated=bool(ingress),
+        policies=tuple(sorted(p.ref for p in selecting)),
+        allows_from_any_pod=any_pod,
+        allows_from_external=external,
+        allowed_peers=tuple(sorted(peers)),
+        egress_isolated=bool(egress),
+        egress_allows_any=egress_any,
+    )
+
+
+def _resolve_roles(roles: tuple[Role, ...]) -> dict[ObjectRef, Role]:
+    """Roles by ref, with ClusterRole aggregation resolved to a fixpoint."""
+    from attackmap.model._objects import selector
+
+    by_ref = {r.ref: r for r in BUILTIN_CLUSTER_ROLES.values()}
+    by_ref.update({r.ref: r for r in roles})
+    cluster = [r for r in roles if r.ref.kind == "ClusterRole"]
+    changed = True
+    rounds = 0
+    while changed and rounds < 10:
+        changed = False
+        rounds += 1
+        for agg in cluster:
+            current = by_ref[agg.ref]
+            if not current.aggregation_selectors:
+                continue
+            rules = list(current.rules)
+            for raw in current.aggregation_selectors:
+                sel = selector(raw)
+                if sel is None or sel.empty:
+                    continue
+                for other in cluster:
+                    if other.ref != agg.ref and sel.matches(other.labels):
+                        for rule in by_ref[other.ref].rules:
+                            if rule not in rules:
+                                rules.append(rule)
+            if len(rules) != len(current.rules):
+                by_ref[agg.ref] = current.model_copy(update={"rules": tuple(rules)})
+                changed = True
+    return by_ref
+
+
+def _permissions(ns: str, sa: str, bindings: tuple[Binding, ...], roles: dict[ObjectRef, Role]) -> tuple[PolicyRule, ...]:
+    out: list[PolicyRule] = []
+    for b in bindings:
+        if not b.binds(ns, sa):
+            continue
+        role = roles.get(b.role_ref)
+        if role is None:
+            continue
+        scope = b.ref.namespace if b.ref.kind == "RoleBinding" else None
+        for rule in role.rules:
+            out.append(
+                PolicyRule(
+                    api_groups=rule.api_groups, resources=rule.resources, verbs=rule.verbs,
+                    resource_names=rule.resource_names, non_resource_urls=rule.non_resource_urls,
+                    namespace=scope, via=b.ref, role=role.ref,
+                )
+            )  # fmt: skip
+    return tuple(out)
+
+
+def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
+    """Fill the link fields of ``workloads`` from ``inv``'s context objects; collect warnings."""
+    warnings: list[LoadWarning] = []
+    services_by_ns: dict[str, list[Service]] = defaultdict(list)
+    for s in inv.services:
+        services_by_ns[s.ref.namespace or "default"].append(s)
+    policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
+    for p in inv.network_policies:
+        policies_by_ns[p.ref.namespace or "default"].append(p)
+    namespaces = {n.ref.name: n for n in inv.namespaces}
+    sas = {(a.ref.namespace, a.ref.name): a for a in inv.service_accounts}
+    roles = _resolve_roles(inv.roles)
+    pvcs = {(p.ref.namespace, p.ref.name): p for p in inv.pvcs}
+    pvs = {p.ref.name: p for p in inv.pvs}
+    pv_by_claim = {(p.claim.namespace, p.claim.name): p for p in inv.pvs if p.claim}
+    secrets = {(s.ref.namespace, s.ref.name) for s in inv.secrets}
+    perms_cache: dict[tuple[str, str], tuple[PolicyRule, ...]] = {}
+    used_services: set[ObjectRef] = set()
+    linked: list[Workload] = []
+    for w in workloads:
+        ns = w.namespace
+        exposure, matched = _exposure(w, services_by_ns, inv)
+        used_services.update(s.ref for s in matched)
+        sa_name = w.pod.service_account_name
+        sa = sas.get((ns, sa_name))
+        if sa is None and sa_name != "default":
+            warnings.append(LoadWarning(message=f"uses ServiceAccount {sa_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+        automount = w.pod.automount_service_account_token
+        if automount is None:
+            automount = sa.automount if sa is not None and sa.automount is not None else True
+        key = (ns, sa_name)
+        if key not in perms_cache:
+            perms_cache[key] = _permissions(ns, sa_name, inv.bindings, roles)
+        sa_link = ServiceAccountLink(
+            ref=ObjectRef(kind="ServiceAccount", namespace=ns, name=sa_name),
+            exists=sa is not None or sa_name == "default",
+            automount=automount,
+            permissions=perms_cache[key],
+            source=sa.source if sa else None,
+        )
+        volumes = []
+        for v in w.pod.volumes:
+            if v.type == "persistentVolumeClaim" and v.claim_name:
+                pvc = pvcs.get((ns, v.claim_name))
+                update: dict[str, Any] = {}
+                if pvc is not None:
+                    update["access_modes"] = pvc.access_modes or v.access_modes
+                    pv = pvs.get(pvc.volume_name) if pvc.volume_name else pv_by_claim.get((ns, v.claim_name))
+                else:
+                    pv = pv_by_claim.get((ns, v.claim_name))
+                if pv is not None:
+                    update.update(pv=pv.ref, pv_backing=pv.backing, pv_path=pv.path or pv.server)
+                    if not update.get("access_modes"):
+                        update["access_modes"] = pv.access_modes
+                v = v.model_copy(update=update) if update else v
+            elif v.type == "secret" and v.secret_name and secrets and (ns, v.secret_name) not in secrets:
+                warnings.append(LoadWarning(message=f"mounts Secret {v.secret_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+            volumes.append(v)
+        if secrets:
+            for c in w.pod.containers:
+                for e in c.env:
+                    if e.source == "secret" and e.ref_name and (ns, e.ref_name) not in secrets:
+                        warnings.append(LoadWarning(message=f"container {c.name!r} reads Secret {e.ref_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+        namespace = namespaces.get(ns) or parse_namespace(ns, {}, None)
+        linked.append(
+            w.model_copy(
+                update={
+                    "exposure": exposure,
+                    "network": _network(w, policies_by_ns.get(ns, [])),
+                    "service_account": sa_link,
+                    "namespace_labels": namespace.labels,
+                    "pss": namespace.pss,
+                    "pod": w.pod.model_copy(update={"volumes": tuple(volumes)}),
+                }
+            )
+        )
+    for s in inv.services:
+        if s.selector and s.ref not in used_services:
+            warnings.append(LoadWarning(message="Service selects no workload in the input", ref=s.ref, source=s.source))
+    for b in inv.bindings:
+        if b.role_ref not in roles:
+            warnings.append(LoadWarning(message=f"binds {b.role_ref}, which no manifest defines", ref=b.ref, source=b.source))
+    warnings.sort(key=lambda x: (str(x.ref or ""), x.message))
+    return inv.model_copy(update={"workloads": tuple(linked), "warnings": tuple(warnings)})

@@ -1,0 +1,432 @@
+"""``load()``: sources → documents → objects → workloads + context → linked Inventory.
+
+Sources: file paths, directories (read recursively for ``*.yaml|*.yml|*.json``, sorted),
+``-`` (stdin), YAML/JSON text, parsed mappings and lists of mappings. Every input error is
+an :class:`~attackmap.errors.InputError` carrying ``path:line: field.path: message``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from attackmap.errors import InputError
+from attackmap.model import _objects as objs
+from attackmap.model._context import ClusterContext
+from attackmap.model._crds import CRD_KINDS
+from attackmap.model._inventory import Inventory
+from attackmap.model._k8s import K8sPodTemplate, type_name
+from attackmap.model._kinds import (
+    CLUSTER_SCOPED,
+    CONTEXT_KINDS,
+    WORKLOAD_KINDS,
+    Extracted,
+    KindError,
+    TemplateSpec,
+    group_of,
+)
+from attackmap.model._links import link
+from attackmap.model._refs import LoadWarning, ObjectRef, SkippedObject, SourceLocation
+from attackmap.model._workload import Volume, Workload, build_pod, is_credential_name
+from attackmap.model._yaml import RawDocument, decode_bytes, format_path, item_lines, locate, parse_text
+
+__all__ = ["Source", "build_workload", "load", "relink"]
+
+log = logging.getLogger(__name__)
+
+Source = str | Path | Mapping[str, Any] | Iterable[Mapping[str, Any]]
+
+SUFFIXES = (".yaml", ".yml", ".json")
+REDACTED = "<redacted>"
+_ADMISSION = {
+    ("apiserver.config.k8s.io", "AdmissionConfiguration"),
+    ("pod-security.admission.config.k8s.io", "PodSecurityConfiguration"),
+}
+_PYDANTIC_TAGS = frozenset({"int", "str", "float", "bool", "none", "list", "dict"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    """One Kubernetes object with its origin (``item`` = index inside a ``kind: List``)."""
+
+    data: dict[str, Any]
+    doc: RawDocument
+    item: int | None
+    line: int | None
+
+    def source(self) -> SourceLocation:
+        return SourceLocation(path=self.doc.path, document=self.doc.index, line=self.line, helm_source=self.doc.helm_source)
+
+    def error(self, parts: tuple[str | int, ...], message: str, hint: str | None = None) -> InputError:
+        prefix: tuple[str | int, ...] = ("items", self.item) if self.item is not None else ()
+        line = locate(self.doc.text, self.doc.index, prefix + parts) if self.doc.text else self.line
+        return InputError(message, path=self.doc.path, line=line, field=format_path(parts) or None, hint=hint)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_path(path: Path) -> list[RawDocument]:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=path) from e
+    return parse_text(decode_bytes(raw, str(path)), str(path))
+
+
+def _looks_like_text(s: str) -> bool:
+    return "\n" in s or s.lstrip().startswith(("{", "[", "apiVersion:", "kind:", "---"))
+
+
+def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
+    if isinstance(source, Mapping):
+        sources.append("<object>")
+        return [RawDocument(copy.deepcopy(dict(source)), "<object>", 0, None, None, None)]
+    if isinstance(source, Path) or (isinstance(source, str) and not _looks_like_text(source)):
+        if str(source) == "-":
+            sources.append("<stdin>")
+            return parse_text(decode_bytes(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            docs = []
+            for f in files:
+                sources.append(str(f))
+                docs.extend(_read_path(f))
+            return docs
+        if not path.exists():
+            raise InputError("no such file or directory", path=path)
+        sources.append(str(path))
+        return _read_path(path)
+    if isinstance(source, str):
+        sources.append("<text>")
+        return parse_text(source, "<text>")
+    docs = []
+    for i, item in enumerate(source):
+        if not isinstance(item, Mapping):
+            raise InputError(f"expected a mapping, got {type_name(item)}", path="<object>", field=f"[{i}]")
+        docs.append(RawDocument(copy.deepcopy(dict(item)), "<object>", i, None, None, None))
+    sources.append("<object>")
+    return docs
+
+
+def _objects(doc: RawDocument) -> list[_Object]:
+    data = doc.data
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise InputError(f"a document must be a mapping, got {type_name(data)}", path=doc.path, line=doc.line)
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list) and group_of(str(data.get("apiVersion", ""))) == "":
+        lines = item_lines(doc.text, doc.index) if doc.text else []
+        out = []
+        for i, item in enumerate(data["items"]):
+            line = lines[i] if i < len(lines) else doc.line
+            if not isinstance(item, dict):
+                raise InputError(f"a List item must be a mapping, got {type_name(item)}", path=doc.path, line=line, field=f"items[{i}]")
+            out.append(_Object(item, doc, i, line))
+        return out
+    return [_Object(data, doc, None, doc.line)]
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationError) -> InputError:
+    err = e.errors(include_url=False)[0]
+    parts = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and (p in _PYDANTIC_TAGS or "[" in p)))
+    t = err["type"]
+    expected = {
+        "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
+        "bool_type": "a boolean", "bool_parsing": "a boolean", "list_type": "a list",
+        "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+        "float_type": "a number", "int_from_float": "an integer",
+    }.get(t)  # fmt: skip
+    if t == "missing":
+        message = "required field missing"
+    elif t == "too_short":
+        message = "must not be empty"
+    elif expected:
+        message = f"expected {expected}, got {type_name(err.get('input'))}"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+    return obj.error(parts, message)
+
+
+def _scrub(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with credential-like literal env values replaced; shares the rest."""
+    spec = dict(template.get("spec") or {})
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        containers = spec.get(group)
+        if not isinstance(containers, list):
+            continue
+        new_list = []
+        for c in containers:
+            env = c.get("env") if isinstance(c, dict) else None
+            if isinstance(env, list) and any(
+                isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", ""))) for e in env
+            ):
+                c = dict(c)
+                c["env"] = [
+                    {**e, "value": REDACTED}
+                    if isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", "")))
+                    else e
+                    for e in env
+                ]
+            new_list.append(c)
+        spec[group] = new_list
+    meta = template.get("metadata")
+    meta = {k: v for k, v in meta.items() if k not in ("managedFields",)} if isinstance(meta, dict) else {}
+    if isinstance(meta.get("annotations"), dict) and objs.LAST_APPLIED in meta["annotations"]:
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != objs.LAST_APPLIED}
+    return {"metadata": meta, "spec": spec}
+
+
+def build_workload(
+    spec: TemplateSpec, source: SourceLocation, error: Any = None
+) -> Workload:
+    """Validate and normalise one pod template into an (unlinked) Workload.
+
+    ``error(parts, message)`` builds the InputError for a field path (default: no line).
+    """
+    try:
+        parsed = K8sPodTemplate.model_validate(spec.template)
+    except ValidationError as e:
+        if error is None:
+            raise InputError(str(e.errors(include_url=False)[0]["msg"]), path=source.path, line=source.line) from e
+        raise error(spec.field_path, e) from e
+    raw_spec = spec.template.get("spec") or {}
+    pod = build_pod(parsed, raw_spec)
+    if spec.claim_templates:
+        names = {v.name for v in pod.volumes}
+        extra = tuple(
+            Volume(name=n, type="persistentVolumeClaim", claim_name=f"{n}-{spec.ref.name}-0", access_modes=modes)
+            for n, modes in spec.claim_templates
+            if n not in names
+        )
+        pod = pod.model_copy(update={"volumes": pod.volumes + extra})
+    meta = parsed.metadata
+    return Workload(
+        ref=spec.ref,
+        owner_chain=spec.owner_chain,
+        replicas=spec.replicas,
+        source=source,
+        labels=dict(meta.labels or {}) if meta else {},
+        annotations={k: v for k, v in (meta.annotations or {}).items() if k != objs.LAST_APPLIED} if meta else {},
+        pod=pod,
+        pod_template=_scrub(spec.template),
+        rendered=spec.rendered,
+    )
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(slots=True)
+class _Collected:
+    workloads: dict[ObjectRef, Workload]
+    context: dict[str, dict[ObjectRef, Any]]
+    admission: list[dict[str, Any]]
+    cluster_context: list[tuple[ClusterContext, _Object]]
+    skipped: list[SkippedObject]
+    seen: dict[tuple[str, str | None, str], _Object]
+
+
+def _context_object(kind: str, ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str], annotations: dict[str, str]) -> tuple[str, Any]:
+    if kind == "Service":
+        return "services", objs.parse_service(ref, raw, source)
+    if kind == "Ingress":
+        return "ingresses", objs.parse_ingress(ref, raw, source)
+    if kind in ("HTTPRoute", "GRPCRoute"):
+        return "routes", objs.parse_route(ref, raw, source)
+    if kind == "NetworkPolicy":
+        return "network_policies", objs.parse_network_policy(ref, raw, source)
+    if kind == "ServiceAccount":
+        return "service_accounts", objs.parse_service_account(ref, raw, source)
+    if kind in ("Role", "ClusterRole"):
+        return "roles", objs.parse_role(ref, raw, source, labels)
+    if kind in ("RoleBinding", "ClusterRoleBinding"):
+        return "bindings", objs.parse_binding(ref, raw, source)
+    if kind == "Namespace":
+        return "namespaces", objs.parse_namespace(ref.name, labels, source)
+    if kind == "Secret":
+        return "secrets", objs.parse_secret(ref, raw, source, labels, annotations)
+    if kind == "ConfigMap":
+        return "configmaps", objs.parse_configmap(ref, raw, source, labels)
+    if kind == "PersistentVolumeClaim":
+        return "pvcs", objs.parse_pvc(ref, raw, source)
+    if kind == "PersistentVolume":
+        return "pvs", objs.parse_pv(ref, raw, source)
+    handler = raw.get("handler")
+    return "runtime_classes", objs.RuntimeClass(ref=ref, handler=handler if isinstance(handler, str) else None, source=source)
+
+
+def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:
+    meta = obj.data.get("metadata")
+    if meta is None:
+        raise obj.error(("metadata",), "required field missing")
+    if not isinstance(meta, dict):
+        raise obj.error(("metadata",), f"expected a mapping, got {type_name(meta)}")
+    name = meta.get("name") or meta.get("generateName")
+    if name is None:
+        raise obj.error(("metadata", "name"), "required field missing")
+    if not isinstance(name, str):
+        raise obj.error(("metadata", "name"), f"expected a string, got {type_name(name)}")
+    result: list[dict[str, str]] = []
+    for key in ("labels", "annotations"):
+        value = meta.get(key) or {}
+        if not isinstance(value, dict):
+            raise obj.error(("metadata", key), f"expected a mapping, got {type_name(value)}")
+        result.append({str(k): v if isinstance(v, str) else str(v) for k, v in value.items()})
+    return name, result[0], result[1]
+
+
+def _collect(obj: _Object, c: _Collected, default_ns: str, rendered_by: ObjectRef | None = None) -> None:
+    data = obj.data
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if kind is None and api is None:
+        c.skipped.append(SkippedObject(kind=None, api_version=None, name=None, namespace=None, source=obj.source(), reason="not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"))
+        return
+    for key, value in (("kind", kind), ("apiVersion", api)):
+        if value is None:
+            raise obj.error((key,), "required field missing")
+        if not isinstance(value, str) or not value:
+            raise obj.error((key,), f"expected a non-empty string, got {type_name(value)}")
+    assert isinstance(kind, str) and isinstance(api, str)  # noqa: S101 - checked just above
+    group = group_of(api)
+    if (group, kind) in _ADMISSION:
+        c.admission.append(data)
+        return
+    if kind == "ClusterContext" and api.startswith("attackmap/"):
+        try:
+            c.cluster_context.append((ClusterContext.model_validate(data), obj))
+        except ValidationError as e:
+            raise _pydantic_error(obj, (), e) from e
+        return
+    name, labels, annotations = _meta(obj)
+    meta_ns = data["metadata"].get("namespace")
+    if meta_ns is not None and not isinstance(meta_ns, str):
+        raise obj.error(("metadata", "namespace"), f"expected a string, got {type_name(meta_ns)}")
+    ns = None if kind in CLUSTER_SCOPED else (meta_ns or default_ns)
+    handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS.get(kind)
+    context_groups = CONTEXT_KINDS.get(kind)
+    groups = handler[0] if handler else context_groups
+    if groups is None or group not in groups:
+        reason = f"kind {kind} is not analysed by attackmap" if groups is None else f"unknown apiVersion {api} for kind {kind} (expected group {' or '.join(sorted(g or 'core') for g in groups)})"
+        c.skipped.append(SkippedObject(kind=kind, api_version=api, name=name, namespace=ns, source=obj.source(), reason=reason))
+        return
+    key = (kind, ns, name)
+    if key in c.seen:
+        if rendered_by is not None:  # an explicit manifest wins over an operator rendering
+            return
+        first = c.seen[key]
+        raise obj.error((), f"duplicate object {kind}/{ns + '/' if ns else ''}{name} (first defined at {first.source()})", hint="each object may appear only once")
+    c.seen[key] = obj
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    source = obj.source()
+    if handler is not None:
+        try:
+            extracted: Extracted = handler[1](data, kind, ns)
+        except KindError as e:
+            raise obj.error(e.parts, e.message) from e
+        for spec in extracted.templates:
+            wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
+            c.workloads[wl.ref] = wl
+        for rendered in extracted.objects:
+            _collect(_Object(rendered, obj.doc, obj.item, obj.line), c, default_ns, rendered_by=ref)
+        return
+    try:
+        field, value = _context_object(kind, ref, data, source, labels, annotations)
+    except ValidationError as e:
+        raise _pydantic_error(obj, (), e) from e
+    c.context.setdefault(field, {})[ref] = value
+
+
+def _load_context(context: Any) -> ClusterContext | None:
+    if context is None or isinstance(context, ClusterContext):
+        return context
+    if isinstance(context, Mapping):
+        try:
+            return ClusterContext.model_validate(dict(context))
+        except ValidationError as e:
+            raise InputError(f"invalid ClusterContext: {e.errors(include_url=False)[0]['msg']}", path="<context>") from e
+    docs = _read_source(context, [])
+    found: list[ClusterContext] = []
+    for doc in docs:
+        for obj in _objects(doc):
+            try:
+                found.append(ClusterContext.model_validate(obj.data))
+            except ValidationError as e:
+                raise _pydantic_error(obj, (), e) from e
+    if len(found) != 1:
+        raise InputError(f"expected one ClusterContext document, found {len(found)}", path=str(context))
+    return found[0]
+
+
+def load(*sources: Source, namespace: str | None = None, context: Any = None) -> Inventory:
+    """Read manifests into a linked, frozen :class:`Inventory`.
+
+    ``namespace``: for objects without ``metadata.namespace`` (default ``default``, as
+    ``kubectl apply``). ``context``: a ``ClusterContext`` model, mapping, or file path;
+    overrides a ClusterContext document found among the manifests.
+    """
+    read: list[str] = []
+    docs: list[RawDocument] = []
+    for source in sources:
+        docs.extend(_read_source(source, read))
+    c = _Collected({}, {}, [], [], [], {})
+    for doc in docs:
+        for obj in _objects(doc):
+            _collect(obj, c, namespace or "default")
+    if len(c.cluster_context) > 1:
+        second = c.cluster_context[1][1]
+        raise second.error((), "more than one ClusterContext document")
+    cluster_context = _load_context(context) or (c.cluster_context[0][0] if c.cluster_context else None)
+    log.debug("read %d documents from %d sources: %d workloads", len(docs), len(read), len(c.workloads))
+
+    def ordered(field: str) -> tuple[Any, ...]:
+        items = c.context.get(field, {})
+        return tuple(items[k] for k in sorted(items, key=ObjectRef.sort_key))
+
+    inventory = Inventory(
+        services=ordered("services"),
+        ingresses=ordered("ingresses"),
+        routes=ordered("routes"),
+        network_policies=ordered("network_policies"),
+        service_accounts=ordered("service_accounts"),
+        roles=ordered("roles"),
+        bindings=ordered("bindings"),
+        namespaces=ordered("namespaces"),
+        secrets=ordered("secrets"),
+        configmaps=ordered("configmaps"),
+        pvcs=ordered("pvcs"),
+        pvs=ordered("pvs"),
+        runtime_classes=ordered("runtime_classes"),
+        admission=tuple(c.admission),
+        context=cluster_context,
+        skipped=tuple(sorted(c.skipped, key=lambda s: (s.source.path, s.source.document, s.source.line or 0, s.kind or "", s.name or ""))),
+        sources=tuple(read),
+    )
+    return link(inventory, tuple(c.workloads[k] for k in sorted(c.workloads, key=ObjectRef.sort_key)))
+
+
+def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]) -> Inventory:
+    """Re-analyse after patching: each ``ref → pod template`` replaces that workload's
+    ``pod_template`` (``{"metadata": ..., "spec": ...}``), the workload is rebuilt and the
+    whole inventory re-linked. Context objects are unchanged. Unknown refs are an error."""
+    current = {w.ref: w for w in inventory.workloads}
+    for ref, template in replaced.items():
+        old = current.get(ref)
+        if old is None:
+            raise InputError(f"no workload {ref} in the inventory")
+        spec = TemplateSpec(ref=ref, template=copy.deepcopy(dict(template)), field_path=(), owner_chain=old.owner_chain, replicas=old.replicas, rendered=old.rendered)
+        current[ref] = build_workload(spec, old.source)
+    unlinked = tuple(current[k] for k in sorted(current, key=ObjectRef.sort_key))
+    return link(inventory.model_copy(update={"warnings": ()}), unlinked)

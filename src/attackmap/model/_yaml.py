@@ -1,0 +1,319 @@
+"""Safe YAML/JSON reading with line numbers and hard limits.
+
+libyaml (PyYAML's C parser) parses and composes nodes; we then turn nodes into plain
+JSON-compatible Python data ourselves, in one pass that also:
+
+* accepts only the standard tags (str, int, float, bool, null, map, seq, merge; timestamps
+  and ``!!binary`` stay strings as Kubernetes' own YAML→JSON conversion keeps them) — any
+  other tag (``!!python/object``, ``!custom``) is an error, nothing is ever constructed;
+* rejects duplicate mapping keys and non-scalar keys (keys become their source text);
+* bounds nesting depth and alias expansion (YAML "billion laughs").
+
+Nothing here keeps nodes: when a later stage needs the line of a field (an error), the
+document is composed again and the field path walked (:func:`locate`) — the happy path
+pays nothing for line numbers beyond each document's start line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from attackmap.errors import InputError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_DOCUMENTS_PER_FILE",
+    "MAX_EXPANDED_NODES",
+    "MAX_FILE_BYTES",
+    "RawDocument",
+    "decode_bytes",
+    "format_path",
+    "item_lines",
+    "locate",
+    "parse_text",
+]
+
+#: Largest file (or stdin / text input) read, in bytes.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Most YAML documents in one file.
+MAX_DOCUMENTS_PER_FILE = 100_000
+#: Deepest nesting of mappings/sequences in one document (Kubernetes objects need ~15).
+MAX_DEPTH = 64
+#: Most nodes one document may expand to, counting every alias expansion (alias bombs).
+MAX_EXPANDED_NODES = 1_000_000
+
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SC = SafeConstructor()
+_HELM_SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_KEEP_AS_STRING = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
+
+
+@dataclass(frozen=True, slots=True)
+class RawDocument:
+    """One parsed document: plain data plus where it came from."""
+
+    data: Any
+    path: str
+    index: int  # 0-based document index in the file
+    line: int | None  # 1-based line of the document's first node
+    helm_source: str | None
+    text: str | None  # the whole source text, for :func:`locate` on errors
+
+
+def decode_bytes(raw: bytes, path: str) -> str:
+    """Decode a file's bytes as UTF-8 (BOM allowed); refuse oversize, non-UTF-8 and NUL."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(
+            f"file is {len(raw)} bytes, more than the limit of {MAX_FILE_BYTES}",
+            path=path,
+            hint="split the input into smaller files",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 (byte {e.start})", path=path, line=line, hint="save the file as UTF-8"
+        ) from e
+    return text
+
+
+def _check_text(text: str, path: str) -> None:
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(f"input is larger than the limit of {MAX_FILE_BYTES} bytes", path=path)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(
+            "contains a NUL byte (binary file?)", path=path, line=text.count("\n", 0, nul) + 1
+        )
+
+
+class _Builder:
+    """Turns one composed document into plain data, enforcing the limits."""
+
+    __slots__ = ("done", "expanded", "in_progress", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.expanded = 0
+        self.done: dict[int, tuple[Any, int]] = {}
+        self.in_progress: set[int] = set()
+
+    def error(self, node: Node, message: str) -> InputError:
+        return InputError(message, path=self.path, line=node.start_mark.line + 1)
+
+    def build(self, node: Node, depth: int) -> tuple[Any, int]:
+        """Return (value, expanded node count of the subtree)."""
+        if isinstance(node, ScalarNode):
+            return self.scalar(node), 1
+        key = id(node)
+        seen = self.done.get(key)
+        if seen is not None:  # an alias of an already built collection
+            self.expanded += seen[1]
+            if self.expanded > MAX_EXPANDED_NODES:
+                raise self.error(
+                    node, f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)"
+                )
+            return seen
+        if key in self.in_progress:
+            raise self.error(node, "recursive alias")
+        if depth > MAX_DEPTH:
+            raise self.error(node, f"nested deeper than {MAX_DEPTH} levels")
+        self.in_progress.add(key)
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ:
+                raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+            items: list[Any] = []
+            size = 1
+            for child in node.value:
+                value, n = self.build(child, depth + 1)
+                items.append(value)
+                size += n
+            result: tuple[Any, int] = (items, size)
+        elif isinstance(node, MappingNode):
+            result = self.mapping(node, depth)
+        else:  # pragma: no cover - libyaml composes only these three node types
+            raise self.error(node, "unsupported YAML node")
+        self.in_progress.discard(key)
+        self.done[key] = result
+        self.expanded += result[1]
+        if self.expanded > MAX_EXPANDED_NODES:
+            raise self.error(node, f"document expands to more than {MAX_EXPANDED_NODES} nodes")
+        return result
+
+    def mapping(self, node: MappingNode, depth: int) -> tuple[Any, int]:
+        if node.tag != _MAP:
+            raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        size = 1
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self.error(key_node, "mapping keys must be scalars")
+            if key_node.tag == _MERGE:
+                value, n = self.build(value_node, depth + 1)
+                size += n
+                sources = value if isinstance(value, list) else [value]
+                for source in reversed(sources):
+                    if not isinstance(source, dict):
+                        raise self.error(value_node, "a merge key (<<) needs a mapping")
+                    merged.update(source)
+                continue
+            if key_node.tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL):
+                raise self.error(key_node, f"unsupported YAML tag {key_node.tag!r}")
+            key = key_node.value
+            if key in out:
+                raise self.error(key_node, f"duplicate key {key!r}")
+            value, n = self.build(value_node, depth + 1)
+            out[key] = value
+            size += n
+        if merged:
+            merged.update(out)
+            out = merged
+        return out, size
+
+    def scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR or tag in _KEEP_AS_STRING:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _SC.construct_yaml_bool(node)
+        if tag == _INT:
+            return _SC.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return _SC.construct_yaml_float(node)
+        raise self.error(node, f"unsupported YAML tag {tag!r} (only standard tags are accepted)")
+
+
+def _yaml_error(e: yaml.YAMLError, path: str) -> InputError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    line = mark.line + 1 if mark is not None else None
+    return InputError(f"invalid YAML: {problem}", path=path, line=line)
+
+
+def _compose(text: str, path: str) -> Iterator[Node]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                yield node
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, path) from e
+    finally:
+        loader.dispose()
+
+
+def parse_text(text: str, path: str) -> list[RawDocument]:
+    """Parse YAML (or JSON) text into documents; empty documents are dropped."""
+    _check_text(text, path)
+    sources = [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _HELM_SOURCE.finditer(text)]
+    docs: list[RawDocument] = []
+    previous_end = 0
+    for index, node in enumerate(_compose(text, path)):
+        if index >= MAX_DOCUMENTS_PER_FILE:
+            raise InputError(f"more than {MAX_DOCUMENTS_PER_FILE} documents", path=path)
+        line = node.start_mark.line + 1
+        helm = None
+        for source_line, source in sources:
+            if previous_end < source_line <= line:
+                helm = source
+        previous_end = node.end_mark.line + 1
+        try:
+            data, _ = _Builder(path).build(node, 0)
+        except RecursionError as e:  # pragma: no cover - MAX_DEPTH keeps well below the limit
+            raise InputError("nested too deeply", path=path, line=line) from e
+        docs.append(RawDocument(data, path, index, line, helm, text))
+    return docs
+
+
+def format_path(parts: Sequence[str | int]) -> str:
+    """``("spec", "containers", 0, "name")`` → ``spec.containers[0].name``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | None:
+    """The 1-based line of field ``parts`` in document ``index`` of ``text`` (best effort).
+
+    Walks as far down the path as the document goes and returns that node's line.
+    """
+    if text is None:
+        return None
+    try:
+        loader = _Loader(text)
+        try:
+            node: Node | None = None
+            for i in range(index + 1):
+                if not loader.check_node():
+                    return None
+                node = loader.get_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in parts:
+        child: Node | None = None
+        if isinstance(node, MappingNode) and isinstance(part, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.value == part:
+                    child, line = value_node, key_node.start_mark.line + 1
+                    break
+        elif isinstance(node, SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def item_lines(text: str | None, index: int) -> list[int]:
+    """1-based start lines of the ``items`` of document ``index`` (a ``kind: List``)."""
+    if text is None:
+        return []
+    loader = _Loader(text)
+    try:
+        node: Node | None = None
+        for _ in range(index + 1):
+            if not loader.check_node():
+                return []
+            node = loader.get_node()
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+    if not isinstance(node, MappingNode):
+        return []
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == "items" and isinstance(value_node, SequenceNode):
+            return [child.start_mark.line + 1 for child in value_node.value]
+    return []
