@@ -184,6 +184,12 @@ def _check_keys(doc: Document, obj: Mapping[str, Any], allowed: set[str], where:
             )
 
 
+def _get(obj: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``obj[key]``, or ``default`` when absent or ``null`` (as Go's JSON decoding does)."""
+    value = obj.get(key)
+    return default if value is None else value
+
+
 def _mapping(doc: Document, value: Any, where: Where) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise doc.error(f"expected an object, got {type(value).__name__}", where)
@@ -236,9 +242,9 @@ def _condition(doc: Document, value: Any, where: Where) -> RuleCondition:
             raise doc.error(f"not a kernel version: {min_kernel!r}", (*where, "minKernel"))
     return RuleCondition(
         caps=tuple(
-            normalize_capability(c) for c in _strings(doc, obj.get("caps", []), (*where, "caps"))
+            normalize_capability(c) for c in _strings(doc, _get(obj, "caps", []), (*where, "caps"))
         ),
-        arches=_strings(doc, obj.get("arches", []), (*where, "arches")),
+        arches=_strings(doc, _get(obj, "arches", []), (*where, "arches")),
         min_kernel=min_kernel,
     )
 
@@ -285,10 +291,10 @@ def _rule(doc: Document, value: Any, where: Where, *, spo: bool) -> SyscallRule:
         errno_ret=None if errno is None else _int(doc, errno, (*where, "errnoRet")),
         args=tuple(
             _arg(doc, a, (*where, "args", i))
-            for i, a in enumerate(_list(doc, obj.get("args") or [], (*where, "args")))
+            for i, a in enumerate(_list(doc, _get(obj, "args", []), (*where, "args")))
         ),
-        includes=_condition(doc, obj.get("includes") or {}, (*where, "includes")),
-        excludes=_condition(doc, obj.get("excludes") or {}, (*where, "excludes")),
+        includes=_condition(doc, _get(obj, "includes", {}), (*where, "includes")),
+        excludes=_condition(doc, _get(obj, "excludes", {}), (*where, "excludes")),
         comment=None if comment is None else _str(doc, comment, (*where, "comment")),
     )
 
@@ -301,14 +307,14 @@ def _profile_body(
     errno = obj.get("defaultErrnoRet")
     rules = tuple(
         _rule(doc, r, (*where, "syscalls", i), spo=spo)
-        for i, r in enumerate(_list(doc, obj.get("syscalls") or [], (*where, "syscalls")))
+        for i, r in enumerate(_list(doc, _get(obj, "syscalls", []), (*where, "syscalls")))
     )
     return {
         "default_action": _action(doc, obj["defaultAction"], (*where, "defaultAction")),
         "default_errno_ret": None
         if errno is None
         else _int(doc, errno, (*where, "defaultErrnoRet")),
-        "architectures": _strings(doc, obj.get("architectures") or [], (*where, "architectures")),
+        "architectures": _strings(doc, _get(obj, "architectures", []), (*where, "architectures")),
         "syscalls": rules,
     }
 
