@@ -9,7 +9,7 @@ Accepted inputs (anything before ``PodSecurity "`` is ignored):
 
 Details can contain commas and parentheses, so the list is split on the closed set of
 reason strings the checks produce (``_table.CHECK_TABLE``), with backtracking: a detail ends at
-the first ``)`` after which the rest of the text parses as ``, <known reason>...`` or ends.
+the first ``)`` that leaves its quotes paired and after which the rest of the text parses as ``, <known reason>...`` or ends.
 A reason outside the set (a newer API server) is kept with check id ``unknown``.
 """
 
@@ -47,49 +47,68 @@ def containers_named(detail: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _split(text: str) -> list[tuple[str, str]] | None:
-    """``[(reason, detail), ...]`` for ``r1 (d1), r2, r3 (d3)``, or None if it does not parse."""
-    memo: dict[int, list[tuple[str, str]] | None] = {}
+def _balanced_quotes(detail: str) -> bool:
+    """Details quote values in pairs (Go escapes a quote inside a value as ``\\"``)."""
+    return (detail.count('"') - detail.count('\\"')) % 2 == 0
 
-    def after_item(reason: str, detail: str, end: int) -> list[tuple[str, str]] | None:
+
+def _split(text: str, rank: dict[str, int], *, unknown: bool) -> list[tuple[str, str]] | None:
+    """``[(reason, detail), ...]`` for ``r1 (d1), r2, r3 (d3)``, or None if it does not parse.
+
+    The API server reports each check at most once, in a fixed order (``rank``: reason ->
+    position of its check), so a split whose known reasons are not strictly in that order is
+    rejected: this disambiguates details that quote reason-like text.
+    """
+    Items = list[tuple[str, str]]
+    memo: dict[tuple[int, int], Items | None] = {}
+
+    def after_item(reason: str, detail: str, end: int, last: int) -> Items | None:
         if end == len(text):
             return [(reason, detail)]
         if text.startswith(", ", end):
-            rest = parse(end + 2)
+            rest = parse(end + 2, last)
             if rest is not None:
                 return [(reason, detail), *rest]
         return None
 
-    def item(reason: str, start: int) -> list[tuple[str, str]] | None:
+    def item(reason: str, start: int, last: int) -> Items | None:
+        if reason in REASONS:
+            position = rank.get(reason, len(rank))
+            if position <= last:
+                return None
+            last = position
         end = start + len(reason)
         if text.startswith(" (", end):
             close = text.find(")", end + 2)
             while close != -1:
-                found = after_item(reason, text[end + 2 : close], close + 1)
-                if found is not None:
-                    return found
+                detail = text[end + 2 : close]
+                if _balanced_quotes(detail):
+                    found = after_item(reason, detail, close + 1, last)
+                    if found is not None:
+                        return found
                 close = text.find(")", close + 1)
-        return after_item(reason, "", end)
+        return after_item(reason, "", end, last)
 
-    def parse(start: int) -> list[tuple[str, str]] | None:
-        if start in memo:
-            return memo[start]
-        memo[start] = None  # guards against cycles
+    def parse(start: int, last: int) -> Items | None:
+        key = (start, last)
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # guards against cycles
         result = None
         for reason in _BY_LENGTH:
             if text.startswith(reason, start):
-                result = item(reason, start)
+                result = item(reason, start, last)
                 if result is not None:
                     break
-        if result is None:  # a reason attackmap does not know: up to " (" or ", "
+        if result is None and unknown:  # a reason attackmap does not know: up to " (" or ", "
             stop = [i for i in (text.find(" (", start), text.find(", ", start)) if i != -1]
             end = min(stop) if stop else len(text)
             if end > start:
-                result = item(text[start:end], start)
-        memo[start] = result
+                result = item(text[start:end], start, last)
+        memo[key] = result
         return result
 
-    return parse(0)
+    return parse(0, -1)
 
 
 def _check_id(reason: str, active: tuple[str, ...]) -> str:
@@ -119,10 +138,13 @@ def parse_violations(text: str) -> list[Violation]:
     body = text[match.end() :].rstrip()
     if not body:
         return []
-    items = _split(body)
+    active = active_checks(level, minor_of(version))
+    rank = {reason: active.index(_check_id(reason, active)) for reason in REASONS
+            if _check_id(reason, active) in active}  # fmt: skip
+    # a split into known reasons only is preferred to one with unknown reasons
+    items = _split(body, rank, unknown=False) or _split(body, rank, unknown=True)
     if items is None:
         raise PSSError(f"cannot parse Pod Security violations: {body[:120]!r}")
-    active = active_checks(level, minor_of(version))
     return [
         Violation(
             check=_check_id(reason, active),
