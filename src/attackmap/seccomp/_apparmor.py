@@ -101,9 +101,7 @@ _FILE_RULE = re.compile(
     r"(?:(?P<path>\"[^\"]*\"|[/@]\S*)\s+(?P<perms>[rwaklmixupPUcC]+)"
     r"|(?P<perms2>[rwaklmixupPUcC]+)\s+(?P<path2>\"[^\"]*\"|[/@]\S*?))\s*(?:->\s*\S+\s*)?,$"
 )
-_MOUNT_RULE = re.compile(
-    r"^(?:audit\s+)?(?P<deny>deny\s+)?(?:allow\s+)?mount\b(?P<rest>.*),$"
-)
+_MOUNT_RULE = re.compile(r"^(?:audit\s+)?(?P<deny>deny\s+)?(?:allow\s+)?mount\b(?P<rest>.*),$")
 _FLAGS = re.compile(r"flags\s*=\s*\(([^)]*)\)")
 
 
