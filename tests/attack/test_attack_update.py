@@ -35,6 +35,9 @@ def test_update_from_file_url_becomes_the_default(release: Path) -> None:
     # the full bundle is kept beside the slice for users who want descriptions
     assert (installed / "enterprise-attack-19.0.json").read_bytes() == release.read_bytes()
     assert not [p for p in cache_dir().iterdir() if p.name.startswith(".")]  # no leftovers
+    again = update(url=release.as_uri())  # reinstalling the same release replaces it cleanly
+    assert (again.path, again.previous) == (result.path, "19.0")
+    assert load_attack().technique("T1611").name == "Escape to Host (19.0)"
 
 
 def test_env_var_still_wins_over_the_update(release: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,8 +137,8 @@ def _install(
             download, slice_dir / f"enterprise-attack-{version}.json"
         )  # the full bundle, for descriptions
         target = root / name
-        if target.exists():
-            shutil.rmtree(target)
+        if target.exists():  # the same release reinstalled: move the old copy aside first
+            os.replace(target, staging / "replaced")
         os.replace(slice_dir, target)
         pointer = {"dir": name, "sha256": bundle.sha256, "url": url, "version": version}
         write_atomic(root / CURRENT, json.dumps(pointer, sort_keys=True, indent=1).encode())
