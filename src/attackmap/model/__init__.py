@@ -79,7 +79,12 @@ from attackmap.model._workload import (
     is_credential_name,
     parse_quantity,
 )
-from attackmap.model._yaml import MAX_DEPTH, MAX_DOCUMENTS_PER_FILE, MAX_EXPANDED_NODES, MAX_FILE_BYTES
+from attackmap.model._yaml import (
+    MAX_DEPTH,
+    MAX_DOCUMENTS_PER_FILE,
+    MAX_EXPANDED_NODES,
+    MAX_FILE_BYTES,
+)
 
 __all__ = [
     "BUILTIN_CLUSTER_ROLES",

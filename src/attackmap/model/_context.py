@@ -25,7 +25,9 @@ __all__ = [
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
 
 
 class ContainerRuntime(_Spec):
@@ -37,7 +39,9 @@ class ContainerRuntime(_Spec):
 
 
 class NvidiaStack(_Spec):
-    container_toolkit: str | None = Field(default=None, description="NVIDIA Container Toolkit version")
+    container_toolkit: str | None = Field(
+        default=None, description="NVIDIA Container Toolkit version"
+    )
     gpu_operator: str | None = None
     device_plugin: str | None = None
     driver: str | None = None

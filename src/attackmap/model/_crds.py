@@ -1,9 +1,656 @@
-"""Custom resources that produce pods (filled in below)."""
+"""Custom resources that produce pods, rendered the way their operators render them.
+
+* ``NIMService`` (``apps.nvidia.com``): rendered as the NIM Operator does (standalone
+  platform; see docs/model.md and ../shared/reference/DOMAIN.md §4): per-service
+  ServiceAccount + Role + RoleBinding, a Deployment (a LeaderWorkerSet with ``leader`` and
+  ``worker`` components when ``multiNode`` is set) whose pod runs as ``userID``/``groupID``
+  (1000/2000), no container securityContext, ``dshm`` Memory emptyDir, model store at
+  ``/model-store``, ``NGC_API_KEY`` from ``authSecret``, ports api/grpc/metrics, a Service
+  of ``expose.service.type`` and an Ingress / HTTPRoute / GRPCRoute from ``expose``.
+* ``NIMCache``: its caching Job (model puller with the NGC/HF credential, writing the PVC).
+* ``LeaderWorkerSet``: two workloads, components ``leader`` (only when a
+  ``leaderTemplate`` is given) and ``worker``.
+* ``MPIJob`` (Kubeflow): one workload per ``mpiReplicaSpecs`` entry (``launcher``, ``worker``).
+* KServe ``InferenceService``: the predictor pod — its own containers, or the
+  ``ServingRuntime``/``ClusterServingRuntime`` it names (or whose model format it uses)
+  with the model's resources/env merged into ``kserve-container``; ``pvc://`` storage is
+  mounted read-only at ``/mnt/models``. Serving runtimes alone are templates: they are
+  listed in ``skipped`` and analysed through the InferenceServices using them.
+
+The workload's identity is the custom resource (``NIMService/nim/llama``); the objects the
+operator would create are listed in ``Workload.rendered`` and join the inventory's context
+objects (an explicit manifest of the same object wins).
+"""
 
 from __future__ import annotations
 
-from attackmap.model._kinds import Extractor
+import copy
+from typing import Any
 
-__all__ = ["CRD_KINDS"]
+from attackmap.model._kinds import (
+    Extracted,
+    Extractor,
+    KindError,
+    Lookup,
+    TemplateSpec,
+    dig,
+    replicas_of,
+)
+from attackmap.model._refs import ObjectRef
 
-CRD_KINDS: dict[str, tuple[frozenset[str], Extractor]] = {}
+__all__ = ["CRD_KINDS", "RUNTIME_KINDS"]
+
+NIM_GROUP = "apps.nvidia.com"
+RUNTIME_KINDS = frozenset({"ServingRuntime", "ClusterServingRuntime"})
+
+
+def _meta(
+    name: str, ns: str | None, labels: dict[str, str], annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": dict(labels)}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def _mapping(obj: dict[str, Any], *parts: str) -> dict[str, Any]:
+    value = dig(obj, *parts)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise KindError(parts, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _image(spec: dict[str, Any]) -> str:
+    image = spec.get("image")
+    if isinstance(image, str):
+        return image
+    if not isinstance(image, dict) or not isinstance(image.get("repository"), str):
+        raise KindError(("spec", "image", "repository"), "required field missing")
+    tag = image.get("tag")
+    return f"{image['repository']}:{tag}" if tag is not None else str(image["repository"])
+
+
+def _int(obj: dict[str, Any], *parts: str, default: int | None) -> int | None:
+    return replicas_of(obj, *parts, default=default)
+
+
+# --------------------------------------------------------------------------- NIMService
+
+
+def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
+    name: str = obj["metadata"]["name"]
+    spec = _mapping(obj, "spec")
+    if not spec:
+        raise KindError(("spec",), "required field missing")
+    image = _image(spec)
+    pull_secrets = [s for s in dig(spec, "image", "pullSecrets") or () if isinstance(s, str)]
+    labels = {
+        "app": name,
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/part-of": "nim-service",
+        "app.kubernetes.io/managed-by": "k8s-nim-operator",
+        **{str(k): str(v) for k, v in _mapping(spec, "labels").items()},
+    }
+    annotations = {str(k): str(v) for k, v in _mapping(spec, "annotations").items()}
+    service = _mapping(spec, "expose", "service")
+    port = _int(spec, "expose", "service", "port", default=8000)
+    grpc = _int(spec, "expose", "service", "grpcPort", default=None)
+    metrics = _int(spec, "expose", "service", "metricsPort", default=None)
+    ports: list[dict[str, Any]] = [{"name": "api", "containerPort": port, "protocol": "TCP"}]
+    env: list[dict[str, Any]] = [
+        {"name": "NIM_CACHE_PATH", "value": "/model-store"},
+        {"name": "OUTLINES_CACHE_DIR", "value": "/tmp/outlines"},
+        {"name": "NIM_SERVER_PORT", "value": str(port)},
+        {"name": "NIM_HTTP_API_PORT", "value": str(port)},
+        {"name": "NIM_JSONL_LOGGING", "value": "1"},
+        {"name": "NIM_LOG_LEVEL", "value": "INFO"},
+    ]
+    auth = spec.get("authSecret")
+    if isinstance(auth, str) and auth:
+        env.append(
+            {
+                "name": "NGC_API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": auth, "key": "NGC_API_KEY"}},
+            }
+        )
+    if grpc:
+        ports.append({"name": "grpc", "containerPort": grpc, "protocol": "TCP"})
+        env += [
+            {"name": "NIM_GRPC_API_PORT", "value": str(grpc)},
+            {"name": "NIM_TRITON_GRPC_PORT", "value": str(grpc)},
+        ]
+    if metrics:
+        ports.append({"name": "metrics", "containerPort": metrics, "protocol": "TCP"})
+        env.append({"name": "NIM_TRITON_METRICS_PORT", "value": str(metrics)})
+    env += [e for e in spec.get("env") or () if isinstance(e, dict)]
+
+    storage = _mapping(spec, "storage")
+    read_only = storage.get("readOnly") is True
+    model_volume: dict[str, Any] = {"name": "model-store"}
+    scc = "nonroot"
+    rendered_objects: list[dict[str, Any]] = []
+    if isinstance(storage.get("nimCache"), dict):
+        cache_name = storage["nimCache"].get("name")
+        cache = lookup.get(("NIMCache", ns, str(cache_name)))
+        claim = dig(cache, "spec", "storage", "pvc", "name") if cache else None
+        model_volume["persistentVolumeClaim"] = {
+            "claimName": claim or f"{cache_name}-pvc",
+            "readOnly": read_only,
+        }
+    elif isinstance(storage.get("pvc"), dict):
+        pvc = storage["pvc"]
+        claim = pvc.get("name") or f"{name}-pvc"
+        model_volume["persistentVolumeClaim"] = {"claimName": claim, "readOnly": read_only}
+        if pvc.get("create"):
+            rendered_objects.append(_pvc(str(claim), ns, labels, pvc))
+    elif isinstance(storage.get("hostPath"), str):
+        model_volume["hostPath"] = {"path": storage["hostPath"], "type": "DirectoryOrCreate"}
+        scc = "hostmount-anyuid"
+    elif isinstance(storage.get("emptyDir"), dict):
+        model_volume["emptyDir"] = {
+            k: v for k, v in storage["emptyDir"].items() if k == "sizeLimit"
+        }
+    else:
+        model_volume["emptyDir"] = {}
+    dshm: dict[str, Any] = {"medium": "Memory"}
+    if storage.get("sharedMemorySizeLimit") is not None:
+        dshm["sizeLimit"] = storage["sharedMemorySizeLimit"]
+
+    container: dict[str, Any] = {
+        "name": f"{name}-ctr",
+        "image": image,
+        "ports": ports,
+        "env": env,
+        "volumeMounts": [
+            {"name": "model-store", "mountPath": "/model-store", "readOnly": read_only},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+        ],
+        "livenessProbe": {"httpGet": {"path": "/v1/health/live", "port": "api"}},
+        "readinessProbe": {"httpGet": {"path": "/v1/health/ready", "port": "api"}},
+        "startupProbe": {"httpGet": {"path": "/v1/health/ready", "port": "api"}},
+    }
+    for key in ("command", "args"):
+        if spec.get(key) is not None:
+            container[key] = spec[key]
+    if spec.get("resources") is not None:
+        container["resources"] = copy.deepcopy(spec["resources"])
+    user = _int(spec, "userID", default=1000)
+    group = _int(spec, "groupID", default=2000)
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": name,
+        "containers": [container],
+        "volumes": [{"name": "dshm", "emptyDir": dshm}, model_volume],
+        "securityContext": {"runAsUser": user, "runAsGroup": group, "fsGroup": group},
+    }
+    if pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": s} for s in pull_secrets]
+    for key in ("runtimeClassName", "nodeSelector", "tolerations", "affinity", "schedulerName"):
+        if spec.get(key) is not None:
+            pod_spec[key] = spec[key]
+    claims = [c for c in spec.get("draResources") or () if isinstance(c, dict)]
+    if claims:
+        names = [
+            str(c.get("resourceClaimName") or c.get("resourceClaimTemplateName") or f"claim-{i}")
+            for i, c in enumerate(claims)
+        ]
+        pod_spec["resourceClaims"] = [{"name": n} for n in names]
+        container.setdefault("resources", {})["claims"] = [{"name": n} for n in names]
+
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    service_type = service.get("type") or "ClusterIP"
+    service_ports = [
+        {"name": p["name"], "port": p["containerPort"], "targetPort": p["name"], "protocol": "TCP"}
+        for p in ports
+    ]
+    rendered_objects += [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, ns, labels)},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(name, ns, labels),
+            "rules": [
+                {
+                    "apiGroups": ["security.openshift.io"],
+                    "resources": ["securitycontextconstraints"],
+                    "resourceNames": [scc],
+                    "verbs": ["use"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(name, ns, labels),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(name, ns, labels),
+            "spec": {"type": service_type, "selector": {"app": name}, "ports": service_ports},
+        },
+    ]
+    rendered_objects += _nim_routes(name, ns, labels, spec, port or 8000, grpc)
+    template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod_spec}
+    replicas = _int(spec, "replicas", default=1)
+    multi = spec.get("multiNode")
+    templates: list[TemplateSpec] = []
+    if isinstance(multi, dict):
+        ssh = f"{name}-ssh-pk"
+        lws_spec = copy.deepcopy(pod_spec)
+        lws_spec["volumes"].append({"name": "ssh-pk", "secret": {"secretName": ssh}})
+        lws_spec["containers"][0]["volumeMounts"].append(
+            {"name": "ssh-pk", "mountPath": "/ssh-pk", "readOnly": True}
+        )
+        rendered_objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": _meta(ssh, ns, labels),
+                "type": "Opaque",
+                "data": {"private.key": "<generated>"},
+            }
+        )
+        lws = ObjectRef(kind="LeaderWorkerSet", namespace=ns, name=name)
+        for component in ("leader", "worker"):
+            t = {"metadata": copy.deepcopy(template["metadata"]), "spec": copy.deepcopy(lws_spec)}
+            t["metadata"]["labels"]["nim-llm-role"] = component
+            templates.append(
+                TemplateSpec(
+                    ObjectRef(kind=kind, namespace=ns, name=name, component=component),
+                    t,
+                    ("spec",),
+                    (ref, lws),
+                    replicas,
+                )
+            )
+        workload_ref = lws
+    else:
+        workload_ref = ObjectRef(kind="Deployment", namespace=ns, name=name)
+        templates.append(
+            TemplateSpec(
+                ref,
+                template,
+                ("spec",),
+                (ref, workload_ref, ObjectRef(kind="ReplicaSet", namespace=ns, name=name)),
+                replicas,
+            )
+        )
+    rendered = tuple(
+        sorted(
+            {
+                ObjectRef(kind=o["kind"], namespace=ns, name=o["metadata"]["name"])
+                for o in rendered_objects
+            }
+            | {workload_ref},
+            key=ObjectRef.sort_key,
+        )
+    )
+    return Extracted(
+        [
+            TemplateSpec(t.ref, t.template, t.field_path, t.owner_chain, t.replicas, rendered)
+            for t in templates
+        ],
+        rendered_objects,
+    )
+
+
+def _pvc(name: str, ns: str | None, labels: dict[str, str], pvc: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": [pvc.get("volumeAccessMode") or "ReadWriteOnce"]}
+    if pvc.get("storageClass"):
+        spec["storageClassName"] = pvc["storageClass"]
+    if pvc.get("size"):
+        spec["resources"] = {"requests": {"storage": pvc["size"]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(name, ns, labels),
+        "spec": spec,
+    }
+
+
+def _nim_routes(
+    name: str,
+    ns: str | None,
+    labels: dict[str, str],
+    spec: dict[str, Any],
+    port: int,
+    grpc: int | None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    backend = {"service": {"name": name, "port": {"number": port}}}
+    ingress = dig(spec, "expose", "ingress")
+    if isinstance(ingress, dict) and ingress.get("enabled"):
+        ing_spec = (
+            ingress.get("spec")
+            if isinstance(ingress.get("spec"), dict)
+            else {
+                "rules": [
+                    {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+                ]
+            }
+        )
+        out.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": _meta(name, ns, labels),
+                "spec": copy.deepcopy(ing_spec),
+            }
+        )
+    router = dig(spec, "expose", "router") or spec.get("router")
+    if isinstance(router, dict):
+        domain = router.get("hostDomainName")
+        host = f"{name}.{ns}.{domain}" if domain else None
+        if isinstance(router.get("ingress"), dict) and not any(o["kind"] == "Ingress" for o in out):
+            rule: dict[str, Any] = {
+                "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}
+            }
+            if host:
+                rule["host"] = host
+            out.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": _meta(name, ns, labels),
+                    "spec": {
+                        "ingressClassName": router["ingress"].get("ingressClass"),
+                        "rules": [rule],
+                    },
+                }
+            )
+        gateway = router.get("gateway")
+        if isinstance(gateway, dict):
+            parent = {"name": gateway.get("name"), "namespace": gateway.get("namespace")}
+            hostnames = [host] if host else []
+            if gateway.get("httpRoutesEnabled"):
+                out.append(
+                    {
+                        "apiVersion": "gateway.networking.k8s.io/v1",
+                        "kind": "HTTPRoute",
+                        "metadata": _meta(name, ns, labels),
+                        "spec": {
+                            "parentRefs": [parent],
+                            "hostnames": hostnames,
+                            "rules": [{"backendRefs": [{"name": name, "port": port}]}],
+                        },
+                    }
+                )
+            if gateway.get("grpcRoutesEnabled"):
+                out.append(
+                    {
+                        "apiVersion": "gateway.networking.k8s.io/v1",
+                        "kind": "GRPCRoute",
+                        "metadata": _meta(name, ns, labels),
+                        "spec": {
+                            "parentRefs": [parent],
+                            "hostnames": hostnames,
+                            "rules": [{"backendRefs": [{"name": name, "port": grpc or port}]}],
+                        },
+                    }
+                )
+    return out
+
+
+# --------------------------------------------------------------------------- NIMCache
+
+
+def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
+    name: str = obj["metadata"]["name"]
+    spec = _mapping(obj, "spec")
+    source = _mapping(spec, "source")
+    env: list[dict[str, Any]] = [{"name": "NIM_CACHE_PATH", "value": "/model-store"}]
+    image: str | None = None
+    pull_secret = None
+    for key, variable in (
+        ("ngc", "NGC_API_KEY"),
+        ("hf", "HF_TOKEN"),
+        ("nemoDataStore", "HF_TOKEN"),
+        ("dataStore", "HF_TOKEN"),
+    ):
+        body = source.get(key)
+        if isinstance(body, dict):
+            image = body.get("modelPuller") if isinstance(body.get("modelPuller"), str) else image
+            pull_secret = body.get("pullSecret")
+            auth = body.get("authSecret")
+            if isinstance(auth, str) and auth:
+                env.append(
+                    {
+                        "name": variable,
+                        "valueFrom": {"secretKeyRef": {"name": auth, "key": variable}},
+                    }
+                )
+            break
+    pvc = _mapping(spec, "storage", "pvc")
+    claim = str(pvc.get("name") or f"{name}-pvc")
+    labels = {"app": name, "app.kubernetes.io/managed-by": "k8s-nim-operator"}
+    pod_spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": "nim-cache-ctr",
+                "image": image or "nvcr.io/nim/model-puller",
+                "env": env,
+                "volumeMounts": [{"name": "nim-cache-volume", "mountPath": "/model-store"}],
+                **(
+                    {"resources": copy.deepcopy(spec["resources"])}
+                    if isinstance(spec.get("resources"), dict)
+                    else {}
+                ),
+            }
+        ],
+        "restartPolicy": "OnFailure",
+        "volumes": [{"name": "nim-cache-volume", "persistentVolumeClaim": {"claimName": claim}}],
+        "securityContext": {
+            "runAsUser": _int(spec, "userID", default=1000),
+            "runAsGroup": _int(spec, "groupID", default=2000),
+            "fsGroup": _int(spec, "groupID", default=2000),
+        },
+    }
+    if isinstance(pull_secret, str) and pull_secret:
+        pod_spec["imagePullSecrets"] = [{"name": pull_secret}]
+    for key in ("nodeSelector", "tolerations", "runtimeClassName"):
+        if spec.get(key) is not None:
+            pod_spec[key] = spec[key]
+    objects = [_pvc(claim, ns, labels, pvc)] if pvc.get("create") else []
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    job = ObjectRef(kind="Job", namespace=ns, name=f"{name}-job")
+    rendered = tuple(
+        sorted(
+            {job}
+            | {
+                ObjectRef(kind=o["kind"], namespace=ns, name=o["metadata"]["name"]) for o in objects
+            },
+            key=ObjectRef.sort_key,
+        )
+    )
+    template = {"metadata": {"labels": labels}, "spec": pod_spec}
+    return Extracted([TemplateSpec(ref, template, ("spec",), (ref, job), 1, rendered)], objects)
+
+
+# --------------------------------------------------------------------------- LWS / MPIJob
+
+
+def _lws(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
+    name: str = obj["metadata"]["name"]
+    lwt = _mapping(obj, "spec", "leaderWorkerTemplate")
+    worker = lwt.get("workerTemplate")
+    if not isinstance(worker, dict):
+        raise KindError(
+            ("spec", "leaderWorkerTemplate", "workerTemplate"), "required field missing"
+        )
+    groups = _int(obj, "spec", "replicas", default=1) or 0
+    size = _int(obj, "spec", "leaderWorkerTemplate", "size", default=1) or 1
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    out = []
+    if isinstance(lwt.get("leaderTemplate"), dict):
+        out.append(
+            TemplateSpec(
+                ObjectRef(kind=kind, namespace=ns, name=name, component="leader"),
+                lwt["leaderTemplate"],
+                ("spec", "leaderWorkerTemplate", "leaderTemplate"),
+                (ref,),
+                groups,
+            )
+        )
+        workers = groups * (size - 1)
+    else:
+        workers = groups * size
+    out.append(
+        TemplateSpec(
+            ObjectRef(kind=kind, namespace=ns, name=name, component="worker"),
+            worker,
+            ("spec", "leaderWorkerTemplate", "workerTemplate"),
+            (ref,),
+            workers,
+        )
+    )
+    return Extracted(out)
+
+
+def _mpijob(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
+    name: str = obj["metadata"]["name"]
+    specs = _mapping(obj, "spec", "mpiReplicaSpecs")
+    if not specs:
+        raise KindError(("spec", "mpiReplicaSpecs"), "required field missing")
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    out = []
+    for role in sorted(specs):
+        body = specs[role]
+        if not isinstance(body, dict) or not isinstance(body.get("template"), dict):
+            raise KindError(("spec", "mpiReplicaSpecs", role, "template"), "required field missing")
+        replicas = _int(body, "replicas", default=1)
+        out.append(
+            TemplateSpec(
+                ObjectRef(kind=kind, namespace=ns, name=name, component=role.lower()),
+                body["template"],
+                ("spec", "mpiReplicaSpecs", role, "template"),
+                (ref,),
+                replicas,
+            )
+        )
+    return Extracted(out)
+
+
+# --------------------------------------------------------------------------- KServe
+
+_PREDICTOR_NOT_POD = {
+    "model",
+    "minReplicas",
+    "maxReplicas",
+    "scaleTarget",
+    "scaleMetric",
+    "containerConcurrency",
+    "timeout",
+    "canaryTrafficPercent",
+    "logger",
+    "batcher",
+    "labels",
+    "annotations",
+    "deploymentStrategy",
+    "autoScaling",
+    "workerSpec",
+}
+_MODEL_NOT_CONTAINER = {"modelFormat", "runtime", "storageUri", "protocolVersion", "storage"}
+
+
+def _find_runtime(model: dict[str, Any], ns: str | None, lookup: Lookup) -> dict[str, Any] | None:
+    name = model.get("runtime")
+    if isinstance(name, str):
+        return lookup.get(("ServingRuntime", ns, name)) or lookup.get(
+            ("ClusterServingRuntime", None, name)
+        )
+    fmt = dig(model, "modelFormat", "name")
+    candidates = sorted(
+        (k for k, v in lookup.items() if k[0] in RUNTIME_KINDS and k[1] in (ns, None)
+         and any(isinstance(f, dict) and f.get("name") == fmt for f in dig(v, "spec", "supportedModelFormats") or ())),
+        key=lambda k: (k[0] != "ServingRuntime", k[2]),
+    )  # fmt: skip
+    return lookup[candidates[0]] if candidates else None
+
+
+def _inference_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
+    name: str = obj["metadata"]["name"]
+    predictor = _mapping(obj, "spec", "predictor")
+    if not predictor:
+        raise KindError(("spec", "predictor"), "required field missing")
+    pod = {k: copy.deepcopy(v) for k, v in predictor.items() if k not in _PREDICTOR_NOT_POD}
+    model = predictor.get("model")
+    if isinstance(model, dict):
+        runtime = _find_runtime(model, ns, lookup)
+        rspec = copy.deepcopy(dig(runtime, "spec") or {}) if runtime else {}
+        containers = [c for c in rspec.get("containers") or () if isinstance(c, dict)]
+        if not containers:
+            containers = [
+                {
+                    "name": "kserve-container",
+                    "image": model.get("image") or "<runtime not in input>",
+                }
+            ]
+        main = next((c for c in containers if c.get("name") == "kserve-container"), containers[0])
+        for key, value in model.items():
+            if key in _MODEL_NOT_CONTAINER:
+                continue
+            if key == "env" and isinstance(value, list):
+                main["env"] = [*(main.get("env") or []), *copy.deepcopy(value)]
+            else:
+                main[key] = copy.deepcopy(value)
+        uri = model.get("storageUri")
+        volumes = [v for v in rspec.get("volumes") or () if isinstance(v, dict)]
+        if isinstance(uri, str) and uri.startswith("pvc://"):
+            claim = uri[6:].split("/", 1)[0]
+            volumes.append(
+                {
+                    "name": "kserve-pvc-source",
+                    "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
+                }
+            )
+            main["volumeMounts"] = [
+                *(main.get("volumeMounts") or []),
+                {"name": "kserve-pvc-source", "mountPath": "/mnt/models", "readOnly": True},
+            ]
+        base = {
+            k: v
+            for k, v in rspec.items()
+            if k
+            not in (
+                "containers",
+                "volumes",
+                "supportedModelFormats",
+                "protocolVersions",
+                "annotations",
+                "labels",
+                "multiModel",
+                "disabled",
+                "builtInAdapter",
+            )
+        }
+        pod = {**base, **pod, "containers": containers}
+        if volumes or pod.get("volumes"):
+            pod["volumes"] = volumes + [v for v in pod.get("volumes") or () if isinstance(v, dict)]
+    elif not isinstance(pod.get("containers"), list):
+        raise KindError(
+            ("spec", "predictor", "model"), "required field missing (or predictor.containers)"
+        )
+    annotations = {**_mapping(obj, "metadata", "annotations"), **_mapping(predictor, "annotations")}
+    labels = {"serving.kserve.io/inferenceservice": name, **_mapping(predictor, "labels")}
+    ref = ObjectRef(kind=kind, namespace=ns, name=name)
+    deploy = ObjectRef(kind="Deployment", namespace=ns, name=f"{name}-predictor")
+    template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod}
+    replicas = _int(predictor, "minReplicas", default=1)
+    return Extracted(
+        [TemplateSpec(ref, template, ("spec", "predictor"), (ref, deploy), replicas, (deploy,))]
+    )
+
+
+#: kind → (accepted API groups, extractor(obj, kind, namespace, lookup))
+CRD_KINDS: dict[str, tuple[frozenset[str], Extractor]] = {
+    "NIMService": (frozenset({NIM_GROUP}), _nim_service),
+    "NIMCache": (frozenset({NIM_GROUP}), _nim_cache),
+    "LeaderWorkerSet": (frozenset({"leaderworkerset.x-k8s.io"}), _lws),
+    "MPIJob": (frozenset({"kubeflow.org"}), _mpijob),
+    "InferenceService": (frozenset({"serving.kserve.io"}), _inference_service),
+}

@@ -71,4 +71,6 @@ class Inventory(Frozen):
 
     def with_workloads(self, workloads: tuple[Workload, ...]) -> Inventory:
         """A copy with ``workloads`` replaced (sorted), *not* re-linked; see ``relink``."""
-        return self.model_copy(update={"workloads": tuple(sorted(workloads, key=lambda w: w.ref.sort_key()))})
+        return self.model_copy(
+            update={"workloads": tuple(sorted(workloads, key=lambda w: w.ref.sort_key()))}
+        )

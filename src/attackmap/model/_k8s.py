@@ -19,8 +19,6 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 __all__ = [
-    "type_name",
-    "parse_quantity",
     "K8sCapabilities",
     "K8sContainer",
     "K8sEnvVar",
@@ -32,9 +30,13 @@ __all__ = [
     "K8sSecurityContext",
     "K8sVolume",
     "K8sVolumeMount",
+    "parse_quantity",
+    "type_name",
 ]
 
-_QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
+_QUANTITY = re.compile(
+    r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+)
 _SUFFIX = {
     "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
     "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12),
@@ -63,7 +65,6 @@ def parse_quantity(value: object) -> Decimal:
         return Decimal(number) * _SUFFIX[suffix]
     except InvalidOperation as e:  # pragma: no cover - the regex admits only numbers
         raise ValueError(f"malformed quantity {value!r}") from e
-
 
 
 def _check_quantity(value: object) -> object:

@@ -8,7 +8,7 @@ resources (NIMService, NIMCache, LeaderWorkerSet, MPIJob, KServe) in ``_crds.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "WORKLOAD_KINDS",
     "Extracted",
     "KindError",
+    "Lookup",
     "TemplateSpec",
     "group_of",
 ]
@@ -92,10 +93,12 @@ def _ref(kind: str, ns: str | None, name: str, component: str | None = None) -> 
     return ObjectRef(kind=kind, namespace=ns, name=name, component=component)
 
 
-Extractor = Callable[[dict[str, Any], str, str | None], Extracted]
+#: objects by (kind, namespace, name) that extractors may consult (NIMCache, runtimes)
+Lookup = Mapping[tuple[str, str | None, str], dict[str, Any]]
+Extractor = Callable[[dict[str, Any], str, str | None, Lookup], Extracted]
 
 
-def _pod(obj: dict[str, Any], kind: str, ns: str | None) -> Extracted:
+def _pod(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
     name = obj["metadata"]["name"]
     require_mapping(obj, "spec")
     template = {"metadata": obj.get("metadata") or {}, "spec": obj["spec"]}
@@ -105,12 +108,14 @@ def _pod(obj: dict[str, Any], kind: str, ns: str | None) -> Extracted:
 _CHAIN = {"Deployment": "ReplicaSet", "CronJob": "Job"}
 
 
-def _templated(*parts: str, replicas: tuple[str, ...] | None = ("spec", "replicas"), default: int | None = 1) -> Extractor:
-    def extract(obj: dict[str, Any], kind: str, ns: str | None) -> Extracted:
+def _templated(
+    *parts: str, replicas: tuple[str, ...] | None = ("spec", "replicas"), default: int | None = 1
+) -> Extractor:
+    def extract(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
         name = obj["metadata"]["name"]
         template = require_mapping(obj, *parts)
         ref = _ref(kind, ns, name)
-        chain = (ref,)
+        chain: tuple[ObjectRef, ...] = (ref,)
         if kind in _CHAIN:
             chain = (ref, _ref(_CHAIN[kind], ns, name))
         count = replicas_of(obj, *replicas, default=default) if replicas else default
@@ -121,7 +126,9 @@ def _templated(*parts: str, replicas: tuple[str, ...] | None = ("spec", "replica
                 if isinstance(vname, str):
                     modes = dig(vct, "spec", "accessModes") or ()
                     claims.append((vname, tuple(str(m) for m in modes)))
-        return Extracted([TemplateSpec(ref, template, parts, chain, count, claim_templates=tuple(claims))])
+        return Extracted(
+            [TemplateSpec(ref, template, parts, chain, count, claim_templates=tuple(claims))]
+        )
 
     return extract
 
@@ -133,10 +140,22 @@ WORKLOAD_KINDS: dict[str, tuple[frozenset[str], Extractor]] = {
     "ReplicationController": (frozenset({""}), _templated("spec", "template")),
     "Deployment": (frozenset({"apps", "extensions"}), _templated("spec", "template")),
     "StatefulSet": (frozenset({"apps"}), _templated("spec", "template")),
-    "DaemonSet": (frozenset({"apps", "extensions"}), _templated("spec", "template", replicas=None, default=None)),
+    "DaemonSet": (
+        frozenset({"apps", "extensions"}),
+        _templated("spec", "template", replicas=None, default=None),
+    ),
     "ReplicaSet": (frozenset({"apps", "extensions"}), _templated("spec", "template")),
     "Job": (frozenset({"batch"}), _templated("spec", "template", replicas=("spec", "parallelism"))),
-    "CronJob": (frozenset({"batch"}), _templated("spec", "jobTemplate", "spec", "template", replicas=("spec", "jobTemplate", "spec", "parallelism"))),
+    "CronJob": (
+        frozenset({"batch"}),
+        _templated(
+            "spec",
+            "jobTemplate",
+            "spec",
+            "template",
+            replicas=("spec", "jobTemplate", "spec", "parallelism"),
+        ),
+    ),
 }
 
 #: kind → accepted API groups, for the context kinds

@@ -13,11 +13,17 @@ backend is such a Service → ``external``. ``hostNetwork`` (each container port
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import NetworkPeer, NetworkPolicy, Service, parse_namespace
-from attackmap.model._rbac import BUILTIN_CLUSTER_ROLES, Binding, PolicyRule, Role, ServiceAccountLink
+from attackmap.model._rbac import (
+    BUILTIN_CLUSTER_ROLES,
+    Binding,
+    PolicyRule,
+    Role,
+    ServiceAccountLink,
+)
 from attackmap.model._refs import LoadWarning, ObjectRef
 from attackmap.model._workload import (
     Exposure,
@@ -30,13 +36,20 @@ from attackmap.model._workload import (
 __all__ = ["link"]
 
 _LEVELS = {"none": 0, "cluster": 1, "node": 2, "external": 3}
-_SERVICE_LEVEL = {"ClusterIP": "cluster", "NodePort": "node", "LoadBalancer": "external"}
+_Level = Literal["cluster", "node", "external"]
+_SERVICE_LEVEL: dict[str, _Level] = {
+    "ClusterIP": "cluster",
+    "NodePort": "node",
+    "LoadBalancer": "external",
+}
 
 
 def _target_matches(pod: PodSpec, target: int | str) -> bool:
     for c in pod.containers:
         for p in c.ports:
-            if (isinstance(target, int) and p.container_port == target) or (isinstance(target, str) and p.name == target):
+            if (isinstance(target, int) and p.container_port == target) or (
+                isinstance(target, str) and p.name == target
+            ):
                 return True
     # a numeric target works even if the port is not declared
     return isinstance(target, int)
@@ -44,56 +57,109 @@ def _target_matches(pod: PodSpec, target: int | str) -> bool:
 
 def _services_for(w: Workload, services: list[Service]) -> list[Service]:
     labels = w.labels
-    return [s for s in services if s.selector and all(labels.get(k) == v for k, v in s.selector.items())]
+    return [
+        s for s in services if s.selector and all(labels.get(k) == v for k, v in s.selector.items())
+    ]
 
 
-def _exposure(w: Workload, services_by_ns: dict[str, list[Service]], inv: Inventory) -> tuple[Exposure, list[Service]]:
+def _exposure(
+    w: Workload, services_by_ns: dict[str, list[Service]], inv: Inventory
+) -> tuple[Exposure, list[Service]]:
     routes: list[ExposureRoute] = []
     matched = _services_for(w, services_by_ns.get(w.namespace, []))
     matched_names = {s.ref.name: s for s in matched}
     for s in matched:
-        level = _SERVICE_LEVEL.get(s.type, "cluster")
+        level: _Level = _SERVICE_LEVEL.get(s.type, "cluster")
         if s.external_ips:
             level = "external"
         for p in s.ports:
             if _target_matches(w.pod, p.target_port):
-                routes.append(ExposureRoute(kind="Service", ref=s.ref, service_type=s.type, port=p.port, target=p.target_port, level=level, source=s.source))  # type: ignore[arg-type]  # level is one of the literals
+                routes.append(
+                    ExposureRoute(
+                        kind="Service",
+                        ref=s.ref,
+                        service_type=s.type,
+                        port=p.port,
+                        target=p.target_port,
+                        level=level,
+                        source=s.source,
+                    )
+                )
     for ing in inv.ingresses:
         if ing.ref.namespace != w.namespace:
             continue
-        for b in ing.backends:
-            svc = matched_names.get(b.service)
+        for ib in ing.backends:
+            svc = matched_names.get(ib.service)
             if svc is None:
                 continue
-            port = next((p for p in svc.ports if p.port == b.port or p.name == b.port), None)
-            routes.append(ExposureRoute(kind="Ingress", ref=ing.ref, service_type=svc.type, port=port.port if port else (b.port if isinstance(b.port, int) else None), target=port.target_port if port else None, level="external", source=ing.source))
+            port = next((p for p in svc.ports if p.port == ib.port or p.name == ib.port), None)
+            routes.append(
+                ExposureRoute(
+                    kind="Ingress",
+                    ref=ing.ref,
+                    service_type=svc.type,
+                    port=port.port if port else (ib.port if isinstance(ib.port, int) else None),
+                    target=port.target_port if port else None,
+                    level="external",
+                    source=ing.source,
+                )
+            )
     for r in inv.routes:
+        route_kind: Literal["HTTPRoute", "GRPCRoute"] = (
+            "GRPCRoute" if r.ref.kind == "GRPCRoute" else "HTTPRoute"
+        )
         for b in r.backends:
             svc = matched_names.get(b.service) if b.namespace == w.namespace else None
             if svc is None:
                 continue
             port = next((p for p in svc.ports if p.port == b.port), None)
-            routes.append(ExposureRoute(kind=r.ref.kind, ref=r.ref, service_type=svc.type, port=b.port, target=port.target_port if port else None, level="external", source=r.source))  # type: ignore[arg-type]  # kind is HTTPRoute or GRPCRoute
+            routes.append(
+                ExposureRoute(
+                    kind=route_kind,
+                    ref=r.ref,
+                    service_type=svc.type,
+                    port=b.port,
+                    target=port.target_port if port else None,
+                    level="external",
+                    source=r.source,
+                )
+            )
     for c in w.pod.containers:
-        for p in c.ports:
+        for cp in c.ports:
             if w.pod.host_network:
-                routes.append(ExposureRoute(kind="hostNetwork", port=p.container_port, target=p.container_port, level="node"))
-            elif p.host_port:
-                routes.append(ExposureRoute(kind="hostPort", port=p.host_port, target=p.container_port, level="node"))
+                routes.append(
+                    ExposureRoute(
+                        kind="hostNetwork",
+                        port=cp.container_port,
+                        target=cp.container_port,
+                        level="node",
+                    )
+                )
+            elif cp.host_port:
+                routes.append(
+                    ExposureRoute(
+                        kind="hostPort", port=cp.host_port, target=cp.container_port, level="node"
+                    )
+                )
     if w.pod.host_network and not any(r.kind == "hostNetwork" for r in routes):
         routes.append(ExposureRoute(kind="hostNetwork", level="node"))
-    level = "none"
-    for r in routes:
-        if _LEVELS[r.level] > _LEVELS[level]:
-            level = r.level
-    if level == "none" and any(c.ports for c in w.pod.containers):
-        level = "cluster"
+    overall: Literal["none", "cluster", "node", "external"] = "none"
+    for er in routes:
+        if _LEVELS[er.level] > _LEVELS[overall]:
+            overall = er.level
+    if overall == "none" and any(c.ports for c in w.pod.containers):
+        overall = "cluster"
     routes.sort(key=lambda r: (r.kind, str(r.ref or ""), r.port or 0, str(r.target)))
-    return Exposure(level=level, routes=tuple(routes)), matched  # type: ignore[arg-type]  # level is one of the literals
+    return Exposure(level=overall, routes=tuple(routes)), matched
 
 
 def _peer_any_pod(peer: NetworkPeer) -> bool:
-    return peer.ip_block is None and peer.namespace_selector is not None and peer.namespace_selector.empty and (peer.pod_selector is None or peer.pod_selector.empty)
+    return (
+        peer.ip_block is None
+        and peer.namespace_selector is not None
+        and peer.namespace_selector.empty
+        and (peer.pod_selector is None or peer.pod_selector.empty)
+    )
 
 
 def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
@@ -119,7 +185,9 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
     egress_any = not egress
     for p in egress:
         for rule in p.egress:
-            if not rule.peers or any(peer.ip_block is not None and peer.ip_block.external for peer in rule.peers):
+            if not rule.peers or any(
+                peer.ip_block is not None and peer.ip_block.external for peer in rule.peers
+            ):
                 egress_any = True
     return NetworkIsolation(
         ingress_isolated=bool(ingress),
@@ -164,7 +232,9 @@ def _resolve_roles(roles: tuple[Role, ...]) -> dict[ObjectRef, Role]:
     return by_ref
 
 
-def _permissions(ns: str, sa: str, bindings: tuple[Binding, ...], roles: dict[ObjectRef, Role]) -> tuple[PolicyRule, ...]:
+def _permissions(
+    ns: str, sa: str, bindings: tuple[Binding, ...], roles: dict[ObjectRef, Role]
+) -> tuple[PolicyRule, ...]:
     out: list[PolicyRule] = []
     for b in bindings:
         if not b.binds(ns, sa):
@@ -210,7 +280,13 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         sa_name = w.pod.service_account_name
         sa = sas.get((ns, sa_name))
         if sa is None and sa_name != "default":
-            warnings.append(LoadWarning(message=f"uses ServiceAccount {sa_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+            warnings.append(
+                LoadWarning(
+                    message=f"uses ServiceAccount {sa_name!r}, which no manifest defines",
+                    ref=w.ref,
+                    source=w.source,
+                )
+            )
         automount = w.pod.automount_service_account_token
         if automount is None:
             automount = sa.automount if sa is not None and sa.automount is not None else True
@@ -231,7 +307,11 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 update: dict[str, Any] = {}
                 if pvc is not None:
                     update["access_modes"] = pvc.access_modes or v.access_modes
-                    pv = pvs.get(pvc.volume_name) if pvc.volume_name else pv_by_claim.get((ns, v.claim_name))
+                    pv = (
+                        pvs.get(pvc.volume_name)
+                        if pvc.volume_name
+                        else pv_by_claim.get((ns, v.claim_name))
+                    )
                 else:
                     pv = pv_by_claim.get((ns, v.claim_name))
                 if pv is not None:
@@ -239,14 +319,31 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                     if not update.get("access_modes"):
                         update["access_modes"] = pv.access_modes
                 v = v.model_copy(update=update) if update else v
-            elif v.type == "secret" and v.secret_name and secrets and (ns, v.secret_name) not in secrets:
-                warnings.append(LoadWarning(message=f"mounts Secret {v.secret_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+            elif (
+                v.type == "secret"
+                and v.secret_name
+                and secrets
+                and (ns, v.secret_name) not in secrets
+            ):
+                warnings.append(
+                    LoadWarning(
+                        message=f"mounts Secret {v.secret_name!r}, which no manifest defines",
+                        ref=w.ref,
+                        source=w.source,
+                    )
+                )
             volumes.append(v)
         if secrets:
             for c in w.pod.containers:
                 for e in c.env:
                     if e.source == "secret" and e.ref_name and (ns, e.ref_name) not in secrets:
-                        warnings.append(LoadWarning(message=f"container {c.name!r} reads Secret {e.ref_name!r}, which no manifest defines", ref=w.ref, source=w.source))
+                        warnings.append(
+                            LoadWarning(
+                                message=f"container {c.name!r} reads Secret {e.ref_name!r}, which no manifest defines",
+                                ref=w.ref,
+                                source=w.source,
+                            )
+                        )
         namespace = namespaces.get(ns) or parse_namespace(ns, {}, None)
         linked.append(
             w.model_copy(
@@ -262,9 +359,19 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         )
     for s in inv.services:
         if s.selector and s.ref not in used_services:
-            warnings.append(LoadWarning(message="Service selects no workload in the input", ref=s.ref, source=s.source))
+            warnings.append(
+                LoadWarning(
+                    message="Service selects no workload in the input", ref=s.ref, source=s.source
+                )
+            )
     for b in inv.bindings:
         if b.role_ref not in roles:
-            warnings.append(LoadWarning(message=f"binds {b.role_ref}, which no manifest defines", ref=b.ref, source=b.source))
+            warnings.append(
+                LoadWarning(
+                    message=f"binds {b.role_ref}, which no manifest defines",
+                    ref=b.ref,
+                    source=b.source,
+                )
+            )
     warnings.sort(key=lambda x: (str(x.ref or ""), x.message))
     return inv.model_copy(update={"workloads": tuple(linked), "warnings": tuple(warnings)})

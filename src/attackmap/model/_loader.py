@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from attackmap.errors import InputError
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
-from attackmap.model._crds import CRD_KINDS
+from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS
 from attackmap.model._inventory import Inventory
 from attackmap.model._k8s import K8sPodTemplate, type_name
 from attackmap.model._kinds import (
@@ -35,7 +35,14 @@ from attackmap.model._kinds import (
 from attackmap.model._links import link
 from attackmap.model._refs import LoadWarning, ObjectRef, SkippedObject, SourceLocation
 from attackmap.model._workload import Volume, Workload, build_pod, is_credential_name
-from attackmap.model._yaml import RawDocument, decode_bytes, format_path, item_lines, locate, parse_text
+from attackmap.model._yaml import (
+    RawDocument,
+    decode_bytes,
+    format_path,
+    item_lines,
+    locate,
+    parse_text,
+)
 
 __all__ = ["Source", "build_workload", "load", "relink"]
 
@@ -49,6 +56,7 @@ _ADMISSION = {
     ("apiserver.config.k8s.io", "AdmissionConfiguration"),
     ("pod-security.admission.config.k8s.io", "PodSecurityConfiguration"),
 }
+_LOOKUP_KINDS = RUNTIME_KINDS | {"NIMCache"}
 _PYDANTIC_TAGS = frozenset({"int", "str", "float", "bool", "none", "list", "dict"})
 
 
@@ -62,12 +70,21 @@ class _Object:
     line: int | None
 
     def source(self) -> SourceLocation:
-        return SourceLocation(path=self.doc.path, document=self.doc.index, line=self.line, helm_source=self.doc.helm_source)
+        return SourceLocation(
+            path=self.doc.path,
+            document=self.doc.index,
+            line=self.line,
+            helm_source=self.doc.helm_source,
+        )
 
-    def error(self, parts: tuple[str | int, ...], message: str, hint: str | None = None) -> InputError:
+    def error(
+        self, parts: tuple[str | int, ...], message: str, hint: str | None = None
+    ) -> InputError:
         prefix: tuple[str | int, ...] = ("items", self.item) if self.item is not None else ()
         line = locate(self.doc.text, self.doc.index, prefix + parts) if self.doc.text else self.line
-        return InputError(message, path=self.doc.path, line=line, field=format_path(parts) or None, hint=hint)
+        return InputError(
+            message, path=self.doc.path, line=line, field=format_path(parts) or None, hint=hint
+        )
 
 
 # --------------------------------------------------------------------------- reading
@@ -95,7 +112,9 @@ def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
             return parse_text(decode_bytes(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+            )
             docs = []
             for f in files:
                 sources.append(str(f))
@@ -111,26 +130,56 @@ def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
     docs = []
     for i, item in enumerate(source):
         if not isinstance(item, Mapping):
-            raise InputError(f"expected a mapping, got {type_name(item)}", path="<object>", field=f"[{i}]")
+            raise InputError(
+                f"expected a mapping, got {type_name(item)}", path="<object>", field=f"[{i}]"
+            )
         docs.append(RawDocument(copy.deepcopy(dict(item)), "<object>", i, None, None, None))
     sources.append("<object>")
     return docs
 
 
-def _objects(doc: RawDocument) -> list[_Object]:
+def _objects(doc: RawDocument, warnings: list[LoadWarning] | None = None) -> list[_Object]:
     data = doc.data
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise InputError(f"a document must be a mapping, got {type_name(data)}", path=doc.path, line=doc.line)
+        raise InputError(
+            f"a document must be a mapping, got {type_name(data)}", path=doc.path, line=doc.line
+        )
+    glued = [k for k in data if k.startswith("---") and k[3:] in ("apiVersion", "kind")]
+    if glued:
+        # `---apiVersion: x` (a separator glued to the first key, a known Helm chart bug):
+        # Helm's own splitter reads it as a new document; so do we, with a warning.
+        data = {(k[3:] if k in glued else k): v for k, v in data.items()}
+        doc = RawDocument(data, doc.path, doc.index, doc.line, doc.helm_source, doc.text)
+        if warnings is not None:
+            where = SourceLocation(
+                path=doc.path, document=doc.index, line=doc.line, helm_source=doc.helm_source
+            )
+            warnings.append(
+                LoadWarning(
+                    message="document separator '---' glued to the first key; read as Helm does",
+                    source=where,
+                )
+            )
     kind = data.get("kind")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list) and group_of(str(data.get("apiVersion", ""))) == "":
+    if (
+        isinstance(kind, str)
+        and kind.endswith("List")
+        and isinstance(data.get("items"), list)
+        and group_of(str(data.get("apiVersion", ""))) == ""
+    ):
         lines = item_lines(doc.text, doc.index) if doc.text else []
         out = []
         for i, item in enumerate(data["items"]):
             line = lines[i] if i < len(lines) else doc.line
             if not isinstance(item, dict):
-                raise InputError(f"a List item must be a mapping, got {type_name(item)}", path=doc.path, line=line, field=f"items[{i}]")
+                raise InputError(
+                    f"a List item must be a mapping, got {type_name(item)}",
+                    path=doc.path,
+                    line=line,
+                    field=f"items[{i}]",
+                )
             out.append(_Object(item, doc, i, line))
         return out
     return [_Object(data, doc, None, doc.line)]
@@ -141,7 +190,9 @@ def _objects(doc: RawDocument) -> list[_Object]:
 
 def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationError) -> InputError:
     err = e.errors(include_url=False)[0]
-    parts = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and (p in _PYDANTIC_TAGS or "[" in p)))
+    parts = prefix + tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and (p in _PYDANTIC_TAGS or "[" in p))
+    )
     t = err["type"]
     expected = {
         "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
@@ -171,27 +222,34 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
         for c in containers:
             env = c.get("env") if isinstance(c, dict) else None
             if isinstance(env, list) and any(
-                isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", ""))) for e in env
+                isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", "")))
+                for e in env
             ):
                 c = dict(c)
                 c["env"] = [
                     {**e, "value": REDACTED}
-                    if isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", "")))
+                    if isinstance(e, dict)
+                    and "value" in e
+                    and is_credential_name(str(e.get("name", "")))
                     else e
                     for e in env
                 ]
             new_list.append(c)
         spec[group] = new_list
     meta = template.get("metadata")
-    meta = {k: v for k, v in meta.items() if k not in ("managedFields",)} if isinstance(meta, dict) else {}
+    meta = (
+        {k: v for k, v in meta.items() if k not in ("managedFields",)}
+        if isinstance(meta, dict)
+        else {}
+    )
     if isinstance(meta.get("annotations"), dict) and objs.LAST_APPLIED in meta["annotations"]:
-        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != objs.LAST_APPLIED}
+        meta["annotations"] = {
+            k: v for k, v in meta["annotations"].items() if k != objs.LAST_APPLIED
+        }
     return {"metadata": meta, "spec": spec}
 
 
-def build_workload(
-    spec: TemplateSpec, source: SourceLocation, error: Any = None
-) -> Workload:
+def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None) -> Workload:
     """Validate and normalise one pod template into an (unlinked) Workload.
 
     ``error(parts, message)`` builds the InputError for a field path (default: no line).
@@ -200,14 +258,21 @@ def build_workload(
         parsed = K8sPodTemplate.model_validate(spec.template)
     except ValidationError as e:
         if error is None:
-            raise InputError(str(e.errors(include_url=False)[0]["msg"]), path=source.path, line=source.line) from e
+            raise InputError(
+                str(e.errors(include_url=False)[0]["msg"]), path=source.path, line=source.line
+            ) from e
         raise error(spec.field_path, e) from e
     raw_spec = spec.template.get("spec") or {}
     pod = build_pod(parsed, raw_spec)
     if spec.claim_templates:
         names = {v.name for v in pod.volumes}
         extra = tuple(
-            Volume(name=n, type="persistentVolumeClaim", claim_name=f"{n}-{spec.ref.name}-0", access_modes=modes)
+            Volume(
+                name=n,
+                type="persistentVolumeClaim",
+                claim_name=f"{n}-{spec.ref.name}-0",
+                access_modes=modes,
+            )
             for n, modes in spec.claim_templates
             if n not in names
         )
@@ -219,7 +284,9 @@ def build_workload(
         replicas=spec.replicas,
         source=source,
         labels=dict(meta.labels or {}) if meta else {},
-        annotations={k: v for k, v in (meta.annotations or {}).items() if k != objs.LAST_APPLIED} if meta else {},
+        annotations={k: v for k, v in (meta.annotations or {}).items() if k != objs.LAST_APPLIED}
+        if meta
+        else {},
         pod=pod,
         pod_template=_scrub(spec.template),
         rendered=spec.rendered,
@@ -237,9 +304,18 @@ class _Collected:
     cluster_context: list[tuple[ClusterContext, _Object]]
     skipped: list[SkippedObject]
     seen: dict[tuple[str, str | None, str], _Object]
+    warnings: list[LoadWarning]
+    lookup: dict[tuple[str, str | None, str], dict[str, Any]]
 
 
-def _context_object(kind: str, ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str], annotations: dict[str, str]) -> tuple[str, Any]:
+def _context_object(
+    kind: str,
+    ref: ObjectRef,
+    raw: dict[str, Any],
+    source: SourceLocation,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> tuple[str, Any]:
     if kind == "Service":
         return "services", objs.parse_service(ref, raw, source)
     if kind == "Ingress":
@@ -265,7 +341,9 @@ def _context_object(kind: str, ref: ObjectRef, raw: dict[str, Any], source: Sour
     if kind == "PersistentVolume":
         return "pvs", objs.parse_pv(ref, raw, source)
     handler = raw.get("handler")
-    return "runtime_classes", objs.RuntimeClass(ref=ref, handler=handler if isinstance(handler, str) else None, source=source)
+    return "runtime_classes", objs.RuntimeClass(
+        ref=ref, handler=handler if isinstance(handler, str) else None, source=source
+    )
 
 
 def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -288,18 +366,29 @@ def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:
     return name, result[0], result[1]
 
 
-def _collect(obj: _Object, c: _Collected, default_ns: str, rendered_by: ObjectRef | None = None) -> None:
+def _collect(
+    obj: _Object, c: _Collected, default_ns: str, rendered_by: ObjectRef | None = None
+) -> None:
     data = obj.data
     kind, api = data.get("kind"), data.get("apiVersion")
     if kind is None and api is None:
-        c.skipped.append(SkippedObject(kind=None, api_version=None, name=None, namespace=None, source=obj.source(), reason="not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"))
+        c.skipped.append(
+            SkippedObject(
+                kind=None,
+                api_version=None,
+                name=None,
+                namespace=None,
+                source=obj.source(),
+                reason="not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file",
+            )
+        )
         return
     for key, value in (("kind", kind), ("apiVersion", api)):
         if value is None:
             raise obj.error((key,), "required field missing")
         if not isinstance(value, str) or not value:
             raise obj.error((key,), f"expected a non-empty string, got {type_name(value)}")
-    assert isinstance(kind, str) and isinstance(api, str)  # noqa: S101 - checked just above
+    assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
     if (group, kind) in _ADMISSION:
         c.admission.append(data)
@@ -318,22 +407,51 @@ def _collect(obj: _Object, c: _Collected, default_ns: str, rendered_by: ObjectRe
     handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS.get(kind)
     context_groups = CONTEXT_KINDS.get(kind)
     groups = handler[0] if handler else context_groups
-    if groups is None or group not in groups:
-        reason = f"kind {kind} is not analysed by attackmap" if groups is None else f"unknown apiVersion {api} for kind {kind} (expected group {' or '.join(sorted(g or 'core') for g in groups)})"
-        c.skipped.append(SkippedObject(kind=kind, api_version=api, name=name, namespace=ns, source=obj.source(), reason=reason))
+    if kind in RUNTIME_KINDS and group == "serving.kserve.io":
+        c.skipped.append(
+            SkippedObject(
+                kind=kind,
+                api_version=api,
+                name=name,
+                namespace=ns,
+                source=obj.source(),
+                reason="KServe serving runtime: a pod template analysed through the InferenceServices that use it",
+            )
+        )
         return
-    key = (kind, ns, name)
-    if key in c.seen:
+    if groups is None or group not in groups:
+        if groups is None:
+            reason = f"kind {kind} is not analysed by attackmap"
+        else:
+            expected = " or ".join(sorted(g or "core" for g in groups))
+            reason = f"unknown apiVersion {api} for kind {kind} (expected group {expected})"
+        c.skipped.append(
+            SkippedObject(
+                kind=kind,
+                api_version=api,
+                name=name,
+                namespace=ns,
+                source=obj.source(),
+                reason=reason,
+            )
+        )
+        return
+    seen_key = (kind, ns, name)
+    if seen_key in c.seen:
         if rendered_by is not None:  # an explicit manifest wins over an operator rendering
             return
-        first = c.seen[key]
-        raise obj.error((), f"duplicate object {kind}/{ns + '/' if ns else ''}{name} (first defined at {first.source()})", hint="each object may appear only once")
-    c.seen[key] = obj
+        first = c.seen[seen_key]
+        raise obj.error(
+            (),
+            f"duplicate object {kind}/{ns + '/' if ns else ''}{name} (first defined at {first.source()})",
+            hint="each object may appear only once",
+        )
+    c.seen[seen_key] = obj
     ref = ObjectRef(kind=kind, namespace=ns, name=name)
     source = obj.source()
     if handler is not None:
         try:
-            extracted: Extracted = handler[1](data, kind, ns)
+            extracted: Extracted = handler[1](data, kind, ns, c.lookup)
         except KindError as e:
             raise obj.error(e.parts, e.message) from e
         for spec in extracted.templates:
@@ -356,7 +474,9 @@ def _load_context(context: Any) -> ClusterContext | None:
         try:
             return ClusterContext.model_validate(dict(context))
         except ValidationError as e:
-            raise InputError(f"invalid ClusterContext: {e.errors(include_url=False)[0]['msg']}", path="<context>") from e
+            raise InputError(
+                f"invalid ClusterContext: {e.errors(include_url=False)[0]['msg']}", path="<context>"
+            ) from e
     docs = _read_source(context, [])
     found: list[ClusterContext] = []
     for doc in docs:
@@ -366,7 +486,9 @@ def _load_context(context: Any) -> ClusterContext | None:
             except ValidationError as e:
                 raise _pydantic_error(obj, (), e) from e
     if len(found) != 1:
-        raise InputError(f"expected one ClusterContext document, found {len(found)}", path=str(context))
+        raise InputError(
+            f"expected one ClusterContext document, found {len(found)}", path=str(context)
+        )
     return found[0]
 
 
@@ -381,15 +503,35 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     docs: list[RawDocument] = []
     for source in sources:
         docs.extend(_read_source(source, read))
-    c = _Collected({}, {}, [], [], [], {})
-    for doc in docs:
-        for obj in _objects(doc):
-            _collect(obj, c, namespace or "default")
+    c = _Collected({}, {}, [], [], [], {}, [], {})
+    objects = [obj for doc in docs for obj in _objects(doc, c.warnings)]
+    default_ns = namespace or "default"
+    for obj in objects:  # what custom-resource extractors consult
+        kind = obj.data.get("kind")
+        name = (
+            (obj.data.get("metadata") or {}).get("name")
+            if isinstance(obj.data.get("metadata"), dict)
+            else None
+        )
+        if kind in _LOOKUP_KINDS and isinstance(name, str):
+            meta_ns = obj.data["metadata"].get("namespace")
+            ns = (
+                None
+                if kind in CLUSTER_SCOPED
+                else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
+            )
+            c.lookup[(kind, ns, name)] = obj.data
+    for obj in objects:
+        _collect(obj, c, default_ns)
     if len(c.cluster_context) > 1:
         second = c.cluster_context[1][1]
         raise second.error((), "more than one ClusterContext document")
-    cluster_context = _load_context(context) or (c.cluster_context[0][0] if c.cluster_context else None)
-    log.debug("read %d documents from %d sources: %d workloads", len(docs), len(read), len(c.workloads))
+    cluster_context = _load_context(context) or (
+        c.cluster_context[0][0] if c.cluster_context else None
+    )
+    log.debug(
+        "read %d documents from %d sources: %d workloads", len(docs), len(read), len(c.workloads)
+    )
 
     def ordered(field: str) -> tuple[Any, ...]:
         items = c.context.get(field, {})
@@ -411,10 +553,23 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         runtime_classes=ordered("runtime_classes"),
         admission=tuple(c.admission),
         context=cluster_context,
-        skipped=tuple(sorted(c.skipped, key=lambda s: (s.source.path, s.source.document, s.source.line or 0, s.kind or "", s.name or ""))),
+        skipped=tuple(
+            sorted(
+                c.skipped,
+                key=lambda s: (
+                    s.source.path,
+                    s.source.document,
+                    s.source.line or 0,
+                    s.kind or "",
+                    s.name or "",
+                ),
+            )
+        ),
         sources=tuple(read),
     )
-    return link(inventory, tuple(c.workloads[k] for k in sorted(c.workloads, key=ObjectRef.sort_key)))
+    return link(
+        inventory, tuple(c.workloads[k] for k in sorted(c.workloads, key=ObjectRef.sort_key))
+    )
 
 
 def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]) -> Inventory:
@@ -426,7 +581,31 @@ def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]
         old = current.get(ref)
         if old is None:
             raise InputError(f"no workload {ref} in the inventory")
-        spec = TemplateSpec(ref=ref, template=copy.deepcopy(dict(template)), field_path=(), owner_chain=old.owner_chain, replicas=old.replicas, rendered=old.rendered)
+        spec = TemplateSpec(
+            ref=ref,
+            template=copy.deepcopy(dict(template)),
+            field_path=(),
+            owner_chain=old.owner_chain,
+            replicas=old.replicas,
+            rendered=old.rendered,
+        )
         current[ref] = build_workload(spec, old.source)
+        extra = tuple(
+            v
+            for v in old.pod.volumes
+            if v.type == "persistentVolumeClaim"
+            and current[ref].pod.volume(v.name) is None
+            and any(m.name == v.name for c in current[ref].pod.containers for m in c.volume_mounts)
+        )
+        if extra:  # StatefulSet volumeClaimTemplates live outside the pod template
+            current[ref] = current[ref].model_copy(
+                update={
+                    "pod": current[ref].pod.model_copy(
+                        update={"volumes": current[ref].pod.volumes + extra}
+                    )
+                }
+            )
     unlinked = tuple(current[k] for k in sorted(current, key=ObjectRef.sort_key))
-    return link(inventory.model_copy(update={"warnings": ()}), unlinked)
+    kept = tuple(w for w in inventory.warnings if w.ref is None)
+    linked = link(inventory.model_copy(update={"warnings": ()}), unlinked)
+    return linked.model_copy(update={"warnings": kept + linked.warnings})

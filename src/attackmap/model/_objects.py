@@ -198,9 +198,16 @@ def _ingress_backend(raw: Any, host: str | None, path: str | None) -> IngressBac
         port = svc.get("port") or {}
         number = port.get("number") if isinstance(port, dict) else None
         name = port.get("name") if isinstance(port, dict) else None
-        return IngressBackend(service=svc["name"], port=number if isinstance(number, int) else name, host=host, path=path)
+        return IngressBackend(
+            service=svc["name"],
+            port=number if isinstance(number, int) else name,
+            host=host,
+            path=path,
+        )
     if isinstance(raw.get("serviceName"), str):  # extensions/v1beta1
-        return IngressBackend(service=raw["serviceName"], port=raw.get("servicePort"), host=host, path=path)
+        return IngressBackend(
+            service=raw["serviceName"], port=raw.get("servicePort"), host=host, path=path
+        )
     return None
 
 
@@ -214,12 +221,18 @@ def parse_ingress(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -
         if not isinstance(rule, dict):
             continue
         host = rule.get("host")
-        for p in ((rule.get("http") or {}).get("paths") or ()):
+        for p in (rule.get("http") or {}).get("paths") or ():
             if isinstance(p, dict):
                 b = _ingress_backend(p.get("backend"), host, p.get("path"))
                 if b:
                     backends.append(b)
-    return Ingress(ref=ref, class_name=spec.get("ingressClassName"), backends=tuple(backends), tls=bool(spec.get("tls")), source=source)
+    return Ingress(
+        ref=ref,
+        class_name=spec.get("ingressClassName"),
+        backends=tuple(backends),
+        tls=bool(spec.get("tls")),
+        source=source,
+    )
 
 
 class RouteBackend(Frozen):
@@ -243,14 +256,29 @@ def parse_route(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> 
     backends = []
     for rule in spec.get("rules") or ():
         for b in (rule or {}).get("backendRefs") or ():
-            if isinstance(b, dict) and b.get("kind", "Service") == "Service" and b.get("group", "") in ("", "core") and isinstance(b.get("name"), str):
+            if (
+                isinstance(b, dict)
+                and b.get("kind", "Service") == "Service"
+                and b.get("group", "") in ("", "core")
+                and isinstance(b.get("name"), str)
+            ):
                 port = b.get("port")
-                backends.append(RouteBackend(service=b["name"], namespace=b.get("namespace") or ref.namespace or "default", port=port if isinstance(port, int) else None))
+                backends.append(
+                    RouteBackend(
+                        service=b["name"],
+                        namespace=b.get("namespace") or ref.namespace or "default",
+                        port=port if isinstance(port, int) else None,
+                    )
+                )
     parents = tuple(
-        f"{p.get('namespace') or ref.namespace}/{p.get('name')}" for p in spec.get("parentRefs") or () if isinstance(p, dict)
+        f"{p.get('namespace') or ref.namespace}/{p.get('name')}"
+        for p in spec.get("parentRefs") or ()
+        if isinstance(p, dict)
     )
     hostnames = tuple(str(h) for h in spec.get("hostnames") or ())
-    return Route(ref=ref, parents=parents, hostnames=hostnames, backends=tuple(backends), source=source)
+    return Route(
+        ref=ref, parents=parents, hostnames=hostnames, backends=tuple(backends), source=source
+    )
 
 
 # --------------------------------------------------------------------------- NetworkPolicy
@@ -280,7 +308,11 @@ class NetworkPeer(Frozen):
             ex = f" except {','.join(self.ip_block.except_)}" if self.ip_block.except_ else ""
             return f"ipBlock {self.ip_block.cidr}{ex}"
         pods = f"pods{self.pod_selector}" if self.pod_selector else "pods{all}"
-        ns = f" in namespaces{self.namespace_selector}" if self.namespace_selector else " in the policy's namespace"
+        ns = (
+            f" in namespaces{self.namespace_selector}"
+            if self.namespace_selector
+            else " in the policy's namespace"
+        )
         return pods + ns
 
 
@@ -314,11 +346,17 @@ def _rules(raw: Any, key: str) -> tuple[NetworkPolicyRule, ...]:
                 NetworkPeer(
                     pod_selector=selector(p.get("podSelector")),
                     namespace_selector=selector(p.get("namespaceSelector")),
-                    ip_block=IPBlock(cidr=str(block.get("cidr")), except_=tuple(str(x) for x in block.get("except") or ())) if isinstance(block, dict) else None,
+                    ip_block=IPBlock(
+                        cidr=str(block.get("cidr")),
+                        except_=tuple(str(x) for x in block.get("except") or ()),
+                    )
+                    if isinstance(block, dict)
+                    else None,
                 )
             )
         ports = tuple(
-            f"{p.get('protocol', 'TCP')}/{p.get('port', '*')}" + (f"-{p['endPort']}" if p.get("endPort") else "")
+            f"{p.get('protocol', 'TCP')}/{p.get('port', '*')}"
+            + (f"-{p['endPort']}" if p.get("endPort") else "")
             for p in rule.get("ports") or ()
             if isinstance(p, dict)
         )
@@ -326,7 +364,9 @@ def _rules(raw: Any, key: str) -> tuple[NetworkPolicyRule, ...]:
     return tuple(out)
 
 
-def parse_network_policy(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> NetworkPolicy:
+def parse_network_policy(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
+) -> NetworkPolicy:
     spec = raw.get("spec") or {}
     egress = spec.get("egress")
     types = spec.get("policyTypes")
@@ -353,10 +393,23 @@ class ServiceAccount(Frozen):
     source: SourceLocation | None = None
 
 
-def parse_service_account(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> ServiceAccount:
+def parse_service_account(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
+) -> ServiceAccount:
     auto = raw.get("automountServiceAccountToken")
-    names = lambda key: tuple(s["name"] for s in raw.get(key) or () if isinstance(s, dict) and isinstance(s.get("name"), str))  # noqa: E731
-    return ServiceAccount(ref=ref, automount=auto if isinstance(auto, bool) else None, secrets=names("secrets"), image_pull_secrets=names("imagePullSecrets"), source=source)
+    return ServiceAccount(
+        ref=ref,
+        automount=auto if isinstance(auto, bool) else None,
+        secrets=_names(raw.get("secrets")),
+        image_pull_secrets=_names(raw.get("imagePullSecrets")),
+        source=source,
+    )
+
+
+def _names(items: Any) -> tuple[str, ...]:
+    if not isinstance(items, list):
+        return ()
+    return tuple(s["name"] for s in items if isinstance(s, dict) and isinstance(s.get("name"), str))
 
 
 class _K8sRule(K8s):
@@ -371,10 +424,14 @@ class _K8sRole(K8s):
     rules: list[_K8sRule] | None = None
 
 
-def parse_role(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]) -> Role:
+def parse_role(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]
+) -> Role:
     r = _K8sRole.model_validate(raw)
     aggregation = raw.get("aggregationRule") or {}
-    selectors = tuple(s for s in aggregation.get("clusterRoleSelectors") or () if isinstance(s, dict))
+    selectors = tuple(
+        s for s in aggregation.get("clusterRoleSelectors") or () if isinstance(s, dict)
+    )
     return Role(
         ref=ref,
         rules=tuple(
@@ -415,7 +472,9 @@ def parse_binding(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -
     return Binding(
         ref=ref,
         role_ref=ObjectRef(kind=b.role_ref.kind, namespace=role_ns, name=b.role_ref.name),
-        subjects=tuple(Subject(kind=s.kind, name=s.name, namespace=s.namespace) for s in b.subjects or ()),
+        subjects=tuple(
+            Subject(kind=s.kind, name=s.name, namespace=s.namespace) for s in b.subjects or ()
+        ),
         source=source,
     )
 
@@ -433,7 +492,9 @@ class Namespace(Frozen):
 
 
 def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
-    g = lambda mode: labels.get(PSS_PREFIX + mode)  # noqa: E731
+    def g(mode: str) -> str | None:
+        return labels.get(PSS_PREFIX + mode)
+
     return NamespacePSS(
         enforce=g("enforce"), enforce_version=g("enforce-version"), audit=g("audit"),
         audit_version=g("audit-version"), warn=g("warn"), warn_version=g("warn-version"),
@@ -442,7 +503,12 @@ def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
 
 def parse_namespace(name: str, labels: dict[str, str], source: SourceLocation | None) -> Namespace:
     full = {**labels, "kubernetes.io/metadata.name": name}
-    return Namespace(ref=ObjectRef(kind="Namespace", namespace=None, name=name), labels=full, pss=namespace_pss(full), source=source)
+    return Namespace(
+        ref=ObjectRef(kind="Namespace", namespace=None, name=name),
+        labels=full,
+        pss=namespace_pss(full),
+        source=source,
+    )
 
 
 class SecretMeta(Frozen):
@@ -457,8 +523,14 @@ class SecretMeta(Frozen):
     source: SourceLocation | None = None
 
 
-def parse_secret(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str], annotations: dict[str, str]) -> SecretMeta:
-    keys = set()
+def parse_secret(
+    ref: ObjectRef,
+    raw: dict[str, Any],
+    source: SourceLocation,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> SecretMeta:
+    keys: set[str] = set()
     for field in ("data", "stringData"):
         value = raw.get(field)
         if isinstance(value, dict):
@@ -484,8 +556,10 @@ class ConfigMapMeta(Frozen):
     source: SourceLocation | None = None
 
 
-def parse_configmap(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]) -> ConfigMapMeta:
-    keys = set()
+def parse_configmap(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]
+) -> ConfigMapMeta:
+    keys: set[str] = set()
     for field in ("data", "binaryData"):
         value = raw.get(field)
         if isinstance(value, dict):
@@ -515,7 +589,24 @@ def parse_pvc(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Pe
     )
 
 
-_PV_BACKINGS = ("hostPath", "local", "nfs", "csi", "awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cephfs", "rbd", "iscsi", "fc", "glusterfs", "cinder", "portworxVolume", "vsphereVolume")
+_PV_BACKINGS = (
+    "hostPath",
+    "local",
+    "nfs",
+    "csi",
+    "awsElasticBlockStore",
+    "gcePersistentDisk",
+    "azureDisk",
+    "azureFile",
+    "cephfs",
+    "rbd",
+    "iscsi",
+    "fc",
+    "glusterfs",
+    "cinder",
+    "portworxVolume",
+    "vsphereVolume",
+)
 
 
 class PersistentVolume(Frozen):
@@ -539,7 +630,11 @@ def parse_pv(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Per
     claim = spec.get("claimRef")
     claim_ref = None
     if isinstance(claim, dict) and isinstance(claim.get("name"), str):
-        claim_ref = ObjectRef(kind="PersistentVolumeClaim", namespace=claim.get("namespace") or "default", name=claim["name"])
+        claim_ref = ObjectRef(
+            kind="PersistentVolumeClaim",
+            namespace=claim.get("namespace") or "default",
+            name=claim["name"],
+        )
     return PersistentVolume(
         ref=ref,
         access_modes=tuple(str(m) for m in spec.get("accessModes") or ()),

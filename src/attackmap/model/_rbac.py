@@ -14,7 +14,15 @@ from pydantic import Field
 
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
 
-__all__ = ["BUILTIN_CLUSTER_ROLES", "Binding", "PolicyRule", "Role", "RoleRule", "ServiceAccountLink", "Subject"]
+__all__ = [
+    "BUILTIN_CLUSTER_ROLES",
+    "Binding",
+    "PolicyRule",
+    "Role",
+    "RoleRule",
+    "ServiceAccountLink",
+    "Subject",
+]
 
 
 def _resource_matches(patterns: tuple[str, ...], resource: str, subresource: str | None) -> bool:
@@ -126,13 +134,18 @@ class Binding(Frozen):
                 ns = s.namespace if s.namespace else self.ref.namespace
                 if s.name == service_account and ns == namespace:
                     return True
-            elif s.kind == "Group" and s.name in (
-                "system:serviceaccounts",
-                f"system:serviceaccounts:{namespace}",
-                "system:authenticated",
+            elif (
+                s.kind == "Group"
+                and s.name
+                in (
+                    "system:serviceaccounts",
+                    f"system:serviceaccounts:{namespace}",
+                    "system:authenticated",
+                )
+            ) or (
+                s.kind == "User"
+                and s.name == f"system:serviceaccount:{namespace}:{service_account}"
             ):
-                return True
-            elif s.kind == "User" and s.name == f"system:serviceaccount:{namespace}:{service_account}":
                 return True
         return False
 
@@ -163,7 +176,9 @@ class ServiceAccountLink(Frozen):
         out = []
         for rule in self.permissions:
             names = rule.resource_names
-            if rule.allows(verb, resource, api_group, namespace, subresource, names[0] if names else None):
+            if rule.allows(
+                verb, resource, api_group, namespace, subresource, names[0] if names else None
+            ):
                 out.append(rule)
         return tuple(out)
 
@@ -198,7 +213,11 @@ BUILTIN_CLUSTER_ROLES: dict[str, Role] = {
         _builtin(
             "admin",
             RoleRule(api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE),
-            RoleRule(api_groups=("rbac.authorization.k8s.io",), resources=("roles", "rolebindings"), verbs=_WRITE),
+            RoleRule(
+                api_groups=("rbac.authorization.k8s.io",),
+                resources=("roles", "rolebindings"),
+                verbs=_WRITE,
+            ),
         ),
         _builtin("edit", RoleRule(api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE)),
         _builtin("view", RoleRule(api_groups=_WORKLOAD_GROUPS, resources=_VIEWABLE, verbs=_READ)),

@@ -29,7 +29,11 @@ class ObjectRef(Frozen):
     component: str | None = None
 
     def __str__(self) -> str:
-        base = f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        base = (
+            f"{self.kind}/{self.namespace}/{self.name}"
+            if self.namespace
+            else f"{self.kind}/{self.name}"
+        )
         return f"{base}#{self.component}" if self.component else base
 
     def sort_key(self) -> tuple[str, str, str, str]:

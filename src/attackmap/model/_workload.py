@@ -15,13 +15,13 @@ from typing import Any, Literal
 from pydantic import Field, computed_field
 
 from attackmap.model._k8s import (
-    parse_quantity,
     K8sCommonSecurity,
     K8sContainer,
     K8sPodTemplate,
     K8sProbe,
     K8sProfile,
     K8sVolume,
+    parse_quantity,
 )
 from attackmap.model._rbac import ServiceAccountLink
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
@@ -340,7 +340,11 @@ class PodSpec(Frozen):
         out = []
         for m in container.volume_mounts:
             v = self.volume(m.name)
-            out.append(ResolvedMount(mount=m, volume=v, writable=not m.read_only and not (v and v.read_only)))
+            out.append(
+                ResolvedMount(
+                    mount=m, volume=v, writable=not m.read_only and not (v and v.read_only)
+                )
+            )
         return tuple(out)
 
 
@@ -433,24 +437,39 @@ def parse_image(raw: str) -> Image:
         name, tag = path, ""
     if registry == "docker.io" and "/" not in name:
         name = f"library/{name}"
-    return Image(raw=raw, registry=registry, repository=name, tag=tag or None, digest=digest or None)
+    return Image(
+        raw=raw, registry=registry, repository=name, tag=tag or None, digest=digest or None
+    )
 
 
 def _seccomp(c: K8sCommonSecurity | None, pod: K8sCommonSecurity | None) -> SeccompProfile | None:
-    for sc, source in ((c, "container"), (pod, "pod")):
+    levels: tuple[tuple[K8sCommonSecurity | None, Literal["container", "pod"]], ...] = (
+        (c, "container"),
+        (pod, "pod"),
+    )
+    for sc, source in levels:
         if sc is not None and sc.seccomp_profile is not None:
             p: K8sProfile = sc.seccomp_profile
-            return SeccompProfile(type=p.type, localhost_profile=p.localhost_profile, source=source)  # type: ignore[arg-type]  # literal from the loop tuple
+            return SeccompProfile(type=p.type, localhost_profile=p.localhost_profile, source=source)
     return None
 
 
 def _apparmor(
-    name: str, c: K8sCommonSecurity | None, pod: K8sCommonSecurity | None, annotations: dict[str, str]
+    name: str,
+    c: K8sCommonSecurity | None,
+    pod: K8sCommonSecurity | None,
+    annotations: dict[str, str],
 ) -> AppArmorProfile | None:
-    for sc, source in ((c, "container"), (pod, "pod")):
+    levels: tuple[tuple[K8sCommonSecurity | None, Literal["container", "pod"]], ...] = (
+        (c, "container"),
+        (pod, "pod"),
+    )
+    for sc, source in levels:
         if sc is not None and sc.app_armor_profile is not None:
             p = sc.app_armor_profile
-            return AppArmorProfile(type=p.type, localhost_profile=p.localhost_profile, source=source)  # type: ignore[arg-type]  # literal from the loop tuple
+            return AppArmorProfile(
+                type=p.type, localhost_profile=p.localhost_profile, source=source
+            )
     value = annotations.get(_APPARMOR_ANNOTATION + name)
     if value is None:
         return None
@@ -509,7 +528,13 @@ def _resources(c: K8sContainer) -> Resources:
 
 def _probe(kind: Literal["liveness", "readiness", "startup"], p: K8sProbe) -> Probe:
     if p.http_get is not None:
-        return Probe(kind=kind, handler="httpGet", port=p.http_get.port, path=p.http_get.path, host=p.http_get.host)
+        return Probe(
+            kind=kind,
+            handler="httpGet",
+            port=p.http_get.port,
+            path=p.http_get.path,
+            host=p.http_get.host,
+        )
     if p.tcp_socket is not None:
         return Probe(kind=kind, handler="tcpSocket", port=p.tcp_socket.port, host=p.tcp_socket.host)
     if p.exec is not None:
@@ -526,15 +551,51 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
         cred = is_credential_name(e.name)
         vf = e.value_from
         if vf is not None and vf.secret_key_ref is not None:
-            out.append(EnvVar(name=e.name, source="secret", ref_name=vf.secret_key_ref.name, ref_key=vf.secret_key_ref.key, has_value=True, credential_like=cred))
+            out.append(
+                EnvVar(
+                    name=e.name,
+                    source="secret",
+                    ref_name=vf.secret_key_ref.name,
+                    ref_key=vf.secret_key_ref.key,
+                    has_value=True,
+                    credential_like=cred,
+                )
+            )
         elif vf is not None and vf.config_map_key_ref is not None:
-            out.append(EnvVar(name=e.name, source="configMap", ref_name=vf.config_map_key_ref.name, ref_key=vf.config_map_key_ref.key, has_value=True, credential_like=cred))
+            out.append(
+                EnvVar(
+                    name=e.name,
+                    source="configMap",
+                    ref_name=vf.config_map_key_ref.name,
+                    ref_key=vf.config_map_key_ref.key,
+                    has_value=True,
+                    credential_like=cred,
+                )
+            )
         elif vf is not None and vf.field_ref is not None:
-            out.append(EnvVar(name=e.name, source="field", ref_key=vf.field_ref.field_path, has_value=True, credential_like=cred))
+            out.append(
+                EnvVar(
+                    name=e.name,
+                    source="field",
+                    ref_key=vf.field_ref.field_path,
+                    has_value=True,
+                    credential_like=cred,
+                )
+            )
         elif vf is not None and vf.resource_field_ref is not None:
-            out.append(EnvVar(name=e.name, source="resource", ref_key=vf.resource_field_ref.resource, has_value=True, credential_like=cred))
+            out.append(
+                EnvVar(
+                    name=e.name,
+                    source="resource",
+                    ref_key=vf.resource_field_ref.resource,
+                    has_value=True,
+                    credential_like=cred,
+                )
+            )
         elif e.value is not None:
-            out.append(EnvVar(name=e.name, source="literal", has_value=e.value != "", credential_like=cred))
+            out.append(
+                EnvVar(name=e.name, source="literal", has_value=e.value != "", credential_like=cred)
+            )
         else:
             out.append(EnvVar(name=e.name, source="unset", credential_like=cred))
     return tuple(out)
@@ -564,10 +625,16 @@ def _container(
         if ef.secret_ref is not None and ef.secret_ref.name:
             env_from.append(EnvFrom(source="secret", name=ef.secret_ref.name, prefix=ef.prefix))
         if ef.config_map_ref is not None and ef.config_map_ref.name:
-            env_from.append(EnvFrom(source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix))
+            env_from.append(
+                EnvFrom(source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix)
+            )
     probes = [
         _probe(k, p)  # type: ignore[arg-type]  # literal from the tuple below
-        for k, p in (("liveness", c.liveness_probe), ("readiness", c.readiness_probe), ("startup", c.startup_probe))
+        for k, p in (
+            ("liveness", c.liveness_probe),
+            ("readiness", c.readiness_probe),
+            ("startup", c.startup_probe),
+        )
         if p is not None
     ]
     return Container(
@@ -585,18 +652,37 @@ def _container(
         allow_privilege_escalation=sc.allow_privilege_escalation if sc is not None else None,
         read_only_root_filesystem=bool(sc is not None and sc.read_only_root_filesystem),
         proc_mount=sc.proc_mount if sc is not None else None,
-        capabilities=Capabilities(add=_expand(list(add_raw)), drop=_expand(list(drop_raw)), add_raw=add_raw, drop_raw=drop_raw),
+        capabilities=Capabilities(
+            add=_expand(list(add_raw)),
+            drop=_expand(list(drop_raw)),
+            add_raw=add_raw,
+            drop_raw=drop_raw,
+        ),
         ports=tuple(
-            Port(container_port=p.container_port, name=p.name, protocol=p.protocol or "TCP", host_port=p.host_port or None, host_ip=p.host_ip)
+            Port(
+                container_port=p.container_port,
+                name=p.name,
+                protocol=p.protocol or "TCP",
+                host_port=p.host_port or None,
+                host_ip=p.host_ip,
+            )
             for p in c.ports or ()
         ),
         env=_env(c),
         env_from=tuple(env_from),
         volume_mounts=tuple(
-            VolumeMount(name=m.name, mount_path=m.mount_path, read_only=bool(m.read_only), sub_path=m.sub_path or m.sub_path_expr or None, propagation=m.mount_propagation)
+            VolumeMount(
+                name=m.name,
+                mount_path=m.mount_path,
+                read_only=bool(m.read_only),
+                sub_path=m.sub_path or m.sub_path_expr or None,
+                propagation=m.mount_propagation,
+            )
             for m in c.volume_mounts or ()
         ),
-        volume_devices=tuple(VolumeDevice(name=d.name, device_path=d.device_path) for d in c.volume_devices or ()),
+        volume_devices=tuple(
+            VolumeDevice(name=d.name, device_path=d.device_path) for d in c.volume_devices or ()
+        ),
         resources=_resources(c),
         probes=tuple(probes),
         has_command=bool(c.command),
@@ -611,17 +697,26 @@ def _volume(v: K8sVolume) -> Volume:
         return Volume(name=v.name, type=others[0] if others else "emptyDir")
     kind = _VOLUME_TYPE_NAMES[source]
     if v.host_path is not None:
-        return Volume(name=v.name, type=kind, path=v.host_path.path, host_path_type=v.host_path.type or None)
+        return Volume(
+            name=v.name, type=kind, path=v.host_path.path, host_path_type=v.host_path.type or None
+        )
     if v.empty_dir is not None:
         size = v.empty_dir.size_limit
-        return Volume(name=v.name, type=kind, medium=v.empty_dir.medium or None, size_limit=str(size) if size is not None else None)
+        return Volume(
+            name=v.name,
+            type=kind,
+            medium=v.empty_dir.medium or None,
+            size_limit=str(size) if size is not None else None,
+        )
     if v.secret is not None:
         return Volume(name=v.name, type=kind, secret_name=v.secret.secret_name, read_only=True)
     if v.config_map is not None:
         return Volume(name=v.name, type=kind, config_map_name=v.config_map.name, read_only=True)
     if v.persistent_volume_claim is not None:
         pvc = v.persistent_volume_claim
-        return Volume(name=v.name, type=kind, claim_name=pvc.claim_name, read_only=bool(pvc.read_only))
+        return Volume(
+            name=v.name, type=kind, claim_name=pvc.claim_name, read_only=bool(pvc.read_only)
+        )
     if v.projected is not None:
         sources = v.projected.sources or []
         return Volume(
@@ -629,19 +724,31 @@ def _volume(v: K8sVolume) -> Volume:
             type=kind,
             read_only=True,
             service_account_token=any(s.service_account_token is not None for s in sources),
-            projected_secrets=tuple(s.secret.name for s in sources if s.secret is not None and s.secret.name),
-            projected_config_maps=tuple(s.config_map.name for s in sources if s.config_map is not None and s.config_map.name),
+            projected_secrets=tuple(
+                s.secret.name for s in sources if s.secret is not None and s.secret.name
+            ),
+            projected_config_maps=tuple(
+                s.config_map.name for s in sources if s.config_map is not None and s.config_map.name
+            ),
         )
     if v.csi is not None:
         return Volume(name=v.name, type=kind, driver=v.csi.driver, read_only=bool(v.csi.read_only))
     if v.nfs is not None:
-        return Volume(name=v.name, type=kind, server=v.nfs.server, path=v.nfs.path, read_only=bool(v.nfs.read_only))
+        return Volume(
+            name=v.name,
+            type=kind,
+            server=v.nfs.server,
+            path=v.nfs.path,
+            read_only=bool(v.nfs.read_only),
+        )
     if v.image is not None:
         return Volume(name=v.name, type=kind, image_reference=v.image.reference, read_only=True)
     return Volume(name=v.name, type=kind)
 
 
-def _gpu_access(pod: PodSpec, annotations: dict[str, str], env_values: dict[str, dict[str, str | None]]) -> tuple[GPUAccess, ...]:
+def _gpu_access(
+    pod: PodSpec, annotations: dict[str, str], env_values: dict[str, dict[str, str | None]]
+) -> tuple[GPUAccess, ...]:
     out: list[GPUAccess] = []
     for c in pod.containers:
         for name, count in c.resources.gpu_resources.items():
@@ -650,21 +757,46 @@ def _gpu_access(pod: PodSpec, annotations: dict[str, str], env_values: dict[str,
         for e in c.env:
             if e.name == "NVIDIA_VISIBLE_DEVICES":
                 value = env_values.get(c.name, {}).get(e.name)
-                if e.source != "literal" or (value or "").strip().lower() not in ("", "void", "none"):
-                    out.append(GPUAccess(route="env", detail="NVIDIA_VISIBLE_DEVICES selects devices", container=c.name))
+                if e.source != "literal" or (value or "").strip().lower() not in (
+                    "",
+                    "void",
+                    "none",
+                ):
+                    out.append(
+                        GPUAccess(
+                            route="env",
+                            detail="NVIDIA_VISIBLE_DEVICES selects devices",
+                            container=c.name,
+                        )
+                    )
         for m in pod.mounts(c):
             v = m.volume
-            if v is not None and v.type == "hostPath" and v.path and (v.path.rstrip("/") == "/dev" or v.path.startswith("/dev/nvidia")):
-                out.append(GPUAccess(route="hostPath-device", detail=f"hostPath {v.path} at {m.mount.mount_path}", container=c.name))
+            if (
+                v is not None
+                and v.type == "hostPath"
+                and v.path
+                and (v.path.rstrip("/") == "/dev" or v.path.startswith("/dev/nvidia"))
+            ):
+                out.append(
+                    GPUAccess(
+                        route="hostPath-device",
+                        detail=f"hostPath {v.path} at {m.mount.mount_path}",
+                        container=c.name,
+                    )
+                )
         for claim in c.resources.claims:
             out.append(GPUAccess(route="dra", detail=f"resource claim {claim}", container=c.name))
     if pod.runtime_class_name and pod.runtime_class_name.lower().startswith("nvidia"):
-        out.append(GPUAccess(route="runtimeClass", detail=f"runtimeClassName {pod.runtime_class_name}"))
+        out.append(
+            GPUAccess(route="runtimeClass", detail=f"runtimeClassName {pod.runtime_class_name}")
+        )
     for key in sorted(annotations):
         if key.startswith("cdi.k8s.io/"):
             out.append(GPUAccess(route="cdi", detail=f"annotation {key}"))
     if pod.resource_claims and not any(a.route == "dra" for a in out):
-        out.append(GPUAccess(route="dra", detail="pod resourceClaims " + ", ".join(pod.resource_claims)))
+        out.append(
+            GPUAccess(route="dra", detail="pod resourceClaims " + ", ".join(pod.resource_claims))
+        )
     return tuple(out)
 
 
@@ -675,9 +807,15 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
     pod_sc = spec.security_context
     containers: list[Container] = []
     for c in spec.init_containers or ():
-        containers.append(_container(c, "sidecar" if c.restart_policy == "Always" else "init", pod_sc, annotations))
+        containers.append(
+            _container(
+                c, "sidecar" if c.restart_policy == "Always" else "init", pod_sc, annotations
+            )
+        )
     containers.extend(_container(c, "regular", pod_sc, annotations) for c in spec.containers)
-    containers.extend(_container(c, "ephemeral", pod_sc, annotations) for c in spec.ephemeral_containers or ())
+    containers.extend(
+        _container(c, "ephemeral", pod_sc, annotations) for c in spec.ephemeral_containers or ()
+    )
     env_values: dict[str, dict[str, str | None]] = {}
     for group in ("initContainers", "containers", "ephemeralContainers"):
         for rc in raw_spec.get(group) or ():
@@ -692,13 +830,18 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
         host_ipc=bool(spec.host_ipc),
         share_process_namespace=bool(spec.share_process_namespace),
         host_users=spec.host_users,
-        sysctls=tuple(Sysctl(name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc) if pod_sc else (),
+        sysctls=tuple(Sysctl(name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc)
+        if pod_sc
+        else (),
         service_account_name=spec.service_account_name or spec.service_account or "default",
         automount_service_account_token=spec.automount_service_account_token,
         runtime_class_name=spec.runtime_class_name or None,
         node_name=spec.node_name,
         node_selector=dict(spec.node_selector or {}),
-        tolerations=tuple(Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect) for t in spec.tolerations or ()),
+        tolerations=tuple(
+            Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+            for t in spec.tolerations or ()
+        ),
         volumes=tuple(_volume(v) for v in spec.volumes or ()),
         fs_group=pod_sc.fs_group if pod_sc else None,
         supplemental_groups=tuple(pod_sc.supplemental_groups or ()) if pod_sc else (),

@@ -226,7 +226,9 @@ def _compose(text: str, path: str) -> Iterator[Node]:
 def parse_text(text: str, path: str) -> list[RawDocument]:
     """Parse YAML (or JSON) text into documents; empty documents are dropped."""
     _check_text(text, path)
-    sources = [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _HELM_SOURCE.finditer(text)]
+    sources = [
+        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _HELM_SOURCE.finditer(text)
+    ]
     docs: list[RawDocument] = []
     previous_end = 0
     for index, node in enumerate(_compose(text, path)):
@@ -268,7 +270,7 @@ def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | No
         loader = _Loader(text)
         try:
             node: Node | None = None
-            for i in range(index + 1):
+            for _ in range(index + 1):
                 if not loader.check_node():
                     return None
                 node = loader.get_node()
@@ -286,10 +288,11 @@ def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | No
                 if isinstance(key_node, ScalarNode) and key_node.value == part:
                     child, line = value_node, key_node.start_mark.line + 1
                     break
-        elif isinstance(node, SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
+        elif (
+            isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
         if child is None:
             break
         node = child
@@ -314,6 +317,10 @@ def item_lines(text: str | None, index: int) -> list[int]:
     if not isinstance(node, MappingNode):
         return []
     for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.value == "items" and isinstance(value_node, SequenceNode):
+        if (
+            isinstance(key_node, ScalarNode)
+            and key_node.value == "items"
+            and isinstance(value_node, SequenceNode)
+        ):
             return [child.start_mark.line + 1 for child in value_node.value]
     return []
