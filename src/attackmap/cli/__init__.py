@@ -25,6 +25,7 @@ from attackmap.errors import AttackmapError
 # subcommand name -> module implementing it (see module docstring)
 COMMANDS: dict[str, str] = {
     "attack": "attackmap.cli._attack",
+    "pss": "attackmap.cli._pss",
     "audit": "attackmap.cli._audit",
     "seccomp": "attackmap.cli._seccomp",
 }
