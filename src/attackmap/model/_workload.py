@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, field_serializer
 
 from attackmap.model._k8s import (
     K8sCommonSecurity,
@@ -249,6 +249,10 @@ class Container(Frozen):
         return (RUNTIME_DEFAULT_CAPABILITIES - set(self.capabilities.drop)) | set(
             self.capabilities.add
         )
+
+    @field_serializer("effective_capabilities")
+    def _sorted_capabilities(self, value: frozenset[str]) -> list[str]:
+        return sorted(value)
 
 
 class Volume(Frozen):

@@ -1,0 +1,88 @@
+"""``attackmap inventory PATH...``: the security-relevant facts of each workload."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "inventory",
+        help="list each workload's security-relevant facts",
+        description="Read manifests and print, per workload, the facts attackmap analyses.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - (stdin)")
+    parser.add_argument("--namespace", help="namespace for objects without one (default: default)")
+    parser.add_argument("--context", metavar="FILE", help="a ClusterContext file")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def _workload_json(w: Any) -> dict[str, Any]:
+    data: dict[str, Any] = w.model_dump(mode="json", exclude={"pod_template"})
+    return data
+
+
+def render_json(inventory: Any) -> str:
+    """The inventory as deterministic JSON (workloads without raw pod templates)."""
+    payload = {
+        "workloads": [_workload_json(w) for w in inventory.workloads],
+        "skipped": [s.model_dump(mode="json") for s in inventory.skipped],
+        "warnings": [x.model_dump(mode="json") for x in inventory.warnings],
+    }
+    return json.dumps(payload, indent=2, sort_keys=True, default=sorted)
+
+
+def _row(w: Any) -> list[str]:
+    pod = w.pod
+    flags = [
+        name
+        for name, on in (
+            ("hostNetwork", pod.host_network),
+            ("hostPID", pod.host_pid),
+            ("hostIPC", pod.host_ipc),
+            ("privileged", any(c.privileged for c in pod.containers)),
+        )
+        if on
+    ]
+    added = sorted({cap for c in pod.containers for cap in c.capabilities.add})
+    host_paths = sorted({v.path or "" for v in pod.volumes if v.type == "hostPath"})
+    sa = w.service_account
+    sa_text = f"{sa.ref.name}{' (token)' if sa.automount else ''}" if sa else "-"
+    return [
+        str(w.ref),
+        w.exposure.level,
+        ", ".join(flags) or "-",
+        ", ".join(added) or "-",
+        ", ".join(host_paths) or "-",
+        "yes" if pod.gpu_access else "-",
+        sa_text + (f" [{len(sa.permissions)} rules]" if sa and sa.permissions else ""),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from attackmap.cli._output import print_table, write_text
+    from attackmap.model import load
+
+    inventory = load(*args.paths, namespace=args.namespace, context=args.context)
+    if args.format == "json":
+        write_text(render_json(inventory), args.output)
+        return 0
+    if args.output:
+        lines = ["\t".join(_row(w)) for w in inventory.workloads]
+        write_text("\n".join(lines), args.output)
+        return 0
+    print_table(
+        ("workload", "exposure", "host", "added caps", "hostPath", "gpu", "service account"),
+        (_row(w) for w in inventory.workloads),
+        title=f"{len(inventory.workloads)} workloads",
+    )
+    for s in inventory.skipped:
+        print(f"skipped: {s.source}: {s.kind or '?'}/{s.name or '?'}: {s.reason}", file=sys.stderr)
+    for warning in inventory.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
