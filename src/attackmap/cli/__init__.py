@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "pss": "attackmap.cli._pss",
     "audit": "attackmap.cli._audit",
     "seccomp": "attackmap.cli._seccomp",
+    "inventory": "attackmap.cli._inventory",
 }
 
 EPILOG = """\
