@@ -248,17 +248,33 @@ def seccomp_status(
     ``capabilities`` select moby ``includes``/``excludes``; ``arch`` is any name
     :func:`native_arch` knows. ``name == "clone"`` is judged for namespace flags.
     """
-    native = native_arch(arch)
-    kern = parse_kernel(kernel) if kernel else None
+    rules = [r for r in profile.syscalls if name in r.names]
+    return _status(
+        rules,
+        profile.default_action,
+        name,
+        capabilities=capabilities,
+        native=native_arch(arch),
+        kernel=parse_kernel(kernel) if kernel else None,
+    )
+
+
+def _status(
+    rules: list[SyscallRule],
+    default_action: Action,
+    name: str,
+    *,
+    capabilities: frozenset[str],
+    native: str,
+    kernel: tuple[int, int] | None,
+) -> tuple[SeccompStatus, Action, str]:
     note = ""
     allow_plain: SyscallRule | None = None
     allow_args: SyscallRule | None = None
     deny_plain: SyscallRule | None = None
     deny_args = False
-    for rule in profile.syscalls:
-        if name not in rule.names:
-            continue
-        applies = _applies(rule, capabilities, native, kern)
+    for rule in rules:
+        applies = _applies(rule, capabilities, native, kernel)
         permits = rule.action.permits
         if applies is None:
             applies = permits  # unknown kernel: assume the more permissive outcome
@@ -283,11 +299,11 @@ def seccomp_status(
         return "conditional", allow_args.action, "allowed only with an argument filter"
     if deny_plain is not None:
         return "denied", deny_plain.action, note
-    if profile.default_action.permits:
+    if default_action.permits:
         if deny_args:
-            return "conditional", profile.default_action, "denied only for some arguments"
-        return "allowed", profile.default_action, ""
-    return "denied", profile.default_action, note
+            return "conditional", default_action, "denied only for some arguments"
+        return "allowed", default_action, ""
+    return "denied", default_action, note
 
 
 def _normalise_caps(capabilities: frozenset[str]) -> frozenset[str]:
@@ -306,7 +322,13 @@ def syscall_access(
 ) -> SyscallAccess:
     """:class:`SyscallAccess` for an already loaded ``profile`` (see :func:`open_syscalls`)."""
     caps = _normalise_caps(capabilities)
-    native_arch(arch)  # validate early, even for privileged containers
+    native = native_arch(arch)  # validate early, even for privileged containers
+    kern = parse_kernel(kernel) if kernel else None
+    by_name: dict[str, list[SyscallRule]] = {name: [] for name in ESCAPE_SYSCALLS}
+    for rule in profile.syscalls:
+        for rule_name in rule.names:
+            if rule_name in by_name:
+                by_name[rule_name].append(rule)
     notes = list(warnings)
     verdicts = []
     kernel_dependent: list[str] = []
@@ -317,14 +339,12 @@ def syscall_access(
             action = Action.ALLOW
             note = "privileged: not filtered by seccomp"
         else:
-            status, action, note = seccomp_status(
-                profile, name, capabilities=caps, arch=arch, kernel=kernel
+            rules, default = by_name[name], profile.default_action
+            status, action, note = _status(
+                rules, default, name, capabilities=caps, native=native, kernel=kern
             )
-            if (
-                kernel is None
-                and status
-                != seccomp_status(profile, name, capabilities=caps, arch=arch, kernel="0.0")[0]
-            ):
+            oldest = _status(rules, default, name, capabilities=caps, native=native, kernel=(0, 0))
+            if kern is None and status != oldest[0]:
                 kernel_dependent.append(name)
         held = privileged or not required or "ALL" in caps or any(c in caps for c in required)
         assumption = note_of(name)
