@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tests.conftest import REPO_ROOT
+from pathlib import Path
 
 from attackmap.seccomp import ESCAPE_GROUPS, REQUIRED_CAPABILITIES, SeccompSpec, open_syscalls
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BEGIN = "<!-- BEGIN GENERATED: escape-table -->"
 END = "<!-- END GENERATED: escape-table -->"
 

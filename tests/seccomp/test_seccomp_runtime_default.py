@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from tests.conftest import REPO_ROOT, shared_path
 
 from attackmap._resources import data_dir
 from attackmap.seccomp import load_profile, runtime_default_profile, seccomp_status
@@ -23,9 +22,15 @@ def _build_script() -> ModuleType:
     return module
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture
-def reference() -> Path:
-    return shared_path("reference", "seccomp-runtime-default.json")
+def reference(shared_dir: Path) -> Path:
+    path = shared_dir / "reference" / "seccomp-runtime-default.json"
+    if not path.exists():
+        pytest.skip(f"reference data not available: {path}")
+    return path
 
 
 def test_packaged_table_is_what_the_build_script_derives(reference: Path) -> None:
