@@ -192,18 +192,25 @@ class AuditSummary(_Frozen):
 # --------------------------------------------------------------------------- aggregation
 
 
+_Cite = tuple[str, int, str, str]  # file, line, auditID, timestamp
+
+
 @dataclass
 class _Agg:
     count: int = 0
-    evidence: list[Evidence] = field(default_factory=list)
+    cites: list[_Cite] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
 
-    def add(self, ev: Evidence, name: str = "") -> None:
+    def add(self, cite: _Cite, name: str = "") -> None:
         self.count += 1
-        if len(self.evidence) < MAX_EVIDENCE:
-            self.evidence.append(ev)
+        if len(self.cites) < MAX_EVIDENCE:
+            self.cites.append(cite)
         if name and len(self.names) < MAX_NAMES:
             self.names.add(name)
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return [Evidence(file=f, line=n, audit_id=a, timestamp=t) for f, n, a, t in self.cites]
 
 
 @dataclass
@@ -290,11 +297,11 @@ class _Analysis:
 
     def add(self, event: AuditEvent) -> None:
         self.events += 1
-        ev = Evidence(
-            file=event.source.file,
-            line=event.source.line,
-            audit_id=event.audit_id,
-            timestamp=event.request_received_timestamp,
+        ev = (
+            event.source.file,
+            event.source.line,
+            event.audit_id,
+            event.request_received_timestamp,
         )
         req = api_request(event)
         if req is None:
@@ -310,7 +317,14 @@ class _Analysis:
         authorized = decision == "allow" or (not decision and code not in (401, 403))
         succeeded = authorized and not 400 <= code < 500
         psa = pod_security(event)
-        wl_key = workload_of(event)
+        hits = techniques_of(event, req, succeeded)
+        # only pod specs, Pod Security outcomes and deployed containers say something about a
+        # workload (a plain "get pods/x" does not)
+        wl_key = (
+            workload_of(event)
+            if psa is not None or event.pod is not None or any(h.technique == "T1610" for h in hits)
+            else None
+        )
         wl = self.workload(wl_key) if wl_key is not None else None
         resource = req.rbac_resource
 
@@ -336,7 +350,7 @@ class _Analysis:
             if wl is not None and denial[0] == "pod-security":
                 _agg(wl.denials, (*key, *denial[1:])).add(ev)
 
-        for hit in techniques_of(event, req, succeeded):
+        for hit in hits:
             _agg(p.techniques, (hit.technique, hit.what, hit.allowed)).add(ev)
             if wl is not None and hit.technique == "T1610":
                 _agg(wl.techniques, (hit.technique, who, hit.what, hit.allowed)).add(ev)
