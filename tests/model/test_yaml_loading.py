@@ -1,0 +1,122 @@
+"""Safe YAML reading: line numbers, limits, tags, duplicate keys, bad bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attackmap.errors import InputError
+from attackmap.model import MAX_DEPTH, load
+from attackmap.model._yaml import decode_bytes, locate, parse_text
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: c
+    image: nginx
+"""
+
+
+def test_documents_carry_lines_and_helm_source() -> None:
+    text = "---\n# Source: chart/templates/a.yaml\n" + POD + "---\n# Source: chart/templates/b.yaml\n" + POD.replace("name: p", "name: q")
+    docs = parse_text(text, "x.yaml")
+    assert [(d.index, d.line, d.helm_source) for d in docs] == [
+        (0, 3, "chart/templates/a.yaml"),
+        (1, 13, "chart/templates/b.yaml"),
+    ]
+
+
+def test_locate_walks_field_paths() -> None:
+    assert locate(POD, 0, ["spec", "containers", 0, "image"]) == 8
+    assert locate(POD, 0, ["spec", "containers", 0, "nope"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!python/object:os.system x\n", "unsupported YAML tag"),
+        ("a: !custom 1\n", "unsupported YAML tag"),
+        ("a: !!set {x}\n", "unsupported YAML tag"),
+        ("a: 1\na: 2\n", "duplicate key 'a'"),
+        ("a: [1\n", "invalid YAML"),
+        ("? [a]\n: 1\n", "mapping keys must be scalars"),
+        ("a: &x [*x]\n", "recursive alias"),
+    ],
+)
+def test_rejected_yaml(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        parse_text(text, "bad.yaml")
+    assert info.value.path == "bad.yaml"
+    assert info.value.line is not None
+
+
+def test_alias_bomb_is_refused() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    with pytest.raises(InputError, match="alias"):
+        parse_text("\n".join(lines) + "\n", "bomb.yaml")
+
+
+def test_deep_nesting_is_refused() -> None:
+    text = "a: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n"
+    with pytest.raises(InputError, match="nested deeper"):
+        parse_text(text, "deep.yaml")
+
+
+def test_timestamps_and_binary_stay_strings_merge_keys_work() -> None:
+    docs = parse_text("base: &b {x: 1}\nd: 2024-01-02\nm:\n  <<: *b\n  y: 2\n", "t.yaml")
+    assert docs[0].data == {"base": {"x": 1}, "d": "2024-01-02", "m": {"x": 1, "y": 2}}
+
+
+def test_bad_bytes() -> None:
+    with pytest.raises(InputError, match="UTF-8") as info:
+        decode_bytes(b"a: 1\nb: \xff\n", "f.yaml")
+    assert info.value.line == 2
+    with pytest.raises(InputError, match="NUL"):
+        parse_text("a: 1\x00\n", "f.yaml")
+
+
+def test_load_reports_field_path_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "deploy.yaml"
+    f.write_text(
+        POD.replace("    image: nginx\n", "    image: nginx\n    securityContext:\n      capabilities:\n        add: SYS_ADMIN\n")
+    )
+    with pytest.raises(InputError) as info:
+        load(f)
+    e = info.value
+    assert e.field == "spec.containers[0].securityContext.capabilities.add"
+    assert e.line == 11
+    assert "expected a list of strings, got a string" in e.summary()
+    assert e.summary().startswith(f"{f}:11: spec.containers[0]")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (POD.replace("kind: Pod\n", ""), "kind", "required field missing"),
+        (POD.replace("  name: p\n", "  labels: {}\n"), "metadata.name", "required field missing"),
+        (POD.replace("  - name: c\n    image: nginx\n", "  - image: nginx\n"), "spec.containers[0].name", "required field missing"),
+        (POD.replace("    image: nginx\n", "    image: nginx\n    securityContext: {privileged: 'true'}\n"), "spec.containers[0].securityContext.privileged", "expected a boolean"),
+        (POD.replace("    image: nginx\n", "    image: nginx\n    resources: {limits: {cpu: lots}}\n"), "spec.containers[0].resources.limits.cpu", "malformed quantity"),
+        (POD + "---\n" + POD, None, "duplicate object Pod/default/p"),
+        ("- a\n- b\n", None, "must be a mapping"),
+    ],
+)
+def test_bad_objects(text: str, field: str | None, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        load(text)
+    assert info.value.field == field
+    assert info.value.line is not None
+
+
+def test_oversize_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("attackmap.model._yaml.MAX_FILE_BYTES", 10)
+    with pytest.raises(InputError, match="limit"):
+        decode_bytes(b"a: 1234567890\n", "big.yaml")
