@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "analyze": "attackmap.graph",
+    "Report": "attackmap.graph",
     "load_attack": "attackmap.attack",
     "AttackKB": "attackmap.attack",
     "load": "attackmap.model",
@@ -29,8 +31,14 @@ _LAZY: dict[str, str] = {
 __all__ = ["AttackmapError", "__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:
-    from attackmap.attack import AttackKB, load_attack
-    from attackmap.model import ClusterContext, Inventory, Workload, load
+    from attackmap.attack import AttackKB as AttackKB
+    from attackmap.attack import load_attack as load_attack
+    from attackmap.graph import Report as Report
+    from attackmap.graph import analyze as analyze
+    from attackmap.model import ClusterContext as ClusterContext
+    from attackmap.model import Inventory as Inventory
+    from attackmap.model import Workload as Workload
+    from attackmap.model import load as load
 
 
 def __getattr__(name: str) -> Any:

@@ -19,7 +19,7 @@ from attackmap.model._context import (
     cluster_context_schema,
 )
 from attackmap.model._inventory import Inventory
-from attackmap.model._loader import load, relink
+from attackmap.model._loader import load, read_documents, relink
 from attackmap.model._objects import (
     ConfigMapMeta,
     Ingress,
@@ -155,5 +155,6 @@ __all__ = [
     "is_credential_name",
     "load",
     "parse_quantity",
+    "read_documents",
     "relink",
 ]

@@ -48,7 +48,7 @@ __all__ = ["Source", "build_workload", "load", "relink"]
 
 log = logging.getLogger(__name__)
 
-Source = str | Path | Mapping[str, Any] | Iterable[Mapping[str, Any]]
+Source = str | Path | Mapping[str, Any] | Iterable[Mapping[str, Any]] | RawDocument
 
 SUFFIXES = (".yaml", ".yml", ".json")
 REDACTED = "<redacted>"
@@ -103,6 +103,10 @@ def _looks_like_text(s: str) -> bool:
 
 
 def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
+    if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
+        if source.path not in sources:
+            sources.append(source.path)
+        return [source]
     if isinstance(source, Mapping):
         sources.append("<object>")
         return [RawDocument(copy.deepcopy(dict(source)), "<object>", 0, None, None, None)]
@@ -609,3 +613,13 @@ def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]
     kept = tuple(w for w in inventory.warnings if w.ref is None)
     linked = link(inventory.model_copy(update={"warnings": ()}), unlinked)
     return linked.model_copy(update={"warnings": kept + linked.warnings})
+
+
+def read_documents(*sources: Source) -> list[RawDocument]:
+    """Read ``sources`` (as :func:`load` takes them) into raw documents with provenance,
+    without building the inventory; ``load(*documents)`` accepts the result."""
+    read: list[str] = []
+    docs: list[RawDocument] = []
+    for source in sources:
+        docs.extend(_read_source(source, read))
+    return docs

@@ -1,0 +1,455 @@
+"""Analysis: from an inventory to a :class:`Report` (paths, ``broken_by``, minimal controls).
+
+:func:`analyze` is a pure function of its inputs. The :class:`Analyzer` it creates is kept
+(privately) by the report for ``minimal_controls`` and ``apply`` (what-if re-analysis).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from attackmap.attack import AttackKB, load_attack
+from attackmap.errors import AttackmapError
+from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, ScopeFacts, StepInstance, derive_cached
+from attackmap.graph._facts import FactBase, WorkloadFacts, extract
+from attackmap.graph._report import (
+    FactUse,
+    MinimalControls,
+    Path,
+    PathStep,
+    Report,
+    TechniqueFinding,
+    WorkloadAnalysis,
+)
+from attackmap.model import Inventory, load
+
+logger = logging.getLogger(__name__)
+
+MAX_PATHS_PER_TECHNIQUE = 12
+"""Paths kept per technique and workload: one per (entry, final step), shortest first."""
+
+MAX_EXACT_CANDIDATES = 24
+"""Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
+
+# Base-fact families that live on containers (controls add them there); others are pod-level.
+_CONTAINER_FAMILIES = (
+    "privileged",
+    "cap_",
+    "uid_root",
+    "allow_privilege_escalation",
+    "seccomp:",
+    "apparmor:",
+    "hostpath:",
+    "gpu",
+    "env:",
+    "secret_mount",
+    "model_store:",
+    "remote_service",
+    "limits:",
+    "long_running",
+)
+
+
+def _is_ctx_control(ci: ControlInstance) -> bool:
+    return all(p.startswith("ctx:") for p in ci.removes + ci.adds)
+
+
+class Analyzer:
+    """Holds one analysis' inputs and derived structures."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        kb: AttackKB,
+        catalogue: Catalogue,
+        entries: tuple[str, ...],
+        seccomp_root: FsPath | None,
+        assume_kernel_exploit: bool,
+        goals: tuple[str, ...],
+        documents: list[Any] | None,
+        namespace: str | None,
+    ) -> None:
+        self.inventory = inventory
+        self.kb = kb
+        self.catalogue = catalogue
+        self.entries = entries
+        self.seccomp_root = seccomp_root
+        self.assume_kernel_exploit = assume_kernel_exploit
+        self.goals = goals
+        self.documents = documents
+        self.namespace = namespace
+        self.fb = extract(inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root)
+        self.graph = AttackGraph(self.fb, catalogue)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def _raw_paths(self, graph: AttackGraph, workloads: Iterable[str]) -> dict[str, list[tuple[str, list[StepInstance]]]]:
+        """workload -> [(entry, step instances)] for every (entry, sink) pair reached."""
+        wanted = list(workloads)
+        out: dict[str, list[tuple[str, list[StepInstance]]]] = {w: [] for w in wanted}
+        for sink in graph.sinks():
+            dist = graph.distances_to(sink)
+            for wkey in wanted:
+                for entry in self.entries:
+                    start = graph.entry_node(wkey, entry)
+                    if start in dist:
+                        out[wkey].append((entry, graph.shortest_path(start, sink, dist)))
+        return out
+
+    def _fact_uses(self, inst: StepInstance, graph: AttackGraph) -> tuple[FactUse, ...]:
+        sf = inst.scope
+        enabling = inst.step.enabling_facts(sf.facts)
+        wf = graph.workloads.get(sf.scope.workload or "")
+        uses: list[FactUse] = []
+        seen: set[str] = set()
+        for fact in enabling:
+            sources = sf.because.get(fact, ())
+            for base in (fact, *sources) if fact in sf.base else sources or (fact,):
+                if base in seen:
+                    continue
+                seen.add(base)
+                ev = None
+                if wf is not None and sf.container is not None:
+                    ev = wf.evidence.get(f"{sf.container.name}/{base}")
+                if ev is None and wf is not None:
+                    ev = wf.evidence.get(base)
+                if ev is None:
+                    ev = self.fb.context_evidence.get(base)
+                uses.append(
+                    FactUse(
+                        fact=base if base == fact else f"{fact} <- {base}",
+                        path=ev.path if ev else "",
+                        line=ev.line if ev else None,
+                        field=ev.field if ev else "",
+                        detail=ev.detail if ev else "",
+                    )
+                )
+        return tuple(uses)
+
+    def _path_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
+        s = inst.scope.scope
+        return PathStep(
+            id=inst.step.id,
+            technique=inst.step.technique,
+            title=inst.step.title,
+            scope=s.label,
+            workload=s.workload,
+            container=s.container,
+            facts=self._fact_uses(inst, graph),
+        )
+
+    # -- controls --------------------------------------------------------------------------
+
+    def _relevant(self, sf: ScopeFacts, inst: StepInstance) -> set[str]:
+        enabling = inst.step.enabling_facts(sf.facts)
+        relevant = set(enabling)
+        for fact in enabling:
+            relevant.update(sf.because.get(fact, ()))
+        return relevant
+
+    def _candidates(self, inst: StepInstance, graph: AttackGraph) -> list[tuple[ControlInstance, str]]:
+        from attackmap.graph._patches import applicable
+
+        sf = inst.scope
+        relevant = self._relevant(sf, inst)
+        out: list[tuple[ControlInstance, str]] = []
+        wf = graph.workloads.get(sf.scope.workload or "")
+        for control in self.catalogue.controls:
+            args: Sequence[str | None] = control.args_for(relevant) if control.parameter else (None,)
+            for arg in args:
+                ci = control.instantiate(arg)
+                if not any(_match(p, f) for p in ci.removes for f in relevant):
+                    continue
+                if _is_ctx_control(ci):
+                    out.append((ci, "cluster"))
+                elif wf is not None and applicable(ci, wf.workload):
+                    out.append((ci, wf.key))
+        return out
+
+    def _breaks(self, ci: ControlInstance, inst: StepInstance) -> bool:
+        sf = inst.scope
+        facts, _, _ = derive_cached(ci.transform(sf.base), sf.container, self.fb.options)
+        return not inst.step.fires(facts)
+
+    def broken_by(self, steps: list[StepInstance], graph: AttackGraph) -> tuple[str, ...]:
+        found: set[str] = set()
+        for inst in steps:
+            for ci, target in self._candidates(inst, graph):
+                cid = f"{ci.id}@{target}"
+                if cid not in found and self._breaks(ci, inst):
+                    found.add(cid)
+        return tuple(sorted(found))
+
+    # -- report ----------------------------------------------------------------------------
+
+    def _findings(self, graph: AttackGraph, wkey: str, raw: list[tuple[str, list[StepInstance]]]) -> tuple[TechniqueFinding, ...]:
+        by_tech: dict[str, list[Path]] = {}
+        seen: set[tuple[str, ...]] = set()
+        for entry, steps in raw:
+            if not steps:
+                continue
+            key = (entry, *(s.id for s in steps))
+            if key in seen:
+                continue
+            seen.add(key)
+            path = Path(
+                entry=entry,
+                steps=tuple(self._path_step(s, graph) for s in steps),
+                broken_by=self.broken_by(steps, graph),
+            )
+            by_tech.setdefault(steps[-1].step.technique, []).append(path)
+        findings = []
+        entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
+        for tid in sorted(by_tech):
+            paths = sorted(
+                by_tech[tid],
+                key=lambda p: (len(p.steps), entry_rank.get(p.entry, 9), tuple(s.id for s in p.steps), tuple(s.scope for s in p.steps)),
+            )
+            findings.append(
+                TechniqueFinding(
+                    technique=self.kb.technique(tid),
+                    paths=tuple(paths[:MAX_PATHS_PER_TECHNIQUE]),
+                    truncated=len(paths) > MAX_PATHS_PER_TECHNIQUE,
+                )
+            )
+        return tuple(findings)
+
+    def report(self) -> Report:
+        graph = self.graph
+        keys = [w.key for w in self.fb.workloads]
+        raw = self._raw_paths(graph, keys)
+        analyses = []
+        for wf in self.fb.workloads:
+            findings = self._findings(graph, wf.key, raw[wf.key])
+            warnings = sorted(
+                {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
+            )
+            minimal: tuple[MinimalControls, ...] = ()
+            analysis = WorkloadAnalysis(
+                ref=wf.workload.ref,
+                source=wf.workload.source,
+                techniques=findings,
+                warnings=tuple(warnings),
+            )
+            if self.goals:
+                reached = set(analysis.technique_ids())
+                if reached & set(self.goals):
+                    minimal = (self._minimal(wf.key, self.goals, analysis),)
+                else:
+                    minimal = (MinimalControls(goals=self.goals, controls=()),)
+                analysis = analysis.model_copy(update={"minimal_controls": minimal})
+            analyses.append(analysis)
+        analyses.sort(key=lambda a: a.ref.sort_key())
+        report = Report(
+            attack_version=self.kb.version,
+            entries=self.entries,
+            workloads=tuple(analyses),
+            skipped=self.inventory.skipped,
+            warnings=tuple(sorted(str(w) for w in self.inventory.warnings)),
+        )
+        report._analyzer = self
+        return report
+
+    # -- minimal controls --------------------------------------------------------------------
+
+    def minimal_controls(self, workload: str, goals: tuple[str, ...]) -> MinimalControls:
+        wf = next((w for w in self.fb.workloads if w.key == workload), None)
+        if wf is None:
+            raise AttackmapError(f"no workload {workload} in the analysis")
+        raw = self._raw_paths(self.graph, [workload])[workload]
+        analysis = WorkloadAnalysis(
+            ref=wf.workload.ref, source=wf.workload.source, techniques=self._findings(self.graph, workload, raw)
+        )
+        return self._minimal(workload, tuple(goals), analysis)
+
+    def _goal_paths(self, graph: AttackGraph, workload: str, goals: tuple[str, ...]) -> list[tuple[str, list[StepInstance]]]:
+        raw = self._raw_paths(graph, [workload])[workload]
+        return [(e, steps) for e, steps in raw if steps and steps[-1].step.technique in goals]
+
+    def _minimal(self, workload: str, goals: tuple[str, ...], analysis: WorkloadAnalysis) -> MinimalControls:
+        goal_set = tuple(sorted({self.kb.technique(g).id for g in goals}))
+        sets: list[frozenset[str]] = [
+            frozenset(p.broken_by) for t in analysis.techniques if t.technique.id in goal_set for p in t.paths
+        ]
+        if not sets:
+            return MinimalControls(goals=goal_set, controls=())
+        chosen: tuple[str, ...] = ()
+        exact = True
+        for _ in range(8):
+            if any(not s for s in sets):
+                return MinimalControls(goals=goal_set, controls=chosen, exact=False, unreachable_after=False)
+            chosen, exact_now = _hitting_set(sets)
+            exact = exact and exact_now
+            fb = self._fb_with(chosen)
+            graph = AttackGraph(fb, self.catalogue)
+            remaining = self._goal_paths(graph, workload, goal_set)
+            if not remaining:
+                return MinimalControls(goals=goal_set, controls=chosen, exact=exact)
+            # Paths the cover missed: add what breaks them (judged in the patched world).
+            saved = self.fb
+            self.fb = fb
+            try:
+                for _entry, steps in remaining:
+                    extra = frozenset(self.broken_by(steps, graph)) - frozenset(chosen)
+                    sets.append(extra | frozenset())
+            finally:
+                self.fb = saved
+            sets = [s - frozenset(chosen) if not (s & frozenset(chosen)) else s for s in sets]
+            sets = [s for s in sets if not (s & frozenset(chosen))] + [
+                frozenset(chosen) & s for s in sets if s & frozenset(chosen)
+            ]
+        return MinimalControls(goals=goal_set, controls=chosen, exact=False, unreachable_after=False)
+
+    def control_instance(self, control_id: str) -> tuple[ControlInstance, str]:
+        """Parse ``control[:arg]@target`` into an instance and its target."""
+        name, sep, target = control_id.rpartition("@")
+        if not sep:
+            raise AttackmapError(
+                f"control {control_id!r} has no target",
+                hint="controls are written control@Kind/namespace/name or control@cluster",
+            )
+        base, _, arg = name.partition(":")
+        try:
+            control = self.catalogue.control(base)
+        except KeyError as e:
+            raise AttackmapError(f"unknown control {base!r}", field="controls") from e
+        return control.instantiate(arg or None), target
+
+    def _fb_with(self, controls: Iterable[str]) -> FactBase:
+        """The fact base with ``controls`` applied at the fact level."""
+        by_target: dict[str, list[ControlInstance]] = {}
+        for cid in controls:
+            ci, target = self.control_instance(cid)
+            by_target.setdefault(target, []).append(ci)
+        context = self.fb.context
+        for ci in by_target.get("cluster", []):
+            context = ci.transform(context)
+        workloads: list[WorkloadFacts] = []
+        for wf in self.fb.workloads:
+            cis = by_target.get(wf.key, [])
+            if not cis:
+                workloads.append(wf)
+                continue
+            pod, containers = wf.pod, list(wf.containers)
+            for ci in cis:
+                pod_adds = tuple(a for a in ci.adds if not a.startswith(_CONTAINER_FAMILIES))
+                cont_adds = tuple(a for a in ci.adds if a.startswith(_CONTAINER_FAMILIES))
+                pod = ControlInstance(**{**ci.model_dump(), "adds": pod_adds}).transform(pod)
+                cci = ControlInstance(**{**ci.model_dump(), "adds": cont_adds})
+                containers = [replace(cf, facts=cci.transform(cf.facts)) for cf in containers]
+            workloads.append(replace(wf, pod=pod, containers=tuple(containers)))
+        return replace(self.fb, workloads=tuple(workloads), context=context)
+
+    # -- what-if on the manifests ----------------------------------------------------------
+
+    def apply(self, controls: tuple[str, ...]) -> Report:
+        from attackmap.graph._patches import apply_controls
+
+        if self.documents is None:
+            raise AttackmapError(
+                "apply() needs the manifests, not a pre-loaded Inventory",
+                hint="call attackmap.analyze with paths or documents",
+            )
+        parsed = [self.control_instance(c) for c in controls]
+        datas = [copy.deepcopy(d.data) for d in self.documents]
+        origin = {id(x): d for x, d in zip(datas, self.documents, strict=True)}
+        patched, context = apply_controls(datas, self.inventory, self.fb, parsed)
+        docs: list[Any] = [
+            replace(origin[id(x)], data=x, text=None) if id(x) in origin else x for x in patched
+        ]
+        inventory = load(*docs, namespace=self.namespace, context=context)
+        analyzer = Analyzer(
+            inventory,
+            kb=self.kb,
+            catalogue=self.catalogue,
+            entries=self.entries,
+            seccomp_root=self.seccomp_root,
+            assume_kernel_exploit=self.assume_kernel_exploit,
+            goals=self.goals,
+            documents=docs,
+            namespace=self.namespace,
+        )
+        return analyzer.report()
+
+
+def _hitting_set(sets: list[frozenset[str]]) -> tuple[tuple[str, ...], bool]:
+    """A minimum set meeting every set (exact for small instances, else greedy)."""
+    universe = sorted(set().union(*sets))
+    # Controls that appear in every set alone are the cheapest answer.
+    if len(universe) <= MAX_EXACT_CANDIDATES:
+        for size in range(1, min(len(universe), 6) + 1):
+            for combo in itertools.combinations(universe, size):
+                chosen = set(combo)
+                if all(s & chosen for s in sets):
+                    return tuple(combo), True
+    chosen_list: list[str] = []
+    left = list(sets)
+    while left:
+        best = min(universe, key=lambda c: (-sum(1 for s in left if c in s), c))
+        chosen_list.append(best)
+        left = [s for s in left if best not in s]
+    return tuple(sorted(chosen_list)), False
+
+
+def analyze(
+    source: Any,
+    *,
+    entries: Sequence[str] | None = None,
+    context: Any = None,
+    attack: AttackKB | str | FsPath | None = None,
+    seccomp_root: str | FsPath | None = None,
+    goals: Sequence[str] | None = None,
+    assume_kernel_exploit: bool = False,
+    namespace: str | None = None,
+) -> Report:
+    """Reachable ATT&CK techniques, the paths to them and the controls that break each path.
+
+    ``source``: anything :func:`attackmap.load` takes (a path, ``-``, YAML text, a mapping,
+    or a list of those) or an :class:`~attackmap.model.Inventory`. ``entries``: where the
+    attacker starts, any of ``external``, ``cluster``, ``image`` (default: all).
+    ``context``: a ClusterContext (path, mapping or model). ``attack``: an ATT&CK KB or a
+    bundle path (default: the bundled slice). ``seccomp_root``: where Localhost seccomp
+    profiles live. ``goals``: technique ids for which each workload gets a minimal control
+    set. ``assume_kernel_exploit``: every foothold can exploit the kernel (T1068).
+    """
+    chosen = tuple(entries) if entries is not None else ENTRY_KINDS
+    for e in chosen:
+        if e not in ENTRY_KINDS:
+            raise AttackmapError(
+                f"unknown entry point {e!r}", field="entries", hint=f"use {', '.join(ENTRY_KINDS)}"
+            )
+    ordered = tuple(e for e in ENTRY_KINDS if e in chosen)
+    kb = attack if isinstance(attack, AttackKB) else load_attack(attack)
+    catalogue = load_catalogue(kb)
+    documents: list[Any] | None = None
+    if isinstance(source, Inventory):
+        inventory = source
+        if context is not None:
+            raise AttackmapError("pass context to attackmap.load when analysing an Inventory")
+    else:
+        from attackmap.model import read_documents
+
+        sources = list(source) if isinstance(source, (list, tuple)) else [source]
+        documents = read_documents(*sources)
+        inventory = load(*documents, namespace=namespace, context=context)
+    goal_ids = tuple(sorted({kb.technique(g).id for g in goals})) if goals else ()
+    analyzer = Analyzer(
+        inventory,
+        kb=kb,
+        catalogue=catalogue,
+        entries=ordered,
+        seccomp_root=FsPath(seccomp_root) if seccomp_root is not None else None,
+        assume_kernel_exploit=assume_kernel_exploit,
+        goals=goal_ids,
+        documents=documents,
+        namespace=namespace,
+    )
+    return analyzer.report()

@@ -1,0 +1,421 @@
+"""The step and control catalogue (``mappings/``): loading and validation.
+
+Steps and controls are data. This module turns the YAML under ``mappings/`` into frozen
+models and refuses a catalogue that would make the analysis wrong: unknown or retired
+ATT&CK ids, states required but never granted, unreachable steps, unknown facts, relations
+or patch operations.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from importlib.resources.abc import Traversable
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from attackmap._resources import mappings_dir
+from attackmap.attack import AttackKB
+from attackmap.errors import MappingError
+
+Scope = Literal["container", "workload", "node", "cluster"]
+
+# Which state scopes a step of a given scope can refer to (the scope "above" it).
+_VISIBLE: dict[str, frozenset[str]] = {
+    "container": frozenset({"container", "workload", "node", "cluster"}),
+    "workload": frozenset({"workload", "node", "cluster"}),
+    "node": frozenset({"node", "cluster"}),
+    "cluster": frozenset({"node", "cluster"}),
+}
+
+_ATOM = re.compile(r"^(state|fact):[A-Za-z0-9_:./*{}\-]+$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class State(_Frozen):
+    """An attacker state: what the attacker holds, and where it lives."""
+
+    id: str
+    scope: Scope
+    title: str
+
+
+class Requires(_Frozen):
+    """A step fires when every ``all`` atom holds and, if ``any`` is given, one of those."""
+
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+
+    @field_validator("all", "any")
+    @classmethod
+    def _atoms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for atom in value:
+            if not _ATOM.match(atom):
+                raise ValueError(f"{atom!r} is not a 'state:<id>' or 'fact:<name>' atom")
+        return value
+
+    @property
+    def state(self) -> str:
+        """The one attacker state this step starts from (validated to exist)."""
+        return next(a[6:] for a in self.all if a.startswith("state:"))
+
+    @property
+    def all_facts(self) -> tuple[str, ...]:
+        return tuple(a[5:] for a in self.all if a.startswith("fact:"))
+
+    @property
+    def any_facts(self) -> tuple[str, ...]:
+        return tuple(a[5:] for a in self.any if a.startswith("fact:"))
+
+
+class Step(_Frozen):
+    """One attack step: from a state, given facts, the attacker uses a technique and gains states."""
+
+    id: str
+    title: str
+    technique: str
+    scope: Scope
+    requires: Requires
+    grants: tuple[str, ...] = ()
+    target: str | None = None
+    rationale: str
+    references: tuple[str, ...] = Field(min_length=1)
+    platform_note: str | None = None
+
+    @field_validator("grants")
+    @classmethod
+    def _grants(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for atom in value:
+            if not atom.startswith("state:"):
+                raise ValueError(f"{atom!r}: a step grants states ('state:<id>') only")
+        return value
+
+    @property
+    def granted_states(self) -> tuple[str, ...]:
+        return tuple(a[6:] for a in self.grants)
+
+    def fires(self, facts: frozenset[str]) -> bool:
+        """Whether the fact requirements hold in ``facts`` (the state is checked by the graph)."""
+        if not all(f in facts for f in self.requires.all_facts):
+            return False
+        any_facts = self.requires.any_facts
+        return not any_facts or any(f in facts for f in any_facts)
+
+    def enabling_facts(self, facts: frozenset[str]) -> tuple[str, ...]:
+        """The facts that made this step fire (all of ``all`` plus the ``any`` ones present)."""
+        return self.requires.all_facts + tuple(f for f in self.requires.any_facts if f in facts)
+
+
+class Control(_Frozen):
+    """A control: a change to the workload (or cluster) that removes facts.
+
+    A control with ``parameter`` is a template: ``for_each`` (``fact:cap:{arg}``) instantiates
+    it once per matching fact of a workload, as ``<id>:<arg>``.
+    """
+
+    id: str
+    title: str
+    parameter: str | None = None
+    for_each: str | None = None
+    removes: tuple[str, ...] = ()
+    adds: tuple[str, ...] = ()
+    mitigations: tuple[str, ...] = ()
+    pss_checks: tuple[str, ...] = ()
+    patch: dict[str, str | int | bool]
+    rationale: str
+
+    def instantiate(self, arg: str | None) -> ControlInstance:
+        def fill(atom: str) -> str:
+            text = atom[5:] if atom.startswith("fact:") else atom
+            return text.replace("{arg}", arg) if arg is not None else text
+
+        patch = {
+            k: (v.replace("{arg}", arg) if isinstance(v, str) and arg is not None else v)
+            for k, v in self.patch.items()
+        }
+        return ControlInstance(
+            control=self.id,
+            arg=arg,
+            title=self.title.replace("{arg}", arg) if arg is not None else self.title,
+            removes=tuple(fill(a) for a in self.removes),
+            adds=tuple(fill(a) for a in self.adds),
+            patch=patch,
+        )
+
+    def args_for(self, facts: Iterable[str]) -> tuple[str, ...]:
+        """The ``{arg}`` values ``for_each`` matches in ``facts`` (sorted, unique)."""
+        if self.for_each is None:
+            return ()
+        pattern = self.for_each[5:]
+        prefix, _, suffix = pattern.partition("{arg}")
+        found: set[str] = set()
+        for fact in facts:
+            if not fact.startswith(prefix):
+                continue
+            rest = fact[len(prefix) :]
+            if suffix == "":
+                found.add(rest)
+            elif suffix == ":*":
+                head, sep, _tail = rest.rpartition(":")
+                if sep:
+                    found.add(head)
+            elif rest.endswith(suffix):
+                found.add(rest[: -len(suffix)])
+        return tuple(sorted(a for a in found if a))
+
+
+class ControlInstance(_Frozen):
+    """A control made concrete for one argument (``drop-capability:SYS_ADMIN``)."""
+
+    control: str
+    arg: str | None
+    title: str
+    removes: tuple[str, ...]
+    adds: tuple[str, ...]
+    patch: dict[str, str | int | bool]
+
+    @property
+    def id(self) -> str:
+        return self.control if self.arg is None else f"{self.control}:{self.arg}"
+
+    def transform(self, facts: frozenset[str]) -> frozenset[str]:
+        """``facts`` with this control applied (removals may be globs like ``cap_add:*``)."""
+        kept = {f for f in facts if not any(_match(pat, f) for pat in self.removes)}
+        return frozenset(kept | set(self.adds))
+
+
+def _match(pattern: str, fact: str) -> bool:
+    if "*" in pattern:
+        return fnmatch.fnmatchcase(fact, pattern)
+    return pattern == fact
+
+
+class Catalogue(_Frozen):
+    """The validated catalogue: states, steps (sorted by id) and controls (sorted by id)."""
+
+    states: tuple[State, ...]
+    steps: tuple[Step, ...]
+    controls: tuple[Control, ...]
+
+    def state(self, ident: str) -> State:
+        return self._states[ident]
+
+    @functools.cached_property
+    def _states(self) -> dict[str, State]:
+        return {s.id: s for s in self.states}
+
+    def step(self, ident: str) -> Step:
+        return self._steps[ident]
+
+    @functools.cached_property
+    def _steps(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
+    def control(self, ident: str) -> Control:
+        return self._controls[ident]
+
+    @functools.cached_property
+    def _controls(self) -> dict[str, Control]:
+        return {c.id: c for c in self.controls}
+
+    def steps_for_technique(self, technique_id: str) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.technique == technique_id)
+
+    def techniques(self) -> tuple[str, ...]:
+        return tuple(sorted({s.technique for s in self.steps}))
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _read_yaml(node: Traversable, label: str) -> Any:
+    try:
+        text = node.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise MappingError(f"invalid YAML: {e.problem}", path=label, line=line) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise MappingError(f"cannot read mapping file: {e}", path=label) from e
+
+
+def _entries(node: Traversable, label: str, key: str) -> list[tuple[str, Mapping[str, Any]]]:
+    data = _read_yaml(node, label)
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise MappingError(f"expected a mapping with a '{key}' list", path=label)
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    for i, entry in enumerate(data[key]):
+        if not isinstance(entry, dict):
+            raise MappingError("expected a mapping", path=label, field=f"{key}[{i}]")
+        out.append((f"{key}[{i}] ({entry.get('id', '?')})", entry))
+    return out
+
+
+def _validate(model: type[_Frozen], entry: Mapping[str, Any], label: str, where: str) -> Any:
+    try:
+        return model.model_validate(entry)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise MappingError(err["msg"], path=label, field=f"{where}.{loc}" if loc else where) from e
+
+
+def _yaml_files(folder: Traversable) -> list[Traversable]:
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (f for f in folder.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda f: f.name
+    )
+
+
+def load_catalogue(kb: AttackKB, root: Traversable | None = None) -> Catalogue:
+    """Load and validate the catalogue under ``root`` (default: the packaged ``mappings/``)."""
+    root = root if root is not None else mappings_dir()
+    states: list[State] = []
+    for where, entry in _entries(root / "states.yaml", "mappings/states.yaml", "states"):
+        states.append(_validate(State, entry, "mappings/states.yaml", where))
+    steps: list[Step] = []
+    step_files: dict[str, str] = {}
+    for node in _yaml_files(root / "steps"):
+        label = f"mappings/steps/{node.name}"
+        for where, entry in _entries(node, label, "steps"):
+            step = _validate(Step, entry, label, where)
+            if step.id in step_files:
+                raise MappingError(
+                    f"duplicate step id {step.id!r} (also in {step_files[step.id]})", path=label
+                )
+            step_files[step.id] = label
+            steps.append(step)
+    controls: list[Control] = []
+    control_files: dict[str, str] = {}
+    for node in _yaml_files(root / "controls"):
+        label = f"mappings/controls/{node.name}"
+        for where, entry in _entries(node, label, "controls"):
+            control = _validate(Control, entry, label, where)
+            if control.id in control_files:
+                raise MappingError(f"duplicate control id {control.id!r}", path=label)
+            control_files[control.id] = label
+            controls.append(control)
+    catalogue = Catalogue(
+        states=tuple(sorted(states, key=lambda s: s.id)),
+        steps=tuple(sorted(steps, key=lambda s: s.id)),
+        controls=tuple(sorted(controls, key=lambda c: c.id)),
+    )
+    _check(catalogue, kb, step_files, control_files)
+    return catalogue
+
+
+def _check(
+    cat: Catalogue, kb: AttackKB, step_files: dict[str, str], control_files: dict[str, str]
+) -> None:
+    # Imported here: these modules import the catalogue's types.
+    from attackmap.graph._facts import is_known_fact
+    from attackmap.graph._patches import PATCH_OPS
+    from attackmap.graph._relations import RELATIONS
+
+    state_ids = {s.id for s in cat.states}
+    entries = {s for s in state_ids if s.startswith("entry:")}
+    granted: set[str] = set()
+    for step in cat.steps:
+        label = step_files[step.id]
+
+        def fail(message: str, field: str, hint: str | None = None, _label: str = label) -> None:
+            raise MappingError(message, path=_label, field=f"{step.id}.{field}", hint=hint)
+
+        status = kb.status(step.technique)
+        if status.state == "unknown":
+            fail(f"unknown ATT&CK technique {step.technique}", "technique")
+        if status.state == "revoked":
+            fail(
+                f"ATT&CK technique {step.technique} is revoked",
+                "technique",
+                f"use {status.replacement}",
+            )
+        if status.state == "deprecated":
+            fail(f"ATT&CK technique {step.technique} is deprecated", "technique")
+        if "Containers" not in kb.technique(step.technique).platforms and not step.platform_note:
+            fail(
+                f"{step.technique} is not a Containers technique",
+                "platform_note",
+                "explain why the path needs it in platform_note",
+            )
+        states_all = [a[6:] for a in step.requires.all if a.startswith("state:")]
+        if len(states_all) != 1 or any(a.startswith("state:") for a in step.requires.any):
+            fail("a step starts from exactly one state, listed in requires.all", "requires")
+        for name in states_all + list(step.granted_states):
+            if name not in state_ids:
+                fail(f"unknown state {name!r}", "requires/grants")
+        scope_of = {s.id: s.scope for s in cat.states}
+        if scope_of[states_all[0]] not in _VISIBLE[step.scope]:
+            fail(
+                f"a {step.scope} step cannot start from {scope_of[states_all[0]]} state {states_all[0]!r}",
+                "scope",
+            )
+        if step.target is not None and step.target not in RELATIONS:
+            fail(f"unknown target relation {step.target!r}", "target", f"one of {sorted(RELATIONS)}")
+        if step.target is None:
+            for name in step.granted_states:
+                if scope_of[name] not in _VISIBLE[step.scope]:
+                    fail(f"a {step.scope} step cannot grant {scope_of[name]} state {name!r}", "grants")
+        for fact in step.requires.all_facts + step.requires.any_facts:
+            if not is_known_fact(fact):
+                fail(f"unknown fact {fact!r}", "requires", "see docs/facts.md for the vocabulary")
+        granted.update(step.granted_states)
+    for name in sorted(state_ids - entries):
+        required = any(s.requires.state == name for s in cat.steps)
+        if required and name not in granted:
+            raise MappingError(
+                f"state {name!r} is required but no step grants it", path="mappings/states.yaml"
+            )
+    # Every step must be reachable from an entry when facts are ignored.
+    reached = set(entries)
+    changed = True
+    while changed:
+        changed = False
+        for step in cat.steps:
+            if step.requires.state in reached and not set(step.granted_states) <= reached:
+                reached.update(step.granted_states)
+                changed = True
+    for step in cat.steps:
+        if step.requires.state not in reached:
+            raise MappingError(
+                f"step {step.id!r} can never fire: no path from an entry reaches {step.requires.state!r}",
+                path=step_files[step.id],
+            )
+    for control in cat.controls:
+        label = control_files[control.id]
+        for mid in control.mitigations:
+            st = kb.status(mid)
+            if st.state != "live":
+                hint = f"use {st.replacement}" if st.replacement else None
+                raise MappingError(
+                    f"ATT&CK mitigation {mid} is {st.state}",
+                    path=label,
+                    field=f"{control.id}.mitigations",
+                    hint=hint,
+                )
+        op = control.patch.get("op")
+        if op not in PATCH_OPS:
+            raise MappingError(
+                f"unknown patch operation {op!r}",
+                path=label,
+                field=f"{control.id}.patch.op",
+                hint=f"one of {sorted(PATCH_OPS)}",
+            )
+        if (control.parameter is None) != (control.for_each is None):
+            raise MappingError(
+                "'parameter' and 'for_each' go together", path=label, field=control.id
+            )
+        for atom in control.removes + control.adds:
+            fact = atom[5:] if atom.startswith("fact:") else atom
+            if not atom.startswith("fact:") or not is_known_fact(fact.replace("{arg}", "X")):
+                raise MappingError(
+                    f"unknown fact {atom!r}", path=label, field=f"{control.id}.removes/adds"
+                )

@@ -1,0 +1,704 @@
+"""Facts: the one place where Kubernetes fields become the vocabulary the rules speak.
+
+Extraction (:func:`extract`) turns each linked :class:`~attackmap.model.Workload` into
+*base facts* — ``privileged``, ``cap_add:SYS_ADMIN``, ``hostpath:/var/log:rw``, ``sa_token``,
+``route:external``, ``rbac:exec`` … — each with the evidence (file, line, field) that
+produced it. Derivation (:func:`derive`) adds *derived facts* that need reasoning across
+fields: effective and usable capabilities, which escape syscalls seccomp lets through,
+what AppArmor denies, what a hostPath exposes, whether the pod is reachable.
+
+Controls edit base facts; derived facts are always recomputed from them, so a control's
+effect is exactly what its change to the manifest does (proven by re-analysis in tests).
+The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from attackmap.model import Inventory, Workload
+from attackmap.model._context import ClusterContext
+from attackmap.model._rbac import PolicyRule
+from attackmap.model._workload import LINUX_CAPABILITIES, Container, is_credential_name
+
+# The runtime's default capability set (containerd/CRI-O/moby).
+DEFAULT_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+
+# fact family (``*`` = an argument) -> what it means. Kept in sync with the code below by
+# tests; rendered into docs/facts.md.
+FACT_FAMILIES: dict[str, str] = {
+    # container, base
+    "privileged": "the container is privileged (securityContext.privileged)",
+    "cap_add:*": "capability added (capabilities.add, normalised: no CAP_, upper case, ALL expanded)",
+    "cap_drop:*": "capability dropped (capabilities.drop; cap_drop:ALL when ALL is dropped)",
+    "uid_root": "the process may run as uid 0 (runAsUser 0, or unset without runAsNonRoot: true)",
+    "allow_privilege_escalation": "allowPrivilegeEscalation is not false (setuid binaries regain capabilities)",
+    "seccomp:*": "seccompProfile.type (RuntimeDefault, Localhost, Unconfined, unset)",
+    "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
+    "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
+    "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
+    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...) or envFrom a Secret",
+    "secret_mount": "a Secret is mounted as files",
+    "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
+    "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
+    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh)",
+    "limits:no_memory": "no memory limit",
+    "limits:no_cpu": "no CPU limit",
+    "long_running": "a regular or sidecar container (serves while the pod runs)",
+    # pod, base
+    "host_pid": "hostPID: true",
+    "host_network": "hostNetwork: true",
+    "host_ipc": "hostIPC: true",
+    "sa_token": "the ServiceAccount token is mounted (automount not disabled)",
+    "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
+    "route:external": "a LoadBalancer/NodePort Service, Ingress or Gateway route exposes the pod",
+    "route:host": "hostNetwork or a hostPort exposes the pod on the node's address",
+    "netpol:ingress_isolated": "a NetworkPolicy selects the pod for ingress",
+    "netpol:allows_any_pod": "ingress is allowed from every pod (or not isolated)",
+    "netpol:allows_external": "ingress is allowed from outside the cluster (or not isolated)",
+    "netpol:egress_isolated": "a NetworkPolicy selects the pod for egress",
+    "netpol:egress_allows_any": "egress is allowed to anywhere (or not isolated)",
+    "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
+    "rbac:*": "a right of the pod's ServiceAccount (see RBAC_RIGHTS)",
+    "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods",
+    # cluster context, base
+    "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
+    "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
+    # derived
+    "cap:*": "effective capability (privileged: all; else default - drop + add)",
+    "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
+    "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
+    "apparmor:allows_mount": "AppArmor does not deny mount",
+    "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
+    "host_mount:*": "what the hostPaths expose: sensitive_read, write, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
+    "exposed:external": "reachable from outside the cluster",
+    "reachable:cluster": "reachable from other pods",
+    "egress:open": "egress not restricted",
+}
+
+_FAMILY_PATTERNS = tuple(
+    (k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES
+)
+
+
+def is_known_fact(name: str) -> bool:
+    """Whether ``name`` belongs to the fact vocabulary (a glob ``cap_add:*`` counts too)."""
+    for prefix, wildcard in _FAMILY_PATTERNS:
+        if (wildcard and name.startswith(prefix)) or name == prefix:
+            return True
+    return False
+
+
+# RBAC rights: right -> alternatives, each a tuple of (verb, resource, api_group).
+_WORKLOAD_KINDS = (
+    ("pods", ""),
+    ("deployments", "apps"),
+    ("statefulsets", "apps"),
+    ("daemonsets", "apps"),
+    ("replicasets", "apps"),
+    ("replicationcontrollers", ""),
+    ("jobs", "batch"),
+    ("cronjobs", "batch"),
+)
+RBAC_RIGHTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "exec": (("create", "pods/exec", ""), ("create", "pods/attach", "")),
+    "patch_workloads": tuple((v, r, g) for v in ("patch", "update") for r, g in _WORKLOAD_KINDS),
+    "create_pods": (("create", "pods", ""),),
+    "create_workloads": tuple(
+        ("create", r, g) for r, g in _WORKLOAD_KINDS if r not in ("pods", "jobs", "cronjobs")
+    ),
+    "create_jobs": (("create", "jobs", "batch"), ("create", "cronjobs", "batch")),
+    "read_secrets": tuple((v, "secrets", "") for v in ("get", "list", "watch")),
+    "list_resources": tuple(
+        (v, r, g)
+        for v in ("list", "watch")
+        for r, g in (
+            ("pods", ""),
+            ("services", ""),
+            ("namespaces", ""),
+            ("nodes", ""),
+            ("deployments", "apps"),
+        )
+    ),
+    "pods_log": (("get", "pods/log", ""),),
+    "create_bindings": (
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+        ("create", "clusterrolebindings", "rbac.authorization.k8s.io"),
+    ),
+    "bind_or_escalate": tuple(
+        (v, r, "rbac.authorization.k8s.io")
+        for v in ("bind", "escalate")
+        for r in ("roles", "clusterroles")
+    ),
+    "delete_events": tuple(
+        (v, "events", g) for v in ("delete", "deletecollection") for g in ("", "events.k8s.io")
+    ),
+}
+ALL_NAMESPACES = "*"
+
+_RUNTIME_SOCKETS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock",
+    "/var/run/dockershim.sock",
+)
+_MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
+
+
+class Evidence(BaseModel):
+    """Where a fact comes from: the manifest location and the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    line: int | None
+    field: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """Base facts of one container (pod-level base facts are kept separately)."""
+
+    name: str
+    kind: str
+    facts: frozenset[str]
+    seccomp_type: str | None
+    seccomp_localhost: str | None
+    apparmor_type: str | None
+    apparmor_localhost: str | None
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """Base facts of one workload, with evidence and the data relations need."""
+
+    workload: Workload
+    pod: frozenset[str]
+    containers: tuple[ContainerFacts, ...]
+    evidence: Mapping[str, Evidence]
+    rbac_scope: Mapping[str, frozenset[str]]  # right -> namespaces ("*" = all)
+
+    @property
+    def key(self) -> str:
+        return str(self.workload.ref)
+
+
+@dataclass(frozen=True)
+class DeriveOptions:
+    """What derivation needs beyond the facts: node and cluster facts."""
+
+    kernel: str | None = None
+    kubernetes_version: str | None = None
+    node_apparmor: bool | None = None
+    kubelet_seccomp_default: bool = False
+    seccomp_root: Path | None = None
+
+
+@dataclass(frozen=True)
+class FactBase:
+    """All base facts of an inventory: per workload, plus cluster-context facts."""
+
+    workloads: tuple[WorkloadFacts, ...]
+    context: frozenset[str]
+    context_evidence: Mapping[str, Evidence]
+    options: DeriveOptions
+    namespaces_admitting_privileged: frozenset[str]
+    unknown_namespaces_admit_privileged: bool
+    warnings: tuple[str, ...] = field(default=())
+
+
+# -- extraction -------------------------------------------------------------------------
+
+
+def _norm_path(path: str) -> str:
+    text = re.sub(r"/+", "/", path.strip())
+    return text.rstrip("/") or "/"
+
+
+def _uid_root(c: Container) -> bool:
+    if c.run_as_user is not None:
+        return c.run_as_user == 0
+    return c.run_as_non_root is not True
+
+
+def _container_facts(
+    w: Workload, c: Container, index: int, ev: dict[str, Evidence], loc: tuple[str, int | None]
+) -> ContainerFacts:
+    path, line = loc
+    prefix = f"{c.name}/"
+    facts: set[str] = set()
+    base = f"containers[{c.name}]"
+
+    def add(fact: str, fld: str, detail: str = "") -> None:
+        facts.add(fact)
+        ev.setdefault(prefix + fact, Evidence(path=path, line=line, field=fld, detail=detail))
+
+    sc = f"{base}.securityContext"
+    if c.privileged:
+        add("privileged", f"{sc}.privileged")
+    for cap in c.capabilities.add:
+        add(f"cap_add:{cap}", f"{sc}.capabilities.add", cap)
+    for cap in c.capabilities.drop:
+        add(f"cap_drop:{cap}", f"{sc}.capabilities.drop", cap)
+    if any(r.strip().upper() in ("ALL", "CAP_ALL") for r in c.capabilities.drop_raw):
+        add("cap_drop:ALL", f"{sc}.capabilities.drop", "ALL")
+    if _uid_root(c):
+        detail = "runAsUser: 0" if c.run_as_user == 0 else "runAsUser unset, runAsNonRoot not true"
+        add("uid_root", f"{sc}.runAsUser", detail)
+    if c.allow_privilege_escalation is not False:
+        add("allow_privilege_escalation", f"{sc}.allowPrivilegeEscalation", "not false")
+    seccomp = c.seccomp_profile.type if c.seccomp_profile else None
+    add(f"seccomp:{seccomp or 'unset'}", f"{sc}.seccompProfile")
+    apparmor = c.apparmor_profile.type if c.apparmor_profile else None
+    add(f"apparmor:{apparmor or 'unset'}", f"{sc}.appArmorProfile")
+    if c.kind in ("regular", "sidecar"):
+        add("long_running", base, c.kind)
+    for m in w.pod.mounts(c):
+        v = m.volume
+        if v is None:
+            continue
+        mfield = f"{base}.volumeMounts[{m.mount.name}]"
+        if v.type == "hostPath" and v.path:
+            mode = "rw" if m.writable else "ro"
+            add(f"hostpath:{_norm_path(v.path)}:{mode}", mfield, f"hostPath {v.path} at {m.mount.mount_path}")
+        if v.type == "secret" or (v.type == "projected" and v.projected_secrets):
+            add("secret_mount", mfield, f"Secret {v.secret_name or ', '.join(v.projected_secrets)}")
+        store_path = _norm_path(m.mount.mount_path)
+        cache_env = {e.name for e in c.env} & {"NIM_CACHE_PATH"}
+        if (store_path in _MODEL_STORE_PATHS or v.name in ("model-store", "nim-cache") or cache_env and store_path.startswith("/model")) and m.writable:
+            add("model_store:rw", mfield, f"{v.type} at {m.mount.mount_path}")
+            shared = (
+                v.type in ("hostPath", "nfs")
+                or "ReadWriteMany" in v.access_modes
+                or v.pv_backing in ("nfs", "hostPath")
+            )
+            if shared:
+                add("model_store:shared", mfield, f"{v.type} {' '.join(v.access_modes)}".strip())
+    if any(g.container in (None, c.name) for g in w.pod.gpu_access):
+        routes = sorted({g.route for g in w.pod.gpu_access if g.container in (None, c.name)})
+        add("gpu", f"{base}.resources", "GPU via " + ", ".join(routes))
+    for e in c.env:
+        if e.credential_like and (e.has_value or e.source == "secret"):
+            add("env:credential", f"{base}.env[{e.name}]", e.name)
+    for ef in c.env_from:
+        if ef.source == "secret":
+            add("env:credential", f"{base}.envFrom", f"Secret {ef.name}")
+    for p in c.ports:
+        if p.container_port in (22, 2222) or (p.name or "").lower().startswith("ssh"):
+            add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
+    if c.resources.memory_limit is None:
+        add("limits:no_memory", f"{base}.resources.limits.memory")
+    if c.resources.cpu_limit is None:
+        add("limits:no_cpu", f"{base}.resources.limits.cpu")
+    del index
+    return ContainerFacts(
+        name=c.name,
+        kind=c.kind,
+        facts=frozenset(facts),
+        seccomp_type=seccomp,
+        seccomp_localhost=c.seccomp_profile.localhost_profile if c.seccomp_profile else None,
+        apparmor_type=apparmor,
+        apparmor_localhost=c.apparmor_profile.localhost_profile if c.apparmor_profile else None,
+    )
+
+
+def is_credential_env(entry: Mapping[str, object]) -> bool:
+    """Whether a raw ``env`` entry gives the fact ``env:credential``: a credential-like
+    name with a literal value or a value from a Secret (the same rule as extraction)."""
+    name = entry.get("name")
+    if not isinstance(name, str) or not is_credential_name(name):
+        return False
+    value_from = entry.get("valueFrom")
+    if isinstance(value_from, Mapping) and "secretKeyRef" in value_from:
+        return True
+    value = entry.get("value")
+    return isinstance(value, str) and value != ""
+
+
+def _rule_grants(rule: PolicyRule, verb: str, resource: str, group: str) -> bool:
+    return rule.allows(verb, resource, group)
+
+
+def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
+    """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all)."""
+    rules = tuple(permissions)
+    out: dict[str, frozenset[str]] = {}
+    for right, alternatives in RBAC_RIGHTS.items():
+        namespaces: set[str] = set()
+        for rule in rules:
+            if any(_rule_grants(rule, v, r, g) for v, r, g in alternatives):
+                namespaces.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
+        if namespaces:
+            out[right] = frozenset({ALL_NAMESPACES}) if ALL_NAMESPACES in namespaces else frozenset(namespaces)
+    admin = any(
+        rule.namespace is None and "*" in rule.verbs and "*" in rule.resources and "*" in rule.api_groups
+        for rule in rules
+    )
+    if admin:
+        out["cluster_admin"] = frozenset({ALL_NAMESPACES})
+    if "create_bindings" in out and ("bind_or_escalate" in out or admin):
+        out["bind_roles"] = out["create_bindings"]
+    return out
+
+
+def _pod_facts(
+    w: Workload, ev: dict[str, Evidence], loc: tuple[str, int | None], scope: Mapping[str, frozenset[str]]
+) -> frozenset[str]:
+    path, line = loc
+    facts: set[str] = set()
+
+    def add(fact: str, fld: str, detail: str = "", where: tuple[str, int | None] | None = None) -> None:
+        facts.add(fact)
+        p, ln = where or (path, line)
+        ev.setdefault(fact, Evidence(path=p, line=ln, field=fld, detail=detail))
+
+    pod = w.pod
+    if pod.host_pid:
+        add("host_pid", "spec.hostPID")
+    if pod.host_network:
+        add("host_network", "spec.hostNetwork")
+    if pod.host_ipc:
+        add("host_ipc", "spec.hostIPC")
+    sa = w.service_account
+    automount = sa.automount if sa is not None else pod.automount_service_account_token is not False
+    if automount:
+        add("sa_token", "spec.automountServiceAccountToken", f"ServiceAccount {pod.service_account_name}")
+    if pod.service_account_name == "default" and sa is not None and sa.permissions:
+        add("sa:default_bound", "spec.serviceAccountName", "default ServiceAccount with RoleBindings")
+    for route in w.exposure.routes:
+        where = (route.source.path, route.source.line) if route.source else None
+        name = str(route.ref) if route.ref else route.kind
+        if route.kind in ("hostNetwork", "hostPort"):
+            add("route:host", f"spec.{route.kind}", name, where)
+        elif route.level in ("external", "node"):
+            add("route:external", route.kind, f"{name} {route.service_type or ''} port {route.port}".strip(), where)
+    net = w.network
+    policies = ", ".join(str(p) for p in net.policies)
+    if net.ingress_isolated:
+        add("netpol:ingress_isolated", "NetworkPolicy", policies)
+    if not net.ingress_isolated or net.allows_from_any_pod:
+        add("netpol:allows_any_pod", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+    if not net.ingress_isolated or net.allows_from_external:
+        add("netpol:allows_external", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+    if net.egress_isolated:
+        add("netpol:egress_isolated", "NetworkPolicy", policies)
+    if not net.egress_isolated or net.egress_allows_any:
+        add("netpol:egress_allows_any", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+    for v in pod.volumes:
+        if v.type == "emptyDir" and (v.medium or "").lower() == "memory" and not v.size_limit:
+            add("shm:unbounded", f"spec.volumes[{v.name}].emptyDir", "medium: Memory without sizeLimit")
+    if sa is not None:
+        for right, namespaces in scope.items():
+            if right in ("create_bindings", "bind_or_escalate"):
+                continue  # only their combination (bind_roles) is a step's fact
+            alternatives = RBAC_RIGHTS.get(right, RBAC_RIGHTS["create_bindings"])
+            granting = [
+                r
+                for r in sa.permissions
+                if right == "cluster_admin" or any(_rule_grants(r, *alt) for alt in alternatives)
+            ]
+            via = ", ".join(
+                sorted({f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting})
+            )
+            where = (sa.source.path, sa.source.line) if sa.source else None
+            add(f"rbac:{right}", f"ServiceAccount {sa.ref.name}", f"{via} in {', '.join(sorted(namespaces))}", where)
+    return frozenset(facts)
+
+
+def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
+    """The NVIDIA CVEs the context's versions are open to (unknown versions: patched,
+    unless ``assumeUnknownVulnerable``)."""
+    spec = ctx.spec
+    n = spec.nvidia
+    assume = spec.assume_unknown_vulnerable
+    low = spec.container_runtime.low_level
+
+    def le(version: str | None, limit: str) -> bool:
+        if version is None:
+            return assume
+        return _version_tuple(version) <= _version_tuple(limit)
+
+    cdi = n.cdi is True
+    found: list[str] = []
+    if not cdi and (le(n.container_toolkit, "1.16.1") or le(n.gpu_operator, "24.6.1")):
+        found.append("CVE-2024-0132")
+    if not cdi and (le(n.container_toolkit, "1.17.3") or le(n.gpu_operator, "24.9.1")):
+        found.append("CVE-2025-23359")
+    if low != "crun" and (
+        le(n.container_toolkit, "1.17.7") or le(n.gpu_operator, "25.3.1") or le(n.device_plugin, "0.17.2")
+    ):
+        found.append("CVE-2025-23266")
+    if le(n.container_toolkit, "1.17.7") or le(n.gpu_operator, "25.3.1"):
+        found.append("CVE-2025-23267")
+    return found
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = re.findall(r"\d+", version.lstrip("vV"))
+    return tuple(int(p) for p in parts[:3]) or (0,)
+
+
+def extract(
+    inventory: Inventory,
+    *,
+    assume_kernel_exploit: bool = False,
+    seccomp_root: Path | None = None,
+) -> FactBase:
+    """Base facts of every workload of ``inventory`` and of its cluster context."""
+    from attackmap.pss import AdmissionPolicy, most_permissive_admitted
+
+    ctx = inventory.context
+    ctx_facts: set[str] = set()
+    ctx_ev: dict[str, Evidence] = {}
+    ctx_path = "ClusterContext"
+    if ctx is not None:
+        ctx_path = f"ClusterContext/{ctx.metadata.name}"
+        cves = _nvidia_vulnerable(ctx)
+        if cves:
+            ctx_facts.add("ctx:nvidia_toolkit_vulnerable")
+            ctx_ev["ctx:nvidia_toolkit_vulnerable"] = Evidence(
+                path=ctx_path, line=None, field="spec.nvidia", detail=", ".join(cves)
+            )
+    if assume_kernel_exploit:
+        ctx_facts.add("ctx:kernel_exploitable")
+        ctx_ev["ctx:kernel_exploitable"] = Evidence(
+            path="<options>", line=None, field="assume_kernel_exploit", detail="assumed"
+        )
+    admission = AdmissionPolicy()
+    for doc in inventory.admission:
+        admission = AdmissionPolicy.from_config(doc)
+        break
+    ns_labels = {str(ns.ref.name): dict(ns.labels) for ns in inventory.namespaces}
+    for w in inventory.workloads:
+        ns_labels.setdefault(w.namespace, dict(w.namespace_labels))
+    admitting = frozenset(
+        ns
+        for ns, labels in ns_labels.items()
+        if most_permissive_admitted(labels, admission, namespace=ns).privileged
+    )
+    unknown_admit = most_permissive_admitted({}, admission, namespace=None).privileged
+    workloads: list[WorkloadFacts] = []
+    for w in inventory.workloads:
+        ev: dict[str, Evidence] = {}
+        loc = (w.source.path, w.source.line)
+        sa = w.service_account
+        scope = rbac_scope(sa.permissions) if sa is not None else {}
+        pod = set(_pod_facts(w, ev, loc, scope))
+        create = set()
+        for right in ("create_pods", "create_workloads", "create_jobs"):
+            create |= scope.get(right, frozenset())
+        if create:
+            username = f"system:serviceaccount:{w.namespace}:{w.pod.service_account_name}"
+            user_exempt = most_permissive_admitted({}, admission, username=username).exempt == "user"
+            if (
+                user_exempt
+                or (ALL_NAMESPACES in create and (unknown_admit or admitting))
+                or (create & admitting)
+            ):
+                pod.add("deploy_admits:privileged")
+                where = sorted(create & admitting) or ["namespaces outside the inventory"]
+                ev["deploy_admits:privileged"] = Evidence(
+                    path=loc[0], line=loc[1], field="Namespace labels",
+                    detail="privileged pods admitted in " + ", ".join(where),
+                )
+        containers = tuple(
+            _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
+        )
+        workloads.append(
+            WorkloadFacts(workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope)
+        )
+    spec = ctx.spec if ctx is not None else None
+    options = DeriveOptions(
+        kernel=spec.kernel_version if spec else None,
+        kubernetes_version=spec.kubernetes_version if spec else None,
+        node_apparmor=spec.app_armor if spec else None,
+        kubelet_seccomp_default=bool(spec and spec.kubelet.seccomp_default),
+        seccomp_root=seccomp_root,
+    )
+    return FactBase(
+        workloads=tuple(workloads),
+        context=frozenset(ctx_facts),
+        context_evidence=ctx_ev,
+        options=options,
+        namespaces_admitting_privileged=admitting,
+        unknown_namespaces_admit_privileged=unknown_admit,
+    )
+
+
+# -- derivation -------------------------------------------------------------------------
+
+
+def effective_capabilities(facts: frozenset[str]) -> frozenset[str]:
+    """The container's effective capability set from its base facts."""
+    if "privileged" in facts:
+        return frozenset(LINUX_CAPABILITIES)
+    added = {f[8:] for f in facts if f.startswith("cap_add:")}
+    if "cap_drop:ALL" in facts:
+        return frozenset(added)
+    dropped = {f[9:] for f in facts if f.startswith("cap_drop:")}
+    return frozenset((DEFAULT_CAPABILITIES - dropped) | added)
+
+
+def classify_hostpaths(facts: Iterable[str]) -> dict[str, list[str]]:
+    """``host_mount:<class>`` -> the ``hostpath:`` facts that give it."""
+    out: dict[str, list[str]] = {}
+    for fact in facts:
+        if not fact.startswith("hostpath:"):
+            continue
+        path, _, mode = fact[9:].rpartition(":")
+        rw = mode == "rw"
+        for cls in _hostpath_classes(path, rw):
+            out.setdefault(f"host_mount:{cls}", []).append(fact)
+    return out
+
+
+def _hostpath_classes(path: str, rw: bool) -> list[str]:
+    classes: list[str] = []
+    if path in ("/", "/home", "/root", "/proc", "/etc") or re.fullmatch(
+        r"/(root|home/[^/]+)/\.ssh|/etc/kubernetes(/.*)?|/var/lib/kubelet(/pki)?", path
+    ):
+        classes.append("sensitive_read")
+    if path in ("/", "/var", "/var/lib", "/var/lib/kubelet") or path.startswith("/var/lib/kubelet/pods"):
+        classes.append("kubelet_pods")
+    if path in ("/", "/var", "/var/log"):
+        classes.append("var_log")
+        if rw:
+            classes.append("log_write")
+    if rw and path in ("/", "/proc", "/proc/sys", "/proc/sys/kernel"):
+        classes.append("proc_sys_write")
+    socket_dirs = {str(Path(s).parent) for s in _RUNTIME_SOCKETS} | {"/", "/var", "/run", "/var/run"}
+    if path in _RUNTIME_SOCKETS or path in socket_dirs:
+        classes.append("runtime_socket")
+    safe = (
+        path.startswith(("/tmp", "/mnt/", "/var/run/", "/run/", "/dev/nvidia"))
+        or path in ("/run/xtables.lock", "/var/tmp")
+    ) and path not in _RUNTIME_SOCKETS
+    if rw and not safe:
+        classes.append("write")
+    return classes
+
+
+@functools.lru_cache(maxsize=4096)
+def _syscalls(
+    seccomp_type: str | None,
+    localhost: str | None,
+    seccomp_default: bool,
+    caps: frozenset[str],
+    privileged: bool,
+    kernel: str | None,
+    seccomp_root: Path | None,
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    from attackmap.seccomp import SeccompSpec, open_syscalls
+
+    stype = seccomp_type if seccomp_type in ("RuntimeDefault", "Localhost", "Unconfined") else None
+    access = open_syscalls(
+        profile=SeccompSpec(type=stype, localhost_profile=localhost, kubelet_seccomp_default=seccomp_default),  # type: ignore[arg-type]  # narrowed to the Literal values above
+        capabilities=caps,
+        privileged=privileged,
+        kernel=kernel,
+        seccomp_root=seccomp_root,
+    )
+    return access.usable_set, access.warnings
+
+
+@functools.lru_cache(maxsize=1024)
+def _apparmor(
+    ptype: str | None, localhost: str | None, k8s: str | None, node: bool | None, privileged: bool
+) -> tuple[bool, bool]:
+    from attackmap.seccomp import apparmor_effect
+
+    known = ptype if ptype in ("RuntimeDefault", "Localhost", "Unconfined") else None
+    effect = apparmor_effect(
+        known, localhost, kubernetes_version=k8s, node_apparmor=node, privileged=privileged
+    )
+    return (not effect.denies_mount, not effect.confined)
+
+
+def derive(
+    base: frozenset[str], container: ContainerFacts | None, options: DeriveOptions
+) -> tuple[frozenset[str], dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Base facts plus derived facts; ``because`` maps each derived fact to the base facts
+    it came from; the last item holds warnings (e.g. an unresolved Localhost profile)."""
+    facts = set(base)
+    because: dict[str, tuple[str, ...]] = {}
+    warnings: tuple[str, ...] = ()
+
+    def put(fact: str, sources: Iterable[str]) -> None:
+        facts.add(fact)
+        because.setdefault(fact, tuple(sorted(set(sources) & base)))
+
+    if container is not None:
+        privileged = "privileged" in base
+        caps = effective_capabilities(base)
+        cap_sources = [f for f in base if f.startswith(("cap_add:", "cap_drop:")) or f == "privileged"]
+        usable = privileged or "uid_root" in base or "allow_privilege_escalation" in base
+        usable_src = [f for f in ("privileged", "uid_root", "allow_privilege_escalation") if f in base]
+        for cap in caps:
+            put(f"cap:{cap}", cap_sources)
+            if usable:
+                put(f"cap_usable:{cap}", [*cap_sources, *usable_src])
+        seccomp_type = next((f[8:] for f in base if f.startswith("seccomp:")), "unset")
+        stype = None if seccomp_type == "unset" else seccomp_type
+        local = container.seccomp_localhost if stype == "Localhost" else None
+        syscalls, warnings = _syscalls(
+            stype,
+            local,
+            options.kubelet_seccomp_default,
+            caps if usable else frozenset(),
+            privileged,
+            options.kernel,
+            options.seccomp_root,
+        )
+        sc_sources = [*cap_sources, *usable_src, f"seccomp:{seccomp_type}"]
+        for name in syscalls:
+            put(f"syscall:{name}", sc_sources)
+        apparmor_type = next((f[9:] for f in base if f.startswith("apparmor:")), "unset")
+        atype = None if apparmor_type == "unset" else apparmor_type
+        alocal = container.apparmor_localhost if atype == "Localhost" else None
+        allows_mount, allows_ptrace = _apparmor(
+            atype, alocal, options.kubernetes_version, options.node_apparmor, privileged
+        )
+        aa_sources = [f"apparmor:{apparmor_type}", *(["privileged"] if privileged else [])]
+        if allows_mount:
+            put("apparmor:allows_mount", aa_sources)
+        if allows_ptrace:
+            put("apparmor:allows_ptrace", aa_sources)
+        for cls, sources in classify_hostpaths(base).items():
+            put(cls, sources)
+    host = "route:host" in base
+    isolated = "netpol:ingress_isolated" in base
+    if host or ("route:external" in base and (not isolated or "netpol:allows_external" in base)):
+        put("exposed:external", [f for f in ("route:host", "route:external", "netpol:allows_external") if f in base])
+    if host or not isolated or "netpol:allows_any_pod" in base:
+        put("reachable:cluster", [f for f in ("route:host", "netpol:allows_any_pod") if f in base])
+    if "netpol:egress_isolated" not in base or "netpol:egress_allows_any" in base:
+        put("egress:open", [f for f in ("netpol:egress_allows_any",) if f in base])
+    return frozenset(facts), because, warnings

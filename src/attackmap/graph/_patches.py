@@ -1,0 +1,675 @@
+"""Patch operations: how each control changes the manifests (named in ``mappings/controls``).
+
+Each operation edits raw Kubernetes documents (plain data, deep-copied by the caller) for
+one workload, and records what it changed. :func:`applicable` says whether an operation
+can be applied to a workload kind: custom resources whose operator offers no such field
+(a NIMService has no securityContext) cannot take pod-template patches, so such controls
+are never offered for them.
+
+The fact-level effect declared by a control (``removes``/``adds``) must equal what its
+patch does to the manifest; tests prove it by re-analysing patched manifests.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from attackmap.graph._catalogue import ControlInstance
+from attackmap.graph._facts import ALL_NAMESPACES, FactBase, is_credential_env
+from attackmap.model import Inventory, Workload
+from attackmap.model._refs import ObjectRef
+
+# Kinds whose pod template sits at a fixed place in the document.
+_TEMPLATE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Pod": ((),),
+    "Deployment": (("spec", "template"),),
+    "StatefulSet": (("spec", "template"),),
+    "DaemonSet": (("spec", "template"),),
+    "ReplicaSet": (("spec", "template"),),
+    "ReplicationController": (("spec", "template"),),
+    "Job": (("spec", "template"),),
+    "CronJob": (("spec", "jobTemplate", "spec", "template"),),
+    "PodTemplate": (("template",),),
+}
+_COMPONENT_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "LeaderWorkerSet": {
+        "leader": ("spec", "leaderWorkerTemplate", "leaderTemplate"),
+        "worker": ("spec", "leaderWorkerTemplate", "workerTemplate"),
+    },
+    "MPIJob": {
+        "launcher": ("spec", "mpiReplicaSpecs", "Launcher", "template"),
+        "worker": ("spec", "mpiReplicaSpecs", "Worker", "template"),
+    },
+}
+# Operations a NIMService supports through its own spec (the operator renders the rest).
+_NIMSERVICE_OPS = frozenset(
+    {
+        "read_only_model_store",
+        "shm_size_limit",
+        "set_limits",
+        "internal_service_only",
+        "isolate_ingress",
+        "restrict_egress",
+        "enforce_baseline_namespaces",
+        "upgrade_nvidia",
+    }
+)
+# Operations that add objects or change the cluster: any workload kind.
+_OBJECT_OPS = frozenset({"isolate_ingress", "restrict_egress", "enforce_baseline_namespaces", "upgrade_nvidia"})
+
+
+@dataclass
+class PatchContext:
+    """What an operation works on: all documents, the workload and its facts."""
+
+    docs: list[dict[str, Any]]
+    workload: Workload
+    inventory: Inventory
+    fb: FactBase
+    context: dict[str, Any]
+    params: Mapping[str, str | int | bool]
+    changes: list[str] = field(default_factory=list)
+
+    # -- locating ------------------------------------------------------------------------
+
+    def doc(self) -> dict[str, Any] | None:
+        return find_doc(self.docs, self.workload.ref)
+
+    def template(self) -> dict[str, Any] | None:
+        """The workload's pod template inside its document (mutable), if it has one."""
+        doc = self.doc()
+        if doc is None:
+            return None
+        ref = self.workload.ref
+        paths = _TEMPLATE_PATHS.get(ref.kind)
+        if paths is None and ref.kind in _COMPONENT_PATHS and ref.component:
+            comp = _COMPONENT_PATHS[ref.kind].get(ref.component) or _COMPONENT_PATHS[ref.kind].get(
+                ref.component.lower()
+            )
+            paths = (comp,) if comp else None
+        if paths is None:
+            return None
+        node: Any = doc
+        for part in paths[0]:
+            if not isinstance(node, dict):
+                return None
+            node = node.setdefault(part, {})
+        return node if isinstance(node, dict) else None
+
+    def spec(self) -> dict[str, Any]:
+        template = self.template()
+        if template is None:
+            raise KeyError("no pod template")
+        return template.setdefault("spec", {})
+
+    def containers(self) -> list[dict[str, Any]]:
+        spec = self.spec()
+        out = []
+        for group in ("initContainers", "containers"):
+            out.extend(c for c in spec.get(group) or () if isinstance(c, dict))
+        return out
+
+    def note(self, text: str) -> None:
+        self.changes.append(text)
+
+
+def find_doc(docs: list[dict[str, Any]], ref: ObjectRef) -> dict[str, Any] | None:
+    """The document of ``ref`` (kind, namespace, name; a missing namespace is ``default``)."""
+    for doc in _iter_docs(docs):
+        meta = doc.get("metadata") or {}
+        if doc.get("kind") != ref.kind or meta.get("name") != ref.name:
+            continue
+        if ref.namespace is None or (meta.get("namespace") or "default") == ref.namespace:
+            return doc
+    return None
+
+
+def _iter_docs(docs: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            out.extend(d for d in doc["items"] if isinstance(d, dict))
+        elif isinstance(doc, dict):
+            out.append(doc)
+    return out
+
+
+def _security_context(container: dict[str, Any]) -> dict[str, Any]:
+    sc = container.get("securityContext")
+    if not isinstance(sc, dict):
+        sc = container["securityContext"] = {}
+    return sc
+
+
+def _norm_cap(name: Any) -> str:
+    text = str(name).strip().upper()
+    return text[4:] if text.startswith("CAP_") else text
+
+
+def _norm_path(path: str) -> str:
+    text = re.sub(r"/+", "/", path.strip())
+    return text.rstrip("/") or "/"
+
+
+# -- pod-template operations ----------------------------------------------------------------
+
+
+def set_security_context(pc: PatchContext) -> None:
+    name, value = str(pc.params["field"]), pc.params["value"]
+    for c in pc.containers():
+        sc = _security_context(c)
+        if sc.get(name) != value:
+            sc[name] = value
+            pc.note(f"containers[{c.get('name')}].securityContext.{name}: {str(value).lower()}")
+
+
+def drop_capability(pc: PatchContext) -> None:
+    cap = str(pc.params["capability"])
+    for c in pc.containers():
+        caps = _security_context(c).setdefault("capabilities", {})
+        add = [a for a in caps.get("add") or () if _norm_cap(a) not in (cap, "ALL")]
+        if add != list(caps.get("add") or ()):
+            if any(_norm_cap(a) == "ALL" for a in caps.get("add") or ()):
+                from attackmap.model._workload import LINUX_CAPABILITIES
+
+                add = sorted(set(LINUX_CAPABILITIES) - {cap})
+            caps["add"] = add
+            if not add:
+                del caps["add"]
+            pc.note(f"containers[{c.get('name')}]: removed {cap} from capabilities.add")
+        drop = list(caps.get("drop") or ())
+        if not any(_norm_cap(d) in (cap, "ALL") for d in drop):
+            caps["drop"] = [*drop, cap]
+            pc.note(f"containers[{c.get('name')}]: capabilities.drop += {cap}")
+
+
+def drop_all_capabilities(pc: PatchContext) -> None:
+    for c in pc.containers():
+        caps = _security_context(c).setdefault("capabilities", {})
+        if caps.get("add"):
+            pc.note(f"containers[{c.get('name')}]: removed capabilities.add {caps['add']}")
+            del caps["add"]
+        if caps.get("drop") != ["ALL"]:
+            caps["drop"] = ["ALL"]
+            pc.note(f"containers[{c.get('name')}]: capabilities.drop = [ALL]")
+
+
+def run_as_non_root(pc: PatchContext) -> None:
+    uid = int(pc.params.get("uid", 1000))
+    spec = pc.spec()
+    psc = spec.setdefault("securityContext", {})
+    if psc.get("runAsNonRoot") is not True:
+        psc["runAsNonRoot"] = True
+        pc.note("securityContext.runAsNonRoot: true")
+    if psc.get("runAsUser") in (None, 0):
+        psc["runAsUser"] = uid
+        pc.note(f"securityContext.runAsUser: {uid}")
+    for c in pc.containers():
+        sc = c.get("securityContext")
+        if isinstance(sc, dict):
+            if sc.get("runAsUser") == 0:
+                sc["runAsUser"] = uid
+                pc.note(f"containers[{c.get('name')}].securityContext.runAsUser: {uid}")
+            if sc.get("runAsNonRoot") is False:
+                sc["runAsNonRoot"] = True
+                pc.note(f"containers[{c.get('name')}].securityContext.runAsNonRoot: true")
+
+
+def set_seccomp(pc: PatchContext) -> None:
+    kind = str(pc.params["type"])
+    psc = pc.spec().setdefault("securityContext", {})
+    psc["seccompProfile"] = {"type": kind}
+    pc.note(f"securityContext.seccompProfile.type: {kind}")
+    for c in pc.containers():
+        sc = c.get("securityContext")
+        if isinstance(sc, dict) and "seccompProfile" in sc:
+            sc["seccompProfile"] = {"type": kind}
+            pc.note(f"containers[{c.get('name')}].securityContext.seccompProfile.type: {kind}")
+
+
+def set_apparmor(pc: PatchContext) -> None:
+    kind = str(pc.params["type"])
+    template = pc.template()
+    assert template is not None  # applicable() guarantees a template
+    psc = pc.spec().setdefault("securityContext", {})
+    psc["appArmorProfile"] = {"type": kind}
+    pc.note(f"securityContext.appArmorProfile.type: {kind}")
+    for c in pc.containers():
+        sc = c.get("securityContext")
+        if isinstance(sc, dict) and "appArmorProfile" in sc:
+            sc["appArmorProfile"] = {"type": kind}
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    for key in [k for k in annotations if k.startswith("container.apparmor.security.beta.kubernetes.io/")]:
+        del annotations[key]
+        pc.note(f"removed annotation {key}")
+
+
+def _hostpath_volumes(pc: PatchContext, path: str) -> set[str]:
+    return {
+        v.get("name")
+        for v in pc.spec().get("volumes") or ()
+        if isinstance(v, dict)
+        and isinstance(v.get("hostPath"), dict)
+        and _norm_path(str(v["hostPath"].get("path", ""))) == path
+    }
+
+
+def remove_hostpath(pc: PatchContext) -> None:
+    path = _norm_path(str(pc.params["path"]))
+    spec = pc.spec()
+    names = _hostpath_volumes(pc, path)
+    spec["volumes"] = [v for v in spec.get("volumes") or () if not (isinstance(v, dict) and v.get("name") in names)]
+    for c in pc.containers():
+        mounts = c.get("volumeMounts") or []
+        kept = [m for m in mounts if not (isinstance(m, dict) and m.get("name") in names)]
+        if len(kept) != len(mounts):
+            c["volumeMounts"] = kept
+    pc.note(f"removed hostPath volume(s) {', '.join(sorted(str(n) for n in names))} ({path})")
+
+
+def hostpath_read_only(pc: PatchContext) -> None:
+    path = _norm_path(str(pc.params["path"]))
+    names = _hostpath_volumes(pc, path)
+    for c in pc.containers():
+        for m in c.get("volumeMounts") or ():
+            if isinstance(m, dict) and m.get("name") in names and m.get("readOnly") is not True:
+                m["readOnly"] = True
+                pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true ({path})")
+
+
+def set_pod_field(pc: PatchContext) -> None:
+    name, value = str(pc.params["field"]), pc.params["value"]
+    pc.spec()[name] = value
+    pc.note(f"spec.{name}: {str(value).lower()}")
+
+
+def no_host_network(pc: PatchContext) -> None:
+    spec = pc.spec()
+    spec["hostNetwork"] = False
+    pc.note("spec.hostNetwork: false")
+    for c in pc.containers():
+        for p in c.get("ports") or ():
+            if isinstance(p, dict) and p.pop("hostPort", None) is not None:
+                p.pop("hostIP", None)
+                pc.note(f"containers[{c.get('name')}]: removed hostPort")
+
+
+def dedicated_service_account(pc: PatchContext) -> None:
+    ref = pc.workload.ref
+    existing = {str(sa.ref.name) for sa in pc.inventory.service_accounts if sa.ref.namespace == ref.namespace}
+    name = f"{ref.name}-runtime"
+    while name in existing:
+        name += "-x"
+    pc.docs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "dedicated-service-account"}},
+        }
+    )
+    spec = pc.spec()
+    spec["serviceAccountName"] = name
+    spec.pop("serviceAccount", None)
+    pc.note(f"spec.serviceAccountName: {name} (new ServiceAccount without RBAC bindings)")
+
+
+def remove_credential_env(pc: PatchContext) -> None:
+    for c in pc.containers():
+        env = c.get("env") or []
+        kept = [e for e in env if not (isinstance(e, dict) and is_credential_env(e))]
+        if len(kept) != len(env):
+            removed = sorted(str(e.get("name")) for e in env if isinstance(e, dict) and e not in kept)
+            c["env"] = kept
+            pc.note(f"containers[{c.get('name')}]: removed env {', '.join(removed)}")
+        env_from = c.get("envFrom") or []
+        kept_from = [e for e in env_from if not (isinstance(e, dict) and "secretRef" in e)]
+        if len(kept_from) != len(env_from):
+            c["envFrom"] = kept_from
+            pc.note(f"containers[{c.get('name')}]: removed envFrom secretRef")
+
+
+_MODEL_STORE = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
+
+
+def read_only_model_store(pc: PatchContext) -> None:
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        doc.setdefault("spec", {}).setdefault("storage", {})["readOnly"] = True
+        pc.note("spec.storage.readOnly: true")
+        return
+    for c in pc.containers():
+        has_cache_env = any(isinstance(e, dict) and e.get("name") == "NIM_CACHE_PATH" for e in c.get("env") or ())
+        for m in c.get("volumeMounts") or ():
+            if not isinstance(m, dict):
+                continue
+            path = _norm_path(str(m.get("mountPath", "")))
+            is_store = path in _MODEL_STORE or m.get("name") in ("model-store", "nim-cache") or (has_cache_env and path.startswith("/model"))
+            if is_store and m.get("readOnly") is not True:
+                m["readOnly"] = True
+                pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true")
+
+
+def set_limits(pc: PatchContext) -> None:
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        res = doc.setdefault("spec", {}).setdefault("resources", {})
+        limits = res.setdefault("limits", {})
+        requests = res.get("requests") or {}
+        limits.setdefault("memory", requests.get("memory", "32Gi"))
+        limits.setdefault("cpu", requests.get("cpu", "8"))
+        pc.note(f"spec.resources.limits: memory {limits['memory']}, cpu {limits['cpu']}")
+        return
+    for c in pc.containers():
+        res = c.get("resources")
+        if not isinstance(res, dict):
+            res = c["resources"] = {}
+        limits = res.setdefault("limits", {})
+        requests = res.get("requests") or {}
+        for key, default in (("memory", "32Gi"), ("cpu", "8")):
+            if key not in limits:
+                limits[key] = requests.get(key, default)
+                pc.note(f"containers[{c.get('name')}].resources.limits.{key}: {limits[key]}")
+
+
+def shm_size_limit(pc: PatchContext) -> None:
+    size = str(pc.params.get("size", "16Gi"))
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        doc.setdefault("spec", {}).setdefault("storage", {})["sharedMemorySizeLimit"] = size
+        pc.note(f"spec.storage.sharedMemorySizeLimit: {size}")
+        return
+    for v in pc.spec().get("volumes") or ():
+        ed = v.get("emptyDir") if isinstance(v, dict) else None
+        if isinstance(ed, dict) and str(ed.get("medium", "")).lower() == "memory" and not ed.get("sizeLimit"):
+            ed["sizeLimit"] = size
+            pc.note(f"volumes[{v.get('name')}].emptyDir.sizeLimit: {size}")
+
+
+# -- object and cluster operations -------------------------------------------------------------
+
+
+def _pod_selector(pc: PatchContext) -> dict[str, str]:
+    labels = dict(pc.workload.labels)
+    if labels:
+        return labels
+    template = pc.template()
+    label = {"attackmap.io/workload": pc.workload.ref.name}
+    if template is not None:
+        template.setdefault("metadata", {}).setdefault("labels", {}).update(label)
+        pc.note(f"template label attackmap.io/workload: {pc.workload.ref.name}")
+    return label
+
+
+def isolate_ingress(pc: PatchContext) -> None:
+    ref = pc.workload.ref
+    name = f"{ref.name}-ingress"
+    pc.docs.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "isolate-ingress"}},
+            "spec": {
+                "podSelector": {"matchLabels": _pod_selector(pc)},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"attackmap.io/inference-gateway": "true"}}}
+                        ]
+                    }
+                ],
+            },
+        }
+    )
+    pc.note(f"new NetworkPolicy {ref.namespace}/{name}: ingress only from namespaces labelled attackmap.io/inference-gateway=true")
+
+
+def restrict_egress(pc: PatchContext) -> None:
+    ref = pc.workload.ref
+    name = f"{ref.name}-egress"
+    pc.docs.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "restrict-egress"}},
+            "spec": {
+                "podSelector": {"matchLabels": _pod_selector(pc)},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        }
+    )
+    pc.note(f"new NetworkPolicy {ref.namespace}/{name}: egress to cluster DNS only")
+
+
+def internal_service_only(pc: PatchContext) -> None:
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        expose = doc.setdefault("spec", {}).setdefault("expose", {})
+        expose.setdefault("service", {})["type"] = "ClusterIP"
+        for key in ("ingress", "router"):
+            if expose.pop(key, None) is not None:
+                pc.note(f"removed spec.expose.{key}")
+        pc.note("spec.expose.service.type: ClusterIP")
+    for route in pc.workload.exposure.routes:
+        if route.ref is None or route.level not in ("external", "node"):
+            continue
+        doc = find_doc(pc.docs, route.ref)
+        if doc is None:
+            continue
+        if route.ref.kind == "Service":
+            spec = doc.setdefault("spec", {})
+            spec["type"] = "ClusterIP"
+            for key in ("loadBalancerIP", "loadBalancerSourceRanges", "externalTrafficPolicy", "externalIPs"):
+                spec.pop(key, None)
+            for port in spec.get("ports") or ():
+                if isinstance(port, dict):
+                    port.pop("nodePort", None)
+            pc.note(f"{route.ref}: type ClusterIP")
+        else:
+            _remove_doc(pc.docs, doc)
+            pc.note(f"removed {route.ref}")
+
+
+def _remove_doc(docs: list[Any], target: dict[str, Any]) -> None:
+    for i, doc in enumerate(docs):
+        if doc is target:
+            del docs[i]
+            return
+        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            doc["items"] = [d for d in doc["items"] if d is not target]
+
+
+def enforce_baseline_namespaces(pc: PatchContext) -> None:
+    wf = next(w for w in pc.fb.workloads if str(w.workload.ref) == str(pc.workload.ref))
+    scope: set[str] = set()
+    for right in ("create_pods", "create_workloads", "create_jobs"):
+        scope |= set(wf.rbac_scope.get(right, frozenset()))
+    namespaces = sorted(scope - {ALL_NAMESPACES})
+    if ALL_NAMESPACES in scope:
+        namespaces = sorted({ns.ref.name for ns in pc.inventory.namespaces} | {w.workload.namespace for w in pc.fb.workloads})
+        _admission_default_baseline(pc)
+    for ns in namespaces:
+        doc = find_doc(pc.docs, ObjectRef(kind="Namespace", namespace=None, name=ns))
+        if doc is None:
+            doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+            pc.docs.append(doc)
+        labels = doc.setdefault("metadata", {}).setdefault("labels", {})
+        labels["pod-security.kubernetes.io/enforce"] = "baseline"
+        labels["pod-security.kubernetes.io/enforce-version"] = "latest"
+        pc.note(f"Namespace {ns}: pod-security.kubernetes.io/enforce=baseline")
+    username = f"system:serviceaccount:{pc.workload.namespace}:{pc.workload.pod.service_account_name}"
+    for doc in _iter_docs(pc.docs):
+        if doc.get("kind") in ("PodSecurityConfiguration", "AdmissionConfiguration"):
+            for conf in _pod_security_configs(doc):
+                ex = conf.get("exemptions") or {}
+                for key in ("usernames", "namespaces", "runtimeClasses"):
+                    values = ex.get(key) or []
+                    if key == "usernames" and username in values:
+                        ex[key] = [v for v in values if v != username]
+                        pc.note(f"PodSecurityConfiguration: removed exemption for {username}")
+                    if key == "runtimeClasses" and values:
+                        ex[key] = []
+                        pc.note("PodSecurityConfiguration: removed runtimeClass exemptions")
+                    if key == "namespaces" and set(values) & set(namespaces):
+                        ex[key] = [v for v in values if v not in namespaces]
+                        pc.note("PodSecurityConfiguration: removed namespace exemptions")
+
+
+def _pod_security_configs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if doc.get("kind") == "PodSecurityConfiguration":
+        return [doc]
+    out = []
+    for plugin in doc.get("plugins") or ():
+        if isinstance(plugin, dict) and plugin.get("name") == "PodSecurity" and isinstance(plugin.get("configuration"), dict):
+            out.append(plugin["configuration"])
+    return out
+
+
+def _admission_default_baseline(pc: PatchContext) -> None:
+    configs = [c for d in _iter_docs(pc.docs) if d.get("kind") in ("PodSecurityConfiguration", "AdmissionConfiguration") for c in _pod_security_configs(d)]
+    if not configs:
+        conf: dict[str, Any] = {
+            "apiVersion": "pod-security.admission.config.k8s.io/v1",
+            "kind": "PodSecurityConfiguration",
+            "defaults": {},
+            "exemptions": {},
+        }
+        pc.docs.append(conf)
+        configs = [conf]
+    for conf in configs:
+        defaults = conf.setdefault("defaults", {})
+        if defaults.get("enforce") in (None, "privileged"):
+            defaults["enforce"] = "baseline"
+            defaults["enforce-version"] = "latest"
+            pc.note("PodSecurityConfiguration: defaults.enforce=baseline")
+
+
+_FIXED_NVIDIA = {"containerToolkit": "1.17.8", "gpuOperator": "25.3.2", "devicePlugin": "0.17.3"}
+
+
+def upgrade_nvidia(pc: PatchContext) -> None:
+    spec = pc.context.setdefault("spec", {})
+    nvidia = spec.setdefault("nvidia", {})
+    for key, fixed in _FIXED_NVIDIA.items():
+        if nvidia.get(key) != fixed:
+            nvidia[key] = fixed
+            pc.note(f"ClusterContext spec.nvidia.{key}: {fixed}")
+
+
+PatchOp = Callable[[PatchContext], None]
+
+PATCH_OPS: Mapping[str, PatchOp] = {
+    "set_security_context": set_security_context,
+    "drop_capability": drop_capability,
+    "drop_all_capabilities": drop_all_capabilities,
+    "run_as_non_root": run_as_non_root,
+    "set_seccomp": set_seccomp,
+    "set_apparmor": set_apparmor,
+    "remove_hostpath": remove_hostpath,
+    "hostpath_read_only": hostpath_read_only,
+    "set_pod_field": set_pod_field,
+    "no_host_network": no_host_network,
+    "dedicated_service_account": dedicated_service_account,
+    "remove_credential_env": remove_credential_env,
+    "read_only_model_store": read_only_model_store,
+    "set_limits": set_limits,
+    "shm_size_limit": shm_size_limit,
+    "isolate_ingress": isolate_ingress,
+    "restrict_egress": restrict_egress,
+    "internal_service_only": internal_service_only,
+    "enforce_baseline_namespaces": enforce_baseline_namespaces,
+    "upgrade_nvidia": upgrade_nvidia,
+}
+
+
+def applicable(ci: ControlInstance, workload: Workload) -> bool:
+    """Whether ``ci``'s patch can be applied to ``workload``'s manifests."""
+    op = str(ci.patch.get("op"))
+    kind = workload.ref.kind
+    if kind in _TEMPLATE_PATHS or (kind in _COMPONENT_PATHS and workload.ref.component):
+        return True
+    if kind == "NIMService":
+        return op in _NIMSERVICE_OPS
+    return op in _OBJECT_OPS
+
+
+def apply_controls(
+    docs: list[Any],
+    inventory: Inventory,
+    fb: FactBase,
+    controls: list[tuple[ControlInstance, str]],
+) -> tuple[list[Any], dict[str, Any] | None]:
+    """Apply ``controls`` (instance, target) to ``docs`` (already deep-copied).
+
+    Returns the patched documents and the patched ClusterContext (as a mapping, ``None``
+    when there is no context). Raises :class:`~attackmap.errors.AttackmapError` when a
+    control does not apply to its target.
+    """
+    changes: list[str] = []
+    apply_controls_logged(docs, inventory, fb, controls, changes)
+    context = _context_doc(inventory, docs)
+    return docs, context
+
+
+def _context_doc(inventory: Inventory, docs: list[Any]) -> dict[str, Any] | None:
+    for doc in _iter_docs(docs):
+        if doc.get("kind") == "ClusterContext":
+            return None  # the patched document among the manifests is used
+    if inventory.context is None:
+        return None
+    return inventory.context.model_dump(by_alias=True, exclude_none=True)
+
+
+def apply_controls_logged(
+    docs: list[Any],
+    inventory: Inventory,
+    fb: FactBase,
+    controls: list[tuple[ControlInstance, str]],
+    changes: list[str],
+) -> dict[str, Any] | None:
+    """As :func:`apply_controls`, appending ``control: change`` lines to ``changes``;
+    returns the patched ClusterContext mapping when one was changed."""
+    from attackmap.errors import HardenError
+
+    context_doc = next((d for d in _iter_docs(docs) if d.get("kind") == "ClusterContext"), None)
+    context: dict[str, Any] = (
+        context_doc
+        if context_doc is not None
+        else copy.deepcopy(inventory.context.model_dump(by_alias=True, exclude_none=True))
+        if inventory.context is not None
+        else {"apiVersion": "attackmap/v1", "kind": "ClusterContext", "metadata": {"name": "cluster"}, "spec": {}}
+    )
+    for ci, target in controls:
+        op = PATCH_OPS[str(ci.patch["op"])]
+        if target == "cluster":
+            workload = inventory.workloads[0] if inventory.workloads else None
+            if workload is None:
+                raise HardenError(f"{ci.id}@cluster: no workload in the inventory")
+        else:
+            found = inventory.workload(target)
+            if found is None:
+                raise HardenError(f"{ci.id}@{target}: no such workload", hint="use ids from the report's broken_by")
+            workload = found
+            if not applicable(ci, workload):
+                raise HardenError(f"{ci.id} cannot be applied to {workload.ref.kind} {target}")
+        pc = PatchContext(docs=docs, workload=workload, inventory=inventory, fb=fb, context=context, params=ci.patch)
+        try:
+            op(pc)
+        except KeyError as e:
+            raise HardenError(f"{ci.id}@{target}: the manifest has no pod template to patch") from e
+        changes.extend(f"{ci.id}@{target}: {c}" for c in pc.changes)
+    return context

@@ -1,0 +1,229 @@
+"""The analysis result: per workload, reachable techniques, paths and the controls that break them.
+
+``Report.to_dict()`` is the JSON contract ``attackmap.report/v1`` (``docs/schema/report-v1.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from attackmap.attack import Technique
+from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
+
+if TYPE_CHECKING:
+    from attackmap.graph._analysis import Analyzer
+
+SCHEMA_ID = "attackmap.report/v1"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FactUse(_Frozen):
+    """A fact that enabled a step, with where it comes from."""
+
+    fact: str
+    path: str
+    line: int | None
+    field: str
+    detail: str = ""
+
+
+class PathStep(_Frozen):
+    """One step of a path: step id, technique, where it fires, the facts that enabled it."""
+
+    id: str
+    technique: str
+    title: str
+    scope: str
+    workload: str | None
+    container: str | None
+    facts: tuple[FactUse, ...]
+
+
+class Path(_Frozen):
+    """From an entry point through ordered steps; ``broken_by``: every control that alone
+    breaks this path (``control@workload``; ``control@cluster`` for cluster changes)."""
+
+    entry: str
+    steps: tuple[PathStep, ...]
+    broken_by: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The path's identity: entry and step instance ids."""
+        return (self.entry, *(f"{s.id}@{s.scope}" for s in self.steps))
+
+    def _repr_html_(self) -> str:
+        from attackmap.exporters._html import path_html
+
+        return path_html(self)
+
+
+class TechniqueFinding(_Frozen):
+    """A reachable technique and the paths to it (shortest first, bounded)."""
+
+    technique: Technique
+    paths: tuple[Path, ...]
+    truncated: bool = False
+
+
+class MinimalControls(_Frozen):
+    """A smallest set of controls that makes every goal unreachable for the workload."""
+
+    goals: tuple[str, ...]
+    controls: tuple[str, ...]
+    exact: bool = True
+    unreachable_after: bool = True
+
+
+class WorkloadAnalysis(_Frozen):
+    """Everything found for one workload."""
+
+    ref: ObjectRef
+    source: SourceLocation
+    techniques: tuple[TechniqueFinding, ...]
+    minimal_controls: tuple[MinimalControls, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def technique_ids(self) -> tuple[str, ...]:
+        return tuple(t.technique.id for t in self.techniques)
+
+    def finding(self, technique_id: str) -> TechniqueFinding | None:
+        return next((t for t in self.techniques if t.technique.id == technique_id), None)
+
+    def _repr_html_(self) -> str:
+        from attackmap.exporters._html import workload_html
+
+        return workload_html(self)
+
+
+class Report(_Frozen):
+    """The result of :func:`attackmap.analyze`."""
+
+    attack_version: str
+    entries: tuple[str, ...]
+    workloads: tuple[WorkloadAnalysis, ...]
+    skipped: tuple[SkippedObject, ...] = ()
+    warnings: tuple[str, ...] = ()
+    _analyzer: Analyzer | None = PrivateAttr(default=None)
+
+    def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
+        """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
+        key = str(ref)
+        for w in self.workloads:
+            if str(w.ref) == key:
+                return w
+        from attackmap.errors import AttackmapError
+
+        known = ", ".join(str(w.ref) for w in self.workloads[:10])
+        raise AttackmapError(f"no workload {key} in the report", hint=f"known: {known}")
+
+    def minimal_controls(self, workload: ObjectRef | str, goals: list[str] | tuple[str, ...]) -> MinimalControls:
+        """A smallest set of controls that makes every goal technique unreachable for
+        ``workload`` (exact hitting set, verified by fact-level re-analysis)."""
+        return self._require_analyzer().minimal_controls(str(workload), tuple(goals))
+
+    def apply(self, controls: list[str] | tuple[str, ...]) -> Report:
+        """What-if: apply ``controls`` (``control@workload`` ids) to the manifests and re-analyse."""
+        return self._require_analyzer().apply(tuple(controls))
+
+    def _require_analyzer(self) -> Analyzer:
+        if self._analyzer is None:
+            from attackmap.errors import AttackmapError
+
+            raise AttackmapError(
+                "this report was not produced by attackmap.analyze in this process",
+                hint="re-run attackmap.analyze on the manifests",
+            )
+        return self._analyzer
+
+    # -- serialisation -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``attackmap.report/v1`` document (sorted, deterministic)."""
+        return {
+            "schema": SCHEMA_ID,
+            "attack": {"version": self.attack_version, "domain": "enterprise-attack"},
+            "entries": list(self.entries),
+            "workloads": [_workload_dict(w) for w in self.workloads],
+            "skipped": [s.model_dump(mode="json") for s in self.skipped],
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def _repr_html_(self) -> str:
+        from attackmap.exporters._html import report_html
+
+        return report_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per (workload, technique, path); needs the ``pandas`` extra."""
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            from attackmap.errors import AttackmapError
+
+            raise AttackmapError(
+                "pandas is not installed", hint="pip install 'attackmap[pandas]'"
+            ) from e
+        rows = [
+            {
+                "workload": str(w.ref),
+                "technique": t.technique.id,
+                "name": t.technique.name,
+                "tactics": ",".join(t.technique.tactics),
+                "entry": p.entry,
+                "steps": " > ".join(s.id for s in p.steps),
+                "length": len(p.steps),
+                "broken_by": ",".join(p.broken_by),
+            }
+            for w in self.workloads
+            for t in w.techniques
+            for p in t.paths
+        ]
+        return pd.DataFrame(rows)
+
+
+def _workload_dict(w: WorkloadAnalysis) -> dict[str, Any]:
+    return {
+        "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
+        | ({"component": w.ref.component} if w.ref.component else {}),
+        "source": {"path": w.source.path, "document": w.source.document, "line": w.source.line},
+        "techniques": [
+            {
+                "id": t.technique.id,
+                "name": t.technique.name,
+                "tactics": list(t.technique.tactics),
+                "truncated": t.truncated,
+                "paths": [
+                    {
+                        "entry": p.entry,
+                        "steps": [
+                            {
+                                "id": s.id,
+                                "technique": s.technique,
+                                "scope": s.scope,
+                                "facts": [f.model_dump(mode="json") for f in s.facts],
+                            }
+                            for s in p.steps
+                        ],
+                        "broken_by": list(p.broken_by),
+                    }
+                    for p in t.paths
+                ],
+            }
+            for t in w.techniques
+        ],
+        "minimal_controls": [
+            {"goals": list(m.goals), "controls": list(m.controls), "exact": m.exact}
+            for m in w.minimal_controls
+        ],
+        "warnings": list(w.warnings),
+    }
