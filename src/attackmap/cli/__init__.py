@@ -24,6 +24,7 @@ from attackmap.errors import AttackmapError
 
 # subcommand name -> module implementing it (see module docstring)
 COMMANDS: dict[str, str] = {
+    "analyze": "attackmap.cli._analyze",
     "attack": "attackmap.cli._attack",
     "pss": "attackmap.cli._pss",
     "audit": "attackmap.cli._audit",

@@ -1,0 +1,136 @@
+"""``attackmap analyze``: reachable techniques, paths and the controls that break them."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from attackmap.cli._output import print_table, write_text
+from attackmap.errors import AttackmapError
+
+EXAMPLES = """\
+examples:
+  attackmap analyze nim.yaml                                 every entry point, a table
+  attackmap analyze chart/ --entry external --format json    internet-facing paths, JSON
+  attackmap analyze nim.yaml --goal T1611,T1552.001          + the smallest control set
+  attackmap analyze nim.yaml --context cluster.yaml --seccomp-root /var/lib/kubelet/seccomp
+  attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
+"""
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def add_parser(sub: Any) -> None:
+    from attackmap.exporters import EXPORTERS
+
+    formats = sorted({"table", *EXPORTERS})
+    p = sub.add_parser(
+        "analyze",
+        help="reachable ATT&CK techniques, paths and the controls that break them",
+        description="Analyse manifests: which ATT&CK (Containers) techniques an attacker "
+        "reaches from each entry point, by which paths, and which controls break each path.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories, - for stdin")
+    p.add_argument(
+        "--entry",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help="where the attacker starts: external,cluster,image (default: all)",
+    )
+    p.add_argument("--context", metavar="FILE", help="a ClusterContext document (versions, runtime, kernel)")
+    p.add_argument("--seccomp-root", metavar="DIR", help="the kubelet's seccomp root for Localhost profiles")
+    p.add_argument("--goal", type=_csv, default=None, metavar="LIST", help="techniques to find a minimal control set for, e.g. T1611,T1552.001")
+    p.add_argument("--assume-kernel-exploit", action="store_true", help="every foothold can exploit the kernel (T1068)")
+    p.add_argument("--namespace", metavar="NS", help="namespace for objects that name none (default: default)")
+    p.add_argument("--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)")
+    p.add_argument("--format", choices=formats, default="table", help="output format (default: table)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    p.add_argument(
+        "--fail-on",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help="exit 1 when any of these techniques (T1611) or tactics (privilege-escalation) is reachable",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import attackmap
+    from attackmap.exporters import exporter
+
+    paths = ["-" if p == "-" else p for p in args.paths]
+    report = attackmap.analyze(
+        paths,
+        entries=args.entry,
+        context=args.context,
+        attack=args.attack,
+        seccomp_root=args.seccomp_root,
+        goals=args.goal,
+        assume_kernel_exploit=args.assume_kernel_exploit,
+        namespace=args.namespace,
+    )
+    if args.format == "table":
+        if args.output:
+            write_text(exporter("json").export(report) if args.output.endswith(".json") else _plain(report), args.output)
+        else:
+            _print(report)
+    else:
+        write_text(exporter(args.format).export(report), args.output)
+    return _exit_code(report, args.fail_on)
+
+
+def _exit_code(report: Any, fail_on: list[str] | None) -> int:
+    if not fail_on:
+        return 0
+    wanted = {f.upper() if f.upper().startswith("T") else f for f in fail_on}
+    for w in report.workloads:
+        for t in w.techniques:
+            if t.technique.id in wanted or wanted & set(t.technique.tactics):
+                return 1
+    unknown = [f for f in wanted if not f.startswith("T") and "-" not in f]
+    if unknown:
+        raise AttackmapError(f"--fail-on: {', '.join(unknown)} is neither a technique nor a tactic")
+    return 0
+
+
+def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
+    rows = []
+    for w in report.workloads:
+        for t in w.techniques:
+            shortest = t.paths[0]
+            route = " > ".join(f"{s.id}" for s in shortest.steps)
+            rows.append(
+                (
+                    str(w.ref),
+                    f"{t.technique.id} {t.technique.name}",
+                    ", ".join(t.technique.tactics),
+                    shortest.entry,
+                    route,
+                    ", ".join(c.split("@")[0] for c in shortest.broken_by) or "-",
+                )
+            )
+    return rows
+
+
+def _print(report: Any) -> None:
+    columns = ("workload", "technique", "tactics", "entry", "shortest path", "broken by")
+    print_table(columns, _rows(report), title=f"attackmap — ATT&CK {report.attack_version}, entries: {', '.join(report.entries)}")
+    for w in report.workloads:
+        for m in w.minimal_controls:
+            controls = ", ".join(m.controls) or "(nothing to do)"
+            print(f"{w.ref}: minimal controls for {', '.join(m.goals)}: {controls}")
+        for warning in w.warnings:
+            print(f"{w.ref}: warning: {warning}")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} object(s) of unsupported kinds (see --format json)")
+
+
+def _plain(report: Any) -> str:
+    lines = ["\t".join(r) for r in _rows(report)]
+    return "\n".join(["workload\ttechnique\ttactics\tentry\tshortest path\tbroken by", *lines])
