@@ -66,6 +66,8 @@ class Hit(BaseModel):
 
     technique: str
     what: str
+    """The request, scoped to its namespace (object names are in ``name``)."""
+    name: str = ""
     allowed: bool
 
 
@@ -79,9 +81,7 @@ def expected_secret_reader(principal: str) -> bool:
 
 
 def _scope(req: ApiRequest) -> str:
-    if req.namespace and req.name:
-        return f"{req.namespace}/{req.name}"
-    return req.namespace or req.name or "all namespaces"
+    return f"in {req.namespace}" if req.namespace else "cluster-wide"
 
 
 def techniques_of(event: AuditEvent, req: ApiRequest, allowed: bool) -> list[Hit]:
@@ -90,7 +90,7 @@ def techniques_of(event: AuditEvent, req: ApiRequest, allowed: bool) -> list[Hit
     res, sub, verb = req.resource, req.subresource, req.verb
 
     def hit(technique: str, what: str) -> None:
-        hits.append(Hit(technique=technique, what=what, allowed=allowed))
+        hits.append(Hit(technique=technique, what=what, name=req.name, allowed=allowed))
 
     if res == "pods" and sub in ("exec", "attach"):
         hit("T1609", f"pods/{sub} {_scope(req)}")
@@ -107,19 +107,17 @@ def techniques_of(event: AuditEvent, req: ApiRequest, allowed: bool) -> list[Hit
     ):
         role = ""
         if event.binding is not None:
-            role = f" -> {event.binding.role_ref.kind} {event.binding.role_ref.name}"
+            role = f" binding {event.binding.role_ref.kind} {event.binding.role_ref.name}"
         hit("T1098.006", f"{verb} {res} {_scope(req)}{role}")
     elif res == "events" and not sub and verb in ("delete", "deletecollection"):
         hit("T1070", f"{verb} events {_scope(req)}")
     if verb == "create" and not sub and res in _POD_RESOURCES:
         if res == "cronjobs" and req.api_group == "batch":
-            hit("T1053.007", f"create cronjob {_scope(req)}")
+            hit("T1053.007", f"create cronjobs {_scope(req)}")
         pod = event.pod
         if pod is not None and pod.is_privileged:
             parts = [f"privileged container {c}" for c in pod.privileged_containers]
             parts += [f"hostPath {p}" for p in pod.host_path_volumes]
             parts += list(pod.host_namespaces)
-            name = req.name or pod.name
-            where = f"{req.namespace}/{name}" if req.namespace else name
-            hit("T1610", f"create {res} {where}: {', '.join(parts)}")
+            hit("T1610", f"create {res} {_scope(req)}: {', '.join(parts)}")
     return hits

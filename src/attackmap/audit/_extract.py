@@ -147,8 +147,7 @@ def api_request(event: AuditEvent) -> ApiRequest | None:
     ref = event.object_ref
     if ref is None or not ref.resource or not event.verb:
         return None
-    # fields come from an already validated event: skip re-validation (hot path)
-    return ApiRequest.model_construct(
+    return ApiRequest(
         verb=event.verb,
         api_group=ref.api_group,
         resource=ref.resource,

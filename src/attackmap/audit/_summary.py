@@ -91,7 +91,8 @@ class Denial(_Frozen):
     api_group: str
     resource: str
     namespace: str
-    name: str
+    names: tuple[str, ...] = ()
+    """Up to five object names refused (sorted)."""
     reason: str
     """RBAC: the authorizer's reason; Pod Security: the enforce policy; else the HTTP reason."""
     message: str = ""
@@ -124,6 +125,8 @@ class TechniqueEvidence(_Frozen):
     name: str
     principal: str
     what: str
+    names: tuple[str, ...] = ()
+    """Up to five object names concerned (sorted)."""
     allowed: bool
     """Whether the requests went through (else they were attempts refused with a 4xx)."""
     count: int
@@ -345,15 +348,15 @@ class _Analysis:
                 status.message if status else "",
             )
         if denial is not None:
-            key = (denial[0], req.verb, req.api_group, resource, req.namespace, req.name)
-            _agg(p.denials, (*key, *denial[1:])).add(ev)
+            key = (denial[0], req.verb, req.api_group, resource, req.namespace)
+            _agg(p.denials, (*key, *denial[1:])).add(ev, req.name)
             if wl is not None and denial[0] == "pod-security":
-                _agg(wl.denials, (*key, *denial[1:])).add(ev)
+                _agg(wl.denials, (*key, *denial[1:])).add(ev, req.name)
 
         for hit in hits:
-            _agg(p.techniques, (hit.technique, hit.what, hit.allowed)).add(ev)
+            _agg(p.techniques, (hit.technique, hit.what, hit.allowed)).add(ev, hit.name)
             if wl is not None and hit.technique == "T1610":
-                _agg(wl.techniques, (hit.technique, who, hit.what, hit.allowed)).add(ev)
+                _agg(wl.techniques, (hit.technique, who, hit.what, hit.allowed)).add(ev, hit.name)
 
         if wl is None or wl_key is None:
             return
@@ -409,9 +412,9 @@ class _Analysis:
                 api_group=key[2],
                 resource=key[3],
                 namespace=key[4],
-                name=key[5],
-                reason=key[6],
-                message=key[7],
+                names=tuple(sorted(agg.names)),
+                reason=key[5],
+                message=key[6],
                 count=agg.count,
                 first=agg.evidence[0],
             )
@@ -437,6 +440,7 @@ class _Analysis:
                 name=TECHNIQUE_NAMES[technique],
                 principal=name,
                 what=what,
+                names=tuple(sorted(agg.names)),
                 allowed=allowed,
                 count=agg.count,
                 evidence=tuple(agg.evidence),
@@ -487,6 +491,7 @@ class _Analysis:
                 name=TECHNIQUE_NAMES[technique],
                 principal=who,
                 what=what,
+                names=tuple(sorted(agg.names)),
                 allowed=allowed,
                 count=agg.count,
                 evidence=tuple(agg.evidence),
