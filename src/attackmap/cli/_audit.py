@@ -129,7 +129,7 @@ def _tables(summary: AuditSummary) -> None:
             [
                 f"{t.technique} {t.name}",
                 t.principal,
-                t.what,
+                t.what + (f" ({', '.join(t.names)})" if t.names else ""),
                 "allowed" if t.allowed else "refused",
                 str(t.count),
                 str(t.evidence[0]),
