@@ -78,14 +78,19 @@ def test_effective_security_context_and_capabilities() -> None:
     assert main.run_as_non_root is True
     assert main.seccomp_profile is not None and main.seccomp_profile.source == "pod"
     assert main.apparmor_profile is not None
-    assert (main.apparmor_profile.type, main.apparmor_profile.source) == ("Unconfined", "annotation")
+    assert (main.apparmor_profile.type, main.apparmor_profile.source) == (
+        "Unconfined",
+        "annotation",
+    )
     assert proxy.apparmor_profile is None
     assert main.capabilities.add == ("NET_ADMIN", "SYS_ADMIN")
     assert main.capabilities.add_raw == ("cap_sys_admin", "NET_ADMIN")
     assert main.capabilities.drop == LINUX_CAPABILITIES
     assert main.effective_capabilities == frozenset({"NET_ADMIN", "SYS_ADMIN"})
     assert side.privileged and side.effective_capabilities == frozenset(LINUX_CAPABILITIES)
-    assert len(LINUX_CAPABILITIES) == 41 and {"BPF", "PERFMON", "CHECKPOINT_RESTORE"} <= set(LINUX_CAPABILITIES)
+    assert len(LINUX_CAPABILITIES) == 41 and {"BPF", "PERFMON", "CHECKPOINT_RESTORE"} <= set(
+        LINUX_CAPABILITIES
+    )
     assert main.image is not None
     assert (main.image.registry, main.image.repository, main.image.tag, main.image.digest) == (
         "nvcr.io", "nim/meta/llama", "1.0", "sha256:abc",
@@ -105,7 +110,10 @@ def test_env_values_never_stored() -> None:
     assert main is not None
     env = {e.name: e for e in main.env}
     assert env["NGC_API_KEY"].source == "literal" and env["NGC_API_KEY"].credential_like
-    assert env["HF_TOKEN"].source == "secret" and (env["HF_TOKEN"].ref_name, env["HF_TOKEN"].ref_key) == ("hf", "token")
+    assert env["HF_TOKEN"].source == "secret" and (
+        env["HF_TOKEN"].ref_name,
+        env["HF_TOKEN"].ref_key,
+    ) == ("hf", "token")
     assert not env["MODE"].credential_like
     dumped = json.dumps(inv.model_dump(mode="json"))
     assert "nvapi-SECRET-VALUE" not in dumped
@@ -116,7 +124,12 @@ def test_env_values_never_stored() -> None:
 def test_gpu_access_routes() -> None:
     (w,) = load(POD).workloads
     routes = {(g.route, g.container) for g in w.pod.gpu_access}
-    assert routes == {("resource", "main"), ("env", "main"), ("hostPath-device", "main"), ("cdi", None)}
+    assert routes == {
+        ("resource", "main"),
+        ("env", "main"),
+        ("hostPath-device", "main"),
+        ("cdi", None),
+    }
 
 
 def test_secrets_keep_no_values() -> None:
@@ -169,14 +182,29 @@ def test_core_kinds_owner_chain_and_namespace_default() -> None:
 def test_unknown_kind_and_api_version_are_skipped() -> None:
     text = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\napiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: d}\n"
     inv = load(text)
-    assert [(s.kind, s.reason.split()[0]) for s in inv.skipped] == [("Widget", "kind"), ("Deployment", "unknown")]
+    assert [(s.kind, s.reason.split()[0]) for s in inv.skipped] == [
+        ("Widget", "kind"),
+        ("Deployment", "unknown"),
+    ]
     assert inv.skipped[0].source.line == 1 and inv.skipped[1].source.document == 1
 
 
 def test_kind_list_and_json_and_dicts() -> None:
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "c"}]}}
-    listed = {"apiVersion": "v1", "kind": "List", "items": [doc, {**doc, "metadata": {"name": "b"}}]}
-    assert [str(w.ref) for w in load(json.dumps(listed, indent=1)).workloads] == ["Pod/default/a", "Pod/default/b"]
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "a"},
+        "spec": {"containers": [{"name": "c"}]},
+    }
+    listed = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [doc, {**doc, "metadata": {"name": "b"}}],
+    }
+    assert [str(w.ref) for w in load(json.dumps(listed, indent=1)).workloads] == [
+        "Pod/default/a",
+        "Pod/default/b",
+    ]
     assert [w.source.line for w in load(json.dumps(listed, indent=1)).workloads] == [5, 19]
     assert len(load(doc, [copy.deepcopy(doc) | {"metadata": {"name": "z"}}]).workloads) == 2
 
@@ -274,16 +302,25 @@ def test_links() -> None:
     inv = load(LINKS)
     (w,) = inv.workloads
     assert w.exposure.level == "external"
-    assert {(r.kind, r.port, r.target) for r in w.exposure.routes} == {("Service", 80, "http"), ("Ingress", 80, "http")}
+    assert {(r.kind, r.port, r.target) for r in w.exposure.routes} == {
+        ("Service", 80, "http"),
+        ("Ingress", 80, "http"),
+    }
     assert w.network.ingress_isolated and w.network.allows_from_external
     assert not w.network.allows_from_any_pod
     assert [str(p) for p in w.network.policies] == ["NetworkPolicy/nim/only-monitoring"]
     sa = w.service_account
     assert sa is not None and sa.exists and not sa.automount
     assert sa.can("create", "pods", subresource="exec", namespace="nim")
-    assert not sa.can("create", "pods/exec", namespace="other") or any(r.namespace is None for r in sa.permissions)
+    assert not sa.can("create", "pods/exec", namespace="other") or any(
+        r.namespace is None for r in sa.permissions
+    )
     exec_rules = [r for r in sa.permissions if "pods/exec" in r.resources]
-    assert exec_rules and exec_rules[0].namespace == "nim" and str(exec_rules[0].role) == "ClusterRole/agg"
+    assert (
+        exec_rules
+        and exec_rules[0].namespace == "nim"
+        and str(exec_rules[0].role) == "ClusterRole/agg"
+    )
     assert exec_rules[0].allows("create", "pods/exec", namespace="nim")
     assert not exec_rules[0].allows("create", "pods/exec", namespace="other")
     assert sa.can("delete", "nodes", namespace="")  # cluster-admin via ClusterRoleBinding
@@ -316,7 +353,11 @@ def test_relink_after_patch() -> None:
     patched["spec"]["automountServiceAccountToken"] = True
     new = relink(inv, {w.ref: patched})
     (nw,) = new.workloads
-    assert nw.pod.containers[0].privileged and nw.service_account is not None and nw.service_account.automount
+    assert (
+        nw.pod.containers[0].privileged
+        and nw.service_account is not None
+        and nw.service_account.automount
+    )
     assert nw.exposure == w.exposure and nw.ref == w.ref and nw.source == w.source
     assert not w.pod.containers[0].privileged  # the original is untouched
     with pytest.raises(InputError):

@@ -23,7 +23,12 @@ spec:
 
 
 def test_documents_carry_lines_and_helm_source() -> None:
-    text = "---\n# Source: chart/templates/a.yaml\n" + POD + "---\n# Source: chart/templates/b.yaml\n" + POD.replace("name: p", "name: q")
+    text = (
+        "---\n# Source: chart/templates/a.yaml\n"
+        + POD
+        + "---\n# Source: chart/templates/b.yaml\n"
+        + POD.replace("name: p", "name: q")
+    )
     docs = parse_text(text, "x.yaml")
     assert [(d.index, d.line, d.helm_source) for d in docs] == [
         (0, 3, "chart/templates/a.yaml"),
@@ -86,7 +91,10 @@ def test_bad_bytes() -> None:
 def test_load_reports_field_path_and_line(tmp_path: Path) -> None:
     f = tmp_path / "deploy.yaml"
     f.write_text(
-        POD.replace("    image: nginx\n", "    image: nginx\n    securityContext:\n      capabilities:\n        add: SYS_ADMIN\n")
+        POD.replace(
+            "    image: nginx\n",
+            "    image: nginx\n    securityContext:\n      capabilities:\n        add: SYS_ADMIN\n",
+        )
     )
     with pytest.raises(InputError) as info:
         load(f)
@@ -102,9 +110,26 @@ def test_load_reports_field_path_and_line(tmp_path: Path) -> None:
     [
         (POD.replace("kind: Pod\n", ""), "kind", "required field missing"),
         (POD.replace("  name: p\n", "  labels: {}\n"), "metadata.name", "required field missing"),
-        (POD.replace("  - name: c\n    image: nginx\n", "  - image: nginx\n"), "spec.containers[0].name", "required field missing"),
-        (POD.replace("    image: nginx\n", "    image: nginx\n    securityContext: {privileged: 'true'}\n"), "spec.containers[0].securityContext.privileged", "expected a boolean"),
-        (POD.replace("    image: nginx\n", "    image: nginx\n    resources: {limits: {cpu: lots}}\n"), "spec.containers[0].resources.limits.cpu", "malformed quantity"),
+        (
+            POD.replace("  - name: c\n    image: nginx\n", "  - image: nginx\n"),
+            "spec.containers[0].name",
+            "required field missing",
+        ),
+        (
+            POD.replace(
+                "    image: nginx\n",
+                "    image: nginx\n    securityContext: {privileged: 'true'}\n",
+            ),
+            "spec.containers[0].securityContext.privileged",
+            "expected a boolean",
+        ),
+        (
+            POD.replace(
+                "    image: nginx\n", "    image: nginx\n    resources: {limits: {cpu: lots}}\n"
+            ),
+            "spec.containers[0].resources.limits.cpu",
+            "malformed quantity",
+        ),
         (POD + "---\n" + POD, None, "duplicate object Pod/default/p"),
         ("- a\n- b\n", None, "must be a mapping"),
     ],

@@ -427,7 +427,10 @@ def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -
             break
     pvc = _mapping(spec, "storage", "pvc")
     claim = str(pvc.get("name") or f"{name}-pvc")
-    labels = {"app.kubernetes.io/name": f"{name}-job", "app.kubernetes.io/managed-by": "k8s-nim-operator"}
+    labels = {
+        "app.kubernetes.io/name": f"{name}-job",
+        "app.kubernetes.io/managed-by": "k8s-nim-operator",
+    }
     pod_spec: dict[str, Any] = {
         "containers": [
             {

@@ -150,7 +150,11 @@ def _objects(doc: RawDocument, warnings: list[LoadWarning] | None = None) -> lis
         raise InputError(
             f"a document must be a mapping, got {type_name(data)}", path=doc.path, line=doc.line
         )
-    glued = [k for k in data if k.startswith("---") and k[3:] in ("apiVersion", "kind")]
+    glued = [
+        k
+        for k in data
+        if isinstance(k, str) and k.startswith("---") and k[3:] in ("apiVersion", "kind")
+    ]
     if glued:
         # `---apiVersion: x` (a separator glued to the first key, a known Helm chart bug):
         # Helm's own splitter reads it as a new document; so do we, with a warning.
@@ -458,6 +462,9 @@ def _collect(
             extracted: Extracted = handler[1](data, kind, ns, c.lookup)
         except KindError as e:
             raise obj.error(e.parts, e.message) from e
+        except (AttributeError, TypeError, ValueError, KeyError) as e:
+            # a field of an unexpected shape that no specific check caught
+            raise obj.error((), f"malformed {kind}: {e}") from e
         for spec in extracted.templates:
             wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
             c.workloads[wl.ref] = wl
@@ -468,6 +475,9 @@ def _collect(
         field, value = _context_object(kind, ref, data, source, labels, annotations)
     except ValidationError as e:
         raise _pydantic_error(obj, (), e) from e
+    except (AttributeError, TypeError, ValueError, KeyError) as e:
+        # a field of an unexpected shape that no specific check caught
+        raise obj.error((), f"malformed {kind}: {e}") from e
     c.context.setdefault(field, {})[ref] = value
 
 
@@ -517,7 +527,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
             if isinstance(obj.data.get("metadata"), dict)
             else None
         )
-        if kind in _LOOKUP_KINDS and isinstance(name, str):
+        if isinstance(kind, str) and kind in _LOOKUP_KINDS and isinstance(name, str):
             meta_ns = obj.data["metadata"].get("namespace")
             ns = (
                 None
