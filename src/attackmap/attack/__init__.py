@@ -8,12 +8,39 @@ installs a newer official release as the default, ``build_slice`` writes a slice
 
 from __future__ import annotations
 
-from attackmap.attack._diff import AttackDiff, Change, diff
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from attackmap.attack._kb import AttackKB
 from attackmap.attack._load import ENV_BUNDLE, ENV_CACHE, cache_dir, load_attack
 from attackmap.attack._models import AttackSource, Mitigation, Status, Tactic, Technique
-from attackmap.attack._slice import SliceManifest, build_slice
-from attackmap.attack._update import UpdateResult, update
+
+if TYPE_CHECKING:
+    from attackmap.attack._diff import AttackDiff, Change, diff
+    from attackmap.attack._slice import SliceManifest, build_slice
+    from attackmap.attack._update import UpdateResult, update
+
+# Imported on first use: diff, slicing and updating (urllib, tempfile...) are not needed to
+# load the knowledge base, and analysis starts faster without them.
+_LAZY = {
+    "AttackDiff": "_diff",
+    "Change": "_diff",
+    "diff": "_diff",
+    "SliceManifest": "_slice",
+    "build_slice": "_slice",
+    "UpdateResult": "_update",
+    "update": "_update",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attackmap.attack' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"attackmap.attack.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENV_BUNDLE",

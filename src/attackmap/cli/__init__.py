@@ -44,7 +44,9 @@ exit codes: 0 ok, 1 findings (when asked to fail on them), 2 bad input or usage
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand's module is imported
+    (startup time: each subcommand imports its own stage of the library)."""
     parser = argparse.ArgumentParser(
         prog="attackmap",
         description=(
@@ -56,16 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"attackmap {__version__}")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="print only results and errors"
-    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log what attackmap does (to stderr)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(COMMANDS[name]).add_parser(sub)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` when it is unambiguous, else ``None``."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--version"):
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
@@ -80,7 +90,8 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: --help/--version (0) or usage errors (2)

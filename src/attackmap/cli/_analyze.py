@@ -34,7 +34,9 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories, - for stdin")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="manifest files or directories, - for stdin"
+    )
     p.add_argument(
         "--entry",
         type=_csv,
@@ -42,13 +44,33 @@ def add_parser(sub: Any) -> None:
         metavar="LIST",
         help="where the attacker starts: external,cluster,image (default: all)",
     )
-    p.add_argument("--context", metavar="FILE", help="a ClusterContext document (versions, runtime, kernel)")
-    p.add_argument("--seccomp-root", metavar="DIR", help="the kubelet's seccomp root for Localhost profiles")
-    p.add_argument("--goal", type=_csv, default=None, metavar="LIST", help="techniques to find a minimal control set for, e.g. T1611,T1552.001")
-    p.add_argument("--assume-kernel-exploit", action="store_true", help="every foothold can exploit the kernel (T1068)")
-    p.add_argument("--namespace", metavar="NS", help="namespace for objects that name none (default: default)")
-    p.add_argument("--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)")
-    p.add_argument("--format", choices=formats, default="table", help="output format (default: table)")
+    p.add_argument(
+        "--context", metavar="FILE", help="a ClusterContext document (versions, runtime, kernel)"
+    )
+    p.add_argument(
+        "--seccomp-root", metavar="DIR", help="the kubelet's seccomp root for Localhost profiles"
+    )
+    p.add_argument(
+        "--goal",
+        type=_csv,
+        default=None,
+        metavar="LIST",
+        help="techniques to find a minimal control set for, e.g. T1611,T1552.001",
+    )
+    p.add_argument(
+        "--assume-kernel-exploit",
+        action="store_true",
+        help="every foothold can exploit the kernel (T1068)",
+    )
+    p.add_argument(
+        "--namespace", metavar="NS", help="namespace for objects that name none (default: default)"
+    )
+    p.add_argument(
+        "--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)"
+    )
+    p.add_argument(
+        "--format", choices=formats, default="table", help="output format (default: table)"
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
     p.add_argument(
         "--fail-on",
@@ -77,7 +99,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.format == "table":
         if args.output:
-            write_text(exporter("json").export(report) if args.output.endswith(".json") else _plain(report), args.output)
+            write_text(
+                exporter("json").export(report)
+                if args.output.endswith(".json")
+                else _plain(report),
+                args.output,
+            )
         else:
             _print(report)
     else:
@@ -120,7 +147,11 @@ def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
 
 def _print(report: Any) -> None:
     columns = ("workload", "technique", "tactics", "entry", "shortest path", "broken by")
-    print_table(columns, _rows(report), title=f"attackmap — ATT&CK {report.attack_version}, entries: {', '.join(report.entries)}")
+    print_table(
+        columns,
+        _rows(report),
+        title=f"attackmap — ATT&CK {report.attack_version}, entries: {', '.join(report.entries)}",
+    )
     for w in report.workloads:
         for m in w.minimal_controls:
             controls = ", ".join(m.controls) or "(nothing to do)"

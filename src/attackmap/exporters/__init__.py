@@ -23,7 +23,9 @@ def exporter(name: str) -> Exporter:
         return EXPORTERS[name]
     except KeyError as e:
         raise ExportError(
-            f"unknown format {name!r}", field="--format", hint=f"one of {', '.join(sorted(EXPORTERS))}"
+            f"unknown format {name!r}",
+            field="--format",
+            hint=f"one of {', '.join(sorted(EXPORTERS))}",
         ) from e
 
 

@@ -12,7 +12,14 @@ How facts, steps and controls fit together: ``docs/architecture.md`` and ``docs/
 from __future__ import annotations
 
 from attackmap.graph._analysis import MAX_PATHS_PER_TECHNIQUE, analyze
-from attackmap.graph._catalogue import Catalogue, Control, ControlInstance, State, Step, load_catalogue
+from attackmap.graph._catalogue import (
+    Catalogue,
+    Control,
+    ControlInstance,
+    State,
+    Step,
+    load_catalogue,
+)
 from attackmap.graph._engine import ENTRY_KINDS, AttackGraph
 from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS, Evidence
 from attackmap.graph._report import (

@@ -17,7 +17,13 @@ from typing import Any
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import AttackmapError
 from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
-from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, ScopeFacts, StepInstance, derive_cached
+from attackmap.graph._engine import (
+    ENTRY_KINDS,
+    AttackGraph,
+    ScopeFacts,
+    StepInstance,
+    derive_cached,
+)
 from attackmap.graph._facts import FactBase, WorkloadFacts, extract
 from attackmap.graph._report import (
     FactUse,
@@ -86,12 +92,17 @@ class Analyzer:
         self.goals = goals
         self.documents = documents
         self.namespace = namespace
-        self.fb = extract(inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root)
+        self.fb = extract(
+            inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root
+        )
         self.graph = AttackGraph(self.fb, catalogue)
+        self._instances: dict[tuple[str, str | None], ControlInstance] = {}
 
     # -- paths -----------------------------------------------------------------------------
 
-    def _raw_paths(self, graph: AttackGraph, workloads: Iterable[str]) -> dict[str, list[tuple[str, list[StepInstance]]]]:
+    def _raw_paths(
+        self, graph: AttackGraph, workloads: Iterable[str]
+    ) -> dict[str, list[tuple[str, list[StepInstance]]]]:
         """workload -> [(entry, step instances)] for every (entry, sink) pair reached."""
         wanted = list(workloads)
         out: dict[str, list[tuple[str, list[StepInstance]]]] = {w: [] for w in wanted}
@@ -155,7 +166,9 @@ class Analyzer:
             relevant.update(sf.because.get(fact, ()))
         return relevant
 
-    def _candidates(self, inst: StepInstance, graph: AttackGraph) -> list[tuple[ControlInstance, str]]:
+    def _candidates(
+        self, inst: StepInstance, graph: AttackGraph
+    ) -> list[tuple[ControlInstance, str]]:
         from attackmap.graph._patches import applicable
 
         sf = inst.scope
@@ -163,9 +176,11 @@ class Analyzer:
         out: list[tuple[ControlInstance, str]] = []
         wf = graph.workloads.get(sf.scope.workload or "")
         for control in self.catalogue.controls:
-            args: Sequence[str | None] = control.args_for(relevant) if control.parameter else (None,)
+            args: Sequence[str | None] = (
+                control.args_for(relevant) if control.parameter else (None,)
+            )
             for arg in args:
-                ci = control.instantiate(arg)
+                ci = self._instance(control.id, arg)
                 if not any(_match(p, f) for p in ci.removes for f in relevant):
                     continue
                 if _is_ctx_control(ci):
@@ -173,6 +188,13 @@ class Analyzer:
                 elif wf is not None and applicable(ci, wf.workload):
                     out.append((ci, wf.key))
         return out
+
+    def _instance(self, control: str, arg: str | None) -> ControlInstance:
+        key = (control, arg)
+        found = self._instances.get(key)
+        if found is None:
+            found = self._instances[key] = self.catalogue.control(control).instantiate(arg)
+        return found
 
     def _breaks(self, ci: ControlInstance, inst: StepInstance) -> bool:
         sf = inst.scope
@@ -190,7 +212,9 @@ class Analyzer:
 
     # -- report ----------------------------------------------------------------------------
 
-    def _findings(self, graph: AttackGraph, wkey: str, raw: list[tuple[str, list[StepInstance]]]) -> tuple[TechniqueFinding, ...]:
+    def _findings(
+        self, graph: AttackGraph, wkey: str, raw: list[tuple[str, list[StepInstance]]]
+    ) -> tuple[TechniqueFinding, ...]:
         by_tech: dict[str, list[Path]] = {}
         seen: set[tuple[str, ...]] = set()
         for entry, steps in raw:
@@ -211,7 +235,12 @@ class Analyzer:
         for tid in sorted(by_tech):
             paths = sorted(
                 by_tech[tid],
-                key=lambda p: (len(p.steps), entry_rank.get(p.entry, 9), tuple(s.id for s in p.steps), tuple(s.scope for s in p.steps)),
+                key=lambda p: (
+                    len(p.steps),
+                    entry_rank.get(p.entry, 9),
+                    tuple(s.id for s in p.steps),
+                    tuple(s.scope for s in p.steps),
+                ),
             )
             findings.append(
                 TechniqueFinding(
@@ -266,18 +295,27 @@ class Analyzer:
             raise AttackmapError(f"no workload {workload} in the analysis")
         raw = self._raw_paths(self.graph, [workload])[workload]
         analysis = WorkloadAnalysis(
-            ref=wf.workload.ref, source=wf.workload.source, techniques=self._findings(self.graph, workload, raw)
+            ref=wf.workload.ref,
+            source=wf.workload.source,
+            techniques=self._findings(self.graph, workload, raw),
         )
         return self._minimal(workload, tuple(goals), analysis)
 
-    def _goal_paths(self, graph: AttackGraph, workload: str, goals: tuple[str, ...]) -> list[tuple[str, list[StepInstance]]]:
+    def _goal_paths(
+        self, graph: AttackGraph, workload: str, goals: tuple[str, ...]
+    ) -> list[tuple[str, list[StepInstance]]]:
         raw = self._raw_paths(graph, [workload])[workload]
         return [(e, steps) for e, steps in raw if steps and steps[-1].step.technique in goals]
 
-    def _minimal(self, workload: str, goals: tuple[str, ...], analysis: WorkloadAnalysis) -> MinimalControls:
+    def _minimal(
+        self, workload: str, goals: tuple[str, ...], analysis: WorkloadAnalysis
+    ) -> MinimalControls:
         goal_set = tuple(sorted({self.kb.technique(g).id for g in goals}))
         sets: list[frozenset[str]] = [
-            frozenset(p.broken_by) for t in analysis.techniques if t.technique.id in goal_set for p in t.paths
+            frozenset(p.broken_by)
+            for t in analysis.techniques
+            if t.technique.id in goal_set
+            for p in t.paths
         ]
         if not sets:
             return MinimalControls(goals=goal_set, controls=())
@@ -285,7 +323,9 @@ class Analyzer:
         exact = True
         for _ in range(8):
             if any(not s for s in sets):
-                return MinimalControls(goals=goal_set, controls=chosen, exact=False, unreachable_after=False)
+                return MinimalControls(
+                    goals=goal_set, controls=chosen, exact=False, unreachable_after=False
+                )
             chosen, exact_now = _hitting_set(sets)
             exact = exact and exact_now
             fb = self._fb_with(chosen)
@@ -306,7 +346,9 @@ class Analyzer:
             sets = [s for s in sets if not (s & frozenset(chosen))] + [
                 frozenset(chosen) & s for s in sets if s & frozenset(chosen)
             ]
-        return MinimalControls(goals=goal_set, controls=chosen, exact=False, unreachable_after=False)
+        return MinimalControls(
+            goals=goal_set, controls=chosen, exact=False, unreachable_after=False
+        )
 
     def control_instance(self, control_id: str) -> tuple[ControlInstance, str]:
         """Parse ``control[:arg]@target`` into an instance and its target."""

@@ -276,8 +276,22 @@ def _yaml_files(folder: Traversable) -> list[Traversable]:
 
 
 def load_catalogue(kb: AttackKB, root: Traversable | None = None) -> Catalogue:
-    """Load and validate the catalogue under ``root`` (default: the packaged ``mappings/``)."""
-    root = root if root is not None else mappings_dir()
+    """Load and validate the catalogue under ``root`` (default: the packaged ``mappings/``).
+
+    The packaged catalogue is validated once per knowledge base and then reused.
+    """
+    if root is None:
+        return _packaged_catalogue(kb)
+    return _load_catalogue(kb, root)
+
+
+@functools.lru_cache(maxsize=8)
+def _packaged_catalogue(kb: AttackKB) -> Catalogue:
+    # A memo of a pure function of immutable inputs (the KB and the packaged files).
+    return _load_catalogue(kb, mappings_dir())
+
+
+def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
     states: list[State] = []
     for where, entry in _entries(root / "states.yaml", "mappings/states.yaml", "states"):
         states.append(_validate(State, entry, "mappings/states.yaml", where))
@@ -326,8 +340,14 @@ def _check(
     for step in cat.steps:
         label = step_files[step.id]
 
-        def fail(message: str, field: str, hint: str | None = None, _label: str = label) -> None:
-            raise MappingError(message, path=_label, field=f"{step.id}.{field}", hint=hint)
+        def fail(
+            message: str,
+            field: str,
+            hint: str | None = None,
+            _label: str = label,
+            _id: str = step.id,
+        ) -> None:
+            raise MappingError(message, path=_label, field=f"{_id}.{field}", hint=hint)
 
         status = kb.status(step.technique)
         if status.state == "unknown":
@@ -359,11 +379,16 @@ def _check(
                 "scope",
             )
         if step.target is not None and step.target not in RELATIONS:
-            fail(f"unknown target relation {step.target!r}", "target", f"one of {sorted(RELATIONS)}")
+            fail(
+                f"unknown target relation {step.target!r}", "target", f"one of {sorted(RELATIONS)}"
+            )
         if step.target is None:
             for name in step.granted_states:
                 if scope_of[name] not in _VISIBLE[step.scope]:
-                    fail(f"a {step.scope} step cannot grant {scope_of[name]} state {name!r}", "grants")
+                    fail(
+                        f"a {step.scope} step cannot grant {scope_of[name]} state {name!r}",
+                        "grants",
+                    )
         for fact in step.requires.all_facts + step.requires.any_facts:
             if not is_known_fact(fact):
                 fail(f"unknown fact {fact!r}", "requires", "see docs/facts.md for the vocabulary")

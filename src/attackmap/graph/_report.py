@@ -123,7 +123,9 @@ class Report(_Frozen):
         known = ", ".join(str(w.ref) for w in self.workloads[:10])
         raise AttackmapError(f"no workload {key} in the report", hint=f"known: {known}")
 
-    def minimal_controls(self, workload: ObjectRef | str, goals: list[str] | tuple[str, ...]) -> MinimalControls:
+    def minimal_controls(
+        self, workload: ObjectRef | str, goals: list[str] | tuple[str, ...]
+    ) -> MinimalControls:
         """A smallest set of controls that makes every goal technique unreachable for
         ``workload`` (exact hitting set, verified by fact-level re-analysis)."""
         return self._require_analyzer().minimal_controls(str(workload), tuple(goals))
@@ -166,7 +168,7 @@ class Report(_Frozen):
     def to_pandas(self) -> Any:
         """One row per (workload, technique, path); needs the ``pandas`` extra."""
         try:
-            import pandas as pd
+            import pandas as pd  # type: ignore[import-untyped]  # optional extra; stubs not required
         except ImportError as e:  # pragma: no cover - depends on the environment
             from attackmap.errors import AttackmapError
 
