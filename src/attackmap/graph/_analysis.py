@@ -102,17 +102,15 @@ class Analyzer:
 
     def _raw_paths(
         self, graph: AttackGraph, workloads: Iterable[str]
-    ) -> dict[str, list[tuple[str, list[StepInstance]]]]:
-        """workload -> [(entry, step instances)] for every (entry, sink) pair reached."""
+    ) -> dict[str, list[tuple[str, tuple[StepInstance, ...]]]]:
+        """workload -> [(entry, step instances)], one shortest path per (entry, sink)."""
         wanted = list(workloads)
-        out: dict[str, list[tuple[str, list[StepInstance]]]] = {w: [] for w in wanted}
+        out: dict[str, list[tuple[str, tuple[StepInstance, ...]]]] = {w: [] for w in wanted}
+        starts = {graph.entry_node(w, e): (w, e) for w in wanted for e in self.entries}
         for sink in graph.sinks():
-            dist = graph.distances_to(sink)
-            for wkey in wanted:
-                for entry in self.entries:
-                    start = graph.entry_node(wkey, entry)
-                    if start in dist:
-                        out[wkey].append((entry, graph.shortest_path(start, sink, dist)))
+            for start, steps in graph.paths_to_sink(sink, list(starts)).items():
+                wkey, entry = starts[start]
+                out[wkey].append((entry, steps))
         return out
 
     def _fact_uses(self, inst: StepInstance, graph: AttackGraph) -> tuple[FactUse, ...]:
@@ -201,52 +199,66 @@ class Analyzer:
         facts, _, _ = derive_cached(ci.transform(sf.base), sf.container, self.fb.options)
         return not inst.step.fires(facts)
 
-    def broken_by(self, steps: list[StepInstance], graph: AttackGraph) -> tuple[str, ...]:
+    def _breakers(self, inst: StepInstance, graph: AttackGraph) -> frozenset[str]:
+        """Every control (``control@target``) that alone stops ``inst`` from firing."""
+        memo = graph.memo.setdefault("breakers", {})
+        found: frozenset[str] | None = memo.get(inst.id)
+        if found is None:
+            found = frozenset(
+                f"{ci.id}@{target}"
+                for ci, target in self._candidates(inst, graph)
+                if self._breaks(ci, inst)
+            )
+            memo[inst.id] = found
+        return found
+
+    def broken_by(self, steps: Sequence[StepInstance], graph: AttackGraph) -> tuple[str, ...]:
+        """Every control that alone breaks the path: it stops one of its steps firing."""
         found: set[str] = set()
         for inst in steps:
-            for ci, target in self._candidates(inst, graph):
-                cid = f"{ci.id}@{target}"
-                if cid not in found and self._breaks(ci, inst):
-                    found.add(cid)
+            found |= self._breakers(inst, graph)
         return tuple(sorted(found))
+
+    def _cached_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
+        memo = graph.memo.setdefault("steps", {})
+        step: PathStep | None = memo.get(inst.id)
+        if step is None:
+            step = memo[inst.id] = self._path_step(inst, graph)
+        return step
 
     # -- report ----------------------------------------------------------------------------
 
     def _findings(
-        self, graph: AttackGraph, wkey: str, raw: list[tuple[str, list[StepInstance]]]
+        self, graph: AttackGraph, raw: list[tuple[str, tuple[StepInstance, ...]]]
     ) -> tuple[TechniqueFinding, ...]:
-        by_tech: dict[str, list[Path]] = {}
+        entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
+        by_tech: dict[str, list[tuple[tuple[Any, ...], str, tuple[StepInstance, ...]]]] = {}
         seen: set[tuple[str, ...]] = set()
         for entry, steps in raw:
             if not steps:
                 continue
-            key = (entry, *(s.id for s in steps))
-            if key in seen:
+            ids = tuple(s.id for s in steps)
+            if (entry, *ids) in seen:
                 continue
-            seen.add(key)
-            path = Path(
-                entry=entry,
-                steps=tuple(self._path_step(s, graph) for s in steps),
-                broken_by=self.broken_by(steps, graph),
-            )
-            by_tech.setdefault(steps[-1].step.technique, []).append(path)
+            seen.add((entry, *ids))
+            order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
+            by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, steps))
         findings = []
-        entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
         for tid in sorted(by_tech):
-            paths = sorted(
-                by_tech[tid],
-                key=lambda p: (
-                    len(p.steps),
-                    entry_rank.get(p.entry, 9),
-                    tuple(s.id for s in p.steps),
-                    tuple(s.scope for s in p.steps),
-                ),
+            ranked = sorted(by_tech[tid], key=lambda item: item[0])
+            paths = tuple(
+                Path.model_construct(
+                    entry=entry,
+                    steps=tuple(self._cached_step(s, graph) for s in steps),
+                    broken_by=self.broken_by(steps, graph),
+                )
+                for _order, entry, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
             )
             findings.append(
-                TechniqueFinding(
+                TechniqueFinding.model_construct(
                     technique=self.kb.technique(tid),
-                    paths=tuple(paths[:MAX_PATHS_PER_TECHNIQUE]),
-                    truncated=len(paths) > MAX_PATHS_PER_TECHNIQUE,
+                    paths=paths,
+                    truncated=len(ranked) > MAX_PATHS_PER_TECHNIQUE,
                 )
             )
         return tuple(findings)
@@ -257,7 +269,7 @@ class Analyzer:
         raw = self._raw_paths(graph, keys)
         analyses = []
         for wf in self.fb.workloads:
-            findings = self._findings(graph, wf.key, raw[wf.key])
+            findings = self._findings(graph, raw[wf.key])
             warnings = sorted(
                 {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
             )
@@ -297,13 +309,13 @@ class Analyzer:
         analysis = WorkloadAnalysis(
             ref=wf.workload.ref,
             source=wf.workload.source,
-            techniques=self._findings(self.graph, workload, raw),
+            techniques=self._findings(self.graph, raw),
         )
         return self._minimal(workload, tuple(goals), analysis)
 
     def _goal_paths(
         self, graph: AttackGraph, workload: str, goals: tuple[str, ...]
-    ) -> list[tuple[str, list[StepInstance]]]:
+    ) -> list[tuple[str, tuple[StepInstance, ...]]]:
         raw = self._raw_paths(graph, [workload])[workload]
         return [(e, steps) for e, steps in raw if steps and steps[-1].step.technique in goals]
 

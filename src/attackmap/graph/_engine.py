@@ -18,7 +18,7 @@ import functools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import ContainerFacts, DeriveOptions, FactBase, WorkloadFacts, derive
@@ -92,6 +92,8 @@ class AttackGraph:
         # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
         # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
         self._succ: dict[str, dict[str, None]] = {}
+        self._hub_tables: dict[str, _PathTable] = {}
+        self.memo: dict[str, dict[str, Any]] = {}  # per-graph caches of the analysis
         self._pred: dict[str, dict[str, None]] = {}
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
@@ -234,16 +236,36 @@ class AttackGraph:
                     queue.append(p)
         return dist
 
-    def shortest_path(self, start: str, target: str, dist: dict[str, int]) -> list[StepInstance]:
-        """The step instances on the deterministic shortest path ``start`` → ``target``."""
-        succ = self._succ
-        out: list[StepInstance] = []
-        node = start
-        while node != target:
-            want = dist[node] - 1
-            node = min(n for n in succ[node] if dist.get(n) == want)
-            if node.startswith("step:"):
-                out.append(self.instances[node[5:]])
+    def paths_to_sink(
+        self, sink: str, starts: Iterator[str] | list[str]
+    ) -> dict[str, tuple[StepInstance, ...]]:
+        """For each start node that reaches ``sink``: the step instances of the
+        deterministic shortest path (ties broken by the smallest node id).
+
+        A sink whose step has a single instance at node or cluster scope (``node-tokens``,
+        ``node-clear-logs``...) shares the search of that instance's state: one reverse
+        search serves every such sink, which keeps large clusters linear.
+        """
+        preds = list(self._pred.get(sink, ()))
+        hub: str | None = None
+        tail: tuple[StepInstance, ...] = ()
+        if len(preds) == 1:
+            (inst_node,) = preds
+            (state,) = self._pred[inst_node]
+            if state.endswith(("@node", "@cluster")):
+                hub = state
+        if hub is not None:
+            table = self._hub_tables.get(hub)
+            if table is None:
+                table = self._hub_tables[hub] = _PathTable(self, hub)
+            tail = (self.instances[preds[0][5:]],)
+        else:
+            table = _PathTable(self, sink)
+        out: dict[str, tuple[StepInstance, ...]] = {}
+        for start in starts:
+            steps = table.path(start)
+            if steps is not None:
+                out[start] = steps + tail
         return out
 
     def reachable_from(self, start: str) -> set[str]:
@@ -263,3 +285,32 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
+
+
+class _PathTable:
+    """Shortest paths from any node to one target, with memoised next hops and suffixes."""
+
+    def __init__(self, graph: AttackGraph, target: str) -> None:
+        self.graph = graph
+        self.target = target
+        self.dist = graph.distances_to(target)
+        self._suffix: dict[str, tuple[StepInstance, ...]] = {target: ()}
+
+    def path(self, start: str) -> tuple[StepInstance, ...] | None:
+        """The step instances from ``start`` to the target, or ``None`` if unreachable."""
+        dist = self.dist
+        if start not in dist:
+            return None
+        suffix = self._suffix
+        trail: list[str] = []
+        node = start
+        while node not in suffix:
+            trail.append(node)
+            want = dist[node] - 1
+            node = min(n for n in self.graph._succ[node] if dist.get(n) == want)
+        tail = suffix[node]
+        for n in reversed(trail):
+            if n.startswith("step:"):
+                tail = (self.graph.instances[n[5:]], *tail)
+            suffix[n] = tail
+        return tail
