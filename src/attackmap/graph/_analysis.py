@@ -25,6 +25,7 @@ from attackmap.graph._engine import (
     derive_cached,
 )
 from attackmap.graph._facts import FactBase, WorkloadFacts, extract
+from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
 from attackmap.graph._report import (
     FactUse,
     MinimalControls,
@@ -278,6 +279,12 @@ class Analyzer:
                 ref=wf.workload.ref,
                 source=wf.workload.source,
                 techniques=findings,
+                pss=pss_tradeoff(
+                    self,
+                    wf,
+                    tuple(f.technique.id for f in findings),
+                    reanalyse=len(keys) <= PSS_TRADEOFF_MAX_WORKLOADS,
+                ),
                 warnings=tuple(warnings),
             )
             if self.goals:

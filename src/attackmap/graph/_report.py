@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from attackmap.attack import Technique
+from attackmap.graph._pss_join import PSSTradeoff
 from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class WorkloadAnalysis(_Frozen):
     source: SourceLocation
     techniques: tuple[TechniqueFinding, ...]
     minimal_controls: tuple[MinimalControls, ...] = ()
+    pss: PSSTradeoff | None = None
     warnings: tuple[str, ...] = ()
 
     def technique_ids(self) -> tuple[str, ...]:
@@ -227,5 +229,6 @@ def _workload_dict(w: WorkloadAnalysis) -> dict[str, Any]:
             {"goals": list(m.goals), "controls": list(m.controls), "exact": m.exact}
             for m in w.minimal_controls
         ],
+        "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
         "warnings": list(w.warnings),
     }
