@@ -1,7 +1,10 @@
 """Report exporters: one module per format, one explicit registry.
 
 ``EXPORTERS[name].export(report) -> str``; no exporter does I/O. A test checks that the
-registry covers every format the CLI offers.
+registry covers every format the CLI offers (``table`` is the CLI's own terminal view).
+Formats that are also useful as data offer a function returning a ``dict``:
+:func:`navigator_layer`, :func:`navigator_layers_per_workload`, :func:`sarif_log`,
+:func:`stix_bundle` (and ``Report.to_dict()`` for ``json``).
 """
 
 from __future__ import annotations
@@ -9,11 +12,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from attackmap.errors import ExportError
+from attackmap.exporters._dot import DotExporter
+from attackmap.exporters._graphml import GraphmlExporter
+from attackmap.exporters._html import HtmlExporter
 from attackmap.exporters._json import JsonExporter
+from attackmap.exporters._markdown import MarkdownExporter
+from attackmap.exporters._navigator import (
+    NavigatorExporter,
+    navigator_layer,
+    navigator_layers_per_workload,
+)
+from attackmap.exporters._sarif import SarifExporter, sarif_log
+from attackmap.exporters._stix import StixExporter, stix_bundle
 from attackmap.exporters.interface import Exporter
 
 EXPORTERS: Mapping[str, Exporter] = {
+    "dot": DotExporter(),
+    "graphml": GraphmlExporter(),
+    "html": HtmlExporter(),
     "json": JsonExporter(),
+    "markdown": MarkdownExporter(),
+    "navigator": NavigatorExporter(),
+    "sarif": SarifExporter(),
+    "stix": StixExporter(),
 }
 
 
@@ -29,4 +50,12 @@ def exporter(name: str) -> Exporter:
         ) from e
 
 
-__all__ = ["EXPORTERS", "Exporter", "exporter"]
+__all__ = [
+    "EXPORTERS",
+    "Exporter",
+    "exporter",
+    "navigator_layer",
+    "navigator_layers_per_workload",
+    "sarif_log",
+    "stix_bundle",
+]

@@ -1,0 +1,217 @@
+"""What several exporters share: control titles, tactic order, the attack graph as plain data.
+
+Everything here reads a :class:`~attackmap.graph.Report` and returns plain values, sorted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from attackmap.graph import Catalogue, Path, Report, TechniqueFinding
+
+# Enterprise ATT&CK tactics in matrix order (kill-chain shortnames).
+TACTICS: tuple[str, ...] = (
+    "reconnaissance",
+    "resource-development",
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
+)
+
+# Fixed timestamps for exports that need one (STIX): the latest ``modified`` of the
+# techniques, mitigations, tactics and relationships of each full ATT&CK Enterprise release
+# (checked against ../shared/attack by tests). Never "now": output must be reproducible.
+RELEASE_TIMESTAMPS: dict[str, str] = {
+    "17.1": "2025-05-02T19:13:42.314Z",
+    "18.1": "2025-11-12T15:42:52.705Z",
+}
+FALLBACK_TIMESTAMP = "2017-06-01T00:00:00.000Z"  # ATT&CK's own first "created" date
+
+
+def release_timestamp(attack_version: str) -> str:
+    """The fixed timestamp of an ATT&CK release (a constant for unknown releases)."""
+    return RELEASE_TIMESTAMPS.get(attack_version, FALLBACK_TIMESTAMP)
+
+
+def tactic_rank(tactic: str) -> int:
+    return TACTICS.index(tactic) if tactic in TACTICS else len(TACTICS)
+
+
+def attack_url(ident: str) -> str:
+    """The attack.mitre.org page of a technique (``T1611``, ``T1552.001``) or mitigation."""
+    kind = "mitigations" if ident.startswith("M") else "techniques"
+    return f"https://attack.mitre.org/{kind}/{ident.replace('.', '/')}/"
+
+
+def catalogue(report: Report) -> Catalogue:
+    """The step/control catalogue the report was made with (the packaged one otherwise)."""
+    analyzer = report._analyzer
+    if analyzer is not None:
+        return analyzer.catalogue
+    from attackmap.attack import load_attack
+    from attackmap.graph import load_catalogue
+
+    return load_catalogue(load_attack())
+
+
+@dataclass(frozen=True)
+class ControlInfo:
+    """A control instance as exporters show it (``drop-capability:SYS_ADMIN``)."""
+
+    id: str
+    title: str
+    mitigations: tuple[str, ...]
+    rationale: str
+
+
+def control_name(control_id: str) -> str:
+    """``drop-capability:SYS_ADMIN@Deployment/ns/x`` → ``drop-capability:SYS_ADMIN``."""
+    return control_id.rpartition("@")[0] or control_id
+
+
+def control_info(cat: Catalogue, name: str) -> ControlInfo:
+    """Title, ATT&CK mitigations and rationale of ``control[:arg]``."""
+    base, _, arg = name.partition(":")
+    try:
+        control = cat.control(base)
+    except KeyError:
+        return ControlInfo(name, name, (), "")
+    title = control.title.replace("{arg}", arg) if arg else control.title
+    return ControlInfo(name, title, control.mitigations, " ".join(control.rationale.split()))
+
+
+def breaking_all(paths: Iterable[Path]) -> tuple[str, ...]:
+    """Controls (``control@target``) that break every one of ``paths``, sorted."""
+    sets = [set(p.broken_by) for p in paths]
+    return tuple(sorted(set.intersection(*sets))) if sets else ()
+
+
+def route(path: Path) -> str:
+    """``entry > step > step`` (step ids)."""
+    return " > ".join([path.entry, *(s.id for s in path.steps)])
+
+
+def first_location(path: Path) -> tuple[str, int | None] | None:
+    """Manifest file and line of the first fact (with a file) enabling the path's first step."""
+    for step in path.steps[:1]:
+        for use in step.facts:
+            if use.path:
+                return use.path, use.line
+    return None
+
+
+def findings_by_tactic(report: Report) -> dict[str, list[tuple[str, TechniqueFinding]]]:
+    """tactic → [(workload, finding)] in matrix order, techniques sorted by id."""
+    out: dict[str, list[tuple[str, TechniqueFinding]]] = {}
+    rows = [(str(w.ref), t) for w in report.workloads for t in w.techniques]
+    for tactic in sorted({x for _, t in rows for x in t.technique.tactics}, key=tactic_rank):
+        out[tactic] = sorted(
+            ((w, t) for w, t in rows if tactic in t.technique.tactics),
+            key=lambda wt: (wt[1].technique.id, wt[0]),
+        )
+    return out
+
+
+# -- the attack graph as plain data (dot, graphml, html) ---------------------------------
+
+
+@dataclass
+class GraphData:
+    """Nodes (id → attributes) and edges of the attack graph, with the reported paths marked.
+
+    Node kinds: ``entry``, ``state``, ``step``, ``technique`` (the graph's per-step sinks are
+    shown as the technique they realise).
+    """
+
+    nodes: dict[str, dict[str, str]] = field(default_factory=dict)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    on_path: set[str] = field(default_factory=set)
+    path_edges: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _node_attrs(node: str, cat: Catalogue, report: Report) -> dict[str, str]:
+    kind, _, rest = node.partition(":")
+    if kind == "technique":
+        names = {t.technique.id: t.technique.name for w in report.workloads for t in w.techniques}
+        return {"kind": "technique", "label": f"{rest} {names.get(rest, '')}".strip()}
+    ident, _, where = rest.partition("@")
+    if kind == "state" and ident.startswith("entry:"):
+        return {"kind": "entry", "label": f"entry: {ident[6:]}\n{where}"}
+    if kind == "state":
+        try:
+            title = cat.state(ident).title
+        except KeyError:
+            title = ident
+        return {"kind": "state", "label": f"{title}\n{where}"}
+    try:
+        step = cat.step(ident)
+        label = f"{step.technique} {step.title}\n{where}"
+    except KeyError:
+        label = f"{ident}\n{where}"
+    return {"kind": "step", "label": label}
+
+
+def graph_data(report: Report, *, paths_only: bool = False) -> GraphData:
+    """The report's attack graph (or, with ``paths_only`` or without the analysis graph,
+    only the nodes and edges of the reported paths)."""
+    cat = catalogue(report)
+    data = GraphData()
+    succ: dict[str, set[str]] = {}
+    analyzer = report._analyzer
+    if analyzer is not None:
+        g = analyzer.graph
+        for node in sorted(g._succ):
+            for nxt in sorted(g._succ[node]):
+                succ.setdefault(node, set()).add(_sink_to_technique(nxt, cat))
+    for w in report.workloads:
+        for t in w.techniques:
+            for p in t.paths:
+                _mark_path(data, p, t.technique.id, succ)
+    if paths_only or analyzer is None:
+        nodes = set(data.on_path)
+        data.edges = set(data.path_edges)
+    else:
+        nodes = set(succ) | {n for targets in succ.values() for n in targets}
+        data.edges = {(a, b) for a, targets in succ.items() for b in targets}
+    data.nodes = {n: _node_attrs(n, cat, report) for n in sorted(nodes)}
+    return data
+
+
+def _sink_to_technique(node: str, cat: Catalogue) -> str:
+    if not node.startswith("sink:"):
+        return node
+    try:
+        return f"technique:{cat.step(node[5:]).technique}"
+    except KeyError:
+        return node
+
+
+def _mark_path(data: GraphData, path: Path, technique: str, succ: dict[str, set[str]]) -> None:
+    if not path.steps:
+        return
+    workload = path.steps[0].workload or ""
+    chain = [f"state:entry:{path.entry}@{workload}"]
+    for step in path.steps:
+        node = f"step:{step.id}@{step.scope}"
+        prev = chain[-1]
+        if prev.startswith("step:"):
+            # the state(s) between two steps: granted by the previous, required by this one
+            between = sorted(n for n in succ.get(prev, ()) if node in succ.get(n, ()))
+            chain.extend(between[:1])
+        chain.append(node)
+    chain.append(f"technique:{technique}")
+    data.on_path.update(chain)
+    data.path_edges.update(itertools.pairwise(chain))

@@ -1,0 +1,31 @@
+"""``graphml``: the attack graph as GraphML (networkx's writer), reported paths marked.
+
+Node attributes: ``kind`` (entry, state, step, technique), ``label``, ``on_path``; edge
+attribute ``on_path``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from attackmap.exporters._common import graph_data
+
+if TYPE_CHECKING:
+    from attackmap.graph import Report
+
+
+class GraphmlExporter:
+    name = "graphml"
+    suffix = ".graphml"
+    description = "the attack graph as GraphML (yEd, Gephi, networkx), paths marked"
+
+    def export(self, report: Report) -> str:
+        import networkx as nx
+
+        data = graph_data(report)
+        graph = nx.DiGraph(name="attackmap", attack_version=report.attack_version)
+        for node, attrs in data.nodes.items():
+            graph.add_node(node, **attrs, on_path=node in data.on_path)
+        for a, b in sorted(data.edges):
+            graph.add_edge(a, b, on_path=(a, b) in data.path_edges)
+        return "\n".join(nx.generate_graphml(graph)) + "\n"

@@ -1,0 +1,221 @@
+"""``html``: one self-contained page (inline CSS, no scripts, no external assets), and the
+``_repr_html_`` of :class:`~attackmap.graph.Report`, ``WorkloadAnalysis`` and ``Path`` in
+Jupyter.
+
+Paths are collapsible (``<details>``); a matrix shows reached techniques by tactic. In
+Jupyter (``svg=True``) a workload or path also gets an SVG drawing of its paths when
+Graphviz's ``dot`` is on ``PATH``; the exported page never runs anything (``svg=False``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import subprocess
+from collections.abc import Iterable
+from html import escape
+from typing import TYPE_CHECKING
+
+from attackmap.exporters._common import (
+    breaking_all,
+    control_name,
+    findings_by_tactic,
+    tactic_rank,
+)
+
+if TYPE_CHECKING:
+    from attackmap.graph import Path, Report, TechniqueFinding, WorkloadAnalysis
+
+logger = logging.getLogger(__name__)
+
+CSS = """\
+.attackmap{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1b1b1b;max-width:1200px}
+.attackmap table{border-collapse:collapse;margin:.5em 0}
+.attackmap th,.attackmap td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top;text-align:left}
+.attackmap th{background:#f0f0f0}
+.attackmap code{background:#f6f6f6;padding:0 .2em}
+.attackmap details{margin:.2em 0 .2em 1em}
+.attackmap summary{cursor:pointer}
+.attackmap .muted{color:#666}
+.attackmap .tech{background:#ffe4e1}
+.attackmap ol.steps li{margin:.2em 0}
+"""
+
+
+class HtmlExporter:
+    name = "html"
+    suffix = ".html"
+    description = "a self-contained HTML page (collapsible paths, matrix by tactic)"
+
+    def export(self, report: Report) -> str:
+        title = f"attackmap report (ATT&CK {report.attack_version})"
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
+            f"{report_html(report, svg=False)}\n</body>\n</html>\n"
+        )
+
+
+def report_html(report: Report, *, svg: bool = True) -> str:
+    """The whole report as an HTML fragment (``<div class="attackmap">``)."""
+    parts = [
+        f'<div class="attackmap"><style>{CSS}</style>' if svg else '<div class="attackmap">',
+        f"<h2>attackmap: {len(report.workloads)} workload(s)</h2>",
+        f'<p class="muted">ATT&amp;CK Enterprise {escape(report.attack_version)}; '
+        f"entry points: {escape(', '.join(report.entries))}</p>",
+        _matrix(report),
+    ]
+    parts += [_workload_section(w, svg=svg, level=3) for w in report.workloads]
+    if report.skipped:
+        items = "".join(
+            f"<li><code>{escape(str(s.source))}</code> {escape(s.kind or '?')} "
+            f"{escape(s.name or '')}: {escape(s.reason)}</li>"
+            for s in report.skipped
+        )
+        parts.append(
+            f"<details><summary>{len(report.skipped)} object(s) not analysed</summary>"
+            f"<ul>{items}</ul></details>"
+        )
+    parts += [f'<p class="muted">warning: {escape(x)}</p>' for x in report.warnings]
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def workload_html(wa: WorkloadAnalysis, *, svg: bool = True) -> str:
+    """One workload's analysis as an HTML fragment."""
+    return f'<div class="attackmap"><style>{CSS}</style>{_workload_section(wa, svg=svg, level=3)}</div>'
+
+
+def path_html(path: Path, *, svg: bool = True) -> str:
+    """One path as an HTML fragment: its steps, the facts enabling them, what breaks it."""
+    drawing = (
+        _svg(_paths_dot([(path, path.steps[-1].technique if path.steps else "")])) if svg else None
+    )
+    return f'<div class="attackmap"><style>{CSS}</style>{_path_body(path)}{drawing or ""}</div>'
+
+
+# -- pieces ------------------------------------------------------------------------------
+
+
+def _matrix(report: Report) -> str:
+    by_tactic = findings_by_tactic(report)
+    if not by_tactic:
+        return "<p>No technique is reachable.</p>"
+    head = "".join(f"<th>{escape(t)}</th>" for t in by_tactic)
+    cells = []
+    for rows in by_tactic.values():
+        techniques: dict[str, tuple[str, set[str]]] = {}
+        for workload, t in rows:
+            techniques.setdefault(t.technique.id, (t.technique.name, set()))[1].add(workload)
+        items = "".join(
+            f'<div class="tech" title="{escape(", ".join(sorted(ws)))}">{escape(tid)} '
+            f'{escape(name)} <span class="muted">({len(ws)})</span></div>'
+            for tid, (name, ws) in sorted(techniques.items())
+        )
+        cells.append(f"<td>{items}</td>")
+    return (
+        "<table><caption>Reachable techniques by tactic (workloads)</caption>"
+        f"<tr>{head}</tr><tr>{''.join(cells)}</tr></table>"
+    )
+
+
+def _workload_section(wa: WorkloadAnalysis, *, svg: bool, level: int) -> str:
+    h = f"h{level}"
+    parts = [
+        f"<{h}>{escape(str(wa.ref))}</{h}>",
+        f'<p class="muted">source: <code>{escape(str(wa.source))}</code>; '
+        f"{len(wa.techniques)} technique(s) reachable</p>",
+    ]
+    if wa.techniques:
+        rows = "".join(_technique_row(t) for t in wa.techniques)
+        parts.append(
+            "<table><tr><th>technique</th><th>tactics</th><th>paths</th>"
+            f"<th>controls that break every path</th></tr>{rows}</table>"
+        )
+    for m in wa.minimal_controls:
+        controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in m.controls)
+        parts.append(
+            f"<p>Minimal controls for {escape(', '.join(m.goals))}: "
+            f"{controls or '(nothing to do)'}{'' if m.exact else ' (greedy)'}</p>"
+        )
+    parts += [f'<p class="muted">warning: {escape(x)}</p>' for x in wa.warnings]
+    if svg and wa.techniques:
+        drawing = _svg(_paths_dot([(p, t.technique.id) for t in wa.techniques for p in t.paths]))
+        if drawing:
+            parts.append(f"<details><summary>graph of the paths</summary>{drawing}</details>")
+    return "\n".join(parts)
+
+
+def _technique_row(t: TechniqueFinding) -> str:
+    tech = t.technique
+    paths = "".join(
+        f"<details><summary>{escape(p.entry)}: {len(p.steps)} step(s)</summary>{_path_body(p)}</details>"
+        for p in t.paths
+    )
+    more = '<p class="muted">more paths not shown</p>' if t.truncated else ""
+    controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in breaking_all(t.paths))
+    tactics = ", ".join(sorted(tech.tactics, key=tactic_rank))
+    return (
+        f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td><td>{escape(tactics)}</td>"
+        f"<td>{paths}{more}</td><td>{controls or '— (no single control)'}</td></tr>"
+    )
+
+
+def _path_body(path: Path) -> str:
+    steps = []
+    for s in path.steps:
+        facts = "".join(
+            f"<li><code>{escape(f.fact)}</code> {escape(f.field)}"
+            f"{' (' + escape(f.detail) + ')' if f.detail else ''}"
+            f"{' — ' + escape(f.path) + (':' + str(f.line) if f.line else '') if f.path else ''}</li>"
+            for f in s.facts
+        )
+        steps.append(
+            f"<li><b>{escape(s.technique)}</b> {escape(s.title)} <code>{escape(s.id)}</code> "
+            f'<span class="muted">@ {escape(s.scope)}</span><ul>{facts}</ul></li>'
+        )
+    broken = ", ".join(f"<code>{escape(c)}</code>" for c in path.broken_by) or "no single control"
+    return (
+        f'<p>entry: <b>{escape(path.entry)}</b></p><ol class="steps">{"".join(steps)}</ol>'
+        f"<p>broken by: {broken}</p>"
+    )
+
+
+def _paths_dot(paths: Iterable[tuple[Path, str]]) -> str:
+    """A small DOT graph of the given paths only (entry → steps → technique)."""
+    nodes: dict[str, tuple[str, str]] = {}
+    edges: set[tuple[str, str]] = set()
+    for path, technique in paths:
+        chain = [(f"entry:{path.entry}", f"entry: {path.entry}", "house")]
+        chain += [(f"step:{s.id}@{s.scope}", f"{s.technique} {s.title}", "box") for s in path.steps]
+        chain.append((f"technique:{technique}", technique, "doubleoctagon"))
+        for node, label, shape in chain:
+            nodes[node] = (label, shape)
+        edges.update(itertools.pairwise(c[0] for c in chain))
+
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph paths {", "rankdir=LR;", 'node [fontname="Helvetica", fontsize=10];']
+    lines += [
+        f"{q(n)} [label={q(label)}, shape={shape}];" for n, (label, shape) in sorted(nodes.items())
+    ]
+    lines += [f"{q(a)} -> {q(b)};" for a, b in sorted(edges)]
+    return "\n".join([*lines, "}"])
+
+
+def _svg(dot_text: str) -> str | None:
+    """The SVG Graphviz draws for ``dot_text``, or None when Graphviz is not available."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    try:
+        done = subprocess.run(  # fixed executable; our own DOT text on stdin
+            [dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as e:
+        logger.warning("graphviz could not draw the paths: %s", e)
+        return None
+    svg = done.stdout
+    return svg[svg.find("<svg") :] if "<svg" in svg else None

@@ -1,0 +1,132 @@
+"""``navigator``: an ATT&CK Navigator layer (format 4.5, plain UTF-8 JSON).
+
+One entry per reached technique *and tactic* (a technique that serves two tactics gets two
+entries), so the layer colours exactly the cells the paths reach. Sub-techniques are listed
+by their own id and their parent is expanded.
+
+Scoring: a technique's score is the number of attack paths attackmap reports to it, summed
+over the workloads in the layer (each workload keeps at most
+``attackmap.graph.MAX_PATHS_PER_TECHNIQUE`` paths per technique: one per entry point and
+final step, shortest first). More paths means more independent ways in, and more controls
+to apply before the technique is out of reach. The gradient runs from 1 to the layer's
+highest score; the comment of each cell lists the paths and the controls breaking them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from attackmap import __version__
+from attackmap.exporters._common import attack_url, control_name, route, tactic_rank
+
+if TYPE_CHECKING:
+    from attackmap.graph import Report, TechniqueFinding, WorkloadAnalysis
+
+LAYER_VERSION = "4.5"
+NAVIGATOR_VERSION = "5.1.0"
+GRADIENT = ("#ffe766", "#ff6666")  # few paths → many paths
+SELECT_COLOR = "#66b1ff"
+
+
+class NavigatorExporter:
+    name = "navigator"
+    suffix = ".json"
+    description = "an ATT&CK Navigator layer (4.5) scored by the number of paths"
+
+    def export(self, report: Report) -> str:
+        return json.dumps(navigator_layer(report), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def navigator_layer(report: Report) -> dict[str, Any]:
+    """One layer for the whole report."""
+    return _layer(report, report.workloads, "attackmap: reachable techniques")
+
+
+def navigator_layers_per_workload(report: Report) -> dict[str, dict[str, Any]]:
+    """One layer per workload, keyed by ``Kind/namespace/name``."""
+    return {
+        str(w.ref): _layer(report, (w,), f"attackmap: {w.ref}")
+        for w in sorted(report.workloads, key=lambda w: w.ref.sort_key())
+    }
+
+
+def _layer(report: Report, workloads: tuple[WorkloadAnalysis, ...], name: str) -> dict[str, Any]:
+    found: dict[str, list[tuple[str, TechniqueFinding]]] = {}
+    for w in workloads:
+        for t in w.techniques:
+            found.setdefault(t.technique.id, []).append((str(w.ref), t))
+    techniques: list[dict[str, Any]] = []
+    for tid in sorted(found):
+        rows = found[tid]
+        technique = rows[0][1].technique
+        score = sum(len(t.paths) for _, t in rows)
+        for tactic in sorted(technique.tactics, key=tactic_rank):
+            techniques.append(_entry(tid, tactic, score, rows))
+        if technique.is_subtechnique:
+            parent = tid.split(".")[0]
+            if parent not in found:
+                techniques += [
+                    {"techniqueID": parent, "tactic": tactic, "showSubtechniques": True}
+                    for tactic in sorted(technique.tactics, key=tactic_rank)
+                ]
+    parents = {t["techniqueID"] for t in techniques if "." in t["techniqueID"]}
+    for entry in techniques:
+        if entry["techniqueID"] in {p.split(".")[0] for p in parents}:
+            entry["showSubtechniques"] = True
+    techniques.sort(key=lambda e: (e["techniqueID"], tactic_rank(e["tactic"])))
+    top = max((e.get("score", 0) for e in techniques), default=1)
+    major = report.attack_version.split(".")[0]
+    return {
+        "name": name,
+        "versions": {"layer": LAYER_VERSION, "attack": major, "navigator": NAVIGATOR_VERSION},
+        "domain": "enterprise-attack",
+        "description": (
+            f"Techniques reachable from {', '.join(report.entries)} in "
+            f"{len(workloads)} workload(s); score = number of attack paths."
+        ),
+        "filters": {"platforms": ["Containers"]},
+        "sorting": 3,  # by score, descending
+        "layout": {"layout": "side", "showID": True, "showName": True, "aggregateFunction": "max"},
+        "hideDisabled": False,
+        "techniques": techniques,
+        "gradient": {"colors": list(GRADIENT), "minValue": 1, "maxValue": max(top, 1)},
+        "legendItems": [
+            {"label": "reachable by 1 path", "color": GRADIENT[0]},
+            {"label": f"reachable by {max(top, 1)} paths", "color": GRADIENT[1]},
+        ],
+        "metadata": [
+            {"name": "generator", "value": f"attackmap {__version__}"},
+            {"name": "attack_version", "value": report.attack_version},
+            {"name": "entries", "value": ", ".join(report.entries)},
+            {"name": "workloads", "value": ", ".join(sorted(str(w.ref) for w in workloads))},
+        ],
+        "showTacticRowBackground": False,
+        "selectTechniquesAcrossTactics": False,
+        "selectSubtechniquesWithParent": False,
+        "selectVisibleTechniques": False,
+    }
+
+
+def _entry(
+    tid: str, tactic: str, score: int, rows: list[tuple[str, TechniqueFinding]]
+) -> dict[str, Any]:
+    comment: list[str] = []
+    metadata: list[dict[str, Any]] = []
+    for workload, t in sorted(rows, key=lambda r: r[0]):
+        metadata.append({"name": "workload", "value": workload})
+        for p in t.paths:
+            controls = ", ".join(control_name(c) for c in p.broken_by) or "none alone"
+            comment.append(f"{workload}: {route(p)} (broken by: {controls})")
+            metadata.append({"name": "path", "value": route(p)})
+        if t.truncated:
+            comment.append(f"{workload}: more paths not shown")
+    return {
+        "techniqueID": tid,
+        "tactic": tactic,
+        "score": score,
+        "enabled": True,
+        "comment": "\n".join(comment),
+        "metadata": metadata,
+        "links": [{"label": f"ATT&CK {tid}", "url": attack_url(tid)}],
+    }

@@ -1,0 +1,158 @@
+"""``sarif``: SARIF 2.1.0 for code scanning (GitHub and others).
+
+* one **rule** per attack step used in a reported path (id = step id); its help lists the
+  controls that break the step's paths and links to the ATT&CK technique;
+* one **result** per reachable technique per workload, on the shortest path: ``ruleId`` is
+  the path's last step (the one that uses the technique); the location is the manifest file
+  and line of the fact that enables the path's *first* step (what to change first), or the
+  workload itself when that fact has no file;
+* ``level``: ``error`` for privilege-escalation and credential-access techniques (escape
+  to the node, stolen credentials), ``warning`` otherwise;
+* ``partialFingerprints`` are stable per (workload, technique) so alerts keep their
+  identity across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from attackmap import __version__
+from attackmap.exporters._common import (
+    attack_url,
+    catalogue,
+    control_info,
+    control_name,
+    first_location,
+    route,
+)
+
+if TYPE_CHECKING:
+    from attackmap.graph import Catalogue, Report, TechniqueFinding, WorkloadAnalysis
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+ERROR_TACTICS = frozenset({"privilege-escalation", "credential-access"})
+
+
+class SarifExporter:
+    name = "sarif"
+    suffix = ".sarif"
+    description = "SARIF 2.1.0: one result per reachable technique per workload"
+
+    def export(self, report: Report) -> str:
+        return json.dumps(sarif_log(report), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def artifact_uri(path: str) -> str:
+    """A SARIF ``artifactLocation.uri``: relative paths stay relative (POSIX, %-encoded),
+    absolute ones become ``file://`` URIs."""
+    posix = path.replace("\\", "/")
+    if PurePosixPath(posix).is_absolute():
+        return "file://" + quote(posix)
+    return quote(posix)
+
+
+def sarif_log(report: Report) -> dict[str, Any]:
+    """The SARIF log as a dict."""
+    cat = catalogue(report)
+    results = [
+        _result(w, t)
+        for w in sorted(report.workloads, key=lambda w: w.ref.sort_key())
+        for t in w.techniques
+        if t.paths
+    ]
+    steps: dict[str, tuple[str, set[str]]] = {}  # step id -> (technique, controls)
+    for w in report.workloads:
+        for t in w.techniques:
+            for p in t.paths:
+                for s in p.steps:
+                    entry = steps.setdefault(s.id, (s.technique, set()))
+                    entry[1].update(control_name(c) for c in p.broken_by)
+    rules = [_rule(cat, sid, *steps[sid]) for sid in sorted(steps)]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "attackmap",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+                "properties": {
+                    "attackVersion": report.attack_version,
+                    "entries": list(report.entries),
+                },
+            }
+        ],
+    }
+
+
+def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> dict[str, Any]:
+    try:
+        step = cat.step(step_id)
+        title, rationale = step.title, " ".join(step.rationale.split())
+    except KeyError:
+        title, rationale = step_id, step_id
+    link = attack_url(technique)
+    text = [f"{title} (ATT&CK {technique}: {link}).", rationale, ""]
+    md = [f"**{title}** (ATT&CK [{technique}]({link}))", "", rationale, ""]
+    if controls:
+        text.append("Controls that break paths through this step:")
+        md.append("Controls that break paths through this step:")
+    for info in (control_info(cat, c) for c in sorted(controls)):
+        text.append(f"- {info.id}: {info.title}" + "".join(f" ({m})" for m in info.mitigations))
+        mits = "".join(f" ([{m}]({attack_url(m)}))" for m in info.mitigations)
+        md.append(f"- `{info.id}`: {info.title}{mits}")
+    return {
+        "id": step_id,
+        "name": "".join(part.capitalize() for part in step_id.split("-")),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": rationale},
+        "helpUri": link,
+        "help": {"text": "\n".join(text).strip(), "markdown": "\n".join(md).strip()},
+        "properties": {"tags": ["security", "mitre-attack", technique]},
+    }
+
+
+def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
+    path = t.paths[0]
+    where = first_location(path)
+    uri, line = where if where else (w.source.path, w.source.line)
+    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(uri)}}
+    if line is not None:
+        physical["region"] = {"startLine": line}
+    level = "error" if ERROR_TACTICS & set(t.technique.tactics) else "warning"
+    controls = ", ".join(control_name(c) for c in path.broken_by) or "no single control"
+    message = (
+        f"{w.ref}: {t.technique.id} {t.technique.name} is reachable "
+        f"({route(path)}); broken by: {controls}."
+    )
+    key = f"{w.ref}|{t.technique.id}"
+    return {
+        "ruleId": path.steps[-1].id,
+        "level": level,
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": physical,
+                "logicalLocations": [{"name": str(w.ref), "kind": "resource"}],
+            }
+        ],
+        "partialFingerprints": {
+            "attackmapFinding/v1": hashlib.sha256(key.encode()).hexdigest()[:32]
+        },
+        "properties": {
+            "technique": t.technique.id,
+            "tactics": list(t.technique.tactics),
+            "workload": str(w.ref),
+            "paths": len(t.paths),
+        },
+    }
