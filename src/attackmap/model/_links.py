@@ -55,18 +55,31 @@ def _target_matches(pod: PodSpec, target: int | str) -> bool:
     return isinstance(target, int)
 
 
-def _services_for(w: Workload, services: list[Service]) -> list[Service]:
-    labels = w.labels
-    return [
-        s for s in services if s.selector and all(labels.get(k) == v for k, v in s.selector.items())
-    ]
+class _ServiceIndex:
+    """Services of each namespace indexed by one of their selector labels, so matching a
+    workload costs a few dictionary lookups instead of a scan of every Service."""
+
+    def __init__(self, services: tuple[Service, ...]) -> None:
+        self.by_label: dict[tuple[str, str, str], list[Service]] = defaultdict(list)
+        for s in services:
+            if s.selector:
+                k, v = min(s.selector.items())
+                self.by_label[(s.ref.namespace or "default", k, v)].append(s)
+
+    def matching(self, namespace: str, labels: dict[str, str]) -> list[Service]:
+        found: list[Service] = []
+        for k, v in labels.items():
+            for s in self.by_label.get((namespace, k, v), ()):
+                if all(labels.get(sk) == sv for sk, sv in s.selector.items()):
+                    found.append(s)
+        return sorted(found, key=lambda s: s.ref.sort_key())
 
 
 def _exposure(
-    w: Workload, services_by_ns: dict[str, list[Service]], inv: Inventory
+    w: Workload, services: _ServiceIndex, inv: Inventory
 ) -> tuple[Exposure, list[Service]]:
     routes: list[ExposureRoute] = []
-    matched = _services_for(w, services_by_ns.get(w.namespace, []))
+    matched = services.matching(w.namespace, w.labels)
     matched_names = {s.ref.name: s for s in matched}
     for s in matched:
         level: _Level = _SERVICE_LEVEL.get(s.type, "cluster")
@@ -257,9 +270,7 @@ def _permissions(
 def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     """Fill the link fields of ``workloads`` from ``inv``'s context objects; collect warnings."""
     warnings: list[LoadWarning] = []
-    services_by_ns: dict[str, list[Service]] = defaultdict(list)
-    for s in inv.services:
-        services_by_ns[s.ref.namespace or "default"].append(s)
+    services = _ServiceIndex(inv.services)
     policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
     for p in inv.network_policies:
         policies_by_ns[p.ref.namespace or "default"].append(p)
@@ -275,7 +286,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     linked: list[Workload] = []
     for w in workloads:
         ns = w.namespace
-        exposure, matched = _exposure(w, services_by_ns, inv)
+        exposure, matched = _exposure(w, services, inv)
         used_services.update(s.ref for s in matched)
         sa_name = w.pod.service_account_name
         sa = sas.get((ns, sa_name))

@@ -16,6 +16,7 @@ pays nothing for line numbers beyond each document's start line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -49,10 +50,6 @@ MAX_DEPTH = 64
 #: Most nodes one document may expand to, counting every alias expansion (alias bombs).
 MAX_EXPANDED_NODES = 1_000_000
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SC = SafeConstructor()
-_HELM_SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
-
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -61,6 +58,32 @@ _NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+
+
+@functools.lru_cache(maxsize=65536)
+def _plain_scalar_tag(value: str) -> str:
+    """The YAML 1.1 implicit tag of a plain scalar (PyYAML's rules, memoised: manifests
+    repeat the same keys and values endlessly)."""
+    for tag, regexp in _IMPLICIT.get(value[0] if value else "", []) + _IMPLICIT.get(None, []):
+        if regexp.match(value):
+            return str(tag)
+    return _STR
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML's loaders are untyped
+    """libyaml's parser and composer with a memoised tag resolver (no path resolvers)."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _plain_scalar_tag(value) if implicit[0] else _STR
+        return _MAP if kind is MappingNode else _SEQ
+
+
+_SC = SafeConstructor()
+_HELM_SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.MULTILINE)
+
 _KEEP_AS_STRING = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
 
 
@@ -180,6 +203,10 @@ class _Builder:
             key = key_node.value
             if key in out:
                 raise self.error(key_node, f"duplicate key {key!r}")
+            if value_node.__class__ is ScalarNode and value_node.tag == _STR:
+                out[key] = value_node.value
+                size += 1
+                continue
             value, n = self.build(value_node, depth + 1)
             out[key] = value
             size += n
