@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import shared_path
 
 from attackmap.errors import InputError
 from attackmap.model import load
-from tests.conftest import shared_path
 
 _ONE = {
     "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
@@ -36,7 +36,7 @@ _WORKLOAD_GROUPS = {
 def _documents(path: Path) -> Iterator[Any]:
     text = path.read_text(encoding="utf-8")
     for chunk in re.split(r"(?m)^---", text):  # Helm's splitter, tolerant of '---apiVersion'
-        for doc in yaml.load_all(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # noqa: S506 - a safe loader
+        for doc in yaml.load_all(chunk, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if (
                 isinstance(doc, dict)
                 and doc.get("kind") == "List"
