@@ -1,0 +1,139 @@
+"""Manifests as edited text: ruamel.yaml round-trip documents, comments and key order kept.
+
+Each input file is split into its ``---`` documents; a document no control touches is
+written back byte for byte, a changed one is re-emitted by ruamel.yaml (its comments and
+key order kept; blank lines and trailing spaces may be normalised). Analysis never reads
+ruamel's data: the emitted text is re-read by :func:`attackmap.load`, so the verification
+sees exactly what is written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from attackmap.errors import HardenError
+
+_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def yaml_rt() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+@dataclass
+class SourceFile:
+    """One input file: its path, its document texts and their round-trip data."""
+
+    path: str
+    name: str
+    head: str  # text before the first document (comments), kept verbatim
+    chunks: list[str]  # each document's text (None-safe: empty documents dropped)
+    docs: list[Any]  # ruamel CommentedMap per chunk
+
+    def fresh_docs(self) -> list[Any]:
+        """New round-trip data for every document (patches mutate what they get)."""
+        y = yaml_rt()
+        return [y.load(chunk) for chunk in self.chunks]
+
+
+def _split(text: str) -> tuple[str, list[str]]:
+    """Text before the first document and each document's text (separators excluded)."""
+    parts = _SEPARATOR.split(text)
+    pieces = list(parts)
+    head = ""
+    chunks: list[str] = []
+    for i, piece in enumerate(pieces):
+        body = "\n".join(line for line in piece.splitlines() if not line.lstrip().startswith("#"))
+        if not body.strip():
+            if i == 0 or not chunks:
+                head += piece
+            else:
+                chunks[-1] += piece  # trailing comments belong to the previous document
+            continue
+        chunks.append(piece.lstrip("\n"))
+    return head, chunks
+
+
+def read_sources(sources: list[str | Path]) -> list[SourceFile]:
+    """Read files and directories (``*.yaml|*.yml|*.json``, sorted) as :class:`SourceFile`."""
+    files: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise HardenError("no such file or directory", path=path)
+    if not files:
+        raise HardenError("no manifest files given", hint="pass YAML files or directories")
+    out: list[SourceFile] = []
+    names: set[str] = set()
+    y = yaml_rt()
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise HardenError(f"cannot read: {e}", path=path) from e
+        head, chunks = _split(text)
+        docs: list[Any] = []
+        kept: list[str] = []
+        for chunk in chunks:
+            try:
+                data = y.load(chunk)
+            except YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                raise HardenError(
+                    f"invalid YAML: {getattr(e, 'problem', None) or e}",
+                    path=path,
+                    line=None
+                    if mark is None
+                    else text[: text.find(chunk)].count("\n") + mark.line + 1,
+                ) from e
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                raise HardenError("a document must be a mapping", path=path)
+            docs.append(data)
+            kept.append(chunk)
+        name = path.name
+        n = 2
+        while name in names:  # same base name in two directories
+            name = f"{path.stem}-{n}{path.suffix}"
+            n += 1
+        names.add(name)
+        out.append(SourceFile(path=str(path), name=name, head=head, chunks=kept, docs=docs))
+    return out
+
+
+def dump(doc: Any) -> str:
+    """One document as YAML text (round-trip emitter)."""
+    buf = io.StringIO()
+    yaml_rt().dump(doc, buf)
+    return buf.getvalue()
+
+
+def join(head: str, chunks: list[str]) -> str:
+    """A multi-document file from its head and document texts."""
+    text = head
+    for i, chunk in enumerate(chunks):
+        if i or head.strip() or text:
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += "---\n"
+        text += chunk if chunk.endswith("\n") else chunk + "\n"
+    return text

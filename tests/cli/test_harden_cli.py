@@ -1,0 +1,50 @@
+"""``attackmap harden`` through ``main([...])``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import attackmap
+from attackmap.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+NIM_DEFAULT = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
+DATA = REPO / "tests" / "harden" / "data"
+GOALS = "T1611,T1552.001,T1528"
+
+
+def test_out_dir_verified(tmp_path: Path) -> None:
+    code = main(["harden", str(NIM_DEFAULT), "--goal", GOALS, "--out", str(tmp_path)])
+    assert code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["HARDENING.md", "nim-deploy-default.yaml"]
+    report = attackmap.analyze(str(tmp_path / "nim-deploy-default.yaml"))
+    assert not any(set(w.technique_ids()) & set(GOALS.split(",")) for w in report.workloads)
+    summary = (tmp_path / "HARDENING.md").read_text()
+    assert "**Verified: yes**" in summary and "| baseline | baseline |" in summary
+
+
+def test_stdout_diff_and_exit_1_when_need_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "harden",
+            str(NIM_DEFAULT),
+            "--goal",
+            GOALS,
+            "--format",
+            "diff",
+            "--audit",
+            str(DATA / "audit-api-access.jsonl"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "# control remove-credential-env@" in out
+    assert "kept by need api-access" in err
+
+
+def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["harden", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""attackmap.harden on real NIM manifests: goals unreachable after, PSS level, audited needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import attackmap
+from attackmap import pss
+from attackmap.errors import HardenError
+from attackmap.harden import HardenResult, harden
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+NIM_DEFAULT = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
+NIMSERVICE = DATA / "nimservice-standalone.yaml"
+GOALS = ["T1611", "T1552.001", "T1528"]
+STS = "StatefulSet/default/my-nim"
+
+
+def _reanalyse(result: HardenResult) -> attackmap.Report:
+    return attackmap.analyze(result.to_yaml())
+
+
+def test_nim_default_goals_unreachable_and_baseline() -> None:
+    before = attackmap.analyze(str(NIM_DEFAULT))
+    assert {"T1552.001", "T1528"} <= set(before.workload(STS).technique_ids())
+    result = harden(NIM_DEFAULT, goals=GOALS, level="baseline")
+    assert result.verified
+    after = _reanalyse(result)  # independent re-analysis of the emitted YAML
+    for w in after.workloads:
+        assert not set(w.technique_ids()) & set(GOALS), w.ref
+    inventory = attackmap.load(result.to_yaml())
+    for pod in inventory.workloads:
+        assert pss.evaluate(pod, "baseline").allowed
+    controls = {c.control.split("@")[0] for c in result.changes}
+    assert controls == {"disable-token-automount", "remove-credential-env"}
+
+
+def test_output_keeps_comments_and_untouched_documents() -> None:
+    result = harden(NIM_DEFAULT, goals=GOALS, level="baseline")
+    (out,) = result.documents
+    original = NIM_DEFAULT.read_text()
+    assert out.name == NIM_DEFAULT.name
+    # unchanged documents are byte-identical; comments of the changed one survive
+    configmap = original.split("\n---\n")[0]
+    assert out.text.startswith(configmap)
+    assert "# Source: nim-llm/templates/deployment.yaml" in out.text
+    assert "NGC_API_KEY" not in out.text.split("kind: Service")[0].split("kind: StatefulSet")[1]
+    # key order kept: the container's keys come in the input's order
+    sts = out.text.split("kind: StatefulSet")[1]
+    assert sts.index("imagePullPolicy") < sts.index("env:") < sts.index("livenessProbe")
+
+
+def test_diff_shows_each_control_with_its_change() -> None:
+    result = harden(NIM_DEFAULT, goals=GOALS)
+    diff = result.to_diff()
+    assert "# control disable-token-automount@StatefulSet/default/my-nim" in diff
+    assert "+      automountServiceAccountToken: false" in diff
+    assert "-            - name: NGC_API_KEY" in diff
+    assert harden(NIM_DEFAULT, goals=GOALS).to_diff() == diff  # deterministic
+
+
+def test_restricted_applies_level_controls_and_reports_removed_techniques() -> None:
+    result = harden(NIM_DEFAULT, goals=["T1611"], level="restricted")
+    assert result.verified
+    (w,) = result.verification.workloads
+    assert (w.pss_before, w.pss_after) == ("baseline", "restricted")
+    applied = {c.control.split("@")[0] for c in result.changes}
+    assert {"drop-all-capabilities", "run-as-non-root", "seccomp-runtime-default"} <= applied
+    inventory = attackmap.load(result.to_yaml())
+    assert pss.lowest_level(inventory.workload(STS)) == "restricted"
+
+
+def test_audited_capability_need_blocks_restricted() -> None:
+    result = harden(
+        NIM_DEFAULT, goals=GOALS, level="restricted", audit=DATA / "audit-net-raw.jsonl"
+    )
+    (need,) = result.needs
+    assert need.need == "cap:NET_RAW" and need.evidence.endswith("audit-net-raw.jsonl:1")
+    assert not result.verification.level_met and not result.verified
+    (conflict,) = result.conflicts
+    assert conflict.blocks == "level restricted"
+    assert conflict.control == f"drop-all-capabilities@{STS}"
+    assert "need cap:NET_RAW" in str(conflict) and "blocks level restricted" in str(conflict)
+    assert all(not c.control.startswith("drop-all") for c in result.changes)
+    # goals are still met: the need does not stand in their way
+    assert not any(w.goals_after for w in result.verification.workloads)
+
+
+def test_audited_api_access_blocks_token_goal() -> None:
+    result = harden(NIM_DEFAULT, goals=GOALS, audit=DATA / "audit-api-access.jsonl")
+    (w,) = result.verification.workloads
+    assert w.goals_after == ("T1528",)
+    assert any("kept by need api-access" in b for b in w.blocked)
+    assert not any(c.control.startswith("disable-token-automount") for c in result.changes)
+
+
+def test_nimservice_reports_blocked_goals_honestly() -> None:
+    result = harden(NIMSERVICE, goals=GOALS, level="baseline")
+    assert not result.verified
+    (w,) = result.verification.workloads
+    assert set(w.goals_after) == {"T1528", "T1552.001"}
+    assert any(
+        "NIMService spec cannot express" in b and "render_deployment" in b for b in w.blocked
+    )
+    # what a NIMService can take is applied, and its document keeps its comments
+    assert "# the operator injects it as NGC_API_KEY" in result.documents[0].text
+
+
+def test_nimservice_rendered_deployment_reaches_goals() -> None:
+    result = harden(NIMSERVICE, goals=GOALS, level="baseline", render_deployment=True)
+    assert result.verified, result.summary()
+    after = _reanalyse(result)
+    assert [str(w.ref) for w in after.workloads] == ["Deployment/nim-service/llama-3-2-1b"]
+    assert not set(after.workloads[0].technique_ids()) & set(GOALS)
+    assert any("replaced by the Deployment" in n for n in result.notes)
+
+
+def test_shared_operator_sample(shared_dir: Path) -> None:
+    path = shared_dir / "corpus" / "nim" / "operator-serving-standalone-basic-llm.yaml"
+    result = harden(path, goals=GOALS, render_deployment=True)
+    by = {w.workload: w for w in result.verification.workloads}
+    assert not by["Deployment/nim-service/meta-llama-3-2-1b-instruct"].goals_after
+    cache = by["NIMCache/nim-service/meta-llama-3-2-1b-instruct"]
+    assert cache.goals_after and any("by design" in b for b in cache.blocked)
+    attackmap.load(result.to_yaml())  # NetworkPolicy names stay unique
+
+
+def test_shared_corpus_default(shared_dir: Path) -> None:
+    result = harden(shared_dir / "corpus" / "nim" / "nim-deploy-default.yaml", goals=GOALS)
+    assert result.verified
+
+
+def test_bad_input() -> None:
+    with pytest.raises(HardenError):
+        harden(DATA / "missing.yaml", goals=GOALS)
+    with pytest.raises(HardenError):
+        harden(NIM_DEFAULT, goals=GOALS, level="strict")
