@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "audit": "attackmap.cli._audit",
     "seccomp": "attackmap.cli._seccomp",
     "inventory": "attackmap.cli._inventory",
+    "harden": "attackmap.cli._harden",
 }
 
 EPILOG = """\
