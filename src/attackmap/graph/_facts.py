@@ -87,6 +87,7 @@ FACT_FAMILIES: dict[str, str] = {
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
+    "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # derived
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
     "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
@@ -99,9 +100,7 @@ FACT_FAMILIES: dict[str, str] = {
     "egress:open": "egress not restricted",
 }
 
-_FAMILY_PATTERNS = tuple(
-    (k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES
-)
+_FAMILY_PATTERNS = tuple((k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES)
 
 
 def is_known_fact(name: str) -> bool:
@@ -288,12 +287,20 @@ def _container_facts(
         mfield = f"{base}.volumeMounts[{m.mount.name}]"
         if v.type == "hostPath" and v.path:
             mode = "rw" if m.writable else "ro"
-            add(f"hostpath:{_norm_path(v.path)}:{mode}", mfield, f"hostPath {v.path} at {m.mount.mount_path}")
+            add(
+                f"hostpath:{_norm_path(v.path)}:{mode}",
+                mfield,
+                f"hostPath {v.path} at {m.mount.mount_path}",
+            )
         if v.type == "secret" or (v.type == "projected" and v.projected_secrets):
             add("secret_mount", mfield, f"Secret {v.secret_name or ', '.join(v.projected_secrets)}")
         store_path = _norm_path(m.mount.mount_path)
         cache_env = {e.name for e in c.env} & {"NIM_CACHE_PATH"}
-        if (store_path in _MODEL_STORE_PATHS or v.name in ("model-store", "nim-cache") or cache_env and store_path.startswith("/model")) and m.writable:
+        if (
+            store_path in _MODEL_STORE_PATHS
+            or v.name in ("model-store", "nim-cache")
+            or (cache_env and store_path.startswith("/model"))
+        ) and m.writable:
             add("model_store:rw", mfield, f"{v.type} at {m.mount.mount_path}")
             shared = (
                 v.type in ("hostPath", "nfs")
@@ -357,9 +364,16 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
             if any(_rule_grants(rule, v, r, g) for v, r, g in alternatives):
                 namespaces.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
         if namespaces:
-            out[right] = frozenset({ALL_NAMESPACES}) if ALL_NAMESPACES in namespaces else frozenset(namespaces)
+            out[right] = (
+                frozenset({ALL_NAMESPACES})
+                if ALL_NAMESPACES in namespaces
+                else frozenset(namespaces)
+            )
     admin = any(
-        rule.namespace is None and "*" in rule.verbs and "*" in rule.resources and "*" in rule.api_groups
+        rule.namespace is None
+        and "*" in rule.verbs
+        and "*" in rule.resources
+        and "*" in rule.api_groups
         for rule in rules
     )
     if admin:
@@ -370,12 +384,17 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
 
 
 def _pod_facts(
-    w: Workload, ev: dict[str, Evidence], loc: tuple[str, int | None], scope: Mapping[str, frozenset[str]]
+    w: Workload,
+    ev: dict[str, Evidence],
+    loc: tuple[str, int | None],
+    scope: Mapping[str, frozenset[str]],
 ) -> frozenset[str]:
     path, line = loc
     facts: set[str] = set()
 
-    def add(fact: str, fld: str, detail: str = "", where: tuple[str, int | None] | None = None) -> None:
+    def add(
+        fact: str, fld: str, detail: str = "", where: tuple[str, int | None] | None = None
+    ) -> None:
         facts.add(fact)
         p, ln = where or (path, line)
         ev.setdefault(fact, Evidence(path=p, line=ln, field=fld, detail=detail))
@@ -390,31 +409,58 @@ def _pod_facts(
     sa = w.service_account
     automount = sa.automount if sa is not None else pod.automount_service_account_token is not False
     if automount:
-        add("sa_token", "spec.automountServiceAccountToken", f"ServiceAccount {pod.service_account_name}")
+        add(
+            "sa_token",
+            "spec.automountServiceAccountToken",
+            f"ServiceAccount {pod.service_account_name}",
+        )
     if pod.service_account_name == "default" and sa is not None and sa.permissions:
-        add("sa:default_bound", "spec.serviceAccountName", "default ServiceAccount with RoleBindings")
+        add(
+            "sa:default_bound",
+            "spec.serviceAccountName",
+            "default ServiceAccount with RoleBindings",
+        )
     for route in w.exposure.routes:
         where = (route.source.path, route.source.line) if route.source else None
         name = str(route.ref) if route.ref else route.kind
         if route.kind in ("hostNetwork", "hostPort"):
             add("route:host", f"spec.{route.kind}", name, where)
         elif route.level in ("external", "node"):
-            add("route:external", route.kind, f"{name} {route.service_type or ''} port {route.port}".strip(), where)
+            add(
+                "route:external",
+                route.kind,
+                f"{name} {route.service_type or ''} port {route.port}".strip(),
+                where,
+            )
     net = w.network
     policies = ", ".join(str(p) for p in net.policies)
     if net.ingress_isolated:
         add("netpol:ingress_isolated", "NetworkPolicy", policies)
     if not net.ingress_isolated or net.allows_from_any_pod:
-        add("netpol:allows_any_pod", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+        add(
+            "netpol:allows_any_pod", "NetworkPolicy", policies or "no NetworkPolicy selects the pod"
+        )
     if not net.ingress_isolated or net.allows_from_external:
-        add("netpol:allows_external", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+        add(
+            "netpol:allows_external",
+            "NetworkPolicy",
+            policies or "no NetworkPolicy selects the pod",
+        )
     if net.egress_isolated:
         add("netpol:egress_isolated", "NetworkPolicy", policies)
     if not net.egress_isolated or net.egress_allows_any:
-        add("netpol:egress_allows_any", "NetworkPolicy", policies or "no NetworkPolicy selects the pod")
+        add(
+            "netpol:egress_allows_any",
+            "NetworkPolicy",
+            policies or "no NetworkPolicy selects the pod",
+        )
     for v in pod.volumes:
         if v.type == "emptyDir" and (v.medium or "").lower() == "memory" and not v.size_limit:
-            add("shm:unbounded", f"spec.volumes[{v.name}].emptyDir", "medium: Memory without sizeLimit")
+            add(
+                "shm:unbounded",
+                f"spec.volumes[{v.name}].emptyDir",
+                "medium: Memory without sizeLimit",
+            )
     if sa is not None:
         for right, namespaces in scope.items():
             if right in ("create_bindings", "bind_or_escalate"):
@@ -426,10 +472,17 @@ def _pod_facts(
                 if right == "cluster_admin" or any(_rule_grants(r, *alt) for alt in alternatives)
             ]
             via = ", ".join(
-                sorted({f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting})
+                sorted(
+                    {f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting}
+                )
             )
             where = (sa.source.path, sa.source.line) if sa.source else None
-            add(f"rbac:{right}", f"ServiceAccount {sa.ref.name}", f"{via} in {', '.join(sorted(namespaces))}", where)
+            add(
+                f"rbac:{right}",
+                f"ServiceAccount {sa.ref.name}",
+                f"{via} in {', '.join(sorted(namespaces))}",
+                where,
+            )
     return frozenset(facts)
 
 
@@ -453,12 +506,30 @@ def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
     if not cdi and (le(n.container_toolkit, "1.17.3") or le(n.gpu_operator, "24.9.1")):
         found.append("CVE-2025-23359")
     if low != "crun" and (
-        le(n.container_toolkit, "1.17.7") or le(n.gpu_operator, "25.3.1") or le(n.device_plugin, "0.17.2")
+        le(n.container_toolkit, "1.17.7")
+        or le(n.gpu_operator, "25.3.1")
+        or le(n.device_plugin, "0.17.2")
     ):
         found.append("CVE-2025-23266")
     if le(n.container_toolkit, "1.17.7") or le(n.gpu_operator, "25.3.1"):
         found.append("CVE-2025-23267")
     return found
+
+
+def _cgroup_release_agent_open(ctx: ClusterContext) -> bool:
+    """CVE-2022-0492: cgroup v1 ``release_agent`` writable from a new user namespace on
+    kernels before 5.17 (fix backported to 5.16.2, 5.15.16, 5.10.93, 5.4.176, 4.19.227...;
+    a vendor kernel's version string does not show backports, so only the 5.17 line is
+    trusted). cgroup v2 has no release_agent. Unknown versions follow
+    ``assumeUnknownVulnerable``."""
+    spec = ctx.spec
+    if spec.cgroup_version == 2:
+        return False
+    if spec.cgroup_version is None and not spec.assume_unknown_vulnerable:
+        return False
+    if spec.kernel_version is None:
+        return spec.assume_unknown_vulnerable
+    return _version_tuple(spec.kernel_version) < (5, 17)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -487,6 +558,14 @@ def extract(
             ctx_ev["ctx:nvidia_toolkit_vulnerable"] = Evidence(
                 path=ctx_path, line=None, field="spec.nvidia", detail=", ".join(cves)
             )
+    if ctx is not None and _cgroup_release_agent_open(ctx):
+        ctx_facts.add("ctx:cgroup_v1_release_agent")
+        ctx_ev["ctx:cgroup_v1_release_agent"] = Evidence(
+            path=ctx_path,
+            line=None,
+            field="spec.cgroupVersion",
+            detail=f"cgroup v1, kernel {ctx.spec.kernel_version or 'unknown'}",
+        )
     if assume_kernel_exploit:
         ctx_facts.add("ctx:kernel_exploitable")
         ctx_ev["ctx:kernel_exploitable"] = Evidence(
@@ -517,7 +596,9 @@ def extract(
             create |= scope.get(right, frozenset())
         if create:
             username = f"system:serviceaccount:{w.namespace}:{w.pod.service_account_name}"
-            user_exempt = most_permissive_admitted({}, admission, username=username).exempt == "user"
+            user_exempt = (
+                most_permissive_admitted({}, admission, username=username).exempt == "user"
+            )
             if (
                 user_exempt
                 or (ALL_NAMESPACES in create and (unknown_admit or admitting))
@@ -526,14 +607,18 @@ def extract(
                 pod.add("deploy_admits:privileged")
                 where = sorted(create & admitting) or ["namespaces outside the inventory"]
                 ev["deploy_admits:privileged"] = Evidence(
-                    path=loc[0], line=loc[1], field="Namespace labels",
+                    path=loc[0],
+                    line=loc[1],
+                    field="Namespace labels",
                     detail="privileged pods admitted in " + ", ".join(where),
                 )
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
         workloads.append(
-            WorkloadFacts(workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope)
+            WorkloadFacts(
+                workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
+            )
         )
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
@@ -586,7 +671,9 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
         r"/(root|home/[^/]+)/\.ssh|/etc/kubernetes(/.*)?|/var/lib/kubelet(/pki)?", path
     ):
         classes.append("sensitive_read")
-    if path in ("/", "/var", "/var/lib", "/var/lib/kubelet") or path.startswith("/var/lib/kubelet/pods"):
+    if path in ("/", "/var", "/var/lib", "/var/lib/kubelet") or path.startswith(
+        "/var/lib/kubelet/pods"
+    ):
         classes.append("kubelet_pods")
     if path in ("/", "/var", "/var/log"):
         classes.append("var_log")
@@ -594,7 +681,12 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
             classes.append("log_write")
     if rw and path in ("/", "/proc", "/proc/sys", "/proc/sys/kernel"):
         classes.append("proc_sys_write")
-    socket_dirs = {str(Path(s).parent) for s in _RUNTIME_SOCKETS} | {"/", "/var", "/run", "/var/run"}
+    socket_dirs = {str(Path(s).parent) for s in _RUNTIME_SOCKETS} | {
+        "/",
+        "/var",
+        "/run",
+        "/var/run",
+    }
     if path in _RUNTIME_SOCKETS or path in socket_dirs:
         classes.append("runtime_socket")
     safe = (
@@ -620,7 +712,9 @@ def _syscalls(
 
     stype = seccomp_type if seccomp_type in ("RuntimeDefault", "Localhost", "Unconfined") else None
     access = open_syscalls(
-        profile=SeccompSpec(type=stype, localhost_profile=localhost, kubelet_seccomp_default=seccomp_default),  # type: ignore[arg-type]  # narrowed to the Literal values above
+        profile=SeccompSpec(
+            type=stype, localhost_profile=localhost, kubelet_seccomp_default=seccomp_default
+        ),  # type: ignore[arg-type]  # narrowed to the Literal values above
         capabilities=caps,
         privileged=privileged,
         kernel=kernel,
@@ -658,13 +752,23 @@ def derive(
     if container is not None:
         privileged = "privileged" in base
         caps = effective_capabilities(base)
-        cap_sources = [f for f in base if f.startswith(("cap_add:", "cap_drop:")) or f == "privileged"]
+        cap_sources = [
+            f for f in base if f.startswith(("cap_add:", "cap_drop:")) or f == "privileged"
+        ]
         usable = privileged or "uid_root" in base or "allow_privilege_escalation" in base
-        usable_src = [f for f in ("privileged", "uid_root", "allow_privilege_escalation") if f in base]
+        usable_src = [
+            f for f in ("privileged", "uid_root", "allow_privilege_escalation") if f in base
+        ]
         for cap in caps:
-            put(f"cap:{cap}", cap_sources)
+            # exactly the base facts that decide this capability
+            own = [
+                f
+                for f in cap_sources
+                if f in ("privileged", "cap_drop:ALL", f"cap_add:{cap}", f"cap_drop:{cap}")
+            ]
+            put(f"cap:{cap}", own)
             if usable:
-                put(f"cap_usable:{cap}", [*cap_sources, *usable_src])
+                put(f"cap_usable:{cap}", [*own, *usable_src])
         seccomp_type = next((f[8:] for f in base if f.startswith("seccomp:")), "unset")
         stype = None if seccomp_type == "unset" else seccomp_type
         local = container.seccomp_localhost if stype == "Localhost" else None
@@ -696,7 +800,10 @@ def derive(
     host = "route:host" in base
     isolated = "netpol:ingress_isolated" in base
     if host or ("route:external" in base and (not isolated or "netpol:allows_external" in base)):
-        put("exposed:external", [f for f in ("route:host", "route:external", "netpol:allows_external") if f in base])
+        put(
+            "exposed:external",
+            [f for f in ("route:host", "route:external", "netpol:allows_external") if f in base],
+        )
     if host or not isolated or "netpol:allows_any_pod" in base:
         put("reachable:cluster", [f for f in ("route:host", "netpol:allows_any_pod") if f in base])
     if "netpol:egress_isolated" not in base or "netpol:egress_allows_any" in base:

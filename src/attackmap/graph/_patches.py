@@ -59,7 +59,9 @@ _NIMSERVICE_OPS = frozenset(
     }
 )
 # Operations that add objects or change the cluster: any workload kind.
-_OBJECT_OPS = frozenset({"isolate_ingress", "restrict_egress", "enforce_baseline_namespaces", "upgrade_nvidia"})
+_OBJECT_OPS = frozenset(
+    {"isolate_ingress", "restrict_egress", "enforce_baseline_namespaces", "upgrade_nvidia"}
+)
 
 
 @dataclass
@@ -131,7 +133,11 @@ def find_doc(docs: list[dict[str, Any]], ref: ObjectRef) -> dict[str, Any] | Non
 def _iter_docs(docs: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for doc in docs:
-        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        if (
+            isinstance(doc, dict)
+            and doc.get("kind") == "List"
+            and isinstance(doc.get("items"), list)
+        ):
             out.extend(d for d in doc["items"] if isinstance(d, dict))
         elif isinstance(doc, dict):
             out.append(doc)
@@ -243,7 +249,9 @@ def set_apparmor(pc: PatchContext) -> None:
         if isinstance(sc, dict) and "appArmorProfile" in sc:
             sc["appArmorProfile"] = {"type": kind}
     annotations = (template.get("metadata") or {}).get("annotations") or {}
-    for key in [k for k in annotations if k.startswith("container.apparmor.security.beta.kubernetes.io/")]:
+    for key in [
+        k for k in annotations if k.startswith("container.apparmor.security.beta.kubernetes.io/")
+    ]:
         del annotations[key]
         pc.note(f"removed annotation {key}")
 
@@ -262,7 +270,9 @@ def remove_hostpath(pc: PatchContext) -> None:
     path = _norm_path(str(pc.params["path"]))
     spec = pc.spec()
     names = _hostpath_volumes(pc, path)
-    spec["volumes"] = [v for v in spec.get("volumes") or () if not (isinstance(v, dict) and v.get("name") in names)]
+    spec["volumes"] = [
+        v for v in spec.get("volumes") or () if not (isinstance(v, dict) and v.get("name") in names)
+    ]
     for c in pc.containers():
         mounts = c.get("volumeMounts") or []
         kept = [m for m in mounts if not (isinstance(m, dict) and m.get("name") in names)]
@@ -278,7 +288,9 @@ def hostpath_read_only(pc: PatchContext) -> None:
         for m in c.get("volumeMounts") or ():
             if isinstance(m, dict) and m.get("name") in names and m.get("readOnly") is not True:
                 m["readOnly"] = True
-                pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true ({path})")
+                pc.note(
+                    f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true ({path})"
+                )
 
 
 def set_pod_field(pc: PatchContext) -> None:
@@ -300,7 +312,11 @@ def no_host_network(pc: PatchContext) -> None:
 
 def dedicated_service_account(pc: PatchContext) -> None:
     ref = pc.workload.ref
-    existing = {str(sa.ref.name) for sa in pc.inventory.service_accounts if sa.ref.namespace == ref.namespace}
+    existing = {
+        str(sa.ref.name)
+        for sa in pc.inventory.service_accounts
+        if sa.ref.namespace == ref.namespace
+    }
     name = f"{ref.name}-runtime"
     while name in existing:
         name += "-x"
@@ -308,7 +324,11 @@ def dedicated_service_account(pc: PatchContext) -> None:
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "dedicated-service-account"}},
+            "metadata": {
+                "name": name,
+                "namespace": ref.namespace or "default",
+                "labels": {"attackmap.io/control": "dedicated-service-account"},
+            },
         }
     )
     spec = pc.spec()
@@ -322,7 +342,9 @@ def remove_credential_env(pc: PatchContext) -> None:
         env = c.get("env") or []
         kept = [e for e in env if not (isinstance(e, dict) and is_credential_env(e))]
         if len(kept) != len(env):
-            removed = sorted(str(e.get("name")) for e in env if isinstance(e, dict) and e not in kept)
+            removed = sorted(
+                str(e.get("name")) for e in env if isinstance(e, dict) and e not in kept
+            )
             c["env"] = kept
             pc.note(f"containers[{c.get('name')}]: removed env {', '.join(removed)}")
         env_from = c.get("envFrom") or []
@@ -343,12 +365,18 @@ def read_only_model_store(pc: PatchContext) -> None:
         pc.note("spec.storage.readOnly: true")
         return
     for c in pc.containers():
-        has_cache_env = any(isinstance(e, dict) and e.get("name") == "NIM_CACHE_PATH" for e in c.get("env") or ())
+        has_cache_env = any(
+            isinstance(e, dict) and e.get("name") == "NIM_CACHE_PATH" for e in c.get("env") or ()
+        )
         for m in c.get("volumeMounts") or ():
             if not isinstance(m, dict):
                 continue
             path = _norm_path(str(m.get("mountPath", "")))
-            is_store = path in _MODEL_STORE or m.get("name") in ("model-store", "nim-cache") or (has_cache_env and path.startswith("/model"))
+            is_store = (
+                path in _MODEL_STORE
+                or m.get("name") in ("model-store", "nim-cache")
+                or (has_cache_env and path.startswith("/model"))
+            )
             if is_store and m.get("readOnly") is not True:
                 m["readOnly"] = True
                 pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true")
@@ -387,7 +415,11 @@ def shm_size_limit(pc: PatchContext) -> None:
         return
     for v in pc.spec().get("volumes") or ():
         ed = v.get("emptyDir") if isinstance(v, dict) else None
-        if isinstance(ed, dict) and str(ed.get("medium", "")).lower() == "memory" and not ed.get("sizeLimit"):
+        if (
+            isinstance(ed, dict)
+            and str(ed.get("medium", "")).lower() == "memory"
+            and not ed.get("sizeLimit")
+        ):
             ed["sizeLimit"] = size
             pc.note(f"volumes[{v.get('name')}].emptyDir.sizeLimit: {size}")
 
@@ -414,21 +446,31 @@ def isolate_ingress(pc: PatchContext) -> None:
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "isolate-ingress"}},
+            "metadata": {
+                "name": name,
+                "namespace": ref.namespace or "default",
+                "labels": {"attackmap.io/control": "isolate-ingress"},
+            },
             "spec": {
                 "podSelector": {"matchLabels": _pod_selector(pc)},
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
                         "from": [
-                            {"namespaceSelector": {"matchLabels": {"attackmap.io/inference-gateway": "true"}}}
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"attackmap.io/inference-gateway": "true"}
+                                }
+                            }
                         ]
                     }
                 ],
             },
         }
     )
-    pc.note(f"new NetworkPolicy {ref.namespace}/{name}: ingress only from namespaces labelled attackmap.io/inference-gateway=true")
+    pc.note(
+        f"new NetworkPolicy {ref.namespace}/{name}: ingress only from namespaces labelled attackmap.io/inference-gateway=true"
+    )
 
 
 def restrict_egress(pc: PatchContext) -> None:
@@ -438,13 +480,24 @@ def restrict_egress(pc: PatchContext) -> None:
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": ref.namespace or "default", "labels": {"attackmap.io/control": "restrict-egress"}},
+            "metadata": {
+                "name": name,
+                "namespace": ref.namespace or "default",
+                "labels": {"attackmap.io/control": "restrict-egress"},
+            },
             "spec": {
                 "podSelector": {"matchLabels": _pod_selector(pc)},
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                                },
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     }
                 ],
@@ -473,7 +526,12 @@ def internal_service_only(pc: PatchContext) -> None:
         if route.ref.kind == "Service":
             spec = doc.setdefault("spec", {})
             spec["type"] = "ClusterIP"
-            for key in ("loadBalancerIP", "loadBalancerSourceRanges", "externalTrafficPolicy", "externalIPs"):
+            for key in (
+                "loadBalancerIP",
+                "loadBalancerSourceRanges",
+                "externalTrafficPolicy",
+                "externalIPs",
+            ):
                 spec.pop(key, None)
             for port in spec.get("ports") or ():
                 if isinstance(port, dict):
@@ -489,7 +547,11 @@ def _remove_doc(docs: list[Any], target: dict[str, Any]) -> None:
         if doc is target:
             del docs[i]
             return
-        if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        if (
+            isinstance(doc, dict)
+            and doc.get("kind") == "List"
+            and isinstance(doc.get("items"), list)
+        ):
             doc["items"] = [d for d in doc["items"] if d is not target]
 
 
@@ -500,7 +562,10 @@ def enforce_baseline_namespaces(pc: PatchContext) -> None:
         scope |= set(wf.rbac_scope.get(right, frozenset()))
     namespaces = sorted(scope - {ALL_NAMESPACES})
     if ALL_NAMESPACES in scope:
-        namespaces = sorted({ns.ref.name for ns in pc.inventory.namespaces} | {w.workload.namespace for w in pc.fb.workloads})
+        namespaces = sorted(
+            {ns.ref.name for ns in pc.inventory.namespaces}
+            | {w.workload.namespace for w in pc.fb.workloads}
+        )
         _admission_default_baseline(pc)
     for ns in namespaces:
         doc = find_doc(pc.docs, ObjectRef(kind="Namespace", namespace=None, name=ns))
@@ -511,7 +576,9 @@ def enforce_baseline_namespaces(pc: PatchContext) -> None:
         labels["pod-security.kubernetes.io/enforce"] = "baseline"
         labels["pod-security.kubernetes.io/enforce-version"] = "latest"
         pc.note(f"Namespace {ns}: pod-security.kubernetes.io/enforce=baseline")
-    username = f"system:serviceaccount:{pc.workload.namespace}:{pc.workload.pod.service_account_name}"
+    username = (
+        f"system:serviceaccount:{pc.workload.namespace}:{pc.workload.pod.service_account_name}"
+    )
     for doc in _iter_docs(pc.docs):
         if doc.get("kind") in ("PodSecurityConfiguration", "AdmissionConfiguration"):
             for conf in _pod_security_configs(doc):
@@ -534,13 +601,22 @@ def _pod_security_configs(doc: dict[str, Any]) -> list[dict[str, Any]]:
         return [doc]
     out = []
     for plugin in doc.get("plugins") or ():
-        if isinstance(plugin, dict) and plugin.get("name") == "PodSecurity" and isinstance(plugin.get("configuration"), dict):
+        if (
+            isinstance(plugin, dict)
+            and plugin.get("name") == "PodSecurity"
+            and isinstance(plugin.get("configuration"), dict)
+        ):
             out.append(plugin["configuration"])
     return out
 
 
 def _admission_default_baseline(pc: PatchContext) -> None:
-    configs = [c for d in _iter_docs(pc.docs) if d.get("kind") in ("PodSecurityConfiguration", "AdmissionConfiguration") for c in _pod_security_configs(d)]
+    configs = [
+        c
+        for d in _iter_docs(pc.docs)
+        if d.get("kind") in ("PodSecurityConfiguration", "AdmissionConfiguration")
+        for c in _pod_security_configs(d)
+    ]
     if not configs:
         conf: dict[str, Any] = {
             "apiVersion": "pod-security.admission.config.k8s.io/v1",
@@ -651,7 +727,12 @@ def apply_controls_logged(
         if context_doc is not None
         else copy.deepcopy(inventory.context.model_dump(by_alias=True, exclude_none=True))
         if inventory.context is not None
-        else {"apiVersion": "attackmap/v1", "kind": "ClusterContext", "metadata": {"name": "cluster"}, "spec": {}}
+        else {
+            "apiVersion": "attackmap/v1",
+            "kind": "ClusterContext",
+            "metadata": {"name": "cluster"},
+            "spec": {},
+        }
     )
     for ci, target in controls:
         op = PATCH_OPS[str(ci.patch["op"])]
@@ -662,11 +743,21 @@ def apply_controls_logged(
         else:
             found = inventory.workload(target)
             if found is None:
-                raise HardenError(f"{ci.id}@{target}: no such workload", hint="use ids from the report's broken_by")
+                raise HardenError(
+                    f"{ci.id}@{target}: no such workload",
+                    hint="use ids from the report's broken_by",
+                )
             workload = found
             if not applicable(ci, workload):
                 raise HardenError(f"{ci.id} cannot be applied to {workload.ref.kind} {target}")
-        pc = PatchContext(docs=docs, workload=workload, inventory=inventory, fb=fb, context=context, params=ci.patch)
+        pc = PatchContext(
+            docs=docs,
+            workload=workload,
+            inventory=inventory,
+            fb=fb,
+            context=context,
+            params=ci.patch,
+        )
         try:
             op(pc)
         except KeyError as e:

@@ -21,7 +21,9 @@ def _in_namespaces(fb: FactBase, namespaces: frozenset[str]) -> list[WorkloadFac
     return [w for w in fb.workloads if w.workload.namespace in namespaces]
 
 
-def _running_containers(workloads: list[WorkloadFacts], source: WorkloadFacts | None) -> tuple[Target, ...]:
+def _running_containers(
+    workloads: list[WorkloadFacts], source: WorkloadFacts | None
+) -> tuple[Target, ...]:
     out: list[Target] = []
     for w in workloads:
         if source is not None and w.key == source.key:
@@ -47,7 +49,11 @@ def rbac_patch_targets(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, 
 
 def node_workload_tokens(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
     """Every workload whose token is mounted (any workload may share the node)."""
-    return tuple((w.key, None) for w in fb.workloads if "sa_token" in w.pod and (wf is None or w.key != wf.key))
+    return tuple(
+        (w.key, None)
+        for w in fb.workloads
+        if "sa_token" in w.pod and (wf is None or w.key != wf.key)
+    )
 
 
 def deploy_namespace_tokens(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
