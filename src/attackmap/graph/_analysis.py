@@ -338,35 +338,45 @@ class Analyzer:
         ]
         if not sets:
             return MinimalControls(goals=goal_set, controls=())
+        # Paths no control breaks (e.g. a malicious image using GPUs) stay whatever we do;
+        # cover the others and say so.
+        unbroken = sum(1 for s in sets if not s)
+        needed = [s for s in sets if s]
         chosen: tuple[str, ...] = ()
         exact = True
         for _ in range(8):
-            if any(not s for s in sets):
-                return MinimalControls(
-                    goals=goal_set, controls=chosen, exact=False, unreachable_after=False
-                )
-            chosen, exact_now = _hitting_set(sets)
+            if not needed:
+                break
+            chosen, exact_now = _hitting_set(needed)
             exact = exact and exact_now
-            fb = self._fb_with(chosen)
-            graph = AttackGraph(fb, self.catalogue)
+            graph = AttackGraph(self._fb_with(chosen), self.catalogue)
             remaining = self._goal_paths(graph, workload, goal_set)
             if not remaining:
-                return MinimalControls(goals=goal_set, controls=chosen, exact=exact)
-            # Paths the cover missed: add what breaks them (judged in the patched world).
-            saved = self.fb
-            self.fb = fb
-            try:
-                for _entry, steps in remaining:
-                    extra = frozenset(self.broken_by(steps, graph)) - frozenset(chosen)
-                    sets.append(extra | frozenset())
-            finally:
-                self.fb = saved
-            sets = [s - frozenset(chosen) if not (s & frozenset(chosen)) else s for s in sets]
-            sets = [s for s in sets if not (s & frozenset(chosen))] + [
-                frozenset(chosen) & s for s in sets if s & frozenset(chosen)
-            ]
+                return MinimalControls(
+                    goals=goal_set,
+                    controls=chosen,
+                    exact=exact,
+                    unreachable_after=unbroken == 0,
+                    unbroken_paths=unbroken,
+                )
+            # Paths the cover missed (longer ones the bounded enumeration did not list):
+            # the answer must also break each of them, judged in the patched world.
+            progress = False
+            for _entry, steps in remaining:
+                extra = frozenset(self.broken_by(steps, graph))
+                if extra:
+                    needed.append(extra)
+                    progress = True
+                else:
+                    unbroken += 1
+            if not progress:
+                break
         return MinimalControls(
-            goals=goal_set, controls=chosen, exact=False, unreachable_after=False
+            goals=goal_set,
+            controls=chosen,
+            exact=False,
+            unreachable_after=False,
+            unbroken_paths=unbroken,
         )
 
     def control_instance(self, control_id: str) -> tuple[ControlInstance, str]:

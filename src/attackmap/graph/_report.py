@@ -80,6 +80,8 @@ class MinimalControls(_Frozen):
     controls: tuple[str, ...]
     exact: bool = True
     unreachable_after: bool = True
+    unbroken_paths: int = 0
+    """Paths to the goals that no control breaks (they remain after ``controls``)."""
 
 
 class WorkloadAnalysis(_Frozen):
@@ -226,7 +228,13 @@ def _workload_dict(w: WorkloadAnalysis) -> dict[str, Any]:
             for t in w.techniques
         ],
         "minimal_controls": [
-            {"goals": list(m.goals), "controls": list(m.controls), "exact": m.exact}
+            {
+                "goals": list(m.goals),
+                "controls": list(m.controls),
+                "exact": m.exact,
+                "unreachable_after": m.unreachable_after,
+                "unbroken_paths": m.unbroken_paths,
+            }
             for m in w.minimal_controls
         ],
         "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
