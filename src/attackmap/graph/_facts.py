@@ -83,6 +83,8 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_allows_any": "egress is allowed to anywhere (or not isolated)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac:*": "a right of the pod's ServiceAccount (see RBAC_RIGHTS)",
+    "rbac:bind_roles": "the ServiceAccount can bind cluster-admin to itself (ClusterRoleBinding, or RoleBindings in every namespace)",
+    "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces only",
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
@@ -378,9 +380,44 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
     )
     if admin:
         out["cluster_admin"] = frozenset({ALL_NAMESPACES})
-    if "create_bindings" in out and ("bind_or_escalate" in out or admin):
-        out["bind_roles"] = out["create_bindings"]
+    out.update(_binding_rights(rules, admin))
     return out
+
+
+def _binding_rights(rules: tuple[PolicyRule, ...], admin: bool) -> dict[str, frozenset[str]]:
+    """``bind_roles`` (can bind cluster-admin: cluster-wide) and ``bind_roles_namespaced``
+    (can bind roles inside some namespaces only).
+
+    A ClusterRoleBinding can only be created with a cluster-wide rule and can only refer to
+    a ClusterRole; a RoleBinding may refer to a Role of its namespace or to a ClusterRole.
+    Creating the binding needs ``bind`` (or ``escalate``) on the role it refers to.
+    """
+    group = "rbac.authorization.k8s.io"
+
+    def where(verbs: tuple[str, ...], resource: str, cluster_only: bool = False) -> set[str]:
+        found: set[str] = set()
+        for rule in rules:
+            if cluster_only and rule.namespace is not None:
+                continue
+            if any(rule.allows(v, resource, group) for v in verbs):
+                found.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
+        return found
+
+    def meet(a: set[str], b: set[str]) -> set[str]:
+        if ALL_NAMESPACES in a:
+            return set(b)
+        if ALL_NAMESPACES in b:
+            return set(a)
+        return a & b
+
+    bind_cr = where(("bind", "escalate"), "clusterroles")
+    bind_r = where(("bind", "escalate"), "roles")
+    crb = where(("create",), "clusterrolebindings", cluster_only=True)
+    rb = where(("create",), "rolebindings")
+    if admin or (crb and ALL_NAMESPACES in bind_cr) or ALL_NAMESPACES in meet(rb, bind_cr):
+        return {"bind_roles": frozenset({ALL_NAMESPACES})}
+    namespaced = meet(rb, bind_cr) | meet(rb, bind_r)
+    return {"bind_roles_namespaced": frozenset(namespaced)} if namespaced else {}
 
 
 def _pod_facts(
@@ -487,31 +524,40 @@ def _pod_facts(
 
 
 def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
-    """The NVIDIA CVEs the context's versions are open to (unknown versions: patched,
-    unless ``assumeUnknownVulnerable``)."""
+    """The NVIDIA CVEs the context's versions are open to (DOMAIN §5).
+
+    The Container Toolkit's own version decides when it is declared (the GPU Operator only
+    implies the toolkit it installs); otherwise the GPU Operator's version stands for it.
+    CVE-2025-23266 also reaches through the device plugin's CDI hooks. Unknown versions:
+    patched, unless ``assumeUnknownVulnerable``. CDI mode closes CVE-2024-0132 and
+    CVE-2025-23359 (legacy-mode mounts); crun is not open to CVE-2025-23266.
+    """
     spec = ctx.spec
     n = spec.nvidia
     assume = spec.assume_unknown_vulnerable
     low = spec.container_runtime.low_level
 
-    def le(version: str | None, limit: str) -> bool:
-        if version is None:
-            return assume
-        return _version_tuple(version) <= _version_tuple(limit)
+    def toolkit_le(ctk: str, operator: str) -> bool:
+        if n.container_toolkit is not None:
+            return _version_tuple(n.container_toolkit) <= _version_tuple(ctk)
+        if n.gpu_operator is not None:
+            return _version_tuple(n.gpu_operator) <= _version_tuple(operator)
+        return assume
+
+    def plugin_le(limit: str) -> bool:
+        if n.device_plugin is None:
+            return False  # unknown: the toolkit's answer stands for the node
+        return _version_tuple(n.device_plugin) <= _version_tuple(limit)
 
     cdi = n.cdi is True
     found: list[str] = []
-    if not cdi and (le(n.container_toolkit, "1.16.1") or le(n.gpu_operator, "24.6.1")):
+    if not cdi and toolkit_le("1.16.1", "24.6.1"):
         found.append("CVE-2024-0132")
-    if not cdi and (le(n.container_toolkit, "1.17.3") or le(n.gpu_operator, "24.9.1")):
+    if not cdi and toolkit_le("1.17.3", "24.9.1"):
         found.append("CVE-2025-23359")
-    if low != "crun" and (
-        le(n.container_toolkit, "1.17.7")
-        or le(n.gpu_operator, "25.3.1")
-        or le(n.device_plugin, "0.17.2")
-    ):
+    if low != "crun" and (toolkit_le("1.17.7", "25.3.1") or plugin_le("0.17.2")):
         found.append("CVE-2025-23266")
-    if le(n.container_toolkit, "1.17.7") or le(n.gpu_operator, "25.3.1"):
+    if toolkit_le("1.17.7", "25.3.1"):
         found.append("CVE-2025-23267")
     return found
 
@@ -533,8 +579,9 @@ def _cgroup_release_agent_open(ctx: ClusterContext) -> bool:
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = re.findall(r"\d+", version.lstrip("vV"))
-    return tuple(int(p) for p in parts[:3]) or (0,)
+    """``v1.17.3-1`` -> (1, 17, 3); missing parts are 0 (``1.17`` = 1.17.0)."""
+    parts = [int(p) for p in re.findall(r"\d+", version.lstrip("vV"))[:3]]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def extract(
