@@ -1,0 +1,268 @@
+"""Each format, produced for real NIM manifests and validated against its own standard:
+JSON Schema (report v1), the Navigator layer loader, the SARIF 2.1.0 schema, the STIX 2.1
+validator, GraphML and DOT structure, well-formed self-contained HTML."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import networkx as nx
+import pytest
+from exporter_helpers import DEFAULT_MANIFEST, GOALS, REPO_ROOT, analyze_in_repo
+
+from attackmap.exporters import (
+    EXPORTERS,
+    navigator_layer,
+    navigator_layers_per_workload,
+    sarif_log,
+    stix_bundle,
+)
+from attackmap.exporters._common import graph_data
+from attackmap.graph import Report
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def _techniques(report: Report) -> set[str]:
+    return {t.technique.id for w in report.workloads for t in w.techniques}
+
+
+# -- json ------------------------------------------------------------------------------
+
+
+def test_json_validates_against_published_schema(report: Report) -> None:
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    document = json.loads(EXPORTERS["json"].export(report))
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document == report.to_dict()
+
+
+def test_json_schema_rejects_drift(default_report: Report) -> None:
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    document = default_report.to_dict()
+    document["workloads"][0]["techniques"][0]["paths"][0]["steps"][0]["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+
+
+# -- navigator ---------------------------------------------------------------------------
+
+
+def test_navigator_layer_loads_in_mitreattack(report: Report) -> None:
+    from mitreattack.navlayers import Layer
+
+    text = EXPORTERS["navigator"].export(report)
+    layer = Layer()
+    layer.from_str(text)  # raises on an invalid layer
+    loaded = layer.to_dict()
+    assert loaded["versions"]["layer"] == "4.5"
+    assert len(loaded["techniques"]) == len(json.loads(text)["techniques"])
+
+
+def test_navigator_layer_shape_and_scores(report: Report) -> None:
+    layer = navigator_layer(report)
+    assert layer["domain"] == "enterprise-attack"
+    assert layer["versions"] == {
+        "layer": "4.5",
+        "attack": report.attack_version.split(".")[0],
+        "navigator": "5.1.0",
+    }
+    assert layer["filters"] == {"platforms": ["Containers"]}
+    meta = {m["name"]: m["value"] for m in layer["metadata"]}
+    assert meta["attack_version"] == report.attack_version
+    assert meta["generator"].startswith("attackmap ")
+    assert layer["legendItems"] and layer["gradient"]["maxValue"] >= 1
+    scored = [e for e in layer["techniques"] if "score" in e]
+    # one entry per technique and tactic, scored by the number of paths
+    expected = {
+        (t.technique.id, tactic)
+        for w in report.workloads
+        for t in w.techniques
+        for tactic in t.technique.tactics
+    }
+    assert {(e["techniqueID"], e["tactic"]) for e in scored} == expected
+    paths = {}
+    for w in report.workloads:
+        for t in w.techniques:
+            paths[t.technique.id] = paths.get(t.technique.id, 0) + len(t.paths)
+    for e in scored:
+        assert e["score"] == paths[e["techniqueID"]]
+        assert e["comment"] and e["links"][0]["url"].startswith("https://attack.mitre.org/")
+    # the text is plain UTF-8 JSON (no BOM)
+    assert not EXPORTERS["navigator"].export(report).startswith("\ufeff")
+
+
+def test_navigator_one_layer_per_workload(report: Report) -> None:
+    layers = navigator_layers_per_workload(report)
+    assert sorted(layers) == sorted(str(w.ref) for w in report.workloads)
+    for w in report.workloads:
+        ids = {e["techniqueID"] for e in layers[str(w.ref)]["techniques"] if "score" in e}
+        assert ids == set(w.technique_ids())
+
+
+# -- sarif -------------------------------------------------------------------------------
+
+
+def test_sarif_validates_against_sarif_2_1_0_schema(report: Report) -> None:
+    schema = json.loads((SCHEMAS / "sarif-2.1.0-rtm.5.json").read_text())
+    log = json.loads(EXPORTERS["sarif"].export(report))
+    jsonschema.Draft4Validator(schema).validate(log)
+    assert log["version"] == "2.1.0"
+
+
+def test_sarif_results_rules_and_locations(report: Report) -> None:
+    log = sarif_log(report)
+    run = log["runs"][0]
+    results = run["results"]
+    assert len(results) == sum(len(w.techniques) for w in report.workloads)
+    assert {r["properties"]["technique"] for r in results} == _techniques(report)
+    rule_ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
+    steps = {s.id for w in report.workloads for t in w.techniques for p in t.paths for s in p.steps}
+    assert rule_ids == steps
+    for rule in run["tool"]["driver"]["rules"]:
+        assert "attack.mitre.org/techniques/" in rule["helpUri"]
+    for r in results:
+        assert r["ruleId"] in rule_ids
+        loc = r["locations"][0]["physicalLocation"]
+        uri = loc["artifactLocation"]["uri"]
+        path = Path(uri.removeprefix("file://")) if uri.startswith("file://") else REPO_ROOT / uri
+        lines = path.read_text().splitlines()
+        assert 1 <= loc["region"]["startLine"] <= len(lines)
+    # the location is the first fact of the first step of the shortest path
+    w = report.workloads[0]
+    t = w.techniques[0]
+    first = next(f for f in t.paths[0].steps[0].facts if f.path)
+    located = next(r for r in results if r["properties"]["technique"] == t.technique.id)
+    assert located["locations"][0]["physicalLocation"]["region"]["startLine"] == first.line
+
+
+# -- stix --------------------------------------------------------------------------------
+
+
+def test_stix_bundle_is_valid_stix_2_1(report: Report) -> None:
+    from stix2validator import ValidationOptions, validate_string
+
+    text = EXPORTERS["stix"].export(report)
+    assert validate_string(text, ValidationOptions()).is_valid
+    # strict mode too, except the two best practices our design departs from on purpose:
+    # deterministic UUIDv5 ids (103: "should be UUIDv4") and ATT&CK links without hashes (302)
+    strict = ValidationOptions(strict=True, disabled=["103", "302"])
+    assert validate_string(text, strict).is_valid
+
+
+def test_stix_objects_and_real_attack_ids(report: Report) -> None:
+    bundle = stix_bundle(report)
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for obj in bundle["objects"]:
+        by_type.setdefault(str(obj["type"]), []).append(obj)
+    assert {o["name"] for o in by_type["infrastructure"]} == {str(w.ref) for w in report.workloads}
+    stix_ids = {t.technique.stix_id for w in report.workloads for t in w.techniques}
+    assert {o["id"] for o in by_type["attack-pattern"]} == stix_ids
+    assert by_type["course-of-action"]
+    rels = {(o["relationship_type"]) for o in by_type["relationship"]}
+    assert rels == {"related-to", "mitigates"}
+    stamps = {o.get("created") for o in bundle["objects"] if "created" in o}
+    assert len(stamps) == 1  # one fixed timestamp, never "now"
+    ids = [o["id"] for o in bundle["objects"]]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+
+
+# -- dot / graphml -----------------------------------------------------------------------
+
+
+def test_graph_paths_lie_on_the_attack_graph(report: Report) -> None:
+    data = graph_data(report)
+    assert data.on_path <= set(data.nodes)
+    assert data.path_edges <= data.edges
+    kinds = {a["kind"] for a in data.nodes.values()}
+    assert kinds == {"entry", "state", "step", "technique"}
+    assert {n[10:] for n in data.nodes if n.startswith("technique:")} >= _techniques(report)
+
+
+def test_dot_structure(report: Report) -> None:
+    text = EXPORTERS["dot"].export(report)
+    data = graph_data(report)
+    assert text.startswith('digraph "attackmap" {') and text.rstrip().endswith("}")
+    node_lines = [ln for ln in text.splitlines() if "[label=" in ln]
+    edge_lines = [ln for ln in text.splitlines() if " -> " in ln]
+    assert len(node_lines) == len(data.nodes)
+    assert len(edge_lines) == len(data.edges)
+    assert sum("#cc0000" in ln for ln in edge_lines) == len(data.path_edges)
+    # every quoted string is closed (escaped quotes inside labels included)
+    for line in node_lines + edge_lines:
+        assert len(re.findall(r'(?<!\\)"', line)) % 2 == 0, line
+
+
+def test_graphml_round_trips_through_networkx(report: Report) -> None:
+    text = EXPORTERS["graphml"].export(report)
+    graph = nx.read_graphml(io.StringIO(text))
+    data = graph_data(report)
+    assert set(graph.nodes) == set(data.nodes)
+    assert graph.number_of_edges() == len(data.edges)
+    marked = {n for n, attrs in graph.nodes(data=True) if attrs["on_path"]}
+    assert marked == data.on_path
+
+
+# -- html / markdown ---------------------------------------------------------------------
+
+
+class _Checker(HTMLParser):
+    VOID = frozenset({"meta", "br", "hr", "img", "link", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: set[str] = set()
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and "://" in value:
+                self.external.append(value)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1:]}>"
+        self.stack.pop()
+
+
+def test_html_is_self_contained_and_well_formed(report: Report) -> None:
+    text = EXPORTERS["html"].export(report)
+    checker = _Checker()
+    checker.feed(text)
+    assert checker.stack == []
+    assert "script" not in checker.tags and "link" not in checker.tags
+    assert checker.external == []
+    assert {"style", "details", "summary", "table"} <= checker.tags
+    for tid in _techniques(report):
+        assert tid in text
+
+
+def test_markdown_tables(report: Report) -> None:
+    text = EXPORTERS["markdown"].export(report)
+    for w in report.workloads:
+        assert f"## {w.ref}" in text
+        for t in w.techniques:
+            assert re.search(rf"^\| {re.escape(t.technique.id)} .*\|$", text, re.M)
+    assert "## Summary by tactic" in text
+    for line in text.splitlines():
+        if line.startswith("|"):
+            # every table row has the same number of (unescaped) cells as its header
+            assert len(re.split(r"(?<!\\)\|", line)) in (5, 6), line
+
+
+# -- determinism -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTERS))
+def test_byte_identical_for_identical_input(fmt: str, default_report: Report) -> None:
+    again = analyze_in_repo(DEFAULT_MANIFEST, goals=GOALS)
+    assert EXPORTERS[fmt].export(default_report) == EXPORTERS[fmt].export(again)
