@@ -28,7 +28,18 @@ _LAZY: dict[str, str] = {
     "ClusterContext": "attackmap.model",
 }
 
-__all__ = ["AttackmapError", "__version__", *sorted(_LAZY)]
+__all__ = [
+    "AttackKB",
+    "AttackmapError",
+    "ClusterContext",
+    "Inventory",
+    "Report",
+    "Workload",
+    "__version__",
+    "analyze",
+    "load",
+    "load_attack",
+]
 
 if TYPE_CHECKING:
     from attackmap.attack import AttackKB as AttackKB
