@@ -953,8 +953,9 @@ def generate(out: Path | str, workloads: int, seed: int = 1) -> SynthStats:
     namespaces: list[_Namespace] = []
     remaining = workloads
     for ns, count in _system_namespaces(g):
-        if remaining <= 0:
-            break
+        if remaining <= 0:  # tiny clusters: drop the namespace and uncount its objects
+            g.kinds.subtract(Counter(doc["kind"] for doc in ns.docs))
+            continue
         if count > remaining:  # tiny clusters: keep only the first workloads
             kept = 0
             trimmed: list[Doc] = []

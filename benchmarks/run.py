@@ -1,0 +1,312 @@
+"""Run every attackmap benchmark and write one JSON result with the machine noted.
+
+    .venv/bin/python benchmarks/run.py                         # sizes 100,1000,10000 (+ all others)
+    .venv/bin/python benchmarks/run.py --sizes 100,1000,10000,100000
+    .venv/bin/python benchmarks/run.py --quick                 # small and fast (smoke test)
+
+Each measurement runs in a fresh subprocess. The other benchmark scripts in this folder
+(``bench_attack.py``, ``bench_pss.py``, ``bench_audit.py``, ``bench_seccomp.py``,
+``bench_load.py`` when present) are run as subprocesses and their JSON is collected under
+``benchmarks``. The summary table compares each measurement with the issue's target;
+``benchmarks/README.md`` explains every field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import bench_analyze  # noqa: E402 - benchmarks are scripts beside this one, not a package
+import bench_scale  # noqa: E402
+
+DEFAULT_OUT = HERE / "results" / "latest.json"
+DEFAULT_SIZES = (100, 1000, 10000)
+QUICK_SIZES = (50,)
+
+# target name -> (limit, unit); a measurement passes when it is below the limit
+TARGETS: dict[str, tuple[float, str]] = {
+    "cold_cli_wall_s": (0.5, "s"),
+    "cold_cli_rss_mb": (100.0, "MB"),
+    "warm_analyze_ms": (20.0, "ms"),
+    "scale_10000_wall_s": (20.0, "s"),
+    "scale_10000_rss_mb": (1024.0, "MB"),
+    "scale_100000_wall_s": (240.0, "s"),
+    "scale_100000_rss_mb": (4096.0, "MB"),
+    "flat_time_per_workload_ratio": (2.0, "x"),
+    "flat_memory_per_workload_ratio": (2.0, "x"),
+    "audit_1m_events_s": (60.0, "s"),
+}
+
+# Other helpers' benchmark scripts: name -> (arguments, quick arguments or None to skip)
+EXTERNAL: dict[str, tuple[list[str], list[str] | None]] = {
+    "bench_attack.py": (["--runs", "3"], None),  # MitreAttackData: ~12 s a run
+    "bench_pss.py": ([], []),
+    "bench_seccomp.py": ([], []),
+    "bench_load.py": ([], None),
+    "bench_audit.py": ([], None),  # 100 MB, 1 GB and 1M-line logs: minutes
+}
+
+AUDIT_CHILD = """
+import json, sys, time
+sys.path.insert(0, sys.argv[3])
+from bench_scale import peak_rss_mb
+from attackmap.audit import analyze_audit, read
+path, events = sys.argv[1], int(sys.argv[2])
+start = time.perf_counter()
+reader = read(path)
+samples = []
+def counted():
+    for i, event in enumerate(reader, 1):
+        if i % max(1, events // 10) == 0:
+            samples.append([i, peak_rss_mb()])
+        yield event
+summary = analyze_audit(counted())
+wall = time.perf_counter() - start
+print(json.dumps({"events": summary.events, "lines": reader.stats.lines, "wall_s": round(wall, 2),
+                  "events_per_s": round(reader.stats.lines / wall), "peak_rss_mb": peak_rss_mb(),
+                  "rss_curve": samples}))
+"""
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    with contextlib.suppress(ValueError, OSError):
+        mem_gb = round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    commit = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory_gb": mem_gb,
+        "git_commit": commit or None,
+    }
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_external(script: str, args: list[str], timeout: float) -> dict[str, Any]:
+    path = HERE / script
+    if not path.exists():
+        return {"skipped": f"{script} not present"}
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(
+            [sys.executable, str(path), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    wall = round(time.perf_counter() - start, 1)
+    if out.returncode != 0:
+        tail = out.stderr.strip().splitlines()[-1:] or [f"exit {out.returncode}"]
+        return {"error": tail[0], "wall_s": wall}
+    text = out.stdout
+    try:
+        result: dict[str, Any] = json.loads(text[text.index("{") :])
+    except ValueError:
+        return {"error": "no JSON on stdout", "stdout": text[-500:], "wall_s": wall}
+    result["script_wall_s"] = wall
+    return result
+
+
+def run_audit(events: int, timeout: float) -> dict[str, Any]:
+    """Stream ``events`` generated audit lines through ``read`` + ``analyze_audit``."""
+    import tempfile
+
+    from gen_audit import generate
+
+    with tempfile.TemporaryDirectory(prefix="attackmap-bench-audit-") as tmp:
+        path = Path(tmp) / "audit.jsonl"
+        start = time.perf_counter()
+        size = generate(path, max_events=events)
+        gen_s = round(time.perf_counter() - start, 1)
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", AUDIT_CHILD, str(path), str(events), str(HERE)],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f} s", "lines": events}
+    if out.returncode != 0:
+        tail = out.stderr.strip().splitlines()[-1:] or [f"exit {out.returncode}"]
+        return {"error": tail[0]}
+    result: dict[str, Any] = json.loads(out.stdout)
+    result.update({"bytes": size, "generate_s": gen_s, "generator": "benchmarks/gen_audit.py"})
+    return result
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its measurement, ratio (measured / limit) and pass/fail."""
+    measured: dict[str, float | None] = dict.fromkeys(TARGETS)
+    single = results.get("single", {})
+    cold = single.get("cold_cli", {})
+    measured["cold_cli_wall_s"] = cold.get("wall_s_median")
+    measured["cold_cli_rss_mb"] = cold.get("peak_rss_mb")
+    measured["warm_analyze_ms"] = single.get("warm", {}).get("analyze_ms")
+    scale = {r["size"]: r.get("attackmap", {}) for r in results.get("scale", [])}
+    for size in (10000, 100000):
+        measured[f"scale_{size}_wall_s"] = scale.get(size, {}).get("wall_s")
+        measured[f"scale_{size}_rss_mb"] = scale.get(size, {}).get("peak_rss_mb")
+    curve = [v for s, v in sorted(scale.items()) if s >= 1000 and "ms_per_workload" in v]
+    if len(curve) >= 2:
+        times = [v["ms_per_workload"] for v in curve]
+        mems = [max(v["kb_per_workload"], 1e-9) for v in curve]
+        measured["flat_time_per_workload_ratio"] = round(max(times) / min(times), 2)
+        measured["flat_memory_per_workload_ratio"] = round(max(mems) / min(mems), 2)
+    audit = results.get("audit", {})
+    if audit.get("lines", 0) >= 1_000_000:
+        measured["audit_1m_events_s"] = audit.get("wall_s")
+    rows = []
+    for name, (limit, unit) in TARGETS.items():
+        value = measured[name]
+        rows.append(
+            {
+                "target": name,
+                "limit": limit,
+                "unit": unit,
+                "measured": value,
+                "ratio": None if value is None else round(value / limit, 2),
+                "pass": None if value is None else value < limit,
+            }
+        )
+    return rows
+
+
+def summary(results: dict[str, Any]) -> str:
+    """A readable table: the scale curve, then the targets."""
+    lines = ["", "scale (load + analyse + JSON, fresh process per size)"]
+    header = f"{'workloads':>10} {'wall s':>8} {'load':>7} {'analyze':>8} {'json':>7} {'peak MB':>8} {'ms/wl':>7} {'KB/wl':>7}"
+    lines.append(header)
+    for r in results.get("scale", []):
+        a = r.get("attackmap", {})
+        if "error" in a:
+            lines.append(f"{r['size']:>10} {a['error']}")
+            continue
+        p = a["phases"]
+        lines.append(
+            f"{r['size']:>10} {a['wall_s']:>8.2f} {p['load']['wall_s']:>7.2f} "
+            f"{p['analyze']['wall_s']:>8.2f} {p['json']['wall_s']:>7.2f} {a['peak_rss_mb']:>8.0f} "
+            f"{a['ms_per_workload']:>7.2f} {a['kb_per_workload']:>7.0f}"
+        )
+    lines += ["", f"{'target':<32} {'measured':>10} {'limit':>8} {'ratio':>6}  verdict"]
+    for row in results.get("targets", []):
+        value = "-" if row["measured"] is None else f"{row['measured']:g}"
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        verdict = "not measured" if row["pass"] is None else ("PASS" if row["pass"] else "FAIL")
+        lines.append(
+            f"{row['target']:<32} {value:>10} {row['limit']:>7g}{row['unit']:<1} {ratio:>6}  {verdict}"
+        )
+    base = results.get("single", {}).get("ratio_vs_baseline")
+    if base:
+        lines.append(
+            f"\ncold single-manifest analysis vs MitreAttackData(full bundle): "
+            f"{base['wall']}x faster, {base['rss']}x less memory"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, one run, skip the slow scripts"
+    )
+    parser.add_argument(
+        "--sizes", default=None, help="comma-separated workload counts (default 100,1000,10000)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds per measurement process"
+    )
+    parser.add_argument(
+        "--audit-events",
+        type=int,
+        default=None,
+        help="audit lines to stream (default 1M, quick 20k)",
+    )
+    parser.add_argument(
+        "--no-external", action="store_true", help="skip the other bench_*.py scripts"
+    )
+    args = parser.parse_args(argv)
+    sizes = (
+        tuple(int(s) for s in args.sizes.split(",") if s.strip())
+        if args.sizes
+        else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    )
+    audit_events = args.audit_events or (20_000 if args.quick else 1_000_000)
+    results: dict[str, Any] = {
+        "schema": "attackmap.bench/v1",
+        "machine": machine(),
+        "quick": args.quick,
+    }
+
+    _log("single manifest: cold CLI, warm analyze, MitreAttackData baseline ...")
+    results["single"] = bench_analyze.run(
+        runs=1 if args.quick else 3, repeat=5 if args.quick else 20,
+        bundle=bench_analyze.DEFAULT_BUNDLE if not args.quick else Path("/nonexistent"),
+    )  # fmt: skip
+    results["scale"] = []
+    for size in sizes:
+        _log(f"scale: {size} workloads ...")
+        results["scale"].append(
+            bench_scale.run(
+                size, args.seed, baseline=size <= 10000 and not args.quick, timeout=args.timeout
+            )
+        )
+    _log(f"audit: {audit_events} events ...")
+    results["audit"] = run_audit(audit_events, args.timeout)
+    results["benchmarks"] = {}
+    if not args.no_external:
+        for script, (full, quick) in EXTERNAL.items():
+            script_args = quick if args.quick else full
+            if script_args is None:
+                results["benchmarks"][script] = {"skipped": "slow; not run with --quick"}
+                continue
+            _log(f"{script} ...")
+            results["benchmarks"][script] = run_external(script, script_args, args.timeout)
+    results["targets"] = verdicts(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(summary(results))
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
