@@ -5,6 +5,7 @@ there, the load-balancer + ingress render from the corpus."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,8 @@ LB_MANIFEST = (
 GOALS = ("T1611", "T1552.001")
 
 
-def analyze_in_repo(manifest: str, **kwargs: object) -> Report:
+def analyze_in_repo(manifest: str, **kwargs: Any) -> Report:
     """``attackmap.analyze`` with the repository root as working directory."""
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO_ROOT)
-        return attackmap.analyze(manifest, **kwargs)  # type: ignore[arg-type]
+        return attackmap.analyze(manifest, **kwargs)

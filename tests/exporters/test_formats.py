@@ -87,7 +87,7 @@ def test_navigator_layer_shape_and_scores(report: Report) -> None:
         for tactic in t.technique.tactics
     }
     assert {(e["techniqueID"], e["tactic"]) for e in scored} == expected
-    paths = {}
+    paths: dict[str, int] = {}
     for w in report.workloads:
         for t in w.techniques:
             paths[t.technique.id] = paths.get(t.technique.id, 0) + len(t.paths)

@@ -19,7 +19,7 @@ def test_registry_covers_every_format() -> None:
 def test_cli_offers_exactly_the_registered_formats() -> None:
     parser = build_parser("analyze")
     sub = next(a for a in parser._actions if a.dest == "command")
-    analyze = sub.choices["analyze"]  # type: ignore[index]
+    analyze = sub.choices["analyze"]  # type: ignore[index]  # argparse types choices as Iterable
     fmt = next(a for a in analyze._actions if a.dest == "format")
     assert set(fmt.choices) == FORMATS
 
