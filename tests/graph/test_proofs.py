@@ -1,0 +1,194 @@
+"""Every control listed in ``broken_by`` is proven: applying it to the manifests and
+re-analysing removes the path.
+
+The proof is exact at the level of step instances (``<step>@<scope>``): a path survives a
+control only if every one of its step instances still exists in the re-analysed graph, so
+a proven control leaves at least one of them without an instance. Each distinct
+(workload, control) is applied once and checked against every path that lists it.
+
+Sampled: the whole KubeHound corpus, the GPU Operator operands and a fixed set of NIM
+deployments (chart defaults, hostPath, LoadBalancer, operator-rendered, multi-node),
+plus the per-step manifests of ``manifests/steps`` and Hypothesis-generated pods.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attackmap.graph import Report, analyze
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+CORPUS = SHARED / "corpus"
+STEPS = Path(__file__).resolve().parent / "manifests" / "steps"
+
+NIM_SAMPLE = (
+    "nim-deploy-default.yaml",
+    "nim-deploy-hostpath.yaml",
+    "nim-deploy-loadbalancer-ingress.yaml",
+    "nim-deploy-multinode-lws.yaml",
+    "operator-rendered-basic-llm.yaml",
+    "operator-rendered-hostpath-loadbalancer.yaml",
+    "gpu-operator-state-driver-0500_daemonset.yaml",
+    "gpu-operator-state-device-plugin-0500_daemonset.yaml",
+)
+
+
+def unproven(report: Report) -> list[str]:
+    """Every (path, control) where applying the control leaves all the path's step
+    instances in place, as readable strings (empty: everything is proven)."""
+    claims: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
+    for w in report.workloads:
+        for t in w.techniques:
+            for p in t.paths:
+                instances = tuple(f"{s.id}@{s.scope}" for s in p.steps)
+                for control in p.broken_by:
+                    claims[(str(w.ref), control)].append(instances)
+    failures: list[str] = []
+    checked = 0
+    for (workload, control), paths in sorted(claims.items()):
+        after = report.apply([control])
+        analyzer = after._analyzer
+        assert analyzer is not None
+        alive = analyzer.graph.instances
+        for instances in paths:
+            checked += 1
+            if all(i in alive for i in instances):
+                failures.append(f"{workload}: {control} does not break {' > '.join(instances)}")
+    assert checked == sum(len(v) for v in claims.values())
+    return failures
+
+
+def count_claims(report: Report) -> int:
+    return sum(len(p.broken_by) for w in report.workloads for t in w.techniques for p in t.paths)
+
+
+def corpus(*parts: str) -> Path:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference corpus not available: {path} (../shared absent)")
+    return path
+
+
+def kubehound_files() -> list[str]:
+    folder = CORPUS / "kubehound"
+    return sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("name", kubehound_files())
+def test_kubehound_broken_by_is_proven(name: str) -> None:
+    rep = analyze(corpus("kubehound", name))
+    assert unproven(rep) == []
+    if rep.workloads:
+        assert count_claims(rep) > 0  # the property is not vacuous
+
+
+@pytest.mark.parametrize("name", NIM_SAMPLE)
+def test_nim_broken_by_is_proven(name: str) -> None:
+    assert unproven(analyze(corpus("nim", name))) == []
+
+
+def test_kubescape_sample_broken_by_is_proven() -> None:
+    root = corpus("kubescape")
+    sample = sorted(root.glob("*/*/input/*.yaml"))[::10]
+    assert sample
+    for path in sample:
+        try:
+            rep = analyze(path)
+        except Exception:  # rejected inputs are covered by test_corpus
+            continue
+        assert unproven(rep) == [], path
+
+
+@pytest.mark.parametrize("step", sorted(p.name for p in STEPS.iterdir() if p.is_dir()))
+def test_step_manifests_broken_by_is_proven(step: str) -> None:
+    import yaml
+
+    opts_path = STEPS / step / "options.yaml"
+    opts: dict[str, Any] = yaml.safe_load(opts_path.read_text()) if opts_path.exists() else {}
+    opts.pop("quiet", None)
+    assert unproven(analyze(STEPS / step / "fires.yaml", **opts)) == []
+
+
+# -- generated pods ------------------------------------------------------------------------
+
+CAPS = ("SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "NET_ADMIN")
+HOST_PATHS = ("/", "/etc", "/var/log", "/var/lib/kubelet/pods", "/proc/sys", "/opt/data")
+
+
+@st.composite
+def pods(draw: st.DrawFn) -> dict[str, Any]:
+    sc: dict[str, Any] = {}
+    if draw(st.booleans()):
+        sc["privileged"] = draw(st.booleans())
+    caps: list[str] = draw(st.lists(st.sampled_from(CAPS), max_size=2, unique=True))
+    add_caps: bool = draw(st.booleans())
+    if caps or add_caps:
+        sc["capabilities"] = {"add": caps}
+        if draw(st.booleans()):
+            sc["capabilities"]["drop"] = ["ALL"]
+    if draw(st.booleans()):
+        sc["runAsUser"] = draw(st.sampled_from([0, 1000]))
+    if draw(st.booleans()):
+        sc["allowPrivilegeEscalation"] = draw(st.booleans())
+    seccomp = draw(st.sampled_from([None, "RuntimeDefault", "Unconfined"]))
+    if seccomp:
+        sc["seccompProfile"] = {"type": seccomp}
+    apparmor = draw(st.sampled_from([None, "RuntimeDefault", "Unconfined"]))
+    if apparmor:
+        sc["appArmorProfile"] = {"type": apparmor}
+    container: dict[str, Any] = {"name": "app", "image": "nvcr.io/nim/x:1", "securityContext": sc}
+    spec: dict[str, Any] = {"containers": [container]}
+    paths = draw(st.lists(st.sampled_from(HOST_PATHS), max_size=2, unique=True))
+    if paths:
+        spec["volumes"] = [{"name": f"h{i}", "hostPath": {"path": p}} for i, p in enumerate(paths)]
+        container["volumeMounts"] = [
+            {"name": f"h{i}", "mountPath": f"/h{i}", "readOnly": draw(st.booleans())}
+            for i in range(len(paths))
+        ]
+    if draw(st.booleans()):
+        spec["hostPID"] = True
+    if draw(st.booleans()):
+        spec["automountServiceAccountToken"] = draw(st.booleans())
+    if draw(st.booleans()):
+        container["resources"] = {"limits": {"nvidia.com/gpu": 1, "cpu": "1", "memory": "1Gi"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "gen", "namespace": "nim"},
+        "spec": spec,
+    }
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(pods())
+def test_generated_pods_broken_by_is_proven(pod: dict[str, Any]) -> None:
+    assert unproven(analyze(pod, entries=["image"])) == []
+
+
+def test_an_unrelated_control_leaves_the_path() -> None:
+    """The check can fail: a control that is not in broken_by keeps the instances alive."""
+    rep = analyze(STEPS / "escape-privileged-mount" / "fires.yaml", entries=["image"])
+    (w,) = rep.workloads
+    finding = w.finding("T1611")
+    assert finding is not None
+    path = next(p for p in finding.paths if p.steps[-1].id == "escape-privileged-mount")
+    control = f"shm-size-limit@{w.ref}"
+    assert control not in path.broken_by
+    assert f"unprivileged@{w.ref}" in path.broken_by
+    after = rep.apply([control])._analyzer
+    assert after is not None
+    assert all(f"{s.id}@{s.scope}" in after.graph.instances for s in path.steps)
+    fixed = rep.apply([f"unprivileged@{w.ref}"])._analyzer
+    assert fixed is not None
+    assert not all(f"{s.id}@{s.scope}" in fixed.graph.instances for s in path.steps)
