@@ -58,9 +58,8 @@ def attack_url(ident: str) -> str:
 
 def catalogue(report: Report) -> Catalogue:
     """The step/control catalogue the report was made with (the packaged one otherwise)."""
-    analyzer = report._analyzer
-    if analyzer is not None:
-        return analyzer.catalogue
+    if report.catalogue is not None:
+        return report.catalogue
     from attackmap.attack import load_attack
     from attackmap.graph import load_catalogue
 
@@ -170,17 +169,15 @@ def graph_data(report: Report, *, paths_only: bool = False) -> GraphData:
     cat = catalogue(report)
     data = GraphData()
     succ: dict[str, set[str]] = {}
-    analyzer = report._analyzer
-    if analyzer is not None:
-        g = analyzer.graph
-        for node in sorted(g._succ):
-            for nxt in sorted(g._succ[node]):
-                succ.setdefault(node, set()).add(_sink_to_technique(nxt, cat))
+    graph = report.attack_graph
+    if graph is not None:
+        for node, nxt in graph.edges():
+            succ.setdefault(node, set()).add(_sink_to_technique(nxt, cat))
     for w in report.workloads:
         for t in w.techniques:
             for p in t.paths:
                 _mark_path(data, p, t.technique.id, succ)
-    if paths_only or analyzer is None:
+    if paths_only or graph is None:
         nodes = set(data.on_path)
         data.edges = set(data.path_edges)
     else:

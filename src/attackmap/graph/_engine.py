@@ -212,6 +212,14 @@ class AttackGraph:
             self.__dict__["_nx"] = cached
         return cached
 
+    def nodes(self) -> list[str]:
+        """Every node id, sorted."""
+        return sorted(self._succ)
+
+    def edges(self) -> list[tuple[str, str]]:
+        """Every edge ``(from, to)``, sorted."""
+        return sorted((a, b) for a, targets in self._succ.items() for b in targets)
+
     def sinks(self) -> list[str]:
         """Sink nodes of steps with at least one instance, sorted."""
         return sorted(n for n in self._succ if n.startswith("sink:"))

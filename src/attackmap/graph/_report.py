@@ -16,6 +16,8 @@ from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
 
 if TYPE_CHECKING:
     from attackmap.graph._analysis import Analyzer
+    from attackmap.graph._catalogue import Catalogue
+    from attackmap.graph._engine import AttackGraph
 
 SCHEMA_ID = "attackmap.report/v1"
 
@@ -137,6 +139,17 @@ class Report(_Frozen):
     def apply(self, controls: list[str] | tuple[str, ...]) -> Report:
         """What-if: apply ``controls`` (``control@workload`` ids) to the manifests and re-analyse."""
         return self._require_analyzer().apply(tuple(controls))
+
+    @property
+    def attack_graph(self) -> AttackGraph | None:
+        """The instantiated attack graph behind this report (``None`` for a report that
+        was deserialised rather than produced by :func:`attackmap.analyze`)."""
+        return self._analyzer.graph if self._analyzer is not None else None
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """The step/control catalogue the report was made with."""
+        return self._analyzer.catalogue if self._analyzer is not None else None
 
     def _require_analyzer(self) -> Analyzer:
         if self._analyzer is None:
