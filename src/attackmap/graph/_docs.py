@@ -1,0 +1,179 @@
+"""Documentation generated from data: ``docs/facts.md`` (the fact vocabulary) and
+``docs/coverage.md`` (which ATT&CK Containers techniques the catalogue reaches, and why
+the others cannot be reached from manifests). Tests check the committed files equal the
+generated text; regenerate with ``python -m attackmap.graph._docs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+
+from attackmap._resources import mappings_dir
+from attackmap.attack import AttackKB
+from attackmap.errors import MappingError
+from attackmap.graph._catalogue import Catalogue
+from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS
+
+COVERAGE_FILE = "mappings/coverage.yaml"
+TACTIC_ORDER = (
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
+)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Per Containers technique: the steps that reach it, or the reason none can."""
+
+    reached: dict[str, tuple[str, ...]]  # technique -> step ids (sub-techniques' included)
+    reasons: dict[str, str]  # technique -> why manifest analysis cannot reach it
+
+
+def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None = None) -> Coverage:
+    """Join the catalogue with ``mappings/coverage.yaml``; refuse a technique that is both
+    reached and excused, or neither, or not a Containers technique."""
+    node = (root or mappings_dir()) / "coverage.yaml"
+    try:
+        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise MappingError(f"cannot read coverage reasons: {e}", path=COVERAGE_FILE) from e
+    entries = data.get("not_reached") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise MappingError("expected a mapping with a 'not_reached' list", path=COVERAGE_FILE)
+    techniques = {t.id for t in kb.techniques(platform="Containers")}
+    reached: dict[str, set[str]] = {}
+    for step in catalogue.steps:
+        reached.setdefault(step.technique, set()).add(step.id)
+        parent = step.technique.split(".")[0]
+        if parent != step.technique:
+            reached.setdefault(parent, set()).add(step.id)
+    reasons: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"not_reached[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
+            raise MappingError("expected {technique, reason}", path=COVERAGE_FILE, field=where)
+        tid, reason = str(entry["technique"]), str(entry["reason"]).strip()
+        if tid not in techniques:
+            raise MappingError(
+                f"{tid} is not an ATT&CK Containers technique", path=COVERAGE_FILE, field=where
+            )
+        if tid in reached:
+            raise MappingError(
+                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
+                path=COVERAGE_FILE,
+                field=where,
+            )
+        if tid in reasons or not reason:
+            raise MappingError(f"{tid}: duplicate or empty reason", path=COVERAGE_FILE, field=where)
+        reasons[tid] = reason
+    missing = sorted(techniques - set(reached) - set(reasons))
+    if missing:
+        raise MappingError(
+            f"Containers techniques neither reached nor explained: {', '.join(missing)}",
+            path=COVERAGE_FILE,
+            hint="add a step that reaches them or a reason under not_reached",
+        )
+    return Coverage(
+        reached={t: tuple(sorted(s)) for t, s in reached.items() if t in techniques},
+        reasons=reasons,
+    )
+
+
+def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
+    """``docs/coverage.md``: every Containers technique by tactic, with its steps or reason."""
+    cov = load_coverage(kb, catalogue)
+    techniques = sorted(kb.techniques(platform="Containers"), key=lambda t: t.id)
+    lines = [
+        "# ATT&CK Containers coverage",
+        "",
+        "Generated from `mappings/` and the bundled ATT&CK "
+        f"{kb.version} by `attackmap.graph._docs.coverage_markdown`; do not edit.",
+        "",
+        f"**{len(cov.reached)} of {len(techniques)}** Containers techniques are reachable by "
+        "some attack step. A parent technique counts as reached through its sub-techniques "
+        "(its steps are those of the sub-techniques). The others need evidence that "
+        "manifests do not carry; the reasons live in `mappings/coverage.yaml`.",
+        "",
+    ]
+    tactics = sorted(
+        {tac for t in techniques for tac in t.tactics},
+        key=lambda x: (TACTIC_ORDER.index(x) if x in TACTIC_ORDER else 99, x),
+    )
+    for tactic in tactics:
+        lines += [f"## {tactic}", "", "| technique | name | reached by |", "|---|---|---|"]
+        for t in techniques:
+            if tactic not in t.tactics:
+                continue
+            if t.id in cov.reached:
+                how = ", ".join(f"`{s}`" for s in cov.reached[t.id])
+            else:
+                how = "not reached: " + " ".join(cov.reasons[t.id].split())
+            lines.append(f"| {t.id} | {t.name} | {how} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def facts_markdown() -> str:
+    """``docs/facts.md``: the fact vocabulary (:data:`FACT_FAMILIES`) and RBAC rights."""
+    lines = [
+        "# Facts",
+        "",
+        "The vocabulary attack steps and controls speak (`mappings/`), produced by",
+        "`attackmap/graph/_facts.py` from Kubernetes fields. Generated from `FACT_FAMILIES`",
+        "and `RBAC_RIGHTS` by `attackmap.graph._docs.facts_markdown`; do not edit.",
+        "",
+        "*Base* facts are read from the manifests and the ClusterContext (controls edit them);",
+        "*derived* facts are recomputed from base facts, each with the base facts it came",
+        "from (`because`), which is how a control is found to break a step. `*` stands for",
+        "an argument.",
+        "",
+        "| fact | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{k}` | {v} |" for k, v in FACT_FAMILIES.items()]
+    lines += [
+        "",
+        "## RBAC rights (`rbac:<right>`)",
+        "",
+        "A right holds when some rule of the ServiceAccount's bindings allows one of its",
+        "(verb, resource, API group) alternatives; `cluster_admin`, `bind_roles` and",
+        "`bind_roles_namespaced` are computed from the rules as a whole.",
+        "",
+        "| right | any of (verb resource group) |",
+        "|---|---|",
+    ]
+    for right, alts in RBAC_RIGHTS.items():
+        shown = ", ".join(f"`{v} {r} {g or 'core'}`" for v, r, g in alts)
+        lines.append(f"| `{right}` | {shown} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:  # pragma: no cover - a maintainer's regeneration helper
+    from pathlib import Path
+
+    from attackmap.attack import load_attack
+    from attackmap.graph._catalogue import load_catalogue
+
+    kb = load_attack()
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    (docs / "coverage.md").write_text(coverage_markdown(kb, load_catalogue(kb)), encoding="utf-8")
+    (docs / "facts.md").write_text(facts_markdown(), encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
