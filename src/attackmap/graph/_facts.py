@@ -638,7 +638,7 @@ def extract(
         sa = w.service_account
         scope = rbac_scope(sa.permissions) if sa is not None else {}
         pod = set(_pod_facts(w, ev, loc, scope))
-        create = set()
+        create: set[str] = set()
         for right in ("create_pods", "create_workloads", "create_jobs"):
             create |= scope.get(right, frozenset())
         if create:
@@ -760,8 +760,10 @@ def _syscalls(
     stype = seccomp_type if seccomp_type in ("RuntimeDefault", "Localhost", "Unconfined") else None
     access = open_syscalls(
         profile=SeccompSpec(
-            type=stype, localhost_profile=localhost, kubelet_seccomp_default=seccomp_default
-        ),  # type: ignore[arg-type]  # narrowed to the Literal values above
+            type=stype,  # type: ignore[arg-type]  # narrowed to the Literal values above
+            localhost_profile=localhost,
+            kubelet_seccomp_default=seccomp_default,
+        ),
         capabilities=caps,
         privileged=privileged,
         kernel=kernel,

@@ -106,11 +106,12 @@ class PatchContext:
         template = self.template()
         if template is None:
             raise KeyError("no pod template")
-        return template.setdefault("spec", {})
+        spec: dict[str, Any] = template.setdefault("spec", {})
+        return spec
 
     def containers(self) -> list[dict[str, Any]]:
         spec = self.spec()
-        out = []
+        out: list[dict[str, Any]] = []
         for group in ("initContainers", "containers"):
             out.extend(c for c in spec.get(group) or () if isinstance(c, dict))
         return out
@@ -258,7 +259,7 @@ def set_apparmor(pc: PatchContext) -> None:
 
 def _hostpath_volumes(pc: PatchContext, path: str) -> set[str]:
     return {
-        v.get("name")
+        str(v.get("name"))
         for v in pc.spec().get("volumes") or ()
         if isinstance(v, dict)
         and isinstance(v.get("hostPath"), dict)
