@@ -65,6 +65,7 @@ FACT_FAMILIES: dict[str, str] = {
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
     "remote_service": "the container serves SSH (port 22/2222 or a port named ssh)",
+    "remote_service:routed": "a LoadBalancer/NodePort Service, Ingress or Gateway route targets the SSH port",
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
@@ -323,6 +324,20 @@ def _container_facts(
     for p in c.ports:
         if p.container_port in (22, 2222) or (p.name or "").lower().startswith("ssh"):
             add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
+            for route in w.exposure.routes:
+                if route.level not in ("external", "node") or route.kind in (
+                    "hostNetwork",
+                    "hostPort",
+                ):
+                    continue
+                if route.target in (p.container_port, p.name) or (
+                    route.target is None and route.port == p.container_port
+                ):
+                    add(
+                        "remote_service:routed",
+                        f"{base}.ports",
+                        f"{route.kind} {route.ref or ''} -> {p.container_port}".strip(),
+                    )
     if c.resources.memory_limit is None:
         add("limits:no_memory", f"{base}.resources.limits.memory")
     if c.resources.cpu_limit is None:
