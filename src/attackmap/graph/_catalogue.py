@@ -323,6 +323,10 @@ def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
         controls=tuple(sorted(controls, key=lambda c: c.id)),
     )
     _check(catalogue, kb, step_files, control_files)
+    if (root / "coverage.yaml").is_file():
+        from attackmap.graph._docs import load_coverage
+
+        load_coverage(kb, catalogue, root)  # every Containers technique reached or explained
     return catalogue
 
 
@@ -397,7 +401,10 @@ def _check(
         required = any(s.requires.state == name for s in cat.steps)
         if required and name not in granted:
             raise MappingError(
-                f"state {name!r} is required but no step grants it", path="mappings/states.yaml"
+                f"state {name!r} is required but no step grants it",
+                path="mappings/states.yaml",
+                field=name,
+                hint="add a step that grants it, or remove the steps that require it",
             )
     # Every step must be reachable from an entry when facts are ignored.
     reached = set(entries)
@@ -413,6 +420,7 @@ def _check(
             raise MappingError(
                 f"step {step.id!r} can never fire: no path from an entry reaches {step.requires.state!r}",
                 path=step_files[step.id],
+                field=f"{step.id}.requires",
             )
     for control in cat.controls:
         label = control_files[control.id]

@@ -1,0 +1,115 @@
+"""The analysis API: entries, minimal control sets, what-if apply, the Pod Security trade-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import attackmap
+from attackmap.errors import AttackmapError
+
+REPO = Path(__file__).resolve().parents[2]
+NIM = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
+
+PRIVILEGED = """
+apiVersion: v1
+kind: Pod
+metadata: {name: gpu-debug, namespace: ml}
+spec:
+  hostPID: true
+  containers:
+  - name: shell
+    image: ubuntu
+    securityContext: {privileged: true}
+    resources: {limits: {nvidia.com/gpu: 1}}
+"""
+
+
+def _techniques(report: attackmap.Report) -> set[str]:
+    return {t.technique.id for w in report.workloads for t in w.techniques}
+
+
+def test_entries_restrict_where_paths_start() -> None:
+    image = attackmap.analyze(PRIVILEGED, entries=["image"])
+    external = attackmap.analyze(PRIVILEGED, entries=["external"])
+    assert "T1611" in _techniques(image)
+    assert _techniques(external) == set()  # no Service, no hostNetwork: unreachable from outside
+    for w in image.workloads:
+        for t in w.techniques:
+            assert {p.entry for p in t.paths} == {"image"}
+
+
+def test_unknown_entry_is_refused() -> None:
+    with pytest.raises(AttackmapError, match="unknown entry point"):
+        attackmap.analyze(PRIVILEGED, entries=["satellite"])
+
+
+def test_minimal_controls_are_verified_by_reanalysis() -> None:
+    report = attackmap.analyze(PRIVILEGED, entries=["image"], goals=["T1611"])
+    (minimal,) = report.workloads[0].minimal_controls
+    assert minimal.goals == ("T1611",)
+    assert minimal.unreachable_after and minimal.unbroken_paths == 0
+    # Privileged + hostPID: both escape vectors need privileged; one control suffices.
+    assert minimal.controls == ("unprivileged@Pod/ml/gpu-debug",)
+    after = report.apply(minimal.controls)
+    assert "T1611" not in after.workloads[0].technique_ids()
+
+
+def test_minimal_controls_on_demand_matches_report() -> None:
+    report = attackmap.analyze(NIM, goals=["T1528", "T1552.001"])
+    (in_report,) = report.workloads[0].minimal_controls
+    on_demand = report.minimal_controls(report.workloads[0].ref, ["T1552.001", "T1528"])
+    assert on_demand.controls == in_report.controls
+    # A malicious image still reads what the pod is given: paths that no control breaks
+    # are counted, not hidden.
+    assert in_report.unbroken_paths == 0
+    patched = report.apply(in_report.controls)
+    assert not {"T1528", "T1552.001"} & set(patched.workloads[0].technique_ids())
+
+
+def test_goal_that_no_control_breaks_is_reported_as_remaining() -> None:
+    report = attackmap.analyze(NIM, entries=["image"], goals=["T1496.001"])
+    (minimal,) = report.workloads[0].minimal_controls
+    assert not minimal.unreachable_after
+    assert minimal.unbroken_paths >= 1
+
+
+def test_apply_rejects_unknown_or_untargeted_controls() -> None:
+    report = attackmap.analyze(PRIVILEGED)
+    with pytest.raises(AttackmapError, match="no target"):
+        report.apply(["unprivileged"])
+    with pytest.raises(AttackmapError, match="unknown control"):
+        report.apply(["make-it-safe@Pod/ml/gpu-debug"])
+
+
+def test_apply_needs_manifests_not_an_inventory() -> None:
+    report = attackmap.analyze(attackmap.load(PRIVILEGED))
+    with pytest.raises(AttackmapError, match="needs the manifests"):
+        report.apply(["unprivileged@Pod/ml/gpu-debug"])
+
+
+def test_pss_tradeoff_measures_what_the_next_level_removes() -> None:
+    report = attackmap.analyze(PRIVILEGED)
+    pss = report.workloads[0].pss
+    assert pss is not None
+    assert (pss.lowest_level, pss.next_level) == ("privileged", "baseline")
+    assert set(pss.next_violations) == {"hostNamespaces", "privileged"}
+    assert "unprivileged@Pod/ml/gpu-debug" in pss.controls
+    assert pss.removes is not None and "T1611" in pss.removes
+    # GPU hijacking stays: baseline does not take GPUs away.
+    assert "T1496.001" not in pss.removes
+
+
+def test_pss_tradeoff_for_nim_default_is_measured() -> None:
+    pss = attackmap.analyze(NIM).workloads[0].pss
+    assert pss is not None and pss.lowest_level == "baseline" and pss.next_level == "restricted"
+    assert set(pss.next_violations) >= {"allowPrivilegeEscalation", "runAsNonRoot"}
+    assert pss.removes is not None
+
+
+def test_report_json_is_deterministic_and_names_the_schema() -> None:
+    a = attackmap.analyze(NIM).to_json()
+    b = attackmap.analyze(NIM).to_json()
+    assert a == b
+    assert '"schema": "attackmap.report/v1"' in a
