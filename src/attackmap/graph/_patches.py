@@ -440,9 +440,28 @@ def _pod_selector(pc: PatchContext) -> dict[str, str]:
     return label
 
 
+def _free_name(pc: PatchContext, kind: str, wanted: str) -> str:
+    """``wanted``, or a variant no document of ``kind`` in the namespace uses yet (a
+    NIMCache and a NIMService usually share a name)."""
+    namespace = pc.workload.ref.namespace or "default"
+    taken = {
+        (d.get("metadata") or {}).get("name")
+        for d in _iter_docs(pc.docs)
+        if d.get("kind") == kind
+        and ((d.get("metadata") or {}).get("namespace") or "default") == namespace
+    }
+    if wanted not in taken:
+        return wanted
+    stem = f"{wanted}-{pc.workload.ref.kind.lower()}"
+    name, n = stem, 2
+    while name in taken:
+        name, n = f"{stem}-{n}", n + 1
+    return name
+
+
 def isolate_ingress(pc: PatchContext) -> None:
     ref = pc.workload.ref
-    name = f"{ref.name}-ingress"
+    name = _free_name(pc, "NetworkPolicy", f"{ref.name}-ingress")
     pc.docs.append(
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -476,7 +495,7 @@ def isolate_ingress(pc: PatchContext) -> None:
 
 def restrict_egress(pc: PatchContext) -> None:
     ref = pc.workload.ref
-    name = f"{ref.name}-egress"
+    name = _free_name(pc, "NetworkPolicy", f"{ref.name}-egress")
     pc.docs.append(
         {
             "apiVersion": "networking.k8s.io/v1",
