@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "seccomp": "attackmap.cli._seccomp",
     "inventory": "attackmap.cli._inventory",
     "harden": "attackmap.cli._harden",
+    "docs": "attackmap.cli._docs",
+    "explain": "attackmap.cli._explain",
+    "completion": "attackmap.cli._completion",
 }
 
 EPILOG = """\

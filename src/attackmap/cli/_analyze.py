@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from attackmap.cli._output import print_table, write_text
+from attackmap.cli._output import print_table, status, write_text
 from attackmap.errors import AttackmapError
 
 EXAMPLES = """\
@@ -15,6 +15,7 @@ examples:
   attackmap analyze nim.yaml --goal T1611,T1552.001          + the smallest control set
   attackmap analyze nim.yaml --context cluster.yaml --seccomp-root /var/lib/kubelet/seccomp
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
+  attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
 """
 
 
@@ -77,7 +78,8 @@ def add_parser(sub: Any) -> None:
         type=_csv,
         default=None,
         metavar="LIST",
-        help="exit 1 when any of these techniques (T1611) or tactics (privilege-escalation) is reachable",
+        help="exit 1 when any of these techniques (T1611), tactics (privilege-escalation) or "
+        "severities (info, low, medium, high, critical: that level or above) is reachable",
     )
     p.set_defaults(run=run)
 
@@ -87,16 +89,17 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.exporters import exporter
 
     paths = ["-" if p == "-" else p for p in args.paths]
-    report = attackmap.analyze(
-        paths,
-        entries=args.entry,
-        context=args.context,
-        attack=args.attack,
-        seccomp_root=args.seccomp_root,
-        goals=args.goal,
-        assume_kernel_exploit=args.assume_kernel_exploit,
-        namespace=args.namespace,
-    )
+    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
+        report = attackmap.analyze(
+            paths,
+            entries=args.entry,
+            context=args.context,
+            attack=args.attack,
+            seccomp_root=args.seccomp_root,
+            goals=args.goal,
+            assume_kernel_exploit=args.assume_kernel_exploit,
+            namespace=args.namespace,
+        )
     if args.format == "table":
         if args.output:
             write_text(
@@ -115,14 +118,23 @@ def run(args: argparse.Namespace) -> int:
 def _exit_code(report: Any, fail_on: list[str] | None) -> int:
     if not fail_on:
         return 0
-    wanted = {f.upper() if f.upper().startswith("T") else f for f in fail_on}
+    from attackmap._severity import LEVELS, Severities, load_severities
+    from attackmap.attack import load_attack
+
+    wanted = {f.upper() if f.upper().startswith("T") else f.lower() for f in fail_on}
+    levels = sorted(wanted & set(LEVELS), key=LEVELS.index)
+    sev = load_severities(load_attack()) if levels else None  # the packaged table
     for w in report.workloads:
         for t in w.techniques:
             if t.technique.id in wanted or wanted & set(t.technique.tactics):
                 return 1
-    unknown = [f for f in wanted if not f.startswith("T") and "-" not in f]
+            if sev and Severities.at_least(sev.of(t.technique.id, t.technique.tactics), levels[0]):
+                return 1
+    unknown = [f for f in wanted if not f.startswith("T") and "-" not in f and f not in LEVELS]
     if unknown:
-        raise AttackmapError(f"--fail-on: {', '.join(unknown)} is neither a technique nor a tactic")
+        raise AttackmapError(
+            f"--fail-on: {', '.join(unknown)} is neither a technique, a tactic nor a severity"
+        )
     return 0
 
 

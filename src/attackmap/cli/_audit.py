@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import print_table, write_text
+from attackmap.cli._output import print_table, progress, write_text
 from attackmap.errors import AuditError
 
 if TYPE_CHECKING:
@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
 
     mapping = _sa_workloads(args.workload) if args.workload else None
     reader = AuditReader(*args.logs)
-    summary = analyze_audit(reader, workloads=mapping)
+    events = progress(reader, "reading audit events", quiet=args.quiet)
+    summary = analyze_audit(events, workloads=mapping)
     stats = reader.stats
     if stats.bad_lines:
         log.warning(

@@ -1,19 +1,29 @@
 """Shared output helpers for subcommands: write text, render Rich tables.
 
 Rich respects ``NO_COLOR`` and plain (non-TTY) output by itself; ``--output FILE``
-always gets plain text.
+always gets plain text. Off a terminal, tables take the width in ``COLUMNS`` (default
+:data:`PIPE_WIDTH`) so piped output and CI logs stay readable instead of folding at 80.
+Progress goes to stderr, and only when stderr is a terminal and ``--quiet`` is not given.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 from attackmap.errors import AttackmapError
+
+T = TypeVar("T")
+
+#: Table width when stdout is not a terminal and ``COLUMNS`` is unset.
+PIPE_WIDTH = 160
 
 
 def write_text(text: str, output: str | None = None) -> None:
@@ -41,4 +51,48 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=False).print(table)
+    _stdout_console().print(table)
+
+
+def console_width(is_tty: bool, environ: dict[str, str] | None = None) -> int | None:
+    """The table width: ``COLUMNS`` when set to a number, else the terminal's own width on a
+    terminal (``None``: Rich asks it) or :data:`PIPE_WIDTH` off one."""
+    env = os.environ if environ is None else environ
+    columns = env.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if is_tty else PIPE_WIDTH
+
+
+def _stdout_console() -> Console:
+    return Console(soft_wrap=False, width=console_width(sys.stdout.isatty()))
+
+
+def show_progress(quiet: bool) -> bool:
+    """Whether to draw progress: stderr is a terminal and ``--quiet`` is not given."""
+    return not quiet and sys.stderr.isatty()
+
+
+def progress(
+    items: Iterable[T], description: str, *, quiet: bool, total: int | None = None
+) -> Iterator[T]:
+    """Yield ``items`` while a Rich progress bar (on stderr) counts them, when
+    :func:`show_progress`; otherwise just yield them."""
+    if not show_progress(quiet):
+        yield from items
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def status(message: str, *, quiet: bool) -> AbstractContextManager[object]:
+    """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`)."""
+    if not show_progress(quiet):
+        return nullcontext()
+    return Console(stderr=True).status(message)
