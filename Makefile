@@ -32,6 +32,11 @@ test: lint pytest
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The documentation site (offline): installs the `docs` extra when missing. Not part of `make test`.
+docs: $(STAMP)
+	$(PY) -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || $(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 fuzz: $(STAMP)
 	$(PY) -m pytest tests/fuzz -q --hypothesis-profile=fuzz
 
