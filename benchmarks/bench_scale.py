@@ -59,17 +59,25 @@ def measure(directory: Path) -> dict[str, Any]:
 
     attackmap.analyze  # noqa: B018 - resolve the lazy import now, not inside a phase
     phases: dict[str, dict[str, float]] = {}
-    rss_import = peak_rss_mb()
-    phases["import"] = {"wall_s": round(time.perf_counter() - t0, 3), "peak_rss_mb": rss_import}
+
+    def done(phase: str, start: float) -> None:
+        phases[phase] = {
+            "wall_s": round(time.perf_counter() - start, 3),
+            "peak_rss_mb": peak_rss_mb(),
+        }
+        print(json.dumps({"phase": phase, **phases[phase]}), file=sys.stderr, flush=True)
+
+    done("import", t0)
+    rss_import = phases["import"]["peak_rss_mb"]
     t = time.perf_counter()
     inventory = attackmap.load(directory)
-    phases["load"] = {"wall_s": round(time.perf_counter() - t, 3), "peak_rss_mb": peak_rss_mb()}
+    done("load", t)
     t = time.perf_counter()
     report = attackmap.analyze(inventory)
-    phases["analyze"] = {"wall_s": round(time.perf_counter() - t, 3), "peak_rss_mb": peak_rss_mb()}
+    done("analyze", t)
     t = time.perf_counter()
     text = report.to_json()
-    phases["json"] = {"wall_s": round(time.perf_counter() - t, 3), "peak_rss_mb": peak_rss_mb()}
+    done("json", t)
     total = time.perf_counter() - t0
     n = len(inventory.workloads)
     peak = peak_rss_mb()
@@ -114,8 +122,11 @@ def _child(flag: str, directory: Path, timeout: float | None) -> dict[str, Any]:
             check=False,
             timeout=timeout,
         )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
+    except subprocess.TimeoutExpired as e:
+        # the phases the child finished before the limit (one JSON line each on stderr)
+        err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+        finished = [json.loads(line) for line in err.splitlines() if line.startswith('{"phase"')]
+        return {"error": f"timed out after {timeout:.0f} s", "finished_phases": finished}
     if out.returncode != 0:
         return {
             "error": out.stderr.strip().splitlines()[-1]
