@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
@@ -261,9 +262,10 @@ class NimOption:
     note: str
 
 
-def load_nim_options() -> tuple[NimOption, ...]:
-    """Read and validate ``mappings/nim-options.yaml`` (facts from the vocabulary)."""
-    node = mappings_dir() / "nim-options.yaml"
+def load_nim_options(root: Traversable | None = None) -> tuple[NimOption, ...]:
+    """Read and validate ``nim-options.yaml`` under ``root`` (default: the packaged
+    ``mappings/``): every fact must belong to the vocabulary (``FACT_FAMILIES``)."""
+    node = (root or mappings_dir()) / "nim-options.yaml"
     try:
         data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:

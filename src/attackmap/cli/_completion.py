@@ -33,7 +33,7 @@ class _Command:
     options: list[str] = field(default_factory=list)
     choices: dict[str, list[str]] = field(default_factory=dict)  # option -> its choices
     option_help: dict[str, str] = field(default_factory=dict)
-    subcommands: list[str] = field(default_factory=list)
+    subcommands: list[str] = field(default_factory=list)  # and a positional's choices
 
 
 def add_parser(sub: Any) -> None:
@@ -64,6 +64,8 @@ def _describe(parser: argparse.ArgumentParser, name: str, help_text: str = "") -
         if isinstance(action, argparse._SubParsersAction):
             cmd.subcommands = sorted(action.choices)
             continue
+        if not action.option_strings and action.choices is not None:
+            cmd.subcommands += sorted(str(c) for c in action.choices)  # positional values
         for opt in action.option_strings:
             cmd.options.append(opt)
             cmd.option_help[opt] = (action.help or "").replace("%(default)s", str(action.default))
