@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import print_table, write_text
+from attackmap.cli._output import ExamplesFormatter, print_table, write_text
 
 if TYPE_CHECKING:
     from attackmap.attack import AttackDiff, AttackKB
@@ -17,6 +17,14 @@ def add_parser(subparsers: Any) -> None:
         "attack",
         help="the ATT&CK knowledge base: info, diff, update, build-slice",
         description="Inspect, compare, update and slice the MITRE ATT&CK knowledge base.",
+        epilog=(
+            "examples:\n"
+            "  attackmap attack info                          the release in use, by tactic\n"
+            "  attackmap attack diff old.json new.json        what changed between releases\n"
+            "  attackmap attack update --version 18.1         install a release as the default\n"
+            "  attackmap attack build-slice --from enterprise-attack.json --out slice/"
+        ),
+        formatter_class=ExamplesFormatter,
     )
     sub = parser.add_subparsers(dest="attack_command", metavar="ACTION", required=True)
 

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from attackmap.cli._output import write_text
+from attackmap.cli._output import ExamplesFormatter, write_text
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -43,7 +43,7 @@ def add_parser(sub: Any) -> None:
         description="Print a completion script for SHELL, generated from attackmap's own "
         "argument parser: subcommands, options and option values.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=ExamplesFormatter,
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     p.set_defaults(run=run)

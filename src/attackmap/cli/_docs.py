@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from attackmap.cli._output import ExamplesFormatter
 from attackmap.errors import AttackmapError
 
 EXAMPLES = """\
@@ -26,7 +27,7 @@ def add_parser(sub: Any) -> None:
         "control x technique x mitigation x check, Pod Security check x technique, NIM "
         "option x technique, and the rule catalogue.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=ExamplesFormatter,
     )
     p.add_argument("--out", metavar="DIR", default="docs/reference", help="output directory")
     p.add_argument(

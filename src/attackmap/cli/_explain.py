@@ -6,7 +6,7 @@ import argparse
 import difflib
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import write_text
+from attackmap.cli._output import ExamplesFormatter, write_text
 from attackmap.errors import AttackmapError
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def add_parser(sub: Any) -> None:
         "controls that break each step, ATT&CK mitigations, references), an attack step or a "
         "control, from the catalogue under mappings/.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=ExamplesFormatter,
     )
     p.add_argument("ident", metavar="ID", help="technique (T1611), step id or control id")
     p.add_argument("--output", "-o", metavar="FILE", help="write the explanation to FILE")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from attackmap.cli._output import ExamplesFormatter
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -17,6 +19,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "and verify the result by re-analysis. Exit 0 verified, 1 a goal or the level "
             "stays reachable (the summary says why), 2 bad input."
         ),
+        epilog=(
+            "examples:\n"
+            "  attackmap harden nim.yaml                      break every path to T1611\n"
+            "  attackmap harden nim.yaml --goal T1611,T1552.001 --format diff\n"
+            "  attackmap harden deploy/ --level restricted --audit audit.log --out hardened/"
+        ),
+        formatter_class=ExamplesFormatter,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
     p.add_argument("--goal", default="T1611", help="comma-separated technique ids (default T1611)")

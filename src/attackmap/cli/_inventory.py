@@ -7,12 +7,20 @@ import json
 import sys
 from typing import Any
 
+from attackmap.cli._output import ExamplesFormatter
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "inventory",
         help="list each workload's security-relevant facts",
         description="Read manifests and print, per workload, the facts attackmap analyses.",
+        epilog=(
+            "examples:\n"
+            "  attackmap inventory manifests/                 security facts per workload\n"
+            "  attackmap inventory nim.yaml --context cluster.yaml --format json"
+        ),
+        formatter_class=ExamplesFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - (stdin)")
     parser.add_argument("--namespace", help="namespace for objects without one (default: default)")

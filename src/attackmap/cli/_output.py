@@ -8,6 +8,7 @@ Progress goes to stderr, and only when stderr is a terminal and ``--quiet`` is n
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -96,3 +97,13 @@ def status(message: str, *, quiet: bool) -> AbstractContextManager[object]:
     if not show_progress(quiet):
         return nullcontext()
     return Console(stderr=True).status(message)
+
+
+class ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps a one-paragraph description like argparse does, but keeps text that has its
+    own line breaks (the ``examples:`` epilog) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import print_table, write_text
+from attackmap.cli._output import ExamplesFormatter, print_table, write_text
 
 if TYPE_CHECKING:
     from attackmap.model import Workload
@@ -26,6 +26,13 @@ def add_parser(subparsers: Any) -> None:
             "and version exactly as the Kubernetes API server does, with its reasons and "
             "details. Exit 0 when every workload passes, 1 when any violates, 2 on bad input."
         ),
+        epilog=(
+            "examples:\n"
+            "  attackmap pss manifests/                       restricted, latest version\n"
+            "  attackmap pss nim.yaml --level baseline --version v1.30\n"
+            "  helm template nim-llm/ | attackmap pss - --format json"
+        ),
+        formatter_class=ExamplesFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest files, directories or -")
     parser.add_argument(
