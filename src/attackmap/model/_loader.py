@@ -8,12 +8,15 @@ an :class:`~attackmap.errors.InputError` carrying ``path:line: field.path: messa
 from __future__ import annotations
 
 import copy
+import functools
+import gc
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
@@ -33,7 +36,14 @@ from attackmap.model._kinds import (
     group_of,
 )
 from attackmap.model._links import link
-from attackmap.model._refs import LoadWarning, ObjectRef, SkippedObject, SourceLocation
+from attackmap.model._refs import (
+    LoadWarning,
+    ObjectRef,
+    SkippedObject,
+    SourceLocation,
+    replace,
+    trusted,
+)
 from attackmap.model._workload import Volume, Workload, build_pod, is_credential_name
 from attackmap.model._yaml import (
     RawDocument,
@@ -47,6 +57,8 @@ from attackmap.model._yaml import (
 __all__ = ["Source", "build_workload", "load", "relink"]
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Source = str | Path | Mapping[str, Any] | Iterable[Mapping[str, Any]] | RawDocument
 
@@ -85,6 +97,34 @@ class _Object:
         return InputError(
             message, path=self.doc.path, line=line, field=format_path(parts) or None, hint=hint
         )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building the inventory.
+
+    Loading allocates millions of small, acyclic objects (parsed data, models) that all
+    survive; every few thousand allocations CPython's collector would walk the whole
+    growing heap again (measured: a third of the load time of 10k workloads). Nothing
+    built here forms reference cycles, so nothing is lost; the collector is restored
+    (only if it was enabled) even when loading raises.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _without_gc(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _gc_paused():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # --------------------------------------------------------------------------- reading
@@ -275,7 +315,8 @@ def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None
     if spec.claim_templates:
         names = {v.name for v in pod.volumes}
         extra = tuple(
-            Volume(
+            trusted(
+                Volume,
                 name=n,
                 type="persistentVolumeClaim",
                 claim_name=f"{n}-{spec.ref.name}-0",
@@ -284,9 +325,10 @@ def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None
             for n, modes in spec.claim_templates
             if n not in names
         )
-        pod = pod.model_copy(update={"volumes": pod.volumes + extra})
+        pod = replace(pod, volumes=pod.volumes + extra)
     meta = parsed.metadata
-    return Workload(
+    return trusted(
+        Workload,
         ref=spec.ref,
         owner_chain=spec.owner_chain,
         replicas=spec.replicas,
@@ -506,6 +548,7 @@ def _load_context(context: Any) -> ClusterContext | None:
     return found[0]
 
 
+@_without_gc
 def load(*sources: Source, namespace: str | None = None, context: Any = None) -> Inventory:
     """Read manifests into a linked, frozen :class:`Inventory`.
 
@@ -586,6 +629,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     )
 
 
+@_without_gc
 def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]) -> Inventory:
     """Re-analyse after patching: each ``ref → pod template`` replaces that workload's
     ``pod_template`` (``{"metadata": ..., "spec": ...}``), the workload is rebuilt and the

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticUndefined
 
-__all__ = ["Frozen", "LoadWarning", "ObjectRef", "SkippedObject", "SourceLocation"]
+__all__ = [
+    "Frozen",
+    "LoadWarning",
+    "ObjectRef",
+    "SkippedObject",
+    "SourceLocation",
+    "replace",
+    "trusted",
+]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Frozen(BaseModel):
@@ -81,3 +93,98 @@ class LoadWarning(Frozen):
         where = f"{self.source}: " if self.source else ""
         what = f"{self.ref}: " if self.ref else ""
         return f"{where}{what}{self.message}"
+
+
+# --------------------------------------------------------------------------- trusted building
+
+_ATOMIC = (str, int, float, bool, bytes, type(None), frozenset)
+
+
+def _immutable(value: object) -> bool:
+    """Safe to share between instances: atoms, tuples of them, frozen models of them."""
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    if isinstance(value, BaseModel):
+        return bool(value.model_config.get("frozen")) and all(
+            _immutable(v) for v in value.__dict__.values()
+        )
+    return isinstance(value, _ATOMIC)
+
+
+class _Shape:
+    """Per model class: the defaults ``trusted`` fills in, precomputed once."""
+
+    __slots__ = ("fresh", "names", "required", "template")
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        self.template: dict[str, Any] = {}
+        self.fresh: list[tuple[str, Any]] = []  # (name, factory) for per-instance defaults
+        required: list[str] = []
+        for name, field in cls.model_fields.items():
+            if field.default_factory is not None:
+                self.template[name] = None
+                self.fresh.append((name, field.default_factory))
+            elif field.default is PydanticUndefined:
+                self.template[name] = None
+                required.append(name)
+            elif _immutable(field.default):
+                self.template[name] = field.default
+            else:  # a model or mutable default: a copy per instance, as pydantic does
+                self.template[name] = None
+                self.fresh.append((name, lambda d=field.default: copy.deepcopy(d)))
+        self.required = frozenset(required)
+        self.names = frozenset(self.template)
+
+
+_SHAPES: dict[type[BaseModel], _Shape] = {}
+
+
+def trusted(cls: type[M], /, **values: Any) -> M:
+    """An instance of ``cls`` from values attackmap's own code has already validated and
+    normalised (field names, right types) — what ``cls(**values)`` would give, without
+    pydantic re-validating every field (the loader builds ~35 models per workload).
+
+    Internal to the loader: models a user constructs are always validated. Unknown or
+    missing required fields are still refused (a bug in our code, not bad input).
+    """
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = _Shape(cls)
+    keys = values.keys()
+    if not (shape.required <= keys and keys <= shape.names):
+        raise TypeError(
+            f"{cls.__name__}: missing {sorted(shape.required - keys)}, "
+            f"unknown {sorted(keys - shape.names)}"
+        )
+    data = shape.template.copy()
+    for name, factory in shape.fresh:
+        if name not in values:
+            data[name] = factory()
+    data.update(values)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(keys))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def replace(model: M, /, **update: Any) -> M:
+    """``model.model_copy(update=update)`` for trusted values, without the generic copy
+    machinery (shallow: unchanged fields are shared, as ``model_copy`` shares them)."""
+    cls = type(model)
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = _Shape(cls)
+    if not update.keys() <= shape.names:
+        raise TypeError(f"{cls.__name__}: unknown {sorted(update.keys() - shape.names)}")
+    data = model.__dict__.copy()
+    data.update(update)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(
+        obj, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys()
+    )
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

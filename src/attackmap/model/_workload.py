@@ -24,7 +24,7 @@ from attackmap.model._k8s import (
     parse_quantity,
 )
 from attackmap.model._rbac import ServiceAccountLink
-from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
+from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, replace, trusted
 
 __all__ = [
     "LINUX_CAPABILITIES",
@@ -345,8 +345,11 @@ class PodSpec(Frozen):
         for m in container.volume_mounts:
             v = self.volume(m.name)
             out.append(
-                ResolvedMount(
-                    mount=m, volume=v, writable=not m.read_only and not (v and v.read_only)
+                trusted(
+                    ResolvedMount,
+                    mount=m,
+                    volume=v,
+                    writable=not m.read_only and not (v and v.read_only),
                 )
             )
         return tuple(out)
@@ -441,8 +444,8 @@ def parse_image(raw: str) -> Image:
         name, tag = path, ""
     if registry == "docker.io" and "/" not in name:
         name = f"library/{name}"
-    return Image(
-        raw=raw, registry=registry, repository=name, tag=tag or None, digest=digest or None
+    return trusted(
+        Image, raw=raw, registry=registry, repository=name, tag=tag or None, digest=digest or None
     )
 
 
@@ -454,7 +457,9 @@ def _seccomp(c: K8sCommonSecurity | None, pod: K8sCommonSecurity | None) -> Secc
     for sc, source in levels:
         if sc is not None and sc.seccomp_profile is not None:
             p: K8sProfile = sc.seccomp_profile
-            return SeccompProfile(type=p.type, localhost_profile=p.localhost_profile, source=source)
+            return trusted(
+                SeccompProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
+            )
     return None
 
 
@@ -471,19 +476,21 @@ def _apparmor(
     for sc, source in levels:
         if sc is not None and sc.app_armor_profile is not None:
             p = sc.app_armor_profile
-            return AppArmorProfile(
-                type=p.type, localhost_profile=p.localhost_profile, source=source
+            return trusted(
+                AppArmorProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
             )
     value = annotations.get(_APPARMOR_ANNOTATION + name)
     if value is None:
         return None
     if value == "runtime/default":
-        return AppArmorProfile(type="RuntimeDefault", source="annotation")
+        return trusted(AppArmorProfile, type="RuntimeDefault", source="annotation")
     if value == "unconfined":
-        return AppArmorProfile(type="Unconfined", source="annotation")
+        return trusted(AppArmorProfile, type="Unconfined", source="annotation")
     if value.startswith("localhost/"):
-        return AppArmorProfile(type="Localhost", localhost_profile=value[10:], source="annotation")
-    return AppArmorProfile(type=value, source="annotation")
+        return trusted(
+            AppArmorProfile, type="Localhost", localhost_profile=value[10:], source="annotation"
+        )
+    return trusted(AppArmorProfile, type=value, source="annotation")
 
 
 def _expand(names: list[str]) -> tuple[str, ...]:
@@ -500,7 +507,7 @@ def _expand(names: list[str]) -> tuple[str, ...]:
 def _resources(c: K8sContainer) -> Resources:
     r = c.resources
     if r is None:
-        return Resources()
+        return trusted(Resources)
     limits = r.limits or {}
     requests = r.requests or {}
     gpu_resources: dict[str, int] = {}
@@ -518,7 +525,8 @@ def _resources(c: K8sContainer) -> Resources:
 
     cpu_req, cpu_lim = q(requests, "cpu"), q(limits, "cpu")
     mem_req, mem_lim = q(requests, "memory"), q(limits, "memory")
-    return Resources(
+    return trusted(
+        Resources,
         gpu=sum(gpu_resources.values()),
         gpu_resources=gpu_resources,
         cpu_request=float(cpu_req) if cpu_req is not None else None,
@@ -532,7 +540,8 @@ def _resources(c: K8sContainer) -> Resources:
 
 def _probe(kind: Literal["liveness", "readiness", "startup"], p: K8sProbe) -> Probe:
     if p.http_get is not None:
-        return Probe(
+        return trusted(
+            Probe,
             kind=kind,
             handler="httpGet",
             port=p.http_get.port,
@@ -540,13 +549,17 @@ def _probe(kind: Literal["liveness", "readiness", "startup"], p: K8sProbe) -> Pr
             host=p.http_get.host,
         )
     if p.tcp_socket is not None:
-        return Probe(kind=kind, handler="tcpSocket", port=p.tcp_socket.port, host=p.tcp_socket.host)
+        return trusted(
+            Probe, kind=kind, handler="tcpSocket", port=p.tcp_socket.port, host=p.tcp_socket.host
+        )
     if p.exec is not None:
-        return Probe(kind=kind, handler="exec")
+        return trusted(Probe, kind=kind, handler="exec")
     if p.grpc is not None:
         port = p.grpc.get("port")
-        return Probe(kind=kind, handler="grpc", port=port if isinstance(port, int) else None)
-    return Probe(kind=kind, handler="none")
+        return trusted(
+            Probe, kind=kind, handler="grpc", port=port if isinstance(port, int) else None
+        )
+    return trusted(Probe, kind=kind, handler="none")
 
 
 def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
@@ -556,7 +569,8 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
         vf = e.value_from
         if vf is not None and vf.secret_key_ref is not None:
             out.append(
-                EnvVar(
+                trusted(
+                    EnvVar,
                     name=e.name,
                     source="secret",
                     ref_name=vf.secret_key_ref.name,
@@ -567,7 +581,8 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.config_map_key_ref is not None:
             out.append(
-                EnvVar(
+                trusted(
+                    EnvVar,
                     name=e.name,
                     source="configMap",
                     ref_name=vf.config_map_key_ref.name,
@@ -578,7 +593,8 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.field_ref is not None:
             out.append(
-                EnvVar(
+                trusted(
+                    EnvVar,
                     name=e.name,
                     source="field",
                     ref_key=vf.field_ref.field_path,
@@ -588,7 +604,8 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.resource_field_ref is not None:
             out.append(
-                EnvVar(
+                trusted(
+                    EnvVar,
                     name=e.name,
                     source="resource",
                     ref_key=vf.resource_field_ref.resource,
@@ -598,10 +615,16 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif e.value is not None:
             out.append(
-                EnvVar(name=e.name, source="literal", has_value=e.value != "", credential_like=cred)
+                trusted(
+                    EnvVar,
+                    name=e.name,
+                    source="literal",
+                    has_value=e.value != "",
+                    credential_like=cred,
+                )
             )
         else:
-            out.append(EnvVar(name=e.name, source="unset", credential_like=cred))
+            out.append(trusted(EnvVar, name=e.name, source="unset", credential_like=cred))
     return tuple(out)
 
 
@@ -627,10 +650,12 @@ def _container(
     env_from = []
     for ef in c.env_from or ():
         if ef.secret_ref is not None and ef.secret_ref.name:
-            env_from.append(EnvFrom(source="secret", name=ef.secret_ref.name, prefix=ef.prefix))
+            env_from.append(
+                trusted(EnvFrom, source="secret", name=ef.secret_ref.name, prefix=ef.prefix)
+            )
         if ef.config_map_ref is not None and ef.config_map_ref.name:
             env_from.append(
-                EnvFrom(source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix)
+                trusted(EnvFrom, source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix)
             )
     probes = [
         _probe(k, p)  # type: ignore[arg-type]  # literal from the tuple below
@@ -641,7 +666,8 @@ def _container(
         )
         if p is not None
     ]
-    return Container(
+    return trusted(
+        Container,
         name=c.name,
         kind=kind,
         image=parse_image(c.image) if c.image else None,
@@ -656,14 +682,16 @@ def _container(
         allow_privilege_escalation=sc.allow_privilege_escalation if sc is not None else None,
         read_only_root_filesystem=bool(sc is not None and sc.read_only_root_filesystem),
         proc_mount=sc.proc_mount if sc is not None else None,
-        capabilities=Capabilities(
+        capabilities=trusted(
+            Capabilities,
             add=_expand(list(add_raw)),
             drop=_expand(list(drop_raw)),
             add_raw=add_raw,
             drop_raw=drop_raw,
         ),
         ports=tuple(
-            Port(
+            trusted(
+                Port,
                 container_port=p.container_port,
                 name=p.name,
                 protocol=p.protocol or "TCP",
@@ -675,7 +703,8 @@ def _container(
         env=_env(c),
         env_from=tuple(env_from),
         volume_mounts=tuple(
-            VolumeMount(
+            trusted(
+                VolumeMount,
                 name=m.name,
                 mount_path=m.mount_path,
                 read_only=bool(m.read_only),
@@ -685,7 +714,8 @@ def _container(
             for m in c.volume_mounts or ()
         ),
         volume_devices=tuple(
-            VolumeDevice(name=d.name, device_path=d.device_path) for d in c.volume_devices or ()
+            trusted(VolumeDevice, name=d.name, device_path=d.device_path)
+            for d in c.volume_devices or ()
         ),
         resources=_resources(c),
         probes=tuple(probes),
@@ -698,32 +728,42 @@ def _volume(v: K8sVolume) -> Volume:
     source = next((s for s in _VOLUME_SOURCES if getattr(v, s) is not None), None)
     if source is None:
         others = sorted(k for k, val in (v.model_extra or {}).items() if val is not None)
-        return Volume(name=v.name, type=others[0] if others else "emptyDir")
+        return trusted(Volume, name=v.name, type=others[0] if others else "emptyDir")
     kind = _VOLUME_TYPE_NAMES[source]
     if v.host_path is not None:
-        return Volume(
-            name=v.name, type=kind, path=v.host_path.path, host_path_type=v.host_path.type or None
+        return trusted(
+            Volume,
+            name=v.name,
+            type=kind,
+            path=v.host_path.path,
+            host_path_type=v.host_path.type or None,
         )
     if v.empty_dir is not None:
         size = v.empty_dir.size_limit
-        return Volume(
+        return trusted(
+            Volume,
             name=v.name,
             type=kind,
             medium=v.empty_dir.medium or None,
             size_limit=str(size) if size is not None else None,
         )
     if v.secret is not None:
-        return Volume(name=v.name, type=kind, secret_name=v.secret.secret_name, read_only=True)
+        return trusted(
+            Volume, name=v.name, type=kind, secret_name=v.secret.secret_name, read_only=True
+        )
     if v.config_map is not None:
-        return Volume(name=v.name, type=kind, config_map_name=v.config_map.name, read_only=True)
+        return trusted(
+            Volume, name=v.name, type=kind, config_map_name=v.config_map.name, read_only=True
+        )
     if v.persistent_volume_claim is not None:
         pvc = v.persistent_volume_claim
-        return Volume(
-            name=v.name, type=kind, claim_name=pvc.claim_name, read_only=bool(pvc.read_only)
+        return trusted(
+            Volume, name=v.name, type=kind, claim_name=pvc.claim_name, read_only=bool(pvc.read_only)
         )
     if v.projected is not None:
         sources = v.projected.sources or []
-        return Volume(
+        return trusted(
+            Volume,
             name=v.name,
             type=kind,
             read_only=True,
@@ -736,9 +776,12 @@ def _volume(v: K8sVolume) -> Volume:
             ),
         )
     if v.csi is not None:
-        return Volume(name=v.name, type=kind, driver=v.csi.driver, read_only=bool(v.csi.read_only))
+        return trusted(
+            Volume, name=v.name, type=kind, driver=v.csi.driver, read_only=bool(v.csi.read_only)
+        )
     if v.nfs is not None:
-        return Volume(
+        return trusted(
+            Volume,
             name=v.name,
             type=kind,
             server=v.nfs.server,
@@ -746,8 +789,10 @@ def _volume(v: K8sVolume) -> Volume:
             read_only=bool(v.nfs.read_only),
         )
     if v.image is not None:
-        return Volume(name=v.name, type=kind, image_reference=v.image.reference, read_only=True)
-    return Volume(name=v.name, type=kind)
+        return trusted(
+            Volume, name=v.name, type=kind, image_reference=v.image.reference, read_only=True
+        )
+    return trusted(Volume, name=v.name, type=kind)
 
 
 def _gpu_access(
@@ -757,7 +802,11 @@ def _gpu_access(
     for c in pod.containers:
         for name, count in c.resources.gpu_resources.items():
             if count > 0:
-                out.append(GPUAccess(route="resource", detail=f"{name}: {count}", container=c.name))
+                out.append(
+                    trusted(
+                        GPUAccess, route="resource", detail=f"{name}: {count}", container=c.name
+                    )
+                )
         for e in c.env:
             if e.name == "NVIDIA_VISIBLE_DEVICES":
                 value = env_values.get(c.name, {}).get(e.name)
@@ -767,7 +816,8 @@ def _gpu_access(
                     "none",
                 ):
                     out.append(
-                        GPUAccess(
+                        trusted(
+                            GPUAccess,
                             route="env",
                             detail="NVIDIA_VISIBLE_DEVICES selects devices",
                             container=c.name,
@@ -782,24 +832,33 @@ def _gpu_access(
                 and (v.path.rstrip("/") == "/dev" or v.path.startswith("/dev/nvidia"))
             ):
                 out.append(
-                    GPUAccess(
+                    trusted(
+                        GPUAccess,
                         route="hostPath-device",
                         detail=f"hostPath {v.path} at {m.mount.mount_path}",
                         container=c.name,
                     )
                 )
         for claim in c.resources.claims:
-            out.append(GPUAccess(route="dra", detail=f"resource claim {claim}", container=c.name))
+            out.append(
+                trusted(GPUAccess, route="dra", detail=f"resource claim {claim}", container=c.name)
+            )
     if pod.runtime_class_name and pod.runtime_class_name.lower().startswith("nvidia"):
         out.append(
-            GPUAccess(route="runtimeClass", detail=f"runtimeClassName {pod.runtime_class_name}")
+            trusted(
+                GPUAccess, route="runtimeClass", detail=f"runtimeClassName {pod.runtime_class_name}"
+            )
         )
     for key in sorted(annotations):
         if key.startswith("cdi.k8s.io/"):
-            out.append(GPUAccess(route="cdi", detail=f"annotation {key}"))
+            out.append(trusted(GPUAccess, route="cdi", detail=f"annotation {key}"))
     if pod.resource_claims and not any(a.route == "dra" for a in out):
         out.append(
-            GPUAccess(route="dra", detail="pod resourceClaims " + ", ".join(pod.resource_claims))
+            trusted(
+                GPUAccess,
+                route="dra",
+                detail="pod resourceClaims " + ", ".join(pod.resource_claims),
+            )
         )
     return tuple(out)
 
@@ -827,14 +886,17 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
                 if isinstance(e, dict) and e.get("name") == "NVIDIA_VISIBLE_DEVICES":
                     env_values.setdefault(str(rc.get("name")), {})[e["name"]] = e.get("value")
     claims = tuple(str(c.get("name", "")) for c in spec.resource_claims or ())
-    pod = PodSpec(
+    pod = trusted(
+        PodSpec,
         containers=tuple(containers),
         host_network=bool(spec.host_network),
         host_pid=bool(spec.host_pid),
         host_ipc=bool(spec.host_ipc),
         share_process_namespace=bool(spec.share_process_namespace),
         host_users=spec.host_users,
-        sysctls=tuple(Sysctl(name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc)
+        sysctls=tuple(
+            trusted(Sysctl, name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc
+        )
         if pod_sc
         else (),
         service_account_name=spec.service_account_name or spec.service_account or "default",
@@ -843,7 +905,7 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
         node_name=spec.node_name,
         node_selector=dict(spec.node_selector or {}),
         tolerations=tuple(
-            Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+            trusted(Toleration, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
             for t in spec.tolerations or ()
         ),
         volumes=tuple(_volume(v) for v in spec.volumes or ()),
@@ -852,4 +914,4 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
         image_pull_secrets=tuple(s.name for s in spec.image_pull_secrets or () if s.name),
         resource_claims=claims,
     )
-    return pod.model_copy(update={"gpu_access": _gpu_access(pod, annotations, env_values)})
+    return replace(pod, gpu_access=_gpu_access(pod, annotations, env_values))
