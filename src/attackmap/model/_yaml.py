@@ -7,7 +7,12 @@ JSON-compatible Python data ourselves, in one pass that also:
   and ``!!binary`` stay strings as Kubernetes' own YAML→JSON conversion keeps them) — any
   other tag (``!!python/object``, ``!custom``) is an error, nothing is ever constructed;
 * rejects duplicate mapping keys and non-scalar keys (keys become their source text);
-* bounds nesting depth and alias expansion (YAML "billion laughs").
+* bounds nesting depth and alias expansion (YAML "billion laughs");
+* refuses numbers no Kubernetes object can hold: integers outside 64 bits, non-finite
+  floats (``.inf``, ``.nan``, ``1e400`` -- JSON has no such values) and number literals
+  longer than :data:`MAX_NUMBER_CHARS` (constructing them would be slow or raise).
+
+Every error names the file, the line and the field path (``spec.containers[0].ports``).
 
 Nothing here keeps nodes: when a later stage needs the line of a field (an error), the
 document is composed again and the field path walked (:func:`locate`) — the happy path
@@ -17,6 +22,7 @@ pays nothing for line numbers beyond each document's start line.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +39,7 @@ __all__ = [
     "MAX_DOCUMENTS_PER_FILE",
     "MAX_EXPANDED_NODES",
     "MAX_FILE_BYTES",
+    "MAX_NUMBER_CHARS",
     "RawDocument",
     "decode_bytes",
     "format_path",
@@ -49,6 +56,9 @@ MAX_DOCUMENTS_PER_FILE = 100_000
 MAX_DEPTH = 64
 #: Most nodes one document may expand to, counting every alias expansion (alias bombs).
 MAX_EXPANDED_NODES = 1_000_000
+#: Longest integer or float literal accepted (int64 needs 20 characters, a double ~25).
+MAX_NUMBER_CHARS = 100
+_INT64_MIN, _INT64_MAX = -(2**63), 2**64 - 1  # int64 and uint64 fields both exist
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -127,6 +137,21 @@ def _check_text(text: str, path: str) -> None:
         )
 
 
+class _NodeError(Exception):
+    """A refused node; the field path is collected while the builder unwinds (so the happy
+    path never pays for it) and turned into an :class:`InputError` by :func:`parse_text`."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.parts: list[str | int] = []  # innermost first
+
+    def to_input_error(self, path: str) -> InputError:
+        field = format_path(self.parts[::-1]) or None
+        return InputError(self.message, path=path, line=self.line, field=field)
+
+
 class _Builder:
     """Turns one composed document into plain data, enforcing the limits."""
 
@@ -138,8 +163,8 @@ class _Builder:
         self.done: dict[int, tuple[Any, int]] = {}
         self.in_progress: set[int] = set()
 
-    def error(self, node: Node, message: str) -> InputError:
-        return InputError(message, path=self.path, line=node.start_mark.line + 1)
+    def error(self, node: Node, message: str) -> _NodeError:
+        return _NodeError(message, node.start_mark.line + 1)
 
     def build(self, node: Node, depth: int) -> tuple[Any, int]:
         """Return (value, expanded node count of the subtree)."""
@@ -164,8 +189,12 @@ class _Builder:
                 raise self.error(node, f"unsupported YAML tag {node.tag!r}")
             items: list[Any] = []
             size = 1
-            for child in node.value:
-                value, n = self.build(child, depth + 1)
+            for i, child in enumerate(node.value):
+                try:
+                    value, n = self.build(child, depth + 1)
+                except _NodeError as e:
+                    e.parts.append(i)
+                    raise
                 items.append(value)
                 size += n
             result: tuple[Any, int] = (items, size)
@@ -202,12 +231,18 @@ class _Builder:
                 raise self.error(key_node, f"unsupported YAML tag {key_node.tag!r}")
             key = key_node.value
             if key in out:
-                raise self.error(key_node, f"duplicate key {key!r}")
+                error = self.error(key_node, f"duplicate key {key!r}")
+                error.parts.append(key)
+                raise error
             if value_node.__class__ is ScalarNode and value_node.tag == _STR:
                 out[key] = value_node.value
                 size += 1
                 continue
-            value, n = self.build(value_node, depth + 1)
+            try:
+                value, n = self.build(value_node, depth + 1)
+            except _NodeError as e:
+                e.parts.append(key)
+                raise
             out[key] = value
             size += n
         if merged:
@@ -223,11 +258,32 @@ class _Builder:
             return None
         if tag == _BOOL:
             return _SC.construct_yaml_bool(node)
-        if tag == _INT:
-            return _SC.construct_yaml_int(node)
-        if tag == _FLOAT:
-            return _SC.construct_yaml_float(node)
+        if tag in (_INT, _FLOAT):
+            return self.number(node)
         raise self.error(node, f"unsupported YAML tag {tag!r} (only standard tags are accepted)")
+
+    def number(self, node: ScalarNode) -> int | float:
+        text = node.value
+        if len(text) > MAX_NUMBER_CHARS:
+            raise self.error(
+                node, f"number literal of {len(text)} characters (limit {MAX_NUMBER_CHARS})"
+            )
+        try:
+            value: int | float = (
+                _SC.construct_yaml_int(node) if node.tag == _INT else _SC.construct_yaml_float(node)
+            )
+        except (ValueError, OverflowError) as e:  # pragma: no cover - the resolver's regexps
+            raise self.error(node, f"malformed number {text!r}") from e
+        if isinstance(value, int):
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise self.error(node, f"integer {text!r} does not fit in 64 bits")
+        elif not math.isfinite(value):
+            raise self.error(
+                node,
+                f"{text!r} is not a finite number (JSON and the Kubernetes API have no "
+                "infinity or NaN)",
+            )
+        return value
 
 
 def _yaml_error(e: yaml.YAMLError, path: str) -> InputError:
@@ -259,9 +315,14 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
     docs: list[RawDocument] = []
     previous_end = 0
     for index, node in enumerate(_compose(text, path)):
-        if index >= MAX_DOCUMENTS_PER_FILE:
-            raise InputError(f"more than {MAX_DOCUMENTS_PER_FILE} documents", path=path)
         line = node.start_mark.line + 1
+        if index >= MAX_DOCUMENTS_PER_FILE:
+            raise InputError(
+                f"more than {MAX_DOCUMENTS_PER_FILE} documents",
+                path=path,
+                line=line,
+                hint="split the input into several files",
+            )
         helm = None
         for source_line, source in sources:
             if previous_end < source_line <= line:
@@ -269,6 +330,8 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
         previous_end = node.end_mark.line + 1
         try:
             data, _ = _Builder(path).build(node, 0)
+        except _NodeError as e:
+            raise e.to_input_error(path) from None
         except RecursionError as e:  # pragma: no cover - MAX_DEPTH keeps well below the limit
             raise InputError("nested too deeply", path=path, line=line) from e
         docs.append(RawDocument(data, path, index, line, helm, text))
