@@ -7,6 +7,9 @@ inventories of the reference corpora is validated again, field by field, and com
 from __future__ import annotations
 
 import gc
+import os
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +137,88 @@ def test_load_restores_the_garbage_collector() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _many_files(root: Path, bad: int | None = None) -> None:
+    for f in range(12):
+        docs = []
+        for i in range(5):
+            name = f"app-{f}-{i}"
+            docs.append(
+                f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: ns-{f % 3}}}\n"
+                f"spec:\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n"
+                f"      containers: [{{name: c, image: 'nvcr.io/nim/x:{i}', ports: [{{containerPort: 8000, name: http}}]}}]\n"
+            )
+            docs.append(
+                f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: ns-{f % 3}}}\n"
+                f"spec: {{selector: {{app: {name}}}, ports: [{{port: 80, targetPort: http}}]}}\n"
+            )
+        if f == 5:  # a custom resource and the NIMCache it consults, in a later file
+            docs.append(
+                "apiVersion: apps.nvidia.com/v1alpha1\nkind: NIMService\nmetadata: {name: llm, namespace: ns-0}\n"
+                "spec: {image: {repository: nvcr.io/nim/meta/llama, tag: '1.0'}, authSecret: ngc,\n"
+                "  storage: {nimCache: {name: cache}}, expose: {service: {port: 8000}}}\n"
+            )
+        if f == 9:
+            docs.append(
+                "apiVersion: apps.nvidia.com/v1alpha1\nkind: NIMCache\nmetadata: {name: cache, namespace: ns-0}\n"
+                "spec: {source: {ngc: {modelPuller: nvcr.io/nim/meta/llama:1.0, authSecret: ngc}},\n"
+                "  storage: {pvc: {name: cache-pvc, create: true}}}\n"
+            )
+        text = "---\n".join(docs)
+        if f == bad:
+            text += (
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec: {containers: 3}\n"
+            )
+        (root / f"part-{f:02d}.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Force the worker-process reader for small inputs; record the worker counts used."""
+    from attackmap.model import _loader
+
+    monkeypatch.setattr(_loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest-xdist threads
+    used: list[int] = []
+    real = _loader._workers
+
+    def spy(files: list[Path]) -> int:
+        used.append(real(files))
+        return used[-1]
+
+    monkeypatch.setattr(_loader, "_workers", spy)
+    return used
+
+
+def test_parallel_read_equals_sequential(
+    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attackmap.model import _loader
+
+    _many_files(tmp_path)
+    inv = load(tmp_path)
+    assert parallel and (parallel[0] > 1 or (os.cpu_count() or 1) < 2)
+    monkeypatch.setattr(_loader, "PARALLEL_MIN_FILES", 10**9)
+    sequential = load(tmp_path)
+    assert parallel[-1] == 1
+    assert inv == sequential
+    # 60 Deployments, the NIMService and its NIMCache's caching Job
+    assert len(inv.workloads) == 62 and len(inv.services) == 61
+    nim = inv.workload(ObjectRef(kind="NIMService", namespace="ns-0", name="llm"))
+    assert nim is not None
+    assert any(v.claim_name == "cache-pvc" for v in nim.pod.volumes)  # found the later NIMCache
+
+
+def test_parallel_read_reports_the_sequential_error(tmp_path: Path, parallel: list[int]) -> None:
+    _many_files(tmp_path, bad=7)
+    (tmp_path / "part-10.yaml").write_text("a: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as parallel_error:
+        load(tmp_path)
+    assert "part-10.yaml" in str(parallel_error.value)  # reading errors come first
+    (tmp_path / "part-10.yaml").unlink()
+    with pytest.raises(InputError) as collect_error:
+        load(tmp_path)
+    assert "part-07.yaml" in str(collect_error.value)
+    assert "spec.containers" in str(collect_error.value)
+    assert gc.isenabled()

@@ -24,7 +24,7 @@ from attackmap.model._rbac import (
     Role,
     ServiceAccountLink,
 )
-from attackmap.model._refs import LoadWarning, ObjectRef
+from attackmap.model._refs import LoadWarning, ObjectRef, replace, trusted
 from attackmap.model._workload import (
     Exposure,
     ExposureRoute,
@@ -88,7 +88,8 @@ def _exposure(
         for p in s.ports:
             if _target_matches(w.pod, p.target_port):
                 routes.append(
-                    ExposureRoute(
+                    trusted(
+                        ExposureRoute,
                         kind="Service",
                         ref=s.ref,
                         service_type=s.type,
@@ -163,7 +164,7 @@ def _exposure(
     if overall == "none" and any(c.ports for c in w.pod.containers):
         overall = "cluster"
     routes.sort(key=lambda r: (r.kind, str(r.ref or ""), r.port or 0, str(r.target)))
-    return Exposure(level=overall, routes=tuple(routes)), matched
+    return trusted(Exposure, level=overall, routes=tuple(routes)), matched
 
 
 def _peer_any_pod(peer: NetworkPeer) -> bool:
@@ -202,7 +203,8 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
                 peer.ip_block is not None and peer.ip_block.external for peer in rule.peers
             ):
                 egress_any = True
-    return NetworkIsolation(
+    return trusted(
+        NetworkIsolation,
         ingress_isolated=bool(ingress),
         policies=tuple(sorted(p.ref for p in selecting)),
         allows_from_any_pod=any_pod,
@@ -304,7 +306,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         key = (ns, sa_name)
         if key not in perms_cache:
             perms_cache[key] = _permissions(ns, sa_name, inv.bindings, roles)
-        sa_link = ServiceAccountLink(
+        sa_link = trusted(
+            ServiceAccountLink,
             ref=ObjectRef(kind="ServiceAccount", namespace=ns, name=sa_name),
             exists=sa is not None or sa_name == "default",
             automount=automount,
@@ -329,7 +332,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                     update.update(pv=pv.ref, pv_backing=pv.backing, pv_path=pv.path or pv.server)
                     if not update.get("access_modes"):
                         update["access_modes"] = pv.access_modes
-                v = v.model_copy(update=update) if update else v
+                v = replace(v, **update) if update else v
             elif (
                 v.type == "secret"
                 and v.secret_name
@@ -355,17 +358,18 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                                 source=w.source,
                             )
                         )
-        namespace = namespaces.get(ns) or parse_namespace(ns, {}, None)
+        namespace = namespaces.get(ns)
+        if namespace is None:  # not in the input: only its automatic name label
+            namespace = namespaces[ns] = parse_namespace(ns, {}, None)
         linked.append(
-            w.model_copy(
-                update={
-                    "exposure": exposure,
-                    "network": _network(w, policies_by_ns.get(ns, [])),
-                    "service_account": sa_link,
-                    "namespace_labels": namespace.labels,
-                    "pss": namespace.pss,
-                    "pod": w.pod.model_copy(update={"volumes": tuple(volumes)}),
-                }
+            replace(
+                w,
+                exposure=exposure,
+                network=_network(w, policies_by_ns.get(ns, [])),
+                service_account=sa_link,
+                namespace_labels=dict(namespace.labels),
+                pss=namespace.pss,
+                pod=replace(w.pod, volumes=tuple(volumes)),
             )
         )
     for s in inv.services:

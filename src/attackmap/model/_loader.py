@@ -7,12 +7,17 @@ an :class:`~attackmap.errors.InputError` carrying ``path:line: field.path: messa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import gc
 import logging
+import multiprocessing
+import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
-from attackmap.errors import InputError
+from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
 from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS
@@ -138,11 +143,90 @@ def _read_path(path: Path) -> list[RawDocument]:
     return parse_text(decode_bytes(raw, str(path)), str(path))
 
 
+#: Parse files in worker processes only for inputs at least this large (forking and
+#: sending the parsed data back cost ~0.1 s; small inputs stay in-process).
+PARALLEL_MIN_FILES = 8
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _parse_in_worker(path: Path) -> list[RawDocument] | None:
+    """Worker side: the documents, or ``None`` when the file is bad (the parent reads it
+    again to raise exactly the error a sequential read raises)."""
+    try:
+        return _read_path(path)
+    except AttackmapError:
+        return None
+
+
+def _workers(files: list[Path]) -> int:
+    """How many processes to parse ``files`` with (1 = in this process).
+
+    Parallel only where forking is safe and cheap: Linux, no other threads running (a
+    forked child may inherit a lock another thread holds), several CPUs, a large input.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (
+        (cpus or 1) < 2
+        or len(files) < PARALLEL_MIN_FILES
+        or sys.platform != "linux"
+        or threading.active_count() > 1
+        or multiprocessing.parent_process() is not None  # never nest pools
+    ):
+        return 1
+    size = 0
+    for f in files:
+        with contextlib.suppress(OSError):  # reported when the file is read
+            size += f.stat().st_size
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    return min(cpus or 1, len(files), 8)
+
+
+def _file_batches(files: list[Path]) -> Generator[list[RawDocument], None, None]:
+    """The documents of each of ``files``, in order — parsed in worker processes for a
+    large input while the caller works on the files already parsed. The batches and any
+    error are exactly those of reading the files one by one."""
+    workers = _workers(files)
+    if workers == 1:
+        for f in files:
+            yield _read_path(f)
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        chunk = max(1, len(files) // (workers * 8))
+        results = pool.map(_parse_in_worker, files, chunksize=chunk)
+        for f, parsed in zip(files, results, strict=True):
+            yield parsed if parsed is not None else _read_path(f)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _looks_like_text(s: str) -> bool:
     return "\n" in s or s.lstrip().startswith(("{", "[", "apiVersion:", "kind:", "---"))
 
 
 def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
+    return [d for batch in _source_batches(source, sources) for d in batch]
+
+
+def _source_batches(source: Source, sources: list[str]) -> Generator[list[RawDocument], None, None]:
+    """The documents of ``source``, one batch per file (files of a directory are parsed
+    ahead in worker processes when the input is large)."""
+    if isinstance(source, Path | str) and not (
+        isinstance(source, str) and (source == "-" or _looks_like_text(source))
+    ):
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+            )
+            sources.extend(str(f) for f in files)
+            yield from _file_batches(files)
+            return
+    yield _read_one(source, sources)
+
+
+def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
     if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
         if source.path not in sources:
             sources.append(source.path)
@@ -155,15 +239,6 @@ def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
             sources.append("<stdin>")
             return parse_text(decode_bytes(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
         path = Path(source)
-        if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-            )
-            docs = []
-            for f in files:
-                sources.append(str(f))
-                docs.extend(_read_path(f))
-            return docs
         if not path.exists():
             raise InputError("no such file or directory", path=path)
         sources.append(str(path))
@@ -548,6 +623,23 @@ def _load_context(context: Any) -> ClusterContext | None:
     return found[0]
 
 
+def _register_lookup(obj: _Object, c: _Collected, default_ns: str) -> None:
+    """Index the objects custom-resource extractors consult (NIMCache, serving runtimes)."""
+    kind = obj.data.get("kind")
+    if not (isinstance(kind, str) and kind in _LOOKUP_KINDS):
+        return
+    meta = obj.data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(name, str) and isinstance(meta, dict):
+        meta_ns = meta.get("namespace")
+        ns = (
+            None
+            if kind in CLUSTER_SCOPED
+            else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
+        )
+        c.lookup[(kind, ns, name)] = obj.data
+
+
 @_without_gc
 def load(*sources: Source, namespace: str | None = None, context: Any = None) -> Inventory:
     """Read manifests into a linked, frozen :class:`Inventory`.
@@ -557,28 +649,38 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     overrides a ClusterContext document found among the manifests.
     """
     read: list[str] = []
-    docs: list[RawDocument] = []
-    for source in sources:
-        docs.extend(_read_source(source, read))
     c = _Collected({}, {}, [], [], [], {}, [], {})
-    objects = [obj for doc in docs for obj in _objects(doc, c.warnings)]
     default_ns = namespace or "default"
-    for obj in objects:  # what custom-resource extractors consult
-        kind = obj.data.get("kind")
-        name = (
-            (obj.data.get("metadata") or {}).get("name")
-            if isinstance(obj.data.get("metadata"), dict)
-            else None
-        )
-        if isinstance(kind, str) and kind in _LOOKUP_KINDS and isinstance(name, str):
-            meta_ns = obj.data["metadata"].get("namespace")
-            ns = (
-                None
-                if kind in CLUSTER_SCOPED
-                else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
-            )
-            c.lookup[(kind, ns, name)] = obj.data
-    for obj in objects:
+    # Objects are collected as their files arrive (while later files are still being
+    # parsed), in input order. Custom resources consult other objects (a NIMService its
+    # NIMCache), so from the first of them on objects wait for the whole input. A
+    # collecting error waits too: reading errors of later files come first, as when all
+    # files are read before any object is collected.
+    waiting: list[_Object] = []
+    failed: InputError | None = None
+    documents = 0
+    for source in sources:
+        with contextlib.closing(_source_batches(source, read)) as batches:  # stops workers
+            for batch in batches:
+                documents += len(batch)
+                for doc in batch:
+                    for obj in _objects(doc, c.warnings):
+                        _register_lookup(obj, c, default_ns)
+                        kind = obj.data.get("kind")
+                        if (
+                            waiting
+                            or failed is not None
+                            or (isinstance(kind, str) and kind in CRD_KINDS)
+                        ):
+                            waiting.append(obj)
+                            continue
+                        try:
+                            _collect(obj, c, default_ns)
+                        except InputError as e:
+                            failed = e
+    if failed is not None:
+        raise failed
+    for obj in waiting:
         _collect(obj, c, default_ns)
     if len(c.cluster_context) > 1:
         second = c.cluster_context[1][1]
@@ -587,7 +689,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         c.cluster_context[0][0] if c.cluster_context else None
     )
     log.debug(
-        "read %d documents from %d sources: %d workloads", len(docs), len(read), len(c.workloads)
+        "read %d documents from %d sources: %d workloads", documents, len(read), len(c.workloads)
     )
 
     def ordered(field: str) -> tuple[Any, ...]:
