@@ -17,6 +17,12 @@ Accepted inputs (all become one :class:`SeccompProfile`):
 Keys are checked strictly: an unknown key in a profile, a rule, an argument or a
 condition is an error (a misspelt ``names`` would otherwise silently allow nothing).
 Kubernetes object envelopes (``metadata``, ``status``) are tolerated.
+
+Hostile text is refused before it is walked: more than :data:`MAX_PROFILE_BYTES`, YAML
+aliases (no profile needs them, and an alias bomb is exponential to walk), nesting deeper
+than :data:`MAX_PROFILE_DEPTH`, and numbers Python will not convert are
+:class:`~attackmap.errors.SeccompError`, never another exception. Duplicate JSON keys keep
+the last value, as the container runtimes' Go JSON decoder does.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from attackmap.errors import SeccompError
@@ -362,6 +369,64 @@ def _from_data(doc: Document) -> SeccompProfile:
     return SeccompProfile(format="moby" if moby else "oci", path=doc.path, **body)
 
 
+#: Largest profile text read, in characters (moby's default profile is about 20 KB).
+MAX_PROFILE_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of a profile document (a security-profiles-operator object needs 7).
+MAX_PROFILE_DEPTH = 64
+_EventLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _line(event: yaml.Event) -> int | None:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _check_text(text: str, path: str | None) -> None:
+    """Refuse oversize text, YAML aliases and deep nesting in one linear pass over the
+    parser's events (JSON is YAML for the parser); syntax errors are left to the parser."""
+    if len(text) > MAX_PROFILE_BYTES:
+        raise SeccompError(
+            f"profile is {len(text)} characters, more than the limit of {MAX_PROFILE_BYTES}",
+            path=path,
+        )
+    loader = _EventLoader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise SeccompError(
+                    "YAML aliases are not accepted in a seccomp profile",
+                    path=path,
+                    line=_line(event),
+                    hint="write the profile out in full",
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_PROFILE_DEPTH:
+                    raise SeccompError(
+                        f"nested deeper than {MAX_PROFILE_DEPTH} levels",
+                        path=path,
+                        line=_line(event),
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the parser proper reports it (JSON's tabs, for one, are not YAML)
+    finally:
+        loader.dispose()
+
+
+def _parse(text: str, path: str | None) -> list[Document]:
+    _check_text(text, path)
+    try:
+        return parse_documents(text, path)
+    except RecursionError as e:
+        raise SeccompError("nested too deeply", path=path) from e
+    except ValueError as e:  # e.g. int() of a literal of more than 4300 digits
+        raise SeccompError(f"unreadable value: {e}", path=path) from e
+
+
 def profiles_in(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[SeccompProfile]:
     """Every profile in ``source``: a mapping, a path, or JSON/YAML text.
 
@@ -377,7 +442,7 @@ def profiles_in(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[Secc
         else:
             path = os.fspath(source)
             text = read_text(Path(path))
-        docs = parse_documents(text, path)
+        docs = _parse(text, path)
     profiles: list[SeccompProfile] = []
     for doc in docs:
         if doc.data is None:
