@@ -22,7 +22,6 @@ from attackmap.graph._engine import (
     AttackGraph,
     ScopeFacts,
     StepInstance,
-    derive_cached,
 )
 from attackmap.graph._facts import FactBase, WorkloadFacts, extract
 from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
@@ -197,7 +196,7 @@ class Analyzer:
 
     def _breaks(self, ci: ControlInstance, inst: StepInstance) -> bool:
         sf = inst.scope
-        facts, _, _ = derive_cached(ci.transform(sf.base), sf.container, self.fb.options)
+        facts, _, _ = self.fb.derive(ci.transform(sf.base), sf.container)
         return not inst.step.fires(facts)
 
     def _breakers(self, inst: StepInstance, graph: AttackGraph) -> frozenset[str]:

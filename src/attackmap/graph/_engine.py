@@ -14,14 +14,13 @@ the smallest node id — shortest first and deterministic.
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
-from attackmap.graph._facts import ContainerFacts, DeriveOptions, FactBase, WorkloadFacts, derive
+from attackmap.graph._facts import ContainerFacts, FactBase, WorkloadFacts
 from attackmap.graph._relations import RELATIONS
 
 if TYPE_CHECKING:
@@ -75,14 +74,6 @@ class StepInstance:
         return f"step:{self.id}"
 
 
-@functools.lru_cache(maxsize=65536)
-def derive_cached(
-    base: frozenset[str], container: ContainerFacts | None, options: DeriveOptions
-) -> tuple[frozenset[str], dict[str, tuple[str, ...]], tuple[str, ...]]:
-    """:func:`derive`, memoised: identical pods in a cluster cost one derivation."""
-    return derive(base, container, options)
-
-
 class AttackGraph:
     """The instantiated graph of one fact base. Query it; do not mutate it."""
 
@@ -105,7 +96,7 @@ class AttackGraph:
     def _scope_facts(
         self, scope: Scope, base: frozenset[str], container: ContainerFacts | None
     ) -> ScopeFacts:
-        facts, because, warnings = derive_cached(base, container, self.fb.options)
+        facts, because, warnings = self.fb.derive(base, container)
         sf = ScopeFacts(
             scope=scope,
             base=base,

@@ -14,11 +14,11 @@ The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -235,6 +235,19 @@ class FactBase:
     namespaces_admitting_privileged: frozenset[str]
     unknown_namespaces_admit_privileged: bool
     warnings: tuple[str, ...] = field(default=())
+    # Memo of derivations for this analysis only (a Localhost profile edited between two
+    # analyses is read again; nothing is cached across analyses).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derive(
+        self, base: frozenset[str], container: ContainerFacts | None
+    ) -> tuple[frozenset[str], dict[str, tuple[str, ...]], tuple[str, ...]]:
+        """:func:`derive` with this fact base's options, memoised per analysis."""
+        key = (base, container)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = derive(base, container, self.options, self.memo)
+        return found
 
 
 # -- extraction -------------------------------------------------------------------------
@@ -760,7 +773,6 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
     return classes
 
 
-@functools.lru_cache(maxsize=4096)
 def _syscalls(
     seccomp_type: str | None,
     localhost: str | None,
@@ -787,7 +799,6 @@ def _syscalls(
     return access.usable_set, access.warnings
 
 
-@functools.lru_cache(maxsize=1024)
 def _apparmor(
     ptype: str | None, localhost: str | None, k8s: str | None, node: bool | None, privileged: bool
 ) -> tuple[bool, bool]:
@@ -800,8 +811,19 @@ def _apparmor(
     return (not effect.denies_mount, not effect.confined)
 
 
+def _memoised(memo: dict[Any, Any] | None, key: tuple[Any, ...], compute: Any) -> Any:
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def derive(
-    base: frozenset[str], container: ContainerFacts | None, options: DeriveOptions
+    base: frozenset[str],
+    container: ContainerFacts | None,
+    options: DeriveOptions,
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[frozenset[str], dict[str, tuple[str, ...]], tuple[str, ...]]:
     """Base facts plus derived facts; ``because`` maps each derived fact to the base facts
     it came from; the last item holds warnings (e.g. an unresolved Localhost profile)."""
@@ -836,7 +858,7 @@ def derive(
         seccomp_type = next((f[8:] for f in base if f.startswith("seccomp:")), "unset")
         stype = None if seccomp_type == "unset" else seccomp_type
         local = container.seccomp_localhost if stype == "Localhost" else None
-        syscalls, warnings = _syscalls(
+        sys_args = (
             stype,
             local,
             options.kubelet_seccomp_default,
@@ -845,14 +867,22 @@ def derive(
             options.kernel,
             options.seccomp_root,
         )
+        syscalls, warnings = _memoised(memo, ("syscalls", *sys_args), lambda: _syscalls(*sys_args))
         sc_sources = [*cap_sources, *usable_src, f"seccomp:{seccomp_type}"]
         for name in syscalls:
             put(f"syscall:{name}", sc_sources)
         apparmor_type = next((f[9:] for f in base if f.startswith("apparmor:")), "unset")
         atype = None if apparmor_type == "unset" else apparmor_type
         alocal = container.apparmor_localhost if atype == "Localhost" else None
-        allows_mount, allows_ptrace = _apparmor(
-            atype, alocal, options.kubernetes_version, options.node_apparmor, privileged
+        aa_args = (
+            atype,
+            alocal,
+            options.kubernetes_version,
+            options.node_apparmor,
+            privileged,
+        )
+        allows_mount, allows_ptrace = _memoised(
+            memo, ("apparmor", *aa_args), lambda: _apparmor(*aa_args)
         )
         aa_sources = [f"apparmor:{apparmor_type}", *(["privileged"] if privileged else [])]
         if allows_mount:
