@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from attackmap.audit._events import AuditEvent
 from attackmap.audit._extract import ApiRequest
 
-__all__ = ["TECHNIQUE_NAMES", "Hit", "techniques_of"]
+__all__ = ["TECHNIQUE_NAMES", "Hit", "may_evidence", "techniques_of"]
 
 TECHNIQUE_NAMES: dict[str, str] = {
     "T1053.007": "Container Orchestration Job",
@@ -45,6 +45,9 @@ _CONTROL_PLANE = frozenset(
 )
 _READ = frozenset({"get", "list", "watch"})
 _WRITE_BINDING = frozenset({"create", "update", "patch"})
+_DELETE = frozenset({"delete", "deletecollection"})
+_BINDINGS = frozenset({"rolebindings", "clusterrolebindings"})
+_POD_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})
 _POD_RESOURCES = frozenset(
     {
         "pods",
@@ -69,6 +72,21 @@ class Hit(BaseModel):
     """The request, scoped to its namespace (object names are in ``name``)."""
     name: str = ""
     allowed: bool
+
+
+def may_evidence(resource: str, subresource: str, verb: str) -> bool:
+    """Whether :func:`techniques_of` can find anything in a request for ``verb`` on
+    ``resource/subresource``: a cheap test that lets the analysis skip the others (its
+    rules, below, are the same as those of :func:`techniques_of`)."""
+    if subresource:
+        return resource == "pods" and subresource in _POD_SUBRESOURCES
+    if verb == "create" and resource in _POD_RESOURCES:
+        return True
+    return (
+        (resource == "secrets" and verb in _READ)
+        or (resource in _BINDINGS and verb in _WRITE_BINDING)
+        or (resource == "events" and verb in _DELETE)
+    )
 
 
 def expected_secret_reader(principal: str) -> bool:
@@ -100,7 +118,7 @@ def techniques_of(event: AuditEvent, req: ApiRequest, allowed: bool) -> list[Hit
         if not expected_secret_reader(event.principal):
             hit("T1552.007", f"{verb} secrets {_scope(req)}")
     elif (
-        res in ("rolebindings", "clusterrolebindings")
+        res in _BINDINGS
         and not sub
         and verb in _WRITE_BINDING
         and req.api_group == "rbac.authorization.k8s.io"
@@ -109,7 +127,7 @@ def techniques_of(event: AuditEvent, req: ApiRequest, allowed: bool) -> list[Hit
         if event.binding is not None:
             role = f" binding {event.binding.role_ref.kind} {event.binding.role_ref.name}"
         hit("T1098.006", f"{verb} {res} {_scope(req)}{role}")
-    elif res == "events" and not sub and verb in ("delete", "deletecollection"):
+    elif res == "events" and not sub and verb in _DELETE:
         hit("T1070", f"{verb} events {_scope(req)}")
     if verb == "create" and not sub and res in _POD_RESOURCES:
         if res == "cronjobs" and req.api_group == "batch":

@@ -19,7 +19,9 @@ A Pod Security *denial* is a 403 whose ``responseStatus.message`` contains
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +32,7 @@ __all__ = [
     "PodSecurityRecord",
     "api_request",
     "pod_security",
+    "psa_annotated",
     "rbac_decision",
     "workload_of",
 ]
@@ -95,6 +98,7 @@ class PodSecurityRecord(_Frozen):
     exempt: str = ""
 
 
+@functools.lru_cache(maxsize=4096)  # a log uses few distinct annotation keys
 def _psa_key(key: str) -> str | None:
     """The bare Pod Security key (``enforce-policy``...) an annotation key stands for."""
     if key.startswith(PSA_PREFIX):
@@ -105,6 +109,12 @@ def _psa_key(key: str) -> str | None:
     if head.endswith("/pod-security.kubernetes.io"):
         return tail
     return tail if tail in ("enforce-policy", "audit-violations", "exempt") else None
+
+
+def psa_annotated(annotations: Mapping[str, str]) -> bool:
+    """Whether an annotation key may be a Pod Security one: without one (and without a
+    403), :func:`pod_security` finds nothing -- a cheap test for the analysis."""
+    return any(_psa_key(key) is not None for key in annotations)
 
 
 def pod_security(event: AuditEvent) -> PodSecurityRecord | None:

@@ -64,6 +64,7 @@ FINAL_STAGES = frozenset({"ResponseComplete", "Panic"})
 _STAGE_RANK = {"RequestReceived": 0, "ResponseStarted": 1}
 
 _NEWLINES = (b"\n", "\n")
+_decode = json.JSONDecoder().decode  # json.loads(str) without its checks
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 DEFAULT_STAGE_WINDOW = 20_000
 DEFAULT_MAX_BAD_LOCATIONS = 20
@@ -524,10 +525,21 @@ class AuditReader:
                 while line and line[-1:] not in _NEWLINES:
                     line = readline(limit)
                 continue
-            if not line.strip():
-                continue
             try:
-                obj = json.loads(line)
+                if isinstance(line, bytes):
+                    if line[:1] == b"{" and line[1:2] != b"\x00":
+                        # json.loads(bytes) would sniff UTF-8 here and decode the same way
+                        obj = _decode(line.decode("utf-8", "surrogatepass"))
+                    elif not line.strip():
+                        continue
+                    else:
+                        obj = json.loads(line)
+                elif line[:1] == "{":
+                    obj = _decode(line)
+                elif not line.strip():
+                    continue
+                else:
+                    obj = json.loads(line)
             except RecursionError:
                 self._bad(name, lineno, "JSON nested too deeply")
                 continue

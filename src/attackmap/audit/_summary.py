@@ -28,8 +28,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.audit._events import AuditEvent
-from attackmap.audit._evidence import TECHNIQUE_NAMES, techniques_of
-from attackmap.audit._extract import api_request, pod_security, rbac_decision, workload_of
+from attackmap.audit._evidence import TECHNIQUE_NAMES, may_evidence, techniques_of
+from attackmap.audit._extract import (
+    DECISION_KEY,
+    REASON_KEY,
+    ApiRequest,
+    pod_security,
+    psa_annotated,
+    workload_of,
+)
 from attackmap.audit._rbac import SA_PREFIX, propose_rbac
 from attackmap.errors import PSSError
 
@@ -198,7 +205,7 @@ class AuditSummary(_Frozen):
 _Cite = tuple[str, int, str, str]  # file, line, auditID, timestamp
 
 
-@dataclass
+@dataclass(slots=True)
 class _Agg:
     count: int = 0
     cites: list[_Cite] = field(default_factory=list)
@@ -299,59 +306,99 @@ class _Analysis:
         return found
 
     def add(self, event: AuditEvent) -> None:
+        # runs once per event: attributes are read once, models are built only for the
+        # few events that can say something about Pod Security, techniques or workloads
         self.events += 1
+        ref = event.object_ref
+        verb = event.verb
+        if ref is None or not ref.resource or not verb:  # as api_request(): no request
+            self.skipped += 1
+            return
+        self.resource_requests += 1
+        res, sub, namespace, group, name = (
+            ref.resource,
+            ref.subresource,
+            ref.namespace,
+            ref.api_group,
+            ref.name,
+        )
         ev = (
             event.source.file,
             event.source.line,
             event.audit_id,
             event.request_received_timestamp,
         )
-        req = api_request(event)
-        if req is None:
-            self.skipped += 1
-            return
-        self.resource_requests += 1
-        who = event.principal
-        p = self.principal(who)
-        if event.impersonated_user is not None and event.user.username != who:
-            p.impersonated_by.add(event.user.username)
-        decision, reason = rbac_decision(event)
-        code = event.code
+        user = event.user.username
+        impersonated = event.impersonated_user
+        who = impersonated.username if impersonated is not None and impersonated.username else user
+        p = self.principals.get(who)
+        if p is None:
+            p = self.principals[who] = _Principal()
+        if impersonated is not None and user != who:
+            p.impersonated_by.add(user)
+        annotations = event.annotations
+        decision = annotations.get(DECISION_KEY, "")
+        reason = annotations.get(REASON_KEY, "")
+        status = event.response_status
+        code = status.code if status is not None else 0
         authorized = decision == "allow" or (not decision and code not in (401, 403))
-        succeeded = authorized and not 400 <= code < 500
-        psa = pod_security(event)
-        hits = techniques_of(event, req, succeeded)
+        resource = f"{res}/{sub}" if sub else res
+
+        if authorized:
+            key = (namespace, group, resource, verb)
+            agg = p.requests.get(key)
+            if agg is None:
+                agg = p.requests[key] = _Agg()
+            agg.add(ev, name)
+            if reason:
+                p.authorized_by.add(reason)
+
+        pod = event.pod
+        psa = pod_security(event) if code == 403 or psa_annotated(annotations) else None
+        hits = (
+            techniques_of(
+                event,
+                ApiRequest(
+                    verb=verb,
+                    api_group=group,
+                    resource=res,
+                    subresource=sub,
+                    namespace=namespace,
+                    name=name,
+                ),
+                authorized and not 400 <= code < 500,
+            )
+            if may_evidence(res, sub, verb)
+            else ()
+        )
+        if decision != "forbid" and psa is None and code != 403 and not hits and pod is None:
+            return  # the common case: nothing else to record
+
         # only pod specs, Pod Security outcomes and deployed containers say something about a
         # workload (a plain "get pods/x" does not)
         wl_key = (
             workload_of(event)
-            if psa is not None or event.pod is not None or any(h.technique == "T1610" for h in hits)
+            if psa is not None or pod is not None or any(h.technique == "T1610" for h in hits)
             else None
         )
         wl = self.workload(wl_key) if wl_key is not None else None
-        resource = req.rbac_resource
 
-        if authorized:
-            _agg(p.requests, (req.namespace, req.api_group, resource, req.verb)).add(ev, req.name)
-            if reason:
-                p.authorized_by.add(reason)
         denial: tuple[str, ...] | None = None
         if decision == "forbid":
             denial = ("rbac", reason, "")
         elif psa is not None and psa.denial:
             denial = ("pod-security", psa.denied_policy, psa.denial)
         elif code == 403:
-            status = event.response_status
             denial = (
                 "admission",
                 status.reason if status else "",
                 status.message if status else "",
             )
         if denial is not None:
-            key = (denial[0], req.verb, req.api_group, resource, req.namespace)
-            _agg(p.denials, (*key, *denial[1:])).add(ev, req.name)
+            key = (denial[0], verb, group, resource, namespace)
+            _agg(p.denials, (*key, *denial[1:])).add(ev, name)
             if wl is not None and denial[0] == "pod-security":
-                _agg(wl.denials, (*key, *denial[1:])).add(ev, req.name)
+                _agg(wl.denials, (*key, *denial[1:])).add(ev, name)
 
         for hit in hits:
             _agg(p.techniques, (hit.technique, hit.what, hit.allowed)).add(ev, hit.name)
@@ -360,8 +407,8 @@ class _Analysis:
 
         if wl is None or wl_key is None:
             return
-        if event.pod is not None and wl_key[1]:
-            sa = f"{SA_PREFIX}{wl_key[1]}:{event.pod.service_account or 'default'}"
+        if pod is not None and wl_key[1]:
+            sa = f"{SA_PREFIX}{wl_key[1]}:{pod.service_account or 'default'}"
             wl.service_account = sa
             self.principal(sa).workloads.add("/".join(wl_key))
         if psa is None:
