@@ -59,7 +59,7 @@ class _Applied:
     added: list[Any]
     context: dict[str, Any] | None
     controls: list[AppliedControl]
-    texts: list[str] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (path, text) to re-analyse
 
 
 def _goal_sets(report: Any, goals: tuple[str, ...]) -> dict[str, list[tuple[str, frozenset[str]]]]:
@@ -147,10 +147,10 @@ class _Hardener:
 
     # -- analysis --------------------------------------------------------------------------
 
-    def analyze(self, texts: list[str], context: Any) -> Any:
+    def analyze(self, texts: list[tuple[str, str]], context: Any) -> Any:
         import attackmap
 
-        return attackmap.analyze(list(texts), goals=list(self.goals), context=context)
+        return attackmap.analyze(_parsed(texts), goals=list(self.goals), context=context)
 
     # -- applying --------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class _Hardener:
             )
         present = {id(d) for d in docs}
         outputs: list[OutputFile] = []
-        texts: list[str] = []
+        texts: list[tuple[str, str]] = []
         for f, fdocs in zip(self.files, per_file, strict=True):
             chunks = []
             for chunk, d in zip(f.chunks, fdocs, strict=True):
@@ -211,11 +211,11 @@ class _Hardener:
             text = join(f.head, chunks)
             original = join(f.head, f.chunks)
             outputs.append(OutputFile(source=f.path, name=f.name, text=text, original=original))
-            texts.append(text)
+            texts.append((f.path, text))
         added = [d for d in docs if id(d) not in originals]
         _unique_names(added, docs)
         if added:
-            texts.append(join("", [dump(d) for d in added]))
+            texts.append(("attackmap-added.yaml", join("", [dump(d) for d in added])))
         changed_context = None
         if context is not None and any(c.startswith("upgrade-nvidia") for c in controls):
             changed_context = dict(context)
@@ -454,8 +454,17 @@ def _analyze_files(files: list[SourceFile], goals: Sequence[str], context: Any) 
     import attackmap
 
     return attackmap.analyze(
-        [join(f.head, f.chunks) for f in files], goals=list(goals), context=context
+        _parsed([(f.path, join(f.head, f.chunks)) for f in files]),
+        goals=list(goals),
+        context=context,
     )
+
+
+def _parsed(texts: list[tuple[str, str]]) -> list[Any]:
+    """Each (path, text) parsed into documents that keep their file name and lines."""
+    from attackmap.model._yaml import parse_text
+
+    return [doc for path, text in texts for doc in parse_text(text, path)]
 
 
 def _verify(

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from attackmap.errors import HardenError
+from attackmap.model._yaml import parse_text
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -89,6 +90,10 @@ def read_sources(sources: list[str | Path]) -> list[SourceFile]:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as e:
             raise HardenError(f"cannot read: {e}", path=path) from e
+        # The model's reader first: its errors carry the file's real line numbers and it
+        # refuses what attackmap never reads (unsafe tags, alias bombs, duplicate keys).
+        if not parse_text(text, str(path)):
+            raise HardenError("no Kubernetes documents in this file", path=path)
         head, chunks = _split(text)
         docs: list[Any] = []
         kept: list[str] = []
