@@ -69,7 +69,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS if only is None else (only,):
         importlib.import_module(COMMANDS[name]).add_parser(sub)
+    for subparser in sub.choices.values():
+        _accept_global_options(subparser)
     return parser
+
+
+def _accept_global_options(subparser: argparse.ArgumentParser) -> None:
+    """Let ``-q``/``-v`` also follow the subcommand (``attackmap analyze x.yaml -q``)."""
+    for flags, dest, text in (
+        (("-q", "--quiet"), "quiet", "print only results and errors"),
+        (("-v", "--verbose"), "verbose", "log what attackmap does (to stderr)"),
+    ):
+        if any(f in subparser._option_string_actions for f in flags):
+            continue  # the subcommand uses the flag itself
+        subparser.add_argument(
+            *flags, dest=dest, action="store_true", default=argparse.SUPPRESS, help=text
+        )
 
 
 def _command_of(argv: Sequence[str]) -> str | None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from attackmap.cli._output import print_table, status, write_text
 from attackmap.errors import AttackmapError
+
+log = logging.getLogger("attackmap.cli")
 
 EXAMPLES = """\
 examples:
@@ -88,13 +93,15 @@ def run(args: argparse.Namespace) -> int:
     import attackmap
     from attackmap.exporters import exporter
 
+    kb = attackmap.load_attack(args.attack)
+    fail_on = _fail_on(args.fail_on, kb)  # refuse typos before doing any work
     paths = ["-" if p == "-" else p for p in args.paths]
     with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
         report = attackmap.analyze(
             paths,
             entries=args.entry,
             context=args.context,
-            attack=args.attack,
+            attack=kb,
             seccomp_root=args.seccomp_root,
             goals=args.goal,
             assume_kernel_exploit=args.assume_kernel_exploit,
@@ -112,30 +119,69 @@ def run(args: argparse.Namespace) -> int:
             _print(report)
     else:
         write_text(exporter(args.format).export(report), args.output)
-    return _exit_code(report, args.fail_on)
+    if not report.workloads:
+        log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
+    elif not any(w.techniques for w in report.workloads):
+        log.warning("no paths from the entry points %s", ", ".join(report.entries))
+    return 1 if fail_on is not None and fail_on.matches(report) else 0
 
 
-def _exit_code(report: Any, fail_on: list[str] | None) -> int:
-    if not fail_on:
-        return 0
-    from attackmap._severity import LEVELS, Severities, load_severities
-    from attackmap.attack import load_attack
+@dataclass(frozen=True)
+class _FailOn:
+    """What ``--fail-on`` asks for, validated against the ATT&CK knowledge base."""
 
-    wanted = {f.upper() if f.upper().startswith("T") else f.lower() for f in fail_on}
-    levels = sorted(wanted & set(LEVELS), key=LEVELS.index)
-    sev = load_severities(load_attack()) if levels else None  # the packaged table
-    for w in report.workloads:
-        for t in w.techniques:
-            if t.technique.id in wanted or wanted & set(t.technique.tactics):
-                return 1
-            if sev and Severities.at_least(sev.of(t.technique.id, t.technique.tactics), levels[0]):
-                return 1
-    unknown = [f for f in wanted if not f.startswith("T") and "-" not in f and f not in LEVELS]
-    if unknown:
-        raise AttackmapError(
-            f"--fail-on: {', '.join(unknown)} is neither a technique, a tactic nor a severity"
-        )
-    return 0
+    techniques: frozenset[str]
+    tactics: frozenset[str]
+    level: str | None
+    severities: Any
+
+    def matches(self, report: Any) -> bool:
+        from attackmap._severity import Severities
+
+        for w in report.workloads:
+            for t in w.techniques:
+                tid = t.technique.id
+                # A parent id also matches its sub-techniques (T1552 matches T1552.007).
+                if tid in self.techniques or tid.split(".")[0] in self.techniques:
+                    return True
+                if self.tactics & set(t.technique.tactics):
+                    return True
+                if self.level is not None and Severities.at_least(
+                    self.severities.of(tid, t.technique.tactics), self.level
+                ):
+                    return True
+        return False
+
+
+def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
+    if not values:
+        return None
+    from attackmap._severity import LEVELS, load_severities
+
+    techniques: set[str] = set()
+    tactics: set[str] = set()
+    levels: list[str] = []
+    known_tactics = {t.shortname for t in kb.tactics()}
+    for value in values:
+        if re.fullmatch(r"[Tt]\d{4}(\.\d{3})?", value):
+            techniques.add(kb.technique(value).id)  # unknown ids raise with suggestions
+        elif value.lower() in LEVELS:
+            levels.append(value.lower())
+        elif value.lower() in known_tactics:
+            tactics.add(value.lower())
+        else:
+            raise AttackmapError(
+                f"{value!r} is neither an ATT&CK technique, a tactic nor a severity",
+                field="--fail-on",
+                hint=f"tactics: {', '.join(sorted(known_tactics))}; severities: {', '.join(LEVELS)}",
+            )
+    level = min(levels, key=LEVELS.index) if levels else None
+    return _FailOn(
+        techniques=frozenset(techniques),
+        tactics=frozenset(tactics),
+        level=level,
+        severities=load_severities(kb) if level else None,
+    )
 
 
 def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:

@@ -15,7 +15,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from attackmap.attack import AttackKB, load_attack
-from attackmap.errors import AttackmapError
+from attackmap.errors import AttackmapError, InputError
 from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
 from attackmap.graph._engine import (
     ENTRY_KINDS,
@@ -509,7 +509,23 @@ def analyze(
 
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         documents = read_documents(*sources)
+        if all(d.data is None for d in documents):  # nothing, or only empty documents
+            named = (
+                ", ".join(str(s) for s in sources if isinstance(s, (str, FsPath))) or "the input"
+            )
+            raise InputError(
+                "no Kubernetes documents found",
+                path=named[:200],
+                hint="check the path; directories are searched for *.yaml, *.yml and *.json",
+            )
         inventory = load(*documents, namespace=namespace, context=context)
+    if seccomp_root is not None and not FsPath(seccomp_root).is_dir():
+        raise AttackmapError(
+            "the seccomp root is not a directory",
+            path=str(seccomp_root),
+            field="seccomp_root",
+            hint="pass the kubelet's seccomp directory (e.g. /var/lib/kubelet/seccomp)",
+        )
     goal_ids = tuple(sorted({kb.technique(g).id for g in goals})) if goals else ()
     analyzer = Analyzer(
         inventory,
