@@ -110,3 +110,17 @@ def test_output_file_for_table(tmp_path: Path, capsys: pytest.CaptureFixture[str
     lines = out.read_text().splitlines()
     assert lines[1].split("\t")[0] == "syscall"
     assert len(lines) == 2 + len(ESCAPE_SYSCALLS)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--caps", "FOO"], "unknown capability FOO"),
+        (["--kernel", "abc"], "cannot read kernel version"),
+    ],
+)
+def test_nonsense_options_are_refused(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seccomp", "RuntimeDefault", *args]) == 2
+    assert message in capsys.readouterr().err

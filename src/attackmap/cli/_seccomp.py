@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any, Literal
 
@@ -123,6 +124,8 @@ def _run_generate(observed: str, arch: str, output: str | None) -> int:
 
 
 def _run_summary(args: argparse.Namespace, target: str) -> int:
+    from attackmap.errors import SeccompError
+    from attackmap.model import LINUX_CAPABILITIES
     from attackmap.seccomp import (
         SeccompSpec,
         load_profile,
@@ -133,6 +136,21 @@ def _run_summary(args: argparse.Namespace, target: str) -> int:
     caps = frozenset(
         c.strip().upper().removeprefix("CAP_") for c in args.caps.split(",") if c.strip()
     )
+    unknown = sorted(caps - set(LINUX_CAPABILITIES) - {"ALL"})
+    if unknown:
+        raise SeccompError(
+            f"unknown capability {', '.join(unknown)}",
+            field="--caps",
+            hint="Linux capability names, e.g. SYS_ADMIN,NET_RAW (CAP_ prefix optional)",
+        )
+    if "ALL" in caps:
+        caps = frozenset(LINUX_CAPABILITIES)
+    if args.kernel is not None and not re.fullmatch(r"\d+(\.\d+){0,2}([.+~-].*)?", args.kernel):
+        raise SeccompError(
+            f"cannot read kernel version {args.kernel!r}",
+            field="--kernel",
+            hint="e.g. 6.8 or 5.15.0-91-generic",
+        )
     word = _WORDS.get(target.lower())
     if word is not None:
         access = open_syscalls(
