@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from attackmap.model._refs import trusted
+
 __all__ = [
     "ClusterContext",
     "ClusterContextSpec",
@@ -26,7 +28,11 @@ __all__ = [
 
 class _Spec(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        defer_build=True,
     )
 
 
@@ -56,10 +62,10 @@ class Kubelet(_Spec):
 
 class ClusterContextSpec(_Spec):
     kubernetes_version: str | None = None
-    container_runtime: ContainerRuntime = ContainerRuntime()
+    container_runtime: ContainerRuntime = trusted(ContainerRuntime)
     kernel_version: str | None = None
-    nvidia: NvidiaStack = NvidiaStack()
-    kubelet: Kubelet = Kubelet()
+    nvidia: NvidiaStack = trusted(NvidiaStack)
+    kubelet: Kubelet = trusted(Kubelet)
     app_armor: bool | None = Field(default=None, description="AppArmor enabled on the nodes")
     cgroup_version: Literal[1, 2] | None = None
     assume_unknown_vulnerable: bool = Field(
@@ -78,7 +84,7 @@ class ClusterContext(_Spec):
     api_version: Literal["attackmap/v1"] = "attackmap/v1"
     kind: Literal["ClusterContext"] = "ClusterContext"
     metadata: ContextMetadata
-    spec: ClusterContextSpec = ClusterContextSpec()
+    spec: ClusterContextSpec = trusted(ClusterContextSpec)
 
 
 def cluster_context_schema() -> dict[str, Any]:

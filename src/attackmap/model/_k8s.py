@@ -123,6 +123,7 @@ class K8s(BaseModel):
         frozen=True,
         alias_generator=AliasGenerator(validation_alias=to_camel),
         populate_by_name=True,
+        defer_build=True,
     )
 
 

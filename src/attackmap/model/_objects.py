@@ -15,7 +15,7 @@ from pydantic import Field
 
 from attackmap.model._k8s import K8s, StrMap
 from attackmap.model._rbac import Binding, Role, RoleRule, Subject
-from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
+from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted
 from attackmap.model._workload import NamespacePSS
 
 __all__ = [
@@ -325,7 +325,7 @@ class NetworkPolicyRule(Frozen):
 
 class NetworkPolicy(Frozen):
     ref: ObjectRef
-    pod_selector: LabelSelector = LabelSelector()
+    pod_selector: LabelSelector = trusted(LabelSelector)
     policy_types: tuple[str, ...] = ("Ingress",)
     ingress: tuple[NetworkPolicyRule, ...] = ()
     egress: tuple[NetworkPolicyRule, ...] = ()
@@ -487,7 +487,7 @@ class Namespace(Frozen):
 
     ref: ObjectRef
     labels: dict[str, str] = Field(default_factory=dict)
-    pss: NamespacePSS = NamespacePSS()
+    pss: NamespacePSS = trusted(NamespacePSS)
     source: SourceLocation | None = None
 
 

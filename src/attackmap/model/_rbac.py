@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
+from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted
 
 __all__ = [
     "BUILTIN_CLUSTER_ROLES",
@@ -184,7 +184,9 @@ class ServiceAccountLink(Frozen):
 
 
 def _builtin(name: str, *rules: RoleRule) -> Role:
-    return Role(ref=ObjectRef(kind="ClusterRole", namespace=None, name=name), rules=rules)
+    return trusted(
+        Role, ref=trusted(ObjectRef, kind="ClusterRole", namespace=None, name=name), rules=rules
+    )
 
 
 _WORKLOAD_GROUPS = ("", "apps", "batch", "autoscaling", "extensions", "networking.k8s.io", "policy")
@@ -207,19 +209,24 @@ BUILTIN_CLUSTER_ROLES: dict[str, Role] = {
     for r in (
         _builtin(
             "cluster-admin",
-            RoleRule(api_groups=("*",), resources=("*",), verbs=("*",)),
-            RoleRule(non_resource_urls=("*",), verbs=("*",)),
+            trusted(RoleRule, api_groups=("*",), resources=("*",), verbs=("*",)),
+            trusted(RoleRule, non_resource_urls=("*",), verbs=("*",)),
         ),
         _builtin(
             "admin",
-            RoleRule(api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE),
-            RoleRule(
+            trusted(RoleRule, api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE),
+            trusted(
+                RoleRule,
                 api_groups=("rbac.authorization.k8s.io",),
                 resources=("roles", "rolebindings"),
                 verbs=_WRITE,
             ),
         ),
-        _builtin("edit", RoleRule(api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE)),
-        _builtin("view", RoleRule(api_groups=_WORKLOAD_GROUPS, resources=_VIEWABLE, verbs=_READ)),
+        _builtin(
+            "edit", trusted(RoleRule, api_groups=_WORKLOAD_GROUPS, resources=("*",), verbs=_WRITE)
+        ),
+        _builtin(
+            "view", trusted(RoleRule, api_groups=_WORKLOAD_GROUPS, resources=_VIEWABLE, verbs=_READ)
+        ),
     )
 }

@@ -24,7 +24,7 @@ M = TypeVar("M", bound=BaseModel)
 class Frozen(BaseModel):
     """Base of attackmap's own models: immutable, no unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ObjectRef(Frozen):

@@ -229,13 +229,13 @@ class Container(Frozen):
     allow_privilege_escalation: bool | None = None
     read_only_root_filesystem: bool = False
     proc_mount: str | None = None
-    capabilities: Capabilities = Capabilities()
+    capabilities: Capabilities = trusted(Capabilities)
     ports: tuple[Port, ...] = ()
     env: tuple[EnvVar, ...] = ()
     env_from: tuple[EnvFrom, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     volume_devices: tuple[VolumeDevice, ...] = ()
-    resources: Resources = Resources()
+    resources: Resources = trusted(Resources)
     probes: tuple[Probe, ...] = ()
     has_command: bool = False
     has_args: bool = False
@@ -417,11 +417,11 @@ class Workload(Frozen):
     pod: PodSpec
     pod_template: dict[str, Any]
     rendered: tuple[ObjectRef, ...] = ()
-    exposure: Exposure = Exposure()
-    network: NetworkIsolation = NetworkIsolation()
+    exposure: Exposure = trusted(Exposure)
+    network: NetworkIsolation = trusted(NetworkIsolation)
     service_account: ServiceAccountLink | None = None
     namespace_labels: dict[str, str] = Field(default_factory=dict)
-    pss: NamespacePSS = NamespacePSS()
+    pss: NamespacePSS = trusted(NamespacePSS)
 
     @property
     def namespace(self) -> str:
