@@ -290,6 +290,7 @@ def test_audit_reader_counts_hostile_lines_and_never_raises(
         b'{"apiVersion":"audit.k8s.io/v1","verb":5,"stage":[]}\n',
         b'{"apiVersion":"audit.k8s.io/v1","verb":"get","stage":"ResponseComplete","responseStatus":{"code":NaN}}\n',
         b'{"kind":"EventList","items":"nope"}\n',
+        b'{"apiVersion":[],"verb":"get"}\n',  # an unhashable apiVersion (TypeError, fixed)
         b"x" * 5000 + b"\n",  # longer than max_line_bytes below
         b'{"truncated": \n',
     ]

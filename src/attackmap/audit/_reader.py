@@ -282,7 +282,9 @@ def _event(obj: Any, source: Source) -> AuditEvent:
     if not isinstance(obj, dict):
         raise _BadEvent(f"not an audit event: a JSON {type(obj).__name__}")
     api_version = obj.get("apiVersion")
-    if api_version is not None and api_version not in AUDIT_API_VERSIONS:
+    if api_version is not None and (
+        not isinstance(api_version, str) or api_version not in AUDIT_API_VERSIONS
+    ):
         raise _BadEvent(f"not an audit event: apiVersion {api_version!r}")
     kind = obj.get("kind")
     if kind is not None and kind != "Event":
