@@ -469,19 +469,25 @@ def _apparmor(
     pod: K8sCommonSecurity | None,
     annotations: dict[str, str],
 ) -> AppArmorProfile | None:
-    levels: tuple[tuple[K8sCommonSecurity | None, Literal["container", "pod"]], ...] = (
-        (c, "container"),
-        (pod, "pod"),
-    )
-    for sc, source in levels:
-        if sc is not None and sc.app_armor_profile is not None:
-            p = sc.app_armor_profile
-            return trusted(
-                AppArmorProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
-            )
+    """The profile the kubelet applies: the container field, then the deprecated
+    annotation (static pods may carry only that), then the pod field."""
+
+    def field(
+        sc: K8sCommonSecurity | None, source: Literal["container", "pod"]
+    ) -> AppArmorProfile | None:
+        if sc is None or sc.app_armor_profile is None:
+            return None
+        p = sc.app_armor_profile
+        return trusted(
+            AppArmorProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
+        )
+
+    found = field(c, "container")
+    if found is not None:
+        return found
     value = annotations.get(_APPARMOR_ANNOTATION + name)
     if value is None:
-        return None
+        return field(pod, "pod")
     if value == "runtime/default":
         return trusted(AppArmorProfile, type="RuntimeDefault", source="annotation")
     if value == "unconfined":
