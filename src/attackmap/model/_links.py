@@ -389,4 +389,6 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 )
             )
     warnings.sort(key=lambda x: (str(x.ref or ""), x.message))
-    return inv.model_copy(update={"workloads": tuple(linked), "warnings": tuple(warnings)})
+    return inv.model_copy(
+        update={"workloads": tuple(linked), "warnings": inv.warnings + tuple(warnings)}
+    )

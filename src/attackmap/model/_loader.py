@@ -725,6 +725,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
             )
         ),
         sources=tuple(read),
+        warnings=tuple(c.warnings),  # reading warnings; link() adds the dangling references
     )
     return link(
         inventory, tuple(c.workloads[k] for k in sorted(c.workloads, key=ObjectRef.sort_key))
