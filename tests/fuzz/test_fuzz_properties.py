@@ -101,7 +101,7 @@ def _reachable(report: Report) -> set[tuple[str, str]]:
     return {(str(w.ref), t) for w in report.workloads for t in w.technique_ids()}
 
 
-@settings(max_examples=budget(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=budget(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(one_more_privilege())
 def test_adding_a_privilege_never_removes_a_technique(
     case: tuple[Privileges, Privileges, str],
@@ -129,7 +129,7 @@ def _exports(report: Report) -> dict[str, str]:
 cluster = st.lists(privileges, min_size=1, max_size=3)
 
 
-@settings(max_examples=budget(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=budget(6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster, st.randoms(use_true_random=False))
 def test_permuting_documents_and_keys_gives_byte_identical_output(
     workloads: list[Privileges], rng: random.Random
@@ -151,7 +151,7 @@ def _without_locations(value: Any) -> Any:
     return value
 
 
-@settings(max_examples=budget(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=budget(6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster, st.randoms(use_true_random=False))
 def test_reordering_one_stream_changes_only_source_locations(
     workloads: list[Privileges], rng: random.Random
