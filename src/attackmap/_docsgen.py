@@ -55,9 +55,8 @@ _NEUTRAL = frozenset(
         "seccomp:unset",
         "apparmor:unset",
         "long_running",
-        "netpol:allows_any_pod",
-        "netpol:allows_external",
-        "netpol:egress_allows_any",
+        "netpol:ingress_open",
+        "netpol:egress_open",
     }
 )
 # The same pod isolated by NetworkPolicies both ways.
@@ -119,6 +118,8 @@ def _alternatives(atom: str) -> list[frozenset[str]]:
         return [
             frozenset({p}) for p in _HOSTPATH_CANDIDATES if atom in classify_hostpaths([p])
         ] or [frozenset({atom})]
+    if family == "rbac":
+        return [frozenset({f"rbac_sa:{arg}"})]
     if atom == "exposed:external":
         return [frozenset({"route:external"}), frozenset({"route:host"})]
     if atom in ("apparmor:allows_mount", "apparmor:allows_ptrace", "reachable:cluster"):

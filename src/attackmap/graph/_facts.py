@@ -15,7 +15,7 @@ The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict
 
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
-from attackmap.model._rbac import PolicyRule
+from attackmap.model._rbac import Binding, PolicyRule
+from attackmap.model._refs import ObjectRef
 from attackmap.model._workload import LINUX_CAPABILITIES, Container, is_credential_name
 
 # The runtime's default capability set (containerd/CRI-O/moby).
@@ -56,6 +57,7 @@ FACT_FAMILIES: dict[str, str] = {
     "cap_drop:*": "capability dropped (capabilities.drop; cap_drop:ALL when ALL is dropped)",
     "uid_root": "the process may run as uid 0 (runAsUser 0, or unset without runAsNonRoot: true)",
     "allow_privilege_escalation": "allowPrivilegeEscalation is not false (setuid binaries regain capabilities)",
+    "allow_privilege_escalation:forced": "as allow_privilege_escalation, in a container that is privileged or adds the literal CAP_SYS_ADMIN (the API server refuses false there)",
     "seccomp:*": "seccompProfile.type (RuntimeDefault, Localhost, Unconfined, unset)",
     "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
     "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
@@ -73,20 +75,23 @@ FACT_FAMILIES: dict[str, str] = {
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
     "host_ipc": "hostIPC: true",
-    "sa_token": "the ServiceAccount token is mounted (automount not disabled)",
+    "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
-    "route:external": "a LoadBalancer/NodePort Service, Ingress or Gateway route exposes the pod",
+    "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
+    "route:gateway": "an Ingress, HTTPRoute or GRPCRoute exposes the pod: the controller's pods forward outside traffic",
     "route:host": "hostNetwork or a hostPort exposes the pod on the node's address",
     "netpol:ingress_isolated": "a NetworkPolicy selects the pod for ingress",
-    "netpol:allows_any_pod": "ingress is allowed from every pod (or not isolated)",
-    "netpol:allows_external": "ingress is allowed from outside the cluster (or not isolated)",
+    "netpol:ingress_open": "no NetworkPolicy selects the pod for ingress (everything may connect)",
+    "netpol:allows_any_pod": "a NetworkPolicy selecting the pod allows ingress from every pod",
+    "netpol:allows_external": "a NetworkPolicy selecting the pod allows ingress from outside the cluster",
+    "netpol:allows_peers": "a NetworkPolicy selecting the pod allows ingress from some peer (an ingress controller may be one)",
     "netpol:egress_isolated": "a NetworkPolicy selects the pod for egress",
-    "netpol:egress_allows_any": "egress is allowed to anywhere (or not isolated)",
+    "netpol:egress_open": "no NetworkPolicy selects the pod for egress",
+    "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
-    "rbac:*": "a right of the pod's ServiceAccount (see RBAC_RIGHTS)",
-    "rbac:bind_roles": "the ServiceAccount can bind cluster-admin to itself (ClusterRoleBinding, or RoleBindings in every namespace)",
-    "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces only",
-    "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods",
+    "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
+    "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
+    "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
@@ -94,11 +99,14 @@ FACT_FAMILIES: dict[str, str] = {
     # derived
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
     "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
+    "rbac:*": "a right of the pod's ServiceAccount, from rbac_sa:* or rbac_group:* (see RBAC_RIGHTS)",
+    "rbac:bind_roles": "the ServiceAccount can bind cluster-admin to itself (ClusterRoleBinding, or RoleBindings in every namespace)",
+    "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces only",
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
     "host_mount:*": "what the hostPaths expose: sensitive_read, write, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
-    "exposed:external": "reachable from outside the cluster",
+    "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
 }
@@ -158,19 +166,44 @@ RBAC_RIGHTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "delete_events": tuple(
         (v, "events", g) for v in ("delete", "deletecollection") for g in ("", "events.k8s.io")
     ),
+    "impersonate": (("impersonate", "users", ""), ("impersonate", "groups", "")),
+    "impersonate_serviceaccounts": (("impersonate", "serviceaccounts", ""),),
+    "create_tokens": (("create", "serviceaccounts/token", ""),),
+    "ephemeral_containers": tuple((v, "pods/ephemeralcontainers", "") for v in ("patch", "update")),
+    "nodes_proxy": (("get", "nodes/proxy", ""), ("create", "nodes/proxy", "")),
+    "mutating_webhooks": tuple(
+        (v, "mutatingwebhookconfigurations", "admissionregistration.k8s.io")
+        for v in ("create", "update", "patch")
+    ),
+    "patch_namespaces": (("patch", "namespaces", ""), ("update", "namespaces", "")),
 }
+# Rights on cluster-scoped resources: only a ClusterRoleBinding grants them (a RoleBinding
+# to a ClusterRole with such rules grants nothing on users, groups, nodes, webhooks or
+# namespaces).
+CLUSTER_SCOPED_RIGHTS = frozenset(
+    {"impersonate", "nodes_proxy", "mutating_webhooks", "patch_namespaces"}
+)
 ALL_NAMESPACES = "*"
 
+# Container runtime and image-builder sockets (paths under /run; /var/run is the same
+# directory). Any ``<runtime>.sock`` below /run counts, wherever a distribution puts it
+# (k3s: /run/k3s/containerd/containerd.sock).
 _RUNTIME_SOCKETS = (
-    "/var/run/docker.sock",
     "/run/docker.sock",
     "/run/containerd/containerd.sock",
-    "/var/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
+    "/run/k3s/containerd/containerd.sock",
     "/run/crio/crio.sock",
-    "/var/run/cri-dockerd.sock",
-    "/var/run/dockershim.sock",
+    "/run/cri-dockerd.sock",
+    "/run/dockershim.sock",
+    "/run/podman/podman.sock",
+    "/run/buildkit/buildkitd.sock",
 )
+_RUNTIME_SOCKET_NAME = re.compile(
+    r"/run/(?:.+/)?(?:docker|containerd|crio|cri-dockerd|dockershim|podman|buildkitd|"
+    r"k3s|rke2|cri-containerd)\.sock"
+)
+# Sockets of the host's init and message bus: root on them starts host services.
+_HOST_CONTROL_SOCKETS = ("/run/dbus/system_bus_socket", "/run/systemd/private")
 _MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
 
 
@@ -214,6 +247,29 @@ class WorkloadFacts:
 
 
 @dataclass(frozen=True)
+class IdentityFacts:
+    """A ServiceAccount with RBAC rights that no workload of the inventory runs as.
+
+    Its token is a prize of its own: a pod deployed into its namespace may name it, and
+    ``create serviceaccounts/token`` mints one. Its scope (``ServiceAccount/<ns>/<name>``)
+    holds the workload-level states ``sa_token`` and ``api_access`` and these pod-level
+    facts (``rbac_sa:*``, ``deploy_admits:privileged``)."""
+
+    ref: ObjectRef
+    pod: frozenset[str]
+    evidence: Mapping[str, Evidence]
+    rbac_scope: Mapping[str, frozenset[str]]
+
+    @property
+    def key(self) -> str:
+        return str(self.ref)
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace or "default"
+
+
+@dataclass(frozen=True)
 class DeriveOptions:
     """What derivation needs beyond the facts: node and cluster facts."""
 
@@ -235,6 +291,7 @@ class FactBase:
     namespaces_admitting_privileged: frozenset[str]
     unknown_namespaces_admit_privileged: bool
     warnings: tuple[str, ...] = field(default=())
+    identities: tuple[IdentityFacts, ...] = field(default=())
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -289,7 +346,17 @@ def _container_facts(
         detail = "runAsUser: 0" if c.run_as_user == 0 else "runAsUser unset, runAsNonRoot not true"
         add("uid_root", f"{sc}.runAsUser", detail)
     if c.allow_privilege_escalation is not False:
-        add("allow_privilege_escalation", f"{sc}.allowPrivilegeEscalation", "not false")
+        if c.privileged or "CAP_SYS_ADMIN" in c.capabilities.add_raw:
+            # The API server refuses allowPrivilegeEscalation: false with privileged: true or
+            # with the literal string CAP_SYS_ADMIN in capabilities.add (validation compares
+            # the string; SYS_ADMIN passes).
+            add(
+                "allow_privilege_escalation:forced",
+                f"{sc}.allowPrivilegeEscalation",
+                "not false (privileged or CAP_SYS_ADMIN added: false is refused)",
+            )
+        else:
+            add("allow_privilege_escalation", f"{sc}.allowPrivilegeEscalation", "not false")
     seccomp = c.seccomp_profile.type if c.seccomp_profile else None
     add(f"seccomp:{seccomp or 'unset'}", f"{sc}.seccompProfile")
     apparmor = c.apparmor_profile.type if c.apparmor_profile else None
@@ -391,6 +458,8 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
     for right, alternatives in RBAC_RIGHTS.items():
         namespaces: set[str] = set()
         for rule in rules:
+            if right in CLUSTER_SCOPED_RIGHTS and rule.namespace is not None:
+                continue
             if any(_rule_grants(rule, v, r, g) for v, r, g in alternatives):
                 namespaces.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
         if namespaces:
@@ -410,6 +479,66 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
         out["cluster_admin"] = frozenset({ALL_NAMESPACES})
     out.update(_binding_rights(rules, admin))
     return out
+
+
+_COMBINED_ONLY = ("create_bindings", "bind_or_escalate")
+
+
+def rbac_facts(
+    permissions: Iterable[PolicyRule],
+    scope: Mapping[str, frozenset[str]],
+    group_scope: Mapping[str, frozenset[str]],
+) -> list[tuple[str, str, str]]:
+    """``(fact, field suffix, detail)`` for each right in ``scope``: ``rbac_group:<right>``
+    when every ServiceAccount of the namespace holds it (``group_scope``: rules of group
+    bindings), else ``rbac_sa:<right>`` (bindings that name this ServiceAccount)."""
+    rules = tuple(permissions)
+    out: list[tuple[str, str, str]] = []
+    for right, namespaces in sorted(scope.items()):
+        if right in _COMBINED_ONLY:
+            continue  # only their combination (bind_roles) is a step's fact
+        if right == "cluster_admin":
+            granting = [r for r in rules if "*" in r.verbs and "*" in r.resources]
+        else:
+            alternatives = RBAC_RIGHTS.get(right) or (
+                RBAC_RIGHTS["create_bindings"] + RBAC_RIGHTS["bind_or_escalate"]
+            )
+            granting = [r for r in rules if any(_rule_grants(r, *alt) for alt in alternatives)]
+        via = ", ".join(
+            sorted({f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting})
+        )
+        fact = f"rbac_group:{right}" if right in group_scope else f"rbac_sa:{right}"
+        out.append((fact, "", f"{via} in {', '.join(sorted(namespaces))}"))
+    return out
+
+
+def group_rules(
+    permissions: Iterable[PolicyRule],
+    bindings: Mapping[ObjectRef, Binding],
+    namespace: str,
+    fresh_name: str,
+) -> tuple[PolicyRule, ...]:
+    """The rules a new ServiceAccount ``fresh_name`` of ``namespace`` would hold too: those
+    of bindings to its groups (``system:serviceaccounts``, ``system:serviceaccounts:<ns>``,
+    ``system:authenticated``), decided by the model's own subject matching."""
+    out = []
+    for rule in permissions:
+        binding = bindings.get(rule.via)
+        if binding is not None and binding.binds(namespace, fresh_name):
+            out.append(rule)
+    return tuple(out)
+
+
+def dedicated_service_account_name(inventory: Inventory, ref: ObjectRef) -> str:
+    """The name the ``dedicated-service-account`` control gives the workload's new
+    ServiceAccount: ``<name>-runtime``, extended until no ServiceAccount uses it."""
+    existing = {
+        str(sa.ref.name) for sa in inventory.service_accounts if sa.ref.namespace == ref.namespace
+    }
+    name = f"{ref.name}-runtime"
+    while name in existing:
+        name += "-x"
+    return name
 
 
 def _binding_rights(rules: tuple[PolicyRule, ...], admin: bool) -> dict[str, frozenset[str]]:
@@ -453,6 +582,7 @@ def _pod_facts(
     ev: dict[str, Evidence],
     loc: tuple[str, int | None],
     scope: Mapping[str, frozenset[str]],
+    group_scope: Mapping[str, frozenset[str]],
 ) -> frozenset[str]:
     path, line = loc
     facts: set[str] = set()
@@ -479,6 +609,13 @@ def _pod_facts(
             "spec.automountServiceAccountToken",
             f"ServiceAccount {pod.service_account_name}",
         )
+    for v in pod.volumes:
+        if v.service_account_token:
+            add(
+                "sa_token",
+                f"spec.volumes[{v.name}].projected.sources.serviceAccountToken",
+                f"ServiceAccount {pod.service_account_name} token projected into volume {v.name}",
+            )
     if pod.service_account_name == "default" and sa is not None and sa.permissions:
         add(
             "sa:default_bound",
@@ -490,6 +627,8 @@ def _pod_facts(
         name = str(route.ref) if route.ref else route.kind
         if route.kind in ("hostNetwork", "hostPort"):
             add("route:host", f"spec.{route.kind}", name, where)
+        elif route.kind in ("Ingress", "HTTPRoute", "GRPCRoute"):
+            add("route:gateway", route.kind, f"{name} port {route.port}", where)
         elif route.level in ("external", "node"):
             add(
                 "route:external",
@@ -497,28 +636,26 @@ def _pod_facts(
                 f"{name} {route.service_type or ''} port {route.port}".strip(),
                 where,
             )
+    # "Open" (no policy) and "a policy allows" are separate facts: a control that adds an
+    # isolating policy removes the first, never what other selecting policies allow.
     net = w.network
     policies = ", ".join(str(p) for p in net.policies)
     if net.ingress_isolated:
         add("netpol:ingress_isolated", "NetworkPolicy", policies)
-    if not net.ingress_isolated or net.allows_from_any_pod:
-        add(
-            "netpol:allows_any_pod", "NetworkPolicy", policies or "no NetworkPolicy selects the pod"
-        )
-    if not net.ingress_isolated or net.allows_from_external:
-        add(
-            "netpol:allows_external",
-            "NetworkPolicy",
-            policies or "no NetworkPolicy selects the pod",
-        )
+        if net.allows_from_any_pod:
+            add("netpol:allows_any_pod", "NetworkPolicy", policies)
+        if net.allows_from_external:
+            add("netpol:allows_external", "NetworkPolicy", policies)
+        if net.allowed_peers:
+            add("netpol:allows_peers", "NetworkPolicy", "; ".join(net.allowed_peers))
+    else:
+        add("netpol:ingress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for ingress")
     if net.egress_isolated:
         add("netpol:egress_isolated", "NetworkPolicy", policies)
-    if not net.egress_isolated or net.egress_allows_any:
-        add(
-            "netpol:egress_allows_any",
-            "NetworkPolicy",
-            policies or "no NetworkPolicy selects the pod",
-        )
+        if net.egress_allows_any:
+            add("netpol:egress_allows_any", "NetworkPolicy", policies)
+    else:
+        add("netpol:egress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for egress")
     for v in pod.volumes:
         if v.type == "emptyDir" and (v.medium or "").lower() == "memory" and not v.size_limit:
             add(
@@ -527,28 +664,60 @@ def _pod_facts(
                 "medium: Memory without sizeLimit",
             )
     if sa is not None:
-        for right, namespaces in scope.items():
-            if right in ("create_bindings", "bind_or_escalate"):
-                continue  # only their combination (bind_roles) is a step's fact
-            alternatives = RBAC_RIGHTS.get(right, RBAC_RIGHTS["create_bindings"])
-            granting = [
-                r
-                for r in sa.permissions
-                if right == "cluster_admin" or any(_rule_grants(r, *alt) for alt in alternatives)
-            ]
-            via = ", ".join(
-                sorted(
-                    {f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting}
-                )
-            )
-            where = (sa.source.path, sa.source.line) if sa.source else None
-            add(
-                f"rbac:{right}",
-                f"ServiceAccount {sa.ref.name}",
-                f"{via} in {', '.join(sorted(namespaces))}",
-                where,
-            )
+        where = (sa.source.path, sa.source.line) if sa.source else None
+        for fact, fld, detail in rbac_facts(sa.permissions, scope, group_scope):
+            add(fact, f"ServiceAccount {sa.ref.name}{fld}", detail, where)
     return frozenset(facts)
+
+
+def _identities(
+    inventory: Inventory, deploy_admits: Callable[[str, str, Mapping[str, frozenset[str]]], str]
+) -> tuple[IdentityFacts, ...]:
+    """ServiceAccounts with rights that no workload runs as: those the manifests define,
+    those bindings name, and each known namespace's ``default``. Their rights come from
+    the model's own RBAC resolution (the same the workloads' links use)."""
+    from attackmap.model._links import _permissions, _resolve_roles
+
+    used = {(w.namespace, w.pod.service_account_name) for w in inventory.workloads}
+    names: dict[tuple[str, str], tuple[str, int | None] | None] = {}
+    for sa in inventory.service_accounts:
+        where = (sa.source.path, sa.source.line) if sa.source else None
+        names[(sa.ref.namespace or "default", str(sa.ref.name))] = where
+    for b in inventory.bindings:
+        for s in b.subjects:
+            ns = s.namespace or b.ref.namespace
+            if s.kind == "ServiceAccount" and ns:
+                names.setdefault((ns, s.name), (b.source.path, b.source.line) if b.source else None)
+    for n in inventory.namespaces:
+        names.setdefault((str(n.ref.name), "default"), None)
+    if not inventory.bindings:
+        return ()
+    roles = _resolve_roles(inventory.roles)
+    out: list[IdentityFacts] = []
+    for (ns, name), where in sorted(names.items()):
+        if (ns, name) in used:
+            continue
+        permissions = _permissions(ns, name, inventory.bindings, roles)
+        if not permissions:
+            continue
+        ref = ObjectRef(kind="ServiceAccount", namespace=ns, name=name)
+        path, line = where or (f"ServiceAccount/{ns}/{name}", None)
+        scope = rbac_scope(permissions)
+        ev: dict[str, Evidence] = {}
+        facts: set[str] = set()
+        for fact, fld, detail in rbac_facts(permissions, scope, {}):
+            facts.add(fact)
+            ev[fact] = Evidence(
+                path=path, line=line, field=f"ServiceAccount {name}{fld}", detail=detail
+            )
+        detail = deploy_admits(ns, name, scope)
+        if detail:
+            facts.add("deploy_admits:privileged")
+            ev["deploy_admits:privileged"] = Evidence(
+                path=path, line=line, field="Namespace labels", detail=detail
+            )
+        out.append(IdentityFacts(ref=ref, pod=frozenset(facts), evidence=ev, rbac_scope=scope))
+    return tuple(out)
 
 
 def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
@@ -659,34 +828,53 @@ def extract(
         if most_permissive_admitted(labels, admission, namespace=ns).privileged
     )
     unknown_admit = most_permissive_admitted({}, admission, namespace=None).privileged
+    known_namespaces = frozenset(ns_labels)
+
+    def deploy_admits(namespace: str, sa_name: str, scope: Mapping[str, frozenset[str]]) -> str:
+        """Where the identity can create privileged pods ("" when nowhere)."""
+        create: set[str] = set()
+        for right in ("create_pods", "create_workloads", "create_jobs"):
+            create |= scope.get(right, frozenset())
+        if not create:
+            return ""
+        username = f"system:serviceaccount:{namespace}:{sa_name}"
+        if most_permissive_admitted({}, admission, username=username).exempt == "user":
+            return f"{username} is exempt from Pod Security"
+        where = sorted(create & admitting)
+        # A namespace absent from the manifests has no labels we know of: it admits
+        # what the admission defaults admit (privileged, without a configuration).
+        if unknown_admit and (ALL_NAMESPACES in create or create - known_namespaces):
+            where.append("namespaces outside the manifests")
+        elif ALL_NAMESPACES in create and admitting:
+            where = sorted(admitting)
+        return "privileged pods admitted in " + ", ".join(where) if where else ""
+
+    bindings = {b.ref: b for b in inventory.bindings}
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
         loc = (w.source.path, w.source.line)
         sa = w.service_account
         scope = rbac_scope(sa.permissions) if sa is not None else {}
-        pod = set(_pod_facts(w, ev, loc, scope))
-        create: set[str] = set()
-        for right in ("create_pods", "create_workloads", "create_jobs"):
-            create |= scope.get(right, frozenset())
-        if create:
-            username = f"system:serviceaccount:{w.namespace}:{w.pod.service_account_name}"
-            user_exempt = (
-                most_permissive_admitted({}, admission, username=username).exempt == "user"
-            )
-            if (
-                user_exempt
-                or (ALL_NAMESPACES in create and (unknown_admit or admitting))
-                or (create & admitting)
-            ):
-                pod.add("deploy_admits:privileged")
-                where = sorted(create & admitting) or ["namespaces outside the inventory"]
-                ev["deploy_admits:privileged"] = Evidence(
-                    path=loc[0],
-                    line=loc[1],
-                    field="Namespace labels",
-                    detail="privileged pods admitted in " + ", ".join(where),
+        group_scope = (
+            rbac_scope(
+                group_rules(
+                    sa.permissions,
+                    bindings,
+                    w.namespace,
+                    dedicated_service_account_name(inventory, w.ref),
                 )
+            )
+            if sa is not None
+            else {}
+        )
+        pod = set(_pod_facts(w, ev, loc, scope, group_scope))
+        detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
+        if detail:
+            pod.add("deploy_admits:privileged")
+            ev["deploy_admits:privileged"] = Evidence(
+                path=loc[0], line=loc[1], field="Namespace labels", detail=detail
+            )
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
@@ -695,6 +883,7 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
+    identities = _identities(inventory, deploy_admits)
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
         kernel=spec.kernel_version if spec else None,
@@ -710,6 +899,7 @@ def extract(
         options=options,
         namespaces_admitting_privileged=admitting,
         unknown_namespaces_admit_privileged=unknown_admit,
+        identities=identities,
     )
 
 
@@ -740,35 +930,61 @@ def classify_hostpaths(facts: Iterable[str]) -> dict[str, list[str]]:
     return out
 
 
+def _run_path(path: str) -> str:
+    """``/var/run/x`` -> ``/run/x`` (the same directory on every current distribution)."""
+    if path == "/var/run" or path.startswith("/var/run/"):
+        return "/run" + path[len("/var/run") :]
+    return path
+
+
+def _ancestors(path: str) -> set[str]:
+    out = set()
+    parent = Path(path).parent
+    while True:
+        out.add(str(parent))
+        if parent == parent.parent:
+            return out
+        parent = parent.parent
+
+
+_SOCKET_DIRS = frozenset({"/var"}.union(*(_ancestors(s) for s in _RUNTIME_SOCKETS)))
+
+
 def _hostpath_classes(path: str, rw: bool) -> list[str]:
     classes: list[str] = []
+    run = _run_path(path)
     if path in ("/", "/home", "/root", "/proc", "/etc") or re.fullmatch(
-        r"/(root|home/[^/]+)/\.ssh|/etc/kubernetes(/.*)?|/var/lib/kubelet(/pki)?", path
+        r"/(root|home/[^/]+)(/\.ssh)?|/etc/kubernetes(/.*)?|/var/lib/kubelet(/pki)?", path
     ):
         classes.append("sensitive_read")
     if path in ("/", "/var", "/var/lib", "/var/lib/kubelet") or path.startswith(
         "/var/lib/kubelet/pods"
     ):
         classes.append("kubelet_pods")
-    if path in ("/", "/var", "/var/log"):
+    if path in ("/", "/var", "/var/log", "/var/log/pods") or path.startswith("/var/log/pods/"):
         classes.append("var_log")
         if rw:
             classes.append("log_write")
     if rw and path in ("/", "/proc", "/proc/sys", "/proc/sys/kernel"):
         classes.append("proc_sys_write")
-    socket_dirs = {str(Path(s).parent) for s in _RUNTIME_SOCKETS} | {
-        "/",
-        "/var",
-        "/run",
-        "/var/run",
-    }
-    if path in _RUNTIME_SOCKETS or path in socket_dirs:
+    runtime = (
+        run in _RUNTIME_SOCKETS
+        or _RUNTIME_SOCKET_NAME.fullmatch(run) is not None
+        or run in _SOCKET_DIRS
+    )
+    if runtime:
         classes.append("runtime_socket")
+    # connect(2) works through a read-only mount: the host's bus and init take orders
+    # from root whatever the mount mode.
+    host_control = run in _HOST_CONTROL_SOCKETS or run in {
+        str(Path(s).parent) for s in _HOST_CONTROL_SOCKETS
+    }
     safe = (
-        path.startswith(("/tmp", "/mnt/", "/var/run/", "/run/", "/dev/nvidia"))
+        path.startswith(("/tmp", "/mnt/", "/dev/nvidia"))
+        or run.startswith("/run/")
         or path in ("/run/xtables.lock", "/var/tmp")
-    ) and path not in _RUNTIME_SOCKETS
-    if rw and not safe:
+    ) and not runtime
+    if host_control or (rw and not safe):
         classes.append("write")
     return classes
 
@@ -841,10 +1057,9 @@ def derive(
         cap_sources = [
             f for f in base if f.startswith(("cap_add:", "cap_drop:")) or f == "privileged"
         ]
-        usable = privileged or "uid_root" in base or "allow_privilege_escalation" in base
-        usable_src = [
-            f for f in ("privileged", "uid_root", "allow_privilege_escalation") if f in base
-        ]
+        escalation = ("allow_privilege_escalation", "allow_privilege_escalation:forced")
+        usable = privileged or "uid_root" in base or any(f in base for f in escalation)
+        usable_src = [f for f in ("privileged", "uid_root", *escalation) if f in base]
         for cap in caps:
             # exactly the base facts that decide this capability
             own = [
@@ -891,15 +1106,28 @@ def derive(
             put("apparmor:allows_ptrace", aa_sources)
         for cls, sources in classify_hostpaths(base).items():
             put(cls, sources)
+    for fact in base:
+        if fact.startswith(("rbac_sa:", "rbac_group:")):
+            put("rbac:" + fact.partition(":")[2], [fact])
+    # Exposure. A LoadBalancer/NodePort keeps the client's address (or the node's): it needs
+    # ingress allowed from outside. An Ingress/Gateway route arrives from the controller's
+    # pods: any allowed peer may be that controller.
     host = "route:host" in base
-    isolated = "netpol:ingress_isolated" in base
-    if host or ("route:external" in base and (not isolated or "netpol:allows_external" in base)):
+    open_in = "netpol:ingress_open" in base
+    exposure: list[str] = []
+    if host:
+        exposure.append("route:host")
+    if "route:external" in base and (open_in or "netpol:allows_external" in base):
+        exposure += ["route:external", "netpol:ingress_open", "netpol:allows_external"]
+    if "route:gateway" in base and (open_in or "netpol:allows_peers" in base):
+        exposure += ["route:gateway", "netpol:ingress_open", "netpol:allows_peers"]
+    if exposure:
+        put("exposed:external", exposure)
+    if host or open_in or "netpol:allows_any_pod" in base:
         put(
-            "exposed:external",
-            [f for f in ("route:host", "route:external", "netpol:allows_external") if f in base],
+            "reachable:cluster",
+            ["route:host", "netpol:ingress_open", "netpol:allows_any_pod"],
         )
-    if host or not isolated or "netpol:allows_any_pod" in base:
-        put("reachable:cluster", [f for f in ("route:host", "netpol:allows_any_pod") if f in base])
-    if "netpol:egress_isolated" not in base or "netpol:egress_allows_any" in base:
-        put("egress:open", [f for f in ("netpol:egress_allows_any",) if f in base])
+    if "netpol:egress_open" in base or "netpol:egress_allows_any" in base:
+        put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
     return frozenset(facts), because, warnings

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from attackmap.graph._catalogue import ControlInstance
-from attackmap.graph._facts import ALL_NAMESPACES, FactBase, is_credential_env
+from attackmap.graph._facts import (
+    ALL_NAMESPACES,
+    FactBase,
+    dedicated_service_account_name,
+    is_credential_env,
+)
 from attackmap.model import Inventory, Workload
 from attackmap.model._refs import ObjectRef
 
@@ -110,9 +115,10 @@ class PatchContext:
         return spec
 
     def containers(self) -> list[dict[str, Any]]:
+        """Every container of the pod: init (and sidecar), regular, ephemeral."""
         spec = self.spec()
         out: list[dict[str, Any]] = []
-        for group in ("initContainers", "containers"):
+        for group in ("initContainers", "containers", "ephemeralContainers"):
             out.extend(c for c in spec.get(group) or () if isinstance(c, dict))
         return out
 
@@ -267,18 +273,24 @@ def _hostpath_volumes(pc: PatchContext, path: str) -> set[str]:
     }
 
 
-def remove_hostpath(pc: PatchContext) -> None:
-    path = _norm_path(str(pc.params["path"]))
+def _remove_volumes(pc: PatchContext, names: set[str]) -> None:
+    """Remove the volumes ``names`` and every mount of them, in every container kind."""
     spec = pc.spec()
-    names = _hostpath_volumes(pc, path)
     spec["volumes"] = [
         v for v in spec.get("volumes") or () if not (isinstance(v, dict) and v.get("name") in names)
     ]
     for c in pc.containers():
-        mounts = c.get("volumeMounts") or []
-        kept = [m for m in mounts if not (isinstance(m, dict) and m.get("name") in names)]
-        if len(kept) != len(mounts):
-            c["volumeMounts"] = kept
+        for key in ("volumeMounts", "volumeDevices"):
+            mounts = c.get(key) or []
+            kept = [m for m in mounts if not (isinstance(m, dict) and m.get("name") in names)]
+            if len(kept) != len(mounts):
+                c[key] = kept
+
+
+def remove_hostpath(pc: PatchContext) -> None:
+    path = _norm_path(str(pc.params["path"]))
+    names = _hostpath_volumes(pc, path)
+    _remove_volumes(pc, names)
     pc.note(f"removed hostPath volume(s) {', '.join(sorted(str(n) for n in names))} ({path})")
 
 
@@ -311,16 +323,55 @@ def no_host_network(pc: PatchContext) -> None:
                 pc.note(f"containers[{c.get('name')}]: removed hostPort")
 
 
+def no_privilege_escalation(pc: PatchContext) -> None:
+    """allowPrivilegeEscalation: false in every container that may have it: the API server
+    refuses it with ``privileged: true`` or ``CAP_SYS_ADMIN`` in ``capabilities.add``, so
+    those (as the manifests declare them; fact ``allow_privilege_escalation:forced``) are
+    left alone."""
+    forced = {
+        c.name
+        for c in pc.workload.pod.containers
+        if c.privileged or "CAP_SYS_ADMIN" in c.capabilities.add_raw
+    }
+    for c in pc.containers():
+        if c.get("name") in forced:
+            pc.note(f"containers[{c.get('name')}]: left as is (privileged or CAP_SYS_ADMIN)")
+            continue
+        sc = _security_context(c)
+        if sc.get("allowPrivilegeEscalation") is not False:
+            sc["allowPrivilegeEscalation"] = False
+            pc.note(f"containers[{c.get('name')}].securityContext.allowPrivilegeEscalation: false")
+
+
+def disable_token_automount(pc: PatchContext) -> None:
+    """automountServiceAccountToken: false, and no projected ServiceAccount token either
+    (a projected volume left without sources is removed with its mounts)."""
+    spec = pc.spec()
+    if spec.get("automountServiceAccountToken") is not False:
+        spec["automountServiceAccountToken"] = False
+        pc.note("spec.automountServiceAccountToken: false")
+    emptied: set[str] = set()
+    for v in spec.get("volumes") or ():
+        projected = v.get("projected") if isinstance(v, dict) else None
+        if not isinstance(projected, dict):
+            continue
+        sources = projected.get("sources") or []
+        kept = [s for s in sources if not (isinstance(s, dict) and "serviceAccountToken" in s)]
+        if len(kept) == len(sources):
+            continue
+        pc.note(f"volumes[{v.get('name')}]: removed the projected serviceAccountToken")
+        if kept:
+            projected["sources"] = kept
+        else:
+            emptied.add(str(v.get("name")))
+    if emptied:
+        _remove_volumes(pc, emptied)
+        pc.note(f"removed volume(s) {', '.join(sorted(emptied))} and their mounts")
+
+
 def dedicated_service_account(pc: PatchContext) -> None:
     ref = pc.workload.ref
-    existing = {
-        str(sa.ref.name)
-        for sa in pc.inventory.service_accounts
-        if sa.ref.namespace == ref.namespace
-    }
-    name = f"{ref.name}-runtime"
-    while name in existing:
-        name += "-x"
+    name = dedicated_service_account_name(pc.inventory, ref)
     pc.docs.append(
         {
             "apiVersion": "v1",
@@ -335,7 +386,9 @@ def dedicated_service_account(pc: PatchContext) -> None:
     spec = pc.spec()
     spec["serviceAccountName"] = name
     spec.pop("serviceAccount", None)
-    pc.note(f"spec.serviceAccountName: {name} (new ServiceAccount without RBAC bindings)")
+    pc.note(
+        f"spec.serviceAccountName: {name} (new ServiceAccount; only group bindings apply to it)"
+    )
 
 
 def remove_credential_env(pc: PatchContext) -> None:
@@ -593,6 +646,8 @@ def enforce_baseline_namespaces(pc: PatchContext) -> None:
             doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
             pc.docs.append(doc)
         labels = doc.setdefault("metadata", {}).setdefault("labels", {})
+        if labels.get("pod-security.kubernetes.io/enforce") in ("baseline", "restricted"):
+            continue  # already refuses privileged pods: never lower a level or its version
         labels["pod-security.kubernetes.io/enforce"] = "baseline"
         labels["pod-security.kubernetes.io/enforce-version"] = "latest"
         pc.note(f"Namespace {ns}: pod-security.kubernetes.io/enforce=baseline")
@@ -679,6 +734,8 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "hostpath_read_only": hostpath_read_only,
     "set_pod_field": set_pod_field,
     "no_host_network": no_host_network,
+    "no_privilege_escalation": no_privilege_escalation,
+    "disable_token_automount": disable_token_automount,
     "dedicated_service_account": dedicated_service_account,
     "remove_credential_env": remove_credential_env,
     "read_only_model_store": read_only_model_store,

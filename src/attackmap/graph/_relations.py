@@ -1,18 +1,33 @@
 """Named relations that move a step's grants into other workloads.
 
 A step with ``target: <relation>`` grants its states in every scope the relation returns
-for the workload the step fires in. Relations read only the fact base.
+for the workload (or ServiceAccount identity) the step fires in. Relations read only the
+fact base. A target is a workload's container, a workload, or a ServiceAccount identity
+no workload runs as (:class:`~attackmap.graph._facts.IdentityFacts`, key
+``ServiceAccount/<ns>/<name>``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from attackmap.graph._facts import ALL_NAMESPACES, FactBase, WorkloadFacts
+from attackmap.graph._facts import ALL_NAMESPACES, FactBase, IdentityFacts, WorkloadFacts
 
-# A target: (workload key, container name or None for the workload scope).
+# A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
-Relation = Callable[[FactBase, WorkloadFacts | None], tuple[Target, ...]]
+Holder = WorkloadFacts | IdentityFacts
+Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
+
+_CREATE_RIGHTS = ("create_pods", "create_workloads", "create_jobs")
+
+
+def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
+    if holder is None:
+        return frozenset()
+    out: frozenset[str] = frozenset()
+    for right in rights:
+        out |= holder.rbac_scope.get(right, frozenset())
+    return out
 
 
 def _in_namespaces(fb: FactBase, namespaces: frozenset[str]) -> list[WorkloadFacts]:
@@ -22,7 +37,7 @@ def _in_namespaces(fb: FactBase, namespaces: frozenset[str]) -> list[WorkloadFac
 
 
 def _running_containers(
-    workloads: list[WorkloadFacts], source: WorkloadFacts | None
+    workloads: list[WorkloadFacts], source: Holder | None
 ) -> tuple[Target, ...]:
     out: list[Target] = []
     for w in workloads:
@@ -32,22 +47,40 @@ def _running_containers(
     return tuple(out)
 
 
-def rbac_exec_targets(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
+def _identities_in(
+    fb: FactBase, namespaces: frozenset[str], source: Holder | None
+) -> tuple[Target, ...]:
+    """Every identity of ``namespaces``: the workloads (each runs as its ServiceAccount)
+    and the ServiceAccounts no workload runs as."""
+    keys = [w.key for w in _in_namespaces(fb, namespaces)]
+    keys += [
+        i.key for i in fb.identities if ALL_NAMESPACES in namespaces or i.namespace in namespaces
+    ]
+    return tuple((k, None) for k in keys if source is None or k != source.key)
+
+
+def rbac_exec_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
     """Containers of the workloads in namespaces where the ServiceAccount may exec/attach."""
-    if wf is None:
-        return ()
-    return _running_containers(_in_namespaces(fb, wf.rbac_scope.get("exec", frozenset())), wf)
+    return _running_containers(_in_namespaces(fb, _scope(wf, ("exec",))), wf)
 
 
-def rbac_patch_targets(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
+def rbac_patch_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
     """Containers of the workloads in namespaces where the ServiceAccount may patch workloads."""
-    if wf is None:
-        return ()
-    scope = wf.rbac_scope.get("patch_workloads", frozenset())
-    return _running_containers(_in_namespaces(fb, scope), wf)
+    return _running_containers(_in_namespaces(fb, _scope(wf, ("patch_workloads",))), wf)
 
 
-def node_workload_tokens(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
+def rbac_ephemeral_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    """Containers of the workloads in namespaces where the ServiceAccount may add
+    ephemeral containers to pods."""
+    return _running_containers(_in_namespaces(fb, _scope(wf, ("ephemeral_containers",))), wf)
+
+
+def every_running_container(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    """Every running container of every other workload (kubelet API, admission webhooks)."""
+    return _running_containers(list(fb.workloads), wf)
+
+
+def node_workload_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
     """Every workload whose token is mounted (any workload may share the node)."""
     return tuple(
         (w.key, None)
@@ -56,19 +89,37 @@ def node_workload_tokens(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target
     )
 
 
-def deploy_namespace_tokens(fb: FactBase, wf: WorkloadFacts | None) -> tuple[Target, ...]:
-    """Every workload identity in the namespaces where the ServiceAccount may create pods."""
+def deploy_namespace_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    """Every identity in the namespaces where the ServiceAccount may create pods: the
+    workloads' and every other ServiceAccount's (a new pod may name any of them)."""
     if wf is None:
         return ()
-    scope: frozenset[str] = frozenset()
-    for right in ("create_pods", "create_workloads", "create_jobs"):
-        scope |= wf.rbac_scope.get(right, frozenset())
-    return tuple((w.key, None) for w in _in_namespaces(fb, scope) if w.key != wf.key)
+    return _identities_in(fb, _scope(wf, _CREATE_RIGHTS), wf)
+
+
+def token_request_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    """Every identity in the namespaces where the ServiceAccount may create
+    ``serviceaccounts/token`` (a TokenRequest mints a token for any of them)."""
+    if wf is None:
+        return ()
+    return _identities_in(fb, _scope(wf, ("create_tokens",)), wf)
+
+
+def impersonation_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    """Every identity in the namespaces where the ServiceAccount may impersonate
+    ServiceAccounts."""
+    if wf is None:
+        return ()
+    return _identities_in(fb, _scope(wf, ("impersonate_serviceaccounts",)), wf)
 
 
 RELATIONS: Mapping[str, Relation] = {
     "rbac_exec_targets": rbac_exec_targets,
     "rbac_patch_targets": rbac_patch_targets,
+    "rbac_ephemeral_targets": rbac_ephemeral_targets,
+    "every_running_container": every_running_container,
     "node_workload_tokens": node_workload_tokens,
     "deploy_namespace_tokens": deploy_namespace_tokens,
+    "token_request_targets": token_request_targets,
+    "impersonation_targets": impersonation_targets,
 }
