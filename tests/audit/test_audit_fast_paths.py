@@ -49,7 +49,7 @@ def one_event(obj: dict[str, Any]) -> AuditEvent:
 
 
 def test_may_evidence_never_skips_a_request_that_evidences_a_technique() -> None:
-    fired = set()
+    fired: set[str] = set()
     for (group, resource), sub, verb, user, body in itertools.product(
         RESOURCES, SUBRESOURCES, VERBS, USERS, [None, PRIVILEGED_POD, BINDING]
     ):

@@ -291,7 +291,7 @@ def _event(obj: Any, source: Source) -> AuditEvent:
         raise _BadEvent(f"not an audit event: kind {kind!r}")
     if "verb" not in obj and "stage" not in obj:
         raise _BadEvent("not an audit event: no verb and no stage")
-    fields = {k: obj[k] for k in _EVENT_KEYS if k in obj and obj[k] is not None}
+    fields = {k: v for k in _EVENT_KEYS if (v := obj.get(k)) is not None}
     fields["source"] = source
     request_object = obj.get("requestObject")
     if isinstance(request_object, dict):

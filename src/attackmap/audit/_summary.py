@@ -345,10 +345,10 @@ class _Analysis:
         resource = f"{res}/{sub}" if sub else res
 
         if authorized:
-            key = (namespace, group, resource, verb)
-            agg = p.requests.get(key)
+            used = (namespace, group, resource, verb)
+            agg = p.requests.get(used)
             if agg is None:
-                agg = p.requests[key] = _Agg()
+                agg = p.requests[used] = _Agg()
             agg.add(ev, name)
             if reason:
                 p.authorized_by.add(reason)
