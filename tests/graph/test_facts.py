@@ -85,6 +85,28 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/dev/nvidia0:rw", set()),
         ("hostpath:/opt/data:rw", {"write"}),
         ("hostpath:/opt/data:ro", set()),
+        # runtime sockets wherever a distribution puts them, before the /run "safe" list
+        ("hostpath:/run/k3s/containerd/containerd.sock:ro", {"runtime_socket"}),
+        ("hostpath:/run/k3s/containerd/containerd.sock:rw", {"runtime_socket", "write"}),
+        ("hostpath:/run/cri-dockerd.sock:ro", {"runtime_socket"}),
+        ("hostpath:/run/dockershim.sock:ro", {"runtime_socket"}),
+        ("hostpath:/run/podman/podman.sock:ro", {"runtime_socket"}),
+        ("hostpath:/run/buildkit/buildkitd.sock:ro", {"runtime_socket"}),
+        ("hostpath:/var/run/docker.sock:ro", {"runtime_socket"}),
+        ("hostpath:/var/run/containerd:ro", {"runtime_socket"}),
+        ("hostpath:/run/rke2/containerd.sock:ro", {"runtime_socket"}),
+        ("hostpath:/var/run/docker:ro", set()),
+        ("hostpath:/run/xtables.lock:rw", set()),
+        ("hostpath:/var/run/secrets-cache:rw", set()),
+        # the host's bus and init take orders through a read-only mount too
+        ("hostpath:/run/dbus/system_bus_socket:ro", {"write"}),
+        ("hostpath:/var/run/dbus/system_bus_socket:ro", {"write"}),
+        ("hostpath:/run/systemd/private:ro", {"write"}),
+        ("hostpath:/run/systemd:ro", {"write"}),
+        ("hostpath:/home/ubuntu:ro", {"sensitive_read"}),
+        ("hostpath:/home/ubuntu/.ssh:ro", {"sensitive_read"}),
+        ("hostpath:/var/log/pods:ro", {"var_log"}),
+        ("hostpath:/var/log/pods/ns_pod_uid:rw", {"var_log", "log_write", "write"}),
     ],
 )
 def test_hostpath_classes(fact: str, classes: set[str]) -> None:
@@ -97,3 +119,159 @@ def test_effective_capabilities() -> None:
     assert effective_capabilities(frozenset({"cap_drop:ALL", "cap_add:BPF"})) == {"BPF"}
     caps = effective_capabilities(frozenset({"cap_drop:NET_RAW"}))
     assert "NET_RAW" not in caps and "CHOWN" in caps
+
+
+# -- extraction on small manifests ----------------------------------------------------------
+
+
+def facts_of(*docs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Workload key -> pod-level base facts, and identity key -> facts."""
+    from attackmap.graph._facts import extract
+    from attackmap.model import load
+
+    fb = extract(load(*docs))
+    out = {w.key: w.pod for w in fb.workloads}
+    out.update({i.key: i.pod for i in fb.identities})
+    return out
+
+
+def _pod(spec: dict[str, Any], name: str = "p", ns: str = "app") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {"containers": [{"name": "c", "image": "x"}], **spec},
+    }
+
+
+def _binding(
+    kind: str, subject: dict[str, Any], role: str, ns: str | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": f"b-{role}-{subject['name']}"}
+    if ns:
+        meta["namespace"] = ns
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": meta,
+        "subjects": [subject],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+    }
+
+
+def _role(name: str, *rules: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": list(rules),
+    }
+
+
+SA = {"kind": "ServiceAccount", "name": "default", "namespace": "app"}
+
+
+def test_projected_token_is_a_token_without_automount() -> None:
+    projected = {"projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}
+    facts = facts_of(
+        _pod({"automountServiceAccountToken": False, "volumes": [{"name": "t", **projected}]})
+    )
+    assert "sa_token" in facts["Pod/app/p"]
+    assert "sa_token" not in facts_of(_pod({"automountServiceAccountToken": False}))["Pod/app/p"]
+
+
+def test_network_policy_facts_separate_open_from_allowed() -> None:
+    open_pod = facts_of(_pod({}))["Pod/app/p"]
+    assert {"netpol:ingress_open", "netpol:egress_open"} <= open_pod
+    assert not {"netpol:allows_any_pod", "netpol:allows_external", "netpol:allows_peers"} & open_pod
+    allow_all = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "all", "namespace": "app"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]},
+    }
+    isolated = facts_of(_pod({}), allow_all)["Pod/app/p"]
+    assert "netpol:ingress_open" not in isolated
+    assert {
+        "netpol:ingress_isolated",
+        "netpol:allows_any_pod",
+        "netpol:allows_external",
+    } <= isolated
+    assert "netpol:allows_peers" in isolated
+
+
+def test_group_bindings_give_group_facts() -> None:
+    reader = _role("reader", {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+    exec_ = _role("exec", {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]})
+    group = {
+        "kind": "Group",
+        "name": "system:serviceaccounts",
+        "apiGroup": "rbac.authorization.k8s.io",
+    }
+    facts = facts_of(
+        _pod({}),
+        reader,
+        exec_,
+        _binding("ClusterRoleBinding", group, "reader"),
+        _binding("RoleBinding", SA, "exec", "app"),
+    )["Pod/app/p"]
+    assert "rbac_group:read_secrets" in facts
+    assert "rbac_sa:exec" in facts
+    assert not {f for f in facts if f.startswith("rbac:")}  # derived, not base
+
+
+def test_cluster_scoped_rights_need_a_cluster_role_binding() -> None:
+    rules = _role(
+        "powers",
+        {"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"]},
+        {"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"]},
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["mutatingwebhookconfigurations"],
+            "verbs": ["create"],
+        },
+        {"apiGroups": [""], "resources": ["pods/ephemeralcontainers"], "verbs": ["patch"]},
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+    )
+    cluster = facts_of(_pod({}), rules, _binding("ClusterRoleBinding", SA, "powers"))["Pod/app/p"]
+    wanted = {
+        "impersonate",
+        "nodes_proxy",
+        "patch_namespaces",
+        "mutating_webhooks",
+        "ephemeral_containers",
+        "create_tokens",
+    }
+    assert {f"rbac_sa:{r}" for r in wanted} <= cluster
+    namespaced = facts_of(_pod({}), rules, _binding("RoleBinding", SA, "powers", "app"))[
+        "Pod/app/p"
+    ]
+    assert {f for f in namespaced if f.startswith("rbac_sa:")} == {
+        "rbac_sa:ephemeral_containers",
+        "rbac_sa:create_tokens",
+    }
+
+
+def test_pod_create_in_a_namespace_outside_the_manifests_admits_privileged() -> None:
+    labelled = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "app", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}},
+    }
+    create = _role("create", {"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]})
+    inside = facts_of(_pod({}), labelled, create, _binding("RoleBinding", SA, "create", "app"))
+    assert "deploy_admits:privileged" not in inside["Pod/app/p"]
+    outside = facts_of(
+        _pod({}), labelled, create, _binding("RoleBinding", SA, "create", "elsewhere")
+    )
+    assert "deploy_admits:privileged" in outside["Pod/app/p"]
+
+
+def test_unused_service_accounts_are_identities() -> None:
+    admin = {"kind": "ServiceAccount", "name": "admin", "namespace": "app"}
+    facts = facts_of(_pod({}), _binding("ClusterRoleBinding", admin, "cluster-admin"))
+    assert "rbac_sa:cluster_admin" in facts["ServiceAccount/app/admin"]
+    # a ServiceAccount a workload runs as is that workload's identity, not a second one
+    used = facts_of(_pod({}), _binding("ClusterRoleBinding", SA, "cluster-admin"))
+    assert "ServiceAccount/app/default" not in used

@@ -21,11 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from attackmap.errors import AttackmapError
 from attackmap.graph import Report, analyze
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 CORPUS = SHARED / "corpus"
 STEPS = Path(__file__).resolve().parent / "manifests" / "steps"
+PROOFS = Path(__file__).resolve().parent / "manifests" / "proofs"
 
 NIM_SAMPLE = (
     "nim-deploy-default.yaml",
@@ -100,7 +102,7 @@ def test_kubescape_sample_broken_by_is_proven() -> None:
     for path in sample:
         try:
             rep = analyze(path)
-        except Exception:  # rejected inputs are covered by test_corpus
+        except AttackmapError:  # rejected inputs are covered by test_corpus
             continue
         assert unproven(rep) == [], path
 
@@ -113,6 +115,89 @@ def test_step_manifests_broken_by_is_proven(step: str) -> None:
     opts: dict[str, Any] = yaml.safe_load(opts_path.read_text()) if opts_path.exists() else {}
     opts.pop("quiet", None)
     assert unproven(analyze(STEPS / step / "fires.yaml", **opts)) == []
+
+
+# -- review fixtures: controls whose declared effect used to differ from their patch ------
+
+
+def claims_by_final_step(rep: Report, workload: str) -> dict[str, set[str]]:
+    """final step id -> every control claimed by a path ending there."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for w in rep.workloads:
+        if str(w.ref) != workload:
+            continue
+        for t in w.techniques:
+            for p in t.paths:
+                out[p.steps[-1].id].update(c.split("@")[0] for c in p.broken_by)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROOFS.glob("*.yaml")))
+def test_review_fixture_broken_by_is_proven(name: str) -> None:
+    rep = analyze(PROOFS / name)
+    assert count_claims(rep) > 0
+    assert unproven(rep) == []
+
+
+def test_isolate_ingress_not_claimed_over_a_permissive_policy() -> None:
+    rep = analyze(PROOFS / "permissive-netpol.yaml")
+    web = claims_by_final_step(rep, "Deployment/app/web")
+    assert "internal-service-only" in web["exploit-external-service"]
+    assert all("isolate-ingress" not in controls for controls in web.values())
+    # a pod no policy selects still gets it, and it is proven above
+    other = claims_by_final_step(rep, "Deployment/other/open")
+    assert "isolate-ingress" in other["exploit-cluster-service"]
+
+
+def test_dedicated_service_account_keeps_group_rights() -> None:
+    rep = analyze(PROOFS / "group-rbac.yaml")
+    web = claims_by_final_step(rep, "Deployment/app/web")
+    assert "dedicated-service-account" in web["exec-into-pod"]
+    assert "dedicated-service-account" not in web["api-read-secrets"]
+    assert "disable-token-automount" in web["api-read-secrets"]
+
+
+def test_ephemeral_containers_are_patched() -> None:
+    rep = analyze(PROOFS / "ephemeral.yaml")
+    e = claims_by_final_step(rep, "Pod/app/e")
+    assert "unprivileged" in e["escape-privileged-mount"]
+    after = rep.apply(["unprivileged@Pod/app/e", "remove-hostpath:/var/log@Pod/app/e"])._analyzer
+    assert after is not None
+    assert not [i for i in after.graph.instances if i.startswith("escape-")]
+
+
+def test_projected_token_needs_its_volume_removed() -> None:
+    rep = analyze(PROOFS / "projected-token.yaml")
+    p = claims_by_final_step(rep, "Pod/app/p")
+    assert "disable-token-automount" in p["steal-sa-token"]
+    after = rep.apply(["disable-token-automount@Pod/app/p"])._analyzer
+    assert after is not None
+    assert "steal-sa-token@Pod/app/p[c]" not in after.graph.instances
+
+
+def test_no_privilege_escalation_skips_containers_that_refuse_it() -> None:
+    rep = analyze(PROOFS / "forced-escalation.yaml")
+    f = claims_by_final_step(rep, "Pod/app/f")
+    assert "escape-sys-admin-mount" in f
+    assert all("no-privilege-escalation" not in controls for controls in f.values())
+    analyzer = rep._analyzer
+    assert analyzer is not None
+    (wf,) = analyzer.fb.workloads
+    facts = {c.name: c.facts for c in wf.containers}
+    assert "allow_privilege_escalation:forced" in facts["literal"]
+    assert "allow_privilege_escalation" in facts["short"]
+
+
+def test_enforce_baseline_keeps_a_restricted_namespace() -> None:
+    rep = analyze(PROOFS / "restricted-namespace.yaml")
+    ci = claims_by_final_step(rep, "Deployment/loose/ci")
+    assert "enforce-baseline-namespaces" in ci["deploy-privileged-pod"]
+    after = rep.apply(["enforce-baseline-namespaces@Deployment/loose/ci"])._analyzer
+    assert after is not None
+    labels = {str(n.ref.name): n.labels for n in after.inventory.namespaces}
+    assert labels["secure"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["secure"]["pod-security.kubernetes.io/enforce-version"] == "v1.30"
+    assert labels["loose"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
 # -- generated pods ------------------------------------------------------------------------
@@ -192,3 +277,27 @@ def test_an_unrelated_control_leaves_the_path() -> None:
     fixed = rep.apply([f"unprivileged@{w.ref}"])._analyzer
     assert fixed is not None
     assert not all(f"{s.id}@{s.scope}" in fixed.graph.instances for s in path.steps)
+
+
+def test_cluster_controls_are_proven_with_a_context_argument() -> None:
+    """A ClusterContext given as ``context=`` (the CLI's --context) is patched too."""
+    gpu_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "x", "resources": {"limits": {"nvidia.com/gpu": 1}}}
+            ]
+        },
+    }
+    context = {
+        "apiVersion": "attackmap/v1",
+        "kind": "ClusterContext",
+        "metadata": {"name": "c"},
+        "spec": {"nvidia": {"containerToolkit": "1.16.1"}},
+    }
+    rep = analyze(gpu_pod, context=context, entries=["image"])
+    claims = claims_by_final_step(rep, "Pod/a/p")
+    assert "upgrade-nvidia-container-toolkit" in claims["nvidia-toolkit-cve-image"]
+    assert unproven(rep) == []

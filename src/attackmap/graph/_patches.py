@@ -773,18 +773,12 @@ def apply_controls(
     control does not apply to its target.
     """
     changes: list[str] = []
-    apply_controls_logged(docs, inventory, fb, controls, changes)
-    context = _context_doc(inventory, docs)
+    context = apply_controls_logged(docs, inventory, fb, controls, changes)
+    if any(doc.get("kind") == "ClusterContext" for doc in _iter_docs(docs)):
+        return docs, None  # the patched document among the manifests is used
+    if context is None or (inventory.context is None and not context.get("spec")):
+        return docs, None  # no context, and no control wrote one
     return docs, context
-
-
-def _context_doc(inventory: Inventory, docs: list[Any]) -> dict[str, Any] | None:
-    for doc in _iter_docs(docs):
-        if doc.get("kind") == "ClusterContext":
-            return None  # the patched document among the manifests is used
-    if inventory.context is None:
-        return None
-    return inventory.context.model_dump(by_alias=True, exclude_none=True)
 
 
 def apply_controls_logged(

@@ -1,0 +1,160 @@
+"""Named relations on small manifests: which workloads, containers and identities a step
+moves its grants into."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from attackmap.graph._facts import FactBase, extract
+from attackmap.graph._relations import RELATIONS
+from attackmap.model import load
+
+Doc = dict[str, Any]
+
+
+def pod(name: str, ns: str = "app", sa: str = "default", **spec: Any) -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "serviceAccountName": sa,
+            "initContainers": [{"name": "init", "image": "x"}],
+            "containers": [{"name": "c", "image": "x"}],
+            **spec,
+        },
+    }
+
+
+def role(*rules: tuple[str, str, str]) -> Doc:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "agent"},
+        "rules": [{"apiGroups": [g], "resources": [r], "verbs": [v]} for v, r, g in rules],
+    }
+
+
+def binding(namespace: str | None, sa: str = "agent") -> Doc:
+    doc: Doc = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding" if namespace else "ClusterRoleBinding",
+        "metadata": {"name": f"agent-{namespace or 'all'}"},
+        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": "app"}],
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "agent",
+        },
+    }
+    if namespace:
+        doc["metadata"]["namespace"] = namespace
+    return doc
+
+
+def service_account(name: str, ns: str = "app") -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": ns},
+    }
+
+
+def world(*extra: Doc) -> FactBase:
+    """The attacker (Pod/app/agent), a neighbour in app and one in other."""
+    return extract(
+        load(
+            service_account("agent"),
+            pod("agent", sa="agent"),
+            pod("near"),
+            pod("far", ns="other", automountServiceAccountToken=False),
+            *extra,
+        )
+    )
+
+
+def targets(fb: FactBase, relation: str) -> set[tuple[str, str | None]]:
+    source = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    return set(RELATIONS[relation](fb, source))
+
+
+@pytest.mark.parametrize(
+    ("relation", "right"),
+    [
+        ("rbac_exec_targets", ("create", "pods/exec", "")),
+        ("rbac_patch_targets", ("patch", "deployments", "apps")),
+        ("rbac_ephemeral_targets", ("patch", "pods/ephemeralcontainers", "")),
+    ],
+)
+def test_container_relations_follow_the_rights_namespaces(
+    relation: str, right: tuple[str, str, str]
+) -> None:
+    """Running containers only (no init containers), never the source itself."""
+    assert targets(world(role(right), binding("app")), relation) == {("Pod/app/near", "c")}
+    assert targets(world(role(right), binding(None)), relation) == {
+        ("Pod/app/near", "c"),
+        ("Pod/other/far", "c"),
+    }
+    assert targets(world(), relation) == set()
+
+
+def test_every_running_container() -> None:
+    assert targets(world(), "every_running_container") == {
+        ("Pod/app/near", "c"),
+        ("Pod/other/far", "c"),
+    }
+
+
+def test_node_workload_tokens_need_a_mounted_token() -> None:
+    assert targets(world(), "node_workload_tokens") == {("Pod/app/near", None)}
+
+
+@pytest.mark.parametrize(
+    ("relation", "right"),
+    [
+        ("deploy_namespace_tokens", ("create", "pods", "")),
+        ("token_request_targets", ("create", "serviceaccounts/token", "")),
+        ("impersonation_targets", ("impersonate", "serviceaccounts", "")),
+    ],
+)
+def test_identity_relations_reach_unused_service_accounts(
+    relation: str, right: tuple[str, str, str]
+) -> None:
+    """Workloads of the namespace and the ServiceAccounts no workload runs as (an unused
+    cluster-admin included); workloads elsewhere stay out."""
+    admin = [
+        service_account("admin"),
+        {
+            **binding(None, "admin"),
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "metadata": {"name": "admin"},
+        },
+    ]
+    found = targets(world(role(right), binding("app"), *admin), relation)
+    assert found == {("Pod/app/near", None), ("ServiceAccount/app/admin", None)}
+    assert targets(world(*admin), relation) == set()
+
+
+def test_identities_without_rights_are_not_targets() -> None:
+    fb = world(role(("create", "pods", "")), binding("app"), service_account("idle"))
+    assert "ServiceAccount/app/idle" not in {i.key for i in fb.identities}
+
+
+def test_every_relation_is_tested_here() -> None:
+    tested = {
+        "rbac_exec_targets",
+        "rbac_patch_targets",
+        "rbac_ephemeral_targets",
+        "every_running_container",
+        "node_workload_tokens",
+        "deploy_namespace_tokens",
+        "token_request_targets",
+        "impersonation_targets",
+    }
+    assert set(RELATIONS) == tested
