@@ -301,3 +301,27 @@ def test_cluster_controls_are_proven_with_a_context_argument() -> None:
     claims = claims_by_final_step(rep, "Pod/a/p")
     assert "upgrade-nvidia-container-toolkit" in claims["nvidia-toolkit-cve-image"]
     assert unproven(rep) == []
+
+
+def test_a_gateway_route_exposes_through_any_allowed_peer() -> None:
+    rep = analyze(PROOFS / "gateway-route.yaml")
+    web = claims_by_final_step(rep, "Deployment/app/web")
+    assert "internal-service-only" in web["exploit-external-service"]
+    assert "isolate-ingress" not in web["exploit-external-service"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the engine does not build scopes for FactBase.identities yet (lead: _engine._build)",
+)
+def test_deploy_takes_the_token_of_an_unused_service_account() -> None:
+    rep = analyze(PROOFS / "unused-admin-service-account.yaml")
+    steps = {
+        f"{s.id}@{s.scope}"
+        for w in rep.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+    }
+    assert "use-sa-token@ServiceAccount/app/admin" in steps
+    assert "T1098.006" in rep.workloads[0].technique_ids()
