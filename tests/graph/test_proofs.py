@@ -310,10 +310,6 @@ def test_a_gateway_route_exposes_through_any_allowed_peer() -> None:
     assert "isolate-ingress" not in web["exploit-external-service"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine does not build scopes for FactBase.identities yet (lead: _engine._build)",
-)
 def test_deploy_takes_the_token_of_an_unused_service_account() -> None:
     rep = analyze(PROOFS / "unused-admin-service-account.yaml")
     steps = {

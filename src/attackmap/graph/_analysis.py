@@ -130,6 +130,10 @@ class Analyzer:
                     ev = wf.evidence.get(f"{sf.container.name}/{base}")
                 if ev is None and wf is not None:
                     ev = wf.evidence.get(base)
+                if ev is None and wf is None and sf.scope.workload is not None:
+                    key = sf.scope.workload
+                    ident = next((i for i in graph.fb.identities if i.key == key), None)
+                    ev = ident.evidence.get(base) if ident is not None else None
                 if ev is None:
                     ev = self.fb.context_evidence.get(base)
                 uses.append(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
-from attackmap.graph._facts import ContainerFacts, FactBase, WorkloadFacts
+from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
 from attackmap.graph._relations import RELATIONS
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class AttackGraph:
 
     def _build(self) -> None:
         fb = self.fb
-        by_level: dict[str, list[tuple[ScopeFacts, WorkloadFacts | None]]] = {
+        by_level: dict[str, list[tuple[ScopeFacts, WorkloadFacts | IdentityFacts | None]]] = {
             "container": [],
             "workload": [],
             "node": [],
@@ -140,6 +140,12 @@ class AttackGraph:
                 )
             for kind in ENTRY_KINDS:
                 self._add_node(f"state:entry:{kind}@{wf.key}")
+        # ServiceAccounts no workload runs as: a workload-level scope (tokens, API access)
+        # without containers or entry points; relations grant their states.
+        for idf in fb.identities:
+            by_level["workload"].append(
+                (self._scope_facts(Scope(idf.key, None, "workload"), idf.pod | fb.context, None), idf)
+            )
         for level in ("node", "cluster"):
             by_level[level].append(
                 (self._scope_facts(Scope(None, None, level), fb.context, None), None)
@@ -149,7 +155,9 @@ class AttackGraph:
                 if step.fires(sf.facts):
                     self._add_instance(step, sf, owner)
 
-    def _add_instance(self, step: Step, sf: ScopeFacts, wf: WorkloadFacts | None) -> None:
+    def _add_instance(
+        self, step: Step, sf: ScopeFacts, wf: WorkloadFacts | IdentityFacts | None
+    ) -> None:
         scope = sf.scope
         source = self._state_node(step.requires.state, scope.workload, scope.container)
         if source is None:
