@@ -97,9 +97,21 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when the CLI ran:
+    ``main()`` called from a notebook or a test harness that swaps stderr later still logs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging must never raise; report as the stdlib does
+            self.handleError(record)
+
+
 def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logger = logging.getLogger("attackmap")
     logger.handlers[:] = [handler]
