@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +242,7 @@ class WorkloadFacts:
     evidence: Mapping[str, Evidence]
     rbac_scope: Mapping[str, frozenset[str]]  # right -> namespaces ("*" = all)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return str(self.workload.ref)
 
@@ -260,7 +261,7 @@ class IdentityFacts:
     evidence: Mapping[str, Evidence]
     rbac_scope: Mapping[str, frozenset[str]]
 
-    @property
+    @cached_property
     def key(self) -> str:
         return str(self.ref)
 
@@ -295,6 +296,33 @@ class FactBase:
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def by_namespace(self) -> Mapping[str, tuple[WorkloadFacts, ...]]:
+        """The workloads of each namespace, in :attr:`workloads` order (built once per fact
+        base, so relations that look up a namespace do not scan every workload)."""
+        out: dict[str, list[WorkloadFacts]] = {}
+        for w in self.workloads:
+            out.setdefault(w.workload.namespace, []).append(w)
+        return {ns: tuple(ws) for ns, ws in out.items()}
+
+    @cached_property
+    def workload_order(self) -> Mapping[str, int]:
+        """Each workload key's position in :attr:`workloads`."""
+        return {w.key: i for i, w in enumerate(self.workloads)}
+
+    @cached_property
+    def identities_by_namespace(self) -> Mapping[str, tuple[IdentityFacts, ...]]:
+        """The ServiceAccount identities of each namespace, in :attr:`identities` order."""
+        out: dict[str, list[IdentityFacts]] = {}
+        for i in self.identities:
+            out.setdefault(i.namespace, []).append(i)
+        return {ns: tuple(ids) for ns, ids in out.items()}
+
+    @cached_property
+    def token_holders(self) -> tuple[str, ...]:
+        """Keys of the workloads whose ServiceAccount token is mounted (``sa_token``)."""
+        return tuple(w.key for w in self.workloads if "sa_token" in w.pod)
 
     def derive(
         self, base: frozenset[str], container: ContainerFacts | None
@@ -535,6 +563,12 @@ def dedicated_service_account_name(inventory: Inventory, ref: ObjectRef) -> str:
     existing = {
         str(sa.ref.name) for sa in inventory.service_accounts if sa.ref.namespace == ref.namespace
     }
+    return _dedicated_name(ref, existing)
+
+
+def _dedicated_name(ref: ObjectRef, existing: set[str] | frozenset[str]) -> str:
+    """:func:`dedicated_service_account_name` given the ServiceAccount names of the
+    workload's namespace."""
     name = f"{ref.name}-runtime"
     while name in existing:
         name += "-x"
@@ -850,6 +884,9 @@ def extract(
         return "privileged pods admitted in " + ", ".join(where) if where else ""
 
     bindings = {b.ref: b for b in inventory.bindings}
+    sa_names: dict[str | None, set[str]] = {}
+    for account in inventory.service_accounts:
+        sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
@@ -862,7 +899,7 @@ def extract(
                     sa.permissions,
                     bindings,
                     w.namespace,
-                    dedicated_service_account_name(inventory, w.ref),
+                    _dedicated_name(w.ref, sa_names.get(w.ref.namespace, set())),
                 )
             )
             if sa is not None

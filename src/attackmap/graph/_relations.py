@@ -31,17 +31,24 @@ def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
 
 
 def _in_namespaces(fb: FactBase, namespaces: frozenset[str]) -> list[WorkloadFacts]:
+    """The workloads of ``namespaces`` in fact-base order (from the namespace index)."""
     if ALL_NAMESPACES in namespaces:
         return list(fb.workloads)
-    return [w for w in fb.workloads if w.workload.namespace in namespaces]
+    index = fb.by_namespace
+    groups = [index[ns] for ns in namespaces if ns in index]
+    if len(groups) == 1:
+        return list(groups[0])
+    order = fb.workload_order
+    return sorted((w for g in groups for w in g), key=lambda w: order[w.key])
 
 
 def _running_containers(
-    workloads: list[WorkloadFacts], source: Holder | None
+    workloads: Iterable[WorkloadFacts], source: Holder | None
 ) -> tuple[Target, ...]:
     out: list[Target] = []
+    skip = source.key if source is not None else None
     for w in workloads:
-        if source is not None and w.key == source.key:
+        if w.key == skip:
             continue
         out.extend((w.key, c.name) for c in w.containers if c.kind in ("regular", "sidecar"))
     return tuple(out)
@@ -53,10 +60,14 @@ def _identities_in(
     """Every identity of ``namespaces``: the workloads (each runs as its ServiceAccount)
     and the ServiceAccounts no workload runs as."""
     keys = [w.key for w in _in_namespaces(fb, namespaces)]
-    keys += [
-        i.key for i in fb.identities if ALL_NAMESPACES in namespaces or i.namespace in namespaces
-    ]
-    return tuple((k, None) for k in keys if source is None or k != source.key)
+    if ALL_NAMESPACES in namespaces:
+        keys += [i.key for i in fb.identities]
+    else:
+        index = fb.identities_by_namespace
+        # identities are sorted by (namespace, name): namespace order keeps that order
+        keys += [i.key for ns in sorted(namespaces) for i in index.get(ns, ())]
+    skip = source.key if source is not None else None
+    return tuple((k, None) for k in keys if k != skip)
 
 
 def rbac_exec_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
@@ -82,11 +93,8 @@ def every_running_container(fb: FactBase, wf: Holder | None) -> tuple[Target, ..
 
 def node_workload_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
     """Every workload whose token is mounted (any workload may share the node)."""
-    return tuple(
-        (w.key, None)
-        for w in fb.workloads
-        if "sa_token" in w.pod and (wf is None or w.key != wf.key)
-    )
+    skip = wf.key if wf is not None else None
+    return tuple((k, None) for k in fb.token_holders if k != skip)
 
 
 def deploy_namespace_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
