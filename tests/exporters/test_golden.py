@@ -10,12 +10,14 @@ then read ``git diff tests/exporters/golden/`` before committing.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from attackmap.exporters import EXPORTERS
+from attackmap.exporters._json import JsonExporter
 from attackmap.graph import Report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -24,7 +26,9 @@ UPDATE = os.environ.get("ATTACKMAP_UPDATE_GOLDEN") == "1"
 
 @pytest.mark.parametrize("fmt", sorted(EXPORTERS))
 def test_golden(fmt: str, default_report: Report) -> None:
-    exp = EXPORTERS[fmt]
+    # the json golden is the --pretty layout, so that its diffs can be read; the default
+    # (compact) layout is checked against it below
+    exp = JsonExporter(pretty=True) if fmt == "json" else EXPORTERS[fmt]
     text = exp.export(default_report)
     if not text.endswith("\n"):
         text += "\n"  # as the CLI writes it
@@ -36,3 +40,11 @@ def test_golden(fmt: str, default_report: Report) -> None:
     assert golden.exists(), f"{golden} missing: run with ATTACKMAP_UPDATE_GOLDEN=1"
     expected = golden.read_text(encoding="utf-8")
     assert text == expected, f"{fmt} differs from {golden.name}; see this module's docstring"
+
+
+def test_golden_json_compact_is_the_golden_document_compacted(default_report: Report) -> None:
+    golden = (GOLDEN / "nim-deploy-default.json").read_text(encoding="utf-8")
+    compact = json.dumps(
+        json.loads(golden), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert EXPORTERS["json"].export(default_report) == compact + "\n"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -38,6 +38,29 @@ def write_text(text: str, output: str | None = None) -> None:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as e:
         raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+
+
+def write_stream(write: Callable[[TextIO], None], output: str | None = None) -> None:
+    """Call ``write(stream)`` with stdout or ``output`` (a file path, UTF-8), for documents
+    too big to hold as one string (``Report.write_json``). A file left incomplete by an
+    error is removed, never presented as a result."""
+    if output is None or output == "-":
+        write(sys.stdout)
+        return
+    path = Path(output)
+    try:
+        stream = path.open("w", encoding="utf-8")
+    except OSError as e:
+        raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+    try:
+        with stream:
+            write(stream)
+    except BaseException as e:
+        if path.is_file():  # not /dev/stdout or a pipe
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+        raise
 
 
 def print_table(
