@@ -11,7 +11,8 @@ methods is checked, not assumed).
 Methods: ``dumps-indent`` (the old ``Report.to_json()``: ``json.dumps(to_dict(), indent=2)``,
 pure-Python encoder, with ``to_dict`` as it was: facts through ``model_dump``),
 ``dumps-compact`` (the same ``to_dict``, ``json.dumps`` compact: C encoder, whole tree), ``stream-compact`` / ``stream-pretty`` (``Report.write_json(f, pretty=...)``) and the
-other big JSON exporters (``sarif``, ``navigator``, ``stix``).
+other big JSON exporters (``sarif``, ``navigator``, ``stix``: the exporter as it is;
+``sarif-stdlib`` etc.: the same dict through ``json.dumps(indent=2)``).
 
     .venv/bin/python benchmarks/bench_json.py --workloads 1000 [--methods a,b] [--seed 1]
 """
@@ -39,7 +40,8 @@ METHODS = (
     "stream-compact",
     "stream-pretty",
 )
-EXPORTER_METHODS = ("sarif", "navigator", "stix")
+_EXPORTER_DICT = {"sarif": "sarif_log", "navigator": "navigator_layer", "stix": "stix_bundle"}
+EXPORTER_METHODS = (*_EXPORTER_DICT, *(f"{name}-stdlib" for name in _EXPORTER_DICT))
 
 
 def _status(key: str) -> float:
@@ -87,6 +89,12 @@ def _serialise(method: str, report: Any, path: Path) -> None:
     elif method in ("stream-compact", "stream-pretty"):
         with path.open("w", encoding="utf-8") as f:
             report.write_json(f, pretty=method == "stream-pretty")
+    elif method.endswith("-stdlib"):  # the exporter's dict through json.dumps(indent=2)
+        from attackmap import exporters
+
+        doc = getattr(exporters, _EXPORTER_DICT[method.removesuffix("-stdlib")])(report)
+        text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
     else:
         from attackmap.exporters import EXPORTERS
 
@@ -151,6 +159,7 @@ def run(workloads: int, seed: int, methods: list[str], timeout: float | None) ->
     same = {
         "compact": _same(by, "dumps-compact", "stream-compact"),
         "pretty": _same(by, "dumps-indent", "stream-pretty"),
+        **{name: _same(by, name, f"{name}-stdlib") for name in _EXPORTER_DICT},
     }
     return {
         "benchmark": "json",
