@@ -62,21 +62,54 @@ def test_a_100mb_document_is_refused_before_parsing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     big = tmp_path / "big.yaml"
-    line = b"# " + b"x" * 1021 + b"\n"  # 1 KiB lines
     with big.open("wb") as f:
         f.write(POD.encode())
-        for _ in range(100):  # 100 MiB
-            f.write(line * 1024)
+        f.truncate(100 * 1024 * 1024)  # 100 MiB, sparse: takes no disk
     assert big.stat().st_size > MAX_FILE_BYTES
 
     def no_parsing(*args: Any) -> Any:
         raise AssertionError("oversize input reached the YAML parser")
 
     monkeypatch.setattr("attackmap.model._yaml._compose", no_parsing)
-    with pytest.raises(InputError, match="more than the limit") as info:
-        load(big)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="more than the limit") as info:
+            load(big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert info.value.path == str(big)
+    assert peak < 1024 * 1024, f"{peak} bytes allocated: the file was read before refusing it"
     _cli_refuses(capsys, ["inventory", str(big)], f"error: {big}: file is")
+
+
+class _Endless(io.RawIOBase):
+    """A stream that never ends (``yes``-like stdin); counts the bytes it served."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        view[:] = b"#" * len(view)
+        self.served += len(view)
+        return len(view)
+
+
+def test_endless_stdin_is_refused_after_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = _Endless()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(stream)))
+    with pytest.raises(InputError, match="larger than the limit") as info:
+        load("-")
+    assert info.value.path == "<stdin>"
+    # read up to one byte past the limit (plus one buffer of read-ahead), not forever
+    assert MAX_FILE_BYTES < stream.served <= MAX_FILE_BYTES + 2 * 1024 * 1024
+    _cli_refuses(capsys, ["inventory", "-"], "error: <stdin>: file is larger than the limit")
 
 
 def test_oversize_text_and_stdin_are_refused(

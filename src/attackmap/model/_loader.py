@@ -57,6 +57,8 @@ from attackmap.model._yaml import (
     item_lines,
     locate,
     parse_text,
+    read_file,
+    read_stream,
 )
 
 __all__ = ["Source", "build_workload", "load", "relink"]
@@ -136,11 +138,7 @@ def _without_gc(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _read_path(path: Path) -> list[RawDocument]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=path) from e
-    return parse_text(decode_bytes(raw, str(path)), str(path))
+    return parse_text(decode_bytes(read_file(path), str(path)), str(path))
 
 
 #: Parse files in worker processes only for inputs at least this large (forking and
@@ -237,7 +235,8 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
     if isinstance(source, Path) or (isinstance(source, str) and not _looks_like_text(source)):
         if str(source) == "-":
             sources.append("<stdin>")
-            return parse_text(decode_bytes(sys.stdin.buffer.read(), "<stdin>"), "<stdin>")
+            raw = read_stream(sys.stdin.buffer, "<stdin>")
+            return parse_text(decode_bytes(raw, "<stdin>"), "<stdin>")
         path = Path(source)
         if not path.exists():
             raise InputError("no such file or directory", path=path)
@@ -465,10 +464,7 @@ def _context_object(
         return "pvcs", objs.parse_pvc(ref, raw, source)
     if kind == "PersistentVolume":
         return "pvs", objs.parse_pv(ref, raw, source)
-    handler = raw.get("handler")
-    return "runtime_classes", objs.RuntimeClass(
-        ref=ref, handler=handler if isinstance(handler, str) else None, source=source
-    )
+    return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
 
 
 def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -484,10 +480,16 @@ def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:
         raise obj.error(("metadata", "name"), f"expected a string, got {type_name(name)}")
     result: list[dict[str, str]] = []
     for key in ("labels", "annotations"):
-        value = meta.get(key) or {}
+        value = meta.get(key)
+        if value is None:
+            result.append({})
+            continue
         if not isinstance(value, dict):
             raise obj.error(("metadata", key), f"expected a mapping, got {type_name(value)}")
-        result.append({str(k): v if isinstance(v, str) else str(v) for k, v in value.items()})
+        for k, v in value.items():
+            if not isinstance(v, str):  # the API server refuses `version: 1` (a number)
+                raise obj.error(("metadata", key, k), f"expected a string, got {type_name(v)}")
+        result.append(value)
     return name, result[0], result[1]
 
 

@@ -12,8 +12,9 @@ import ipaddress
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.alias_generators import to_snake
 
-from attackmap.model._k8s import K8s, StrMap
+from attackmap.model._k8s import IntOrStr, K8s, Quantity, StrList, StrMap
 from attackmap.model._rbac import Binding, Role, RoleRule, Subject
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted
 from attackmap.model._workload import NamespacePSS
@@ -100,14 +101,7 @@ class LabelSelector(Frozen):
 def selector(raw: Any) -> LabelSelector | None:
     if raw is None:
         return None
-    s = _K8sSelector.model_validate(raw)
-    return LabelSelector(
-        match_labels=dict(s.match_labels or {}),
-        match_expressions=tuple(
-            SelectorRequirement(key=r.key, operator=r.operator, values=tuple(r.values or ()))
-            for r in s.match_expressions or ()
-        ),
-    )
+    return _selector(_K8sSelector.model_validate(raw))
 
 
 # --------------------------------------------------------------------------- Service
@@ -146,11 +140,15 @@ class _K8sServiceSpec(K8s):
     ports: list[_K8sServicePort] | None = None
     cluster_ip: str | None = Field(default=None, validation_alias="clusterIP")
     external_name: str | None = None
-    external_i_ps: list[str] | None = Field(default=None, validation_alias="externalIPs")
+    external_i_ps: StrList = Field(default=None, validation_alias="externalIPs")
+
+
+class _K8sService(K8s):
+    spec: _K8sServiceSpec | None = None
 
 
 def parse_service(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Service:
-    spec = _K8sServiceSpec.model_validate(raw.get("spec") or {})
+    spec = _K8sService.model_validate(raw).spec or _K8sServiceSpec()
     return Service(
         ref=ref,
         type=spec.type or "ClusterIP",
@@ -190,47 +188,91 @@ class Ingress(Frozen):
     source: SourceLocation | None = None
 
 
-def _ingress_backend(raw: Any, host: str | None, path: str | None) -> IngressBackend | None:
-    if not isinstance(raw, dict):
+class _K8sIngressPort(K8s):
+    number: int | None = None
+    name: str | None = None
+
+
+class _K8sIngressService(K8s):
+    name: str
+    port: _K8sIngressPort | None = None
+
+
+class _K8sIngressBackend(K8s):
+    service: _K8sIngressService | None = None
+    service_name: str | None = None  # extensions/v1beta1
+    service_port: IntOrStr | None = None
+    resource: dict[str, Any] | None = None
+
+
+class _K8sIngressPath(K8s):
+    path: str | None = None
+    path_type: str | None = None
+    backend: _K8sIngressBackend | None = None
+
+
+class _K8sIngressHTTP(K8s):
+    paths: list[_K8sIngressPath] | None = None
+
+
+class _K8sIngressRule(K8s):
+    host: str | None = None
+    http: _K8sIngressHTTP | None = None
+
+
+class _K8sIngressTLS(K8s):
+    hosts: StrList = None
+    secret_name: str | None = None
+
+
+class _K8sIngressSpec(K8s):
+    ingress_class_name: str | None = None
+    default_backend: _K8sIngressBackend | None = None
+    backend: _K8sIngressBackend | None = None  # extensions/v1beta1
+    rules: list[_K8sIngressRule] | None = None
+    tls: list[_K8sIngressTLS] | None = None
+
+
+class _K8sIngress(K8s):
+    spec: _K8sIngressSpec | None = None
+
+
+def _ingress_backend(
+    b: _K8sIngressBackend | None, host: str | None, path: str | None
+) -> IngressBackend | None:
+    if b is None:
         return None
-    svc = raw.get("service")
-    if isinstance(svc, dict) and isinstance(svc.get("name"), str):
-        port = svc.get("port") or {}
-        number = port.get("number") if isinstance(port, dict) else None
-        name = port.get("name") if isinstance(port, dict) else None
+    if b.service is not None:
+        port = b.service.port
+        number = port.number if port is not None else None
+        name = port.name if port is not None else None
         return IngressBackend(
-            service=svc["name"],
-            port=number if isinstance(number, int) else name,
+            service=b.service.name,
+            port=number if number is not None else name,
             host=host,
             path=path,
         )
-    if isinstance(raw.get("serviceName"), str):  # extensions/v1beta1
-        return IngressBackend(
-            service=raw["serviceName"], port=raw.get("servicePort"), host=host, path=path
-        )
+    if b.service_name is not None:
+        return IngressBackend(service=b.service_name, port=b.service_port, host=host, path=path)
     return None
 
 
 def parse_ingress(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Ingress:
-    spec = raw.get("spec") or {}
+    spec = _K8sIngress.model_validate(raw).spec or _K8sIngressSpec()
     backends: list[IngressBackend] = []
-    default = _ingress_backend(spec.get("defaultBackend") or spec.get("backend"), None, None)
+    default = _ingress_backend(spec.default_backend or spec.backend, None, None)
     if default:
         backends.append(default)
-    for rule in spec.get("rules") or ():
-        if not isinstance(rule, dict):
-            continue
-        host = rule.get("host")
-        for p in (rule.get("http") or {}).get("paths") or ():
-            if isinstance(p, dict):
-                b = _ingress_backend(p.get("backend"), host, p.get("path"))
-                if b:
-                    backends.append(b)
+    for rule in spec.rules or ():
+        for p in (rule.http.paths if rule.http else None) or ():
+            b = _ingress_backend(p.backend, rule.host, p.path)
+            if b:
+                backends.append(b)
     return Ingress(
         ref=ref,
-        class_name=spec.get("ingressClassName"),
+        class_name=spec.ingress_class_name,
         backends=tuple(backends),
-        tls=bool(spec.get("tls")),
+        tls=bool(spec.tls),
         source=source,
     )
 
@@ -251,33 +293,52 @@ class Route(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sParentRef(K8s):
+    name: str
+    namespace: str | None = None
+
+
+class _K8sBackendRef(K8s):
+    group: str | None = None
+    kind: str | None = None
+    name: str
+    namespace: str | None = None
+    port: int | None = None
+
+
+class _K8sRouteRule(K8s):
+    backend_refs: list[_K8sBackendRef] | None = None
+
+
+class _K8sRouteSpec(K8s):
+    parent_refs: list[_K8sParentRef] | None = None
+    hostnames: StrList = None
+    rules: list[_K8sRouteRule] | None = None
+
+
+class _K8sRoute(K8s):
+    spec: _K8sRouteSpec | None = None
+
+
 def parse_route(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Route:
-    spec = raw.get("spec") or {}
-    backends = []
-    for rule in spec.get("rules") or ():
-        for b in (rule or {}).get("backendRefs") or ():
-            if (
-                isinstance(b, dict)
-                and b.get("kind", "Service") == "Service"
-                and b.get("group", "") in ("", "core")
-                and isinstance(b.get("name"), str)
-            ):
-                port = b.get("port")
-                backends.append(
-                    RouteBackend(
-                        service=b["name"],
-                        namespace=b.get("namespace") or ref.namespace or "default",
-                        port=port if isinstance(port, int) else None,
-                    )
-                )
-    parents = tuple(
-        f"{p.get('namespace') or ref.namespace}/{p.get('name')}"
-        for p in spec.get("parentRefs") or ()
-        if isinstance(p, dict)
-    )
-    hostnames = tuple(str(h) for h in spec.get("hostnames") or ())
+    spec = _K8sRoute.model_validate(raw).spec or _K8sRouteSpec()
+    backends = [
+        RouteBackend(
+            service=b.name,
+            namespace=b.namespace or ref.namespace or "default",
+            port=b.port,
+        )
+        for rule in spec.rules or ()
+        for b in rule.backend_refs or ()
+        if (b.kind or "Service") == "Service" and (b.group or "") in ("", "core")
+    ]
+    parents = tuple(f"{p.namespace or ref.namespace}/{p.name}" for p in spec.parent_refs or ())
     return Route(
-        ref=ref, parents=parents, hostnames=hostnames, backends=tuple(backends), source=source
+        ref=ref,
+        parents=parents,
+        hostnames=tuple(spec.hostnames or ()),
+        backends=tuple(backends),
+        source=source,
     )
 
 
@@ -332,52 +393,89 @@ class NetworkPolicy(Frozen):
     source: SourceLocation | None = None
 
 
-def _rules(raw: Any, key: str) -> tuple[NetworkPolicyRule, ...]:
-    out = []
-    for rule in raw or ():
-        if not isinstance(rule, dict):
-            continue
-        peers = []
-        for p in rule.get(key) or ():
-            if not isinstance(p, dict):
-                continue
-            block = p.get("ipBlock")
-            peers.append(
-                NetworkPeer(
-                    pod_selector=selector(p.get("podSelector")),
-                    namespace_selector=selector(p.get("namespaceSelector")),
-                    ip_block=IPBlock(
-                        cidr=str(block.get("cidr")),
-                        except_=tuple(str(x) for x in block.get("except") or ()),
-                    )
-                    if isinstance(block, dict)
-                    else None,
-                )
+class _K8sIPBlock(K8s):
+    cidr: str
+    except_: StrList = Field(default=None, validation_alias="except")
+
+
+class _K8sPeer(K8s):
+    pod_selector: _K8sSelector | None = None
+    namespace_selector: _K8sSelector | None = None
+    ip_block: _K8sIPBlock | None = None
+
+
+class _K8sPolicyPort(K8s):
+    protocol: str | None = None
+    port: IntOrStr | None = None
+    end_port: int | None = None
+
+
+class _K8sIngressPolicyRule(K8s):
+    from_: list[_K8sPeer] | None = Field(default=None, validation_alias="from")
+    ports: list[_K8sPolicyPort] | None = None
+
+
+class _K8sEgressPolicyRule(K8s):
+    to: list[_K8sPeer] | None = None
+    ports: list[_K8sPolicyPort] | None = None
+
+
+class _K8sNetworkPolicySpec(K8s):
+    pod_selector: _K8sSelector | None = None
+    policy_types: StrList = None
+    ingress: list[_K8sIngressPolicyRule] | None = None
+    egress: list[_K8sEgressPolicyRule] | None = None
+
+
+class _K8sNetworkPolicy(K8s):
+    spec: _K8sNetworkPolicySpec | None = None
+
+
+def _selector(s: _K8sSelector | None) -> LabelSelector | None:
+    if s is None:
+        return None
+    return LabelSelector(
+        match_labels=dict(s.match_labels or {}),
+        match_expressions=tuple(
+            SelectorRequirement(key=r.key, operator=r.operator, values=tuple(r.values or ()))
+            for r in s.match_expressions or ()
+        ),
+    )
+
+
+def _rule(peers: list[_K8sPeer] | None, ports: list[_K8sPolicyPort] | None) -> NetworkPolicyRule:
+    return NetworkPolicyRule(
+        peers=tuple(
+            NetworkPeer(
+                pod_selector=_selector(p.pod_selector),
+                namespace_selector=_selector(p.namespace_selector),
+                ip_block=IPBlock(cidr=p.ip_block.cidr, except_=tuple(p.ip_block.except_ or ()))
+                if p.ip_block is not None
+                else None,
             )
-        ports = tuple(
-            f"{p.get('protocol', 'TCP')}/{p.get('port', '*')}"
-            + (f"-{p['endPort']}" if p.get("endPort") else "")
-            for p in rule.get("ports") or ()
-            if isinstance(p, dict)
-        )
-        out.append(NetworkPolicyRule(peers=tuple(peers), ports=ports))
-    return tuple(out)
+            for p in peers or ()
+        ),
+        ports=tuple(
+            f"{p.protocol or 'TCP'}/{p.port if p.port is not None else '*'}"
+            + (f"-{p.end_port}" if p.end_port else "")
+            for p in ports or ()
+        ),
+    )
 
 
 def parse_network_policy(
     ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
 ) -> NetworkPolicy:
-    spec = raw.get("spec") or {}
-    egress = spec.get("egress")
-    types = spec.get("policyTypes")
+    spec = _K8sNetworkPolicy.model_validate(raw).spec or _K8sNetworkPolicySpec()
+    types = spec.policy_types
     if not types:
-        types = ["Ingress", "Egress"] if egress else ["Ingress"]
+        types = ["Ingress", "Egress"] if spec.egress else ["Ingress"]
     return NetworkPolicy(
         ref=ref,
-        pod_selector=selector(spec.get("podSelector")) or LabelSelector(),
-        policy_types=tuple(str(t) for t in types),
-        ingress=_rules(spec.get("ingress"), "from"),
-        egress=_rules(egress, "to"),
+        pod_selector=_selector(spec.pod_selector) or LabelSelector(),
+        policy_types=tuple(types),
+        ingress=tuple(_rule(r.from_, r.ports) for r in spec.ingress or ()),
+        egress=tuple(_rule(r.to, r.ports) for r in spec.egress or ()),
         source=source,
     )
 
@@ -393,23 +491,31 @@ class ServiceAccount(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sNamed(K8s):
+    name: str | None = None
+
+
+class _K8sServiceAccount(K8s):
+    automount_service_account_token: bool | None = None
+    secrets: list[_K8sNamed] | None = None
+    image_pull_secrets: list[_K8sNamed] | None = None
+
+
 def parse_service_account(
     ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
 ) -> ServiceAccount:
-    auto = raw.get("automountServiceAccountToken")
+    sa = _K8sServiceAccount.model_validate(raw)
     return ServiceAccount(
         ref=ref,
-        automount=auto if isinstance(auto, bool) else None,
-        secrets=_names(raw.get("secrets")),
-        image_pull_secrets=_names(raw.get("imagePullSecrets")),
+        automount=sa.automount_service_account_token,
+        secrets=_names(sa.secrets),
+        image_pull_secrets=_names(sa.image_pull_secrets),
         source=source,
     )
 
 
-def _names(items: Any) -> tuple[str, ...]:
-    if not isinstance(items, list):
-        return ()
-    return tuple(s["name"] for s in items if isinstance(s, dict) and isinstance(s.get("name"), str))
+def _names(items: list[_K8sNamed] | None) -> tuple[str, ...]:
+    return tuple(s.name for s in items or () if s.name is not None)
 
 
 class _K8sRule(K8s):
@@ -420,18 +526,23 @@ class _K8sRule(K8s):
     non_resource_ur_ls: list[str] | None = Field(default=None, validation_alias="nonResourceURLs")
 
 
+class _K8sAggregationRule(K8s):
+    cluster_role_selectors: list[_K8sSelector] | None = None
+
+
 class _K8sRole(K8s):
     rules: list[_K8sRule] | None = None
+    aggregation_rule: _K8sAggregationRule | None = None
 
 
 def parse_role(
     ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]
 ) -> Role:
     r = _K8sRole.model_validate(raw)
-    aggregation = raw.get("aggregationRule") or {}
-    selectors = tuple(
-        s for s in aggregation.get("clusterRoleSelectors") or () if isinstance(s, dict)
-    )
+    # validated above; kept as written (selector() reads them when aggregating)
+    selectors: tuple[dict[str, object], ...] = ()
+    if r.aggregation_rule is not None and r.aggregation_rule.cluster_role_selectors:
+        selectors = tuple(raw["aggregationRule"]["clusterRoleSelectors"])
     return Role(
         ref=ref,
         rules=tuple(
@@ -523,6 +634,12 @@ class SecretMeta(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sSecret(K8s):
+    type: str | None = None
+    data: dict[str, Any] | None = None
+    string_data: dict[str, Any] | None = None
+
+
 def parse_secret(
     ref: ObjectRef,
     raw: dict[str, Any],
@@ -530,15 +647,11 @@ def parse_secret(
     labels: dict[str, str],
     annotations: dict[str, str],
 ) -> SecretMeta:
-    keys: set[str] = set()
-    for field in ("data", "stringData"):
-        value = raw.get(field)
-        if isinstance(value, dict):
-            keys.update(str(k) for k in value)
-    t = raw.get("type")
+    secret = _K8sSecret.model_validate(raw)
+    keys = {*(secret.data or {}), *(secret.string_data or {})}
     return SecretMeta(
         ref=ref,
-        type=t if isinstance(t, str) else "Opaque",
+        type=secret.type if secret.type is not None else "Opaque",
         keys=tuple(sorted(keys)),
         labels=labels,
         annotation_keys=tuple(sorted(annotations)),
@@ -556,14 +669,16 @@ class ConfigMapMeta(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sConfigMap(K8s):
+    data: dict[str, Any] | None = None
+    binary_data: dict[str, Any] | None = None
+
+
 def parse_configmap(
     ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]
 ) -> ConfigMapMeta:
-    keys: set[str] = set()
-    for field in ("data", "binaryData"):
-        value = raw.get(field)
-        if isinstance(value, dict):
-            keys.update(str(k) for k in value)
+    cm = _K8sConfigMap.model_validate(raw)
+    keys = {*(cm.data or {}), *(cm.binary_data or {})}
     return ConfigMapMeta(ref=ref, keys=tuple(sorted(keys)), labels=labels, source=source)
 
 
@@ -576,14 +691,30 @@ class PersistentVolumeClaim(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sPVCResources(K8s):
+    requests: dict[str, Quantity] | None = None
+
+
+class _K8sPVCSpec(K8s):
+    access_modes: StrList = None
+    volume_name: str | None = None
+    storage_class_name: str | None = None
+    resources: _K8sPVCResources | None = None
+
+
+class _K8sPVC(K8s):
+    spec: _K8sPVCSpec | None = None
+
+
 def parse_pvc(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> PersistentVolumeClaim:
-    spec = raw.get("spec") or {}
-    storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    spec = _K8sPVC.model_validate(raw).spec or _K8sPVCSpec()
+    requests = spec.resources.requests if spec.resources is not None else None
+    storage = (requests or {}).get("storage")
     return PersistentVolumeClaim(
         ref=ref,
-        access_modes=tuple(str(m) for m in spec.get("accessModes") or ()),
-        volume_name=spec.get("volumeName") or None,
-        storage_class=spec.get("storageClassName"),
+        access_modes=tuple(spec.access_modes or ()),
+        volume_name=spec.volume_name or None,
+        storage_class=spec.storage_class_name,
         storage=str(storage) if storage is not None else None,
         source=source,
     )
@@ -623,27 +754,65 @@ class PersistentVolume(Frozen):
     source: SourceLocation | None = None
 
 
+class _K8sPVSource(K8s):
+    """The fields of a PV source attackmap reads (each where that source has them)."""
+
+    path: str | None = None
+    server: str | None = None
+    driver: str | None = None
+
+
+class _K8sClaimRef(K8s):
+    name: str | None = None
+    namespace: str | None = None
+
+
+class _K8sPVSpec(K8s):
+    access_modes: StrList = None
+    claim_ref: _K8sClaimRef | None = None
+    storage_class_name: str | None = None
+    # the backings (_PV_BACKINGS); the first one present is the PV's source
+    host_path: _K8sPVSource | None = None
+    local: _K8sPVSource | None = None
+    nfs: _K8sPVSource | None = None
+    csi: _K8sPVSource | None = None
+    aws_elastic_block_store: _K8sPVSource | None = None
+    gce_persistent_disk: _K8sPVSource | None = None
+    azure_disk: _K8sPVSource | None = None
+    azure_file: _K8sPVSource | None = None
+    cephfs: _K8sPVSource | None = None
+    rbd: _K8sPVSource | None = None
+    iscsi: _K8sPVSource | None = None
+    fc: _K8sPVSource | None = None
+    glusterfs: _K8sPVSource | None = None
+    cinder: _K8sPVSource | None = None
+    portworx_volume: _K8sPVSource | None = None
+    vsphere_volume: _K8sPVSource | None = None
+
+
+class _K8sPV(K8s):
+    spec: _K8sPVSpec | None = None
+
+
 def parse_pv(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> PersistentVolume:
-    spec = raw.get("spec") or {}
-    backing = next((b for b in _PV_BACKINGS if isinstance(spec.get(b), dict)), None)
-    body = spec.get(backing) if backing else {}
-    claim = spec.get("claimRef")
+    spec = _K8sPV.model_validate(raw).spec or _K8sPVSpec()
+    backing = next((b for b in _PV_BACKINGS if getattr(spec, to_snake(b)) is not None), None)
+    body: _K8sPVSource | None = getattr(spec, to_snake(backing)) if backing else None
+    claim = spec.claim_ref
     claim_ref = None
-    if isinstance(claim, dict) and isinstance(claim.get("name"), str):
+    if claim is not None and claim.name is not None:
         claim_ref = ObjectRef(
-            kind="PersistentVolumeClaim",
-            namespace=claim.get("namespace") or "default",
-            name=claim["name"],
+            kind="PersistentVolumeClaim", namespace=claim.namespace or "default", name=claim.name
         )
     return PersistentVolume(
         ref=ref,
-        access_modes=tuple(str(m) for m in spec.get("accessModes") or ()),
+        access_modes=tuple(spec.access_modes or ()),
         backing=backing,
-        path=body.get("path") if isinstance(body, dict) else None,
-        server=body.get("server") if isinstance(body, dict) else None,
-        driver=body.get("driver") if isinstance(body, dict) else None,
+        path=body.path if body is not None else None,
+        server=body.server if body is not None else None,
+        driver=body.driver if body is not None else None,
         claim=claim_ref,
-        storage_class=spec.get("storageClassName"),
+        storage_class=spec.storage_class_name,
         source=source,
     )
 
@@ -652,3 +821,15 @@ class RuntimeClass(Frozen):
     ref: ObjectRef
     handler: str | None = None
     source: SourceLocation | None = None
+
+
+class _K8sRuntimeClass(K8s):
+    handler: str | None = None
+
+
+def parse_runtime_class(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
+) -> RuntimeClass:
+    return RuntimeClass(
+        ref=ref, handler=_K8sRuntimeClass.model_validate(raw).handler, source=source
+    )

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -46,6 +48,8 @@ __all__ = [
     "item_lines",
     "locate",
     "parse_text",
+    "read_file",
+    "read_stream",
 ]
 
 #: Largest file (or stdin / text input) read, in bytes.
@@ -109,14 +113,55 @@ class RawDocument:
     text: str | None  # the whole source text, for :func:`locate` on errors
 
 
+_READ_CHUNK = 1024 * 1024
+
+
+def _oversize(path: str | Path, size: int | None) -> InputError:
+    """``size`` is None for a stream refused after reading one byte past the limit."""
+    told = f"{size} bytes, more than" if size is not None else "larger than"
+    return InputError(
+        f"file is {told} the limit of {MAX_FILE_BYTES} bytes",
+        path=path,
+        hint="split the input into smaller files",
+    )
+
+
+def read_stream(stream: BinaryIO, path: str | Path, first: int = _READ_CHUNK) -> bytes:
+    """The bytes of ``stream`` (stdin, a pipe, a file), reading at most one byte more than
+    :data:`MAX_FILE_BYTES`: an endless or oversize stream is refused, never read whole.
+    ``first``: the size of the first read (a file's expected size + 1: one read)."""
+    chunks: list[bytes] = []
+    size = 0
+    want = first
+    while True:
+        chunk = stream.read(min(want, MAX_FILE_BYTES + 1 - size))
+        want = _READ_CHUNK
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise _oversize(path, None)
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of file ``path``; one larger than :data:`MAX_FILE_BYTES` is refused from
+    its size before any of it is read (special files whose size ``stat`` does not tell --
+    FIFOs, ``/dev/stdin``, ``/proc`` -- by a bounded read)."""
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise _oversize(path, size)
+            return read_stream(f, path, first=size + 1 if size else _READ_CHUNK)
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=path) from e
+
+
 def decode_bytes(raw: bytes, path: str) -> str:
     """Decode a file's bytes as UTF-8 (BOM allowed); refuse oversize, non-UTF-8 and NUL."""
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError(
-            f"file is {len(raw)} bytes, more than the limit of {MAX_FILE_BYTES}",
-            path=path,
-            hint="split the input into smaller files",
-        )
+        raise _oversize(path, len(raw))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
