@@ -5,6 +5,12 @@ registry covers every format the CLI offers (``table`` is the CLI's own terminal
 Formats that are also useful as data offer a function returning a ``dict``:
 :func:`navigator_layer`, :func:`navigator_layers_per_workload`, :func:`sarif_log`,
 :func:`stix_bundle` (and ``Report.to_dict()`` for ``json``).
+
+``json`` is compact (one line, keys sorted) unless made with ``pretty=True``
+(``Report.to_json(pretty=True)``, ``attackmap analyze --format json --pretty``). A report
+of thousands of workloads is hundreds of MB of JSON: ``Report.write_json(stream)`` writes
+it one workload at a time to a stream the caller opened, without holding it whole; the
+CLI uses it for ``--format json``. ``sarif``, ``navigator`` and ``stix`` are indented.
 """
 
 from __future__ import annotations
