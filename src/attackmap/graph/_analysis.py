@@ -23,7 +23,7 @@ from attackmap.graph._engine import (
     ScopeFacts,
     StepInstance,
 )
-from attackmap.graph._facts import FactBase, WorkloadFacts, extract
+from attackmap.graph._facts import FactBase, WorkloadFacts, derive_key, extract
 from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
 from attackmap.graph._report import (
     FactUse,
@@ -97,6 +97,12 @@ class Analyzer:
         )
         self.graph = AttackGraph(self.fb, catalogue)
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
+        # Pure-function memos of this analysis (see _touching and _breaking).
+        self._touch_memo: dict[frozenset[str], tuple[tuple[ControlInstance, bool], ...]] = {}
+        self._break_memo: dict[
+            tuple[str, frozenset[str], tuple[str | None, str | None] | None],
+            tuple[tuple[ControlInstance, bool], ...],
+        ] = {}
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -168,28 +174,25 @@ class Analyzer:
             relevant.update(sf.because.get(fact, ()))
         return relevant
 
-    def _candidates(
-        self, inst: StepInstance, graph: AttackGraph
-    ) -> list[tuple[ControlInstance, str]]:
-        from attackmap.graph._patches import applicable
-
+    def _touching(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
+        """Control instances whose ``removes`` touch a fact ``inst`` depends on, with
+        whether each is a cluster-context control (in catalogue order)."""
         sf = inst.scope
-        relevant = self._relevant(sf, inst)
-        out: list[tuple[ControlInstance, str]] = []
-        wf = graph.workloads.get(sf.scope.workload or "")
+        relevant = frozenset(self._relevant(sf, inst))
+        found = self._touch_memo.get(relevant)
+        if found is not None:
+            return found
+        out: list[tuple[ControlInstance, bool]] = []
         for control in self.catalogue.controls:
             args: Sequence[str | None] = (
                 control.args_for(relevant) if control.parameter else (None,)
             )
             for arg in args:
                 ci = self._instance(control.id, arg)
-                if not any(_match(p, f) for p in ci.removes for f in relevant):
-                    continue
-                if _is_ctx_control(ci):
-                    out.append((ci, "cluster"))
-                elif wf is not None and applicable(ci, wf.workload):
-                    out.append((ci, wf.key))
-        return out
+                if any(_match(p, f) for p in ci.removes for f in relevant):
+                    out.append((ci, _is_ctx_control(ci)))
+        found = self._touch_memo[relevant] = tuple(out)
+        return found
 
     def _instance(self, control: str, arg: str | None) -> ControlInstance:
         key = (control, arg)
@@ -203,17 +206,35 @@ class Analyzer:
         facts, _, _ = self.fb.derive(ci.transform(sf.base), sf.container)
         return not inst.step.fires(facts)
 
+    def _breaking(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
+        """The touching controls (:meth:`_touching`) that alone stop ``inst`` firing. A
+        function of the step and the scope's base facts (and container), so it is shared
+        by every instance of the same step over the same facts, in any graph of this
+        analysis (derivation is a pure function of those)."""
+        sf = inst.scope
+        key = (inst.step.id, sf.base, derive_key(sf.container))
+        found = self._break_memo.get(key)
+        if found is None:
+            found = self._break_memo[key] = tuple(
+                (ci, is_ctx) for ci, is_ctx in self._touching(inst) if self._breaks(ci, inst)
+            )
+        return found
+
     def _breakers(self, inst: StepInstance, graph: AttackGraph) -> frozenset[str]:
         """Every control (``control@target``) that alone stops ``inst`` from firing."""
+        from attackmap.graph._patches import applicable
+
         memo = graph.memo.setdefault("breakers", {})
         found: frozenset[str] | None = memo.get(inst.id)
         if found is None:
-            found = frozenset(
-                f"{ci.id}@{target}"
-                for ci, target in self._candidates(inst, graph)
-                if self._breaks(ci, inst)
-            )
-            memo[inst.id] = found
+            wf = graph.workloads.get(inst.scope.scope.workload or "")
+            out: set[str] = set()
+            for ci, is_ctx in self._breaking(inst):
+                if is_ctx:
+                    out.add(f"{ci.id}@cluster")
+                elif wf is not None and applicable(ci, wf.workload):
+                    out.add(f"{ci.id}@{wf.key}")
+            found = memo[inst.id] = frozenset(out)
         return found
 
     def broken_by(self, steps: Sequence[StepInstance], graph: AttackGraph) -> tuple[str, ...]:

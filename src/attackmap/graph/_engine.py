@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
-from attackmap.graph._relations import RELATIONS
+from attackmap.graph._relations import REACH, Group, group_targets
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -65,13 +66,28 @@ class StepInstance:
     step: Step
     scope: ScopeFacts
 
-    @property
+    @cached_property
     def id(self) -> str:
         return f"{self.step.id}@{self.scope.scope.label}"
 
-    @property
+    @cached_property
     def node(self) -> str:
         return f"step:{self.id}"
+
+
+@dataclass
+class _Fanout:
+    """One relation group's states (``state:<id>`` at each member) and the step instances
+    that grant all of them except their own workload's (``excluded``).
+
+    Edges ``step -> member`` are implicit: a step instance referring to the group has an
+    edge to every member whose owner (workload or identity key) is not its ``excluded``.
+    """
+
+    members: dict[str, str]  # state node -> owner key
+    refs: dict[str | None, list[str]] = field(default_factory=dict)  # excluded -> step nodes
+    linked: str | None = None  # the one owner whose member nodes are not created yet
+    complete: bool = False  # every member node exists
 
 
 class AttackGraph:
@@ -83,6 +99,11 @@ class AttackGraph:
         # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
         # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
         self._succ: dict[str, dict[str, None]] = {}
+        # Relation targets shared by many step instances (see _Fanout): the groups, the
+        # groups each step refers to (with its excluded owner) and each member's groups.
+        self._fanouts: dict[tuple[Group, str], _Fanout] = {}
+        self._refs: dict[str, list[tuple[tuple[Group, str], str | None]]] = {}
+        self._member_of: dict[str, list[tuple[Group, str]]] = {}
         self._hub_tables: dict[str, _PathTable] = {}
         self.memo: dict[str, dict[str, Any]] = {}  # per-graph caches of the analysis
         self._pred: dict[str, dict[str, None]] = {}
@@ -144,7 +165,10 @@ class AttackGraph:
         # without containers or entry points; relations grant their states.
         for idf in fb.identities:
             by_level["workload"].append(
-                (self._scope_facts(Scope(idf.key, None, "workload"), idf.pod | fb.context, None), idf)
+                (
+                    self._scope_facts(Scope(idf.key, None, "workload"), idf.pod | fb.context, None),
+                    idf,
+                )
             )
         for level in ("node", "cluster"):
             by_level[level].append(
@@ -168,16 +192,53 @@ class AttackGraph:
         edge(source, inst.node)
         edge(inst.node, f"sink:{step.id}")
         if step.target is not None:
-            targets = RELATIONS[step.target](self.fb, wf)
-        else:
-            targets = ((scope.workload, scope.container),)  # type: ignore[assignment]  # node/cluster scopes have no workload
+            reach = REACH[step.target](self.fb, wf)
+            for state in step.granted_states:
+                for group in reach.groups:
+                    self._link(inst.node, (group, state), reach.excluded)
+            return
         for state in step.granted_states:
-            for workload, container in targets:
-                if self.catalogue.state(state).scope == "container" and container is None:
+            node = self._state_node(state, scope.workload, scope.container)
+            if node is not None:
+                edge(inst.node, node)
+
+    def _fanout(self, key: tuple[Group, str]) -> _Fanout:
+        found = self._fanouts.get(key)
+        if found is None:
+            group, state = key
+            container_level = self.catalogue.state(state).scope == "container"
+            members: dict[str, str] = {}
+            for workload, container in group_targets(self.fb, group):
+                if container_level and container is None:
                     continue
                 node = self._state_node(state, workload, container)
                 if node is not None:
-                    edge(inst.node, node)
+                    members[node] = workload
+            found = self._fanouts[key] = _Fanout(members)
+            for node in members:
+                self._member_of.setdefault(node, []).append(key)
+        return found
+
+    def _link(self, step_node: str, key: tuple[Group, str], excluded: str | None) -> None:
+        """Edges from ``step_node`` to every member of the group except ``excluded``'s."""
+        fan = self._fanout(key)
+        if not fan.members:
+            return
+        fan.refs.setdefault(excluded, []).append(step_node)
+        self._refs.setdefault(step_node, []).append((key, excluded))
+        # A member node exists once some step has an edge to it (as with explicit edges).
+        if fan.complete or (excluded is not None and fan.linked == excluded):
+            return
+        if excluded is not None and fan.linked is None:
+            for node, owner in fan.members.items():
+                if owner != excluded:
+                    self._add_node(node)
+            fan.linked = excluded
+            return
+        for node, owner in fan.members.items():
+            if fan.linked is None or owner == fan.linked:
+                self._add_node(node)
+        fan.complete = True
 
     def _add_node(self, node: str) -> None:
         self._succ.setdefault(node, {})
@@ -205,9 +266,8 @@ class AttackGraph:
                 if node.startswith("state:entry:"):
                     kind = "entry"
                 cached.add_node(node, kind=kind)
-            for a in sorted(self._succ):
-                for b in sorted(self._succ[a]):
-                    cached.add_edge(a, b)
+            for a, b in self.edges():
+                cached.add_edge(a, b)
             self.__dict__["_nx"] = cached
         return cached
 
@@ -217,21 +277,44 @@ class AttackGraph:
 
     def edges(self) -> list[tuple[str, str]]:
         """Every edge ``(from, to)``, sorted."""
-        return sorted((a, b) for a, targets in self._succ.items() for b in targets)
+        return sorted((a, b) for a in self._succ for b in self._successors(a))
 
     def sinks(self) -> list[str]:
         """Sink nodes of steps with at least one instance, sorted."""
         return sorted(n for n in self._succ if n.startswith("sink:"))
 
     def successors(self, node: str) -> list[str]:
-        return sorted(self._succ.get(node, ()))
+        return sorted(self._successors(node))
 
     def predecessors(self, node: str) -> list[str]:
-        return sorted(self._pred.get(node, ()))
+        found = set(self._pred.get(node, ()))
+        for key in self._member_of.get(node, ()):
+            fan = self._fanouts[key]
+            owner = fan.members[node]
+            for excluded, steps in fan.refs.items():
+                if excluded != owner:
+                    found.update(steps)
+        return sorted(found)
+
+    def _successors(self, node: str) -> set[str]:
+        """Explicit successors and the members of the groups ``node`` refers to."""
+        found = set(self._succ.get(node, ()))
+        for key, excluded in self._refs.get(node, ()):
+            found.update(n for n, owner in self._fanouts[key].members.items() if owner != excluded)
+        return found
 
     def distances_to(self, target: str) -> dict[str, int]:
-        """Hop distance from every node that reaches ``target`` (reverse BFS)."""
+        """Hop distance from every node that reaches ``target`` (reverse BFS).
+
+        A group member (see :class:`_Fanout`) passes its distance to the steps referring
+        to the group the first time one is reached; the steps that exclude that member's
+        owner wait for a member of another owner. Each group is walked at most twice.
+        """
         pred = self._pred
+        member_of = self._member_of
+        fanouts = self._fanouts
+        waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
+        done: set[tuple[Group, str]] = set()
         dist = {target: 0}
         queue = deque([target])
         while queue:
@@ -241,7 +324,43 @@ class AttackGraph:
                 if p not in dist:
                     dist[p] = d
                     queue.append(p)
+            for key in member_of.get(node, ()):
+                if key in done:
+                    continue
+                fan = fanouts[key]
+                owner = fan.members[node]
+                first = waiting.get(key)
+                if first is None:
+                    ready = [steps for excl, steps in fan.refs.items() if excl != owner]
+                    if owner in fan.refs:
+                        waiting[key] = owner
+                    else:
+                        done.add(key)
+                elif first != owner:
+                    ready = [fan.refs[first]]
+                    done.add(key)
+                else:
+                    continue
+                for steps in ready:
+                    for p in steps:
+                        if p not in dist:
+                            dist[p] = d
+                            queue.append(p)
         return dist
+
+    def _next_hop(self, node: str, want: int, table: _PathTable) -> str:
+        """The smallest successor of ``node`` at distance ``want`` in ``table``."""
+        dist = table.dist
+        best: str | None = None
+        for n in self._succ[node]:
+            if dist.get(n) == want and (best is None or n < best):
+                best = n
+        for key, excluded in self._refs.get(node, ()):
+            member = table.group_min(key, want, excluded)
+            if member is not None and (best is None or member < best):
+                best = member
+        assert best is not None, f"no next hop from {node}"  # dist[node] came from one
+        return best
 
     def paths_to_sink(
         self, sink: str, starts: Iterator[str] | list[str]
@@ -280,7 +399,7 @@ class AttackGraph:
         seen = {start}
         queue = deque([start])
         while queue:
-            for n in self._succ.get(queue.popleft(), ()):
+            for n in self._successors(queue.popleft()):
                 if n not in seen:
                     seen.add(n)
                     queue.append(n)
@@ -302,6 +421,36 @@ class _PathTable:
         self.target = target
         self.dist = graph.distances_to(target)
         self._suffix: dict[str, tuple[StepInstance, ...]] = {target: ()}
+        # per group: distance -> (smallest member, its owner, smallest of another owner)
+        self._group_best: dict[tuple[Group, str], dict[int, tuple[str, str, str | None]]] = {}
+
+    def group_min(self, key: tuple[Group, str], want: int, excluded: str | None) -> str | None:
+        """The smallest member of group ``key`` at distance ``want`` not owned by
+        ``excluded`` (``None`` if there is none)."""
+        best = self._group_best.get(key)
+        if best is None:
+            best = self._group_best[key] = {}
+            dist = self.dist
+            for node, owner in self.graph._fanouts[key].members.items():
+                d = dist.get(node)
+                if d is None:
+                    continue
+                cur = best.get(d)
+                if cur is None:
+                    best[d] = (node, owner, None)
+                    continue
+                first, first_owner, other = cur
+                if node < first:
+                    # the old smallest becomes the "other owner" candidate if it qualifies
+                    # the smallest earlier member of another owner than ``owner``
+                    best[d] = (node, owner, other if first_owner == owner else first)
+                elif owner != first_owner and (other is None or node < other):
+                    best[d] = (first, first_owner, node)
+        found = best.get(want)
+        if found is None:
+            return None
+        first, first_owner, other = found
+        return first if first_owner != excluded else other
 
     def path(self, start: str) -> tuple[StepInstance, ...] | None:
         """The step instances from ``start`` to the target, or ``None`` if unreachable."""
@@ -314,7 +463,7 @@ class _PathTable:
         while node not in suffix:
             trail.append(node)
             want = dist[node] - 1
-            node = min(n for n in self.graph._succ[node] if dist.get(n) == want)
+            node = self.graph._next_hop(node, want, self)
         tail = suffix[node]
         for n in reversed(trail):
             if n.startswith("step:"):

@@ -328,11 +328,19 @@ class FactBase:
         self, base: frozenset[str], container: ContainerFacts | None
     ) -> tuple[frozenset[str], dict[str, tuple[str, ...]], tuple[str, ...]]:
         """:func:`derive` with this fact base's options, memoised per analysis."""
-        key = (base, container)
+        key = (base, derive_key(container))
         found = self.memo.get(key)
         if found is None:
             found = self.memo[key] = derive(base, container, self.options, self.memo)
         return found
+
+
+def derive_key(container: ContainerFacts | None) -> tuple[str | None, str | None] | None:
+    """What :func:`derive` reads of ``container`` besides the base facts (its Localhost
+    profile names): scopes with equal base facts and equal keys derive the same facts."""
+    if container is None:
+        return None
+    return (container.seccomp_localhost, container.apparmor_localhost)
 
 
 # -- extraction -------------------------------------------------------------------------

@@ -5,11 +5,20 @@ for the workload (or ServiceAccount identity) the step fires in. Relations read 
 fact base. A target is a workload's container, a workload, or a ServiceAccount identity
 no workload runs as (:class:`~attackmap.graph._facts.IdentityFacts`, key
 ``ServiceAccount/<ns>/<name>``).
+
+Each relation is defined by its :class:`Reach`: the shared *groups* of targets it covers
+(the running containers of one namespace, the identities of one namespace, every
+mounted token...) minus the source itself. The engine links a step instance to its groups
+rather than to each target, so a cluster where many workloads reach many others keeps
+one copy of each group (edges O(workloads + instances), not their product);
+:func:`group_targets` lists a group's members and a relation's targets are exactly
+``members of its groups, minus the source's own``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from attackmap.graph._facts import ALL_NAMESPACES, FactBase, IdentityFacts, WorkloadFacts
 
@@ -18,7 +27,21 @@ Target = tuple[str, str | None]
 Holder = WorkloadFacts | IdentityFacts
 Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 
+# A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
+# "identities" (workloads and unused ServiceAccounts) or "tokens" (mounted tokens, no
+# namespace: "*").
+Group = tuple[str, str]
+
 _CREATE_RIGHTS = ("create_pods", "create_workloads", "create_jobs")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A relation's targets for one source: the members of ``groups`` except the targets
+    of workload/identity ``excluded`` (the source itself)."""
+
+    groups: tuple[Group, ...]
+    excluded: str | None
 
 
 def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
@@ -30,104 +53,100 @@ def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
     return out
 
 
-def _in_namespaces(fb: FactBase, namespaces: frozenset[str]) -> list[WorkloadFacts]:
-    """The workloads of ``namespaces`` in fact-base order (from the namespace index)."""
+def _groups(kind: str, namespaces: frozenset[str]) -> tuple[Group, ...]:
     if ALL_NAMESPACES in namespaces:
-        return list(fb.workloads)
-    index = fb.by_namespace
-    groups = [index[ns] for ns in namespaces if ns in index]
-    if len(groups) == 1:
-        return list(groups[0])
-    order = fb.workload_order
-    return sorted((w for g in groups for w in g), key=lambda w: order[w.key])
+        return ((kind, ALL_NAMESPACES),)
+    return tuple((kind, ns) for ns in sorted(namespaces))
 
 
-def _running_containers(
-    workloads: Iterable[WorkloadFacts], source: Holder | None
-) -> tuple[Target, ...]:
-    out: list[Target] = []
-    skip = source.key if source is not None else None
-    for w in workloads:
-        if w.key == skip:
-            continue
-        out.extend((w.key, c.name) for c in w.containers if c.kind in ("regular", "sidecar"))
-    return tuple(out)
+def _key(holder: Holder | None) -> str | None:
+    return holder.key if holder is not None else None
 
 
-def _identities_in(
-    fb: FactBase, namespaces: frozenset[str], source: Holder | None
-) -> tuple[Target, ...]:
-    """Every identity of ``namespaces``: the workloads (each runs as its ServiceAccount)
-    and the ServiceAccounts no workload runs as."""
-    keys = [w.key for w in _in_namespaces(fb, namespaces)]
-    if ALL_NAMESPACES in namespaces:
-        keys += [i.key for i in fb.identities]
-    else:
-        index = fb.identities_by_namespace
-        # identities are sorted by (namespace, name): namespace order keeps that order
-        keys += [i.key for ns in sorted(namespaces) for i in index.get(ns, ())]
-    skip = source.key if source is not None else None
-    return tuple((k, None) for k in keys if k != skip)
+def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
+    """The members of ``group`` in ``fb`` (fact-base order)."""
+    kind, ns = group
+    if kind == "tokens":
+        return tuple((k, None) for k in fb.token_holders)
+    workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
+    if kind == "containers":
+        return tuple(
+            (w.key, c.name)
+            for w in workloads
+            for c in w.containers
+            if c.kind in ("regular", "sidecar")
+        )
+    if kind == "identities":
+        idents = fb.identities if ns == ALL_NAMESPACES else fb.identities_by_namespace.get(ns, ())
+        return tuple((w.key, None) for w in workloads) + tuple((i.key, None) for i in idents)
+    raise ValueError(f"unknown target group {group!r}")
 
 
-def rbac_exec_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Containers of the workloads in namespaces where the ServiceAccount may exec/attach."""
-    return _running_containers(_in_namespaces(fb, _scope(wf, ("exec",))), wf)
+def _containers_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
+    def reach(fb: FactBase, wf: Holder | None) -> Reach:
+        return Reach(_groups("containers", _scope(wf, rights)), _key(wf))
+
+    return reach
 
 
-def rbac_patch_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Containers of the workloads in namespaces where the ServiceAccount may patch workloads."""
-    return _running_containers(_in_namespaces(fb, _scope(wf, ("patch_workloads",))), wf)
+def _identities_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
+    def reach(fb: FactBase, wf: Holder | None) -> Reach:
+        if wf is None:
+            return Reach((), None)
+        return Reach(_groups("identities", _scope(wf, rights)), wf.key)
+
+    return reach
 
 
-def rbac_ephemeral_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Containers of the workloads in namespaces where the ServiceAccount may add
-    ephemeral containers to pods."""
-    return _running_containers(_in_namespaces(fb, _scope(wf, ("ephemeral_containers",))), wf)
+def _every_container(fb: FactBase, wf: Holder | None) -> Reach:
+    return Reach((("containers", ALL_NAMESPACES),), _key(wf))
 
 
-def every_running_container(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Every running container of every other workload (kubelet API, admission webhooks)."""
-    return _running_containers(list(fb.workloads), wf)
+def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
+    return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
 
 
-def node_workload_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Every workload whose token is mounted (any workload may share the node)."""
-    skip = wf.key if wf is not None else None
-    return tuple((k, None) for k in fb.token_holders if k != skip)
-
-
-def deploy_namespace_tokens(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Every identity in the namespaces where the ServiceAccount may create pods: the
-    workloads' and every other ServiceAccount's (a new pod may name any of them)."""
-    if wf is None:
-        return ()
-    return _identities_in(fb, _scope(wf, _CREATE_RIGHTS), wf)
-
-
-def token_request_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Every identity in the namespaces where the ServiceAccount may create
-    ``serviceaccounts/token`` (a TokenRequest mints a token for any of them)."""
-    if wf is None:
-        return ()
-    return _identities_in(fb, _scope(wf, ("create_tokens",)), wf)
-
-
-def impersonation_targets(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
-    """Every identity in the namespaces where the ServiceAccount may impersonate
-    ServiceAccounts."""
-    if wf is None:
-        return ()
-    return _identities_in(fb, _scope(wf, ("impersonate_serviceaccounts",)), wf)
-
-
-RELATIONS: Mapping[str, Relation] = {
-    "rbac_exec_targets": rbac_exec_targets,
-    "rbac_patch_targets": rbac_patch_targets,
-    "rbac_ephemeral_targets": rbac_ephemeral_targets,
-    "every_running_container": every_running_container,
-    "node_workload_tokens": node_workload_tokens,
-    "deploy_namespace_tokens": deploy_namespace_tokens,
-    "token_request_targets": token_request_targets,
-    "impersonation_targets": impersonation_targets,
+REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
+    # Containers of the workloads in namespaces where the ServiceAccount may exec/attach.
+    "rbac_exec_targets": _containers_where(("exec",)),
+    # Containers of the workloads in namespaces where the ServiceAccount may patch workloads.
+    "rbac_patch_targets": _containers_where(("patch_workloads",)),
+    # Containers of the workloads in namespaces where the ServiceAccount may add
+    # ephemeral containers to pods.
+    "rbac_ephemeral_targets": _containers_where(("ephemeral_containers",)),
+    # Every running container of every other workload (kubelet API, admission webhooks).
+    "every_running_container": _every_container,
+    # Every workload whose token is mounted (any workload may share the node).
+    "node_workload_tokens": _node_tokens,
+    # Every identity in the namespaces where the ServiceAccount may create pods: the
+    # workloads' and every other ServiceAccount's (a new pod may name any of them).
+    "deploy_namespace_tokens": _identities_where(_CREATE_RIGHTS),
+    # Every identity in the namespaces where the ServiceAccount may create
+    # ``serviceaccounts/token`` (a TokenRequest mints a token for any of them).
+    "token_request_targets": _identities_where(("create_tokens",)),
+    # Every identity in the namespaces where the ServiceAccount may impersonate
+    # ServiceAccounts.
+    "impersonation_targets": _identities_where(("impersonate_serviceaccounts",)),
 }
+
+
+def targets(fb: FactBase, reach: Reach) -> tuple[Target, ...]:
+    """Every target of ``reach``, each once (group order, then fact-base order)."""
+    seen: dict[Target, None] = {}
+    for group in reach.groups:
+        for target in group_targets(fb, group):
+            if target[0] != reach.excluded:
+                seen[target] = None
+    return tuple(seen)
+
+
+def _relation(name: str) -> Relation:
+    def relation(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+        return targets(fb, REACH[name](fb, wf))
+
+    relation.__name__ = name
+    return relation
+
+
+RELATIONS: Mapping[str, Relation] = {name: _relation(name) for name in REACH}
+"""Each relation as a function: ``(fact base, source) -> targets``."""

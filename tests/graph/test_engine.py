@@ -1,0 +1,218 @@
+"""The engine's shared relation groups: a step instance linked to a group of targets
+(every mounted token, a namespace's running containers...) has exactly the edges the
+relation lists, and shortest paths over the groups are those of the plain graph."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import pytest
+
+from attackmap.attack import load_attack
+from attackmap.graph._catalogue import Catalogue, load_catalogue
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, StepInstance
+from attackmap.graph._facts import FactBase, IdentityFacts, WorkloadFacts, extract
+from attackmap.graph._relations import RELATIONS
+from attackmap.model import load
+
+Doc = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue(load_attack())
+
+
+def pod(
+    name: str, ns: str = "app", sa: str = "default", spec: Doc | None = None, **container: Any
+) -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "serviceAccountName": sa,
+            "containers": [{"name": "c", "image": "x", **container}],
+            **(spec or {}),
+        },
+    }
+
+
+def host_root(name: str, ns: str = "app") -> Doc:
+    """A pod mounting the host's / (every token on the node) and sharing its PIDs."""
+    return pod(
+        name,
+        ns,
+        spec={"hostPID": True, "volumes": [{"name": "root", "hostPath": {"path": "/"}}]},
+        volumeMounts=[{"name": "root", "mountPath": "/host"}],
+        securityContext={"runAsUser": 0},
+    )
+
+
+def rbac(
+    ns: str | None, verbs: list[str], resources: list[str], sa: str = "ops", sa_ns: str = "app"
+) -> list[Doc]:
+    name = f"{sa}-{ns or 'all'}"
+    role: Doc = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": [{"apiGroups": ["", "apps"], "resources": resources, "verbs": verbs}],
+    }
+    binding: Doc = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding" if ns else "ClusterRoleBinding",
+        "metadata": {"name": name, **({"namespace": ns} if ns else {})},
+        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": sa_ns}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+    }
+    return [role, binding]
+
+
+def cluster() -> FactBase:
+    """Two host-root pods (each reaches every token but its own), token holders in two
+    namespaces, one pod without a token, ServiceAccounts with exec, deploy and
+    TokenRequest rights in one namespace and cluster-wide, and an unused one."""
+    docs: list[Doc] = [
+        host_root("root-a"),
+        host_root("root-b", "other"),
+        pod("web"),
+        pod("api", "other"),
+        pod("quiet", "other", spec={"automountServiceAccountToken": False}),
+        pod("ops", sa="ops"),
+        pod("deployer", "other", sa="deployer"),
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "ops", "namespace": "app"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "idle", "namespace": "other"},
+        },
+        *rbac("other", ["create"], ["pods/exec", "serviceaccounts/token"]),
+        *rbac(None, ["patch"], ["deployments"]),
+        *rbac("other", ["create"], ["pods"], sa="deployer", sa_ns="other"),
+        *rbac("other", ["create"], ["pods"], sa="idle", sa_ns="other"),
+    ]
+    return extract(load(*docs))
+
+
+def explicit_successors(graph: AttackGraph, inst: StepInstance) -> set[str]:
+    """The successors the step's relation lists, as plain edges (the reference)."""
+    step, scope = inst.step, inst.scope.scope
+    out = {f"sink:{step.id}"}
+    fb = graph.fb
+    targets: list[tuple[str | None, str | None]] = [(scope.workload, scope.container)]
+    if step.target is not None:
+        holders: list[WorkloadFacts | IdentityFacts] = [*fb.workloads, *fb.identities]
+        holder = next((h for h in holders if h.key == scope.workload), None)
+        targets = list(RELATIONS[step.target](fb, holder))
+    for state in step.granted_states:
+        level = graph.catalogue.state(state).scope
+        for workload, container in targets:
+            if level == "container":
+                if workload and container:
+                    out.add(f"state:{state}@{workload}[{container}]")
+            elif level == "workload":
+                if workload:
+                    out.add(f"state:{state}@{workload}")
+            else:
+                out.add(f"state:{state}@{level}")
+    return out
+
+
+def test_grouped_edges_are_the_relation_targets(catalogue: Catalogue) -> None:
+    graph = AttackGraph(cluster(), catalogue)
+    targeted = [i for i in graph.iter_instances() if i.step.target is not None]
+    # the fixture exercises shared groups: several sources, some excluding themselves
+    assert {i.step.target for i in targeted} >= {
+        "node_workload_tokens",
+        "rbac_exec_targets",
+        "rbac_patch_targets",
+        "deploy_namespace_tokens",
+        "token_request_targets",
+    }
+    assert sum(1 for i in targeted if i.step.target == "node_workload_tokens") >= 4
+    for inst in graph.iter_instances():
+        assert set(graph.successors(inst.node)) == explicit_successors(graph, inst), inst.id
+    # predecessors and edges agree with successors
+    edges = graph.edges()
+    assert edges == sorted(set(edges))
+    for node in graph.nodes():
+        assert graph.predecessors(node) == sorted(a for a, b in edges if b == node)
+        assert graph.successors(node) == sorted(b for a, b in edges if a == node)
+    nodes = set(graph.nodes())
+    assert all(a in nodes and b in nodes for a, b in edges)
+    assert nodes == {n for e in edges for n in e} | {
+        n for n in nodes if n.startswith("state:entry:")
+    }
+
+
+def test_a_source_never_reaches_its_own_token_through_the_node() -> None:
+    fb = cluster()
+    graph = AttackGraph(fb, load_catalogue(load_attack()))
+    node = "step:kubelet-pod-tokens@Pod/app/root-a[c]"
+    assert node in graph.nodes()
+    succ = graph.successors(node)
+    assert "state:sa_token@Pod/app/root-a" not in succ
+    assert "state:sa_token@Pod/other/root-b" in succ
+    assert "state:sa_token@Pod/other/quiet" not in succ
+    assert "state:sa_token@Pod/app/root-a" in graph.successors(
+        "step:kubelet-pod-tokens@Pod/other/root-b[c]"
+    )
+    preds = graph.predecessors("state:sa_token@Pod/app/root-a")
+    assert node not in preds
+    assert "step:kubelet-pod-tokens@Pod/other/root-b[c]" in preds
+
+
+def reference_paths(graph: AttackGraph, sink: str, starts: list[str]) -> dict[str, tuple[str, ...]]:
+    """Shortest paths on the expanded edge list: reverse BFS, smallest next node id."""
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for a, b in graph.edges():
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    dist = {sink: 0}
+    queue = deque([sink])
+    while queue:
+        node = queue.popleft()
+        for p in pred.get(node, ()):
+            if p not in dist:
+                dist[p] = dist[node] + 1
+                queue.append(p)
+    out: dict[str, tuple[str, ...]] = {}
+    for start in starts:
+        if start not in dist:
+            continue
+        node, steps = start, []
+        while node != sink:
+            node = min(n for n in succ[node] if dist.get(n) == dist[node] - 1)
+            if node.startswith("step:"):
+                steps.append(node[5:])
+        out[start] = tuple(steps)
+    return out
+
+
+def test_paths_over_groups_are_the_plain_shortest_paths(catalogue: Catalogue) -> None:
+    graph = AttackGraph(cluster(), catalogue)
+    starts = [graph.entry_node(w.key, e) for w in graph.fb.workloads for e in ENTRY_KINDS]
+    compared = 0
+    for sink in graph.sinks():
+        found = {
+            start: tuple(i.id for i in steps)
+            for start, steps in graph.paths_to_sink(sink, starts).items()
+        }
+        assert found == reference_paths(graph, sink, starts), sink
+        compared += len(found)
+    assert compared > 100
+    # some path crosses into another workload through a shared group
+    crossing = [
+        steps
+        for sink in graph.sinks()
+        for steps in graph.paths_to_sink(sink, starts).values()
+        if any(i.step.target is not None for i in steps[:-1])
+    ]
+    assert crossing
