@@ -16,7 +16,15 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from attackmap.model._inventory import Inventory
-from attackmap.model._objects import NetworkPeer, NetworkPolicy, Service, parse_namespace
+from attackmap.model._objects import (
+    Ingress,
+    NetworkPeer,
+    NetworkPolicy,
+    Route,
+    RouteBackend,
+    Service,
+    parse_namespace,
+)
 from attackmap.model._rbac import (
     BUILTIN_CLUSTER_ROLES,
     Binding,
@@ -75,8 +83,22 @@ class _ServiceIndex:
         return sorted(found, key=lambda s: s.ref.sort_key())
 
 
+class _GatewayIndex:
+    """Ingress backends and Gateway API route backends by the namespace of the Services
+    they name, in input order (a workload looks only at its own namespace's)."""
+
+    def __init__(self, inv: Inventory) -> None:
+        self.ingresses: dict[str | None, list[Ingress]] = defaultdict(list)
+        for ing in inv.ingresses:
+            self.ingresses[ing.ref.namespace].append(ing)
+        self.route_backends: dict[str, list[tuple[Route, RouteBackend]]] = defaultdict(list)
+        for r in inv.routes:
+            for b in r.backends:
+                self.route_backends[b.namespace].append((r, b))
+
+
 def _exposure(
-    w: Workload, services: _ServiceIndex, inv: Inventory
+    w: Workload, services: _ServiceIndex, gateways: _GatewayIndex
 ) -> tuple[Exposure, list[Service]]:
     routes: list[ExposureRoute] = []
     matched = services.matching(w.namespace, w.labels)
@@ -99,9 +121,8 @@ def _exposure(
                         source=s.source,
                     )
                 )
-    for ing in inv.ingresses:
-        if ing.ref.namespace != w.namespace:
-            continue
+    namespace = w.namespace
+    for ing in gateways.ingresses.get(namespace, ()):
         for ib in ing.backends:
             svc = matched_names.get(ib.service)
             if svc is None:
@@ -118,14 +139,12 @@ def _exposure(
                     source=ing.source,
                 )
             )
-    for r in inv.routes:
+    for r, b in gateways.route_backends.get(namespace, ()):
         route_kind: Literal["HTTPRoute", "GRPCRoute"] = (
             "GRPCRoute" if r.ref.kind == "GRPCRoute" else "HTTPRoute"
         )
-        for b in r.backends:
-            svc = matched_names.get(b.service) if b.namespace == w.namespace else None
-            if svc is None:
-                continue
+        svc = matched_names.get(b.service)
+        if svc is not None:
             port = next((p for p in svc.ports if p.port == b.port), None)
             routes.append(
                 ExposureRoute(
@@ -247,13 +266,46 @@ def _resolve_roles(roles: tuple[Role, ...]) -> dict[ObjectRef, Role]:
     return by_ref
 
 
+class _BindingIndex:
+    """The bindings each ServiceAccount is a subject of, found by key instead of asking
+    every binding (:meth:`Binding.binds`) for every ServiceAccount: a subject
+    ``ServiceAccount ns/name`` (its namespace defaults to the binding's), a ``Group`` or a
+    ``User`` by name. Positions keep the bindings' input order."""
+
+    def __init__(self, bindings: tuple[Binding, ...]) -> None:
+        self.bindings = bindings
+        self.by_subject: dict[tuple[str, str | None, str], list[int]] = defaultdict(list)
+        for i, b in enumerate(bindings):
+            for s in b.subjects:
+                if s.kind == "ServiceAccount":
+                    key = ("ServiceAccount", s.namespace or b.ref.namespace, s.name)
+                elif s.kind in ("Group", "User"):
+                    key = (s.kind, None, s.name)
+                else:
+                    continue
+                self.by_subject[key].append(i)
+
+    def of(self, namespace: str, service_account: str) -> list[Binding]:
+        """The bindings of ServiceAccount ``namespace/service_account``, as
+        ``[b for b in bindings if b.binds(namespace, service_account)]``."""
+        keys = (
+            ("ServiceAccount", namespace, service_account),
+            ("Group", None, "system:serviceaccounts"),
+            ("Group", None, f"system:serviceaccounts:{namespace}"),
+            ("Group", None, "system:authenticated"),
+            ("User", None, f"system:serviceaccount:{namespace}:{service_account}"),
+        )
+        found: set[int] = set()
+        for key in keys:
+            found.update(self.by_subject.get(key, ()))
+        return [self.bindings[i] for i in sorted(found)]
+
+
 def _permissions(
-    ns: str, sa: str, bindings: tuple[Binding, ...], roles: dict[ObjectRef, Role]
+    ns: str, sa: str, bindings: _BindingIndex, roles: dict[ObjectRef, Role]
 ) -> tuple[PolicyRule, ...]:
     out: list[PolicyRule] = []
-    for b in bindings:
-        if not b.binds(ns, sa):
-            continue
+    for b in bindings.of(ns, sa):
         role = roles.get(b.role_ref)
         if role is None:
             continue
@@ -273,12 +325,14 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     """Fill the link fields of ``workloads`` from ``inv``'s context objects; collect warnings."""
     warnings: list[LoadWarning] = []
     services = _ServiceIndex(inv.services)
+    gateways = _GatewayIndex(inv)
     policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
     for p in inv.network_policies:
         policies_by_ns[p.ref.namespace or "default"].append(p)
     namespaces = {n.ref.name: n for n in inv.namespaces}
     sas = {(a.ref.namespace, a.ref.name): a for a in inv.service_accounts}
     roles = _resolve_roles(inv.roles)
+    bindings = _BindingIndex(inv.bindings)
     pvcs = {(p.ref.namespace, p.ref.name): p for p in inv.pvcs}
     pvs = {p.ref.name: p for p in inv.pvs}
     pv_by_claim = {(p.claim.namespace, p.claim.name): p for p in inv.pvs if p.claim}
@@ -288,7 +342,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     linked: list[Workload] = []
     for w in workloads:
         ns = w.namespace
-        exposure, matched = _exposure(w, services, inv)
+        exposure, matched = _exposure(w, services, gateways)
         used_services.update(s.ref for s in matched)
         sa_name = w.pod.service_account_name
         sa = sas.get((ns, sa_name))
@@ -305,7 +359,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
             automount = sa.automount if sa is not None and sa.automount is not None else True
         key = (ns, sa_name)
         if key not in perms_cache:
-            perms_cache[key] = _permissions(ns, sa_name, inv.bindings, roles)
+            perms_cache[key] = _permissions(ns, sa_name, bindings, roles)
         sa_link = trusted(
             ServiceAccountLink,
             ref=ObjectRef(kind="ServiceAccount", namespace=ns, name=sa_name),
