@@ -230,8 +230,8 @@ def document_head(report: Report) -> dict[str, Any]:
 
 
 def _fact_dict(f: FactUse) -> dict[str, Any]:
-    # = f.model_dump(mode="json") (checked by tests/exporters/test_json.py), 10x faster:
-    # a 1,000-workload report has ~140,000 fact uses
+    # = f.model_dump(mode="json") (checked by tests/exporters/test_json.py), 2x faster:
+    # a 1,000-workload report has ~140,000 fact uses (0.30 -> 0.15 s)
     return {"fact": f.fact, "path": f.path, "line": f.line, "field": f.field, "detail": f.detail}
 
 
