@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attackmap.model import load
-from attackmap.model._links import _BindingIndex
-from attackmap.model._rbac import Binding, Subject
+from attackmap.model._links import _BindingIndex, _permissions
+from attackmap.model._rbac import Binding, Role, RoleRule, Subject
 from attackmap.model._refs import ObjectRef
 
 NAMESPACES = ["a", "b", "a:b"]
@@ -65,9 +65,18 @@ def _bindings(draw: st.DrawFn) -> tuple[Binding, ...]:
 @given(_bindings())
 def test_binding_index_finds_what_binds_accepts(bindings: tuple[Binding, ...]) -> None:
     index = _BindingIndex(bindings)
+    role = Role(
+        ref=ObjectRef(kind="ClusterRole", namespace=None, name="r"),
+        rules=(RoleRule(api_groups=("",), resources=("secrets",), verbs=("get",)),),
+    )
+    roles = {role.ref: role}
     for ns in NAMESPACES:
         for sa in ACCOUNTS:
             assert index.of(ns, sa) == [b for b in bindings if b.binds(ns, sa)], (ns, sa)
+            # the graph passes the bindings themselves: same rules, same order
+            by_scan = _permissions(ns, sa, bindings, roles)
+            assert _permissions(ns, sa, index, roles) == by_scan
+            assert [r.via for r in by_scan] == [b.ref for b in index.of(ns, sa)]
 
 
 def _namespace_docs(ns: str) -> str:

@@ -36,6 +36,21 @@ def test_documents_carry_lines_and_helm_source() -> None:
     ]
 
 
+def test_helm_source_is_the_comment_between_documents() -> None:
+    """Each document takes the last ``# Source:`` comment after the previous document's end;
+    a comment inside a document, or several documents after one comment, take nothing."""
+    parts = [
+        "# Source: chart/templates/a.yaml\n# Source: chart/templates/a2.yaml\n" + POD,
+        POD,  # no comment of its own
+        "# Source: chart/templates/c.yaml\n"
+        + POD.replace("  name: p", "  # Source: chart/templates/inside.yaml\n  name: p"),
+        "# Source: chart/templates/d.yaml\n" + POD,
+    ]
+    docs = parse_text("---\n".join(parts * 300), "helm.yaml")
+    expected = ["chart/templates/a2.yaml", None, "chart/templates/c.yaml", "chart/templates/d.yaml"]
+    assert [d.helm_source for d in docs] == expected * 300
+
+
 def test_locate_walks_field_paths() -> None:
     assert locate(POD, 0, ["spec", "containers", 0, "image"]) == 8
     assert locate(POD, 0, ["spec", "containers", 0, "nope"]) == 7

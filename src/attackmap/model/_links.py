@@ -302,10 +302,20 @@ class _BindingIndex:
 
 
 def _permissions(
-    ns: str, sa: str, bindings: _BindingIndex, roles: dict[ObjectRef, Role]
+    ns: str,
+    sa: str,
+    bindings: _BindingIndex | tuple[Binding, ...],
+    roles: dict[ObjectRef, Role],
 ) -> tuple[PolicyRule, ...]:
+    """The rules bound to ServiceAccount ``ns/sa``. ``bindings``: an index (one lookup) or
+    the inventory's bindings (a scan of all of them; graph._facts passes those)."""
     out: list[PolicyRule] = []
-    for b in bindings.of(ns, sa):
+    found = (
+        bindings.of(ns, sa)
+        if isinstance(bindings, _BindingIndex)
+        else [b for b in bindings if b.binds(ns, sa)]
+    )
+    for b in found:
         role = roles.get(b.role_ref)
         if role is None:
             continue

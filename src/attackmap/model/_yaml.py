@@ -359,6 +359,7 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
     ]
     docs: list[RawDocument] = []
     previous_end = 0
+    next_source = 0  # sources before it lie at or above the previous document's start
     for index, node in enumerate(_compose(text, path)):
         line = node.start_mark.line + 1
         if index >= MAX_DOCUMENTS_PER_FILE:
@@ -368,10 +369,13 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
                 line=line,
                 hint="split the input into several files",
             )
+        # the last "# Source:" comment between the previous document's end and this one's
+        # start (one pass over the comments for the whole file, not one per document)
         helm = None
-        for source_line, source in sources:
-            if previous_end < source_line <= line:
-                helm = source
+        while next_source < len(sources) and sources[next_source][0] <= line:
+            if sources[next_source][0] > previous_end:
+                helm = sources[next_source][1]
+            next_source += 1
         previous_end = node.end_mark.line + 1
         try:
             data, _ = _Builder(path).build(node, 0)
