@@ -175,3 +175,25 @@ def test_dumps_converts_keys_like_json() -> None:
         dumps({(1, 2): 1}, pretty=True)
     with pytest.raises(TypeError):
         dumps({"x": object()}, pretty=True)
+
+
+def test_to_dict_hands_out_no_shared_dicts(synthetic: Report) -> None:
+    # write_json builds each step once per workload (shared=True); to_dict must not, or a
+    # caller editing one step of its document would edit every path through that step
+    from attackmap.graph._report import workload_document
+
+    for w in synthetic.workloads:
+        uses = [s for t in w.techniques for p in t.paths for s in p.steps]
+        if len(uses) > len({id(s) for s in uses}):
+            break
+    else:
+        pytest.fail("no workload with a step shared by two paths")
+    for shared in (False, True):
+        doc = workload_document(w, shared=shared)
+        dicts = [s for t in doc["techniques"] for p in t["paths"] for s in p["steps"]]
+        distinct = len({id(d) for d in dicts})
+        if shared:
+            assert distinct < len(dicts)
+        else:
+            assert distinct == len(dicts)
+        assert doc == workload_document(w)

@@ -77,7 +77,7 @@ def write_report(report: Report, stream: TextSink, *, pretty: bool = False) -> N
     stream.write(text[: -len(empty_tail)] + "[")  # ... "workloads": [
     item_start = "\n" + _INDENT * 2 if pretty else ""
     for i, workload in enumerate(workloads):
-        body = dumps(workload_document(workload), pretty=pretty, level=2)
+        body = dumps(workload_document(workload, shared=True), pretty=pretty, level=2)
         stream.write((item_start if i == 0 else "," + item_start) + body)
     stream.write("\n" + _INDENT + "]\n}\n" if pretty else "]}\n")
 

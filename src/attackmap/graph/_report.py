@@ -235,8 +235,32 @@ def _fact_dict(f: FactUse) -> dict[str, Any]:
     return {"fact": f.fact, "path": f.path, "line": f.line, "field": f.field, "detail": f.detail}
 
 
-def workload_document(w: WorkloadAnalysis) -> dict[str, Any]:
-    """One element of the document's ``workloads`` list."""
+def _step_dict(s: PathStep) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "technique": s.technique,
+        "scope": s.scope,
+        "facts": [_fact_dict(f) for f in s.facts],
+    }
+
+
+def workload_document(w: WorkloadAnalysis, *, shared: bool = False) -> dict[str, Any]:
+    """One element of the document's ``workloads`` list.
+
+    With ``shared``, a step that several paths go through (the same :class:`PathStep`;
+    ~10 uses per step in large reports) is one dict used in each place: the same JSON,
+    built once — for a document that is encoded at once and dropped, never handed out.
+    """
+    cache: dict[int, dict[str, Any]] = {}
+
+    def step(s: PathStep) -> dict[str, Any]:
+        if not shared:
+            return _step_dict(s)
+        built = cache.get(id(s))  # the report holds every step, so ids stay unique here
+        if built is None:
+            built = cache[id(s)] = _step_dict(s)
+        return built
+
     return {
         "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
         | ({"component": w.ref.component} if w.ref.component else {}),
@@ -250,15 +274,7 @@ def workload_document(w: WorkloadAnalysis) -> dict[str, Any]:
                 "paths": [
                     {
                         "entry": p.entry,
-                        "steps": [
-                            {
-                                "id": s.id,
-                                "technique": s.technique,
-                                "scope": s.scope,
-                                "facts": [_fact_dict(f) for f in s.facts],
-                            }
-                            for s in p.steps
-                        ],
+                        "steps": [step(s) for s in p.steps],
                         "broken_by": list(p.broken_by),
                     }
                     for p in t.paths
