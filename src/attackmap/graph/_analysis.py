@@ -41,6 +41,12 @@ logger = logging.getLogger(__name__)
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
 
+# Report objects are built with model_construct from values of the right types; every
+# field is set, and these shared sets say so (pydantic copies them before any change).
+_FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
+_PATH_STEP_FIELDS = {"id", "technique", "title", "scope", "workload", "container", "facts"}
+_PATH_FIELDS = {"entry", "steps", "broken_by"}
+
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
 
@@ -97,6 +103,10 @@ class Analyzer:
         )
         self.graph = AttackGraph(self.fb, catalogue)
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
+        # Memos of report(), dropped when it returns: facts derived with one control
+        # applied, and equal FactUse objects.
+        self._derived: dict[tuple[frozenset[str], Any], frozenset[str]] = {}
+        self._uses: dict[tuple[str, str, int | None, str, str], FactUse] = {}
         # Pure-function memos of this analysis (see _touching and _breaking).
         self._touch_memo: dict[frozenset[str], tuple[tuple[ControlInstance, bool], ...]] = {}
         self._break_memo: dict[
@@ -137,25 +147,33 @@ class Analyzer:
                 if ev is None and wf is not None:
                     ev = wf.evidence.get(base)
                 if ev is None and wf is None and sf.scope.workload is not None:
-                    key = sf.scope.workload
-                    ident = next((i for i in graph.fb.identities if i.key == key), None)
+                    ident = graph.fb.identity_index.get(sf.scope.workload)
                     ev = ident.evidence.get(base) if ident is not None else None
                 if ev is None:
                     ev = self.fb.context_evidence.get(base)
-                uses.append(
-                    FactUse(
-                        fact=base if base == fact else f"{fact} <- {base}",
-                        path=ev.path if ev else "",
-                        line=ev.line if ev else None,
-                        field=ev.field if ev else "",
-                        detail=ev.detail if ev else "",
+                name = base if base == fact else f"{fact} <- {base}"
+                fields: tuple[str, str, int | None, str, str] = (name, "", None, "", "")
+                if ev is not None:
+                    fields = (name, ev.path, ev.line, ev.field, ev.detail)
+                # Equal uses (one fact of one manifest line, cited by many steps) are one
+                # object; the fields are already validated (strings from the evidence).
+                use = self._uses.get(fields)
+                if use is None:
+                    use = self._uses[fields] = FactUse.model_construct(
+                        _FACT_USE_FIELDS,
+                        fact=fields[0],
+                        path=fields[1],
+                        line=fields[2],
+                        field=fields[3],
+                        detail=fields[4],
                     )
-                )
+                uses.append(use)
         return tuple(uses)
 
     def _path_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
         s = inst.scope.scope
-        return PathStep(
+        return PathStep.model_construct(
+            _PATH_STEP_FIELDS,
             id=inst.step.id,
             technique=inst.step.technique,
             title=inst.step.title,
@@ -203,7 +221,11 @@ class Analyzer:
 
     def _breaks(self, ci: ControlInstance, inst: StepInstance) -> bool:
         sf = inst.scope
-        facts, _, _ = self.fb.derive(ci.transform(sf.base), sf.container)
+        base = ci.transform(sf.base)
+        key = (base, derive_key(sf.container))
+        facts = self._derived.get(key)
+        if facts is None:
+            facts = self._derived[key] = self.fb.derived_facts(base, sf.container)
         return not inst.step.fires(facts)
 
     def _breaking(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
@@ -273,6 +295,7 @@ class Analyzer:
             ranked = sorted(by_tech[tid], key=lambda item: item[0])
             paths = tuple(
                 Path.model_construct(
+                    _PATH_FIELDS,
                     entry=entry,
                     steps=tuple(self._cached_step(s, graph) for s in steps),
                     broken_by=self.broken_by(steps, graph),
@@ -328,6 +351,11 @@ class Analyzer:
             warnings=tuple(sorted(str(w) for w in self.inventory.warnings)),
         )
         report._analyzer = self
+        # What only building the report needed: derivations with one control applied,
+        # per-instance breakers and path steps (the report holds what it uses).
+        self._derived.clear()
+        self._uses.clear()
+        graph.memo.clear()
         return report
 
     # -- minimal controls --------------------------------------------------------------------

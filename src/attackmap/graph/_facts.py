@@ -334,6 +334,21 @@ class FactBase:
             found = self.memo[key] = derive(base, container, self.options, self.memo)
         return found
 
+    def derived_facts(
+        self, base: frozenset[str], container: ContainerFacts | None
+    ) -> frozenset[str]:
+        """The facts of :meth:`derive`, without keeping the derivation in the memo (for
+        one-off what-ifs: a control applied to one scope)."""
+        found = self.memo.get((base, derive_key(container)))
+        if found is None:
+            found = derive(base, container, self.options, self.memo)
+        return found[0]
+
+    @cached_property
+    def identity_index(self) -> Mapping[str, IdentityFacts]:
+        """Each identity by its key."""
+        return {i.key: i for i in self.identities}
+
 
 def derive_key(container: ContainerFacts | None) -> tuple[str | None, str | None] | None:
     """What :func:`derive` reads of ``container`` besides the base facts (its Localhost
@@ -718,7 +733,7 @@ def _identities(
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
     the model's own RBAC resolution (the same the workloads' links use)."""
-    from attackmap.model._links import _permissions, _resolve_roles
+    from attackmap.model._links import _BindingIndex, _permissions, _resolve_roles
 
     used = {(w.namespace, w.pod.service_account_name) for w in inventory.workloads}
     names: dict[tuple[str, str], tuple[str, int | None] | None] = {}
@@ -735,11 +750,12 @@ def _identities(
     if not inventory.bindings:
         return ()
     roles = _resolve_roles(inventory.roles)
+    index = _BindingIndex(inventory.bindings)  # one lookup per ServiceAccount, not a scan
     out: list[IdentityFacts] = []
     for (ns, name), where in sorted(names.items()):
         if (ns, name) in used:
             continue
-        permissions = _permissions(ns, name, inventory.bindings, roles)
+        permissions = _permissions(ns, name, index, roles)
         if not permissions:
             continue
         ref = ObjectRef(kind="ServiceAccount", namespace=ns, name=name)
