@@ -82,8 +82,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--pretty",
         action="store_true",
-        help="indent the JSON report by 2 (default: compact, one line; same document, keys "
-        "sorted either way); sarif, navigator and stix are always indented",
+        help="indent the JSON report (--format json, or -o FILE.json) by 2 (default: compact, "
+        "one line; the same document, keys sorted either way); sarif, navigator and stix are "
+        "always indented",
     )
     p.add_argument(
         "--fail-on",
