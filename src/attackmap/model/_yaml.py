@@ -200,10 +200,13 @@ class _NodeError(Exception):
 class _Builder:
     """Turns one composed document into plain data, enforcing the limits."""
 
-    __slots__ = ("done", "expanded", "in_progress", "path")
+    __slots__ = ("aliases", "done", "expanded", "in_progress", "path")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, aliases: bool = True) -> None:
+        """``aliases=False``: the text has no anchor (no ``&``), so no node is shared and
+        the alias bookkeeping (every collection node by id) is skipped."""
         self.path = path
+        self.aliases = aliases
         self.expanded = 0
         self.done: dict[int, tuple[Any, int]] = {}
         self.in_progress: set[int] = set()
@@ -215,26 +218,32 @@ class _Builder:
         """Return (value, expanded node count of the subtree)."""
         if isinstance(node, ScalarNode):
             return self.scalar(node), 1
-        key = id(node)
-        seen = self.done.get(key)
-        if seen is not None:  # an alias of an already built collection
-            self.expanded += seen[1]
-            if self.expanded > MAX_EXPANDED_NODES:
-                raise self.error(
-                    node, f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)"
-                )
-            return seen
-        if key in self.in_progress:
-            raise self.error(node, "recursive alias")
+        key = id(node) if self.aliases else 0
+        if self.aliases:
+            seen = self.done.get(key)
+            if seen is not None:  # an alias of an already built collection
+                self.expanded += seen[1]
+                if self.expanded > MAX_EXPANDED_NODES:
+                    raise self.error(
+                        node,
+                        f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)",
+                    )
+                return seen
+            if key in self.in_progress:
+                raise self.error(node, "recursive alias")
+            self.in_progress.add(key)
         if depth > MAX_DEPTH:
             raise self.error(node, f"nested deeper than {MAX_DEPTH} levels")
-        self.in_progress.add(key)
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
                 raise self.error(node, f"unsupported YAML tag {node.tag!r}")
             items: list[Any] = []
             size = 1
             for i, child in enumerate(node.value):
+                if child.__class__ is ScalarNode and child.tag == _STR:  # the common case
+                    items.append(child.value)
+                    size += 1
+                    continue
                 try:
                     value, n = self.build(child, depth + 1)
                 except _NodeError as e:
@@ -247,8 +256,9 @@ class _Builder:
             result = self.mapping(node, depth)
         else:  # pragma: no cover - libyaml composes only these three node types
             raise self.error(node, "unsupported YAML node")
-        self.in_progress.discard(key)
-        self.done[key] = result
+        if self.aliases:
+            self.in_progress.discard(key)
+            self.done[key] = result
         self.expanded += result[1]
         if self.expanded > MAX_EXPANDED_NODES:
             raise self.error(node, f"document expands to more than {MAX_EXPANDED_NODES} nodes")
@@ -358,6 +368,7 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
         (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _HELM_SOURCE.finditer(text)
     ]
     docs: list[RawDocument] = []
+    aliases = "&" in text  # an anchor needs "&"; without one no node is shared
     previous_end = 0
     next_source = 0  # sources before it lie at or above the previous document's start
     for index, node in enumerate(_compose(text, path)):
@@ -378,7 +389,7 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
             next_source += 1
         previous_end = node.end_mark.line + 1
         try:
-            data, _ = _Builder(path).build(node, 0)
+            data, _ = _Builder(path, aliases).build(node, 0)
         except _NodeError as e:
             raise e.to_input_error(path) from None
         except RecursionError as e:  # pragma: no cover - MAX_DEPTH keeps well below the limit
