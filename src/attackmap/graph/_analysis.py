@@ -455,21 +455,21 @@ class Analyzer:
         context = self.fb.context
         for ci in by_target.get("cluster", []):
             context = ci.transform(context)
-        workloads: list[WorkloadFacts] = []
-        for wf in self.fb.workloads:
-            cis = by_target.get(wf.key, [])
-            if not cis:
-                workloads.append(wf)
-                continue
-            pod, containers = wf.pod, list(wf.containers)
-            for ci in cis:
-                pod_adds = tuple(a for a in ci.adds if not a.startswith(_CONTAINER_FAMILIES))
-                cont_adds = tuple(a for a in ci.adds if a.startswith(_CONTAINER_FAMILIES))
-                pod = ControlInstance(**{**ci.model_dump(), "adds": pod_adds}).transform(pod)
-                cci = ControlInstance(**{**ci.model_dump(), "adds": cont_adds})
-                containers = [replace(cf, facts=cci.transform(cf.facts)) for cf in containers]
-            workloads.append(replace(wf, pod=pod, containers=tuple(containers)))
-        return replace(self.fb, workloads=tuple(workloads), context=context)
+        workloads = tuple(
+            _patched(wf, by_target[wf.key]) if wf.key in by_target else wf
+            for wf in self.fb.workloads
+        )
+        return replace(self.fb, workloads=workloads, context=context)
+
+    def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts:
+        """``wf`` with ``controls`` (all ``...@<wf.key>``) applied at the fact level."""
+        cis: list[ControlInstance] = []
+        for cid in controls:
+            ci, target = self.control_instance(cid)
+            if target != wf.key:
+                raise AttackmapError(f"control {cid!r} is not for {wf.key}")
+            cis.append(ci)
+        return _patched(wf, cis) if cis else wf
 
     # -- what-if on the manifests ----------------------------------------------------------
 
@@ -501,6 +501,18 @@ class Analyzer:
             namespace=self.namespace,
         )
         return analyzer.report()
+
+
+def _patched(wf: WorkloadFacts, cis: Iterable[ControlInstance]) -> WorkloadFacts:
+    """``wf`` with the control instances applied to its pod and container base facts."""
+    pod, containers = wf.pod, list(wf.containers)
+    for ci in cis:
+        pod_adds = tuple(a for a in ci.adds if not a.startswith(_CONTAINER_FAMILIES))
+        cont_adds = tuple(a for a in ci.adds if a.startswith(_CONTAINER_FAMILIES))
+        pod = ControlInstance(**{**ci.model_dump(), "adds": pod_adds}).transform(pod)
+        cci = ControlInstance(**{**ci.model_dump(), "adds": cont_adds})
+        containers = [replace(cf, facts=cci.transform(cf.facts)) for cf in containers]
+    return replace(wf, pod=pod, containers=tuple(containers))
 
 
 def _hitting_set(sets: list[frozenset[str]]) -> tuple[tuple[str, ...], bool]:

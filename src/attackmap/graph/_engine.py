@@ -15,8 +15,8 @@ the smallest node id — shortest first and deterministic.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -202,18 +202,23 @@ class AttackGraph:
             if node is not None:
                 edge(inst.node, node)
 
+    def _members(self, key: tuple[Group, str]) -> dict[str, str]:
+        """The state nodes of group ``key`` (``state`` at each target), with their owners."""
+        group, state = key
+        container_level = self.catalogue.state(state).scope == "container"
+        members: dict[str, str] = {}
+        for workload, container in group_targets(self.fb, group):
+            if container_level and container is None:
+                continue
+            node = self._state_node(state, workload, container)
+            if node is not None:
+                members[node] = workload
+        return members
+
     def _fanout(self, key: tuple[Group, str]) -> _Fanout:
         found = self._fanouts.get(key)
         if found is None:
-            group, state = key
-            container_level = self.catalogue.state(state).scope == "container"
-            members: dict[str, str] = {}
-            for workload, container in group_targets(self.fb, group):
-                if container_level and container is None:
-                    continue
-                node = self._state_node(state, workload, container)
-                if node is not None:
-                    members[node] = workload
+            members = self._members(key)
             found = self._fanouts[key] = _Fanout(members)
             for node in members:
                 self._member_of.setdefault(node, []).append(key)
@@ -404,6 +409,79 @@ class AttackGraph:
                     seen.add(n)
                     queue.append(n)
         return seen
+
+    def techniques_with(
+        self, patched: WorkloadFacts, entries: Iterable[str], wanted: Iterable[str] = ()
+    ) -> set[str]:
+        """The techniques reachable from ``patched``'s ``entries`` in the graph this one
+        would be with ``patched`` in place of the workload of the same key (what the
+        workload's own facts decide: its step instances and whether its token is on the
+        node; every other scope is unchanged). Stops once every ``wanted`` technique is
+        found. Costs a search of the part reached, not a new graph."""
+        key = patched.key
+        original = self.workloads[key]
+        local = AttackGraph(replace(self.fb, workloads=(patched,), identities=()), self.catalogue)
+        # The token group is the one membership a workload's facts decide.
+        token_change: bool | None = None  # True: the token appears, False: it goes
+        if ("sa_token" in patched.pod) != ("sa_token" in original.pod):
+            token_change = "sa_token" in patched.pod
+        expanded: dict[tuple[Group, str], str | None] = {}  # group -> owner left out
+        full: set[tuple[Group, str]] = set()
+        member_cache: dict[tuple[Group, str], dict[str, str]] = {}
+
+        def members(gk: tuple[Group, str]) -> dict[str, str]:
+            found = member_cache.get(gk)
+            if found is None:
+                fan = self._fanouts.get(gk)
+                found = dict(fan.members) if fan is not None else self._members(gk)
+                if token_change is not None and gk[0][0] == "tokens":
+                    node = self._state_node(gk[1], key, None)
+                    if node is not None and token_change:
+                        found[node] = key
+                    elif node is not None:
+                        found.pop(node, None)
+                member_cache[gk] = found
+            return found
+
+        def successors(node: str) -> Iterator[str]:
+            owner = node.partition("@")[2].partition("[")[0]
+            graph = local if owner == key else self
+            yield from graph._succ.get(node, ())
+            for gk, excluded in graph._refs.get(node, ()):
+                if gk in full:
+                    continue
+                if gk in expanded:  # only the members left out last time remain
+                    left = expanded[gk]
+                    if left == excluded:
+                        continue
+                    full.add(gk)
+                    yield from (n for n, o in members(gk).items() if o == left)
+                    continue
+                expanded[gk] = excluded
+                if excluded is None:
+                    full.add(gk)
+                yield from (n for n, o in members(gk).items() if o != excluded)
+
+        want = set(wanted)
+        found: set[str] = set()
+        starts = [local.entry_node(key, e) for e in entries]
+        seen = set(starts)
+        queue = deque(starts)
+        while queue:
+            node = queue.popleft()
+            for n in successors(node):
+                if n in seen:
+                    continue
+                seen.add(n)
+                queue.append(n)
+                if n.startswith("step:"):
+                    ident = n[5:]
+                    owner = ident.partition("@")[2].partition("[")[0]
+                    inst = (local if owner == key else self).instances[ident]
+                    found.add(inst.step.technique)
+                    if want and want <= found:
+                        return found
+        return found
 
     def entry_node(self, workload: str, entry: str) -> str:
         return f"state:entry:{entry}@{workload}"

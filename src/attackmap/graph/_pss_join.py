@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from attackmap.graph._engine import AttackGraph
 from attackmap.graph._facts import WorkloadFacts
 
 if TYPE_CHECKING:
@@ -114,10 +113,11 @@ def pss_tradeoff(
     controls, unfixed = _controls_for(analyzer, wf, checks)
     removes: tuple[str, ...] | None = None
     if reanalyse:
-        fb = analyzer._fb_with(controls)
-        graph = AttackGraph(fb, analyzer.catalogue)
-        raw = analyzer._raw_paths(graph, [wf.key])[wf.key]
-        after = {steps[-1].step.technique for _e, steps in raw if steps}
+        # Only the workload changes: search the analysis graph with its patched scopes
+        # instead of building the graph of a patched cluster (which cost O(cluster) per
+        # workload). Stops as soon as every technique is found again.
+        patched = analyzer.patched_workload(wf, controls)
+        after = analyzer.graph.techniques_with(patched, analyzer.entries, techniques)
         removes = tuple(sorted(set(techniques) - after))
     return PSSTradeoff(
         lowest_level=lowest,
