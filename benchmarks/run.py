@@ -57,6 +57,7 @@ EXTERNAL: dict[str, tuple[list[str], list[str] | None]] = {
     "bench_seccomp.py": ([], []),
     "bench_load.py": ([], None),
     "bench_audit.py": ([], None),  # 100 MB, 1 GB and 1M-line logs: minutes
+    "bench_json.py": (["--workloads", "1000"], None),  # the JSON phase per method/exporter
 }
 
 AUDIT_CHILD = """
