@@ -226,8 +226,8 @@ def _source_batches(source: Source, sources: list[str]) -> Generator[list[RawDoc
 
 def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
     if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
-        if source.path not in sources:
-            sources.append(source.path)
+        if not (sources and sources[-1] == source.path) and source.path not in sources:
+            sources.append(source.path)  # (the documents of one file come one after another)
         return [source]
     if isinstance(source, Mapping):
         sources.append("<object>")
