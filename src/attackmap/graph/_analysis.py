@@ -102,6 +102,7 @@ class Analyzer:
             inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root
         )
         self.graph = AttackGraph(self.fb, catalogue)
+        self._needs = self.graph.needs
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
         # Memos of report(), dropped when it returns: facts derived with one control
         # applied, and equal FactUse objects.
@@ -131,7 +132,7 @@ class Analyzer:
 
     def _fact_uses(self, inst: StepInstance, graph: AttackGraph) -> tuple[FactUse, ...]:
         sf = inst.scope
-        enabling = inst.step.enabling_facts(sf.facts)
+        enabling = self._needs[inst.step.id].enabling(sf.facts)
         wf = graph.workloads.get(sf.scope.workload or "")
         uses: list[FactUse] = []
         seen: set[str] = set()
@@ -186,7 +187,7 @@ class Analyzer:
     # -- controls --------------------------------------------------------------------------
 
     def _relevant(self, sf: ScopeFacts, inst: StepInstance) -> set[str]:
-        enabling = inst.step.enabling_facts(sf.facts)
+        enabling = self._needs[inst.step.id].enabling(sf.facts)
         relevant = set(enabling)
         for fact in enabling:
             relevant.update(sf.because.get(fact, ()))
@@ -226,7 +227,7 @@ class Analyzer:
         facts = self._derived.get(key)
         if facts is None:
             facts = self._derived[key] = self.fb.derived_facts(base, sf.container)
-        return not inst.step.fires(facts)
+        return not self._needs[inst.step.id].fires(facts)
 
     def _breaking(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
         """The touching controls (:meth:`_touching`) that alone stop ``inst`` firing. A

@@ -90,6 +90,31 @@ class _Fanout:
     complete: bool = False  # every member node exists
 
 
+@dataclass(frozen=True)
+class Needs:
+    """A step's fact requirements, split once (``Requires.all_facts``/``any_facts`` are
+    recomputed on every access; the engine and the analysis ask ~100 times per workload)."""
+
+    all: tuple[str, ...]
+    any: tuple[str, ...]
+
+    def fires(self, facts: frozenset[str]) -> bool:
+        """As :meth:`Step.fires`."""
+        for f in self.all:
+            if f not in facts:
+                return False
+        return not self.any or any(f in facts for f in self.any)
+
+    def enabling(self, facts: frozenset[str]) -> tuple[str, ...]:
+        """As :meth:`Step.enabling_facts`."""
+        return self.all + tuple(f for f in self.any if f in facts)
+
+
+def step_needs(catalogue: Catalogue) -> dict[str, Needs]:
+    """Each step's :class:`Needs`, by step id."""
+    return {s.id: Needs(s.requires.all_facts, s.requires.any_facts) for s in catalogue.steps}
+
+
 class AttackGraph:
     """The instantiated graph of one fact base. Query it; do not mutate it."""
 
@@ -110,6 +135,7 @@ class AttackGraph:
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
+        self.needs = step_needs(catalogue)
         self._build()
 
     # -- construction --------------------------------------------------------------------
@@ -175,8 +201,9 @@ class AttackGraph:
                 (self._scope_facts(Scope(None, None, level), fb.context, None), None)
             )
         for step in self.catalogue.steps:
+            fires = self.needs[step.id].fires
             for sf, owner in by_level[step.scope]:
-                if step.fires(sf.facts):
+                if fires(sf.facts):
                     self._add_instance(step, sf, owner)
 
     def _add_instance(
@@ -393,10 +420,12 @@ class AttackGraph:
         else:
             table = _PathTable(self, sink)
         out: dict[str, tuple[StepInstance, ...]] = {}
+        dist = table.dist
         for start in starts:
-            steps = table.path(start)
-            if steps is not None:
-                out[start] = steps + tail
+            if start in dist:  # most starts do not reach a given sink: no call for them
+                steps = table.path(start)
+                if steps is not None:
+                    out[start] = steps + tail
         return out
 
     def reachable_from(self, start: str) -> set[str]:

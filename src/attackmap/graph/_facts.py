@@ -219,6 +219,18 @@ class Evidence(BaseModel):
     detail: str = ""
 
 
+_EVIDENCE_FIELDS = {"path", "line", "field", "detail"}
+
+
+def _evidence(path: str, line: int | None, fld: str, detail: str) -> Evidence:
+    """An :class:`Evidence` from values that already have its field types (manifest
+    locations and literal field names): built without re-validation, 150k times at 10k
+    workloads."""
+    return Evidence.model_construct(
+        _EVIDENCE_FIELDS, path=path, line=line, field=fld, detail=detail
+    )
+
+
 @dataclass(frozen=True)
 class ContainerFacts:
     """Base facts of one container (pod-level base facts are kept separately)."""
@@ -382,7 +394,8 @@ def _container_facts(
 
     def add(fact: str, fld: str, detail: str = "") -> None:
         facts.add(fact)
-        ev.setdefault(prefix + fact, Evidence(path=path, line=line, field=fld, detail=detail))
+        if prefix + fact not in ev:
+            ev[prefix + fact] = _evidence(path, line, fld, detail)
 
     sc = f"{base}.securityContext"
     if c.privileged:
@@ -648,8 +661,9 @@ def _pod_facts(
         fact: str, fld: str, detail: str = "", where: tuple[str, int | None] | None = None
     ) -> None:
         facts.add(fact)
-        p, ln = where or (path, line)
-        ev.setdefault(fact, Evidence(path=p, line=ln, field=fld, detail=detail))
+        if fact not in ev:
+            p, ln = where or (path, line)
+            ev[fact] = _evidence(p, ln, fld, detail)
 
     pod = w.pod
     if pod.host_pid:
