@@ -356,7 +356,7 @@ class Analyzer:
         # per-instance breakers and path steps (the report holds what it uses).
         self._derived.clear()
         self._uses.clear()
-        graph.memo.clear()
+        graph.drop_caches()
         return report
 
     # -- minimal controls --------------------------------------------------------------------

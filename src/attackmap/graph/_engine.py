@@ -512,6 +512,12 @@ class AttackGraph:
                         return found
         return found
 
+    def drop_caches(self) -> None:
+        """Forget the path tables and analysis memos kept between queries (they hold a
+        distance per node for each node/cluster hub; queries rebuild them on demand)."""
+        self._hub_tables.clear()
+        self.memo.clear()
+
     def entry_node(self, workload: str, entry: str) -> str:
         return f"state:entry:{entry}@{workload}"
 

@@ -1124,7 +1124,8 @@ def derive(
 
     def put(fact: str, sources: Iterable[str]) -> None:
         facts.add(fact)
-        because.setdefault(fact, tuple(sorted(set(sources) & base)))
+        if fact not in because:
+            because[fact] = tuple(sorted(set(sources) & base))
 
     if container is not None:
         privileged = "privileged" in base
@@ -1159,8 +1160,13 @@ def derive(
         )
         syscalls, warnings = _memoised(memo, ("syscalls", *sys_args), lambda: _syscalls(*sys_args))
         sc_sources = [*cap_sources, *usable_src, f"seccomp:{seccomp_type}"]
-        for name in syscalls:
-            put(f"syscall:{name}", sc_sources)
+        if syscalls:
+            # the same sources for every open syscall: intersect them once
+            sc_because = tuple(sorted(set(sc_sources) & base))
+            for name in syscalls:
+                fact = f"syscall:{name}"
+                facts.add(fact)
+                because.setdefault(fact, sc_because)
         apparmor_type = next((f[9:] for f in base if f.startswith("apparmor:")), "unset")
         atype = None if apparmor_type == "unset" else apparmor_type
         alocal = container.apparmor_localhost if atype == "Localhost" else None
