@@ -364,9 +364,12 @@ def _compose(text: str, path: str) -> Iterator[Node]:
 def parse_text(text: str, path: str) -> list[RawDocument]:
     """Parse YAML (or JSON) text into documents; empty documents are dropped."""
     _check_text(text, path)
-    sources = [
-        (text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _HELM_SOURCE.finditer(text)
-    ]
+    sources: list[tuple[int, str]] = []  # (line, template) of each "# Source:" comment
+    comment_line, counted = 1, 0
+    for m in _HELM_SOURCE.finditer(text):  # lines counted from the previous comment on
+        comment_line += text.count("\n", counted, m.start())
+        counted = m.start()
+        sources.append((comment_line, m.group(1)))
     docs: list[RawDocument] = []
     aliases = "&" in text  # an anchor needs "&"; without one no node is shared
     previous_end = 0
