@@ -182,6 +182,22 @@ SECRET: dict[str, Any] = {
     "type": "Opaque",
     "data": {"NGC_API_KEY": "c2VjcmV0"},
 }
+NIM_SERVICE: dict[str, Any] = {
+    "apiVersion": "apps.nvidia.com/v1alpha1",
+    "kind": "NIMService",
+    "metadata": {"name": "llama", "namespace": "nim"},
+    "spec": {
+        "image": {"repository": "nvcr.io/nim/meta/llama3", "tag": "1.0"},
+        "authSecret": "ngc-api",
+        "env": [{"name": "NIM_LOG_LEVEL", "value": "INFO"}],
+        "storage": {"pvc": {"name": "models"}, "readOnly": True},
+        "expose": {"service": {"type": "ClusterIP", "port": 8000}, "ingress": {"enabled": True}},
+    },
+}
+NIM_SERVICE_HOST_PATH: dict[str, Any] = {
+    **NIM_SERVICE,
+    "spec": {**NIM_SERVICE["spec"], "storage": {"hostPath": "/models"}},
+}
 CLUSTER_CONTEXT: dict[str, Any] = {
     "apiVersion": "attackmap/v1",
     "kind": "ClusterContext",
@@ -302,6 +318,17 @@ CASES: list[tuple[dict[str, Any], FieldPath, str]] = [
     (SECRET, ("data",), "map"),
     (NAMESPACE, ("metadata", "labels"), "map"),
     (NAMESPACE, ("metadata", "labels", "pod-security.kubernetes.io/enforce"), "str"),
+    (NIM_SERVICE, ("spec", "authSecret"), "str"),
+    (NIM_SERVICE, ("spec", "env"), "list"),
+    (NIM_SERVICE, ("spec", "env", 0), "map"),
+    (NIM_SERVICE, ("spec", "storage"), "map"),
+    (NIM_SERVICE, ("spec", "storage", "pvc"), "map"),
+    (NIM_SERVICE, ("spec", "storage", "readOnly"), "bool"),
+    (NIM_SERVICE, ("spec", "expose"), "map"),
+    (NIM_SERVICE, ("spec", "expose", "service"), "map"),
+    (NIM_SERVICE, ("spec", "expose", "ingress"), "map"),
+    (NIM_SERVICE, ("spec", "expose", "ingress", "enabled"), "bool"),
+    (NIM_SERVICE_HOST_PATH, ("spec", "storage", "hostPath"), "str"),
     (CLUSTER_CONTEXT, ("spec", "kubernetesVersion"), "str"),
     (CLUSTER_CONTEXT, ("spec", "kubelet", "seccompDefault"), "bool"),
     (CLUSTER_CONTEXT, ("spec", "appArmor"), "bool"),
@@ -360,3 +387,17 @@ def test_the_base_documents_are_valid(tmp_path: Path) -> None:
     assert w.network.ingress_isolated
     assert w.service_account is not None and w.service_account.permissions
     assert inv.context is not None and inv.context.spec.cgroup_version == 2
+
+
+def test_the_base_nim_services_are_valid(tmp_path: Path) -> None:
+    """The NIMService base documents load with every field the cases change in effect."""
+    (w,) = load(emit(NIM_SERVICE)[0]).workloads
+    assert w.exposure.level == "external"  # expose.ingress.enabled
+    (store,) = (v for v in w.pod.volumes if v.name == "model-store")
+    assert store.claim_name == "models"
+    (c,) = w.pod.containers
+    assert any(m.mount_path == "/model-store" and m.read_only for m in c.volume_mounts)
+    assert {e.name for e in c.env} >= {"NGC_API_KEY", "NIM_LOG_LEVEL"}
+    (w,) = load(emit(NIM_SERVICE_HOST_PATH)[0]).workloads
+    (store,) = (v for v in w.pod.volumes if v.name == "model-store")
+    assert store.type == "hostPath" and store.path == "/models"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from attackmap.model._k8s import type_name
 from attackmap.model._kinds import (
     Extracted,
     Extractor,
@@ -62,6 +63,23 @@ def _mapping(obj: dict[str, Any], *parts: str) -> dict[str, Any]:
     return value
 
 
+_EXPECTED: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+
+
+def _spec(spec: dict[str, Any], *parts: str, expected: type) -> Any:
+    """``spec.<parts>`` of a custom resource, ``None`` when absent; a value of another type
+    is an error at its field (``spec.storage.hostPath``), never read as absent."""
+    value = dig(spec, *parts)
+    if value is not None and not isinstance(value, expected):
+        raise KindError(("spec", *parts), f"expected {_EXPECTED[expected]}, got {type_name(value)}")
+    return value
+
+
+def _spec_mapping(spec: dict[str, Any], *parts: str) -> dict[str, Any]:
+    value: dict[str, Any] = _spec(spec, *parts, expected=dict) or {}
+    return value
+
+
 def _image(spec: dict[str, Any]) -> str:
     image = spec.get("image")
     if isinstance(image, str):
@@ -92,10 +110,11 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
         "app.kubernetes.io/instance": name,
         "app.kubernetes.io/part-of": "nim-service",
         "app.kubernetes.io/managed-by": "k8s-nim-operator",
-        **{str(k): str(v) for k, v in _mapping(spec, "labels").items()},
+        **{str(k): str(v) for k, v in _spec_mapping(spec, "labels").items()},
     }
-    annotations = {str(k): str(v) for k, v in _mapping(spec, "annotations").items()}
-    service = _mapping(spec, "expose", "service")
+    annotations = {str(k): str(v) for k, v in _spec_mapping(spec, "annotations").items()}
+    _spec(spec, "expose", expected=dict)
+    service = _spec_mapping(spec, "expose", "service")
     port = _int(spec, "expose", "service", "port", default=8000)
     grpc = _int(spec, "expose", "service", "grpcPort", default=None)
     metrics = _int(spec, "expose", "service", "metricsPort", default=None)
@@ -108,8 +127,8 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
         {"name": "NIM_JSONL_LOGGING", "value": "1"},
         {"name": "NIM_LOG_LEVEL", "value": "INFO"},
     ]
-    auth = spec.get("authSecret")
-    if isinstance(auth, str) and auth:
+    auth = _spec(spec, "authSecret", expected=str)
+    if auth:
         env.append(
             {
                 "name": "NGC_API_KEY",
@@ -125,34 +144,39 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
     if metrics:
         ports.append({"name": "metrics", "containerPort": metrics, "protocol": "TCP"})
         env.append({"name": "NIM_TRITON_METRICS_PORT", "value": str(metrics)})
-    env += [e for e in spec.get("env") or () if isinstance(e, dict)]
+    for i, e in enumerate(_spec(spec, "env", expected=list) or ()):
+        if not isinstance(e, dict):
+            raise KindError(("spec", "env", i), f"expected a mapping, got {type_name(e)}")
+        env.append(e)
 
-    storage = _mapping(spec, "storage")
-    read_only = storage.get("readOnly") is True
+    storage = _spec_mapping(spec, "storage")
+    read_only = _spec(spec, "storage", "readOnly", expected=bool) is True
+    nim_cache = _spec(spec, "storage", "nimCache", expected=dict)
+    pvc_spec = _spec(spec, "storage", "pvc", expected=dict)
+    host_path = _spec(spec, "storage", "hostPath", expected=str)
+    empty_dir = _spec(spec, "storage", "emptyDir", expected=dict)
     model_volume: dict[str, Any] = {"name": "model-store"}
     scc = "nonroot"
     rendered_objects: list[dict[str, Any]] = []
-    if isinstance(storage.get("nimCache"), dict):
-        cache_name = storage["nimCache"].get("name")
+    if nim_cache is not None:
+        cache_name = nim_cache.get("name")
         cache = lookup.get(("NIMCache", ns, str(cache_name)))
         claim = dig(cache, "spec", "storage", "pvc", "name") if cache else None
         model_volume["persistentVolumeClaim"] = {
             "claimName": claim or f"{cache_name}-pvc",
             "readOnly": read_only,
         }
-    elif isinstance(storage.get("pvc"), dict):
-        pvc = storage["pvc"]
+    elif pvc_spec is not None:
+        pvc = pvc_spec
         claim = pvc.get("name") or f"{name}-pvc"
         model_volume["persistentVolumeClaim"] = {"claimName": claim, "readOnly": read_only}
         if pvc.get("create"):
             rendered_objects.append(_pvc(str(claim), ns, labels, pvc))
-    elif isinstance(storage.get("hostPath"), str):
-        model_volume["hostPath"] = {"path": storage["hostPath"], "type": "DirectoryOrCreate"}
+    elif host_path is not None:
+        model_volume["hostPath"] = {"path": host_path, "type": "DirectoryOrCreate"}
         scc = "hostmount-anyuid"
-    elif isinstance(storage.get("emptyDir"), dict):
-        model_volume["emptyDir"] = {
-            k: v for k, v in storage["emptyDir"].items() if k == "sizeLimit"
-        }
+    elif empty_dir is not None:
+        model_volume["emptyDir"] = {k: v for k, v in empty_dir.items() if k == "sizeLimit"}
     else:
         model_volume["emptyDir"] = {}
     dshm: dict[str, Any] = {"medium": "Memory"}
@@ -237,9 +261,9 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
     rendered_objects += _nim_routes(name, ns, labels, spec, port or 8000, grpc)
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod_spec}
     replicas = _int(spec, "replicas", default=1)
-    multi = spec.get("multiNode")
+    multi = _spec(spec, "multiNode", expected=dict)
     templates: list[TemplateSpec] = []
-    if isinstance(multi, dict):
+    if multi is not None:
         ssh = f"{name}-ssh-pk"
         lws_spec = copy.deepcopy(pod_spec)
         lws_spec["volumes"].append({"name": "ssh-pk", "secret": {"secretName": ssh}})
@@ -323,8 +347,8 @@ def _nim_routes(
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     backend = {"service": {"name": name, "port": {"number": port}}}
-    ingress = dig(spec, "expose", "ingress")
-    if isinstance(ingress, dict) and ingress.get("enabled"):
+    ingress = _spec(spec, "expose", "ingress", expected=dict)
+    if ingress is not None and _spec(spec, "expose", "ingress", "enabled", expected=bool):
         ing_spec = (
             ingress.get("spec")
             if isinstance(ingress.get("spec"), dict)
@@ -342,8 +366,11 @@ def _nim_routes(
                 "spec": copy.deepcopy(ing_spec),
             }
         )
-    router = dig(spec, "expose", "router") or spec.get("router")
-    if isinstance(router, dict):
+    at = ("expose", "router") if dig(spec, "expose", "router") is not None else ("router",)
+    router = _spec(spec, *at, expected=dict)
+    if router is not None:
+        _spec(spec, *at, "ingress", expected=dict)
+        _spec(spec, *at, "gateway", expected=dict)
         domain = router.get("hostDomainName")
         host = f"{name}.{ns}.{domain}" if domain else None
         if isinstance(router.get("ingress"), dict) and not any(o["kind"] == "Ingress" for o in out):
