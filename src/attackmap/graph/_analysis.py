@@ -108,6 +108,7 @@ class Analyzer:
         # applied, and equal FactUse objects.
         self._derived: dict[tuple[frozenset[str], Any], frozenset[str]] = {}
         self._uses: dict[tuple[str, str, int | None, str, str], FactUse] = {}
+        self._broken: dict[frozenset[str], tuple[str, ...]] = {}
         # Pure-function memos of this analysis (see _touching and _breaking).
         self._touch_memo: dict[frozenset[str], tuple[tuple[ControlInstance, bool], ...]] = {}
         self._break_memo: dict[
@@ -265,7 +266,11 @@ class Analyzer:
         found: set[str] = set()
         for inst in steps:
             found |= self._breakers(inst, graph)
-        return tuple(sorted(found))
+        key = frozenset(found)
+        out = self._broken.get(key)
+        if out is None:  # paths broken by the same controls share one tuple
+            out = self._broken[key] = tuple(sorted(found))
+        return out
 
     def _cached_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
         memo = graph.memo.setdefault("steps", {})
@@ -316,9 +321,13 @@ class Analyzer:
         graph = self.graph
         keys = [w.key for w in self.fb.workloads]
         raw = self._raw_paths(graph, keys)
+        graph.drop_caches()  # the hub path tables: a distance per node each, done with
         analyses = []
         for wf in self.fb.workloads:
-            findings = self._findings(graph, raw[wf.key])
+            findings = self._findings(graph, raw.pop(wf.key))
+            # Derivations with a control applied are mostly of this workload's own facts:
+            # keeping them for the next workloads costs more memory than it saves time.
+            self._derived.clear()
             warnings = sorted(
                 {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
             )
@@ -356,6 +365,7 @@ class Analyzer:
         # per-instance breakers and path steps (the report holds what it uses).
         self._derived.clear()
         self._uses.clear()
+        self._broken.clear()
         graph.drop_caches()
         return report
 

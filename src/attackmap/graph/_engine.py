@@ -123,7 +123,11 @@ class AttackGraph:
         self.catalogue = catalogue
         # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
         # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
-        self._succ: dict[str, dict[str, None]] = {}
+        # Built as dicts (no duplicate edges), kept as tuples (a third of the memory).
+        self._succ: dict[str, tuple[str, ...]] = {}
+        self._pred: dict[str, tuple[str, ...]] = {}
+        self._new_succ: dict[str, dict[str, None]] = {}
+        self._new_pred: dict[str, dict[str, None]] = {}
         # Relation targets shared by many step instances (see _Fanout): the groups, the
         # groups each step refers to (with its excluded owner) and each member's groups.
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
@@ -131,12 +135,14 @@ class AttackGraph:
         self._member_of: dict[str, list[tuple[Group, str]]] = {}
         self._hub_tables: dict[str, _PathTable] = {}
         self.memo: dict[str, dict[str, Any]] = {}  # per-graph caches of the analysis
-        self._pred: dict[str, dict[str, None]] = {}
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
         self.needs = step_needs(catalogue)
         self._build()
+        self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
+        self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}
+        self._new_succ, self._new_pred = {}, {}
 
     # -- construction --------------------------------------------------------------------
 
@@ -273,14 +279,14 @@ class AttackGraph:
         fan.complete = True
 
     def _add_node(self, node: str) -> None:
-        self._succ.setdefault(node, {})
-        self._pred.setdefault(node, {})
+        self._new_succ.setdefault(node, {})
+        self._new_pred.setdefault(node, {})
 
     def _add_edge(self, a: str, b: str) -> None:
         self._add_node(a)
         self._add_node(b)
-        self._succ[a][b] = None
-        self._pred[b][a] = None
+        self._new_succ[a][b] = None
+        self._new_pred[b][a] = None
 
     # -- queries ---------------------------------------------------------------------------
 
