@@ -5,6 +5,7 @@ relation lists, and shortest paths over the groups are those of the plain graph.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -216,3 +217,54 @@ def test_paths_over_groups_are_the_plain_shortest_paths(catalogue: Catalogue) ->
         if any(i.step.target is not None for i in steps[:-1])
     ]
     assert crossing
+
+
+def full_graph_techniques(
+    fb: FactBase, catalogue: Catalogue, key: str, patched: WorkloadFacts
+) -> set[str]:
+    """The reference: the graph of the whole cluster with ``patched`` in place."""
+    workloads = tuple(patched if w.key == key else w for w in fb.workloads)
+    graph = AttackGraph(replace(fb, workloads=workloads), catalogue)
+    reached: set[str] = set()
+    for entry in ENTRY_KINDS:
+        for node in graph.reachable_from(graph.entry_node(key, entry)):
+            if node.startswith("step:"):
+                reached.add(graph.instances[node[5:]].step.technique)
+    return reached
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [
+        frozenset(),
+        frozenset({"sa_token"}),  # the workload leaves the node's token group
+        frozenset({"host_pid", "hostpath:/:rw"}),  # the host-root pods lose the node
+        frozenset({"rbac_sa:exec", "rbac_sa:patch_workloads", "rbac_sa:create_tokens"}),
+    ],
+)
+def test_techniques_with_a_patched_workload_match_a_rebuilt_graph(
+    catalogue: Catalogue, removed: frozenset[str]
+) -> None:
+    fb = cluster()
+    graph = AttackGraph(fb, catalogue)
+    changed = 0
+    for wf in fb.workloads:
+        patched = replace(
+            wf,
+            pod=wf.pod - removed,
+            containers=tuple(replace(c, facts=c.facts - removed) for c in wf.containers),
+        )
+        expected = full_graph_techniques(fb, catalogue, wf.key, patched)
+        assert graph.techniques_with(patched, ENTRY_KINDS) == expected, wf.key
+        changed += expected != full_graph_techniques(fb, catalogue, wf.key, wf)
+        # asked for some techniques: stops early, but reports every one of them it reaches
+        wanted = sorted(expected)[:2]
+        assert set(wanted) <= graph.techniques_with(patched, ENTRY_KINDS, wanted)
+    assert (changed > 0) == bool(removed)  # each patch changes some workload's reach
+    # a token that appears: the workload joins the group
+    quiet = next(w for w in fb.workloads if w.key == "Pod/other/quiet")
+    assert "sa_token" not in quiet.pod
+    patched = replace(quiet, pod=quiet.pod | {"sa_token"})
+    assert graph.techniques_with(patched, ENTRY_KINDS) == full_graph_techniques(
+        fb, catalogue, quiet.key, patched
+    )
