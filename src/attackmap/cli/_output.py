@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TextIO, TypeVar
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from attackmap.errors import AttackmapError
+
+if TYPE_CHECKING:  # Rich is imported where a table or spinner is drawn: ~35 ms of startup
+    from rich.console import Console
 
 T = TypeVar("T")
 
@@ -70,6 +70,8 @@ def print_table(
     title: str | None = None,
 ) -> None:
     """Print a table to stdout with Rich (colour only on a terminal, never with NO_COLOR)."""
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -89,6 +91,8 @@ def console_width(is_tty: bool, environ: dict[str, str] | None = None) -> int | 
 
 
 def _stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=False, width=console_width(sys.stdout.isatty()))
 
 
@@ -105,6 +109,7 @@ def progress(
     if not show_progress(quiet):
         yield from items
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -119,6 +124,8 @@ def status(message: str, *, quiet: bool) -> AbstractContextManager[object]:
     """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`)."""
     if not show_progress(quiet):
         return nullcontext()
+    from rich.console import Console
+
     return Console(stderr=True).status(message)
 
 
