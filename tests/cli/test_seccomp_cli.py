@@ -50,7 +50,8 @@ def test_profile_file_table(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["seccomp", str(DATA / "ig-advise.json"), "--caps", "SYS_ADMIN"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "1 of 36 escape-relevant" in out
+    # the title names the file, so Rich wraps it where the checkout's path is long
+    assert "1 of 36 escape-relevant" in " ".join(out.split())
     assert "mount" in out
 
 
