@@ -77,9 +77,12 @@ def corpus(*parts: str) -> Path:
     return path
 
 
-def kubehound_files() -> list[str]:
+def kubehound_files() -> list[Any]:
     folder = CORPUS / "kubehound"
-    return sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    if not folder.is_dir():  # one skipped case with the reason, not an empty parameter set
+        reason = f"reference corpus not available: {folder} (../shared absent)"
+        return [pytest.param("absent", marks=pytest.mark.skip(reason=reason))]
+    return sorted(p.name for p in folder.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("name", kubehound_files())
