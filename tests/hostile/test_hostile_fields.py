@@ -198,6 +198,79 @@ NIM_SERVICE_HOST_PATH: dict[str, Any] = {
     **NIM_SERVICE,
     "spec": {**NIM_SERVICE["spec"], "storage": {"hostPath": "/models"}},
 }
+NIM_SERVICE_NUMBERS: dict[str, Any] = {
+    **NIM_SERVICE,
+    "spec": {**NIM_SERVICE["spec"], "userID": 1000, "groupID": 2000, "replicas": 2},
+}
+NIM_CACHE: dict[str, Any] = {
+    "apiVersion": "apps.nvidia.com/v1alpha1",
+    "kind": "NIMCache",
+    "metadata": {"name": "llama-cache", "namespace": "nim"},
+    "spec": {
+        "source": {"ngc": {"modelPuller": "nvcr.io/nim/meta/llama3:1.0", "authSecret": "ngc-api"}},
+        "storage": {"pvc": {"name": "models", "create": True, "size": "50Gi"}},
+        "resources": {"limits": {"cpu": "4"}},
+        "userID": 1000,
+    },
+}
+_POD_TEMPLATE: dict[str, Any] = {
+    "metadata": {"labels": {"app": "mn"}},
+    "spec": {"containers": [{"name": "nim", "image": "nvcr.io/nim/meta/llama3:1.0"}]},
+}
+LWS: dict[str, Any] = {
+    "apiVersion": "leaderworkerset.x-k8s.io/v1",
+    "kind": "LeaderWorkerSet",
+    "metadata": {"name": "mn", "namespace": "nim"},
+    "spec": {
+        "replicas": 1,
+        "leaderWorkerTemplate": {
+            "size": 2,
+            "leaderTemplate": _POD_TEMPLATE,
+            "workerTemplate": _POD_TEMPLATE,
+        },
+    },
+}
+MPI_JOB: dict[str, Any] = {
+    "apiVersion": "kubeflow.org/v2beta1",
+    "kind": "MPIJob",
+    "metadata": {"name": "train", "namespace": "nim"},
+    "spec": {
+        "mpiReplicaSpecs": {
+            "Launcher": {"replicas": 1, "template": _POD_TEMPLATE},
+            "Worker": {"replicas": 2, "template": _POD_TEMPLATE},
+        }
+    },
+}
+INFERENCE_SERVICE: dict[str, Any] = {
+    "apiVersion": "serving.kserve.io/v1beta1",
+    "kind": "InferenceService",
+    "metadata": {"name": "llm", "namespace": "nim"},
+    "spec": {
+        "predictor": {
+            "minReplicas": 1,
+            "model": {
+                "modelFormat": {"name": "nim"},
+                "runtime": "nim-runtime",
+                "storageUri": "pvc://models/llama",
+                "env": [{"name": "NIM_LOG_LEVEL", "value": "INFO"}],
+            },
+        }
+    },
+}
+SERVING_RUNTIME: dict[str, Any] = {
+    "apiVersion": "serving.kserve.io/v1alpha1",
+    "kind": "ServingRuntime",
+    "metadata": {"name": "nim-runtime", "namespace": "nim"},
+    "spec": {
+        "supportedModelFormats": [{"name": "nim"}],
+        "containers": [{"name": "kserve-container", "image": "nvcr.io/nim/meta/llama3:1.0"}],
+        "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}],
+    },
+}
+INFERENCE_SERVICE_CONTAINERS: dict[str, Any] = {
+    **INFERENCE_SERVICE,
+    "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": "x:1"}]}},
+}
 CLUSTER_CONTEXT: dict[str, Any] = {
     "apiVersion": "attackmap/v1",
     "kind": "ClusterContext",
@@ -329,6 +402,42 @@ CASES: list[tuple[dict[str, Any], FieldPath, str]] = [
     (NIM_SERVICE, ("spec", "expose", "ingress"), "map"),
     (NIM_SERVICE, ("spec", "expose", "ingress", "enabled"), "bool"),
     (NIM_SERVICE_HOST_PATH, ("spec", "storage", "hostPath"), "str"),
+    (NIM_SERVICE_NUMBERS, ("spec", "userID"), "int"),
+    (NIM_SERVICE_NUMBERS, ("spec", "groupID"), "int"),
+    (NIM_SERVICE_NUMBERS, ("spec", "replicas"), "int"),
+    (NIM_SERVICE_NUMBERS, ("spec", "expose", "service", "port"), "int"),
+    (NIM_CACHE, ("spec", "source"), "map"),
+    (NIM_CACHE, ("spec", "source", "ngc"), "map"),
+    (NIM_CACHE, ("spec", "source", "ngc", "authSecret"), "str"),
+    (NIM_CACHE, ("spec", "source", "ngc", "modelPuller"), "str"),
+    (NIM_CACHE, ("spec", "storage"), "map"),
+    (NIM_CACHE, ("spec", "storage", "pvc"), "map"),
+    (NIM_CACHE, ("spec", "storage", "pvc", "name"), "str"),
+    (NIM_CACHE, ("spec", "storage", "pvc", "create"), "bool"),
+    (NIM_CACHE, ("spec", "resources"), "map"),
+    (NIM_CACHE, ("spec", "userID"), "int"),
+    (LWS, ("spec", "replicas"), "int"),
+    (LWS, ("spec", "leaderWorkerTemplate"), "map"),
+    (LWS, ("spec", "leaderWorkerTemplate", "size"), "int"),
+    (LWS, ("spec", "leaderWorkerTemplate", "leaderTemplate"), "map"),
+    (LWS, ("spec", "leaderWorkerTemplate", "workerTemplate"), "map"),
+    (MPI_JOB, ("spec", "mpiReplicaSpecs"), "map"),
+    (MPI_JOB, ("spec", "mpiReplicaSpecs", "Worker"), "map"),
+    (MPI_JOB, ("spec", "mpiReplicaSpecs", "Worker", "template"), "map"),
+    (MPI_JOB, ("spec", "mpiReplicaSpecs", "Worker", "replicas"), "int"),
+    (INFERENCE_SERVICE, ("spec", "predictor"), "map"),
+    (INFERENCE_SERVICE, ("spec", "predictor", "minReplicas"), "int"),
+    (INFERENCE_SERVICE, ("spec", "predictor", "model"), "map"),
+    (INFERENCE_SERVICE, ("spec", "predictor", "model", "runtime"), "str"),
+    (INFERENCE_SERVICE, ("spec", "predictor", "model", "storageUri"), "str"),
+    (INFERENCE_SERVICE, ("spec", "predictor", "model", "env"), "list"),
+    (INFERENCE_SERVICE_CONTAINERS, ("spec", "predictor", "containers"), "list"),
+    (SERVING_RUNTIME, ("spec",), "map"),
+    (SERVING_RUNTIME, ("spec", "containers"), "list"),
+    (SERVING_RUNTIME, ("spec", "containers", 0), "map"),
+    (SERVING_RUNTIME, ("spec", "volumes"), "list"),
+    (SERVING_RUNTIME, ("spec", "volumes", 0), "map"),
+    (SERVING_RUNTIME, ("spec", "supportedModelFormats"), "list"),
     (CLUSTER_CONTEXT, ("spec", "kubernetesVersion"), "str"),
     (CLUSTER_CONTEXT, ("spec", "kubelet", "seccompDefault"), "bool"),
     (CLUSTER_CONTEXT, ("spec", "appArmor"), "bool"),
@@ -398,6 +507,37 @@ def test_the_base_nim_services_are_valid(tmp_path: Path) -> None:
     (c,) = w.pod.containers
     assert any(m.mount_path == "/model-store" and m.read_only for m in c.volume_mounts)
     assert {e.name for e in c.env} >= {"NGC_API_KEY", "NIM_LOG_LEVEL"}
+    (w,) = load(emit(NIM_SERVICE_NUMBERS)[0]).workloads
+    assert w.replicas == 2 and w.pod.fs_group == 2000
+    assert [(c.run_as_user, c.run_as_group) for c in w.pod.containers] == [(1000, 2000)]
     (w,) = load(emit(NIM_SERVICE_HOST_PATH)[0]).workloads
     (store,) = (v for v in w.pod.volumes if v.name == "model-store")
     assert store.type == "hostPath" and store.path == "/models"
+
+
+def test_the_base_custom_resources_are_valid() -> None:
+    """NIMCache, LeaderWorkerSet, MPIJob, InferenceService (with its ServingRuntime) load
+    with every field the cases change in effect, so a wrong value there is not ignorable."""
+    (cache,) = load(emit(NIM_CACHE)[0]).workloads
+    (puller,) = cache.pod.containers
+    assert puller.image.raw == "nvcr.io/nim/meta/llama3:1.0"  # source.ngc.modelPuller
+    assert "NGC_API_KEY" in {e.name for e in puller.env}  # source.ngc.authSecret
+    assert puller.resources.cpu_limit == 4.0  # resources
+    assert puller.run_as_user == 1000  # userID
+    (volume,) = cache.pod.volumes
+    assert volume.claim_name == "models"  # storage.pvc.name
+
+    lws = load(emit(LWS)[0]).workloads
+    assert [w.ref.component for w in lws] == ["leader", "worker"]  # leaderTemplate
+    mpi = load(emit(MPI_JOB)[0]).workloads
+    assert [(w.ref.component, w.replicas) for w in mpi] == [("launcher", 1), ("worker", 2)]
+
+    text = "---\n".join(emit(d)[0] for d in (INFERENCE_SERVICE, SERVING_RUNTIME))
+    inv = load(text)
+    (isvc,) = inv.workloads
+    (main_container,) = isvc.pod.containers  # the runtime's container, named by model.runtime
+    assert {e.name for e in main_container.env} == {"NIM_LOG_LEVEL"}  # model.env
+    assert {v.name for v in isvc.pod.volumes} == {"dshm", "kserve-pvc-source"}  # storageUri
+    assert [s.kind for s in inv.skipped] == ["ServingRuntime"]
+    (own,) = load(emit(INFERENCE_SERVICE_CONTAINERS)[0]).workloads
+    assert [c.name for c in own.pod.containers] == ["kserve-container"]

@@ -39,7 +39,7 @@ from attackmap.model._kinds import (
 )
 from attackmap.model._refs import ObjectRef
 
-__all__ = ["CRD_KINDS", "RUNTIME_KINDS"]
+__all__ = ["CRD_KINDS", "RUNTIME_KINDS", "check_runtime"]
 
 NIM_GROUP = "apps.nvidia.com"
 RUNTIME_KINDS = frozenset({"ServingRuntime", "ClusterServingRuntime"})
@@ -66,16 +66,31 @@ def _mapping(obj: dict[str, Any], *parts: str) -> dict[str, Any]:
 _EXPECTED: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
 
 
-def _spec(spec: dict[str, Any], *parts: str, expected: type) -> Any:
-    """``spec.<parts>`` of a custom resource, ``None`` when absent; a value of another type
-    is an error at its field (``spec.storage.hostPath``), never read as absent."""
-    value = dig(spec, *parts)
+def _typed(obj: Any, at: tuple[str | int, ...], *parts: str | int, expected: type) -> Any:
+    """``obj.<parts>``, ``None`` when absent; a value of another type is an error at its
+    field, named from the document root by ``at`` (``spec.predictor.model.runtime``),
+    never read as absent."""
+    value = dig(obj, *parts)
     if value is not None and not isinstance(value, expected):
-        raise KindError(("spec", *parts), f"expected {_EXPECTED[expected]}, got {type_name(value)}")
+        raise KindError((*at, *parts), f"expected {_EXPECTED[expected]}, got {type_name(value)}")
     return value
 
 
-def _spec_mapping(spec: dict[str, Any], *parts: str) -> dict[str, Any]:
+def _spec(spec: dict[str, Any], *parts: str | int, expected: type) -> Any:
+    """``spec.<parts>`` of a custom resource (see :func:`_typed`)."""
+    return _typed(spec, ("spec",), *parts, expected=expected)
+
+
+def _maps(obj: Any, at: tuple[str | int, ...], *parts: str | int) -> list[dict[str, Any]]:
+    """A list of mappings (containers, volumes) at ``obj.<parts>``; ``[]`` when absent. A
+    non-list or a non-mapping item is an error at its field, never silently dropped."""
+    items: list[Any] = _typed(obj, at, *parts, expected=list) or []
+    for i, item in enumerate(items):
+        _typed(item, (*at, *parts, i), expected=dict)
+    return items
+
+
+def _spec_mapping(spec: dict[str, Any], *parts: str | int) -> dict[str, Any]:
     value: dict[str, Any] = _spec(spec, *parts, expected=dict) or {}
     return value
 
@@ -90,8 +105,15 @@ def _image(spec: dict[str, Any]) -> str:
     return f"{image['repository']}:{tag}" if tag is not None else str(image["repository"])
 
 
-def _int(obj: dict[str, Any], *parts: str, default: int | None) -> int | None:
-    return replicas_of(obj, *parts, default=default)
+def _int(
+    obj: dict[str, Any], *parts: str, default: int | None, at: tuple[str | int, ...] = ()
+) -> int | None:
+    """An integer field (``None``/absent → ``default``); ``at`` names ``obj`` from the
+    document root for the error (``("spec",)`` when ``obj`` is the spec)."""
+    try:
+        return replicas_of(obj, *parts, default=default)
+    except KindError as e:
+        raise KindError((*at, *e.parts), e.message) from None
 
 
 # --------------------------------------------------------------------------- NIMService
@@ -115,9 +137,9 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
     annotations = {str(k): str(v) for k, v in _spec_mapping(spec, "annotations").items()}
     _spec(spec, "expose", expected=dict)
     service = _spec_mapping(spec, "expose", "service")
-    port = _int(spec, "expose", "service", "port", default=8000)
-    grpc = _int(spec, "expose", "service", "grpcPort", default=None)
-    metrics = _int(spec, "expose", "service", "metricsPort", default=None)
+    port = _int(spec, "expose", "service", "port", default=8000, at=("spec",))
+    grpc = _int(spec, "expose", "service", "grpcPort", default=None, at=("spec",))
+    metrics = _int(spec, "expose", "service", "metricsPort", default=None, at=("spec",))
     ports: list[dict[str, Any]] = [{"name": "api", "containerPort": port, "protocol": "TCP"}]
     env: list[dict[str, Any]] = [
         {"name": "NIM_CACHE_PATH", "value": "/model-store"},
@@ -201,8 +223,8 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
             container[key] = spec[key]
     if spec.get("resources") is not None:
         container["resources"] = copy.deepcopy(spec["resources"])
-    user = _int(spec, "userID", default=1000)
-    group = _int(spec, "groupID", default=2000)
+    user = _int(spec, "userID", default=1000, at=("spec",))
+    group = _int(spec, "groupID", default=2000, at=("spec",))
     pod_spec: dict[str, Any] = {
         "serviceAccountName": name,
         "containers": [container],
@@ -260,7 +282,7 @@ def _nim_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup)
     ]
     rendered_objects += _nim_routes(name, ns, labels, spec, port or 8000, grpc)
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod_spec}
-    replicas = _int(spec, "replicas", default=1)
+    replicas = _int(spec, "replicas", default=1, at=("spec",))
     multi = _spec(spec, "multiNode", expected=dict)
     templates: list[TemplateSpec] = []
     if multi is not None:
@@ -429,7 +451,7 @@ def _nim_routes(
 def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
     name: str = obj["metadata"]["name"]
     spec = _mapping(obj, "spec")
-    source = _mapping(spec, "source")
+    _spec(spec, "source", expected=dict)
     env: list[dict[str, Any]] = [{"name": "NIM_CACHE_PATH", "value": "/model-store"}]
     image: str | None = None
     pull_secret = None
@@ -439,21 +461,24 @@ def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -
         ("nemoDataStore", "HF_TOKEN"),
         ("dataStore", "HF_TOKEN"),
     ):
-        body = source.get(key)
-        if isinstance(body, dict):
-            image = body.get("modelPuller") if isinstance(body.get("modelPuller"), str) else image
-            pull_secret = body.get("pullSecret")
-            auth = body.get("authSecret")
-            if isinstance(auth, str) and auth:
-                env.append(
-                    {
-                        "name": variable,
-                        "valueFrom": {"secretKeyRef": {"name": auth, "key": variable}},
-                    }
-                )
-            break
-    pvc = _mapping(spec, "storage", "pvc")
-    claim = str(pvc.get("name") or f"{name}-pvc")
+        if _spec(spec, "source", key, expected=dict) is None:
+            continue
+        image = _spec(spec, "source", key, "modelPuller", expected=str) or image
+        pull_secret = _spec(spec, "source", key, "pullSecret", expected=str)
+        auth = _spec(spec, "source", key, "authSecret", expected=str)
+        if auth:
+            env.append(
+                {
+                    "name": variable,
+                    "valueFrom": {"secretKeyRef": {"name": auth, "key": variable}},
+                }
+            )
+        break
+    _spec(spec, "storage", expected=dict)
+    pvc = _spec_mapping(spec, "storage", "pvc")
+    claim = _spec(spec, "storage", "pvc", "name", expected=str) or f"{name}-pvc"
+    _spec(spec, "storage", "pvc", "create", expected=bool)
+    resources = _spec(spec, "resources", expected=dict)
     labels = {
         "app.kubernetes.io/name": f"{name}-job",
         "app.kubernetes.io/managed-by": "k8s-nim-operator",
@@ -465,22 +490,18 @@ def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -
                 "image": image or "nvcr.io/nim/model-puller",
                 "env": env,
                 "volumeMounts": [{"name": "nim-cache-volume", "mountPath": "/model-store"}],
-                **(
-                    {"resources": copy.deepcopy(spec["resources"])}
-                    if isinstance(spec.get("resources"), dict)
-                    else {}
-                ),
+                **({"resources": copy.deepcopy(resources)} if resources is not None else {}),
             }
         ],
         "restartPolicy": "OnFailure",
         "volumes": [{"name": "nim-cache-volume", "persistentVolumeClaim": {"claimName": claim}}],
         "securityContext": {
-            "runAsUser": _int(spec, "userID", default=1000),
-            "runAsGroup": _int(spec, "groupID", default=2000),
-            "fsGroup": _int(spec, "groupID", default=2000),
+            "runAsUser": _int(spec, "userID", default=1000, at=("spec",)),
+            "runAsGroup": _int(spec, "groupID", default=2000, at=("spec",)),
+            "fsGroup": _int(spec, "groupID", default=2000, at=("spec",)),
         },
     }
-    if isinstance(pull_secret, str) and pull_secret:
+    if pull_secret:
         pod_spec["imagePullSecrets"] = [{"name": pull_secret}]
     for key in ("nodeSelector", "tolerations", "runtimeClassName"):
         if spec.get(key) is not None:
@@ -507,20 +528,20 @@ def _nim_cache(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -
 def _lws(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
     name: str = obj["metadata"]["name"]
     lwt = _mapping(obj, "spec", "leaderWorkerTemplate")
-    worker = lwt.get("workerTemplate")
-    if not isinstance(worker, dict):
-        raise KindError(
-            ("spec", "leaderWorkerTemplate", "workerTemplate"), "required field missing"
-        )
+    at = ("spec", "leaderWorkerTemplate")
+    worker = _typed(lwt, at, "workerTemplate", expected=dict)
+    if worker is None:
+        raise KindError((*at, "workerTemplate"), "required field missing")
+    leader = _typed(lwt, at, "leaderTemplate", expected=dict)
     groups = _int(obj, "spec", "replicas", default=1) or 0
     size = _int(obj, "spec", "leaderWorkerTemplate", "size", default=1) or 1
     ref = ObjectRef(kind=kind, namespace=ns, name=name)
     out = []
-    if isinstance(lwt.get("leaderTemplate"), dict):
+    if leader is not None:
         out.append(
             TemplateSpec(
                 ObjectRef(kind=kind, namespace=ns, name=name, component="leader"),
-                lwt["leaderTemplate"],
+                leader,
                 ("spec", "leaderWorkerTemplate", "leaderTemplate"),
                 (ref,),
                 groups,
@@ -549,10 +570,11 @@ def _mpijob(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> E
     ref = ObjectRef(kind=kind, namespace=ns, name=name)
     out = []
     for role in sorted(specs):
-        body = specs[role]
-        if not isinstance(body, dict) or not isinstance(body.get("template"), dict):
-            raise KindError(("spec", "mpiReplicaSpecs", role, "template"), "required field missing")
-        replicas = _int(body, "replicas", default=1)
+        at = ("spec", "mpiReplicaSpecs", role)
+        body = _typed(specs, at[:-1], role, expected=dict)
+        if body is None or _typed(body, at, "template", expected=dict) is None:
+            raise KindError((*at, "template"), "required field missing")
+        replicas = _int(body, "replicas", default=1, at=at)
         out.append(
             TemplateSpec(
                 ObjectRef(kind=kind, namespace=ns, name=name, component=role.lower()),
@@ -587,6 +609,17 @@ _PREDICTOR_NOT_POD = {
 _MODEL_NOT_CONTAINER = {"modelFormat", "runtime", "storageUri", "protocolVersion", "storage"}
 
 
+def check_runtime(obj: dict[str, Any]) -> None:
+    """A (Cluster)ServingRuntime is read only through the InferenceServices that use it;
+    its pod-shaping fields are checked when it is read, so an error names its own file,
+    line and field (not the InferenceService's), and nothing of it is silently dropped."""
+    spec = _mapping(obj, "spec")
+    _maps(spec, ("spec",), "containers")
+    _maps(spec, ("spec",), "volumes")
+    for i, _ in enumerate(_maps(spec, ("spec",), "supportedModelFormats")):
+        _spec(spec, "supportedModelFormats", i, "name", expected=str)
+
+
 def _find_runtime(model: dict[str, Any], ns: str | None, lookup: Lookup) -> dict[str, Any] | None:
     name = model.get("runtime")
     if isinstance(name, str):
@@ -607,12 +640,21 @@ def _inference_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: L
     predictor = _mapping(obj, "spec", "predictor")
     if not predictor:
         raise KindError(("spec", "predictor"), "required field missing")
+    at = ("spec", "predictor")
+    _maps(predictor, at, "containers")
+    _maps(predictor, at, "volumes")
+    model = _typed(predictor, at, "model", expected=dict)
+    if model is not None:
+        at_model = (*at, "model")
+        for key, expected in (("runtime", str), ("storageUri", str), ("env", list)):
+            _typed(model, at_model, key, expected=expected)
+        _typed(model, at_model, "modelFormat", expected=dict)
+        _typed(model, at_model, "modelFormat", "name", expected=str)
     pod = {k: copy.deepcopy(v) for k, v in predictor.items() if k not in _PREDICTOR_NOT_POD}
-    model = predictor.get("model")
-    if isinstance(model, dict):
+    if model is not None:
         runtime = _find_runtime(model, ns, lookup)
         rspec = copy.deepcopy(dig(runtime, "spec") or {}) if runtime else {}
-        containers = [c for c in rspec.get("containers") or () if isinstance(c, dict)]
+        containers = rspec.get("containers") or []  # checked when the runtime was read
         if not containers:
             containers = [
                 {
@@ -624,12 +666,12 @@ def _inference_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: L
         for key, value in model.items():
             if key in _MODEL_NOT_CONTAINER:
                 continue
-            if key == "env" and isinstance(value, list):
+            if key == "env":
                 main["env"] = [*(main.get("env") or []), *copy.deepcopy(value)]
             else:
                 main[key] = copy.deepcopy(value)
         uri = model.get("storageUri")
-        volumes = [v for v in rspec.get("volumes") or () if isinstance(v, dict)]
+        volumes = list(rspec.get("volumes") or ())
         if isinstance(uri, str) and uri.startswith("pvc://"):
             claim = uri[6:].split("/", 1)[0]
             volumes.append(
@@ -660,17 +702,23 @@ def _inference_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: L
         }
         pod = {**base, **pod, "containers": containers}
         if volumes or pod.get("volumes"):
-            pod["volumes"] = volumes + [v for v in pod.get("volumes") or () if isinstance(v, dict)]
+            pod["volumes"] = volumes + list(pod.get("volumes") or ())
     elif not isinstance(pod.get("containers"), list):
         raise KindError(
             ("spec", "predictor", "model"), "required field missing (or predictor.containers)"
         )
-    annotations = {**_mapping(obj, "metadata", "annotations"), **_mapping(predictor, "annotations")}
-    labels = {"serving.kserve.io/inferenceservice": name, **_mapping(predictor, "labels")}
+    annotations = {
+        **_mapping(obj, "metadata", "annotations"),
+        **(_typed(predictor, at, "annotations", expected=dict) or {}),
+    }
+    labels = {
+        "serving.kserve.io/inferenceservice": name,
+        **(_typed(predictor, at, "labels", expected=dict) or {}),
+    }
     ref = ObjectRef(kind=kind, namespace=ns, name=name)
     deploy = ObjectRef(kind="Deployment", namespace=ns, name=f"{name}-predictor")
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod}
-    replicas = _int(predictor, "minReplicas", default=1)
+    replicas = _int(predictor, "minReplicas", default=1, at=at)
     return Extracted(
         [TemplateSpec(ref, template, ("spec", "predictor"), (ref, deploy), replicas, (deploy,))]
     )

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
-from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS
+from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS, check_runtime
 from attackmap.model._inventory import Inventory
 from attackmap.model._k8s import K8sPodTemplate, type_name
 from attackmap.model._kinds import (
@@ -535,6 +535,10 @@ def _collect(
     context_groups = CONTEXT_KINDS.get(kind)
     groups = handler[0] if handler else context_groups
     if kind in RUNTIME_KINDS and group == "serving.kserve.io":
+        try:
+            check_runtime(data)
+        except KindError as e:
+            raise obj.error(e.parts, e.message) from e
         c.skipped.append(
             SkippedObject(
                 kind=kind,
