@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
+from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import AttackmapError, InputError
 from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
@@ -603,15 +604,16 @@ def analyze(
             hint="pass the kubelet's seccomp directory (e.g. /var/lib/kubelet/seccomp)",
         )
     goal_ids = tuple(sorted({kb.technique(g).id for g in goals})) if goals else ()
-    analyzer = Analyzer(
-        inventory,
-        kb=kb,
-        catalogue=catalogue,
-        entries=ordered,
-        seccomp_root=FsPath(seccomp_root) if seccomp_root is not None else None,
-        assume_kernel_exploit=assume_kernel_exploit,
-        goals=goal_ids,
-        documents=documents,
-        namespace=namespace,
-    )
-    return analyzer.report()
+    with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
+        analyzer = Analyzer(
+            inventory,
+            kb=kb,
+            catalogue=catalogue,
+            entries=ordered,
+            seccomp_root=FsPath(seccomp_root) if seccomp_root is not None else None,
+            assume_kernel_exploit=assume_kernel_exploit,
+            goals=goal_ids,
+            documents=documents,
+            namespace=namespace,
+        )
+        return analyzer.report()
