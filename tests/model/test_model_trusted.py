@@ -222,3 +222,22 @@ def test_parallel_read_reports_the_sequential_error(tmp_path: Path, parallel: li
     assert "part-07.yaml" in str(collect_error.value)
     assert "spec.containers" in str(collect_error.value)
     assert gc.isenabled()
+
+
+def test_trusted_models_share_their_fields_set_safely() -> None:
+    """Equal field-name sets are one shared set (memory), and nothing can change it through
+    one instance: the models are frozen and ``model_copy`` copies the set first."""
+    a = trusted(Port, container_port=80, name="http")
+    b = trusted(Port, container_port=81, name="grpc")
+    assert a.model_fields_set is b.model_fields_set
+    assert a.model_fields_set == Port(container_port=80, name="http").model_fields_set
+    c = a.model_copy(update={"protocol": "UDP"})
+    assert c.model_fields_set == {"container_port", "name", "protocol"}
+    assert a.model_fields_set == b.model_fields_set == {"container_port", "name"}
+    d = replace(a, protocol="UDP")
+    assert d.model_fields_set == {"container_port", "name", "protocol"}
+    assert a.model_fields_set == {"container_port", "name"}
+    assert replace(a, name="x").model_fields_set is a.model_fields_set
+    with pytest.raises(ValidationError):
+        a.name = "y"  # type: ignore[misc]  # frozen: the shared set is never added to
+    assert b.model_fields_set == {"container_port", "name"}

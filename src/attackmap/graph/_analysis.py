@@ -47,6 +47,7 @@ MAX_PATHS_PER_TECHNIQUE = 12
 _FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
 _PATH_STEP_FIELDS = {"id", "technique", "title", "scope", "workload", "container", "facts"}
 _PATH_FIELDS = {"entry", "steps", "broken_by"}
+_FINDING_FIELDS = {"technique", "paths", "truncated"}
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -311,6 +312,7 @@ class Analyzer:
             )
             findings.append(
                 TechniqueFinding.model_construct(
+                    _FINDING_FIELDS,
                     technique=self.kb.technique(tid),
                     paths=paths,
                     truncated=len(ranked) > MAX_PATHS_PER_TECHNIQUE,
