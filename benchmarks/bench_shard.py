@@ -3,8 +3,9 @@
 The runnable local example for ``docs/scaling.md``. A synthetic cluster (``synth.py``) is
 already one file per namespace plus ``cluster.yaml`` (ClusterRoles, ClusterRoleBindings,
 RuntimeClasses). Each *shard* is a group of namespace files plus ``cluster.yaml``, analysed
-by ``attackmap.analyze`` in its own worker process (``concurrent.futures.ProcessPoolExecutor``;
-the same function is what a Ray/Dask task would run). A shard returns small, picklable
+by ``attackmap.analyze`` in its own worker process: ``--engine stdlib`` (default,
+``concurrent.futures.ProcessPoolExecutor``) or ``--engine dask`` (Dask's local
+multiprocessing scheduler, the same task graph a Dask cluster would run). A shard returns small, picklable
 facts: per workload its reachable technique ids, and whether it reaches the node (T1611
 Escape to Host, which hands it every projected ServiceAccount token on the node, in any
 namespace). The reduction joins what a shard cannot see: a node-escaping workload gains the
@@ -15,6 +16,7 @@ result is checked against it (a shard never reports a technique the whole cluste
 not; the join closes most of the cross-namespace gap; the rest is printed).
 
     .venv/bin/python benchmarks/bench_shard.py --workloads 2000 --shards 8 --workers 2 [--compare]
+    .venv/bin/python benchmarks/bench_shard.py --engine dask --workloads 2000 --shards 8
 """
 
 from __future__ import annotations
@@ -87,11 +89,35 @@ def reduce_shards(results: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {ref: sorted(ids) for ref, ids in sorted(joined.items())}
 
 
-def run_sharded(directory: Path, count: int, workers: int) -> dict[str, Any]:
+ENGINES = ("stdlib", "dask")
+
+
+def map_shards(
+    groups: list[list[str]], workers: int, engine: str = "stdlib"
+) -> list[dict[str, Any]]:
+    """The map step: :func:`analyze_shard` on every group, in worker processes, results in
+    group order. ``dask`` builds one delayed task per shard and computes them with Dask's
+    local ``processes`` scheduler (forked workers, so this script's functions need no
+    pickling by value); on a Dask cluster the same graph goes to ``Client.compute``."""
+    if engine == "dask":
+        import dask  # the optional engine: only this path needs it
+
+        tasks = [dask.delayed(analyze_shard, pure=True)(group) for group in groups]
+        with dask.config.set({"multiprocessing.context": "fork"}):
+            computed = dask.compute(*tasks, scheduler="processes", num_workers=workers)
+        return list(computed)
+    if engine != "stdlib":
+        raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(analyze_shard, groups))
+
+
+def run_sharded(
+    directory: Path, count: int, workers: int, engine: str = "stdlib"
+) -> dict[str, Any]:
     groups = shards(directory, count)
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(analyze_shard, groups))
+    results = map_shards(groups, workers, engine)
     map_s = time.perf_counter() - start
     t = time.perf_counter()
     joined = reduce_shards(results)
@@ -100,6 +126,7 @@ def run_sharded(directory: Path, count: int, workers: int) -> dict[str, Any]:
     return {
         "shards": len(groups),
         "workers": workers,
+        "engine": engine,
         "wall_s": round(time.perf_counter() - start, 3),
         "map_s": round(map_s, 3),
         "reduce_s": round(reduce_s, 4),
@@ -155,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--compare", action="store_true", help="also analyse the whole cluster")
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--engine", choices=ENGINES, default="stdlib", help="the map's executor")
     args = parser.parse_args(argv)
     directory, stats = dataset(args.workloads, args.seed, args.cache)
-    sharded = run_sharded(directory, args.shards, args.workers)
+    sharded = run_sharded(directory, args.shards, args.workers, args.engine)
     result: dict[str, Any] = {
         "benchmark": "shard",
         "workloads": args.workloads,

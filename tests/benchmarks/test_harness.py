@@ -4,6 +4,7 @@ with whole-cluster analysis. Timings are recorded, never asserted."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,21 @@ def test_sharded_analysis_matches_the_whole_cluster(tmp_path: Path) -> None:
     assert escapers  # the gpu-operator DaemonSets escape to the host
     for ref in set(whole) - escapers:
         assert joined[ref] == local[ref]
+
+
+def test_dask_engine_gives_the_stdlib_results(tmp_path: Path) -> None:
+    """The same map on Dask's local multiprocessing scheduler: identical shard results, in
+    group order (what a Dask cluster would compute from the same task graph)."""
+    pytest.importorskip("dask", reason="dask is in the dev extra; not installed here")
+    generate(tmp_path, 40, seed=3)
+    groups = bench_shard.shards(tmp_path, 3)
+    strip = ("wall_s", "peak_rss_mb", "pid")  # measurements and workers, not results
+    stdlib = bench_shard.map_shards(groups, 2, "stdlib")
+    dask = bench_shard.map_shards(groups, 2, "dask")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in dask] == [
+        {k: v for k, v in r.items() if k not in strip} for r in stdlib
+    ]
+    assert sum(r["workloads"] for r in dask) == 40
+    with pytest.raises(ValueError, match="unknown engine"):
+        bench_shard.map_shards(groups, 1, "ray")
+    assert all(r["pid"] != os.getpid() for r in dask)  # computed in worker processes
