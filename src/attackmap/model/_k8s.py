@@ -10,6 +10,7 @@ built from these.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -55,6 +56,13 @@ def parse_quantity(value: object) -> Decimal:
         raise ValueError(f"expected a quantity, got {type(value).__name__}")
     if isinstance(value, int | float):
         return Decimal(str(value))
+    return _parse_quantity_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_quantity_text(value: str) -> Decimal:
+    """:func:`parse_quantity` of a string, memoised: manifests repeat the same few
+    quantities (``1``, ``500m``, ``16Gi``) endlessly; a Decimal is immutable."""
     match = _QUANTITY.match(value.strip())
     if match is None:
         raise ValueError(f"malformed quantity {value!r}")
