@@ -5,10 +5,10 @@ already one file per namespace plus ``cluster.yaml`` (ClusterRoles, ClusterRoleB
 RuntimeClasses). Each *shard* is a group of namespace files plus ``cluster.yaml``, analysed
 by ``attackmap.analyze`` in its own worker process: ``--engine stdlib`` (default,
 ``concurrent.futures.ProcessPoolExecutor``) or ``--engine dask`` (Dask's local
-multiprocessing scheduler, the same task graph a Dask cluster would run). A shard returns small, picklable
-facts: per workload its reachable technique ids, and whether it reaches the node (T1611
-Escape to Host, which hands it every projected ServiceAccount token on the node, in any
-namespace). The reduction joins what a shard cannot see: a node-escaping workload gains the
+multiprocessing scheduler, the same task graph a Dask cluster would run). A shard returns
+small, picklable facts: per workload its reachable technique ids, and whether it reaches
+the node (T1611 Escape to Host, which hands it every projected ServiceAccount token on the
+node, in any namespace). The reduction joins what a shard cannot see: a node-escaping workload gains the
 techniques that any token-holding workload of another shard reaches with its identity.
 
 With ``--compare`` the whole cluster is also analysed in one process, and the sharded

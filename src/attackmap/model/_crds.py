@@ -616,7 +616,7 @@ def check_runtime(obj: dict[str, Any]) -> None:
     spec = _mapping(obj, "spec")
     _maps(spec, ("spec",), "containers")
     _maps(spec, ("spec",), "volumes")
-    for i, _ in enumerate(_maps(spec, ("spec",), "supportedModelFormats")):
+    for i in range(len(_maps(spec, ("spec",), "supportedModelFormats"))):
         _spec(spec, "supportedModelFormats", i, "name", expected=str)
 
 
@@ -644,14 +644,13 @@ def _inference_service(obj: dict[str, Any], kind: str, ns: str | None, lookup: L
     _maps(predictor, at, "containers")
     _maps(predictor, at, "volumes")
     model = _typed(predictor, at, "model", expected=dict)
+    pod = {k: copy.deepcopy(v) for k, v in predictor.items() if k not in _PREDICTOR_NOT_POD}
     if model is not None:
         at_model = (*at, "model")
         for key, expected in (("runtime", str), ("storageUri", str), ("env", list)):
             _typed(model, at_model, key, expected=expected)
         _typed(model, at_model, "modelFormat", expected=dict)
         _typed(model, at_model, "modelFormat", "name", expected=str)
-    pod = {k: copy.deepcopy(v) for k, v in predictor.items() if k not in _PREDICTOR_NOT_POD}
-    if model is not None:
         runtime = _find_runtime(model, ns, lookup)
         rspec = copy.deepcopy(dig(runtime, "spec") or {}) if runtime else {}
         containers = rspec.get("containers") or []  # checked when the runtime was read

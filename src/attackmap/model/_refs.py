@@ -144,21 +144,15 @@ _SHAPES: dict[type[BaseModel], _Shape] = {}
 # built here with those names (a set of ~10 names is ~0.5 KB; per instance that was 8 MB
 # of the 38 MB a 1,000-workload inventory holds). Sharing is safe: the models are frozen,
 # and pydantic copies the set before changing it (``model_copy``/``__copy__``).
-_FIELD_SETS: dict[Any, set[str]] = {}
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
 
 
 def shared_fields_set(names: Any) -> set[str]:
-    """The shared fields set for ``names`` (any iterable of field names). Looked up by the
-    names in their order first (a call site passes them in one order: cheaper to build
-    than a frozenset), then by the set, so equal sets are one object whatever the order."""
-    ordered = tuple(names)
-    shared = _FIELD_SETS.get(ordered)
+    """The shared fields set for ``names`` (any iterable of field names)."""
+    key = frozenset(names)
+    shared = _FIELD_SETS.get(key)
     if shared is None:
-        key = frozenset(ordered)
-        shared = _FIELD_SETS.get(key)
-        if shared is None:
-            shared = _FIELD_SETS[key] = set(key)
-        _FIELD_SETS[ordered] = shared
+        shared = _FIELD_SETS[key] = set(key)
     return shared
 
 
