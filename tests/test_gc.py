@@ -78,3 +78,40 @@ def test_analyze_restores_the_collector_when_it_fails(monkeypatch: pytest.Monkey
     with pytest.raises(AttackmapError, match="injected"):
         analyze(NIM)
     assert gc.isenabled()
+
+
+def test_objects_built_while_paused_leave_the_young_generation() -> None:
+    """Re-enabled, the collector's first young collection must not walk everything built
+    while it was paused: those objects are promoted to the oldest generation."""
+    gc.collect()
+    with paused():
+        built = [{"i": [i]} for i in range(50_000)]
+        assert len(gc.get_objects(generation=0)) > 100_000
+    assert len(gc.get_objects(generation=0)) < 1_000
+    assert any(o is built for o in gc.get_objects(generation=2))
+    assert gc.get_freeze_count() == 0
+    del built
+    gc.collect()  # still collectable: nothing is left frozen
+
+
+def test_objects_a_program_froze_stay_frozen() -> None:
+    """A program that keeps objects frozen (``gc.freeze()`` before forking workers) keeps
+    them frozen: nothing is promoted then (unfreezing would thaw the program's objects)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused():
+            built = [{"i": [i]} for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen
+        assert not any(o is built for o in gc.get_objects(generation=2))  # not promoted
+    finally:
+        gc.unfreeze()
+
+
+def test_a_paused_region_with_the_collector_disabled_promotes_nothing() -> None:
+    gc.disable()
+    gc.collect()
+    with paused():
+        built = [{"i": [i]} for i in range(1_000)]
+    assert any(o is built for o in gc.get_objects(generation=0))

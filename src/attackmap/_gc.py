@@ -32,7 +32,26 @@ def paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            _promote_young()
             gc.enable()
+
+
+def _promote_young() -> None:
+    """Move every tracked object to the oldest generation (``freeze`` then ``unfreeze``,
+    two list splices) unless the program keeps objects frozen itself.
+
+    While the collector was paused, the objects built piled up in the youngest generation;
+    re-enabled, its first collection would walk all of them (0.5 s after loading 10k
+    workloads) only to find they survive, as a result does. Promoted, they wait for the
+    next full collection, which CPython runs only once the old generation has grown by a
+    quarter -- as if they had survived the young collections. Nothing is freed later
+    than with the collector running: objects not in a cycle are freed by reference
+    counting, the paused region creates no cycles of note, and any cycle is found by the
+    next full collection.
+    """
+    if gc.get_freeze_count() == 0:  # never thaw what the program froze
+        gc.freeze()
+        gc.unfreeze()
 
 
 def without_gc(func: Callable[P, R]) -> Callable[P, R]:

@@ -183,8 +183,8 @@ def parallel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     used: list[int] = []
     real = _loader._workers
 
-    def spy(files: list[Path]) -> int:
-        used.append(real(files))
+    def spy(files: list[Path], sizes: list[int]) -> int:
+        used.append(real(files, sizes))
         return used[-1]
 
     monkeypatch.setattr(_loader, "_workers", spy)
@@ -198,10 +198,10 @@ def test_parallel_read_equals_sequential(
 
     _many_files(tmp_path)
     inv = load(tmp_path)
-    assert parallel and (parallel[0] > 1 or (os.cpu_count() or 1) < 2)
+    assert parallel and (parallel[0] >= 1 or (os.cpu_count() or 1) < 2)
     monkeypatch.setattr(_loader, "PARALLEL_MIN_FILES", 10**9)
     sequential = load(tmp_path)
-    assert parallel[-1] == 1
+    assert parallel[-1] == 0
     assert inv == sequential
     # 60 Deployments, the NIMService and its NIMCache's caching Job
     assert len(inv.workloads) == 62 and len(inv.services) == 61
@@ -222,6 +222,53 @@ def test_parallel_read_reports_the_sequential_error(tmp_path: Path, parallel: li
     assert "part-07.yaml" in str(collect_error.value)
     assert "spec.containers" in str(collect_error.value)
     assert gc.isenabled()
+
+
+def _priority_in_worker(paths: list[Path]) -> list[Any]:
+    """A worker task reporting the worker's scheduling priority as each file's text."""
+    from attackmap.model import _loader
+
+    files = _loader._parse_task(paths)
+    nice = str(os.getpriority(os.PRIO_PROCESS, 0))
+    return [
+        None if docs is None else (nice, [(d.data, d.index, d.line, d.helm_source) for d in docs])
+        for docs in files
+    ]
+
+
+def test_workers_parse_at_a_lower_priority(
+    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collecting process does the serial work; its workers yield the CPU to it."""
+    from attackmap.model import _loader, _yaml
+
+    _many_files(tmp_path)
+    monkeypatch.setattr(_loader, "_parse_in_worker", _priority_in_worker)
+    files = sorted(tmp_path.iterdir())
+    batches = list(_loader._file_batches(files))
+    assert parallel == [min(os.cpu_count() or 1, len(files), 8)]
+    if parallel[0] == 0:
+        pytest.skip("one CPU: files are parsed in this process")
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + _loader.WORKER_NICENESS)
+    assert {d.text for batch in batches for d in batch} == {str(expected)}
+    assert [len(b) for b in batches] == [
+        len(_yaml.parse_text(f.read_text(), str(f))) for f in files
+    ]
+
+
+def test_tasks_are_runs_of_files_in_order() -> None:
+    from attackmap.model import _loader
+
+    files = [Path(f"f{i}") for i in range(100)]
+    sizes = [100_000] * 50 + [1_000] * 50
+    tasks = _loader._tasks(files, sizes, 2)
+    assert [f for task in tasks for f in task] == files
+    target = min(_loader.TASK_BYTES, sum(sizes) // 16)
+    size = dict(zip(files, sizes, strict=True))
+    assert all(sum(size[f] for f in task) >= target for task in tasks[:-1])
+    assert all(sum(size[f] for f in task[:-1]) < target for task in tasks)
+    assert len(tasks) >= 16  # at least 8 per parser
+    assert _loader._tasks(files[:3], [10, 10, 10], 4) == [[files[0]], [files[1]], [files[2]]]
 
 
 def test_trusted_models_share_their_fields_set_safely() -> None:

@@ -160,3 +160,71 @@ def test_oversize_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("attackmap.model._yaml.MAX_FILE_BYTES", 10)
     with pytest.raises(InputError, match="limit"):
         decode_bytes(b"a: 1234567890\n", "big.yaml")
+
+
+_SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+def _both_builders(text: str) -> list[tuple[object, object]]:
+    """Each document of ``text`` built by the general builder (alias bookkeeping) and by
+    the plain one used when the text has no anchor: (value or error) pairs."""
+    from attackmap.model._yaml import _Builder, _compose, _NodeError
+
+    out = []
+    for node in _compose(text, "t.yaml"):
+        results = []
+        for plain in (False, True):
+            builder = _Builder("t.yaml", aliases=not plain)
+            try:
+                value = builder.plain(node, 0) if plain else builder.build(node, 0)[0]
+                results.append(("value", value))
+            except _NodeError as e:
+                results.append(("error", e.message, e.line, e.parts))
+        out.append((results[0], results[1]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        POD,
+        "m:\n  <<: {x: 1, y: 2}\n  y: 3\n",  # a merge key without anchors
+        "m:\n  <<: [{x: 1}, {x: 2, z: 3}]\n  a: [1, 2.5, true, null, ~, '7', 0x1F]\n",
+        "m: {<<: 3}\n",
+        "a: 1\nb: {c: 1, c: 2}\n",
+        "a: [{b: 1}, {b: 2, b: 3}]\n",
+        "? [a, b]\n: 1\n",
+        "a: !!set {x, y}\n",
+        "a: [1, !custom 2]\n",
+        "a: 123456789012345678901234567890\n",
+        "a: .inf\n",
+        "a: 2024-01-02\nb: !!binary aGk=\n3: int key\nnull: null key\n",
+        "a: " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n",
+        "- a\n- [b, {c: [d, {e: f}]}]\n",
+    ],
+)
+def test_plain_builder_equals_the_general_one(text: str) -> None:
+    """Documents without anchors take a faster builder; it gives exactly the values and
+    the errors (message, line, field path) of the general one."""
+    for general, plain in _both_builders(text):
+        assert plain == general
+
+
+def test_plain_builder_equals_the_general_one_on_the_corpora() -> None:
+    roots = [Path(__file__).resolve().parents[1] / "hostile" / "corpus"]
+    if (_SHARED / "corpus").is_dir():
+        roots.append(_SHARED / "corpus")
+    files = [f for root in roots for f in sorted(root.rglob("*.y*ml"))]
+    checked = 0
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        if "&" in text:  # anchors: only the general builder is used
+            continue
+        try:
+            pairs = _both_builders(text)
+        except InputError:  # a syntax error: no document to build
+            continue
+        for general, plain in pairs:
+            assert plain == general, f
+            checked += 1
+    assert checked > 20

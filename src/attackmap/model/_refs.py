@@ -156,6 +156,27 @@ def shared_fields_set(names: Any) -> set[str]:
     return shared
 
 
+#: (class, field names in call order) -> the fields set of such an instance, once the
+#: names have been checked against the class: one lookup per call replaces the checks.
+_SIGNATURES: dict[tuple[Any, ...], set[str]] = {}
+_set_attr = object.__setattr__
+_new = object.__new__  # BaseModel defines no __new__
+# the setters of BaseModel's slots: a third faster than ``object.__setattr__`` by name
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def _signature(cls: type[BaseModel], shape: _Shape, keys: Any) -> set[str]:
+    """Check a new (class, names) signature; its fields set (shared if frozen)."""
+    if not (shape.required <= keys and keys <= shape.names):
+        raise TypeError(
+            f"{cls.__name__}: missing {sorted(shape.required - keys)}, "
+            f"unknown {sorted(keys - shape.names)}"
+        )
+    return shared_fields_set(keys) if shape.frozen else set(keys)
+
+
 def trusted(cls: type[M], /, **values: Any) -> M:
     """An instance of ``cls`` from values attackmap's own code has already validated and
     normalised (field names, right types) — what ``cls(**values)`` would give, without
@@ -167,23 +188,23 @@ def trusted(cls: type[M], /, **values: Any) -> M:
     shape = _SHAPES.get(cls)
     if shape is None:
         shape = _SHAPES[cls] = _Shape(cls)
-    keys = values.keys()
-    if not (shape.required <= keys and keys <= shape.names):
-        raise TypeError(
-            f"{cls.__name__}: missing {sorted(shape.required - keys)}, "
-            f"unknown {sorted(keys - shape.names)}"
-        )
+    signature = (cls, *values)
+    fields_set = _SIGNATURES.get(signature)
+    if fields_set is None:
+        fields_set = _SIGNATURES[signature] = _signature(cls, shape, values.keys())
+    elif not shape.frozen:  # a mutable model may add to its own set
+        fields_set = set(fields_set)
     data = shape.template.copy()
-    for name, factory in shape.fresh:
-        if name not in values:
-            data[name] = factory()
+    if shape.fresh:
+        for name, factory in shape.fresh:
+            if name not in values:
+                data[name] = factory()
     data.update(values)
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    fields_set = shared_fields_set(keys) if shape.frozen else set(keys)
-    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set_attr(obj, "__dict__", data)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
@@ -198,14 +219,14 @@ def replace(model: M, /, **update: Any) -> M:
         raise TypeError(f"{cls.__name__}: unknown {sorted(update.keys() - shape.names)}")
     data = model.__dict__.copy()
     data.update(update)
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
+    obj = _new(cls)
+    _set_attr(obj, "__dict__", data)
     fields_set = model.__pydantic_fields_set__
     if not shape.frozen:
         fields_set = fields_set | update.keys()
     elif not update.keys() <= fields_set:
         fields_set = shared_fields_set(fields_set | update.keys())
-    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
