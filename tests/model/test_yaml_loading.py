@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attackmap.errors import InputError
 from attackmap.model import MAX_DEPTH, load
@@ -228,3 +230,36 @@ def test_plain_builder_equals_the_general_one_on_the_corpora() -> None:
             assert plain == general, f
             checked += 1
     assert checked > 20
+
+
+_HELM_PIECES = [
+    "# Source: ",
+    "a",
+    " ",
+    "\n",
+    "\r",
+    "\t",
+    "x/y.yaml",
+    "#",
+    "Source:",
+    "\u2028",
+    "\x85",
+]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_HELM_PIECES), max_size=14).map("".join))
+def test_helm_source_comments_are_found_as_the_multiline_pattern_finds_them(text: str) -> None:
+    """``_helm_sources`` scans with ``str.find``; it finds exactly the lines and templates
+    of the pattern ``^# Source: (.+?)\\s*$`` (multi-line), line numbers included."""
+    import re
+
+    from attackmap.model._yaml import _helm_sources
+
+    expected = []
+    line, counted = 1, 0
+    for m in re.finditer(r"^# Source: (.+?)\s*$", text, re.MULTILINE):
+        line += text.count("\n", counted, m.start())
+        counted = m.start()
+        expected.append((line, m.group(1)))
+    assert _helm_sources(text) == expected

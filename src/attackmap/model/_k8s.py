@@ -52,6 +52,8 @@ def parse_quantity(value: object) -> Decimal:
 
     Raises ``ValueError`` for anything else.
     """
+    if type(value) is str:  # the common case first
+        return _parse_quantity_text(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected a quantity, got {type(value).__name__}")
     if isinstance(value, int | float):

@@ -8,6 +8,7 @@ are never kept: only whether a value is set and whether the name looks like a cr
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any, Literal
@@ -499,7 +500,10 @@ def _apparmor(
     return trusted(AppArmorProfile, type=value, source="annotation")
 
 
-def _expand(names: list[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=1024)
+def _expand(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Capability names normalised, ``ALL`` expanded, sorted (memoised: pods repeat the
+    same few lists, ``drop: [ALL]`` above all)."""
     out: set[str] = set()
     for n in names:
         norm = _normalise_capability(n)
@@ -690,8 +694,8 @@ def _container(
         proc_mount=sc.proc_mount if sc is not None else None,
         capabilities=trusted(
             Capabilities,
-            add=_expand(list(add_raw)),
-            drop=_expand(list(drop_raw)),
+            add=_expand(add_raw),
+            drop=_expand(drop_raw),
             add_raw=add_raw,
             drop_raw=drop_raw,
         ),
@@ -805,6 +809,16 @@ def _gpu_access(
     pod: PodSpec, annotations: dict[str, str], env_values: dict[str, dict[str, str | None]]
 ) -> tuple[GPUAccess, ...]:
     out: list[GPUAccess] = []
+    first: dict[str, Volume] = {}  # a mount uses the first volume of its name
+    for v in pod.volumes:
+        first.setdefault(v.name, v)
+    devices = {  # hostPath volumes of /dev or a /dev/nvidia* device
+        name: v
+        for name, v in first.items()
+        if v.type == "hostPath"
+        and v.path
+        and (v.path.rstrip("/") == "/dev" or v.path.startswith("/dev/nvidia"))
+    }
     for c in pod.containers:
         for name, count in c.resources.gpu_resources.items():
             if count > 0:
@@ -829,19 +843,14 @@ def _gpu_access(
                             container=c.name,
                         )
                     )
-        for m in pod.mounts(c):
-            v = m.volume
-            if (
-                v is not None
-                and v.type == "hostPath"
-                and v.path
-                and (v.path.rstrip("/") == "/dev" or v.path.startswith("/dev/nvidia"))
-            ):
+        for mount in c.volume_mounts:
+            device = devices.get(mount.name)
+            if device is not None:
                 out.append(
                     trusted(
                         GPUAccess,
                         route="hostPath-device",
-                        detail=f"hostPath {v.path} at {m.mount.mount_path}",
+                        detail=f"hostPath {device.path} at {mount.mount_path}",
                         container=c.name,
                     )
                 )
