@@ -18,6 +18,7 @@ from tests.conftest import shared_path
 
 from attackmap.errors import InputError
 from attackmap.model import Container, Inventory, ObjectRef, Port, load, relink
+from attackmap.model._loader import _parse_in_worker as _PARSE_IN_WORKER
 from attackmap.model._refs import replace, trusted
 
 
@@ -224,16 +225,10 @@ def test_parallel_read_reports_the_sequential_error(tmp_path: Path, parallel: li
     assert gc.isenabled()
 
 
-def _priority_in_worker(paths: list[Path]) -> list[Any]:
+def _priority_in_worker(paths: list[Path]) -> Any:
     """A worker task reporting the worker's scheduling priority as each file's text."""
-    from attackmap.model import _loader
-
-    files = _loader._parse_task(paths)
-    nice = str(os.getpriority(os.PRIO_PROCESS, 0))
-    return [
-        None if docs is None else (nice, [(d.data, d.index, d.line, d.helm_source) for d in docs])
-        for docs in files
-    ]
+    texts, files = _PARSE_IN_WORKER(paths)
+    return [str(os.getpriority(os.PRIO_PROCESS, 0))] * len(texts), files
 
 
 def test_workers_parse_at_a_lower_priority(
@@ -254,6 +249,33 @@ def test_workers_parse_at_a_lower_priority(
     assert [len(b) for b in batches] == [
         len(_yaml.parse_text(f.read_text(), str(f))) for f in files
     ]
+
+
+def test_documents_cross_from_workers_unchanged(tmp_path: Path) -> None:
+    """Workers send documents as JSON text: every value the YAML builder can produce comes
+    back equal and of the same type (ints stay ints, floats keep every bit, odd strings)."""
+    from attackmap.model import _loader
+
+    tricky = tmp_path / "tricky.yaml"
+    tricky.write_text(
+        "# Source: chart/t.yaml\n"
+        "a: [1, -0.0, 0.1, 1e300, 18446744073709551615, -9223372036854775808, true, null]\n"
+        'b: {"\\U0001F600\\u00e9": "\\0\\u2028\\x85", "": "", "1": 1.5, "k": "2024-01-02"}\n'
+        "c: [[[[]]], {}, [{}], 'yes', yes, 0o17, 0x1F, .5]\n"
+        "---\n---\n- [a, b]\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n", encoding="utf-8")
+    paths = [tricky, bad, tricky]
+    direct = _loader._parse_task(paths)
+    sent = _loader._from_worker(paths, _loader._parse_in_worker(paths))
+    assert direct[1] is None and sent[1] is None
+    assert direct[0] is not None and "\U0001f600\u00e9" in direct[0][0].data["b"]
+    assert sent == direct
+    for docs_sent, docs_direct in zip(sent, direct, strict=True):
+        for d1, d2 in zip(docs_sent or [], docs_direct or [], strict=True):
+            assert repr(d1.data) == repr(d2.data)  # same types: 1 vs 1.0 vs True differ
 
 
 def test_tasks_are_runs_of_files_in_order() -> None:
