@@ -100,8 +100,10 @@ _VOLUME_TYPE_NAMES = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credential_name(name: str) -> bool:
-    """Whether an environment variable name looks like it carries a credential."""
+    """Whether an environment variable name looks like it carries a credential (memoised:
+    the same few names recur in every pod)."""
     upper = name.upper()
     return (
         upper in _CREDENTIAL_EXACT
