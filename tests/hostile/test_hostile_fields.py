@@ -541,3 +541,38 @@ def test_the_base_custom_resources_are_valid() -> None:
     assert [s.kind for s in inv.skipped] == ["ServingRuntime"]
     (own,) = load(emit(INFERENCE_SERVICE_CONTAINERS)[0]).workloads
     assert [c.name for c in own.pod.containers] == ["kserve-container"]
+
+
+def test_a_serving_runtime_of_another_api_group_is_not_used() -> None:
+    """A ServingRuntime of a foreign API group is skipped as unknown; an InferenceService
+    naming it must not take its containers either (it was used, unchecked, before)."""
+    foreign = {**SERVING_RUNTIME, "apiVersion": "serving.example.com/v1"}
+    inv = load("---\n".join(emit(d)[0] for d in (INFERENCE_SERVICE, foreign)))
+    (isvc,) = inv.workloads
+    (main_container,) = isvc.pod.containers
+    assert main_container.image is not None
+    assert main_container.image.raw == "<runtime not in input>"
+    assert {v.name for v in isvc.pod.volumes} == {"kserve-pvc-source"}  # not the runtime's
+    (skipped,) = inv.skipped
+    assert skipped.kind == "ServingRuntime" and "not analysed" in skipped.reason
+    # the same runtime in its own group is used (the control case)
+    inv = load("---\n".join(emit(d)[0] for d in (INFERENCE_SERVICE, SERVING_RUNTIME)))
+    assert inv.workloads[0].pod.containers[0].image.raw == "nvcr.io/nim/meta/llama3:1.0"
+
+
+@pytest.mark.parametrize("runtime_first", [True, False])
+def test_a_malformed_serving_runtime_is_reported_at_its_own_field(runtime_first: bool) -> None:
+    """Whichever comes first in the input, a runtime whose containers are not a list is an
+    error at the runtime's line and field, not a "malformed InferenceService"."""
+    bad = replaced(SERVING_RUNTIME, ("spec", "containers"), {"name": "kserve-container"})
+    bad_text, lines = emit(bad)
+    docs = [bad_text, emit(INFERENCE_SERVICE)[0]]
+    if not runtime_first:
+        docs.reverse()
+    text = "---\n".join(docs)
+    with pytest.raises(InputError) as e:
+        load(text)
+    assert e.value.field == "spec.containers"
+    offset = 0 if runtime_first else docs[0].count("\n") + 1
+    assert e.value.line == lines[("spec", "containers")] + offset
+    assert "InferenceService" not in str(e.value)

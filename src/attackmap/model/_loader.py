@@ -72,7 +72,12 @@ _ADMISSION = {
     ("apiserver.config.k8s.io", "AdmissionConfiguration"),
     ("pod-security.admission.config.k8s.io", "PodSecurityConfiguration"),
 }
-_LOOKUP_KINDS = RUNTIME_KINDS | {"NIMCache"}
+#: kinds custom-resource extractors consult, with the API groups they are read from (a
+#: ServingRuntime of another group is skipped as unknown, so it is not used either)
+_LOOKUP_GROUPS = {
+    **{kind: frozenset({"serving.kserve.io"}) for kind in RUNTIME_KINDS},
+    "NIMCache": CRD_KINDS["NIMCache"][0],
+}
 _PYDANTIC_TAGS = frozenset({"int", "str", "float", "bool", "none", "list", "dict"})
 
 
@@ -676,20 +681,33 @@ def _load_context(context: Any) -> ClusterContext | None:
 
 
 def _register_lookup(obj: _Object, c: _Collected, default_ns: str) -> None:
-    """Index the objects custom-resource extractors consult (NIMCache, serving runtimes)."""
-    kind = obj.data.get("kind")
-    if not (isinstance(kind, str) and kind in _LOOKUP_KINDS):
+    """Index the objects custom-resource extractors consult (NIMCache, serving runtimes).
+
+    Only objects of the API groups they are read from, and only serving runtimes whose
+    shape is right: a malformed runtime is reported at its own line when it is collected,
+    never used (and blamed on an InferenceService) first."""
+    kind, api = obj.data.get("kind"), obj.data.get("apiVersion")
+    if not isinstance(kind, str) or not isinstance(api, str):
+        return
+    groups = _LOOKUP_GROUPS.get(kind)
+    if groups is None or group_of(api) not in groups:
         return
     meta = obj.data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    if isinstance(name, str) and isinstance(meta, dict):
-        meta_ns = meta.get("namespace")
-        ns = (
-            None
-            if kind in CLUSTER_SCOPED
-            else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
-        )
-        c.lookup[(kind, ns, name)] = obj.data
+    if not (isinstance(name, str) and isinstance(meta, dict)):
+        return
+    if kind in RUNTIME_KINDS:
+        try:
+            check_runtime(obj.data)
+        except KindError:
+            return
+    meta_ns = meta.get("namespace")
+    ns = (
+        None
+        if kind in CLUSTER_SCOPED
+        else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
+    )
+    c.lookup[(kind, ns, name)] = obj.data
 
 
 @without_gc
