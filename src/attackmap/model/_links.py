@@ -433,7 +433,9 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 service_account=sa_link,
                 namespace_labels=dict(namespace.labels),
                 pss=namespace.pss,
-                pod=replace(w.pod, volumes=tuple(volumes)),
+                pod=replace(w.pod, volumes=tuple(volumes))
+                if any(a is not b for a, b in zip(volumes, w.pod.volumes, strict=True))
+                else w.pod,
             )
         )
     for s in inv.services:
