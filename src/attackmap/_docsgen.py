@@ -24,9 +24,10 @@ import yaml
 from attackmap._resources import mappings_dir
 from attackmap._severity import LEVELS, Severities, load_severities
 from attackmap.attack import AttackKB
+from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, Step, load_catalogue
-from attackmap.graph._docs import TACTIC_ORDER, load_coverage
+from attackmap.graph._docs import load_coverage
 from attackmap.graph._facts import (
     ContainerFacts,
     DeriveOptions,
@@ -336,10 +337,6 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _tactic_key(tactic: str) -> tuple[int, str]:
-    return (TACTIC_ORDER.index(tactic) if tactic in TACTIC_ORDER else 99, tactic)
-
-
 def _header(title: str, source: str, intro: str) -> list[str]:
     return [
         f"# {title}",
@@ -371,7 +368,7 @@ def _techniques_md(kb: AttackKB, cat: Catalogue, sev: Severities) -> str:
         + ", ".join(f"`{lv}`" for lv in LEVELS)
         + ".",
     )
-    tactics = sorted({tac for t in techniques for tac in t.tactics}, key=_tactic_key)
+    tactics = sorted({tac for t in techniques for tac in t.tactics}, key=tactic_rank)
     for tactic in tactics:
         lines += [
             f"## {tactic} (default {sev.tactics.get(tactic, 'info')})",

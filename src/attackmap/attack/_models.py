@@ -6,6 +6,33 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+#: Enterprise ATT&CK tactics in matrix order (kill-chain shortnames): the one order every
+#: table, layer and export sorts tactics by.
+TACTIC_ORDER: tuple[str, ...] = (
+    "reconnaissance",
+    "resource-development",
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
+)
+
+
+def tactic_rank(tactic: str) -> tuple[int, str]:
+    """Sort key of a tactic shortname: matrix order, unknown ones after, by name."""
+    return (
+        TACTIC_ORDER.index(tactic) if tactic in TACTIC_ORDER else len(TACTIC_ORDER),
+        tactic,
+    )
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

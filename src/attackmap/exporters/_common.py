@@ -10,26 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from attackmap.attack._models import tactic_rank
+
 if TYPE_CHECKING:
     from attackmap.graph import Catalogue, Path, Report, TechniqueFinding
 
-# Enterprise ATT&CK tactics in matrix order (kill-chain shortnames).
-TACTICS: tuple[str, ...] = (
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-)
 
 # Fixed timestamps for exports that need one (STIX): the latest ``modified`` of the
 # techniques, mitigations, tactics and relationships of each full ATT&CK Enterprise release
@@ -44,10 +29,6 @@ FALLBACK_TIMESTAMP = "2017-06-01T00:00:00.000Z"  # ATT&CK's own first "created" 
 def release_timestamp(attack_version: str) -> str:
     """The fixed timestamp of an ATT&CK release (a constant for unknown releases)."""
     return RELEASE_TIMESTAMPS.get(attack_version, FALLBACK_TIMESTAMP)
-
-
-def tactic_rank(tactic: str) -> int:
-    return TACTICS.index(tactic) if tactic in TACTICS else len(TACTICS)
 
 
 def attack_url(ident: str) -> str:

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
+from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import (
     breaking_all,
     control_name,
     findings_by_tactic,
-    tactic_rank,
 )
 
 if TYPE_CHECKING:

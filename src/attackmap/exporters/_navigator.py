@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
-from attackmap.exporters._common import attack_url, control_name, route, tactic_rank
+from attackmap.attack._models import tactic_rank
+from attackmap.exporters._common import attack_url, control_name, route
 from attackmap.exporters._json import dumps
 
 if TYPE_CHECKING:

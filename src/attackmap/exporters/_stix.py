@@ -21,6 +21,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
+from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import (
     attack_url,
     catalogue,
@@ -28,7 +29,6 @@ from attackmap.exporters._common import (
     control_name,
     release_timestamp,
     route,
-    tactic_rank,
 )
 from attackmap.exporters._json import dumps
 

@@ -14,25 +14,12 @@ import yaml
 
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
+from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph._catalogue import Catalogue
 from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS
 
 COVERAGE_FILE = "mappings/coverage.yaml"
-TACTIC_ORDER = (
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +98,7 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
     ]
     tactics = sorted(
         {tac for t in techniques for tac in t.tactics},
-        key=lambda x: (TACTIC_ORDER.index(x) if x in TACTIC_ORDER else 99, x),
+        key=tactic_rank,
     )
     for tactic in tactics:
         lines += [f"## {tactic}", "", "| technique | name | reached by |", "|---|---|---|"]
