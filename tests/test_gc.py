@@ -115,3 +115,14 @@ def test_a_paused_region_with_the_collector_disabled_promotes_nothing() -> None:
     with paused():
         built = [{"i": [i]} for i in range(1_000)]
     assert any(o is built for o in gc.get_objects(generation=0))
+
+
+def test_a_small_paused_region_promotes_nothing() -> None:
+    """After a small call the young collection is cheap: nothing is promoted, so young
+    garbage the program made itself keeps being collected young."""
+    from attackmap import _gc
+
+    gc.collect()
+    with paused():
+        built = [{"i": [i]} for i in range(_gc.PROMOTE_MIN // 10)]
+    assert not any(o is built for o in gc.get_objects(generation=2))

@@ -36,21 +36,27 @@ def paused() -> Iterator[None]:
             gc.enable()
 
 
+#: Net new tracked objects in the youngest generation from which leaving a paused region
+#: promotes them (walking 50,000 objects takes a few milliseconds).
+PROMOTE_MIN = 50_000
+
+
 def _promote_young() -> None:
     """Move every tracked object to the oldest generation (``freeze`` then ``unfreeze``,
-    two list splices) unless the program keeps objects frozen itself.
+    two list splices) after bulk work, unless the program keeps objects frozen itself.
 
     While the collector was paused, the objects built piled up in the youngest generation;
     re-enabled, its first collection would walk all of them (0.5 s after loading 10k
-    workloads) only to find they survive, as a result does. Promoted, they wait for the
-    next full collection, which CPython runs only once the old generation has grown by a
-    quarter -- as if they had survived the young collections. Nothing is freed later
-    than with the collector running: objects not in a cycle are freed by reference
-    counting, the paused region creates no cycles of note, and any cycle is found by the
-    next full collection.
+    workloads) only to find they survive, as a result does. Promoted, they are walked
+    again only by a full collection. The price: a reference cycle among them is found at
+    the next full collection instead of the next young one. The paused regions make none
+    of note (measured: no cyclic garbage after ``load`` or ``analyze``, 4 objects after an
+    input error); objects not in a cycle are freed by reference counting as before. After
+    a small call (fewer than :data:`PROMOTE_MIN` new objects) nothing is promoted: the
+    young collection is cheap, and young garbage the program made itself stays young.
     """
-    if gc.get_freeze_count() == 0:  # never thaw what the program froze
-        gc.freeze()
+    if gc.get_count()[0] >= PROMOTE_MIN and gc.get_freeze_count() == 0:
+        gc.freeze()  # never thaw what the program froze (checked above)
         gc.unfreeze()
 
 
