@@ -222,6 +222,11 @@ class _Builder:
     def error(self, node: Node, message: str) -> _NodeError:
         return _NodeError(message, node.start_mark.line + 1)
 
+    def duplicate(self, key_node: Node, key: str) -> _NodeError:
+        error = self.error(key_node, f"duplicate key {key!r}")
+        error.parts.append(key)
+        return error
+
     def build(self, node: Node, depth: int) -> tuple[Any, int]:
         """Return (value, expanded node count of the subtree)."""
         if isinstance(node, ScalarNode):
@@ -310,9 +315,7 @@ class _Builder:
                 return self.mapping(node, depth)[0]  # type: ignore[arg-type]
             key = key_node.value
             if key in out:
-                error = self.error(key_node, f"duplicate key {key!r}")
-                error.parts.append(key)
-                raise error
+                raise self.duplicate(key_node, key)
             if value_node.__class__ is ScalarNode and value_node.tag == _STR:
                 out[key] = value_node.value
                 continue
@@ -345,9 +348,7 @@ class _Builder:
                 raise self.error(key_node, f"unsupported YAML tag {key_node.tag!r}")
             key = key_node.value
             if key in out:
-                error = self.error(key_node, f"duplicate key {key!r}")
-                error.parts.append(key)
-                raise error
+                raise self.duplicate(key_node, key)
             if value_node.__class__ is ScalarNode and value_node.tag == _STR:
                 out[key] = value_node.value
                 size += 1
