@@ -278,6 +278,45 @@ def test_documents_cross_from_workers_unchanged(tmp_path: Path) -> None:
             assert repr(d1.data) == repr(d2.data)  # same types: 1 vs 1.0 vs True differ
 
 
+def test_the_result_pipe_holds_a_whole_task_result(
+    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers do not wait, their result half-sent, for the busy collecting process: the
+    executor's result pipe is widened to 1 MB where the system allows it."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no pipe sizes on this system")
+    limit = Path("/proc/sys/fs/pipe-max-size")
+    from attackmap.model import _loader
+
+    if not limit.exists() or int(limit.read_text()) < _loader.RESULT_PIPE_BYTES:
+        pytest.skip("the system does not allow 1 MB pipes")
+    sizes: list[int] = []
+    widen = _loader._widen_result_pipe
+
+    def spy(pool: Any) -> None:
+        widen(pool)
+        reader = pool._result_queue._reader
+        sizes.append(fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ))
+
+    monkeypatch.setattr(_loader, "_widen_result_pipe", spy)
+    _many_files(tmp_path)
+    assert len(load(tmp_path).workloads) == 62
+    if parallel[-1] == 0:
+        pytest.skip("one CPU: files are parsed in this process")
+    assert sizes == [_loader.RESULT_PIPE_BYTES]
+
+
+def test_widening_the_result_pipe_never_fails() -> None:
+    """Without the executor's private pipe (another Python), nothing happens."""
+    from attackmap.model import _loader
+
+    class Pool:
+        pass
+
+    _loader._widen_result_pipe(Pool())  # type: ignore[arg-type]
+
+
 def test_tasks_are_runs_of_files_in_order() -> None:
     from attackmap.model import _loader
 
