@@ -8,6 +8,7 @@ tagged ``!!python/...`` is ever constructed (the payloads would create a marker 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tracemalloc
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from attackmap.audit import read
 from attackmap.cli import main
@@ -283,6 +286,14 @@ def test_unknown_api_versions_are_listed_not_silently_dropped(
         ('{"defaultAction": "SCMP_ACT_ALLOW\x00"}', "not valid JSON"),
         ("defaultAction: SCMP_ACT_ALLOW\x00\n", "neither JSON nor YAML"),
         ('{"defaultAction": 5, "syscalls": "x"}', "expected"),
+        (
+            "defaultAction: SCMP_ACT_ERRNO\nsyscalls:\n- {names: [mount], x: !!bool maybe}\n",
+            "line 3: 'maybe' is not a valid bool",
+        ),
+        (
+            'defaultAction: SCMP_ACT_ERRNO\ndefaultErrnoRet: !!int ""\n',
+            "line 2: '' is not a valid int",
+        ),
     ],
     ids=[
         "alias-bomb",
@@ -293,6 +304,8 @@ def test_unknown_api_versions_are_listed_not_silently_dropped(
         "nul-json",
         "nul-yaml",
         "types",
+        "bool-tag-on-a-word",  # KeyError, fixed
+        "int-tag-on-nothing",  # IndexError, fixed
     ],
 )
 def test_seccomp_parser_refuses_hostile_profiles(text: str, message: str) -> None:
@@ -306,6 +319,45 @@ def test_seccomp_cli_refuses_a_hostile_profile(
     f = tmp_path / "bomb.yaml"
     f.write_text(_alias_bomb())
     _cli_refuses(capsys, ["seccomp", str(f)], f"{f}:2: ")
+
+
+def test_malformed_tagged_values_are_refused_at_their_line_by_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Explicit standard tags on values they cannot have raised KeyError/IndexError (a
+    traceback, exit 1) in both YAML readers."""
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("defaultAction: SCMP_ACT_ERRNO\ndefaultErrnoRet: !!float ''\n")
+    err = _cli_refuses(capsys, ["seccomp", str(profile)], str(profile))
+    assert "line 2: '' is not a valid float" in err
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: c, image: x}]\n  hostNetwork: !!bool maybe\n"
+    )
+    _cli_refuses(capsys, ["inventory", str(pod)], f"{pod}:6: spec.hostNetwork: malformed boolean")
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: c, image: x, ports: [{containerPort: !!int '-'}]}]\n"
+    )
+    _cli_refuses(
+        capsys, ["analyze", str(pod)], f"{pod}:5: spec.containers[0].ports[0].containerPort"
+    )
+
+
+_PROFILE_PIECES = [
+    "defaultAction: SCMP_ACT_ERRNO\n", "syscalls:\n", "- names: [mount]\n", "  action: ",
+    "SCMP_ACT_ALLOW", "\n", "a: ", "- ", "{", "}", "[", "]", ", ", "!!bool ", "!!int ",
+    "!!float ", "!!null ", "!!binary ", "!!timestamp ", "!!set ", '""', "maybe", "-", "0x",
+    "1:30", "&x ", "*x", "<<: ",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PROFILE_PIECES), max_size=16).map("".join))
+def test_no_profile_text_raises_anything_but_seccomp_errors(text: str) -> None:
+    with contextlib.suppress(SeccompError):
+        load_profile(text if "\n" in text else text + "\n")
 
 
 # --------------------------------------------------------------------------- audit

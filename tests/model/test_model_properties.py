@@ -184,10 +184,24 @@ def hostile(draw: st.DrawFn) -> Any:
     return base
 
 
+#: YAML pieces random text almost never spells: explicit tags on values they do not fit
+#: (``!!bool maybe`` and ``!!int ""`` raised KeyError/IndexError once), anchors, merges.
+_YAML_PIECES = [
+    "a: ", "b: ", "- ", "\n", "\n  ", "{", "}", "[", "]", ", ", "? ", ": ",
+    "!!bool ", "!!int ", "!!float ", "!!null ", "!!str ", "!!timestamp ", "!!binary ",
+    "!!map ", "!!seq ", "!!set ", "!!omap ", '""', "''", "maybe", "yes", "-", "0x", "0o",
+    "1", "1_0", "1:30", ".", ".inf", "~", "&x ", "*x", "<<: ", "apiVersion: v1\nkind: Pod\n",
+]  # fmt: skip
+yaml_pieces = st.lists(st.sampled_from(_YAML_PIECES), max_size=16).map("".join)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
-        hostile(), st.text(max_size=200), st.binary(max_size=100).map(lambda b: b.decode("latin-1"))
+        hostile(),
+        st.text(max_size=200),
+        st.binary(max_size=100).map(lambda b: b.decode("latin-1")),
+        yaml_pieces,
     )
 )
 def test_no_input_raises_anything_but_attackmap_errors(data: Any) -> None:

@@ -103,6 +103,20 @@ class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML's loaders are untype
 
 
 _SC = SafeConstructor()
+_BOOL_VALUES: dict[str, bool] = SafeConstructor.bool_values
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_value(tag: str, text: str) -> int | float:
+    """PyYAML's value of an int or float scalar (memoised: ports, user ids and replica
+    counts repeat; the value depends on the text alone)."""
+    node = ScalarNode(tag, text)
+    value: int | float = (
+        _SC.construct_yaml_int(node) if tag == _INT else _SC.construct_yaml_float(node)
+    )
+    return value
+
+
 _HELM_SOURCE = "# Source: "  # Helm's comment above each rendered template
 
 _KEY_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL})  # scalar keys become their text
@@ -371,8 +385,11 @@ class _Builder:
             return node.value
         if tag == _NULL:
             return None
-        if tag == _BOOL:
-            return _SC.construct_yaml_bool(node)
+        if tag == _BOOL:  # SafeConstructor.construct_yaml_bool, refusing what it cannot read
+            value = _BOOL_VALUES.get(node.value.lower())
+            if value is None:  # only an explicit !!bool tag gets here
+                raise self.error(node, f"malformed boolean {node.value!r}")
+            return value
         if tag in (_INT, _FLOAT):
             return self.number(node)
         raise self.error(node, f"unsupported YAML tag {tag!r} (only standard tags are accepted)")
@@ -384,10 +401,8 @@ class _Builder:
                 node, f"number literal of {len(text)} characters (limit {MAX_NUMBER_CHARS})"
             )
         try:
-            value: int | float = (
-                _SC.construct_yaml_int(node) if node.tag == _INT else _SC.construct_yaml_float(node)
-            )
-        except (ValueError, OverflowError) as e:  # pragma: no cover - the resolver's regexps
+            value = _number_value(node.tag, text)
+        except (ValueError, OverflowError, IndexError) as e:  # an explicit !!int/!!float tag
             raise self.error(node, f"malformed number {text!r}") from e
         if isinstance(value, int):
             if not _INT64_MIN <= value <= _INT64_MAX:

@@ -75,14 +75,50 @@ def _record_lines(node: yaml.Node, where: Where, lines: dict[Where, int]) -> Non
             _record_lines(item, (*where, i), lines)
 
 
+#: What PyYAML's safe constructor raises for a value its explicit tag does not fit, other
+#: than its own ConstructorError: ``!!bool maybe`` (KeyError), ``!!int ""`` (IndexError),
+#: ``!!timestamp x`` (AttributeError), ``!!int abc`` (ValueError).
+_CONSTRUCT_ERRORS = (KeyError, IndexError, AttributeError, TypeError, ValueError, OverflowError)
+
+
+def _bad_scalar(loader: yaml.SafeLoader, node: yaml.Node) -> yaml.Node | None:
+    """The first scalar under ``node`` that PyYAML's safe constructor cannot build."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            loader.construct_object(node, deep=True)
+        except (*_CONSTRUCT_ERRORS, yaml.YAMLError):
+            return node
+        return None
+    children = (
+        [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.MappingNode)
+        else list(node.value)
+    )
+    for child in children:
+        bad = _bad_scalar(loader, child)
+        if bad is not None:
+            return bad
+    return None
+
+
 def _compose_all(text: str) -> list[tuple[yaml.Node, Any]]:
+    """Each document's node and data. A value its explicit tag does not fit (``!!bool
+    maybe``, ``!!int ""``, ``!!timestamp x``: PyYAML raises KeyError, IndexError,
+    AttributeError for them) is a ValueError naming the value and its line."""
     loader = yaml.SafeLoader(text)
     try:
         docs = []
         while loader.check_node():
             node = loader.get_node()
             if node is not None:
-                docs.append((node, loader.construct_document(node)))
+                try:
+                    docs.append((node, loader.construct_document(node)))
+                except _CONSTRUCT_ERRORS as e:
+                    bad = _bad_scalar(yaml.SafeLoader(""), node) or node
+                    raise ValueError(
+                        f"line {bad.start_mark.line + 1}: {bad.value!r} is not a valid "
+                        f"{str(bad.tag).rsplit(':', 1)[-1]}"
+                    ) from e
         return docs
     finally:
         loader.dispose()
