@@ -349,3 +349,19 @@ def test_trusted_models_share_their_fields_set_safely() -> None:
     with pytest.raises(ValidationError):
         a.name = "y"  # type: ignore[misc]  # frozen: the shared set is never added to
     assert b.model_fields_set == {"container_port", "name"}
+
+
+class _Mutable(BaseModel):
+    a: int = 0
+    b: int = 0
+
+
+def test_trusted_mutable_models_never_share_their_fields_set() -> None:
+    """Assigning to a mutable model adds to its own fields set: no other instance built
+    with the same names may see that (the first instance once shared the cached set)."""
+    first = trusted(_Mutable, a=1)
+    second = trusted(_Mutable, a=2)
+    first.b = 5
+    assert first.model_fields_set == {"a", "b"}
+    assert second.model_fields_set == {"a"}
+    assert trusted(_Mutable, a=3).model_fields_set == {"a"}

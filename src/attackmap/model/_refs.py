@@ -168,13 +168,23 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _signature(cls: type[BaseModel], shape: _Shape, keys: Any) -> set[str]:
-    """Check a new (class, names) signature; its fields set (shared if frozen)."""
+    """Check a new (class, names) signature; the shared fields set of its instances."""
     if not (shape.required <= keys and keys <= shape.names):
         raise TypeError(
             f"{cls.__name__}: missing {sorted(shape.required - keys)}, "
             f"unknown {sorted(keys - shape.names)}"
         )
-    return shared_fields_set(keys) if shape.frozen else set(keys)
+    return shared_fields_set(keys)
+
+
+def _instance(cls: type[M], data: dict[str, Any], fields_set: set[str]) -> M:
+    """A model instance with these field values and fields set, as pydantic leaves one."""
+    obj = _new(cls)
+    _set_attr(obj, "__dict__", data)
+    _set_fields_set(obj, fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 def trusted(cls: type[M], /, **values: Any) -> M:
@@ -192,20 +202,14 @@ def trusted(cls: type[M], /, **values: Any) -> M:
     fields_set = _SIGNATURES.get(signature)
     if fields_set is None:
         fields_set = _SIGNATURES[signature] = _signature(cls, shape, values.keys())
-    elif not shape.frozen:  # a mutable model may add to its own set
+    if not shape.frozen:  # a mutable model adds to its own set: never share it
         fields_set = set(fields_set)
     data = shape.template.copy()
-    if shape.fresh:
-        for name, factory in shape.fresh:
-            if name not in values:
-                data[name] = factory()
+    for name, factory in shape.fresh:
+        if name not in values:
+            data[name] = factory()
     data.update(values)
-    obj = _new(cls)
-    _set_attr(obj, "__dict__", data)
-    _set_fields_set(obj, fields_set)
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
+    return _instance(cls, data, fields_set)
 
 
 def replace(model: M, /, **update: Any) -> M:
@@ -219,14 +223,9 @@ def replace(model: M, /, **update: Any) -> M:
         raise TypeError(f"{cls.__name__}: unknown {sorted(update.keys() - shape.names)}")
     data = model.__dict__.copy()
     data.update(update)
-    obj = _new(cls)
-    _set_attr(obj, "__dict__", data)
     fields_set = model.__pydantic_fields_set__
     if not shape.frozen:
         fields_set = fields_set | update.keys()
     elif not update.keys() <= fields_set:
         fields_set = shared_fields_set(fields_set | update.keys())
-    _set_fields_set(obj, fields_set)
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
+    return _instance(cls, data, fields_set)
