@@ -379,6 +379,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
             source=sa.source if sa else None,
         )
         volumes = []
+        volumes_changed = False
         for v in w.pod.volumes:
             if v.type == "persistentVolumeClaim" and v.claim_name:
                 pvc = pvcs.get((ns, v.claim_name))
@@ -396,7 +397,9 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                     update.update(pv=pv.ref, pv_backing=pv.backing, pv_path=pv.path or pv.server)
                     if not update.get("access_modes"):
                         update["access_modes"] = pv.access_modes
-                v = replace(v, **update) if update else v
+                if update:
+                    v = replace(v, **update)
+                    volumes_changed = True
             elif (
                 v.type == "secret"
                 and v.secret_name
@@ -433,9 +436,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 service_account=sa_link,
                 namespace_labels=dict(namespace.labels),
                 pss=namespace.pss,
-                pod=replace(w.pod, volumes=tuple(volumes))
-                if any(a is not b for a, b in zip(volumes, w.pod.volumes, strict=True))
-                else w.pod,
+                pod=replace(w.pod, volumes=tuple(volumes)) if volumes_changed else w.pod,
             )
         )
     for s in inv.services:

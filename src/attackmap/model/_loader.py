@@ -614,10 +614,11 @@ def _collect(
     context_groups = CONTEXT_KINDS.get(kind)
     groups = handler[0] if handler else context_groups
     if kind in RUNTIME_KINDS and group == "serving.kserve.io":
-        try:
-            check_runtime(data)
-        except KindError as e:
-            raise obj.error(e.parts, e.message) from e
+        if c.lookup.get((kind, ns, name)) is not data:  # indexed = checked already
+            try:
+                check_runtime(data)
+            except KindError as e:
+                raise obj.error(e.parts, e.message) from e
         c.skipped.append(
             SkippedObject(
                 kind=kind,

@@ -114,7 +114,9 @@ def _compose_all(text: str) -> list[tuple[yaml.Node, Any]]:
                 try:
                     docs.append((node, loader.construct_document(node)))
                 except _CONSTRUCT_ERRORS as e:
-                    bad = _bad_scalar(yaml.SafeLoader(""), node) or node
+                    bad = _bad_scalar(yaml.SafeLoader(""), node)
+                    if bad is None:  # no one scalar to blame: the document's line
+                        raise ValueError(f"line {node.start_mark.line + 1}: {e}") from e
                     raise ValueError(
                         f"line {bad.start_mark.line + 1}: {bad.value!r} is not a valid "
                         f"{str(bad.tag).rsplit(':', 1)[-1]}"
