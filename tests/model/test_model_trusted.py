@@ -252,7 +252,7 @@ def test_workers_parse_at_a_lower_priority(
 
 
 def test_documents_cross_from_workers_unchanged(tmp_path: Path) -> None:
-    """Workers send documents as JSON text: every value the YAML builder can produce comes
+    """Workers send documents as JSON: every value the YAML builder can produce comes
     back equal and of the same type (ints stay ints, floats keep every bit, odd strings)."""
     from attackmap.model import _loader
 
@@ -276,6 +276,52 @@ def test_documents_cross_from_workers_unchanged(tmp_path: Path) -> None:
     for docs_sent, docs_direct in zip(sent, direct, strict=True):
         for d1, d2 in zip(docs_sent or [], docs_direct or [], strict=True):
             assert repr(d1.data) == repr(d2.data)  # same types: 1 vs 1.0 vs True differ
+
+
+def test_documents_json_cannot_hold_are_read_again_by_the_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file whose documents orjson refuses (a lone surrogate: no YAML text yields one,
+    but nothing may rely on that) crosses as ``None`` -- text included -- and is read
+    again in the collecting process, like a bad file: never a half-sent result."""
+    from attackmap.model import _loader
+    from attackmap.model._yaml import RawDocument
+
+    good = [RawDocument({"a": 1}, "g.yaml", 0, 1, None, "a: 1\n")]
+    odd = [RawDocument({"a": "\ud800"}, "o.yaml", 0, 1, None, "a: x\n")]
+    monkeypatch.setattr(_loader, "_parse_task", lambda paths: [good, odd, []])
+    texts, files = _loader._parse_in_worker([Path("g.yaml"), Path("o.yaml"), Path("e.yaml")])
+    assert texts == ["a: 1\n", None, None]
+    assert files[1] is None and files[0] is not None and files[2] == b"[]"
+    got = _loader._from_worker([Path("g.yaml"), Path("o.yaml"), Path("e.yaml")], (texts, files))
+    assert got == [good, None, []]
+
+
+def test_validators_are_built_while_the_first_results_are_parsed(
+    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parallel load builds the deferred validators after submitting the tasks and
+    before it waits for the first result (the collecting process is idle then); the
+    validators it builds are complete afterwards."""
+    from attackmap.model import _loader
+
+    _many_files(tmp_path)
+    events: list[str] = []
+    build = _loader._build_validators
+    from_worker = _loader._from_worker
+    monkeypatch.setattr(_loader, "_build_validators", lambda: (events.append("build"), build()))
+    monkeypatch.setattr(
+        _loader,
+        "_from_worker",
+        lambda paths, sent: (events.append("result"), from_worker(paths, sent))[1],
+    )
+    files = sorted(tmp_path.iterdir())
+    batches = list(_loader._file_batches(files))
+    if parallel[0] == 0:
+        pytest.skip("one CPU: files are parsed in this process")
+    assert events[0] == "build" and events.count("build") == 1 and "result" in events
+    assert all(cls.__pydantic_complete__ for cls in _loader._EARLY_VALIDATED)
+    assert len(batches) == len(files)
 
 
 def test_the_result_pipe_holds_a_whole_task_result(

@@ -195,10 +195,14 @@ def _peer_any_pod(peer: NetworkPeer) -> bool:
     )
 
 
+#: The isolation of a pod no NetworkPolicy selects (frozen, so one instance serves all).
+_NOT_SELECTED = NetworkIsolation()
+
+
 def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
     selecting = [p for p in policies if p.pod_selector.matches(w.labels)]
     if not selecting:
-        return NetworkIsolation()
+        return _NOT_SELECTED
     ingress = [p for p in selecting if "Ingress" in p.policy_types]
     egress = [p for p in selecting if "Egress" in p.policy_types]
     any_pod = not ingress
@@ -347,7 +351,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     pvs = {p.ref.name: p for p in inv.pvs}
     pv_by_claim = {(p.claim.namespace, p.claim.name): p for p in inv.pvs if p.claim}
     secrets = {(s.ref.namespace, s.ref.name) for s in inv.secrets}
-    perms_cache: dict[tuple[str, str], tuple[PolicyRule, ...]] = {}
+    sa_links: dict[tuple[str, str, bool], ServiceAccountLink] = {}
     used_services: set[ObjectRef] = set()
     linked: list[Workload] = []
     for w in workloads:
@@ -358,7 +362,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         sa = sas.get((ns, sa_name))
         if sa is None and sa_name != "default":
             warnings.append(
-                LoadWarning(
+                trusted(
+                    LoadWarning,
                     message=f"uses ServiceAccount {sa_name!r}, which no manifest defines",
                     ref=w.ref,
                     source=w.source,
@@ -367,17 +372,18 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         automount = w.pod.automount_service_account_token
         if automount is None:
             automount = sa.automount if sa is not None and sa.automount is not None else True
-        key = (ns, sa_name)
-        if key not in perms_cache:
-            perms_cache[key] = _permissions(ns, sa_name, bindings, roles)
-        sa_link = trusted(
-            ServiceAccountLink,
-            ref=ObjectRef(kind="ServiceAccount", namespace=ns, name=sa_name),
-            exists=sa is not None or sa_name == "default",
-            automount=automount,
-            permissions=perms_cache[key],
-            source=sa.source if sa else None,
-        )
+        # one (frozen) link per ServiceAccount and token decision, shared by its workloads
+        sa_key = (ns, sa_name, automount)
+        sa_link = sa_links.get(sa_key)
+        if sa_link is None:
+            sa_link = sa_links[sa_key] = trusted(
+                ServiceAccountLink,
+                ref=trusted(ObjectRef, kind="ServiceAccount", namespace=ns, name=sa_name),
+                exists=sa is not None or sa_name == "default",
+                automount=automount,
+                permissions=_permissions(ns, sa_name, bindings, roles),
+                source=sa.source if sa else None,
+            )
         volumes = []
         volumes_changed = False
         for v in w.pod.volumes:
@@ -407,7 +413,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 and (ns, v.secret_name) not in secrets
             ):
                 warnings.append(
-                    LoadWarning(
+                    trusted(
+                        LoadWarning,
                         message=f"mounts Secret {v.secret_name!r}, which no manifest defines",
                         ref=w.ref,
                         source=w.source,
@@ -419,7 +426,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 for e in c.env:
                     if e.source == "secret" and e.ref_name and (ns, e.ref_name) not in secrets:
                         warnings.append(
-                            LoadWarning(
+                            trusted(
+                                LoadWarning,
                                 message=f"container {c.name!r} reads Secret {e.ref_name!r}, which no manifest defines",
                                 ref=w.ref,
                                 source=w.source,
@@ -442,14 +450,18 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     for s in inv.services:
         if s.selector and s.ref not in used_services:
             warnings.append(
-                LoadWarning(
-                    message="Service selects no workload in the input", ref=s.ref, source=s.source
+                trusted(
+                    LoadWarning,
+                    message="Service selects no workload in the input",
+                    ref=s.ref,
+                    source=s.source,
                 )
             )
     for b in inv.bindings:
         if b.role_ref not in roles:
             warnings.append(
-                LoadWarning(
+                trusted(
+                    LoadWarning,
                     message=f"binds {b.role_ref}, which no manifest defines",
                     ref=b.ref,
                     source=b.source,
