@@ -103,6 +103,55 @@ def test_effective_security_context_and_capabilities() -> None:
     assert mounts["dev"].writable and not mounts["cache"].writable
 
 
+def test_field_names_are_the_api_names_only() -> None:
+    """The API server knows ``hostNetwork``, not ``host_network``: a snake_case field is an
+    unknown field (dropped, or refused under strict field validation), never the setting
+    -- it used to be read as the setting, which made such a pod look host-networked."""
+    snake = """
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  host_network: true
+  hostPID: true
+  security_context: {run_as_user: 0}
+  containers:
+  - name: c
+    image: x
+    security_context: {privileged: true}
+    securityContext: {run_as_non_root: true, allowPrivilegeEscalation: false}
+"""
+    (w,) = load(snake).workloads
+    assert not w.pod.host_network and w.pod.host_pid  # hostPID is the API's own spelling
+    c = w.pod.containers[0]
+    assert not c.privileged and c.run_as_user is None and c.run_as_non_root is None
+    assert c.allow_privilege_escalation is False
+
+
+def test_template_label_and_selector_scalars_read_as_strings() -> None:
+    """Pod-template labels and nodeSelector values written as numbers or booleans are read
+    as their string form (docs/model.md); a list there is an error at the exact key."""
+    doc = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a}
+spec:
+  template:
+    metadata:
+      labels: {app: a, version: 1, canary: true, ratio: 0.5}
+    spec:
+      nodeSelector: {gpu: true}
+      containers: [{name: c, image: x}]
+"""
+    (w,) = load(doc).workloads
+    assert w.labels == {"app": "a", "version": "1", "canary": "true", "ratio": "0.5"}
+    assert w.pod.node_selector == {"gpu": "true"}
+    with pytest.raises(InputError) as e:
+        load(doc.replace("ratio: 0.5", "bad: [1]"))
+    assert e.value.line == 8 and e.value.field == "spec.template.metadata.labels.bad"
+    assert "expected a string, got a list" in str(e.value)
+
+
 def test_env_values_never_stored() -> None:
     inv = load(POD)
     (w,) = inv.workloads

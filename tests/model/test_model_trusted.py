@@ -17,9 +17,9 @@ from pydantic import BaseModel, ValidationError
 from tests.conftest import shared_path
 
 from attackmap.errors import InputError
-from attackmap.model import Container, Inventory, ObjectRef, Port, load, relink
+from attackmap.model import Container, Inventory, ObjectRef, Port, _refs, load, relink
 from attackmap.model._loader import _parse_in_worker as _PARSE_IN_WORKER
-from attackmap.model._refs import replace, trusted
+from attackmap.model._refs import replace, shared, trusted
 
 
 def _revalidate(model: BaseModel, seen: set[int]) -> int:
@@ -411,3 +411,49 @@ def test_trusted_mutable_models_never_share_their_fields_set() -> None:
     assert first.model_fields_set == {"a", "b"}
     assert second.model_fields_set == {"a"}
     assert trusted(_Mutable, a=3).model_fields_set == {"a"}
+
+
+def test_shared_gives_one_instance_per_field_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal leaves are one (frozen) object, equal to what trusted() builds; other values
+    or another class give another; the cache is emptied when full, never grows past it."""
+    monkeypatch.setattr(_refs, "_SHARED", {})
+    monkeypatch.setattr(_refs, "SHARED_MAX", 3)
+    a = shared(Port, container_port=8000, name="http", protocol="TCP")
+    b = shared(Port, container_port=8000, name="http", protocol="TCP")
+    assert a is b and a == trusted(Port, container_port=8000, name="http", protocol="TCP")
+    assert a == Port(container_port=8000, name="http", protocol="TCP")
+    c = shared(Port, container_port=8000, name="grpc", protocol="TCP")
+    assert c is not a and c.name == "grpc"
+    with pytest.raises(ValidationError):  # frozen: sharing cannot leak a change
+        a.name = "other"  # type: ignore[misc]
+    shared(Port, container_port=1, protocol="TCP")
+    assert len(_refs._SHARED) == 3
+    d = shared(Port, container_port=2, protocol="TCP")  # full: emptied, then stored
+    assert len(_refs._SHARED) == 1 and d.container_port == 2
+    assert shared(Port, container_port=8000, name="http", protocol="TCP") is not a  # rebuilt
+
+
+def test_workloads_share_equal_leaves() -> None:
+    """Two workloads with the same mounts, env and ports hold the same leaf objects (one
+    object in memory, not one per workload); their own fields stay their own."""
+    doc = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: main
+        image: nvcr.io/nim/x:{tag}
+        ports: [{{containerPort: 8000}}]
+        env: [{{name: NGC_API_KEY, valueFrom: {{secretKeyRef: {{name: ngc, key: k}}}}}}]
+        volumeMounts: [{{name: dshm, mountPath: /dev/shm}}]
+      volumes: [{{name: dshm, emptyDir: {{medium: Memory}}}}]
+"""
+    inv = load(doc.format(name="a", tag="1") + "---\n" + doc.format(name="b", tag="2"))
+    (ca,), (cb,) = (w.pod.containers for w in inv.workloads)
+    assert ca.ports[0] is cb.ports[0] and ca.env[0] is cb.env[0]
+    assert ca.volume_mounts[0] is cb.volume_mounts[0]
+    assert inv.workloads[0].pod.volumes[0] is inv.workloads[1].pod.volumes[0]
+    assert ca.image is not None and cb.image is not None and ca.image.tag != cb.image.tag

@@ -120,19 +120,32 @@ def _scalar_as_string(value: object) -> object:
 
 StrList = Annotated[list[str] | None, BeforeValidator(_string_list)]
 LooseStr = Annotated[str | None, BeforeValidator(_scalar_as_string)]
-StrMap = dict[str, Annotated[str, BeforeValidator(_scalar_as_string)]]
+
+
+def _string_map(value: object) -> object:
+    """:func:`_scalar_as_string` for every value of a mapping: one call per mapping
+    (labels, annotations, selectors are mostly strings already), not one per value."""
+    if isinstance(value, dict):
+        for v in value.values():
+            if type(v) is not str:
+                return {k: _scalar_as_string(v) for k, v in value.items()}
+    return value
+
+
+StrMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 IntOrStr = int | str
 
 
+# Validated from manifests only (``model_validate``), by the names the API spells
+# (``hostNetwork``); a Python ``__init__`` by field name is not offered, hence the ignore.
 class K8s(BaseModel):
     """Base of the tolerant, strict-typed Kubernetes parse models."""
 
-    model_config = ConfigDict(
+    model_config = ConfigDict(  # type: ignore[pydantic-alias]
         strict=True,
         extra="ignore",
         frozen=True,
         alias_generator=AliasGenerator(validation_alias=to_camel),
-        populate_by_name=True,
         defer_build=True,
     )
 

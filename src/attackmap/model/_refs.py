@@ -15,6 +15,7 @@ __all__ = [
     "SkippedObject",
     "SourceLocation",
     "replace",
+    "shared",
     "trusted",
 ]
 
@@ -210,6 +211,30 @@ def trusted(cls: type[M], /, **values: Any) -> M:
             data[name] = factory()
     data.update(values)
     return _instance(cls, data, fields_set)
+
+
+#: Instances built by :func:`shared`, by class and field values; emptied when full (a
+#: cache: a long session loading many clusters must not grow without bound).
+_SHARED: dict[tuple[Any, ...], Any] = {}
+SHARED_MAX = 65_536
+
+
+def shared(cls: type[M], /, **values: Any) -> M:
+    """:func:`trusted` for a small frozen model: equal field values give one instance.
+
+    Workloads repeat the same leaves endlessly (a ``/dev/shm`` mount, ``drop: [ALL]``, an
+    ``NGC_API_KEY`` from a Secret, an 8000/TCP port): one lookup instead of a new model,
+    and one object in memory instead of one per workload. Frozen models cannot change,
+    so sharing is invisible. Only for classes whose field values are hashable and of one
+    type per field (``1``, ``1.0`` and ``True`` are equal keys: never mix them in a field).
+    """
+    key = (cls, *values.items())
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= SHARED_MAX:
+            _SHARED.clear()
+        found = _SHARED[key] = trusted(cls, **values)
+    return found
 
 
 def replace(model: M, /, **update: Any) -> M:

@@ -25,7 +25,7 @@ from attackmap.model._k8s import (
     parse_quantity,
 )
 from attackmap.model._rbac import ServiceAccountLink
-from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, replace, trusted
+from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, replace, shared, trusted
 
 __all__ = [
     "LINUX_CAPABILITIES",
@@ -447,7 +447,7 @@ def parse_image(raw: str) -> Image:
         name, tag = path, ""
     if registry == "docker.io" and "/" not in name:
         name = f"library/{name}"
-    return trusted(
+    return shared(
         Image, raw=raw, registry=registry, repository=name, tag=tag or None, digest=digest or None
     )
 
@@ -460,7 +460,7 @@ def _seccomp(c: K8sCommonSecurity | None, pod: K8sCommonSecurity | None) -> Secc
     for sc, source in levels:
         if sc is not None and sc.seccomp_profile is not None:
             p: K8sProfile = sc.seccomp_profile
-            return trusted(
+            return shared(
                 SeccompProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
             )
     return None
@@ -481,7 +481,7 @@ def _apparmor(
         if sc is None or sc.app_armor_profile is None:
             return None
         p = sc.app_armor_profile
-        return trusted(
+        return shared(
             AppArmorProfile, type=p.type, localhost_profile=p.localhost_profile, source=source
         )
 
@@ -492,14 +492,14 @@ def _apparmor(
     if value is None:
         return field(pod, "pod")
     if value == "runtime/default":
-        return trusted(AppArmorProfile, type="RuntimeDefault", source="annotation")
+        return shared(AppArmorProfile, type="RuntimeDefault", source="annotation")
     if value == "unconfined":
-        return trusted(AppArmorProfile, type="Unconfined", source="annotation")
+        return shared(AppArmorProfile, type="Unconfined", source="annotation")
     if value.startswith("localhost/"):
-        return trusted(
+        return shared(
             AppArmorProfile, type="Localhost", localhost_profile=value[10:], source="annotation"
         )
-    return trusted(AppArmorProfile, type=value, source="annotation")
+    return shared(AppArmorProfile, type=value, source="annotation")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -552,7 +552,7 @@ def _resources(c: K8sContainer) -> Resources:
 
 def _probe(kind: Literal["liveness", "readiness", "startup"], p: K8sProbe) -> Probe:
     if p.http_get is not None:
-        return trusted(
+        return shared(
             Probe,
             kind=kind,
             handler="httpGet",
@@ -561,17 +561,17 @@ def _probe(kind: Literal["liveness", "readiness", "startup"], p: K8sProbe) -> Pr
             host=p.http_get.host,
         )
     if p.tcp_socket is not None:
-        return trusted(
+        return shared(
             Probe, kind=kind, handler="tcpSocket", port=p.tcp_socket.port, host=p.tcp_socket.host
         )
     if p.exec is not None:
-        return trusted(Probe, kind=kind, handler="exec")
+        return shared(Probe, kind=kind, handler="exec")
     if p.grpc is not None:
         port = p.grpc.get("port")
-        return trusted(
+        return trusted(  # a port of any type the raw mapping holds: not shared
             Probe, kind=kind, handler="grpc", port=port if isinstance(port, int) else None
         )
-    return trusted(Probe, kind=kind, handler="none")
+    return shared(Probe, kind=kind, handler="none")
 
 
 def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
@@ -581,7 +581,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
         vf = e.value_from
         if vf is not None and vf.secret_key_ref is not None:
             out.append(
-                trusted(
+                shared(
                     EnvVar,
                     name=e.name,
                     source="secret",
@@ -593,7 +593,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.config_map_key_ref is not None:
             out.append(
-                trusted(
+                shared(
                     EnvVar,
                     name=e.name,
                     source="configMap",
@@ -605,7 +605,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.field_ref is not None:
             out.append(
-                trusted(
+                shared(
                     EnvVar,
                     name=e.name,
                     source="field",
@@ -616,7 +616,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif vf is not None and vf.resource_field_ref is not None:
             out.append(
-                trusted(
+                shared(
                     EnvVar,
                     name=e.name,
                     source="resource",
@@ -627,7 +627,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
             )
         elif e.value is not None:
             out.append(
-                trusted(
+                shared(
                     EnvVar,
                     name=e.name,
                     source="literal",
@@ -636,7 +636,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
                 )
             )
         else:
-            out.append(trusted(EnvVar, name=e.name, source="unset", credential_like=cred))
+            out.append(shared(EnvVar, name=e.name, source="unset", credential_like=cred))
     return tuple(out)
 
 
@@ -663,11 +663,11 @@ def _container(
     for ef in c.env_from or ():
         if ef.secret_ref is not None and ef.secret_ref.name:
             env_from.append(
-                trusted(EnvFrom, source="secret", name=ef.secret_ref.name, prefix=ef.prefix)
+                shared(EnvFrom, source="secret", name=ef.secret_ref.name, prefix=ef.prefix)
             )
         if ef.config_map_ref is not None and ef.config_map_ref.name:
             env_from.append(
-                trusted(EnvFrom, source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix)
+                shared(EnvFrom, source="configMap", name=ef.config_map_ref.name, prefix=ef.prefix)
             )
     probes = [
         _probe(k, p)  # type: ignore[arg-type]  # literal from the tuple below
@@ -694,7 +694,7 @@ def _container(
         allow_privilege_escalation=sc.allow_privilege_escalation if sc is not None else None,
         read_only_root_filesystem=bool(sc is not None and sc.read_only_root_filesystem),
         proc_mount=sc.proc_mount if sc is not None else None,
-        capabilities=trusted(
+        capabilities=shared(
             Capabilities,
             add=_expand(add_raw),
             drop=_expand(drop_raw),
@@ -702,7 +702,7 @@ def _container(
             drop_raw=drop_raw,
         ),
         ports=tuple(
-            trusted(
+            shared(
                 Port,
                 container_port=p.container_port,
                 name=p.name,
@@ -715,7 +715,7 @@ def _container(
         env=_env(c),
         env_from=tuple(env_from),
         volume_mounts=tuple(
-            trusted(
+            shared(
                 VolumeMount,
                 name=m.name,
                 mount_path=m.mount_path,
@@ -726,7 +726,7 @@ def _container(
             for m in c.volume_mounts or ()
         ),
         volume_devices=tuple(
-            trusted(VolumeDevice, name=d.name, device_path=d.device_path)
+            shared(VolumeDevice, name=d.name, device_path=d.device_path)
             for d in c.volume_devices or ()
         ),
         resources=_resources(c),
@@ -740,10 +740,10 @@ def _volume(v: K8sVolume) -> Volume:
     source = next((s for s in _VOLUME_SOURCES if getattr(v, s) is not None), None)
     if source is None:
         others = sorted(k for k, val in (v.model_extra or {}).items() if val is not None)
-        return trusted(Volume, name=v.name, type=others[0] if others else "emptyDir")
+        return shared(Volume, name=v.name, type=others[0] if others else "emptyDir")
     kind = _VOLUME_TYPE_NAMES[source]
     if v.host_path is not None:
-        return trusted(
+        return shared(
             Volume,
             name=v.name,
             type=kind,
@@ -752,7 +752,7 @@ def _volume(v: K8sVolume) -> Volume:
         )
     if v.empty_dir is not None:
         size = v.empty_dir.size_limit
-        return trusted(
+        return shared(
             Volume,
             name=v.name,
             type=kind,
@@ -760,21 +760,21 @@ def _volume(v: K8sVolume) -> Volume:
             size_limit=str(size) if size is not None else None,
         )
     if v.secret is not None:
-        return trusted(
+        return shared(
             Volume, name=v.name, type=kind, secret_name=v.secret.secret_name, read_only=True
         )
     if v.config_map is not None:
-        return trusted(
+        return shared(
             Volume, name=v.name, type=kind, config_map_name=v.config_map.name, read_only=True
         )
     if v.persistent_volume_claim is not None:
         pvc = v.persistent_volume_claim
-        return trusted(
+        return shared(
             Volume, name=v.name, type=kind, claim_name=pvc.claim_name, read_only=bool(pvc.read_only)
         )
     if v.projected is not None:
         sources = v.projected.sources or []
-        return trusted(
+        return shared(
             Volume,
             name=v.name,
             type=kind,
@@ -788,11 +788,11 @@ def _volume(v: K8sVolume) -> Volume:
             ),
         )
     if v.csi is not None:
-        return trusted(
+        return shared(
             Volume, name=v.name, type=kind, driver=v.csi.driver, read_only=bool(v.csi.read_only)
         )
     if v.nfs is not None:
-        return trusted(
+        return shared(
             Volume,
             name=v.name,
             type=kind,
@@ -801,10 +801,10 @@ def _volume(v: K8sVolume) -> Volume:
             read_only=bool(v.nfs.read_only),
         )
     if v.image is not None:
-        return trusted(
+        return shared(
             Volume, name=v.name, type=kind, image_reference=v.image.reference, read_only=True
         )
-    return trusted(Volume, name=v.name, type=kind)
+    return shared(Volume, name=v.name, type=kind)
 
 
 def _gpu_access(
@@ -825,9 +825,7 @@ def _gpu_access(
         for name, count in c.resources.gpu_resources.items():
             if count > 0:
                 out.append(
-                    trusted(
-                        GPUAccess, route="resource", detail=f"{name}: {count}", container=c.name
-                    )
+                    shared(GPUAccess, route="resource", detail=f"{name}: {count}", container=c.name)
                 )
         for e in c.env:
             if e.name == "NVIDIA_VISIBLE_DEVICES":
@@ -838,7 +836,7 @@ def _gpu_access(
                     "none",
                 ):
                     out.append(
-                        trusted(
+                        shared(
                             GPUAccess,
                             route="env",
                             detail="NVIDIA_VISIBLE_DEVICES selects devices",
@@ -849,7 +847,7 @@ def _gpu_access(
             device = devices.get(mount.name)
             if device is not None:
                 out.append(
-                    trusted(
+                    shared(
                         GPUAccess,
                         route="hostPath-device",
                         detail=f"hostPath {device.path} at {mount.mount_path}",
@@ -858,20 +856,20 @@ def _gpu_access(
                 )
         for claim in c.resources.claims:
             out.append(
-                trusted(GPUAccess, route="dra", detail=f"resource claim {claim}", container=c.name)
+                shared(GPUAccess, route="dra", detail=f"resource claim {claim}", container=c.name)
             )
     if pod.runtime_class_name and pod.runtime_class_name.lower().startswith("nvidia"):
         out.append(
-            trusted(
+            shared(
                 GPUAccess, route="runtimeClass", detail=f"runtimeClassName {pod.runtime_class_name}"
             )
         )
     for key in sorted(annotations):
         if key.startswith("cdi.k8s.io/"):
-            out.append(trusted(GPUAccess, route="cdi", detail=f"annotation {key}"))
+            out.append(shared(GPUAccess, route="cdi", detail=f"annotation {key}"))
     if pod.resource_claims and not any(a.route == "dra" for a in out):
         out.append(
-            trusted(
+            shared(
                 GPUAccess,
                 route="dra",
                 detail="pod resourceClaims " + ", ".join(pod.resource_claims),
@@ -912,7 +910,7 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
         share_process_namespace=bool(spec.share_process_namespace),
         host_users=spec.host_users,
         sysctls=tuple(
-            trusted(Sysctl, name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc
+            shared(Sysctl, name=s.name, value=s.value) for s in (pod_sc.sysctls or ()) if pod_sc
         )
         if pod_sc
         else (),
@@ -922,7 +920,7 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
         node_name=spec.node_name,
         node_selector=dict(spec.node_selector or {}),
         tolerations=tuple(
-            trusted(Toleration, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+            shared(Toleration, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
             for t in spec.tolerations or ()
         ),
         volumes=tuple(_volume(v) for v in spec.volumes or ()),
