@@ -457,3 +457,19 @@ spec:
     assert ca.volume_mounts[0] is cb.volume_mounts[0]
     assert inv.workloads[0].pod.volumes[0] is inv.workloads[1].pod.volumes[0]
     assert ca.image is not None and cb.image is not None and ca.image.tag != cb.image.tag
+
+
+def test_object_refs_of_strings_are_trusted_others_validated() -> None:
+    """Extractors build refs without re-validation only from strings; anything else still
+    meets ObjectRef's validation (an extractor's malformed object, never a wrong ref)."""
+    from attackmap.model._kinds import _ref
+
+    assert _ref("LeaderWorkerSet", "ns", "a", "leader") == ObjectRef(
+        kind="LeaderWorkerSet", namespace="ns", name="a", component="leader"
+    )
+    assert str(_ref("Namespace", None, "n")) == "Namespace/n"
+    for bad in ((5, "ns", "a", None), ("Pod", 5, "a", None), ("Pod", "ns", ["a"], None)):
+        with pytest.raises(ValidationError):
+            _ref(*bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        _ref("Pod", "ns", "a", 3)  # type: ignore[arg-type]

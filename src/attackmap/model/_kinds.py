@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attackmap.model._refs import ObjectRef
+from attackmap.model._refs import ObjectRef, trusted
 
 __all__ = [
     "CLUSTER_SCOPED",
@@ -90,6 +90,13 @@ def replicas_of(obj: dict[str, Any], *parts: str, default: int | None = 1) -> in
 
 
 def _ref(kind: str, ns: str | None, name: str, component: str | None = None) -> ObjectRef:
+    if (
+        type(kind) is str
+        and type(name) is str
+        and (ns is None or type(ns) is str)
+        and (component is None or type(component) is str)
+    ):  # the common case, checked here: built without re-validation
+        return trusted(ObjectRef, kind=kind, namespace=ns, name=name, component=component)
     return ObjectRef(kind=kind, namespace=ns, name=name, component=component)
 
 

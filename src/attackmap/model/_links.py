@@ -196,7 +196,7 @@ def _peer_any_pod(peer: NetworkPeer) -> bool:
 
 
 #: The isolation of a pod no NetworkPolicy selects (frozen, so one instance serves all).
-_NOT_SELECTED = NetworkIsolation()
+_NOT_SELECTED = trusted(NetworkIsolation)  # the defaults; no validator built at import
 
 
 def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
