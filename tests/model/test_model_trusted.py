@@ -364,16 +364,27 @@ def test_widening_the_result_pipe_never_fails() -> None:
 
 
 def test_tasks_are_runs_of_files_in_order() -> None:
+    """Runs of about the target size, in order; the first run of each parser and the
+    runs of the last parsers x target bytes a quarter of it (sooner first results, a
+    shorter tail after the parsers finish)."""
     from attackmap.model import _loader
 
-    files = [Path(f"f{i}") for i in range(100)]
-    sizes = [100_000] * 50 + [1_000] * 50
+    files = [Path(f"f{i}") for i in range(400)]
+    sizes = [25_000] * 200 + [1_000] * 200
     tasks = _loader._tasks(files, sizes, 2)
     assert [f for task in tasks for f in task] == files
     target = min(_loader.TASK_BYTES, sum(sizes) // 16)
     size = dict(zip(files, sizes, strict=True))
-    assert all(sum(size[f] for f in task) >= target for task in tasks[:-1])
+    totals = [sum(size[f] for f in task) for task in tasks]
     assert all(sum(size[f] for f in task[:-1]) < target for task in tasks)
+    assert totals[0] < target and totals[1] < target and totals[2] >= target  # first runs
+    tail = sum(sizes) - 2 * target  # the last 2 x target bytes are cut small
+    done, small = 0, 0
+    for total in totals[:-1]:
+        done += total
+        assert total >= (target // 4 if done > tail or small < 2 else target)
+        small += total < target
+    assert totals[-2] < target  # the tail is cut small too
     assert len(tasks) >= 16  # at least 8 per parser
     assert _loader._tasks(files[:3], [10, 10, 10], 4) == [[files[0]], [files[1]], [files[2]]]
 

@@ -214,15 +214,23 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
 
 def _tasks(files: list[Path], sizes: list[int], parsers: int) -> list[list[Path]]:
     """``files`` in order, cut into runs of about :data:`TASK_BYTES` (at least 8 per
-    parser, so that no parser is left with a long last run while the others idle)."""
-    target = max(1, min(TASK_BYTES, sum(sizes) // (parsers * 8)))
+    parser, so that no parser is left with a long last run while the others idle).
+
+    The first run of each parser and the runs of the last ``parsers`` x target bytes are
+    a quarter of that: the collecting process gets its first documents sooner, and
+    after the parsers finish it has less left to collect alone."""
+    total = sum(sizes)
+    target = max(1, min(TASK_BYTES, total // (parsers * 8)))
+    small = max(1, target // 4)
     tasks: list[list[Path]] = []
     run: list[Path] = []
-    size = 0
+    size = done = 0
     for f, n in zip(files, sizes, strict=True):
         run.append(f)
         size += n
-        if size >= target:
+        done += n
+        edge = len(tasks) < parsers or total - done < parsers * target
+        if size >= (small if edge else target):
             tasks.append(run)
             run, size = [], 0
     if run:
