@@ -473,7 +473,7 @@ spec:
 def test_object_refs_of_strings_are_trusted_others_validated() -> None:
     """Extractors build refs without re-validation only from strings; anything else still
     meets ObjectRef's validation (an extractor's malformed object, never a wrong ref)."""
-    from attackmap.model._kinds import _ref
+    from attackmap.model._kinds import object_ref as _ref
 
     assert _ref("LeaderWorkerSet", "ns", "a", "leader") == ObjectRef(
         kind="LeaderWorkerSet", namespace="ns", name="a", component="leader"
@@ -484,3 +484,44 @@ def test_object_refs_of_strings_are_trusted_others_validated() -> None:
             _ref(*bad)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         _ref("Pod", "ns", "a", 3)  # type: ignore[arg-type]
+
+
+def test_load_refuses_arguments_of_the_wrong_type() -> None:
+    """A namespace that is not a string, a source that is none of the accepted kinds: a
+    TypeError saying what is accepted -- never a ref with a bytes namespace (which made a
+    ServiceAccount of that namespace look missing and its token mounted)."""
+    sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n"
+    with pytest.raises(TypeError, match="namespace must be a string or None, got bytes"):
+        load(sa, namespace=b"team")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="namespace must be a string or None, got int"):
+        load(sa, namespace=5)  # type: ignore[arg-type]
+    for bad in (3.5, b"apiVersion: v1", None):
+        with pytest.raises(TypeError, match=r"a source is a path, '-' .*; got"):
+            load(bad)  # type: ignore[arg-type]
+
+
+def test_string_subclasses_become_strings_in_refs() -> None:
+    """Values of str subclasses (numpy.str_, enums) in mappings or the namespace argument
+    end up as plain strings in refs, as pydantic's validation makes them."""
+
+    class S(str):
+        pass
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": S("p")},
+        "spec": {"serviceAccountName": "sa", "containers": [{"name": "c", "image": "x"}]},
+    }
+    sa = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": S("sa")},
+        "automountServiceAccountToken": False,
+    }
+    inv = load(pod, sa, namespace=S("team"))
+    (w,) = inv.workloads
+    assert type(w.ref.name) is str and type(w.ref.namespace) is str
+    ref = inv.service_accounts[0].ref
+    assert type(ref.name) is str and type(ref.namespace) is str and ref.namespace == "team"
+    assert w.service_account.exists and w.service_account.automount is False

@@ -23,6 +23,7 @@ __all__ = [
     "Lookup",
     "TemplateSpec",
     "group_of",
+    "object_ref",
 ]
 
 
@@ -89,7 +90,9 @@ def replicas_of(obj: dict[str, Any], *parts: str, default: int | None = 1) -> in
     return value
 
 
-def _ref(kind: str, ns: str | None, name: str, component: str | None = None) -> ObjectRef:
+def object_ref(kind: str, ns: str | None, name: str, component: str | None = None) -> ObjectRef:
+    """An ObjectRef; built without re-validation when every value is exactly a ``str`` (or
+    ``None`` where allowed), validated otherwise (a str subclass becomes a ``str``)."""
     if (
         type(kind) is str
         and type(name) is str
@@ -109,7 +112,7 @@ def _pod(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extr
     name = obj["metadata"]["name"]
     require_mapping(obj, "spec")
     template = {"metadata": obj.get("metadata") or {}, "spec": obj["spec"]}
-    return Extracted([TemplateSpec(_ref(kind, ns, name), template, (), replicas=1)])
+    return Extracted([TemplateSpec(object_ref(kind, ns, name), template, (), replicas=1)])
 
 
 _CHAIN = {"Deployment": "ReplicaSet", "CronJob": "Job"}
@@ -121,10 +124,10 @@ def _templated(
     def extract(obj: dict[str, Any], kind: str, ns: str | None, lookup: Lookup) -> Extracted:
         name = obj["metadata"]["name"]
         template = require_mapping(obj, *parts)
-        ref = _ref(kind, ns, name)
+        ref = object_ref(kind, ns, name)
         chain: tuple[ObjectRef, ...] = (ref,)
         if kind in _CHAIN:
-            chain = (ref, _ref(_CHAIN[kind], ns, name))
+            chain = (ref, object_ref(_CHAIN[kind], ns, name))
         count = replicas_of(obj, *replicas, default=default) if replicas else default
         claims: list[tuple[str, tuple[str, ...]]] = []
         if kind == "StatefulSet":

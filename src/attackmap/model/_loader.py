@@ -43,6 +43,7 @@ from attackmap.model._kinds import (
     KindError,
     TemplateSpec,
     group_of,
+    object_ref,
 )
 from attackmap.model._links import link
 from attackmap.model._refs import (
@@ -357,6 +358,11 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
     if isinstance(source, str):
         sources.append("<text>")
         return parse_text(source, "<text>")
+    if isinstance(source, bytes | bytearray | memoryview) or not isinstance(source, Iterable):
+        raise TypeError(
+            "a source is a path, '-' (stdin), YAML/JSON text, a mapping or a list of "
+            f"mappings; got {type(source).__name__}"
+        )
     docs = []
     for i, item in enumerate(source):
         if not isinstance(item, Mapping):
@@ -691,7 +697,7 @@ def _collect(
             hint="each object may appear only once",
         )
     c.seen[seen_key] = obj
-    ref = trusted(ObjectRef, kind=kind, namespace=ns, name=name)  # strings, checked above
+    ref = object_ref(kind, ns, name)
     source = obj.source()
     if handler is not None:
         try:
@@ -779,7 +785,15 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     ``namespace``: for objects without ``metadata.namespace`` (default ``default``, as
     ``kubectl apply``). ``context``: a ``ClusterContext`` model, mapping, or file path;
     overrides a ClusterContext document found among the manifests.
+
+    Raises :class:`~attackmap.errors.InputError` for bad input (with file, line, field)
+    and ``TypeError`` for arguments of the wrong type (a source that is none of the
+    above, a ``namespace`` that is not a string).
     """
+    if namespace is not None:
+        if not isinstance(namespace, str):
+            raise TypeError(f"namespace must be a string or None, got {type(namespace).__name__}")
+        namespace = str(namespace)  # a str subclass becomes a str
     read: list[str] = []
     c = _Collected({}, {}, [], [], [], {}, [], {})
     default_ns = namespace or "default"
