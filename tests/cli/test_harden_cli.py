@@ -8,6 +8,8 @@ import pytest
 
 import attackmap
 from attackmap.cli import main
+from attackmap.model import _yaml
+from attackmap.model._yaml import MAX_FILE_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 NIM_DEFAULT = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
@@ -48,3 +50,26 @@ def test_stdout_diff_and_exit_1_when_need_blocks(capsys: pytest.CaptureFixture[s
 def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["harden", str(tmp_path / "nope.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_oversize_file_is_refused_before_reading_like_inventory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
+    assert main(["inventory", str(big)]) == 2
+    expected = capsys.readouterr().err
+
+    def no_read(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the oversize file was read")
+
+    monkeypatch.setattr(Path, "read_text", no_read)
+    monkeypatch.setattr(Path, "read_bytes", no_read)
+    monkeypatch.setattr(_yaml, "read_stream", no_read)
+    assert main(["harden", str(big)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == expected
+    assert f"{big}: file is {MAX_FILE_BYTES + 1} bytes, more than the limit" in err
+    assert "Traceback" not in err

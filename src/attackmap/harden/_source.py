@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from attackmap.errors import HardenError
-from attackmap.model._yaml import parse_text
+from attackmap.model._yaml import decode_bytes, parse_text, read_file
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -86,11 +86,10 @@ def read_sources(sources: list[str | Path]) -> list[SourceFile]:
     names: set[str] = set()
     y = yaml_rt()
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            raise HardenError(f"cannot read: {e}", path=path) from e
-        # The model's reader first: its errors carry the file's real line numbers and it
+        # The model's reader: a file over MAX_FILE_BYTES is refused by its size before any
+        # of it is read, as `inventory` and `analyze` refuse it (same InputError).
+        text = decode_bytes(read_file(path), str(path))
+        # The model's parser first: its errors carry the file's real line numbers and it
         # refuses what attackmap never reads (unsafe tags, alias bombs, duplicate keys).
         if not parse_text(text, str(path)):
             raise HardenError("no Kubernetes documents in this file", path=path)
