@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attackmap.cli._output import ExamplesFormatter
+from attackmap.cli._output import ExamplesFormatter, write_files
 from attackmap.errors import AttackmapError
 
 EXAMPLES = """\
@@ -56,10 +56,9 @@ def run(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for name, text in pages.items():
-            (out / name).write_text(text, encoding="utf-8")
     except OSError as e:
         raise AttackmapError(f"cannot write the reference pages: {e.strerror}", path=out) from e
+    write_files({out / name: text for name, text in pages.items()})  # all or none replaced
     if not args.quiet:
         print(f"wrote {len(pages)} page(s) to {out}", file=sys.stderr)
     return 0

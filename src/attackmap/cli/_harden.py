@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from attackmap.cli._output import write_text
+    from attackmap.cli._output import write_files, write_text
     from attackmap.harden import harden
 
     goals = [g.strip() for g in str(args.goal).split(",") if g.strip()]
@@ -67,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
             from attackmap.errors import HardenError
 
             raise HardenError(f"cannot create output directory: {e.strerror}", path=out) from e
-        for name, text in result.files().items():
-            write_text(text, str(out / name))
+        # all or nothing on a full disk: every file is written before any is replaced
+        write_files(
+            {
+                out / name: text if text.endswith("\n") else text + "\n"
+                for name, text in result.files().items()
+            }
+        )
     else:
         write_text(result.to_diff() if args.format == "diff" else result.to_yaml())
     v = result.verification

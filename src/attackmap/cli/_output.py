@@ -1,4 +1,7 @@
-"""Shared output helpers for subcommands: write text, render Rich tables.
+"""Shared output helpers for subcommands: write text and files, render Rich tables.
+
+A file is written to a temporary file beside it and renamed over it once complete
+(:func:`write_files`): a full disk or an interrupt never leaves a truncated or empty file.
 
 Rich respects ``NO_COLOR`` and plain (non-TTY) output by itself; ``--output FILE``
 always gets plain text. Off a terminal, tables take the width in ``COLUMNS`` (default
@@ -9,12 +12,15 @@ Progress goes to stderr, and only when stderr is a terminal and ``--quiet`` is n
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import os
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeAlias, TypeVar
 
 from attackmap.errors import AttackmapError
 
@@ -28,39 +34,137 @@ PIPE_WIDTH = 160
 
 
 def write_text(text: str, output: str | None = None) -> None:
-    """Write ``text`` to ``output`` (a file path) or stdout; always ends with a newline."""
+    """Write ``text`` to ``output`` (a file path) or stdout; always ends with a newline.
+    A file is replaced only once the whole text is written (see :func:`write_files`)."""
     if not text.endswith("\n"):
         text += "\n"
     if output is None or output == "-":
         sys.stdout.write(text)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+    write_files({output: text})
 
 
 def write_stream(write: Callable[[TextIO], None], output: str | None = None) -> None:
     """Call ``write(stream)`` with stdout or ``output`` (a file path, UTF-8), for documents
-    too big to hold as one string (``Report.write_json``). A file left incomplete by an
-    error is removed, never presented as a result."""
+    too big to hold as one string (``Report.write_json``). A file is replaced only once
+    ``write`` returned and the text is on disk (see :func:`write_files`)."""
     if output is None or output == "-":
         write(sys.stdout)
         return
-    path = Path(output)
+    write_files({output: write})
+
+
+#: What a written file holds: its text, or a function writing it to a stream.
+Content: TypeAlias = str | Callable[[TextIO], None]
+
+
+def write_files(files: Mapping[str | Path, Content]) -> None:
+    """Write each file (UTF-8) so that a failure never leaves a broken one.
+
+    Each file is first written to a temporary file next to it (``.NAME.attackmap-PID.tmp``)
+    and synced; only when *every* file is written are they renamed over their targets, in
+    order. On a failure while writing (a full disk, an interrupt) every temporary file is
+    removed: no new file appears and an existing file is left byte for byte as it was. A
+    rename failing half-way (rare: the target turned into a directory) leaves the files
+    before it replaced and those after it untouched, and says which file failed.
+
+    A new file gets the mode ``open()`` would give it (``0o666`` less the umask); an
+    existing file keeps its mode. A link is followed: its target is replaced. Special files
+    cannot be replaced by a rename and are written directly, when their turn comes: a path
+    that is not a regular file (``/dev/full``, a FIFO) or lies under ``/dev`` or ``/proc``
+    (``/dev/stdout`` names whatever file descriptor 1 is).
+
+    An ``OSError`` becomes an :class:`AttackmapError` naming the file (exit 2).
+    """
+    # (the path as given, the file to replace, its temporary file or None, the content)
+    staged: list[tuple[Path, Path, Path | None, Content]] = []
     try:
-        stream = path.open("w", encoding="utf-8")
+        for output, content in files.items():
+            given = Path(output)
+            if _special(Path(os.path.abspath(given))):
+                staged.append((given, given, None, content))
+                continue
+            target = Path(os.path.realpath(given))  # a link's target is what gets replaced
+            staged.append((given, target, _write_temporary(target, given, content), content))
+        for i, (given, target, temporary, content) in enumerate(staged):
+            if temporary is None:
+                _write_special(given, content)
+                continue
+            try:
+                os.replace(temporary, target)
+            except OSError as e:
+                raise _cannot_write(e, given) from e
+            staged[i] = (given, target, None, content)
+    finally:
+        for _, _, temporary, _ in staged:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
+
+
+def _special(path: Path) -> bool:
+    """Whether ``path`` (absolute) cannot be replaced by renaming a file over it."""
+    if path.parts[1:2] in (("dev",), ("proc",)):
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing (a new file), or unreachable: the write says why
+        return False
+    return not stat.S_ISREG(mode)
+
+
+def _cannot_write(e: OSError, path: Path) -> AttackmapError:
+    return AttackmapError(f"cannot write output: {e.strerror or e}", path=path)
+
+
+def _write_to(stream: TextIO, content: Content) -> None:
+    if isinstance(content, str):
+        stream.write(content)
+    else:
+        content(stream)
+
+
+def _write_temporary(target: Path, output: Path, content: Content) -> Path:
+    """Write ``content`` to a new temporary file beside ``target``, synced; its path.
+    Errors name ``output``, the path as given."""
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None  # created with 0o666 less the umask, as open() does
     except OSError as e:
-        raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+        raise _cannot_write(e, output) from e
+    for n in itertools.count():
+        temporary = target.with_name(f".{target.name[:200]}.attackmap-{os.getpid()}-{n}.tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise _cannot_write(e, output) from e
     try:
-        with stream:
-            write(stream)
+        with open(fd, "w", encoding="utf-8") as stream:
+            if mode is not None:
+                os.chmod(temporary, mode)
+            _write_to(stream, content)
+            stream.flush()
+            os.fsync(stream.fileno())
     except BaseException as e:
-        if path.is_file():  # not /dev/stdout or a pipe
-            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         if isinstance(e, OSError):
-            raise AttackmapError(f"cannot write output: {e.strerror}", path=output) from e
+            raise _cannot_write(e, output) from e
         raise
+    return temporary
+
+
+def _write_special(path: Path, content: Content) -> None:
+    """Write to a device, FIFO or ``/dev/stdout`` in place (no rename is possible)."""
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            _write_to(stream, content)
+    except OSError as e:
+        raise _cannot_write(e, path) from e
 
 
 def print_table(
