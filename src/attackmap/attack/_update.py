@@ -1,23 +1,33 @@
 """Installing an official ATT&CK release into the user cache and making it the default.
 
 The release table (versions and their sha256) and the download locations are
-mitreattack-python's (``mitreattack.release_info``, ``mitreattack.download_stix``), and
-official https downloads go through ``pooch`` exactly as ``download_stix`` does. A release
-is fetched to a temporary file, loaded and sanity-checked, sliced, and only then switched
-to with ``os.replace``; on any failure the previous default stays and the error says why.
+mitreattack-python's (``mitreattack.release_info``, ``mitreattack.download_stix``). A release
+is streamed to a temporary file (at most :data:`MAX_BUNDLE_BYTES`, hashed on the way, only
+``https://`` — redirects included — or ``file://``), loaded and sanity-checked, sliced, and
+only then switched to with ``os.replace``; on any failure, an interrupt included, the
+previous default stays, the temporary files go and the error says why.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
+from email.message import Message
+from http.client import HTTPMessage
 from pathlib import Path
+from typing import IO, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,9 +43,29 @@ logger = logging.getLogger(__name__)
 _STIX20_URL = "https://raw.githubusercontent.com/mitre/cti/ATT%26CK-v{release}/enterprise-attack/enterprise-attack.json"
 _STIX21_URL = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack-{release}.json"
 
+MAX_BUNDLE_BYTES = 128 * 1024 * 1024
+"""The largest ATT&CK bundle ``update`` accepts: 128 MiB, as downloaded and, when
+gzip-compressed, decompressed. Enterprise ATT&CK 18.1 is 34 MB, so this leaves room for
+growth while a hostile or mistaken source (``file:///dev/zero``, an endless or oversize
+response, a gzip bomb) is refused: a declared size (a file's, a server's ``Content-Length``)
+before anything is read, otherwise after reading one byte past the limit in 1 MiB reads
+streamed to disk."""
+
+STALE_STAGING_SECONDS = 3600
+"""A ``.update-*`` staging directory in the cache untouched for an hour is taken for the
+leftover of an update that was killed (``SIGKILL``, ``SIGTERM``, out of memory) and could not
+clean up; the next update removes it. (An update still downloading after an hour when
+another one starts loses its staging directory and fails with nothing changed.)"""
+
+_CHUNK_BYTES = 1024 * 1024  # one read of the download: memory stays at about this much
+_TIMEOUT_SECONDS = 60  # per socket operation of an https download
+_SCHEMES = ("https", "file")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
 Fetcher = Callable[[str, Path, "str | None"], None]
 """``fetch(url, dest, sha256)``: store the resource at ``url`` in ``dest``; when ``sha256`` is
-given, refuse content with another digest. Raise anything on failure."""
+given, refuse content with another digest. Raise anything on failure (an
+:class:`UpdateError` says why in its own words)."""
 
 
 class UpdateResult(BaseModel):
@@ -56,17 +86,33 @@ def update(
     version: str | None = None,
     stix21: bool = False,
     url: str | None = None,
+    sha256: str | None = None,
     fetch: Fetcher | None = None,
 ) -> UpdateResult:
     """Fetch an Enterprise ATT&CK release, verify it, slice it into the cache and make it
     the default of :func:`load_attack`.
 
     ``version``: a release such as ``"18.1"`` (default: the latest mitreattack-python knows);
-    ``stix21``: take the STIX 2.1 edition; ``url``: fetch from here instead (``https://`` or
-    ``file://``; the digest is then not known in advance). Raises :class:`UpdateError`.
+    ``stix21``: take the STIX 2.1 edition. An official release is checked against the sha256
+    of mitreattack-python's release table.
+
+    ``url``: fetch from here instead, ``https://`` or ``file://`` only (plain ``http://`` is
+    refused, and so is an https redirect to it); ``sha256``: the hex digest the content at
+    ``url`` must have (without it the download is not verified; the digest it had is in the
+    result). A download is refused after :data:`MAX_BUNDLE_BYTES`.
+
+    Raises :class:`UpdateError`; then, or when interrupted, nothing changed: the previous
+    default stays and no temporary file is left in the cache.
     """
     known_hash: str | None = None
     if url is None:
+        if sha256 is not None:
+            raise UpdateError(
+                "a sha256 is only taken with a URL to fetch from",
+                field="sha256",
+                hint="official releases are checked against mitreattack-python's release "
+                "table; pass --from URL with --sha256",
+            )
         from mitreattack import release_info  # heavy import, only here
 
         table = (release_info.STIX21 if stix21 else release_info.STIX20)["enterprise"]
@@ -79,17 +125,64 @@ def update(
             )
         known_hash = str(table[version])
         url = (_STIX21_URL if stix21 else _STIX20_URL).format(release=version)
+    else:
+        _check_scheme(url)
+        known_hash = _check_sha256(sha256) if sha256 is not None else None
     root = cache_dir()
     previous = _current_version(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(root)
         staging = Path(tempfile.mkdtemp(dir=root, prefix=".update-"))
     except OSError as e:
         raise UpdateError(f"cannot create the cache directory: {e.strerror}", path=root) from e
     try:
         return _install(root, staging, url, version, known_hash, fetch or _default_fetch, previous)
-    finally:
+    finally:  # on success, on an UpdateError, on an interrupt
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_scheme(url: str) -> None:
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme in _SCHEMES:
+        return
+    if scheme == "http":
+        raise UpdateError(
+            "plain http:// is refused: the bundle could be altered on the way",
+            path=url,
+            hint="use https://, or download the bundle, check it and pass its file:// URL",
+        )
+    if not scheme:
+        raise UpdateError(
+            "not a URL", path=url, hint=f"for a local file use {Path(url).resolve().as_uri()}"
+        )
+    raise UpdateError(
+        f"unsupported URL scheme {scheme!r}", path=url, hint="use an https:// or file:// URL"
+    )
+
+
+def _check_sha256(digest: str) -> str:
+    normalised = digest.strip().lower()
+    if not _SHA256.fullmatch(normalised):
+        raise UpdateError(
+            f"not a sha256 digest: {digest!r}",
+            field="sha256",
+            hint="pass the 64 hexadecimal digits `sha256sum` prints",
+        )
+    return normalised
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Remove the staging directories of updates that were killed and could not clean up."""
+    now = time.time()
+    for entry in root.glob(".update-*"):
+        try:
+            stale = entry.is_dir() and now - entry.stat().st_mtime > STALE_STAGING_SECONDS
+        except OSError:  # removed by another update meanwhile
+            continue
+        if stale:
+            logger.info("removing %s, left behind by an interrupted update", entry)
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _install(
@@ -105,11 +198,16 @@ def _install(
     keep = f"previous release {previous} kept" if previous else "bundled slice still the default"
     try:
         fetch(url, download, known_hash)
-    except Exception as e:  # any fetch failure (network, hash, I/O) must leave things as they are
-        raise UpdateError(f"download failed: {e}", path=url, hint=f"nothing changed; {keep}") from e
+        data = _read_bounded(download, url)
+    except Exception as e:  # any fetch failure (network, size, hash, I/O) leaves things as they are
+        detail = e.message if isinstance(e, UpdateError) else str(e) or type(e).__name__
+        advice = f"{e.hint}; " if isinstance(e, UpdateError) and e.hint else ""
+        raise UpdateError(
+            f"download failed: {detail}", path=url, hint=f"{advice}nothing changed; {keep}"
+        ) from e
     try:
         # labelled with the URL: its file name tells the release when the bundle does not
-        bundle = parse_bundle(download.read_bytes(), url)
+        bundle = parse_bundle(data, url)
         if version is not None and bundle.version is not None and bundle.version != version:
             raise UpdateError(
                 f"the bundle is ATT&CK {bundle.version}, not the requested {version}",
@@ -191,28 +289,108 @@ def _current_version(root: Path) -> str | None:
         return None
 
 
-def _default_fetch(url: str, dest: Path, sha256: str | None) -> None:
+def _read_bounded(download: Path, url: str) -> bytes:
+    """The fetched bundle, refused if it (or, gzip-compressed, its content) is over the limit."""
+    if download.stat().st_size > MAX_BUNDLE_BYTES:  # a fetcher that does not bound itself
+        raise _too_large(url)
+    data = download.read_bytes()
+    if data[:2] == b"\x1f\x8b":  # parse_bundle decompresses it whole: count first, in chunks
+        size = 0
+        try:
+            with gzip.open(download) as unpacked:
+                while chunk := unpacked.read(_CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > MAX_BUNDLE_BYTES:
+                        raise _too_large(url, "decompresses to")
+        except (OSError, EOFError, zlib.error):
+            pass  # corrupt gzip: parse_bundle says so
+    return data
+
+
+def _too_large(url: str, what: str = "is") -> UpdateError:
+    return UpdateError(
+        f"the bundle {what} more than the {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB limit",
+        path=url,
+        hint="an Enterprise ATT&CK bundle is about 35 MB: check the source",
+    )
+
+
+class _Response(Protocol):
+    """What :func:`_open` returns: an ``http.client.HTTPResponse`` or urllib's file object."""
+
+    headers: Message
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to https:// only: a redirect must not downgrade the download."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme != "https":
+            raise UpdateError(
+                f"redirected to {newurl}, which is not https://",
+                path=req.full_url,
+                hint="plain http:// is refused, redirects included",
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _open(url: str) -> _Response:
+    """Open an https:// or file:// URL for reading (tests replace this)."""
     scheme = urllib.parse.urlsplit(url).scheme
-    if scheme in {"http", "https"}:
-        import pooch  # type: ignore[import-untyped]  # no stubs; what mitreattack's download_stix uses: atomic download + hash check
+    if scheme == "https":
+        opener = urllib.request.build_opener(_HttpsOnlyRedirects)
+        response: _Response = opener.open(url, timeout=_TIMEOUT_SECONDS)
+        return response
+    if scheme == "file":
+        response = urllib.request.urlopen(url)  # file:// only (scheme checked)
+        return response
+    raise UpdateError(
+        f"unsupported URL scheme {scheme!r}", path=url, hint="use an https:// or file:// URL"
+    )
 
-        pooch.retrieve(
-            url,
-            known_hash=f"sha256:{sha256}" if sha256 else None,
-            fname=dest.name,
-            path=dest.parent,
-            progressbar=False,
-        )
-        return
-    if scheme != "file":
-        raise ValueError(f"unsupported URL scheme {scheme!r} (use https:// or file://)")
-    import hashlib
 
-    with urllib.request.urlopen(url) as response:  # file:// only here (scheme checked above)
-        data = response.read()
-    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"sha256 mismatch: expected {sha256}")
-    dest.write_bytes(data)
+def _default_fetch(url: str, dest: Path, sha256: str | None) -> None:
+    """Stream ``url`` into a temporary file beside ``dest``, at most :data:`MAX_BUNDLE_BYTES`,
+    hashing on the way; move it to ``dest`` only when complete and, if ``sha256`` is given,
+    matching. Nothing is left behind on any failure or interrupt."""
+    _check_scheme(url)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, contextlib.closing(_open(url)) as response:
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > MAX_BUNDLE_BYTES:
+                raise _too_large(url)  # before reading anything (a file's size, a server's word)
+            digest = hashlib.sha256()
+            size = 0
+            # at most one byte past the limit is ever asked for
+            while chunk := response.read(min(_CHUNK_BYTES, MAX_BUNDLE_BYTES + 1 - size)):
+                size += len(chunk)
+                if size > MAX_BUNDLE_BYTES:
+                    raise _too_large(url)
+                digest.update(chunk)
+                out.write(chunk)
+        if sha256 and digest.hexdigest() != sha256:
+            raise UpdateError(
+                f"sha256 mismatch: expected {sha256}, got {digest.hexdigest()}",
+                path=url,
+                hint="the content is not the one the digest names; check the URL and the digest",
+            )
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _version_key(release: str) -> tuple[int, ...]:

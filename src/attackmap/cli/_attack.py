@@ -56,16 +56,35 @@ def add_parser(subparsers: Any) -> None:
         help="install an official ATT&CK release as the default",
         description=(
             "Fetch an Enterprise ATT&CK release from MITRE's published locations (or --from), "
-            "verify it, slice it into the user cache and make it the default. On any failure "
-            "nothing changes."
+            "verify it, slice it into the user cache and make it the default. An official "
+            "release is checked against the sha256 in mitreattack-python's release table; a "
+            "--from download against --sha256 when given. A download over 128 MiB (also once "
+            "decompressed) is refused. On any failure nothing changes."
         ),
+        epilog=(
+            "examples:\n"
+            "  attackmap attack update --version 18.1\n"
+            "  attackmap attack update --from https://mirror.example/attack-18.1.json --sha256 HEX\n"
+            "  attackmap attack update --from file:///srv/enterprise-attack-18.1.json"
+        ),
+        formatter_class=ExamplesFormatter,
     )
     update.add_argument(
         "--version", dest="release", metavar="X", help="release, e.g. 18.1 (default: latest)"
     )
     update.add_argument("--stix21", action="store_true", help="take the STIX 2.1 edition")
     update.add_argument(
-        "--from", dest="url", metavar="URL", help="fetch from this https:// or file:// URL"
+        "--from",
+        dest="url",
+        metavar="URL",
+        help="fetch from this https:// or file:// URL instead (plain http:// is refused, "
+        "redirects included)",
+    )
+    update.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="with --from: refuse the download unless its sha256 is HEX (without it, a --from "
+        "download is not verified; the digest installed is printed)",
     )
     update.set_defaults(run=run_update)
 
@@ -188,10 +207,11 @@ def _moved(old: tuple[str, ...], new: tuple[str, ...]) -> str:
 def run_update(args: argparse.Namespace) -> int:
     from attackmap.attack import update
 
-    result = update(version=args.release, stix21=args.stix21, url=args.url)
+    result = update(version=args.release, stix21=args.stix21, url=args.url, sha256=args.sha256)
     before = f" (was {result.previous})" if result.previous else ""
     write_text(
         f"installed ATT&CK {result.version}{before} from {result.url}\n"
+        f"sha256 {result.sha256}\n"
         f"{result.techniques} Containers techniques; now the default: {result.path}"
     )
     return 0
