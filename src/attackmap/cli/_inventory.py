@@ -74,9 +74,12 @@ def _row(w: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from attackmap.cli._output import print_table, write_text
-    from attackmap.model import load
+    from attackmap.model import load, read_documents
+    from attackmap.model._loader import SKIPPED_FILE, require_documents
 
-    inventory = load(*args.paths, namespace=args.namespace, context=args.context)
+    documents = read_documents(*args.paths)
+    require_documents(documents, args.paths)  # as analyze: nothing to list is an error
+    inventory = load(*documents, namespace=args.namespace, context=args.context)
     if args.format == "json":
         write_text(render_json(inventory), args.output)
         return 0
@@ -92,5 +95,6 @@ def run(args: argparse.Namespace) -> int:
     for s in inventory.skipped:
         print(f"skipped: {s.source}: {s.kind or '?'}/{s.name or '?'}: {s.reason}", file=sys.stderr)
     for warning in inventory.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        if not warning.message.startswith(SKIPPED_FILE):  # logged as the file was skipped
+            print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack
-from attackmap.errors import AttackmapError, InputError
+from attackmap.errors import AttackmapError
 from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
 from attackmap.graph._engine import (
     ENTRY_KINDS,
@@ -585,18 +585,11 @@ def analyze(
             raise AttackmapError("pass context to attackmap.load when analysing an Inventory")
     else:
         from attackmap.model import read_documents
+        from attackmap.model._loader import require_documents
 
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         documents = read_documents(*sources)
-        if all(d.data is None for d in documents):  # nothing, or only empty documents
-            named = (
-                ", ".join(str(s) for s in sources if isinstance(s, (str, FsPath))) or "the input"
-            )
-            raise InputError(
-                "no Kubernetes documents found",
-                path=named[:200],
-                hint="check the path; directories are searched for *.yaml, *.yml and *.json",
-            )
+        require_documents(documents, sources)  # nothing to analyse is an error
         inventory = load(*documents, namespace=namespace, context=context)
     if seccomp_root is not None and not FsPath(seccomp_root).is_dir():
         raise AttackmapError(
