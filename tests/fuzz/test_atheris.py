@@ -20,7 +20,10 @@ from fuzz_helpers import budget
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SEEDS = {
-    "loader": [REPO / "examples" / "nim" / "nim-deploy-default.yaml"],
+    "loader": [
+        REPO / "examples" / "nim" / "nim-deploy-default.yaml",
+        *sorted((REPO / "tests" / "hostile" / "lists").glob("*.yaml")),  # *List kinds, nested
+    ],
     "audit": [REPO / "tests" / "audit" / "data" / "cluster.jsonl"],
     "seccomp": [REPO / "data" / "seccomp" / "runtime-default.json"],
 }

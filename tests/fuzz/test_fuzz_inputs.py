@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 NIM = (REPO / "examples" / "nim" / "nim-deploy-default.yaml").read_bytes()
+#: typed and nested Lists as the API and kubectl write them
+LISTS = (REPO / "tests" / "hostile" / "lists" / "nested-lists.yaml").read_bytes()
 AUDIT = (REPO / "tests" / "audit" / "data" / "cluster.jsonl").read_bytes()
 PROFILE = json.dumps(
     {
@@ -130,13 +132,17 @@ def _yaml(tree: Any, flow: bool) -> bytes:
 
 
 @SETTINGS
-@given(st.one_of(mutated(NIM), st.binary(max_size=300)))
+@given(st.one_of(mutated(NIM), mutated(LISTS), st.binary(max_size=300)))
 def test_loader_raises_only_attackmap_errors_on_mutated_manifests(data: bytes) -> None:
     fuzz_loader(data)
 
 
 @SETTINGS
-@given(trees, st.booleans(), st.sampled_from(["Pod", "Deployment", "Service", "Role", "List"]))
+@given(
+    trees,
+    st.booleans(),
+    st.sampled_from(["Pod", "Deployment", "Service", "Role", "List", "PodList", "DeploymentList"]),
+)
 def test_loader_raises_only_attackmap_errors_on_generated_documents(
     tree: Any, flow: bool, kind: str
 ) -> None:
