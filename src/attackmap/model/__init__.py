@@ -80,19 +80,23 @@ from attackmap.model._workload import (
     parse_quantity,
 )
 from attackmap.model._yaml import (
+    MAX_ALIAS_CHARS,
     MAX_DEPTH,
     MAX_DOCUMENTS_PER_FILE,
     MAX_EXPANDED_NODES,
     MAX_FILE_BYTES,
+    MAX_FILE_NODES,
 )
 
 __all__ = [
     "BUILTIN_CLUSTER_ROLES",
     "LINUX_CAPABILITIES",
+    "MAX_ALIAS_CHARS",
     "MAX_DEPTH",
     "MAX_DOCUMENTS_PER_FILE",
     "MAX_EXPANDED_NODES",
     "MAX_FILE_BYTES",
+    "MAX_FILE_NODES",
     "RUNTIME_DEFAULT_CAPABILITIES",
     "AppArmorProfile",
     "Binding",

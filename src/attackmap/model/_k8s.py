@@ -317,7 +317,7 @@ class K8sContainer(K8s):
 
 
 class K8sHostPath(K8s):
-    path: str
+    path: str = Field(min_length=1)  # the API server refuses an empty path
     type: str | None = None
 
 
@@ -366,7 +366,7 @@ class K8sCSI(K8s):
 
 class K8sNFS(K8s):
     server: str
-    path: str
+    path: str = Field(min_length=1)  # the API server refuses an empty path
     read_only: bool | None = None
 
 

@@ -8,6 +8,7 @@ resources (NIMService, NIMCache, LeaderWorkerSet, MPIJob, KServe) in ``_crds.py`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "Lookup",
     "TemplateSpec",
     "group_of",
+    "name_problem",
     "object_ref",
 ]
 
@@ -200,3 +202,46 @@ CLUSTER_SCOPED = frozenset(
         "DeviceClass",
     }
 )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- names
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_LABEL = re.compile(_LABEL)
+_DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+#: Kinds whose names the API server checks as DNS-1123 labels, or DNS-1035 labels.
+_LABEL_NAMED = frozenset({"Namespace"})
+_DNS1035_NAMED = frozenset({"Service"})
+
+
+def name_problem(kind: str | None, name: str) -> str | None:
+    """Why the API server would refuse ``name`` for an object of ``kind`` (``None`` for a
+    namespace name), or ``None`` when it is valid: namespaces and Namespace objects take
+    DNS-1123 labels, Services DNS-1035 labels, RBAC objects any path segment, every other
+    kind a DNS-1123 subdomain (as ``k8s.io/apimachinery``'s validation names them)."""
+    if kind in _RBAC_KINDS:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return "not a valid path segment name (no '/', '%', '.' or '..')"
+        return None
+    if kind is None or kind in _LABEL_NAMED:
+        if len(name) > 63 or not _DNS1123_LABEL.fullmatch(name):
+            return (
+                "not a DNS-1123 label (lowercase letters, digits and '-', starting and "
+                "ending with a letter or digit, at most 63 characters)"
+            )
+        return None
+    if kind in _DNS1035_NAMED:
+        if len(name) > 63 or not _DNS1035_LABEL.fullmatch(name):
+            return (
+                "not a DNS-1035 label (lowercase letters, digits and '-', starting with a "
+                "letter, ending with a letter or digit, at most 63 characters)"
+            )
+        return None
+    if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return (
+            "not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and "
+            "ending with a letter or digit, at most 253 characters)"
+        )
+    return None

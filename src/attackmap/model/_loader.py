@@ -1,6 +1,7 @@
 """``load()``: sources → documents → objects → workloads + context → linked Inventory.
 
-Sources: file paths, directories (read recursively for ``*.yaml|*.yml|*.json``, sorted),
+Sources: file paths, directories (read recursively for ``*.yaml|*.yml|*.json``, sorted;
+an entry of such a name that is not a regular file is skipped with a warning),
 ``-`` (stdin), YAML/JSON text, parsed mappings and lists of mappings. Every input error is
 an :class:`~attackmap.errors.InputError` carrying ``path:line: field.path: message``.
 """
@@ -9,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
+import itertools
 import logging
 import multiprocessing
 import os
+import stat
 import sys
 import threading
 from collections.abc import Generator, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,9 @@ except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
 import orjson
+import yaml
 from pydantic import ValidationError
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
@@ -43,6 +49,7 @@ from attackmap.model._kinds import (
     KindError,
     TemplateSpec,
     group_of,
+    name_problem,
     object_ref,
 )
 from attackmap.model._links import link
@@ -89,11 +96,12 @@ _PYDANTIC_TAGS = frozenset({"int", "str", "float", "bool", "none", "list", "dict
 
 @dataclass(frozen=True, slots=True)
 class _Object:
-    """One Kubernetes object with its origin (``item`` = index inside a ``kind: List``)."""
+    """One Kubernetes object with its origin (``item``: its index inside a ``*List``, one
+    index per level of nested Lists; ``()`` for a document of its own)."""
 
     data: dict[str, Any]
     doc: RawDocument
-    item: int | None
+    item: tuple[int, ...]
     line: int | None
 
     def source(self) -> SourceLocation:
@@ -108,7 +116,7 @@ class _Object:
     def error(
         self, parts: tuple[str | int, ...], message: str, hint: str | None = None
     ) -> InputError:
-        prefix: tuple[str | int, ...] = ("items", self.item) if self.item is not None else ()
+        prefix = _items_path(self.item)
         line = locate(self.doc.text, self.doc.index, prefix + parts) if self.doc.text else self.line
         return InputError(
             message, path=self.doc.path, line=line, field=format_path(parts) or None, hint=hint
@@ -322,23 +330,106 @@ def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
 
 def _source_batches(source: Source, sources: list[str]) -> Generator[list[RawDocument], None, None]:
     """The documents of ``source``, one batch per file (files of a directory are parsed
-    ahead in worker processes when the input is large)."""
+    ahead in worker processes when the input is large; the files a directory walk skips
+    come first, as :class:`_SkippedFile` documents)."""
     if isinstance(source, Path | str) and not (
         isinstance(source, str) and (source == "-" or _looks_like_text(source))
     ):
         path = Path(source)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-            )
+            files, skipped = _walk(path)
+            if skipped:
+                yield skipped
             sources.extend(str(f) for f in files)
             yield from _file_batches(files)
             return
     yield _read_one(source, sources)
 
 
+#: How the warning of a file a directory walk skips begins (logged when it is skipped).
+SKIPPED_FILE = "skipped: "
+
+
+@dataclass(frozen=True, slots=True)
+class _SkippedFile(RawDocument):
+    """A directory entry named like a manifest that is not a regular file: never opened,
+    carried as an empty document so that :func:`load` lists it (``Inventory.warnings``)
+    even when it receives the documents :func:`read_documents` returned."""
+
+    reason: str = ""
+
+
+def _walk(root: Path) -> tuple[list[Path], list[RawDocument]]:
+    """The manifest files under directory ``root`` (``*.yaml``, ``*.yml``, ``*.json`` at
+    any depth, sorted), and the entries it skips, each with the reason (logged as a
+    warning too). Only regular files are opened: a FIFO would block the reader and a
+    device never ends. Symbolic links to files are followed; links to directories are
+    not (a link may point back up the tree) and are skipped with a warning. A directory
+    that cannot be listed is an error, as a file that cannot be read is."""
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as e:
+            raise InputError(f"cannot read directory: {e.strerror}", path=folder) from e
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+                continue
+            manifest = path.suffix.lower() in SUFFIXES
+            if not (manifest or entry.is_symlink()):
+                continue  # not a manifest by its name (a README, a socket)
+            try:
+                mode = entry.stat().st_mode  # follows a symbolic link; opens nothing
+            except OSError as e:
+                if manifest:
+                    skipped.append((path, _unresolved_link(e)))
+                continue
+            if stat.S_ISREG(mode):
+                if manifest:
+                    files.append(path)
+            elif stat.S_ISDIR(mode):  # (a real directory was walked above)
+                skipped.append((path, "a symbolic link to a directory: not followed"))
+            elif manifest:
+                reason = f"{_file_type(mode)}, not a regular file: never opened"
+                skipped.append((path, f"{reason} (reading one can block or never end)"))
+    skipped.sort()
+    for path, reason in skipped:
+        log.warning("%s: %s%s", path, SKIPPED_FILE, reason)
+    return sorted(files), [
+        _SkippedFile(None, str(path), 0, None, None, None, reason) for path, reason in skipped
+    ]
+
+
+def _unresolved_link(e: OSError) -> str:
+    if e.errno == errno.ENOENT:
+        return "a dangling symbolic link (its target does not exist)"
+    if e.errno == errno.ELOOP:
+        return "a symbolic link in a loop"
+    return f"cannot follow the symbolic link: {e.strerror}"
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
     if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
+        if isinstance(source, _SkippedFile):
+            return [source]  # not read: not among the sources
         if not (sources and sources[-1] == source.path) and source.path not in sources:
             sources.append(source.path)  # (the documents of one file come one after another)
         return [source]
@@ -375,6 +466,11 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
 
 
 def _objects(doc: RawDocument, warnings: list[LoadWarning] | None = None) -> list[_Object]:
+    if isinstance(doc, _SkippedFile):
+        if warnings is not None:
+            where = trusted(SourceLocation, path=doc.path, document=0)
+            warnings.append(LoadWarning(message=SKIPPED_FILE + doc.reason, source=where))
+        return []
     data = doc.data
     if data is None:
         return []
@@ -402,27 +498,102 @@ def _objects(doc: RawDocument, warnings: list[LoadWarning] | None = None) -> lis
                     source=where,
                 )
             )
+    if _is_list(data):
+        return _list_items(doc, data)
+    return [_Object(data, doc, (), doc.line)]
+
+
+def _is_list(data: dict[str, Any]) -> bool:
+    """``kind: List`` (``kubectl get -o yaml``) or a list of one kind (``PodList``,
+    ``DeploymentList``: what the API returns): any ``*List`` kind with ``items``. A custom
+    resource whose kind ends in ``List`` but has no ``items`` is an object of its own."""
     kind = data.get("kind")
-    if (
-        isinstance(kind, str)
-        and kind.endswith("List")
-        and isinstance(data.get("items"), list)
-        and group_of(str(data.get("apiVersion", ""))) == ""
-    ):
-        lines = item_lines(doc.text, doc.index) if doc.text else []
-        out = []
-        for i, item in enumerate(data["items"]):
-            line = lines[i] if i < len(lines) else doc.line
+    return isinstance(kind, str) and kind.endswith("List") and "items" in data
+
+
+def _items_path(item: tuple[int, ...]) -> tuple[str | int, ...]:
+    """The field path of a List item: ``(1, 0)`` → ``items[1].items[0]``."""
+    return tuple(part for i in item for part in ("items", i))
+
+
+def _list_items(doc: RawDocument, data: dict[str, Any]) -> list[_Object]:
+    """The objects of a List document, in order, the items of nested Lists in place.
+
+    An item of ``kind: List`` names its own kind and apiVersion. An item of a list of one
+    kind (``kind: PodList``, as the API returns them, items without kind and apiVersion)
+    is of the list's kind less ``List`` and takes the list's apiVersion when it names
+    none; an item naming another kind (a Service in a PodList, a List in a PodList) is an
+    error at its ``kind``: the API never returns one, and which object was meant is a
+    guess. ``items: null`` (the API's empty list in JSON) has no items."""
+
+    def refuse(at: tuple[int, ...], field: tuple[str | int, ...], message: str) -> InputError:
+        parts = _items_path(at) + field
+        line = locate(doc.text, doc.index, parts) if doc.text else doc.line
+        return InputError(message, path=doc.path, line=line, field=format_path(parts))
+
+    found: list[tuple[tuple[int, ...], dict[str, Any]]] = []
+    pending: list[tuple[tuple[int, ...], dict[str, Any]]] = [((), data)]
+    while pending:  # depth first, in document order; no recursion (nesting is unbounded)
+        at, obj = pending.pop()
+        if at and not _is_list(obj):
+            found.append((at, obj))
+            continue
+        kind, items = obj["kind"], obj["items"]
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise refuse(at, ("items",), f"expected a list of objects, got {type_name(items)}")
+        of = kind[: -len("List")]  # "" for kind: List
+        expanded = []
+        for i, item in enumerate(items):
             if not isinstance(item, dict):
-                raise InputError(
-                    f"a List item must be a mapping, got {type_name(item)}",
-                    path=doc.path,
-                    line=line,
-                    field=f"items[{i}]",
-                )
-            out.append(_Object(item, doc, i, line))
-        return out
-    return [_Object(data, doc, None, doc.line)]
+                raise refuse((*at, i), (), f"a List item must be a mapping, got {type_name(item)}")
+            if of:
+                own = item.get("kind")
+                if isinstance(own, str) and own != of:
+                    message = f"a {kind} holds only {of} objects, got {own!r}"
+                    raise refuse((*at, i), ("kind",), message)
+                inherited = {"kind": of, "apiVersion": obj.get("apiVersion")}
+                missing = {k: v for k, v in inherited.items() if item.get(k) is None}
+                if missing:
+                    item = {**item, **missing}
+            expanded.append(((*at, i), item))
+        pending.extend(reversed(expanded))
+    lines = _item_lines(doc, [at for at, _ in found])
+    return [
+        _Object(item, doc, at, line if line is not None else doc.line)
+        for (at, item), line in zip(found, lines, strict=True)
+    ]
+
+
+_COMPOSER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _item_lines(doc: RawDocument, items: list[tuple[int, ...]]) -> list[int | None]:
+    """The 1-based start line of each List item at ``items`` (index paths, one index per
+    level of nested Lists), composing the document once: :func:`item_lines` for the items
+    of one List, a walk of the composed nodes when Lists are nested (rare)."""
+    if doc.text is None:
+        return [None] * len(items)
+    if all(len(at) == 1 for at in items):
+        lines = item_lines(doc.text, doc.index)
+        return [lines[i] if i < len(lines) else None for (i,) in items]
+    try:  # composing builds nodes only: no tag is resolved to an object
+        root = next(itertools.islice(yaml.compose_all(doc.text, _COMPOSER), doc.index, None))
+    except (StopIteration, yaml.YAMLError):
+        return [None] * len(items)
+    return [_item_line(root, at) for at in items]
+
+
+def _item_line(node: Node | None, at: tuple[int, ...]) -> int | None:
+    for i in at:
+        items = None
+        if isinstance(node, MappingNode):
+            items = next((v for k, v in node.value if getattr(k, "value", None) == "items"), None)
+        if not (isinstance(items, SequenceNode) and i < len(items.value)):
+            return None
+        node = items.value[i]
+    return node.start_mark.line + 1 if node is not None else None
 
 
 # --------------------------------------------------------------------------- workloads
@@ -442,7 +613,7 @@ def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationEr
     }.get(t)  # fmt: skip
     if t == "missing":
         message = "required field missing"
-    elif t == "too_short":
+    elif t in ("too_short", "string_too_short"):
         message = "must not be empty"
     elif expected:
         message = f"expected {expected}, got {type_name(err.get('input'))}"
@@ -548,6 +719,11 @@ class _Collected:
     seen: dict[tuple[str, str | None, str], _Object]
     warnings: list[LoadWarning]
     lookup: dict[tuple[str, str | None, str], dict[str, Any]]
+    #: objects an operator would render from a custom resource, with that resource's ref:
+    #: collected after every manifest (see :func:`_collect_rendered`)
+    rendered: list[tuple[_Object, ObjectRef]] = field(default_factory=list)
+    #: the custom resource that rendered each collected object, if one did
+    renderers: dict[tuple[str, str | None, str], ObjectRef] = field(default_factory=dict)
 
 
 def _context_object(
@@ -649,6 +825,7 @@ def _collect(
     if meta_ns is not None and not isinstance(meta_ns, str):
         raise obj.error(("metadata", "namespace"), f"expected a string, got {type_name(meta_ns)}")
     ns = None if kind in CLUSTER_SCOPED else (meta_ns or default_ns)
+    _check_names(obj, c, kind, name, ns)
     handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS.get(kind)
     context_groups = CONTEXT_KINDS.get(kind)
     groups = handler[0] if handler else context_groups
@@ -688,15 +865,34 @@ def _collect(
         return
     seen_key = (kind, ns, name)
     if seen_key in c.seen:
-        if rendered_by is not None:  # an explicit manifest wins over an operator rendering
+        shown = f"{kind}/{ns + '/' if ns else ''}{name}"
+        if rendered_by is not None:  # a manifest, or the first renderer, wins (see load())
+            first = c.renderers.get(seen_key)
+            used = (
+                f"the manifest at {c.seen[seen_key].source()}"
+                if first is None
+                else f"the one rendered by {first}"
+            )
+            c.warnings.append(
+                LoadWarning(
+                    message=f"also rendered by {rendered_by}; {used} is used",
+                    ref=object_ref(kind, ns, name),
+                    source=obj.source(),
+                )
+            )
             return
-        first = c.seen[seen_key]
+        first_source, second_source = sorted(
+            (c.seen[seen_key].source(), obj.source()),
+            key=lambda s: (s.path, s.document, s.line or 0),
+        )
         raise obj.error(
             (),
-            f"duplicate object {kind}/{ns + '/' if ns else ''}{name} (first defined at {first.source()})",
+            f"duplicate object {shown} (defined at {first_source} and at {second_source})",
             hint="each object may appear only once",
         )
     c.seen[seen_key] = obj
+    if rendered_by is not None:
+        c.renderers[seen_key] = rendered_by
     ref = object_ref(kind, ns, name)
     source = obj.source()
     if handler is not None:
@@ -710,8 +906,7 @@ def _collect(
         for spec in extracted.templates:
             wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
             c.workloads[wl.ref] = wl
-        for rendered in extracted.objects:
-            _collect(_Object(rendered, obj.doc, obj.item, obj.line), c, default_ns, rendered_by=ref)
+        c.rendered.extend((_Object(r, obj.doc, obj.item, obj.line), ref) for r in extracted.objects)
         return
     try:
         field, value = _context_object(kind, ref, data, source, labels, annotations)
@@ -721,6 +916,47 @@ def _collect(
         # a field of an unexpected shape that no specific check caught
         raise obj.error((), f"malformed {kind}: {e}") from e
     c.context.setdefault(field, {})[ref] = value
+
+
+def _check_names(obj: _Object, c: _Collected, kind: str, name: str, ns: str | None) -> None:
+    """Warn of a name or namespace the API server would refuse (a chart's placeholder such
+    as ``FILLED BY THE OPERATOR``): the object is still analysed, as what it would be
+    once the placeholder is filled in."""
+    meta = obj.data["metadata"]
+    checks: list[tuple[str, str | None, str]] = [] if "name" not in meta else [("name", kind, name)]
+    if ns is not None and ns == meta.get("namespace"):
+        checks.append(("namespace", None, ns))
+    for what, name_kind, value in checks:
+        problem = name_problem(name_kind, value)
+        if problem is not None:
+            c.warnings.append(
+                LoadWarning(
+                    message=f"metadata.{what} {value!r} is {problem}; the API server would "
+                    "refuse this object",
+                    source=obj.source(),
+                )
+            )
+
+
+def _collect_rendered(c: _Collected, default_ns: str) -> None:
+    """Collect what operators would render from the custom resources (a NIMService's
+    Service), after every manifest and in an order that does not depend on the input's:
+    an object defined by a manifest wins over a rendered one of the same kind, namespace
+    and name, and of two renderings the one whose custom resource sorts first wins (a
+    warning names the other)."""
+    while c.rendered:
+        batch = sorted(
+            c.rendered,
+            key=lambda pair: (
+                str(pair[0].data.get("kind")),
+                str((pair[0].data.get("metadata") or {}).get("namespace") or ""),
+                str((pair[0].data.get("metadata") or {}).get("name") or ""),
+                ObjectRef.sort_key(pair[1]),
+            ),
+        )
+        c.rendered = []
+        for obj, renderer in batch:
+            _collect(obj, c, default_ns, rendered_by=renderer)
 
 
 def _load_context(context: Any) -> ClusterContext | None:
@@ -828,6 +1064,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         raise failed
     for obj in waiting:
         _collect(obj, c, default_ns)
+    _collect_rendered(c, default_ns)
     if len(c.cluster_context) > 1:
         second = c.cluster_context[1][1]
         raise second.error((), "more than one ClusterContext document")
@@ -926,3 +1163,16 @@ def read_documents(*sources: Source) -> list[RawDocument]:
     for source in sources:
         docs.extend(_read_source(source, read))
     return docs
+
+
+def require_documents(documents: list[RawDocument], sources: Iterable[object]) -> None:
+    """Refuse an input without a single document -- an empty file or directory, only
+    comments or ``---``, only skipped special files: ``analyze`` and ``inventory`` both
+    exit 2 with "nothing to analyse" rather than print an empty result."""
+    if all(d.data is None for d in documents):
+        named = ", ".join(str(s) for s in sources if isinstance(s, str | Path)) or "the input"
+        raise InputError(
+            "no Kubernetes documents found",
+            path=named[:200],
+            hint="check the path; directories are searched for *.yaml, *.yml and *.json",
+        )

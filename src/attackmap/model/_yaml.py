@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +37,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from attackmap.errors import InputError
 
 __all__ = [
+    "MAX_ALIAS_CHARS",
     "MAX_DEPTH",
     "MAX_DOCUMENTS_PER_FILE",
     "MAX_EXPANDED_NODES",
     "MAX_FILE_BYTES",
+    "MAX_FILE_NODES",
     "MAX_NUMBER_CHARS",
     "RawDocument",
     "decode_bytes",
@@ -60,6 +62,15 @@ MAX_DOCUMENTS_PER_FILE = 100_000
 MAX_DEPTH = 64
 #: Most nodes one document may expand to, counting every alias expansion (alias bombs).
 MAX_EXPANDED_NODES = 1_000_000
+#: Most nodes libyaml may compose from one file, counted *while* composing: a document is
+#: refused before its node tree (~300 bytes a node) outgrows the memory budget. Real
+#: manifests have under 1,000 nodes a document; a `kubectl get -o yaml` list of about
+#: 1,500 pods fits (split larger dumps, e.g. one file per namespace).
+MAX_FILE_NODES = 500_000
+#: Most characters aliases may add to one document beyond its own text (an alias counts
+#: the size of what it expands to): a 1 MB anchored string used 300 times is refused
+#: instead of becoming 300 MB of output.
+MAX_ALIAS_CHARS = 4 * 1024 * 1024
 #: Longest integer or float literal accepted (int64 needs 20 characters, a double ~25).
 MAX_NUMBER_CHARS = 100
 _INT64_MIN, _INT64_MAX = -(2**63), 2**64 - 1  # int64 and uint64 fields both exist
@@ -76,30 +87,88 @@ _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
+#: A number as the Kubernetes API server's YAML reader (go-yaml) reads one: ``1e5`` and
+#: ``1.5E-3`` are numbers, though PyYAML's YAML 1.1 rules (an exponent needs a dot and a
+#: sign) read them as strings.
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+#: What Python's ``json`` writes for non-finite floats; JSON itself has no such values.
+_JSON_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity", "+Infinity"})
+#: The tag of such a plain scalar in a JSON text (refused by the builder).
+_NON_FINITE = "tag:attackmap,2026:json-non-finite"
+
+
 @functools.lru_cache(maxsize=65536)
 def _plain_scalar_tag(value: str) -> str:
-    """The YAML 1.1 implicit tag of a plain scalar (PyYAML's rules, memoised: manifests
-    repeat the same keys and values endlessly)."""
+    """The implicit tag of a plain scalar, as the API server's YAML reader resolves it
+    (memoised: manifests repeat the same keys and values endlessly).
+
+    PyYAML's YAML 1.1 rules, except where Kubernetes' reader (go-yaml) differs: base-60
+    numbers (``1:00``, read as 60 by YAML 1.1) are strings, and a number with an exponent
+    but no dot or sign (``1e3``) is a number; one that overflows (``1e999``) stays a string.
+    """
     for tag, regexp in _IMPLICIT.get(value[0] if value else "", []) + _IMPLICIT.get(None, []):
         if regexp.match(value):
+            if tag in (_INT, _FLOAT) and ":" in value:  # sexagesimal
+                return _STR
             return str(tag)
+    if _GO_FLOAT.fullmatch(value.replace("_", "")) and math.isfinite(float(value)):
+        return _FLOAT
     return _STR
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML's loaders are untyped
-    """libyaml's parser and composer with a memoised tag resolver (no path resolvers)."""
+@functools.lru_cache(maxsize=4096)
+def _json_scalar_tag(value: str) -> str:
+    """:func:`_plain_scalar_tag` in a JSON text: every unquoted number is a number (``1e999``
+    too, refused later as not finite) and ``NaN``/``Infinity`` get their own tag."""
+    if value in _JSON_NON_FINITE:
+        return _NON_FINITE
+    if _GO_FLOAT.fullmatch(value):
+        return _FLOAT if any(c in value for c in ".eE") else _INT
+    return _plain_scalar_tag(value)
 
-    # The composer calls these two hooks around every node, for path resolvers
-    # (``add_path_resolver``), which attackmap never registers. C callables that ignore
-    # their arguments instead of the Python no-ops: 11% fewer instructions per parse.
-    # ``operator.is_(parent, index)`` and ``tuple()`` return at once.
-    descend_resolver = staticmethod(operator.is_)
+
+class _TooManyNodes(Exception):
+    """Raised from inside libyaml's composer when a file has too many nodes."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML's loaders are untyped
+    """libyaml's parser and composer with a memoised tag resolver and a node budget.
+
+    The composer calls ``descend_resolver(parent, index)`` before composing each node
+    (a hook for path resolvers, which attackmap never registers): it counts the nodes
+    composed from the file and stops the composer at :data:`MAX_FILE_NODES`, before a
+    huge document's node tree exists. ``ascend_resolver`` stays a C callable that returns
+    at once (``tuple()``)."""
+
     ascend_resolver = staticmethod(tuple)
+    nodes = 0
+
+    def descend_resolver(self, parent: Node | None, index: Any) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_FILE_NODES:
+            raise _TooManyNodes(parent.start_mark.line + 1 if parent is not None else 1)
 
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
             return _plain_scalar_tag(value) if implicit[0] else _STR
         return _MAP if kind is MappingNode else _SEQ
+
+
+class _JsonLoader(_Loader):
+    """:class:`_Loader` for a text that starts like JSON (``{`` or ``[``), as the API
+    server's decoder decides: JSON's number syntax, and ``NaN``/``Infinity`` refused."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _json_scalar_tag(value) if implicit[0] else _STR
+        return _MAP if kind is MappingNode else _SEQ
+
+
+_JSON_START = re.compile(r"[ \t\r\n]*[\[{]")
 
 
 _SC = SafeConstructor()
@@ -208,44 +277,82 @@ class _NodeError(Exception):
     """A refused node; the field path is collected while the builder unwinds (so the happy
     path never pays for it) and turned into an :class:`InputError` by :func:`parse_text`."""
 
-    def __init__(self, message: str, line: int) -> None:
+    def __init__(self, message: str, line: int, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.detail = detail  # shown unless the field may hold a secret
         self.parts: list[str | int] = []  # innermost first
 
     def to_input_error(self, path: str) -> InputError:
-        field = format_path(self.parts[::-1]) or None
-        return InputError(self.message, path=path, line=self.line, field=field)
+        parts = self.parts[::-1]
+        message = self.message
+        if self.detail and not _may_hold_a_secret(parts):
+            message = f"{message} {self.detail}"
+        return InputError(message, path=path, line=self.line, field=format_path(parts) or None)
+
+
+#: Top-level fields whose values are data (a Secret's, a ConfigMap's).
+_DATA_FIELDS = frozenset({"data", "stringData", "binaryData"})
+
+
+def _may_hold_a_secret(parts: Sequence[str | int]) -> bool:
+    """Whether a field's value may be a secret: a Secret's or ConfigMap's data, an env
+    value, an annotation, a command or argument (``export TOKEN=...``)."""
+    if parts and parts[0] in _DATA_FIELDS:
+        return True
+    for i, part in enumerate(parts):
+        inner = parts[i + 1 :]
+        if part in ("annotations", "command", "args") and inner:
+            return True
+        if part == "env" and inner[1:2] == ["value"]:
+            return True
+    return False
 
 
 class _Builder:
     """Turns one composed document into plain data, enforcing the limits."""
 
-    __slots__ = ("aliases", "done", "expanded", "in_progress", "path")
+    __slots__ = ("aliases", "chars", "done", "expanded", "in_progress", "max_chars", "path")
 
-    def __init__(self, path: str, aliases: bool = True) -> None:
+    def __init__(self, path: str, aliases: bool = True, text_chars: int = 0) -> None:
         """``aliases=False``: the text has no anchor (no ``&``), so no node is shared and
-        the alias bookkeeping (every collection node by id) is skipped."""
+        the alias bookkeeping (every collection node by id) is skipped. ``text_chars``: the
+        length of the document's text; with aliases, the characters of every scalar
+        visited (an alias counts what it expands to) may exceed it by at most
+        :data:`MAX_ALIAS_CHARS`."""
         self.path = path
         self.aliases = aliases
         self.expanded = 0
-        self.done: dict[int, tuple[Any, int]] = {}
+        self.chars = 0
+        self.max_chars = text_chars + MAX_ALIAS_CHARS
+        self.done: dict[int, tuple[Any, int, int]] = {}
         self.in_progress: set[int] = set()
 
-    def error(self, node: Node, message: str) -> _NodeError:
-        return _NodeError(message, node.start_mark.line + 1)
+    def error(self, node: Node, message: str, detail: str = "") -> _NodeError:
+        return _NodeError(message, node.start_mark.line + 1, detail)
 
     def duplicate(self, key_node: Node, key: str) -> _NodeError:
         error = self.error(key_node, f"duplicate key {key!r}")
         error.parts.append(key)
         return error
 
+    def count_chars(self, node: Node, n: int) -> None:
+        self.chars += n
+        if self.chars > self.max_chars:
+            raise self.error(
+                node,
+                f"aliases expand the document by more than {MAX_ALIAS_CHARS} characters",
+            )
+
     def build(self, node: Node, depth: int) -> tuple[Any, int]:
-        """Return (value, expanded node count of the subtree)."""
+        """Return (value, expanded node count of the subtree); counts the characters of
+        every scalar visited (:meth:`count_chars`)."""
         if isinstance(node, ScalarNode):
+            self.count_chars(node, len(node.value))
             return self.scalar(node), 1
         key = id(node) if self.aliases else 0
+        chars_before = self.chars
         if self.aliases:
             seen = self.done.get(key)
             if seen is not None:  # an alias of an already built collection
@@ -255,7 +362,8 @@ class _Builder:
                         node,
                         f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)",
                     )
-                return seen
+                self.count_chars(node, seen[2])
+                return seen[0], seen[1]
             if key in self.in_progress:
                 raise self.error(node, "recursive alias")
             self.in_progress.add(key)
@@ -263,12 +371,13 @@ class _Builder:
             raise self.error(node, f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
-                raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+                raise self.error(node, "unsupported YAML tag", repr(node.tag))
             items: list[Any] = []
             size = 1
             for i, child in enumerate(node.value):
                 if child.__class__ is ScalarNode and child.tag == _STR:  # the common case
                     items.append(child.value)
+                    self.count_chars(child, len(child.value))
                     size += 1
                     continue
                 try:
@@ -285,7 +394,7 @@ class _Builder:
             raise self.error(node, "unsupported YAML node")
         if self.aliases:
             self.in_progress.discard(key)
-            self.done[key] = result
+            self.done[key] = (result[0], result[1], self.chars - chars_before)
         self.expanded += result[1]
         if self.expanded > MAX_EXPANDED_NODES:
             raise self.error(node, f"document expands to more than {MAX_EXPANDED_NODES} nodes")
@@ -305,7 +414,7 @@ class _Builder:
             raise self.error(node, f"document expands to more than {MAX_EXPANDED_NODES} nodes")
         if cls is SequenceNode:
             if node.tag != _SEQ:
-                raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+                raise self.error(node, "unsupported YAML tag", repr(node.tag))
             items: list[Any] = []
             for i, child in enumerate(node.value):
                 if child.__class__ is ScalarNode and child.tag == _STR:  # the common case
@@ -320,7 +429,7 @@ class _Builder:
         if cls is not MappingNode:  # pragma: no cover - libyaml composes only three types
             raise self.error(node, "unsupported YAML node")
         if node.tag != _MAP:
-            raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+            raise self.error(node, "unsupported YAML tag", repr(node.tag))
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode or key_node.tag not in _KEY_TAGS:
@@ -342,7 +451,7 @@ class _Builder:
 
     def mapping(self, node: MappingNode, depth: int) -> tuple[Any, int]:
         if node.tag != _MAP:
-            raise self.error(node, f"unsupported YAML tag {node.tag!r}")
+            raise self.error(node, "unsupported YAML tag", repr(node.tag))
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         size = 1
@@ -359,12 +468,14 @@ class _Builder:
                     merged.update(source)
                 continue
             if key_node.tag not in _KEY_TAGS:
-                raise self.error(key_node, f"unsupported YAML tag {key_node.tag!r}")
+                raise self.error(key_node, "unsupported YAML tag", repr(key_node.tag))
             key = key_node.value
             if key in out:
                 raise self.duplicate(key_node, key)
+            self.count_chars(key_node, len(key))
             if value_node.__class__ is ScalarNode and value_node.tag == _STR:
                 out[key] = value_node.value
+                self.count_chars(value_node, len(value_node.value))
                 size += 1
                 continue
             try:
@@ -388,11 +499,15 @@ class _Builder:
         if tag == _BOOL:  # SafeConstructor.construct_yaml_bool, refusing what it cannot read
             value = _BOOL_VALUES.get(node.value.lower())
             if value is None:  # only an explicit !!bool tag gets here
-                raise self.error(node, f"malformed boolean {node.value!r}")
+                raise self.error(
+                    node, "malformed boolean (a !!bool tag on a value that is not one)"
+                )
             return value
         if tag in (_INT, _FLOAT):
             return self.number(node)
-        raise self.error(node, f"unsupported YAML tag {tag!r} (only standard tags are accepted)")
+        if tag == _NON_FINITE:
+            raise self.error(node, _NOT_FINITE)
+        raise self.error(node, "unsupported YAML tag", f"{tag!r} (only standard tags are accepted)")
 
     def number(self, node: ScalarNode) -> int | float:
         text = node.value
@@ -403,17 +518,23 @@ class _Builder:
         try:
             value = _number_value(node.tag, text)
         except (ValueError, OverflowError, IndexError) as e:  # an explicit !!int/!!float tag
-            raise self.error(node, f"malformed number {text!r}") from e
+            tag_name, kind = (
+                ("!!int", "an integer") if node.tag == _INT else ("!!float", "a number")
+            )
+            raise self.error(
+                node, f"malformed number (a {tag_name} tag on a value that is not {kind})"
+            ) from e
         if isinstance(value, int):
             if not _INT64_MIN <= value <= _INT64_MAX:
-                raise self.error(node, f"integer {text!r} does not fit in 64 bits")
+                raise self.error(node, f"integer of {len(text)} characters does not fit in 64 bits")
         elif not math.isfinite(value):
-            raise self.error(
-                node,
-                f"{text!r} is not a finite number (JSON and the Kubernetes API have no "
-                "infinity or NaN)",
-            )
+            raise self.error(node, _NOT_FINITE)
         return value
+
+
+#: Errors name the field and the line, never the value: it may be a secret (a Secret's
+#: data, a credential in an env var).
+_NOT_FINITE = "not a finite number (JSON and the Kubernetes API have no infinity or NaN)"
 
 
 def _yaml_error(e: yaml.YAMLError, path: str) -> InputError:
@@ -424,7 +545,7 @@ def _yaml_error(e: yaml.YAMLError, path: str) -> InputError:
 
 
 def _compose(text: str, path: str) -> Iterator[Node]:
-    loader = _Loader(text)
+    loader = (_JsonLoader if _JSON_START.match(text) else _Loader)(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -432,6 +553,13 @@ def _compose(text: str, path: str) -> Iterator[Node]:
                 yield node
     except yaml.YAMLError as e:
         raise _yaml_error(e, path) from e
+    except _TooManyNodes as e:
+        raise InputError(
+            f"more than {MAX_FILE_NODES} YAML nodes in one file",
+            path=path,
+            line=e.line,
+            hint="split the input into smaller files",
+        ) from None
     finally:
         loader.dispose()
 
@@ -483,8 +611,11 @@ def parse_text(text: str, path: str) -> list[RawDocument]:
             next_source += 1
         previous_end = node.end_mark.line + 1
         try:
-            builder = _Builder(path, aliases)
-            data = builder.build(node, 0)[0] if aliases else builder.plain(node, 0)
+            if aliases:
+                chars = node.end_mark.index - node.start_mark.index
+                data = _Builder(path, True, chars).build(node, 0)[0]
+            else:
+                data = _Builder(path, False).plain(node, 0)
         except _NodeError as e:
             raise e.to_input_error(path) from None
         except RecursionError as e:  # pragma: no cover - MAX_DEPTH keeps well below the limit
