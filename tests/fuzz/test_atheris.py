@@ -23,6 +23,7 @@ SEEDS = {
     "loader": [
         REPO / "examples" / "nim" / "nim-deploy-default.yaml",
         *sorted((REPO / "tests" / "hostile" / "lists").glob("*.yaml")),  # *List kinds, nested
+        *sorted((REPO / "tests" / "hostile" / "seeds").glob("*.*[ln]")),  # issue-19 inputs
     ],
     "audit": [REPO / "tests" / "audit" / "data" / "cluster.jsonl"],
     "seccomp": [REPO / "data" / "seccomp" / "runtime-default.json"],

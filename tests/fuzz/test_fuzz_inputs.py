@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 NIM = (REPO / "examples" / "nim" / "nim-deploy-default.yaml").read_bytes()
 #: typed and nested Lists as the API and kubectl write them
 LISTS = (REPO / "tests" / "hostile" / "lists" / "nested-lists.yaml").read_bytes()
+#: small inputs of the hostile-input fixes (wrong tags on secrets, JSON NaN, aliases, ...)
+SEEDS = [p.read_bytes() for p in sorted((REPO / "tests" / "hostile" / "seeds").glob("*.*[ln]"))]
 AUDIT = (REPO / "tests" / "audit" / "data" / "cluster.jsonl").read_bytes()
 PROFILE = json.dumps(
     {
@@ -54,6 +56,11 @@ HOSTILE_SCALARS = [
     "9" * 40,
     "0x" + "f" * 30,
     "1:2:3:4",
+    "1:00",
+    "1e3",
+    "1e999",
+    "NaN",
+    "-Infinity",
     "~",
     "<<",
     "'\x00'",
@@ -132,7 +139,7 @@ def _yaml(tree: Any, flow: bool) -> bytes:
 
 
 @SETTINGS
-@given(st.one_of(mutated(NIM), mutated(LISTS), st.binary(max_size=300)))
+@given(st.one_of(mutated(NIM), mutated(LISTS), *map(mutated, SEEDS), st.binary(max_size=300)))
 def test_loader_raises_only_attackmap_errors_on_mutated_manifests(data: bytes) -> None:
     fuzz_loader(data)
 

@@ -203,3 +203,24 @@ def test_invalid_names_and_namespaces_are_warnings_and_the_object_is_still_analy
     ), messages
     assert any("metadata.name 'My_Service' is not a DNS-1035 label" in m for m in messages)
     assert not any("nvidia-driver-daemonset'" in m for m in messages)
+
+
+SEEDS = sorted((Path(__file__).parent / "seeds").glob("*.*[ln]"))  # .yaml and .json
+
+
+def test_every_seed_is_accepted_or_refused_without_echoing_a_value(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert len(SEEDS) >= 6
+    refused = 0
+    for seed in SEEDS:
+        try:
+            load(seed)
+        except InputError as e:
+            refused += 1
+            assert e.path == str(seed) and e.line is not None, e
+            assert "LEAKME" not in str(e)
+        code = main(["analyze", str(seed)])
+        out, err = capsys.readouterr()
+        assert code in (0, 2) and "Traceback" not in err and "LEAKME" not in out + err
+    assert refused >= 3  # the secret, JSON and number seeds
