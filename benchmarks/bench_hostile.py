@@ -9,8 +9,8 @@ largest peak RSS are reported); the process's start-up and imports are included.
 
 Cases: the issue's refused inputs (a 20 MB flow sequence of 10M items, a ConfigMap of 3M
 keys, one 1 MB image aliased 300 times), and the largest accepted ones (one document of
-just under ``MAX_FILE_NODES`` nodes filling most of the 64 MiB, many documents filling the
-node budget, aliases filling ``MAX_ALIAS_CHARS``). Exit 1 when a case misses the target.
+just under ``MAX_FILE_NODES`` nodes filling most of the 64 MiB, many documents or pods
+filling the node budget, aliases filling ``MAX_ALIAS_CHARS``). Exit 1 when a case misses the target.
 """
 
 from __future__ import annotations
@@ -81,6 +81,16 @@ def _many_documents(f: Path) -> None:  # accepted: documents of 15 nodes up to t
         )
 
 
+def _many_pods(f: Path) -> None:  # accepted: minimal pods (25 nodes) up to the budget
+    pods = MAX_FILE_NODES // 25 - 10
+    with f.open("w") as out:
+        out.writelines(
+            f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: nim}}\nspec:\n"
+            "  containers: [{name: c, image: nginx, securityContext: {privileged: true}}]\n"
+            for i in range(pods)
+        )
+
+
 def _aliases_at_the_budget(f: Path) -> None:  # accepted: aliases adding ~MAX_ALIAS_CHARS
     image = "x" * 10_000
     uses = MAX_ALIAS_CHARS // len(image) - 10
@@ -98,6 +108,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "image_1mb_aliased_300x": (_aliased_image, "refused"),
     "largest_document_accepted": (_largest_document, "accepted"),
     "many_documents_accepted": (_many_documents, "accepted"),
+    "many_pods_accepted": (_many_pods, "accepted"),
     "aliases_at_the_budget_accepted": (_aliases_at_the_budget, "accepted"),
 }
 

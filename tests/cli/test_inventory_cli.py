@@ -80,3 +80,33 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["inventory", str(f)]) == 2
     err = capsys.readouterr().err
     assert f"{f}:14: spec.template.spec.containers[0].securityContext.capabilities.add" in err
+
+
+def test_json_is_streamed_with_the_bytes_of_one_dump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # written one workload at a time, yet byte for byte json.dumps(payload, indent=2,
+    # sort_keys=True); with skipped objects, warnings, and an empty section
+    from attackmap.cli._inventory import _workload_json, render_json
+    from attackmap.model import load
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "nim"
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: lonely, namespace: nim}\n"
+        "spec: {selector: {app: none}, ports: [{port: 80}]}\n"
+    )
+    for sources in ([examples], [examples, extra], [extra]):
+        inv = load(*sources)
+        payload = {
+            "workloads": [_workload_json(w) for w in inv.workloads],
+            "skipped": [s.model_dump(mode="json") for s in inv.skipped],
+            "warnings": [x.model_dump(mode="json") for x in inv.warnings],
+        }
+        expected = json.dumps(payload, indent=2, sort_keys=True, default=sorted) + "\n"
+        assert render_json(inv) == expected
+        out = tmp_path / "inventory.json"
+        assert main(["inventory", "--format", "json", "-o", str(out), *map(str, sources)]) == 0
+        assert out.read_text() == expected
+    assert '"workloads": []' in expected  # the empty section of the last case
