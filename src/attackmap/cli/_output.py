@@ -61,7 +61,7 @@ Content: TypeAlias = str | Callable[[TextIO], None]
 def write_files(files: Mapping[str | Path, Content]) -> None:
     """Write each file (UTF-8) so that a failure never leaves a broken one.
 
-    Each file is first written to a temporary file next to it (``.NAME.attackmap-PID.tmp``)
+    Each file is first written to a temporary file next to it (``.NAME.attackmap-PID-N.tmp``)
     and synced; only when *every* file is written are they renamed over their targets, in
     order. On a failure while writing (a full disk, an interrupt) every temporary file is
     removed: no new file appears and an existing file is left byte for byte as it was. A
