@@ -2,7 +2,8 @@
 
 The test walks the catalogue: a step without a pair under ``manifests/steps/<step-id>/``
 fails. ``fires.yaml`` must put the step in some path of the report, ``quiet.yaml`` (the
-minimal change that stops exactly that step) must not. ``options.yaml`` holds analysis
+minimal change that stops exactly that step) must not; nor may any ``quiet-<name>.yaml``,
+each of which removes another one of the step's required facts (one file per fact). ``options.yaml`` holds analysis
 options (``entries``, ``assume_kernel_exploit``); its ``quiet`` mapping overrides them for
 the quiet manifest. Every control must appear in some ``broken_by`` of the fire manifests.
 """
@@ -38,7 +39,7 @@ def _options(step: str, variant: str) -> dict[str, Any]:
 
 @functools.cache
 def report(step: str, variant: str) -> Report:
-    kind = "quiet" if variant == "quiet" else "fires"
+    kind = "quiet" if variant.startswith("quiet") else "fires"
     return analyze(MANIFESTS / step / f"{variant}.yaml", **_options(step, kind))
 
 
@@ -72,12 +73,18 @@ def test_step_fires(step: str) -> None:
         assert step in found, f"{step}/{variant}: not in any path; steps seen: {sorted(found)}"
 
 
+def quiet_variants(step: str) -> list[str]:
+    """``quiet`` and any ``quiet-<name>`` (another required fact removed)."""
+    return sorted(p.stem for p in (MANIFESTS / step).glob("quiet*.yaml"))
+
+
 @pytest.mark.parametrize("step", STEP_IDS)
 def test_step_quiet(step: str) -> None:
-    rep = report(step, "quiet")
-    assert rep.workloads, "the quiet manifest must still contain the workload"
-    found = steps_in_paths(rep)
-    assert step not in found, f"{step} still in a path of the quiet manifest"
+    for variant in quiet_variants(step):
+        rep = report(step, variant)
+        assert rep.workloads, f"{variant}: the quiet manifest must still contain the workload"
+        found = steps_in_paths(rep)
+        assert step not in found, f"{step} still in a path of {variant}.yaml"
 
 
 @pytest.mark.parametrize("step", STEP_IDS)

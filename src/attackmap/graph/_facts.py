@@ -95,6 +95,7 @@ FACT_FAMILIES: dict[str, str] = {
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
+    "ctx:nvidia_default_runtime": "the ClusterContext says `nvidia` is the default container runtime on the GPU nodes: any container there can ask for GPUs itself",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # derived
@@ -874,6 +875,14 @@ def extract(
             ctx_ev["ctx:nvidia_toolkit_vulnerable"] = Evidence(
                 path=ctx_path, line=None, field="spec.nvidia", detail=", ".join(cves)
             )
+    if ctx is not None and ctx.spec.nvidia.default_runtime:
+        ctx_facts.add("ctx:nvidia_default_runtime")
+        ctx_ev["ctx:nvidia_default_runtime"] = Evidence(
+            path=ctx_path,
+            line=None,
+            field="spec.nvidia.defaultRuntime",
+            detail="nvidia is the default runtime; no node pools known: any node may be a GPU node",
+        )
     if ctx is not None and _cgroup_release_agent_open(ctx):
         ctx_facts.add("ctx:cgroup_v1_release_agent")
         ctx_ev["ctx:cgroup_v1_release_agent"] = Evidence(

@@ -52,6 +52,11 @@ class NvidiaStack(_Spec):
     device_plugin: str | None = None
     driver: str | None = None
     cdi: bool | None = Field(default=None, description="whether the toolkit runs in CDI mode")
+    default_runtime: bool | None = Field(
+        default=None,
+        description="whether `nvidia` is the container runtime's default on the GPU nodes (the "
+        "GPU Operator's usual setup): the toolkit's hook then runs for every container there",
+    )
 
 
 class Kubelet(_Spec):
