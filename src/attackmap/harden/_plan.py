@@ -312,8 +312,8 @@ class _Hardener:
                                     names.append(template.format(cap=cap))
                     elif "{path}" in template:
                         for vol in w.pod.volumes:
-                            if vol.host_path is not None:
-                                names.append(template.format(path=_norm_path(vol.host_path)))
+                            if vol.type == "hostPath" and vol.path is not None:
+                                names.append(template.format(path=_norm_path(vol.path)))
                     else:
                         names.append(template)
                     for name in names:
