@@ -16,7 +16,7 @@ from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
 from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
-from attackmap.graph._catalogue import Catalogue
+from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS
 
 COVERAGE_FILE = "mappings/coverage.yaml"
@@ -110,6 +110,29 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
             else:
                 how = "not reached: " + " ".join(cov.reasons[t.id].split())
             lines.append(f"| {t.id} | {t.name} | {how} |")
+        lines.append("")
+    outside: dict[str, list[Step]] = {}
+    for step in catalogue.steps:
+        if "Containers" not in kb.technique(step.technique).platforms:
+            outside.setdefault(step.technique, []).append(step)
+    if outside:
+        lines += [
+            "## Techniques outside the Containers matrix",
+            "",
+            "Enterprise ATT&CK techniques of other platforms that a step cites, each with the "
+            "step's platform note; the bundled slice keeps exactly these "
+            "(`attackmap.attack._bundle.EXTRA_TECHNIQUES`).",
+            "",
+            "| technique | name | platforms | reached by | why outside the matrix |",
+            "|---|---|---|---|---|",
+        ]
+        for tid in sorted(outside):
+            t = kb.technique(tid)
+            steps = ", ".join(f"`{s.id}`" for s in outside[tid])
+            notes = sorted({" ".join((s.platform_note or "").split()) for s in outside[tid]})
+            lines.append(
+                f"| {tid} | {t.name} | {', '.join(t.platforms)} | {steps} | {' '.join(notes)} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -61,11 +61,18 @@ _NIMSERVICE_OPS = frozenset(
         "restrict_egress",
         "enforce_baseline_namespaces",
         "upgrade_nvidia",
+        "block_pod_metadata",
     }
 )
 # Operations that add objects or change the cluster: any workload kind.
 _OBJECT_OPS = frozenset(
-    {"isolate_ingress", "restrict_egress", "enforce_baseline_namespaces", "upgrade_nvidia"}
+    {
+        "isolate_ingress",
+        "restrict_egress",
+        "enforce_baseline_namespaces",
+        "upgrade_nvidia",
+        "block_pod_metadata",
+    }
 )
 
 
@@ -731,6 +738,14 @@ def upgrade_nvidia(pc: PatchContext) -> None:
             pc.note(f"ClusterContext spec.nvidia.{key}: {fixed}")
 
 
+def block_pod_metadata(pc: PatchContext) -> None:
+    cloud = pc.context.setdefault("spec", {}).setdefault("cloud", {})
+    for key, value in (("tokenRequired", True), ("hopLimit", 1)):
+        if cloud.get(key) != value:
+            cloud[key] = value
+            pc.note(f"ClusterContext spec.cloud.{key}: {str(value).lower()}")
+
+
 PatchOp = Callable[[PatchContext], None]
 
 PATCH_OPS: Mapping[str, PatchOp] = {
@@ -756,6 +771,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "internal_service_only": internal_service_only,
     "enforce_baseline_namespaces": enforce_baseline_namespaces,
     "upgrade_nvidia": upgrade_nvidia,
+    "block_pod_metadata": block_pod_metadata,
 }
 
 
