@@ -46,3 +46,17 @@ def test_cap_bpf_with_perfmon_reads_the_host_and_sys_admin_writes_it() -> None:
     assert "escape-bpf-read" in _steps(analyze([_pod(_caps("BPF", "PERFMON"))]))
     assert "escape-bpf" not in _steps(analyze([_pod(_caps("BPF", "PERFMON"))]))
     assert "escape-bpf" in _steps(analyze([_pod(_caps("SYS_ADMIN"))]))
+
+
+# -- credential names ----------------------------------------------------------------------
+
+
+def _env(*names: str) -> dict[str, Any]:
+    return {"env": [{"name": n, "value": f"/secrets/{n.lower()}"} for n in names]}
+
+
+def test_names_holding_a_path_are_no_credentials() -> None:
+    paths = _env("NGC_API_KEY_FILE", "HF_TOKEN_PATH", "SSH_KEY_PATH", "AWS_WEB_IDENTITY_TOKEN_FILE")
+    assert "env-credentials" not in _steps(analyze([_pod(paths)]), "T1552.001")
+    real = _env("NGC_API_KEY_FILE", "NGC_API_KEY")
+    assert "env-credentials" in _steps(analyze([_pod(real)]), "T1552.001")

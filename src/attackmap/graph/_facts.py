@@ -63,7 +63,7 @@ FACT_FAMILIES: dict[str, str] = {
     "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
     "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
     "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
-    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...) or envFrom a Secret",
+    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path) or envFrom a Secret",
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
