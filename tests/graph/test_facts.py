@@ -83,7 +83,29 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/tmp/cache:rw", set()),
         ("hostpath:/mnt/models:rw", set()),
         ("hostpath:/dev/nvidia0:rw", set()),
-        ("hostpath:/opt/data:rw", {"write"}),
+        ("hostpath:/opt/data:rw", {"write", "write_unknown_owner"}),
+        # root-owned system directories: "write" alone (escape-host-write also needs uid 0)
+        ("hostpath:/etc/kubernetes/manifests:rw", {"sensitive_read", "write"}),
+        ("hostpath:/etc/cron.d:rw", {"write"}),
+        ("hostpath:/usr/local/bin:rw", {"write"}),
+        ("hostpath:/var/lib/kubelet:rw", {"sensitive_read", "kubelet_pods", "write"}),
+        ("hostpath:/root/.ssh:rw", {"sensitive_read", "write"}),
+        ("hostpath:/opt/cni/bin:rw", {"write"}),
+        # a user may own files below / and /home
+        (
+            "hostpath:/:rw",
+            {
+                "sensitive_read",
+                "kubelet_pods",
+                "var_log",
+                "log_write",
+                "proc_sys_write",
+                "runtime_socket",
+                "write",
+                "write_unknown_owner",
+            },
+        ),
+        ("hostpath:/home/ubuntu/.ssh:rw", {"sensitive_read", "write", "write_unknown_owner"}),
         ("hostpath:/opt/data:ro", set()),
         # runtime sockets wherever a distribution puts them, before the /run "safe" list
         ("hostpath:/run/k3s/containerd/containerd.sock:ro", {"runtime_socket"}),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from attackmap.graph import Report, analyze
 
 
@@ -60,3 +62,54 @@ def test_names_holding_a_path_are_no_credentials() -> None:
     assert "env-credentials" not in _steps(analyze([_pod(paths)]), "T1552.001")
     real = _env("NGC_API_KEY_FILE", "NGC_API_KEY")
     assert "env-credentials" in _steps(analyze([_pod(real)]), "T1552.001")
+
+
+# -- writable hostPath and the user ----------------------------------------------------------
+
+
+def _host_write(path: str, container_sc: dict[str, Any], **pod_sc: Any) -> set[str]:
+    container = {
+        "securityContext": container_sc,
+        "volumeMounts": [{"name": "h", "mountPath": "/h"}],
+    }
+    spec: dict[str, Any] = {"volumes": [{"name": "h", "hostPath": {"path": path}}]}
+    if pod_sc:
+        spec["securityContext"] = pod_sc
+    return _steps(analyze([_pod(container, **spec)]))
+
+
+NO_ESCALATION = {"allowPrivilegeEscalation": False}
+
+
+@pytest.mark.parametrize("path", ["/etc/kubernetes/manifests", "/etc/cron.d", "/usr/bin", "/root"])
+def test_a_known_non_root_uid_cannot_write_root_owned_host_directories(path: str) -> None:
+    assert "escape-host-write" not in _host_write(path, {**NO_ESCALATION, "runAsUser": 1000})
+    # the default capability set holds DAC_OVERRIDE/FOWNER/CHOWN: unusable by uid 1000
+    caps = {"add": ["DAC_OVERRIDE", "FOWNER", "CHOWN"]}
+    sc = {**NO_ESCALATION, "runAsUser": 1000, "capabilities": caps}
+    assert "escape-host-write" not in _host_write(path, sc)
+
+
+@pytest.mark.parametrize(
+    ("container_sc", "pod_sc", "fires"),
+    [
+        ({}, {}, True),  # uid unknown: the image's user, assumed root
+        (NO_ESCALATION, {"runAsUser": 1000}, False),  # pod level
+        ({**NO_ESCALATION, "runAsUser": 0}, {"runAsUser": 1000}, True),  # the container wins
+        ({**NO_ESCALATION, "runAsUser": 1000}, {"runAsUser": 0}, False),
+        (NO_ESCALATION, {"runAsNonRoot": True}, False),  # unknown uid, but never 0
+        ({"runAsNonRoot": True}, {}, True),  # a setuid binary may still reach root
+        ({"runAsUser": 1000}, {}, True),  # idem
+        ({"privileged": True, "runAsUser": 1000}, {}, True),  # privileged: escalation forced
+    ],
+)
+def test_root_owned_host_writes_follow_the_effective_user(
+    container_sc: dict[str, Any], pod_sc: dict[str, Any], fires: bool
+) -> None:
+    found = _host_write("/etc/kubernetes/manifests", container_sc, **pod_sc)
+    assert ("escape-host-write" in found) is fires
+
+
+@pytest.mark.parametrize("path", ["/", "/home", "/home/ubuntu/.ssh", "/opt/nvidia", "/data/nim"])
+def test_host_paths_a_user_may_own_stay_open_to_any_uid(path: str) -> None:
+    assert "escape-host-write" in _host_write(path, {**NO_ESCALATION, "runAsUser": 1000})

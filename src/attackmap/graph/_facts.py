@@ -106,7 +106,7 @@ FACT_FAMILIES: dict[str, str] = {
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
-    "host_mount:*": "what the hostPaths expose: sensitive_read, write, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
+    "host_mount:*": "what the hostPaths expose: sensitive_read, write, write_unknown_owner, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
@@ -206,6 +206,13 @@ _RUNTIME_SOCKET_NAME = re.compile(
 # Sockets of the host's init and message bus: root on them starts host services.
 _HOST_CONTROL_SOCKETS = ("/run/dbus/system_bus_socket", "/run/systemd/private")
 _MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
+# Host directories whose files belong to root on the common distributions (system files, the
+# kubelet's and the runtime's state, root's home, the host's sockets): writing there takes
+# uid 0. Everything else writable ("/" and /home hold users' own files; other paths are not
+# known) is ``write_unknown_owner``: the container's uid may own what it writes.
+_ROOT_OWNED = re.compile(
+    r"/(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|root|var|run|proc|sys|dev|opt/cni)(?:/.*)?"
+)
 
 
 class Evidence(BaseModel):
@@ -1061,6 +1068,8 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
     ) and not runtime
     if host_control or (rw and not safe):
         classes.append("write")
+        if not host_control and _ROOT_OWNED.fullmatch(path) is None:
+            classes.append("write_unknown_owner")
     return classes
 
 
