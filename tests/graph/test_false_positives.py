@@ -113,3 +113,125 @@ def test_root_owned_host_writes_follow_the_effective_user(
 @pytest.mark.parametrize("path", ["/", "/home", "/home/ubuntu/.ssh", "/opt/nvidia", "/data/nim"])
 def test_host_paths_a_user_may_own_stay_open_to_any_uid(path: str) -> None:
     assert "escape-host-write" in _host_write(path, {**NO_ESCALATION, "runAsUser": 1000})
+
+
+# -- sandboxed runtimes ----------------------------------------------------------------------
+
+KERNEL_STEPS = {
+    "escape-sys-admin-mount",
+    "escape-module-load",
+    "escape-ptrace-host",
+    "escape-bpf",
+    "escape-bpf-read",
+    "escape-open-by-handle",
+    "escape-cgroup-unshare",
+    "kernel-exploit",
+}
+ALL_KERNEL_CAPS = ("SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "PERFMON")
+
+
+def _runtime_class(name: str, handler: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "node.k8s.io/v1",
+        "kind": "RuntimeClass",
+        "metadata": {"name": name},
+        "handler": handler,
+    }
+
+
+def _context(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "attackmap/v1",
+        "kind": "ClusterContext",
+        "metadata": {"name": "c"},
+        "spec": {"cgroupVersion": 1, "kernelVersion": "5.10.0", **spec},
+    }
+
+
+def _open_pod(runtime_class: str | None = None) -> dict[str, Any]:
+    """Root, every kernel-escape capability, no seccomp or AppArmor, the host's PIDs, a
+    writable /etc and the containerd socket from the host."""
+    container = {
+        "securityContext": {
+            "capabilities": {"add": list(ALL_KERNEL_CAPS)},
+            "seccompProfile": {"type": "Unconfined"},
+            "appArmorProfile": {"type": "Unconfined"},
+        },
+        "volumeMounts": [
+            {"name": "etc", "mountPath": "/host/etc"},
+            {"name": "sock", "mountPath": "/run/containerd/containerd.sock"},
+        ],
+    }
+    spec: dict[str, Any] = {
+        "hostPID": True,
+        "volumes": [
+            {"name": "etc", "hostPath": {"path": "/etc"}},
+            {"name": "sock", "hostPath": {"path": "/run/containerd/containerd.sock"}},
+        ],
+    }
+    if runtime_class is not None:
+        spec["runtimeClassName"] = runtime_class
+    return _pod(container, **spec)
+
+
+def _t1611(*docs: dict[str, Any]) -> set[str]:
+    rep = analyze(list(docs), assume_kernel_exploit=True)
+    return _steps(rep) | _steps(rep, "T1068")
+
+
+def test_the_open_pod_reaches_every_kernel_escape_on_the_nodes_kernel() -> None:
+    assert _t1611(_open_pod(), _context()) >= KERNEL_STEPS
+
+
+@pytest.mark.parametrize(
+    ("handler", "context"),
+    [
+        ("runsc", {}),  # gVisor
+        ("gvisor", {}),  # gVisor as GKE Sandbox names its handler
+        ("kata-qemu", {}),  # Kata Containers
+        ("kata", {}),
+        ("my-kata", {"runtimeClasses": {"my-kata": "vm"}}),  # a custom handler, declared
+        ("fc", {"runtimeClasses": {"sandboxed": "vm"}}),  # declared by the RuntimeClass name
+    ],
+)
+def test_sandboxed_runtimes_keep_kernel_escapes_from_the_node(
+    handler: str, context: dict[str, Any]
+) -> None:
+    found = _t1611(
+        _open_pod("sandboxed"), _runtime_class("sandboxed", handler), _context(**context)
+    )
+    assert not found & KERNEL_STEPS, sorted(found & KERNEL_STEPS)
+    # what the sandbox shares with the host still escapes
+    assert {"escape-host-write", "runtime-privileged-container"} <= found
+
+
+@pytest.mark.parametrize(
+    ("docs", "context"),
+    [
+        ([], {}),  # runtimeClassName gvisor, but no RuntimeClass: the handler is unknown
+        ([_runtime_class("gvisor", "runc")], {}),  # the name says nothing: the handler does
+        ([_runtime_class("gvisor", "nvidia")], {}),
+        ([_runtime_class("gvisor", "kata-qemu")], {"runtimeClasses": {"kata-qemu": "none"}}),
+    ],
+)
+def test_unknown_or_host_kernel_handlers_are_not_sandboxes(
+    docs: list[dict[str, Any]], context: dict[str, Any]
+) -> None:
+    assert _t1611(_open_pod("gvisor"), *docs, _context(**context)) >= KERNEL_STEPS
+
+
+def test_a_runtime_class_absent_from_the_inputs_may_be_declared_by_name() -> None:
+    found = _t1611(_open_pod("gvisor"), _context(runtimeClasses={"gvisor": "userspace-kernel"}))
+    assert not found & KERNEL_STEPS
+
+
+def test_the_nodes_default_runtime_may_be_a_sandbox() -> None:
+    found = _t1611(_open_pod(), _context(containerRuntime={"lowLevel": "kata"}))
+    assert not found & KERNEL_STEPS
+    assert _t1611(_open_pod(), _context(containerRuntime={"lowLevel": "crun"})) >= KERNEL_STEPS
+
+
+def test_privileged_containers_escape_a_sandbox() -> None:
+    # Kata hands privileged containers the host's block devices unless told not to.
+    pod = _pod({"securityContext": {"privileged": True}}, runtimeClassName="kata")
+    assert "escape-privileged-mount" in _t1611(pod, _runtime_class("kata", "kata-qemu"))

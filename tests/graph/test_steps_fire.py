@@ -5,7 +5,8 @@ fails. ``fires.yaml`` must put the step in some path of the report, ``quiet.yaml
 minimal change that stops exactly that step) must not; neither may any ``quiet-<name>.yaml``
 (each leaves out another of the step's required facts). ``options.yaml`` holds analysis
 options (``entries``, ``assume_kernel_exploit``); its ``quiet`` mapping overrides them for
-the quiet manifests. Every control must appear in some ``broken_by`` of the fire manifests.
+``quiet.yaml`` (the ``quiet-<name>`` variants run with the fire options: each leaves its fact
+out in the manifest). Every control must appear in some ``broken_by`` of the fire manifests.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _options(step: str, variant: str) -> dict[str, Any]:
 
 @functools.cache
 def report(step: str, variant: str) -> Report:
-    kind = "quiet" if variant.startswith("quiet") else "fires"
+    kind = "quiet" if variant == "quiet" else "fires"
     return analyze(MANIFESTS / step / f"{variant}.yaml", **_options(step, kind))
 
 
