@@ -50,7 +50,8 @@ __all__ = [
 
 NIM_OPTIONS_FILE = "mappings/nim-options.yaml"
 
-# What a pod with nothing special gives (no NetworkPolicy, no seccomp/AppArmor field).
+# What a pod with nothing special gives (no NetworkPolicy, no seccomp/AppArmor field, the
+# node's default runtime).
 _NEUTRAL = frozenset(
     {
         "seccomp:unset",
@@ -58,6 +59,7 @@ _NEUTRAL = frozenset(
         "long_running",
         "netpol:ingress_open",
         "netpol:egress_open",
+        "host_kernel",
     }
 )
 # The same pod isolated by NetworkPolicies both ways.
@@ -68,6 +70,7 @@ _ISOLATED = frozenset(
         "long_running",
         "netpol:ingress_isolated",
         "netpol:egress_isolated",
+        "host_kernel",
     }
 )
 # hostPaths tried, in order, to realise a ``host_mount:<class>`` requirement.

@@ -51,6 +51,7 @@ class Privileges:
     run_as_root: bool = False
     writable_root: bool = False
     gpu: bool = False
+    host_kernel: bool = False  # False: a gVisor RuntimeClass (runsc); True: the node's kernel
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -118,6 +119,17 @@ def manifests(p: Privileges, name: str = "llm", namespace: str = "nim") -> list[
             "metadata": {"name": name, "namespace": namespace},
         },
     ]
+    if not p.host_kernel:
+        runtime_class = f"{name}-sandbox"
+        docs[0]["spec"]["template"]["spec"]["runtimeClassName"] = runtime_class
+        docs.append(
+            {
+                "apiVersion": "node.k8s.io/v1",
+                "kind": "RuntimeClass",
+                "metadata": {"name": runtime_class},
+                "handler": "runsc",
+            }
+        )
     if p.exposure:
         docs.append(
             {

@@ -2,8 +2,9 @@
 
 * **Monotonicity**: adding one privilege (a capability, a hostPath, a writable hostPath,
   host namespaces, privileged, a wider exposure, an RBAC verb, a weaker seccomp profile,
-  a mounted token, privilege escalation, root, a writable root filesystem, a GPU) never
-  removes a reachable technique; read backwards, removing one never adds any.
+  a mounted token, privilege escalation, root, a writable root filesystem, a GPU, the
+  node's kernel instead of a gVisor sandbox) never removes a reachable technique; read
+  backwards, removing one (running in a sandbox) never adds any.
 * **Determinism**: permuting the input documents or the keys of every mapping gives
   byte-identical output in every format; permuting documents inside one stream changes
   nothing but the source locations.
@@ -54,6 +55,7 @@ privileges = st.builds(
     run_as_root=st.booleans(),
     writable_root=st.booleans(),
     gpu=st.booleans(),
+    host_kernel=st.booleans(),
 )
 
 
@@ -78,6 +80,7 @@ def one_more_privilege(draw: st.DrawFn) -> tuple[Privileges, Privileges, str]:
                 "run_as_root",
                 "writable_root",
                 "gpu",
+                "host_kernel",
             ]
         )
     )

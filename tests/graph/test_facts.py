@@ -11,6 +11,7 @@ from attackmap.graph._facts import (
     _nvidia_vulnerable,
     classify_hostpaths,
     effective_capabilities,
+    runtime_isolation,
 )
 from attackmap.model._context import ClusterContext
 
@@ -83,7 +84,29 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/tmp/cache:rw", set()),
         ("hostpath:/mnt/models:rw", set()),
         ("hostpath:/dev/nvidia0:rw", set()),
-        ("hostpath:/opt/data:rw", {"write"}),
+        ("hostpath:/opt/data:rw", {"write", "write_unknown_owner"}),
+        # root-owned system directories: "write" alone (escape-host-write also needs uid 0)
+        ("hostpath:/etc/kubernetes/manifests:rw", {"sensitive_read", "write"}),
+        ("hostpath:/etc/cron.d:rw", {"write"}),
+        ("hostpath:/usr/local/bin:rw", {"write"}),
+        ("hostpath:/var/lib/kubelet:rw", {"sensitive_read", "kubelet_pods", "write"}),
+        ("hostpath:/root/.ssh:rw", {"sensitive_read", "write"}),
+        ("hostpath:/opt/cni/bin:rw", {"write"}),
+        # a user may own files below / and /home
+        (
+            "hostpath:/:rw",
+            {
+                "sensitive_read",
+                "kubelet_pods",
+                "var_log",
+                "log_write",
+                "proc_sys_write",
+                "runtime_socket",
+                "write",
+                "write_unknown_owner",
+            },
+        ),
+        ("hostpath:/home/ubuntu/.ssh:rw", {"sensitive_read", "write", "write_unknown_owner"}),
         ("hostpath:/opt/data:ro", set()),
         # runtime sockets wherever a distribution puts them, before the /run "safe" list
         ("hostpath:/run/k3s/containerd/containerd.sock:ro", {"runtime_socket"}),
@@ -112,6 +135,59 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
 def test_hostpath_classes(fact: str, classes: set[str]) -> None:
     found = {k.split(":", 1)[1] for k in classify_hostpaths([fact])}
     assert found == classes
+
+
+@pytest.mark.parametrize(
+    ("name", "handlers", "declared", "low_level", "expected"),
+    [
+        (None, {}, {}, None, "none"),
+        (None, {}, {}, "runc", "none"),
+        (None, {}, {}, "kata", "vm"),  # the nodes' runtime for pods without a class
+        (None, {}, {}, "gvisor", "userspace-kernel"),
+        ("gvisor", {"gvisor": "runsc"}, {}, None, "userspace-kernel"),
+        ("sandbox", {"sandbox": "gvisor"}, {}, None, "userspace-kernel"),
+        ("k", {"k": "kata"}, {}, None, "vm"),
+        ("k", {"k": "kata-qemu-nvidia-gpu"}, {}, None, "vm"),
+        ("k", {"k": "kata-clh"}, {}, "gvisor", "vm"),  # a class overrides the default
+        ("nvidia", {"nvidia": "nvidia"}, {}, None, "none"),
+        ("gvisor", {"gvisor": "runc"}, {}, None, "none"),  # the handler decides, not the name
+        ("x", {"x": "my-kata"}, {"my-kata": "vm"}, None, "vm"),  # declared handler
+        ("x", {"x": "fc"}, {"x": "vm"}, None, "vm"),  # declared RuntimeClass name
+        ("x", {"x": "kata"}, {"kata": "none"}, None, "none"),  # the context wins
+        ("x", {"x": "kata"}, {"x": "none"}, None, "none"),
+        ("gvisor", {}, {}, None, "none"),  # no RuntimeClass: handler unknown
+        ("kata", {}, {}, "kata", "none"),  # lowLevel is for pods without a class
+        ("gvisor", {}, {"gvisor": "userspace-kernel"}, None, "userspace-kernel"),
+        ("x", {"x": None}, {}, None, "none"),  # a RuntimeClass without handler
+    ],
+)
+def test_runtime_isolation(
+    name: str | None,
+    handlers: dict[str, str | None],
+    declared: dict[str, str],
+    low_level: str | None,
+    expected: str,
+) -> None:
+    isolation, why = runtime_isolation(name, handlers, declared, low_level)
+    assert isolation == expected
+    assert why
+
+
+def test_runtime_classes_in_the_context_are_validated() -> None:
+    from attackmap.errors import InputError
+    from attackmap.model import load
+
+    doc = """
+apiVersion: attackmap/v1
+kind: ClusterContext
+metadata: {name: c}
+spec:
+  runtimeClasses:
+    my-kata: vmm
+"""
+    with pytest.raises(InputError) as e:
+        load(doc)
+    assert e.value.line is not None and "runtimeClasses" in str(e.value.field)
 
 
 def test_effective_capabilities() -> None:

@@ -63,7 +63,7 @@ FACT_FAMILIES: dict[str, str] = {
     "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
     "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
     "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
-    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...) or envFrom a Secret",
+    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path) or envFrom a Secret",
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
@@ -94,6 +94,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
+    "host_kernel": "the containers run on the node's kernel: no sandboxed runtime (a RuntimeClass handler runsc/gvisor or kata*, one the ClusterContext's runtimeClasses declares vm or userspace-kernel, or containerRuntime.lowLevel kata/gvisor when runtimeClassName is unset); a handler attackmap cannot see counts as the node's kernel",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
@@ -110,7 +111,7 @@ FACT_FAMILIES: dict[str, str] = {
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
-    "host_mount:*": "what the hostPaths expose: sensitive_read, write, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
+    "host_mount:*": "what the hostPaths expose: sensitive_read, write, write_unknown_owner, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
@@ -211,6 +212,13 @@ _RUNTIME_SOCKET_NAME = re.compile(
 # Sockets of the host's init and message bus: root on them starts host services.
 _HOST_CONTROL_SOCKETS = ("/run/dbus/system_bus_socket", "/run/systemd/private")
 _MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
+# Host directories whose files belong to root on the common distributions (system files, the
+# kubelet's and the runtime's state, root's home, the host's sockets): writing there takes
+# uid 0. Everything else writable ("/" and /home hold users' own files; other paths are not
+# known) is ``write_unknown_owner``: the container's uid may own what it writes.
+_ROOT_OWNED = re.compile(
+    r"/(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|root|var|run|proc|sys|dev|opt/cni)(?:/.*)?"
+)
 
 
 class Evidence(BaseModel):
@@ -854,6 +862,65 @@ def _cgroup_release_agent_open(ctx: ClusterContext) -> bool:
     return _version_tuple(spec.kernel_version) < (5, 17)
 
 
+_LOW_LEVEL_ISOLATION = {"kata": "vm", "gvisor": "userspace-kernel"}
+
+
+def _known_handler(handler: str) -> str | None:
+    """The isolation of a well-known RuntimeClass handler: gVisor's ``runsc`` (GKE names it
+    ``gvisor``), Kata's ``kata``, ``kata-qemu``, ``kata-clh``, ``kata-fc``..."""
+    name = handler.lower()
+    if name in ("runsc", "gvisor") or name.startswith(("runsc-", "gvisor-")):
+        return "userspace-kernel"
+    if name.startswith("kata"):
+        return "vm"
+    return None
+
+
+def runtime_isolation(
+    runtime_class_name: str | None,
+    handlers: Mapping[str, str | None],
+    declared: Mapping[str, str],
+    low_level: str | None = None,
+) -> tuple[str, str]:
+    """How the pod's runtime isolates it from the node's kernel: ``(isolation, why)`` with
+    isolation ``none`` (the node's kernel), ``vm`` or ``userspace-kernel``.
+
+    ``handlers`` maps the RuntimeClass objects among the inputs to their handler;
+    ``declared`` is the ClusterContext's ``runtimeClasses`` (a handler, or the name of a
+    RuntimeClass that is not among the inputs); ``low_level`` its
+    ``containerRuntime.lowLevel`` (the runtime of pods without ``runtimeClassName``). A
+    handler declared nowhere and not well known (runsc, gvisor, kata*), or a RuntimeClass
+    whose handler cannot be seen, shares the node's kernel: the conservative answer.
+    """
+    if runtime_class_name is None:
+        isolation = _LOW_LEVEL_ISOLATION.get(low_level or "")
+        if isolation is not None:
+            return (
+                isolation,
+                f"runtimeClassName unset; ClusterContext containerRuntime.lowLevel {low_level}",
+            )
+        return "none", "runtimeClassName unset: the node's default runtime shares its kernel"
+    name = runtime_class_name
+    handler = handlers.get(name)
+    if handler:
+        where = f"RuntimeClass {name} (handler {handler})"
+        for key in (handler, name):
+            if key in declared:
+                return declared[key], f"{where}: {declared[key]} in ClusterContext runtimeClasses"
+        known = _known_handler(handler)
+        if known is not None:
+            return known, f"{where}: {'gVisor' if known == 'userspace-kernel' else 'Kata'}"
+        return "none", f"{where} shares the node's kernel"
+    if name in declared:
+        isolation = declared[name]
+        return isolation, f"runtimeClassName {name}: {isolation} in ClusterContext runtimeClasses"
+    return "none", (
+        f"runtimeClassName {name}: its RuntimeClass is not among the inputs and the "
+        "ClusterContext does not declare it (runtimeClasses): handler unknown, taken to share "
+        "the node's kernel"
+    )
+
+
 def _version_tuple(version: str) -> tuple[int, ...]:
     """``v1.17.3-1`` -> (1, 17, 3); missing parts are 0 (``1.17`` = 1.17.0)."""
     parts = [int(p) for p in re.findall(r"\d+", version.lstrip("vV"))[:3]]
@@ -951,6 +1018,9 @@ def extract(
             where = sorted(admitting)
         return "privileged pods admitted in " + ", ".join(where) if where else ""
 
+    handlers = {str(rc.ref.name): rc.handler for rc in inventory.runtime_classes}
+    declared: Mapping[str, str] = ctx.spec.runtime_classes if ctx is not None else {}
+    low_level = ctx.spec.container_runtime.low_level if ctx is not None else None
     bindings = {b.ref: b for b in inventory.bindings}
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
@@ -980,6 +1050,10 @@ def extract(
             ev["deploy_admits:privileged"] = Evidence(
                 path=loc[0], line=loc[1], field="Namespace labels", detail=detail
             )
+        isolation, why = runtime_isolation(w.pod.runtime_class_name, handlers, declared, low_level)
+        if isolation == "none":
+            pod.add("host_kernel")
+            ev["host_kernel"] = _evidence(loc[0], loc[1], "spec.runtimeClassName", why)
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
@@ -1091,6 +1165,8 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
     ) and not runtime
     if host_control or (rw and not safe):
         classes.append("write")
+        if not host_control and _ROOT_OWNED.fullmatch(path) is None:
+            classes.append("write_unknown_owner")
     return classes
 
 

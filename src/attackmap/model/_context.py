@@ -23,6 +23,7 @@ __all__ = [
     "ContextMetadata",
     "Kubelet",
     "NvidiaStack",
+    "RuntimeIsolation",
     "cluster_context_schema",
 ]
 
@@ -96,6 +97,10 @@ class Kubelet(_Spec):
     )
 
 
+RuntimeIsolation = Literal["none", "vm", "userspace-kernel"]
+"""How a container runtime isolates containers from the node's kernel."""
+
+
 class ClusterContextSpec(_Spec):
     kubernetes_version: str | None = None
     container_runtime: ContainerRuntime = trusted(ContainerRuntime)
@@ -108,6 +113,15 @@ class ClusterContextSpec(_Spec):
     assume_unknown_vulnerable: bool = Field(
         default=False,
         description="treat components with unknown versions as vulnerable (default: patched)",
+    )
+    runtime_classes: dict[str, RuntimeIsolation] = Field(
+        default_factory=dict,
+        description=(
+            "isolation of RuntimeClass handlers (or of a runtimeClassName whose RuntimeClass is "
+            "not among the manifests): vm (Kata, Firecracker: a guest kernel), "
+            "userspace-kernel (gVisor), none (the node's kernel). Handlers runsc/gvisor and "
+            "kata* are known without it; any other is taken to share the node's kernel"
+        ),
     )
 
 

@@ -61,7 +61,7 @@ from attackmap.model._refs import (
     replace,
     trusted,
 )
-from attackmap.model._workload import Volume, Workload, build_pod, is_credential_name
+from attackmap.model._workload import Volume, Workload, build_pod, is_redacted_name
 from attackmap.model._yaml import (
     RawDocument,
     decode_bytes,
@@ -623,7 +623,8 @@ def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationEr
 
 
 def _scrub(template: dict[str, Any]) -> dict[str, Any]:
-    """The template with credential-like literal env values replaced; shares the rest."""
+    """The template with the literal env values of credential-like names (and of names of
+    a credential's path) replaced; shares the rest."""
     spec = dict(template.get("spec") or {})
     for group in ("initContainers", "containers", "ephemeralContainers"):
         containers = spec.get(group)
@@ -633,7 +634,7 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
         for c in containers:
             env = c.get("env") if isinstance(c, dict) else None
             if isinstance(env, list) and any(
-                isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", "")))
+                isinstance(e, dict) and "value" in e and is_redacted_name(str(e.get("name", "")))
                 for e in env
             ):
                 c = dict(c)
@@ -641,7 +642,7 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
                     {**e, "value": REDACTED}
                     if isinstance(e, dict)
                     and "value" in e
-                    and is_credential_name(str(e.get("name", "")))
+                    and is_redacted_name(str(e.get("name", "")))
                     else e
                     for e in env
                 ]

@@ -87,6 +87,13 @@ _CREDENTIAL_SUFFIX = re.compile(
     r"(_TOKEN|_KEY|_SECRET|_PASSWORD|_PASSWD|_PASS|_PWD|_CREDENTIALS?|_APIKEY|_AUTH)$"
 )
 _CREDENTIAL_WORD = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|APIKEY|API_KEY|PRIVATE_KEY)")
+# Names that say where a credential is, not what it is: NGC_API_KEY_FILE, HF_TOKEN_PATH,
+# AWS_WEB_IDENTITY_TOKEN_FILE, POSTGRES_PASSWORD_FILE (the Docker secrets convention),
+# SSH_KEY_DIR. Their value is a path; the file it names is a mounted Secret or a hostPath,
+# which facts of their own cover.
+_PATH_SUFFIX = re.compile(
+    r"_(PATH|PATHS|FILE|FILES|FILE_?NAME|FILE_?PATH|DIR|DIRS|DIRECTORY|FOLDER|LOCATION|MOUNT)$"
+)
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _VOLUME_SOURCES = (
     "host_path", "empty_dir", "secret", "config_map", "persistent_volume_claim", "projected",
@@ -100,16 +107,29 @@ _VOLUME_TYPE_NAMES = {
 }  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4096)
-def is_credential_name(name: str) -> bool:
-    """Whether an environment variable name looks like it carries a credential (memoised:
-    the same few names recur in every pod)."""
-    upper = name.upper()
+def _names_credential(upper: str) -> bool:
     return (
         upper in _CREDENTIAL_EXACT
         or _CREDENTIAL_SUFFIX.search(upper) is not None
         or _CREDENTIAL_WORD.search(upper) is not None
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def is_credential_name(name: str) -> bool:
+    """Whether an environment variable name looks like it carries a credential (memoised:
+    the same few names recur in every pod). A name ending in a path word (``_FILE``,
+    ``_PATH``, ``_DIR``...) holds the credential's location, not the credential."""
+    upper = name.upper()
+    return _PATH_SUFFIX.search(upper) is None and _names_credential(upper)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_redacted_name(name: str) -> bool:
+    """Whether the literal value of environment variable ``name`` is redacted from the kept
+    pod template: every credential-like name, and those naming a credential's path too
+    (``AWS_TOKEN_FILE: hunter2`` is written; hiding a path costs less than showing a key)."""
+    return _names_credential(name.upper())
 
 
 def _normalise_capability(name: str) -> str:
