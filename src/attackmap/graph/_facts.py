@@ -177,6 +177,9 @@ RBAC_RIGHTS: dict[str, tuple[tuple[str, str, str], ...]] = {
         for v in ("create", "update", "patch")
     ),
     "patch_namespaces": (("patch", "namespaces", ""), ("update", "namespaces", "")),
+    # A DaemonSet's pod runs on every node it tolerates; patching one rolls a new template
+    # out to all of them (T1543.005).
+    "daemonsets": tuple((v, "daemonsets", "apps") for v in ("create", "patch", "update")),
 }
 # Rights on cluster-scoped resources: only a ClusterRoleBinding grants them (a RoleBinding
 # to a ClusterRole with such rules grants nothing on users, groups, nodes, webhooks or
@@ -185,6 +188,10 @@ CLUSTER_SCOPED_RIGHTS = frozenset(
     {"impersonate", "nodes_proxy", "mutating_webhooks", "patch_namespaces"}
 )
 ALL_NAMESPACES = "*"
+#: Rights that run a pod of the attacker's design in a namespace (create one, or a
+#: controller that creates them, or rewrite a DaemonSet's template): where they hold, a
+#: new pod may name any ServiceAccount and is limited only by Pod Security admission.
+DEPLOY_RIGHTS = ("create_pods", "create_workloads", "create_jobs", "daemonsets")
 
 # Container runtime and image-builder sockets (paths under /run; /var/run is the same
 # directory). Any ``<runtime>.sock`` below /run counts, wherever a distribution puts it
@@ -905,7 +912,7 @@ def extract(
     def deploy_admits(namespace: str, sa_name: str, scope: Mapping[str, frozenset[str]]) -> str:
         """Where the identity can create privileged pods ("" when nowhere)."""
         create: set[str] = set()
-        for right in ("create_pods", "create_workloads", "create_jobs"):
+        for right in DEPLOY_RIGHTS:
             create |= scope.get(right, frozenset())
         if not create:
             return ""

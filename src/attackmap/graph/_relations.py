@@ -20,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from attackmap.graph._facts import ALL_NAMESPACES, FactBase, IdentityFacts, WorkloadFacts
+from attackmap.graph._facts import (
+    ALL_NAMESPACES,
+    DEPLOY_RIGHTS,
+    FactBase,
+    IdentityFacts,
+    WorkloadFacts,
+)
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
@@ -32,7 +38,7 @@ Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 # namespace: "*").
 Group = tuple[str, str]
 
-_CREATE_RIGHTS = ("create_pods", "create_workloads", "create_jobs")
+_CREATE_RIGHTS = DEPLOY_RIGHTS
 
 
 @dataclass(frozen=True)
