@@ -141,6 +141,24 @@ def test_identity_relations_reach_unused_service_accounts(
     assert targets(world(*admin), relation) == set()
 
 
+@pytest.mark.parametrize(("where", "named"), [("app", "app/default"), (None, "*/default")])
+def test_impersonation_limited_by_resource_names_reaches_the_named_only(
+    where: str | None, named: str
+) -> None:
+    """A rule with resourceNames impersonates the ServiceAccounts it names (issue 17): the
+    workloads running as ``default`` in app (a RoleBinding) or in every namespace (a
+    ClusterRoleBinding), never the others."""
+    limited = role(("impersonate", "serviceaccounts", ""))
+    limited["rules"][0]["resourceNames"] = ["default"]
+    fb = world(limited, binding(where), service_account("other-sa"), pod("x", sa="other-sa"))
+    agent = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    assert agent.rbac_scope["impersonate_serviceaccounts"] == frozenset({named})
+    expected = {("Pod/app/near", None)}
+    if where is None:
+        expected.add(("Pod/other/far", None))
+    assert targets(fb, "impersonation_targets") == expected
+
+
 def test_identities_without_rights_are_not_targets() -> None:
     fb = world(role(("create", "pods", "")), binding("app"), service_account("idle"))
     assert "ServiceAccount/app/idle" not in {i.key for i in fb.identities}

@@ -103,6 +103,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rbac:*": "a right of the pod's ServiceAccount, from rbac_sa:* or rbac_group:* (see RBAC_RIGHTS)",
     "rbac:bind_roles": "the ServiceAccount can bind cluster-admin to itself (ClusterRoleBinding, or RoleBindings in every namespace)",
     "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces only",
+    "rbac:impersonate_admin": "the ServiceAccount can impersonate a cluster-admin identity (cluster-wide rules): a user or group named in resourceNames that is system:masters or bound to cluster-admin by a ClusterRoleBinding, together with some user to impersonate (the API server refuses Impersonate-Group without Impersonate-User); any user without resourceNames counts (administrators are bound by user name outside the manifests)",
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
@@ -188,6 +189,10 @@ CLUSTER_SCOPED_RIGHTS = frozenset(
     {"impersonate", "nodes_proxy", "mutating_webhooks", "patch_namespaces"}
 )
 ALL_NAMESPACES = "*"
+#: Rights whose rules limited by ``resourceNames`` still count, for the objects they name:
+#: the right's scope then holds ``<namespace>/<name>`` (``*/<name>`` for a cluster-wide
+#: rule) next to plain namespaces, and relations target just those objects.
+NAMED_RIGHTS = frozenset({"impersonate_serviceaccounts"})
 #: Rights that run a pod of the attacker's design in a namespace (create one, or a
 #: controller that creates them, or rewrite a DaemonSet's template): where they hold, a
 #: new pod may name any ServiceAccount and is limited only by Pod Security admission.
@@ -522,8 +527,26 @@ def _rule_grants(rule: PolicyRule, verb: str, resource: str, group: str) -> bool
     return rule.allows(verb, resource, group)
 
 
-def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
-    """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all)."""
+def _named(rule: PolicyRule, alternatives: Iterable[tuple[str, str, str]]) -> set[str]:
+    """The ``resourceNames`` of ``rule`` for which it grants one of ``alternatives``."""
+    alts = tuple(alternatives)
+    return {n for n in rule.resource_names if any(rule.allows(v, r, g, name=n) for v, r, g in alts)}
+
+
+def _scope_set(where: set[str]) -> frozenset[str]:
+    """Namespaces (and ``ns/name`` objects) of a right, without what a wider entry covers."""
+    if ALL_NAMESPACES in where:
+        return frozenset({ALL_NAMESPACES})
+    return frozenset(w for w in where if w.partition("/")[0] not in where or "/" not in w)
+
+
+def rbac_scope(
+    permissions: Iterable[PolicyRule], admins: ClusterAdmins | None = None
+) -> dict[str, frozenset[str]]:
+    """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all;
+    ``ns/name`` for the objects a :data:`NAMED_RIGHTS` rule names), plus the rights computed
+    from the rules as a whole (``cluster_admin``, ``bind_roles``..., ``impersonate_admin``
+    given the inventory's ``admins``)."""
     rules = tuple(permissions)
     out: dict[str, frozenset[str]] = {}
     for right, alternatives in RBAC_RIGHTS.items():
@@ -531,14 +554,13 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
         for rule in rules:
             if right in CLUSTER_SCOPED_RIGHTS and rule.namespace is not None:
                 continue
+            where = ALL_NAMESPACES if rule.namespace is None else rule.namespace
             if any(_rule_grants(rule, v, r, g) for v, r, g in alternatives):
-                namespaces.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
+                namespaces.add(where)
+            elif right in NAMED_RIGHTS and rule.resource_names:
+                namespaces.update(f"{where}/{n}" for n in _named(rule, alternatives))
         if namespaces:
-            out[right] = (
-                frozenset({ALL_NAMESPACES})
-                if ALL_NAMESPACES in namespaces
-                else frozenset(namespaces)
-            )
+            out[right] = _scope_set(namespaces)
     admin = any(
         rule.namespace is None
         and "*" in rule.verbs
@@ -549,10 +571,90 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
     if admin:
         out["cluster_admin"] = frozenset({ALL_NAMESPACES})
     out.update(_binding_rights(rules, admin))
+    if impersonates_admin(rules, admins or ClusterAdmins()):
+        out["impersonate_admin"] = frozenset({ALL_NAMESPACES})
     return out
 
 
+@dataclass(frozen=True)
+class ClusterAdmins:
+    """The identities that hold cluster-admin, as impersonation can name them: group
+    ``system:masters`` (the API server lets it do everything, whatever RBAC says) and the
+    Users and Groups a ClusterRoleBinding binds to a role with ``*`` verbs on ``*``
+    resources of ``*`` API groups."""
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset({"system:masters"})
+
+
+def cluster_admins(inventory: Inventory) -> ClusterAdmins:
+    """The :class:`ClusterAdmins` of ``inventory`` (its roles, the built-in ones and
+    aggregation resolved as the workloads' links resolve them)."""
+    from attackmap.model._links import _resolve_roles
+
+    roles = _resolve_roles(inventory.roles)
+    users: set[str] = set()
+    groups = {"system:masters"}
+    for b in inventory.bindings:
+        role = roles.get(b.role_ref)
+        if b.ref.kind != "ClusterRoleBinding" or role is None:
+            continue
+        if not any(
+            "*" in r.verbs and "*" in r.resources and "*" in r.api_groups for r in role.rules
+        ):
+            continue
+        for subject in b.subjects:
+            if subject.kind == "User":
+                users.add(subject.name)
+            elif subject.kind == "Group":
+                groups.add(subject.name)
+    return ClusterAdmins(users=frozenset(users), groups=frozenset(groups))
+
+
+_SA_USER = "system:serviceaccount:"
+
+
+def impersonates_admin(rules: Iterable[PolicyRule], admins: ClusterAdmins) -> bool:
+    """Whether ``rules`` let their holder send requests as a cluster-admin identity.
+
+    Users and groups are cluster-scoped (only cluster-wide rules count); a rule limited by
+    ``resourceNames`` allows the names it lists. Impersonating a user gives that user's
+    bindings, not its groups (the request carries only the groups it asks for, plus
+    ``system:authenticated``); a ``system:serviceaccount:`` user name is authorised as
+    ``serviceaccounts``, not ``users``. Impersonate-Group needs an Impersonate-User in the
+    same request: any user name the rules allow will do, a ServiceAccount's included. A
+    ServiceAccount named in ``resourceNames`` is followed by the ``impersonation_targets``
+    relation instead (with whatever rights it holds).
+    """
+    any_user = any_group = some_user = False
+    users: set[str] = set()
+    groups: set[str] = set()
+    for rule in rules:
+        cluster = rule.namespace is None
+        if cluster and rule.allows("impersonate", "users"):
+            any_user = some_user = True
+        elif cluster and rule.resource_names:
+            named = _named(rule, (("impersonate", "users", ""),))
+            users |= {n for n in named if not n.startswith(_SA_USER)}
+        if cluster and rule.allows("impersonate", "groups"):
+            any_group = True
+        elif cluster and rule.resource_names:
+            groups |= _named(rule, (("impersonate", "groups", ""),))
+        if rule.allows("impersonate", "serviceaccounts") or (
+            rule.resource_names and _named(rule, (("impersonate", "serviceaccounts", ""),))
+        ):
+            some_user = True
+    some_user = some_user or bool(users)
+    if any_user or users & admins.users:
+        return True
+    return (any_group or bool(groups & admins.groups)) and some_user
+
+
 _COMBINED_ONLY = ("create_bindings", "bind_or_escalate")
+# Computed rights whose evidence is every rule that allows one of these (names included).
+_COMPUTED_FROM: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "impersonate_admin": RBAC_RIGHTS["impersonate"] + RBAC_RIGHTS["impersonate_serviceaccounts"],
+}
 
 
 def rbac_facts(
@@ -571,10 +673,18 @@ def rbac_facts(
         if right == "cluster_admin":
             granting = [r for r in rules if "*" in r.verbs and "*" in r.resources]
         else:
-            alternatives = RBAC_RIGHTS.get(right) or (
-                RBAC_RIGHTS["create_bindings"] + RBAC_RIGHTS["bind_or_escalate"]
+            alternatives = (
+                RBAC_RIGHTS.get(right)
+                or _COMPUTED_FROM.get(right)
+                or (RBAC_RIGHTS["create_bindings"] + RBAC_RIGHTS["bind_or_escalate"])
             )
-            granting = [r for r in rules if any(_rule_grants(r, *alt) for alt in alternatives)]
+            named = right in NAMED_RIGHTS or right in _COMPUTED_FROM
+            granting = [
+                r
+                for r in rules
+                if any(_rule_grants(r, *alt) for alt in alternatives)
+                or (named and r.resource_names and _named(r, alternatives))
+            ]
         via = ", ".join(
             sorted({f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting})
         )
@@ -749,7 +859,9 @@ def _pod_facts(
 
 
 def _identities(
-    inventory: Inventory, deploy_admits: Callable[[str, str, Mapping[str, frozenset[str]]], str]
+    inventory: Inventory,
+    deploy_admits: Callable[[str, str, Mapping[str, frozenset[str]]], str],
+    admins: ClusterAdmins,
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
@@ -781,7 +893,7 @@ def _identities(
             continue
         ref = ObjectRef(kind="ServiceAccount", namespace=ns, name=name)
         path, line = where or (f"ServiceAccount/{ns}/{name}", None)
-        scope = rbac_scope(permissions)
+        scope = rbac_scope(permissions, admins)
         ev: dict[str, Evidence] = {}
         facts: set[str] = set()
         for fact, fld, detail in rbac_facts(permissions, scope, {}):
@@ -929,6 +1041,7 @@ def extract(
         return "privileged pods admitted in " + ", ".join(where) if where else ""
 
     bindings = {b.ref: b for b in inventory.bindings}
+    admins = cluster_admins(inventory)
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
         sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
@@ -937,7 +1050,7 @@ def extract(
         ev: dict[str, Evidence] = {}
         loc = (w.source.path, w.source.line)
         sa = w.service_account
-        scope = rbac_scope(sa.permissions) if sa is not None else {}
+        scope = rbac_scope(sa.permissions, admins) if sa is not None else {}
         group_scope = (
             rbac_scope(
                 group_rules(
@@ -945,7 +1058,8 @@ def extract(
                     bindings,
                     w.namespace,
                     _dedicated_name(w.ref, sa_names.get(w.ref.namespace, set())),
-                )
+                ),
+                admins,
             )
             if sa is not None
             else {}
@@ -965,7 +1079,7 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _identities(inventory, deploy_admits)
+    identities = _identities(inventory, deploy_admits, admins)
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
         kernel=spec.kernel_version if spec else None,

@@ -34,8 +34,9 @@ Holder = WorkloadFacts | IdentityFacts
 Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
-# "identities" (workloads and unused ServiceAccounts) or "tokens" (mounted tokens, no
-# namespace: "*").
+# "identities" (workloads and unused ServiceAccounts), "identity" (those of one
+# ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
+# by resourceNames) or "tokens" (mounted tokens, no namespace: "*").
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -62,7 +63,12 @@ def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
 def _groups(kind: str, namespaces: frozenset[str]) -> tuple[Group, ...]:
     if ALL_NAMESPACES in namespaces:
         return ((kind, ALL_NAMESPACES),)
-    return tuple((kind, ns) for ns in sorted(namespaces))
+    # "ns/name": one named object of a NAMED_RIGHTS scope (identities only)
+    return tuple(
+        ("identity", ns) if "/" in ns and kind == "identities" else (kind, ns)
+        for ns in sorted(namespaces)
+        if "/" not in ns or kind == "identities"
+    )
 
 
 def _key(holder: Holder | None) -> str | None:
@@ -74,6 +80,15 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
     kind, ns = group
     if kind == "tokens":
         return tuple((k, None) for k in fb.token_holders)
+    if kind == "identity":
+        where, _, name = ns.partition("/")
+        found = fb.workloads if where == ALL_NAMESPACES else fb.by_namespace.get(where, ())
+        named = (
+            fb.identities if where == ALL_NAMESPACES else fb.identities_by_namespace.get(where, ())
+        )
+        return tuple(
+            (w.key, None) for w in found if w.workload.pod.service_account_name == name
+        ) + tuple((i.key, None) for i in named if i.ref.name == name)
     workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
     if kind == "containers":
         return tuple(
@@ -131,7 +146,7 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # ``serviceaccounts/token`` (a TokenRequest mints a token for any of them).
     "token_request_targets": _identities_where(("create_tokens",)),
     # Every identity in the namespaces where the ServiceAccount may impersonate
-    # ServiceAccounts.
+    # ServiceAccounts, and those a rule limited by resourceNames names.
     "impersonation_targets": _identities_where(("impersonate_serviceaccounts",)),
 }
 
