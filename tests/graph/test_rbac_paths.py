@@ -187,3 +187,109 @@ subjects: [{kind: User, name: bob}]
     sa_user = "[system:serviceaccount:nim:deployer]"
     assert not can(f"[{imp % ('[users]', sa_user)}]")
     assert can(f"[{imp % ('[groups]', '[system:masters]')}, {imp % ('[serviceaccounts]', '[x]')}]")
+
+
+# -- escalate and bind ----------------------------------------------------------------------
+
+
+def _techniques(report: Report) -> set[str]:
+    return {t.technique.id for w in report.workloads for t in w.techniques}
+
+
+def test_escalating_the_own_role_in_a_namespace_gives_its_rights() -> None:
+    """patch + escalate on the Role bound to the ServiceAccount: T1098.006, then every
+    namespaced right of nim (scope Namespace/nim): Secrets, new pods, exec."""
+    report = attackmap.analyze(STEPS / "escalate-own-role-namespaced" / "fires.yaml")
+    assert _ends_with(report, "T1098.006", "use-sa-token", "escalate-own-role-namespaced")
+    assert _ends_with(report, "T1552.007", "escalate-own-role-namespaced", "api-read-secrets")
+    assert _ends_with(report, "T1610", "escalate-own-role-namespaced", "deploy-pod")
+    secrets = next(
+        p
+        for w in report.workloads
+        for t in w.techniques
+        if t.technique.id == "T1552.007"
+        for p in t.paths
+    )
+    assert secrets.steps[-1].scope == "Namespace/nim"
+    # the escalation step is the one a control on the workload breaks
+    assert any(c.startswith("dedicated-service-account@Pod/nim/app") for c in secrets.broken_by)
+
+
+def test_escalating_a_cluster_bound_role_is_cluster_admin() -> None:
+    report = attackmap.analyze(STEPS / "escalate-own-role" / "fires.yaml")
+    assert _ends_with(report, "T1098.006", "use-sa-token", "escalate-own-role")
+    assert _ends_with(report, "T1552.007", "escalate-own-role", "cluster-admin-secrets")
+    assert _ends_with(report, "T1610", "escalate-own-role", "cluster-admin-privileged-pod")
+
+
+def test_an_empty_role_bound_to_oneself_can_be_escalated() -> None:
+    """The role to escalate need have no rules (the rights come from another role); the
+    same rights on a role not bound to the ServiceAccount give nothing."""
+    role = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: self, namespace: nim}
+"""
+    own_binding = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: self, namespace: nim}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: self}
+subjects: [{kind: ServiceAccount, name: agent, namespace: nim}]
+"""
+    rights = _cluster_role(
+        "[{apiGroups: [rbac.authorization.k8s.io], resources: [roles], "
+        "verbs: [update, escalate], resourceNames: [self]}]"
+    )
+    bound = attackmap.analyze(_world(role, own_binding, rights))
+    assert _ends_with(bound, "T1552.007", "escalate-own-role-namespaced", "api-read-secrets")
+    unbound = attackmap.analyze(_world(role, rights))
+    assert not _paths(unbound, "T1098.006")
+
+
+def test_binding_a_role_in_a_namespace_gives_its_rights() -> None:
+    """create rolebindings + bind: the ServiceAccount binds admin to itself in nim; before
+    issue 17 the analysis stopped at T1098.006."""
+    report = attackmap.analyze(STEPS / "bind-namespace-role" / "fires.yaml")
+    assert _ends_with(report, "T1098.006", "bind-namespace-role")
+    assert _ends_with(report, "T1552.007", "bind-namespace-role", "api-read-secrets")
+    assert _ends_with(report, "T1610", "bind-namespace-role", "deploy-pod")
+
+
+def test_escalation_rights_are_monotone_from_namespace_to_cluster() -> None:
+    """More RBAC never removes a technique: the namespace escalation's techniques stay
+    when a ClusterRoleBinding makes the escalation cluster-wide."""
+    namespaced = (STEPS / "escalate-own-role-namespaced" / "fires.yaml").read_text()
+    cluster = (
+        namespaced
+        + "\n---\n"
+        + _cluster_role(
+            "[{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], "
+            "verbs: [update, escalate], resourceNames: [everything]}]",
+            name="everything",
+        )
+    )
+    small = _techniques(attackmap.analyze(namespaced))
+    large = attackmap.analyze(cluster)
+    assert _ends_with(large, "T1098.006", "escalate-own-role")
+    assert small <= _techniques(large)
+
+
+def test_escalation_needs_the_role_bound_to_the_subject() -> None:
+    from attackmap.graph._facts import escalation_rights
+    from attackmap.model import load
+
+    inv = load(STEPS / "escalate-own-role-namespaced" / "fires-clusterrole.yaml")
+    (app,) = [w for w in inv.workloads if w.ref.name == "app"]
+    sa = app.service_account
+    assert sa is not None
+    rules = sa.permissions
+    agent_edit = next(r.role for r in rules if r.role.name == "agent-edit")
+    editor = next(r.role for r in rules if r.role.name == "role-editor")
+    assert escalation_rights(rules, {(agent_edit, "nim")}) == {
+        "escalate_roles_namespaced": frozenset({"nim"})
+    }
+    # bound cluster-wide, the same role would make it cluster-admin
+    assert "escalate_roles" in escalation_rights(rules, {(agent_edit, None)})
+    # role-editor may not edit itself (resourceNames: [agent-edit])
+    assert escalation_rights(rules, {(editor, None)}) == {}

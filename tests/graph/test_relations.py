@@ -159,6 +159,38 @@ def test_impersonation_limited_by_resource_names_reaches_the_named_only(
     assert targets(fb, "impersonation_targets") == expected
 
 
+def test_namespace_admin_relations_reach_the_namespace_scopes() -> None:
+    """bind (create rolebindings + bind roles) in app reaches the admin scope of app only;
+    binding cluster-wide reaches every namespace's (issue 17)."""
+    bind = role(
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+        ("bind", "roles", "rbac.authorization.k8s.io"),
+    )
+    assert targets(world(bind, binding("app")), "bind_namespace_targets") == {
+        ("Namespace/app", None)
+    }
+    cluster = role(
+        ("create", "clusterrolebindings", "rbac.authorization.k8s.io"),
+        ("bind", "clusterroles", "rbac.authorization.k8s.io"),
+    )
+    assert targets(world(cluster, binding(None)), "bind_namespace_targets") == {
+        ("Namespace/app", None),
+        ("Namespace/other", None),
+    }
+    escalate = role(
+        ("patch", "roles", "rbac.authorization.k8s.io"),
+        ("escalate", "roles", "rbac.authorization.k8s.io"),
+        ("create", "roles", "rbac.authorization.k8s.io"),
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+    )
+    fb = world(escalate, binding("other"))
+    assert targets(fb, "escalate_namespace_targets") == {("Namespace/other", None)}
+    (admin,) = fb.namespace_admins
+    assert admin.rbac_scope["read_secrets"] == frozenset({"other"})
+    assert {"rbac_sa:read_secrets", "rbac_sa:exec", "deploy_admits:privileged"} <= admin.pod
+    assert targets(world(), "escalate_namespace_targets") == set()
+
+
 def test_identities_without_rights_are_not_targets() -> None:
     fb = world(role(("create", "pods", "")), binding("app"), service_account("idle"))
     assert "ServiceAccount/app/idle" not in {i.key for i in fb.identities}
@@ -174,5 +206,7 @@ def test_every_relation_is_tested_here() -> None:
         "deploy_namespace_tokens",
         "token_request_targets",
         "impersonation_targets",
+        "escalate_namespace_targets",
+        "bind_namespace_targets",
     }
     assert set(RELATIONS) == tested

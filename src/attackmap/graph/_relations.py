@@ -36,7 +36,8 @@ Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
-# by resourceNames) or "tokens" (mounted tokens, no namespace: "*").
+# by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
+# right there) or "tokens" (mounted tokens, no namespace: "*").
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -80,6 +81,11 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
     kind, ns = group
     if kind == "tokens":
         return tuple((k, None) for k in fb.token_holders)
+    if kind == "namespace_admin":
+        if ns == ALL_NAMESPACES:
+            return tuple((n.key, None) for n in fb.namespace_admins)
+        key = f"Namespace/{ns}"
+        return ((key, None),) if key in fb.identity_index else ()
     if kind == "identity":
         where, _, name = ns.partition("/")
         found = fb.workloads if where == ALL_NAMESPACES else fb.by_namespace.get(where, ())
@@ -119,6 +125,13 @@ def _identities_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | N
     return reach
 
 
+def _namespace_admin_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
+    def reach(fb: FactBase, wf: Holder | None) -> Reach:
+        return Reach(_groups("namespace_admin", _scope(wf, rights)), _key(wf))
+
+    return reach
+
+
 def _every_container(fb: FactBase, wf: Holder | None) -> Reach:
     return Reach((("containers", ALL_NAMESPACES),), _key(wf))
 
@@ -148,6 +161,10 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # Every identity in the namespaces where the ServiceAccount may impersonate
     # ServiceAccounts, and those a rule limited by resourceNames names.
     "impersonation_targets": _identities_where(("impersonate_serviceaccounts",)),
+    # The admin rights of each namespace where the ServiceAccount can add rules to a role
+    # bound to it (escalate), or bind a role to itself (bind).
+    "escalate_namespace_targets": _namespace_admin_where(("escalate_roles_namespaced",)),
+    "bind_namespace_targets": _namespace_admin_where(("bind_roles_namespaced",)),
 }
 
 
