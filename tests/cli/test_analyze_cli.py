@@ -113,3 +113,30 @@ def test_unknown_entry_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
 def test_no_paths_from_the_chosen_entry_is_said(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", NIM, "--entry", "external", "-o", "/dev/null"]) == 0
     assert "no paths from the entry points external" in capsys.readouterr().err
+
+
+RBAC_ONLY = str(REPO / "tests" / "exporters" / "data" / "rbac-only.yaml")
+
+
+@pytest.mark.parametrize(
+    "fmt", ["table", "json", "sarif", "html", "markdown", "navigator", "stix", "dot", "graphml"]
+)
+def test_rbac_only_input_warns_in_the_report(
+    fmt: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Roles and bindings without a workload: documents were found, so this is not the
+    empty-input error (exit 2); the analysis runs, finds nothing, exits 0 and says why in
+    the report itself, not only on stderr (issue 17)."""
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["analyze", RBAC_ONLY, "--format", fmt]) == 0
+    captured = capsys.readouterr()
+    assert "no workloads in the input: nothing to analyse" in captured.out
+    assert "nothing to analyse" in captured.err  # and still said on stderr
+
+
+def test_rbac_only_table_file_carries_the_warning(tmp_path: Path) -> None:
+    out = tmp_path / "report.tsv"
+    assert main(["analyze", RBAC_ONLY, "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("workload\t")
+    assert lines[1].startswith("# warning: no workloads in the input: nothing to analyse")

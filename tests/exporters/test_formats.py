@@ -266,3 +266,45 @@ def test_markdown_tables(report: Report) -> None:
 def test_byte_identical_for_identical_input(fmt: str, default_report: Report) -> None:
     again = analyze_in_repo(DEFAULT_MANIFEST, goals=GOALS)
     assert EXPORTERS[fmt].export(default_report) == EXPORTERS[fmt].export(again)
+
+
+# -- an input without workloads (issue 17) ------------------------------------------------
+
+RBAC_ONLY = "tests/exporters/data/rbac-only.yaml"
+NOTHING = "no workloads in the input: nothing to analyse"
+
+
+@pytest.fixture(scope="module")
+def rbac_only_report() -> Report:
+    return analyze_in_repo(RBAC_ONLY)
+
+
+def test_rbac_only_input_is_analysed_with_a_warning(rbac_only_report: Report) -> None:
+    assert rbac_only_report.workloads == ()
+    (warning,) = rbac_only_report.warnings
+    assert warning.startswith(NOTHING)
+    assert "1 Role, 1 RoleBinding, 1 ServiceAccount" in warning
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORTERS))
+def test_rbac_only_warning_is_in_every_format(fmt: str, rbac_only_report: Report) -> None:
+    assert NOTHING in EXPORTERS[fmt].export(rbac_only_report)
+
+
+def test_rbac_only_formats_stay_valid(rbac_only_report: Report) -> None:
+    from mitreattack.navlayers import Layer
+    from stix2validator import ValidationOptions, validate_string
+
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(rbac_only_report.to_dict())
+    sarif = json.loads(EXPORTERS["sarif"].export(rbac_only_report))
+    sarif_schema = json.loads((SCHEMAS / "sarif-2.1.0-rtm.5.json").read_text())
+    jsonschema.Draft4Validator(sarif_schema).validate(sarif)
+    (note,) = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith(NOTHING)
+    stix = EXPORTERS["stix"].export(rbac_only_report)
+    strict = ValidationOptions(strict=True, disabled=["103", "302"])
+    assert validate_string(stix, strict).is_valid
+    Layer().from_str(EXPORTERS["navigator"].export(rbac_only_report))
+    graph = nx.parse_graphml(EXPORTERS["graphml"].export(rbac_only_report))
+    assert graph.graph["warnings"].startswith(NOTHING)

@@ -140,9 +140,17 @@ def test_kubehound_role_bind(fixture: str) -> None:
             assert reached != name.endswith("-fail"), (name, w.technique_ids())
         else:
             assert not reached, name
-        # Only cluster-wide binding rights give cluster-admin (and with it T1611).
+        # Only cluster-wide binding rights give cluster-admin (and with it T1611) by the
+        # workload's own binding; admin of a namespace may then act as a more powerful
+        # ServiceAccount of it, whose own binding step is another workload's (issue 17).
         cluster_wide = name in ("rolebind-pod-crb-cr-crb-cr", "rolebind-pod-crb-cr-rb-cr")
-        assert ("bind-cluster-role" in final_steps(w, "T1098.006")) == cluster_wide, name
+        finding = w.finding("T1098.006")
+        own = {
+            p.steps[-1].id
+            for p in (finding.paths if finding else ())
+            if p.steps[-1].workload == str(w.ref)
+        }
+        assert ("bind-cluster-role" in own) == cluster_wide, name
 
 
 # -- NIM -----------------------------------------------------------------------------------

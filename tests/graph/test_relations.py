@@ -141,6 +141,56 @@ def test_identity_relations_reach_unused_service_accounts(
     assert targets(world(*admin), relation) == set()
 
 
+@pytest.mark.parametrize(("where", "named"), [("app", "app/default"), (None, "*/default")])
+def test_impersonation_limited_by_resource_names_reaches_the_named_only(
+    where: str | None, named: str
+) -> None:
+    """A rule with resourceNames impersonates the ServiceAccounts it names (issue 17): the
+    workloads running as ``default`` in app (a RoleBinding) or in every namespace (a
+    ClusterRoleBinding), never the others."""
+    limited = role(("impersonate", "serviceaccounts", ""))
+    limited["rules"][0]["resourceNames"] = ["default"]
+    fb = world(limited, binding(where), service_account("other-sa"), pod("x", sa="other-sa"))
+    agent = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    assert agent.rbac_scope["impersonate_serviceaccounts"] == frozenset({named})
+    expected = {("Pod/app/near", None)}
+    if where is None:
+        expected.add(("Pod/other/far", None))
+    assert targets(fb, "impersonation_targets") == expected
+
+
+def test_namespace_admin_relations_reach_the_namespace_scopes() -> None:
+    """bind (create rolebindings + bind roles) in app reaches the admin scope of app only;
+    binding cluster-wide reaches every namespace's (issue 17)."""
+    bind = role(
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+        ("bind", "roles", "rbac.authorization.k8s.io"),
+    )
+    assert targets(world(bind, binding("app")), "bind_namespace_targets") == {
+        ("Namespace/app", None)
+    }
+    cluster = role(
+        ("create", "clusterrolebindings", "rbac.authorization.k8s.io"),
+        ("bind", "clusterroles", "rbac.authorization.k8s.io"),
+    )
+    assert targets(world(cluster, binding(None)), "bind_namespace_targets") == {
+        ("Namespace/app", None),
+        ("Namespace/other", None),
+    }
+    escalate = role(
+        ("patch", "roles", "rbac.authorization.k8s.io"),
+        ("escalate", "roles", "rbac.authorization.k8s.io"),
+        ("create", "roles", "rbac.authorization.k8s.io"),
+        ("create", "rolebindings", "rbac.authorization.k8s.io"),
+    )
+    fb = world(escalate, binding("other"))
+    assert targets(fb, "escalate_namespace_targets") == {("Namespace/other", None)}
+    (admin,) = fb.namespace_admins
+    assert admin.rbac_scope["read_secrets"] == frozenset({"other"})
+    assert {"rbac_sa:read_secrets", "rbac_sa:exec", "deploy_admits:privileged"} <= admin.pod
+    assert targets(world(), "escalate_namespace_targets") == set()
+
+
 def test_identities_without_rights_are_not_targets() -> None:
     fb = world(role(("create", "pods", "")), binding("app"), service_account("idle"))
     assert "ServiceAccount/app/idle" not in {i.key for i in fb.identities}
@@ -156,5 +206,7 @@ def test_every_relation_is_tested_here() -> None:
         "deploy_namespace_tokens",
         "token_request_targets",
         "impersonation_targets",
+        "escalate_namespace_targets",
+        "bind_namespace_targets",
     }
     assert set(RELATIONS) == tested

@@ -224,10 +224,14 @@ def _print(report: Any) -> None:
             print(f"{w.ref}: minimal controls for {', '.join(m.goals)}: {controls}")
         for warning in w.warnings:
             print(f"{w.ref}: warning: {warning}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
     if report.skipped:
         print(f"skipped {len(report.skipped)} object(s) of unsupported kinds (see --format json)")
 
 
 def _plain(report: Any) -> str:
     lines = ["\t".join(r) for r in _rows(report)]
+    # the report's warnings after the rows, as comment lines a TSV reader can skip
+    lines += [f"# warning: {warning}" for warning in report.warnings]
     return "\n".join(["workload\ttechnique\ttactics\tentry\tshortest path\tbroken by", *lines])

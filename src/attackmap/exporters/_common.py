@@ -120,6 +120,7 @@ class GraphData:
     edges: set[tuple[str, str]] = field(default_factory=set)
     on_path: set[str] = field(default_factory=set)
     path_edges: set[tuple[str, str]] = field(default_factory=set)
+    warnings: tuple[str, ...] = ()  # the report's (an input without workloads, ...)
 
 
 def _node_attrs(node: str, cat: Catalogue, report: Report) -> dict[str, str]:
@@ -148,7 +149,7 @@ def graph_data(report: Report, *, paths_only: bool = False) -> GraphData:
     """The report's attack graph (or, with ``paths_only`` or without the analysis graph,
     only the nodes and edges of the reported paths)."""
     cat = catalogue(report)
-    data = GraphData()
+    data = GraphData(warnings=tuple(report.warnings))
     succ: dict[str, set[str]] = {}
     graph = report.attack_graph
     if graph is not None:

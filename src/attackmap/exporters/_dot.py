@@ -2,6 +2,7 @@
 
 Entry points are ``house`` shapes, attacker states ellipses, attack steps boxes and ATT&CK
 techniques double octagons. Nodes and edges on a reported path are drawn red and bold.
+The report's warnings (an input without workloads...) are the graph's label.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def graph_dot(data: GraphData, name: str = "attackmap") -> str:
         '  node [fontname="Helvetica", fontsize=10, style=filled];',
         '  edge [color="#999999"];',
     ]
+    if data.warnings:
+        text = "\n".join(f"warning: {w}" for w in data.warnings)
+        lines += [f"  label={_quote(text)};", "  labelloc=t;"]
     for node, attrs in data.nodes.items():
         kind = attrs["kind"]
         extra = ', color="#cc0000", penwidth=2' if node in data.on_path else ""

@@ -1,7 +1,8 @@
 """``graphml``: the attack graph as GraphML (networkx's writer), reported paths marked.
 
 Node attributes: ``kind`` (entry, state, step, technique), ``label``, ``on_path``; edge
-attribute ``on_path``.
+attribute ``on_path``; graph attributes ``name``, ``attack_version`` and, when the report
+has any, ``warnings`` (one per line).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class GraphmlExporter:
 
         data = graph_data(report)
         graph = nx.DiGraph(name="attackmap", attack_version=report.attack_version)
+        if data.warnings:
+            graph.graph["warnings"] = "\n".join(data.warnings)
         for node, attrs in data.nodes.items():
             graph.add_node(node, **attrs, on_path=node in data.on_path)
         for a, b in sorted(data.edges):

@@ -2,7 +2,8 @@
 
 One entry per reached technique *and tactic* (a technique that serves two tactics gets two
 entries), so the layer colours exactly the cells the paths reach. Sub-techniques are listed
-by their own id and their parent is expanded.
+by their own id and their parent is expanded. The report's warnings (an input without
+workloads...) are layer metadata entries named ``warning``.
 
 Scoring: a technique's score is the number of attack paths attackmap reports to it, summed
 over the workloads in the layer (each workload keeps at most
@@ -101,6 +102,7 @@ def _layer(report: Report, workloads: tuple[WorkloadAnalysis, ...], name: str) -
             {"name": "attack_version", "value": report.attack_version},
             {"name": "entries", "value": ", ".join(report.entries)},
             {"name": "workloads", "value": ", ".join(sorted(str(w.ref) for w in workloads))},
+            *({"name": "warning", "value": w} for w in report.warnings),
         ],
         "showTacticRowBackground": False,
         "selectTechniquesAcrossTactics": False,

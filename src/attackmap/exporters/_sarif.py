@@ -9,7 +9,9 @@
 * ``level``: ``error`` for privilege-escalation and credential-access techniques (escape
   to the node, stolen credentials), ``warning`` otherwise;
 * ``partialFingerprints`` are stable per (workload, technique) so alerts keep their
-  identity across runs.
+  identity across runs;
+* the report's warnings (an input without workloads, dangling references) are the run's
+  ``invocations[0].toolExecutionNotifications`` (level ``warning``).
 """
 
 from __future__ import annotations
@@ -72,27 +74,31 @@ def sarif_log(report: Report) -> dict[str, Any]:
                     entry = steps.setdefault(s.id, (s.technique, set()))
                     entry[1].update(control_name(c) for c in p.broken_by)
     rules = [_rule(cat, sid, *steps[sid]) for sid in sorted(steps)]
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "attackmap",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": rules,
-                    }
-                },
-                "results": results,
-                "properties": {
-                    "attackVersion": report.attack_version,
-                    "entries": list(report.entries),
-                },
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "attackmap",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": rules,
             }
-        ],
+        },
+        "results": results,
+        "properties": {
+            "attackVersion": report.attack_version,
+            "entries": list(report.entries),
+        },
     }
+    if report.warnings:
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": w}} for w in report.warnings
+                ],
+            }
+        ]
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> dict[str, Any]:

@@ -8,7 +8,8 @@
   description lists the paths);
 * each control that breaks a path is a ``course-of-action`` (its ATT&CK mitigations as
   external references) that ``mitigates`` the techniques whose paths it breaks;
-* a ``report`` object refers to all of them.
+* a ``report`` object refers to all of them; its description holds the report's warnings
+  (an input without workloads, dangling references), when there are any.
 
 Ids are UUIDv5 of stable names; every ``created``/``modified``/``published`` is the fixed
 timestamp of the ATT&CK release in use (never "now"), so identical input gives identical
@@ -156,6 +157,8 @@ def stix_bundle(report: Report) -> dict[str, Any]:
         "published": ts,
         "object_refs": ids,
     }
+    if report.warnings:
+        objects[summary]["description"] = "\n".join(f"warning: {w}" for w in report.warnings)
     return {
         "type": "bundle",
         "id": _id("bundle", summary),

@@ -361,7 +361,7 @@ class Analyzer:
             entries=self.entries,
             workloads=tuple(analyses),
             skipped=self.inventory.skipped,
-            warnings=tuple(sorted(str(w) for w in self.inventory.warnings)),
+            warnings=report_warnings(self.inventory),
         )
         report._analyzer = self
         # What only building the report needed: derivations with one control applied,
@@ -515,6 +515,44 @@ class Analyzer:
             namespace=self.namespace,
         )
         return analyzer.report()
+
+
+def report_warnings(inventory: Inventory) -> tuple[str, ...]:
+    """The report's warnings, sorted: the inventory's (dangling references...) and, when
+    the input holds no workload, that there was nothing to analyse (an input of Roles and
+    bindings only is read, but RBAC matters through the pods that use it)."""
+    found = {str(w) for w in inventory.warnings}
+    if not inventory.workloads:
+        found.add(no_workloads_warning(inventory))
+    return tuple(sorted(found))
+
+
+def no_workloads_warning(inventory: Inventory) -> str:
+    """The warning for an input without workloads, naming the kinds that were read."""
+    kinds: dict[str, int] = {}
+    for group in (
+        inventory.roles,
+        inventory.bindings,
+        inventory.service_accounts,
+        inventory.services,
+        inventory.ingresses,
+        inventory.routes,
+        inventory.network_policies,
+        inventory.namespaces,
+        inventory.secrets,
+        inventory.configmaps,
+        inventory.pvcs,
+        inventory.pvs,
+        inventory.runtime_classes,
+    ):
+        for obj in group:
+            kinds[obj.ref.kind] = kinds.get(obj.ref.kind, 0) + 1
+    read = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    what = f" (read as context only: {read})" if read else ""
+    return (
+        f"no workloads in the input: nothing to analyse{what}; attackmap analyses Pods and "
+        "the pod templates of workload controllers, and RBAC through the pods that use it"
+    )
 
 
 def _patched(wf: WorkloadFacts, cis: Iterable[ControlInstance]) -> WorkloadFacts:

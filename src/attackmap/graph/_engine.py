@@ -193,9 +193,10 @@ class AttackGraph:
                 )
             for kind in ENTRY_KINDS:
                 self._add_node(f"state:entry:{kind}@{wf.key}")
-        # ServiceAccounts no workload runs as: a workload-level scope (tokens, API access)
-        # without containers or entry points; relations grant their states.
-        for idf in fb.identities:
+        # ServiceAccounts no workload runs as, and the rights of a namespace's admin: a
+        # workload-level scope (tokens, API access) without containers or entry points;
+        # relations grant their states.
+        for idf in (*fb.identities, *fb.namespace_admins):
             by_level["workload"].append(
                 (
                     self._scope_facts(Scope(idf.key, None, "workload"), idf.pod | fb.context, None),
@@ -455,7 +456,10 @@ class AttackGraph:
         found. Costs a search of the part reached, not a new graph."""
         key = patched.key
         original = self.workloads[key]
-        local = AttackGraph(replace(self.fb, workloads=(patched,), identities=()), self.catalogue)
+        local = AttackGraph(
+            replace(self.fb, workloads=(patched,), identities=(), namespace_admins=()),
+            self.catalogue,
+        )
         # The token group is the one membership a workload's facts decide.
         token_change: bool | None = None  # True: the token appears, False: it goes
         if ("sa_token" in patched.pod) != ("sa_token" in original.pod):

@@ -107,7 +107,10 @@ FACT_FAMILIES: dict[str, str] = {
     "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
     "rbac:*": "a right of the pod's ServiceAccount, from rbac_sa:* or rbac_group:* (see RBAC_RIGHTS)",
     "rbac:bind_roles": "the ServiceAccount can bind cluster-admin to itself (ClusterRoleBinding, or RoleBindings in every namespace)",
-    "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces only",
+    "rbac:bind_roles_namespaced": "the ServiceAccount can bind roles to itself in some namespaces (in every one when it can bind cluster-wide)",
+    "rbac:escalate_roles": "the ServiceAccount can add rules to a ClusterRole a ClusterRoleBinding binds to it (update or patch, and escalate), or create a ClusterRole, bind it to itself and then do so: every right, cluster-wide",
+    "rbac:escalate_roles_namespaced": "as rbac:escalate_roles for a Role or ClusterRole bound to it by a RoleBinding (or one it creates and binds there): every right in those namespaces",
+    "rbac:impersonate_admin": "the ServiceAccount can impersonate a cluster-admin identity (cluster-wide rules): a user or group named in resourceNames that is system:masters or bound to cluster-admin by a ClusterRoleBinding, together with some user to impersonate (the API server refuses Impersonate-Group without Impersonate-User); any user without resourceNames counts (administrators are bound by user name outside the manifests)",
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
@@ -183,6 +186,9 @@ RBAC_RIGHTS: dict[str, tuple[tuple[str, str, str], ...]] = {
         for v in ("create", "update", "patch")
     ),
     "patch_namespaces": (("patch", "namespaces", ""), ("update", "namespaces", "")),
+    # A DaemonSet's pod runs on every node it tolerates; patching one rolls a new template
+    # out to all of them (T1543.005).
+    "daemonsets": tuple((v, "daemonsets", "apps") for v in ("create", "patch", "update")),
 }
 # Rights on cluster-scoped resources: only a ClusterRoleBinding grants them (a RoleBinding
 # to a ClusterRole with such rules grants nothing on users, groups, nodes, webhooks or
@@ -191,6 +197,14 @@ CLUSTER_SCOPED_RIGHTS = frozenset(
     {"impersonate", "nodes_proxy", "mutating_webhooks", "patch_namespaces"}
 )
 ALL_NAMESPACES = "*"
+#: Rights whose rules limited by ``resourceNames`` still count, for the objects they name:
+#: the right's scope then holds ``<namespace>/<name>`` (``*/<name>`` for a cluster-wide
+#: rule) next to plain namespaces, and relations target just those objects.
+NAMED_RIGHTS = frozenset({"impersonate_serviceaccounts"})
+#: Rights that run a pod of the attacker's design in a namespace (create one, or a
+#: controller that creates them, or rewrite a DaemonSet's template): where they hold, a
+#: new pod may name any ServiceAccount and is limited only by Pod Security admission.
+DEPLOY_RIGHTS = ("create_pods", "create_workloads", "create_jobs", "daemonsets")
 
 # Container runtime and image-builder sockets (paths under /run; /var/run is the same
 # directory). Any ``<runtime>.sock`` below /run counts, wherever a distribution puts it
@@ -318,6 +332,10 @@ class FactBase:
     unknown_namespaces_admit_privileged: bool
     warnings: tuple[str, ...] = field(default=())
     identities: tuple[IdentityFacts, ...] = field(default=())
+    # What an identity holds once it has bound an admin role to itself in a namespace
+    # (``Namespace/<ns>``): every namespaced right there. Reached only through the
+    # escalate/bind relations; never a target of the identity groups.
+    namespace_admins: tuple[IdentityFacts, ...] = field(default=())
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -371,8 +389,8 @@ class FactBase:
 
     @cached_property
     def identity_index(self) -> Mapping[str, IdentityFacts]:
-        """Each identity by its key."""
-        return {i.key: i for i in self.identities}
+        """Each identity (and namespace-admin scope) by its key."""
+        return {i.key: i for i in (*self.identities, *self.namespace_admins)}
 
 
 def derive_key(container: ContainerFacts | None) -> tuple[str | None, str | None] | None:
@@ -528,8 +546,30 @@ def _rule_grants(rule: PolicyRule, verb: str, resource: str, group: str) -> bool
     return rule.allows(verb, resource, group)
 
 
-def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
-    """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all)."""
+def _named(rule: PolicyRule, alternatives: Iterable[tuple[str, str, str]]) -> set[str]:
+    """The ``resourceNames`` of ``rule`` for which it grants one of ``alternatives``."""
+    alts = tuple(alternatives)
+    return {n for n in rule.resource_names if any(rule.allows(v, r, g, name=n) for v, r, g in alts)}
+
+
+def _scope_set(where: set[str]) -> frozenset[str]:
+    """Namespaces (and ``ns/name`` objects) of a right, without what a wider entry covers."""
+    if ALL_NAMESPACES in where:
+        return frozenset({ALL_NAMESPACES})
+    return frozenset(w for w in where if w.partition("/")[0] not in where or "/" not in w)
+
+
+def rbac_scope(
+    permissions: Iterable[PolicyRule],
+    admins: ClusterAdmins | None = None,
+    bound: Iterable[BoundRole] | None = None,
+) -> dict[str, frozenset[str]]:
+    """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all;
+    ``ns/name`` for the objects a :data:`NAMED_RIGHTS` rule names), plus the rights computed
+    from the rules as a whole (``cluster_admin``, ``bind_roles``..., ``impersonate_admin``
+    given the inventory's ``admins``, ``escalate_roles``... given the roles ``bound`` to the
+    holder: by default those its rules come from; pass the bindings' own to count roles
+    without rules)."""
     rules = tuple(permissions)
     out: dict[str, frozenset[str]] = {}
     for right, alternatives in RBAC_RIGHTS.items():
@@ -537,14 +577,13 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
         for rule in rules:
             if right in CLUSTER_SCOPED_RIGHTS and rule.namespace is not None:
                 continue
+            where = ALL_NAMESPACES if rule.namespace is None else rule.namespace
             if any(_rule_grants(rule, v, r, g) for v, r, g in alternatives):
-                namespaces.add(ALL_NAMESPACES if rule.namespace is None else rule.namespace)
+                namespaces.add(where)
+            elif right in NAMED_RIGHTS and rule.resource_names:
+                namespaces.update(f"{where}/{n}" for n in _named(rule, alternatives))
         if namespaces:
-            out[right] = (
-                frozenset({ALL_NAMESPACES})
-                if ALL_NAMESPACES in namespaces
-                else frozenset(namespaces)
-            )
+            out[right] = _scope_set(namespaces)
     admin = any(
         rule.namespace is None
         and "*" in rule.verbs
@@ -555,10 +594,178 @@ def rbac_scope(permissions: Iterable[PolicyRule]) -> dict[str, frozenset[str]]:
     if admin:
         out["cluster_admin"] = frozenset({ALL_NAMESPACES})
     out.update(_binding_rights(rules, admin))
+    if impersonates_admin(rules, admins or ClusterAdmins()):
+        out["impersonate_admin"] = frozenset({ALL_NAMESPACES})
+    if bound is None:
+        bound = {(r.role, r.namespace) for r in rules}
+    out.update(escalation_rights(rules, bound))
     return out
 
 
+# A role bound to an identity: the role's ref and the binding's namespace (None: a
+# ClusterRoleBinding, the role's rules hold cluster-wide).
+BoundRole = tuple[ObjectRef, str | None]
+
+
+def bound_roles(bindings: Iterable[Binding]) -> frozenset[BoundRole]:
+    """The roles ``bindings`` bind, each with where it applies."""
+    return frozenset(
+        (b.role_ref, b.ref.namespace if b.ref.kind == "RoleBinding" else None) for b in bindings
+    )
+
+
+def escalation_rights(
+    rules: Iterable[PolicyRule], bound: Iterable[BoundRole]
+) -> dict[str, frozenset[str]]:
+    """``escalate_roles`` (``*``) and ``escalate_roles_namespaced`` (namespaces): where the
+    holder can give itself any right by adding rules to a role bound to it.
+
+    Adding rules a subject does not hold needs ``escalate`` on the role, besides ``update``
+    or ``patch``; both are checked for the role's own name (``resourceNames``), on
+    ``clusterroles`` cluster-wide or on ``roles`` in the role's namespace. The rights then
+    hold wherever the role is bound: everywhere for a ClusterRoleBinding, in the binding's
+    namespace for a RoleBinding. A role the subject creates itself works the same once it
+    binds it: binding a role without rules needs no ``bind`` (the subject holds all of its
+    rules), so ``create`` on the role kind and on the binding kind completes the chain.
+    RoleBindings in every namespace count as cluster-wide (as for ``bind_roles``).
+    """
+    rules = tuple(rules)
+    group = "rbac.authorization.k8s.io"
+
+    def can(verbs: tuple[str, ...], resource: str, namespace: str, name: str | None) -> bool:
+        return any(
+            rule.allows(v, resource, group, namespace, name=name) for rule in rules for v in verbs
+        )
+
+    def where(verb: str, resource: str, cluster_only: bool = False) -> set[str]:
+        return {
+            ALL_NAMESPACES if rule.namespace is None else rule.namespace
+            for rule in rules
+            if rule.allows(verb, resource, group) and not (cluster_only and rule.namespace)
+        }
+
+    cluster = False
+    namespaces: set[str] = set()
+    for role, scope in sorted(bound, key=lambda b: (b[0].sort_key(), b[1] or "")):
+        resource, ns = (
+            ("clusterroles", "") if role.kind == "ClusterRole" else ("roles", role.namespace or "")
+        )
+        if can(("update", "patch"), resource, ns, role.name) and can(
+            ("escalate",), resource, ns, role.name
+        ):
+            if scope is None:
+                cluster = True
+            else:
+                namespaces.add(scope)
+    # create a role without rules, bind it, escalate it (the binding's scope decides)
+    edit = ("create", "escalate")
+    if all(where(v, "clusterroles", True) for v in edit) and (
+        where("update", "clusterroles", True) or where("patch", "clusterroles", True)
+    ):
+        if where("create", "clusterrolebindings", True):
+            cluster = True
+        namespaces |= where("create", "rolebindings")
+    needed = [where(v, "roles") for v in edit]
+    needed.append(where("update", "roles") | where("patch", "roles"))
+    needed.append(where("create", "rolebindings"))
+    for ns in set().union(*needed):
+        if all(ns in r or ALL_NAMESPACES in r for r in needed):
+            namespaces.add(ns)
+    if cluster or ALL_NAMESPACES in namespaces:
+        # every right everywhere: in each namespace too (more rights never lose a path)
+        everywhere = frozenset({ALL_NAMESPACES})
+        return {"escalate_roles": everywhere, "escalate_roles_namespaced": everywhere}
+    return {"escalate_roles_namespaced": frozenset(namespaces)} if namespaces else {}
+
+
+@dataclass(frozen=True)
+class ClusterAdmins:
+    """The identities that hold cluster-admin, as impersonation can name them: group
+    ``system:masters`` (the API server lets it do everything, whatever RBAC says) and the
+    Users and Groups a ClusterRoleBinding binds to a role with ``*`` verbs on ``*``
+    resources of ``*`` API groups."""
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset({"system:masters"})
+
+
+def cluster_admins(inventory: Inventory) -> ClusterAdmins:
+    """The :class:`ClusterAdmins` of ``inventory`` (its roles, the built-in ones and
+    aggregation resolved as the workloads' links resolve them)."""
+    from attackmap.model._links import _resolve_roles
+
+    roles = _resolve_roles(inventory.roles)
+    users: set[str] = set()
+    groups = {"system:masters"}
+    for b in inventory.bindings:
+        role = roles.get(b.role_ref)
+        if b.ref.kind != "ClusterRoleBinding" or role is None:
+            continue
+        if not any(
+            "*" in r.verbs and "*" in r.resources and "*" in r.api_groups for r in role.rules
+        ):
+            continue
+        for subject in b.subjects:
+            if subject.kind == "User":
+                users.add(subject.name)
+            elif subject.kind == "Group":
+                groups.add(subject.name)
+    return ClusterAdmins(users=frozenset(users), groups=frozenset(groups))
+
+
+_SA_USER = "system:serviceaccount:"
+
+
+def impersonates_admin(rules: Iterable[PolicyRule], admins: ClusterAdmins) -> bool:
+    """Whether ``rules`` let their holder send requests as a cluster-admin identity.
+
+    Users and groups are cluster-scoped (only cluster-wide rules count); a rule limited by
+    ``resourceNames`` allows the names it lists. Impersonating a user gives that user's
+    bindings, not its groups (the request carries only the groups it asks for, plus
+    ``system:authenticated``); a ``system:serviceaccount:`` user name is authorised as
+    ``serviceaccounts``, not ``users``. Impersonate-Group needs an Impersonate-User in the
+    same request: any user name the rules allow will do, a ServiceAccount's included. A
+    ServiceAccount named in ``resourceNames`` is followed by the ``impersonation_targets``
+    relation instead (with whatever rights it holds).
+    """
+    any_user = any_group = some_user = False
+    users: set[str] = set()
+    groups: set[str] = set()
+    for rule in rules:
+        cluster = rule.namespace is None
+        if cluster and rule.allows("impersonate", "users"):
+            any_user = some_user = True
+        elif cluster and rule.resource_names:
+            named = _named(rule, (("impersonate", "users", ""),))
+            users |= {n for n in named if not n.startswith(_SA_USER)}
+        if cluster and rule.allows("impersonate", "groups"):
+            any_group = True
+        elif cluster and rule.resource_names:
+            groups |= _named(rule, (("impersonate", "groups", ""),))
+        if rule.allows("impersonate", "serviceaccounts") or (
+            rule.resource_names and _named(rule, (("impersonate", "serviceaccounts", ""),))
+        ):
+            some_user = True
+    some_user = some_user or bool(users)
+    if any_user or users & admins.users:
+        return True
+    return (any_group or bool(groups & admins.groups)) and some_user
+
+
 _COMBINED_ONLY = ("create_bindings", "bind_or_escalate")
+# Computed rights whose evidence is every rule that allows one of these (names included).
+_COMPUTED_FROM: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "impersonate_admin": RBAC_RIGHTS["impersonate"] + RBAC_RIGHTS["impersonate_serviceaccounts"],
+    **dict.fromkeys(
+        ("escalate_roles", "escalate_roles_namespaced"),
+        tuple(
+            (v, r, "rbac.authorization.k8s.io")
+            for v in ("escalate", "update", "patch", "create")
+            for r in ("roles", "clusterroles")
+        )
+        + RBAC_RIGHTS["create_bindings"],
+    ),
+}
 
 
 def rbac_facts(
@@ -577,10 +784,18 @@ def rbac_facts(
         if right == "cluster_admin":
             granting = [r for r in rules if "*" in r.verbs and "*" in r.resources]
         else:
-            alternatives = RBAC_RIGHTS.get(right) or (
-                RBAC_RIGHTS["create_bindings"] + RBAC_RIGHTS["bind_or_escalate"]
+            alternatives = (
+                RBAC_RIGHTS.get(right)
+                or _COMPUTED_FROM.get(right)
+                or (RBAC_RIGHTS["create_bindings"] + RBAC_RIGHTS["bind_or_escalate"])
             )
-            granting = [r for r in rules if any(_rule_grants(r, *alt) for alt in alternatives)]
+            named = right in NAMED_RIGHTS or right in _COMPUTED_FROM
+            granting = [
+                r
+                for r in rules
+                if any(_rule_grants(r, *alt) for alt in alternatives)
+                or (named and r.resource_names and _named(r, alternatives))
+            ]
         via = ", ".join(
             sorted({f"{r.via.kind}/{r.via.name} -> {r.role.kind}/{r.role.name}" for r in granting})
         )
@@ -655,7 +870,9 @@ def _binding_rights(rules: tuple[PolicyRule, ...], admin: bool) -> dict[str, fro
     crb = where(("create",), "clusterrolebindings", cluster_only=True)
     rb = where(("create",), "rolebindings")
     if admin or (crb and ALL_NAMESPACES in bind_cr) or ALL_NAMESPACES in meet(rb, bind_cr):
-        return {"bind_roles": frozenset({ALL_NAMESPACES})}
+        # cluster-admin is admin of every namespace too (more rights never lose a path)
+        everywhere = frozenset({ALL_NAMESPACES})
+        return {"bind_roles": everywhere, "bind_roles_namespaced": everywhere}
     namespaced = meet(rb, bind_cr) | meet(rb, bind_r)
     return {"bind_roles_namespaced": frozenset(namespaced)} if namespaced else {}
 
@@ -757,7 +974,9 @@ def _pod_facts(
 
 
 def _identities(
-    inventory: Inventory, deploy_admits: Callable[[str, str, Mapping[str, frozenset[str]]], str]
+    inventory: Inventory,
+    deploy_admits: Callable[[str, str | None, Mapping[str, frozenset[str]]], str],
+    admins: ClusterAdmins,
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
@@ -787,9 +1006,10 @@ def _identities(
         permissions = _permissions(ns, name, index, roles)
         if not permissions:
             continue
+        bound = bound_roles(index.of(ns, name))
         ref = ObjectRef(kind="ServiceAccount", namespace=ns, name=name)
         path, line = where or (f"ServiceAccount/{ns}/{name}", None)
-        scope = rbac_scope(permissions)
+        scope = rbac_scope(permissions, admins, bound)
         ev: dict[str, Evidence] = {}
         facts: set[str] = set()
         for fact, fld, detail in rbac_facts(permissions, scope, {}):
@@ -802,6 +1022,58 @@ def _identities(
             facts.add("deploy_admits:privileged")
             ev["deploy_admits:privileged"] = Evidence(
                 path=path, line=line, field="Namespace labels", detail=detail
+            )
+        out.append(IdentityFacts(ref=ref, pod=frozenset(facts), evidence=ev, rbac_scope=scope))
+    return tuple(out)
+
+
+#: The rights that make an identity admin of a namespace it bound an admin role to
+#: itself in: every namespaced right (cluster-scoped ones need a ClusterRoleBinding).
+NAMESPACE_ADMIN_VIA = ("escalate_roles_namespaced", "bind_roles_namespaced")
+NAMESPACE_ADMIN_RIGHTS = tuple(
+    r for r in RBAC_RIGHTS if r not in CLUSTER_SCOPED_RIGHTS and r not in _COMBINED_ONLY
+)
+
+
+def _namespace_admins(
+    inventory: Inventory,
+    holders: Iterable[WorkloadFacts | IdentityFacts],
+    deploy_admits: Callable[[str, str | None, Mapping[str, frozenset[str]]], str],
+) -> tuple[IdentityFacts, ...]:
+    """One ``Namespace/<ns>`` scope per namespace some holder can make itself admin of
+    (:data:`NAMESPACE_ADMIN_VIA`): the rights a RoleBinding to ``admin`` (or a role the
+    holder escalates) gives there, and whether pods deployed there may be privileged."""
+    wanted: set[str] = set()
+    holders = tuple(holders)
+    for holder in holders:
+        for right in NAMESPACE_ADMIN_VIA:
+            wanted |= holder.rbac_scope.get(right, frozenset())
+    if ALL_NAMESPACES in wanted:  # every namespace the input names
+        wanted |= {str(n.ref.name) for n in inventory.namespaces}
+        wanted |= {h.workload.namespace for h in holders if isinstance(h, WorkloadFacts)}
+        wanted |= {h.namespace for h in holders if isinstance(h, IdentityFacts)}
+        for group in (inventory.bindings, inventory.roles, inventory.service_accounts):
+            wanted |= {obj.ref.namespace for obj in group if obj.ref.namespace}
+    sources = {str(n.ref.name): n.source for n in inventory.namespaces}
+    out: list[IdentityFacts] = []
+    for ns in sorted(wanted - {ALL_NAMESPACES}):
+        ref = ObjectRef(kind="Namespace", namespace=None, name=ns)
+        src = sources.get(ns)
+        path, line = (src.path, src.line) if src is not None else (str(ref), None)
+        scope = {right: frozenset({ns}) for right in NAMESPACE_ADMIN_RIGHTS}
+        detail = f"every namespaced right in {ns}, once a role bound there grants it"
+        ev = {
+            f"rbac_sa:{right}": Evidence(
+                path=path, line=line, field="RBAC after escalation", detail=detail
+            )
+            for right in NAMESPACE_ADMIN_RIGHTS
+        }
+        facts = set(ev)
+        admits = deploy_admits(ns, None, scope)
+        if admits:
+            facts.add("deploy_admits:privileged")
+            ev["deploy_admits:privileged"] = Evidence(
+                path=path, line=line, field="Namespace labels", detail=admits
             )
         out.append(IdentityFacts(ref=ref, pod=frozenset(facts), evidence=ev, rbac_scope=scope))
     return tuple(out)
@@ -999,15 +1271,21 @@ def extract(
     unknown_admit = most_permissive_admitted({}, admission, namespace=None).privileged
     known_namespaces = frozenset(ns_labels)
 
-    def deploy_admits(namespace: str, sa_name: str, scope: Mapping[str, frozenset[str]]) -> str:
-        """Where the identity can create privileged pods ("" when nowhere)."""
+    def deploy_admits(
+        namespace: str, sa_name: str | None, scope: Mapping[str, frozenset[str]]
+    ) -> str:
+        """Where the identity can create privileged pods ("" when nowhere); ``sa_name``
+        None: no particular identity (no user exemption applies)."""
         create: set[str] = set()
-        for right in ("create_pods", "create_workloads", "create_jobs"):
+        for right in DEPLOY_RIGHTS:
             create |= scope.get(right, frozenset())
         if not create:
             return ""
         username = f"system:serviceaccount:{namespace}:{sa_name}"
-        if most_permissive_admitted({}, admission, username=username).exempt == "user":
+        if (
+            sa_name is not None
+            and most_permissive_admitted({}, admission, username=username).exempt == "user"
+        ):
             return f"{username} is exempt from Pod Security"
         where = sorted(create & admitting)
         # A namespace absent from the manifests has no labels we know of: it admits
@@ -1022,6 +1300,11 @@ def extract(
     declared: Mapping[str, str] = ctx.spec.runtime_classes if ctx is not None else {}
     low_level = ctx.spec.container_runtime.low_level if ctx is not None else None
     bindings = {b.ref: b for b in inventory.bindings}
+    admins = cluster_admins(inventory)
+    from attackmap.model._links import _BindingIndex
+
+    index = _BindingIndex(inventory.bindings)
+    bound_memo: dict[tuple[str, str], tuple[Binding, ...]] = {}
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
         sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
@@ -1030,15 +1313,17 @@ def extract(
         ev: dict[str, Evidence] = {}
         loc = (w.source.path, w.source.line)
         sa = w.service_account
-        scope = rbac_scope(sa.permissions) if sa is not None else {}
+        key = (w.namespace, w.pod.service_account_name)
+        own = bound_memo.get(key)
+        if own is None:
+            own = bound_memo[key] = tuple(index.of(*key))
+        fresh = _dedicated_name(w.ref, sa_names.get(w.ref.namespace, set()))
+        scope = rbac_scope(sa.permissions, admins, bound_roles(own)) if sa is not None else {}
         group_scope = (
             rbac_scope(
-                group_rules(
-                    sa.permissions,
-                    bindings,
-                    w.namespace,
-                    _dedicated_name(w.ref, sa_names.get(w.ref.namespace, set())),
-                )
+                group_rules(sa.permissions, bindings, w.namespace, fresh),
+                admins,
+                bound_roles(b for b in own if b.binds(w.namespace, fresh)),
             )
             if sa is not None
             else {}
@@ -1062,7 +1347,8 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _identities(inventory, deploy_admits)
+    identities = _identities(inventory, deploy_admits, admins)
+    namespace_admins = _namespace_admins(inventory, (*workloads, *identities), deploy_admits)
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
         kernel=spec.kernel_version if spec else None,
@@ -1079,6 +1365,7 @@ def extract(
         namespaces_admitting_privileged=admitting,
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
+        namespace_admins=namespace_admins,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from attackmap.graph._catalogue import ControlInstance
 from attackmap.graph._facts import (
     ALL_NAMESPACES,
+    DEPLOY_RIGHTS,
     FactBase,
     dedicated_service_account_name,
     is_credential_env,
@@ -648,7 +649,7 @@ def _remove_doc(docs: list[Any], target: dict[str, Any]) -> None:
 def enforce_baseline_namespaces(pc: PatchContext) -> None:
     wf = next(w for w in pc.fb.workloads if str(w.workload.ref) == str(pc.workload.ref))
     scope: set[str] = set()
-    for right in ("create_pods", "create_workloads", "create_jobs"):
+    for right in DEPLOY_RIGHTS:
         scope |= set(wf.rbac_scope.get(right, frozenset()))
     namespaces = sorted(scope - {ALL_NAMESPACES})
     if ALL_NAMESPACES in scope:

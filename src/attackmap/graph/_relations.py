@@ -20,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from attackmap.graph._facts import ALL_NAMESPACES, FactBase, IdentityFacts, WorkloadFacts
+from attackmap.graph._facts import (
+    ALL_NAMESPACES,
+    DEPLOY_RIGHTS,
+    FactBase,
+    IdentityFacts,
+    WorkloadFacts,
+)
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
@@ -28,11 +34,13 @@ Holder = WorkloadFacts | IdentityFacts
 Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
-# "identities" (workloads and unused ServiceAccounts) or "tokens" (mounted tokens, no
-# namespace: "*").
+# "identities" (workloads and unused ServiceAccounts), "identity" (those of one
+# ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
+# by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
+# right there) or "tokens" (mounted tokens, no namespace: "*").
 Group = tuple[str, str]
 
-_CREATE_RIGHTS = ("create_pods", "create_workloads", "create_jobs")
+_CREATE_RIGHTS = DEPLOY_RIGHTS
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,12 @@ def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
 def _groups(kind: str, namespaces: frozenset[str]) -> tuple[Group, ...]:
     if ALL_NAMESPACES in namespaces:
         return ((kind, ALL_NAMESPACES),)
-    return tuple((kind, ns) for ns in sorted(namespaces))
+    # "ns/name": one named object of a NAMED_RIGHTS scope (identities only)
+    return tuple(
+        ("identity", ns) if "/" in ns and kind == "identities" else (kind, ns)
+        for ns in sorted(namespaces)
+        if "/" not in ns or kind == "identities"
+    )
 
 
 def _key(holder: Holder | None) -> str | None:
@@ -68,6 +81,20 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
     kind, ns = group
     if kind == "tokens":
         return tuple((k, None) for k in fb.token_holders)
+    if kind == "namespace_admin":
+        if ns == ALL_NAMESPACES:
+            return tuple((n.key, None) for n in fb.namespace_admins)
+        key = f"Namespace/{ns}"
+        return ((key, None),) if key in fb.identity_index else ()
+    if kind == "identity":
+        where, _, name = ns.partition("/")
+        found = fb.workloads if where == ALL_NAMESPACES else fb.by_namespace.get(where, ())
+        named = (
+            fb.identities if where == ALL_NAMESPACES else fb.identities_by_namespace.get(where, ())
+        )
+        return tuple(
+            (w.key, None) for w in found if w.workload.pod.service_account_name == name
+        ) + tuple((i.key, None) for i in named if i.ref.name == name)
     workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
     if kind == "containers":
         return tuple(
@@ -94,6 +121,13 @@ def _identities_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | N
         if wf is None:
             return Reach((), None)
         return Reach(_groups("identities", _scope(wf, rights)), wf.key)
+
+    return reach
+
+
+def _namespace_admin_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
+    def reach(fb: FactBase, wf: Holder | None) -> Reach:
+        return Reach(_groups("namespace_admin", _scope(wf, rights)), _key(wf))
 
     return reach
 
@@ -125,8 +159,12 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # ``serviceaccounts/token`` (a TokenRequest mints a token for any of them).
     "token_request_targets": _identities_where(("create_tokens",)),
     # Every identity in the namespaces where the ServiceAccount may impersonate
-    # ServiceAccounts.
+    # ServiceAccounts, and those a rule limited by resourceNames names.
     "impersonation_targets": _identities_where(("impersonate_serviceaccounts",)),
+    # The admin rights of each namespace where the ServiceAccount can add rules to a role
+    # bound to it (escalate), or bind a role to itself (bind).
+    "escalate_namespace_targets": _namespace_admin_where(("escalate_roles_namespaced",)),
+    "bind_namespace_targets": _namespace_admin_where(("bind_roles_namespaced",)),
 }
 
 
