@@ -2,9 +2,10 @@
 
 The test walks the catalogue: a step without a pair under ``manifests/steps/<step-id>/``
 fails. ``fires.yaml`` must put the step in some path of the report, ``quiet.yaml`` (the
-minimal change that stops exactly that step) must not. ``options.yaml`` holds analysis
-options (``entries``, ``assume_kernel_exploit``); its ``quiet`` mapping overrides them for
-the quiet manifest. Every control must appear in some ``broken_by`` of the fire manifests.
+minimal change that stops exactly that step) must not; ``fires-<name>.yaml`` and
+``quiet-<name>.yaml`` are further cases (another precondition that fires it, another
+required fact missing). ``options.yaml`` holds analysis options (``entries``,
+``assume_kernel_exploit``); its ``quiet`` mapping overrides them for the quiet manifests. Every control must appear in some ``broken_by`` of the fire manifests.
 """
 
 from __future__ import annotations
@@ -38,13 +39,18 @@ def _options(step: str, variant: str) -> dict[str, Any]:
 
 @functools.cache
 def report(step: str, variant: str) -> Report:
-    kind = "quiet" if variant == "quiet" else "fires"
+    kind = "quiet" if variant.startswith("quiet") else "fires"
     return analyze(MANIFESTS / step / f"{variant}.yaml", **_options(step, kind))
 
 
 def fire_variants(step: str) -> list[str]:
     """``fires`` and any ``fires-<name>`` (the step fires through another precondition)."""
     return sorted(p.stem for p in (MANIFESTS / step).glob("fires*.yaml"))
+
+
+def quiet_variants(step: str) -> list[str]:
+    """``quiet`` and any ``quiet-<name>`` (the step stays quiet without another fact)."""
+    return sorted(p.stem for p in (MANIFESTS / step).glob("quiet*.yaml"))
 
 
 def steps_in_paths(rep: Report) -> set[str]:
@@ -74,10 +80,13 @@ def test_step_fires(step: str) -> None:
 
 @pytest.mark.parametrize("step", STEP_IDS)
 def test_step_quiet(step: str) -> None:
-    rep = report(step, "quiet")
-    assert rep.workloads, "the quiet manifest must still contain the workload"
-    found = steps_in_paths(rep)
-    assert step not in found, f"{step} still in a path of the quiet manifest"
+    for variant in quiet_variants(step):
+        rep = report(step, variant)
+        assert rep.workloads, (
+            f"{step}/{variant}: the quiet manifest must still contain the workload"
+        )
+        found = steps_in_paths(rep)
+        assert step not in found, f"{step} still in a path of {variant}.yaml"
 
 
 @pytest.mark.parametrize("step", STEP_IDS)
