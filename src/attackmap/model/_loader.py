@@ -61,7 +61,14 @@ from attackmap.model._refs import (
     replace,
     trusted,
 )
-from attackmap.model._workload import Volume, Workload, build_pod, is_credential_name
+from attackmap.model._workload import (
+    Volume,
+    Workload,
+    build_pod,
+    credential_kind,
+    is_credential_name,
+    redacted_credential,
+)
 from attackmap.model._yaml import (
     RawDocument,
     decode_bytes,
@@ -622,6 +629,19 @@ def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationEr
     return obj.error(parts, message)
 
 
+def _scrubbed_value(entry: object) -> str | None:
+    """What replaces an env entry's literal value in ``pod_template``: ``<redacted>`` under a
+    credential-like name, ``<redacted:KIND>`` for a value shaped like a credential (its kind
+    survives a rebuild from the template), ``None`` to keep it."""
+    if not isinstance(entry, dict) or "value" not in entry:
+        return None
+    if is_credential_name(str(entry.get("name", ""))):
+        return REDACTED
+    value = entry["value"]
+    kind = credential_kind(value) if isinstance(value, str) and value else None
+    return redacted_credential(kind) if kind is not None else None
+
+
 def _scrub(template: dict[str, Any]) -> dict[str, Any]:
     """The template with credential-like literal env values replaced; shares the rest."""
     spec = dict(template.get("spec") or {})
@@ -632,19 +652,14 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
         new_list = []
         for c in containers:
             env = c.get("env") if isinstance(c, dict) else None
-            if isinstance(env, list) and any(
-                isinstance(e, dict) and "value" in e and is_credential_name(str(e.get("name", "")))
-                for e in env
-            ):
-                c = dict(c)
-                c["env"] = [
-                    {**e, "value": REDACTED}
-                    if isinstance(e, dict)
-                    and "value" in e
-                    and is_credential_name(str(e.get("name", "")))
-                    else e
-                    for e in env
-                ]
+            if isinstance(env, list):
+                scrubbed = [_scrubbed_value(e) for e in env]
+                if any(v is not None for v in scrubbed):
+                    c = dict(c)
+                    c["env"] = [
+                        {**e, "value": v} if isinstance(e, dict) and v is not None else e
+                        for e, v in zip(env, scrubbed, strict=True)
+                    ]
             new_list.append(c)
         spec[group] = new_list
     meta = template.get("metadata")
