@@ -73,9 +73,12 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
 @pytest.mark.parametrize(
     ("fact", "classes"),
     [
-        ("hostpath:/:ro", {"sensitive_read", "kubelet_pods", "var_log", "runtime_socket"}),
-        ("hostpath:/etc:ro", {"sensitive_read"}),
-        ("hostpath:/root/.ssh:ro", {"sensitive_read"}),
+        (
+            "hostpath:/:ro",
+            {"sensitive_read", "credential_files", "kubelet_pods", "var_log", "runtime_socket"},
+        ),
+        ("hostpath:/etc:ro", {"sensitive_read", "credential_files"}),
+        ("hostpath:/root/.ssh:ro", {"sensitive_read", "credential_files"}),
         ("hostpath:/var/log:rw", {"var_log", "log_write", "write"}),
         ("hostpath:/var/lib/kubelet/pods:ro", {"kubelet_pods"}),
         ("hostpath:/proc/sys:rw", {"proc_sys_write", "write"}),
@@ -95,7 +98,8 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/var/run/docker.sock:ro", {"runtime_socket"}),
         ("hostpath:/var/run/containerd:ro", {"runtime_socket"}),
         ("hostpath:/run/rke2/containerd.sock:ro", {"runtime_socket"}),
-        ("hostpath:/var/run/docker:ro", set()),
+        # dockerd's own containerd socket lies under /var/run/docker (issue 17)
+        ("hostpath:/var/run/docker:ro", {"runtime_socket"}),
         ("hostpath:/run/xtables.lock:rw", set()),
         ("hostpath:/var/run/secrets-cache:rw", set()),
         # the host's bus and init take orders through a read-only mount too
@@ -103,8 +107,8 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/var/run/dbus/system_bus_socket:ro", {"write"}),
         ("hostpath:/run/systemd/private:ro", {"write"}),
         ("hostpath:/run/systemd:ro", {"write"}),
-        ("hostpath:/home/ubuntu:ro", {"sensitive_read"}),
-        ("hostpath:/home/ubuntu/.ssh:ro", {"sensitive_read"}),
+        ("hostpath:/home/ubuntu:ro", {"sensitive_read", "credential_files"}),
+        ("hostpath:/home/ubuntu/.ssh:ro", {"sensitive_read", "credential_files"}),
         ("hostpath:/var/log/pods:ro", {"var_log"}),
         ("hostpath:/var/log/pods/ns_pod_uid:rw", {"var_log", "log_write", "write"}),
     ],
