@@ -125,7 +125,7 @@ def _alternatives(atom: str) -> list[frozenset[str]]:
         return [frozenset({"route:external"}), frozenset({"route:host"})]
     if atom in ("apparmor:allows_mount", "apparmor:allows_ptrace", "reachable:cluster"):
         return [frozenset()]
-    if atom == "egress:open":
+    if atom in ("egress:open", "egress:metadata"):  # a plain pod has no egress policy
         return [frozenset()]
     return [frozenset({atom})]
 

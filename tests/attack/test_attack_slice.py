@@ -10,6 +10,7 @@ import stix2
 from attack_helpers import SLICE_DIR, SLICE_FILE, WriteBundle
 
 from attackmap.attack import build_slice, load_attack
+from attackmap.attack._bundle import EXTRA_TECHNIQUES
 from attackmap.errors import AttackKBError
 
 PROSE_FIELDS = {"description", "x_mitre_detection", "x_mitre_contributors", "x_mitre_aliases"}
@@ -38,7 +39,11 @@ def test_slice_answers_like_the_full_bundle(bundle_18: Path) -> None:
             tech.platforms,
         )
         assert sliced.mitigations_for(tech.id) == full.mitigations_for(tech.id)
-        expected_subs = [s.id for s in full.subtechniques(tech.id) if "Containers" in s.platforms]
+        expected_subs = [
+            s.id
+            for s in full.subtechniques(tech.id)
+            if "Containers" in s.platforms or s.id in EXTRA_TECHNIQUES
+        ]
         assert [s.id for s in sliced.subtechniques(tech.id)] == expected_subs
         parent = full.parent(tech.id)
         assert sliced.parent(tech.id) == (
@@ -101,3 +106,24 @@ def test_build_needs_a_version(
     bundle = write_bundle(slice_objects, "bundle.json")
     with pytest.raises(AttackKBError, match="cannot tell the ATT&CK release"):
         build_slice(bundle, tmp_path / "out", license_file=SLICE_DIR / "LICENSE.txt")
+
+
+def test_the_slice_keeps_the_extra_techniques_and_a_build_without_them_is_refused(
+    tmp_path: Path, slice_objects: list[dict[str, object]], write_bundle: WriteBundle
+) -> None:
+    # the catalogue cites T1552.005 (IaaS) outside the Containers matrix: the bundled
+    # slice keeps it and says so; a bundle that lacks it cannot make a usable slice
+    manifest = json.loads((SLICE_DIR / "MANIFEST.json").read_bytes())
+    assert manifest["extra_techniques"] == list(EXTRA_TECHNIQUES) == ["T1552.005"]
+    assert load_attack().technique("T1552.005").platforms == ("IaaS",)
+    without = [
+        o
+        for o in slice_objects
+        if not any(r.get("external_id") == "T1552.005" for r in o.get("external_references", ()))
+    ]
+    bundle = write_bundle(without, "enterprise-attack-18.1.json")
+    licence = SLICE_DIR / "LICENSE.txt"
+    with pytest.raises(AttackKBError, match=r"extra techniques not in this bundle .*T1552\.005"):
+        build_slice(bundle, tmp_path / "out", license_file=licence)
+    assert not (tmp_path / "out").exists()
+    build_slice(bundle, tmp_path / "out", license_file=licence, extra=())  # named: none

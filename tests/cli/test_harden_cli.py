@@ -73,3 +73,20 @@ def test_oversize_file_is_refused_before_reading_like_inventory(
     assert err == expected
     assert f"{big}: file is {MAX_FILE_BYTES + 1} bytes, more than the limit" in err
     assert "Traceback" not in err
+
+
+def test_level_with_a_host_path_volume_names_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--level baseline` on a hostPath volume read `vol.host_path`, which Volume does not
+    # have: a traceback (AttributeError) on 8 of the GPU Operator's manifests
+    pod = tmp_path / "pod.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: nim}\nspec:\n"
+        "  containers:\n  - name: c\n    image: nginx:1.27\n"
+        "    volumeMounts: [{name: logs, mountPath: /host/logs}]\n"
+        "  volumes:\n  - name: logs\n    hostPath: {path: /var/log}\n"
+    )
+    assert main(["harden", str(pod), "--level", "baseline"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "hostPath" not in out

@@ -179,3 +179,24 @@ def test_file_modes_and_links(tmp_path: Path) -> None:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["link.txt", "new.txt"]
     finally:
         os.umask(umask)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["analyze", str(NIM)], ["analyze", str(NIM), "--format", "json"], ["inventory", str(NIM)]],
+    ids=["analyze-table", "analyze-json", "inventory-table"],
+)
+def test_stdout_on_a_full_disk_is_exit_2_without_a_traceback(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `attackmap analyze x > /dev/full` ended in a traceback (only -o was handled)
+    full = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        monkeypatch.setattr("sys.stdout", full)
+        assert main(argv) == 2
+        monkeypatch.undo()
+    finally:
+        with contextlib.suppress(OSError):  # what the failed flush left in its buffer
+            full.close()
+    err = capsys.readouterr().err
+    assert err == "error: <stdout>: cannot write output: No space left on device\n"

@@ -275,3 +275,22 @@ def test_unmodified_copy_loads(tmp_path: Path, kb: AttackKB, catalogue: Catalogu
     root = tmp_path / "mappings"
     shutil.copytree(MAPPINGS, root)
     assert load_catalogue(kb, root=root) == catalogue
+
+
+def test_techniques_outside_the_containers_matrix_are_exactly_the_slices_extras() -> None:
+    # a step may cite another platform's technique (with a platform note); the bundled slice
+    # keeps exactly those, so no extra technique is shipped unused and none is missing
+    from attackmap.attack import load_attack
+    from attackmap.attack._bundle import EXTRA_TECHNIQUES
+    from attackmap.graph import load_catalogue
+
+    kb = load_attack()
+    cited = {
+        s.technique
+        for s in load_catalogue(kb).steps
+        if "Containers" not in kb.technique(s.technique).platforms
+    }
+    assert cited == set(EXTRA_TECHNIQUES)
+    assert kb.source.kind == "slice"
+    for tid in EXTRA_TECHNIQUES:
+        assert "Containers" not in kb.technique(tid).platforms

@@ -1,14 +1,13 @@
 """The graph on real manifests: KubeHound's attack fixtures, NVIDIA NIM deployments, the
 GPU Operator's operands and Kubescape's rule inputs (all under ``../shared/corpus``).
 
-KubeHound's ``INDEX.tsv`` names the edge each fixture must produce. Decisions where
-attackmap differs from it:
+KubeHound's ``INDEX.tsv`` names the edge each fixture must produce. The tests here pin
+the exact final steps from an ``image`` foothold; the verdict of every KubeHound pod and
+every Kubescape rule fixture, with the disagreements and their reasons, is measured by
+``test_peer_cases.py`` (data: ``mappings/peer-cases.yaml``, rendered in docs/coverage.md).
 
 * ``CE_NET_MITM`` (NET_ADMIN): upstream has no such edge ("not found"). NET_ADMIN acts on
   the pod's own network namespace, not the host's: attackmap finds no T1611 for it.
-* ``SHARE_PS_NAMESPACE``: upstream's T1080 is not a Containers technique; no edge here.
-* ``IDENTITY_ASSUME`` has no workload; ``IDENTITY_IMPERSONATE`` is documented upstream as
-  not implemented and attackmap does not model impersonation either.
 * ``ENDPOINT_EXPLOIT``: upstream's T1210 is not a Containers technique; the pod is
   privileged with hostPID, so attackmap reaches T1611 from it.
 """

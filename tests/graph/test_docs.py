@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,7 +12,12 @@ import yaml
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, load_catalogue
-from attackmap.graph._docs import coverage_markdown, facts_markdown, load_coverage
+from attackmap.graph._docs import (
+    coverage_markdown,
+    facts_markdown,
+    load_coverage,
+    load_peer_cases,
+)
 from attackmap.graph._facts import FACT_FAMILIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,4 +93,55 @@ def test_bad_coverage_is_refused(
     with pytest.raises(MappingError) as err:
         load_coverage(kb, catalogue, root=_with_coverage(tmp_path, entries))
     assert err.value.path == "mappings/coverage.yaml"
+    assert fragment in err.value.message
+
+
+def test_peer_cases_load(catalogue: Catalogue) -> None:
+    peers = load_peer_cases(catalogue)
+    assert peers.kubescape.modelled and peers.kubescape.not_modelled
+    assert "ROLE_BIND" in peers.kubehound.edges
+    assert "## Peer test cases" in coverage_markdown(load_attack(), catalogue)
+
+
+def _with_peer_cases(tmp_path: Path, data: dict[str, Any]) -> Path:
+    root = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings", root)
+    (root / "peer-cases.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ("both", "both modelled and not"),
+        ("twice", "listed twice"),
+        ("unknown-step", "is not a step of T1611"),
+        ("wrong-technique", "is not a step of T1609"),
+        ("field-and-technique", "either technique and steps, or field"),
+        ("bad-verdict", "Input should be 'flags' or 'quiet'"),
+        ("unknown-key", "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_peer_cases_are_refused(
+    change: str, fragment: str, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    data = yaml.safe_load((REPO / "mappings" / "peer-cases.yaml").read_text(encoding="utf-8"))
+    ks, kh = data["kubescape"], data["kubehound"]
+    if change == "both":
+        ks["not_modelled"]["insecure-capabilities"] = "x"
+    elif change == "twice":
+        ks["disagreements"].append(dict(ks["disagreements"][0]))
+    elif change == "unknown-step":
+        kh["edges"]["CE_NSENTER"]["steps"] = ["escape-nowhere"]
+    elif change == "wrong-technique":
+        kh["edges"]["POD_EXEC"]["steps"] = ["deploy-pod"]
+    elif change == "field-and-technique":
+        kh["edges"]["POD_EXEC"]["field"] = "spec.hostPID"
+    elif change == "bad-verdict":
+        kh["disagreements"][0]["attackmap"] = "maybe"
+    else:
+        ks["disagreements"][0]["why"] = "x"
+    with pytest.raises(MappingError) as err:
+        load_peer_cases(catalogue, root=_with_peer_cases(tmp_path, data))
+    assert err.value.path == "mappings/peer-cases.yaml"
     assert fragment in err.value.message

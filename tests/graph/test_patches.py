@@ -507,6 +507,13 @@ def test_op_upgrade_nvidia() -> None:
     }
 
 
+def test_op_block_pod_metadata() -> None:
+    docs = [pod({"containers": [container()]})]
+    _, context = patched(docs, "block-pod-metadata-access")
+    assert context is not None
+    assert context["spec"]["cloud"] == {"tokenRequired": True, "hopLimit": 1}
+
+
 def test_a_pod_template_patch_refuses_a_kind_without_one() -> None:
     docs = [
         {

@@ -2,10 +2,10 @@
 
 The test walks the catalogue: a step without a pair under ``manifests/steps/<step-id>/``
 fails. ``fires.yaml`` must put the step in some path of the report, ``quiet.yaml`` (the
-minimal change that stops exactly that step) must not; ``fires-<name>.yaml`` and
-``quiet-<name>.yaml`` are further cases (another precondition that fires it, another
-required fact missing). ``options.yaml`` holds analysis options (``entries``,
-``assume_kernel_exploit``); its ``quiet`` mapping overrides them for the quiet manifests. Every control must appear in some ``broken_by`` of the fire manifests.
+minimal change that stops exactly that step) must not; nor may any ``quiet-<name>.yaml``,
+each of which removes another one of the step's required facts (one file per fact). ``options.yaml`` holds analysis
+options (``entries``, ``assume_kernel_exploit``); its ``quiet`` mapping overrides them for
+the quiet manifest. Every control must appear in some ``broken_by`` of the fire manifests.
 """
 
 from __future__ import annotations
@@ -48,11 +48,6 @@ def fire_variants(step: str) -> list[str]:
     return sorted(p.stem for p in (MANIFESTS / step).glob("fires*.yaml"))
 
 
-def quiet_variants(step: str) -> list[str]:
-    """``quiet`` and any ``quiet-<name>`` (the step stays quiet without another fact)."""
-    return sorted(p.stem for p in (MANIFESTS / step).glob("quiet*.yaml"))
-
-
 def steps_in_paths(rep: Report) -> set[str]:
     return {s.id for w in rep.workloads for t in w.techniques for p in t.paths for s in p.steps}
 
@@ -78,13 +73,16 @@ def test_step_fires(step: str) -> None:
         assert step in found, f"{step}/{variant}: not in any path; steps seen: {sorted(found)}"
 
 
+def quiet_variants(step: str) -> list[str]:
+    """``quiet`` and any ``quiet-<name>`` (another required fact removed)."""
+    return sorted(p.stem for p in (MANIFESTS / step).glob("quiet*.yaml"))
+
+
 @pytest.mark.parametrize("step", STEP_IDS)
 def test_step_quiet(step: str) -> None:
     for variant in quiet_variants(step):
         rep = report(step, variant)
-        assert rep.workloads, (
-            f"{step}/{variant}: the quiet manifest must still contain the workload"
-        )
+        assert rep.workloads, f"{variant}: the quiet manifest must still contain the workload"
         found = steps_in_paths(rep)
         assert step not in found, f"{step} still in a path of {variant}.yaml"
 

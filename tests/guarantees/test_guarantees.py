@@ -34,6 +34,7 @@ REPO = HERE.parents[1]
 SRC = REPO / "src" / "attackmap"
 LEAK_MANIFEST = HERE / "secret-leak.yaml"
 LEAK_AUDIT = HERE / "secret-leak-audit.jsonl"
+LEAK_HARDEN = HERE / "secret-leak-harden.yaml"  # secrets where harden's diffs show context
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +204,7 @@ def test_audit_summary_memory_does_not_grow_with_the_log() -> None:
 
 # --------------------------------------------------------------------------- secrets
 
-SECRETS = [f"LEAK{i:04d}" for i in range(1, 15)]
+SECRETS = [f"LEAK{i:04d}" for i in range(1, 27)]
 FORMS = [
     *SECRETS,
     base64.b64encode(b"nvapi-LEAK0002").decode(),
@@ -218,8 +219,8 @@ def _assert_clean(text: str, what: str) -> None:
 
 
 def test_the_leak_fixtures_hold_the_secrets() -> None:
-    text = LEAK_MANIFEST.read_text() + LEAK_AUDIT.read_text()
-    encoded = {"LEAK0002", "LEAK0012"}  # present only base64-encoded (Secret data)
+    text = LEAK_MANIFEST.read_text() + LEAK_AUDIT.read_text() + LEAK_HARDEN.read_text()
+    encoded = {"LEAK0002", "LEAK0012", "LEAK0026"}  # present only base64-encoded (Secret data)
     assert all(s in text for s in SECRETS if s not in encoded)
     assert all(f in text for f in FORMS[len(SECRETS) : len(SECRETS) + 2])
 
@@ -252,10 +253,26 @@ _CLI_RUNS = [
     ["audit", str(LEAK_AUDIT), "--workload", str(LEAK_MANIFEST)],
     ["harden", str(LEAK_MANIFEST), "--format", "diff"],
     ["harden", str(LEAK_MANIFEST), "--audit", str(LEAK_AUDIT), "--format", "diff"],
+    ["inventory", str(LEAK_HARDEN), "--format", "json"],
+    ["analyze", str(LEAK_HARDEN), "--format", "json"],
+    ["harden", str(LEAK_HARDEN), "--level", "restricted", "--format", "diff"],
+    ["harden", str(LEAK_HARDEN), "--goal", "T1611,T1552.001", "--format", "diff"],
+    [
+        "harden",
+        str(LEAK_HARDEN),
+        "--goal",
+        "T1611,T1552.001",
+        "--level",
+        "restricted",
+        "--format",
+        "diff",
+    ],
 ]
 
 
-@pytest.mark.parametrize("argv", _CLI_RUNS, ids=[" ".join(a[:1] + a[2:]) for a in _CLI_RUNS])
+@pytest.mark.parametrize(
+    "argv", _CLI_RUNS, ids=[" ".join([a[0], Path(a[1]).stem, *a[2:]]) for a in _CLI_RUNS]
+)
 def test_no_cli_output_or_log_leaks_a_secret(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -266,19 +283,31 @@ def test_no_cli_output_or_log_leaks_a_secret(
     _assert_clean(err, f"logs of {argv}")
 
 
+@pytest.mark.parametrize("manifest", [LEAK_MANIFEST, LEAK_HARDEN], ids=lambda p: p.stem)
 def test_harden_report_files_do_not_leak(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``harden --out`` rewrites the user's own manifests (their Secrets stay where the user
     put them, see docs/security.md); the files attackmap itself writes hold no secret."""
     out = tmp_path / "hardened"
-    assert main(["harden", str(LEAK_MANIFEST), "--out", str(out)]) in (0, 1)
+    argv = ["harden", str(manifest), "--goal", "T1611,T1552.001", "--level", "restricted"]
+    assert main([*argv, "--out", str(out)]) in (0, 1)
     capsys.readouterr()
     written = {p.name for p in out.iterdir()}
     assert "HARDENING.md" in written
     for name in ("HARDENING.md", "attackmap-added.yaml"):
         if (out / name).exists():
             _assert_clean((out / name).read_text(), name)
+
+
+def test_hardened_yaml_keeps_the_users_values(capsys: pytest.CaptureFixture[str]) -> None:
+    """The exception by design: the hardened manifests must still deploy, so the values no
+    control removes stay where the user put them (only what attackmap shows is redacted)."""
+    assert main(["harden", str(LEAK_HARDEN), "--level", "restricted"]) in (0, 1)
+    out = capsys.readouterr().out
+    kept = ["LEAK0017", "LEAK0020", "LEAK0021", "LEAK0023", "LEAK0025", "TEVBSzAwMjY="]
+    assert [s for s in kept if s not in out] == []
+    assert "<redacted>" not in out
 
 
 # ------------------------------------------------- credential-shaped values (issue 17)

@@ -91,3 +91,16 @@ def test_deeply_nested_lists_are_read_without_recursion() -> None:
         doc = {"apiVersion": "v1", "kind": "List", "items": [doc]}
     inventory = load(RawDocument(doc, "<object>", 0, None, None, None))
     assert [str(w.ref) for w in inventory.workloads] == ["Pod/nim/bottom"]
+
+
+def test_harden_patches_the_items_of_a_typed_list(capsys: pytest.CaptureFixture[str]) -> None:
+    # the patcher opened only `kind: List`: a PodList's items (without kind) were not found,
+    # "the manifest has no pod template to patch", exit 2
+    podlist = Path(__file__).parent / "lists" / "podlist-privileged.yaml"
+    code = main(["harden", str(podlist), "--goal", "T1611"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err  # 1: a goal is blocked, not an input error
+    assert "no pod template" not in err and "Traceback" not in err
+    assert "kind: PodList" in out
+    # the privileged item was hardened in place
+    assert "privileged: true" not in out and "hostPath" not in out

@@ -222,3 +222,15 @@ def test_a_fifo_named_on_the_command_line_is_read(
     writer.thread.join()
     workloads = json.loads(capsys.readouterr().out)["workloads"]
     assert [w["ref"]["name"] for w in workloads] == ["from-the-fifo"]
+
+
+def test_harden_walks_a_directory_as_analyze_does(
+    manifests: tuple[Path, _WaitingWriter], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # harden had its own walk (rglob + is_file): the special files went unsaid
+    root, writer = manifests
+    assert main(["harden", str(root), "--goal", "T1611"]) == 0
+    _, err = capsys.readouterr()
+    assert writer.thread.is_alive()  # the FIFO was never opened
+    for name, reason in REASONS.items():
+        assert err.count(f"{root / name}: {reason}") == 1, err

@@ -115,6 +115,22 @@ def test_exponent_numbers_are_numbers_as_the_api_server_reads_them() -> None:
         load(_pod_with("runAsUser: 1e999"))
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("_1e5", 100000.0), ("1_0e2", 1000.0), ("1e_5", 100000.0), ("+.5e1", 5.0), ("-_1", -1)],
+)
+def test_underscores_in_numbers_read_as_go_yaml_reads_them(text: str, value: object) -> None:
+    # go-yaml drops "_" before it parses a number; `_1e5` made float() raise (a traceback)
+    (cm,) = load(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{a: {text}}}\n"
+    ).configmaps
+    assert cm.keys == ("a",)
+    from attackmap.model._yaml import parse_text
+
+    (doc,) = parse_text(f"a: {text}\n", "x.yaml")
+    assert doc.data["a"] == value and type(doc.data["a"]) is type(value)
+
+
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
 def test_json_non_finite_numbers_are_refused_as_numbers(
     token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,10 +150,21 @@ def is_live(obj: Mapping[str, Any]) -> bool:
     return not obj.get("revoked") and not obj.get("x_mitre_deprecated")
 
 
-def select(objects: list[Obj], platform: str | None) -> list[Obj]:
+#: Techniques of other platforms than Containers that attackmap's catalogue cites (with a
+#: ``platform_note`` saying why): every slice keeps them, so the catalogue validates against
+#: the bundled slice, a full bundle or an updated release alike. A catalogue test checks
+#: that this is exactly the set the steps use.
+EXTRA_TECHNIQUES: tuple[str, ...] = ("T1552.005",)
+
+
+def select(
+    objects: list[Obj], platform: str | None, extra: Collection[str] = EXTRA_TECHNIQUES
+) -> list[Obj]:
     """The objects of a platform slice (``None``: every technique), unmodified.
 
-    Live techniques tagged with ``platform`` and the parents of included sub-techniques;
+    Live techniques tagged with ``platform``, those whose ATT&CK ids are in ``extra``
+    (techniques of other platforms a mapping cites) and the parents of included
+    sub-techniques;
     all tactics and matrices; live mitigations that ``mitigates`` them and those
     relationships; ``subtechnique-of`` relationships of included techniques; identities,
     marking definitions and the collection object. So that a mapping that names an old id can
@@ -167,7 +178,12 @@ def select(objects: list[Obj], platform: str | None) -> list[Obj]:
     def tagged(obj: Obj) -> bool:
         return platform is None or platform in (obj.get("x_mitre_platforms") or ())
 
-    techniques = {o["id"] for o in objects if o["type"] == _TECHNIQUE and is_live(o) and tagged(o)}
+    wanted = frozenset(extra)
+    techniques = {
+        o["id"]
+        for o in objects
+        if o["type"] == _TECHNIQUE and is_live(o) and (tagged(o) or attack_id(o) in wanted)
+    }
     keep_rels: set[str] = set()
     for rel in relationships:
         if rel["relationship_type"] == "subtechnique-of" and rel["source_ref"] in techniques:

@@ -20,13 +20,16 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Collection
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from attackmap.attack._bundle import (
+    EXTRA_TECHNIQUES,
     RawBundle,
+    attack_id,
     dump_json,
     parse_bundle,
     read_bundle,
@@ -59,6 +62,8 @@ class SliceManifest(BaseModel):
     slice_object_count: int
     source: SourceRecord
     files: dict[str, str]  # file name -> sha256
+    #: ATT&CK ids of techniques of other platforms kept because a mapping cites them
+    extra_techniques: tuple[str, ...] = ()
 
 
 def slice_file_name(platform: str | None) -> str:
@@ -71,8 +76,13 @@ def build_slice(
     *,
     platform: str | None = "Containers",
     license_file: str | os.PathLike[str] | None = None,
+    extra: Collection[str] = EXTRA_TECHNIQUES,
 ) -> SliceManifest:
     """Build the facts-only slice of the bundle file ``bundle`` into ``out_dir``.
+
+    ``extra``: ATT&CK ids of techniques of other platforms to keep (default: those the
+    catalogue cites outside the Containers matrix, ``EXTRA_TECHNIQUES``); the manifest
+    lists them.
 
     MITRE's licence must accompany the copy: it is read from ``license_file``, by default
     ``LICENSE.txt`` beside the bundle (as in ``../shared/attack/``), and written next to the
@@ -88,8 +98,16 @@ def build_slice(
             path=license_path,
             hint="the licence must accompany any copy of ATT&CK; pass --license FILE",
         ) from e
+    raw = read_bundle(source)
+    kept = {attack_id(o) for o in select(raw.objects, platform, extra)}
+    missing = sorted(set(extra) - kept)
+    if missing:
+        raise AttackKBError(
+            f"extra techniques not in this bundle (or revoked): {', '.join(missing)}",
+            path=source,
+        )
     return write_slice(
-        read_bundle(source), Path(out_dir), platform=platform, license_text=license_text
+        raw, Path(out_dir), platform=platform, license_text=license_text, extra=extra
     )
 
 
@@ -100,6 +118,7 @@ def write_slice(
     platform: str | None,
     license_text: str,
     version: str | None = None,
+    extra: Collection[str] = EXTRA_TECHNIQUES,
 ) -> SliceManifest:
     """Write the slice of ``bundle`` for ``platform`` into ``out_dir``; return its manifest.
 
@@ -113,11 +132,13 @@ def write_slice(
             path=bundle.path,
             hint="name the file like enterprise-attack-18.1.json or pass --version",
         )
+    extras = tuple(sorted(set(extra)))
     objects = sorted(
-        (strip_prose(o) for o in select(bundle.objects, platform)), key=lambda o: o["id"]
+        (strip_prose(o) for o in select(bundle.objects, platform, extras)), key=lambda o: o["id"]
     )
     # STIX 2.0 wants a version-4 uuid: derive one from the source digest so it is stable
-    seed = hashlib.sha256(f"{bundle.sha256}:{platform}".encode()).digest()[:16]
+    label = f"{bundle.sha256}:{platform}" + (f":{','.join(extras)}" if extras else "")
+    seed = hashlib.sha256(label.encode()).digest()[:16]
     bundle_id = uuid.UUID(bytes=seed, version=4)
     slice_bytes = dump_json({"type": "bundle", "id": f"bundle--{bundle_id}", "objects": objects})
     license_bytes = license_text.encode()
@@ -132,6 +153,7 @@ def write_slice(
             file=Path(bundle.path).name, sha256=bundle.sha256, object_count=len(bundle.objects)
         ),
         files={name: _sha256(slice_bytes), LICENSE: _sha256(license_bytes)},
+        extra_techniques=extras,
     )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from typing import IO, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from attackmap.attack._bundle import parse_bundle
+from attackmap.attack._bundle import EXTRA_TECHNIQUES, parse_bundle
 from attackmap.attack._kb import AttackKB
 from attackmap.attack._load import CURRENT, DEFAULT_PLATFORM, cache_dir, load_attack
 from attackmap.attack._slice import LICENSE, write_atomic, write_slice
@@ -273,6 +273,9 @@ def _sanity(kb: AttackKB, version: str, url: str) -> None:
         problems.append("no tactics")
     if not kb.mitigations():
         problems.append("no mitigations")
+    missing = [t for t in EXTRA_TECHNIQUES if not kb.is_known(t)]
+    if missing:  # cited by the catalogue outside the Containers matrix
+        problems.append(f"no {', '.join(missing)} (cited by attackmap's catalogue)")
     if problems:
         raise UpdateError(
             f"the fetched release fails sanity checks: {'; '.join(problems)}",

@@ -128,8 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse: --help/--version (0) or usage errors (2)
         return int(e.code) if isinstance(e.code, int) else 2
     _configure_logging(args.quiet, args.verbose)
+    from attackmap.cli._output import stdout_errors
+
     try:
         code: int = args.run(args)
+        with stdout_errors():  # what a command printed last (`> /dev/full`: exit 2)
+            sys.stdout.flush()
     except AttackmapError as e:
         print(e.diagnostics(), file=sys.stderr)
         return 2

@@ -104,6 +104,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="FILE",
         help="MITRE's ATT&CK licence to ship with the slice (default: LICENSE.txt beside BUNDLE)",
     )
+    build.add_argument(
+        "--extra",
+        metavar="IDS",
+        default=None,
+        help="comma-separated ATT&CK ids of other platforms' techniques to keep (default: "
+        "those the catalogue cites outside the Containers matrix; MANIFEST.json lists them)",
+    )
     build.set_defaults(run=run_build_slice)
 
 
@@ -219,9 +226,19 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_build_slice(args: argparse.Namespace) -> int:
     from attackmap.attack import build_slice
+    from attackmap.attack._bundle import EXTRA_TECHNIQUES
 
+    extra = (
+        EXTRA_TECHNIQUES
+        if args.extra is None
+        else [t.strip() for t in args.extra.split(",") if t.strip()]
+    )
     manifest = build_slice(
-        args.bundle, args.out, platform=_platform(args.platform), license_file=args.license
+        args.bundle,
+        args.out,
+        platform=_platform(args.platform),
+        license_file=args.license,
+        extra=extra,
     )
     write_text(
         f"wrote {args.out}: ATT&CK {manifest.attack_version} {manifest.platform or 'all'} slice, "

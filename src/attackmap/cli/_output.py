@@ -39,7 +39,9 @@ def write_text(text: str, output: str | None = None) -> None:
     if not text.endswith("\n"):
         text += "\n"
     if output is None or output == "-":
-        sys.stdout.write(text)
+        with stdout_errors():
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
     write_files({output: text})
 
@@ -49,9 +51,24 @@ def write_stream(write: Callable[[TextIO], None], output: str | None = None) -> 
     too big to hold as one string (``Report.write_json``). A file is replaced only once
     ``write`` returned and the text is on disk (see :func:`write_files`)."""
     if output is None or output == "-":
-        write(sys.stdout)
+        with stdout_errors():
+            write(sys.stdout)
+            sys.stdout.flush()
         return
     write_files({output: write})
+
+
+@contextlib.contextmanager
+def stdout_errors() -> Iterator[None]:
+    """A failed write to stdout (``> /dev/full``, a full disk) is an :class:`AttackmapError`
+    (exit 2, no traceback); a closed pipe (``| head``) stays a ``BrokenPipeError``, which
+    the CLI ends quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise AttackmapError(f"cannot write output: {e.strerror or e}", path="<stdout>") from e
 
 
 #: What a written file holds: its text, or a function writing it to a stream.
@@ -61,7 +78,7 @@ Content: TypeAlias = str | Callable[[TextIO], None]
 def write_files(files: Mapping[str | Path, Content]) -> None:
     """Write each file (UTF-8) so that a failure never leaves a broken one.
 
-    Each file is first written to a temporary file next to it (``.NAME.attackmap-PID.tmp``)
+    Each file is first written to a temporary file next to it (``.NAME.attackmap-PID-N.tmp``)
     and synced; only when *every* file is written are they renamed over their targets, in
     order. On a failure while writing (a full disk, an interrupt) every temporary file is
     removed: no new file appears and an existing file is left byte for byte as it was. A
@@ -181,7 +198,9 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    _stdout_console().print(table)
+    with stdout_errors():
+        _stdout_console().print(table)
+        sys.stdout.flush()
 
 
 def console_width(is_tty: bool, environ: dict[str, str] | None = None) -> int | None:

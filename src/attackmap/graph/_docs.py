@@ -1,26 +1,29 @@
 """Documentation generated from data: ``docs/facts.md`` (the fact vocabulary) and
 ``docs/coverage.md`` (which ATT&CK Containers techniques the catalogue reaches, and why
-the others cannot be reached from manifests). Tests check the committed files equal the
-generated text; regenerate with ``python -m attackmap.graph._docs``.
+the others cannot be reached from manifests; where attackmap's verdicts differ from peer
+tools' own test cases, and why). Tests check the committed files equal the generated text;
+regenerate with ``python -m attackmap.graph._docs``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import Field
 
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
 from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
-from attackmap.graph._catalogue import Catalogue
+from attackmap.graph._catalogue import Catalogue, Step, _Frozen, _validate
 from attackmap.graph._facts import FACT_FAMILIES, HOST_CREDENTIAL_FILES, RBAC_RIGHTS
 from attackmap.model._workload import CREDENTIAL_SHAPES
 
 COVERAGE_FILE = "mappings/coverage.yaml"
+PEER_CASES_FILE = "mappings/peer-cases.yaml"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,171 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     )
 
 
+class PeerDisagreement(_Frozen):
+    """A peer's test case where attackmap's verdict differs from the fixture's."""
+
+    case: str = Field(min_length=1)
+    attackmap: Literal["flags", "quiet"]  # attackmap's verdict (the fixture says the other)
+    reason: str = Field(min_length=1)
+    fixed_by: str | None = None  # the change expected to remove the disagreement
+
+
+class PeerEdge(_Frozen):
+    """The attackmap move that makes a KubeHound edge: ``technique`` reached by one of
+    ``steps``, or (``field``) a step enabled by that manifest field."""
+
+    upstream: str = Field(min_length=1)  # the technique KubeHound names
+    technique: str | None = None
+    steps: tuple[str, ...] = ()
+    field: str | None = None
+    note: str = ""
+
+
+class KubescapeCases(_Frozen):
+    source: str
+    modelled: dict[str, str]  # rule -> what in attackmap's report counts as flagging it
+    not_modelled: dict[str, str]  # rule -> why attackmap has nothing to say about it
+    disagreements: tuple[PeerDisagreement, ...]
+
+
+class KubehoundCases(_Frozen):
+    source: str
+    edges: dict[str, PeerEdge]
+    disagreements: tuple[PeerDisagreement, ...]
+
+
+class PeerCases(_Frozen):
+    """``mappings/peer-cases.yaml``: what is compared with peer tools' test cases and every
+    case where attackmap disagrees (held against a fresh analysis by
+    ``tests/graph/test_peer_cases.py``)."""
+
+    kubescape: KubescapeCases
+    kubehound: KubehoundCases
+
+
+def load_peer_cases(catalogue: Catalogue, root: Traversable | None = None) -> PeerCases:
+    """Read and validate ``mappings/peer-cases.yaml``: each rule modelled or excused (not
+    both), each case listed once, each KubeHound edge mapped to steps of the catalogue
+    that reach its technique (or to a manifest field)."""
+    node = (root or mappings_dir()) / "peer-cases.yaml"
+    try:
+        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise MappingError(f"cannot read the peer cases: {e}", path=PEER_CASES_FILE) from e
+    if not isinstance(data, dict):
+        raise MappingError("expected a mapping", path=PEER_CASES_FILE)
+    peers: PeerCases = _validate(PeerCases, data, PEER_CASES_FILE, "peer-cases")
+    both = sorted(set(peers.kubescape.modelled) & set(peers.kubescape.not_modelled))
+    if both:
+        raise MappingError(
+            f"rules both modelled and not: {', '.join(both)}",
+            path=PEER_CASES_FILE,
+            field="kubescape",
+        )
+    for corpus in ("kubescape", "kubehound"):
+        seen: set[str] = set()
+        for i, d in enumerate(getattr(peers, corpus).disagreements):
+            if d.case in seen:
+                raise MappingError(
+                    f"{d.case} is listed twice",
+                    path=PEER_CASES_FILE,
+                    field=f"{corpus}.disagreements[{i}]",
+                )
+            seen.add(d.case)
+    steps = {s.id: s for s in catalogue.steps}
+    for name, edge in peers.kubehound.edges.items():
+        where = f"kubehound.edges.{name}"
+        if (edge.field is None) == (edge.technique is None) or bool(edge.steps) != bool(
+            edge.technique
+        ):
+            raise MappingError(
+                "expected either technique and steps, or field", path=PEER_CASES_FILE, field=where
+            )
+        for sid in edge.steps:
+            step = steps.get(sid)
+            if step is None or step.technique != edge.technique:
+                raise MappingError(
+                    f"{sid} is not a step of {edge.technique}", path=PEER_CASES_FILE, field=where
+                )
+    return peers
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def peer_cases_markdown(catalogue: Catalogue) -> list[str]:
+    """The "Peer test cases" section of ``docs/coverage.md``."""
+    peers = load_peer_cases(catalogue)
+    ks, kh = peers.kubescape, peers.kubehound
+
+    def disagreements(
+        items: tuple[PeerDisagreement, ...], positive: str, negative: str
+    ) -> list[str]:
+        rows = [
+            "| case | the fixture | attackmap | why |",
+            "|---|---|---|---|",
+        ]
+        for d in sorted(items, key=lambda d: d.case):
+            fixture = negative if d.attackmap == "flags" else positive
+            why = _cell(d.reason) + (f" *Fixed by: {d.fixed_by}.*" if d.fixed_by else "")
+            rows.append(f"| `{d.case}` | {fixture} | {d.attackmap} | {why} |")
+        return rows
+
+    lines = [
+        "## Peer test cases",
+        "",
+        "Peer tools' own test cases, analysed by attackmap (`tests/graph/test_peer_cases.py`, "
+        "which prints precision and recall per rule when run as a script). The expected "
+        "verdict is each fixture's; every case where attackmap's differs is listed below "
+        "with the reason, and the test fails when the list and the analysis disagree. "
+        "*Fixed by* names the change expected to remove a disagreement. The data live in "
+        f"`{PEER_CASES_FILE}`.",
+        "",
+        "### Kubescape rule fixtures",
+        "",
+        _cell(ks.source),
+        "",
+        f"**{len(ks.modelled)} rules** are compared; a case is flagged when, for some "
+        "workload of the case, attackmap reports:",
+        "",
+        "| rule | attackmap flags it when it reports |",
+        "|---|---|",
+    ]
+    lines += [f"| `{r}` | {_cell(ks.modelled[r])} |" for r in sorted(ks.modelled)]
+    lines += [
+        "",
+        f"**{len(ks.not_modelled)} rules** are not compared:",
+        "",
+        "| rule | why not |",
+        "|---|---|",
+    ]
+    lines += [f"| `{r}` | {_cell(ks.not_modelled[r])} |" for r in sorted(ks.not_modelled)]
+    lines += ["", f"**{len(ks.disagreements)} disagreements:**", ""]
+    lines += disagreements(ks.disagreements, "fails the rule", "passes")
+    lines += [
+        "",
+        "### KubeHound attack fixtures",
+        "",
+        _cell(kh.source),
+        "",
+        "| edge | KubeHound | attackmap | note |",
+        "|---|---|---|---|",
+    ]
+    for name in sorted(kh.edges):
+        e = kh.edges[name]
+        move = (
+            f"{e.technique} by {', '.join(f'`{s}`' for s in e.steps)}"
+            if e.technique
+            else f"a step enabled by `{e.field}`"
+        )
+        lines.append(f"| {name} | {e.upstream} | {move} | {_cell(e.note)} |")
+    lines += ["", f"**{len(kh.disagreements)} disagreements:**", ""]
+    lines += disagreements(kh.disagreements, "expects the edge", "expects none")
+    lines.append("")
+    return lines
+
+
 def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
     """``docs/coverage.md``: every Containers technique by tactic, with its steps or reason."""
     cov = load_coverage(kb, catalogue)
@@ -112,6 +280,30 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
                 how = "not reached: " + " ".join(cov.reasons[t.id].split())
             lines.append(f"| {t.id} | {t.name} | {how} |")
         lines.append("")
+    outside: dict[str, list[Step]] = {}
+    for step in catalogue.steps:
+        if "Containers" not in kb.technique(step.technique).platforms:
+            outside.setdefault(step.technique, []).append(step)
+    if outside:
+        lines += [
+            "## Techniques outside the Containers matrix",
+            "",
+            "Enterprise ATT&CK techniques of other platforms that a step cites, each with the "
+            "step's platform note; the bundled slice keeps exactly these "
+            "(`attackmap.attack._bundle.EXTRA_TECHNIQUES`).",
+            "",
+            "| technique | name | platforms | reached by | why outside the matrix |",
+            "|---|---|---|---|---|",
+        ]
+        for tid in sorted(outside):
+            t = kb.technique(tid)
+            steps = ", ".join(f"`{s.id}`" for s in outside[tid])
+            notes = sorted({" ".join((s.platform_note or "").split()) for s in outside[tid]})
+            lines.append(
+                f"| {tid} | {t.name} | {', '.join(t.platforms)} | {steps} | {' '.join(notes)} |"
+            )
+        lines.append("")
+    lines += peer_cases_markdown(catalogue)
     return "\n".join(lines)
 
 

@@ -97,12 +97,16 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_isolated": "a NetworkPolicy selects the pod for egress",
     "netpol:egress_open": "no NetworkPolicy selects the pod for egress",
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
+    "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
+    "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
+    "ctx:cloud_metadata_pods": "the cloud metadata service answers pods off the host network too (no IMDSv2 with hop limit 1, not blocked for pods)",
+    "ctx:nvidia_default_runtime": "the ClusterContext says `nvidia` is the default container runtime on the GPU nodes: any container there can ask for GPUs itself",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # derived
@@ -118,6 +122,7 @@ FACT_FAMILIES: dict[str, str] = {
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
+    "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
 
 _FAMILY_PATTERNS = tuple((k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES)
@@ -877,6 +882,8 @@ def _pod_facts(
         add("netpol:egress_isolated", "NetworkPolicy", policies)
         if net.egress_allows_any:
             add("netpol:egress_allows_any", "NetworkPolicy", policies)
+        if net.egress_allows_metadata:
+            add("netpol:egress_allows_metadata", "NetworkPolicy", policies)
     else:
         add("netpol:egress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for egress")
     for v in pod.volumes:
@@ -1026,6 +1033,29 @@ def extract(
             ctx_ev["ctx:nvidia_toolkit_vulnerable"] = Evidence(
                 path=ctx_path, line=None, field="spec.nvidia", detail=", ".join(cves)
             )
+    cloud = ctx.spec.cloud if ctx is not None else None
+    if cloud is not None and cloud.provider is not None:
+        ctx_facts.add("ctx:cloud_metadata")
+        ctx_ev["ctx:cloud_metadata"] = Evidence(
+            path=ctx_path, line=None, field="spec.cloud.provider", detail=cloud.provider
+        )
+        if cloud.reachable_from_pods:
+            ctx_facts.add("ctx:cloud_metadata_pods")
+            ctx_ev["ctx:cloud_metadata_pods"] = Evidence(
+                path=ctx_path,
+                line=None,
+                field="spec.cloud",
+                detail=f"token required: {cloud.token_required}, hop limit: "
+                f"{cloud.hop_limit}, blocked for pods: {cloud.blocked_for_pods}",
+            )
+    if ctx is not None and ctx.spec.nvidia.default_runtime:
+        ctx_facts.add("ctx:nvidia_default_runtime")
+        ctx_ev["ctx:nvidia_default_runtime"] = Evidence(
+            path=ctx_path,
+            line=None,
+            field="spec.nvidia.defaultRuntime",
+            detail="nvidia is the default runtime; no node pools known: any node may be a GPU node",
+        )
     if ctx is not None and _cgroup_release_agent_open(ctx):
         ctx_facts.add("ctx:cgroup_v1_release_agent")
         ctx_ev["ctx:cgroup_v1_release_agent"] = Evidence(
@@ -1391,4 +1421,6 @@ def derive(
         )
     if "netpol:egress_open" in base or "netpol:egress_allows_any" in base:
         put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
+    if "netpol:egress_open" in base or "netpol:egress_allows_metadata" in base:
+        put("egress:metadata", ["netpol:egress_open", "netpol:egress_allows_metadata"])
     return frozenset(facts), because, warnings

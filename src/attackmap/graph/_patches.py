@@ -61,11 +61,18 @@ _NIMSERVICE_OPS = frozenset(
         "restrict_egress",
         "enforce_baseline_namespaces",
         "upgrade_nvidia",
+        "block_pod_metadata",
     }
 )
 # Operations that add objects or change the cluster: any workload kind.
 _OBJECT_OPS = frozenset(
-    {"isolate_ingress", "restrict_egress", "enforce_baseline_namespaces", "upgrade_nvidia"}
+    {
+        "isolate_ingress",
+        "restrict_egress",
+        "enforce_baseline_namespaces",
+        "upgrade_nvidia",
+        "block_pod_metadata",
+    }
 )
 
 
@@ -128,27 +135,42 @@ class PatchContext:
 
 def find_doc(docs: list[dict[str, Any]], ref: ObjectRef) -> dict[str, Any] | None:
     """The document of ``ref`` (kind, namespace, name; a missing namespace is ``default``)."""
-    for doc in _iter_docs(docs):
+    for doc, kind in _iter_items(docs):
         meta = doc.get("metadata") or {}
-        if doc.get("kind") != ref.kind or meta.get("name") != ref.name:
+        if kind != ref.kind or meta.get("name") != ref.name:
             continue
         if ref.namespace is None or (meta.get("namespace") or "default") == ref.namespace:
             return doc
     return None
 
 
-def _iter_docs(docs: list[Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for doc in docs:
-        if (
-            isinstance(doc, dict)
-            and doc.get("kind") == "List"
-            and isinstance(doc.get("items"), list)
-        ):
-            out.extend(d for d in doc["items"] if isinstance(d, dict))
-        elif isinstance(doc, dict):
-            out.append(doc)
+def _is_list(doc: Any) -> bool:
+    """A ``kind: List`` or typed ``*List`` (``PodList``) with ``items``, as the loader reads."""
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list)
+
+
+def _iter_items(docs: list[Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """Every object of ``docs`` with its kind, Lists (nested too) opened: an item of a
+    typed list without ``kind`` is of the list's kind (a ``PodList``'s items are Pods)."""
+    out: list[tuple[dict[str, Any], str | None]] = []
+    pending: list[tuple[Any, str | None]] = [(doc, None) for doc in reversed(docs)]
+    while pending:
+        doc, inherited = pending.pop()
+        if not isinstance(doc, dict):
+            continue
+        if _is_list(doc):
+            list_kind = str(doc["kind"])
+            item_kind = list_kind.removesuffix("List") or None
+            pending.extend((item, item_kind) for item in reversed(doc["items"]))
+            continue
+        kind = doc.get("kind")
+        out.append((doc, kind if isinstance(kind, str) else inherited))
     return out
+
+
+def _iter_docs(docs: list[Any]) -> list[dict[str, Any]]:
+    return [doc for doc, _ in _iter_items(docs)]
 
 
 def _security_context(container: dict[str, Any]) -> dict[str, Any]:
@@ -499,9 +521,8 @@ def _free_name(pc: PatchContext, kind: str, wanted: str) -> str:
     namespace = pc.workload.ref.namespace or "default"
     taken = {
         (d.get("metadata") or {}).get("name")
-        for d in _iter_docs(pc.docs)
-        if d.get("kind") == kind
-        and ((d.get("metadata") or {}).get("namespace") or "default") == namespace
+        for d, d_kind in _iter_items(pc.docs)
+        if d_kind == kind and ((d.get("metadata") or {}).get("namespace") or "default") == namespace
     }
     if wanted not in taken:
         return wanted
@@ -620,12 +641,8 @@ def _remove_doc(docs: list[Any], target: dict[str, Any]) -> None:
         if doc is target:
             del docs[i]
             return
-        if (
-            isinstance(doc, dict)
-            and doc.get("kind") == "List"
-            and isinstance(doc.get("items"), list)
-        ):
-            doc["items"] = [d for d in doc["items"] if d is not target]
+        if _is_list(doc):
+            _remove_doc(doc["items"], target)
 
 
 def enforce_baseline_namespaces(pc: PatchContext) -> None:
@@ -721,6 +738,14 @@ def upgrade_nvidia(pc: PatchContext) -> None:
             pc.note(f"ClusterContext spec.nvidia.{key}: {fixed}")
 
 
+def block_pod_metadata(pc: PatchContext) -> None:
+    cloud = pc.context.setdefault("spec", {}).setdefault("cloud", {})
+    for key, value in (("tokenRequired", True), ("hopLimit", 1)):
+        if cloud.get(key) != value:
+            cloud[key] = value
+            pc.note(f"ClusterContext spec.cloud.{key}: {str(value).lower()}")
+
+
 PatchOp = Callable[[PatchContext], None]
 
 PATCH_OPS: Mapping[str, PatchOp] = {
@@ -746,6 +771,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "internal_service_only": internal_service_only,
     "enforce_baseline_namespaces": enforce_baseline_namespaces,
     "upgrade_nvidia": upgrade_nvidia,
+    "block_pod_metadata": block_pod_metadata,
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from attackmap.errors import HardenError
 from attackmap.harden._needs import Need, blocking_need, read_needs
+from attackmap.harden._redact import redact, secret_values
 from attackmap.harden._result import (
     AppliedControl,
     Conflict,
@@ -142,6 +143,8 @@ class _Hardener:
         self.context = context
         self.needs = needs
         self.conflicts: dict[tuple[str, str], Conflict] = {}
+        # every secret value of the inputs, hidden wherever a diff shows it (see _redact)
+        self.secrets = secret_values(join(f.head, f.chunks) for f in files)
         self.blocked: dict[str, list[str]] = {}
         self.reasons: dict[str, str] = {}
 
@@ -178,6 +181,8 @@ class _Hardener:
                 old, new = snapshot.get(id(d), ""), now[id(d)]
                 if old != new:
                     name = self._doc_label(d)
+                    # secrets redacted on both sides, line for line: context lines too
+                    old, new = redact(old, self.secrets), redact(new, self.secrets)
                     diff_parts.extend(
                         difflib.unified_diff(
                             old.splitlines(True),
@@ -188,7 +193,8 @@ class _Hardener:
                         )
                     )
             for key in set(snapshot) - set(now):
-                diff_parts.append(f"--- removed document: {snapshot[key].splitlines()[0:1]}\n")
+                first = redact(snapshot[key], self.secrets).splitlines()[0:1]
+                diff_parts.append(f"--- removed document: {first}\n")
             snapshot = now
             applied.append(
                 AppliedControl(
@@ -306,8 +312,8 @@ class _Hardener:
                                     names.append(template.format(cap=cap))
                     elif "{path}" in template:
                         for vol in w.pod.volumes:
-                            if vol.host_path is not None:
-                                names.append(template.format(path=_norm_path(vol.host_path)))
+                            if vol.type == "hostPath" and vol.path is not None:
+                                names.append(template.format(path=_norm_path(vol.path)))
                     else:
                         names.append(template)
                     for name in names:

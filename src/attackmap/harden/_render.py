@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
+from attackmap.harden._redact import redact, scrub, secret_values
 from attackmap.harden._source import SourceFile, dump, join, yaml_rt
 
 if TYPE_CHECKING:
@@ -31,8 +32,14 @@ def to_yaml(result: HardenResult) -> str:
     return out
 
 
+def _secrets(result: HardenResult) -> frozenset[str]:
+    """The secret values of the inputs (see ``_redact``), for scrubbing free text."""
+    return secret_values([*(f.original for f in result.documents), *result.added])
+
+
 def to_diff(result: HardenResult) -> str:
-    """Per control: why, what changed, and the unified diff of that control alone."""
+    """Per control: why, what changed, and the unified diff of that control alone (secret
+    values redacted, see ``_redact``)."""
     lines: list[str] = []
     for c in result.changes:
         lines.append(f"# control {c.control}: {c.title}")
@@ -45,23 +52,26 @@ def to_diff(result: HardenResult) -> str:
         lines.append("")
     for conflict in result.conflicts:
         lines.append(f"# not applied: {conflict}")
-    return "\n".join(lines).rstrip("\n") + "\n" if lines else ""
+    return scrub("\n".join(lines).rstrip("\n") + "\n", _secrets(result)) if lines else ""
 
 
 def file_diff(result: HardenResult) -> str:
-    """Unified diff of every output file against its input (for review)."""
+    """Unified diff of every output file against its input (for review; secrets redacted)."""
+    secrets = _secrets(result)
     out: list[str] = []
     for f in result.documents:
+        old, new = redact(f.original, secrets), redact(f.text, secrets)
         out.extend(
             difflib.unified_diff(
-                f.original.splitlines(True), f.text.splitlines(True), f"a/{f.name}", f"b/{f.name}"
+                old.splitlines(True), new.splitlines(True), f"a/{f.name}", f"b/{f.name}"
             )
         )
     return "".join(out)
 
 
 def summary_markdown(result: HardenResult) -> str:
-    """``HARDENING.md``: controls with reasons, goals verified, PSS before/after, what remains."""
+    """``HARDENING.md``: controls with reasons, goals verified, PSS before/after, what remains
+    (any secret value of the inputs redacted, see ``_redact``)."""
     v = result.verification
     md = ["# Hardening summary (attackmap harden)", ""]
     md.append(
@@ -122,7 +132,7 @@ def summary_markdown(result: HardenResult) -> str:
         md.append("")
         md.extend(f"- {n}" for n in result.notes)
         md.append("")
-    return "\n".join(md)
+    return scrub("\n".join(md), _secrets(result))
 
 
 def output_files(result: HardenResult) -> dict[str, str]:

@@ -19,10 +19,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from attackmap.errors import HardenError
+from attackmap.model._loader import _walk as walk
 from attackmap.model._yaml import decode_bytes, parse_text, read_file
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
-_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def yaml_rt() -> YAML:
@@ -73,9 +73,9 @@ def read_sources(sources: list[str | Path]) -> list[SourceFile]:
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
-            )
+            # the loader's walk: special files (a FIFO, a link to /dev/zero, a dangling
+            # link) are never opened, and each is logged as a warning, as `analyze` does
+            files.extend(walk(path)[0])
         elif path.is_file():
             files.append(path)
         else:

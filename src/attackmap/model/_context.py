@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from attackmap.model._refs import trusted
 
 __all__ = [
+    "CloudMetadata",
     "ClusterContext",
     "ClusterContextSpec",
     "ContainerRuntime",
@@ -52,6 +53,41 @@ class NvidiaStack(_Spec):
     device_plugin: str | None = None
     driver: str | None = None
     cdi: bool | None = Field(default=None, description="whether the toolkit runs in CDI mode")
+    default_runtime: bool | None = Field(
+        default=None,
+        description="whether `nvidia` is the container runtime's default on the GPU nodes (the "
+        "GPU Operator's usual setup): the toolkit's hook then runs for every container there",
+    )
+
+
+class CloudMetadata(_Spec):
+    """The cloud provider's instance metadata service (169.254.169.254), which hands out the
+    node's cloud identity to whatever can reach it."""
+
+    provider: Literal["aws", "gcp", "azure", "oci", "other"] | None = Field(
+        default=None, description="the cloud the nodes run in (unset: not known to be a cloud)"
+    )
+    token_required: bool | None = Field(
+        default=None, description="a session token is required (AWS IMDSv2)"
+    )
+    hop_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="the token response's hop limit; with a token required, 1 keeps it from "
+        "pods that are not on the host network",
+    )
+    blocked_for_pods: bool | None = Field(
+        default=None,
+        description="pods off the host network cannot reach it (GKE Workload Identity's "
+        "metadata server, a node firewall rule)",
+    )
+
+    @property
+    def reachable_from_pods(self) -> bool:
+        """Whether a pod that is not on the host network can take the node's identity."""
+        if self.provider is None or self.blocked_for_pods:
+            return False
+        return not (self.token_required and self.hop_limit == 1)
 
 
 class Kubelet(_Spec):
@@ -66,6 +102,7 @@ class ClusterContextSpec(_Spec):
     kernel_version: str | None = None
     nvidia: NvidiaStack = trusted(NvidiaStack)
     kubelet: Kubelet = trusted(Kubelet)
+    cloud: CloudMetadata = trusted(CloudMetadata)
     app_armor: bool | None = Field(default=None, description="AppArmor enabled on the nodes")
     cgroup_version: Literal[1, 2] | None = None
     assume_unknown_vulnerable: bool = Field(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
+    METADATA_ADDRESS,
     Ingress,
     NetworkPeer,
     NetworkPolicy,
@@ -219,13 +220,18 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
                     any_pod = True
                 if peer.ip_block is not None and peer.ip_block.external:
                     external = True
-    egress_any = not egress
+    egress_any = egress_metadata = not egress
     for p in egress:
         for rule in p.egress:
             if not rule.peers or any(
                 peer.ip_block is not None and peer.ip_block.external for peer in rule.peers
             ):
                 egress_any = True
+            if not rule.peers or any(
+                peer.ip_block is not None and peer.ip_block.contains(METADATA_ADDRESS)
+                for peer in rule.peers
+            ):
+                egress_metadata = True
     return trusted(
         NetworkIsolation,
         ingress_isolated=bool(ingress),
@@ -235,6 +241,7 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
         allowed_peers=tuple(sorted(peers)),
         egress_isolated=bool(egress),
         egress_allows_any=egress_any,
+        egress_allows_metadata=egress_metadata,
     )
 
 

@@ -345,9 +345,29 @@ def parse_route(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> 
 # --------------------------------------------------------------------------- NetworkPolicy
 
 
+#: The link-local address of every major cloud's instance metadata service.
+METADATA_ADDRESS = ipaddress.ip_address("169.254.169.254")
+
+
 class IPBlock(Frozen):
     cidr: str
     except_: tuple[str, ...] = ()
+
+    def contains(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        """Whether the block allows ``address``: in ``cidr`` and in none of ``except``
+        (an unparsable range is read as allowing: a missed path is worse than a false one)."""
+        try:
+            if address not in ipaddress.ip_network(self.cidr, strict=False):
+                return False
+        except ValueError:
+            return True
+        for excluded in self.except_:
+            try:
+                if address in ipaddress.ip_network(excluded, strict=False):
+                    return False
+            except ValueError:
+                continue
+        return True
 
     @property
     def external(self) -> bool:

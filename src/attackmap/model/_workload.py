@@ -533,6 +533,8 @@ class NetworkIsolation(Frozen):
     allowed_peers: tuple[str, ...] = ()
     egress_isolated: bool = False
     egress_allows_any: bool = True
+    #: egress to the cloud metadata address (169.254.169.254) is allowed (ports not checked)
+    egress_allows_metadata: bool = True
 
 
 class NamespacePSS(Frozen):

@@ -91,6 +91,7 @@ _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 #: ``1.5E-3`` are numbers, though PyYAML's YAML 1.1 rules (an exponent needs a dot and a
 #: sign) read them as strings.
 _GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_GO_INT = re.compile(r"[-+]?[0-9]+")
 #: What Python's ``json`` writes for non-finite floats; JSON itself has no such values.
 _JSON_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity", "+Infinity"})
 #: The tag of such a plain scalar in a JSON text (refused by the builder).
@@ -111,8 +112,12 @@ def _plain_scalar_tag(value: str) -> str:
             if tag in (_INT, _FLOAT) and ":" in value:  # sexagesimal
                 return _STR
             return str(tag)
-    if _GO_FLOAT.fullmatch(value.replace("_", "")) and math.isfinite(float(value)):
-        return _FLOAT
+    digits = value.replace("_", "")  # go-yaml drops underscores before it parses a number
+    if _GO_FLOAT.fullmatch(digits):
+        if _GO_INT.fullmatch(digits):  # go-yaml tries an integer first
+            return _INT
+        if math.isfinite(float(digits)):
+            return _FLOAT
     return _STR
 
 
