@@ -359,6 +359,17 @@ _SHAPE_RUNS = [
     ["pss", str(LEAK_SHAPES)],
     ["pss", str(LEAK_SHAPES), "--format", "json"],
     *(["analyze", str(LEAK_SHAPES), "--format", f] for f in sorted(EXPORTERS)),
+    ["harden", str(LEAK_SHAPES), "--format", "diff"],
+    [
+        "harden",
+        str(LEAK_SHAPES),
+        "--goal",
+        "T1552.001",
+        "--level",
+        "restricted",
+        "--format",
+        "diff",
+    ],
 ]
 
 
@@ -371,6 +382,19 @@ def test_no_cli_output_or_log_leaks_a_credential_shaped_value(
     assert out.strip()
     _assert_no_shape(out, f"stdout of {argv}")
     _assert_no_shape(err, f"logs of {argv}")
+
+
+def test_harden_report_files_do_not_leak_a_credential_shaped_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hardened"
+    argv = ["harden", str(LEAK_SHAPES), "--goal", "T1552.001", "--level", "restricted"]
+    assert main([*argv, "--out", str(out)]) in (0, 1)
+    capsys.readouterr()
+    assert (out / "HARDENING.md").exists()
+    for name in ("HARDENING.md", "attackmap-added.yaml"):
+        if (out / name).exists():
+            _assert_no_shape((out / name).read_text(), name)
 
 
 @pytest.mark.parametrize(
