@@ -74,9 +74,12 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
 @pytest.mark.parametrize(
     ("fact", "classes"),
     [
-        ("hostpath:/:ro", {"sensitive_read", "kubelet_pods", "var_log", "runtime_socket"}),
-        ("hostpath:/etc:ro", {"sensitive_read"}),
-        ("hostpath:/root/.ssh:ro", {"sensitive_read"}),
+        (
+            "hostpath:/:ro",
+            {"sensitive_read", "credential_files", "kubelet_pods", "var_log", "runtime_socket"},
+        ),
+        ("hostpath:/etc:ro", {"sensitive_read", "credential_files"}),
+        ("hostpath:/root/.ssh:ro", {"sensitive_read", "credential_files"}),
         ("hostpath:/var/log:rw", {"var_log", "log_write", "write"}),
         ("hostpath:/var/lib/kubelet/pods:ro", {"kubelet_pods"}),
         ("hostpath:/proc/sys:rw", {"proc_sys_write", "write"}),
@@ -89,14 +92,18 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/etc/kubernetes/manifests:rw", {"sensitive_read", "write"}),
         ("hostpath:/etc/cron.d:rw", {"write"}),
         ("hostpath:/usr/local/bin:rw", {"write"}),
-        ("hostpath:/var/lib/kubelet:rw", {"sensitive_read", "kubelet_pods", "write"}),
-        ("hostpath:/root/.ssh:rw", {"sensitive_read", "write"}),
+        (
+            "hostpath:/var/lib/kubelet:rw",
+            {"sensitive_read", "credential_files", "kubelet_pods", "write"},
+        ),
+        ("hostpath:/root/.ssh:rw", {"sensitive_read", "credential_files", "write"}),
         ("hostpath:/opt/cni/bin:rw", {"write"}),
         # a user may own files below / and /home
         (
             "hostpath:/:rw",
             {
                 "sensitive_read",
+                "credential_files",
                 "kubelet_pods",
                 "var_log",
                 "log_write",
@@ -106,7 +113,10 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
                 "write_unknown_owner",
             },
         ),
-        ("hostpath:/home/ubuntu/.ssh:rw", {"sensitive_read", "write", "write_unknown_owner"}),
+        (
+            "hostpath:/home/ubuntu/.ssh:rw",
+            {"sensitive_read", "credential_files", "write", "write_unknown_owner"},
+        ),
         ("hostpath:/opt/data:ro", set()),
         # runtime sockets wherever a distribution puts them, before the /run "safe" list
         ("hostpath:/run/k3s/containerd/containerd.sock:ro", {"runtime_socket"}),
@@ -118,7 +128,8 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/var/run/docker.sock:ro", {"runtime_socket"}),
         ("hostpath:/var/run/containerd:ro", {"runtime_socket"}),
         ("hostpath:/run/rke2/containerd.sock:ro", {"runtime_socket"}),
-        ("hostpath:/var/run/docker:ro", set()),
+        # dockerd's own containerd socket lies under /var/run/docker (issue 17)
+        ("hostpath:/var/run/docker:ro", {"runtime_socket"}),
         ("hostpath:/run/xtables.lock:rw", set()),
         ("hostpath:/var/run/secrets-cache:rw", set()),
         # the host's bus and init take orders through a read-only mount too
@@ -126,8 +137,8 @@ def test_cgroup_release_agent(spec: dict[str, Any], expected: bool) -> None:
         ("hostpath:/var/run/dbus/system_bus_socket:ro", {"write"}),
         ("hostpath:/run/systemd/private:ro", {"write"}),
         ("hostpath:/run/systemd:ro", {"write"}),
-        ("hostpath:/home/ubuntu:ro", {"sensitive_read"}),
-        ("hostpath:/home/ubuntu/.ssh:ro", {"sensitive_read"}),
+        ("hostpath:/home/ubuntu:ro", {"sensitive_read", "credential_files"}),
+        ("hostpath:/home/ubuntu/.ssh:ro", {"sensitive_read", "credential_files"}),
         ("hostpath:/var/log/pods:ro", {"var_log"}),
         ("hostpath:/var/log/pods/ns_pod_uid:rw", {"var_log", "log_write", "write"}),
     ],

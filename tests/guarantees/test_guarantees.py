@@ -310,6 +310,121 @@ def test_hardened_yaml_keeps_the_users_values(capsys: pytest.CaptureFixture[str]
     assert "<redacted>" not in out
 
 
+# ------------------------------------------------- credential-shaped values (issue 17)
+
+LEAK_SHAPES = HERE / "secret-leak-shapes.yaml"
+SHAPE_SECRETS = [f"SHAPELEAK{i:02d}" for i in range(1, 12)]
+
+
+def _assert_no_shape(text: str, what: str) -> None:
+    for secret in SHAPE_SECRETS:
+        assert secret not in text, f"{what} contains {secret}"
+
+
+def test_the_shapes_fixture_holds_the_secrets_under_innocent_names() -> None:
+    from attackmap.model import is_credential_name, load
+
+    text = LEAK_SHAPES.read_text()
+    assert all(s in text for s in SHAPE_SECRETS)
+    (w,) = load(LEAK_SHAPES).workloads
+    env = w.pod.containers[0].env
+    shaped = [e for e in env if e.credential_kind is not None]
+    assert len(shaped) == len(SHAPE_SECRETS)
+    assert not any(is_credential_name(e.name) for e in env)
+
+
+def test_no_output_or_log_leaks_a_credential_shaped_value(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from attackmap.model import load
+
+    with caplog.at_level(logging.DEBUG, logger="attackmap"):
+        report = analyze(LEAK_SHAPES)
+        outputs = {name: e.export(report) for name, e in EXPORTERS.items()}
+        outputs["to_json"] = report.to_json()
+        outputs["repr"] = repr(report)
+        inventory = load(LEAK_SHAPES)
+        outputs["inventory"] = inventory.model_dump_json()
+        outputs["inventory repr"] = repr(inventory)
+    (w,) = report.workloads
+    assert "T1552.001" in w.technique_ids()  # found by the values' shape
+    for name, text in outputs.items():
+        _assert_no_shape(text, name)
+    _assert_no_shape(caplog.text, "the library's logs")
+
+
+_SHAPE_RUNS = [
+    ["inventory", str(LEAK_SHAPES)],
+    ["inventory", str(LEAK_SHAPES), "--format", "json"],
+    ["pss", str(LEAK_SHAPES)],
+    ["pss", str(LEAK_SHAPES), "--format", "json"],
+    *(["analyze", str(LEAK_SHAPES), "--format", f] for f in sorted(EXPORTERS)),
+    ["harden", str(LEAK_SHAPES), "--format", "diff"],
+    [
+        "harden",
+        str(LEAK_SHAPES),
+        "--goal",
+        "T1552.001",
+        "--level",
+        "restricted",
+        "--format",
+        "diff",
+    ],
+]
+
+
+@pytest.mark.parametrize("argv", _SHAPE_RUNS, ids=[" ".join(a[:1] + a[2:]) for a in _SHAPE_RUNS])
+def test_no_cli_output_or_log_leaks_a_credential_shaped_value(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-v", *argv]) in (0, 1)
+    out, err = capsys.readouterr()
+    assert out.strip()
+    _assert_no_shape(out, f"stdout of {argv}")
+    _assert_no_shape(err, f"logs of {argv}")
+
+
+def test_harden_report_files_do_not_leak_a_credential_shaped_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hardened"
+    argv = ["harden", str(LEAK_SHAPES), "--goal", "T1552.001", "--level", "restricted"]
+    assert main([*argv, "--out", str(out)]) in (0, 1)
+    capsys.readouterr()
+    assert (out / "HARDENING.md").exists()
+    for name in ("HARDENING.md", "attackmap-added.yaml"):
+        if (out / name).exists():
+            _assert_no_shape((out / name).read_text(), name)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # an error at the entry itself, after the value
+        (
+            "{name: CLOUD_ID, value: AKIASHAPELEAK01ABCDE}",
+            "{name: CLOUD_ID, value: AKIASHAPELEAK01ABCDE, value: x}",
+        ),
+        # an error further down the same container
+        ("ports: [{containerPort: 8000}]", "ports: [{containerPort: eight}]"),
+        # YAML that does not parse, in the middle of the values
+        ("- {name: CI_REMOTE, value: glpat-", "- {name: CI_REMOTE, value: [glpat-"),
+    ],
+    ids=["duplicate-key", "bad-field", "bad-yaml"],
+)
+def test_no_error_leaks_a_credential_shaped_value(
+    old: str, new: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = LEAK_SHAPES.read_text()
+    assert old in text
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace(old, new))
+    assert main(["-v", "analyze", str(broken)]) == 2
+    out, err = capsys.readouterr()
+    assert "error" in err
+    _assert_no_shape(out + err, f"the error for {new}")
+
+
 # --------------------------------------------------------------------------- unsafe code
 
 _FORBIDDEN = [

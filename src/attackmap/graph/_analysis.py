@@ -68,6 +68,7 @@ _CONTAINER_FAMILIES = (
     "remote_service",
     "limits:",
     "long_running",
+    "pid_peer:",
 )
 
 

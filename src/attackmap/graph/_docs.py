@@ -19,7 +19,8 @@ from attackmap.attack import AttackKB
 from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph._catalogue import Catalogue, Step, _Frozen, _validate
-from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS
+from attackmap.graph._facts import FACT_FAMILIES, HOST_CREDENTIAL_FILES, RBAC_RIGHTS
+from attackmap.model._workload import CREDENTIAL_SHAPES
 
 COVERAGE_FILE = "mappings/coverage.yaml"
 PEER_CASES_FILE = "mappings/peer-cases.yaml"
@@ -340,6 +341,34 @@ def facts_markdown() -> str:
     for right, alts in RBAC_RIGHTS.items():
         shown = ", ".join(f"`{v} {r} {g or 'core'}`" for v, r, g in alts)
         lines.append(f"| `{right}` | {shown} |")
+    lines += [
+        "",
+        "## Credential shapes (`env:credential`)",
+        "",
+        "A literal env value shaped like one of these is a credential whatever the variable's",
+        "name. The value is matched and dropped: the model keeps `credential_kind`, the",
+        "evidence names the variable and the kind, `pod_template` holds `<redacted:KIND>`.",
+        "From `CREDENTIAL_SHAPES` in `attackmap/model/_workload.py`.",
+        "",
+        "| kind | starts with | what it is |",
+        "|---|---|---|",
+    ]
+    for kind, starts, _, why in CREDENTIAL_SHAPES:
+        shown = ", ".join(f"`{s}`" for s in starts)
+        lines.append(f"| `{kind}` | {shown} | {why} |")
+    lines += [
+        "",
+        "## Host credential files (`host_mount:credential_files`)",
+        "",
+        "A hostPath of one of these, of something inside it or of one of its parents exposes",
+        "it (read-only mounts too). `~/` is every home directory (`/root`, `/home/*`, and `/`",
+        "for users given none), `*` one path component. From `HOST_CREDENTIAL_FILES` in",
+        "`attackmap/graph/_facts.py`.",
+        "",
+        "| path | what it holds |",
+        "|---|---|",
+    ]
+    lines += [f"| `{path}` | {why} |" for path, why in HOST_CREDENTIAL_FILES]
     lines.append("")
     return "\n".join(lines)
 

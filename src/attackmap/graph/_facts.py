@@ -14,9 +14,10 @@ The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._rbac import Binding, PolicyRule
 from attackmap.model._refs import ObjectRef
-from attackmap.model._workload import LINUX_CAPABILITIES, Container, is_credential_name
+from attackmap.model._workload import (
+    LINUX_CAPABILITIES,
+    Container,
+    credential_kind,
+    is_credential_name,
+)
 
 # The runtime's default capability set (containerd/CRI-O/moby).
 DEFAULT_CAPABILITIES = frozenset(
@@ -63,7 +69,7 @@ FACT_FAMILIES: dict[str, str] = {
     "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
     "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
     "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
-    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path) or envFrom a Secret",
+    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path), a literal value shaped like a credential under any name (see Credential shapes), or envFrom a Secret",
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
@@ -72,10 +78,12 @@ FACT_FAMILIES: dict[str, str] = {
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
+    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root",
     # pod, base
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
     "host_ipc": "hostIPC: true",
+    "share_process_namespace": "shareProcessNamespace: true (the pod's containers see each other's processes)",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
     "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
@@ -114,7 +122,7 @@ FACT_FAMILIES: dict[str, str] = {
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
-    "host_mount:*": "what the hostPaths expose: sensitive_read, write, write_unknown_owner, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
+    "host_mount:*": "what the hostPaths expose: sensitive_read, credential_files (see Host credential files), write, write_unknown_owner, kubelet_pods, var_log, log_write, proc_sys_write, runtime_socket",
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
@@ -218,10 +226,16 @@ _RUNTIME_SOCKETS = (
     "/run/dockershim.sock",
     "/run/podman/podman.sock",
     "/run/buildkit/buildkitd.sock",
+    # The containerd dockerd starts itself when it is not given one (--containerd): its
+    # socket lies under /var/run/docker (Docker 18.09+; libcontainerd/ in 17.x), so a
+    # hostPath of /var/run/docker holds a runtime socket.
+    "/run/docker/containerd/containerd.sock",
+    "/run/docker/containerd/docker-containerd.sock",
+    "/run/docker/libcontainerd/docker-containerd.sock",
 )
 _RUNTIME_SOCKET_NAME = re.compile(
     r"/run/(?:.+/)?(?:docker|containerd|crio|cri-dockerd|dockershim|podman|buildkitd|"
-    r"k3s|rke2|cri-containerd)\.sock"
+    r"k3s|rke2|cri-containerd|docker-containerd)\.sock"
 )
 # Sockets of the host's init and message bus: root on them starts host services.
 _HOST_CONTROL_SOCKETS = ("/run/dbus/system_bus_socket", "/run/systemd/private")
@@ -232,6 +246,56 @@ _MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models
 # known) is ``write_unknown_owner``: the container's uid may own what it writes.
 _ROOT_OWNED = re.compile(
     r"/(?:etc|usr|bin|sbin|lib|lib32|lib64|libx32|boot|root|var|run|proc|sys|dev|opt/cni)(?:/.*)?"
+)
+
+#: Host files and directories that hold credentials: ``(path, what it holds)``. ``~/`` is
+#: every home directory (``/root``, ``/home/*``, and ``/`` for users given none), ``*`` one
+#: path component. A hostPath of
+#: the path, of something inside it, or of one of its parents (``/``, ``/etc``,
+#: ``/var/lib/kubelet``...) exposes it: fact ``host_mount:credential_files``, read-only
+#: mounts included. Rendered into docs/facts.md.
+HOST_CREDENTIAL_FILES: tuple[tuple[str, str], ...] = (
+    ("~/.aws", "AWS CLI and SDK shared credentials and config: access keys, SSO token cache"),
+    ("~/.kube", "kubeconfig files: client certificates, bearer tokens, exec credentials"),
+    ("~/.docker/config.json", "registry credentials of `docker login` (base64 user:password)"),
+    ("~/.config/containers/auth.json", "registry credentials of `podman`/`skopeo login`"),
+    ("~/.config/gcloud", "gcloud's credential store and application-default credentials"),
+    ("~/.azure", "Azure CLI token cache and service principal entries"),
+    ("~/.ssh", "SSH private keys"),
+    (
+        "/etc/kubernetes/pki",
+        "kubeadm's cluster CA, front-proxy CA, etcd CA and service-account signing keys: "
+        "the CA key signs a client certificate for any user or group",
+    ),
+    (
+        "/etc/kubernetes/*.conf",
+        "kubeadm's kubeconfigs with client keys: admin.conf and super-admin.conf "
+        "(cluster-admin), kubelet.conf, controller-manager.conf, scheduler.conf",
+    ),
+    (
+        "/etc/kubernetes/azure.json",
+        "the Azure cloud provider's configuration on AKS and aks-engine nodes: the cluster "
+        "service principal's aadClientSecret",
+    ),
+    ("/etc/rancher/k3s/k3s.yaml", "k3s's admin kubeconfig"),
+    ("/etc/rancher/rke2/rke2.yaml", "RKE2's admin kubeconfig"),
+    ("/var/lib/kubelet/pki", "the kubelet's client certificate and key (user system:node:NODE)"),
+    ("/var/lib/kubelet/kubeconfig", "the kubelet's kubeconfig where EKS and GKE keep it"),
+    (
+        "/var/lib/kubelet/config.json",
+        "node-wide registry credentials the kubelet pulls images with",
+    ),
+    (
+        "/var/lib/cloud",
+        "cloud-init's copy of the instance user data and metadata (bootstrap scripts often "
+        "carry join tokens and keys)",
+    ),
+    ("/run/cloud-init", "cloud-init's instance-data-sensitive.json (user data, metadata)"),
+    (
+        "/var/lib/waagent",
+        "the Azure Linux agent's VM certificates with their private keys and ovf-env.xml "
+        "(custom data)",
+    ),
 )
 
 
@@ -492,7 +556,9 @@ def _container_facts(
         add("gpu", f"{base}.resources", "GPU via " + ", ".join(routes))
     for e in c.env:
         if e.credential_like and (e.has_value or e.source == "secret"):
-            add("env:credential", f"{base}.env[{e.name}]", e.name)
+            # names the variable and the kind of credential, never the value
+            shape = f" (value shaped like {e.credential_kind})" if e.credential_kind else ""
+            add("env:credential", f"{base}.env[{e.name}]", e.name + shape)
     for ef in c.env_from:
         if ef.source == "secret":
             add("env:credential", f"{base}.envFrom", f"Secret {ef.name}")
@@ -529,16 +595,100 @@ def _container_facts(
     )
 
 
+#: What a peer container holds -> the fact its readers get.
+_PEER_PRIZES = (
+    ("env:credential", "pid_peer:env_credential"),
+    ("secret_mount", "pid_peer:secret_mount"),
+)
+
+
+def may_read_proc(
+    reader: Container, reader_facts: frozenset[str], peer: Container, peer_facts: frozenset[str]
+) -> bool:
+    """Whether a process of ``reader`` may open ``/proc/<pid>/environ`` and
+    ``/proc/<pid>/root`` of a process of ``peer`` once both see each other (a shared PID
+    namespace): the kernel's ptrace read check (``PTRACE_MODE_READ_FSCREDS``).
+
+    It passes with CAP_SYS_PTRACE usable in ``reader``; otherwise both must run as the same
+    user and, when that user is root, ``peer`` may hold no capability ``reader`` lacks. A
+    user the manifests leave to the image (no ``runAsUser``) may be the same one.
+    """
+    reader_caps = effective_capabilities(reader_facts)
+    usable = any(
+        f in reader_facts
+        for f in (
+            "privileged",
+            "uid_root",
+            "allow_privilege_escalation",
+            "allow_privilege_escalation:forced",
+        )
+    )
+    if usable and "SYS_PTRACE" in reader_caps:
+        return True
+    mine, theirs = reader.run_as_user, peer.run_as_user
+    if mine is not None and theirs is not None and mine != theirs:
+        return False
+    if (mine if mine is not None else theirs) == 0:
+        return effective_capabilities(peer_facts) <= reader_caps
+    return True
+
+
+def pid_peer_facts(
+    w: Workload,
+    containers: tuple[ContainerFacts, ...],
+    ev: dict[str, Evidence],
+    loc: tuple[str, int | None],
+) -> tuple[ContainerFacts, ...]:
+    """``containers`` with ``pid_peer:env_credential`` and ``pid_peer:secret_mount``: each
+    running container (regular or sidecar) whose processes could read another running
+    container's environment or files (:func:`may_read_proc`) if the pod shared its PID
+    namespace, when that other container holds credentials there. Whether the pod shares
+    it is the pod fact ``share_process_namespace``; a step needs both."""
+    running = [
+        (c, cf)
+        for c, cf in zip(w.pod.containers, containers, strict=True)
+        if cf.kind in ("regular", "sidecar")
+    ]
+    if len(running) < 2:
+        return containers
+    path, line = loc
+    found: dict[str, set[str]] = {}
+    for c, cf in running:
+        for d, df in running:
+            if df is cf or not may_read_proc(c, cf.facts, d, df.facts):
+                continue
+            for prize, fact in _PEER_PRIZES:
+                key = f"{cf.name}/{fact}"
+                if prize in df.facts and key not in ev:
+                    found.setdefault(cf.name, set()).add(fact)
+                    held = ev.get(f"{df.name}/{prize}")
+                    ev[key] = _evidence(
+                        path,
+                        line,
+                        f"containers[{df.name}]",
+                        f"container {df.name} holds {held.detail if held else prize}",
+                    )
+    if not found:
+        return containers
+    return tuple(
+        replace(cf, facts=cf.facts | found[cf.name]) if cf.name in found else cf
+        for cf in containers
+    )
+
+
 def is_credential_env(entry: Mapping[str, object]) -> bool:
     """Whether a raw ``env`` entry gives the fact ``env:credential``: a credential-like
-    name with a literal value or a value from a Secret (the same rule as extraction)."""
+    name with a literal value or a value from a Secret, or a literal value shaped like a
+    credential under any name (the same rule as extraction)."""
     name = entry.get("name")
+    value = entry.get("value")
+    if isinstance(value, str) and value != "" and credential_kind(value) is not None:
+        return True
     if not isinstance(name, str) or not is_credential_name(name):
         return False
     value_from = entry.get("valueFrom")
     if isinstance(value_from, Mapping) and "secretKeyRef" in value_from:
         return True
-    value = entry.get("value")
     return isinstance(value, str) and value != ""
 
 
@@ -902,6 +1052,8 @@ def _pod_facts(
         add("host_network", "spec.hostNetwork")
     if pod.host_ipc:
         add("host_ipc", "spec.hostIPC")
+    if pod.share_process_namespace:
+        add("share_process_namespace", "spec.shareProcessNamespace")
     sa = w.service_account
     automount = sa.automount if sa is not None else pod.automount_service_account_token is not False
     if automount:
@@ -1342,6 +1494,7 @@ def extract(
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
+        containers = pid_peer_facts(w, containers, ev, loc)
         workloads.append(
             WorkloadFacts(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
@@ -1416,6 +1569,31 @@ def _ancestors(path: str) -> set[str]:
 _SOCKET_DIRS = frozenset({"/var"}.union(*(_ancestors(s) for s in _RUNTIME_SOCKETS)))
 
 
+def _credential_patterns() -> tuple[tuple[str, ...], ...]:
+    """:data:`HOST_CREDENTIAL_FILES` as component patterns, ``~`` expanded."""
+    out: list[tuple[str, ...]] = []
+    for path, _ in HOST_CREDENTIAL_FILES:
+        homes = ("/root/", "/home/*/", "/") if path.startswith("~/") else ("",)
+        for home in homes:
+            full = home + path[2:] if home else path
+            out.append(tuple(full.strip("/").split("/")))
+    return tuple(out)
+
+
+_CREDENTIAL_PATTERNS = _credential_patterns()
+
+
+def exposes_credential_files(path: str) -> bool:
+    """Whether a hostPath of ``path`` exposes an entry of :data:`HOST_CREDENTIAL_FILES`:
+    the path is the entry, lies inside it, or is one of its parents."""
+    parts = tuple(p for p in _run_path(path).split("/") if p)
+    for pattern in _CREDENTIAL_PATTERNS:
+        common = min(len(parts), len(pattern))
+        if all(fnmatch.fnmatchcase(parts[i], pattern[i]) for i in range(common)):
+            return True
+    return False
+
+
 def _hostpath_classes(path: str, rw: bool) -> list[str]:
     classes: list[str] = []
     run = _run_path(path)
@@ -1423,6 +1601,8 @@ def _hostpath_classes(path: str, rw: bool) -> list[str]:
         r"/(root|home/[^/]+)(/\.ssh)?|/etc/kubernetes(/.*)?|/var/lib/kubelet(/pki)?", path
     ):
         classes.append("sensitive_read")
+    if exposes_credential_files(path):
+        classes.append("credential_files")
     if path in ("/", "/var", "/var/lib", "/var/lib/kubelet") or path.startswith(
         "/var/lib/kubelet/pods"
     ):

@@ -15,7 +15,9 @@ several lines, a flow mapping ``{name: X, value: Y}``, an anchor used through an
 * in any string: ``NAME=value``, ``--name=value`` and ``--name value`` with such a name
   (shell commands, ``args``), and in a list, the item after such a ``--name``;
 * anywhere, a value of a known credential shape (:data:`_SHAPES`: NGC ``nvapi-``, Hugging
-  Face ``hf_``, OpenAI ``sk-``, GitHub, GitLab, Slack and AWS keys, JWTs) and PEM private keys.
+  Face ``hf_``, OpenAI ``sk-``, GitHub, GitLab, Slack and AWS keys, JWTs) and PEM private keys;
+  a whole value of any shape the analysis knows (``attackmap.model._workload.credential_kind``:
+  also URLs with a password and ``Bearer`` tokens).
 
 :func:`redact` keeps every line break, so the diff of two redacted texts has the same hunks
 as the diff of the texts. Text that is not YAML this reader understands is redacted whole.
@@ -36,6 +38,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from attackmap.model import is_credential_name
 from attackmap.model._objects import LAST_APPLIED
+from attackmap.model._workload import credential_kind
 
 __all__ = ["REDACTED", "redact", "scrub", "secret_values"]
 
@@ -141,6 +144,10 @@ class _Finder:
                     parts.append(secret)
         if parts:
             self.hits[id(node)] = _Hit(node, tuple(sorted(set(parts), key=len, reverse=True)))
+        elif credential_kind(value) is not None:
+            # a shape the analysis knows and _SHAPES does not cut out (a URL's password,
+            # a Bearer token...): the whole value
+            self.hits[id(node)] = _Hit(node, ())
 
 
 def _text(node: Node | None) -> str | None:

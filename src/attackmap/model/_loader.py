@@ -61,7 +61,14 @@ from attackmap.model._refs import (
     replace,
     trusted,
 )
-from attackmap.model._workload import Volume, Workload, build_pod, is_redacted_name
+from attackmap.model._workload import (
+    Volume,
+    Workload,
+    build_pod,
+    credential_kind,
+    is_redacted_name,
+    redacted_credential,
+)
 from attackmap.model._yaml import (
     RawDocument,
     decode_bytes,
@@ -622,6 +629,22 @@ def _pydantic_error(obj: _Object, prefix: tuple[str | int, ...], e: ValidationEr
     return obj.error(parts, message)
 
 
+def _scrubbed_value(entry: object) -> str | None:
+    """What replaces an env entry's literal value in ``pod_template``: ``<redacted:KIND>`` for
+    a value shaped like a credential (its kind survives a rebuild from the template),
+    ``<redacted>`` under a credential-like name or the name of a credential's path
+    (:func:`is_redacted_name`), ``None`` to keep it."""
+    if not isinstance(entry, dict) or "value" not in entry:
+        return None
+    value = entry["value"]
+    kind = credential_kind(value) if isinstance(value, str) and value else None
+    if kind is not None:  # first: the kind must survive a rebuild, whatever the name
+        return redacted_credential(kind)
+    if is_redacted_name(str(entry.get("name", ""))):  # credential names and path names
+        return REDACTED
+    return None
+
+
 def _scrub(template: dict[str, Any]) -> dict[str, Any]:
     """The template with the literal env values of credential-like names (and of names of
     a credential's path) replaced; shares the rest."""
@@ -633,19 +656,14 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
         new_list = []
         for c in containers:
             env = c.get("env") if isinstance(c, dict) else None
-            if isinstance(env, list) and any(
-                isinstance(e, dict) and "value" in e and is_redacted_name(str(e.get("name", "")))
-                for e in env
-            ):
-                c = dict(c)
-                c["env"] = [
-                    {**e, "value": REDACTED}
-                    if isinstance(e, dict)
-                    and "value" in e
-                    and is_redacted_name(str(e.get("name", "")))
-                    else e
-                    for e in env
-                ]
+            if isinstance(env, list):
+                scrubbed = [_scrubbed_value(e) for e in env]
+                if any(v is not None for v in scrubbed):
+                    c = dict(c)
+                    c["env"] = [
+                        {**e, "value": v} if isinstance(e, dict) and v is not None else e
+                        for e, v in zip(env, scrubbed, strict=True)
+                    ]
             new_list.append(c)
         spec[group] = new_list
     meta = template.get("metadata")

@@ -28,6 +28,7 @@ from attackmap.model._rbac import ServiceAccountLink
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, replace, shared, trusted
 
 __all__ = [
+    "CREDENTIAL_SHAPES",
     "LINUX_CAPABILITIES",
     "RUNTIME_DEFAULT_CAPABILITIES",
     "AppArmorProfile",
@@ -53,8 +54,10 @@ __all__ = [
     "VolumeDevice",
     "VolumeMount",
     "Workload",
+    "credential_kind",
     "is_credential_name",
     "parse_quantity",
+    "redacted_credential",
 ]
 
 #: Every Linux capability (41, as of Linux 6.x), sorted; ``ALL`` expands to these.
@@ -105,6 +108,145 @@ _VOLUME_TYPE_NAMES = {
     "projected": "projected", "csi": "csi", "nfs": "nfs", "image": "image",
     "ephemeral": "ephemeral", "downward_api": "downwardAPI",
 }  # fmt: skip
+
+
+#: Credential shapes a literal env value is matched against: ``(kind, starts, pattern,
+#: why)``. A match begins at one of ``starts`` (the URL shape: up to 32 characters before
+#: ``://``, its scheme); the first kind of this tuple found in a value names it.
+CREDENTIAL_SHAPES: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str], ...] = (
+    (
+        "private-key",
+        ("-----BEGIN",),
+        re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"),
+        "PEM private key (RSA, EC, OpenSSH, PKCS#8, PGP)",
+    ),
+    (
+        "url-password",
+        ("://",),
+        re.compile(
+            r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://"
+            r"[^/\s:@]{0,256}+:(?P<password>[^/\s@]{1,256}+)@"
+        ),
+        "URL with a password in its user information (scheme://user:password@host); "
+        "a password that is only a reference ($(VAR), ${VAR}) is not one",
+    ),
+    (
+        "aws-access-key",
+        ("AKIA", "ASIA"),
+        re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])"),
+        "AWS access key id (AKIA long-term, ASIA temporary)",
+    ),
+    (
+        "github-token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30}|github_pat_[A-Za-z0-9_]{30})"),
+        "GitHub token (ghp_ personal, gho_ OAuth, ghu_/ghs_ app, ghr_ refresh, github_pat_)",
+    ),
+    (
+        "huggingface-token",
+        ("hf_",),
+        re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30}"),
+        "Hugging Face access token (hf_ and 30+ letters and digits)",
+    ),
+    (
+        "nvidia-api-key",
+        ("nvapi-",),
+        re.compile(r"(?<![A-Za-z0-9_-])nvapi-[A-Za-z0-9_-]{20}"),
+        "NVIDIA NGC / build.nvidia.com API key (nvapi- and 20+ characters)",
+    ),
+    (
+        "openai-api-key",
+        ("sk-",),
+        re.compile(
+            r"(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20}|[A-Za-z0-9]{32})"
+        ),
+        "OpenAI(-compatible) API key (sk-proj-..., or sk- and 32+ letters and digits)",
+    ),
+    (
+        "gitlab-token",
+        ("glpat-",),
+        re.compile(r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}"),
+        "GitLab personal access token (glpat-)",
+    ),
+    (
+        "slack-token",
+        ("xox",),
+        re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10}"),
+        "Slack token (xoxb-, xoxp-...)",
+    ),
+    (
+        "jwt",
+        ("eyJ",),
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,4096}+\.eyJ[A-Za-z0-9_-]{4,65536}+\."),
+        "JSON Web Token (base64url header and payload, both JSON objects: eyJ...eyJ...)",
+    ),
+    (
+        "bearer-token",
+        ("Bearer", "bearer", "BEARER"),
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:Bearer|bearer|BEARER)[ \t]{1,16}+"
+            r"(?:(?=[A-Za-z._~+/=-]{0,63}[0-9])[A-Za-z0-9._~+/=-]{8}|[A-Za-z0-9._~+/=-]{20})"
+        ),
+        "HTTP bearer credential (Bearer and a token: 8+ characters with a digit, or 20+)",
+    ),
+)
+#: Any text a shape starts with (a test keeps it in step with the shapes): most values
+#: (model names, paths, numbers) are cleared by this one search, about 1 µs.
+_SHAPE_HINT = re.compile(
+    "|".join(re.escape(s) for _, starts, _, _ in CREDENTIAL_SHAPES for s in starts)
+)
+#: Values longer than this are not searched with ``_SHAPE_HINT`` (one regex step per
+#: character) but for each start with ``str.find`` (a fast scan).
+_LONG_VALUE = 4096
+#: Occurrences of one start examined per value: a value of megabytes made of ``eyJ`` costs
+#: a bounded number of matches (an occurrence past the cap is not examined).
+_MAX_TRIES = 16
+#: How far a URL's scheme may begin before ``://`` and how far its password may end after.
+_URL_BEFORE, _URL_AFTER = 32, 3 + 256 + 1 + 256 + 1
+_REDACTED_KIND = re.compile(r"<redacted:([a-z-]{1,40})>")
+_KINDS = frozenset(kind for kind, _, _, _ in CREDENTIAL_SHAPES)
+#: A URL password that is only a reference the kubelet or a shell expands (``$(DB_PASSWORD)``,
+#: ``${DB_PASSWORD}``): the secret is elsewhere.
+_REFERENCE = re.compile(r"\$(?:\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][A-Za-z0-9_]*\})")
+
+
+def _shape_at(kind: str, pattern: re.Pattern[str], value: str, pos: int) -> bool:
+    """Whether the shape matches at ``pos`` (for a URL: around the ``://`` at ``pos``)."""
+    if kind != "url-password":
+        return pattern.match(value, pos) is not None
+    window = pattern.finditer(value, max(0, pos - _URL_BEFORE), pos + _URL_AFTER)
+    return any(_REFERENCE.fullmatch(m.group("password")) is None for m in window)
+
+
+def credential_kind(value: str) -> str | None:
+    """The kind of credential a literal value is shaped like (:data:`CREDENTIAL_SHAPES`:
+    ``aws-access-key``, ``jwt``, ``private-key``...), or ``None``.
+
+    The value is only matched, never kept or logged: callers store the kind. A value the
+    loader has already redacted (``<redacted:KIND>``, see :func:`redacted_credential`)
+    keeps its kind, so a workload rebuilt from its scrubbed template reads the same.
+    The cost is linear in the value and bounded per value (see :data:`_MAX_TRIES`).
+    """
+    redacted = _REDACTED_KIND.fullmatch(value)
+    if redacted is not None:
+        return redacted.group(1) if redacted.group(1) in _KINDS else None
+    if len(value) <= _LONG_VALUE and _SHAPE_HINT.search(value) is None:
+        return None
+    for kind, starts, pattern, _ in CREDENTIAL_SHAPES:
+        for start in starts:
+            pos = value.find(start)
+            for _ in range(_MAX_TRIES):
+                if pos < 0:
+                    break
+                if _shape_at(kind, pattern, value, pos):
+                    return kind
+                pos = value.find(start, pos + 1)
+    return None
+
+
+def redacted_credential(kind: str) -> str:
+    """What replaces a credential-shaped literal in ``Workload.pod_template``."""
+    return f"<redacted:{kind}>"
 
 
 def _names_credential(upper: str) -> bool:
@@ -183,6 +325,9 @@ class EnvVar(Frozen):
 
     ``source``: ``literal`` (``value:``), ``secret``/``configMap`` (``*KeyRef``, with
     ``ref_name``/``ref_key``), ``field``, ``resource`` or ``unset`` (name only).
+    ``credential_like``: the name looks like a credential's, or the literal value is shaped
+    like one; ``credential_kind``: that shape (``aws-access-key``, ``jwt``... see
+    :data:`CREDENTIAL_SHAPES`), ``None`` when only the name (or nothing) says so.
     """
 
     name: str
@@ -191,6 +336,7 @@ class EnvVar(Frozen):
     ref_key: str | None = None
     has_value: bool = False
     credential_like: bool = False
+    credential_kind: str | None = None
 
 
 class EnvFrom(Frozen):
@@ -648,13 +794,16 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
                 )
             )
         elif e.value is not None:
+            # the value is matched here and dropped: only its kind is kept
+            kind = credential_kind(e.value) if e.value else None
             out.append(
                 shared(
                     EnvVar,
                     name=e.name,
                     source="literal",
                     has_value=e.value != "",
-                    credential_like=cred,
+                    credential_like=cred or kind is not None,
+                    credential_kind=kind,
                 )
             )
         else:
