@@ -27,7 +27,12 @@ from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._rbac import Binding, PolicyRule
 from attackmap.model._refs import ObjectRef
-from attackmap.model._workload import LINUX_CAPABILITIES, Container, is_credential_name
+from attackmap.model._workload import (
+    LINUX_CAPABILITIES,
+    Container,
+    ExposureRoute,
+    is_credential_name,
+)
 
 # The runtime's default capability set (containerd/CRI-O/moby).
 DEFAULT_CAPABILITIES = frozenset(
@@ -67,7 +72,7 @@ FACT_FAMILIES: dict[str, str] = {
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
-    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh)",
+    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh; or a Service sends to port 22/2222 of the pod, declared or not)",
     "remote_service:routed": "a LoadBalancer/NodePort Service, Ingress or Gateway route targets the SSH port",
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
@@ -384,6 +389,26 @@ def _uid_root(c: Container) -> bool:
     return c.run_as_non_root is not True
 
 
+#: the ports sshd listens on in the images attackmap knows (22; multi-node NIM's 2222)
+SSH_PORTS = (22, 2222)
+
+
+def undeclared_ssh_routes(w: Workload) -> list[ExposureRoute]:
+    """The routes (Service ports, and Ingress/Gateway/VirtualService routes through them)
+    that send to port 22 or 2222 of the pod by number while no container declares that
+    port: the Service reaches whatever listens there, declared or not. A named target
+    resolves only through a declared port, which the per-port facts already cover."""
+    declared = {p.container_port for c in w.pod.containers for p in c.ports}
+    return [
+        r
+        for r in w.exposure.routes
+        if r.kind not in ("hostNetwork", "hostPort")
+        and isinstance(r.target, int)
+        and r.target in SSH_PORTS
+        and r.target not in declared
+    ]
+
+
 def _container_facts(
     w: Workload, c: Container, index: int, ev: dict[str, Evidence], loc: tuple[str, int | None]
 ) -> ContainerFacts:
@@ -465,8 +490,16 @@ def _container_facts(
     for ef in c.env_from:
         if ef.source == "secret":
             add("env:credential", f"{base}.envFrom", f"Secret {ef.name}")
+    for route in undeclared_ssh_routes(w) if c.kind in ("regular", "sidecar") else ():
+        # A Service (or a route through one) sends to port 22/2222 of the pod, which no
+        # container declares: a port need not be declared to be served, and any
+        # long-running container may be the one listening.
+        target = f"{route.kind} {route.ref or ''} -> {route.target}".replace("  ", " ")
+        add("remote_service", f"{base}.ports", f"{target} (no container declares the port)")
+        if route.level in ("external", "node"):
+            add("remote_service:routed", f"{base}.ports", target)
     for p in c.ports:
-        if p.container_port in (22, 2222) or (p.name or "").lower().startswith("ssh"):
+        if p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh"):
             add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
             for route in w.exposure.routes:
                 if route.level not in ("external", "node") or route.kind in (
