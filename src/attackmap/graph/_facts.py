@@ -84,7 +84,7 @@ FACT_FAMILIES: dict[str, str] = {
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
     "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
-    "route:gateway": "an Ingress, HTTPRoute or GRPCRoute exposes the pod: the controller's pods forward outside traffic",
+    "route:gateway": "an Ingress, HTTPRoute, GRPCRoute or Istio VirtualService (bound to a gateway) exposes the pod: the controller's pods forward outside traffic",
     "route:host": "hostNetwork or a hostPort exposes the pod on the node's address",
     "netpol:ingress_isolated": "a NetworkPolicy selects the pod for ingress",
     "netpol:ingress_open": "no NetworkPolicy selects the pod for ingress (everything may connect)",
@@ -731,7 +731,7 @@ def _pod_facts(
         name = str(route.ref) if route.ref else route.kind
         if route.kind in ("hostNetwork", "hostPort"):
             add("route:host", f"spec.{route.kind}", name, where)
-        elif route.kind in ("Ingress", "HTTPRoute", "GRPCRoute"):
+        elif route.kind in ("Ingress", "HTTPRoute", "GRPCRoute", "VirtualService"):
             add("route:gateway", route.kind, f"{name} port {route.port}", where)
         elif route.level in ("external", "node"):
             add(

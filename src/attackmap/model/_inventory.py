@@ -8,6 +8,7 @@ from attackmap.model._context import ClusterContext
 from attackmap.model._objects import (
     ConfigMapMeta,
     Ingress,
+    IstioGateway,
     Namespace,
     NetworkPolicy,
     PersistentVolume,
@@ -17,6 +18,7 @@ from attackmap.model._objects import (
     SecretMeta,
     Service,
     ServiceAccount,
+    VirtualService,
 )
 from attackmap.model._rbac import Binding, Role
 from attackmap.model._refs import Frozen, LoadWarning, ObjectRef, SkippedObject
@@ -29,7 +31,8 @@ class Inventory(Frozen):
     """The result of :func:`attackmap.model.load`. Every tuple is sorted by ``ref``.
 
     ``admission`` holds ``AdmissionConfiguration``/``PodSecurityConfiguration`` documents
-    as validated raw mappings; ``warnings`` lists dangling references (with locations);
+    as validated raw mappings; ``virtual_services``/``istio_gateways`` are Istio's
+    exposure; ``warnings`` lists dangling references (with locations);
     ``skipped`` every document not analysed and why; ``sources`` the inputs read.
     """
 
@@ -47,6 +50,8 @@ class Inventory(Frozen):
     pvcs: tuple[PersistentVolumeClaim, ...] = ()
     pvs: tuple[PersistentVolume, ...] = ()
     runtime_classes: tuple[RuntimeClass, ...] = ()
+    virtual_services: tuple[VirtualService, ...] = ()
+    istio_gateways: tuple[IstioGateway, ...] = ()
     admission: tuple[dict[str, Any], ...] = ()
     context: ClusterContext | None = None
     skipped: tuple[SkippedObject, ...] = ()

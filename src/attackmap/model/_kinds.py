@@ -18,6 +18,7 @@ from attackmap.model._refs import ObjectRef, trusted
 __all__ = [
     "CLUSTER_SCOPED",
     "CONTEXT_KINDS",
+    "QUALIFIED_KINDS",
     "WORKLOAD_KINDS",
     "Extracted",
     "KindError",
@@ -188,6 +189,16 @@ CONTEXT_KINDS: dict[str, frozenset[str]] = {
     "PersistentVolumeClaim": frozenset({""}),
     "PersistentVolume": frozenset({""}),
     "RuntimeClass": frozenset({"node.k8s.io"}),
+    # exposure through Istio (Gateway is qualified: see QUALIFIED_KINDS)
+    "VirtualService": frozenset({"networking.istio.io"}),
+    "Gateway.networking.istio.io": frozenset({"networking.istio.io"}),
+}
+
+#: (API group, kind) → the kind attackmap files the object under, for kinds whose name
+#: another API group also uses: an Istio Gateway is not a Gateway API Gateway (which
+#: stays skipped as not analysed).
+QUALIFIED_KINDS: dict[tuple[str, str], str] = {
+    ("networking.istio.io", "Gateway"): "Gateway.networking.istio.io",
 }
 
 #: kinds without a namespace

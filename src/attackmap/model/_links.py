@@ -5,7 +5,9 @@ Exposure rule (docs/model.md): each Service in the workload's namespace whose no
 selector matches the pod labels gives one route per port whose target resolves to a
 container port (by number or name): ClusterIP/headless → ``cluster``, NodePort → ``node``,
 LoadBalancer (or ``externalIPs``) → ``external``. An Ingress or HTTPRoute/GRPCRoute whose
-backend is such a Service → ``external``. ``hostNetwork`` (each container port) and
+backend is such a Service → ``external``, and so is an Istio VirtualService route to it
+bound to a gateway other than ``mesh`` (a Gateway in the input must serve one of its
+hosts; one outside the input is assumed to). ``hostNetwork`` (each container port) and
 ``hostPort`` → ``node``. The level is the highest route's; without routes it is
 ``cluster`` when any container declares a port (reachable by pod IP), else ``none``.
 """
@@ -18,11 +20,13 @@ from typing import Any, Literal
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     Ingress,
+    IstioGateway,
     NetworkPeer,
     NetworkPolicy,
     Route,
     RouteBackend,
     Service,
+    VirtualService,
     parse_namespace,
 )
 from attackmap.model._rbac import (
@@ -95,6 +99,97 @@ class _GatewayIndex:
         for r in inv.routes:
             for b in r.backends:
                 self.route_backends[b.namespace].append((r, b))
+        self.vs_backends: dict[str, list[_VSBackend]] = _virtual_service_backends(inv)
+
+
+#: a VirtualService destination bound to an outside gateway: (the VirtualService naming
+#: it, the Service's name, the destination port, the gateways that expose it)
+_VSBackend = tuple[VirtualService, str, int | None, tuple[str, ...]]
+
+
+def istio_service(host: str, namespace: str) -> tuple[str, str] | None:
+    """The Service ``(name, namespace)`` an Istio destination host names: a short name in
+    the VirtualService's namespace, ``name.ns``, or ``name.ns.svc[.<cluster domain>]``;
+    ``None`` for a wildcard or another host (a ServiceEntry, an outside name)."""
+    labels = host.lower().split(".")
+    if "*" in host or not all(labels):
+        return None
+    if len(labels) == 1:
+        return labels[0], namespace
+    if len(labels) == 2 or labels[2] == "svc":
+        return labels[0], labels[1]
+    return None
+
+
+def _hosts_overlap(a: str, b: str) -> bool:
+    """Whether two host patterns (``*``, ``*.example.com``, names) share a host."""
+    a, b = a.lower(), b.lower()
+    if a == b or "*" in (a, b):
+        return True
+    return (a.startswith("*.") and b.endswith(a[1:])) or (b.startswith("*.") and a.endswith(b[1:]))
+
+
+def gateway_serves(gateway: IstioGateway, vs: VirtualService) -> bool:
+    """Whether an Istio Gateway serves one of the VirtualService's hosts: a server host
+    ``[namespace/]host`` overlaps it and admits the VirtualService's namespace (``*``,
+    ``.`` = the Gateway's own, or that name). Without hosts on either side: served."""
+    if not vs.hosts or not gateway.servers:
+        return True
+    for server in gateway.servers:
+        for entry in server.hosts or ("*",):
+            ns, _, host = entry.rpartition("/")
+            if ns not in ("", "*") and (gateway.ref.namespace if ns == "." else ns) != (
+                vs.ref.namespace
+            ):
+                continue
+            if any(_hosts_overlap(host, h) for h in vs.hosts):
+                return True
+    return False
+
+
+def _gateway_ref(name: str, namespace: str | None) -> tuple[str | None, str]:
+    """A VirtualService's gateway reference ``ns/name``, ``name`` (its own namespace) or
+    the deprecated ``name.ns.svc.cluster.local`` as (namespace, name)."""
+    if "/" in name:
+        ns, _, short = name.partition("/")
+        return ns, short
+    if "." in name:
+        short, ns = name.split(".")[:2]
+        return ns, short
+    return namespace, name
+
+
+def _virtual_service_backends(inv: Inventory) -> dict[str, list[_VSBackend]]:
+    """VirtualService destinations bound to a gateway that serves outside traffic, by the
+    namespace of the Service they name. A route handed to another VirtualService
+    (``delegate``) exposes that one's destinations on the delegating route's gateways."""
+    out: dict[str, list[_VSBackend]] = defaultdict(list)
+    if not inv.virtual_services:
+        return out
+    istio = {(g.ref.namespace, g.ref.name): g for g in inv.istio_gateways}
+    by_ref = {vs.ref: vs for vs in inv.virtual_services}
+    for vs in inv.virtual_services:
+        entries = [(vs, d.host, d.port, d.gateways) for d in vs.destinations]
+        for delegate in vs.delegates:
+            target = by_ref.get(delegate.ref)
+            if target is not None:
+                entries += [
+                    (target, d.host, d.port, delegate.gateways) for d in target.destinations
+                ]
+        for owner, host, port, bound in entries:
+            outside: list[str] = []
+            for g in bound:
+                if g == "mesh":  # the sidecars: traffic from inside the mesh only
+                    continue
+                ns, name = _gateway_ref(g, vs.ref.namespace)
+                gateway = istio.get((ns, name))
+                if gateway is None or gateway_serves(gateway, vs):
+                    outside.append(f"{ns}/{name}")
+            target_service = istio_service(host, owner.ref.namespace or "default")
+            if outside and target_service is not None:
+                svc_name, svc_ns = target_service
+                out[svc_ns].append((owner, svc_name, port, tuple(outside)))
+    return out
 
 
 def _exposure(
@@ -155,6 +250,29 @@ def _exposure(
                     target=port.target_port if port else None,
                     level="external",
                     source=r.source,
+                )
+            )
+    seen_vs: set[tuple[ObjectRef, int | None, int | str | None]] = set()
+    for vs, svc_name, vs_port, _outside in gateways.vs_backends.get(namespace, ()):
+        svc = matched_names.get(svc_name)
+        if svc is None:
+            continue
+        pairs: list[tuple[int | None, int | str | None]] = [
+            (p.port, p.target_port) for p in svc.ports if vs_port is None or p.port == vs_port
+        ]
+        for number, target in pairs or [(vs_port, None)]:
+            if (vs.ref, number, target) in seen_vs:
+                continue
+            seen_vs.add((vs.ref, number, target))
+            routes.append(
+                ExposureRoute(
+                    kind="VirtualService",
+                    ref=vs.ref,
+                    service_type=svc.type,
+                    port=number,
+                    target=target,
+                    level="external",
+                    source=vs.source,
                 )
             )
     for c in w.pod.containers:
@@ -436,11 +554,12 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         namespace = namespaces.get(ns)
         if namespace is None:  # not in the input: only its automatic name label
             namespace = namespaces[ns] = parse_namespace(ns, {}, None)
+        network = _network(w, policies_by_ns.get(ns, []))
         linked.append(
             replace(
                 w,
                 exposure=exposure,
-                network=_network(w, policies_by_ns.get(ns, [])),
+                network=network,
                 service_account=sa_link,
                 namespace_labels=dict(namespace.labels),
                 pss=namespace.pss,

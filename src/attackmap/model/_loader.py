@@ -44,6 +44,7 @@ from attackmap.model._k8s import K8sPodTemplate, type_name
 from attackmap.model._kinds import (
     CLUSTER_SCOPED,
     CONTEXT_KINDS,
+    QUALIFIED_KINDS,
     WORKLOAD_KINDS,
     Extracted,
     KindError,
@@ -758,6 +759,10 @@ def _context_object(
         return "pvcs", objs.parse_pvc(ref, raw, source)
     if kind == "PersistentVolume":
         return "pvs", objs.parse_pv(ref, raw, source)
+    if kind == "VirtualService":
+        return "virtual_services", objs.parse_virtual_service(ref, raw, source)
+    if kind == "Gateway.networking.istio.io":
+        return "istio_gateways", objs.parse_istio_gateway(ref, raw, source)
     return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
 
 
@@ -811,6 +816,7 @@ def _collect(
             raise obj.error((key,), f"expected a non-empty string, got {type_name(value)}")
     assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
+    kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
         c.admission.append(data)
         return
@@ -1093,6 +1099,8 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         pvcs=ordered("pvcs"),
         pvs=ordered("pvs"),
         runtime_classes=ordered("runtime_classes"),
+        virtual_services=ordered("virtual_services"),
+        istio_gateways=ordered("istio_gateways"),
         admission=tuple(c.admission),
         context=cluster_context,
         skipped=tuple(
