@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from attackmap.model._cni import CalicoNetworkSet, CalicoPolicy, CiliumPolicy
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import (
     ConfigMapMeta,
@@ -32,7 +33,8 @@ class Inventory(Frozen):
 
     ``admission`` holds ``AdmissionConfiguration``/``PodSecurityConfiguration`` documents
     as validated raw mappings; ``virtual_services``/``istio_gateways`` are Istio's
-    exposure; ``warnings`` lists dangling references (with locations);
+    exposure, ``cilium_policies``/``calico_policies`` (with ``calico_network_sets``) the
+    CNI network policies (``_cni.py``); ``warnings`` lists dangling references (with locations);
     ``skipped`` every document not analysed and why; ``sources`` the inputs read.
     """
 
@@ -52,6 +54,9 @@ class Inventory(Frozen):
     runtime_classes: tuple[RuntimeClass, ...] = ()
     virtual_services: tuple[VirtualService, ...] = ()
     istio_gateways: tuple[IstioGateway, ...] = ()
+    cilium_policies: tuple[CiliumPolicy, ...] = ()
+    calico_policies: tuple[CalicoPolicy, ...] = ()
+    calico_network_sets: tuple[CalicoNetworkSet, ...] = ()
     admission: tuple[dict[str, Any], ...] = ()
     context: ClusterContext | None = None
     skipped: tuple[SkippedObject, ...] = ()

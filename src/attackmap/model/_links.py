@@ -17,6 +17,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
+from attackmap.model._cni import (
+    CalicoPolicy,
+    CiliumPolicy,
+    Verdict,
+    calico_verdict,
+    cilium_labels,
+    cilium_verdict,
+)
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     Ingress,
@@ -356,6 +364,84 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
     )
 
 
+def _with_cni(
+    k8s: NetworkIsolation, w: Workload, namespace_labels: dict[str, str], inv: Inventory
+) -> NetworkIsolation:
+    """``k8s`` (the Kubernetes NetworkPolicies' isolation) with the Cilium and Calico
+    policies folded in (``_cni.py``). A pod is isolated when any of them isolates it;
+    what reaches it is the union of what each allows (over-approximated where the CNIs
+    order or combine them), less what Cilium's deny rules certainly refuse (they take
+    precedence over every allow Cilium enforces, the Kubernetes policies' included)."""
+    sa = w.pod.service_account_name
+    ns = w.namespace
+    ingress = egress = (Verdict(), Verdict())
+    if inv.cilium_policies or inv.calico_policies:
+        labels = cilium_labels(w.labels, ns, namespace_labels, sa)
+
+        def verdicts(direction: Literal["ingress", "egress"]) -> tuple[Verdict, Verdict]:
+            return (
+                cilium_verdict(inv.cilium_policies, ns, labels, direction),
+                calico_verdict(
+                    inv.calico_policies,
+                    inv.calico_network_sets,
+                    ns,
+                    w.labels,
+                    namespace_labels,
+                    sa,
+                    direction,
+                ),
+            )
+
+        ingress, egress = verdicts("ingress"), verdicts("egress")
+    (cil_in, cal_in), (cil_out, cal_out) = ingress, egress
+    in_isolated = k8s.ingress_isolated or cil_in.isolated or cal_in.isolated
+    out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
+    policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
+    policies |= cal_in.policies | cal_out.policies
+    if not any(v.isolated or v.policies or v.any_pod or v.external or v.peers
+               or v.denies_pods or v.denies_external
+               for v in (cil_in, cal_in, cil_out, cal_out)):  # fmt: skip
+        return k8s  # no CNI policy has a say about this pod
+    peers = set(k8s.allowed_peers) | cil_in.peers
+    if cil_in.denies_pods and cil_in.denies_external:
+        peers.clear()
+    peers |= cal_in.peers
+    k8s_in = k8s.ingress_isolated
+    k8s_out = k8s.egress_isolated
+    return trusted(
+        NetworkIsolation,
+        ingress_isolated=in_isolated,
+        policies=tuple(sorted(policies)),
+        allows_from_any_pod=not in_isolated
+        or (((k8s_in and k8s.allows_from_any_pod) or cil_in.any_pod) and not cil_in.denies_pods)
+        or cal_in.any_pod,
+        allows_from_external=not in_isolated
+        or (
+            ((k8s_in and k8s.allows_from_external) or cil_in.external)
+            and not cil_in.denies_external
+        )
+        or cal_in.external,
+        allowed_peers=tuple(sorted(peers)) if in_isolated else (),
+        egress_isolated=out_isolated,
+        egress_allows_any=not out_isolated
+        or (
+            ((k8s_out and k8s.egress_allows_any) or cil_out.external)
+            and not cil_out.denies_external
+        )
+        or cal_out.external,
+    )
+
+
+def _cni_warnings(inv: Inventory) -> list[LoadWarning]:
+    """One warning per part of a CNI policy that is not modelled (``_cni.py``)."""
+    policies: list[CiliumPolicy | CalicoPolicy] = [*inv.cilium_policies, *inv.calico_policies]
+    return [
+        trusted(LoadWarning, message=note, ref=p.ref, source=p.source)
+        for p in policies
+        for note in p.notes
+    ]
+
+
 def _resolve_roles(roles: tuple[Role, ...]) -> dict[ObjectRef, Role]:
     """Roles by ref, with ClusterRole aggregation resolved to a fixpoint."""
     from attackmap.model._objects import selector
@@ -555,6 +641,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         if namespace is None:  # not in the input: only its automatic name label
             namespace = namespaces[ns] = parse_namespace(ns, {}, None)
         network = _network(w, policies_by_ns.get(ns, []))
+        if inv.cilium_policies or inv.calico_policies:
+            network = _with_cni(network, w, namespace.labels, inv)
         linked.append(
             replace(
                 w,
@@ -576,6 +664,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                     source=s.source,
                 )
             )
+    warnings += _cni_warnings(inv)
     for b in inv.bindings:
         if b.role_ref not in roles:
             warnings.append(

@@ -36,6 +36,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
+from attackmap.model import _cni as cni
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
 from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS, check_runtime
@@ -763,6 +764,12 @@ def _context_object(
         return "virtual_services", objs.parse_virtual_service(ref, raw, source)
     if kind == "Gateway.networking.istio.io":
         return "istio_gateways", objs.parse_istio_gateway(ref, raw, source)
+    if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
+        return "cilium_policies", cni.parse_cilium_policy(ref, raw, source)
+    if kind in ("NetworkPolicy.projectcalico.org", "GlobalNetworkPolicy"):
+        return "calico_policies", cni.parse_calico_policy(ref, raw, source)
+    if kind in ("NetworkSet", "GlobalNetworkSet"):
+        return "calico_network_sets", cni.parse_calico_network_set(ref, raw, source, labels)
     return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
 
 
@@ -1101,6 +1108,9 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         runtime_classes=ordered("runtime_classes"),
         virtual_services=ordered("virtual_services"),
         istio_gateways=ordered("istio_gateways"),
+        cilium_policies=ordered("cilium_policies"),
+        calico_policies=ordered("calico_policies"),
+        calico_network_sets=ordered("calico_network_sets"),
         admission=tuple(c.admission),
         context=cluster_context,
         skipped=tuple(
