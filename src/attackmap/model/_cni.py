@@ -29,6 +29,7 @@ an allow it cannot narrow counts as allowing, a deny it cannot evaluate does not
 from __future__ import annotations
 
 import functools
+import heapq
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -49,6 +50,7 @@ __all__ = [
     "CalicoRule",
     "CiliumPolicy",
     "CiliumRule",
+    "CniIndex",
     "Peers",
     "Verdict",
     "calico_verdict",
@@ -560,38 +562,34 @@ def _cilium_unknown(key: str) -> bool:
 
 
 def cilium_verdict(
-    policies: Iterable[CiliumPolicy],
-    namespace: str,
-    labels: Mapping[str, str],
-    direction: Literal["ingress", "egress"],
-) -> Verdict:
-    """What the Cilium policies do to a pod (``labels`` from :func:`cilium_labels`).
-
-    A rule whose selection cannot be decided (a cluster-name key) adds its allows but
-    neither isolates nor denies."""
-    out = Verdict()
-    for policy in policies:
-        if not policy.clusterwide and policy.ref.namespace != namespace:
-            continue
+    index: CniIndex, namespace: str, labels: Mapping[str, str]
+) -> tuple[Verdict, Verdict]:
+    """What the Cilium policies do to a pod (``labels`` from :func:`cilium_labels`):
+    (ingress, egress). A rule whose selection cannot be decided (a cluster-name key)
+    adds its allows but neither isolates nor denies."""
+    ingress, egress = Verdict(), Verdict()
+    for policy in index.cilium(namespace):
         for rule in policy.rules:
             selected = _match3(rule.endpoint_selector, labels, _cilium_unknown)
             if selected is False:
                 continue
-            if selected:
-                out.policies.add(policy.ref)
-            ingress = direction == "ingress"
-            if selected and (rule.default_deny_ingress if ingress else rule.default_deny_egress):
-                out.isolated = True
-            for p in rule.ingress if ingress else rule.egress:
-                out.any_pod |= p.any_pod
-                out.external |= p.external
-                if p.peer:
-                    out.peers.add(f"{policy.ref}: {p.text}")
-            if selected:
-                for p in rule.ingress_deny if ingress else rule.egress_deny:
-                    out.denies_pods |= p.every_pod and p.all_ports
-                    out.denies_external |= p.every_external and p.all_ports
-    return out
+            sides = (
+                (ingress, rule.default_deny_ingress, rule.ingress, rule.ingress_deny),
+                (egress, rule.default_deny_egress, rule.egress, rule.egress_deny),
+            )
+            for out, default_deny, allows, denies in sides:
+                if selected:
+                    out.policies.add(policy.ref)
+                    out.isolated |= default_deny
+                    for p in denies:
+                        out.denies_pods |= p.every_pod and p.all_ports
+                        out.denies_external |= p.every_external and p.all_ports
+                for p in allows:
+                    out.any_pod |= p.any_pod
+                    out.external |= p.external
+                    if p.peer:
+                        out.peers.add(f"{policy.ref}: {p.text}")
+    return ingress, egress
 
 
 # --------------------------------------------------------------------------- Calico selectors
@@ -1202,9 +1200,9 @@ def _certain(peers: Peers, position: str) -> bool:
 
 
 def _tier_outcomes(
+    index: CniIndex,
     tier: str,
     members: list[tuple[CalicoPolicy, bool]],
-    network_sets: tuple[CalicoNetworkSet, ...],
     direction: Literal["ingress", "egress"],
     out: Verdict,
 ) -> dict[str, _Outcome]:
@@ -1216,7 +1214,7 @@ def _tier_outcomes(
         for rule in policy.ingress if direction == "ingress" else policy.egress:
             if rule.action == "Log":
                 continue
-            peers = _peers_of(rule, policy, network_sets)
+            peers = index.peers(rule, policy)
             if rule.action in ("Allow", "Pass") and peers.peer and decided.get("peer") != "deny":
                 out.peers.add(f"{policy.ref}: {peers.text}")
             for c in _CLASSES:
@@ -1235,15 +1233,13 @@ def _tier_outcomes(
 
 
 def calico_verdict(
-    policies: Iterable[CalicoPolicy],
-    network_sets: tuple[CalicoNetworkSet, ...],
+    index: CniIndex,
     namespace: str,
     labels: Mapping[str, str],
     namespace_labels: Mapping[str, str],
     service_account: str,
-    direction: Literal["ingress", "egress"],
-) -> Verdict:
-    """What the Calico policies do to a pod in one direction.
+) -> tuple[Verdict, Verdict]:
+    """What the Calico policies do to a pod: (ingress, egress).
 
     Per tier, in ``order`` (then name), the first rule that decides for an attacker's
     position (any pod, outside address, some peer) decides: an ``Allow`` (or ``Pass``:
@@ -1254,20 +1250,32 @@ def calico_verdict(
     whose selection is undecided adds its allows, never a deny or the isolation."""
     pod_labels = _calico_pod_labels(labels, namespace, namespace_labels, service_account)
     ns_labels = {**namespace_labels, _CALICO_NAME: namespace}
-    kind = "Ingress" if direction == "ingress" else "Egress"
-    tiers: dict[str, list[tuple[CalicoPolicy, bool]]] = {}
-    for p in sorted(policies, key=CalicoPolicy.sort_key):
-        if kind not in p.types:
-            continue
+    chosen: list[tuple[CalicoPolicy, bool]] = []
+    for p in index.calico(namespace):
         selected = _calico_selects(p, namespace, pod_labels, ns_labels)
         if selected is not False:
-            tiers.setdefault(p.tier, []).append((p, bool(selected)))
+            chosen.append((p, bool(selected)))
+    ingress = _direction(index, chosen, "ingress")
+    egress = _direction(index, chosen, "egress")
+    return ingress, egress
+
+
+def _direction(
+    index: CniIndex,
+    chosen: list[tuple[CalicoPolicy, bool]],
+    direction: Literal["ingress", "egress"],
+) -> Verdict:
+    kind = "Ingress" if direction == "ingress" else "Egress"
+    tiers: dict[str, list[tuple[CalicoPolicy, bool]]] = {}
+    for p, selected in chosen:
+        if kind in p.types:
+            tiers.setdefault(p.tier, []).append((p, selected))
     out = Verdict()
     outcomes: dict[str, list[_Outcome]] = {c: [] for c in _CLASSES}
     for tier, members in sorted(tiers.items()):
         out.isolated |= any(selected for _, selected in members)
         out.policies.update(p.ref for p, selected in members if selected)
-        for c, outcome in _tier_outcomes(tier, members, network_sets, direction, out).items():
+        for c, outcome in _tier_outcomes(index, tier, members, direction, out).items():
             outcomes[c].append(outcome)
     if out.isolated:
         allowed = {c: "allow" in outcomes[c] or "deny" not in outcomes[c] for c in _CLASSES}
@@ -1278,3 +1286,50 @@ def calico_verdict(
     if not allowed["peer"]:
         out.peers.clear()
     return out
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class CniIndex:
+    """The inventory's CNI policies, indexed once per link: by namespace (cluster-wide
+    ones apply in every namespace), Calico's in evaluation order, and the peers of each
+    Calico rule (they depend on the policy and the network sets, not on the pod)."""
+
+    def __init__(
+        self,
+        cilium: Iterable[CiliumPolicy],
+        calico: Iterable[CalicoPolicy],
+        network_sets: tuple[CalicoNetworkSet, ...],
+    ) -> None:
+        self.network_sets = network_sets
+        self._cilium: dict[str | None, list[CiliumPolicy]] = {}
+        for c in cilium:
+            self._cilium.setdefault(None if c.clusterwide else c.ref.namespace, []).append(c)
+        self._calico: dict[str | None, list[CalicoPolicy]] = {}
+        for p in sorted(calico, key=CalicoPolicy.sort_key):
+            self._calico.setdefault(None if p.is_global else p.ref.namespace, []).append(p)
+        self._peers: dict[tuple[int, int], Peers] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._cilium or self._calico)
+
+    def cilium(self, namespace: str) -> list[CiliumPolicy]:
+        return [*self._cilium.get(None, ()), *self._cilium.get(namespace, ())]
+
+    def calico(self, namespace: str) -> list[CalicoPolicy]:
+        return list(
+            heapq.merge(
+                self._calico.get(None, ()),
+                self._calico.get(namespace, ()),
+                key=CalicoPolicy.sort_key,
+            )
+        )
+
+    def peers(self, rule: CalicoRule, policy: CalicoPolicy) -> Peers:
+        # keyed by identity: the index holds every policy, so no id is reused meanwhile
+        key = (id(policy), id(rule))
+        found = self._peers.get(key)
+        if found is None:
+            found = self._peers[key] = _peers_of(rule, policy, self.network_sets)
+        return found

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from attackmap.model._cni import (
     CalicoPolicy,
     CiliumPolicy,
-    Verdict,
+    CniIndex,
     calico_verdict,
     cilium_labels,
     cilium_verdict,
@@ -365,7 +365,7 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
 
 
 def _with_cni(
-    k8s: NetworkIsolation, w: Workload, namespace_labels: dict[str, str], inv: Inventory
+    k8s: NetworkIsolation, w: Workload, namespace_labels: dict[str, str], cni: CniIndex
 ) -> NetworkIsolation:
     """``k8s`` (the Kubernetes NetworkPolicies' isolation) with the Cilium and Calico
     policies folded in (``_cni.py``). A pod is isolated when any of them isolates it;
@@ -374,26 +374,8 @@ def _with_cni(
     precedence over every allow Cilium enforces, the Kubernetes policies' included)."""
     sa = w.pod.service_account_name
     ns = w.namespace
-    ingress = egress = (Verdict(), Verdict())
-    if inv.cilium_policies or inv.calico_policies:
-        labels = cilium_labels(w.labels, ns, namespace_labels, sa)
-
-        def verdicts(direction: Literal["ingress", "egress"]) -> tuple[Verdict, Verdict]:
-            return (
-                cilium_verdict(inv.cilium_policies, ns, labels, direction),
-                calico_verdict(
-                    inv.calico_policies,
-                    inv.calico_network_sets,
-                    ns,
-                    w.labels,
-                    namespace_labels,
-                    sa,
-                    direction,
-                ),
-            )
-
-        ingress, egress = verdicts("ingress"), verdicts("egress")
-    (cil_in, cal_in), (cil_out, cal_out) = ingress, egress
+    cil_in, cil_out = cilium_verdict(cni, ns, cilium_labels(w.labels, ns, namespace_labels, sa))
+    cal_in, cal_out = calico_verdict(cni, ns, w.labels, namespace_labels, sa)
     in_isolated = k8s.ingress_isolated or cil_in.isolated or cal_in.isolated
     out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
     policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
@@ -544,6 +526,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     warnings: list[LoadWarning] = []
     services = _ServiceIndex(inv.services)
     gateways = _GatewayIndex(inv)
+    cni = CniIndex(inv.cilium_policies, inv.calico_policies, inv.calico_network_sets)
     policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
     for p in inv.network_policies:
         policies_by_ns[p.ref.namespace or "default"].append(p)
@@ -641,8 +624,8 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         if namespace is None:  # not in the input: only its automatic name label
             namespace = namespaces[ns] = parse_namespace(ns, {}, None)
         network = _network(w, policies_by_ns.get(ns, []))
-        if inv.cilium_policies or inv.calico_policies:
-            network = _with_cni(network, w, namespace.labels, inv)
+        if cni:
+            network = _with_cni(network, w, namespace.labels, cni)
         linked.append(
             replace(
                 w,
