@@ -19,7 +19,11 @@ from tests.conftest import shared_path
 from attackmap.errors import InputError
 from attackmap.graph import analyze
 from attackmap.model import NetworkIsolation, load
-from attackmap.model._cni import SelectorError, evaluate_calico_selector, parse_calico_selector
+from attackmap.model._calico_selector import (
+    SelectorError,
+    evaluate_calico_selector,
+    parse_calico_selector,
+)
 
 # -- manifests ---------------------------------------------------------------------------
 

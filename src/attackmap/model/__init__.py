@@ -10,7 +10,8 @@ See docs/model.md for the contract.
 
 from __future__ import annotations
 
-from attackmap.model._cni import CalicoNetworkSet, CalicoPolicy, CiliumPolicy
+from attackmap.model._calico import CalicoNetworkSet, CalicoPolicy
+from attackmap.model._cilium import CiliumPolicy
 from attackmap.model._context import (
     ClusterContext,
     ClusterContextSpec,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from attackmap.model._cni import CalicoNetworkSet, CalicoPolicy, CiliumPolicy
+from attackmap.model._calico import CalicoNetworkSet, CalicoPolicy
+from attackmap.model._cilium import CiliumPolicy
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import (
     ConfigMapMeta,
@@ -34,7 +35,7 @@ class Inventory(Frozen):
     ``admission`` holds ``AdmissionConfiguration``/``PodSecurityConfiguration`` documents
     as validated raw mappings; ``virtual_services``/``istio_gateways`` are Istio's
     exposure, ``cilium_policies``/``calico_policies`` (with ``calico_network_sets``) the
-    CNI network policies (``_cni.py``); ``warnings`` lists dangling references (with locations);
+    CNI network policies (``_cilium.py``, ``_calico.py``); ``warnings`` lists dangling references (with locations);
     ``skipped`` every document not analysed and why; ``sources`` the inputs read.
     """
 

@@ -195,7 +195,7 @@ CONTEXT_KINDS: dict[str, frozenset[str]] = {
     # exposure through Istio (Gateway is qualified: see QUALIFIED_KINDS)
     "VirtualService": frozenset({"networking.istio.io"}),
     "Gateway.networking.istio.io": frozenset({"networking.istio.io"}),
-    # CNI network policies (model/_cni.py)
+    # CNI network policies (model/_cilium.py, model/_calico.py)
     "CiliumNetworkPolicy": frozenset({"cilium.io"}),
     "CiliumClusterwideNetworkPolicy": frozenset({"cilium.io"}),
     "NetworkPolicy.projectcalico.org": _CALICO_GROUPS,

@@ -17,14 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
-from attackmap.model._cni import (
-    CalicoPolicy,
-    CiliumPolicy,
-    CniIndex,
-    calico_verdict,
-    cilium_labels,
-    cilium_verdict,
-)
+from attackmap.model._calico import CalicoIndex, CalicoPolicy, calico_verdict
+from attackmap.model._cilium import CiliumIndex, CiliumPolicy, cilium_labels, cilium_verdict
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     Ingress,
@@ -365,7 +359,10 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
 
 
 def _with_cni(
-    k8s: NetworkIsolation, w: Workload, namespace_labels: dict[str, str], cni: CniIndex
+    k8s: NetworkIsolation,
+    w: Workload,
+    namespace_labels: dict[str, str],
+    cni: tuple[CiliumIndex, CalicoIndex],
 ) -> NetworkIsolation:
     """``k8s`` (the Kubernetes NetworkPolicies' isolation) with the Cilium and Calico
     policies folded in (``_cni.py``). A pod is isolated when any of them isolates it;
@@ -374,8 +371,8 @@ def _with_cni(
     precedence over every allow Cilium enforces, the Kubernetes policies' included)."""
     sa = w.pod.service_account_name
     ns = w.namespace
-    cil_in, cil_out = cilium_verdict(cni, ns, cilium_labels(w.labels, ns, namespace_labels, sa))
-    cal_in, cal_out = calico_verdict(cni, ns, w.labels, namespace_labels, sa)
+    cil_in, cil_out = cilium_verdict(cni[0], ns, cilium_labels(w.labels, ns, namespace_labels, sa))
+    cal_in, cal_out = calico_verdict(cni[1], ns, w.labels, namespace_labels, sa)
     in_isolated = k8s.ingress_isolated or cil_in.isolated or cal_in.isolated
     out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
     policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
@@ -526,7 +523,10 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     warnings: list[LoadWarning] = []
     services = _ServiceIndex(inv.services)
     gateways = _GatewayIndex(inv)
-    cni = CniIndex(inv.cilium_policies, inv.calico_policies, inv.calico_network_sets)
+    cni = (
+        CiliumIndex(inv.cilium_policies),
+        CalicoIndex(inv.calico_policies, inv.calico_network_sets),
+    )
     policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
     for p in inv.network_policies:
         policies_by_ns[p.ref.namespace or "default"].append(p)
@@ -624,7 +624,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         if namespace is None:  # not in the input: only its automatic name label
             namespace = namespaces[ns] = parse_namespace(ns, {}, None)
         network = _network(w, policies_by_ns.get(ns, []))
-        if cni:
+        if any(cni):
             network = _with_cni(network, w, namespace.labels, cni)
         linked.append(
             replace(

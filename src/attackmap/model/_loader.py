@@ -36,7 +36,8 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
-from attackmap.model import _cni as cni
+from attackmap.model import _calico as calico
+from attackmap.model import _cilium as cilium
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
 from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS, check_runtime
@@ -765,11 +766,11 @@ def _context_object(
     if kind == "Gateway.networking.istio.io":
         return "istio_gateways", objs.parse_istio_gateway(ref, raw, source)
     if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
-        return "cilium_policies", cni.parse_cilium_policy(ref, raw, source)
+        return "cilium_policies", cilium.parse_cilium_policy(ref, raw, source)
     if kind in ("NetworkPolicy.projectcalico.org", "GlobalNetworkPolicy"):
-        return "calico_policies", cni.parse_calico_policy(ref, raw, source)
+        return "calico_policies", calico.parse_calico_policy(ref, raw, source)
     if kind in ("NetworkSet", "GlobalNetworkSet"):
-        return "calico_network_sets", cni.parse_calico_network_set(ref, raw, source, labels)
+        return "calico_network_sets", calico.parse_calico_network_set(ref, raw, source, labels)
     return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
 
 
