@@ -114,3 +114,82 @@ def test_report_json_is_deterministic_and_names_the_schema() -> None:
     b = attackmap.analyze(NIM).to_json()
     assert a == b
     assert json.loads(a)["schema"] == "attackmap.report/v1"  # compact or indented
+
+
+# -- issue 17: wider exposure (Istio routes, SSH ports) never removes a technique ----------
+
+
+def _exposure_docs(service_type: str, privileged: bool, policy: bool) -> list[dict[str, object]]:
+    pod: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "llm", "namespace": "nim", "labels": {"app": "llm"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "nvcr.io/nim/meta/llama3:1.0",
+                    "ports": [{"containerPort": 8000}],
+                    "securityContext": {"privileged": privileged},
+                }
+            ]
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "llm", "namespace": "nim"},
+        "spec": {"type": service_type, "selector": {"app": "llm"}, "ports": [{"port": 8000}]},
+    }
+    docs: list[dict[str, object]] = [pod, service]
+    if policy:  # admits only the ingress gateway's namespace (a peer)
+        docs.append(
+            {
+                "apiVersion": "cilium.io/v2",
+                "kind": "CiliumNetworkPolicy",
+                "metadata": {"name": "gw", "namespace": "nim"},
+                "spec": {
+                    "endpointSelector": {},
+                    "ingress": [
+                        {
+                            "fromEndpoints": [
+                                {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "istio-system"}}
+                            ]
+                        }
+                    ],
+                },
+            }
+        )
+    return docs
+
+
+_WIDER = {
+    "virtual-service": {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "llm", "namespace": "nim"},
+        "spec": {"hosts": ["llm.example.com"], "gateways": ["istio-system/public"], "http": [{"route": [{"destination": {"host": "llm"}}]}]},
+    },
+    "ssh-service": {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "ssh", "namespace": "nim"},
+        "spec": {"type": "NodePort", "selector": {"app": "llm"}, "ports": [{"port": 2222}]},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("wider", sorted(_WIDER))
+@pytest.mark.parametrize("service_type", ["ClusterIP", "LoadBalancer"])
+@pytest.mark.parametrize("privileged", [False, True])
+@pytest.mark.parametrize("policy", [False, True])
+def test_wider_exposure_never_removes_a_technique(
+    wider: str, service_type: str, privileged: bool, policy: bool
+) -> None:
+    docs = _exposure_docs(service_type, privileged, policy)
+    entries = ["external", "cluster", "image"]
+    before = _techniques(attackmap.analyze(docs, entries=entries))
+    after = _techniques(attackmap.analyze([*docs, _WIDER[wider]], entries=entries))
+    assert before <= after
+    if wider == "virtual-service" and service_type == "ClusterIP":
+        assert "T1190" in after  # through the gateway, the policy admitting it or not

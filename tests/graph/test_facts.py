@@ -362,3 +362,57 @@ def test_unused_service_accounts_are_identities() -> None:
     # a ServiceAccount a workload runs as is that workload's identity, not a second one
     used = facts_of(_pod({}), _binding("ClusterRoleBinding", SA, "cluster-admin"))
     assert "ServiceAccount/app/default" not in used
+
+
+# -- SSH reached through a Service, declared or not (issue 17) ---------------------------------
+
+
+def container_facts_of(*docs: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """``Kind/ns/name[container]`` -> container base facts."""
+    from attackmap.graph._facts import extract
+    from attackmap.model import load
+
+    fb = extract(load(*docs))
+    return {f"{w.key}[{c.name}]": c.facts for w in fb.workloads for c in w.containers}
+
+
+def _service(port: int, target: int | str, type_: str = "ClusterIP") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "p", "namespace": "app"},
+        "spec": {
+            "type": type_,
+            "selector": {"app": "p"},
+            "ports": [{"port": port, "targetPort": target}],
+        },
+    }
+
+
+@pytest.mark.parametrize("target", [22, 2222])
+def test_a_service_to_the_ssh_port_is_a_remote_service_without_a_container_port(
+    target: int,
+) -> None:
+    pod = _pod({"initContainers": [{"name": "init", "image": "x"}]})
+    facts = container_facts_of(pod, _service(target, target, "LoadBalancer"))
+    assert {"remote_service", "remote_service:routed"} <= facts["Pod/app/p[c]"]
+    assert "remote_service" not in facts["Pod/app/p[init]"]  # gone before sshd could serve
+    internal = container_facts_of(pod, _service(22, target))["Pod/app/p[c]"]
+    assert "remote_service" in internal and "remote_service:routed" not in internal
+
+
+def test_a_named_target_port_resolving_to_ssh_is_a_remote_service() -> None:
+    pod = _pod(
+        {
+            "containers": [
+                {"name": "c", "image": "x", "ports": [{"containerPort": 22, "name": "mpi"}]}
+            ]
+        }
+    )
+    facts = container_facts_of(pod, _service(8022, "mpi", "NodePort"))["Pod/app/p[c]"]
+    assert {"remote_service", "remote_service:routed"} <= facts
+
+
+def test_a_service_to_another_port_is_no_remote_service() -> None:
+    facts = container_facts_of(_pod({}), _service(8000, 8000, "LoadBalancer"))["Pod/app/p[c]"]
+    assert not {"remote_service", "remote_service:routed"} & facts

@@ -565,9 +565,9 @@ def test_fixed_by_names_an_issue_17_item() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 17: below 0.97 today (precision 0.86, recall 0.84 on 27 rules); the items "
-    "named by fixed_by in mappings/peer-cases.yaml remove most disagreements — remove this "
-    "mark once the test passes",
+    reason="issue 17: below 0.97 (precision 0.95, recall 0.93 on 27 rules, after every "
+    "item of the issue landed); the remaining disagreements are listed with their reasons in "
+    "mappings/peer-cases.yaml — remove this mark once the test passes",
 )
 def test_kubescape_precision_and_recall() -> None:
     _, total = kubescape_scores()

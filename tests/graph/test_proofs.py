@@ -325,3 +325,14 @@ def test_deploy_takes_the_token_of_an_unused_service_account() -> None:
     }
     assert "use-sa-token@ServiceAccount/app/admin" in steps
     assert "T1098.006" in rep.workloads[0].technique_ids()
+
+
+def test_cni_policies_and_istio_routes_are_claimed_and_proven() -> None:
+    rep = analyze(PROOFS / "cni-istio.yaml")
+    web = claims_by_final_step(rep, "Deployment/app/web")
+    assert web["exploit-external-service"] == {"internal-service-only"}  # the VirtualService
+    llm = claims_by_final_step(rep, "Deployment/nim/llm")
+    assert "exploit-external-service" not in llm and "exploit-cluster-service" in llm
+    ssh = claims_by_final_step(rep, "Pod/hpc/ssh")
+    assert ssh["external-remote-service"] == {"internal-service-only"}
+    assert any("HTTP match (L7) not modelled" in w for w in rep.warnings)

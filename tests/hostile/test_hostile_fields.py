@@ -169,6 +169,57 @@ HTTP_ROUTE: dict[str, Any] = {
         "rules": [{"backendRefs": [{"name": "llm", "port": 8000}]}],
     },
 }
+VIRTUAL_SERVICE: dict[str, Any] = {
+    "apiVersion": "networking.istio.io/v1",
+    "kind": "VirtualService",
+    "metadata": {"name": "llm", "namespace": "nim"},
+    "spec": {
+        "hosts": ["llm.example.com"],
+        "gateways": ["gateways/public"],
+        "http": [
+            {
+                "match": [{"gateways": ["gateways/public"]}],
+                "route": [{"destination": {"host": "llm", "port": {"number": 8000}}}],
+            }
+        ],
+    },
+}
+ISTIO_GATEWAY: dict[str, Any] = {
+    "apiVersion": "networking.istio.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "public", "namespace": "gateways"},
+    "spec": {
+        "selector": {"istio": "ingressgateway"},
+        "servers": [{"port": {"number": 443, "protocol": "HTTPS"}, "hosts": ["*/llm.example.com"]}],
+    },
+}
+CILIUM_POLICY: dict[str, Any] = {
+    "apiVersion": "cilium.io/v2",
+    "kind": "CiliumNetworkPolicy",
+    "metadata": {"name": "llm", "namespace": "nim"},
+    "spec": {
+        "endpointSelector": {"matchLabels": {"app": "llm"}},
+        "enableDefaultDeny": {"ingress": True},
+        "ingress": [
+            {
+                "fromEntities": ["world"],
+                "fromEndpoints": [{"matchLabels": {"app": "gw"}}],
+                "toPorts": [{"ports": [{"port": "8000", "protocol": "TCP"}]}],
+            }
+        ],
+    },
+}
+CALICO_POLICY: dict[str, Any] = {
+    "apiVersion": "projectcalico.org/v3",
+    "kind": "GlobalNetworkPolicy",
+    "metadata": {"name": "llm"},
+    "spec": {
+        "selector": "app == 'llm'",
+        "order": 100,
+        "types": ["Ingress"],
+        "ingress": [{"action": "Allow", "source": {"nets": ["10.0.0.0/8"], "selector": "all()"}}],
+    },
+}
 RUNTIME_CLASS: dict[str, Any] = {
     "apiVersion": "node.k8s.io/v1",
     "kind": "RuntimeClass",
@@ -380,6 +431,33 @@ CASES: list[tuple[dict[str, Any], FieldPath, str]] = [
     (HTTP_ROUTE, ("spec", "rules", 0, "backendRefs"), "list"),
     (HTTP_ROUTE, ("spec", "rules", 0, "backendRefs", 0, "name"), "str"),
     (HTTP_ROUTE, ("spec", "rules", 0, "backendRefs", 0, "port"), "int"),
+    (VIRTUAL_SERVICE, ("spec", "hosts"), "list"),
+    (VIRTUAL_SERVICE, ("spec", "gateways"), "list"),
+    (VIRTUAL_SERVICE, ("spec", "http"), "list"),
+    (VIRTUAL_SERVICE, ("spec", "http", 0, "match", 0, "gateways"), "list"),
+    (VIRTUAL_SERVICE, ("spec", "http", 0, "route"), "list"),
+    (VIRTUAL_SERVICE, ("spec", "http", 0, "route", 0, "destination"), "map"),
+    (VIRTUAL_SERVICE, ("spec", "http", 0, "route", 0, "destination", "host"), "str"),
+    (VIRTUAL_SERVICE, ("spec", "http", 0, "route", 0, "destination", "port", "number"), "int"),
+    (ISTIO_GATEWAY, ("spec", "servers"), "list"),
+    (ISTIO_GATEWAY, ("spec", "servers", 0, "hosts"), "list"),
+    (ISTIO_GATEWAY, ("spec", "servers", 0, "port", "number"), "int"),
+    (CILIUM_POLICY, ("spec",), "map"),
+    (CILIUM_POLICY, ("spec", "endpointSelector"), "map"),
+    (CILIUM_POLICY, ("spec", "endpointSelector", "matchLabels"), "map"),
+    (CILIUM_POLICY, ("spec", "enableDefaultDeny", "ingress"), "bool"),
+    (CILIUM_POLICY, ("spec", "ingress"), "list"),
+    (CILIUM_POLICY, ("spec", "ingress", 0, "fromEntities"), "list"),
+    (CILIUM_POLICY, ("spec", "ingress", 0, "fromEndpoints"), "list"),
+    (CILIUM_POLICY, ("spec", "ingress", 0, "toPorts"), "list"),
+    (CALICO_POLICY, ("spec", "selector"), "str"),
+    (CALICO_POLICY, ("spec", "order"), "int"),
+    (CALICO_POLICY, ("spec", "types"), "list"),
+    (CALICO_POLICY, ("spec", "ingress"), "list"),
+    (CALICO_POLICY, ("spec", "ingress", 0, "action"), "str"),
+    (CALICO_POLICY, ("spec", "ingress", 0, "source"), "map"),
+    (CALICO_POLICY, ("spec", "ingress", 0, "source", "nets"), "list"),
+    (CALICO_POLICY, ("spec", "ingress", 0, "source", "selector"), "str"),
     (PERSISTENT_VOLUME, ("spec", "hostPath"), "map"),
     (PERSISTENT_VOLUME, ("spec", "hostPath", "path"), "str"),
     (PERSISTENT_VOLUME, ("spec", "claimRef"), "map"),
@@ -576,3 +654,12 @@ def test_a_malformed_serving_runtime_is_reported_at_its_own_field(runtime_first:
     offset = 0 if runtime_first else docs[0].count("\n") + 1
     assert e.value.line == lines[("spec", "containers")] + offset
     assert "InferenceService" not in str(e.value)
+
+
+def test_the_istio_and_cni_base_documents_are_valid() -> None:
+    """The issue-17 documents load and take effect without the wrong value."""
+    docs = [DEPLOYMENT, SERVICE, VIRTUAL_SERVICE, ISTIO_GATEWAY, CILIUM_POLICY, CALICO_POLICY]
+    inv = load("---\n".join(emit(d)[0] for d in docs))
+    (w,) = inv.workloads
+    assert "VirtualService" in {r.kind for r in w.exposure.routes}
+    assert {p.kind for p in w.network.policies} == {"CiliumNetworkPolicy", "GlobalNetworkPolicy"}

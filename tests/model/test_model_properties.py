@@ -147,6 +147,9 @@ def hostile(draw: st.DrawFn) -> Any:
                     "leaderworkerset.x-k8s.io/v1",
                     "serving.kserve.io/v1beta1",
                     "attackmap/v1",
+                    "networking.istio.io/v1",
+                    "cilium.io/v2",
+                    "projectcalico.org/v3",
                 ]
             )
         ),
@@ -174,6 +177,10 @@ def hostile(draw: st.DrawFn) -> Any:
                     "InferenceService",
                     "ClusterContext",
                     "PersistentVolumeClaim",
+                    "VirtualService",
+                    "Gateway",
+                    "CiliumNetworkPolicy",
+                    "GlobalNetworkPolicy",
                 ]
             )
         ),

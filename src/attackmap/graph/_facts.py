@@ -31,6 +31,7 @@ from attackmap.model._refs import ObjectRef
 from attackmap.model._workload import (
     LINUX_CAPABILITIES,
     Container,
+    ExposureRoute,
     credential_kind,
     is_credential_name,
 )
@@ -73,7 +74,7 @@ FACT_FAMILIES: dict[str, str] = {
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
-    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh)",
+    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh; or a Service sends to port 22/2222 of the pod, declared or not)",
     "remote_service:routed": "a LoadBalancer/NodePort Service, Ingress or Gateway route targets the SSH port",
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
@@ -87,15 +88,15 @@ FACT_FAMILIES: dict[str, str] = {
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
     "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
-    "route:gateway": "an Ingress, HTTPRoute or GRPCRoute exposes the pod: the controller's pods forward outside traffic",
+    "route:gateway": "an Ingress, HTTPRoute, GRPCRoute or Istio VirtualService (bound to a gateway) exposes the pod: the controller's pods forward outside traffic",
     "route:host": "hostNetwork or a hostPort exposes the pod on the node's address",
-    "netpol:ingress_isolated": "a NetworkPolicy selects the pod for ingress",
-    "netpol:ingress_open": "no NetworkPolicy selects the pod for ingress (everything may connect)",
+    "netpol:ingress_isolated": "a NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for ingress",
+    "netpol:ingress_open": "no NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for ingress (everything may connect)",
     "netpol:allows_any_pod": "a NetworkPolicy selecting the pod allows ingress from every pod",
     "netpol:allows_external": "a NetworkPolicy selecting the pod allows ingress from outside the cluster",
     "netpol:allows_peers": "a NetworkPolicy selecting the pod allows ingress from some peer (an ingress controller may be one)",
-    "netpol:egress_isolated": "a NetworkPolicy selects the pod for egress",
-    "netpol:egress_open": "no NetworkPolicy selects the pod for egress",
+    "netpol:egress_isolated": "a NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for egress",
+    "netpol:egress_open": "no NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for egress",
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
@@ -479,6 +480,26 @@ def _uid_root(c: Container) -> bool:
     return c.run_as_non_root is not True
 
 
+#: the ports sshd listens on in the images attackmap knows (22; multi-node NIM's 2222)
+SSH_PORTS = (22, 2222)
+
+
+def undeclared_ssh_routes(w: Workload) -> list[ExposureRoute]:
+    """The routes (Service ports, and Ingress/Gateway/VirtualService routes through them)
+    that send to port 22 or 2222 of the pod by number while no container declares that
+    port: the Service reaches whatever listens there, declared or not. A named target
+    resolves only through a declared port, which the per-port facts already cover."""
+    declared = {p.container_port for c in w.pod.containers for p in c.ports}
+    return [
+        r
+        for r in w.exposure.routes
+        if r.kind not in ("hostNetwork", "hostPort")
+        and isinstance(r.target, int)
+        and r.target in SSH_PORTS
+        and r.target not in declared
+    ]
+
+
 def _container_facts(
     w: Workload, c: Container, index: int, ev: dict[str, Evidence], loc: tuple[str, int | None]
 ) -> ContainerFacts:
@@ -562,8 +583,16 @@ def _container_facts(
     for ef in c.env_from:
         if ef.source == "secret":
             add("env:credential", f"{base}.envFrom", f"Secret {ef.name}")
+    for route in undeclared_ssh_routes(w) if c.kind in ("regular", "sidecar") else ():
+        # A Service (or a route through one) sends to port 22/2222 of the pod, which no
+        # container declares: a port need not be declared to be served, and any
+        # long-running container may be the one listening.
+        target = f"{route.kind} {route.ref or ''} -> {route.target}".replace("  ", " ")
+        add("remote_service", f"{base}.ports", f"{target} (no container declares the port)")
+        if route.level in ("external", "node"):
+            add("remote_service:routed", f"{base}.ports", target)
     for p in c.ports:
-        if p.container_port in (22, 2222) or (p.name or "").lower().startswith("ssh"):
+        if p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh"):
             add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
             for route in w.exposure.routes:
                 if route.level not in ("external", "node") or route.kind in (
@@ -1080,7 +1109,7 @@ def _pod_facts(
         name = str(route.ref) if route.ref else route.kind
         if route.kind in ("hostNetwork", "hostPort"):
             add("route:host", f"spec.{route.kind}", name, where)
-        elif route.kind in ("Ingress", "HTTPRoute", "GRPCRoute"):
+        elif route.kind in ("Ingress", "HTTPRoute", "GRPCRoute", "VirtualService"):
             add("route:gateway", route.kind, f"{name} port {route.port}", where)
         elif route.level in ("external", "node"):
             add(

@@ -10,6 +10,8 @@ See docs/model.md for the contract.
 
 from __future__ import annotations
 
+from attackmap.model._calico import CalicoNetworkSet, CalicoPolicy
+from attackmap.model._cilium import CiliumPolicy
 from attackmap.model._context import (
     ClusterContext,
     ClusterContextSpec,
@@ -25,6 +27,7 @@ from attackmap.model._objects import (
     Ingress,
     IngressBackend,
     IPBlock,
+    IstioGateway,
     LabelSelector,
     Namespace,
     NetworkPeer,
@@ -39,6 +42,7 @@ from attackmap.model._objects import (
     Service,
     ServiceAccount,
     ServicePort,
+    VirtualService,
 )
 from attackmap.model._rbac import (
     BUILTIN_CLUSTER_ROLES,
@@ -100,7 +104,10 @@ __all__ = [
     "RUNTIME_DEFAULT_CAPABILITIES",
     "AppArmorProfile",
     "Binding",
+    "CalicoNetworkSet",
+    "CalicoPolicy",
     "Capabilities",
+    "CiliumPolicy",
     "ClusterContext",
     "ClusterContextSpec",
     "ConfigMapMeta",
@@ -116,6 +123,7 @@ __all__ = [
     "Ingress",
     "IngressBackend",
     "Inventory",
+    "IstioGateway",
     "Kubelet",
     "LabelSelector",
     "LoadWarning",
@@ -151,6 +159,7 @@ __all__ = [
     "Subject",
     "Sysctl",
     "Toleration",
+    "VirtualService",
     "Volume",
     "VolumeDevice",
     "VolumeMount",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from attackmap.model._calico import CalicoNetworkSet, CalicoPolicy
+from attackmap.model._cilium import CiliumPolicy
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import (
     ConfigMapMeta,
     Ingress,
+    IstioGateway,
     Namespace,
     NetworkPolicy,
     PersistentVolume,
@@ -17,6 +20,7 @@ from attackmap.model._objects import (
     SecretMeta,
     Service,
     ServiceAccount,
+    VirtualService,
 )
 from attackmap.model._rbac import Binding, Role
 from attackmap.model._refs import Frozen, LoadWarning, ObjectRef, SkippedObject
@@ -29,7 +33,9 @@ class Inventory(Frozen):
     """The result of :func:`attackmap.model.load`. Every tuple is sorted by ``ref``.
 
     ``admission`` holds ``AdmissionConfiguration``/``PodSecurityConfiguration`` documents
-    as validated raw mappings; ``warnings`` lists dangling references (with locations);
+    as validated raw mappings; ``virtual_services``/``istio_gateways`` are Istio's
+    exposure, ``cilium_policies``/``calico_policies`` (with ``calico_network_sets``) the
+    CNI network policies (``_cilium.py``, ``_calico.py``); ``warnings`` lists dangling references (with locations);
     ``skipped`` every document not analysed and why; ``sources`` the inputs read.
     """
 
@@ -47,6 +53,11 @@ class Inventory(Frozen):
     pvcs: tuple[PersistentVolumeClaim, ...] = ()
     pvs: tuple[PersistentVolume, ...] = ()
     runtime_classes: tuple[RuntimeClass, ...] = ()
+    virtual_services: tuple[VirtualService, ...] = ()
+    istio_gateways: tuple[IstioGateway, ...] = ()
+    cilium_policies: tuple[CiliumPolicy, ...] = ()
+    calico_policies: tuple[CalicoPolicy, ...] = ()
+    calico_network_sets: tuple[CalicoNetworkSet, ...] = ()
     admission: tuple[dict[str, Any], ...] = ()
     context: ClusterContext | None = None
     skipped: tuple[SkippedObject, ...] = ()

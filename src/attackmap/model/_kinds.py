@@ -18,6 +18,7 @@ from attackmap.model._refs import ObjectRef, trusted
 __all__ = [
     "CLUSTER_SCOPED",
     "CONTEXT_KINDS",
+    "QUALIFIED_KINDS",
     "WORKLOAD_KINDS",
     "Extracted",
     "KindError",
@@ -170,6 +171,9 @@ WORKLOAD_KINDS: dict[str, tuple[frozenset[str], Extractor]] = {
     ),
 }
 
+#: Calico's resources: the CRDs, and the same resources served by its API server
+_CALICO_GROUPS = frozenset({"crd.projectcalico.org", "projectcalico.org"})
+
 #: kind → accepted API groups, for the context kinds
 CONTEXT_KINDS: dict[str, frozenset[str]] = {
     "Service": frozenset({""}),
@@ -188,6 +192,26 @@ CONTEXT_KINDS: dict[str, frozenset[str]] = {
     "PersistentVolumeClaim": frozenset({""}),
     "PersistentVolume": frozenset({""}),
     "RuntimeClass": frozenset({"node.k8s.io"}),
+    # exposure through Istio (Gateway is qualified: see QUALIFIED_KINDS)
+    "VirtualService": frozenset({"networking.istio.io"}),
+    "Gateway.networking.istio.io": frozenset({"networking.istio.io"}),
+    # CNI network policies (model/_cilium.py, model/_calico.py)
+    "CiliumNetworkPolicy": frozenset({"cilium.io"}),
+    "CiliumClusterwideNetworkPolicy": frozenset({"cilium.io"}),
+    "NetworkPolicy.projectcalico.org": _CALICO_GROUPS,
+    "GlobalNetworkPolicy": _CALICO_GROUPS,
+    "NetworkSet": _CALICO_GROUPS,
+    "GlobalNetworkSet": _CALICO_GROUPS,
+}
+
+#: (API group, kind) → the kind attackmap files the object under, for kinds whose name
+#: another API group also uses: a Calico NetworkPolicy and a Kubernetes one of the same
+#: name are two objects (``kubectl get networkpolicy.projectcalico.org``); an Istio
+#: Gateway is not a Gateway API Gateway (which stays skipped as not analysed).
+QUALIFIED_KINDS: dict[tuple[str, str], str] = {
+    ("networking.istio.io", "Gateway"): "Gateway.networking.istio.io",
+    ("crd.projectcalico.org", "NetworkPolicy"): "NetworkPolicy.projectcalico.org",
+    ("projectcalico.org", "NetworkPolicy"): "NetworkPolicy.projectcalico.org",
 }
 
 #: kinds without a namespace
@@ -199,7 +223,8 @@ CLUSTER_SCOPED = frozenset(
         "ClusterContext", "AdmissionConfiguration", "PodSecurityConfiguration",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "IngressClass",
         "GatewayClass", "APIService", "CSIDriver", "ClusterIssuer", "ResourceClass",
-        "DeviceClass",
+        "DeviceClass", "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy",
+        "GlobalNetworkSet",
     }
 )  # fmt: skip
 

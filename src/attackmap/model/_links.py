@@ -5,7 +5,9 @@ Exposure rule (docs/model.md): each Service in the workload's namespace whose no
 selector matches the pod labels gives one route per port whose target resolves to a
 container port (by number or name): ClusterIP/headless → ``cluster``, NodePort → ``node``,
 LoadBalancer (or ``externalIPs``) → ``external``. An Ingress or HTTPRoute/GRPCRoute whose
-backend is such a Service → ``external``. ``hostNetwork`` (each container port) and
+backend is such a Service → ``external``, and so is an Istio VirtualService route to it
+bound to a gateway other than ``mesh`` (a Gateway in the input must serve one of its
+hosts; one outside the input is assumed to). ``hostNetwork`` (each container port) and
 ``hostPort`` → ``node``. The level is the highest route's; without routes it is
 ``cluster`` when any container declares a port (reachable by pod IP), else ``none``.
 """
@@ -15,15 +17,19 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
+from attackmap.model._calico import CalicoIndex, CalicoPolicy, calico_verdict
+from attackmap.model._cilium import CiliumIndex, CiliumPolicy, cilium_labels, cilium_verdict
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     METADATA_ADDRESS,
     Ingress,
+    IstioGateway,
     NetworkPeer,
     NetworkPolicy,
     Route,
     RouteBackend,
     Service,
+    VirtualService,
     parse_namespace,
 )
 from attackmap.model._rbac import (
@@ -96,6 +102,97 @@ class _GatewayIndex:
         for r in inv.routes:
             for b in r.backends:
                 self.route_backends[b.namespace].append((r, b))
+        self.vs_backends: dict[str, list[_VSBackend]] = _virtual_service_backends(inv)
+
+
+#: a VirtualService destination bound to an outside gateway: (the VirtualService naming
+#: it, the Service's name, the destination port, the gateways that expose it)
+_VSBackend = tuple[VirtualService, str, int | None, tuple[str, ...]]
+
+
+def istio_service(host: str, namespace: str) -> tuple[str, str] | None:
+    """The Service ``(name, namespace)`` an Istio destination host names: a short name in
+    the VirtualService's namespace, ``name.ns``, or ``name.ns.svc[.<cluster domain>]``;
+    ``None`` for a wildcard or another host (a ServiceEntry, an outside name)."""
+    labels = host.lower().split(".")
+    if "*" in host or not all(labels):
+        return None
+    if len(labels) == 1:
+        return labels[0], namespace
+    if len(labels) == 2 or labels[2] == "svc":
+        return labels[0], labels[1]
+    return None
+
+
+def _hosts_overlap(a: str, b: str) -> bool:
+    """Whether two host patterns (``*``, ``*.example.com``, names) share a host."""
+    a, b = a.lower(), b.lower()
+    if a == b or "*" in (a, b):
+        return True
+    return (a.startswith("*.") and b.endswith(a[1:])) or (b.startswith("*.") and a.endswith(b[1:]))
+
+
+def gateway_serves(gateway: IstioGateway, vs: VirtualService) -> bool:
+    """Whether an Istio Gateway serves one of the VirtualService's hosts: a server host
+    ``[namespace/]host`` overlaps it and admits the VirtualService's namespace (``*``,
+    ``.`` = the Gateway's own, or that name). Without hosts on either side: served."""
+    if not vs.hosts or not gateway.servers:
+        return True
+    for server in gateway.servers:
+        for entry in server.hosts or ("*",):
+            ns, _, host = entry.rpartition("/")
+            if ns not in ("", "*") and (gateway.ref.namespace if ns == "." else ns) != (
+                vs.ref.namespace
+            ):
+                continue
+            if any(_hosts_overlap(host, h) for h in vs.hosts):
+                return True
+    return False
+
+
+def _gateway_ref(name: str, namespace: str | None) -> tuple[str | None, str]:
+    """A VirtualService's gateway reference ``ns/name``, ``name`` (its own namespace) or
+    the deprecated ``name.ns.svc.cluster.local`` as (namespace, name)."""
+    if "/" in name:
+        ns, _, short = name.partition("/")
+        return ns, short
+    if "." in name:
+        short, ns = name.split(".")[:2]
+        return ns, short
+    return namespace, name
+
+
+def _virtual_service_backends(inv: Inventory) -> dict[str, list[_VSBackend]]:
+    """VirtualService destinations bound to a gateway that serves outside traffic, by the
+    namespace of the Service they name. A route handed to another VirtualService
+    (``delegate``) exposes that one's destinations on the delegating route's gateways."""
+    out: dict[str, list[_VSBackend]] = defaultdict(list)
+    if not inv.virtual_services:
+        return out
+    istio = {(g.ref.namespace, g.ref.name): g for g in inv.istio_gateways}
+    by_ref = {vs.ref: vs for vs in inv.virtual_services}
+    for vs in inv.virtual_services:
+        entries = [(vs, d.host, d.port, d.gateways) for d in vs.destinations]
+        for delegate in vs.delegates:
+            target = by_ref.get(delegate.ref)
+            if target is not None:
+                entries += [
+                    (target, d.host, d.port, delegate.gateways) for d in target.destinations
+                ]
+        for owner, host, port, bound in entries:
+            outside: list[str] = []
+            for g in bound:
+                if g == "mesh":  # the sidecars: traffic from inside the mesh only
+                    continue
+                ns, name = _gateway_ref(g, vs.ref.namespace)
+                gateway = istio.get((ns, name))
+                if gateway is None or gateway_serves(gateway, vs):
+                    outside.append(f"{ns}/{name}")
+            target_service = istio_service(host, owner.ref.namespace or "default")
+            if outside and target_service is not None:
+                svc_name, svc_ns = target_service
+                out[svc_ns].append((owner, svc_name, port, tuple(outside)))
+    return out
 
 
 def _exposure(
@@ -156,6 +253,29 @@ def _exposure(
                     target=port.target_port if port else None,
                     level="external",
                     source=r.source,
+                )
+            )
+    seen_vs: set[tuple[ObjectRef, int | None, int | str | None]] = set()
+    for vs, svc_name, vs_port, _outside in gateways.vs_backends.get(namespace, ()):
+        svc = matched_names.get(svc_name)
+        if svc is None:
+            continue
+        pairs: list[tuple[int | None, int | str | None]] = [
+            (p.port, p.target_port) for p in svc.ports if vs_port is None or p.port == vs_port
+        ]
+        for number, target in pairs or [(vs_port, None)]:
+            if (vs.ref, number, target) in seen_vs:
+                continue
+            seen_vs.add((vs.ref, number, target))
+            routes.append(
+                ExposureRoute(
+                    kind="VirtualService",
+                    ref=vs.ref,
+                    service_type=svc.type,
+                    port=number,
+                    target=target,
+                    level="external",
+                    source=vs.source,
                 )
             )
     for c in w.pod.containers:
@@ -243,6 +363,69 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
         egress_allows_any=egress_any,
         egress_allows_metadata=egress_metadata,
     )
+
+
+def _with_cni(
+    k8s: NetworkIsolation,
+    w: Workload,
+    namespace_labels: dict[str, str],
+    cni: tuple[CiliumIndex, CalicoIndex],
+) -> NetworkIsolation:
+    """``k8s`` (the Kubernetes NetworkPolicies' isolation) with the Cilium and Calico
+    policies folded in (``_cni.py``). A pod is isolated when any of them isolates it;
+    what reaches it is the union of what each allows (over-approximated where the CNIs
+    order or combine them), less what Cilium's deny rules certainly refuse (they take
+    precedence over every allow Cilium enforces, the Kubernetes policies' included)."""
+    sa = w.pod.service_account_name
+    ns = w.namespace
+    cil_in, cil_out = cilium_verdict(cni[0], ns, cilium_labels(w.labels, ns, namespace_labels, sa))
+    cal_in, cal_out = calico_verdict(cni[1], ns, w.labels, namespace_labels, sa)
+    in_isolated = k8s.ingress_isolated or cil_in.isolated or cal_in.isolated
+    out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
+    policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
+    policies |= cal_in.policies | cal_out.policies
+    if not any(v.isolated or v.policies or v.any_pod or v.external or v.peers
+               or v.denies_pods or v.denies_external
+               for v in (cil_in, cal_in, cil_out, cal_out)):  # fmt: skip
+        return k8s  # no CNI policy has a say about this pod
+    peers = set(k8s.allowed_peers) | cil_in.peers
+    if cil_in.denies_pods and cil_in.denies_external:
+        peers.clear()
+    peers |= cal_in.peers
+    k8s_in = k8s.ingress_isolated
+    k8s_out = k8s.egress_isolated
+    return trusted(
+        NetworkIsolation,
+        ingress_isolated=in_isolated,
+        policies=tuple(sorted(policies)),
+        allows_from_any_pod=not in_isolated
+        or (((k8s_in and k8s.allows_from_any_pod) or cil_in.any_pod) and not cil_in.denies_pods)
+        or cal_in.any_pod,
+        allows_from_external=not in_isolated
+        or (
+            ((k8s_in and k8s.allows_from_external) or cil_in.external)
+            and not cil_in.denies_external
+        )
+        or cal_in.external,
+        allowed_peers=tuple(sorted(peers)) if in_isolated else (),
+        egress_isolated=out_isolated,
+        egress_allows_any=not out_isolated
+        or (
+            ((k8s_out and k8s.egress_allows_any) or cil_out.external)
+            and not cil_out.denies_external
+        )
+        or cal_out.external,
+    )
+
+
+def _cni_warnings(inv: Inventory) -> list[LoadWarning]:
+    """One warning per part of a CNI policy that is not modelled (``_cni.py``)."""
+    policies: list[CiliumPolicy | CalicoPolicy] = [*inv.cilium_policies, *inv.calico_policies]
+    return [
+        trusted(LoadWarning, message=note, ref=p.ref, source=p.source)
+        for p in policies
+        for note in p.notes
+    ]
 
 
 def _resolve_roles(roles: tuple[Role, ...]) -> dict[ObjectRef, Role]:
@@ -347,6 +530,10 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
     warnings: list[LoadWarning] = []
     services = _ServiceIndex(inv.services)
     gateways = _GatewayIndex(inv)
+    cni = (
+        CiliumIndex(inv.cilium_policies),
+        CalicoIndex(inv.calico_policies, inv.calico_network_sets),
+    )
     policies_by_ns: dict[str, list[NetworkPolicy]] = defaultdict(list)
     for p in inv.network_policies:
         policies_by_ns[p.ref.namespace or "default"].append(p)
@@ -443,11 +630,14 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
         namespace = namespaces.get(ns)
         if namespace is None:  # not in the input: only its automatic name label
             namespace = namespaces[ns] = parse_namespace(ns, {}, None)
+        network = _network(w, policies_by_ns.get(ns, []))
+        if any(cni):
+            network = _with_cni(network, w, namespace.labels, cni)
         linked.append(
             replace(
                 w,
                 exposure=exposure,
-                network=_network(w, policies_by_ns.get(ns, [])),
+                network=network,
                 service_account=sa_link,
                 namespace_labels=dict(namespace.labels),
                 pss=namespace.pss,
@@ -464,6 +654,7 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                     source=s.source,
                 )
             )
+    warnings += _cni_warnings(inv)
     for b in inv.bindings:
         if b.role_ref not in roles:
             warnings.append(

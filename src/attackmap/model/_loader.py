@@ -36,6 +36,8 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
+from attackmap.model import _calico as calico
+from attackmap.model import _cilium as cilium
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
 from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS, check_runtime
@@ -44,6 +46,7 @@ from attackmap.model._k8s import K8sPodTemplate, type_name
 from attackmap.model._kinds import (
     CLUSTER_SCOPED,
     CONTEXT_KINDS,
+    QUALIFIED_KINDS,
     WORKLOAD_KINDS,
     Extracted,
     KindError,
@@ -777,6 +780,16 @@ def _context_object(
         return "pvcs", objs.parse_pvc(ref, raw, source)
     if kind == "PersistentVolume":
         return "pvs", objs.parse_pv(ref, raw, source)
+    if kind == "VirtualService":
+        return "virtual_services", objs.parse_virtual_service(ref, raw, source)
+    if kind == "Gateway.networking.istio.io":
+        return "istio_gateways", objs.parse_istio_gateway(ref, raw, source)
+    if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
+        return "cilium_policies", cilium.parse_cilium_policy(ref, raw, source)
+    if kind in ("NetworkPolicy.projectcalico.org", "GlobalNetworkPolicy"):
+        return "calico_policies", calico.parse_calico_policy(ref, raw, source)
+    if kind in ("NetworkSet", "GlobalNetworkSet"):
+        return "calico_network_sets", calico.parse_calico_network_set(ref, raw, source, labels)
     return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
 
 
@@ -830,6 +843,7 @@ def _collect(
             raise obj.error((key,), f"expected a non-empty string, got {type_name(value)}")
     assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
+    kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
         c.admission.append(data)
         return
@@ -1112,6 +1126,11 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         pvcs=ordered("pvcs"),
         pvs=ordered("pvs"),
         runtime_classes=ordered("runtime_classes"),
+        virtual_services=ordered("virtual_services"),
+        istio_gateways=ordered("istio_gateways"),
+        cilium_policies=ordered("cilium_policies"),
+        calico_policies=ordered("calico_policies"),
+        calico_network_sets=ordered("calico_network_sets"),
         admission=tuple(c.admission),
         context=cluster_context,
         skipped=tuple(

@@ -24,6 +24,8 @@ __all__ = [
     "IPBlock",
     "Ingress",
     "IngressBackend",
+    "IstioGateway",
+    "IstioServer",
     "LabelSelector",
     "Namespace",
     "NetworkPeer",
@@ -38,6 +40,9 @@ __all__ = [
     "Service",
     "ServiceAccount",
     "ServicePort",
+    "VirtualService",
+    "VirtualServiceDelegate",
+    "VirtualServiceDestination",
 ]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -852,4 +857,189 @@ def parse_runtime_class(
 ) -> RuntimeClass:
     return RuntimeClass(
         ref=ref, handler=_K8sRuntimeClass.model_validate(raw).handler, source=source
+    )
+
+
+# --------------------------------------------------------------------------- Istio
+
+
+class IstioServer(Frozen):
+    """One ``servers`` entry of an Istio Gateway: its port and the hosts it serves
+    (``ns/host`` restrictions kept as written)."""
+
+    port: int | None = None
+    protocol: str | None = None
+    hosts: tuple[str, ...] = ()
+
+
+class IstioGateway(Frozen):
+    """An Istio ``Gateway`` (``networking.istio.io``; ref kind ``Gateway.networking.istio.io``,
+    so it never meets a Gateway API ``Gateway`` of the same name). It configures the
+    ingress gateway pods its ``selector`` picks; attackmap takes them to be reachable from
+    outside the cluster (they normally sit behind a LoadBalancer), as it does for Ingress
+    and Gateway API gateways."""
+
+    ref: ObjectRef
+    selector: dict[str, str] = Field(default_factory=dict)
+    servers: tuple[IstioServer, ...] = ()
+    source: SourceLocation | None = None
+
+
+class VirtualServiceDestination(Frozen):
+    """A route destination: ``host`` as written (a short Service name, ``name.ns``,
+    ``name.ns.svc.cluster.local`` or an outside host) and its port, with the gateways the
+    route is bound to (the match's ``gateways``, else the VirtualService's)."""
+
+    host: str
+    port: int | None = None
+    gateways: tuple[str, ...] = ()
+
+
+class VirtualServiceDelegate(Frozen):
+    """An http route handed to another VirtualService (``delegate``), which serves it on
+    the gateways this route is bound to."""
+
+    ref: ObjectRef
+    gateways: tuple[str, ...] = ()
+
+
+class VirtualService(Frozen):
+    """An Istio ``VirtualService``: the gateways it binds to (``ns/name``, ``name`` in its
+    own namespace, or ``mesh``, the default), its hosts, every destination of its http,
+    tcp and tls routes (mirrors included) and the VirtualServices it delegates to."""
+
+    ref: ObjectRef
+    hosts: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+    destinations: tuple[VirtualServiceDestination, ...] = ()
+    delegates: tuple[VirtualServiceDelegate, ...] = ()
+    source: SourceLocation | None = None
+
+
+class _K8sIstioPort(K8s):
+    number: int | None = None
+    protocol: str | None = None
+    name: str | None = None
+
+
+class _K8sIstioServer(K8s):
+    port: _K8sIstioPort | None = None
+    hosts: StrList = None
+
+
+class _K8sIstioGatewaySpec(K8s):
+    selector: StrMap | None = None
+    servers: list[_K8sIstioServer] | None = None
+
+
+class _K8sIstioGateway(K8s):
+    spec: _K8sIstioGatewaySpec | None = None
+
+
+def parse_istio_gateway(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
+) -> IstioGateway:
+    spec = _K8sIstioGateway.model_validate(raw).spec or _K8sIstioGatewaySpec()
+    return IstioGateway(
+        ref=ref,
+        selector=dict(spec.selector or {}),
+        servers=tuple(
+            IstioServer(
+                port=s.port.number if s.port else None,
+                protocol=s.port.protocol if s.port else None,
+                hosts=tuple(s.hosts or ()),
+            )
+            for s in spec.servers or ()
+        ),
+        source=source,
+    )
+
+
+class _K8sPortSelector(K8s):
+    number: int | None = None
+
+
+class _K8sDestination(K8s):
+    host: str
+    port: _K8sPortSelector | None = None
+
+
+class _K8sRouteDestination(K8s):
+    destination: _K8sDestination | None = None
+
+
+class _K8sIstioMatch(K8s):
+    gateways: StrList = None
+
+
+class _K8sDelegate(K8s):
+    name: str | None = None
+    namespace: str | None = None
+
+
+class _K8sIstioRoute(K8s):
+    """One http/tcp/tls route (the fields of the three kinds attackmap reads)."""
+
+    match: list[_K8sIstioMatch] | None = None
+    route: list[_K8sRouteDestination] | None = None
+    mirror: _K8sDestination | None = None
+    mirrors: list[_K8sRouteDestination] | None = None
+    delegate: _K8sDelegate | None = None
+
+
+class _K8sVirtualServiceSpec(K8s):
+    hosts: StrList = None
+    gateways: StrList = None
+    http: list[_K8sIstioRoute] | None = None
+    tcp: list[_K8sIstioRoute] | None = None
+    tls: list[_K8sIstioRoute] | None = None
+
+
+class _K8sVirtualService(K8s):
+    spec: _K8sVirtualServiceSpec | None = None
+
+
+def parse_virtual_service(
+    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
+) -> VirtualService:
+    spec = _K8sVirtualService.model_validate(raw).spec or _K8sVirtualServiceSpec()
+    gateways = tuple(spec.gateways or ()) or ("mesh",)
+    destinations: list[VirtualServiceDestination] = []
+    delegates: list[VirtualServiceDelegate] = []
+    for route in (*(spec.http or ()), *(spec.tcp or ()), *(spec.tls or ())):
+        matches = route.match or []
+        # a match's gateways replace the VirtualService's; a match without them keeps them
+        bound: set[str] = set()
+        for m in matches or [_K8sIstioMatch()]:
+            bound.update(m.gateways if m.gateways else gateways)
+        targets = [r.destination for r in route.route or () if r.destination is not None]
+        targets += [r.destination for r in route.mirrors or () if r.destination is not None]
+        if route.mirror is not None:
+            targets.append(route.mirror)
+        for d in targets:
+            destinations.append(
+                VirtualServiceDestination(
+                    host=d.host,
+                    port=d.port.number if d.port is not None else None,
+                    gateways=tuple(sorted(bound)),
+                )
+            )
+        if route.delegate is not None and route.delegate.name:
+            delegates.append(
+                VirtualServiceDelegate(
+                    ref=ObjectRef(
+                        kind="VirtualService",
+                        namespace=route.delegate.namespace or ref.namespace,
+                        name=route.delegate.name,
+                    ),
+                    gateways=tuple(sorted(bound)),
+                )
+            )
+    return VirtualService(
+        ref=ref,
+        hosts=tuple(spec.hosts or ()),
+        gateways=gateways,
+        destinations=tuple(destinations),
+        delegates=tuple(delegates),
+        source=source,
     )

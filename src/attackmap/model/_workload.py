@@ -525,7 +525,9 @@ class PodSpec(Frozen):
 
 
 class ExposureRoute(Frozen):
-    kind: Literal["Service", "Ingress", "HTTPRoute", "GRPCRoute", "hostNetwork", "hostPort"]
+    kind: Literal[
+        "Service", "Ingress", "HTTPRoute", "GRPCRoute", "VirtualService", "hostNetwork", "hostPort"
+    ]
     ref: ObjectRef | None = None
     service_type: str | None = None
     port: int | None = None
