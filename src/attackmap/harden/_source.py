@@ -10,17 +10,21 @@ sees exactly what is written.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from attackmap.errors import HardenError
 from attackmap.model._loader import _walk as walk
 from attackmap.model._yaml import decode_bytes, parse_text, read_file
+
+log = logging.getLogger(__name__)
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 
@@ -125,10 +129,48 @@ def read_sources(sources: list[str | Path]) -> list[SourceFile]:
 
 
 def dump(doc: Any) -> str:
-    """One document as YAML text (round-trip emitter)."""
+    """One document as YAML text (round-trip emitter).
+
+    ruamel.yaml can misplace a comment that sat between the items of a sequence it was
+    asked to change (the GPU Operator's driver DaemonSet: ``volumeMounts:   -``), which
+    makes text no YAML reader accepts. The text is checked; when it does not parse, the
+    document is emitted again without its comments (a warning says so), never broken."""
+    text = _emit(doc)
+    try:
+        yaml.load(text, Loader=_CHECK_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        log.warning(
+            "the patched document %s/%s lost its comments: the YAML emitter could not keep "
+            "them in place",
+            _field(doc, "kind"),
+            _field(doc, "metadata", "name"),
+        )
+        text = _emit(_plain(doc))
+    return text
+
+
+_CHECK_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _emit(doc: Any) -> str:
     buf = io.StringIO()
     yaml_rt().dump(doc, buf)
     return buf.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain dicts and lists, in the same order, without ruamel's comments."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _field(doc: Any, *keys: str) -> str:
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return str(doc) if doc is not None else "?"
 
 
 def join(head: str, chunks: list[str]) -> str:
