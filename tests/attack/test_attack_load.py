@@ -151,3 +151,25 @@ def test_default_load_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_bundles_read_from_disk_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `attack info/diff --bundle` read a bundle whole and inflated a .gz whole: a 200 MB
+    # file or a gzip bomb took its size in memory (only `attack update` was bounded)
+    import gzip
+
+    from attackmap.attack import _bundle
+    from attackmap.cli import main
+
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(_bundle.MAX_BUNDLE_BYTES + 1)  # sparse: refused by its size, unread
+    assert main(["attack", "info", "--bundle", str(big)]) == 2
+    assert "the bundle is more than the 128 MiB limit" in capsys.readouterr().err
+    monkeypatch.setattr(_bundle, "MAX_BUNDLE_BYTES", 1024 * 1024)
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b" " * (4 * 1024 * 1024)))
+    with pytest.raises(AttackKBError, match="decompresses to more than"):
+        _bundle.read_bundle(bomb)

@@ -8,10 +8,11 @@ the fields read here, so one plain JSON walk serves both. We deliberately do not
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
+import os
 import re
+import zlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +72,29 @@ class RawBundle:
     bundle_id: str
 
 
+#: Largest bundle read, downloaded or decompressed (release 18.1 is 34 MB; a bundle is ~50 MB).
+MAX_BUNDLE_BYTES = 128 * 1024 * 1024
+
+
+def _too_big(label: str | Path, what: str) -> AttackKBError:
+    return AttackKBError(
+        f"the bundle {what} more than the {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB limit",
+        path=label,
+        hint="pass an Enterprise ATT&CK STIX bundle (about 50 MB)",
+    )
+
+
 def read_bundle(path: Path) -> RawBundle:
-    """Read a ``.json``/``.json.gz`` STIX bundle; raise :class:`AttackKBError` if it is not one."""
+    """Read a ``.json``/``.json.gz`` STIX bundle; raise :class:`AttackKBError` if it is not one
+    or is larger than :data:`MAX_BUNDLE_BYTES` (refused by its size before it is read; a
+    device or pipe by a bounded read)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_BUNDLE_BYTES:
+                raise _too_big(path, "is")
+            data = f.read(MAX_BUNDLE_BYTES + 1)
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise _too_big(path, "is")
     except OSError as e:
         raise AttackKBError(
             f"cannot read ATT&CK bundle: {e.strerror}",
@@ -84,14 +104,26 @@ def read_bundle(path: Path) -> RawBundle:
     return parse_bundle(data, str(path))
 
 
+def _gunzip(data: bytes, label: str) -> bytes:
+    """Decompress gzip ``data``, refusing output over :data:`MAX_BUNDLE_BYTES` (a gzip bomb
+    is stopped after that much, never inflated whole)."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    out = inflater.decompress(data, MAX_BUNDLE_BYTES + 1)
+    if len(out) > MAX_BUNDLE_BYTES or inflater.unconsumed_tail:
+        raise _too_big(label, "decompresses to")
+    if not inflater.eof:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    return out
+
+
 def parse_bundle(data: bytes, label: str) -> RawBundle:
     """Parse bundle bytes (gzip-compressed or not); ``label`` names the source in errors."""
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+            data = _gunzip(data, label)
         doc = json.loads(data)
-    except (OSError, EOFError, ValueError) as e:  # gzip/zlib errors, JSON/UTF-8 errors
+    except (OSError, EOFError, ValueError, zlib.error) as e:  # gzip/zlib, JSON/UTF-8 errors
         raise AttackKBError(
             f"not a readable JSON STIX bundle ({e})",
             path=label,

@@ -32,6 +32,7 @@ from typing import IO, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.attack._bundle import EXTRA_TECHNIQUES, parse_bundle
+from attackmap.attack._bundle import MAX_BUNDLE_BYTES as BUNDLE_LIMIT
 from attackmap.attack._kb import AttackKB
 from attackmap.attack._load import CURRENT, DEFAULT_PLATFORM, cache_dir, load_attack
 from attackmap.attack._slice import LICENSE, write_atomic, write_slice
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 _STIX20_URL = "https://raw.githubusercontent.com/mitre/cti/ATT%26CK-v{release}/enterprise-attack/enterprise-attack.json"
 _STIX21_URL = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack-{release}.json"
 
-MAX_BUNDLE_BYTES = 128 * 1024 * 1024
+MAX_BUNDLE_BYTES = BUNDLE_LIMIT  # the same limit as a bundle read from disk
 """The largest ATT&CK bundle ``update`` accepts: 128 MiB, as downloaded and, when
 gzip-compressed, decompressed. Enterprise ATT&CK 18.1 is 34 MB, so this leaves room for
 growth while a hostile or mistaken source (``file:///dev/zero``, an endless or oversize

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from attackmap.errors import HardenError
+from attackmap.errors import HardenError, InputError
 from attackmap.model._loader import _walk as walk
 from attackmap.model._yaml import decode_bytes, parse_text, read_file
 
@@ -137,8 +136,8 @@ def dump(doc: Any) -> str:
     document is emitted again without its comments (a warning says so), never broken."""
     text = _emit(doc)
     try:
-        yaml.load(text, Loader=_CHECK_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
+        parse_text(text, "<patched>")  # the reader that re-reads it for the verification
+    except InputError:
         log.warning(
             "the patched document %s/%s lost its comments: the YAML emitter could not keep "
             "them in place",
@@ -147,9 +146,6 @@ def dump(doc: Any) -> str:
         )
         text = _emit(_plain(doc))
     return text
-
-
-_CHECK_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _emit(doc: Any) -> str:
