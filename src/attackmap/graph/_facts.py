@@ -70,7 +70,7 @@ FACT_FAMILIES: dict[str, str] = {
     "apparmor:*": "AppArmor profile type (field or deprecated annotation; unset when neither)",
     "hostpath:*": "hostPath mounted into the container: hostpath:<path>:ro|rw",
     "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
-    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path), a literal value shaped like a credential under any name (see Credential shapes), or envFrom a Secret",
+    "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path), a literal value shaped like a credential under any name (see Credential shapes), a variable taken from a Secret (secretKeyRef) under any name, or envFrom a Secret",
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
@@ -576,10 +576,13 @@ def _container_facts(
         routes = sorted({g.route for g in w.pod.gpu_access if g.container in (None, c.name)})
         add("gpu", f"{base}.resources", "GPU via " + ", ".join(routes))
     for e in c.env:
-        if e.credential_like and (e.has_value or e.source == "secret"):
+        # a value taken from a Secret is a credential whatever the variable is called (as a
+        # whole Secret through envFrom is): the cluster's owner classified it so
+        if (e.credential_like and e.has_value) or e.source == "secret":
             # names the variable and the kind of credential, never the value
             shape = f" (value shaped like {e.credential_kind})" if e.credential_kind else ""
-            add("env:credential", f"{base}.env[{e.name}]", e.name + shape)
+            origin = "" if e.credential_like else f" (from Secret {e.ref_name})"
+            add("env:credential", f"{base}.env[{e.name}]", e.name + shape + origin)
     for ef in c.env_from:
         if ef.source == "secret":
             add("env:credential", f"{base}.envFrom", f"Secret {ef.name}")
@@ -706,18 +709,18 @@ def pid_peer_facts(
 
 
 def is_credential_env(entry: Mapping[str, object]) -> bool:
-    """Whether a raw ``env`` entry gives the fact ``env:credential``: a credential-like
-    name with a literal value or a value from a Secret, or a literal value shaped like a
-    credential under any name (the same rule as extraction)."""
+    """Whether a raw ``env`` entry gives the fact ``env:credential``: a value from a Secret
+    under any name, a credential-like name with a literal value, or a literal value shaped
+    like a credential under any name (the same rule as extraction)."""
     name = entry.get("name")
     value = entry.get("value")
     if isinstance(value, str) and value != "" and credential_kind(value) is not None:
         return True
-    if not isinstance(name, str) or not is_credential_name(name):
-        return False
     value_from = entry.get("valueFrom")
     if isinstance(value_from, Mapping) and "secretKeyRef" in value_from:
         return True
+    if not isinstance(name, str) or not is_credential_name(name):
+        return False
     return isinstance(value, str) and value != ""
 
 
