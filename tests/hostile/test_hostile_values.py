@@ -76,12 +76,32 @@ def test_env_value_and_command_errors_never_echo_the_value(
     assert "LEAKME" not in err
 
 
-def test_tags_outside_secret_fields_are_still_named(tmp_path: Path) -> None:
-    # the tag is named where it cannot be a secret: it tells the user what to fix
+def test_standard_tags_are_named_local_tags_never(tmp_path: Path) -> None:
+    # a standard tag tells the user what to fix; a local tag is free text that may be a
+    # secret written where the value belongs (`password: !S3cret`), in any field
     f = tmp_path / "pod.yaml"
-    f.write_text(POD_ENV.format(value='"x"').replace("image: nginx", "image: !Ref nginx"))
-    with pytest.raises(InputError, match="unsupported YAML tag '!Ref'"):
+    f.write_text(POD_ENV.format(value='"x"').replace("image: nginx", "image: !!set nginx"))
+    with pytest.raises(InputError, match=r"unsupported YAML tag 'tag:yaml\.org,2002:set'"):
         load(f)
+    f.write_text(POD_ENV.format(value='"x"').replace("image: nginx", "image: !LEAKME nginx"))
+    with pytest.raises(InputError, match=r"unsupported YAML tag \(a local tag\)") as info:
+        load(f)
+    assert "LEAKME" not in str(info.value)
+
+
+def test_secret_data_inside_lists_is_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a Secret inside a List (or a typed SecretList) was checked only at the top level
+    f = tmp_path / "list.yaml"
+    f.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: SecretList\n"
+        "  items:\n  - metadata: {name: s, namespace: nim}\n"
+        "    stringData: {password: !!int LEAKME123}\n"
+    )
+    assert main(["inventory", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "items[0].items[0].stringData.password" in err and "LEAKME" not in err
 
 
 def _pod_with(field: str) -> str:

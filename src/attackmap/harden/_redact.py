@@ -50,20 +50,27 @@ _MERGE = "tag:yaml.org,2002:merge"
 
 #: Values of a known credential shape, anywhere in a string.
 _SHAPES = re.compile(
-    r"nvapi-[A-Za-z0-9_-]{8,}"  # NVIDIA NGC API key
-    r"|hf_[A-Za-z0-9]{20,}"  # Hugging Face
-    r"|sk-[A-Za-z0-9_-]{20,}"  # OpenAI and compatible APIs
-    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}"
+    # only at the start of a token (the look-behind), and possessive: each character is
+    # looked at a bounded number of times ('eyJ' repeated 100,000 times used to take
+    # minutes: every occurrence rescanned the rest of the value)
+    r"(?<![A-Za-z0-9_-])(?:"
+    r"nvapi-[A-Za-z0-9_-]{8,}+"  # NVIDIA NGC API key
+    r"|hf_[A-Za-z0-9]{20,}+"  # Hugging Face
+    r"|sk-[A-Za-z0-9_-]{20,}+"  # OpenAI and compatible APIs
+    r"|gh[pousr]_[A-Za-z0-9]{20,}+|github_pat_[A-Za-z0-9_]{20,}+"
+    r"|glpat-[A-Za-z0-9_-]{20,}+"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}+"
     r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+    r"|eyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{8,}+"  # JWT
+    r")"
 )
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 # NAME=value (shell, env files, properties) and --name=value / --name value (flags)
 _VALUE = r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s;&|<>()`\"']+)"
-_ASSIGNMENT = re.compile(r"(?<![\w.-])(?:--?)?(?P<name>[A-Za-z_][\w.-]*)=" + _VALUE)
-_FLAG_WITH_VALUE = re.compile(r"(?<![\w-])--(?P<name>[A-Za-z][\w.-]*)[ \t]+(?!-)" + _VALUE)
+# Names are bounded and possessive, and a match starts only where a token does: linear in
+# the text (an annotation of '.--a' repeated made the flag pattern quadratic).
+_ASSIGNMENT = re.compile(r"(?<![\w.-])(?:--?)?(?P<name>[A-Za-z_][\w.-]{0,127}+)=" + _VALUE)
+_FLAG_WITH_VALUE = re.compile(r"(?<![\w.-])--(?P<name>[A-Za-z][\w.-]{0,127}+)[ \t]++(?!-)" + _VALUE)
 _FLAG = re.compile(r"--?(?P<name>[A-Za-z][\w.-]*)")
 _LINE_BREAK = re.compile(r"(\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])")
 #: Shortest value :func:`scrub` replaces wherever it appears (shorter ones are replaced

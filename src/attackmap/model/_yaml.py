@@ -297,6 +297,13 @@ class _NodeError(Exception):
         return InputError(message, path=path, line=self.line, field=format_path(parts) or None)
 
 
+def _tag_detail(tag: str) -> str:
+    """How an error names a refused tag: a standard one (``!!python/object``) by its name, a
+    local one (``!Ref``, ``!anything``) not at all: it is free text, and may be a secret
+    written where a value belongs (``password: !S3cret``)."""
+    return repr(tag) if tag.startswith("tag:yaml.org,2002:") else "(a local tag)"
+
+
 #: Top-level fields whose values are data (a Secret's, a ConfigMap's).
 _DATA_FIELDS = frozenset({"data", "stringData", "binaryData"})
 
@@ -304,6 +311,8 @@ _DATA_FIELDS = frozenset({"data", "stringData", "binaryData"})
 def _may_hold_a_secret(parts: Sequence[str | int]) -> bool:
     """Whether a field's value may be a secret: a Secret's or ConfigMap's data, an env
     value, an annotation, a command or argument (``export TOKEN=...``)."""
+    while len(parts) > 1 and parts[0] == "items" and isinstance(parts[1], int):
+        parts = parts[2:]  # an object inside a List (nested ones too) is checked as itself
     if parts and parts[0] in _DATA_FIELDS:
         return True
     for i, part in enumerate(parts):
@@ -376,7 +385,7 @@ class _Builder:
             raise self.error(node, f"nested deeper than {MAX_DEPTH} levels")
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
-                raise self.error(node, "unsupported YAML tag", repr(node.tag))
+                raise self.error(node, "unsupported YAML tag", _tag_detail(node.tag))
             items: list[Any] = []
             size = 1
             for i, child in enumerate(node.value):
@@ -419,7 +428,7 @@ class _Builder:
             raise self.error(node, f"document expands to more than {MAX_EXPANDED_NODES} nodes")
         if cls is SequenceNode:
             if node.tag != _SEQ:
-                raise self.error(node, "unsupported YAML tag", repr(node.tag))
+                raise self.error(node, "unsupported YAML tag", _tag_detail(node.tag))
             items: list[Any] = []
             for i, child in enumerate(node.value):
                 if child.__class__ is ScalarNode and child.tag == _STR:  # the common case
@@ -434,7 +443,7 @@ class _Builder:
         if cls is not MappingNode:  # pragma: no cover - libyaml composes only three types
             raise self.error(node, "unsupported YAML node")
         if node.tag != _MAP:
-            raise self.error(node, "unsupported YAML tag", repr(node.tag))
+            raise self.error(node, "unsupported YAML tag", _tag_detail(node.tag))
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.__class__ is not ScalarNode or key_node.tag not in _KEY_TAGS:
@@ -456,7 +465,7 @@ class _Builder:
 
     def mapping(self, node: MappingNode, depth: int) -> tuple[Any, int]:
         if node.tag != _MAP:
-            raise self.error(node, "unsupported YAML tag", repr(node.tag))
+            raise self.error(node, "unsupported YAML tag", _tag_detail(node.tag))
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         size = 1
@@ -473,7 +482,7 @@ class _Builder:
                     merged.update(source)
                 continue
             if key_node.tag not in _KEY_TAGS:
-                raise self.error(key_node, "unsupported YAML tag", repr(key_node.tag))
+                raise self.error(key_node, "unsupported YAML tag", _tag_detail(key_node.tag))
             key = key_node.value
             if key in out:
                 raise self.duplicate(key_node, key)
@@ -512,7 +521,9 @@ class _Builder:
             return self.number(node)
         if tag == _NON_FINITE:
             raise self.error(node, _NOT_FINITE)
-        raise self.error(node, "unsupported YAML tag", f"{tag!r} (only standard tags are accepted)")
+        raise self.error(
+            node, "unsupported YAML tag", f"{_tag_detail(tag)} (only standard tags are accepted)"
+        )
 
     def number(self, node: ScalarNode) -> int | float:
         text = node.value
