@@ -112,3 +112,51 @@ def test_two_manifests_of_one_object_are_refused_the_same_way_in_every_order(
         capsys.readouterr()
     (message,) = messages
     assert f"defined at {files[0]}:1 and at {files[1]}:1" in message
+
+
+PSA = (
+    "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+    "defaults: {{enforce: {level}}}\n"
+)
+CONTEXT = "apiVersion: attackmap/v1\nkind: ClusterContext\nmetadata: {{name: {name}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "what"),
+    [
+        (PSA.format(level="privileged"), PSA.format(level="restricted"), "Pod Security admission"),
+        (CONTEXT.format(name="a"), CONTEXT.format(name="b"), "ClusterContext document"),
+    ],
+    ids=["admission", "context"],
+)
+def test_a_second_cluster_wide_document_is_refused_the_same_way_in_every_order(
+    first: str, second: str, what: str, tmp_path: Path
+) -> None:
+    # the first admission configuration in input order was used: exit 1 with
+    # --fail-on T1611 one way, 0 the other; the ClusterContext error named whichever came second
+    files = _files(tmp_path, {"a.yaml": first, "b.yaml": second, "pod.yaml": SERVICE})
+    messages = set()
+    for order in itertools.permutations(files):
+        with pytest.raises(InputError, match=f"more than one {what}") as info:
+            load(*order)
+        messages.add((info.value.message, info.value.path))
+    assert len(messages) == 1, messages
+    (message, path) = messages.pop()
+    assert f"at {files[0]}:1 and at {files[1]}:1" in message and path == str(files[1])
+    (tmp_path / "same").mkdir()
+    same = _files(tmp_path / "same", {"a.yaml": first, "b.yaml": first, "pod.yaml": SERVICE})
+    load(*same)  # identical copies are one
+
+
+def test_load_warnings_do_not_depend_on_the_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _files(
+        tmp_path,
+        {
+            "a.yaml": SERVICE.replace("namespace: nim", 'namespace: "FILLED BY THE OPERATOR"'),
+            "b.yaml": SERVICE.replace("name: llm", "name: My_Service"),
+        },
+    )
+    outputs = {_inventory_json(capsys, list(order)) for order in itertools.permutations(files)}
+    assert len(outputs) == 1

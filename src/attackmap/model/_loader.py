@@ -735,7 +735,7 @@ def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None
 class _Collected:
     workloads: dict[ObjectRef, Workload]
     context: dict[str, dict[ObjectRef, Any]]
-    admission: list[dict[str, Any]]
+    admission: list[tuple[dict[str, Any], _Object]]
     cluster_context: list[tuple[ClusterContext, _Object]]
     skipped: list[SkippedObject]
     seen: dict[tuple[str, str | None, str], _Object]
@@ -845,7 +845,7 @@ def _collect(
     group = group_of(api)
     kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
-        c.admission.append(data)
+        c.admission.append((data, obj))
         return
     if kind == "ClusterContext" and api.startswith("attackmap/"):
         try:
@@ -969,6 +969,34 @@ def _check_names(obj: _Object, c: _Collected, kind: str, name: str, ns: str | No
                     source=obj.source(),
                 )
             )
+
+
+def _source_order(source: SourceLocation | None) -> tuple[str, int, int]:
+    if source is None:
+        return ("", 0, 0)
+    return (source.path, source.document, source.line or 0)
+
+
+def _warning_order(w: LoadWarning) -> tuple[tuple[str, int, int], str, str]:
+    return (_source_order(w.source), str(w.ref or ""), w.message)
+
+
+def _one_of(found: list[tuple[Any, _Object]], what: str, why: str) -> None:
+    """Refuse a second, different ``what`` (identical copies are one), naming both places in
+    an order that does not depend on the input's (the first found would otherwise win)."""
+    distinct: list[tuple[Any, _Object]] = []
+    for value, obj in found:
+        if all(value != kept for kept, _ in distinct):
+            distinct.append((value, obj))
+    if len(distinct) > 1:
+        first, second = sorted(
+            (obj for _, obj in distinct), key=lambda o: _source_order(o.source())
+        )[:2]
+        raise second.error(
+            (),
+            f"more than one {what} (at {first.source()} and at {second.source()}): {why}",
+            hint="keep the one the cluster uses",
+        )
 
 
 def _collect_rendered(c: _Collected, default_ns: str) -> None:
@@ -1098,9 +1126,8 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     for obj in waiting:
         _collect(obj, c, default_ns)
     _collect_rendered(c, default_ns)
-    if len(c.cluster_context) > 1:
-        second = c.cluster_context[1][1]
-        raise second.error((), "more than one ClusterContext document")
+    _one_of(c.cluster_context, "ClusterContext document", "attackmap reads one")
+    _one_of(c.admission, "Pod Security admission configuration", "the API server reads one")
     cluster_context = _load_context(context) or (
         c.cluster_context[0][0] if c.cluster_context else None
     )
@@ -1131,7 +1158,7 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         cilium_policies=ordered("cilium_policies"),
         calico_policies=ordered("calico_policies"),
         calico_network_sets=ordered("calico_network_sets"),
-        admission=tuple(c.admission),
+        admission=tuple(data for data, _ in c.admission[:1]),
         context=cluster_context,
         skipped=tuple(
             sorted(
@@ -1146,7 +1173,9 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
             )
         ),
         sources=tuple(read),
-        warnings=tuple(c.warnings),  # reading warnings; link() adds the dangling references
+        # reading warnings, in an order that does not depend on the input's; link() adds
+        # the dangling references
+        warnings=tuple(sorted(c.warnings, key=_warning_order)),
     )
     return link(
         inventory, tuple(c.workloads[k] for k in sorted(c.workloads, key=ObjectRef.sort_key))
