@@ -183,8 +183,13 @@ def test_file_modes_and_links(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["analyze", str(NIM)], ["analyze", str(NIM), "--format", "json"], ["inventory", str(NIM)]],
-    ids=["analyze-table", "analyze-json", "inventory-table"],
+    [
+        ["analyze", str(NIM)],
+        ["analyze", str(NIM), "--format", "json"],
+        ["inventory", str(NIM)],
+        ["docs", "--list"],
+    ],
+    ids=["analyze-table", "analyze-json", "inventory-table", "docs-list"],
 )
 def test_stdout_on_a_full_disk_is_exit_2_without_a_traceback(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -163,7 +163,7 @@ def test_the_report_lists_the_skipped_files(manifests: tuple[Path, _WaitingWrite
     assert sorted(_skipped(report.warnings)) == sorted(REASONS)
 
 
-@pytest.mark.parametrize("command", ["inventory", "analyze"])
+@pytest.mark.parametrize("command", ["inventory", "analyze", "pss"])
 @pytest.mark.parametrize("content", ["empty", "not-a-manifest", "only-a-fifo", "only-comments"])
 def test_inventory_and_analyze_refuse_a_directory_with_nothing_to_analyse_alike(
     tmp_path: Path, command: str, content: str, capsys: pytest.CaptureFixture[str]

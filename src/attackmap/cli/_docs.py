@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attackmap.cli._output import ExamplesFormatter, write_files
+from attackmap.cli._output import ExamplesFormatter, write_files, write_text
 from attackmap.errors import AttackmapError
 
 EXAMPLES = """\
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     pages = generate()
     if args.list:
-        sys.stdout.write("".join(f"{name}\n" for name in pages))
+        write_text("".join(f"{name}\n" for name in pages))  # `> /dev/full`: exit 2
         return 0
     out = Path(args.out)
     if args.check:

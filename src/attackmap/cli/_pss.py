@@ -90,12 +90,15 @@ def to_json(results: list[tuple[Workload, PSSResult]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from attackmap.model import load
+    from attackmap.model import load, read_documents
+    from attackmap.model._loader import require_documents
     from attackmap.pss import evaluate
     from attackmap.pss._versions import parse_version
 
     version = parse_version(args.policy_version)  # bad version: PSSError before reading
-    inventory = load(*args.paths)
+    documents = read_documents(*args.paths)
+    require_documents(documents, args.paths)  # as analyze and inventory: nothing is exit 2
+    inventory = load(*documents)
     workloads = sorted(inventory.workloads, key=lambda w: w.ref.sort_key())
     results = [(w, evaluate(w, args.level, version)) for w in workloads]
     if not workloads:
