@@ -160,3 +160,15 @@ def test_load_warnings_do_not_depend_on_the_input_order(
     )
     outputs = {_inventory_json(capsys, list(order)) for order in itertools.permutations(files)}
     assert len(outputs) == 1
+
+
+def test_an_object_named_by_generate_name_is_read() -> None:
+    # `metadata: {generateName: debug-}` (kubectl create, Jobs from CronJobs) was refused
+    # with an internal "malformed Pod: 'name'"; the API server appends a random suffix
+    inv = load(
+        "apiVersion: v1\nkind: Pod\nmetadata: {generateName: debug-, namespace: nim}\n"
+        "spec: {containers: [{name: c, image: busybox, securityContext: {privileged: true}}]}\n"
+    )
+    (w,) = inv.workloads
+    assert str(w.ref) == "Pod/nim/debug-"
+    assert not inv.warnings  # the prefix is not checked as a full name

@@ -859,6 +859,9 @@ def _collect(
         raise obj.error(("metadata", "namespace"), f"expected a string, got {type_name(meta_ns)}")
     ns = None if kind in CLUSTER_SCOPED else (meta_ns or default_ns)
     _check_names(obj, c, kind, name, ns)
+    if "name" not in data["metadata"]:  # generateName only: the API server adds a suffix
+        data = {**data, "metadata": {**data["metadata"], "name": name}}
+        obj = _Object(data, obj.doc, obj.item, obj.line)
     handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS.get(kind)
     context_groups = CONTEXT_KINDS.get(kind)
     groups = handler[0] if handler else context_groups
