@@ -404,3 +404,18 @@ def test_audit_of_nothing_but_garbage_is_an_error_not_an_empty_report(
 def test_audit_paths_that_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(AttackmapError, match="not found"):
         read(tmp_path / "missing.log")
+
+
+@pytest.mark.parametrize("command", [["seccomp"], ["seccomp", "generate"]])
+def test_seccomp_reads_are_bounded(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `seccomp /dev/zero` read until memory ran out (a MemoryError traceback); a 1 GB file
+    # was read whole before its size was checked
+    from attackmap.seccomp._document import MAX_READ_BYTES
+
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(MAX_READ_BYTES + 1)
+    for path in ("/dev/zero", str(big)):
+        _cli_refuses(capsys, [*command, path], f"{path}: file is larger than the limit")

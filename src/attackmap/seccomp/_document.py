@@ -9,6 +9,7 @@ operator objects, ``kubectl get -o yaml`` output) are composed and constructed s
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,10 +165,23 @@ def parse_documents(text: str, path: str | None) -> list[Document]:
     return docs
 
 
+#: Largest file read (profiles are refused past 16 MiB once read; this bounds the read
+#: itself: a file is refused by its size, a device or pipe after this many bytes).
+MAX_READ_BYTES = 64 * 1024 * 1024
+
+
 def read_text(path: Path) -> str:
-    """The UTF-8 text of ``path``, as a :class:`SeccompError` when it cannot be read."""
+    """The UTF-8 text of ``path``, as a :class:`SeccompError` when it cannot be read or is
+    larger than :data:`MAX_READ_BYTES` (``/dev/zero`` used to be read until memory ran out)."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            too_big = os.fstat(f.fileno()).st_size > MAX_READ_BYTES
+            data = b"" if too_big else f.read(MAX_READ_BYTES + 1)
+        if too_big or len(data) > MAX_READ_BYTES:
+            raise SeccompError(
+                f"file is larger than the limit of {MAX_READ_BYTES} bytes", path=path
+            )
+        return data.decode("utf-8")
     except FileNotFoundError as e:
         raise SeccompError("file not found", path=path) from e
     except UnicodeDecodeError as e:
