@@ -200,3 +200,33 @@ def test_summary_and_diff_scrub_what_the_audit_or_notes_repeat() -> None:
     for text in (hostile.summary(), hostile.to_diff() + hostile.summary()):
         assert "LEAK" not in text
     assert "LEAK0023" in hostile.to_yaml()  # the manifests keep the user's values
+
+
+def test_what_the_red_team_review_found_is_redacted() -> None:
+    # a SecretList (items without kind) inside a List, a two-level merge, a shell default
+    # value and a flag value after a line continuation were shown in harden diffs
+    text = _yaml(
+        """
+        kind: List
+        items:
+          - kind: SecretList
+            items:
+              - metadata: {name: s}
+                stringData: {API_TOKEN: LEAKA001xyz}
+          - spec:
+              containers:
+                - env: [&b0 {name: NGC_API_KEY, value: other-value}]
+                - env: [&b1 {<<: *b0}]
+                - env: [{<<: *b1, value: LEAKB002xyz}]
+                - command: ["sh", "-c", "export HF_TOKEN=${HF_TOKEN:-LEAKC003xyz}; serve"]
+                - args:
+                    - |
+                      huggingface-cli login --token \\
+                        LEAKD005xyz
+        """
+    )
+    out = redact(text)
+    _same_shape(text, out)
+    for secret in ("LEAKA001xyz", "LEAKB002xyz", "LEAKC003xyz", "LEAKD005xyz", "other-value"):
+        assert secret not in out, secret
+    assert "${HF_TOKEN:-" in out and "serve" in out

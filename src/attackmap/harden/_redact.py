@@ -70,7 +70,11 @@ _VALUE = r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s;&|<>()`\"']+)"
 # Names are bounded and possessive, and a match starts only where a token does: linear in
 # the text (an annotation of '.--a' repeated made the flag pattern quadratic).
 _ASSIGNMENT = re.compile(r"(?<![\w.-])(?:--?)?(?P<name>[A-Za-z_][\w.-]{0,127}+)=" + _VALUE)
-_FLAG_WITH_VALUE = re.compile(r"(?<![\w.-])--(?P<name>[A-Za-z][\w.-]{0,127}+)[ \t]++(?!-)" + _VALUE)
+_FLAG_WITH_VALUE = re.compile(  # the value may follow a shell line continuation
+    r"(?<![\w.-])--(?P<name>[A-Za-z][\w.-]{0,127}+)(?:[ \t]|\\\r?\n)++(?!-)" + _VALUE
+)
+#: The default of a shell parameter expansion: ``${HF_TOKEN:-hf_...}``, ``${X=...}``.
+_SHELL_DEFAULT = re.compile(r"^\$\{[A-Za-z_]\w{0,127}+:?[-=](?P<value>[^}]{1,4096}+)\}")
 _FLAG = re.compile(r"--?(?P<name>[A-Za-z][\w.-]*)")
 _LINE_BREAK = re.compile(r"(\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])")
 #: Shortest value :func:`scrub` replaces wherever it appears (shorter ones are replaced
@@ -123,13 +127,23 @@ class _Finder:
                         self.whole(after)  # ["--token", "hf_..."]
                 stack.extend(node.value)
 
+    def secret(self, items: dict[str, Node]) -> None:
+        self.whole(items.get("data"))
+        self.whole(items.get("stringData"))
+        meta = items.get("metadata")
+        if isinstance(meta, MappingNode):
+            self.whole(_items(meta).get("annotations"))
+
     def mapping(self, items: dict[str, Node]) -> None:
-        if _text(items.get("kind")) == "Secret":
-            self.whole(items.get("data"))
-            self.whole(items.get("stringData"))
-            meta = items.get("metadata")
-            if isinstance(meta, MappingNode):
-                self.whole(_items(meta).get("annotations"))
+        kind = _text(items.get("kind"))
+        if kind == "Secret":
+            self.secret(items)
+        listed = items.get("items")
+        if kind == "SecretList" and isinstance(listed, SequenceNode):
+            # the API's typed list: its items carry no kind (inside a List too)
+            for item in listed.value:
+                if isinstance(item, MappingNode):
+                    self.secret(_items(item))
         name = _text(items.get("name"))
         if name is not None and "value" in items and _credential(name):
             self.whole(items["value"])
@@ -147,8 +161,12 @@ class _Finder:
         for pattern in (_ASSIGNMENT, _FLAG_WITH_VALUE):
             for m in pattern.finditer(value):
                 secret = m.group("value").strip("\"'")
-                if _credential(m.group("name")) and secret and not secret.startswith("$"):
+                if not (_credential(m.group("name")) and secret):
+                    continue
+                if not secret.startswith("$"):
                     parts.append(secret)
+                elif default := _SHELL_DEFAULT.search(secret):  # ${HF_TOKEN:-hf_...}
+                    parts.append(default.group("value"))
         if parts:
             self.hits[id(node)] = _Hit(node, tuple(sorted(set(parts), key=len, reverse=True)))
         elif credential_kind(value) is not None:
@@ -161,18 +179,18 @@ def _text(node: Node | None) -> str | None:
     return node.value if isinstance(node, ScalarNode) else None
 
 
-def _items(node: MappingNode) -> dict[str, Node]:
-    """Scalar key -> value node, with ``<<`` merges (the mapping's own keys win)."""
+def _items(node: MappingNode, depth: int = 0) -> dict[str, Node]:
+    """Scalar key -> value node, with ``<<`` merges, nested ones too (the mapping's own
+    keys win, then the first source's)."""
     merged: dict[str, Node] = {}
     own: dict[str, Node] = {}
     for key, value in node.value:
         if key.tag == _MERGE or (isinstance(key, ScalarNode) and key.value == "<<"):
             sources = value.value if isinstance(value, SequenceNode) else [value]
             for source in sources:
-                if isinstance(source, MappingNode) and source is not node:
-                    for k, v in source.value:
-                        if isinstance(k, ScalarNode):
-                            merged.setdefault(k.value, v)
+                if isinstance(source, MappingNode) and source is not node and depth < 64:
+                    for k, v in _items(source, depth + 1).items():
+                        merged.setdefault(k, v)
         elif isinstance(key, ScalarNode):
             own[key.value] = value
     return {**merged, **own}
