@@ -419,3 +419,18 @@ def test_seccomp_reads_are_bounded(
         f.truncate(MAX_READ_BYTES + 1)
     for path in ("/dev/zero", str(big)):
         _cli_refuses(capsys, [*command, path], f"{path}: file is larger than the limit")
+
+
+def test_a_profile_of_millions_of_names_is_refused_early(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3.9M syscall names under the 16 MiB limit took minutes and 2 GB (~50 µs a name)
+    from attackmap.seccomp._profile import MAX_PROFILE_SCALARS
+
+    profile = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"] * (MAX_PROFILE_SCALARS + 1), "action": "SCMP_ACT_ALLOW"}],
+    }
+    f = tmp_path / "names.json"
+    f.write_text(json.dumps(profile))
+    _cli_refuses(capsys, ["seccomp", str(f)], f"more than {MAX_PROFILE_SCALARS} values")

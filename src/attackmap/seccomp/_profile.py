@@ -373,6 +373,10 @@ def _from_data(doc: Document) -> SeccompProfile:
 MAX_PROFILE_BYTES = 16 * 1024 * 1024
 #: Deepest nesting of a profile document (a security-profiles-operator object needs 7).
 MAX_PROFILE_DEPTH = 64
+#: Most scalars (syscall names, actions, arguments...) in one profile file: the runtime's
+#: default profile has about 450 names; each scalar costs ~50 µs to check, so this bounds
+#: a hostile 16 MB list of names (8M of them took minutes and 2 GB) to a few seconds.
+MAX_PROFILE_SCALARS = 100_000
 _EventLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -390,10 +394,19 @@ def _check_text(text: str, path: str | None) -> None:
             path=path,
         )
     loader = _EventLoader(text)
-    depth = 0
+    depth = scalars = 0
     try:
         while loader.check_event():
             event = loader.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                scalars += 1
+                if scalars > MAX_PROFILE_SCALARS:
+                    raise SeccompError(
+                        f"more than {MAX_PROFILE_SCALARS} values in one profile file",
+                        path=path,
+                        line=_line(event),
+                        hint="a profile lists each syscall once (about 450 exist)",
+                    )
             if isinstance(event, yaml.AliasEvent):
                 raise SeccompError(
                     "YAML aliases are not accepted in a seccomp profile",
