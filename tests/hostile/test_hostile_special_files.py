@@ -234,3 +234,27 @@ def test_harden_walks_a_directory_as_analyze_does(
     assert writer.thread.is_alive()  # the FIFO was never opened
     for name, reason in REASONS.items():
         assert err.count(f"{root / name}: {reason}") == 1, err
+
+
+def test_audit_says_which_directory_entries_it_skips(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `audit DIR` dropped a FIFO, a link to /dev/zero and a dangling link named like
+    # rotated logs without a word
+    from attackmap.audit import read
+
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "audit.log").write_text("")
+    writer = _WaitingWriter(log_dir / "audit.log.1")
+    (log_dir / "audit.log.2").symlink_to("/dev/zero")
+    (log_dir / "audit.log.3").symlink_to(log_dir / "missing")
+    try:
+        with caplog.at_level(logging.WARNING, logger="attackmap"):
+            reader = read(log_dir)
+            list(reader)
+        assert writer.thread.is_alive()  # never opened
+    finally:
+        writer.release()
+    for n in (1, 2, 3):
+        assert f"audit.log.{n}: skipped: not a regular file" in caplog.text

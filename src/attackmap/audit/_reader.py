@@ -353,7 +353,14 @@ def _expand(source: AuditSource) -> list[tuple[str, AuditSource]]:
     path = Path(source)
     try:
         if path.is_dir():
-            names = [p.name for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+            names = []
+            for p in sorted(path.iterdir()):
+                if p.name.startswith("."):
+                    continue
+                if p.is_file():
+                    names.append(p.name)
+                elif not p.is_dir():  # a FIFO, a device, a dangling link: never opened
+                    log.warning("%s: skipped: not a regular file (never opened)", p)
             return [(str(path / n), path / n) for n in rotation_order(names)]
         if not path.exists():
             raise AuditError(
