@@ -260,3 +260,18 @@ def test_every_seed_is_accepted_or_refused_without_echoing_a_value(
         out, err = capsys.readouterr()
         assert code in (0, 2) and "Traceback" not in err and "LEAKME" not in out + err
     assert refused >= 3  # the secret, JSON and number seeds
+
+
+def test_y_and_n_are_booleans_as_the_api_server_reads_them() -> None:
+    # go-yaml (YAML 1.1 as Kubernetes reads it) takes y/Y/n/N as booleans: `privileged: y`
+    # is a privileged container to the API server; attackmap refused it as a string
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: Y\n"
+        "  containers: [{name: c, image: x, securityContext: {privileged: y}}]\n"
+    )
+    (w,) = load(text).workloads
+    assert w.pod.host_pid is True and w.pod.containers[0].privileged is True
+    from attackmap.model._yaml import parse_text
+
+    (doc,) = parse_text("a: n\nb: 'y'\nc: yes\n", "x.yaml")
+    assert doc.data == {"a": False, "b": "y", "c": True}

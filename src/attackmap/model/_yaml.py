@@ -104,9 +104,12 @@ def _plain_scalar_tag(value: str) -> str:
     (memoised: manifests repeat the same keys and values endlessly).
 
     PyYAML's YAML 1.1 rules, except where Kubernetes' reader (go-yaml) differs: base-60
-    numbers (``1:00``, read as 60 by YAML 1.1) are strings, and a number with an exponent
-    but no dot or sign (``1e3``) is a number; one that overflows (``1e999``) stays a string.
+    numbers (``1:00``, read as 60 by YAML 1.1) are strings, a number with an exponent but no
+    dot or sign (``1e3``) is a number (one that overflows, ``1e999``, stays a string), and
+    ``y``/``n`` (any case) are booleans.
     """
+    if value in _GO_BOOLS:
+        return _BOOL
     for tag, regexp in _IMPLICIT.get(value[0] if value else "", []) + _IMPLICIT.get(None, []):
         if regexp.match(value):
             if tag in (_INT, _FLOAT) and ":" in value:  # sexagesimal
@@ -177,7 +180,10 @@ _JSON_START = re.compile(r"[ \t\r\n]*[\[{]")
 
 
 _SC = SafeConstructor()
-_BOOL_VALUES: dict[str, bool] = SafeConstructor.bool_values
+#: YAML 1.1's booleans as go-yaml reads them, which adds y/Y/n/N (`privileged: y` is true
+#: to the API server).
+_BOOL_VALUES: dict[str, bool] = {**SafeConstructor.bool_values, "y": True, "n": False}
+_GO_BOOLS = frozenset({"y", "Y", "n", "N"})
 
 
 @functools.lru_cache(maxsize=4096)
