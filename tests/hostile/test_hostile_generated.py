@@ -434,3 +434,15 @@ def test_a_profile_of_millions_of_names_is_refused_early(
     f = tmp_path / "names.json"
     f.write_text(json.dumps(profile))
     _cli_refuses(capsys, ["seccomp", str(f)], f"more than {MAX_PROFILE_SCALARS} values")
+
+
+def test_an_endless_audit_stream_without_line_breaks_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `audit /dev/zero` (and `harden --audit /dev/zero`) skipped the over-long "line" forever
+    from attackmap.audit import _reader
+
+    monkeypatch.setattr(_reader, "MAX_LINE_SKIP_BYTES", 4 * 1024 * 1024)
+    reader = read("/dev/zero", max_line_bytes=64 * 1024)
+    with pytest.raises(AttackmapError, match="no line break in 4194304 bytes"):
+        list(reader)

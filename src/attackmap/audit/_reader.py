@@ -66,6 +66,10 @@ _STAGE_RANK = {"RequestReceived": 0, "ResponseStarted": 1}
 _NEWLINES = (b"\n", "\n")
 _decode = json.JSONDecoder().decode  # json.loads(str) without its checks
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+#: How far an over-long line is skipped looking for its end before the input is refused
+#: (an audit log has one JSON event a line; an endless stream without line breaks, such as
+#: ``/dev/zero``, would otherwise be read forever).
+MAX_LINE_SKIP_BYTES = 256 * 1024 * 1024
 DEFAULT_STAGE_WINDOW = 20_000
 DEFAULT_MAX_BAD_LOCATIONS = 20
 
@@ -531,8 +535,16 @@ class AuditReader:
             c.lines += 1
             if len(line) >= limit and line[-1:] not in _NEWLINES:
                 self._bad(name, lineno, f"line longer than {limit} bytes")
+                skipped = len(line)
                 while line and line[-1:] not in _NEWLINES:
                     line = readline(limit)
+                    skipped += len(line)
+                    if skipped > MAX_LINE_SKIP_BYTES:  # /dev/zero: no line break, ever
+                        raise AuditError(
+                            f"no line break in {MAX_LINE_SKIP_BYTES} bytes: not an audit log",
+                            path=name,
+                            line=lineno,
+                        )
                 continue
             try:
                 if isinstance(line, bytes):
