@@ -45,3 +45,21 @@ def test_harden_of_the_gpu_driver_daemonset_is_valid_yaml(
     assert code != 2, err  # was: "invalid YAML: block sequence entries are not allowed"
     assert "Traceback" not in err
     assert "DaemonSet" in [d["kind"] for d in yaml.safe_load_all(out) if d]
+
+
+def test_documents_that_start_on_the_marker_line_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--- {apiVersion: v1, ...}` (a document on the marker's line) was refused by harden
+    # with "invalid YAML: but found another document"; inventory reads it
+    f = tmp_path / "inline.yaml"
+    pod = "{apiVersion: v1, kind: Pod, metadata: {name: %s, namespace: nim}, spec: {containers: [{name: c, image: x%s}]}}\n"
+    f.write_text(
+        "--- " + pod % ("a", ", securityContext: {privileged: true}") + "--- " + pod % ("b", "")
+    )
+    assert main(["harden", str(f), "--goal", "T1611"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert [d["metadata"]["name"] for d in docs] == ["a", "b"]
+    assert docs[0]["spec"]["containers"][0]["securityContext"]["privileged"] is False

@@ -25,7 +25,9 @@ from attackmap.model._yaml import decode_bytes, parse_text, read_file
 
 log = logging.getLogger(__name__)
 
-_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+# A document marker at the start of a line; what follows it on that line (a comment, or the
+# document itself: `--- {apiVersion: v1, ...}`, `--- !!map`) belongs to the next document.
+_SEPARATOR = re.compile(r"^---(?:[ \t]+|(?=\r?\n)|\Z)", re.MULTILINE)
 
 
 def yaml_rt() -> YAML:
