@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
-import itertools
 import logging
 import multiprocessing
 import os
@@ -30,9 +29,7 @@ except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
 import orjson
-import yaml
 from pydantic import ValidationError
-from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
@@ -569,41 +566,11 @@ def _list_items(doc: RawDocument, data: dict[str, Any]) -> list[_Object]:
                     item = {**item, **missing}
             expanded.append(((*at, i), item))
         pending.extend(reversed(expanded))
-    lines = _item_lines(doc, [at for at, _ in found])
+    lines = item_lines(doc.text, doc.index, [at for at, _ in found])
     return [
         _Object(item, doc, at, line if line is not None else doc.line)
         for (at, item), line in zip(found, lines, strict=True)
     ]
-
-
-_COMPOSER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _item_lines(doc: RawDocument, items: list[tuple[int, ...]]) -> list[int | None]:
-    """The 1-based start line of each List item at ``items`` (index paths, one index per
-    level of nested Lists), composing the document once: :func:`item_lines` for the items
-    of one List, a walk of the composed nodes when Lists are nested (rare)."""
-    if doc.text is None:
-        return [None] * len(items)
-    if all(len(at) == 1 for at in items):
-        lines = item_lines(doc.text, doc.index)
-        return [lines[i] if i < len(lines) else None for (i,) in items]
-    try:  # composing builds nodes only: no tag is resolved to an object
-        root = next(itertools.islice(yaml.compose_all(doc.text, _COMPOSER), doc.index, None))
-    except (StopIteration, yaml.YAMLError):
-        return [None] * len(items)
-    return [_item_line(root, at) for at in items]
-
-
-def _item_line(node: Node | None, at: tuple[int, ...]) -> int | None:
-    for i in at:
-        items = None
-        if isinstance(node, MappingNode):
-            items = next((v for k, v in node.value if getattr(k, "value", None) == "items"), None)
-        if not (isinstance(items, SequenceNode) and i < len(items.value)):
-            return None
-        node = items.value[i]
-    return node.start_mark.line + 1 if node is not None else None
 
 
 # --------------------------------------------------------------------------- workloads
@@ -918,8 +885,7 @@ def _collect(
             )
             return
         first_source, second_source = sorted(
-            (c.seen[seen_key].source(), obj.source()),
-            key=lambda s: (s.path, s.document, s.line or 0),
+            (c.seen[seen_key].source(), obj.source()), key=_source_order
         )
         raise obj.error(
             (),

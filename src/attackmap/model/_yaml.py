@@ -96,6 +96,10 @@ _GO_INT = re.compile(r"[-+]?[0-9]+")
 _JSON_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity", "+Infinity"})
 #: The tag of such a plain scalar in a JSON text (refused by the builder).
 _NON_FINITE = "tag:attackmap,2026:json-non-finite"
+#: YAML 1.1's booleans as go-yaml reads them, which adds y/Y/n/N (`privileged: y` is true
+#: to the API server).
+_GO_BOOLS = frozenset({"y", "Y", "n", "N"})
+_BOOL_VALUES: dict[str, bool] = {**SafeConstructor.bool_values, "y": True, "n": False}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -180,10 +184,6 @@ _JSON_START = re.compile(r"[ \t\r\n]*[\[{]")
 
 
 _SC = SafeConstructor()
-#: YAML 1.1's booleans as go-yaml reads them, which adds y/Y/n/N (`privileged: y` is true
-#: to the API server).
-_BOOL_VALUES: dict[str, bool] = {**SafeConstructor.bool_values, "y": True, "n": False}
-_GO_BOOLS = frozenset({"y", "Y", "n", "N"})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -657,13 +657,9 @@ def format_path(parts: Sequence[str | int]) -> str:
     return out
 
 
-def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | None:
-    """The 1-based line of field ``parts`` in document ``index`` of ``text`` (best effort).
-
-    Walks as far down the path as the document goes and returns that node's line.
-    """
-    if text is None:
-        return None
+def _document_node(text: str, index: int) -> Node | None:
+    """Document ``index`` of ``text`` composed again (for the line of a field or an item:
+    the happy path keeps no nodes), or ``None`` when it is not there or not YAML."""
     try:
         loader = _Loader(text)
         try:
@@ -676,6 +672,15 @@ def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | No
             loader.dispose()
     except yaml.YAMLError:
         return None
+    return node
+
+
+def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | None:
+    """The 1-based line of field ``parts`` in document ``index`` of ``text`` (best effort).
+
+    Walks as far down the path as the document goes and returns that node's line.
+    """
+    node = _document_node(text, index) if text is not None else None
     if node is None:
         return None
     line = node.start_mark.line + 1
@@ -697,28 +702,23 @@ def locate(text: str | None, index: int, parts: Sequence[str | int]) -> int | No
     return line
 
 
-def item_lines(text: str | None, index: int) -> list[int]:
-    """1-based start lines of the ``items`` of document ``index`` (a ``kind: List``)."""
-    if text is None:
-        return []
-    loader = _Loader(text)
-    try:
-        node: Node | None = None
-        for _ in range(index + 1):
-            if not loader.check_node():
-                return []
-            node = loader.get_node()
-    except yaml.YAMLError:
-        return []
-    finally:
-        loader.dispose()
-    if not isinstance(node, MappingNode):
-        return []
-    for key_node, value_node in node.value:
-        if (
-            isinstance(key_node, ScalarNode)
-            and key_node.value == "items"
-            and isinstance(value_node, SequenceNode)
-        ):
-            return [child.start_mark.line + 1 for child in value_node.value]
-    return []
+def item_lines(text: str | None, index: int, items: Sequence[tuple[int, ...]]) -> list[int | None]:
+    """The 1-based start line of each List item of document ``index`` at ``items`` (index
+    paths, one index per level of nested Lists: ``(1, 0)`` is ``items[1].items[0]``),
+    composing the document once; ``None`` for an item that is not there."""
+    root = _document_node(text, index) if text is not None else None
+    return [_item_line(root, at) for at in items]
+
+
+def _item_line(node: Node | None, at: tuple[int, ...]) -> int | None:
+    for i in at:
+        items = None
+        if isinstance(node, MappingNode):
+            items = next(
+                (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == "items"),
+                None,
+            )
+        if not (isinstance(items, SequenceNode) and i < len(items.value)):
+            return None
+        node = items.value[i]
+    return node.start_mark.line + 1 if node is not None else None
