@@ -72,3 +72,18 @@ def test_egress_to_the_metadata_address(egress: str | None, allowed: bool) -> No
 )
 def test_metadata_reachable_from_pods(cloud: dict[str, object], reachable: bool) -> None:
     assert CloudMetadata.model_validate(cloud).reachable_from_pods is reachable
+
+
+def test_a_cni_ingress_policy_keeps_the_kubernetes_egress_verdict() -> None:
+    # the CNI merge rebuilt the isolation without egress_allows_metadata: an unrelated
+    # Cilium ingress policy turned a Kubernetes deny-all egress into "metadata allowed"
+    text = (
+        POD + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: e, namespace: nim}\n"
+        "spec: {podSelector: {}, policyTypes: [Egress], egress: []}\n"
+        "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+        "metadata: {name: c, namespace: nim}\n"
+        "spec: {endpointSelector: {}, ingress: [{fromEntities: [cluster]}]}\n"
+    )
+    (w,) = load(text).workloads
+    assert w.network.egress_isolated and not w.network.egress_allows_metadata

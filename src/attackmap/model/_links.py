@@ -415,6 +415,13 @@ def _with_cni(
             and not cil_out.denies_external
         )
         or cal_out.external,
+        # as egress_allows_any: any outside address a CNI policy allows may be the metadata one
+        egress_allows_metadata=not out_isolated
+        or (
+            ((k8s_out and k8s.egress_allows_metadata) or cil_out.external)
+            and not cil_out.denies_external
+        )
+        or cal_out.external,
     )
 
 
