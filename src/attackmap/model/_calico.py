@@ -308,8 +308,6 @@ def _calico_selects(
 ) -> bool | None:
     if policy.host_only:
         return False
-    if not policy.is_global and policy.ref.namespace != namespace:
-        return False
     results: list[bool | None] = [
         evaluate_calico_selector(
             parse_calico_selector(policy.selector or ""), pod_labels, _calico_unknown
@@ -507,17 +505,24 @@ class CalicoIndex:
         for p in sorted(policies, key=CalicoPolicy.sort_key):
             self._by_ns.setdefault(None if p.is_global else p.ref.namespace, []).append(p)
         self._peers: dict[tuple[int, int], Peers] = {}
+        self._merged: dict[str, list[CalicoPolicy]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._by_ns)
 
     def policies(self, namespace: str) -> list[CalicoPolicy]:
-        """The policies that may select a pod of ``namespace``, in evaluation order."""
-        return list(
-            heapq.merge(
-                self._by_ns.get(None, ()), self._by_ns.get(namespace, ()), key=CalicoPolicy.sort_key
+        """The policies that may select a pod of ``namespace``, in evaluation order (merged
+        once a namespace: every pod of it asks)."""
+        found = self._merged.get(namespace)
+        if found is None:
+            found = self._merged[namespace] = list(
+                heapq.merge(
+                    self._by_ns.get(None, ()),
+                    self._by_ns.get(namespace, ()),
+                    key=CalicoPolicy.sort_key,
+                )
             )
-        )
+        return found
 
     def peers(self, rule: CalicoRule, policy: CalicoPolicy) -> Peers:
         # keyed by identity: the index holds every policy, so no id is reused meanwhile

@@ -343,15 +343,11 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
     egress_any = egress_metadata = not egress
     for p in egress:
         for rule in p.egress:
-            if not rule.peers or any(
-                peer.ip_block is not None and peer.ip_block.external for peer in rule.peers
-            ):
-                egress_any = True
-            if not rule.peers or any(
-                peer.ip_block is not None and peer.ip_block.contains(METADATA_ADDRESS)
-                for peer in rule.peers
-            ):
-                egress_metadata = True
+            if not rule.peers:  # to anywhere
+                egress_any = egress_metadata = True
+            for block in (peer.ip_block for peer in rule.peers if peer.ip_block is not None):
+                egress_any |= block.external
+                egress_metadata |= block.contains(METADATA_ADDRESS)
     return trusted(
         NetworkIsolation,
         ingress_isolated=bool(ingress),
