@@ -1489,6 +1489,9 @@ def extract(
 
     index = _BindingIndex(inventory.bindings)
     bound_memo: dict[tuple[str, str], tuple[Binding, ...]] = {}
+    # a ServiceAccount's scope is the same for every workload using it (the link is shared
+    # per ServiceAccount, so its identity is a key); nothing mutates a scope
+    scope_memo: dict[tuple[tuple[str, str], int], dict[str, frozenset[str]]] = {}
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
         sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
@@ -1502,7 +1505,13 @@ def extract(
         if own is None:
             own = bound_memo[key] = tuple(index.of(*key))
         fresh = _dedicated_name(w.ref, sa_names.get(w.ref.namespace, set()))
-        scope = rbac_scope(sa.permissions, admins, bound_roles(own)) if sa is not None else {}
+        scope = {}
+        if sa is not None:
+            scope_key = (key, id(sa))
+            found = scope_memo.get(scope_key)
+            if found is None:
+                found = scope_memo[scope_key] = rbac_scope(sa.permissions, admins, bound_roles(own))
+            scope = found
         group_scope = (
             rbac_scope(
                 group_rules(sa.permissions, bindings, w.namespace, fresh),
