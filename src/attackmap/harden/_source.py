@@ -9,6 +9,7 @@ sees exactly what is written.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -137,9 +138,7 @@ def dump(doc: Any) -> str:
     makes text no YAML reader accepts. The text is checked; when it does not parse, the
     document is emitted again without its comments (a warning says so), never broken."""
     text = _emit(doc)
-    try:
-        parse_text(text, "<patched>")  # the reader that re-reads it for the verification
-    except InputError:
+    if not _reads_back(text):
         log.warning(
             "the patched document %s/%s lost its comments: the YAML emitter could not keep "
             "them in place",
@@ -148,6 +147,28 @@ def dump(doc: Any) -> str:
         )
         text = _emit(_plain(doc))
     return text
+
+
+#: Digests of emitted texts already checked (every control harden tries emits every
+#: document again, mostly unchanged): digest -> whether it parses. Bounded.
+_CHECKED: dict[bytes, bool] = {}
+
+
+def _reads_back(text: str) -> bool:
+    """Whether emitted ``text`` parses with the reader that re-reads it for the
+    verification (remembered by its digest, not by the text)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    found = _CHECKED.get(digest)
+    if found is None:
+        try:
+            parse_text(text, "<patched>")
+            found = True
+        except InputError:
+            found = False
+        if len(_CHECKED) >= 4096:
+            _CHECKED.clear()
+        _CHECKED[digest] = found
+    return found
 
 
 def _emit(doc: Any) -> str:
