@@ -3,10 +3,9 @@ and the NIMService -> Deployment rendering offered when a NIMService cannot be h
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
-from attackmap.harden._redact import redact, scrub, secret_values
+from attackmap.harden._redact import scrub, secret_values
 from attackmap.harden._source import SourceFile, dump, join, yaml_rt
 
 if TYPE_CHECKING:
@@ -53,20 +52,6 @@ def to_diff(result: HardenResult) -> str:
     for conflict in result.conflicts:
         lines.append(f"# not applied: {conflict}")
     return scrub("\n".join(lines).rstrip("\n") + "\n", _secrets(result)) if lines else ""
-
-
-def file_diff(result: HardenResult) -> str:
-    """Unified diff of every output file against its input (for review; secrets redacted)."""
-    secrets = _secrets(result)
-    out: list[str] = []
-    for f in result.documents:
-        old, new = redact(f.original, secrets), redact(f.text, secrets)
-        out.extend(
-            difflib.unified_diff(
-                old.splitlines(True), new.splitlines(True), f"a/{f.name}", f"b/{f.name}"
-            )
-        )
-    return "".join(out)
 
 
 def summary_markdown(result: HardenResult) -> str:
