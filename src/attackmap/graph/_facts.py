@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
-from attackmap.model._rbac import Binding, PolicyRule
+from attackmap.model._rbac import Binding, PolicyRule, Role
 from attackmap.model._refs import ObjectRef
 from attackmap.model._workload import (
     LINUX_CAPABILITIES,
@@ -35,6 +35,9 @@ from attackmap.model._workload import (
     credential_kind,
     is_credential_name,
 )
+
+if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
+    from attackmap.model._links import _BindingIndex
 
 # The runtime's default capability set (containerd/CRI-O/moby).
 DEFAULT_CAPABILITIES = frozenset(
@@ -871,12 +874,15 @@ class ClusterAdmins:
     groups: frozenset[str] = frozenset({"system:masters"})
 
 
-def cluster_admins(inventory: Inventory) -> ClusterAdmins:
+def cluster_admins(
+    inventory: Inventory, roles: Mapping[ObjectRef, Role] | None = None
+) -> ClusterAdmins:
     """The :class:`ClusterAdmins` of ``inventory`` (its roles, the built-in ones and
-    aggregation resolved as the workloads' links resolve them)."""
+    aggregation resolved as the workloads' links resolve them; ``roles``: already resolved)."""
     from attackmap.model._links import _resolve_roles
 
-    roles = _resolve_roles(inventory.roles)
+    if roles is None:
+        roles = _resolve_roles(inventory.roles)
     users: set[str] = set()
     groups = {"system:masters"}
     for b in inventory.bindings:
@@ -1161,11 +1167,13 @@ def _identities(
     inventory: Inventory,
     deploy_admits: Callable[[str, str | None, Mapping[str, frozenset[str]]], str],
     admins: ClusterAdmins,
+    roles: dict[ObjectRef, Role],
+    index: _BindingIndex,
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
     the model's own RBAC resolution (the same the workloads' links use)."""
-    from attackmap.model._links import _BindingIndex, _permissions, _resolve_roles
+    from attackmap.model._links import _permissions
 
     used = {(w.namespace, w.pod.service_account_name) for w in inventory.workloads}
     names: dict[tuple[str, str], tuple[str, int | None] | None] = {}
@@ -1181,8 +1189,6 @@ def _identities(
         names.setdefault((str(n.ref.name), "default"), None)
     if not inventory.bindings:
         return ()
-    roles = _resolve_roles(inventory.roles)
-    index = _BindingIndex(inventory.bindings)  # one lookup per ServiceAccount, not a scan
     out: list[IdentityFacts] = []
     for (ns, name), where in sorted(names.items()):
         if (ns, name) in used:
@@ -1484,10 +1490,11 @@ def extract(
     declared: Mapping[str, str] = ctx.spec.runtime_classes if ctx is not None else {}
     low_level = ctx.spec.container_runtime.low_level if ctx is not None else None
     bindings = {b.ref: b for b in inventory.bindings}
-    admins = cluster_admins(inventory)
-    from attackmap.model._links import _BindingIndex
+    from attackmap.model._links import _BindingIndex, _resolve_roles
 
-    index = _BindingIndex(inventory.bindings)
+    roles = _resolve_roles(inventory.roles)  # once, for the admins and the identities
+    admins = cluster_admins(inventory, roles)
+    index = _BindingIndex(inventory.bindings)  # one lookup per ServiceAccount, not a scan
     bound_memo: dict[tuple[str, str], tuple[Binding, ...]] = {}
     # a ServiceAccount's scope is the same for every workload using it (the link is shared
     # per ServiceAccount, so its identity is a key); nothing mutates a scope
@@ -1541,7 +1548,7 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _identities(inventory, deploy_admits, admins)
+    identities = _identities(inventory, deploy_admits, admins, roles, index)
     namespace_admins = _namespace_admins(inventory, (*workloads, *identities), deploy_admits)
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
