@@ -545,6 +545,11 @@ def no_workloads_warning(inventory: Inventory) -> str:
         inventory.pvcs,
         inventory.pvs,
         inventory.runtime_classes,
+        inventory.virtual_services,
+        inventory.istio_gateways,
+        inventory.cilium_policies,
+        inventory.calico_policies,
+        inventory.calico_network_sets,
     ):
         for obj in group:
             kinds[obj.ref.kind] = kinds.get(obj.ref.kind, 0) + 1
