@@ -49,6 +49,10 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 #: Values of a known credential shape, anywhere in a string.
+# The token shapes whose *part* of a line is cut out (the rest of the command stays
+# readable). A value the model's credential_kind() recognises (model/_workload.py
+# CREDENTIAL_SHAPES: the same providers, with the analysis's stricter lengths) is redacted
+# whole by _Finder.scalar() in any case, so a shape added there is never shown here.
 _SHAPES = re.compile(
     # only at the start of a token (the look-behind), and possessive: each character is
     # looked at a bounded number of times ('eyJ' repeated 100,000 times used to take
