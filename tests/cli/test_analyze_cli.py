@@ -64,7 +64,7 @@ def test_fail_on_typos_are_refused_before_analysis(
 
 def test_quiet_may_follow_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", NIM, "--format", "json", "-q"]) == 0
-    assert json.loads(capsys.readouterr().out)["schema"] == "attackmap.report/v1"
+    assert json.loads(capsys.readouterr().out)["schema"] == "attackmap.report/v2"
 
 
 def test_output_file(tmp_path: Path) -> None:

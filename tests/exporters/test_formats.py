@@ -36,7 +36,7 @@ def _techniques(report: Report) -> set[str]:
 
 
 def test_json_validates_against_published_schema(report: Report) -> None:
-    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v2.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     document = json.loads(EXPORTERS["json"].export(report))
     jsonschema.Draft202012Validator(schema).validate(document)
@@ -44,9 +44,13 @@ def test_json_validates_against_published_schema(report: Report) -> None:
 
 
 def test_json_schema_rejects_drift(default_report: Report) -> None:
-    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v2.json").read_text())
     document = default_report.to_dict()
     document["workloads"][0]["techniques"][0]["paths"][0]["steps"][0]["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+    document = default_report.to_dict()
+    document["steps"][0]["facts"].append("egress:open")  # a fact inline, not a reference
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)
 
@@ -295,7 +299,7 @@ def test_rbac_only_formats_stay_valid(rbac_only_report: Report) -> None:
     from mitreattack.navlayers import Layer
     from stix2validator import ValidationOptions, validate_string
 
-    schema = json.loads((REPO_ROOT / "docs/schema/report-v1.json").read_text())
+    schema = json.loads((REPO_ROOT / "docs/schema/report-v2.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(rbac_only_report.to_dict())
     sarif = json.loads(EXPORTERS["sarif"].export(rbac_only_report))
     sarif_schema = json.loads((SCHEMAS / "sarif-2.1.0-rtm.5.json").read_text())

@@ -1,4 +1,5 @@
-"""The JSON report: streamed, byte-identical to ``json.dumps`` of ``to_dict()``, compact or pretty.
+"""The JSON report: streamed, byte-identical to ``json.dumps`` of ``to_dict()``, compact or pretty;
+every step instance, fact, piece of evidence and control stated once, and nothing v1 gave lost.
 
 The reference is always the standard library: compact is ``json.dumps(report.to_dict(),
 sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\\n"``, pretty the same with
@@ -20,8 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attackmap
+from attackmap._jsontext import dumps
 from attackmap.exporters import EXPORTERS
-from attackmap.exporters._json import JsonExporter, dumps
+from attackmap.exporters._json import JsonExporter
 from attackmap.graph import Report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,14 +114,144 @@ def test_a_report_without_workloads(tmp_path: Path) -> None:
     assert json.loads(report.to_json())["workloads"] == []
 
 
-def test_fact_dicts_are_the_models_dump(synthetic: Report) -> None:
-    # to_dict builds fact dicts by hand (speed); they must stay the model's own dump
+def v1_paths(doc: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """What attackmap.report/v1 said of every path, resolved from a v2 document: workload ->
+    technique -> [{entry, steps: [{id, technique, scope, facts: [fact use]}], broken_by}]."""
+    files = doc["files"]
+    evidence = [
+        {"path": files[e["file"]], "line": e["line"], "field": e["field"], "detail": e["detail"]}
+        for e in doc["evidence"]
+    ]
+    no_evidence = {"path": "", "line": None, "field": "", "detail": ""}
+    facts = [
+        {
+            "fact": f["fact"],
+            **(evidence[f["evidence"]] if f["evidence"] is not None else no_evidence),
+        }
+        for f in doc["facts"]
+    ]
+    controls = doc["controls"]
+    steps = [
+        {
+            "id": s["step"],
+            "technique": s["technique"],
+            "scope": s["scope"],
+            "facts": [facts[i] for i in s["facts"]],
+            "broken_by": {controls[i] for i in s["broken_by"]},
+        }
+        for s in doc["steps"]
+    ]
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for w in doc["workloads"]:
+        ref = w["ref"]
+        key = f"{ref['kind']}/{ref['namespace']}/{ref['name']}"
+        for t in w["techniques"]:
+            paths = []
+            for p in t["paths"]:
+                chain = [steps[s["id"]] for s in p["steps"]]
+                paths.append(
+                    {
+                        "entry": p["entry"],
+                        "steps": [{k: v for k, v in s.items() if k != "broken_by"} for s in chain],
+                        "broken_by": sorted(set().union(*(s["broken_by"] for s in chain))),
+                    }
+                )
+            out.setdefault(key, {})[t["id"]] = paths
+    return out
+
+
+def test_the_document_keeps_everything_v1_said(synthetic: Report) -> None:
+    # each path's steps (id, technique, scope), their facts with file/line/field/detail,
+    # and the path's broken_by, as v1 wrote them from the same report
+    resolved = v1_paths(json.loads(synthetic.to_json()))
+    for w in synthetic.workloads:
+        key = f"{w.ref.kind}/{w.ref.namespace}/{w.ref.name}"
+        for t in w.techniques:
+            expected = [
+                {
+                    "entry": p.entry,
+                    "steps": [
+                        {
+                            "id": s.id,
+                            "technique": s.technique,
+                            "scope": s.scope,
+                            "facts": [f.model_dump(mode="json") for f in s.facts],
+                        }
+                        for s in p.steps
+                    ],
+                    "broken_by": list(p.broken_by),
+                }
+                for p in t.paths
+            ]
+            assert resolved[key][t.technique.id] == expected
+
+
+def test_techniques_truncation_and_every_path_controls(synthetic: Report) -> None:
     doc = synthetic.to_dict()
+    assert set(doc["techniques"]) == {
+        t.technique.id for w in synthetic.workloads for t in w.techniques
+    }
     for w, wd in zip(synthetic.workloads, doc["workloads"], strict=True):
         for t, td in zip(w.techniques, wd["techniques"], strict=True):
-            for p, pd in zip(t.paths, td["paths"], strict=True):
-                for s, sd in zip(p.steps, pd["steps"], strict=True):
-                    assert sd["facts"] == [f.model_dump(mode="json") for f in s.facts]
+            assert doc["techniques"][t.technique.id] == {
+                "name": t.technique.name,
+                "tactics": list(t.technique.tactics),
+            }
+            assert td.get("truncated", False) is t.truncated
+            every = [doc["controls"][i] for i in td["broken_by"]]
+            assert every == list(t.broken_by)
+            assert all(set(every) <= set(p.broken_by) for p in t.paths)
+
+
+def test_each_entry_is_stated_once_and_used(synthetic: Report) -> None:
+    doc = synthetic.to_dict()
+    instances = [(s["step"], s["scope"]) for s in doc["steps"]]
+    assert len(instances) == len(set(instances))
+    facts = [(f["fact"], f["evidence"]) for f in doc["facts"]]
+    assert len(facts) == len(set(facts))
+    places = [tuple(sorted(e.items())) for e in doc["evidence"]]
+    assert len(places) == len(set(places))
+    assert len(doc["files"]) == len(set(doc["files"]))
+    assert doc["controls"] == sorted(set(doc["controls"]))
+    # every table entry is referred to: nothing stated that no path uses
+    used_steps = {
+        s["id"]
+        for w in doc["workloads"]
+        for t in w["techniques"]
+        for p in t["paths"]
+        for s in p["steps"]
+    }
+    assert used_steps == set(range(len(doc["steps"])))
+    used_facts = {i for s in doc["steps"] for i in s["facts"]}
+    assert used_facts == set(range(len(doc["facts"])))
+    used_evidence = {f["evidence"] for f in doc["facts"]} - {None}
+    assert used_evidence == set(range(len(doc["evidence"])))
+    assert {e["file"] for e in doc["evidence"]} == set(range(len(doc["files"])))
+    assert {i for s in doc["steps"] for i in s["broken_by"]} == set(range(len(doc["controls"])))
+    # paths share their steps: fewer instances than step uses
+    uses = sum(
+        len(p["steps"]) for w in doc["workloads"] for t in w["techniques"] for p in t["paths"]
+    )
+    assert len(doc["steps"]) < uses
+    assert [(s.id, s.scope) for s in synthetic.step_instances()] == instances
+
+
+def test_v1_script_fields_stay_where_they_were(default_report: Report) -> None:
+    # workloads[].ref{kind,namespace,name}, techniques[].id, paths[].entry, paths[].steps[].id
+    doc = json.loads(default_report.to_json())
+    (w,) = doc["workloads"]
+    assert {k: w["ref"][k] for k in ("kind", "namespace", "name")} == {
+        "kind": "StatefulSet",
+        "namespace": "default",
+        "name": "my-nim",
+    }
+    ids = [t["id"] for t in w["techniques"]]
+    assert ids == list(default_report.workloads[0].technique_ids())
+    for t, finding in zip(w["techniques"], default_report.workloads[0].techniques, strict=True):
+        for p, path in zip(t["paths"], finding.paths, strict=True):
+            assert p["entry"] == path.entry
+            # a step is a reference: its id is its position in the steps table
+            assert [doc["steps"][s["id"]]["step"] for s in p["steps"]] == [s.id for s in path.steps]
 
 
 # -- dumps(pretty=True) is json.dumps(indent=2) for any JSON value --------------------------
@@ -175,25 +307,3 @@ def test_dumps_converts_keys_like_json() -> None:
         dumps({(1, 2): 1}, pretty=True)
     with pytest.raises(TypeError):
         dumps({"x": object()}, pretty=True)
-
-
-def test_to_dict_hands_out_no_shared_dicts(synthetic: Report) -> None:
-    # write_json builds each step once per workload (shared=True); to_dict must not, or a
-    # caller editing one step of its document would edit every path through that step
-    from attackmap.graph._report import workload_document
-
-    for w in synthetic.workloads:
-        uses = [s for t in w.techniques for p in t.paths for s in p.steps]
-        if len(uses) > len({id(s) for s in uses}):
-            break
-    else:
-        pytest.fail("no workload with a step shared by two paths")
-    for shared in (False, True):
-        doc = workload_document(w, shared=shared)
-        dicts = [s for t in doc["techniques"] for p in t["paths"] for s in p["steps"]]
-        distinct = len({id(d) for d in dicts})
-        if shared:
-            assert distinct < len(dicts)
-        else:
-            assert distinct == len(dicts)
-        assert doc == workload_document(w)

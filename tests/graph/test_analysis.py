@@ -113,7 +113,7 @@ def test_report_json_is_deterministic_and_names_the_schema() -> None:
     a = attackmap.analyze(NIM).to_json()
     b = attackmap.analyze(NIM).to_json()
     assert a == b
-    assert json.loads(a)["schema"] == "attackmap.report/v1"  # compact or indented
+    assert json.loads(a)["schema"] == "attackmap.report/v2"  # compact or indented
 
 
 # -- issue 17: wider exposure (Istio routes, SSH ports) never removes a technique ----------

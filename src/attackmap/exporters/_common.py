@@ -6,7 +6,6 @@ Everything here reads a :class:`~attackmap.graph.Report` and returns plain value
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,12 +70,6 @@ def control_info(cat: Catalogue, name: str) -> ControlInfo:
         return ControlInfo(name, name, (), "")
     title = control.title.replace("{arg}", arg) if arg else control.title
     return ControlInfo(name, title, control.mitigations, " ".join(control.rationale.split()))
-
-
-def breaking_all(paths: Iterable[Path]) -> tuple[str, ...]:
-    """Controls (``control@target``) that break every one of ``paths``, sorted."""
-    sets = [set(p.broken_by) for p in paths]
-    return tuple(sorted(set.intersection(*sets))) if sets else ()
 
 
 def route(path: Path) -> str:

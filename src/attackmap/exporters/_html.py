@@ -1,6 +1,6 @@
 """``html``: one self-contained page (inline CSS, no scripts, no external assets), and the
 ``_repr_html_`` of :class:`~attackmap.graph.Report`, ``WorkloadAnalysis`` and ``Path`` in
-Jupyter.
+Jupyter (:func:`notebook_html`, which the data reaches through :mod:`attackmap._views`).
 
 Paths are collapsible (``<details>``); a matrix shows reached techniques by tactic. In
 Jupyter (``svg=True``) a workload or path also gets an SVG drawing of its paths when
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import (
-    breaking_all,
     control_name,
     findings_by_tactic,
 )
@@ -55,6 +54,20 @@ class HtmlExporter:
             f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
             f"{report_html(report, svg=False)}\n</body>\n</html>\n"
         )
+
+
+def notebook_html(obj: Report | WorkloadAnalysis | Path) -> str:
+    """The Jupyter view (``_repr_html_``, reached through :mod:`attackmap._views`) of a
+    report, a workload's analysis or a path, with SVG drawings when Graphviz is present."""
+    from attackmap import graph
+
+    if isinstance(obj, graph.Report):
+        return report_html(obj)
+    if isinstance(obj, graph.WorkloadAnalysis):
+        return workload_html(obj)
+    if isinstance(obj, graph.Path):
+        return path_html(obj)
+    raise TypeError(f"no notebook view of {type(obj).__name__}")
 
 
 def report_html(report: Report, *, svg: bool = True) -> str:
@@ -154,7 +167,7 @@ def _technique_row(t: TechniqueFinding) -> str:
         for p in t.paths
     )
     more = '<p class="muted">more paths not shown</p>' if t.truncated else ""
-    controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in breaking_all(t.paths))
+    controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in t.broken_by)
     tactics = ", ".join(sorted(tech.tactics, key=tactic_rank))
     return (
         f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td><td>{escape(tactics)}</td>"

@@ -1,157 +1,27 @@
-"""``json``: the ``attackmap.report/v1`` document (docs/schema/report-v1.json).
+"""``json``: the ``attackmap.report/v2`` document (docs/schema/report-v2.json).
 
-Two layouts of the same document, both sorted and byte-identical for identical input:
-
-* **compact** (the default): ``json.dumps(doc, sort_keys=True, ensure_ascii=False,
-  separators=(",", ":"))`` — CPython's C encoder, about half the size;
-* **pretty**: the same with ``indent=2``. CPython encodes ``indent`` with its pure-Python
-  encoder (a generator per nesting level), which took 13 s for a 1,000-workload report, so
-  :func:`dumps` builds the indented text itself, byte for byte what ``json.dumps`` gives.
-
-:func:`write_report` writes one workload at a time (build its dict, encode, write, drop), so
-memory is bounded by the largest workload instead of the whole report; ``Report.to_json``
-and ``Report.write_json`` call it. Every document ends with a newline.
+The document is the report's own (:meth:`~attackmap.graph.Report.to_json`, streamed by
+:meth:`~attackmap.graph.Report.write_json`, which the CLI uses for ``--format json``); this
+exporter only puts it behind the common :class:`~attackmap.exporters.Exporter` interface.
+Compact (one line, keys sorted) unless made with ``pretty=True``; see
+:mod:`attackmap._jsontext` for the encoder.
 """
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable
-from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from attackmap.graph import Report
-
-_compact: Callable[[Any], str] = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, separators=(",", ":")
-).encode
-_INDENT = "  "
-_CONTAINERS = (dict, list, tuple)
-_SEQUENCES = (list, tuple)
-
-
-class TextSink(Protocol):
-    """Where :func:`write_report` writes: anything with ``write(str)`` (a text file,
-    ``sys.stdout``, ``io.StringIO``)."""
-
-    def write(self, text: str, /) -> object: ...
 
 
 class JsonExporter:
     name = "json"
     suffix = ".json"
-    description = "the attackmap.report/v1 JSON document"
+    description = "the attackmap.report/v2 JSON document"
 
     def __init__(self, *, pretty: bool = False) -> None:
         self.pretty = pretty
 
     def export(self, report: Report) -> str:
-        return report_json(report, pretty=self.pretty)
-
-
-def report_json(report: Report, *, pretty: bool = False) -> str:
-    """The whole document as a string (see :func:`write_report`)."""
-    buffer = io.StringIO()
-    write_report(report, buffer, pretty=pretty)
-    return buffer.getvalue()
-
-
-def write_report(report: Report, stream: TextSink, *, pretty: bool = False) -> None:
-    """Write ``report``'s document to ``stream``, one workload at a time.
-
-    The text is exactly ``dumps(report.to_dict(), pretty=pretty) + "\\n"``; only one
-    workload's dict and text exist at any moment.
-    """
-    from attackmap.graph._report import document_head, workload_document
-
-    # "workloads" sorts after every other top-level key, so the document is its head with an
-    # empty list, opened up at the end
-    text = dumps({**document_head(report), "workloads": []}, pretty=pretty)
-    empty_tail = "[]\n}" if pretty else "[]}"
-    workloads = report.workloads
-    if not workloads:
-        stream.write(text + "\n")
-        return
-    stream.write(text[: -len(empty_tail)] + "[")  # ... "workloads": [
-    item_start = "\n" + _INDENT * 2 if pretty else ""
-    for i, workload in enumerate(workloads):
-        body = dumps(workload_document(workload, shared=True), pretty=pretty, level=2)
-        stream.write((item_start if i == 0 else "," + item_start) + body)
-    stream.write("\n" + _INDENT + "]\n}\n" if pretty else "]}\n")
-
-
-def dumps(obj: Any, *, pretty: bool = False, level: int = 0) -> str:
-    """``obj`` as JSON, keys sorted, non-ASCII kept: byte-identical to ``json.dumps(obj,
-    sort_keys=True, ensure_ascii=False, indent=2 if pretty else None, separators=...)``
-    (compact: ``(",", ":")``). ``level`` is the nesting depth the text will sit at (pretty
-    only: the indentation of its inner lines); the first line is never indented."""
-    if not pretty:
-        return _compact(obj)
-    out: list[str] = []
-    _pretty(obj, out, "\n" + _INDENT * level)
-    return "".join(out)
-
-
-# -- the indented encoder ----------------------------------------------------------------
-# One recursive function appending to a list: no generator per level, strings and numbers
-# through the C encoder. Each container opens with its first separator ("{" + newline +
-# indent), joins items with "," + newline + indent, and closes on its parent's indent, as
-# json.encoder._make_iterencode does; empty containers are "{}" / "[]".
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        return int.__repr__(value)
-    return _compact(value)  # floats (NaN/Infinity as json does), int subclasses, errors
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return encode_basestring(key)
-    if isinstance(key, bool | int | float) or key is None:
-        # json.dumps turns these keys into strings ("true", "1", "1.5", "null")
-        return encode_basestring(_scalar(key))
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
-
-
-def _pretty(value: Any, out: list[str], newline: str) -> None:
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = newline + _INDENT
-        separator = "{" + inner
-        for key, item in sorted(value.items()):
-            if isinstance(item, _CONTAINERS):
-                out.append(separator + _key(key) + ": ")
-                _pretty(item, out, inner)
-            else:
-                out.append(separator + _key(key) + ": " + _scalar(item))
-            separator = "," + inner
-        out.append(newline + "}")
-    elif isinstance(value, _SEQUENCES):
-        if not value:
-            out.append("[]")
-            return
-        inner = newline + _INDENT
-        separator = "[" + inner
-        for item in value:
-            if isinstance(item, _CONTAINERS):
-                out.append(separator)
-                _pretty(item, out, inner)
-            else:
-                out.append(separator + _scalar(item))
-            separator = "," + inner
-        out.append(newline + "]")
-    else:
-        out.append(_scalar(value))
+        return report.to_json(pretty=self.pretty)

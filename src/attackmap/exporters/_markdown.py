@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from attackmap.exporters._common import (
-    breaking_all,
     catalogue,
     control_info,
     control_name,
@@ -77,7 +76,7 @@ def _workload(report: Report, w: WorkloadAnalysis) -> list[str]:
             "|---|---|---|---|",
         ]
         for t in w.techniques:
-            controls = ", ".join(f"`{control_name(c)}`" for c in breaking_all(t.paths))
+            controls = ", ".join(f"`{control_name(c)}`" for c in t.broken_by)
             more = f" (+{len(t.paths) - 1} more)" if len(t.paths) > 1 else ""
             lines.append(
                 f"| {t.technique.id} {_cell(t.technique.name)} | {', '.join(t.technique.tactics)} "

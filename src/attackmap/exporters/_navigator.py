@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
+from attackmap._jsontext import dumps
 from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import attack_url, control_name, route
-from attackmap.exporters._json import dumps
 
 if TYPE_CHECKING:
     from attackmap.graph import Report, TechniqueFinding, WorkloadAnalysis

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from attackmap import __version__
+from attackmap._jsontext import dumps
 from attackmap.exporters._common import (
     attack_url,
     catalogue,
@@ -30,7 +31,6 @@ from attackmap.exporters._common import (
     first_location,
     route,
 )
-from attackmap.exporters._json import dumps
 
 if TYPE_CHECKING:
     from attackmap.graph import Catalogue, Report, TechniqueFinding, WorkloadAnalysis

@@ -22,6 +22,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
+from attackmap._jsontext import dumps
 from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import (
     attack_url,
@@ -31,7 +32,6 @@ from attackmap.exporters._common import (
     release_timestamp,
     route,
 )
-from attackmap.exporters._json import dumps
 
 if TYPE_CHECKING:
     from attackmap.attack import Technique

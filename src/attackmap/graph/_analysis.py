@@ -45,7 +45,16 @@ MAX_PATHS_PER_TECHNIQUE = 12
 # Report objects are built with model_construct from values of the right types; every
 # field is set, and these shared sets say so (pydantic copies them before any change).
 _FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
-_PATH_STEP_FIELDS = {"id", "technique", "title", "scope", "workload", "container", "facts"}
+_PATH_STEP_FIELDS = {
+    "id",
+    "technique",
+    "title",
+    "scope",
+    "workload",
+    "container",
+    "facts",
+    "broken_by",
+}
 _PATH_FIELDS = {"entry", "steps", "broken_by"}
 _FINDING_FIELDS = {"technique", "paths", "truncated"}
 
@@ -186,6 +195,7 @@ class Analyzer:
             workload=s.workload,
             container=s.container,
             facts=self._fact_uses(inst, graph),
+            broken_by=tuple(sorted(self._breakers(inst, graph))),
         )
 
     # -- controls --------------------------------------------------------------------------

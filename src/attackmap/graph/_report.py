@@ -1,25 +1,32 @@
-"""The analysis result: per workload, reachable techniques, paths and the controls that break them.
+"""The analysis result, the last stage of the pipeline: per workload, the reachable
+techniques, the paths to them and the controls that break them; and its JSON document.
 
-``Report.to_dict()`` is the JSON contract ``attackmap.report/v1`` (``docs/schema/report-v1.json``).
+The report is data. It knows its own document, ``attackmap.report/v2``
+(``docs/schema/report-v2.json``): each step instance, fact and piece of evidence stated once
+in top-level tables, paths as lists of references into them. It never imports a view: the
+exporters read the report, and a notebook display reaches the HTML exporter through the
+:mod:`attackmap._views` seam.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from attackmap.attack import Technique
+from attackmap._jsontext import TextSink, dumps
+from attackmap._views import notebook_html
+from attackmap.attack import AttackKB, Technique
 from attackmap.graph._pss_join import PSSTradeoff
 from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
 
 if TYPE_CHECKING:
-    from attackmap.exporters._json import TextSink
-    from attackmap.graph._analysis import Analyzer
     from attackmap.graph._catalogue import Catalogue
     from attackmap.graph._engine import AttackGraph
+    from attackmap.model import Inventory
 
-SCHEMA_ID = "attackmap.report/v1"
+SCHEMA_ID = "attackmap.report/v2"
 
 
 class _Frozen(BaseModel):
@@ -37,7 +44,9 @@ class FactUse(_Frozen):
 
 
 class PathStep(_Frozen):
-    """One step of a path: step id, technique, where it fires, the facts that enabled it."""
+    """One step instance: step id, technique, where it fires (``scope``), the facts that
+    enabled it and ``broken_by``, every control that alone stops it firing. Paths that go
+    through the same instance share one object (and one entry in the JSON document)."""
 
     id: str
     technique: str
@@ -46,11 +55,18 @@ class PathStep(_Frozen):
     workload: str | None
     container: str | None
     facts: tuple[FactUse, ...]
+    broken_by: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The instance's stable identity: ``<step>@<scope>``."""
+        return f"{self.id}@{self.scope}"
 
 
 class Path(_Frozen):
     """From an entry point through ordered steps; ``broken_by``: every control that alone
-    breaks this path (``control@workload``; ``control@cluster`` for cluster changes)."""
+    breaks this path (``control@workload``; ``control@cluster`` for cluster changes), which
+    is the union of its steps' ``broken_by`` (a control breaks a path by stopping a step)."""
 
     entry: str
     steps: tuple[PathStep, ...]
@@ -62,9 +78,7 @@ class Path(_Frozen):
         return (self.entry, *(f"{s.id}@{s.scope}" for s in self.steps))
 
     def _repr_html_(self) -> str:
-        from attackmap.exporters._html import path_html
-
-        return path_html(self)
+        return notebook_html(self)
 
 
 class TechniqueFinding(_Frozen):
@@ -73,6 +87,12 @@ class TechniqueFinding(_Frozen):
     technique: Technique
     paths: tuple[Path, ...]
     truncated: bool = False
+
+    @property
+    def broken_by(self) -> tuple[str, ...]:
+        """Controls that break every listed path, sorted (when ``truncated``, paths beyond
+        the listed ones may remain)."""
+        return breaking_every(self.paths)
 
 
 class MinimalControls(_Frozen):
@@ -103,9 +123,7 @@ class WorkloadAnalysis(_Frozen):
         return next((t for t in self.techniques if t.technique.id == technique_id), None)
 
     def _repr_html_(self) -> str:
-        from attackmap.exporters._html import workload_html
-
-        return workload_html(self)
+        return notebook_html(self)
 
 
 class Report(_Frozen):
@@ -116,7 +134,7 @@ class Report(_Frozen):
     workloads: tuple[WorkloadAnalysis, ...]
     skipped: tuple[SkippedObject, ...] = ()
     warnings: tuple[str, ...] = ()
-    _analyzer: Analyzer | None = PrivateAttr(default=None)
+    _analyzer: Reanalysis | None = PrivateAttr(default=None)
 
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
         """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
@@ -151,7 +169,7 @@ class Report(_Frozen):
         """The step/control catalogue the report was made with."""
         return self._analyzer.catalogue if self._analyzer is not None else None
 
-    def _require_analyzer(self) -> Analyzer:
+    def _require_analyzer(self) -> Reanalysis:
         if self._analyzer is None:
             from attackmap.errors import AttackmapError
 
@@ -161,34 +179,50 @@ class Report(_Frozen):
             )
         return self._analyzer
 
+    def step_instances(self) -> tuple[PathStep, ...]:
+        """Every step instance on a reported path, once, in order of first use (workloads,
+        then techniques, then paths, in report order): the document's ``steps`` table."""
+        return tuple(_Tables.of(self).steps)
+
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``attackmap.report/v1`` document (sorted, deterministic)."""
-        return {
-            **document_head(self),
-            "workloads": [workload_document(w) for w in self.workloads],
-        }
+        """The ``attackmap.report/v2`` document (sorted, deterministic)."""
+        tables = _Tables.of(self)
+        return {**tables.head(self), "workloads": [tables.workload(w) for w in self.workloads]}
 
     def to_json(self, *, pretty: bool = False) -> str:
-        """The ``attackmap.report/v1`` document as JSON text ending with a newline: compact
+        """The ``attackmap.report/v2`` document as JSON text ending with a newline: compact
         (``separators=(",", ":")``) or, with ``pretty``, indented by 2; keys sorted, non-ASCII
         kept. For large reports prefer :meth:`write_json`, which never holds it whole."""
-        from attackmap.exporters._json import report_json
-
-        return report_json(self, pretty=pretty)
+        parts: list[str] = []
+        self._write(parts.append, pretty=pretty)
+        return "".join(parts)
 
     def write_json(self, stream: TextSink, *, pretty: bool = False) -> None:
-        """Write :meth:`to_json`'s text to ``stream`` (anything with ``write(str)``), one
-        workload at a time: memory is bounded by the largest workload, not the report."""
-        from attackmap.exporters._json import write_report
+        """Write :meth:`to_json`'s text to ``stream`` (anything with ``write(str)``): the
+        tables first, then one workload at a time, so besides the report only the tables
+        and one workload's text are in memory."""
+        self._write(stream.write, pretty=pretty)
 
-        write_report(self, stream, pretty=pretty)
+    def _write(self, write: Any, *, pretty: bool) -> None:
+        tables = _Tables.of(self)
+        # "workloads" sorts after every other top-level key: the document is its head with
+        # an empty list, opened up at the end
+        text = dumps({**tables.head(self), "workloads": []}, pretty=pretty)
+        if not self.workloads:
+            write(text + "\n")
+            return
+        empty_tail = "[]\n}" if pretty else "[]}"
+        write(text[: -len(empty_tail)] + "[")  # ... "workloads": [
+        item_start = "\n" + _INDENT * 2 if pretty else ""
+        for i, workload in enumerate(self.workloads):
+            body = dumps(tables.workload(workload), pretty=pretty, level=2)
+            write((item_start if i == 0 else "," + item_start) + body)
+        write("\n" + _INDENT + "]\n}\n" if pretty else "]}\n")
 
     def _repr_html_(self) -> str:
-        from attackmap.exporters._html import report_html
-
-        return report_html(self)
+        return notebook_html(self)
 
     def to_pandas(self) -> Any:
         """One row per (workload, technique, path); needs the ``pandas`` extra."""
@@ -218,80 +252,149 @@ class Report(_Frozen):
         return pd.DataFrame(rows)
 
 
-def document_head(report: Report) -> dict[str, Any]:
-    """Every top-level key of the document but ``workloads`` (which sorts last)."""
-    return {
-        "schema": SCHEMA_ID,
-        "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
-        "entries": list(report.entries),
-        "skipped": [s.model_dump(mode="json") for s in report.skipped],
-        "warnings": list(report.warnings),
-    }
+class Reanalysis(Protocol):
+    """What a report produced by :func:`attackmap.analyze` keeps of its analysis (the
+    analysis stage implements it; the report only calls it)."""
+
+    @property
+    def kb(self) -> AttackKB: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def graph(self) -> AttackGraph: ...
+    @property
+    def inventory(self) -> Inventory: ...
+    def minimal_controls(self, workload: str, goals: tuple[str, ...]) -> MinimalControls: ...
+    def apply(self, controls: tuple[str, ...]) -> Report: ...
 
 
-def _fact_dict(f: FactUse) -> dict[str, Any]:
-    # = f.model_dump(mode="json") (checked by tests/exporters/test_json.py), 2x faster:
-    # a 1,000-workload report has ~140,000 fact uses (0.30 -> 0.15 s)
-    return {"fact": f.fact, "path": f.path, "line": f.line, "field": f.field, "detail": f.detail}
+def breaking_every(paths: Iterable[Path]) -> tuple[str, ...]:
+    """Controls (``control@target``) that break every one of ``paths``, sorted."""
+    sets = [set(p.broken_by) for p in paths]
+    return tuple(sorted(set.intersection(*sets))) if sets else ()
 
 
-def _step_dict(s: PathStep) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "technique": s.technique,
-        "scope": s.scope,
-        "facts": [_fact_dict(f) for f in s.facts],
-    }
+# -- the attackmap.report/v2 document ------------------------------------------------------
+
+_INDENT = "  "
+_NO_EVIDENCE = ("", None, "", "")
 
 
-def workload_document(w: WorkloadAnalysis, *, shared: bool = False) -> dict[str, Any]:
-    """One element of the document's ``workloads`` list.
+class _Tables:
+    """The document's tables, each entry once, and the positions that refer to them.
 
-    With ``shared``, a step that several paths go through (the same :class:`PathStep`;
-    ~10 uses per step in large reports) is one dict used in each place: the same JSON,
-    built once — for a document that is encoded at once and dropped, never handed out.
+    ``steps[i]``: a step instance (``<step>@<scope>``), in order of first use; ``facts[j]``:
+    a fact with the evidence it rests on; ``evidence[k]``: a manifest location (its file
+    by position in ``files``); ``controls``: every control that alone stops some step,
+    sorted. Paths list steps by position, steps list facts and controls by position, facts
+    name their evidence by position.
     """
-    cache: dict[int, dict[str, Any]] = {}
 
-    def step(s: PathStep) -> dict[str, Any]:
-        if not shared:
-            return _step_dict(s)
-        built = cache.get(id(s))  # the report holds every step, so ids stay unique here
-        if built is None:
-            built = cache[id(s)] = _step_dict(s)
-        return built
+    def __init__(self, report: Report) -> None:
+        self.steps: list[PathStep] = []
+        self._step: dict[tuple[str, str], int] = {}
+        for s in self._walk(report):
+            key = (s.id, s.scope)
+            if key not in self._step:
+                self._step[key] = len(self.steps)
+                self.steps.append(s)
+        names = sorted({c for s in self.steps for c in s.broken_by})
+        self.controls = {c: i for i, c in enumerate(names)}
+        self.files: dict[str, int] = {}
+        self.evidence: dict[tuple[int, int | None, str, str], int] = {}
+        self.facts: dict[tuple[str, int | None], int] = {}
+        self.step_rows = [self._step_row(s) for s in self.steps]
+        self.techniques = {
+            t.technique.id: t.technique for w in report.workloads for t in w.techniques
+        }
 
-    return {
-        "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
-        | ({"component": w.ref.component} if w.ref.component else {}),
-        "source": {"path": w.source.path, "document": w.source.document, "line": w.source.line},
-        "techniques": [
-            {
-                "id": t.technique.id,
-                "name": t.technique.name,
-                "tactics": list(t.technique.tactics),
-                "truncated": t.truncated,
-                "paths": [
-                    {
-                        "entry": p.entry,
-                        "steps": [step(s) for s in p.steps],
-                        "broken_by": list(p.broken_by),
-                    }
-                    for p in t.paths
-                ],
-            }
-            for t in w.techniques
-        ],
-        "minimal_controls": [
-            {
-                "goals": list(m.goals),
-                "controls": list(m.controls),
-                "exact": m.exact,
-                "unreachable_after": m.unreachable_after,
-                "unbroken_paths": m.unbroken_paths,
-            }
-            for m in w.minimal_controls
-        ],
-        "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
-        "warnings": list(w.warnings),
-    }
+    @staticmethod
+    def of(report: Report) -> _Tables:
+        return _Tables(report)
+
+    @staticmethod
+    def _walk(report: Report) -> Iterator[PathStep]:
+        for w in report.workloads:
+            for t in w.techniques:
+                for p in t.paths:
+                    yield from p.steps
+
+    def _fact(self, use: FactUse) -> int:
+        ev = None
+        if (use.path, use.line, use.field, use.detail) != _NO_EVIDENCE:
+            file = self.files.setdefault(use.path, len(self.files))
+            where = (file, use.line, use.field, use.detail)
+            ev = self.evidence.setdefault(where, len(self.evidence))
+        return self.facts.setdefault((use.fact, ev), len(self.facts))
+
+    def _step_row(self, s: PathStep) -> dict[str, Any]:
+        return {
+            "step": s.id,
+            "technique": s.technique,
+            "scope": s.scope,
+            "facts": [self._fact(f) for f in s.facts],
+            "broken_by": [self.controls[c] for c in s.broken_by],
+        }
+
+    def head(self, report: Report) -> dict[str, Any]:
+        """Every top-level key of the document but ``workloads`` (which sorts last)."""
+        return {
+            "schema": SCHEMA_ID,
+            "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
+            "entries": list(report.entries),
+            "techniques": {
+                tid: {"name": t.name, "tactics": list(t.tactics)}
+                for tid, t in sorted(self.techniques.items())
+            },
+            "steps": self.step_rows,
+            "facts": [{"fact": fact, "evidence": ev} for fact, ev in self.facts],
+            "evidence": [
+                {"file": file, "line": line, "field": field, "detail": detail}
+                for file, line, field, detail in self.evidence
+            ],
+            "files": list(self.files),
+            "controls": list(self.controls),
+            "skipped": [s.model_dump(mode="json") for s in report.skipped],
+            "warnings": list(report.warnings),
+        }
+
+    def workload(self, w: WorkloadAnalysis) -> dict[str, Any]:
+        """One element of the document's ``workloads`` list."""
+        step = self._step
+        controls = self.controls
+        return {
+            "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
+            | ({"component": w.ref.component} if w.ref.component else {}),
+            "source": {
+                "path": w.source.path,
+                "document": w.source.document,
+                "line": w.source.line,
+            },
+            "techniques": [
+                {
+                    "id": t.technique.id,
+                    "broken_by": [controls[c] for c in t.broken_by],
+                    "paths": [
+                        {
+                            "entry": p.entry,
+                            "steps": [{"id": step[s.id, s.scope]} for s in p.steps],
+                        }
+                        for p in t.paths
+                    ],
+                }
+                | ({"truncated": True} if t.truncated else {})
+                for t in w.techniques
+            ],
+            "minimal_controls": [
+                {
+                    "goals": list(m.goals),
+                    "controls": list(m.controls),
+                    "exact": m.exact,
+                    "unreachable_after": m.unreachable_after,
+                    "unbroken_paths": m.unbroken_paths,
+                }
+                for m in w.minimal_controls
+            ],
+            "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
+            "warnings": list(w.warnings),
+        }
