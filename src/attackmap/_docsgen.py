@@ -27,7 +27,7 @@ from attackmap.attack import AttackKB
 from attackmap.attack._models import tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, Step, load_catalogue
-from attackmap.graph._docs import load_coverage
+from attackmap.graph._catalogue import load_coverage
 from attackmap.graph._facts import (
     ContainerFacts,
     DeriveOptions,

@@ -12,10 +12,10 @@ import yaml
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, load_catalogue
+from attackmap.graph._catalogue import load_coverage
 from attackmap.graph._docs import (
     coverage_markdown,
     facts_markdown,
-    load_coverage,
     load_peer_cases,
 )
 from attackmap.graph._facts import FACT_FAMILIES

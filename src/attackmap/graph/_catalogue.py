@@ -12,6 +12,7 @@ import fnmatch
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
@@ -21,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
 from attackmap.errors import MappingError
+from attackmap.graph._facts import is_known_fact
+from attackmap.graph._patches import PATCH_OPS
+from attackmap.graph._relations import RELATIONS
 
 Scope = Literal["container", "workload", "node", "cluster"]
 
@@ -324,8 +328,6 @@ def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
     )
     _check(catalogue, kb, step_files, control_files)
     if (root / "coverage.yaml").is_file():
-        from attackmap.graph._docs import load_coverage
-
         load_coverage(kb, catalogue, root)  # every Containers technique reached or explained
     return catalogue
 
@@ -333,11 +335,6 @@ def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
 def _check(
     cat: Catalogue, kb: AttackKB, step_files: dict[str, str], control_files: dict[str, str]
 ) -> None:
-    # Imported here: these modules import the catalogue's types.
-    from attackmap.graph._facts import is_known_fact
-    from attackmap.graph._patches import PATCH_OPS
-    from attackmap.graph._relations import RELATIONS
-
     state_ids = {s.id for s in cat.states}
     entries = {s for s in state_ids if s.startswith("entry:")}
     granted: set[str] = set()
@@ -452,3 +449,66 @@ def _check(
                 raise MappingError(
                     f"unknown fact {atom!r}", path=label, field=f"{control.id}.removes/adds"
                 )
+
+
+# -- coverage: every Containers technique reached by a step, or the reason none can --------
+
+COVERAGE_FILE = "mappings/coverage.yaml"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Per Containers technique: the steps that reach it, or the reason none can."""
+
+    reached: dict[str, tuple[str, ...]]  # technique -> step ids (sub-techniques' included)
+    reasons: dict[str, str]  # technique -> why manifest analysis cannot reach it
+
+
+def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None = None) -> Coverage:
+    """Join the catalogue with ``mappings/coverage.yaml``; refuse a technique that is both
+    reached and excused, or neither, or not a Containers technique."""
+    node = (root or mappings_dir()) / "coverage.yaml"
+    try:
+        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise MappingError(f"cannot read coverage reasons: {e}", path=COVERAGE_FILE) from e
+    entries = data.get("not_reached") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise MappingError("expected a mapping with a 'not_reached' list", path=COVERAGE_FILE)
+    techniques = {t.id for t in kb.techniques(platform="Containers")}
+    reached: dict[str, set[str]] = {}
+    for step in catalogue.steps:
+        reached.setdefault(step.technique, set()).add(step.id)
+        parent = step.technique.split(".")[0]
+        if parent != step.technique:
+            reached.setdefault(parent, set()).add(step.id)
+    reasons: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"not_reached[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
+            raise MappingError("expected {technique, reason}", path=COVERAGE_FILE, field=where)
+        tid, reason = str(entry["technique"]), str(entry["reason"]).strip()
+        if tid not in techniques:
+            raise MappingError(
+                f"{tid} is not an ATT&CK Containers technique", path=COVERAGE_FILE, field=where
+            )
+        if tid in reached:
+            raise MappingError(
+                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
+                path=COVERAGE_FILE,
+                field=where,
+            )
+        if tid in reasons or not reason:
+            raise MappingError(f"{tid}: duplicate or empty reason", path=COVERAGE_FILE, field=where)
+        reasons[tid] = reason
+    missing = sorted(techniques - set(reached) - set(reasons))
+    if missing:
+        raise MappingError(
+            f"Containers techniques neither reached nor explained: {', '.join(missing)}",
+            path=COVERAGE_FILE,
+            hint="add a step that reaches them or a reason under not_reached",
+        )
+    return Coverage(
+        reached={t: tuple(sorted(s)) for t, s in reached.items() if t in techniques},
+        reasons=reasons,
+    )

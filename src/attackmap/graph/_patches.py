@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from attackmap.graph._catalogue import ControlInstance
 from attackmap.graph._facts import (
     ALL_NAMESPACES,
     DEPLOY_RIGHTS,
@@ -28,6 +27,19 @@ from attackmap.graph._facts import (
 )
 from attackmap.model import Inventory, Workload
 from attackmap.model._refs import ObjectRef
+
+
+class ControlPatch(Protocol):
+    """What applying a control needs of it: its id and its ``patch`` (the operation's name
+    under ``op`` and its parameters). The catalogue's control instances are such; this
+    module stands before the catalogue, which checks that controls name known operations."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def patch(self) -> Mapping[str, str | int | bool]: ...
+
 
 # Kinds whose pod template sits at a fixed place in the document.
 _TEMPLATE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -776,7 +788,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
 }
 
 
-def applicable(ci: ControlInstance, workload: Workload) -> bool:
+def applicable(ci: ControlPatch, workload: Workload) -> bool:
     """Whether ``ci``'s patch can be applied to ``workload``'s manifests."""
     op = str(ci.patch.get("op"))
     kind = workload.ref.kind
@@ -791,7 +803,7 @@ def apply_controls(
     docs: list[Any],
     inventory: Inventory,
     fb: FactBase,
-    controls: list[tuple[ControlInstance, str]],
+    controls: Sequence[tuple[ControlPatch, str]],
 ) -> tuple[list[Any], dict[str, Any] | None]:
     """Apply ``controls`` (instance, target) to ``docs`` (already deep-copied).
 
@@ -812,7 +824,7 @@ def apply_controls_logged(
     docs: list[Any],
     inventory: Inventory,
     fb: FactBase,
-    controls: list[tuple[ControlInstance, str]],
+    controls: Sequence[tuple[ControlPatch, str]],
     changes: list[str],
 ) -> dict[str, Any] | None:
     """As :func:`apply_controls`, appending ``control: change`` lines to ``changes``;

@@ -9,14 +9,29 @@ controls applied — which reachable techniques the stricter level would remove.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.graph._facts import WorkloadFacts
 
 if TYPE_CHECKING:
-    from attackmap.graph._analysis import Analyzer
+    from attackmap.graph._catalogue import Catalogue
+    from attackmap.graph._engine import AttackGraph
+
+
+class Analyzer(Protocol):
+    """What the trade-off needs of the analysis that calls it (which stands after it)."""
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def graph(self) -> AttackGraph: ...
+    @property
+    def entries(self) -> tuple[str, ...]: ...
+    def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts: ...
+
 
 _NEXT = {"privileged": "baseline", "baseline": "restricted"}
 # Capabilities Pod Security baseline allows to be added (capabilities_baseline).

@@ -10,13 +10,12 @@ needs (and says which need blocks which goal or level), then re-analyses the wri
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from attackmap.harden._needs import Need
 from attackmap.harden._plan import LEVELS, harden
 from attackmap.harden._result import (
     AppliedControl,
     Conflict,
+    HardenResult,
     OutputFile,
     Verification,
     WorkloadVerification,
@@ -33,49 +32,3 @@ __all__ = [
     "WorkloadVerification",
     "harden",
 ]
-
-
-class HardenResult(BaseModel):
-    """What :func:`harden` produced and proved."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    documents: tuple[OutputFile, ...]
-    """One per input file, same base name."""
-    added: tuple[str, ...]
-    """New objects (NetworkPolicies, ServiceAccounts, Namespaces...), one YAML text each."""
-    changes: tuple[AppliedControl, ...]
-    verification: Verification
-    needs: tuple[Need, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
-    notes: tuple[str, ...] = ()
-    context: str | None = None
-    """The patched ClusterContext (YAML) when a control changed it."""
-
-    @property
-    def verified(self) -> bool:
-        return self.verification.verified
-
-    def to_yaml(self) -> str:
-        """All hardened documents and the added objects, one YAML stream."""
-        from attackmap.harden._render import to_yaml
-
-        return to_yaml(self)
-
-    def to_diff(self) -> str:
-        """What changed and why, control by control (unified diffs)."""
-        from attackmap.harden._render import to_diff
-
-        return to_diff(self)
-
-    def summary(self) -> str:
-        """The ``HARDENING.md`` text."""
-        from attackmap.harden._render import summary_markdown
-
-        return summary_markdown(self)
-
-    def files(self) -> dict[str, str]:
-        """File name -> text for an output directory (inputs' base names, added, summary)."""
-        from attackmap.harden._render import output_files
-
-        return output_files(self)

@@ -393,8 +393,8 @@ def harden(
     controls can be applied (the NIM Operator then no longer manages the workload).
     Returns a :class:`HardenResult`.
     """
-    from attackmap.harden import HardenResult
     from attackmap.harden._render import render_nimservices
+    from attackmap.harden._result import HardenResult
 
     if level is not None and level not in LEVELS:
         raise HardenError(
