@@ -8,9 +8,9 @@ file, and record wall time, the peak RSS *of the serialisation* above the RSS ho
 report (``peak_rss_delta_mb``), the bytes written and their SHA-256 (so byte-identity between
 methods is checked, not assumed).
 
-Methods: ``dumps-indent`` (the old ``Report.to_json()``: ``json.dumps(to_dict(), indent=2)``,
-pure-Python encoder, with ``to_dict`` as it was: facts through ``model_dump``),
-``dumps-compact`` (the same ``to_dict``, ``json.dumps`` compact: C encoder, whole tree), ``stream-compact`` / ``stream-pretty`` (``Report.write_json(f, pretty=...)``) and the
+Methods: ``dumps-indent`` (``json.dumps(to_dict(), indent=2)``: the pure-Python encoder),
+``dumps-compact`` (the same ``to_dict``, ``json.dumps`` compact: C encoder, whole tree),
+``stream-compact`` / ``stream-pretty`` (``Report.write_json(f, pretty=...)``) and the
 other big JSON exporters (``sarif``, ``navigator``, ``stix``: the exporter as it is;
 ``sarif-stdlib`` etc.: the same dict through ``json.dumps(indent=2)``).
 
@@ -68,17 +68,7 @@ def prepare(directory: Path, out: Path) -> None:
     out.write_bytes(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _before() -> None:
-    """The serialisation as it was before streaming: facts through ``model_dump``."""
-    from attackmap.graph import _report
-
-    if hasattr(_report, "_fact_dict"):
-        _report._fact_dict = lambda f: f.model_dump(mode="json")  # type: ignore[attr-defined]
-
-
 def _serialise(method: str, report: Any, path: Path) -> None:
-    if method.startswith("dumps-"):
-        _before()
     if method == "dumps-indent":
         text = json.dumps(report.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         path.write_text(text, encoding="utf-8")

@@ -98,6 +98,8 @@ def measure(directory: Path) -> dict[str, Any]:
         "ms_per_workload": round(total * 1000 / n, 3),
         "kb_per_workload": round((peak - rss_import) * 1024 / n, 1),
         "json_bytes": json_bytes,
+        # the report/v2 size target (issue 21: at most 6 KB per workload, compact JSON)
+        "json_kb_per_workload": round(json_bytes / 1000 / n, 2) if n else None,
         "findings": {"techniques": techniques, "paths": paths},
     }
 

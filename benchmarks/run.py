@@ -45,6 +45,9 @@ TARGETS: dict[str, tuple[float, str]] = {
     "scale_10000_rss_mb": (1024.0, "MB"),
     "scale_100000_wall_s": (240.0, "s"),
     "scale_100000_rss_mb": (4096.0, "MB"),
+    # report/v2: compact JSON per workload (KB = 1,000 bytes; issue 21: at most 6 KB)
+    "scale_1000_report_kb_per_workload": (6.0, "KB"),
+    "scale_10000_report_kb_per_workload": (6.0, "KB"),
     "flat_time_per_workload_ratio": (2.0, "x"),
     "flat_memory_per_workload_ratio": (2.0, "x"),
     "audit_1m_events_s": (60.0, "s"),
@@ -190,6 +193,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     for size in (10000, 100000):
         measured[f"scale_{size}_wall_s"] = scale.get(size, {}).get("wall_s")
         measured[f"scale_{size}_rss_mb"] = scale.get(size, {}).get("peak_rss_mb")
+    for size in (1000, 10000):
+        measured[f"scale_{size}_report_kb_per_workload"] = scale.get(size, {}).get(
+            "json_kb_per_workload"
+        )
     curve = [v for s, v in sorted(scale.items()) if s >= 1000 and "ms_per_workload" in v]
     if len(curve) >= 2:
         times = [v["ms_per_workload"] for v in curve]
@@ -222,7 +229,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 def summary(results: dict[str, Any]) -> str:
     """A readable table: the scale curve, then the targets."""
     lines = ["", "scale (load + analyse + JSON, fresh process per size)"]
-    header = f"{'workloads':>10} {'wall s':>8} {'load':>7} {'analyze':>8} {'json':>7} {'peak MB':>8} {'ms/wl':>7} {'KB/wl':>7}"
+    header = f"{'workloads':>10} {'wall s':>8} {'load':>7} {'analyze':>8} {'json':>7} {'peak MB':>8} {'ms/wl':>7} {'KB/wl':>7} {'JSON KB/wl':>10}"
     lines.append(header)
     for r in results.get("scale", []):
         a = r.get("attackmap", {})
@@ -233,7 +240,8 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(
             f"{r['size']:>10} {a['wall_s']:>8.2f} {p['load']['wall_s']:>7.2f} "
             f"{p['analyze']['wall_s']:>8.2f} {p['json']['wall_s']:>7.2f} {a['peak_rss_mb']:>8.0f} "
-            f"{a['ms_per_workload']:>7.2f} {a['kb_per_workload']:>7.0f}"
+            f"{a['ms_per_workload']:>7.2f} {a['kb_per_workload']:>7.0f} "
+            f"{a.get('json_kb_per_workload') or 0:>10.2f}"
         )
     lines += ["", f"{'target':<32} {'measured':>10} {'limit':>8} {'ratio':>6}  verdict"]
     for row in results.get("targets", []):

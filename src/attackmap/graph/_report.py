@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from attackmap._gc import paused
 from attackmap._jsontext import TextSink, dumps
 from attackmap._views import notebook_html
 from attackmap.attack import AttackKB, Technique
@@ -206,6 +207,10 @@ class Report(_Frozen):
         self._write(stream.write, pretty=pretty)
 
     def _write(self, write: Any, *, pretty: bool) -> None:
+        with paused():  # many short-lived dicts beside a large, long-lived report
+            self._write_tables_then_workloads(write, pretty=pretty)
+
+    def _write_tables_then_workloads(self, write: Any, *, pretty: bool) -> None:
         tables = _Tables.of(self)
         # "workloads" sorts after every other top-level key: the document is its head with
         # an empty list, opened up at the end
@@ -278,6 +283,7 @@ def breaking_every(paths: Iterable[Path]) -> tuple[str, ...]:
 
 _INDENT = "  "
 _NO_EVIDENCE = ("", None, "", "")
+_STEP_ROW_SPECIAL = frozenset({"id", "title", "workload", "container", "facts", "broken_by"})
 
 
 class _Tables:
@@ -292,12 +298,21 @@ class _Tables:
 
     def __init__(self, report: Report) -> None:
         self.steps: list[PathStep] = []
-        self._step: dict[tuple[str, str], int] = {}
+        by_key: dict[tuple[str, str], int] = {}
+        # Paths through one instance share its PathStep, so the object's identity finds its
+        # position fast; equal instances from different objects (reports joined from
+        # shards) still get one position, by key. The report holds every step, so ids stay
+        # unique while this table lives.
+        self._step: dict[int, int] = {}
         for s in self._walk(report):
+            if id(s) in self._step:
+                continue
             key = (s.id, s.scope)
-            if key not in self._step:
-                self._step[key] = len(self.steps)
+            position = by_key.get(key)
+            if position is None:
+                position = by_key[key] = len(self.steps)
                 self.steps.append(s)
+            self._step[id(s)] = position
         names = sorted({c for s in self.steps for c in s.broken_by})
         self.controls = {c: i for i, c in enumerate(names)}
         self.files: dict[str, int] = {}
@@ -328,13 +343,19 @@ class _Tables:
         return self.facts.setdefault((use.fact, ev), len(self.facts))
 
     def _step_row(self, s: PathStep) -> dict[str, Any]:
-        return {
-            "step": s.id,
-            "technique": s.technique,
-            "scope": s.scope,
-            "facts": [self._fact(f) for f in s.facts],
-            "broken_by": [self.controls[c] for c in s.broken_by],
+        # Every field of the instance is written (a field added to PathStep reaches the
+        # document, and the schema test asks for it to be described), except those that
+        # are references here or that the row implies: the catalogue's title, and the
+        # workload and container the scope names.
+        row: dict[str, Any] = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in s
+            if name not in _STEP_ROW_SPECIAL
         }
+        row["step"] = s.id
+        row["facts"] = [self._fact(f) for f in s.facts]
+        row["broken_by"] = [self.controls[c] for c in s.broken_by]
+        return row
 
     def head(self, report: Report) -> dict[str, Any]:
         """Every top-level key of the document but ``workloads`` (which sorts last)."""
@@ -377,7 +398,7 @@ class _Tables:
                     "paths": [
                         {
                             "entry": p.entry,
-                            "steps": [{"id": step[s.id, s.scope]} for s in p.steps],
+                            "steps": [{"id": step[id(s)]} for s in p.steps],
                         }
                         for p in t.paths
                     ],
