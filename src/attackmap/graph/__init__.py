@@ -3,7 +3,7 @@
 * :func:`analyze` — manifests (or an :class:`~attackmap.model.Inventory`) to a :class:`Report`;
 * :class:`Report` — per workload, techniques with their :class:`Path` objects; each path's
   ``broken_by`` lists every control that alone breaks it (the union of its
-  :class:`PathStep`\ s' ``broken_by``); ``minimal_controls()`` and ``apply()`` (what-if
+  steps' ``broken_by``, :class:`PathStep`); ``minimal_controls()`` and ``apply()`` (what-if
   re-analysis of the patched manifests); ``to_json()`` / ``write_json()``: the
   ``attackmap.report/v2`` document, each step instance, fact and evidence stated once;
 * :func:`load_catalogue` — the validated step/control catalogue under ``mappings/``.

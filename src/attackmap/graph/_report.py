@@ -183,13 +183,13 @@ class Report(_Frozen):
     def step_instances(self) -> tuple[PathStep, ...]:
         """Every step instance on a reported path, once, in order of first use (workloads,
         then techniques, then paths, in report order): the document's ``steps`` table."""
-        return tuple(_Tables.of(self).steps)
+        return tuple(_Tables(self).steps)
 
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """The ``attackmap.report/v2`` document (sorted, deterministic)."""
-        tables = _Tables.of(self)
+        tables = _Tables(self)
         return {**tables.head(self), "workloads": [tables.workload(w) for w in self.workloads]}
 
     def to_json(self, *, pretty: bool = False) -> str:
@@ -211,7 +211,7 @@ class Report(_Frozen):
             self._write_tables_then_workloads(write, pretty=pretty)
 
     def _write_tables_then_workloads(self, write: Any, *, pretty: bool) -> None:
-        tables = _Tables.of(self)
+        tables = _Tables(self)
         # "workloads" sorts after every other top-level key: the document is its head with
         # an empty list, opened up at the end
         text = dumps({**tables.head(self), "workloads": []}, pretty=pretty)
@@ -322,10 +322,6 @@ class _Tables:
         self.techniques = {
             t.technique.id: t.technique for w in report.workloads for t in w.techniques
         }
-
-    @staticmethod
-    def of(report: Report) -> _Tables:
-        return _Tables(report)
 
     @staticmethod
     def _walk(report: Report) -> Iterator[PathStep]:
