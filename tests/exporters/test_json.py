@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,6 +72,14 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Report:
     out = tmp_path_factory.mktemp("synth")
     generate(out, 40, seed=3)
     return attackmap.analyze(out)
+
+
+def test_every_document_validates_against_the_schema(synthetic: Report) -> None:
+    schema = json.loads((REPO / "docs" / "schema" / "report-v2.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(json.loads(synthetic.to_json()))
+    for path in MANIFESTS:
+        validator.validate(json.loads(attackmap.analyze(str(path)).to_json()))
 
 
 def test_a_generated_cluster_is_byte_identical(synthetic: Report) -> None:
