@@ -143,7 +143,7 @@ def v1_paths(doc: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     steps = [
         {
             "id": s["step"],
-            "technique": s["technique"],
+            "technique": doc["catalogue"][s["step"]]["technique"],
             "scope": s["scope"],
             "facts": [facts[i] for i in s["facts"]],
             "broken_by": {controls[i] for i in s["broken_by"]},
@@ -243,6 +243,10 @@ def test_each_entry_is_stated_once_and_used(synthetic: Report) -> None:
     )
     assert len(doc["steps"]) < uses
     assert [(s.id, s.scope) for s in synthetic.step_instances()] == instances
+    # each catalogue step once, with what every instance of it says
+    for s in synthetic.step_instances():
+        assert doc["catalogue"][s.id] == {"technique": s.technique, "title": s.title}
+    assert set(doc["catalogue"]) == {s["step"] for s in doc["steps"]}
 
 
 def test_v1_script_fields_stay_where_they_were(default_report: Report) -> None:

@@ -283,12 +283,15 @@ def breaking_every(paths: Iterable[Path]) -> tuple[str, ...]:
 
 _INDENT = "  "
 _NO_EVIDENCE = ("", None, "", "")
-_STEP_ROW_SPECIAL = frozenset({"id", "title", "workload", "container", "facts", "broken_by"})
+_STEP_ROW_SPECIAL = frozenset(
+    {"id", "technique", "title", "workload", "container", "facts", "broken_by"}
+)
 
 
 class _Tables:
     """The document's tables, each entry once, and the positions that refer to them.
 
+    ``catalogue``: per step id, its technique and title (the same for every instance);
     ``steps[i]``: a step instance (``<step>@<scope>``), in order of first use; ``facts[j]``:
     a fact with the evidence it rests on; ``evidence[k]``: a manifest location (its file
     by position in ``files``); ``controls``: every control that alone stops some step,
@@ -341,8 +344,8 @@ class _Tables:
     def _step_row(self, s: PathStep) -> dict[str, Any]:
         # Every field of the instance is written (a field added to PathStep reaches the
         # document, and the schema test asks for it to be described), except those that
-        # are references here or that the row implies: the catalogue's title, and the
-        # workload and container the scope names.
+        # are references here or that the row implies: the step's technique and title (in
+        # ``catalogue``), and the workload and container the scope names.
         row: dict[str, Any] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in s
@@ -362,6 +365,10 @@ class _Tables:
             "techniques": {
                 tid: {"name": t.name, "tactics": list(t.tactics)}
                 for tid, t in sorted(self.techniques.items())
+            },
+            "catalogue": {
+                step: {"technique": s.technique, "title": s.title}
+                for step, s in sorted({s.id: s for s in self.steps}.items())
             },
             "steps": self.step_rows,
             "facts": [{"fact": fact, "evidence": ev} for fact, ev in self.facts],
