@@ -513,3 +513,79 @@ def test_cli_bad_recording_key(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_library_refuses_unknown_engine() -> None:
     with pytest.raises(HardenError, match="unknown admission engine"):
         harden(SYSADMIN, goals=GOALS, admission="opa")
+
+
+PLAIN = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nim-plain
+  namespace: nim-pre
+spec:
+  selector:
+    matchLabels: {app: nim-plain}
+  template:
+    metadata:
+      labels: {app: nim-plain}
+    spec:
+      securityContext: {runAsUser: 1000, runAsNonRoot: true}
+      containers:
+        - name: nim-llm
+          image: nvcr.io/nim/meta/llama3-8b-instruct:1.0.3
+          resources:
+            limits: {nvidia.com/gpu: 1}
+"""
+
+
+def test_shared_namespace_exempts_by_runtime_class_with_a_cluster_wide_guard(
+    tmp_path: Path,
+) -> None:
+    """The SYS_ADMIN NIM shares its namespace with a NIM that reaches a stricter level and
+    runs under a RuntimeClass of its own: the namespace keeps the stricter level, the
+    RuntimeClass is exempted in a PodSecurityConfiguration, and a cluster-wide guard admits
+    that RuntimeClass only for the tailored workload."""
+    text = SYSADMIN.read_text().replace(
+        "      securityContext:\n        runAsUser: 1000",
+        "      runtimeClassName: nvidia-preprocess\n      securityContext:\n        runAsUser: 1000",
+        1,
+    )
+    manifest = tmp_path / "shared-namespace.yaml"
+    manifest.write_text(text + PLAIN)
+    single = tmp_path / "single.yaml"
+    single.write_text(text)
+    log = _audit(single, tmp_path / "audit.jsonl", "ReplicaSet")
+    result = harden(manifest, goals=GOALS, level="baseline", audit=log, admission=["vap"])
+    adm = result.admission
+    assert adm is not None
+    levels = {p.workload: p.level for p in adm.policies}
+    plain = "Deployment/nim-pre/nim-plain"
+    assert levels[PRE] == "privileged" and levels[plain] != "privileged"
+    files = result.files()
+    (ns,) = [d for d in cel.documents(files[NAMESPACE_FILE]) if d["kind"] == "Namespace"]
+    labels = ns["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == levels[plain]
+    config = yaml.safe_load(files["attackmap-admission-podsecurity.yaml"])
+    assert config["exemptions"] == {"runtimeClasses": ["nvidia-preprocess"]}
+    # the API server's decision (attackmap.pss, reading the emitted configuration): the
+    # SYS_ADMIN pod is admitted only as exempt
+    tailored = _hardened(result, PRE)
+    psc = pss.AdmissionPolicy.from_config(config)
+    assert pss.admits(tailored, labels, psc).exempt == "runtimeClass"
+    assert not pss.admits(tailored, labels).allowed  # without the exemption: refused
+    # the cluster-wide guard
+    guard = [
+        d
+        for d in cel.documents(files[NAMESPACE_FILE])
+        if d["kind"] == "ValidatingAdmissionPolicy" and "runtimeclass" in d["metadata"]["name"]
+    ]
+    (g,) = guard
+    assert "namespaceSelector" not in g["spec"]["matchConstraints"]
+    pairs = [(v["expression"], v["message"]) for v in g["spec"]["validations"]]
+    assert not cel.denials(pairs, tailored)
+    elsewhere = copy.deepcopy(tailored)
+    elsewhere["metadata"]["namespace"] = "team-b"
+    assert cel.denials(pairs, elsewhere)
+    stranger = copy.deepcopy(tailored)
+    stranger["metadata"]["labels"] = {"app": "stranger"}
+    assert cel.denials(pairs, stranger)
+    assert not cel.denials(pairs, _hardened(result, plain))  # no runtimeClass: not its business

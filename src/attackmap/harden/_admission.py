@@ -38,6 +38,7 @@ ENGINES = ("vap", "kyverno")
 VAP_FILE = "attackmap-admission-vap.yaml"
 KYVERNO_FILE = "attackmap-admission-kyverno.yaml"
 NAMESPACE_FILE = "attackmap-admission-namespaces.yaml"
+PSA_CONFIG_FILE = "attackmap-admission-podsecurity.yaml"
 
 _PSA = "pod-security.kubernetes.io/"
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
@@ -74,6 +75,8 @@ class WorkloadPolicy(_Frozen):
     rules: tuple[AdmissionRule, ...]
     inject: dict[str, dict[str, Any]] = {}
     """Container name -> the securityContext fields the Kyverno mutate rule injects."""
+    runtime_class: str | None = None
+    """The hardened pod's ``runtimeClassName``."""
 
     def rule(self, rule_id: str) -> AdmissionRule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -543,6 +546,7 @@ def build_policy(
         level=level,
         rules=tuple(rules),
         inject=mutation_patch(template),
+        runtime_class=workload.pod.runtime_class_name,
     )
 
 
@@ -675,17 +679,40 @@ def kyverno_document(policy: WorkloadPolicy, template: Mapping[str, Any]) -> dic
     }
 
 
+def _labels_match(policy: WorkloadPolicy) -> str:
+    return all_of(
+        f"has(object.metadata.labels) && {lit(k)} in object.metadata.labels && "
+        f"object.metadata.labels[{lit(k)}] == {lit(v)}"
+        for k, v in policy.match_labels.items()
+    )
+
+
 def namespace_documents(
     policies: Sequence[WorkloadPolicy], engines: Sequence[str]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Namespace PSA labels (the lowest level the namespace's tailored workloads reach) and,
-    where that is ``privileged``, a guard: only the tailored workloads' pods are admitted."""
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str]]:
+    """Pod Security for each namespace holding tailored workloads, never left on its own.
+
+    The namespace enforces the lowest level its tailored pods reach, and where that is
+    ``privileged`` a guard admits only the tailored workloads' pods there. When the
+    namespace also holds workloads that reach a stricter level and every privileged one runs
+    under its own ``runtimeClassName``, the namespace keeps the stricter level and the
+    privileged ones are exempted by runtimeClass instead (a ``PodSecurityConfiguration``,
+    returned second): the exemption holds in every namespace, so its guard is cluster-wide
+    (a pod with that runtimeClass must be one of the tailored workloads). Returns the
+    documents, the configuration (or None) and notes."""
     docs: list[dict[str, Any]] = []
     notes: list[str] = []
+    exempt: dict[str, list[WorkloadPolicy]] = {}
     by_ns: dict[str, list[WorkloadPolicy]] = {}
     for p in policies:
         by_ns.setdefault(p.namespace, []).append(p)
     for ns, members in sorted(by_ns.items()):
+        low = [p for p in members if p.level == "privileged"]
+        rest = [p for p in members if p.level != "privileged"]
+        if low and rest and all(p.runtime_class for p in low):
+            for p in low:
+                exempt.setdefault(str(p.runtime_class), []).append(p)
+            members = rest
         level = min((p.level for p in members), key=lambda lv: _RANK[lv])
         labels = {
             f"{_PSA}enforce": level,
@@ -701,29 +728,67 @@ def namespace_documents(
         if level != "privileged":
             continue
         names = ", ".join(p.workload for p in members)
-        message = (
-            f"namespace {ns} enforces Pod Security privileged only for its tailored workloads "
-            f"({names}): a pod must carry the labels of one of them"
-        )
-        expression = any_of(
-            all_of(
-                f"has(object.metadata.labels) && {lit(k)} in object.metadata.labels && "
-                f"object.metadata.labels[{lit(k)}] == {lit(v)}"
-                for k, v in p.match_labels.items()
-            )
-            for p in members
-        )
         name = object_name("attackmap", ns, "guard")
         notes.append(
             f"namespace {ns}: Pod Security privileged, paired with the guard {name} "
             f"(only {names} may run there, each under its tailored policy)"
         )
-        docs.extend(_guard_documents(name, ns, message, expression, engines))
-    return docs, notes
+        docs.extend(
+            _guard_documents(
+                name,
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}},
+                f"namespace {ns} enforces Pod Security privileged only for its tailored "
+                f"workloads ({names}): a pod must carry the labels of one of them",
+                any_of(_labels_match(p) for p in members),
+                engines,
+                kyverno_match={"namespaces": [ns]},
+            )
+        )
+    config = None
+    if exempt:
+        config = {
+            "apiVersion": "pod-security.admission.config.k8s.io/v1",
+            "kind": "PodSecurityConfiguration",
+            "exemptions": {"runtimeClasses": sorted(exempt)},
+        }
+    for rc, members in sorted(exempt.items()):
+        names = ", ".join(p.workload for p in members)
+        name = object_name("attackmap", "runtimeclass", rc, "guard")
+        notes.append(
+            f"runtimeClass {rc}: exempt from Pod Security (PodSecurityConfiguration), paired "
+            f"with the cluster-wide guard {name}: only {names} may use it; give the exempt "
+            "workload a RuntimeClass of its own (same handler), never a shared one"
+        )
+        condition = (
+            f"has(object.spec.runtimeClassName) && object.spec.runtimeClassName == {lit(rc)}"
+        )
+        docs.extend(
+            _guard_documents(
+                name,
+                {},
+                f"runtimeClass {rc} is exempt from Pod Security only for {names}: a pod using "
+                "it must be one of them (namespace and labels)",
+                f"!({condition}) || ("
+                + any_of(
+                    f"object.metadata.namespace == {lit(p.namespace)} && ({_labels_match(p)})"
+                    for p in members
+                )
+                + ")",
+                engines,
+                kyverno_match={},
+            )
+        )
+    return docs, config, notes
 
 
 def _guard_documents(
-    name: str, ns: str, message: str, expression: str, engines: Sequence[str]
+    name: str,
+    selector: dict[str, Any],
+    message: str,
+    expression: str,
+    engines: Sequence[str],
+    *,
+    kyverno_match: dict[str, Any],
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if "vap" in engines:
@@ -735,7 +800,7 @@ def _guard_documents(
                 "spec": {
                     "failurePolicy": "Fail",
                     "matchConstraints": {
-                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                        **selector,
                         "resourceRules": [
                             {
                                 "apiGroups": [""],
@@ -775,7 +840,7 @@ def _guard_documents(
                                     {
                                         "resources": {
                                             "kinds": ["Pod"],
-                                            "namespaces": [ns],
+                                            **kyverno_match,
                                             "operations": ["CREATE", "UPDATE"],
                                         }
                                     }

@@ -18,6 +18,7 @@ from attackmap.harden._admission import (
     ENGINES,
     KYVERNO_FILE,
     NAMESPACE_FILE,
+    PSA_CONFIG_FILE,
     VAP_FILE,
     AdmissionCase,
     AdmissionResult,
@@ -239,7 +240,11 @@ def _files(
         files[VAP_FILE] = stream([d for p in policies for d in vap_documents(p)])
     if "kyverno" in engines:
         files[KYVERNO_FILE] = stream([kyverno_document(p, templates[p.workload]) for p in policies])
-    ns_docs, notes = namespace_documents(policies, engines)
+    ns_docs, config, notes = namespace_documents(policies, engines)
+    if config is not None:
+        # an API-server configuration file, not an object: merged into the one the API
+        # server reads (--admission-control-config-file), never applied with kubectl
+        files[PSA_CONFIG_FILE] = dump_plain(config)
     bound = {p.workload.split("/")[1] for p in profiles}
     for doc in ns_docs:
         if doc["kind"] == "Namespace" and doc["metadata"]["name"] in bound:
