@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 NIM_DEFAULT = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
 SYSADMIN = DATA / "nim-preprocess-sysadmin.yaml"
+PINNED = DATA / "nim-pinned-memory.yaml"
 RECORDING = DATA / "preprocess-syscalls.txt"
 DEVICE_PLUGIN = SHARED / "corpus" / "nim" / "gpu-operator-state-device-plugin-0500_daemonset.yaml"
 OPERATOR_SAMPLE = SHARED / "corpus" / "nim" / "operator-serving-standalone-basic-llm.yaml"
@@ -150,8 +151,14 @@ def _sysadmin(work: Path) -> HardenResult:
     )
 
 
+def _pinned(work: Path) -> HardenResult:
+    log = _audit(PINNED, work / "pinned-audit.jsonl", "ReplicaSet")
+    return harden(PINNED, goals=GOALS, level="baseline", audit=log, admission=["vap", "kyverno"])
+
+
 SCENARIOS: dict[str, Callable[[Path], HardenResult]] = {
     "nim-helm": _nim_default,
+    "pinned-memory": _pinned,
     "nimservice": _nimservice,
     "device-plugin": _device_plugin,
     "sysadmin-preprocess": _sysadmin,
@@ -400,22 +407,61 @@ def test_paths_kept_by_the_policy() -> None:
 def test_side_by_side_privileged_namespace_with_tailored_policy_exposes_less(
     tmp_path: Path,
 ) -> None:
-    """The forum thread's point, on our SYS_ADMIN NIM: its namespace must enforce
-    ``privileged`` (the need), yet with the tailored policy and the generated profile it
-    admits fewer techniques than a ``restricted`` pod that keeps its token and NGC key."""
-    result = _CACHE.get("sysadmin-preprocess") or _sysadmin(tmp_path)
+    """The forum thread's point, on our NIM that pins memory: IPC_LOCK is beyond baseline,
+    so its namespace must enforce ``privileged``; yet with the tailored policy it admits
+    fewer techniques than a ``restricted`` pod that keeps its token and NGC key. IPC_LOCK
+    opens no escape in the catalogue, and hardening removed the token and the key, which
+    restricted does not govern and the tailored policy keeps removed."""
+    result = _CACHE.get("pinned-memory") or _pinned(tmp_path)
     adm = result.admission
     assert adm is not None
     (row,) = adm.comparisons
     assert row.level == "privileged"
+    assert [n.need for n in result.needs] == ["cap:IPC_LOCK"]
     assert "T1611" in row.pss_alone and "T1611" not in row.tailored
-    # restricted does not govern the token or the environment; the tailored policy does
     assert {"T1528", "T1552.001"} <= set(row.restricted_alone)
     assert not {"T1528", "T1552.001"} & set(row.tailored)
-    assert set(row.tailored) <= set(row.pss_alone)
-    assert len(row.tailored) < len(row.restricted_alone)
+    assert set(row.tailored) < set(row.restricted_alone) < set(row.pss_alone)
     md = result.files()["ADMISSION.md"]
     assert "| technique | PSS privileged alone | PSS restricted alone |" in md
+
+
+def test_side_by_side_sysadmin_step_says_what_stays_open(tmp_path: Path) -> None:
+    """The SYS_ADMIN step really mounts (its recording shows mount): AppArmor RuntimeDefault
+    would break it, so it is not applied (a need from the recording) and T1611 by mount
+    stays, said as such; the tailored policy still admits less than privileged alone."""
+    result = _CACHE.get("sysadmin-preprocess") or _sysadmin(tmp_path)
+    adm = result.admission
+    assert adm is not None
+    (row,) = adm.comparisons
+    assert "T1611" in row.tailored and set(row.tailored) < set(row.pss_alone)
+    assert {n.need for n in result.needs} == {"cap:SYS_ADMIN", "syscall:mount"}
+    assert any(c.control.startswith("apparmor-runtime-default@") for c in result.conflicts)
+    (w,) = result.verification.workloads
+    t1611 = [b for b in w.blocked if b.startswith("T1611")]
+    assert t1611 and all("escape-sys-admin-mount" in b and "need syscall:mount" in b for b in t1611)
+
+
+def _docs_table(name: str) -> list[str]:
+    text = (REPO / "docs" / "harden.md").read_text()
+    start = f"<!-- side-by-side: {name} -->\n"
+    body = text.split(start, 1)[1].split("<!-- end side-by-side -->", 1)[0]
+    return body.strip().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("name", "scenario_name"),
+    [("nim-preprocess-sysadmin", "sysadmin-preprocess"), ("nim-pinned-memory", "pinned-memory")],
+)
+def test_docs_tables_are_current(name: str, scenario_name: str, tmp_path: Path) -> None:
+    from attackmap.harden._tailored import comparison_table
+
+    result = _CACHE.get(scenario_name) or SCENARIOS[scenario_name](tmp_path)
+    assert result.admission is not None
+    (row,) = result.admission.comparisons
+    assert _docs_table(name) == comparison_table(result.admission, row), (
+        "docs/harden.md is out of date: paste the table from ADMISSION.md"
+    )
 
 
 def test_widen_reaches_exactly_the_level() -> None:
@@ -454,11 +500,22 @@ def test_profile_injection_three_ways(tmp_path: Path) -> None:
     # 3. the plain file, where the kubelet reads Localhost profiles from
     plain = json.loads(files[f"seccomp/operator/{profile.name}.json"])
     assert plain == profile.profile
-    # the analysis resolves it: SYS_ADMIN is kept, yet no path to T1611 (mount is allowed
-    # by the recording, but unshare/setns and the rest of the escape set are not)
-    assert not result.verification.workloads[0].goals_after or "T1611" not in (
-        result.verification.workloads[0].goals_after
-    )
+    # the analysis resolves it (as the kubelet would, from the seccomp root): bpf, which
+    # RuntimeDefault allows with SYS_ADMIN, is not in the recording, so no escape by bpf
+    hardened = result.to_yaml()
+    unresolved = attackmap.analyze(hardened, goals=["T1611"])
+    root = tmp_path / "kubelet-seccomp"
+    for name, text in files.items():
+        if name.startswith("seccomp/"):
+            target = root / name.removeprefix("seccomp/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    resolved = attackmap.analyze(hardened, goals=["T1611"], seccomp_root=root)
+
+    def steps(report: attackmap.Report) -> set[str]:
+        return {s.id for t in report.workload(PRE).techniques for p in t.paths for s in p.steps}
+
+    assert "escape-bpf" in steps(unresolved) and "escape-bpf" not in steps(resolved)
     assert any("ESCAPE-RELEVANT syscall mount" in n for n in result.notes)
 
 

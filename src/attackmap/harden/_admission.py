@@ -473,19 +473,20 @@ def _container_rules(
     kept_env = {str(_dict(e).get("name")) for e in _list(c.get("env"))}
     removed = sorted(original_envs.get(name, set()) - kept_env)
     has_secret_from = any("secretRef" in _dict(e) for e in _list(c.get("envFrom")))
-    if removed or not has_secret_from:
-        conds = []
-        if removed:
-            conds.append(f"!has(c.env) || c.env.all(e, !(e.name in {str_list(removed)}))")
-        if not has_secret_from:
-            conds.append("!has(c.envFrom) || c.envFrom.all(e, !has(e.secretRef))")
-        shown = ", ".join(removed)
+    if removed:
         add(
             "env",
             "env",
-            (f"must not set {shown}" + ("; " if removed else "")) * bool(removed)
-            + ("envFrom must not read a Secret" if not has_secret_from else ""),
-            all_of(conds),
+            f"must not set {', '.join(removed)}",
+            f"!has(c.env) || c.env.all(e, !(e.name in {str_list(removed)}))",
+            "remove-credential-env",
+        )
+    if not has_secret_from:
+        add(
+            "envFrom",
+            "envFrom",
+            "must not read a Secret",
+            "!has(c.envFrom) || c.envFrom.all(e, !has(e.secretRef))",
             "remove-credential-env",
         )
     if not any(isinstance(p, dict) and p.get("hostPort") for p in _list(c.get("ports"))):

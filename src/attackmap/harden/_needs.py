@@ -36,7 +36,8 @@ class Need(BaseModel):
     """The manifest workload (``Kind/namespace/name``)."""
     need: str
     """What is needed: ``cap:NET_ADMIN``, ``privileged``, ``hostPID``, ``hostpath:<volume>``,
-    ``hostPort``, ``root``, ``seccomp:Unconfined``, ``apparmor:unconfined``, ``api-access``."""
+    ``hostPort``, ``root``, ``seccomp:Unconfined``, ``apparmor:unconfined``, ``api-access``,
+    ``syscall:mount`` (from a seccomp recording, ``_profiles``)."""
     evidence: str
     """``file:line`` of the first audit event showing it."""
     detail: str

@@ -23,7 +23,12 @@ from typing import Any
 
 from attackmap.errors import HardenError
 from attackmap.harden._needs import Need, blocking_need, read_needs
-from attackmap.harden._profiles import KUBELET_DIR, kubelet_files, read_recordings
+from attackmap.harden._profiles import (
+    KUBELET_DIR,
+    kubelet_files,
+    read_recordings,
+    recorded_needs,
+)
 from attackmap.harden._redact import redact, secret_values
 from attackmap.harden._result import (
     AppliedControl,
@@ -291,6 +296,37 @@ class _Hardener:
             seed = []
         return sorted(chosen)
 
+    def explain(self, report: Any) -> dict[str, list[str]]:
+        """Why each goal path of ``report`` is open (the reasons ``goal_controls`` found were
+        for the manifests before the recorded profiles were set: the paths may differ)."""
+        catalogue = report._require_analyzer().catalogue
+        out: dict[str, list[str]] = {
+            w: [r for r in rs if r.startswith("level")] for w, rs in self.blocked.items()
+        }
+        for wkey, paths in sorted(_goal_sets(report, self.goals).items()):
+            for label, broken_by in paths:
+                goal = label.split(" ", 1)[0]
+                ok = sorted(c for c in broken_by if self.allowed(c, f"goal {goal}"))
+                if ok:
+                    reason = (
+                        f"{label}: opened by the recorded profile; not applied: {', '.join(ok)}"
+                    )
+                elif broken_by:
+                    needs = sorted(
+                        {
+                            cf.need.label()
+                            for cf in self.conflicts.values()
+                            if cf.control in broken_by
+                        }
+                    )
+                    reason = f"{label}: kept by {', '.join(needs)}"
+                else:
+                    reason = _kind_reason(report, wkey, label, catalogue)
+                found = out.setdefault(wkey, [])
+                if reason not in found:
+                    found.append(reason)
+        return out
+
     def _block(self, wkey: str, reason: str) -> None:
         found = self.blocked.setdefault(wkey, [])
         if reason not in found:
@@ -461,6 +497,10 @@ def harden(
         }
         needs, audit_notes = read_needs(logs, templates)
         notes.extend(audit_notes)
+    if profiles:
+        needs = tuple(
+            sorted([*needs, *recorded_needs(profiles)], key=lambda n: (n.workload, n.need))
+        )
     h = _Hardener(files, goals=goal_ids, level=level, context=context, needs=needs)
     chosen = h.goal_controls(base)
     applied = h.apply(base, chosen)
@@ -502,7 +542,8 @@ def harden(
             pre_injection = applied
             applied, injected = _inject(applied, profiles, h, notes)
             final = h.analyze(applied.texts, applied.context or context)
-        verification = _verify(base, after_goals, final, goal_ids, level, h.blocked)
+        blocked = h.explain(final) if profiles else h.blocked
+        verification = _verify(base, after_goals, final, goal_ids, level, blocked)
         if engines:
             tailored = _admission(
                 h,

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.errors import HardenError
 from attackmap.harden._admission import object_name
+from attackmap.harden._needs import Need
 from attackmap.harden._result import AppliedControl, OutputFile
 
 SPO_API = "security-profiles-operator.x-k8s.io/v1"
@@ -48,6 +50,10 @@ class InjectedProfile(BaseModel):
     labels: dict[str, str]
     profile: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    escape_syscalls: tuple[str, ...] = ()
+    """Escape-relevant syscalls the recording shows (allowed by the profile)."""
+    source: str = ""
+    """Where the recording came from (its path, or the key it was given under)."""
 
     @property
     def localhost(self) -> str:
@@ -98,6 +104,30 @@ def read_recordings(recordings: Mapping[str, Any], inventory: Any) -> list[Injec
                 labels={str(k): str(v) for k, v in sorted(labels.items())},
                 profile=generated.profile,
                 warnings=generated.warnings,
+                escape_syscalls=generated.escape_syscalls_observed,
+                source=str(recordings[key]) if isinstance(recordings[key], str | Path) else key,
+            )
+    return [out[k] for k in sorted(out)]
+
+
+def recorded_needs(profiles: Sequence[InjectedProfile]) -> list[Need]:
+    """A recording that shows ``mount`` (or the new mount API) is a need the AppArmor
+    ``RuntimeDefault`` profile would break (it denies every mount): the container needs its
+    mounts, so ``apparmor-runtime-default`` is not applied to its workload (a conflict)."""
+    from attackmap.seccomp import ESCAPE_GROUPS
+
+    mount = next(g for g in ESCAPE_GROUPS if g.name == "mount").syscalls
+    out: dict[str, Need] = {}
+    for p in profiles:
+        used = [s for s in p.escape_syscalls if s in mount]
+        if used and p.workload not in out:
+            out[p.workload] = Need(
+                workload=p.workload,
+                need="syscall:mount",
+                evidence=p.source,
+                detail=f"container {p.container} makes {', '.join(used)} "
+                "(AppArmor RuntimeDefault denies every mount)",
+                blocks_controls=(f"apparmor-runtime-default@{p.workload}",),
             )
     return [out[k] for k in sorted(out)]
 

@@ -371,6 +371,25 @@ def widened_documents(documents: Sequence[Any], inventory: Any, level: str) -> l
 # -- ADMISSION.md ----------------------------------------------------------------------------------
 
 
+def comparison_table(result: AdmissionResult, c: Comparison) -> list[str]:
+    """The side-by-side table of one workload (Markdown lines)."""
+    lines = [
+        f"| technique | PSS {c.level} alone | PSS restricted alone "
+        f"| PSS {c.level} + tailored policy + profile |",
+        "|---|---|---|---|",
+    ]
+    every = sorted(set(c.pss_alone) | set(c.restricted_alone) | set(c.tailored))
+    for t in every:
+        cells = [
+            "yes" if t in col else "-" for col in (c.pss_alone, c.restricted_alone, c.tailored)
+        ]
+        lines.append(f"| {t} {result.techniques.get(t, '')} | " + " | ".join(cells) + " |")
+    lines.append(
+        f"| **total** | {len(c.pss_alone)} | {len(c.restricted_alone)} | {len(c.tailored)} |"
+    )
+    return lines
+
+
 def admission_markdown(result: AdmissionResult) -> str:
     """Per workload: the policy's rules, the side-by-side comparison, what keeps each path broken."""
     md = ["# Tailored admission (attackmap harden --admission)", ""]
@@ -389,19 +408,7 @@ def admission_markdown(result: AdmissionResult) -> str:
             f"the hardened pod reaches Pod Security `{c.level}`."
         )
         md.append("")
-        head_alone = f"PSS {c.level} alone"
-        head_tailored = f"PSS {c.level} + tailored policy + profile"
-        md.append(f"| technique | {head_alone} | PSS restricted alone | {head_tailored} |")
-        md.append("|---|---|---|---|")
-        every = sorted(set(c.pss_alone) | set(c.restricted_alone) | set(c.tailored))
-        for t in every:
-            cells = [
-                "yes" if t in col else "-" for col in (c.pss_alone, c.restricted_alone, c.tailored)
-            ]
-            md.append(f"| {t} {result.techniques.get(t, '')} | " + " | ".join(cells) + " |")
-        md.append(
-            f"| **total** | {len(c.pss_alone)} | {len(c.restricted_alone)} | {len(c.tailored)} |"
-        )
+        md.extend(comparison_table(result, c))
         md.append("")
         md.append("Rules (each names the field it checks):")
         md.append("")
