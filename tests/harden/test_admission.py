@@ -124,6 +124,11 @@ def _nimservice(work: Path) -> HardenResult:
     )
 
 
+def _nimservice_operator(work: Path) -> HardenResult:
+    # not rendered: the policy is read off the pods the operator renders (attackmap's model)
+    return harden(DATA / "nimservice-standalone.yaml", goals=GOALS, admission=["vap", "kyverno"])
+
+
 def _device_plugin(work: Path) -> HardenResult:
     if not DEVICE_PLUGIN.is_file():
         pytest.skip(f"reference corpus not available: {DEVICE_PLUGIN}")
@@ -160,6 +165,7 @@ SCENARIOS: dict[str, Callable[[Path], HardenResult]] = {
     "nim-helm": _nim_default,
     "pinned-memory": _pinned,
     "nimservice": _nimservice,
+    "nimservice-operator": _nimservice_operator,
     "device-plugin": _device_plugin,
     "sysadmin-preprocess": _sysadmin,
 }

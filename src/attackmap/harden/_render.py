@@ -112,6 +112,14 @@ def summary_markdown(result: HardenResult) -> str:
         md.append("")
         md.extend(f"- {c}" for c in result.conflicts)
         md.append("")
+    if result.admission is not None:
+        md.append("## Admission")
+        md.append("")
+        md.append(
+            "Tailored admission policies (" + ", ".join(result.admission.engines) + "), namespace "
+            "Pod Security labels and what keeps each broken path: see ADMISSION.md."
+        )
+        md.append("")
     if result.notes:
         md.append("## Notes")
         md.append("")
