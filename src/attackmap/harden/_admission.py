@@ -531,9 +531,7 @@ def mutation_patch(hardened: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def build_policy(
-    workload: Any, original: Mapping[str, Any] | None, level: str, rules: Sequence[AdmissionRule]
-) -> WorkloadPolicy:
+def build_policy(workload: Any, level: str, rules: Sequence[AdmissionRule]) -> WorkloadPolicy:
     """The policy of one hardened ``workload`` (a model :class:`~attackmap.model.Workload`)."""
     template = workload.pod_template
     labels = {

@@ -34,6 +34,9 @@ from attackmap.harden._admission import (
 )
 from attackmap.harden._profiles import InjectedProfile
 
+# Pod Security's own tables: what baseline and restricted let a container add
+from attackmap.pss._table import DEFAULT_CAPABILITIES, RESTRICTED_ADDABLE_CAPABILITY
+
 ADMISSION_SUMMARY = "ADMISSION.md"
 
 #: Controls that change no pod field: a pod policy cannot keep them.
@@ -45,23 +48,6 @@ _NOT_POD = {
     "block-pod-metadata-access": "the nodes' metadata settings",
     "upgrade-nvidia-container-toolkit": "the node software",
 }
-
-#: Capabilities Pod Security baseline lets a container add (the runtime's default set).
-_BASELINE_CAPS = (
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-)
 
 
 def _target(control: str) -> str:
@@ -109,9 +95,7 @@ def build_admission(
         ref = str(w.ref)
         original = before.workload(ref)
         rules = build_rules(ref, w.pod_template, original.pod_template if original else None)
-        policy = build_policy(
-            w, original.pod_template if original else None, pss.lowest_level(w), rules
-        )
+        policy = build_policy(w, pss.lowest_level(w), rules)
         policies.append(policy)
         mine = _pod_controls(policy, applied)
         if original is not None:
@@ -311,7 +295,7 @@ def widen(template: Mapping[str, Any], level: str) -> dict[str, Any]:
             c["securityContext"] = {
                 "allowPrivilegeEscalation": True,
                 "runAsUser": 0,
-                "capabilities": {"add": list(_BASELINE_CAPS)},
+                "capabilities": {"add": sorted(DEFAULT_CAPABILITIES)},
             }
         return out
     psc.update({"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}})
@@ -320,7 +304,7 @@ def widen(template: Mapping[str, Any], level: str) -> dict[str, Any]:
     for c in containers:
         c["securityContext"] = {
             "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+            "capabilities": {"drop": ["ALL"], "add": [RESTRICTED_ADDABLE_CAPABILITY]},
         }
     return out
 
