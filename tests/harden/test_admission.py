@@ -652,3 +652,30 @@ def test_shared_namespace_exempts_by_runtime_class_with_a_cluster_wide_guard(
     stranger["metadata"]["labels"] = {"app": "stranger"}
     assert cel.denials(pairs, stranger)
     assert not cel.denials(pairs, _hardened(result, plain))  # no runtimeClass: not its business
+
+
+GUARANTEES = REPO / "tests" / "guarantees"
+
+
+@pytest.mark.parametrize(
+    "manifest", ["secret-leak.yaml", "secret-leak-harden.yaml", "secret-leak-shapes.yaml"]
+)
+def test_admission_files_hold_no_secret(
+    manifest: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The policies, profiles and ADMISSION.md are attackmap's own files: none of the
+    secrets of docs/security.md's leak fixtures (``LEAK0001``..., ``SHAPELEAK01``..., their
+    base64 forms) may appear in them; only the rewritten manifests keep the user's values."""
+    out = tmp_path / "out"
+    path = GUARANTEES / manifest
+    argv = ["harden", str(path), "--goal", "T1611,T1552.001", "--level", "restricted"]
+    argv += ["--admission", "vap", "--admission", "kyverno", "--out", str(out)]
+    assert main(argv) in (0, 1)
+    capsys.readouterr()
+    written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
+    assert "ADMISSION.md" in written and VAP_FILE in written
+    for name, text in written.items():
+        if name == path.name:
+            continue
+        for form in ("LEAK", "TEVBSz"):
+            assert form not in text, f"{name} contains {form}"
