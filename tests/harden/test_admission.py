@@ -283,6 +283,10 @@ WIDENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "SYS_PTRACE added": lambda p: _set(p, _first(p)["name"], capabilities={"add": ["SYS_PTRACE"]}),
     "privileged: true": lambda p: _set(p, _first(p)["name"], privileged=True),
     "procMount Unmasked": lambda p: _set(p, _first(p)["name"], procMount="Unmasked"),
+    "SELinux type spc_t": lambda p: _set(p, _first(p)["name"], seLinuxOptions={"type": "spc_t"}),
+    "a Windows host process": lambda p: _set(
+        p, _first(p)["name"], windowsOptions={"hostProcess": True}
+    ),
     "an unsafe sysctl": lambda p: (
         p["spec"]
         .setdefault("securityContext", {})

@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.harden._cel import all_of, any_of, field, has_path, lit, str_list
+from attackmap.pss._table import SELINUX_TYPES_ADDED
 
 ENGINES = ("vap", "kyverno")
 VAP_FILE = "attackmap-admission-vap.yaml"
@@ -43,6 +44,10 @@ PSA_CONFIG_FILE = "attackmap-admission-podsecurity.yaml"
 _PSA = "pod-security.kubernetes.io/"
 _APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 _RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+# The SELinux types Pod Security baseline allows at the newest version (its own table).
+_SELINUX_TYPES = tuple(
+    sorted(t for _, types in SELINUX_TYPES_ADDED for t in types if t)  # "" is type unset
+)
 
 
 class _Frozen(BaseModel):
@@ -412,8 +417,8 @@ def _container_rules(
         add(
             "runAsUser",
             "securityContext.runAsUser",
-            "must not be 0 (container or pod)",
-            f"{_sc('runAsUser', default=_pod_sc('runAsUser', default='-1'))} != 0",
+            "must be set and not 0 (container or pod; unset runs as the image's user)",
+            f"{_sc('runAsUser', default=_pod_sc('runAsUser', default='0'))} != 0",
             "run-as-non-root",
         )
     for profile, control in (
@@ -454,6 +459,29 @@ def _container_rules(
             "securityContext.procMount",
             "must be Default",
             f"{_sc('procMount', default=lit('Default'))} == {lit('Default')}",
+        )
+    # what Pod Security baseline also forbids, for a namespace that must enforce privileged
+    if _dict(_effective(c, spec, "windowsOptions")).get("hostProcess") is not True:
+        add(
+            "windowsHostProcess",
+            "securityContext.windowsOptions.hostProcess",
+            "must not be true (container or pod)",
+            f"{_sc('windowsOptions', 'hostProcess', default=_pod_sc('windowsOptions', 'hostProcess', default='false'))} == false",
+        )
+    if not _effective(c, spec, "seLinuxOptions"):
+        selinux = []
+        for base, keys in (("c", ("securityContext",)), (_SPEC, ("securityContext",))):
+            path = f"{base}.{'.'.join(keys)}.seLinuxOptions"
+            selinux.append(
+                f"!{has_path(base, *keys, 'seLinuxOptions')} || "
+                f"((!has({path}.type) || {path}.type in {str_list(_SELINUX_TYPES)}) && "
+                f"!has({path}.user) && !has({path}.role))"
+            )
+        add(
+            "seLinuxOptions",
+            "securityContext.seLinuxOptions",
+            f"may set only level, and type one of {', '.join(_SELINUX_TYPES)} (container or pod)",
+            all_of(selinux),
         )
     read_only = sorted(
         str(m.get("name"))
