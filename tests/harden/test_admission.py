@@ -27,6 +27,7 @@ import pytest
 import yaml
 from kyverno_schema import CLUSTER_POLICY, semantic_errors
 from tests.conftest import SHARED
+from vap_schema import BINDING, POLICY
 
 import attackmap
 from attackmap import pss
@@ -334,6 +335,28 @@ def test_kyverno_policy_structure(scenario: HardenResult) -> None:
     bad["spec"]["rules"][-1]["validate"]["failureActon"] = "Enforce"  # misspelt: pruned
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, CLUSTER_POLICY)
+
+
+def test_vap_structure(scenario: HardenResult) -> None:
+    """Every ValidatingAdmissionPolicy and binding emitted (tailored and guards) against the
+    admissionregistration.k8s.io/v1 fields (tests/harden/vap_schema.py); each binding names
+    an emitted policy and each policy has a binding."""
+    files = scenario.files()
+    docs = [
+        d
+        for name in (VAP_FILE, NAMESPACE_FILE)
+        for d in cel.documents(files[name])
+        if d["kind"].startswith("ValidatingAdmissionPolicy")
+    ]
+    policies = {d["metadata"]["name"] for d in docs if d["kind"] == "ValidatingAdmissionPolicy"}
+    bound = {d["spec"]["policyName"] for d in docs if d["kind"] != "ValidatingAdmissionPolicy"}
+    assert policies and policies == bound
+    for d in docs:
+        jsonschema.validate(d, POLICY if d["kind"] == "ValidatingAdmissionPolicy" else BINDING)
+    bad = next(d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding")
+    bad["spec"]["validationAction"] = bad["spec"].pop("validationActions")  # misspelt
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, BINDING)
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
