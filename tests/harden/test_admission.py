@@ -706,3 +706,14 @@ def test_admission_files_hold_no_secret(
             continue
         for form in ("LEAK", "TEVBSz"):
             assert form not in text, f"{name} contains {form}"
+
+
+def test_profiles_without_admission(tmp_path: Path) -> None:
+    """A recording alone: the manifest gets its Localhost profile and the SPO objects and
+    kubelet file are written; no policy, and the note says how to enable the binding."""
+    result = harden(SYSADMIN, goals=GOALS, seccomp={f"{PRE}:preprocess": str(RECORDING)})
+    assert result.admission is None
+    files = result.files()
+    assert SPO_FILE in files and VAP_FILE not in files and "ADMISSION.md" not in files
+    assert any(n.startswith("seccomp/operator/") for n in files)
+    assert any("spo.x-k8s.io/enable-binding" in n and "nim-pre" in n for n in result.notes)

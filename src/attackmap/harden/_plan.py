@@ -562,6 +562,13 @@ def harden(
         )
     for p in profiles:
         notes.extend(f"seccomp profile {p.name}: {w}" for w in p.warnings)
+    if profiles and not engines:
+        spaces = sorted({p.workload.split("/")[1] for p in profiles})
+        notes.append(
+            "the ProfileBindings apply only in namespaces labelled spo.x-k8s.io/enable-binding "
+            f"(kubectl label namespace {' '.join(spaces)} spo.x-k8s.io/enable-binding=); with "
+            "--admission the emitted namespaces carry the label"
+        )
     return HardenResult(
         documents=tuple(applied.files),
         added=tuple(dump(d) for d in applied.added),
