@@ -717,3 +717,10 @@ def test_profiles_without_admission(tmp_path: Path) -> None:
     assert SPO_FILE in files and VAP_FILE not in files and "ADMISSION.md" not in files
     assert any(n.startswith("seccomp/operator/") for n in files)
     assert any("spo.x-k8s.io/enable-binding" in n and "nim-pre" in n for n in result.notes)
+
+
+def test_cli_without_out_says_where_the_policies_go(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["harden", str(NIM_DEFAULT), "--admission", "vap"]) in (0, 1)
+    out, err = capsys.readouterr()
+    assert "ValidatingAdmissionPolicy" not in out  # stdout stays the hardened manifests
+    assert "written with --out DIR" in err

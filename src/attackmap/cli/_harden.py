@@ -118,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         write_text(result.to_diff() if args.format == "diff" else result.to_yaml())
+        if result.admission is not None or result.profiles:
+            print(
+                "the admission policies, seccomp profiles and ADMISSION.md are written with "
+                "--out DIR",
+                file=sys.stderr,
+            )
     v = result.verification
     for w in v.workloads:
         for reason in w.blocked:

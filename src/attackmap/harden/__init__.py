@@ -98,7 +98,8 @@ class HardenResult(BaseModel):
         return summary_markdown(self)
 
     def files(self) -> dict[str, str]:
-        """File name -> text for an output directory (inputs' base names, added, summary)."""
+        """File name -> text for an output directory (inputs' base names, added, summary;
+        with profiles ``seccomp/operator/<name>.json``, a path below the directory)."""
         from attackmap.harden._render import output_files
 
         return output_files(self)
