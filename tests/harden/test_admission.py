@@ -113,6 +113,14 @@ def _nim_default(work: Path) -> HardenResult:
     return harden(NIM_DEFAULT, goals=GOALS, level="baseline", admission=["vap", "kyverno"])
 
 
+def _nim_restricted(work: Path) -> HardenResult:
+    # restricted and T1485: every container control (caps, escalation, non-root, seccomp,
+    # read-only model store) is applied, so each has its mutation case
+    return harden(
+        NIM_DEFAULT, goals=[*GOALS, "T1485"], level="restricted", admission=["vap", "kyverno"]
+    )
+
+
 def _nimservice(work: Path) -> HardenResult:
     if not OPERATOR_SAMPLE.is_file():
         pytest.skip(f"reference corpus not available: {OPERATOR_SAMPLE}")
@@ -164,6 +172,7 @@ def _pinned(work: Path) -> HardenResult:
 
 SCENARIOS: dict[str, Callable[[Path], HardenResult]] = {
     "nim-helm": _nim_default,
+    "nim-helm-restricted": _nim_restricted,
     "pinned-memory": _pinned,
     "nimservice": _nimservice,
     "nimservice-operator": _nimservice_operator,
