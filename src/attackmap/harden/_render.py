@@ -1,5 +1,5 @@
 """The NIMService -> Deployment rendering offered when a NIMService cannot be hardened (the
-result's text forms live with :class:`~attackmap.harden.HardenResult` in ``_result``)."""
+result's text forms live with :class:`~attackmap.harden.HardenResult` in ``_outcome``)."""
 
 from __future__ import annotations
 
