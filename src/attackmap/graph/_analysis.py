@@ -285,6 +285,18 @@ class Analyzer:
             out = self._broken[key] = tuple(sorted(found))
         return out
 
+    def _path(self, entry: str, steps: tuple[PathStep, ...]) -> Path:
+        """A reported path; its ``broken_by`` is the union of its steps' (each already the
+        controls that alone stop that step), one shared tuple per distinct set."""
+        found: set[str] = set()
+        for step in steps:
+            found.update(step.broken_by)
+        key = frozenset(found)
+        broken_by = self._broken.get(key)
+        if broken_by is None:
+            broken_by = self._broken[key] = tuple(sorted(found))
+        return Path.model_construct(_PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by)
+
     def _cached_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
         memo = graph.memo.setdefault("steps", {})
         step: PathStep | None = memo.get(inst.id)
@@ -313,12 +325,7 @@ class Analyzer:
         for tid in sorted(by_tech):
             ranked = sorted(by_tech[tid], key=lambda item: item[0])
             paths = tuple(
-                Path.model_construct(
-                    _PATH_FIELDS,
-                    entry=entry,
-                    steps=tuple(self._cached_step(s, graph) for s in steps),
-                    broken_by=self.broken_by(steps, graph),
-                )
+                self._path(entry, tuple(self._cached_step(s, graph) for s in steps))
                 for _order, entry, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
             )
             findings.append(
