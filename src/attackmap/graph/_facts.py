@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
+from attackmap.model._objects import NetworkPolicy
 from attackmap.model._rbac import Binding, PolicyRule, Role
 from attackmap.model._refs import ObjectRef
 from attackmap.model._workload import (
@@ -102,6 +103,8 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_open": "no NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for egress",
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
+    "netpol:ingress_allows_pods": "a NetworkPolicy isolating the pod's ingress admits some pod (a rule without peers, a selector peer, an ipBlock that may hold pod addresses; or a Cilium/Calico policy selects it)",
+    "netpol:egress_allows_pods": "a NetworkPolicy isolating the pod's egress admits some pod (a rule without peers, a selector peer, an ipBlock that may hold pod addresses; or a Cilium/Calico policy selects it)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
@@ -130,6 +133,8 @@ FACT_FAMILIES: dict[str, str] = {
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
+    "egress:pods": "the pod may open connections to other pods: no egress policy, one that admits some pod, or the host's network (NetworkPolicy does not isolate it)",
+    "ingress:pods": "other pods may open connections to the pod: no ingress policy, one that admits some pod, or the host's network",
     "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
 
@@ -404,6 +409,8 @@ class FactBase:
     # (``Namespace/<ns>``): every namespaced right there. Reached only through the
     # escalate/bind relations; never a target of the identity groups.
     namespace_admins: tuple[IdentityFacts, ...] = field(default=())
+    # The Kubernetes NetworkPolicies (pod-to-pod reach, graph/_network.py).
+    network_policies: tuple[NetworkPolicy, ...] = field(default=())
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -1141,8 +1148,12 @@ def _pod_facts(
             add("netpol:allows_peers", "NetworkPolicy", "; ".join(net.allowed_peers))
     else:
         add("netpol:ingress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for ingress")
+    if net.ingress_isolated and net.ingress_allows_pods:
+        add("netpol:ingress_allows_pods", "NetworkPolicy", policies)
     if net.egress_isolated:
         add("netpol:egress_isolated", "NetworkPolicy", policies)
+        if net.egress_allows_pods:
+            add("netpol:egress_allows_pods", "NetworkPolicy", policies)
         if net.egress_allows_any:
             add("netpol:egress_allows_any", "NetworkPolicy", policies)
         if net.egress_allows_metadata:
@@ -1567,6 +1578,7 @@ def extract(
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
         namespace_admins=namespace_admins,
+        network_policies=inventory.network_policies,
     )
 
 
@@ -1830,6 +1842,12 @@ def derive(
             "reachable:cluster",
             ["route:host", "netpol:ingress_open", "netpol:allows_any_pod"],
         )
+    # Pod to pod (graph/_network.py decides which pod and port; these say whether any may).
+    host_net = "host_network" in base
+    if host_net or "netpol:egress_open" in base or "netpol:egress_allows_pods" in base:
+        put("egress:pods", ["host_network", "netpol:egress_open", "netpol:egress_allows_pods"])
+    if host_net or open_in or "netpol:ingress_allows_pods" in base:
+        put("ingress:pods", ["host_network", "netpol:ingress_open", "netpol:ingress_allows_pods"])
     if "netpol:egress_open" in base or "netpol:egress_allows_any" in base:
         put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
     if "netpol:egress_open" in base or "netpol:egress_allows_metadata" in base:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from attackmap.model._calico import CalicoIndex, CalicoPolicy, calico_verdict
+from attackmap.model._cni import Verdict
 from attackmap.model._cilium import CiliumIndex, CiliumPolicy, cilium_labels, cilium_verdict
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
@@ -26,6 +27,7 @@ from attackmap.model._objects import (
     IstioGateway,
     NetworkPeer,
     NetworkPolicy,
+    NetworkPolicyRule,
     Route,
     RouteBackend,
     Service,
@@ -340,6 +342,8 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
                     any_pod = True
                 if peer.ip_block is not None and peer.ip_block.external:
                     external = True
+    in_pods = any(_admits_pods(rule) for p in ingress for rule in p.ingress)
+    out_pods = any(_admits_pods(rule) for p in egress for rule in p.egress)
     egress_any = egress_metadata = not egress
     for p in egress:
         for rule in p.egress:
@@ -358,7 +362,25 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
         egress_isolated=bool(egress),
         egress_allows_any=egress_any,
         egress_allows_metadata=egress_metadata,
+        ingress_allows_pods=in_pods or not ingress,
+        egress_allows_pods=out_pods or not egress,
     )
+
+
+def _admits_pods(rule: NetworkPolicyRule) -> bool:
+    """Whether a rule may admit some pod: no peers, a selector peer, or an ipBlock that
+    may hold pod addresses."""
+    return not rule.peers or any(
+        peer.ip_block is None or peer.ip_block.may_hold_pod_ips for peer in rule.peers
+    )
+
+
+def _has_say(v: Verdict) -> bool:
+    """Whether a CNI verdict says anything about the pod."""
+    return bool(
+        v.isolated or v.policies or v.any_pod or v.external or v.peers
+        or v.denies_pods or v.denies_external
+    )  # fmt: skip
 
 
 def _with_cni(
@@ -380,9 +402,7 @@ def _with_cni(
     out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
     policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
     policies |= cal_in.policies | cal_out.policies
-    if not any(v.isolated or v.policies or v.any_pod or v.external or v.peers
-               or v.denies_pods or v.denies_external
-               for v in (cil_in, cal_in, cil_out, cal_out)):  # fmt: skip
+    if not any(_has_say(v) for v in (cil_in, cal_in, cil_out, cal_out)):
         return k8s  # no CNI policy has a say about this pod
     peers = set(k8s.allowed_peers) | cil_in.peers
     if cil_in.denies_pods and cil_in.denies_external:
@@ -390,8 +410,15 @@ def _with_cni(
     peers |= cal_in.peers
     k8s_in = k8s.ingress_isolated
     k8s_out = k8s.egress_isolated
+    cni_in = _has_say(cil_in) or _has_say(cal_in)
+    cni_out = _has_say(cil_out) or _has_say(cal_out)
     return trusted(
         NetworkIsolation,
+        cni_ingress=cni_in,
+        cni_egress=cni_out,
+        # a CNI policy's allowances are not evaluated pod by pod: taken to admit pods
+        ingress_allows_pods=k8s.ingress_allows_pods or cni_in,
+        egress_allows_pods=k8s.egress_allows_pods or cni_out,
         ingress_isolated=in_isolated,
         policies=tuple(sorted(policies)),
         allows_from_any_pod=not in_isolated

@@ -557,6 +557,14 @@ class NetworkIsolation(Frozen):
     egress_allows_any: bool = True
     #: egress to the cloud metadata address (169.254.169.254) is allowed (ports not checked)
     egress_allows_metadata: bool = True
+    #: a Cilium or Calico policy selects the pod for ingress / egress (pod-to-pod reach is
+    #: then taken to be allowed in that direction: graph/_network.py)
+    cni_ingress: bool = False
+    cni_egress: bool = False
+    #: a rule of a policy isolating the pod admits some pod (a rule without peers, a
+    #: selector peer, or an ipBlock that may hold pod addresses), from / to the pod
+    ingress_allows_pods: bool = True
+    egress_allows_pods: bool = True
 
 
 class NamespacePSS(Frozen):
