@@ -207,9 +207,7 @@ class AttackGraph:
                 for port in served_ports(wf.workload):
                     cf = by_name[port.container]
                     scope = Scope(wf.key, cf.name, "port", port.text)
-                    by_level["port"].append(
-                        (self._scope_facts(scope, pod_base | cf.facts, cf), wf)
-                    )
+                    by_level["port"].append((self._scope_facts(scope, pod_base | cf.facts, cf), wf))
             for kind in ENTRY_KINDS:
                 self._add_node(f"state:entry:{kind}@{wf.key}")
         # ServiceAccounts no workload runs as, and the rights of a namespace's admin: a

@@ -18,8 +18,8 @@ from collections import defaultdict
 from typing import Any, Literal
 
 from attackmap.model._calico import CalicoIndex, CalicoPolicy, calico_verdict
-from attackmap.model._cni import Verdict
 from attackmap.model._cilium import CiliumIndex, CiliumPolicy, cilium_labels, cilium_verdict
+from attackmap.model._cni import Verdict
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     METADATA_ADDRESS,
@@ -685,6 +685,16 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 )
             )
     warnings += _cni_warnings(inv)
+    cni_selected = sum(1 for w in linked if w.network.cni_ingress or w.network.cni_egress)
+    if cni_selected:
+        warnings.append(
+            trusted(
+                LoadWarning,
+                message=f"Cilium/Calico policies select {cni_selected} workload(s): their "
+                "rules are not evaluated pod to pod, so reach from and to those workloads is "
+                "taken as allowed on every port in the directions they select (conservative)",
+            )
+        )
     for b in inv.bindings:
         if b.role_ref not in roles:
             warnings.append(
