@@ -128,8 +128,8 @@ def _alternatives(atom: str) -> list[frozenset[str]]:
         return [frozenset({"route:external"}), frozenset({"route:host"})]
     if atom in ("apparmor:allows_mount", "apparmor:allows_ptrace", "reachable:cluster"):
         return [frozenset()]
-    if atom in ("egress:open", "egress:metadata"):  # a plain pod has no egress policy
-        return [frozenset()]
+    if atom in ("egress:open", "egress:metadata", "egress:pods", "ingress:pods"):
+        return [frozenset()]  # a plain pod has no NetworkPolicy
     return [frozenset({atom})]
 
 
