@@ -38,6 +38,7 @@ from attackmap.model._workload import (
 )
 
 if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
+    from attackmap.graph._network import NetworkIndex
     from attackmap.model._links import _BindingIndex
 
 # The runtime's default capability set (containerd/CRI-O/moby).
@@ -103,8 +104,8 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_open": "no NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for egress",
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
-    "netpol:ingress_allows_pods": "a NetworkPolicy isolating the pod's ingress admits some pod (a rule without peers, a selector peer, an ipBlock that may hold pod addresses; or a Cilium/Calico policy selects it)",
-    "netpol:egress_allows_pods": "a NetworkPolicy isolating the pod's egress admits some pod (a rule without peers, a selector peer, an ipBlock that may hold pod addresses; or a Cilium/Calico policy selects it)",
+    "netpol:ingress_allows_pods": "the NetworkPolicies isolating the pod's ingress admit another workload of the input on a port it serves, that workload's egress allowing it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
+    "netpol:egress_allows_pods": "the NetworkPolicies isolating the pod's egress let it open a served port of another workload of the input, that workload's ingress admitting it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
@@ -409,8 +410,11 @@ class FactBase:
     # (``Namespace/<ns>``): every namespaced right there. Reached only through the
     # escalate/bind relations; never a target of the identity groups.
     namespace_admins: tuple[IdentityFacts, ...] = field(default=())
-    # The Kubernetes NetworkPolicies (pod-to-pod reach, graph/_network.py).
+    # Pod-to-pod reach (graph/_network.py): the Kubernetes NetworkPolicies and the hubs
+    # built from them and the inventory's workloads (fact-level what-ifs keep the same
+    # manifests, so they share it).
     network_policies: tuple[NetworkPolicy, ...] = field(default=())
+    network: NetworkIndex | None = field(default=None, compare=False, repr=False)
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -1078,6 +1082,7 @@ def _pod_facts(
     loc: tuple[str, int | None],
     scope: Mapping[str, frozenset[str]],
     group_scope: Mapping[str, frozenset[str]],
+    pod_reach: tuple[Mapping[str, tuple[str, str]], Mapping[str, str]],
 ) -> frozenset[str]:
     path, line = loc
     facts: set[str] = set()
@@ -1148,12 +1153,19 @@ def _pod_facts(
             add("netpol:allows_peers", "NetworkPolicy", "; ".join(net.allowed_peers))
     else:
         add("netpol:ingress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for ingress")
-    if net.ingress_isolated and net.ingress_allows_pods:
-        add("netpol:ingress_allows_pods", "NetworkPolicy", policies)
+    # Pod to pod, exactly (graph/_network.py): an isolated side that still lets a workload
+    # of the input through.
+    reaches, reached = pod_reach
+    key = str(w.ref)
+    if net.ingress_isolated and key in reached:
+        add("netpol:ingress_allows_pods", "NetworkPolicy", f"{policies}: admits {reached[key]}")
     if net.egress_isolated:
         add("netpol:egress_isolated", "NetworkPolicy", policies)
-        if net.egress_allows_pods:
-            add("netpol:egress_allows_pods", "NetworkPolicy", policies)
+        if key in reaches:
+            target, port = reaches[key]
+            add(
+                "netpol:egress_allows_pods", "NetworkPolicy", f"{policies}: reaches {target}:{port}"
+            )
         if net.egress_allows_any:
             add("netpol:egress_allows_any", "NetworkPolicy", policies)
         if net.egress_allows_metadata:
@@ -1513,6 +1525,10 @@ def extract(
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
         sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
+    from attackmap.graph._network import build_index
+
+    network = build_index(inventory.workloads, inventory.network_policies)
+    pod_reach = (network.reaches(), network.reached())
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
@@ -1539,7 +1555,7 @@ def extract(
             if sa is not None
             else {}
         )
-        pod = set(_pod_facts(w, ev, loc, scope, group_scope))
+        pod = set(_pod_facts(w, ev, loc, scope, group_scope, pod_reach))
         detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
         if detail:
             pod.add("deploy_admits:privileged")
@@ -1579,6 +1595,7 @@ def extract(
         identities=identities,
         namespace_admins=namespace_admins,
         network_policies=inventory.network_policies,
+        network=network,
     )
 
 

@@ -298,6 +298,37 @@ class NetworkIndex:
     members: dict[str, tuple[tuple[str, ServedPort], ...]] = field(default_factory=dict)
     keys: dict[str, HubKey] = field(default_factory=dict)  # hub id -> key (for tests/docs)
 
+    def reaches(self) -> dict[str, tuple[str, str]]:
+        """Each workload that may open a served port of another: (that workload, the
+        port's text), the first in hub then fact-base order."""
+        out: dict[str, tuple[str, str]] = {}
+        for key, hubs in self.sources.items():
+            for hub in hubs:
+                found = next((m for m in self.members.get(hub, ()) if m[0] != key), None)
+                if found is not None:
+                    out[key] = (found[0], found[1].text)
+                    break
+        return out
+
+    def reached(self) -> dict[str, str]:
+        """Each workload some other workload may open a served port of: that source
+        (the first in fact-base order)."""
+        first: dict[str, list[str]] = {}  # hub -> up to two sources
+        for key, hubs in self.sources.items():
+            for hub in hubs:
+                found = first.setdefault(hub, [])
+                if len(found) < 2:
+                    found.append(key)
+        out: dict[str, str] = {}
+        for hub, members in self.members.items():
+            sources = first.get(hub, ())
+            for target, _port in members:
+                if target not in out:
+                    other = next((k for k in sources if k != target), None)
+                    if other is not None:
+                        out[target] = other
+        return out
+
 
 def build_index(workloads: Iterable[Workload], policies: Iterable[NetworkPolicy]) -> NetworkIndex:
     """The hubs of ``workloads`` under ``policies``. Every policy's peers count (not only
@@ -353,13 +384,11 @@ def build_index(workloads: Iterable[Workload], policies: Iterable[NetworkPolicy]
 
 
 def network_index(fb: FactBase) -> NetworkIndex:
-    """The :class:`NetworkIndex` of ``fb``, built once per fact base."""
-    found = fb.memo.get("network_index")
-    if found is not None and found[0] is fb.workloads:
-        return found[1]  # type: ignore[no-any-return]
-    index = build_index((w.workload for w in fb.workloads), fb.network_policies)
-    fb.memo["network_index"] = (fb.workloads, index)
-    return index
+    """The :class:`NetworkIndex` of ``fb`` (``extract`` builds it; a fact base built by
+    hand gets one built here, not kept)."""
+    if fb.network is not None:
+        return fb.network
+    return build_index((w.workload for w in fb.workloads), fb.network_policies)
 
 
 def source_hubs(fb: FactBase, wf: WorkloadFacts) -> tuple[str, ...]:

@@ -27,7 +27,6 @@ from attackmap.model._objects import (
     IstioGateway,
     NetworkPeer,
     NetworkPolicy,
-    NetworkPolicyRule,
     Route,
     RouteBackend,
     Service,
@@ -342,8 +341,6 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
                     any_pod = True
                 if peer.ip_block is not None and peer.ip_block.external:
                     external = True
-    in_pods = any(_admits_pods(rule) for p in ingress for rule in p.ingress)
-    out_pods = any(_admits_pods(rule) for p in egress for rule in p.egress)
     egress_any = egress_metadata = not egress
     for p in egress:
         for rule in p.egress:
@@ -362,16 +359,6 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
         egress_isolated=bool(egress),
         egress_allows_any=egress_any,
         egress_allows_metadata=egress_metadata,
-        ingress_allows_pods=in_pods or not ingress,
-        egress_allows_pods=out_pods or not egress,
-    )
-
-
-def _admits_pods(rule: NetworkPolicyRule) -> bool:
-    """Whether a rule may admit some pod: no peers, a selector peer, or an ipBlock that
-    may hold pod addresses."""
-    return not rule.peers or any(
-        peer.ip_block is None or peer.ip_block.may_hold_pod_ips for peer in rule.peers
     )
 
 
@@ -416,9 +403,6 @@ def _with_cni(
         NetworkIsolation,
         cni_ingress=cni_in,
         cni_egress=cni_out,
-        # a CNI policy's allowances are not evaluated pod by pod: taken to admit pods
-        ingress_allows_pods=k8s.ingress_allows_pods or cni_in,
-        egress_allows_pods=k8s.egress_allows_pods or cni_out,
         ingress_isolated=in_isolated,
         policies=tuple(sorted(policies)),
         allows_from_any_pod=not in_isolated

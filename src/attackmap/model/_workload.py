@@ -561,10 +561,6 @@ class NetworkIsolation(Frozen):
     #: then taken to be allowed in that direction: graph/_network.py)
     cni_ingress: bool = False
     cni_egress: bool = False
-    #: a rule of a policy isolating the pod admits some pod (a rule without peers, a
-    #: selector peer, or an ipBlock that may hold pod addresses), from / to the pod
-    ingress_allows_pods: bool = True
-    egress_allows_pods: bool = True
 
 
 class NamespacePSS(Frozen):
