@@ -473,10 +473,14 @@ def test_the_hop_evidence_names_both_sides() -> None:
     (finding,) = [t for t in w.techniques if t.technique.id == "T1210"]
     reach_step, exploit = finding.paths[0].steps[1:]
     assert reach_step.workload == UI and exploit.workload == NIM and exploit.container == "nim"
-    assert {f.fact for f in reach_step.facts} == {"egress:pods <- netpol:egress_allows_pods"}
+    assert {f.fact for f in reach_step.facts} == {
+        "egress:pods <- netpol:egress_allows_pods",
+        "egress:pods <- pod_network:reaches",
+    }
     assert {f.fact for f in exploit.facts} == {"ingress:pods <- netpol:ingress_allows_pods"}
     assert {f.detail for f in reach_step.facts} == {
-        f"NetworkPolicy/frontend/chat-ui-egress: reaches {NIM}:8000"
+        f"NetworkPolicy/frontend/chat-ui-egress: reaches {NIM}:8000",
+        f"reaches {NIM}:8000",
     }
     assert {f.detail for f in exploit.facts} == {
         f"NetworkPolicy/inference/nim-ingress: admits {UI}"

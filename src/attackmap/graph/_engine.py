@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
-from attackmap.graph._network import served_ports
+from attackmap.graph._network import network_index, served_ports
 from attackmap.graph._relations import REACH, Group, group_targets
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ class AttackGraph:
     def _build(self) -> None:
         fb = self.fb
         port_steps = any(step.scope == "port" for step in self.catalogue.steps)
+        reached = network_index(fb).targets if port_steps else frozenset()
         by_level: dict[str, list[tuple[ScopeFacts, WorkloadFacts | IdentityFacts | None]]] = {
             "port": [],
             "container": [],
@@ -202,9 +203,12 @@ class AttackGraph:
                     )
                 )
             if port_steps:
-                # One scope per served port, with the facts of the container answering on it.
+                # One scope per served port some other workload can open, with the facts of
+                # the container answering on it.
                 by_name = {cf.name: cf for cf in wf.containers}
                 for port in served_ports(wf.workload):
+                    if (wf.key, port.text) not in reached:
+                        continue
                     cf = by_name[port.container]
                     scope = Scope(wf.key, cf.name, "port", port.text)
                     by_level["port"].append((self._scope_facts(scope, pod_base | cf.facts, cf), wf))

@@ -105,6 +105,7 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
     "netpol:ingress_allows_pods": "the NetworkPolicies isolating the pod's ingress admit another workload of the input on a port it serves, that workload's egress allowing it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
+    "pod_network:reaches": "the pod may open a served port of another workload of the input: its egress and that workload's ingress allow it (graph/_network.py; the evidence names one)",
     "netpol:egress_allows_pods": "the NetworkPolicies isolating the pod's egress let it open a served port of another workload of the input, that workload's ingress admitting it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
@@ -134,7 +135,7 @@ FACT_FAMILIES: dict[str, str] = {
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
-    "egress:pods": "the pod may open connections to other pods: no egress policy, one that admits some pod, or the host's network (NetworkPolicy does not isolate it)",
+    "egress:pods": "the pod may open a served port of another workload of the input (pod_network:reaches) and its egress allows it: no egress policy, one that admits that workload, or the host's network (NetworkPolicy does not isolate it)",
     "ingress:pods": "other pods may open connections to the pod: no ingress policy, one that admits some pod, or the host's network",
     "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
@@ -1157,6 +1158,9 @@ def _pod_facts(
     # of the input through.
     reaches, reached = pod_reach
     key = str(w.ref)
+    if key in reaches:
+        target, port = reaches[key]
+        add("pod_network:reaches", "NetworkPolicy", f"reaches {target}:{port}")
     if net.ingress_isolated and key in reached:
         add("netpol:ingress_allows_pods", "NetworkPolicy", f"{policies}: admits {reached[key]}")
     if net.egress_isolated:
@@ -1861,8 +1865,18 @@ def derive(
         )
     # Pod to pod (graph/_network.py decides which pod and port; these say whether any may).
     host_net = "host_network" in base
-    if host_net or "netpol:egress_open" in base or "netpol:egress_allows_pods" in base:
-        put("egress:pods", ["host_network", "netpol:egress_open", "netpol:egress_allows_pods"])
+    if "pod_network:reaches" in base and (
+        host_net or "netpol:egress_open" in base or "netpol:egress_allows_pods" in base
+    ):
+        put(
+            "egress:pods",
+            [
+                "pod_network:reaches",
+                "host_network",
+                "netpol:egress_open",
+                "netpol:egress_allows_pods",
+            ],
+        )
     if host_net or open_in or "netpol:ingress_allows_pods" in base:
         put("ingress:pods", ["host_network", "netpol:ingress_open", "netpol:ingress_allows_pods"])
     if "netpol:egress_open" in base or "netpol:egress_allows_any" in base:

@@ -37,7 +37,13 @@ units with peer ``q`` admits ``p``. A reaches B:p exactly when some hub links bo
 (the disjunction over A's egress rules and B's ingress rules distributes over the pair),
 and edges are the sum over workloads of (units x peers matched), not a product of
 workloads. Selector matches go through label indexes, so a workload is compared with the
-peers that could match it, not with every peer of the cluster.
+peers that could match it, not with every peer of the cluster. The engine keeps each hub
+as one shared target group (``("hub", id)`` in graph/_relations.py), the source excluded.
+
+``extract`` builds the index once; its summaries (:meth:`NetworkIndex.reaches`,
+:meth:`NetworkIndex.reached`) become the facts ``netpol:egress_allows_pods`` and
+``netpol:ingress_allows_pods`` of workloads whose isolated side still lets another one
+through.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from attackmap.model._objects import LabelSelector, NetworkPeer, NetworkPolicy, PolicyPort
@@ -298,6 +305,31 @@ class NetworkIndex:
     members: dict[str, tuple[tuple[str, ServedPort], ...]] = field(default_factory=dict)
     keys: dict[str, HubKey] = field(default_factory=dict)  # hub id -> key (for tests/docs)
 
+    @cached_property
+    def _first_sources(self) -> dict[str, tuple[str, ...]]:
+        """Each hub's first two sources (enough to find one other than a target)."""
+        first: dict[str, list[str]] = {}
+        for key, hubs in self.sources.items():
+            for hub in hubs:
+                found = first.setdefault(hub, [])
+                if len(found) < 2:
+                    found.append(key)
+        return {hub: tuple(found) for hub, found in first.items()}
+
+    @cached_property
+    def targets(self) -> dict[tuple[str, str], str]:
+        """Every (workload, port text) another workload may open, with that source (the
+        first in fact-base order of the first hub)."""
+        first = self._first_sources
+        out: dict[tuple[str, str], str] = {}
+        for hub, members in self.members.items():
+            for target, port in members:
+                if (target, port.text) not in out:
+                    other = next((k for k in first.get(hub, ()) if k != target), None)
+                    if other is not None:
+                        out[(target, port.text)] = other
+        return out
+
     def reaches(self) -> dict[str, tuple[str, str]]:
         """Each workload that may open a served port of another: (that workload, the
         port's text), the first in hub then fact-base order."""
@@ -311,22 +343,10 @@ class NetworkIndex:
         return out
 
     def reached(self) -> dict[str, str]:
-        """Each workload some other workload may open a served port of: that source
-        (the first in fact-base order)."""
-        first: dict[str, list[str]] = {}  # hub -> up to two sources
-        for key, hubs in self.sources.items():
-            for hub in hubs:
-                found = first.setdefault(hub, [])
-                if len(found) < 2:
-                    found.append(key)
+        """Each workload some other workload may open a served port of: that source."""
         out: dict[str, str] = {}
-        for hub, members in self.members.items():
-            sources = first.get(hub, ())
-            for target, _port in members:
-                if target not in out:
-                    other = next((k for k in sources if k != target), None)
-                    if other is not None:
-                        out[target] = other
+        for (target, _port), source in sorted(self.targets.items()):
+            out.setdefault(target, source)
         return out
 
 

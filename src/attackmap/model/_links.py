@@ -370,6 +370,14 @@ def _has_say(v: Verdict) -> bool:
     )  # fmt: skip
 
 
+def _restricts(v: Verdict) -> bool:
+    """Whether a CNI verdict isolates or allows or denies anything in its direction (a
+    policy that only selects the pod changes nothing there)."""
+    return bool(
+        v.isolated or v.any_pod or v.external or v.peers or v.denies_pods or v.denies_external
+    )
+
+
 def _with_cni(
     k8s: NetworkIsolation,
     w: Workload,
@@ -397,8 +405,8 @@ def _with_cni(
     peers |= cal_in.peers
     k8s_in = k8s.ingress_isolated
     k8s_out = k8s.egress_isolated
-    cni_in = _has_say(cil_in) or _has_say(cal_in)
-    cni_out = _has_say(cil_out) or _has_say(cal_out)
+    cni_in = _restricts(cil_in) or _restricts(cal_in)
+    cni_out = _restricts(cil_out) or _restricts(cal_out)
     return trusted(
         NetworkIsolation,
         cni_ingress=cni_in,
