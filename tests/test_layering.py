@@ -34,10 +34,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("attackmap.cli",),
 )
 
-# Inside graph/: facts -> (relations, patch operations: vocabularies the catalogue checks)
+# Inside graph/: the pod network index -> facts -> (relations, patch operations: vocabularies the catalogue checks)
 # -> catalogue -> instances and reachability (engine) -> Pod Security join -> the report's
 # data -> the analysis (paths, findings, controls) that fills it; docs read the catalogue.
 GRAPH_ORDER: tuple[str, ...] = (
+    "attackmap.graph._network",  # NetworkPolicy semantics: who may open which port
     "attackmap.graph._facts",
     "attackmap.graph._relations",
     "attackmap.graph._patches",

@@ -26,10 +26,12 @@ from attackmap.graph._facts import is_known_fact
 from attackmap.graph._patches import PATCH_OPS
 from attackmap.graph._relations import RELATIONS
 
-Scope = Literal["container", "workload", "node", "cluster"]
+Scope = Literal["port", "container", "workload", "node", "cluster"]
 
-# Which state scopes a step of a given scope can refer to (the scope "above" it).
+# Which state scopes a step of a given scope can refer to (the scope "above" it). A port
+# is served by one container: its steps see that container's states.
 _VISIBLE: dict[str, frozenset[str]] = {
+    "port": frozenset({"port", "container", "workload", "node", "cluster"}),
     "container": frozenset({"container", "workload", "node", "cluster"}),
     "workload": frozenset({"workload", "node", "cluster"}),
     "node": frozenset({"node", "cluster"}),
