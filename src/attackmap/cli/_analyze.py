@@ -8,7 +8,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from attackmap.cli._output import print_table, status, write_stream, write_text
+from attackmap.cli._output import (
+    add_output,
+    output_format,
+    print_table,
+    status,
+    write_stream,
+    write_text,
+)
 from attackmap.errors import AttackmapError
 
 log = logging.getLogger("attackmap.cli")
@@ -18,6 +25,7 @@ examples:
   attackmap analyze nim.yaml                                 every entry point, a table
   attackmap analyze chart/ --entry external --format json    internet-facing paths, JSON
   attackmap analyze nim.yaml --format json --pretty          JSON indented for people
+  attackmap analyze nim.yaml -o attackmap.sarif              the format from the extension
   attackmap analyze nim.yaml --goal T1611,T1552.001          + the smallest control set
   attackmap analyze nim.yaml --context cluster.yaml --seccomp-root /var/lib/kubelet/seccomp
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
@@ -27,6 +35,33 @@ examples:
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+#: ``-o FILE`` extensions beside each exporter's own ``suffix`` (docs/ci.md lists them all)
+EXTRA_SUFFIXES = {
+    ".stix.json": "stix",
+    ".navigator.json": "navigator",
+    ".layer.json": "navigator",
+    ".sarif.json": "sarif",
+    ".htm": "html",
+    ".markdown": "markdown",
+    ".gv": "dot",
+    ".tsv": "table",
+    ".txt": "table",
+}
+
+
+def report_suffixes() -> dict[str, str]:
+    """Extension -> format for ``analyze -o FILE``: each exporter's ``suffix`` (a suffix
+    several exporters share, ``.json``, belongs to the one of that name) and
+    :data:`EXTRA_SUFFIXES`."""
+    from attackmap.exporters import EXPORTERS
+
+    suffixes: dict[str, str] = {}
+    for name, exp in sorted(EXPORTERS.items()):
+        if exp.suffix not in suffixes or exp.suffix == f".{name}":
+            suffixes[exp.suffix] = name
+    return suffixes | EXTRA_SUFFIXES
 
 
 def add_parser(sub: Any) -> None:
@@ -76,9 +111,12 @@ def add_parser(sub: Any) -> None:
         "--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)"
     )
     p.add_argument(
-        "--format", choices=formats, default="table", help="output format (default: table)"
+        "--format",
+        choices=formats,
+        default=None,
+        help="output format (default: from the extension of -o FILE, else table)",
     )
-    p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    add_output(p, "the report")
     p.add_argument(
         "--pretty",
         action="store_true",
@@ -101,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     import attackmap
     from attackmap.exporters import exporter
 
+    fmt = output_format(args.format, args.output, report_suffixes(), "table")
     kb = attackmap.load_attack(args.attack)
     fail_on = _fail_on(args.fail_on, kb)  # refuse typos before doing any work
     paths = ["-" if p == "-" else p for p in args.paths]
@@ -115,18 +154,16 @@ def run(args: argparse.Namespace) -> int:
             assume_kernel_exploit=args.assume_kernel_exploit,
             namespace=args.namespace,
         )
-    if args.format == "json" or (
-        args.format == "table" and args.output and args.output.endswith(".json")
-    ):
+    if fmt == "json":
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
         write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), args.output)
-    elif args.format == "table":
+    elif fmt == "table":
         if args.output:
             write_text(_plain(report), args.output)
         else:
             _print(report)
     else:
-        write_text(exporter(args.format).export(report), args.output)
+        write_text(exporter(fmt).export(report), args.output)
     if not report.workloads:
         log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
     elif not any(w.techniques for w in report.workloads):

@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import print_table, progress, write_text
+from attackmap.cli._output import add_output, output_format, print_table, progress, write_text
 from attackmap.errors import AuditError
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("attackmap.cli.audit")
 
 FORMATS = ("table", "json", "rbac")
+#: ``-o FILE`` extensions: JSON, the proposed RBAC objects as YAML, a table
+SUFFIXES = {".json": "json", ".yaml": "rbac", ".yml": "rbac", ".txt": "table", ".tsv": "table"}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,10 +51,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        default="table",
+        default=None,
         help="table (default), json, or rbac (the proposed RBAC objects as YAML)",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -141,6 +143,7 @@ def _tables(summary: AuditSummary) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    fmt = output_format(args.format, args.output, SUFFIXES, "table")
     from attackmap.audit import AuditReader, analyze_audit
 
     mapping = _sa_workloads(args.workload) if args.workload else None
@@ -160,9 +163,9 @@ def run(args: argparse.Namespace) -> int:
                 hint="expected one audit.k8s.io/v1 Event JSON object per line",
             )
         log.warning("no audit events in %s", ", ".join(stats.files) or "the input")
-    if args.format == "json":
+    if fmt == "json":
         write_text(_json(summary, stats), args.output)
-    elif args.format == "rbac":
+    elif fmt == "rbac":
         write_text(_rbac_yaml(summary), args.output)
     elif args.output:
         raise AuditError("--output needs --format json or rbac", hint="tables go to stdout")

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from attackmap.cli._output import ExamplesFormatter
+from attackmap.cli._output import ExamplesFormatter, add_out_dir, add_output, output_format
+
+#: ``-o FILE`` extensions
+SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".diff": "diff", ".patch": "diff"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "examples:\n"
             "  attackmap harden nim.yaml                      break every path to T1611\n"
             "  attackmap harden nim.yaml --goal T1611,T1552.001 --format diff\n"
-            "  attackmap harden deploy/ --level restricted --audit audit.log --out hardened/"
+            "  attackmap harden deploy/ --level restricted --audit audit.log --out-dir hardened/"
         ),
         formatter_class=ExamplesFormatter,
     )
@@ -32,12 +35,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--level", choices=("baseline", "restricted"), default="baseline")
     p.add_argument("--audit", nargs="+", metavar="LOG", help="API-server audit logs (JSON lines)")
     p.add_argument("--context", metavar="FILE", help="ClusterContext file")
+    add_out_dir(p, "write one file per input, attackmap-added.yaml, HARDENING.md")
     p.add_argument(
-        "--out", metavar="DIR", help="write one file per input, attackmap-added.yaml, HARDENING.md"
+        "--format",
+        choices=("yaml", "diff"),
+        default=None,
+        help="format without --out-dir (default: from the extension of -o FILE, else yaml)",
     )
-    p.add_argument(
-        "--format", choices=("yaml", "diff"), default="yaml", help="stdout format without --out"
-    )
+    add_output(p, "the hardened YAML (or the diff)")
     p.add_argument(
         "--render-deployment",
         action="store_true",
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.cli._output import write_files, write_text
     from attackmap.harden import harden
 
+    fmt = output_format(args.format, args.output, SUFFIXES, "yaml")
     goals = [g.strip() for g in str(args.goal).split(",") if g.strip()]
     result = harden(
         args.paths,
@@ -59,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         context=args.context,
         render_deployment=args.render_deployment,
     )
-    if args.out:
-        out = Path(args.out)
+    if args.out_dir:
+        out = Path(args.out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        write_text(result.to_diff() if args.format == "diff" else result.to_yaml())
+        write_text(result.to_diff() if fmt == "diff" else result.to_yaml(), args.output)
     v = result.verification
     for w in v.workloads:
         for reason in w.blocked:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from attackmap.cli._output import ExamplesFormatter
+from attackmap.cli._output import TABLE_OR_JSON, ExamplesFormatter, add_output, output_format
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,8 +27,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - (stdin)")
     parser.add_argument("--namespace", help="namespace for objects without one (default: default)")
     parser.add_argument("--context", metavar="FILE", help="a ClusterContext file")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -100,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.model import load, read_documents
     from attackmap.model._loader import SKIPPED_FILE, require_documents
 
+    fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
     documents = read_documents(*args.paths)
     require_documents(documents, args.paths)  # as analyze: nothing to list is an error
     inventory = load(*documents, namespace=args.namespace, context=args.context)
-    if args.format == "json":
+    if fmt == "json":
         write_stream(lambda stream: write_json(inventory, stream), args.output)
         return 0
     if args.output:

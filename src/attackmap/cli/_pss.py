@@ -10,7 +10,14 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import ExamplesFormatter, print_table, write_text
+from attackmap.cli._output import (
+    TABLE_OR_JSON,
+    ExamplesFormatter,
+    add_output,
+    output_format,
+    print_table,
+    write_text,
+)
 
 if TYPE_CHECKING:
     from attackmap.model import Workload
@@ -48,8 +55,8 @@ def add_parser(subparsers: Any) -> None:
         metavar="VERSION",
         help='policy version: "latest" (default) or "v1.N"',
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -95,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.pss import evaluate
     from attackmap.pss._versions import parse_version
 
+    fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
     version = parse_version(args.policy_version)  # bad version: PSSError before reading
     documents = read_documents(*args.paths)
     require_documents(documents, args.paths)  # as analyze and inventory: nothing is exit 2
@@ -103,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     results = [(w, evaluate(w, args.level, version)) for w in workloads]
     if not workloads:
         print("no workloads found", file=sys.stderr)
-    if args.format == "json":
+    if fmt == "json":
         write_text(to_json(results), args.output)
     else:
         rows = []
