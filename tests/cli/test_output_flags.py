@@ -97,13 +97,13 @@ def test_a_format_contradicting_the_extension_is_refused(
     assert (tmp_path / "r").read_text() == out.read_text()
 
 
-def test_an_extension_naming_no_format_is_refused(
+def test_an_extension_naming_no_format_writes_the_table_with_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["analyze", str(NIM), "-o", str(tmp_path / "report.xml")]) == 2
+    assert main(["analyze", str(NIM), "-o", str(tmp_path / "report.out")]) == 0
     err = capsys.readouterr().err
-    assert "cannot tell the format" in err and ".sarif (sarif)" in err
-    assert not (tmp_path / "report.xml").exists()
+    assert "names no format: writing table" in err and ".sarif (sarif)" in err
+    assert (tmp_path / "report.out").read_text().startswith("workload\ttechnique")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from attackmap.cli._inputs import add_input_options, report_input_errors
 from attackmap.cli._output import (
     add_output,
     output_format,
@@ -107,6 +108,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--namespace", metavar="NS", help="namespace for objects that name none (default: default)"
     )
+    add_input_options(p)
     p.add_argument(
         "--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)"
     )
@@ -153,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
             goals=args.goal,
             assume_kernel_exploit=args.assume_kernel_exploit,
             namespace=args.namespace,
+            helm_values=args.values,
+            helm_set=args.set,
+            keep_going=args.keep_going,
         )
     if fmt == "json":
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
@@ -168,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
         log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
     elif not any(w.techniques for w in report.workloads):
         log.warning("no paths from the entry points %s", ", ".join(report.entries))
+    if report_input_errors(report.skipped):
+        return 2  # the report is written, but the input was not all read
     return 1 if fail_on is not None and fail_on.matches(report) else 0
 
 
@@ -264,11 +271,15 @@ def _print(report: Any) -> None:
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.skipped:
-        print(f"skipped {len(report.skipped)} object(s) of unsupported kinds (see --format json)")
+        print(f"skipped {len(report.skipped)} object(s) or file(s), not analysed:")
+    for s in report.skipped:
+        what = f"{s.kind}/{s.name}: " if s.kind and s.name else ""
+        print(f"  {s.source}: {what}{s.reason}")
 
 
 def _plain(report: Any) -> str:
     lines = ["\t".join(r) for r in _rows(report)]
     # the report's warnings after the rows, as comment lines a TSV reader can skip
     lines += [f"# warning: {warning}" for warning in report.warnings]
+    lines += [f"# skipped: {s.source}: {s.reason}" for s in report.skipped]
     return "\n".join(["workload\ttechnique\ttactics\tentry\tshortest path\tbroken by", *lines])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import logging
 import os
 import stat
 import sys
@@ -218,9 +219,9 @@ def output_format(
     ``-o FILE`` names (the longest matching suffix in ``suffixes``, case-insensitive),
     else ``default`` (stdout, or a file name without an extension such as ``/dev/stdout``).
 
-    A ``--format`` that contradicts the extension is an error, and so is an extension
-    that names no format, when no ``--format`` says what to write: a report named
-    ``report.sarif`` is never a table.
+    A ``--format`` that contradicts the extension is an error: a report named
+    ``report.sarif`` is never a table. An extension that names no format (``.out``) gets
+    ``default``, with a warning.
     """
     if output is None or output == "-":
         return chosen or default
@@ -239,10 +240,11 @@ def output_format(
     if named is not None:
         return named
     if Path(output).suffix:
-        raise AttackmapError(
-            f"cannot tell the format from the extension of {output!r}",
-            field="--output",
-            hint=f"pass --format, or use one of these extensions: {known}",
+        logging.getLogger("attackmap.cli").warning(
+            "the extension of %s names no format: writing %s (pass --format; extensions: %s)",
+            output,
+            default,
+            known,
         )
     return default
 

@@ -602,6 +602,9 @@ def analyze(
     goals: Sequence[str] | None = None,
     assume_kernel_exploit: bool = False,
     namespace: str | None = None,
+    helm_values: Sequence[str] | str = (),
+    helm_set: Sequence[str] | str = (),
+    keep_going: bool = False,
 ) -> Report:
     """Reachable ATT&CK techniques, the paths to them and the controls that break each path.
 
@@ -612,6 +615,9 @@ def analyze(
     bundle path (default: the bundled slice). ``seccomp_root``: where Localhost seccomp
     profiles live. ``goals``: technique ids for which each workload gets a minimal control
     set. ``assume_kernel_exploit``: every foothold can exploit the kernel (T1068).
+    ``helm_values``, ``helm_set``: passed to ``helm template`` for each chart directory;
+    ``keep_going``: skip the files and objects that are input errors (``Report.skipped``)
+    instead of raising (see :func:`attackmap.load`).
     """
     chosen = tuple(entries) if entries is not None else ENTRY_KINDS
     for e in chosen:
@@ -632,9 +638,11 @@ def analyze(
         from attackmap.model._loader import require_documents
 
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
-        documents = read_documents(*sources)
+        documents = read_documents(
+            *sources, helm_values=helm_values, helm_set=helm_set, keep_going=keep_going
+        )
         require_documents(documents, sources)  # nothing to analyse is an error
-        inventory = load(*documents, namespace=namespace, context=context)
+        inventory = load(*documents, namespace=namespace, context=context, keep_going=keep_going)
     if seccomp_root is not None and not FsPath(seccomp_root).is_dir():
         raise AttackmapError(
             "the seccomp root is not a directory",
