@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - not on Windows
 import orjson
 from pydantic import ValidationError
 
+from attackmap._args import as_strings
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _calico as calico
@@ -1448,25 +1449,14 @@ def read_documents(
     return docs
 
 
-def _strings(value: Iterable[str] | str, name: str) -> tuple[str, ...]:
-    """A string or an iterable of strings as a tuple (never the characters of a string)."""
-    items = (value,) if isinstance(value, str) else tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(
-                f"{name} must be a string or a list of strings, got {type(item).__name__}"
-            )
-    return items
-
-
 def _reading(
     helm_values: Iterable[str] | str, helm_set: Iterable[str] | str, keep_going: bool
 ) -> _Reading:
-    values = _strings(helm_values, "helm_values")
+    values = as_strings(helm_values, "helm_values")
     for v in values:
         if not Path(v).is_file():
             raise InputError("no such values file", path=v, field="--values")
-    return _Reading(Render(values, _strings(helm_set, "helm_set")), bool(keep_going))
+    return _Reading(Render(values, as_strings(helm_set, "helm_set")), bool(keep_going))
 
 
 def _text(value: object) -> str | None:
