@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from attackmap.cli._inputs import add_input_options, report_input_errors
@@ -21,6 +23,8 @@ from attackmap.errors import AttackmapError
 
 log = logging.getLogger("attackmap.cli")
 
+CONFIG = ".attackmap.yaml"
+
 EXAMPLES = """\
 examples:
   attackmap analyze nim.yaml                                 every entry point, a table
@@ -31,6 +35,7 @@ examples:
   attackmap analyze nim.yaml --context cluster.yaml --seccomp-root /var/lib/kubelet/seccomp
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
   attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
+  attackmap analyze deploy/ --baseline main.json --fail-on high   only what is new
 """
 
 
@@ -134,22 +139,40 @@ def add_parser(sub: Any) -> None:
         help="exit 1 when any of these techniques (T1611), tactics (privilege-escalation) or "
         "severities (info, low, medium, high, critical: that level or above) is reachable",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="OLD.json",
+        help="a saved JSON report: report (and fail on) only the findings it does not have",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings and accepted findings (default: the first {CONFIG} in the working "
+        "directory or above; flags win over it)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import attackmap
+    from attackmap._config import Config, find_config, load_config
     from attackmap.exporters import exporter
 
     fmt = output_format(args.format, args.output, report_suffixes(), "table")
+    found = args.config or find_config()
+    config = load_config(found) if found else Config()
+    if found:
+        log.info("settings from %s", found)
     kb = attackmap.load_attack(args.attack)
-    fail_on = _fail_on(args.fail_on, kb)  # refuse typos before doing any work
+    fail_on = _fail_on(args.fail_on or list(config.fail_on or ()), kb)  # typos: before any work
+    for accepted in config.accept:
+        kb.technique(accepted.technique)  # an unknown id raises with suggestions
     paths = ["-" if p == "-" else p for p in args.paths]
     with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
         report = attackmap.analyze(
             paths,
-            entries=args.entry,
-            context=args.context,
+            entries=args.entry or config.entries,
+            context=args.context or config.context_path(),
             attack=kb,
             seccomp_root=args.seccomp_root,
             goals=args.goal,
@@ -159,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
             helm_set=args.set,
             keep_going=args.keep_going,
         )
+    analysed = report
+    report, expired = _leave_out(report, config, args.baseline)
     if fmt == "json":
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
         write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), args.output)
@@ -169,13 +194,51 @@ def run(args: argparse.Namespace) -> int:
             _print(report)
     else:
         write_text(exporter(fmt).export(report), args.output)
-    if not report.workloads:
+    if not analysed.workloads:
         log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
-    elif not any(w.techniques for w in report.workloads):
+    elif not any(w.techniques for w in analysed.workloads):
         log.warning("no paths from the entry points %s", ", ".join(report.entries))
     if report_input_errors(report.skipped):
         return 2  # the report is written, but the input was not all read
+    for accepted in expired:
+        print(f"error: {config.path}: the acceptance of {accepted} has expired", file=sys.stderr)
+    if expired:
+        return 1
     return 1 if fail_on is not None and fail_on.matches(report) else 0
+
+
+def _leave_out(report: Any, config: Any, baseline: str | None) -> tuple[Any, list[Any]]:
+    """``report`` without the findings ``config`` accepts (those whose acceptance has not
+    expired) and those ``baseline`` already has, each named in its warnings; and the
+    expired acceptances (their findings stay)."""
+    from attackmap.graph._compare import document_findings, read_report, report_findings, without
+
+    today = datetime.now(UTC).date()
+    present = report_findings(report)
+    drop: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    expired = []
+    for accepted in config.accept:
+        if accepted.expired(today):
+            expired.append(accepted)
+            notes.append(f"acceptance expired: {accepted}")
+            continue
+        techniques = present.get(accepted.workload, frozenset())
+        if any(
+            t == accepted.technique or t.split(".")[0] == accepted.technique for t in techniques
+        ):
+            drop.add((accepted.workload, accepted.technique))
+            notes.append(f"accepted, not shown: {accepted}")
+        else:
+            notes.append(f"accepted but not reachable (remove it from {CONFIG}?): {accepted}")
+    if baseline is not None:
+        old = document_findings(read_report(baseline), baseline)
+        known = {(w, t) for w, ts in present.items() for t in ts if t in old.get(w, ())}
+        drop |= known
+        notes.append(f"baseline {baseline}: {len(known)} finding(s) it already has are not shown")
+    if not notes:
+        return report, expired
+    return without(report, drop, notes), expired
 
 
 @dataclass(frozen=True)
