@@ -44,6 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_output(p, "the hardened YAML (or the diff)")
     p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CONTROL",
+        help="apply CONTROL although it stops the workload unless something is done first "
+        "(remove-credential-env: pre-cache the NIM's model); never chosen otherwise",
+    )
+    p.add_argument(
         "--render-deployment",
         action="store_true",
         help="replace each NIMService by the Deployment the operator renders (see docs/harden.md)",
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         audit=args.audit,
         context=args.context,
         render_deployment=args.render_deployment,
+        allow=[a.strip() for value in args.allow for a in value.split(",") if a.strip()],
     )
     if args.out_dir:
         out = Path(args.out_dir)
@@ -81,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        write_text(result.to_diff() if fmt == "diff" else result.to_yaml(), args.output)
+        # what changes the workload's behaviour is never silent: a comment atop the YAML too
+        head = "".join(f"# attackmap harden: {n}\n" for n in result.notes)
+        write_text(head + (result.to_diff() if fmt == "diff" else result.to_yaml()), args.output)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     v = result.verification
     for w in v.workloads:
         for reason in w.blocked:
