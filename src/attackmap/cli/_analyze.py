@@ -192,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
             write_text(_plain(report), args.output)
         else:
             _print(report)
+            print(summary(report, kb))
     else:
         write_text(exporter(fmt).export(report), args.output)
     if not analysed.workloads:
@@ -338,6 +339,22 @@ def _print(report: Any) -> None:
     for s in report.skipped:
         what = f"{s.kind}/{s.name}: " if s.kind and s.name else ""
         print(f"  {s.source}: {what}{s.reason}")
+
+
+def summary(report: Any, kb: Any) -> str:
+    """The table's last line: workloads, techniques reachable, the highest severity."""
+    from attackmap._severity import LEVELS, load_severities
+
+    ids = {t.technique.id: t.technique.tactics for w in report.workloads for t in w.techniques}
+    found = sum(len(w.techniques) for w in report.workloads)
+    n = len(report.workloads)
+    head = f"{n} workload{'' if n == 1 else 's'}, "
+    if not found:
+        return head + "no technique reachable"
+    severities = load_severities(kb)
+    highest = max((severities.of(t, tactics) for t, tactics in ids.items()), key=LEVELS.index)
+    kinds = f" ({len(ids)} distinct)" if len(ids) != found else ""
+    return f"{head}{found} technique(s) reachable{kinds}, highest severity: {highest}"
 
 
 def _plain(report: Any) -> str:
