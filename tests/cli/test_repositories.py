@@ -261,3 +261,15 @@ def test_the_table_lists_what_was_skipped(
     assert main(["analyze", str(app), str(chart / "values.yaml")]) == 0
     out = capsys.readouterr().out
     assert f"skipped 1 object(s) or file(s), not analysed:\n  {chart / 'values.yaml'}: Helm" in out
+
+
+def test_what_if_keeps_the_skipped_files(tmp_path: Path) -> None:
+    import attackmap
+
+    chart = _chart(tmp_path)
+    app = tmp_path / "app.yaml"
+    app.write_text(DEPLOYMENT.format(name="app", privileged="true"))
+    report = attackmap.analyze([app, chart / "values.yaml", chart / "Chart.yaml"])
+    after = report.apply(["unprivileged"])
+    assert after.skipped == report.skipped and len(report.skipped) == 2
+    assert "T1611" not in after.workload("Deployment/ns/app").technique_ids()

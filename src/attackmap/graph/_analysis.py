@@ -540,10 +540,13 @@ class Analyzer:
                 hint="call attackmap.analyze with paths or documents",
             )
         parsed = [self.control_instance(c) for c in controls]
-        datas = [copy.deepcopy(d.data) for d in self.documents]
-        origin = {id(x): d for x, d in zip(datas, self.documents, strict=True)}
+        # empty documents and skipped files (data None, one shared id) pass through as they are
+        live = [d for d in self.documents if d.data is not None]
+        datas = [copy.deepcopy(d.data) for d in live]
+        origin = {id(x): d for x, d in zip(datas, live, strict=True)}
         patched, context = apply_controls(datas, self.inventory, self.fb, parsed)
-        docs: list[Any] = [
+        docs: list[Any] = [d for d in self.documents if d.data is None]
+        docs += [
             replace(origin[id(x)], data=x, text=None) if id(x) in origin else x for x in patched
         ]
         inventory = load(*docs, namespace=self.namespace, context=context)
