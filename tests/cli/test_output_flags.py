@@ -148,3 +148,16 @@ def test_docs_without_a_destination_writes_nothing(
     assert (tmp_path / "old" / "controls.md").read_text() == (
         tmp_path / "ref" / "controls.md"
     ).read_text()
+
+
+def test_audit_writes_its_tables_and_roles_by_the_file_name(tmp_path: Path) -> None:
+    """``audit -o FILE`` refused tables ("--output needs --format json or rbac")."""
+    log = Path(__file__).resolve().parents[1] / "audit" / "data" / "cluster.jsonl"
+    assert main(["audit", str(log), "-o", str(tmp_path / "audit.txt")]) == 0
+    text = (tmp_path / "audit.txt").read_text()
+    assert text.startswith("# Workloads (Pod Security")
+    assert "\n# ATT&CK techniques evidenced\ntechnique\tprincipal\t" in text and "T1609" in text
+    assert main(["audit", str(log), "-o", str(tmp_path / "roles.yaml")]) == 0
+    assert "kind: Role\n" in (tmp_path / "roles.yaml").read_text()
+    assert main(["audit", str(log), "-o", str(tmp_path / "audit.json")]) == 0
+    assert "summary" in json.loads((tmp_path / "audit.json").read_text())

@@ -90,8 +90,17 @@ def _rbac_yaml(summary: AuditSummary) -> str:
     return yaml.safe_dump_all(docs, sort_keys=True, default_flow_style=False) if docs else ""
 
 
-def _tables(summary: AuditSummary) -> None:
-    print_table(
+def _tables(summary: AuditSummary, output: str | None = None) -> None:
+    """The three tables, on the terminal or (``output``) as tab-separated text in a file."""
+    parts: list[str] = []
+
+    def table(columns: list[str], rows: Any, *, title: str) -> None:
+        if output is None:
+            print_table(columns, rows, title=title)
+        else:
+            parts.extend([f"# {title}", "\t".join(columns), *("\t".join(r) for r in rows), ""])
+
+    table(
         ["workload", "service account", "enforce", "needs", "checks violated", "denied"],
         (
             [
@@ -106,7 +115,7 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="Workloads (Pod Security, from audit annotations and denials)",
     )
-    print_table(
+    table(
         ["principal", "kind", "requests", "denied", "techniques", "proposal"],
         (
             [
@@ -125,7 +134,7 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="Principals (API use; see --format rbac for the proposed Roles)",
     )
-    print_table(
+    table(
         ["technique", "principal", "what", "outcome", "count", "first evidence"],
         (
             [
@@ -140,6 +149,8 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="ATT&CK techniques evidenced",
     )
+    if output is not None:
+        write_text("\n".join(parts), output)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,8 +178,6 @@ def run(args: argparse.Namespace) -> int:
         write_text(_json(summary, stats), args.output)
     elif fmt == "rbac":
         write_text(_rbac_yaml(summary), args.output)
-    elif args.output:
-        raise AuditError("--output needs --format json or rbac", hint="tables go to stdout")
     else:
-        _tables(summary)
+        _tables(summary, args.output)
     return 0
