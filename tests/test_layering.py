@@ -17,16 +17,17 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "attackmap"
 
 # Top-level parts, lowest first: each may import only parts of a lower rank (or itself).
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("attackmap.errors",),
     (
-        "attackmap.errors",
         "attackmap._resources",
         "attackmap._gc",
+        "attackmap._args",
         "attackmap._jsontext",
         "attackmap._views",
     ),
     ("attackmap.attack",),
     ("attackmap._severity", "attackmap.model", "attackmap.pss", "attackmap.seccomp"),
-    ("attackmap.audit",),
+    ("attackmap.audit", "attackmap._config"),
     ("attackmap.graph",),
     ("attackmap",),  # the public facade: lazy names from graph, model and attack
     ("attackmap.harden", "attackmap.exporters"),
@@ -47,6 +48,7 @@ GRAPH_ORDER: tuple[str, ...] = (
     "attackmap.graph._pss_join",
     "attackmap.graph._report",
     "attackmap.graph._analysis",
+    "attackmap.graph._compare",  # saved reports compared (baseline, accepted, diff)
     "attackmap.graph._docs",
     "attackmap.graph",
 )
