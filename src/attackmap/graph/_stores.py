@@ -1,0 +1,304 @@
+"""Shared storage: which workloads mount the same data, who writes it, who runs code from it.
+
+A volume is *shared* when another workload mounts the same data: the same PVC of a
+namespace, PVCs bound to the same PV, PVs or inline volumes of the same NFS server and
+export, or the same host directory (a hostPath, or a hostPath/local PV; any two pods may
+share a node: attackmap does not trust scheduling to keep them apart). Access modes do not
+limit sharing (a ReadWriteOnce claim is shared by the pods of one node, and a caching Job
+writes what the server reads later); they limit writing: a mount is writable unless the
+mount, the volume source or a claim of only ``ReadOnlyMany`` says read-only (that the
+storage driver enforces ``ReadOnlyMany`` is assumed, as the access mode promises).
+
+Each mount has a :data:`Location`: a root (``pvc:<ns>/<claim>``, ``pv:<name>``,
+``nfs:<server>``, ``host``) and a path below it (the ``subPath``, the export or host path).
+Two mounts overlap when one path lies inside the other (a ``subPathExpr`` counts as the
+volume's root: its value is not known). :class:`StoreIndex` answers, for a location,
+which mounts overlap it, by walking the path's ancestors and descendants: no pairwise
+comparison of workloads.
+
+A container *runs code from* a mount when its manifest shows a code source there
+(:class:`~attackmap.model.CodeSource`: a Triton or TorchServe repository, a pickled model,
+a script, ``PYTHONPATH``...), or a code source without a path (``--trust-remote-code``,
+``NIM_TRUST_CUSTOM_CODE``) and the mount is a model store. A mount is a *model store* when
+it is where NIM keeps models (``/model-store``, ``NIM_CACHE_PATH``, volume ``model-store``
+or ``nim-cache``, ``/models``, ``/mnt/models``, ``/opt/nim/.cache``) or a model code
+source lies in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from attackmap.model import Workload
+from attackmap.model._workload import Container, ResolvedMount, Volume
+
+# (root, path components)
+Location = tuple[str, tuple[str, ...]]
+
+MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
+_MODEL_STORE_VOLUMES = ("model-store", "nim-cache")
+# hostPaths that are devices, kernel interfaces or sockets, not stored data
+_NOT_DATA_TYPES = frozenset({"Socket", "CharDevice", "BlockDevice"})
+_NOT_DATA_PATHS = ("/dev", "/proc", "/sys")
+
+
+def norm_path(path: str) -> str:
+    parts = [p for p in path.split("/") if p and p != "."]
+    return "/" + "/".join(parts)
+
+
+def _parts(path: str | None) -> tuple[str, ...]:
+    return tuple(p for p in (path or "").split("/") if p and p != ".")
+
+
+def is_model_store(c: Container, m: ResolvedMount) -> bool:
+    """Whether mount ``m`` of ``c`` is where the container keeps its models (the rule of
+    the ``model_store:*`` facts)."""
+    path = norm_path(m.mount.mount_path)
+    cache_env = any(e.name == "NIM_CACHE_PATH" for e in c.env)
+    return (
+        path in MODEL_STORE_PATHS
+        or (m.volume is not None and m.volume.name in _MODEL_STORE_VOLUMES)
+        or (cache_env and path.startswith("/model"))
+    )
+
+
+def _inside(a: str, b: str) -> bool:
+    """Whether path ``a`` is ``b`` or lies inside it."""
+    return a == b or a.startswith(b.rstrip("/") + "/")
+
+
+def _read_only_claim(v: Volume) -> bool:
+    return bool(v.access_modes) and set(v.access_modes) == {"ReadOnlyMany"}
+
+
+def volume_root(v: Volume, namespace: str) -> tuple[str, tuple[str, ...], str] | None:
+    """``(root, path, label)`` of the data behind ``v``; ``None`` for volumes no other
+    workload can mount (emptyDir, Secrets, ConfigMaps, projections, devices...)."""
+    if v.type == "persistentVolumeClaim" and v.claim_name:
+        label = f"PVC {namespace}/{v.claim_name}"
+        if v.pv_backing == "nfs" and v.pv_server:
+            return (
+                f"nfs:{v.pv_server}",
+                _parts(v.pv_path),
+                f"{label} (NFS {v.pv_server}:{v.pv_path})",
+            )
+        if v.pv_backing in ("hostPath", "local") and v.pv_path:
+            return "host", _parts(v.pv_path), f"{label} ({v.pv_backing} {v.pv_path})"
+        if v.pv is not None:
+            return f"pv:{v.pv.name}", (), f"{label} (PV {v.pv.name})"
+        return f"pvc:{namespace}/{v.claim_name}", (), label
+    if v.type == "nfs" and v.server:
+        return f"nfs:{v.server}", _parts(v.path), f"NFS {v.server}:{v.path or '/'}"
+    if v.type == "hostPath" and v.path:
+        path = norm_path(v.path)
+        if v.host_path_type in _NOT_DATA_TYPES or any(_inside(path, p) for p in _NOT_DATA_PATHS):
+            return None
+        return "host", _parts(path), f"hostPath {path}"
+    return None
+
+
+@dataclass(frozen=True)
+class StoreMount:
+    """One container's mount of data other workloads may mount too."""
+
+    workload: str  # workload key
+    container: str
+    kind: str  # the container's kind (init, regular, sidecar)
+    location: Location
+    label: str
+    mount_path: str
+    field: str  # containers[<c>].volumeMounts[<name>]
+    writable: bool
+    model: bool  # the container keeps its models there
+    code: str  # why the container runs code from it ("" when it does not)
+
+    @property
+    def location_id(self) -> str:
+        return location_id(self.location)
+
+
+def location_id(loc: Location) -> str:
+    root, path = loc
+    return f"{root}:/{'/'.join(path)}"
+
+
+def _runs_code(c: Container, mount_path: str, model: bool) -> str:
+    for src in c.code_sources:
+        if src.path is None:
+            if model:
+                return f"{src.why} ({src.field})"
+            continue
+        path = norm_path(src.path)
+        if _inside(path, mount_path) or _inside(mount_path, path):
+            return f"{src.why} ({src.field}: {src.path})"
+    return ""
+
+
+def store_mounts(w: Workload, key: str) -> tuple[StoreMount, ...]:
+    """The mounts of ``w``'s containers (ephemeral ones excepted) that other workloads may
+    share, in container and mount order."""
+    out: list[StoreMount] = []
+    for c in w.pod.containers:
+        if c.kind == "ephemeral":
+            continue
+        for m in w.pod.mounts(c):
+            v = m.volume
+            if v is None:
+                continue
+            found = volume_root(v, w.namespace)
+            if found is None:
+                continue
+            root, path, label = found
+            sub = m.mount.sub_path
+            if sub and "$(" not in sub:
+                path = path + _parts(sub)
+                label = f"{label} subPath {sub}"
+            mount_path = norm_path(m.mount.mount_path)
+            model = is_model_store(c, m) or any(
+                s.kind == "model" and s.path is not None and _inside(norm_path(s.path), mount_path)
+                for s in c.code_sources
+            )
+            out.append(
+                StoreMount(
+                    workload=key,
+                    container=c.name,
+                    kind=c.kind,
+                    location=(root, path),
+                    label=label,
+                    mount_path=mount_path,
+                    field=f"containers[{c.name}].volumeMounts[{m.mount.name}]",
+                    writable=m.writable and not _read_only_claim(v),
+                    model=model,
+                    code=_runs_code(c, mount_path, model),
+                )
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class StoreIndex:
+    """Every shared-storage mount of a fact base, indexed by location."""
+
+    mounts: tuple[StoreMount, ...] = ()
+    _by_location: dict[Location, list[StoreMount]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for m in self.mounts:
+            self._by_location.setdefault(m.location, []).append(m)
+
+    @cached_property
+    def _below(self) -> dict[Location, list[Location]]:
+        """Each location's indexed locations strictly inside it."""
+        out: dict[Location, list[Location]] = {}
+        for loc in sorted(self._by_location):
+            root, path = loc
+            for i in range(len(path)):
+                parent = (root, path[:i])
+                if parent in self._by_location:
+                    out.setdefault(parent, []).append(loc)
+        return out
+
+    def overlapping(self, loc: Location) -> Iterator[Location]:
+        """The indexed locations that overlap ``loc`` (itself, those above and below it),
+        sorted."""
+        root, path = loc
+        found = {(root, path[:i]) for i in range(len(path) + 1)} & self._by_location.keys()
+        found.update(self._below.get(loc, ()))
+        if loc not in self._by_location:  # an unindexed location: scan its root's children
+            found.update(
+                other
+                for other in self._by_location
+                if other[0] == root and other[1][: len(path)] == path
+            )
+        yield from sorted(found)
+
+    def at(self, loc: Location) -> list[StoreMount]:
+        """The mounts of exactly ``loc``."""
+        return self._by_location.get(loc, [])
+
+    def at_id(self, ident: str) -> list[StoreMount]:
+        """The mounts of the location whose :func:`location_id` is ``ident``."""
+        loc = self._ids.get(ident)
+        return self._by_location[loc] if loc is not None else []
+
+    @cached_property
+    def _ids(self) -> dict[str, Location]:
+        return {location_id(loc): loc for loc in self._by_location}
+
+    def of(self, workload: str, container: str | None = None) -> Iterator[StoreMount]:
+        """The mounts of ``workload`` (of one of its containers)."""
+        for m in self._by_workload.get(workload, ()):
+            if container is None or m.container == container:
+                yield m
+
+    @cached_property
+    def _by_workload(self) -> dict[str, list[StoreMount]]:
+        out: dict[str, list[StoreMount]] = {}
+        for m in self.mounts:
+            out.setdefault(m.workload, []).append(m)
+        return out
+
+    def others(self, mount: StoreMount) -> Iterator[StoreMount]:
+        """The mounts of other workloads that overlap ``mount``."""
+        for loc in self.overlapping(mount.location):
+            for m in self.at(loc):
+                if m.workload != mount.workload:
+                    yield m
+
+
+def _names(mounts: Iterable[StoreMount], limit: int = 3) -> str:
+    names = list(dict.fromkeys(m.workload for m in mounts))
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def store_facts(index: StoreIndex, workload: str) -> list[tuple[str, str, str, str]]:
+    """``(container, fact, field, detail)`` of the shared-storage facts of ``workload``'s
+    containers: ``shared_store:write`` (it writes data another workload mounts),
+    ``shared_store:write_code`` (... that another workload runs code from) and
+    ``shared_store:read_model`` (it can read data where another workload keeps its model).
+    """
+    out: list[tuple[str, str, str, str]] = []
+    for m in index.of(workload):
+        others = list(index.others(m))
+        if not others:
+            continue
+        where = f"{m.label} at {m.mount_path}"
+        if m.writable:
+            out.append(
+                (
+                    m.container,
+                    "shared_store:write",
+                    m.field,
+                    f"{where}, mounted by {_names(others)}",
+                )
+            )
+            loaders = [o for o in others if o.code]
+            if loaders:
+                first = loaders[0]
+                out.append(
+                    (
+                        m.container,
+                        "shared_store:write_code",
+                        m.field,
+                        f"{where}; {first.workload} [{first.container}] runs code from it: "
+                        f"{first.code}"
+                        + (f" (and {_names(loaders[1:])})" if len(loaders) > 1 else ""),
+                    )
+                )
+        holders = [o for o in others if o.model]
+        if holders:
+            out.append(
+                (
+                    m.container,
+                    "shared_store:read_model",
+                    m.field,
+                    f"{where}: the model store of {_names(holders)}",
+                )
+            )
+    return out
