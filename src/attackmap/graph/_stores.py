@@ -110,6 +110,7 @@ class StoreMount:
     location: Location
     label: str
     mount_path: str
+    mount_name: str
     field: str  # containers[<c>].volumeMounts[<name>]
     writable: bool
     model: bool  # the container keeps its models there
@@ -169,6 +170,7 @@ def store_mounts(w: Workload, key: str) -> tuple[StoreMount, ...]:
                     location=(root, path),
                     label=label,
                     mount_path=mount_path,
+                    mount_name=m.mount.name,
                     field=f"containers[{c.name}].volumeMounts[{m.mount.name}]",
                     writable=m.writable and not _read_only_claim(v),
                     model=model,
@@ -242,6 +244,12 @@ class StoreIndex:
         for m in self.mounts:
             out.setdefault(m.workload, []).append(m)
         return out
+
+    def shared_writes(self, workload: str) -> Iterator[StoreMount]:
+        """The writable mounts of ``workload`` that another workload mounts too."""
+        for m in self.of(workload):
+            if m.writable and next(self.others(m), None) is not None:
+                yield m
 
     def others(self, mount: StoreMount) -> Iterator[StoreMount]:
         """The mounts of other workloads that overlap ``mount``."""
