@@ -84,7 +84,7 @@ FACT_FAMILIES: dict[str, str] = {
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
-    "shared_store:write": "the container can write data another workload mounts: the same PVC or PV, NFS export or host directory, paths overlapping (see Shared storage)",
+    "shared_store:write": "the container can write data another workload mounts: the same PVC or PV, NFS export or host directory, paths overlapping (docs/model.md, Shared storage)",
     "shared_store:write_code": "as shared_store:write, and another workload runs code from that data (a Triton or TorchServe repository, trust_remote_code on its model store, a pickled model, a script or PYTHONPATH there)",
     "shared_store:read_model": "the container can read data where another workload keeps its model (its model store, or a model repository it names)",
     "remote_service": "the container serves SSH (its command starts sshd, port 22/2222 or a port named ssh; or a Service sends to port 22/2222 of the pod, declared or not)",
