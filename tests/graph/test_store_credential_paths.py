@@ -456,3 +456,75 @@ def test_input_order_does_not_change_the_shared_store_paths() -> None:
     assert (
         analyze(list(reversed(copy.deepcopy(docs))), entries=["cluster"]).model_dump_json() == first
     )
+
+
+def stored_edges(graph: AttackGraph) -> int:
+    """The edges the graph keeps: explicit ones, one per step referring to a group, one per
+    group member (what a relation costs, whatever the number of pairs it stands for)."""
+    explicit = sum(len(v) for v in graph._succ.values())
+    refs = sum(len(v) for v in graph._refs.values())
+    members = sum(len(f.members) for f in graph._fanouts.values())
+    return explicit + refs + members
+
+
+def shared_cluster(n: int) -> list[Doc]:
+    """``n`` writers (Jobs) and ``n`` Triton servers on one claim, and ``n`` servers each
+    with a host directory below /data that one node agent writes whole."""
+    docs: list[Doc] = [claim()]
+    for i in range(n):
+        job = batch_job()
+        job["metadata"]["name"] = f"convert-{i}"
+        docs.append(job)
+        docs.append(
+            workload(
+                "Deployment",
+                f"triton-{i}",
+                "nim",
+                {
+                    "name": "triton",
+                    "image": "nvcr.io/nvidia/tritonserver:24.08-py3",
+                    "args": ["--model-repository=/models"],
+                    "volumeMounts": [{"name": "m", "mountPath": "/models", "readOnly": True}],
+                },
+                volumes=[{"name": "m", "persistentVolumeClaim": {"claimName": "models"}}],
+            )
+        )
+        docs.append(
+            workload(
+                "Deployment",
+                f"cache-{i}",
+                "nim",
+                {
+                    "name": "server",
+                    "image": "registry.example.com/s:1",
+                    "volumeMounts": [{"name": "h", "mountPath": "/model-store"}],
+                },
+                volumes=[{"name": "h", "hostPath": {"path": f"/data/nim/{i}"}}],
+            )
+        )
+    docs.append(
+        workload(
+            "Deployment",
+            "agent",
+            "kube-system",
+            {"name": "agent", "image": "x", "volumeMounts": [{"name": "d", "mountPath": "/d"}]},
+            volumes=[{"name": "d", "hostPath": {"path": "/data"}}],
+        )
+    )
+    return docs
+
+
+def test_shared_store_edges_grow_linearly(catalogue: Catalogue) -> None:
+    """Doubling the workloads on one claim (every writer reaches every loader: n² pairs)
+    at most doubles the edges kept; the pairs themselves quadruple."""
+    small, large = (AttackGraph(extract(load(*shared_cluster(n))), catalogue) for n in (30, 60))
+    assert stored_edges(large) <= 2.1 * stored_edges(small)
+    pairs = [
+        sum(
+            1
+            for a, b in g.edges()
+            if a.startswith("step:shared-store-code-exec@") and b.startswith("state:exec@")
+        )
+        for g in (small, large)
+    ]
+    assert pairs == [30 * 30, 60 * 60]  # each Job reaches each Triton server

@@ -236,8 +236,7 @@ def _written_stores(kind: str, code: bool) -> ContainerReach:
             if not m.writable:
                 continue
             for loc in fb.stores.overlapping(m.location):
-                mounts = fb.stores.at(loc)
-                if any(o.workload != wf.key and (o.code or not code) for o in mounts):
+                if fb.stores.has_other(loc, wf.key, "code" if code else "any"):
                     groups[(kind, location_id(loc))] = None
         return Reach(tuple(sorted(groups)), wf.key)
 

@@ -27,7 +27,7 @@ source lies in it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -194,6 +194,39 @@ class StoreIndex:
             self._by_location.setdefault(m.location, []).append(m)
 
     @cached_property
+    def _firsts(self) -> dict[tuple[Location, str], list[StoreMount]]:
+        """Per location and kind (``any``, ``code``, ``model``): the first such mount of each
+        workload, in mount order."""
+        out: dict[tuple[Location, str], dict[str, StoreMount]] = {}
+        for loc, mounts in self._by_location.items():
+            for m in mounts:
+                for kind, holds in (("any", True), ("code", bool(m.code)), ("model", m.model)):
+                    if holds:
+                        out.setdefault((loc, kind), {}).setdefault(m.workload, m)
+        return {k: list(v.values()) for k, v in out.items()}
+
+    def other_workloads(
+        self, mount: StoreMount, kind: str, limit: int = 3
+    ) -> tuple[list[StoreMount], bool]:
+        """Up to ``limit`` mounts of other workloads overlapping ``mount`` (one per
+        workload; ``kind``: ``any``, ``code`` — they run code from it — or ``model`` — it is
+        their model store), and whether there are more."""
+        found: dict[str, StoreMount] = {}
+        for loc in self.overlapping(mount.location):
+            for m in self._firsts.get((loc, kind), ()):
+                if m.workload == mount.workload or m.workload in found:
+                    continue
+                if len(found) == limit:
+                    return list(found.values()), True
+                found[m.workload] = m
+        return list(found.values()), False
+
+    def has_other(self, loc: Location, workload: str, kind: str) -> bool:
+        """Whether a workload other than ``workload`` has a ``kind`` mount at ``loc``."""
+        firsts = self._firsts.get((loc, kind), ())
+        return len(firsts) > 1 or (len(firsts) == 1 and firsts[0].workload != workload)
+
+    @cached_property
     def _below(self) -> dict[Location, list[Location]]:
         """Each location's indexed locations strictly inside it."""
         out: dict[Location, list[Location]] = {}
@@ -248,21 +281,12 @@ class StoreIndex:
     def shared_writes(self, workload: str) -> Iterator[StoreMount]:
         """The writable mounts of ``workload`` that another workload mounts too."""
         for m in self.of(workload):
-            if m.writable and next(self.others(m), None) is not None:
+            if m.writable and self.other_workloads(m, "any", 1)[0]:
                 yield m
 
-    def others(self, mount: StoreMount) -> Iterator[StoreMount]:
-        """The mounts of other workloads that overlap ``mount``."""
-        for loc in self.overlapping(mount.location):
-            for m in self.at(loc):
-                if m.workload != mount.workload:
-                    yield m
 
-
-def _names(mounts: Iterable[StoreMount], limit: int = 3) -> str:
-    names = list(dict.fromkeys(m.workload for m in mounts))
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def _names(mounts: list[StoreMount], more: bool) -> str:
+    return ", ".join(m.workload for m in mounts) + (" and more" if more else "")
 
 
 def store_facts(index: StoreIndex, workload: str) -> list[tuple[str, str, str, str]]:
@@ -270,43 +294,43 @@ def store_facts(index: StoreIndex, workload: str) -> list[tuple[str, str, str, s
     containers: ``shared_store:write`` (it writes data another workload mounts),
     ``shared_store:write_code`` (... that another workload runs code from) and
     ``shared_store:read_model`` (it can read data where another workload keeps its model).
-    """
+    The details name up to three other workloads (each looked up in bounded time: a claim
+    that thousands of workloads mount costs each of them a few steps, not thousands)."""
     out: list[tuple[str, str, str, str]] = []
     for m in index.of(workload):
-        others = list(index.others(m))
-        if not others:
-            continue
         where = f"{m.label} at {m.mount_path}"
         if m.writable:
-            out.append(
-                (
-                    m.container,
-                    "shared_store:write",
-                    m.field,
-                    f"{where}, mounted by {_names(others)}",
+            readers, more = index.other_workloads(m, "any")
+            if readers:
+                out.append(
+                    (
+                        m.container,
+                        "shared_store:write",
+                        m.field,
+                        f"{where}, mounted by {_names(readers, more)}",
+                    )
                 )
-            )
-            loaders = [o for o in others if o.code]
+            loaders, more = index.other_workloads(m, "code")
             if loaders:
                 first = loaders[0]
+                rest = f" (and {_names(loaders[1:], more)})" if len(loaders) > 1 or more else ""
                 out.append(
                     (
                         m.container,
                         "shared_store:write_code",
                         m.field,
                         f"{where}; {first.workload} [{first.container}] runs code from it: "
-                        f"{first.code}"
-                        + (f" (and {_names(loaders[1:])})" if len(loaders) > 1 else ""),
+                        f"{first.code}{rest}",
                     )
                 )
-        holders = [o for o in others if o.model]
+        holders, more = index.other_workloads(m, "model")
         if holders:
             out.append(
                 (
                     m.container,
                     "shared_store:read_model",
                     m.field,
-                    f"{where}: the model store of {_names(holders)}",
+                    f"{where}: the model store of {_names(holders, more)}",
                 )
             )
     return out
