@@ -398,3 +398,36 @@ def test_token_secret_identities_are_the_annotated_service_accounts() -> None:
     assert relation_of(fb, "token_secret_identities", "Pod/app/runner") == {
         ("ServiceAccount/app/deployer", None)
     }
+
+
+def test_a_mount_above_what_is_written_reads_it_only_where_it_loads_models() -> None:
+    """Writing /data/nim/llama changes what a mount of / or /data sees; only the one that
+    keeps its models there (/data at /model-store) is a reader. System directories (/etc)
+    are no shared store at all: writing them is an escape."""
+    fb = extract(
+        load(
+            mounting(
+                "writer",
+                "app",
+                ("h", host("/data/nim/llama"), "/w", False),
+                ("e", host("/etc"), "/e", False),
+            ),
+            mounting("agent", "other", ("h", host("/"), "/host", True)),
+            mounting("cache", "other", ("h", host("/data"), "/model-store", True)),
+            mounting("config", "other", ("e", host("/etc/nim"), "/cfg", True)),
+        )
+    )
+    assert relation_of(fb, "shared_store_readers", "Pod/app/writer", "c") == {
+        ("Pod/other/cache", None)
+    }
+    writer = next(w for w in fb.workloads if w.key == "Pod/app/writer")
+    (c,) = [c for c in writer.containers if c.name == "c"]
+    assert "shared_store:write" in c.facts
+    assert writer.evidence["c/shared_store:write"].detail == (
+        "hostPath /data/nim/llama at /w, mounted by Pod/other/cache"
+    )
+    # the agent mounting / reads the cache's model store (theft), writes nothing
+    agent = next(w for w in fb.workloads if w.key == "Pod/other/agent")
+    (c,) = [c for c in agent.containers if c.name == "c"]
+    assert "shared_store:read_model" in c.facts
+    assert "shared_store:write" not in c.facts

@@ -28,7 +28,7 @@ from attackmap.graph._facts import (
     IdentityFacts,
     WorkloadFacts,
 )
-from attackmap.graph._stores import location_id
+from attackmap.graph._stores import location_id, reader_kind
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
@@ -54,7 +54,9 @@ ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
 # right there) or "tokens" (mounted tokens, no namespace: "*"); for shared storage (the
 # second item a location id of :mod:`attackmap.graph._stores`) "store_readers" (the
-# workloads mounting that location) or "store_loaders" (the containers running code from it);
+# workloads mounting that location), "store_users" (those loading models or code from it: the
+# readers of a directory above what is written) or "store_loaders" (the containers running
+# code from it);
 # for stolen credentials (:mod:`attackmap.graph._credentials`) "registry_pullers" (the
 # workloads whose images come from a registry host) or "ssh_servers" (the containers serving
 # SSH with the key Secret ``<ns>/<name>`` mounted).
@@ -117,6 +119,10 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
         ) + tuple((i.key, None) for i in named if i.ref.name == name)
     if kind == "store_readers":
         return tuple(dict.fromkeys((m.workload, None) for m in fb.stores.at_id(ns)))
+    if kind == "store_users":
+        return tuple(
+            dict.fromkeys((m.workload, None) for m in fb.stores.at_id(ns) if m.code or m.model)
+        )
     if kind == "store_loaders":
         return tuple(
             dict.fromkeys((m.workload, m.container) for m in fb.stores.at_id(ns) if m.code)
@@ -236,8 +242,10 @@ def _written_stores(kind: str, code: bool) -> ContainerReach:
             if not m.writable:
                 continue
             for loc in fb.stores.overlapping(m.location):
-                if fb.stores.has_other(loc, wf.key, "code" if code else "any"):
-                    groups[(kind, location_id(loc))] = None
+                use = reader_kind("code" if code else "any", loc, m.location)
+                if fb.stores.has_other(loc, wf.key, use):
+                    group = "store_users" if use == "uses" else kind
+                    groups[(group, location_id(loc))] = None
         return Reach(tuple(sorted(groups)), wf.key)
 
     return reach

@@ -41,7 +41,30 @@ MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models"
 _MODEL_STORE_VOLUMES = ("model-store", "nim-cache")
 # hostPaths that are devices, kernel interfaces or sockets, not stored data
 _NOT_DATA_TYPES = frozenset({"Socket", "CharDevice", "BlockDevice"})
-_NOT_DATA_PATHS = ("/dev", "/proc", "/sys")
+# Host directories of the system, the kubelet and the runtime, not stored data: writing
+# there is an escape (escape-host-write and its kin), not a shared store.
+_NOT_DATA_PATHS = (
+    "/dev",
+    "/proc",
+    "/sys",
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/boot",
+    "/run",
+    "/var/run",
+    "/var/log",
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
+    "/var/lib/docker",
+    "/var/lib/cni",
+    "/opt/cni",
+)
 
 
 def norm_path(path: str) -> str:
@@ -119,6 +142,13 @@ class StoreMount:
     @property
     def location_id(self) -> str:
         return location_id(self.location)
+
+
+def reader_kind(kind: str, loc: Location, written: Location) -> str:
+    """The mounts at ``loc`` that count as readers of ``kind`` for data written at
+    ``written``: a mount of a directory *above* what is written sees the change but uses it
+    only where it loads models or code from there (``uses``); at or below, every mount."""
+    return "uses" if kind == "any" and len(loc[1]) < len(written[1]) else kind
 
 
 def location_id(loc: Location) -> str:
@@ -200,7 +230,8 @@ class StoreIndex:
         out: dict[tuple[Location, str], dict[str, StoreMount]] = {}
         for loc, mounts in self._by_location.items():
             for m in mounts:
-                for kind, holds in (("any", True), ("code", bool(m.code)), ("model", m.model)):
+                kinds = (("any", True), ("code", bool(m.code)), ("model", m.model))
+                for kind, holds in (*kinds, ("uses", bool(m.code) or m.model)):
                     if holds:
                         out.setdefault((loc, kind), {}).setdefault(m.workload, m)
         return {k: list(v.values()) for k, v in out.items()}
@@ -213,7 +244,7 @@ class StoreIndex:
         their model store), and whether there are more."""
         found: dict[str, StoreMount] = {}
         for loc in self.overlapping(mount.location):
-            for m in self._firsts.get((loc, kind), ()):
+            for m in self._firsts.get((loc, reader_kind(kind, loc, mount.location)), ()):
                 if m.workload == mount.workload or m.workload in found:
                     continue
                 if len(found) == limit:
