@@ -213,6 +213,7 @@ def test_every_relation_is_tested_here() -> None:
         "registry_image_pullers",
         "ssh_key_peers",
         "token_secret_identities",
+        "readable_token_identities",
     }
     assert set(RELATIONS) == tested
 
@@ -431,3 +432,39 @@ def test_a_mount_above_what_is_written_reads_it_only_where_it_loads_models() -> 
     (c,) = [c for c in agent.containers if c.name == "c"]
     assert "shared_store:read_model" in c.facts
     assert "shared_store:write" not in c.facts
+
+
+def test_readable_token_identities_follow_the_read_secrets_namespaces() -> None:
+    """Token Secrets of the namespaces where the ServiceAccount reads Secrets: the account
+    the annotation names (a workload running as it, or the identity), not one elsewhere."""
+    token = {"kubernetes.io/service-account.name": "builder"}
+
+    def rights(ns: str) -> Doc:  # the builders hold the agent role too: identities
+        doc = binding(ns, "builder")
+        doc["metadata"]["name"] = f"builder-{ns}"
+        doc["subjects"][0]["namespace"] = ns
+        return doc
+
+    docs = [
+        service_account("builder"),
+        service_account("builder", ns="other"),
+        secret("builder-token", "app", "kubernetes.io/service-account-token", annotations=token),
+        secret("builder-token", "other", "kubernetes.io/service-account-token", annotations=token),
+        rights("app"),
+        rights("other"),
+    ]
+    fb = world(role(("get", "secrets", "")), binding("app"), *docs)
+    assert targets(fb, "readable_token_identities") == {("ServiceAccount/app/builder", None)}
+    agent = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    assert agent.evidence["credential:readable_token_secret"].detail == (
+        "may read Secret app/builder-token (ServiceAccount app/builder)"
+    )
+    cluster = world(role(("list", "secrets", "")), binding(None), *docs)
+    assert targets(cluster, "readable_token_identities") == {
+        ("ServiceAccount/app/builder", None),
+        ("ServiceAccount/other/builder", None),
+    }
+    assert (
+        targets(world(role(("get", "pods", "")), binding(None), *docs), "readable_token_identities")
+        == set()
+    )

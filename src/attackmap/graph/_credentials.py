@@ -13,7 +13,8 @@ manifests alone:
 * an SSH key Secret (type ``ssh-auth``, or ``ssh`` in the Secret's name or mount path)
   that another workload of the namespace mounts while serving SSH (multi-node NIM: the
   leader's key is the workers' ``authorized_keys``);
-* a ServiceAccount token Secret (type ``service-account-token``): that account's rights.
+* a ServiceAccount token Secret (type ``service-account-token``): that account's rights,
+  whether the pod holds it or its ServiceAccount may read it through the API.
 
 A Secret the pod mounts or reads through ``env``/``envFrom`` counts as held; a Secret not
 among the inputs is known by its name and the key the pod reads only.
@@ -21,12 +22,14 @@ among the inputs is known by its name and the key the pod reads only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from attackmap.model import Inventory, Workload
 from attackmap.model._objects import SecretMeta, registry_host
 from attackmap.model._workload import Container
+
+ALL_NAMESPACES = "*"  # every namespace, in RBAC scopes (as in attackmap.graph._facts)
 
 #: the ports sshd listens on in the images attackmap knows (22; multi-node NIM's 2222)
 SSH_PORTS = (22, 2222)
@@ -126,12 +129,28 @@ class CredentialIndex:
     tokens: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     #: (namespace, name) -> the Secret, for the Secrets among the inputs
     secrets: dict[tuple[str, str], SecretMeta] = field(default_factory=dict)
+    #: namespace -> (ns/serviceaccount, Secret name) of the token Secrets kept there
+    token_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def readable_tokens(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
+        """``(ns/serviceaccount, ns/secret)`` of the token Secrets a holder with RBAC
+        ``scope`` may read through the API (``read_secrets``: get, list or watch)."""
+        where = scope.get("read_secrets", frozenset())
+        spaces = sorted(self.token_secrets) if ALL_NAMESPACES in where else sorted(where)
+        return [
+            (account, f"{ns}/{name}")
+            for ns in spaces
+            for account, name in self.token_secrets.get(ns, ())
+        ]
 
 
 def build_index(inventory: Inventory) -> CredentialIndex:
     """The :class:`CredentialIndex` of ``inventory``'s workloads."""
     secrets = {(s.ref.namespace or "default", s.ref.name): s for s in inventory.secrets}
     index = CredentialIndex(secrets=secrets)
+    for (ns, name), secret in sorted(secrets.items()):
+        if secret.type == "kubernetes.io/service-account-token" and secret.service_account:
+            index.token_secrets.setdefault(ns, []).append((f"{ns}/{secret.service_account}", name))
     pulled_with: dict[tuple[str, str], set[str]] = {}
     for w in inventory.workloads:
         key = str(w.ref)

@@ -102,6 +102,7 @@ FACT_FAMILIES: dict[str, str] = {
     "credential:huggingface": "a container holds a Hugging Face token: HF_TOKEN, HUGGING_FACE_HUB_TOKEN... (literal or from a Secret), a value shaped hf_..., or a Secret with such a key",
     "credential:registry_push": "a container holds registry credentials (a dockerconfigjson/dockercfg Secret) for a registry another workload pulls images from (the hosts the Secret names, else those of the images pulled with it)",
     "credential:ssh_peer": "a container holds an SSH key Secret that another workload of the namespace mounts while serving SSH (multi-node NIM's leader and workers)",
+    "credential:readable_token_secret": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "credential:sa_token_secret": "a container holds a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
@@ -1299,6 +1300,37 @@ def _namespace_admins(
     return tuple(out)
 
 
+def _tokens(readable: list[tuple[str, str]]) -> str:
+    shown = ", ".join(
+        f"Secret {secret} (ServiceAccount {account})" for account, secret in readable[:3]
+    )
+    return f"may read {shown}" + (" and more" if len(readable) > 3 else "")
+
+
+def _with_readable_tokens(
+    holders: tuple[IdentityFacts, ...], credentials: CredentialIndex
+) -> tuple[IdentityFacts, ...]:
+    """``holders`` with ``credential:readable_token_secret`` where their rights read a
+    ServiceAccount token Secret."""
+    out = []
+    for h in holders:
+        readable = credentials.readable_tokens(h.rbac_scope)
+        if readable:
+            where = h.evidence.get("rbac_sa:read_secrets") or h.evidence.get(
+                "rbac_group:read_secrets"
+            )
+            fact = "credential:readable_token_secret"
+            ev = Evidence(
+                path=where.path if where else h.key,
+                line=where.line if where else None,
+                field=where.field if where else "RBAC",
+                detail=_tokens(readable),
+            )
+            h = replace(h, pod=h.pod | {fact}, evidence={**h.evidence, fact: ev})
+        out.append(h)
+    return tuple(out)
+
+
 def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
     """The NVIDIA CVEs the context's versions are open to (DOMAIN §5).
 
@@ -1564,6 +1596,12 @@ def extract(
         for fact, fld, detail in credential_facts(w, credentials):
             pod.add(fact)
             ev.setdefault(fact, _evidence(loc[0], loc[1], fld, detail))
+        readable = credentials.readable_tokens(scope)
+        if readable:
+            pod.add("credential:readable_token_secret")
+            ev["credential:readable_token_secret"] = _evidence(
+                loc[0], loc[1], f"ServiceAccount {w.pod.service_account_name}", _tokens(readable)
+            )
         detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
         if detail:
             pod.add("deploy_admits:privileged")
@@ -1584,8 +1622,12 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _identities(inventory, deploy_admits, admins, roles, index)
-    namespace_admins = _namespace_admins(inventory, (*workloads, *identities), deploy_admits)
+    identities = _with_readable_tokens(
+        _identities(inventory, deploy_admits, admins, roles, index), credentials
+    )
+    namespace_admins = _with_readable_tokens(
+        _namespace_admins(inventory, (*workloads, *identities), deploy_admits), credentials
+    )
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
         kernel=spec.kernel_version if spec else None,

@@ -189,6 +189,13 @@ def _held(
     return reach
 
 
+def _rights_tokens(fb: FactBase, wf: Holder | None) -> Reach:
+    if wf is None:
+        return Reach((), None)
+    accounts = {a for a, _ in fb.credentials.readable_tokens(wf.rbac_scope)}
+    return Reach(tuple(sorted(("identity", a) for a in accounts)), wf.key)
+
+
 REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # Containers of the workloads in namespaces where the ServiceAccount may exec/attach.
     "rbac_exec_targets": _containers_where(("exec",)),
@@ -223,6 +230,8 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     "ssh_key_peers": _held(
         "ssh_servers", lambda fb, key: (s for s, _ in fb.credentials.ssh_keys.get(key, ()))
     ),
+    # The ServiceAccounts whose token Secrets the source may read through the API.
+    "readable_token_identities": _rights_tokens,
     # The ServiceAccounts whose token Secrets the source holds.
     "token_secret_identities": _held(
         "identity", lambda fb, key: (a for a, _, _ in fb.credentials.tokens.get(key, ()))
