@@ -303,6 +303,36 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
     assert paths(rep, WORKER, "T1021.004") == []
 
 
+def test_the_nim_operator_multi_node_key_reaches_its_workers() -> None:
+    """A NIMService with multiNode: the operator mounts Secret <name>-ssh-pk into the
+    leader and the workers and renders no command; the workers' image runs sshd for
+    mpirun, which attackmap assumes and says."""
+    rep = analyze(
+        CORPUS / "operator-serving-advanced-multi-node-multi-node-nimservice.yaml",
+        entries=["cluster"],
+    )
+    leader, worker = (f"NIMService/nim-service/deepseek-r1#{c}" for c in ("leader", "worker"))
+    assert paths(rep, leader, "T1021.004") == [
+        [
+            f"exploit-cluster-service@{leader}[deepseek-r1-ctr]",
+            f"env-credentials@{leader}[deepseek-r1-ctr]",
+            f"ssh-key-lateral@{leader}",
+        ]
+    ]
+    hop = step_in(rep, leader, f"ssh-key-lateral@{leader}")
+    (fact,) = [f for f in hop.facts if f.fact == "credential:ssh_peer"]
+    assert fact.detail == (
+        f"SSH key Secret nim-service/deepseek-r1-ssh-pk, mounted by {worker} "
+        "[deepseek-r1-ctr] which serves SSH"
+    )
+    entry = step_in(rep, worker, f"cluster-remote-service@{worker}[deepseek-r1-ctr]")
+    (served,) = [f for f in entry.facts if f.fact == "remote_service"]
+    assert (served.field, served.detail) == (
+        "spec.multiNode",
+        "multi-node NIM worker: the image runs sshd (2222) for mpirun",
+    )
+
+
 REGCRED = {
     "apiVersion": "v1",
     "kind": "Secret",

@@ -51,11 +51,23 @@ _DOCKER_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
 _SSH_KEYS = frozenset({"ssh-privatekey", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa"})
 
 
-def serves_ssh(c: Container) -> bool:
-    """Whether the container serves SSH: its command starts sshd, or it declares port
-    22/2222 or a port named ``ssh*``."""
-    return c.ssh_server or any(
-        p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh") for p in c.ports
+def image_sshd(w: Workload) -> bool:
+    """Whether the workload is a multi-node NIMService's worker: the NIM Operator renders
+    no command for it (the image's entrypoint starts sshd on 2222 for the leader's
+    mpirun, with the key Secret it mounts); attackmap takes it to serve SSH."""
+    return w.ref.kind == "NIMService" and w.ref.component == "worker"
+
+
+def serves_ssh(w: Workload, c: Container) -> bool:
+    """Whether the container serves SSH: its command starts sshd, it declares port
+    22/2222 or a port named ``ssh*``, or it is a multi-node NIMService worker."""
+    return (
+        c.ssh_server
+        or image_sshd(w)
+        or any(
+            p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh")
+            for p in c.ports
+        )
     )
 
 
@@ -177,7 +189,7 @@ def build_index(inventory: Inventory) -> CredentialIndex:
             if _is_ssh_key(held, meta):
                 index.ssh_keys.setdefault(key, []).append((where, held.field))
                 c = w.pod.container(held.container)
-                if c is not None and c.kind in ("regular", "sidecar") and serves_ssh(c):
+                if c is not None and c.kind in ("regular", "sidecar") and serves_ssh(w, c):
                     servers = index.ssh_servers.setdefault(where, [])
                     if (key, c.name) not in servers:
                         servers.append((key, c.name))

@@ -29,6 +29,7 @@ from attackmap.graph._credentials import (
     CredentialIndex,
     build_index,
     credential_facts,
+    image_sshd,
 )
 from attackmap.graph._stores import StoreIndex, is_model_store, store_facts, store_mounts
 from attackmap.model import Inventory, Workload
@@ -87,7 +88,7 @@ FACT_FAMILIES: dict[str, str] = {
     "shared_store:write": "the container can write data another workload mounts: the same PVC or PV, NFS export or host directory, paths overlapping (docs/model.md, Shared storage)",
     "shared_store:write_code": "as shared_store:write, and another workload runs code from that data (a Triton or TorchServe repository, trust_remote_code on its model store, a pickled model, a script or PYTHONPATH there)",
     "shared_store:read_model": "the container can read data where another workload keeps its model (its model store, or a model repository it names)",
-    "remote_service": "the container serves SSH (its command starts sshd, port 22/2222 or a port named ssh; or a Service sends to port 22/2222 of the pod, declared or not)",
+    "remote_service": "the container serves SSH (its command starts sshd, port 22/2222 or a port named ssh, a multi-node NIMService worker; or a Service sends to port 22/2222 of the pod, declared or not)",
     "remote_service:routed": "a LoadBalancer/NodePort Service, Ingress or Gateway route targets the SSH port",
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
@@ -608,6 +609,12 @@ def _container_facts(
             add("remote_service:routed", f"{base}.ports", target)
     if c.ssh_server and c.kind in ("regular", "sidecar"):
         add("remote_service", f"{base}.command", "the command starts sshd")
+    if image_sshd(w) and c.kind in ("regular", "sidecar"):
+        add(
+            "remote_service",
+            "spec.multiNode",
+            "multi-node NIM worker: the image runs sshd (2222) for mpirun",
+        )
     for p in c.ports:
         if p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh"):
             add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
