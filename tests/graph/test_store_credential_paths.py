@@ -261,6 +261,28 @@ def test_an_ngc_key_in_a_literal_variable_pulls_the_organisations_private_models
     assert "nvapi-" not in rep.model_dump_json()
 
 
+def test_a_service_account_that_reads_the_nim_namespace_secrets_pulls_the_models() -> None:
+    """The NGC key never enters the monitoring pod: its ServiceAccount reads it from the
+    Secret the NIM pod takes NGC_API_KEY from."""
+    manifests = Path(__file__).parent / "manifests" / "steps" / "api-model-registry-pull"
+    rep = analyze(manifests / "fires.yaml", entries=["cluster"])
+    pod = "Pod/ops/monitor"
+    assert paths(rep, pod, "T1530") == [
+        [
+            f"exploit-cluster-service@{pod}[monitor]",
+            f"steal-sa-token@{pod}[monitor]",
+            f"use-sa-token@{pod}",
+            f"api-model-registry-pull@{pod}",
+        ]
+    ]
+    pull = step_in(rep, pod, f"api-model-registry-pull@{pod}")
+    (fact,) = [f for f in pull.facts if f.fact == "credential:readable_model_key"]
+    assert (fact.field, fact.detail) == (
+        "ServiceAccount monitor",
+        "may read Secret nim/ngc-api (NGC_API_KEY)",
+    )
+
+
 def test_a_database_password_pulls_no_models() -> None:
     doc = ngc_pod("hunter2hunter2")
     doc["spec"]["containers"][0]["env"][0]["name"] = "DB_PASSWORD"

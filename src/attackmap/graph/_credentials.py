@@ -144,16 +144,43 @@ class CredentialIndex:
     #: namespace -> (ns/serviceaccount, Secret name) of the token Secrets kept there
     token_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
+    #: namespace -> (Secret name, key) of the Secrets known to hold an NGC or Hugging Face
+    #: key: a key of those names in a Secret among the inputs, or a pod's secretKeyRef
+    model_key_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
     def readable_tokens(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
         """``(ns/serviceaccount, ns/secret)`` of the token Secrets a holder with RBAC
         ``scope`` may read through the API (``read_secrets``: get, list or watch)."""
-        where = scope.get("read_secrets", frozenset())
-        spaces = sorted(self.token_secrets) if ALL_NAMESPACES in where else sorted(where)
         return [
             (account, f"{ns}/{name}")
-            for ns in spaces
+            for ns in _readable(scope, self.token_secrets)
             for account, name in self.token_secrets.get(ns, ())
         ]
+
+    def readable_facts(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
+        """``(fact, detail)``: ``credential:readable_token_secret`` and
+        ``credential:readable_model_key`` where RBAC ``scope`` reads such Secrets."""
+        out: list[tuple[str, str]] = []
+        tokens = self.readable_tokens(scope)
+        if tokens:
+            shown = ", ".join(f"Secret {s} (ServiceAccount {a})" for a, s in tokens[:3])
+            more = " and more" if len(tokens) > 3 else ""
+            out.append(("credential:readable_token_secret", f"may read {shown}{more}"))
+        keys = [
+            f"Secret {ns}/{name} ({key})"
+            for ns in _readable(scope, self.model_key_secrets)
+            for name, key in self.model_key_secrets.get(ns, ())
+        ]
+        if keys:
+            more = " and more" if len(keys) > 3 else ""
+            out.append(("credential:readable_model_key", f"may read {', '.join(keys[:3])}{more}"))
+        return out
+
+
+def _readable(scope: Mapping[str, frozenset[str]], by_namespace: Mapping[str, object]) -> list[str]:
+    """The namespaces of ``by_namespace`` where ``scope`` may read Secrets."""
+    where = scope.get("read_secrets", frozenset())
+    return sorted(by_namespace) if ALL_NAMESPACES in where else sorted(where)
 
 
 def build_index(inventory: Inventory) -> CredentialIndex:
@@ -163,6 +190,23 @@ def build_index(inventory: Inventory) -> CredentialIndex:
     for (ns, name), secret in sorted(secrets.items()):
         if secret.type == "kubernetes.io/service-account-token" and secret.service_account:
             index.token_secrets.setdefault(ns, []).append((f"{ns}/{secret.service_account}", name))
+    keys: set[tuple[str, str, str]] = {
+        (ns, name, k)
+        for (ns, name), secret in secrets.items()
+        for k in secret.keys
+        if k.upper() in NGC_NAMES | HF_NAMES
+    }
+    for w in inventory.workloads:
+        for container in w.pod.containers:
+            for e in container.env:
+                if (
+                    e.source == "secret"
+                    and e.ref_name
+                    and (e.ref_key or "").upper() in NGC_NAMES | HF_NAMES
+                ):
+                    keys.add((w.namespace, e.ref_name, e.ref_key or ""))
+    for ns, name, k in sorted(keys):
+        index.model_key_secrets.setdefault(ns, []).append((name, k))
     pulled_with: dict[tuple[str, str], set[str]] = {}
     for w in inventory.workloads:
         key = str(w.ref)

@@ -103,6 +103,7 @@ FACT_FAMILIES: dict[str, str] = {
     "credential:huggingface": "a container holds a Hugging Face token: HF_TOKEN, HUGGING_FACE_HUB_TOKEN... (literal or from a Secret), a value shaped hf_..., or a Secret with such a key",
     "credential:registry_push": "a container holds registry credentials (a dockerconfigjson/dockercfg Secret) for a registry another workload pulls images from (the hosts the Secret names, else those of the images pulled with it)",
     "credential:ssh_peer": "a container holds an SSH key Secret that another workload of the namespace mounts while serving SSH (multi-node NIM's leader and workers)",
+    "credential:readable_model_key": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a Secret with an NGC or Hugging Face key (a key named NGC_API_KEY, HF_TOKEN...; or one a pod reads under that key)",
     "credential:readable_token_secret": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "credential:sa_token_secret": "a container holds a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
@@ -1307,33 +1308,27 @@ def _namespace_admins(
     return tuple(out)
 
 
-def _tokens(readable: list[tuple[str, str]]) -> str:
-    shown = ", ".join(
-        f"Secret {secret} (ServiceAccount {account})" for account, secret in readable[:3]
-    )
-    return f"may read {shown}" + (" and more" if len(readable) > 3 else "")
-
-
-def _with_readable_tokens(
+def _with_readable_secrets(
     holders: tuple[IdentityFacts, ...], credentials: CredentialIndex
 ) -> tuple[IdentityFacts, ...]:
-    """``holders`` with ``credential:readable_token_secret`` where their rights read a
-    ServiceAccount token Secret."""
+    """``holders`` with the facts of :meth:`CredentialIndex.readable_facts`, on the
+    evidence of their right to read Secrets."""
     out = []
     for h in holders:
-        readable = credentials.readable_tokens(h.rbac_scope)
-        if readable:
+        found = credentials.readable_facts(h.rbac_scope)
+        if found:
             where = h.evidence.get("rbac_sa:read_secrets") or h.evidence.get(
                 "rbac_group:read_secrets"
             )
-            fact = "credential:readable_token_secret"
-            ev = Evidence(
-                path=where.path if where else h.key,
-                line=where.line if where else None,
-                field=where.field if where else "RBAC",
-                detail=_tokens(readable),
-            )
-            h = replace(h, pod=h.pod | {fact}, evidence={**h.evidence, fact: ev})
+            ev = dict(h.evidence)
+            for fact, detail in found:
+                ev[fact] = Evidence(
+                    path=where.path if where else h.key,
+                    line=where.line if where else None,
+                    field=where.field if where else "RBAC",
+                    detail=detail,
+                )
+            h = replace(h, pod=h.pod | {f for f, _ in found}, evidence=ev)
         out.append(h)
     return tuple(out)
 
@@ -1603,11 +1598,10 @@ def extract(
         for fact, fld, detail in credential_facts(w, credentials):
             pod.add(fact)
             ev.setdefault(fact, _evidence(loc[0], loc[1], fld, detail))
-        readable = credentials.readable_tokens(scope)
-        if readable:
-            pod.add("credential:readable_token_secret")
-            ev["credential:readable_token_secret"] = _evidence(
-                loc[0], loc[1], f"ServiceAccount {w.pod.service_account_name}", _tokens(readable)
+        for fact, detail in credentials.readable_facts(scope):
+            pod.add(fact)
+            ev[fact] = _evidence(
+                loc[0], loc[1], f"ServiceAccount {w.pod.service_account_name}", detail
             )
         detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
         if detail:
@@ -1629,10 +1623,10 @@ def extract(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _with_readable_tokens(
+    identities = _with_readable_secrets(
         _identities(inventory, deploy_admits, admins, roles, index), credentials
     )
-    namespace_admins = _with_readable_tokens(
+    namespace_admins = _with_readable_secrets(
         _namespace_admins(inventory, (*workloads, *identities), deploy_admits), credentials
     )
     spec = ctx.spec if ctx is not None else None
