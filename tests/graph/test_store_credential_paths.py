@@ -69,6 +69,17 @@ def batch_job(read_only: bool = False) -> Doc:
     }
 
 
+def no_ingress_to_nim() -> Doc:
+    """The NIMService's pods take no connections: the store is the Job's only way in (the
+    pod network would otherwise reach the NIMService too, issue 16 item 1)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "llm-deny-ingress", "namespace": "nim"},
+        "spec": {"podSelector": {"matchLabels": {"app": "llm"}}, "policyTypes": ["Ingress"]},
+    }
+
+
 def nim_service(*env: Doc) -> Doc:
     return {
         "apiVersion": "apps.nvidia.com/v1alpha1",
@@ -126,7 +137,7 @@ def test_a_writable_batch_job_runs_code_in_the_nimservice_that_trusts_model_code
     """The NIMService imports the model's own code (NIM_TRUST_CUSTOM_CODE=1) from the claim
     the Job writes: a foothold in the Job is code execution in the NIMService, whose token
     it then reads."""
-    docs = [claim(), batch_job(), nim_service(TRUST)]
+    docs = [claim(), batch_job(), nim_service(TRUST), no_ingress_to_nim()]
     rep = analyze(docs, entries=["cluster"])
     assert paths(rep, JOB, "T1080") == [
         [
@@ -164,7 +175,7 @@ def test_without_a_code_loader_the_batch_job_tampers_with_the_nimservice_model(
 ) -> None:
     """The same store, a NIMService that only reads weights: tampering (T1565.001), the
     NIMService's store in the attacker's hands (model_store_write), no code execution."""
-    docs = [claim(), batch_job(), nim_service()]
+    docs = [claim(), batch_job(), nim_service(), no_ingress_to_nim()]
     rep = analyze(docs, entries=["cluster"])
     assert paths(rep, JOB, "T1565.001") == [
         [f"exploit-cluster-service@{JOB}[convert]", f"shared-store-tamper@{JOB}[convert]"]
@@ -321,8 +332,19 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
         f"env-credentials@{LEADER}[nim-leader]",
         f"ssh-key-lateral@{LEADER}",
     ]
-    # the workers do not reach the leader: it serves no SSH
-    assert paths(rep, WORKER, "T1021.004") == []
+    # the workers' key does not reach the leader (it serves no SSH): a worker reaches the
+    # leader only over the pod network, then uses the leader's key
+    steps = {s for p in paths(rep, WORKER, "T1021.004") for s in p}
+    assert f"ssh-key-lateral@{WORKER}" not in steps
+    assert paths(rep, WORKER, "T1021.004") == [
+        [
+            f"cluster-remote-service@{WORKER}[nim-worker]",
+            f"reach-pod-network@{WORKER}[nim-worker]",
+            f"exploit-pod-service@{LEADER}:8000",
+            f"env-credentials@{LEADER}[nim-leader]",
+            f"ssh-key-lateral@{LEADER}",
+        ]
+    ]
 
 
 def test_the_nim_operator_multi_node_key_reaches_its_workers() -> None:

@@ -183,7 +183,7 @@ def _readable(scope: Mapping[str, frozenset[str]], by_namespace: Mapping[str, ob
     return sorted(by_namespace) if ALL_NAMESPACES in where else sorted(where)
 
 
-def build_index(inventory: Inventory) -> CredentialIndex:
+def build_credential_index(inventory: Inventory) -> CredentialIndex:
     """The :class:`CredentialIndex` of ``inventory``'s workloads."""
     secrets = {(s.ref.namespace or "default", s.ref.name): s for s in inventory.secrets}
     index = CredentialIndex(secrets=secrets)

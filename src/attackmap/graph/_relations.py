@@ -13,6 +13,10 @@ rather than to each target, so a cluster where many workloads reach many others 
 one copy of each group (edges O(workloads + instances), not their product);
 :func:`group_targets` lists a group's members and a relation's targets are exactly
 ``members of its groups, minus the source's own``.
+
+Pod-to-pod reach (``network_reach_targets``) uses groups of served ports (``port``
+scope): each *hub* of :mod:`attackmap.graph._network` is one group, shared by every
+source whose NetworkPolicies lead to it.
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ from attackmap.graph._facts import (
     IdentityFacts,
     WorkloadFacts,
 )
+from attackmap.graph._network import network_index, source_hubs
 from attackmap.graph._stores import location_id, reader_kind
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
+# A served port as a target: (workload key, container, port text as in the scope label).
+PortTarget = tuple[str, str, str]
 Holder = WorkloadFacts | IdentityFacts
 
 
@@ -41,7 +48,7 @@ class Relation(Protocol):
 
     def __call__(
         self, fb: FactBase, holder: Holder | None, container: str | None = None, /
-    ) -> tuple[Target, ...]: ...
+    ) -> tuple[Target | PortTarget, ...]: ...
 
 
 # A relation that depends on the container a step fires in (the mounts it writes...):
@@ -52,14 +59,14 @@ ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
-# right there) or "tokens" (mounted tokens, no namespace: "*"); for shared storage (the
-# second item a location id of :mod:`attackmap.graph._stores`) "store_readers" (the
-# workloads mounting that location), "store_users" (those loading models or code from it: the
-# readers of a directory above what is written) or "store_loaders" (the containers running
-# code from it);
-# for stolen credentials (:mod:`attackmap.graph._credentials`) "registry_pullers" (the
-# workloads whose images come from a registry host) or "ssh_servers" (the containers serving
-# SSH with the key Secret ``<ns>/<name>`` mounted).
+# right there), "tokens" (mounted tokens, no namespace: "*") or "hub" (the served ports a
+# pod-network hub of graph/_network.py reaches; the second item is the hub's id); for shared
+# storage (the second item a location id of :mod:`attackmap.graph._stores`) "store_readers"
+# (the workloads mounting that location), "store_users" (those loading models or code from
+# it: the readers of a directory above what is written) or "store_loaders" (the containers
+# running code from it); for stolen credentials (:mod:`attackmap.graph._credentials`)
+# "registry_pullers" (the workloads whose images come from a registry host) or
+# "ssh_servers" (the containers serving SSH with the key Secret ``<ns>/<name>`` mounted).
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -98,9 +105,11 @@ def _key(holder: Holder | None) -> str | None:
     return holder.key if holder is not None else None
 
 
-def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
+def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]:
     """The members of ``group`` in ``fb`` (fact-base order)."""
     kind, ns = group
+    if kind == "hub":
+        return hub_targets(fb, ns)
     if kind == "tokens":
         return tuple((k, None) for k in fb.token_holders)
     if kind == "namespace_admin":
@@ -196,6 +205,19 @@ def _rights_tokens(fb: FactBase, wf: Holder | None) -> Reach:
     return Reach(tuple(sorted(("identity", a) for a in accounts)), wf.key)
 
 
+def _network_reach(fb: FactBase, wf: Holder | None) -> Reach:
+    if not isinstance(wf, WorkloadFacts):
+        return Reach((), None)
+    return Reach(tuple(("hub", hub) for hub in source_hubs(fb, wf)), wf.key)
+
+
+def hub_targets(fb: FactBase, hub: str) -> tuple[PortTarget, ...]:
+    """The served ports hub ``hub`` reaches (fact-base order)."""
+    return tuple(
+        (key, port.container, port.text) for key, port in network_index(fb).members.get(hub, ())
+    )
+
+
 REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # Containers of the workloads in namespaces where the ServiceAccount may exec/attach.
     "rbac_exec_targets": _containers_where(("exec",)),
@@ -221,6 +243,9 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # bound to it (escalate), or bind a role to itself (bind).
     "escalate_namespace_targets": _namespace_admin_where(("escalate_roles_namespaced",)),
     "bind_namespace_targets": _namespace_admin_where(("bind_roles_namespaced",)),
+    # The served ports of every workload a pod of the source may open, per the
+    # NetworkPolicies of both (egress of the source, ingress of the target): hubs.
+    "network_reach_targets": _network_reach,
     # The workloads pulling images from a registry the source holds credentials for.
     "registry_image_pullers": _held(
         "registry_pullers",
@@ -277,9 +302,9 @@ def reach_of(name: str, fb: FactBase, holder: Holder | None, container: str | No
     return REACH[name](fb, holder)
 
 
-def targets(fb: FactBase, reach: Reach) -> tuple[Target, ...]:
+def targets(fb: FactBase, reach: Reach) -> tuple[Target | PortTarget, ...]:
     """Every target of ``reach``, each once (group order, then fact-base order)."""
-    seen: dict[Target, None] = {}
+    seen: dict[Target | PortTarget, None] = {}
     for group in reach.groups:
         for target in group_targets(fb, group):
             if target[0] != reach.excluded:
@@ -290,7 +315,7 @@ def targets(fb: FactBase, reach: Reach) -> tuple[Target, ...]:
 def _relation(name: str) -> Relation:
     def relation(
         fb: FactBase, wf: Holder | None, container: str | None = None
-    ) -> tuple[Target, ...]:
+    ) -> tuple[Target | PortTarget, ...]:
         return targets(fb, reach_of(name, fb, wf, container))
 
     relation.__name__ = name
