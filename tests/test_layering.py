@@ -40,6 +40,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # data -> the analysis (paths, findings, controls) that fills it; docs read the catalogue.
 GRAPH_ORDER: tuple[str, ...] = (
     "attackmap.graph._network",  # NetworkPolicy semantics: who may open which port
+    "attackmap.graph._stores",  # shared storage: who writes what another reads
+    "attackmap.graph._credentials",  # credential shapes and where they lead
     "attackmap.graph._facts",
     "attackmap.graph._relations",
     "attackmap.graph._patches",
