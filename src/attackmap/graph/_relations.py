@@ -27,17 +27,20 @@ from attackmap.graph._facts import (
     IdentityFacts,
     WorkloadFacts,
 )
+from attackmap.graph._placement import NodeClass
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
-Holder = WorkloadFacts | IdentityFacts
+# A step's source: a workload, an identity, or (node-scope steps) the node class it runs in.
+Holder = WorkloadFacts | IdentityFacts | NodeClass
 Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
 
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
-# right there) or "tokens" (mounted tokens, no namespace: "*").
+# right there) or "tokens" (mounted tokens of the workloads that may run on one node
+# class: its name, or "*" on any node).
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -53,7 +56,7 @@ class Reach:
 
 
 def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
-    if holder is None:
+    if holder is None or isinstance(holder, NodeClass):
         return frozenset()
     out: frozenset[str] = frozenset()
     for right in rights:
@@ -73,14 +76,27 @@ def _groups(kind: str, namespaces: frozenset[str]) -> tuple[Group, ...]:
 
 
 def _key(holder: Holder | None) -> str | None:
-    return holder.key if holder is not None else None
+    return holder.key if isinstance(holder, WorkloadFacts | IdentityFacts) else None
+
+
+def node_classes(fb: FactBase, holder: Holder | None) -> tuple[str, ...]:
+    """The node classes ``holder`` is on: a workload's may-run-on classes, a node-scope
+    step's own class, every class for anything else (an identity, a cluster power)."""
+    if isinstance(holder, NodeClass):
+        return (holder.name,)
+    if isinstance(holder, WorkloadFacts):
+        return fb.placement.of(holder.key)
+    return fb.placement.names
 
 
 def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
     """The members of ``group`` in ``fb`` (fact-base order)."""
     kind, ns = group
     if kind == "tokens":
-        return tuple((k, None) for k in fb.token_holders)
+        if ns == ALL_NAMESPACES:
+            return tuple((k, None) for k in fb.token_holders)
+        on = fb.placement.of
+        return tuple((k, None) for k in fb.token_holders if ns in on(k))
     if kind == "namespace_admin":
         if ns == ALL_NAMESPACES:
             return tuple((n.key, None) for n in fb.namespace_admins)
@@ -118,7 +134,7 @@ def _containers_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | N
 
 def _identities_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
     def reach(fb: FactBase, wf: Holder | None) -> Reach:
-        if wf is None:
+        if wf is None or isinstance(wf, NodeClass):
             return Reach((), None)
         return Reach(_groups("identities", _scope(wf, rights)), wf.key)
 
@@ -137,7 +153,10 @@ def _every_container(fb: FactBase, wf: Holder | None) -> Reach:
 
 
 def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
-    return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
+    classes = node_classes(fb, wf)
+    if len(classes) == len(fb.placement.classes):  # any node: every token
+        return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
+    return Reach(tuple(("tokens", c) for c in classes), _key(wf))
 
 
 REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
@@ -150,7 +169,8 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     "rbac_ephemeral_targets": _containers_where(("ephemeral_containers",)),
     # Every running container of every other workload (kubelet API, admission webhooks).
     "every_running_container": _every_container,
-    # Every workload whose token is mounted (any workload may share the node).
+    # Every workload whose token is mounted and that may run on a node the source may be
+    # on (see _placement: the source's node classes, or a node-scope step's own).
     "node_workload_tokens": _node_tokens,
     # Every identity in the namespaces where the ServiceAccount may create pods: the
     # workloads' and every other ServiceAccount's (a new pod may name any of them).
