@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from attackmap.model import NodeRequirement, NodeSelectorTerm, Toleration, Workload
@@ -396,14 +396,17 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
         by_pool: dict[str, list[int]] = {}
         for i, t in enumerate(types):
             by_pool.setdefault(t.name.partition("/")[0], []).append(i)
-        for members in by_pool.values():
+        for pool_name, members in by_pool.items():
             rest = [admitted[i] for i in members if types[i].node.name is None]
-            keep.extend(
+            kept = [
                 i
                 for i in _maximal(members, admitted, types)
                 if types[i].node.name is None or not any(admitted[i] <= r for r in rest)
-            )
-            keep.extend(i for i in members if types[i].node.name is None and i not in keep)
+            ]
+            kept += [i for i in members if types[i].node.name is None and i not in kept]
+            if len(kept) == 1:  # one class in the pool: the pool
+                types[kept[0]] = replace(types[kept[0]], name=pool_name)
+            keep.extend(kept)
     else:
         keep = [i for i in _maximal(range(len(types)), admitted, types) if admitted[i]]
     if not keep or (not pools and len(keep) == 1):

@@ -1,0 +1,478 @@
+"""Issue 16, item 4: nodes from scheduling.
+
+A node escape reaches the tokens of the workloads that may share a node with the escaping
+one: nodeSelector, required nodeAffinity, tolerations against the ClusterContext's
+``nodePools`` taints, nodeName and DaemonSets decide it (``graph/_placement.py``). Where
+nothing separates two workloads the conservative answer stays, and the path says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attackmap.attack import load_attack
+from attackmap.errors import AttackmapError
+from attackmap.exporters import EXPORTERS
+from attackmap.graph import Report, analyze
+from attackmap.graph._catalogue import Catalogue, load_catalogue
+from attackmap.graph._engine import AttackGraph
+from attackmap.graph._facts import extract
+from attackmap.graph._placement import ANY_NODE, Placement, place, tolerates
+from attackmap.model import Toleration, load
+from attackmap.model._context import NodeTaint
+
+Doc = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue(load_attack())
+
+
+def context(*pools: Doc) -> Doc:
+    return {
+        "apiVersion": "attackmap/v1",
+        "kind": "ClusterContext",
+        "metadata": {"name": "prod"},
+        "spec": {"nodePools": list(pools)},
+    }
+
+
+CPU_POOL: Doc = {"name": "cpu", "labels": {"pool": "cpu"}}
+GPU_POOL: Doc = {
+    "name": "gpu",
+    "labels": {"pool": "gpu", "nvidia.com/gpu.present": "true"},
+    "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+}
+GPU_TOLERATION: Doc = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+ON_GPU: Doc = {"nodeSelector": {"pool": "gpu"}, "tolerations": [GPU_TOLERATION]}
+
+
+def pod(
+    name: str,
+    ns: str = "app",
+    *,
+    privileged: bool = False,
+    sa: str = "default",
+    kind: str = "Pod",
+    **spec: Any,
+) -> Doc:
+    pod_spec: Doc = {
+        "serviceAccountName": sa,
+        "containers": [{"name": "c", "image": "x", "securityContext": {"privileged": privileged}}],
+        **spec,
+    }
+    if kind == "Pod":
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": pod_spec,
+        }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec},
+        },
+    }
+
+
+def secret_reader(sa: str, ns: str) -> list[Doc]:
+    """A ServiceAccount bound to read every Secret: its token leads to T1552.007."""
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": f"{sa}-secrets"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{sa}-secrets"},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": f"{sa}-secrets",
+            },
+        },
+    ]
+
+
+def runs_on(docs: list[Doc]) -> dict[str, tuple[str, ...]]:
+    inv = load(*docs)
+    placement = place(inv.workloads, inv.context)
+    return {str(w.ref): placement.of(str(w.ref)) for w in inv.workloads}
+
+
+def token_reach(docs: list[Doc], catalogue: Catalogue) -> dict[str, set[str]]:
+    """Per workload: the workloads whose token a node escape from it (privileged) takes."""
+    graph = AttackGraph(extract(load(*docs)), catalogue)
+    out = {}
+    for w in graph.fb.workloads:
+        reached = graph.reachable_from(f"state:exec@{w.key}[c]")
+        out[w.key] = {
+            n.removeprefix("state:sa_token@")
+            for n in reached
+            if n.startswith("state:sa_token@") and n != f"state:sa_token@{w.key}"
+        }
+    return out
+
+
+def paths(report: Report, workload: str, technique: str) -> list[str]:
+    w = next(w for w in report.workloads if str(w.ref) == workload)
+    found = [t for t in w.techniques if t.technique.id == technique]
+    return [" > ".join(f"{s.id}@{s.scope}" for s in p.steps) for t in found for p in t.paths]
+
+
+# -- the Done-when case: a GPU-tainted pool ---------------------------------------------------
+
+GPU_CLUSTER: list[Doc] = [
+    context(CPU_POOL, GPU_POOL),
+    # a CPU web front end that escapes (privileged); no toleration: never on the GPU pool
+    pod("web", "app", privileged=True),
+    # a GPU NIM pod that escapes, and a GPU embedder whose token reads every Secret
+    pod("llm", "nim", privileged=True, **ON_GPU),
+    pod("embed", "nim", sa="embed", **ON_GPU),
+    *secret_reader("embed", "nim"),
+]
+
+
+def test_a_tainted_gpu_pool_keeps_a_cpu_escape_from_the_gpu_tokens(catalogue: Catalogue) -> None:
+    assert runs_on(GPU_CLUSTER) == {
+        "Pod/app/web": ("cpu",),  # the taint keeps it off gpu
+        "Pod/nim/llm": ("gpu",),  # the nodeSelector keeps it off cpu
+        "Pod/nim/embed": ("gpu",),
+    }
+    reach = token_reach(GPU_CLUSTER, catalogue)
+    assert reach["Pod/app/web"] == set()
+    assert reach["Pod/nim/llm"] == {"Pod/nim/embed"}
+    report = analyze(GPU_CLUSTER, entries=["cluster"])
+    assert paths(report, "Pod/app/web", "T1552.007") == []
+    # The shortest path: foothold, escape, the node's token files, the stolen token's
+    # rights. Among the escapes of equal length the smallest node id wins:
+    # "step:escape-bpf-read@..." sorts before "step:escape-bpf@..." ('-' < '@'), and it
+    # grants host_read, whose step on the gpu node takes the tokens there.
+    assert paths(report, "Pod/nim/llm", "T1552.007") == [
+        "exploit-cluster-service@Pod/nim/llm[c] > escape-bpf-read@Pod/nim/llm[c] > "
+        "host-read-credentials@node:gpu > use-sa-token@Pod/nim/embed > "
+        "api-read-secrets@Pod/nim/embed"
+    ]
+    # each side's node steps run on its own pool
+    assert paths(report, "Pod/app/web", "T1552.001") == [
+        "exploit-cluster-service@Pod/app/web[c] > escape-bpf@Pod/app/web[c] > node-tokens@node:cpu",
+        "exploit-cluster-service@Pod/app/web[c] > escape-bpf-read@Pod/app/web[c] > "
+        "host-read-credentials@node:cpu",
+    ]
+
+
+def test_the_path_names_the_pool_and_why(catalogue: Catalogue) -> None:
+    report = analyze(GPU_CLUSTER, entries=["cluster"])
+    w = next(w for w in report.workloads if str(w.ref) == "Pod/nim/llm")
+    (finding,) = [t for t in w.techniques if t.technique.id == "T1552.007"]
+    escape, node = finding.paths[0].steps[1:3]
+    (placed,) = [f for f in escape.facts if f.fact.startswith("runs_on:")]
+    assert placed.fact == "runs_on:gpu"
+    assert placed.detail == "nodeSelector pool=gpu; tolerates nvidia.com/gpu:NoSchedule"
+    (pool,) = [f for f in node.facts if f.fact.startswith("node:")]
+    assert (pool.fact, pool.path, pool.field) == (
+        "node:gpu",
+        "ClusterContext/prod",
+        "spec.nodePools[1]",
+    )
+    assert pool.detail == (
+        "node pool gpu (labels: nvidia.com/gpu.present=true,pool=gpu; "
+        "taints: nvidia.com/gpu:NoSchedule)"
+    )
+
+
+def test_without_the_selector_the_gpu_pod_may_share_the_cpu_pool(catalogue: Catalogue) -> None:
+    # tolerating the taint lets a pod onto the gpu pool; it does not keep it off the cpu one
+    docs = [*GPU_CLUSTER[:2], pod("llm", "nim", privileged=True, tolerations=[GPU_TOLERATION])]
+    docs += [pod("embed", "nim", sa="embed", tolerations=[GPU_TOLERATION])]
+    docs += secret_reader("embed", "nim")
+    assert runs_on(docs)["Pod/nim/embed"] == ("cpu", "gpu")
+    assert token_reach(docs, catalogue)["Pod/app/web"] == {"Pod/nim/embed", "Pod/nim/llm"}
+
+
+def test_an_unconstrained_pod_reaches_every_token_and_says_so(catalogue: Catalogue) -> None:
+    # no nodePools: the manifests alone cannot keep the web pod off the GPU nodes
+    docs = GPU_CLUSTER[1:]
+    assert runs_on(docs) == dict.fromkeys(
+        ("Pod/app/web", "Pod/nim/llm", "Pod/nim/embed"), (ANY_NODE,)
+    )
+    assert token_reach(docs, catalogue)["Pod/app/web"] == {"Pod/nim/embed", "Pod/nim/llm"}
+    report = analyze(docs, entries=["cluster"])
+    (path,) = [
+        p
+        for t in next(w for w in report.workloads if str(w.ref) == "Pod/app/web").techniques
+        if t.technique.id == "T1552.007"
+        for p in t.paths
+    ]
+    assert [f"{s.id}@{s.scope}" for s in path.steps] == [
+        "exploit-cluster-service@Pod/app/web[c]",
+        "escape-bpf-read@Pod/app/web[c]",
+        "host-read-credentials@node",
+        "use-sa-token@Pod/nim/embed",
+        "api-read-secrets@Pod/nim/embed",
+    ]
+    (placed,) = [f for f in path.steps[1].facts if f.fact.startswith("runs_on:")]
+    assert placed.fact == "runs_on:any"
+    assert placed.detail == (
+        "no nodeSelector, nodeAffinity or nodeName; no nodePools in the ClusterContext and "
+        "nothing in the manifests keeps it apart: attackmap assumes it may share a node with "
+        "any workload"
+    )
+    (node,) = [f for f in path.steps[2].facts if f.fact.startswith("node:")]
+    assert node.fact == "node:any"
+    # with pools that nothing taints, the pod fits them all, and the evidence says that
+    pools = [context(CPU_POOL, {**GPU_POOL, "taints": []}), *docs]
+    report = analyze(pools, entries=["cluster"])
+    w = next(w for w in report.workloads if str(w.ref) == "Pod/app/web")
+    uses = {
+        f.detail
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact == "runs_on:any"
+    }
+    assert uses == {"no nodeSelector, nodeAffinity or nodeName; fits every node pool"}
+
+
+# -- the semantics, one rule at a time -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toleration", "taint", "tolerated"),
+    [
+        ({"operator": "Exists"}, ("a", "1", "NoSchedule"), True),  # empty key: every taint
+        ({"operator": "Exists"}, ("b", None, "NoExecute"), True),
+        ({"key": "a", "operator": "Exists"}, ("a", "1", "NoExecute"), True),  # any effect
+        ({"key": "a", "operator": "Exists"}, ("b", "1", "NoSchedule"), False),
+        ({"key": "a", "value": "1"}, ("a", "1", "NoSchedule"), True),  # Equal by default
+        ({"key": "a", "operator": "Equal", "value": "1"}, ("a", "2", "NoSchedule"), False),
+        ({"key": "a", "operator": "Equal"}, ("a", None, "NoSchedule"), True),
+        (
+            {"key": "a", "operator": "Exists", "effect": "NoExecute"},
+            ("a", None, "NoSchedule"),
+            False,
+        ),
+        (
+            {"key": "a", "operator": "Exists", "effect": "NoSchedule"},
+            ("a", None, "NoSchedule"),
+            True,
+        ),
+    ],
+)
+def test_tolerations_match_taints_as_kubernetes_does(
+    toleration: Doc, taint: tuple[str, str | None, str], tolerated: bool
+) -> None:
+    key, value, effect = taint
+    assert (
+        tolerates(Toleration(**toleration), NodeTaint(key=key, value=value, effect=effect))  # type: ignore[arg-type]  # effect is one of the Literal's strings
+        is tolerated
+    )
+
+
+POOLS = context(
+    {"name": "a", "labels": {"tier": "a", "gen": "3"}},
+    {"name": "b", "labels": {"tier": "b", "gen": "5", "fast": "yes"}},
+    {"name": "c", "labels": {"gen": "x"}},
+)
+
+
+def affinity(*terms: list[Doc]) -> Doc:
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": t} for t in terms]
+                },
+                # preferred terms do not constrain
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 1,
+                        "preference": {
+                            "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]
+                        },
+                    }
+                ],
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec", "pools"),
+    [
+        ({}, ("a", "b", "c")),
+        ({"nodeSelector": {"tier": "a"}}, ("a",)),
+        (affinity([{"key": "tier", "operator": "In", "values": ["a", "b"]}]), ("a", "b")),
+        (
+            affinity([{"key": "tier", "operator": "NotIn", "values": ["a"]}]),
+            ("b", "c"),
+        ),  # c: no tier
+        (affinity([{"key": "fast", "operator": "Exists"}]), ("b",)),
+        (affinity([{"key": "fast", "operator": "DoesNotExist"}]), ("a", "c")),
+        (affinity([{"key": "gen", "operator": "Gt", "values": ["3"]}]), ("b",)),  # x: no integer
+        (affinity([{"key": "gen", "operator": "Lt", "values": ["4"]}]), ("a",)),
+        # terms are ORed, expressions of one term ANDed
+        (
+            affinity(
+                [{"key": "tier", "operator": "In", "values": ["a"]}],
+                [{"key": "fast", "operator": "Exists"}],
+            ),
+            ("a", "b"),
+        ),
+        (
+            affinity(
+                [
+                    {"key": "tier", "operator": "In", "values": ["a"]},
+                    {"key": "fast", "operator": "Exists"},
+                ]
+            ),
+            (),
+        ),
+        # a well-known label no pool declares may be anything: it separates nothing
+        ({"nodeSelector": {"kubernetes.io/os": "linux"}}, ("a", "b", "c")),
+    ],
+)
+def test_selectors_and_affinity_operators(spec: Doc, pools: tuple[str, ...]) -> None:
+    placement = _place([POOLS, pod("p", **spec)])
+    if pools:
+        assert placement.of("Pod/app/p") == pools
+        assert "Pod/app/p" not in placement.unplaced
+    else:  # fits nothing: placed anywhere, and said so
+        assert placement.of("Pod/app/p") == ("a", "b", "c")
+        assert "fits no node of the ClusterContext's nodePools" in placement.unplaced["Pod/app/p"]
+
+
+def _place(docs: list[Doc]) -> Placement:
+    inv = load(*docs)
+    return place(inv.workloads, inv.context)
+
+
+def test_node_names_single_out_nodes(catalogue: Catalogue) -> None:
+    # without pools: two nodeNames never share a node; an unplaced pod may be on either
+    docs = [
+        pod("one", privileged=True, nodeName="worker-1"),
+        pod("two", privileged=True, nodeName="worker-2"),
+        pod("free"),
+    ]
+    assert runs_on(docs) == {
+        "Pod/app/one": ("name=worker-1",),
+        "Pod/app/two": ("name=worker-2",),
+        "Pod/app/free": ("name=worker-1", "name=worker-2"),
+    }
+    assert token_reach(docs, catalogue) == {
+        "Pod/app/one": {"Pod/app/free"},
+        "Pod/app/two": {"Pod/app/free"},
+        "Pod/app/free": set(),  # not privileged
+    }
+    # nodeName bypasses the scheduler: a NoSchedule taint does not keep it off; with the
+    # pools' node lists, the named node is a class of its own within its pool
+    pools = context(
+        {**CPU_POOL, "nodes": ["worker-1", "worker-3"]},
+        {**GPU_POOL, "nodes": ["gpu-1"]},
+    )
+    docs = [
+        pools,
+        pod("pinned", privileged=True, nodeName="gpu-1"),
+        pod("one", nodeName="worker-1"),
+        pod("cpu"),
+        pod("gpu", **ON_GPU),
+    ]
+    assert runs_on(docs) == {
+        "Pod/app/pinned": ("gpu",),
+        "Pod/app/one": ("cpu/worker-1",),
+        "Pod/app/cpu": ("cpu", "cpu/worker-1"),
+        "Pod/app/gpu": ("gpu",),
+    }
+    assert token_reach(docs, catalogue)["Pod/app/pinned"] == {"Pod/app/gpu"}
+    # a NoExecute taint still applies to a pinned pod
+    evicting = context(
+        {**GPU_POOL, "nodes": ["gpu-1"], "taints": [{"key": "k", "effect": "NoExecute"}]}
+    )
+    placement = _place([evicting, pod("pinned", nodeName="gpu-1")])
+    assert "Pod/app/pinned" in placement.unplaced
+    # matchFields on metadata.name, as the DaemonSet controller writes it
+    fields = {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchFields": [
+                                {"key": "metadata.name", "operator": "In", "values": ["worker-3"]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
+    }
+    # (both of the cpu pool's listed nodes are named: each is a class of its own)
+    assert runs_on([pools, pod("f", **fields), pod("g", nodeName="worker-1")]) == {
+        "Pod/app/f": ("cpu/worker-3",),
+        "Pod/app/g": ("cpu/worker-1",),
+    }
+
+
+def test_contradictory_selectors_never_share_a_node(catalogue: Catalogue) -> None:
+    # without pools: pool=a and pool=b cannot hold on one node; an unconstrained pod and
+    # one that only excludes pool=a may be anywhere they fit
+    docs = [
+        pod("a", privileged=True, nodeSelector={"pool": "a"}),
+        pod("b", nodeSelector={"pool": "b"}),
+        pod("not-a", **affinity([{"key": "pool", "operator": "NotIn", "values": ["a"]}])),
+        pod("c"),
+    ]
+    assert runs_on(docs) == {
+        "Pod/app/a": ("pool=a",),
+        "Pod/app/b": ("pool=b",),
+        "Pod/app/not-a": ("pool=b",),
+        "Pod/app/c": ("pool=a", "pool=b"),
+    }
+    assert token_reach(docs, catalogue)["Pod/app/a"] == {"Pod/app/c"}
+
+
+def test_a_daemonset_runs_on_every_node_it_tolerates(catalogue: Catalogue) -> None:
+    cordoned = {
+        "name": "spare",
+        "labels": {"pool": "spare"},
+        "taints": [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}],
+    }
+    docs = [
+        context(CPU_POOL, GPU_POOL, cordoned),
+        pod(
+            "agent", "ops", kind="DaemonSet", privileged=True, tolerations=[{"operator": "Exists"}]
+        ),
+        pod("logs", "ops", kind="DaemonSet"),
+        pod("llm", "nim", **ON_GPU),
+        pod("web"),
+    ]
+    assert runs_on(docs) == {
+        "DaemonSet/ops/agent": ("cpu", "gpu", "spare"),
+        # its controller's tolerations let it onto a cordoned node, not past the GPU taint
+        "DaemonSet/ops/logs": ("cpu", "spare"),
+        "Pod/nim/llm": ("gpu",),
+        "Pod/app/web": ("cpu",),
+    }
+    assert token_reach(docs, catalogue)["DaemonSet/ops/agent"] == {
+        "DaemonSet/ops/logs",
+        "Pod/nim/llm",
+        "Pod/app/web",
+    }
