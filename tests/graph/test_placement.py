@@ -282,7 +282,7 @@ def test_tolerations_match_taints_as_kubernetes_does(
 ) -> None:
     key, value, effect = taint
     assert (
-        tolerates(Toleration(**toleration), NodeTaint(key=key, value=value, effect=effect))  # type: ignore[arg-type]  # effect is one of the Literal's strings
+        tolerates(Toleration(**toleration), NodeTaint(key=key, value=value, effect=effect))
         is tolerated
     )
 
@@ -476,3 +476,198 @@ def test_a_daemonset_runs_on_every_node_it_tolerates(catalogue: Catalogue) -> No
         "Pod/nim/llm",
         "Pod/app/web",
     }
+
+
+# -- exactness, monotonicity, determinism, size -------------------------------------------------
+
+PROPERTY_POOLS = context(
+    {"name": "cpu", "labels": {"pool": "cpu", "zone": "1"}},
+    {**GPU_POOL, "labels": {"pool": "gpu", "zone": "2"}},
+    {
+        "name": "spot",
+        "labels": {"pool": "spot", "zone": "2"},
+        "taints": [{"key": "spot", "value": "true", "effect": "NoExecute"}],
+    },
+)
+TOLERATIONS = (
+    GPU_TOLERATION,
+    {"key": "spot", "operator": "Equal", "value": "true"},
+    {"operator": "Exists"},
+)
+EXPRESSIONS = (
+    {"key": "pool", "operator": "In", "values": ["cpu", "gpu"]},
+    {"key": "pool", "operator": "NotIn", "values": ["cpu"]},
+    {"key": "zone", "operator": "In", "values": ["2"]},
+    {"key": "zone", "operator": "Gt", "values": ["1"]},
+    {"key": "gpu", "operator": "DoesNotExist"},
+    {"key": "zone", "operator": "Exists"},
+)
+
+
+@st.composite
+def placement_spec(draw: st.DrawFn) -> Doc:
+    spec: Doc = {}
+    pool = draw(st.sampled_from([None, "cpu", "gpu", "spot"]))
+    if pool is not None:
+        spec["nodeSelector"] = {"pool": pool}
+    terms = draw(
+        st.lists(
+            st.lists(st.sampled_from(EXPRESSIONS), min_size=1, max_size=2, unique_by=repr),
+            max_size=2,
+        )
+    )
+    if terms:
+        spec["terms"] = terms
+    tolerations = draw(st.lists(st.sampled_from(TOLERATIONS), max_size=2, unique_by=repr))
+    if tolerations:
+        spec["tolerations"] = tolerations
+    name = draw(st.sampled_from([None, None, "n1", "n2"]))
+    if name is not None:
+        spec["nodeName"] = name
+    return spec
+
+
+def placed_pod(i: int, spec: Doc) -> Doc:
+    extra = {k: v for k, v in spec.items() if k != "terms"}
+    if "terms" in spec:
+        extra |= affinity(*spec["terms"])
+    return pod(f"p{i}", privileged=True, **extra)
+
+
+def widened(spec: Doc, how: int) -> Doc | None:
+    """``spec`` placed more widely, one of several ways (None when that way does not apply)."""
+    out = json.loads(json.dumps(spec))
+    if how == 0 and "nodeSelector" in out:
+        del out["nodeSelector"]
+    elif how == 1:
+        new = [t for t in TOLERATIONS if t not in out.get("tolerations", [])]
+        if not new:
+            return None
+        out["tolerations"] = [*out.get("tolerations", []), new[0]]
+    elif how == 2 and "terms" in out:
+        out["terms"] = [*out["terms"], [EXPRESSIONS[-1]]]  # one more ORed term
+    elif how == 3 and "terms" in out and len(out["terms"][0]) > 1:
+        out["terms"][0] = out["terms"][0][1:]  # one expression fewer in a term
+    elif how == 4 and "terms" in out:
+        del out["terms"]
+    elif how == 5 and "nodeName" in out:
+        del out["nodeName"]
+    else:
+        return None
+    return out
+
+
+def brute_force(docs: list[Doc]) -> dict[str, set[str]]:
+    """Who shares a node with whom, node by node: every pool (or, without pools, every
+    combination of the labels the strategy writes) with every node name."""
+    from attackmap.graph._placement import NodeType, constraint
+
+    inv = load(*docs)
+    pools = inv.context.spec.node_pools if inv.context is not None else ()
+    nodes = []
+    for name in ("n1", "n2", None):
+        if pools:
+            nodes += [NodeType(p.labels, True, name, p.taints) for p in pools]
+            continue
+        for pool, zone, gpu in itertools.product(
+            ("cpu", "gpu", "spot", "other", None), ("1", "2", "other", None), ("x", None)
+        ):
+            labels = {k: v for k, v in (("pool", pool), ("zone", zone), ("gpu", gpu)) if v}
+            nodes.append(NodeType(labels, False, name, ()))
+    cons = {str(w.ref): constraint(w) for w in inv.workloads}
+    fits = {k: {i for i, n in enumerate(nodes) if n.admits(c)} for k, c in cons.items()}
+    if pools:  # a workload that fits no pool is placed anywhere (said so)
+        fits = {k: f or set(range(len(nodes))) for k, f in fits.items()}
+    return {a: {b for b in cons if b != a and fits[a] & fits[b]} for a in cons}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    specs=st.lists(placement_spec(), min_size=2, max_size=4),
+    pools=st.booleans(),
+    which=st.integers(0, 3),
+    how=st.integers(0, 5),
+)
+def test_placement_is_exact_and_widening_never_removes_a_path(
+    specs: list[Doc], pools: bool, which: int, how: int
+) -> None:
+    catalogue = load_catalogue(load_attack())
+    prefix = [PROPERTY_POOLS] if pools else []
+    docs = prefix + [placed_pod(i, s) for i, s in enumerate(specs)]
+    before = token_reach(docs, catalogue)
+    assert before == brute_force(docs)
+    wider = widened(specs[which % len(specs)], how)
+    if wider is None:
+        return
+    specs = [wider if i == which % len(specs) else s for i, s in enumerate(specs)]
+    more = prefix + [placed_pod(i, s) for i, s in enumerate(specs)]
+    after = token_reach(more, catalogue)
+    assert after == brute_force(more)
+    for source, reached in before.items():
+        assert reached <= after[source], (source, how)
+    techniques = {
+        str(w.ref): set(w.technique_ids()) for w in analyze(docs, entries=["cluster"]).workloads
+    }
+    for w in analyze(more, entries=["cluster"]).workloads:
+        assert techniques[str(w.ref)] <= set(w.technique_ids())
+
+
+def test_input_order_does_not_change_the_report() -> None:
+    docs = [
+        *GPU_CLUSTER,
+        pod(
+            "agent", "ops", kind="DaemonSet", privileged=True, tolerations=[{"operator": "Exists"}]
+        ),
+    ]
+    outputs = set()
+    rng = random.Random(16)
+    for _ in range(3):
+        shuffled = docs[:]
+        rng.shuffle(shuffled)
+        ctx = json.loads(json.dumps(shuffled[shuffled.index(GPU_CLUSTER[0])]))
+        ctx["spec"]["nodePools"].reverse()  # the pools' order says nothing either
+        shuffled[shuffled.index(GPU_CLUSTER[0])] = ctx
+        report = analyze(shuffled)
+        outputs.add(EXPORTERS["json"].export(report))
+    assert len(outputs) == 1
+
+
+def test_the_graph_grows_linearly_with_placed_workloads(catalogue: Catalogue) -> None:
+    def cluster(n: int) -> list[Doc]:
+        docs: list[Doc] = [
+            context(CPU_POOL, GPU_POOL, {"name": "spare", "labels": {"pool": "spare"}})
+        ]
+        for i in range(n):
+            spec = (ON_GPU, {"nodeSelector": {"pool": "cpu"}}, {}, {"nodeName": f"w{i % 7}"})[i % 4]
+            docs.append(pod(f"p{i}", f"ns{i % 5}", privileged=True, **spec))
+        return docs
+
+    small = len(AttackGraph(extract(load(*cluster(200))), catalogue).edges())
+    large = len(AttackGraph(extract(load(*cluster(400))), catalogue).edges())
+    # every escape reaches a few node classes and every class many tokens: grouped, the
+    # edges double with the workloads (pairwise, they would quadruple)
+    assert 1.9 <= large / small <= 2.1
+
+
+def test_bad_placement_input_names_file_line_and_field(tmp_path: Any) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  affinity:\n    nodeAffinity:\n"
+        "      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n"
+        "          - matchExpressions:\n              - {key: a, operator: Within, values: [x]}\n"
+        "  containers: [{name: c, image: x}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AttackmapError) as bad:
+        load(path)
+    assert bad.value.line == 10
+    assert str(bad.value.field).endswith("nodeSelectorTerms[0].matchExpressions[0].operator")
+    pools = tmp_path / "pools.yaml"
+    pools.write_text(
+        "apiVersion: attackmap/v1\nkind: ClusterContext\nmetadata: {name: c}\nspec:\n"
+        "  nodePools: [{name: cpu}, {name: cpu}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AttackmapError, match="pool name 'cpu' appears more than once") as twice:
+        load(pools)
+    assert twice.value.path == str(pools)

@@ -187,6 +187,7 @@ class Analyzer:
         assumed so."""
         scope = inst.scope.scope
         placement = graph.fb.placement
+        fields: tuple[str, str, int | None, str, str]
         if scope.level == "node":
             nc = placement.by_name[scope.node]
             fields = (f"node:{nc.name or 'any'}", nc.path, None, nc.field, nc.detail)
