@@ -576,8 +576,8 @@ def brute_force(docs: list[Doc]) -> dict[str, set[str]]:
             nodes.append(NodeType(labels, False, name, ()))
     cons = {str(w.ref): constraint(w) for w in inv.workloads}
     fits = {k: {i for i, n in enumerate(nodes) if n.admits(c)} for k, c in cons.items()}
-    if pools:  # a workload that fits no pool is placed anywhere (said so)
-        fits = {k: f or set(range(len(nodes))) for k, f in fits.items()}
+    # a workload no node takes is placed anywhere (and said so)
+    fits = {k: f or set(range(len(nodes))) for k, f in fits.items()}
     return {a: {b for b in cons if b != a and fits[a] & fits[b]} for a in cons}
 
 
@@ -599,10 +599,17 @@ def test_placement_is_exact_and_widening_never_removes_a_path(
     wider = widened(specs[which % len(specs)], how)
     if wider is None:
         return
+    # The one exception to monotonicity: a workload no node takes is placed anywhere
+    # (conservative, with a warning); widened so that some node takes it, it is placed
+    # there only. Every other widening only adds nodes.
+    unplaced = _place(docs).unplaced
+    narrowed = f"Pod/app/p{which % len(specs)}" in unplaced
     specs = [wider if i == which % len(specs) else s for i, s in enumerate(specs)]
     more = prefix + [placed_pod(i, s) for i, s in enumerate(specs)]
     after = token_reach(more, catalogue)
     assert after == brute_force(more)
+    if narrowed:
+        return
     for source, reached in before.items():
         assert reached <= after[source], (source, how)
     techniques = {
@@ -671,3 +678,42 @@ def test_bad_placement_input_names_file_line_and_field(tmp_path: Any) -> None:
     with pytest.raises(AttackmapError, match="pool name 'cpu' appears more than once") as twice:
         load(pools)
     assert twice.value.path == str(pools)
+
+
+def test_a_workload_no_node_takes_may_run_anywhere_and_the_report_says_so(
+    catalogue: Catalogue,
+) -> None:
+    # pool=gpu and pool In [cpu]: Kubernetes would leave it Pending; attackmap cannot tell
+    # that from a pool list that misses its nodes, and stays conservative
+    stuck = pod(
+        "stuck",
+        privileged=True,
+        nodeSelector={"pool": "gpu"},
+        **affinity([{"key": "pool", "operator": "In", "values": ["cpu"]}]),
+    )
+    docs = [stuck, pod("a", nodeSelector={"pool": "a"}), pod("b", nodeSelector={"pool": "b"})]
+    assert runs_on(docs)["Pod/app/stuck"] == ("pool=a", "pool=b")
+    assert token_reach(docs, catalogue)["Pod/app/stuck"] == {"Pod/app/a", "Pod/app/b"}
+    report = analyze(docs)
+    (w,) = [w for w in report.workloads if str(w.ref) == "Pod/app/stuck"]
+    expected = (
+        "placement: nodeSelector pool=gpu; required nodeAffinity (1 term) contradicts itself: "
+        "no node can satisfy it; attackmap assumes the workload may run on any node"
+    )
+    assert expected in w.warnings
+    details = {
+        f.detail
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact == "runs_on:any"
+    }
+    assert details == {expected}
+    # with pools: the web pod selects a pool nobody declared
+    pools = [context(CPU_POOL, GPU_POOL), pod("web", nodeSelector={"pool": "edge"})]
+    (w,) = analyze(pools).workloads
+    assert w.warnings == (
+        "placement: nodeSelector pool=edge fits no node of the ClusterContext's nodePools; "
+        "attackmap assumes the workload may run on any node",
+    )

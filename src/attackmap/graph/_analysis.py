@@ -385,6 +385,11 @@ class Analyzer:
             self._derived.clear()
             warnings = sorted(
                 {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
+                | (
+                    {self.fb.placement.unplaced[wf.key]}
+                    if wf.key in self.fb.placement.unplaced
+                    else set()
+                )
             )
             minimal: tuple[MinimalControls, ...] = ()
             analysis = WorkloadAnalysis(
@@ -413,7 +418,7 @@ class Analyzer:
             entries=self.entries,
             workloads=tuple(analyses),
             skipped=self.inventory.skipped,
-            warnings=report_warnings(self.inventory),
+            warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
         )
         report._analyzer = self
         # What only building the report needed: derivations with one control applied,

@@ -409,9 +409,27 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
             keep.extend(kept)
     else:
         keep = [i for i in _maximal(range(len(types)), admitted, types) if admitted[i]]
+    # A workload no node takes would stay Pending; attackmap cannot tell a contradiction
+    # from a pool list that misses its nodes, so it may run anywhere, and a warning says so.
+    fits = frozenset().union(*admitted) if types else frozenset(range(len(distinct)))
+    index = {c: i for i, c in enumerate(distinct)}
+    unplaced = {
+        key: f"placement: {why[key]} "
+        + (
+            "fits no node of the ClusterContext's nodePools"
+            if pools
+            else "contradicts itself: no node can satisfy it"
+        )
+        + "; attackmap assumes the workload may run on any node"
+        for key, c in cons.items()
+        if index[c] not in fits
+    }
     if not keep or (not pools and len(keep) == 1):
         return Placement(
-            runs_on=dict.fromkeys(cons, (ANY_NODE,)), why=why, warnings=tuple(sorted(warnings))
+            runs_on=dict.fromkeys(cons, (ANY_NODE,)),
+            why=why,
+            warnings=tuple(sorted(warnings)),
+            unplaced=unplaced,
         )
     classes = sorted(
         (
@@ -421,18 +439,10 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
         key=lambda c: c.name,
     )
     every = tuple(c.name for c in classes)
-    index = {c: i for i, c in enumerate(distinct)}
-    runs: dict[str, tuple[str, ...]] = {}
-    unplaced: dict[str, str] = {}
-    for key, c in cons.items():
-        on = tuple(sorted(types[i].name for i in keep if index[c] in admitted[i]))
-        if not on:
-            unplaced[key] = (
-                f"placement: {why[key]} fits no node of the ClusterContext's nodePools; "
-                "attackmap assumes the workload may run on any node"
-            )
-            on = every
-        runs[key] = on
+    runs = {
+        key: tuple(sorted(types[i].name for i in keep if index[c] in admitted[i])) or every
+        for key, c in cons.items()
+    }
     return Placement(tuple(classes), runs, why, tuple(sorted(set(warnings))), unplaced)
 
 
