@@ -228,15 +228,39 @@ def test_an_unconstrained_pod_reaches_every_token_and_says_so(catalogue: Catalog
         "use-sa-token@Pod/nim/embed",
         "api-read-secrets@Pod/nim/embed",
     ]
-    (placed,) = [f for f in path.steps[1].facts if f.fact.startswith("runs_on:")]
-    assert placed.fact == "runs_on:any"
-    assert placed.detail == (
-        "no nodeSelector, nodeAffinity or nodeName; no nodePools in the ClusterContext and "
-        "nothing in the manifests keeps it apart: attackmap assumes it may share a node with "
-        "any workload"
-    )
+    # one node class: the node step says that any workload may be there (the escape does
+    # not repeat it)
+    assert not [f for f in path.steps[1].facts if f.fact.startswith("runs_on:")]
     (node,) = [f for f in path.steps[2].facts if f.fact.startswith("node:")]
-    assert node.fact == "node:any"
+    assert (node.fact, node.path, node.field) == ("node:any", "", "")
+    assert node.detail == (
+        "any node: no nodePools in the ClusterContext and nothing in the manifests keeps "
+        "workloads apart; attackmap assumes every workload may share a node with any other"
+    )
+    # a step that takes the node's tokens from the container says it itself
+    mounted = [
+        pod("web", "app", volumes=[{"name": "h", "hostPath": {"path": "/var/lib/kubelet/pods"}}])
+    ]
+    mounted[0]["spec"]["containers"][0]["volumeMounts"] = [{"name": "h", "mountPath": "/h"}]
+    report = analyze([*mounted, *docs[1:]], entries=["cluster"])
+    w = next(w for w in report.workloads if str(w.ref) == "Pod/app/web")
+    uses = {
+        (s.id, f.fact, f.detail)
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact.startswith("runs_on:")
+    }
+    assert uses == {
+        (
+            "kubelet-pod-tokens",
+            "runs_on:any",
+            "no nodeSelector, nodeAffinity or nodeName; no nodePools in the ClusterContext and "
+            "nothing in the manifests keeps it apart: attackmap assumes it may share a node "
+            "with any workload",
+        )
+    }
     # with pools that nothing taints, the pod fits them all, and the evidence says that
     pools = [context(CPU_POOL, {**GPU_POOL, "taints": []}), *docs]
     report = analyze(pools, entries=["cluster"])
@@ -717,3 +741,90 @@ def test_a_workload_no_node_takes_may_run_anywhere_and_the_report_says_so(
         "placement: nodeSelector pool=edge fits no node of the ClusterContext's nodePools; "
         "attackmap assumes the workload may run on any node",
     )
+
+
+def test_node_states_are_linked_per_class(catalogue: Catalogue) -> None:
+    """Escapes link to their workload's classes, node steps to their own, a deployed pod
+    to every class; the grouped edges agree with predecessors (as in test_engine)."""
+    deployer = pod("ops", "app", sa="ops", **ON_GPU)
+    rights = secret_reader("ops", "app")
+    rights[1]["rules"] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]
+    docs = [*GPU_CLUSTER, deployer, *rights]
+    graph = AttackGraph(extract(load(*docs)), catalogue)
+    classes = {"Pod/app/web": {"cpu"}, "Pod/nim/llm": {"gpu"}}
+    seen = set()
+    for inst in graph.iter_instances():
+        node_states = [s for s in inst.step.granted_states if catalogue.state(s).scope == "node"]
+        if not node_states:
+            continue
+        scope = inst.scope.scope
+        if scope.level == "container":
+            where = classes[str(scope.workload)]
+        elif scope.level == "node":
+            where = {scope.node}
+        else:  # a pod the attacker deploys goes where it likes
+            where = {"cpu", "gpu"}
+        seen.add(scope.level)
+        succ = {n for n in graph.successors(inst.node) if n.startswith("state:")}
+        assert succ == {f"state:{s}@node:{c}" for s in node_states for c in where}, inst.id
+    assert seen == {"container", "node", "workload", "cluster"}
+    edges = graph.edges()
+    for node in graph.nodes():
+        assert graph.predecessors(node) == sorted(a for a, b in edges if b == node)
+
+
+def placed_cluster() -> list[Doc]:
+    """The GPU cluster with an all-tolerating DaemonSet, a pod pinned to a GPU node, one
+    without a token, and a ServiceAccount that can create pods (reaches every class)."""
+    deployer = pod("ops", "app", sa="ops", **ON_GPU)
+    rights = secret_reader("ops", "app")
+    rights[1]["rules"] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}]
+    return [
+        {**GPU_CLUSTER[0], "spec": {"nodePools": [CPU_POOL, {**GPU_POOL, "nodes": ["g1", "g2"]}]}},
+        *GPU_CLUSTER[1:],
+        pod(
+            "agent", "ops", kind="DaemonSet", privileged=True, tolerations=[{"operator": "Exists"}]
+        ),
+        pod("pinned", "nim", privileged=True, nodeName="g1"),
+        pod("quiet", "app", automountServiceAccountToken=False),
+        deployer,
+        *rights,
+    ]
+
+
+def test_paths_over_node_classes_are_the_plain_shortest_paths(catalogue: Catalogue) -> None:
+    from tests.graph.test_engine import reference_paths
+
+    graph = AttackGraph(extract(load(*placed_cluster())), catalogue)
+    assert set(graph.fb.placement.names) == {"cpu", "gpu", "gpu/g1"}
+    starts = [
+        graph.entry_node(w.key, e)
+        for w in graph.fb.workloads
+        for e in ("external", "cluster", "image")
+    ]
+    compared = 0
+    for sink in graph.sinks():
+        found = {
+            start: tuple(i.id for i in steps)
+            for start, steps in graph.paths_to_sink(sink, starts).items()
+        }
+        assert found == reference_paths(graph, sink, starts), sink
+        compared += len(found)
+    assert compared > 100
+
+
+@pytest.mark.parametrize("token", [False, True])
+def test_techniques_with_a_patched_workload_keep_its_node_classes(
+    catalogue: Catalogue, token: bool
+) -> None:
+    from dataclasses import replace
+
+    from tests.graph.test_engine import full_graph_techniques
+
+    fb = extract(load(*placed_cluster()))
+    graph = AttackGraph(fb, catalogue)
+    for wf in fb.workloads:
+        pod_facts = wf.pod | {"sa_token"} if token else wf.pod - {"sa_token"}
+        patched = replace(wf, pod=pod_facts)
+        expected = full_graph_techniques(fb, catalogue, wf.key, patched)
+        assert graph.techniques_with(patched, ("external", "cluster", "image")) == expected, wf.key

@@ -188,12 +188,18 @@ class Analyzer:
         scope = inst.scope.scope
         placement = graph.fb.placement
         fields: tuple[str, str, int | None, str, str]
-        if scope.level == "node":
+        if scope.level == "node" and (inst.step.target is not None or len(placement.classes) > 1):
+            # (with one node class, only where it decides what follows: the node's tokens)
             nc = placement.by_name[scope.node]
             fields = (f"node:{nc.name or 'any'}", nc.path, None, nc.field, nc.detail)
         elif scope.level == "container" and (
             inst.step.target == "node_workload_tokens"
-            or any(self.catalogue.state(s).scope == "node" for s in inst.step.granted_states)
+            # with one node class, the node step that follows says it (and a report stays
+            # smaller: every escape would repeat it)
+            or (
+                len(placement.classes) > 1
+                and any(self.catalogue.state(s).scope == "node" for s in inst.step.granted_states)
+            )
         ):
             wf = graph.workloads[str(scope.workload)]
             key = wf.key

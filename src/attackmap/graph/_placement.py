@@ -216,7 +216,13 @@ class Placement:
     """The node classes of an inventory and where each workload may run."""
 
     classes: tuple[NodeClass, ...] = (
-        NodeClass(ANY_NODE, "any node: every workload may share it", "", ""),
+        NodeClass(
+            ANY_NODE,
+            "any node: no nodePools in the ClusterContext and nothing in the manifests keeps "
+            "workloads apart; attackmap assumes every workload may share a node with any other",
+            "",
+            "",
+        ),
     )
     runs_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> class names
     why: Mapping[str, str] = field(default_factory=dict)  # key -> how, in words
@@ -289,10 +295,13 @@ def _inferred_types(
     return out
 
 
-def _pool_types(pool: NodePool, names: set[str]) -> list[tuple[str | None, NodeType]]:
-    """The pool's possible nodes: each mentioned name that may be in it, and another."""
+def _pool_types(
+    pool: NodePool, names: set[str], elsewhere: set[str]
+) -> list[tuple[str | None, NodeType]]:
+    """The pool's possible nodes: each mentioned name that may be in it (listed there, or
+    listed in no pool when it lists none), and another."""
     listed = set(pool.nodes)
-    candidates = sorted(names & listed) if listed else sorted(names)
+    candidates = sorted(names & listed) if listed else sorted(names - elsewhere)
     out: list[tuple[str | None, NodeType]] = [
         (n, NodeType(pool.labels, True, n, pool.taints)) for n in candidates
     ]
@@ -341,6 +350,7 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
     warnings: list[str] = []
     types: list[_Candidate] = []
     if pools:
+        listed = {n for p in pools for n in p.nodes}  # a node is in one pool
         for i, pool in enumerate(pools):
             taints = ",".join(
                 f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in pool.taints
@@ -349,7 +359,7 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
             detail = (
                 f"node pool {pool.name} (labels: {labels or 'none'}; taints: {taints or 'none'})"
             )
-            for name, nt in _pool_types(pool, names):
+            for name, nt in _pool_types(pool, names, listed):
                 types.append(
                     _Candidate(
                         pool.name if name is None else f"{pool.name}/{name}",

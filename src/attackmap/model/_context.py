@@ -123,7 +123,7 @@ class NodePool(_Spec):
     nodes: tuple[str, ...] = Field(
         default=(),
         description="the names of the pool's nodes (nodeName, matchFields metadata.name); "
-        "empty: not known, any node name may be in the pool",
+        "empty: not known, any node name no other pool lists may be in the pool",
     )
 
 
