@@ -185,7 +185,26 @@ def test_the_path_names_the_pool_and_why(catalogue: Catalogue) -> None:
     escape, node = finding.paths[0].steps[1:3]
     (placed,) = [f for f in escape.facts if f.fact.startswith("runs_on:")]
     assert placed.fact == "runs_on:gpu"
-    assert placed.detail == "nodeSelector pool=gpu; tolerates nvidia.com/gpu:NoSchedule"
+    assert placed.detail == (
+        "nodeSelector pool=gpu; tolerates nvidia.com/gpu:NoSchedule; not on cpu: nodeSelector pool=gpu"
+    )
+    # and the CPU pod's escape says why it stays off the GPU pool
+    web = next(w for w in report.workloads if str(w.ref) == "Pod/app/web")
+    details = {
+        (f.fact, f.detail)
+        for t in web.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact.startswith("runs_on:")
+    }
+    assert details == {
+        (
+            "runs_on:cpu",
+            "no nodeSelector, nodeAffinity or nodeName; not on gpu: taint "
+            "nvidia.com/gpu:NoSchedule not tolerated",
+        )
+    }
     (pool,) = [f for f in node.facts if f.fact.startswith("node:")]
     assert (pool.fact, pool.path, pool.field) == (
         "node:gpu",
@@ -738,8 +757,9 @@ def test_a_workload_no_node_takes_may_run_anywhere_and_the_report_says_so(
     pools = [context(CPU_POOL, GPU_POOL), pod("web", nodeSelector={"pool": "edge"})]
     (w,) = analyze(pools).workloads
     assert w.warnings == (
-        "placement: nodeSelector pool=edge fits no node of the ClusterContext's nodePools; "
-        "attackmap assumes the workload may run on any node",
+        "placement: nodeSelector pool=edge; not on cpu: nodeSelector pool=edge, gpu: "
+        "nodeSelector pool=edge: fits no node of the ClusterContext's nodePools; attackmap "
+        "assumes the workload may run on any node",
     )
 
 

@@ -176,24 +176,29 @@ class NodeType:
         return False
 
     def admits(self, c: Constraint) -> bool:
+        return self.rejects(c) is None
+
+    def rejects(self, c: Constraint) -> str | None:
+        """Why this node does not take a pod of constraint ``c`` (None: it does)."""
         if c.node_name is not None and c.node_name != self.name:
-            return False
-        if not all(self._holds(k, "In", (v,)) for k, v in c.selector):
-            return False
+            return f"nodeName {c.node_name}"
+        for k, v in c.selector:
+            if not self._holds(k, "In", (v,)):
+                return f"nodeSelector {k}={v}"
         if c.terms is not None and not any(
             all(self._holds(r.key, r.operator, r.values) for r in t.match_expressions)
             and all(self._field(r) for r in t.match_fields)
             and (t.match_expressions or t.match_fields)
             for t in c.terms
         ):
-            return False
+            return "required nodeAffinity"
         # nodeName bypasses the scheduler: the kubelet still refuses NoExecute taints
         effects = ("NoExecute",) if c.node_name is not None else ("NoSchedule", "NoExecute")
-        return all(
-            any(tolerates(t, taint) for t in c.tolerations)
-            for taint in self.taints
-            if taint.effect in effects
-        )
+        for taint in self.taints:
+            if taint.effect in effects and not any(tolerates(t, taint) for t in c.tolerations):
+                value = f"={taint.value}" if taint.value else ""
+                return f"taint {taint.key}{value}:{taint.effect} not tolerated"
+        return None
 
 
 @dataclass(frozen=True)
@@ -453,6 +458,20 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
         key: tuple(sorted(types[i].name for i in keep if index[c] in admitted[i])) or every
         for key, c in cons.items()
     }
+    if pools:  # say why a pool is out of reach: "not on gpu (taint ... not tolerated)"
+        for key, c in cons.items():
+            out = [
+                f"{types[i].name}: {types[i].node.rejects(c)}"
+                for i in sorted(keep, key=lambda i: types[i].name)
+                if "/" not in types[i].name and index[c] not in admitted[i]
+            ]
+            if out:
+                why[key] += "; not on " + ", ".join(out)
+                if key in unplaced:
+                    unplaced[key] = (
+                        f"placement: {why[key]}: fits no node of the ClusterContext's "
+                        "nodePools; attackmap assumes the workload may run on any node"
+                    )
     return Placement(tuple(classes), runs, why, tuple(sorted(set(warnings))), unplaced)
 
 
