@@ -848,3 +848,17 @@ def test_techniques_with_a_patched_workload_keep_its_node_classes(
         patched = replace(wf, pod=pod_facts)
         expected = full_graph_techniques(fb, catalogue, wf.key, patched)
         assert graph.techniques_with(patched, ("external", "cluster", "image")) == expected, wf.key
+
+
+def test_too_many_possible_nodes_fall_back_to_any_node_with_a_warning() -> None:
+    # 8 label keys with 2 values each: (2 + 2)^8 = 65,536 possible nodes, past the limit
+    docs = [pod(f"p{i}", nodeSelector={f"k{i}": "a"}) for i in range(8)]
+    docs += [pod(f"q{i}", nodeSelector={f"k{i}": "b"}) for i in range(8)]
+    placement = _place(docs)
+    assert placement.names == (ANY_NODE,)
+    assert placement.warnings == (
+        "placement: the manifests' nodeSelector/nodeAffinity/nodeName values combine into more "
+        "than 4096 possible nodes; attackmap assumes any workload may share a node with any "
+        "other",
+    )
+    assert placement.warnings[0] in analyze(docs).warnings
