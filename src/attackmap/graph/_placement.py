@@ -41,7 +41,7 @@ ANY_NODE = ""
 MAX_NODE_TYPES = 4096
 """Possible nodes tried at most; beyond, every workload may share a node (a warning)."""
 
-MAX_CHECKS = 2_000_000
+MAX_CHECKS = 500_000
 """(distinct constraint x possible node) checks at most; beyond, likewise."""
 
 # Labels the kubelet or the cloud sets on every node: unknown for a pool that does not
