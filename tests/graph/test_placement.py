@@ -389,6 +389,9 @@ def affinity(*terms: list[Doc]) -> Doc:
             ),
             (),
         ),
+        # a term with nothing in it matches no node; ORed with another, the other decides
+        (affinity([]), ()),
+        (affinity([], [{"key": "tier", "operator": "In", "values": ["a"]}]), ("a",)),
         # a well-known label no pool declares may be anything: it separates nothing
         ({"nodeSelector": {"kubernetes.io/os": "linux"}}, ("a", "b", "c")),
     ],
@@ -862,3 +865,9 @@ def test_too_many_possible_nodes_fall_back_to_any_node_with_a_warning() -> None:
         "other",
     )
     assert placement.warnings[0] in analyze(docs).warnings
+
+
+def test_prefer_no_schedule_does_not_keep_a_pod_away() -> None:
+    soft = {"name": "soft", "taints": [{"key": "spot", "effect": "PreferNoSchedule"}]}
+    hard = {"name": "hard", "taints": [{"key": "spot", "effect": "NoSchedule"}]}
+    assert _place([context(soft, hard), pod("p")]).of("Pod/app/p") == ("soft",)
