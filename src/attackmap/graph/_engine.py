@@ -27,6 +27,7 @@ from attackmap.graph._facts import (
     FactBase,
     WorkloadFacts,
 )
+from attackmap.graph._network import network_index, served_ports
 from attackmap.graph._placement import ANY_NODE
 from attackmap.graph._relations import REACH, Group, Holder, group_targets, node_classes
 
@@ -42,11 +43,14 @@ class Scope:
 
     workload: str | None  # workload key (``Kind/ns/name``), None for node/cluster
     container: str | None
-    level: str  # container | workload | node | cluster
+    level: str  # port | container | workload | node | cluster
+    port: str | None = None  # a served port (``8000``, ``53/UDP``) at the port level
     node: str = ANY_NODE  # the node class of a node scope (see _placement)
 
     @property
     def label(self) -> str:
+        if self.level == "port":
+            return f"{self.workload}:{self.port}"
         if self.level == "container":
             return f"{self.workload}[{self.container}]"
         if self.level == "workload":
@@ -171,9 +175,16 @@ class AttackGraph:
         return sf
 
     def _state_node(
-        self, state: str, workload: str | None, container: str | None, node: str = ANY_NODE
+        self,
+        state: str,
+        workload: str | None,
+        container: str | None,
+        port: str | None = None,
+        node: str = ANY_NODE,
     ) -> str | None:
         level = self.catalogue.state(state).scope
+        if level == "port":
+            return f"state:{state}@{workload}:{port}" if workload and port else None
         if level == "container":
             return f"state:{state}@{workload}[{container}]" if workload and container else None
         if level == "workload":
@@ -184,7 +195,10 @@ class AttackGraph:
 
     def _build(self) -> None:
         fb = self.fb
+        port_steps = any(step.scope == "port" for step in self.catalogue.steps)
+        reached = network_index(fb).targets if port_steps else frozenset()
         by_level: dict[str, list[tuple[ScopeFacts, Holder | None]]] = {
+            "port": [],
             "container": [],
             "workload": [],
             "node": [],
@@ -204,6 +218,16 @@ class AttackGraph:
                         wf,
                     )
                 )
+            if port_steps:
+                # One scope per served port some other workload can open, with the facts of
+                # the container answering on it.
+                by_name = {cf.name: cf for cf in wf.containers}
+                for port in served_ports(wf.workload):
+                    if (wf.key, port.text) not in reached:
+                        continue
+                    cf = by_name[port.container]
+                    scope = Scope(wf.key, cf.name, "port", port.text)
+                    by_level["port"].append((self._scope_facts(scope, pod_base | cf.facts, cf), wf))
             for kind in ENTRY_KINDS:
                 self._add_node(f"state:entry:{kind}@{wf.key}")
         # ServiceAccounts no workload runs as, and the rights of a namespace's admin: a
@@ -218,7 +242,7 @@ class AttackGraph:
             )
         # one node scope per node class (a single ``node`` when nothing separates workloads)
         for nc in fb.placement.classes:
-            scope = Scope(None, None, "node", nc.name)
+            scope = Scope(None, None, "node", node=nc.name)
             by_level["node"].append((self._scope_facts(scope, fb.context, None), nc))
         by_level["cluster"].append(
             (self._scope_facts(Scope(None, None, "cluster"), fb.context, None), None)
@@ -231,7 +255,9 @@ class AttackGraph:
 
     def _add_instance(self, step: Step, sf: ScopeFacts, wf: Holder | None) -> None:
         scope = sf.scope
-        source = self._state_node(step.requires.state, scope.workload, scope.container, scope.node)
+        source = self._state_node(
+            step.requires.state, scope.workload, scope.container, scope.port, scope.node
+        )
         if source is None:
             return
         inst = StepInstance(step=step, scope=sf)
@@ -249,7 +275,7 @@ class AttackGraph:
             if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
                 self._link_nodes(inst.node, state, scope, wf)
                 continue
-            node = self._state_node(state, scope.workload, scope.container, scope.node)
+            node = self._state_node(state, scope.workload, scope.container, scope.port, scope.node)
             if node is not None:
                 edge(inst.node, node)
 
@@ -261,7 +287,9 @@ class AttackGraph:
             self._add_edge(step_node, f"state:{state}@node:{scope.node}")
             return
         placement = self.fb.placement
-        classes = node_classes(self.fb, wf) if scope.level == "container" else placement.names
+        # code in a workload's container (or answering on its port) runs where it runs
+        in_workload = scope.level in ("container", "port")
+        classes = node_classes(self.fb, wf) if in_workload else placement.names
         where = ALL_NAMESPACES if len(classes) == len(placement.classes) else "\n".join(classes)
         self._link(step_node, (("nodes", where), state), None)
 
@@ -273,10 +301,12 @@ class AttackGraph:
             return {f"state:{state}@node:{n}": f"node:{n}" for n in names}
         container_level = self.catalogue.state(state).scope == "container"
         members: dict[str, str] = {}
-        for workload, container in group_targets(self.fb, group):
+        for target in group_targets(self.fb, group):
+            workload, container = target[0], target[1]
             if container_level and container is None:
                 continue
-            node = self._state_node(state, workload, container)
+            port = target[2] if len(target) == 3 else None  # a hub's served ports
+            node = self._state_node(state, workload, container, port)
             if node is not None:
                 members[node] = workload
         return members
@@ -528,7 +558,7 @@ class AttackGraph:
             return found
 
         def successors(node: str) -> Iterator[str]:
-            owner = node.partition("@")[2].partition("[")[0]
+            owner = _owner(node)
             graph = local if owner == key else self
             yield from graph._succ.get(node, ())
             for gk, excluded in graph._refs.get(node, ()):
@@ -560,7 +590,7 @@ class AttackGraph:
                 queue.append(n)
                 if n.startswith("step:"):
                     ident = n[5:]
-                    owner = ident.partition("@")[2].partition("[")[0]
+                    owner = _owner(n)
                     inst = (local if owner == key else self).instances[ident]
                     found.add(inst.step.technique)
                     if want and want <= found:
@@ -579,6 +609,12 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
+
+
+def _owner(node: str) -> str:
+    """The workload (or identity) key a state or step node belongs to (``""`` for sinks;
+    ``node``/``cluster`` for those scopes)."""
+    return node.partition("@")[2].partition("[")[0].partition(":")[0]
 
 
 class _PathTable:
