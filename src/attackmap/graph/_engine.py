@@ -29,7 +29,7 @@ from attackmap.graph._facts import (
 )
 from attackmap.graph._network import network_index, served_ports
 from attackmap.graph._placement import ANY_NODE
-from attackmap.graph._relations import REACH, Group, Holder, group_targets, node_classes
+from attackmap.graph._relations import Group, Holder, group_targets, node_classes, reach_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -266,7 +266,7 @@ class AttackGraph:
         edge(source, inst.node)
         edge(inst.node, f"sink:{step.id}")
         if step.target is not None:
-            reach = REACH[step.target](self.fb, wf)
+            reach = reach_of(step.target, self.fb, wf, scope.container)
             for state in step.granted_states:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
