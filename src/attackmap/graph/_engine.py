@@ -490,7 +490,7 @@ class AttackGraph:
             hub = tuple(sorted(tails))
             table = self._hub_tables.get(hub)
             if table is None:
-                table = self._hub_tables[hub] = _PathTable(self, hub)
+                table = self._hub_tables[hub] = _PathTable(self, *hub)
             for start in starts:
                 if start in table.dist:  # most starts do not reach a given sink
                     found = table.walk(start)
@@ -498,7 +498,7 @@ class AttackGraph:
                         steps, end = found
                         out[start] = (*steps, tails[end])
             return out
-        table = _PathTable(self, (sink,))
+        table = _PathTable(self, sink)
         for start in starts:
             if start in table.dist:
                 found = table.walk(start)
@@ -621,7 +621,7 @@ class _PathTable:
     """Shortest paths from any node to the nearest of some targets, with memoised next
     hops and suffixes (each with the target it ends at)."""
 
-    def __init__(self, graph: AttackGraph, targets: tuple[str, ...]) -> None:
+    def __init__(self, graph: AttackGraph, *targets: str) -> None:
         self.graph = graph
         self.targets = targets
         self.dist = graph.distances_to(*targets)
@@ -658,6 +658,11 @@ class _PathTable:
             return None
         first, first_owner, other = found
         return first if first_owner != excluded else other
+
+    def path(self, start: str) -> tuple[StepInstance, ...] | None:
+        """The step instances from ``start`` to the nearest target, or ``None``."""
+        found = self.walk(start)
+        return found[0] if found is not None else None
 
     def walk(self, start: str) -> tuple[tuple[StepInstance, ...], str] | None:
         """The step instances from ``start`` to the nearest target, and that target, or
