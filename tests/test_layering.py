@@ -42,6 +42,7 @@ GRAPH_ORDER: tuple[str, ...] = (
     "attackmap.graph._network",  # NetworkPolicy semantics: who may open which port
     "attackmap.graph._stores",  # shared storage: who writes what another reads
     "attackmap.graph._credentials",  # credential shapes and where they lead
+    "attackmap.graph._placement",  # node classes from scheduling: who may share a node
     "attackmap.graph._facts",
     "attackmap.graph._relations",
     "attackmap.graph._patches",
