@@ -2,7 +2,7 @@
 
 Steps and controls are data. This module turns the YAML under ``mappings/`` into frozen
 models and refuses a catalogue that would make the analysis wrong: unknown or retired
-ATT&CK ids, states required but never granted, unreachable steps, unknown facts, relations
+ATT&CK or ATLAS ids, states required but never granted, unreachable steps, unknown facts, relations
 or patch operations.
 """
 
@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from attackmap._resources import mappings_dir
-from attackmap.attack import AttackKB
+from attackmap.attack import AttackKB, framework_of
 from attackmap.errors import MappingError
 
 Scope = Literal["container", "workload", "node", "cluster"]
@@ -354,8 +354,9 @@ def _check(
             raise MappingError(message, path=_label, field=f"{_id}.{field}", hint=hint)
 
         status = kb.status(step.technique)
+        name = "ATLAS" if framework_of(step.technique) == "atlas" else "ATT&CK"
         if status.state == "unknown":
-            fail(f"unknown ATT&CK technique {step.technique}", "technique")
+            fail(f"unknown {name} technique {step.technique}", "technique")
         if status.state == "revoked":
             fail(
                 f"ATT&CK technique {step.technique} is revoked",
@@ -363,13 +364,15 @@ def _check(
                 f"use {status.replacement}",
             )
         if status.state == "deprecated":
-            fail(f"ATT&CK technique {step.technique} is deprecated", "technique")
-        if "Containers" not in kb.technique(step.technique).platforms and not step.platform_note:
-            fail(
-                f"{step.technique} is not a Containers technique",
-                "platform_note",
-                "explain why the path needs it in platform_note",
-            )
+            fail(f"{name} technique {step.technique} is deprecated", "technique")
+        atlas = framework_of(step.technique) == "atlas"
+        if not atlas and "Containers" not in kb.technique(step.technique).platforms:
+            if not step.platform_note:
+                fail(
+                    f"{step.technique} is not a Containers technique",
+                    "platform_note",
+                    "explain why the path needs it in platform_note",
+                )
         states_all = [a[6:] for a in step.requires.all if a.startswith("state:")]
         if len(states_all) != 1 or any(a.startswith("state:") for a in step.requires.any):
             fail("a step starts from exactly one state, listed in requires.all", "requires")
@@ -429,7 +432,8 @@ def _check(
             if st.state != "live":
                 hint = f"use {st.replacement}" if st.replacement else None
                 raise MappingError(
-                    f"ATT&CK mitigation {mid} is {st.state}",
+                    f"{'ATLAS' if framework_of(mid) == 'atlas' else 'ATT&CK'} mitigation {mid} "
+                    f"is {st.state}",
                     path=label,
                     field=f"{control.id}.mitigations",
                     hint=hint,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._rbac import Binding, PolicyRule, Role
@@ -82,6 +83,8 @@ FACT_FAMILIES: dict[str, str] = {
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
+    # container, base: the AI system (attackmap.graph._facts_ai)
+    **AI_FACT_FAMILIES,
     "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root",
     # pod, base
     "host_pid": "hostPID: true",
@@ -618,7 +621,7 @@ def _container_facts(
         add("limits:no_memory", f"{base}.resources.limits.memory")
     if c.resources.cpu_limit is None:
         add("limits:no_cpu", f"{base}.resources.limits.cpu")
-    del index
+    ai_facts(w, c, index, base, add)
     return ContainerFacts(
         name=c.name,
         kind=c.kind,

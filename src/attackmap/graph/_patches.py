@@ -55,6 +55,7 @@ _COMPONENT_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
 _NIMSERVICE_OPS = frozenset(
     {
         "read_only_model_store",
+        "pin_image_digest",
         "shm_size_limit",
         "set_limits",
         "internal_service_only",
@@ -459,6 +460,30 @@ def read_only_model_store(pc: PatchContext) -> None:
                 pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true")
 
 
+#: What :func:`pin_image_digest` writes after the tag: the registry's digest of that tag
+#: replaces it (attackmap cannot resolve it offline; the API server refuses the placeholder).
+DIGEST_PLACEHOLDER = "sha256:<digest>"
+
+
+def pin_image_digest(pc: PatchContext) -> None:
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        image = doc.setdefault("spec", {}).setdefault("image", {})
+        if isinstance(image, dict) and "@" not in str(image.get("tag", "")):
+            image["tag"] = f"{image.get('tag', 'latest')}@{DIGEST_PLACEHOLDER}"
+            pc.note(f"spec.image.tag: {image['tag']} (put the registry's digest of the tag)")
+        return
+    for c in pc.containers():
+        image = c.get("image")
+        if isinstance(image, str) and image and "@" not in image:
+            c["image"] = f"{image}@{DIGEST_PLACEHOLDER}"
+            pc.note(
+                f"containers[{c.get('name')}].image: {c['image']} (put the registry's digest "
+                "of the tag)"
+            )
+
+
 def set_limits(pc: PatchContext) -> None:
     if pc.workload.ref.kind == "NIMService":
         doc = pc.doc()
@@ -765,6 +790,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "dedicated_service_account": dedicated_service_account,
     "remove_credential_env": remove_credential_env,
     "read_only_model_store": read_only_model_store,
+    "pin_image_digest": pin_image_digest,
     "set_limits": set_limits,
     "shm_size_limit": shm_size_limit,
     "isolate_ingress": isolate_ingress,
