@@ -365,14 +365,16 @@ def _check(
             )
         if status.state == "deprecated":
             fail(f"{name} technique {step.technique} is deprecated", "technique")
-        atlas = framework_of(step.technique) == "atlas"
-        if not atlas and "Containers" not in kb.technique(step.technique).platforms:
-            if not step.platform_note:
-                fail(
-                    f"{step.technique} is not a Containers technique",
-                    "platform_note",
-                    "explain why the path needs it in platform_note",
-                )
+        if (
+            framework_of(step.technique) == "attack"  # ATLAS has no platforms
+            and "Containers" not in kb.technique(step.technique).platforms
+            and not step.platform_note
+        ):
+            fail(
+                f"{step.technique} is not a Containers technique",
+                "platform_note",
+                "explain why the path needs it in platform_note",
+            )
         states_all = [a[6:] for a in step.requires.all if a.startswith("state:")]
         if len(states_all) != 1 or any(a.startswith("state:") for a in step.requires.any):
             fail("a step starts from exactly one state, listed in requires.all", "requires")

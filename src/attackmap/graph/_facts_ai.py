@@ -103,9 +103,9 @@ def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None
         name, value = str(e.get("name", "")), str(e.get("value", "")).strip().lower()
         if name.upper().endswith("TRUST_REMOTE_CODE") and value in ("true", "1", "yes"):
             add("ai:loads_code", f"{base}.env[{name}]", f"{name}={value}")
-        if name == "NIM_MODEL_NAME" and value and not value.startswith("/"):
-            if not _REVISION.search(value):
-                add("model_source:unpinned", f"{base}.env[{name}]", str(e.get("value")))
+        pinned = bool(_REVISION.search(value))
+        if name == "NIM_MODEL_NAME" and value and not value.startswith("/") and not pinned:
+            add("model_source:unpinned", f"{base}.env[{name}]", str(e.get("value")))
     if c.image is not None and c.image.digest is None:
         add("image:unpinned", f"{base}.image", c.image.raw)
     if w.ref.kind == "NIMCache":
