@@ -43,6 +43,15 @@ def framework_of(ident: str) -> Framework:
     return "atlas" if ident.strip().upper().startswith("AML.") else "attack"
 
 
+def parent_id(ident: str) -> str:
+    """The parent id of a sub-technique (``T1552.001`` → ``T1552``, ``AML.T0018.000`` →
+    ``AML.T0018``); a technique's own id otherwise."""
+    key = ident.strip().upper()
+    if key.count(".") == (2 if key.startswith("AML.") else 1):
+        return key.rpartition(".")[0]
+    return key
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from attackmap.attack._models import parent_id
 from attackmap.cli._output import print_table, status, write_stream, write_text
 from attackmap.errors import AttackmapError
 
@@ -91,7 +92,8 @@ def add_parser(sub: Any) -> None:
         type=_csv,
         default=None,
         metavar="LIST",
-        help="exit 1 when any of these techniques (T1611), tactics (privilege-escalation) or "
+        help="exit 1 when any of these techniques (ATT&CK T1611, ATLAS AML.T0018; a parent "
+        "matches its sub-techniques), tactics (privilege-escalation, ai-model-access) or "
         "severities (info, low, medium, high, critical: that level or above) is reachable",
     )
     p.set_defaults(run=run)
@@ -149,8 +151,9 @@ class _FailOn:
         for w in report.workloads:
             for t in w.techniques:
                 tid = t.technique.id
-                # A parent id also matches its sub-techniques (T1552 matches T1552.007).
-                if tid in self.techniques or tid.split(".")[0] in self.techniques:
+                # A parent id also matches its sub-techniques (T1552 matches T1552.007,
+                # AML.T0018 matches AML.T0018.000).
+                if tid in self.techniques or parent_id(tid) in self.techniques:
                     return True
                 if self.tactics & set(t.technique.tactics):
                     return True
@@ -169,9 +172,10 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
     techniques: set[str] = set()
     tactics: set[str] = set()
     levels: list[str] = []
-    known_tactics = {t.shortname for t in kb.tactics()}
+    # ATT&CK's tactics and ATLAS's (several share a name: `impact` matches both frameworks)
+    known_tactics = {t.shortname for t in (*kb.tactics(), *kb.atlas.tactics())}
     for value in values:
-        if re.fullmatch(r"[Tt]\d{4}(\.\d{3})?", value):
+        if re.fullmatch(r"(?i)(AML\.)?T\d{4}(\.\d{3})?", value):
             techniques.add(kb.technique(value).id)  # unknown ids raise with suggestions
         elif value.lower() in LEVELS:
             levels.append(value.lower())
@@ -179,7 +183,7 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
             tactics.add(value.lower())
         else:
             raise AttackmapError(
-                f"{value!r} is neither an ATT&CK technique, a tactic nor a severity",
+                f"{value!r} is neither an ATT&CK or ATLAS technique, a tactic nor a severity",
                 field="--fail-on",
                 hint=f"tactics: {', '.join(sorted(known_tactics))}; severities: {', '.join(LEVELS)}",
             )
@@ -193,6 +197,8 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
 
 
 def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
+    from attackmap.exporters._common import tactic_label
+
     rows = []
     for w in report.workloads:
         for t in w.techniques:
@@ -202,7 +208,7 @@ def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
                 (
                     str(w.ref),
                     f"{t.technique.id} {t.technique.name}",
-                    ", ".join(t.technique.tactics),
+                    ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics),
                     shortest.entry,
                     route,
                     ", ".join(c.split("@")[0] for c in shortest.broken_by) or "-",
@@ -216,7 +222,9 @@ def _print(report: Any) -> None:
     print_table(
         columns,
         _rows(report),
-        title=f"attackmap — ATT&CK {report.attack_version}, entries: {', '.join(report.entries)}",
+        title=f"attackmap — ATT&CK {report.attack_version}"
+        + (f", ATLAS {report.atlas_version}" if report.atlas_version else "")
+        + f", entries: {', '.join(report.entries)}",
     )
     for w in report.workloads:
         for m in w.minimal_controls:

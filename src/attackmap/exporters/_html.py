@@ -22,6 +22,7 @@ from attackmap.exporters._common import (
     breaking_all,
     control_name,
     findings_by_tactic,
+    tactic_label,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ class HtmlExporter:
     description = "a self-contained HTML page (collapsible paths, matrix by tactic)"
 
     def export(self, report: Report) -> str:
-        title = f"attackmap report (ATT&CK {report.attack_version})"
+        title = f"attackmap report (ATT&CK {report.attack_version}" + (
+            f", ATLAS {report.atlas_version})" if report.atlas_version else ")"
+        )
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
@@ -155,7 +158,7 @@ def _technique_row(t: TechniqueFinding) -> str:
     )
     more = '<p class="muted">more paths not shown</p>' if t.truncated else ""
     controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in breaking_all(t.paths))
-    tactics = ", ".join(sorted(tech.tactics, key=tactic_rank))
+    tactics = ", ".join(tactic_label(tech, x) for x in sorted(tech.tactics, key=tactic_rank))
     return (
         f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td><td>{escape(tactics)}</td>"
         f"<td>{paths}{more}</td><td>{controls or '— (no single control)'}</td></tr>"

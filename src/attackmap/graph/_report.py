@@ -116,6 +116,8 @@ class Report(_Frozen):
     workloads: tuple[WorkloadAnalysis, ...]
     skipped: tuple[SkippedObject, ...] = ()
     warnings: tuple[str, ...] = ()
+    atlas_version: str | None = None
+    """The MITRE ATLAS release of the AI-system techniques (``AML.T…``) in the report."""
     _analyzer: Analyzer | None = PrivateAttr(default=None)
 
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
@@ -204,6 +206,7 @@ class Report(_Frozen):
             {
                 "workload": str(w.ref),
                 "technique": t.technique.id,
+                "framework": t.technique.framework,
                 "name": t.technique.name,
                 "tactics": ",".join(t.technique.tactics),
                 "entry": p.entry,
@@ -223,6 +226,7 @@ def document_head(report: Report) -> dict[str, Any]:
     return {
         "schema": SCHEMA_ID,
         "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
+        "atlas": {"version": report.atlas_version} if report.atlas_version else None,
         "entries": list(report.entries),
         "skipped": [s.model_dump(mode="json") for s in report.skipped],
         "warnings": list(report.warnings),
@@ -268,6 +272,7 @@ def workload_document(w: WorkloadAnalysis, *, shared: bool = False) -> dict[str,
         "techniques": [
             {
                 "id": t.technique.id,
+                "framework": t.technique.framework,
                 "name": t.technique.name,
                 "tactics": list(t.technique.tactics),
                 "truncated": t.truncated,
