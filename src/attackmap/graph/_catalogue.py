@@ -327,6 +327,10 @@ def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
         from attackmap.graph._docs import load_coverage
 
         load_coverage(kb, catalogue, root)  # every Containers technique reached or explained
+    if (root / "coverage-atlas.yaml").is_file():
+        from attackmap.graph._docs import load_atlas_coverage
+
+        load_atlas_coverage(kb, catalogue, root)  # every ATLAS technique reached or explained
     return catalogue
 
 

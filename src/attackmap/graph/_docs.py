@@ -1,6 +1,6 @@
 """Documentation generated from data: ``docs/facts.md`` (the fact vocabulary) and
-``docs/coverage.md`` (which ATT&CK Containers techniques the catalogue reaches, and why
-the others cannot be reached from manifests; where attackmap's verdicts differ from peer
+``docs/coverage.md`` (which ATT&CK Containers techniques and which MITRE ATLAS techniques the
+catalogue reaches, and why the others cannot be reached from manifests; where attackmap's verdicts differ from peer
 tools' own test cases, and why). Tests check the committed files equal the generated text;
 regenerate with ``python -m attackmap.graph._docs``.
 """
@@ -16,13 +16,15 @@ from pydantic import Field
 
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
-from attackmap.attack._models import tactic_rank
+from attackmap.attack._models import framework_of, parent_id, tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph._catalogue import Catalogue, Step, _Frozen, _validate
 from attackmap.graph._facts import FACT_FAMILIES, HOST_CREDENTIAL_FILES, RBAC_RIGHTS
+from attackmap.graph._facts_ai import MODEL_SERVER_IMAGES, SERVING_KINDS
 from attackmap.model._workload import CREDENTIAL_SHAPES
 
 COVERAGE_FILE = "mappings/coverage.yaml"
+ATLAS_COVERAGE_FILE = "mappings/coverage-atlas.yaml"
 PEER_CASES_FILE = "mappings/peer-cases.yaml"
 
 
@@ -49,7 +51,7 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     reached: dict[str, set[str]] = {}
     for step in catalogue.steps:
         reached.setdefault(step.technique, set()).add(step.id)
-        parent = step.technique.split(".")[0]
+        parent = parent_id(step.technique)
         if parent != step.technique:
             reached.setdefault(parent, set()).add(step.id)
     reasons: dict[str, str] = {}
@@ -81,6 +83,92 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     return Coverage(
         reached={t: tuple(sorted(s)) for t, s in reached.items() if t in techniques},
         reasons=reasons,
+    )
+
+
+@dataclass(frozen=True)
+class AtlasCoverage:
+    """Per live ATLAS technique: the steps that reach it, or why none can (its own reason or
+    the reason of one of its tactics)."""
+
+    reached: dict[str, tuple[str, ...]]  # technique -> step ids (sub-techniques' included)
+    reasons: dict[str, str]  # technique -> its own reason
+    tactic_reasons: dict[str, str]  # ATLAS tactic shortname -> reason for its unreached ones
+
+
+def load_atlas_coverage(
+    kb: AttackKB, catalogue: Catalogue, root: Traversable | None = None
+) -> AtlasCoverage:
+    """Join the catalogue's ATLAS steps with ``mappings/coverage-atlas.yaml``; refuse a
+    technique that is reached and has a reason of its own, an unknown technique or tactic,
+    and a live ATLAS technique that is neither reached nor explained."""
+    label = ATLAS_COVERAGE_FILE
+    node = (root or mappings_dir()) / "coverage-atlas.yaml"
+    try:
+        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise MappingError(f"cannot read ATLAS coverage reasons: {e}", path=label) from e
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"tactics", "techniques"}
+        or not isinstance(data["tactics"], dict)
+        or not isinstance(data["techniques"], list)
+    ):
+        raise MappingError("expected a mapping of 'tactics' and a 'techniques' list", path=label)
+    atlas = kb.atlas
+    live = {t.id: t for t in atlas.techniques()}
+    reached: dict[str, set[str]] = {}
+    for step in catalogue.steps:
+        if framework_of(step.technique) != "atlas":
+            continue
+        reached.setdefault(step.technique, set()).add(step.id)
+        parent = parent_id(step.technique)
+        if parent != step.technique:
+            reached.setdefault(parent, set()).add(step.id)
+    names = {t.shortname for t in atlas.tactics()}
+    tactic_reasons: dict[str, str] = {}
+    for name, reason in data["tactics"].items():
+        if name not in names:
+            raise MappingError(
+                f"unknown ATLAS tactic {name!r}", path=label, field=f"tactics.{name}"
+            )
+        if not str(reason or "").strip():
+            raise MappingError("empty reason", path=label, field=f"tactics.{name}")
+        tactic_reasons[str(name)] = " ".join(str(reason).split())
+    reasons: dict[str, str] = {}
+    for i, entry in enumerate(data["techniques"]):
+        where = f"techniques[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
+            raise MappingError("expected {technique, reason}", path=label, field=where)
+        tid, reason = str(entry["technique"]), " ".join(str(entry["reason"]).split())
+        if tid not in live:
+            raise MappingError(f"{tid} is not a live ATLAS technique", path=label, field=where)
+        if tid in reached:
+            raise MappingError(
+                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
+                path=label,
+                field=where,
+            )
+        if tid in reasons or not reason:
+            raise MappingError(f"{tid}: duplicate or empty reason", path=label, field=where)
+        reasons[tid] = reason
+    missing = sorted(
+        tid
+        for tid, tech in live.items()
+        if tid not in reached
+        and tid not in reasons
+        and not any(x in tactic_reasons for x in tech.tactics)
+    )
+    if missing:
+        raise MappingError(
+            f"ATLAS techniques neither reached nor explained: {', '.join(missing)}",
+            path=label,
+            hint="add a step that reaches them, or a reason (of the technique or its tactic)",
+        )
+    return AtlasCoverage(
+        reached={t: tuple(sorted(s)) for t, s in reached.items() if t in live},
+        reasons=reasons,
+        tactic_reasons=tactic_reasons,
     )
 
 
@@ -282,7 +370,9 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
         lines.append("")
     outside: dict[str, list[Step]] = {}
     for step in catalogue.steps:
-        if "Containers" not in kb.technique(step.technique).platforms:
+        if framework_of(step.technique) == "attack" and (
+            "Containers" not in kb.technique(step.technique).platforms
+        ):
             outside.setdefault(step.technique, []).append(step)
     if outside:
         lines += [
@@ -303,8 +393,66 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
                 f"| {tid} | {t.name} | {', '.join(t.platforms)} | {steps} | {' '.join(notes)} |"
             )
         lines.append("")
+    lines += atlas_coverage_markdown(kb, catalogue)
     lines += peer_cases_markdown(catalogue)
     return "\n".join(lines)
+
+
+def atlas_coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> list[str]:
+    """The ATLAS section of ``docs/coverage.md``: every live ATLAS technique by ATLAS tactic,
+    with its steps, its own reason, or its tactic's reason."""
+    cov = load_atlas_coverage(kb, catalogue)
+    atlas = kb.atlas
+    techniques = atlas.techniques()
+    lines = [
+        "# MITRE ATLAS coverage",
+        "",
+        f"The AI-system half of the threat model, against the bundled ATLAS {atlas.version} "
+        "(`data/atlas/`): what an attacker does to the model a workload serves. "
+        f"**{len(cov.reached)} of {len(techniques)}** ATLAS techniques are reachable by some "
+        "attack step (`mappings/steps/atlas.yaml`; a parent counts as reached through its "
+        "sub-techniques). Most of the others act on the model's inputs, its training data or "
+        "an application's agents, which a deployment's manifests do not describe; the reasons "
+        "live in `mappings/coverage-atlas.yaml`, per technique where one is needed and "
+        "otherwise per tactic (a sub-technique has its parent's tactics).",
+        "",
+        "## Reached",
+        "",
+        "| technique | name | ATLAS tactics | reached by |",
+        "|---|---|---|---|",
+    ]
+    for tid in sorted(cov.reached):
+        t = atlas.technique(tid)
+        steps = ", ".join(f"`{s}`" for s in cov.reached[tid])
+        lines.append(f"| {tid} | {t.name} | {', '.join(t.tactics)} | {steps} |")
+    lines += [
+        "",
+        "## Not reached, with a reason of their own",
+        "",
+        "| technique | name | why not |",
+        "|---|---|---|",
+    ]
+    for tid in sorted(cov.reasons):
+        lines.append(f"| {tid} | {atlas.technique(tid).name} | {cov.reasons[tid]} |")
+    lines += ["", "## Not reached, by tactic", ""]
+    for tactic in atlas.tactics():
+        rest = [
+            t
+            for t in techniques
+            if tactic.shortname in t.tactics and t.id not in cov.reached and t.id not in cov.reasons
+        ]
+        if not rest:
+            continue
+        reason = cov.tactic_reasons[tactic.shortname]
+        lines += [
+            f"### {tactic.name} ({tactic.id}, `{tactic.shortname}`)",
+            "",
+            reason,
+            "",
+            ", ".join(f"{t.id} {t.name}" for t in rest) + ".",
+            "",
+        ]
+    return lines
 
 
 def facts_markdown() -> str:
@@ -369,6 +517,22 @@ def facts_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{path}` | {why} |" for path, why in HOST_CREDENTIAL_FILES]
+    lines += [
+        "",
+        "## Model server images (`ai:inference_api`, `ai:output_scores`)",
+        "",
+        "A long-running container with a declared port whose image reference",
+        "(`registry/repository`, lower-cased) contains one of these serves a model's inference",
+        "API (`ai:inference_api`); so does the first container of a "
+        + ", ".join(f"`{k}`" for k in SERVING_KINDS)
+        + ", whatever its image. From `MODEL_SERVER_IMAGES` in",
+        "`attackmap/graph/_facts_ai.py`. An image attackmap does not know gives no AI facts:",
+        "name it here (with a test) to have its API analysed.",
+        "",
+        "| image contains | returns log-probabilities or embeddings (`ai:output_scores`) |",
+        "|---|---|",
+    ]
+    lines += [f"| `{p}` | {'yes' if scores else 'no'} |" for p, scores in MODEL_SERVER_IMAGES]
     lines.append("")
     return "\n".join(lines)
 
