@@ -519,7 +519,9 @@ def load_atlas(source: str | os.PathLike[str] | None = None) -> AtlasKB:
         return _load_bundled()
     path = Path(source)
     try:
-        stat = (path / MANIFEST).stat() if path.is_dir() else path.stat()
+        stat = path.stat()
+        if path.is_dir() and (path / MANIFEST).is_file():
+            stat = (path / MANIFEST).stat()  # a rebuilt slice is read again
     except OSError as e:
         raise AttackKBError(
             f"ATLAS source not found: {e.strerror}",
