@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
     formats = sorted({"table", *EXPORTERS})
     p = sub.add_parser(
         "analyze",
-        help="reachable ATT&CK techniques, paths and the controls that break them",
+        help="reachable ATT&CK and ATLAS techniques, paths and the controls that break them",
         description="Analyse manifests: which ATT&CK (Containers) techniques an attacker "
         "reaches from each entry point, by which paths, and which controls break each path.",
         epilog=EXAMPLES,
