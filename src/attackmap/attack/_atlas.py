@@ -151,7 +151,7 @@ def _facts(data: Any, source: str) -> dict[str, Any]:
             }
             for t in raw_techniques
         ),
-        key=lambda t: t["id"],
+        key=lambda t: str(t["id"]),
     )
     mitigations = sorted(
         (
@@ -165,7 +165,7 @@ def _facts(data: Any, source: str) -> dict[str, Any]:
             }
             for m in raw_mitigations
         ),
-        key=lambda m: m["id"],
+        key=lambda m: str(m["id"]),
     )
     return {
         "id": str(data.get("id", "ATLAS")),
