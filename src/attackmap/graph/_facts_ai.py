@@ -78,7 +78,13 @@ def _raw_container(w: Workload, name: str) -> dict[str, Any]:
 
 
 def _words(raw: dict[str, Any]) -> list[str]:
-    return [str(x) for key in ("command", "args") for x in raw.get(key) or () if x is not None]
+    return [
+        str(x)
+        for key in ("command", "args")
+        if isinstance(raw.get(key), list)
+        for x in raw[key]
+        if x is not None
+    ]
 
 
 def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None:
@@ -97,7 +103,8 @@ def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None
         add("ai:loads_code", f"{base}.image", "Triton runs model.py files (Python backend)")
     if any(wd.strip() == "--trust-remote-code" for wd in _words(raw)):
         add("ai:loads_code", f"{base}.args", "--trust-remote-code")
-    for e in raw.get("env") or ():
+    env = raw.get("env")
+    for e in env if isinstance(env, list) else ():
         if not isinstance(e, dict):
             continue
         name, value = str(e.get("name", "")), str(e.get("value", "")).strip().lower()
