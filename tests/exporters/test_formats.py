@@ -274,6 +274,15 @@ def test_graphml_round_trips_through_networkx(report: Report) -> None:
     assert graph.number_of_edges() == len(data.edges)
     marked = {n for n, attrs in graph.nodes(data=True) if attrs["on_path"]}
     assert marked == data.on_path
+    frameworks = {
+        attrs["label"].split()[0]: attrs["framework"]
+        for _, attrs in graph.nodes(data=True)
+        if attrs["kind"] == "technique"
+    }
+    assert frameworks and all(
+        fw == ("atlas" if tid.startswith("AML.") else "attack") for tid, fw in frameworks.items()
+    )
+    assert graph.graph["atlas_version"] == report.atlas_version
 
 
 # -- html / markdown ---------------------------------------------------------------------

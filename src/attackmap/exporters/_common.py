@@ -162,7 +162,11 @@ def _node_attrs(node: str, cat: Catalogue, report: Report) -> dict[str, str]:
     kind, _, rest = node.partition(":")
     if kind == "technique":
         names = {t.technique.id: t.technique.name for w in report.workloads for t in w.techniques}
-        return {"kind": "technique", "label": f"{rest} {names.get(rest, '')}".strip()}
+        return {
+            "kind": "technique",
+            "label": f"{rest} {names.get(rest, '')}".strip(),
+            "framework": framework_of(rest),
+        }
     ident, _, where = rest.partition("@")
     if kind == "state" and ident.startswith("entry:"):
         return {"kind": "entry", "label": f"entry: {ident[6:]}\n{where}"}
