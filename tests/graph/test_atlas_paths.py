@@ -85,3 +85,32 @@ def test_both_frameworks_side_by_side(open_report: Report) -> None:
     assert doc["atlas"] == {"version": "5.6.0"}
     by_id = {t["id"]: t["framework"] for t in doc["workloads"][0]["techniques"]}
     assert by_id["T1190"] == "attack" and by_id["AML.T0040"] == "atlas"
+
+
+def _gpu_pod(image: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "srv", "namespace": "ml", "labels": {"app": "srv"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "srv",
+                    "image": image,
+                    "ports": [{"containerPort": 8080}],
+                    "resources": {"limits": {"nvidia.com/gpu": 1}},
+                }
+            ]
+        },
+    }
+
+
+def test_an_unknown_model_server_is_said_not_assessed() -> None:
+    """A GPU server attackmap cannot recognise gets no ATLAS API techniques (no guess), and
+    the report says they were not assessed rather than staying silent."""
+    unknown = analyze([_gpu_pod("registry.example.com/acme/llm-server:2")]).workloads[0]
+    assert not {t for t in unknown.technique_ids() if t.startswith("AML.T004")}
+    assert any("not assessed" in w and "AML.T0040" in w for w in unknown.warnings)
+    known = analyze([_gpu_pod("vllm/vllm-openai:v0.6.3")]).workloads[0]
+    assert "AML.T0040" in known.technique_ids()
+    assert not any("not assessed" in w for w in known.warnings)

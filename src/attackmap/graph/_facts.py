@@ -136,6 +136,14 @@ FACT_FAMILIES: dict[str, str] = {
     "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
 
+#: The warning on a GPU container others can connect to whose image is no model server
+#: attackmap knows (``MODEL_SERVER_IMAGES``): the ATLAS inference-API steps cannot fire there.
+UNKNOWN_MODEL_SERVER = (
+    "a long-running GPU container other pods or clients can connect to runs an image attackmap "
+    "does not know as a model server: the ATLAS inference-API techniques (AML.T0040 and those "
+    "that follow from it) are not assessed for it (docs/facts.md, Model server images)"
+)
+
 _FAMILY_PATTERNS = tuple((k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES)
 
 
@@ -1837,4 +1845,12 @@ def derive(
         put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
     if "netpol:egress_open" in base or "netpol:egress_allows_metadata" in base:
         put("egress:metadata", ["netpol:egress_open", "netpol:egress_allows_metadata"])
+    if (
+        container is not None
+        and {"gpu", "long_running"} <= base
+        and "ai:inference_api" not in base
+        and ("exposed:external" in facts or "reachable:cluster" in facts)
+    ):
+        # Exactness: say what is not assessed rather than stay silent about it.
+        warnings = (*warnings, UNKNOWN_MODEL_SERVER)
     return frozenset(facts), because, warnings
