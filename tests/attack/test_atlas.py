@@ -200,3 +200,15 @@ def test_attack_info_shows_both_releases(capsys: pytest.CaptureFixture[str]) -> 
         "AML.TA0004",
         "AML.TA0000",
     ]
+
+
+def test_a_file_that_is_not_atlas_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "ATLAS.yaml"
+    bad.write_text("id: ATLAS\nversion: 1.0.0\nmatrices:\n- id: x\n  tactics: []\n")
+    (tmp_path / "LICENSE").write_text("Apache License\n")
+    with pytest.raises(AttackKBError, match="not an ATLAS distribution file") as e:
+        build_atlas_slice(bad, tmp_path / "out")
+    assert e.value.path is not None and "ATLAS.yaml" in str(e.value.path)
+    with pytest.raises(AttackKBError, match="not an ATLAS distribution file"):
+        load_atlas(bad)
+    assert main(["attack", "build-slice", "--from", str(bad), "--out", str(tmp_path / "o")]) == 2

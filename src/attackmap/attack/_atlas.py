@@ -108,17 +108,21 @@ class AtlasManifest(BaseModel):
 def _facts(data: Any, source: str) -> dict[str, Any]:
     """The facts-only matrix of a parsed ``ATLAS.yaml`` (descriptions and case studies dropped)."""
     try:
-        version = str(data["version"])
-        matrix = data["matrices"][0]
-        raw_tactics = list(matrix["tactics"])
-        raw_techniques = list(matrix["techniques"])
-        raw_mitigations = list(matrix["mitigations"])
-    except (KeyError, IndexError, TypeError) as e:
+        return _facts_of(data)
+    except (KeyError, IndexError, TypeError, AttributeError) as e:
         raise AttackKBError(
-            f"not an ATLAS distribution file (no {e} in matrices[0])",
+            f"not an ATLAS distribution file (missing or malformed {e})",
             path=source,
             hint="pass dist/ATLAS.yaml from the mitre-atlas/atlas-data repository",
         ) from e
+
+
+def _facts_of(data: Any) -> dict[str, Any]:
+    version = str(data["version"])
+    matrix = data["matrices"][0]
+    raw_tactics = list(matrix["tactics"])
+    raw_techniques = list(matrix["techniques"])
+    raw_mitigations = list(matrix["mitigations"])
 
     def reference(obj: dict[str, Any]) -> dict[str, str] | None:
         ref = obj.get("ATT&CK-reference")
@@ -565,4 +569,7 @@ def _load_path(path: str, mtime_ns: int, size: int) -> AtlasKB:
         source = AttackSource(
             origin="argument", path=path, kind="bundle", sha256=digest, platform=None
         )
-    return AtlasKB(facts, source=source)
+    try:
+        return AtlasKB(facts, source=source)
+    except (KeyError, TypeError, ValueError) as e:
+        raise AttackKBError(f"malformed ATLAS slice ({e})", path=path) from e
