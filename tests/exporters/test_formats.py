@@ -328,6 +328,10 @@ def test_markdown_tables(report: Report) -> None:
         assert f"## {w.ref}" in text
         for t in w.techniques:
             assert re.search(rf"^\| {re.escape(t.technique.id)} .*\|$", text, re.M)
+            if t.technique.framework == "atlas":  # ATLAS tactics say so (names overlap ATT&CK's)
+                row = re.search(rf"^\| {re.escape(t.technique.id)} [^|]*\| ([^|]*) \|", text, re.M)
+                assert row is not None and row.group(1).startswith("ATLAS "), t.technique.id
+    assert f"ATLAS {report.atlas_version}" in text.splitlines()[2]
     assert "## Summary by tactic" in text
     for line in text.splitlines():
         if line.startswith("|"):
