@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "examples:\n"
             "  attackmap harden nim.yaml                      break every path to T1611\n"
             "  attackmap harden nim.yaml --goal T1611,T1552.001 --format diff\n"
-            "  attackmap harden deploy/ --level restricted --audit audit.log --out hardened/"
+            "  attackmap harden deploy/ --level restricted --audit audit.log --out hardened/\n"
+            "  attackmap harden nim.yaml --admission vap --seccomp-recording rec.yaml --out out/"
         ),
         formatter_class=ExamplesFormatter,
     )
@@ -43,7 +44,35 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="replace each NIMService by the Deployment the operator renders (see docs/harden.md)",
     )
+    p.add_argument(
+        "--admission",
+        action="append",
+        choices=("vap", "kyverno"),
+        help="also emit a tailored admission policy per workload (ValidatingAdmissionPolicy or "
+        "Kyverno ClusterPolicy), namespace Pod Security labels and ADMISSION.md; repeatable",
+    )
+    p.add_argument(
+        "--seccomp-recording",
+        action="append",
+        metavar="[WORKLOAD[:CONTAINER]=]FILE",
+        help="a seccomp recording (security-profiles-operator, Inspektor Gadget, or syscall "
+        "names) for Kind/namespace/name[:container] (every workload without the prefix): its "
+        "generated Localhost profile is set in the manifest and emitted for the kubelet and "
+        "the security-profiles-operator; repeatable",
+    )
     p.set_defaults(run=run)
+
+
+def _recordings(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, path = value.partition("=")
+        if not sep or "/" not in key:
+            key, path = "*", value
+        out[key] = path
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         audit=args.audit,
         context=args.context,
         render_deployment=args.render_deployment,
+        admission=args.admission,
+        seccomp=_recordings(args.seccomp_recording),
     )
     if args.out:
         out = Path(args.out)
@@ -67,15 +98,32 @@ def run(args: argparse.Namespace) -> int:
             from attackmap.errors import HardenError
 
             raise HardenError(f"cannot create output directory: {e.strerror}", path=out) from e
+        files = result.files()
+        for name in files:
+            if "/" in name:  # seccomp/operator/<profile>.json: the kubelet's layout
+                try:
+                    (out / name).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    from attackmap.errors import HardenError
+
+                    raise HardenError(
+                        f"cannot create output directory: {e.strerror}", path=(out / name).parent
+                    ) from e
         # all or nothing on a full disk: every file is written before any is replaced
         write_files(
             {
                 out / name: text if text.endswith("\n") else text + "\n"
-                for name, text in result.files().items()
+                for name, text in files.items()
             }
         )
     else:
         write_text(result.to_diff() if args.format == "diff" else result.to_yaml())
+        if result.admission is not None or result.profiles:
+            print(
+                "the admission policies, seccomp profiles and ADMISSION.md are written with "
+                "--out DIR",
+                file=sys.stderr,
+            )
     v = result.verification
     for w in v.workloads:
         for reason in w.blocked:

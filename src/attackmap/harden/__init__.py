@@ -5,15 +5,27 @@ applies it to the manifests (comments and key order kept), optionally adds the c
 Pod Security level asks for, keeps every privilege an API-server audit log shows a workload
 needs (and says which need blocks which goal or level), then re-analyses the written text:
 :class:`HardenResult` carries the documents, added objects, per-control changes and the
-:class:`Verification`. See ``docs/harden.md``.
+:class:`Verification`. With ``admission=``, it also emits the policies that keep the cluster
+that way (a ValidatingAdmissionPolicy or Kyverno ClusterPolicy per workload, namespace Pod
+Security labels, seccomp profiles for the security-profiles-operator) and the cases that
+verify them (:class:`AdmissionResult`). See ``docs/harden.md``.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from attackmap.harden._admission import (
+    AdmissionCase,
+    AdmissionResult,
+    AdmissionRule,
+    Comparison,
+    PathKept,
+    WorkloadPolicy,
+)
 from attackmap.harden._needs import Need
 from attackmap.harden._plan import LEVELS, harden
+from attackmap.harden._profiles import InjectedProfile
 from attackmap.harden._result import (
     AppliedControl,
     Conflict,
@@ -24,12 +36,19 @@ from attackmap.harden._result import (
 
 __all__ = [
     "LEVELS",
+    "AdmissionCase",
+    "AdmissionResult",
+    "AdmissionRule",
     "AppliedControl",
+    "Comparison",
     "Conflict",
     "HardenResult",
+    "InjectedProfile",
     "Need",
     "OutputFile",
+    "PathKept",
     "Verification",
+    "WorkloadPolicy",
     "WorkloadVerification",
     "harden",
 ]
@@ -51,6 +70,10 @@ class HardenResult(BaseModel):
     notes: tuple[str, ...] = ()
     context: str | None = None
     """The patched ClusterContext (YAML) when a control changed it."""
+    profiles: tuple[InjectedProfile, ...] = ()
+    """Localhost seccomp profiles generated from recordings and set in the manifests."""
+    admission: AdmissionResult | None = None
+    """The tailored admission policies and their verification cases (``admission=``)."""
 
     @property
     def verified(self) -> bool:
@@ -75,7 +98,8 @@ class HardenResult(BaseModel):
         return summary_markdown(self)
 
     def files(self) -> dict[str, str]:
-        """File name -> text for an output directory (inputs' base names, added, summary)."""
+        """File name -> text for an output directory (inputs' base names, added, summary;
+        with profiles ``seccomp/operator/<name>.json``, a path below the directory)."""
         from attackmap.harden._render import output_files
 
         return output_files(self)

@@ -36,7 +36,8 @@ class Need(BaseModel):
     """The manifest workload (``Kind/namespace/name``)."""
     need: str
     """What is needed: ``cap:NET_ADMIN``, ``privileged``, ``hostPID``, ``hostpath:<volume>``,
-    ``hostPort``, ``root``, ``seccomp:Unconfined``, ``apparmor:unconfined``, ``api-access``."""
+    ``hostPort``, ``root``, ``seccomp:Unconfined``, ``apparmor:unconfined``, ``api-access``,
+    ``syscall:mount`` (from a seccomp recording, ``_profiles``)."""
     evidence: str
     """``file:line`` of the first audit event showing it."""
     detail: str
@@ -65,8 +66,10 @@ def _violation_needs(check: str, detail: str) -> list[tuple[str, tuple[str, ...]
     elif check == "hostPorts":
         out.append(("hostPort", ("no-host-network",)))
     elif check == "hostPathVolumes":
+        # the audit shows the volume, not whether the pod writes to it: keep it as mounted
+        # (a device plugin writes its socket into /var/lib/kubelet/device-plugins)
         for volume in _QUOTED.findall(detail):
-            out.append((f"hostpath:{volume}", ("remove-hostpath",)))
+            out.append((f"hostpath:{volume}", ("remove-hostpath", "hostpath-read-only")))
     elif check == "runAsUser" and "=0" in detail:
         out.append(("root", ("run-as-non-root",)))
     elif check.startswith("seccompProfile") and '"Unconfined"' in detail and "must not" in detail:
@@ -133,10 +136,10 @@ def read_needs(
             for need, controls in _violation_needs(v.check, v.detail):
                 names: list[str] = []
                 for c in controls:
-                    if c == "remove-hostpath":
+                    if c in ("remove-hostpath", "hostpath-read-only"):
                         vol = need.split(":", 1)[1]
                         for path in _hostpath_paths(workloads[key], vol):
-                            names.append(f"remove-hostpath:{_norm_path(path)}")
+                            names.append(f"{c}:{_norm_path(path)}")
                     else:
                         names.append(c)
                 if (key, need) not in found:

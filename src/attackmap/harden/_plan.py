@@ -15,13 +15,20 @@ import copy
 import difflib
 import fnmatch
 import logging
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from attackmap.errors import HardenError
 from attackmap.harden._needs import Need, blocking_need, read_needs
+from attackmap.harden._profiles import (
+    KUBELET_DIR,
+    kubelet_files,
+    read_recordings,
+    recorded_needs,
+)
 from attackmap.harden._redact import redact, secret_values
 from attackmap.harden._result import (
     AppliedControl,
@@ -147,13 +154,17 @@ class _Hardener:
         self.secrets = secret_values(join(f.head, f.chunks) for f in files)
         self.blocked: dict[str, list[str]] = {}
         self.reasons: dict[str, str] = {}
+        self.seccomp_root: str | None = None
+        """Where generated Localhost profiles are, for the analyses (``_profiles``)."""
 
     # -- analysis --------------------------------------------------------------------------
 
     def analyze(self, texts: list[tuple[str, str]], context: Any) -> Any:
         import attackmap
 
-        return attackmap.analyze(_parsed(texts), goals=list(self.goals), context=context)
+        return attackmap.analyze(
+            _parsed(texts), goals=list(self.goals), context=context, seccomp_root=self.seccomp_root
+        )
 
     # -- applying --------------------------------------------------------------------------
 
@@ -285,6 +296,37 @@ class _Hardener:
             seed = []
         return sorted(chosen)
 
+    def explain(self, report: Any) -> dict[str, list[str]]:
+        """Why each goal path of ``report`` is open (the reasons ``goal_controls`` found were
+        for the manifests before the recorded profiles were set: the paths may differ)."""
+        catalogue = report._require_analyzer().catalogue
+        out: dict[str, list[str]] = {
+            w: [r for r in rs if r.startswith("level")] for w, rs in self.blocked.items()
+        }
+        for wkey, paths in sorted(_goal_sets(report, self.goals).items()):
+            for label, broken_by in paths:
+                goal = label.split(" ", 1)[0]
+                ok = sorted(c for c in broken_by if self.allowed(c, f"goal {goal}"))
+                if ok:
+                    reason = (
+                        f"{label}: opened by the recorded profile; not applied: {', '.join(ok)}"
+                    )
+                elif broken_by:
+                    needs = sorted(
+                        {
+                            cf.need.label()
+                            for cf in self.conflicts.values()
+                            if cf.control in broken_by
+                        }
+                    )
+                    reason = f"{label}: kept by {', '.join(needs)}"
+                else:
+                    reason = _kind_reason(report, wkey, label, catalogue)
+                found = out.setdefault(wkey, [])
+                if reason not in found:
+                    found.append(reason)
+        return out
+
     def _block(self, wkey: str, reason: str) -> None:
         found = self.blocked.setdefault(wkey, [])
         if reason not in found:
@@ -327,6 +369,33 @@ class _Hardener:
                         if self.allowed(cid, f"level {self.level}") and cid not in out:
                             out.append(cid)
                             self.reasons.setdefault(cid, f"Pod Security {self.level}: {v.check}")
+        return out
+
+    def admission_controls(self, report: Any, profiled: set[tuple[str, str]]) -> list[str]:
+        """``seccomp-runtime-default`` (pod level) for every workload a tailored policy will
+        pin to a profile: not privileged, a container without a recorded profile of its own
+        (those get their Localhost profile over it) and not yet confined."""
+        analyzer = report._require_analyzer()
+        out: list[str] = []
+        for w in analyzer.inventory.workloads:
+            containers = [
+                c
+                for c in w.pod.containers
+                if c.kind != "ephemeral" and (str(w.ref), c.name) not in profiled
+            ]
+            if not containers or any(c.privileged for c in w.pod.containers):
+                continue
+            if all(
+                c.seccomp_profile and c.seccomp_profile.type in ("RuntimeDefault", "Localhost")
+                for c in containers
+            ):
+                continue
+            cid = f"seccomp-runtime-default@{w.ref}"
+            if self._applicable(analyzer, cid) and self.allowed(cid, "admission"):
+                out.append(cid)
+                self.reasons.setdefault(
+                    cid, "admission: the tailored policy pins a seccomp profile (RuntimeDefault)"
+                )
         return out
 
     @staticmethod
@@ -382,6 +451,8 @@ def harden(
     audit: str | Path | Sequence[str | Path] | None = None,
     context: Any = None,
     render_deployment: bool = False,
+    admission: str | Sequence[str] | None = None,
+    seccomp: Mapping[str, Any] | None = None,
 ) -> Any:
     """Harden the manifests in ``sources`` against ``goals`` and verify by re-analysis.
 
@@ -391,6 +462,10 @@ def harden(
     ``context``: a ClusterContext (path or mapping). ``render_deployment``: replace each
     NIMService by the Deployment (and Service) the operator would render, so pod-template
     controls can be applied (the NIM Operator then no longer manages the workload).
+    ``admission``: ``vap`` and/or ``kyverno``: also emit a tailored admission policy per
+    workload (``_admission``; its verification cases in ``HardenResult.admission``).
+    ``seccomp``: recordings, ``{"Kind/namespace/name[:container]": recording}``: each
+    container gets the Localhost profile generated from its recording (``_profiles``).
     Returns a :class:`HardenResult`.
     """
     from attackmap.harden import HardenResult
@@ -412,6 +487,8 @@ def harden(
         notes.extend(rendered)
         if rendered:
             base = _analyze_files(files, goal_ids, context)
+    engines = _engines(admission)
+    profiles = read_recordings(seccomp, base._require_analyzer().inventory) if seccomp else []
     needs: tuple[Need, ...] = ()
     if audit is not None:
         logs = [audit] if isinstance(audit, (str, Path)) else list(audit)
@@ -420,6 +497,10 @@ def harden(
         }
         needs, audit_notes = read_needs(logs, templates)
         notes.extend(audit_notes)
+    if profiles:
+        needs = tuple(
+            sorted([*needs, *recorded_needs(profiles)], key=lambda n: (n.workload, n.need))
+        )
     h = _Hardener(files, goals=goal_ids, level=level, context=context, needs=needs)
     chosen = h.goal_controls(base)
     applied = h.apply(base, chosen)
@@ -436,16 +517,62 @@ def harden(
             level_chosen.extend(extra)
             applied = h.apply(base, sorted([*chosen, *level_chosen]))
             final = h.analyze(applied.texts, applied.context or context)
-    verification = _verify(base, after_goals, final, goal_ids, level, h.blocked)
+    if engines:
+        extra = [
+            c
+            for c in h.admission_controls(final, {(p.workload, p.container) for p in profiles})
+            if c not in chosen and c not in level_chosen
+        ]
+        if extra:
+            level_chosen.extend(extra)
+            applied = h.apply(base, sorted([*chosen, *level_chosen]))
+            final = h.analyze(applied.texts, applied.context or context)
+    controls = sorted([*chosen, *level_chosen])
+    tailored = None
+    injected: list[AppliedControl] = []
+    pre_injection: _Applied | None = None
+    with tempfile.TemporaryDirectory(prefix="attackmap-seccomp-") as root:
+        if profiles:
+            # the generated profiles where the kubelet would find them, for the analyses
+            for name, text in kubelet_files(profiles).items():
+                target = Path(root) / Path(name).relative_to(KUBELET_DIR)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            h.seccomp_root = root
+            pre_injection = applied
+            applied, injected = _inject(applied, profiles, h, notes)
+            final = h.analyze(applied.texts, applied.context or context)
+        blocked = h.explain(final) if profiles else h.blocked
+        verification = _verify(base, after_goals, final, goal_ids, level, blocked)
+        if engines:
+            tailored = _admission(
+                h,
+                base,
+                final,
+                controls,
+                injected,
+                profiles,
+                engines,
+                pre_injection=pre_injection,
+            )
     if any(c.startswith("remove-credential-env") for c in chosen + level_chosen):
         notes.append(
             "remove-credential-env: the serving pod no longer gets NGC_API_KEY; the model must be "
             "pre-cached (a NIMCache job or a pre-populated PVC) before it starts"
         )
+    for p in profiles:
+        notes.extend(f"seccomp profile {p.name}: {w}" for w in p.warnings)
+    if profiles and not engines:
+        spaces = sorted({p.workload.split("/")[1] for p in profiles})
+        notes.append(
+            "the ProfileBindings apply only in namespaces labelled spo.x-k8s.io/enable-binding "
+            f"(kubectl label namespace {' '.join(spaces)} spo.x-k8s.io/enable-binding=); with "
+            "--admission the emitted namespaces carry the label"
+        )
     return HardenResult(
         documents=tuple(applied.files),
         added=tuple(dump(d) for d in applied.added),
-        changes=tuple(applied.controls),
+        changes=tuple(sorted([*applied.controls, *injected], key=lambda c: c.control)),
         verification=verification,
         needs=needs,
         conflicts=tuple(
@@ -453,7 +580,93 @@ def harden(
         ),
         notes=tuple(notes),
         context=None if applied.context is None else dump(copy.deepcopy(applied.context)),
+        profiles=tuple(profiles),
+        admission=tailored,
     )
+
+
+def _inject(
+    applied: _Applied, profiles: Sequence[Any], h: _Hardener, notes: list[str]
+) -> tuple[_Applied, list[AppliedControl]]:
+    """``applied`` with the recorded containers' Localhost profiles set (``_profiles``)."""
+    from attackmap.harden._profiles import inject
+
+    files, changes, missing = inject(applied.files, profiles, h.secrets)
+    for m in missing:
+        if m not in notes:
+            notes.append(m)
+    texts = dict(applied.texts)
+    for f in files:
+        texts[f.source] = f.text
+    return (
+        _Applied(files, applied.added, applied.context, applied.controls, list(texts.items())),
+        changes,
+    )
+
+
+def _admission(
+    h: _Hardener,
+    base: Any,
+    final: Any,
+    controls: list[str],
+    injected: list[AppliedControl],
+    profiles: Sequence[Any],
+    engines: tuple[str, ...],
+    *,
+    pre_injection: _Applied | None,
+) -> Any:
+    """The tailored policies and their verification cases (``_tailored``)."""
+    import attackmap
+    from attackmap.harden._source import _plain
+    from attackmap.harden._tailored import build_admission, widened_documents
+
+    inventory = base._require_analyzer().inventory
+
+    def without(control: str) -> Any:
+        if control.startswith("seccomp-localhost@"):
+            assert pre_injection is not None
+            texts = pre_injection.texts
+        else:
+            applied = h.apply(base, [c for c in controls if c != control])
+            if profiles:
+                applied, _ = _inject(applied, profiles, h, [])
+            texts = applied.texts
+        return attackmap.load(*_parsed(texts), context=h.context)
+
+    documents = [_plain(d) for f in h.files for d in f.docs]
+
+    def widened(level: str) -> Any:
+        return attackmap.analyze(
+            widened_documents(documents, inventory, level),
+            goals=list(h.goals),
+            context=h.context,
+        )
+
+    return build_admission(
+        engines=engines,
+        base=base,
+        final=final,
+        controls=controls,
+        injected=[c.control for c in injected],
+        profiles=profiles,
+        goals=h.goals,
+        without=without,
+        widened=widened,
+    )
+
+
+def _engines(admission: str | Sequence[str] | None) -> tuple[str, ...]:
+    from attackmap.harden._admission import ENGINES
+
+    asked = [admission] if isinstance(admission, str) else list(admission or ())
+    for engine in asked:
+        if engine not in ENGINES:
+            raise HardenError(
+                f"unknown admission engine {engine!r}",
+                field="admission",
+                hint=f"use {' or '.join(ENGINES)}",
+            )
+    return tuple(e for e in ENGINES if e in asked)
 
 
 def _analyze_files(files: list[SourceFile], goals: Sequence[str], context: Any) -> Any:

@@ -112,6 +112,14 @@ def summary_markdown(result: HardenResult) -> str:
         md.append("")
         md.extend(f"- {c}" for c in result.conflicts)
         md.append("")
+    if result.admission is not None:
+        md.append("## Admission")
+        md.append("")
+        md.append(
+            "Tailored admission policies (" + ", ".join(result.admission.engines) + "), namespace "
+            "Pod Security labels and what keeps each broken path: see ADMISSION.md."
+        )
+        md.append("")
     if result.notes:
         md.append("## Notes")
         md.append("")
@@ -127,6 +135,16 @@ def output_files(result: HardenResult) -> dict[str, str]:
         files[ADDED_FILE] = join("# Added by attackmap harden\n", list(result.added))
     if result.context:
         files[CONTEXT_FILE] = result.context
+    if result.profiles:
+        from attackmap.harden._profiles import SPO_FILE, kubelet_files, spo_documents
+
+        files[SPO_FILE] = "---\n".join(dump_plain(d) for d in spo_documents(result.profiles))
+        files.update(kubelet_files(result.profiles))
+    if result.admission is not None:
+        from attackmap.harden._tailored import ADMISSION_SUMMARY, admission_markdown
+
+        files.update(result.admission.files)
+        files[ADMISSION_SUMMARY] = scrub(admission_markdown(result.admission), _secrets(result))
     files[SUMMARY_FILE] = summary_markdown(result)
     return dict(sorted(files.items()))
 
