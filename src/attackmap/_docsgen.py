@@ -128,8 +128,10 @@ def _alternatives(atom: str) -> list[frozenset[str]]:
         return [frozenset({"route:external"}), frozenset({"route:host"})]
     if atom in ("apparmor:allows_mount", "apparmor:allows_ptrace", "reachable:cluster"):
         return [frozenset()]
-    if atom in ("egress:open", "egress:metadata"):  # a plain pod has no egress policy
-        return [frozenset()]
+    if atom in ("egress:open", "egress:metadata", "ingress:pods"):
+        return [frozenset()]  # a plain pod has no NetworkPolicy
+    if atom == "egress:pods":  # ... and another workload serves a port
+        return [frozenset({"pod_network:reaches"})]
     return [frozenset({atom})]
 
 

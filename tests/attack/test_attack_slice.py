@@ -111,11 +111,13 @@ def test_build_needs_a_version(
 def test_the_slice_keeps_the_extra_techniques_and_a_build_without_them_is_refused(
     tmp_path: Path, slice_objects: list[dict[str, object]], write_bundle: WriteBundle
 ) -> None:
-    # the catalogue cites T1552.005 (IaaS) outside the Containers matrix: the bundled
-    # slice keeps it and says so; a bundle that lacks it cannot make a usable slice
+    # the catalogue cites T1210 (pod to pod, lateral movement) and T1552.005 (IaaS) outside
+    # the Containers matrix: the bundled slice keeps them and says so; a bundle that lacks
+    # one cannot make a usable slice
     manifest = json.loads((SLICE_DIR / "MANIFEST.json").read_bytes())
-    assert manifest["extra_techniques"] == list(EXTRA_TECHNIQUES) == ["T1552.005"]
+    assert manifest["extra_techniques"] == list(EXTRA_TECHNIQUES) == ["T1210", "T1552.005"]
     assert load_attack().technique("T1552.005").platforms == ("IaaS",)
+    assert "Containers" not in load_attack().technique("T1210").platforms
     without = [
         o
         for o in slice_objects

@@ -106,14 +106,18 @@ def explicit_successors(graph: AttackGraph, inst: StepInstance) -> set[str]:
     step, scope = inst.step, inst.scope.scope
     out = {f"sink:{step.id}"}
     fb = graph.fb
-    targets: list[tuple[str | None, str | None]] = [(scope.workload, scope.container)]
+    targets: list[tuple[str | None, ...]] = [(scope.workload, scope.container)]
     if step.target is not None:
         holders: list[WorkloadFacts | IdentityFacts] = [*fb.workloads, *fb.identities]
         holder = next((h for h in holders if h.key == scope.workload), None)
         targets = list(RELATIONS[step.target](fb, holder))
     for state in step.granted_states:
         level = graph.catalogue.state(state).scope
-        for workload, container in targets:
+        for target in targets:
+            if level == "port":  # (workload, container, port) of network_reach_targets
+                out.add(f"state:{state}@{target[0]}:{target[2]}")
+                continue
+            workload, container = target[0], target[1]
             if level == "container":
                 if workload and container:
                     out.add(f"state:{state}@{workload}[{container}]")

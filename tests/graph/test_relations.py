@@ -75,7 +75,7 @@ def world(*extra: Doc) -> FactBase:
     )
 
 
-def targets(fb: FactBase, relation: str) -> set[tuple[str, str | None]]:
+def targets(fb: FactBase, relation: str) -> set[tuple[str, ...] | tuple[str, str | None]]:
     source = next(w for w in fb.workloads if w.key == "Pod/app/agent")
     return set(RELATIONS[relation](fb, source))
 
@@ -196,6 +196,26 @@ def test_identities_without_rights_are_not_targets() -> None:
     assert "ServiceAccount/app/idle" not in {i.key for i in fb.identities}
 
 
+def test_network_reach_targets_the_ports_both_policies_allow() -> None:
+    # agent may open near's 8000 (no policy) but not far's: far admits its own namespace only
+    def serving(name: str, ns: str) -> Doc:
+        doc = pod(name, ns=ns)
+        doc["spec"]["containers"][0]["ports"] = [{"containerPort": 8000}]
+        return doc
+
+    own_namespace = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "own-namespace", "namespace": "other"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]},
+    }
+    fb = extract(load(pod("agent"), serving("near", "app"), serving("far", "other"), own_namespace))
+    assert targets(fb, "network_reach_targets") == {("Pod/app/near", "c", "8000")}
+    # the source's own ports are not targets (as for every relation)
+    fb = extract(load(serving("agent", "app")))
+    assert targets(fb, "network_reach_targets") == set()
+
+
 def test_every_relation_is_tested_here() -> None:
     tested = {
         "rbac_exec_targets",
@@ -208,5 +228,6 @@ def test_every_relation_is_tested_here() -> None:
         "impersonation_targets",
         "escalate_namespace_targets",
         "bind_namespace_targets",
+        "network_reach_targets",
     }
     assert set(RELATIONS) == tested

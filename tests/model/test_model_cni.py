@@ -79,6 +79,13 @@ def warnings(*docs: dict[str, Any]) -> list[str]:
     return [str(w) for w in load(pod(), *docs).warnings]
 
 
+REACH_WARNING = (
+    "Cilium/Calico policies select 1 workload(s): their rules are not evaluated pod to pod, "
+    "so reach from and to those workloads is taken as allowed on every port in the "
+    "directions they select (conservative)"
+)
+
+
 def ingress(net: NetworkIsolation) -> tuple[bool, bool, bool, bool]:
     """(isolated, any pod, outside, some peer)."""
     return (
@@ -298,8 +305,9 @@ def test_unmodelled_cilium_parts_are_warnings_and_count_as_allowing() -> None:
     with_l7 = cnp({"endpointSelector": SELECT, "ingress": [l7]})
     assert ingress(network(with_l7)) == ingress(network(plain)) == (True, False, True, True)
     assert warnings(with_l7) == [
+        REACH_WARNING,
         "<object>: CiliumNetworkPolicy/nim/p: spec.ingress[0].toPorts[0].rules: L7 rules (http) "
-        "not modelled: the rule counts as allowing the whole port"
+        "not modelled: the rule counts as allowing the whole port",
     ]
     fqdn = cnp(
         {"endpointSelector": SELECT, "egress": [{"toFQDNs": [{"matchName": "ngc.nvidia.com"}]}]}
@@ -469,8 +477,9 @@ def test_unmodelled_calico_parts_are_warnings() -> None:
     l7 = calico({"ingress": [{"action": "Allow", "protocol": "TCP", "http": {"methods": ["GET"]}}]})
     assert ingress(network(l7)) == (True, True, True, True)
     assert warnings(l7) == [
+        REACH_WARNING,
         "<object>: NetworkPolicy.projectcalico.org/nim/p: spec.ingress[0].http: HTTP match (L7) "
-        "not modelled: the rule counts for every request"
+        "not modelled: the rule counts for every request",
     ]
     pre = calico(
         {"preDNAT": True, "applyOnForward": True, "ingress": [{"action": "Deny"}]}, ns=None

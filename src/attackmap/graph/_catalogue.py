@@ -22,10 +22,12 @@ from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB, framework_of
 from attackmap.errors import MappingError
 
-Scope = Literal["container", "workload", "node", "cluster"]
+Scope = Literal["port", "container", "workload", "node", "cluster"]
 
-# Which state scopes a step of a given scope can refer to (the scope "above" it).
+# Which state scopes a step of a given scope can refer to (the scope "above" it). A port
+# is served by one container: its steps see that container's states.
 _VISIBLE: dict[str, frozenset[str]] = {
+    "port": frozenset({"port", "container", "workload", "node", "cluster"}),
     "container": frozenset({"container", "workload", "node", "cluster"}),
     "workload": frozenset({"workload", "node", "cluster"}),
     "node": frozenset({"node", "cluster"}),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
+from attackmap.graph._network import network_index, served_ports
 from attackmap.graph._relations import REACH, Group, group_targets
 
 if TYPE_CHECKING:
@@ -36,10 +37,13 @@ class Scope:
 
     workload: str | None  # workload key (``Kind/ns/name``), None for node/cluster
     container: str | None
-    level: str  # container | workload | node | cluster
+    level: str  # port | container | workload | node | cluster
+    port: str | None = None  # a served port (``8000``, ``53/UDP``) at the port level
 
     @property
     def label(self) -> str:
+        if self.level == "port":
+            return f"{self.workload}:{self.port}"
         if self.level == "container":
             return f"{self.workload}[{self.container}]"
         if self.level == "workload":
@@ -161,8 +165,12 @@ class AttackGraph:
         self.scopes[scope.label] = sf
         return sf
 
-    def _state_node(self, state: str, workload: str | None, container: str | None) -> str | None:
+    def _state_node(
+        self, state: str, workload: str | None, container: str | None, port: str | None = None
+    ) -> str | None:
         level = self.catalogue.state(state).scope
+        if level == "port":
+            return f"state:{state}@{workload}:{port}" if workload and port else None
         if level == "container":
             return f"state:{state}@{workload}[{container}]" if workload and container else None
         if level == "workload":
@@ -171,7 +179,10 @@ class AttackGraph:
 
     def _build(self) -> None:
         fb = self.fb
+        port_steps = any(step.scope == "port" for step in self.catalogue.steps)
+        reached = network_index(fb).targets if port_steps else frozenset()
         by_level: dict[str, list[tuple[ScopeFacts, WorkloadFacts | IdentityFacts | None]]] = {
+            "port": [],
             "container": [],
             "workload": [],
             "node": [],
@@ -191,6 +202,16 @@ class AttackGraph:
                         wf,
                     )
                 )
+            if port_steps:
+                # One scope per served port some other workload can open, with the facts of
+                # the container answering on it.
+                by_name = {cf.name: cf for cf in wf.containers}
+                for port in served_ports(wf.workload):
+                    if (wf.key, port.text) not in reached:
+                        continue
+                    cf = by_name[port.container]
+                    scope = Scope(wf.key, cf.name, "port", port.text)
+                    by_level["port"].append((self._scope_facts(scope, pod_base | cf.facts, cf), wf))
             for kind in ENTRY_KINDS:
                 self._add_node(f"state:entry:{kind}@{wf.key}")
         # ServiceAccounts no workload runs as, and the rights of a namespace's admin: a
@@ -217,7 +238,7 @@ class AttackGraph:
         self, step: Step, sf: ScopeFacts, wf: WorkloadFacts | IdentityFacts | None
     ) -> None:
         scope = sf.scope
-        source = self._state_node(step.requires.state, scope.workload, scope.container)
+        source = self._state_node(step.requires.state, scope.workload, scope.container, scope.port)
         if source is None:
             return
         inst = StepInstance(step=step, scope=sf)
@@ -232,7 +253,7 @@ class AttackGraph:
                     self._link(inst.node, (group, state), reach.excluded)
             return
         for state in step.granted_states:
-            node = self._state_node(state, scope.workload, scope.container)
+            node = self._state_node(state, scope.workload, scope.container, scope.port)
             if node is not None:
                 edge(inst.node, node)
 
@@ -241,10 +262,12 @@ class AttackGraph:
         group, state = key
         container_level = self.catalogue.state(state).scope == "container"
         members: dict[str, str] = {}
-        for workload, container in group_targets(self.fb, group):
+        for target in group_targets(self.fb, group):
+            workload, container = target[0], target[1]
             if container_level and container is None:
                 continue
-            node = self._state_node(state, workload, container)
+            port = target[2] if len(target) == 3 else None  # a hub's served ports
+            node = self._state_node(state, workload, container, port)
             if node is not None:
                 members[node] = workload
         return members
@@ -483,7 +506,7 @@ class AttackGraph:
             return found
 
         def successors(node: str) -> Iterator[str]:
-            owner = node.partition("@")[2].partition("[")[0]
+            owner = _owner(node)
             graph = local if owner == key else self
             yield from graph._succ.get(node, ())
             for gk, excluded in graph._refs.get(node, ()):
@@ -515,7 +538,7 @@ class AttackGraph:
                 queue.append(n)
                 if n.startswith("step:"):
                     ident = n[5:]
-                    owner = ident.partition("@")[2].partition("[")[0]
+                    owner = _owner(n)
                     inst = (local if owner == key else self).instances[ident]
                     found.add(inst.step.technique)
                     if want and want <= found:
@@ -534,6 +557,12 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
+
+
+def _owner(node: str) -> str:
+    """The workload (or identity) key a state or step node belongs to (``""`` for sinks;
+    ``node``/``cluster`` for those scopes)."""
+    return node.partition("@")[2].partition("[")[0].partition(":")[0]
 
 
 class _PathTable:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
+from attackmap.model._objects import NetworkPolicy
 from attackmap.model._rbac import Binding, PolicyRule, Role
 from attackmap.model._refs import ObjectRef
 from attackmap.model._workload import (
@@ -38,6 +39,7 @@ from attackmap.model._workload import (
 )
 
 if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
+    from attackmap.graph._network import NetworkIndex
     from attackmap.model._links import _BindingIndex
 
 # The runtime's default capability set (containerd/CRI-O/moby).
@@ -105,6 +107,9 @@ FACT_FAMILIES: dict[str, str] = {
     "netpol:egress_open": "no NetworkPolicy (Kubernetes, Cilium or Calico) selects the pod for egress",
     "netpol:egress_allows_any": "a NetworkPolicy selecting the pod allows egress to anywhere",
     "netpol:egress_allows_metadata": "a NetworkPolicy selecting the pod allows egress to the cloud metadata address 169.254.169.254 (ports not checked)",
+    "netpol:ingress_allows_pods": "the NetworkPolicies isolating the pod's ingress admit another workload of the input on a port it serves, that workload's egress allowing it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
+    "pod_network:reaches": "the pod may open a served port of another workload of the input: its egress and that workload's ingress allow it (graph/_network.py; the evidence names one)",
+    "netpol:egress_allows_pods": "the NetworkPolicies isolating the pod's egress let it open a served port of another workload of the input, that workload's ingress admitting it (graph/_network.py; a Cilium/Calico policy counts as allowing)",
     "shm:unbounded": "a memory-backed emptyDir (/dev/shm) without sizeLimit",
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
@@ -133,6 +138,8 @@ FACT_FAMILIES: dict[str, str] = {
     "exposed:external": "reachable from outside the cluster (LoadBalancer/NodePort allowed from outside, a gateway route allowed from some peer, or the host's network)",
     "reachable:cluster": "reachable from other pods",
     "egress:open": "egress not restricted",
+    "egress:pods": "the pod may open a served port of another workload of the input (pod_network:reaches) and its egress allows it: no egress policy, one that admits that workload, or the host's network (NetworkPolicy does not isolate it)",
+    "ingress:pods": "other pods may open connections to the pod: no ingress policy, one that admits some pod, or the host's network",
     "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
 
@@ -415,6 +422,11 @@ class FactBase:
     # (``Namespace/<ns>``): every namespaced right there. Reached only through the
     # escalate/bind relations; never a target of the identity groups.
     namespace_admins: tuple[IdentityFacts, ...] = field(default=())
+    # Pod-to-pod reach (graph/_network.py): the Kubernetes NetworkPolicies and the hubs
+    # built from them and the inventory's workloads (fact-level what-ifs keep the same
+    # manifests, so they share it).
+    network_policies: tuple[NetworkPolicy, ...] = field(default=())
+    network: NetworkIndex | None = field(default=None, compare=False, repr=False)
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -1082,6 +1094,7 @@ def _pod_facts(
     loc: tuple[str, int | None],
     scope: Mapping[str, frozenset[str]],
     group_scope: Mapping[str, frozenset[str]],
+    pod_reach: tuple[Mapping[str, tuple[str, str]], Mapping[str, str]],
 ) -> frozenset[str]:
     path, line = loc
     facts: set[str] = set()
@@ -1152,8 +1165,22 @@ def _pod_facts(
             add("netpol:allows_peers", "NetworkPolicy", "; ".join(net.allowed_peers))
     else:
         add("netpol:ingress_open", "NetworkPolicy", "no NetworkPolicy selects the pod for ingress")
+    # Pod to pod, exactly (graph/_network.py): an isolated side that still lets a workload
+    # of the input through.
+    reaches, reached = pod_reach
+    key = str(w.ref)
+    if key in reaches:
+        target, port = reaches[key]
+        add("pod_network:reaches", "NetworkPolicy", f"reaches {target}:{port}")
+    if net.ingress_isolated and key in reached:
+        add("netpol:ingress_allows_pods", "NetworkPolicy", f"{policies}: admits {reached[key]}")
     if net.egress_isolated:
         add("netpol:egress_isolated", "NetworkPolicy", policies)
+        if key in reaches:
+            target, port = reaches[key]
+            add(
+                "netpol:egress_allows_pods", "NetworkPolicy", f"{policies}: reaches {target}:{port}"
+            )
         if net.egress_allows_any:
             add("netpol:egress_allows_any", "NetworkPolicy", policies)
         if net.egress_allows_metadata:
@@ -1513,6 +1540,10 @@ def extract(
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
         sa_names.setdefault(account.ref.namespace, set()).add(str(account.ref.name))
+    from attackmap.graph._network import build_index
+
+    network = build_index(inventory.workloads, inventory.network_policies)
+    pod_reach = (network.reaches(), network.reached())
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
@@ -1539,7 +1570,7 @@ def extract(
             if sa is not None
             else {}
         )
-        pod = set(_pod_facts(w, ev, loc, scope, group_scope))
+        pod = set(_pod_facts(w, ev, loc, scope, group_scope, pod_reach))
         detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
         if detail:
             pod.add("deploy_admits:privileged")
@@ -1578,6 +1609,8 @@ def extract(
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
         namespace_admins=namespace_admins,
+        network_policies=inventory.network_policies,
+        network=network,
     )
 
 
@@ -1841,6 +1874,22 @@ def derive(
             "reachable:cluster",
             ["route:host", "netpol:ingress_open", "netpol:allows_any_pod"],
         )
+    # Pod to pod (graph/_network.py decides which pod and port; these say whether any may).
+    host_net = "host_network" in base
+    if "pod_network:reaches" in base and (
+        host_net or "netpol:egress_open" in base or "netpol:egress_allows_pods" in base
+    ):
+        put(
+            "egress:pods",
+            [
+                "pod_network:reaches",
+                "host_network",
+                "netpol:egress_open",
+                "netpol:egress_allows_pods",
+            ],
+        )
+    if host_net or open_in or "netpol:ingress_allows_pods" in base:
+        put("ingress:pods", ["host_network", "netpol:ingress_open", "netpol:ingress_allows_pods"])
     if "netpol:egress_open" in base or "netpol:egress_allows_any" in base:
         put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
     if "netpol:egress_open" in base or "netpol:egress_allows_metadata" in base:

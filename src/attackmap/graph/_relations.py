@@ -13,6 +13,10 @@ rather than to each target, so a cluster where many workloads reach many others 
 one copy of each group (edges O(workloads + instances), not their product);
 :func:`group_targets` lists a group's members and a relation's targets are exactly
 ``members of its groups, minus the source's own``.
+
+Pod-to-pod reach (``network_reach_targets``) uses groups of served ports (``port``
+scope): each *hub* of :mod:`attackmap.graph._network` is one group, shared by every
+source whose NetworkPolicies lead to it.
 """
 
 from __future__ import annotations
@@ -27,17 +31,21 @@ from attackmap.graph._facts import (
     IdentityFacts,
     WorkloadFacts,
 )
+from attackmap.graph._network import network_index, source_hubs
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
+# A served port as a target: (workload key, container, port text as in the scope label).
+PortTarget = tuple[str, str, str]
 Holder = WorkloadFacts | IdentityFacts
-Relation = Callable[[FactBase, Holder | None], tuple[Target, ...]]
+Relation = Callable[[FactBase, Holder | None], tuple[Target | PortTarget, ...]]
 
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
-# right there) or "tokens" (mounted tokens, no namespace: "*").
+# right there), "tokens" (mounted tokens, no namespace: "*") or "hub" (the served ports a
+# pod-network hub of graph/_network.py reaches; the second item is the hub's id).
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -76,9 +84,11 @@ def _key(holder: Holder | None) -> str | None:
     return holder.key if holder is not None else None
 
 
-def group_targets(fb: FactBase, group: Group) -> tuple[Target, ...]:
+def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]:
     """The members of ``group`` in ``fb`` (fact-base order)."""
     kind, ns = group
+    if kind == "hub":
+        return hub_targets(fb, ns)
     if kind == "tokens":
         return tuple((k, None) for k in fb.token_holders)
     if kind == "namespace_admin":
@@ -140,6 +150,19 @@ def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
     return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
 
 
+def _network_reach(fb: FactBase, wf: Holder | None) -> Reach:
+    if not isinstance(wf, WorkloadFacts):
+        return Reach((), None)
+    return Reach(tuple(("hub", hub) for hub in source_hubs(fb, wf)), wf.key)
+
+
+def hub_targets(fb: FactBase, hub: str) -> tuple[PortTarget, ...]:
+    """The served ports hub ``hub`` reaches (fact-base order)."""
+    return tuple(
+        (key, port.container, port.text) for key, port in network_index(fb).members.get(hub, ())
+    )
+
+
 REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # Containers of the workloads in namespaces where the ServiceAccount may exec/attach.
     "rbac_exec_targets": _containers_where(("exec",)),
@@ -165,12 +188,15 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # bound to it (escalate), or bind a role to itself (bind).
     "escalate_namespace_targets": _namespace_admin_where(("escalate_roles_namespaced",)),
     "bind_namespace_targets": _namespace_admin_where(("bind_roles_namespaced",)),
+    # The served ports of every workload a pod of the source may open, per the
+    # NetworkPolicies of both (egress of the source, ingress of the target): hubs.
+    "network_reach_targets": _network_reach,
 }
 
 
-def targets(fb: FactBase, reach: Reach) -> tuple[Target, ...]:
+def targets(fb: FactBase, reach: Reach) -> tuple[Target | PortTarget, ...]:
     """Every target of ``reach``, each once (group order, then fact-base order)."""
-    seen: dict[Target, None] = {}
+    seen: dict[Target | PortTarget, None] = {}
     for group in reach.groups:
         for target in group_targets(fb, group):
             if target[0] != reach.excluded:
@@ -179,7 +205,7 @@ def targets(fb: FactBase, reach: Reach) -> tuple[Target, ...]:
 
 
 def _relation(name: str) -> Relation:
-    def relation(fb: FactBase, wf: Holder | None) -> tuple[Target, ...]:
+    def relation(fb: FactBase, wf: Holder | None) -> tuple[Target | PortTarget, ...]:
         return targets(fb, REACH[name](fb, wf))
 
     relation.__name__ = name

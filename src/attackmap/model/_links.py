@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from attackmap.model._calico import CalicoIndex, CalicoPolicy, calico_verdict
 from attackmap.model._cilium import CiliumIndex, CiliumPolicy, cilium_labels, cilium_verdict
+from attackmap.model._cni import Verdict
 from attackmap.model._inventory import Inventory
 from attackmap.model._objects import (
     METADATA_ADDRESS,
@@ -361,6 +362,22 @@ def _network(w: Workload, policies: list[NetworkPolicy]) -> NetworkIsolation:
     )
 
 
+def _has_say(v: Verdict) -> bool:
+    """Whether a CNI verdict says anything about the pod."""
+    return bool(
+        v.isolated or v.policies or v.any_pod or v.external or v.peers
+        or v.denies_pods or v.denies_external
+    )  # fmt: skip
+
+
+def _restricts(v: Verdict) -> bool:
+    """Whether a CNI verdict isolates or allows or denies anything in its direction (a
+    policy that only selects the pod changes nothing there)."""
+    return bool(
+        v.isolated or v.any_pod or v.external or v.peers or v.denies_pods or v.denies_external
+    )
+
+
 def _with_cni(
     k8s: NetworkIsolation,
     w: Workload,
@@ -380,9 +397,7 @@ def _with_cni(
     out_isolated = k8s.egress_isolated or cil_out.isolated or cal_out.isolated
     policies = {*k8s.policies, *cil_in.policies, *cil_out.policies}
     policies |= cal_in.policies | cal_out.policies
-    if not any(v.isolated or v.policies or v.any_pod or v.external or v.peers
-               or v.denies_pods or v.denies_external
-               for v in (cil_in, cal_in, cil_out, cal_out)):  # fmt: skip
+    if not any(_has_say(v) for v in (cil_in, cal_in, cil_out, cal_out)):
         return k8s  # no CNI policy has a say about this pod
     peers = set(k8s.allowed_peers) | cil_in.peers
     if cil_in.denies_pods and cil_in.denies_external:
@@ -390,8 +405,12 @@ def _with_cni(
     peers |= cal_in.peers
     k8s_in = k8s.ingress_isolated
     k8s_out = k8s.egress_isolated
+    cni_in = _restricts(cil_in) or _restricts(cal_in)
+    cni_out = _restricts(cil_out) or _restricts(cal_out)
     return trusted(
         NetworkIsolation,
+        cni_ingress=cni_in,
+        cni_egress=cni_out,
         ingress_isolated=in_isolated,
         policies=tuple(sorted(policies)),
         allows_from_any_pod=not in_isolated
@@ -658,6 +677,16 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 )
             )
     warnings += _cni_warnings(inv)
+    cni_selected = sum(1 for w in linked if w.network.cni_ingress or w.network.cni_egress)
+    if cni_selected:
+        warnings.append(
+            trusted(
+                LoadWarning,
+                message=f"Cilium/Calico policies select {cni_selected} workload(s): their "
+                "rules are not evaluated pod to pod, so reach from and to those workloads is "
+                "taken as allowed on every port in the directions they select (conservative)",
+            )
+        )
     for b in inv.bindings:
         if b.role_ref not in roles:
             warnings.append(

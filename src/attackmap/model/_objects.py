@@ -354,6 +354,13 @@ def parse_route(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> 
 METADATA_ADDRESS = ipaddress.ip_address("169.254.169.254")
 
 
+#: Where pod networks take their addresses from (see :attr:`IPBlock.may_hold_pod_ips`).
+_POD_SPACE = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+
+
 class IPBlock(Frozen):
     cidr: str
     except_: tuple[str, ...] = ()
@@ -373,6 +380,18 @@ class IPBlock(Frozen):
             except ValueError:
                 continue
         return True
+
+    @property
+    def may_hold_pod_ips(self) -> bool:
+        """Whether the block may hold a pod's address. Pod addresses are not in the input;
+        pod networks use private (RFC 1918, RFC 6598 shared, IPv6 unique-local) space, so a
+        block that overlaps it may hold any pod and one wholly outside it holds none (an
+        unparsable range may hold any: a missed path is worse than a false one)."""
+        try:
+            net = ipaddress.ip_network(self.cidr, strict=False)
+        except ValueError:
+            return True
+        return any(net.overlaps(space) for space in _POD_SPACE if space.version == net.version)
 
     @property
     def external(self) -> bool:
@@ -402,11 +421,22 @@ class NetworkPeer(Frozen):
         return pods + ns
 
 
+class PolicyPort(Frozen):
+    """One entry of a rule's ``ports``: a protocol and a port number, a range
+    (``port``..``end_port``) or a named port; ``port`` None means every port."""
+
+    protocol: str = "TCP"
+    port: int | str | None = None
+    end_port: int | None = None
+
+
 class NetworkPolicyRule(Frozen):
-    """One ingress/egress rule; ``peers`` empty means *all* sources/destinations."""
+    """One ingress/egress rule; ``peers`` empty means *all* sources/destinations, and
+    ``port_specs`` empty means every port (``ports`` is their display form)."""
 
     peers: tuple[NetworkPeer, ...] = ()
     ports: tuple[str, ...] = ()
+    port_specs: tuple[PolicyPort, ...] = ()
 
 
 class NetworkPolicy(Frozen):
@@ -483,6 +513,10 @@ def _rule(peers: list[_K8sPeer] | None, ports: list[_K8sPolicyPort] | None) -> N
         ports=tuple(
             f"{p.protocol or 'TCP'}/{p.port if p.port is not None else '*'}"
             + (f"-{p.end_port}" if p.end_port else "")
+            for p in ports or ()
+        ),
+        port_specs=tuple(
+            PolicyPort(protocol=p.protocol or "TCP", port=p.port, end_port=p.end_port)
             for p in ports or ()
         ),
     )

@@ -557,6 +557,10 @@ class NetworkIsolation(Frozen):
     egress_allows_any: bool = True
     #: egress to the cloud metadata address (169.254.169.254) is allowed (ports not checked)
     egress_allows_metadata: bool = True
+    #: a Cilium or Calico policy selects the pod for ingress / egress (pod-to-pod reach is
+    #: then taken to be allowed in that direction: graph/_network.py)
+    cni_ingress: bool = False
+    cni_egress: bool = False
 
 
 class NamespacePSS(Frozen):
