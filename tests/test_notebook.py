@@ -19,7 +19,7 @@ MANIFEST = REPO_ROOT / "examples" / "nim" / "nim-deploy-default.yaml"
 
 
 @pytest.fixture(scope="module")
-def executed() -> Any:
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     nbformat = pytest.importorskip("nbformat", reason="dev extra: pip install -e '.[dev]'")
     nbclient = pytest.importorskip("nbclient", reason="dev extra: pip install -e '.[dev]'")
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -27,7 +27,8 @@ def executed() -> Any:
         nb,
         timeout=300,
         kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        # run outside the source tree: the notebook finds its input through the package
+        resources={"metadata": {"path": str(tmp_path_factory.mktemp("elsewhere"))}},
     )
     client.execute()  # raises CellExecutionError on any failing cell
     return nb

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 import attackmap
 from attackmap import cli
 
@@ -46,3 +48,16 @@ def test_cli_builds_only_the_named_subcommand() -> None:
 def test_version_and_bad_usage_exit_codes(capsys: object) -> None:
     assert cli.main(["--version"]) == 0
     assert cli.main(["no-such-command"]) == 2
+
+
+def test_the_example_manifest_ships_with_the_package() -> None:
+    """The notebook's input, found from any directory (a copy of examples/nim/)."""
+    from pathlib import Path
+
+    shipped = attackmap.example_manifest()
+    source = Path(__file__).resolve().parents[1] / "examples" / "nim" / "nim-deploy-default.yaml"
+    assert shipped.read_bytes() == source.read_bytes(), "copy examples/nim/ to data/examples/"
+    assert "src/attackmap/data/examples" in shipped.as_posix() or "site-packages" in str(shipped)
+    with pytest.raises(attackmap.AttackmapError) as info:
+        attackmap.example_manifest("nope.yaml")
+    assert "one of nim-deploy-default.yaml" in info.value.diagnostics()

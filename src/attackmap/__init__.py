@@ -23,6 +23,7 @@ _LAZY: dict[str, str] = {
     "load_attack": "attackmap.attack",
     "AttackKB": "attackmap.attack",
     "load": "attackmap.model",
+    "example_manifest": "attackmap._resources",
     "Inventory": "attackmap.model",
     "Workload": "attackmap.model",
     "ClusterContext": "attackmap.model",
@@ -37,11 +38,13 @@ __all__ = [
     "Workload",
     "__version__",
     "analyze",
+    "example_manifest",
     "load",
     "load_attack",
 ]
 
 if TYPE_CHECKING:
+    from attackmap._resources import example_manifest as example_manifest
     from attackmap.attack import AttackKB as AttackKB
     from attackmap.attack import load_attack as load_attack
     from attackmap.graph import Report as Report

@@ -1,6 +1,6 @@
 """Reference documentation generated from data (``docs/reference/``), without I/O.
 
-:func:`generate` returns ``{file name: markdown}``; ``attackmap docs --out DIR`` writes it and
+:func:`generate` returns ``{file name: markdown}``; ``attackmap docs --out-dir DIR`` writes it and
 a test checks the committed ``docs/reference/`` is byte-identical to it. Every table is
 derived from the catalogue (``mappings/``), the ATT&CK knowledge base, the Pod Security check
 table and the engine's own fact derivation — nothing technique-related is written by hand.
@@ -665,7 +665,7 @@ def _index_md(kb: AttackKB) -> str:
         "Reference",
         "the catalogue under `mappings/` and the bundled ATT&CK " + kb.version,
         "Tables generated from data; `make test` fails when they drift from `mappings/`. "
-        "Regenerate with `attackmap docs --out docs/reference/`.",
+        "Regenerate with `attackmap docs --out-dir docs/reference/`.",
     )
     lines += [f"- [{title}]({name})" for name, title in PAGES]
     lines.append("")

@@ -49,7 +49,7 @@ def test_rebuild_is_byte_identical(atlas_yaml: Path, tmp_path: Path) -> None:
 
 def test_cli_build_slice_takes_atlas_yaml(atlas_yaml: Path, tmp_path: Path) -> None:
     out = tmp_path / "atlas"
-    assert main(["attack", "build-slice", "--from", str(atlas_yaml), "--out", str(out)]) == 0
+    assert main(["attack", "build-slice", "--from", str(atlas_yaml), "--out-dir", str(out)]) == 0
     assert (out / "atlas.json").read_bytes() == (ATLAS_DIR / "atlas.json").read_bytes()
 
 
@@ -211,4 +211,6 @@ def test_a_file_that_is_not_atlas_is_refused(tmp_path: Path) -> None:
     assert e.value.path is not None and "ATLAS.yaml" in str(e.value.path)
     with pytest.raises(AttackKBError, match="not an ATLAS distribution file"):
         load_atlas(bad)
-    assert main(["attack", "build-slice", "--from", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["attack", "build-slice", "--from", str(bad), "--out-dir", str(tmp_path / "o")]) == 2
+    )

@@ -18,7 +18,13 @@ GOALS = "T1611,T1552.001,T1528"
 
 
 def test_out_dir_verified(tmp_path: Path) -> None:
-    code = main(["harden", str(NIM_DEFAULT), "--goal", GOALS, "--out", str(tmp_path)])
+    code = main(
+        [
+            "harden",
+            *(str(NIM_DEFAULT), "--goal", GOALS, "--allow", "remove-credential-env"),
+            *("--out-dir", str(tmp_path)),
+        ]
+    )
     assert code == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["HARDENING.md", "nim-deploy-default.yaml"]
@@ -35,6 +41,8 @@ def test_stdout_diff_and_exit_1_when_need_blocks(capsys: pytest.CaptureFixture[s
             str(NIM_DEFAULT),
             "--goal",
             GOALS,
+            "--allow",
+            "remove-credential-env",
             "--format",
             "diff",
             "--audit",

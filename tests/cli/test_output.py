@@ -63,8 +63,8 @@ _WRITERS = [
     ),
     (["inventory", str(NIM), "-o", "{out}/inventory"], ["inventory"]),
     (["inventory", str(NIM), "--format", "json", "-o", "{out}/inventory"], ["inventory"]),
-    (["harden", str(NIM), "--out", "{out}"], ["HARDENING.md", NIM.name]),
-    (["docs", "--out", "{out}"], ["capabilities.md", "controls.md"]),
+    (["harden", str(NIM), "--out-dir", "{out}"], ["HARDENING.md", NIM.name]),
+    (["docs", "--out-dir", "{out}"], ["capabilities.md", "controls.md"]),
 ]
 _IDS = [" ".join(a[:1] + a[2:4]) for a, _ in _WRITERS]
 

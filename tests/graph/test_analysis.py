@@ -78,8 +78,9 @@ def test_goal_that_no_control_breaks_is_reported_as_remaining() -> None:
 
 def test_apply_rejects_unknown_or_untargeted_controls() -> None:
     report = attackmap.analyze(PRIVILEGED)
-    with pytest.raises(AttackmapError, match="no target"):
-        report.apply(["unprivileged"])
+    # a bare control applies where it breaks a path (tests/test_library_ergonomics.py)
+    bare, targeted = report.apply(["unprivileged"]), report.apply(["unprivileged@Pod/ml/gpu-debug"])
+    assert bare.to_json() == targeted.to_json()
     with pytest.raises(AttackmapError, match="unknown control"):
         report.apply(["make-it-safe@Pod/ml/gpu-debug"])
 

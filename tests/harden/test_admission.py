@@ -47,6 +47,8 @@ RECORDING = DATA / "preprocess-syscalls.txt"
 DEVICE_PLUGIN = SHARED / "corpus" / "nim" / "gpu-operator-state-device-plugin-0500_daemonset.yaml"
 OPERATOR_SAMPLE = SHARED / "corpus" / "nim" / "operator-serving-standalone-basic-llm.yaml"
 GOALS = ["T1611", "T1552.001", "T1528"]
+# the scenarios pre-cache the NIM model: NGC_API_KEY may go (docs/harden.md, NIM specifics)
+ALLOW = "remove-credential-env"
 PRE = "Deployment/nim-pre/nim-preprocess"
 DP = "DaemonSet/gpu-operator/nvidia-device-plugin-daemonset"
 
@@ -110,14 +112,20 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _nim_default(work: Path) -> HardenResult:
-    return harden(NIM_DEFAULT, goals=GOALS, level="baseline", admission=["vap", "kyverno"])
+    return harden(
+        NIM_DEFAULT, goals=GOALS, allow=ALLOW, level="baseline", admission=["vap", "kyverno"]
+    )
 
 
 def _nim_restricted(work: Path) -> HardenResult:
     # restricted and T1485: every container control (caps, escalation, non-root, seccomp,
     # read-only model store) is applied, so each has its mutation case
     return harden(
-        NIM_DEFAULT, goals=[*GOALS, "T1485"], level="restricted", admission=["vap", "kyverno"]
+        NIM_DEFAULT,
+        goals=[*GOALS, "T1485"],
+        allow=ALLOW,
+        level="restricted",
+        admission=["vap", "kyverno"],
     )
 
 
@@ -127,6 +135,7 @@ def _nimservice(work: Path) -> HardenResult:
     return harden(
         OPERATOR_SAMPLE,
         goals=GOALS,
+        allow=ALLOW,
         level="baseline",
         render_deployment=True,
         admission=["vap", "kyverno"],
@@ -135,7 +144,9 @@ def _nimservice(work: Path) -> HardenResult:
 
 def _nimservice_operator(work: Path) -> HardenResult:
     # not rendered: the policy is read off the pods the operator renders (attackmap's model)
-    return harden(DATA / "nimservice-standalone.yaml", goals=GOALS, admission=["vap", "kyverno"])
+    return harden(
+        DATA / "nimservice-standalone.yaml", goals=GOALS, allow=ALLOW, admission=["vap", "kyverno"]
+    )
 
 
 def _device_plugin(work: Path) -> HardenResult:
@@ -150,7 +161,14 @@ def _device_plugin(work: Path) -> HardenResult:
     manifest = work / "device-plugin.yaml"
     manifest.write_text(text)
     log = _audit(manifest, work / "device-plugin-audit.jsonl", "DaemonSet")
-    return harden(manifest, goals=GOALS, level="baseline", audit=log, admission=["vap", "kyverno"])
+    return harden(
+        manifest,
+        goals=GOALS,
+        allow=ALLOW,
+        level="baseline",
+        audit=log,
+        admission=["vap", "kyverno"],
+    )
 
 
 def _sysadmin(work: Path) -> HardenResult:
@@ -158,6 +176,7 @@ def _sysadmin(work: Path) -> HardenResult:
     return harden(
         SYSADMIN,
         goals=GOALS,
+        allow=ALLOW,
         level="baseline",
         audit=log,
         admission=["vap", "kyverno"],
@@ -167,7 +186,9 @@ def _sysadmin(work: Path) -> HardenResult:
 
 def _pinned(work: Path) -> HardenResult:
     log = _audit(PINNED, work / "pinned-audit.jsonl", "ReplicaSet")
-    return harden(PINNED, goals=GOALS, level="baseline", audit=log, admission=["vap", "kyverno"])
+    return harden(
+        PINNED, goals=GOALS, allow=ALLOW, level="baseline", audit=log, admission=["vap", "kyverno"]
+    )
 
 
 SCENARIOS: dict[str, Callable[[Path], HardenResult]] = {
@@ -611,7 +632,7 @@ def test_cli_bad_recording_key(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_library_refuses_unknown_engine() -> None:
     with pytest.raises(HardenError, match="unknown admission engine"):
-        harden(SYSADMIN, goals=GOALS, admission="opa")
+        harden(SYSADMIN, goals=GOALS, allow=ALLOW, admission="opa")
 
 
 PLAIN = """---
@@ -653,7 +674,9 @@ def test_shared_namespace_exempts_by_runtime_class_with_a_cluster_wide_guard(
     single = tmp_path / "single.yaml"
     single.write_text(text)
     log = _audit(single, tmp_path / "audit.jsonl", "ReplicaSet")
-    result = harden(manifest, goals=GOALS, level="baseline", audit=log, admission=["vap"])
+    result = harden(
+        manifest, goals=GOALS, allow=ALLOW, level="baseline", audit=log, admission=["vap"]
+    )
     adm = result.admission
     assert adm is not None
     levels = {p.workload: p.level for p in adm.policies}
@@ -720,7 +743,9 @@ def test_admission_files_hold_no_secret(
 def test_profiles_without_admission(tmp_path: Path) -> None:
     """A recording alone: the manifest gets its Localhost profile and the SPO objects and
     kubelet file are written; no policy, and the note says how to enable the binding."""
-    result = harden(SYSADMIN, goals=GOALS, seccomp={f"{PRE}:preprocess": str(RECORDING)})
+    result = harden(
+        SYSADMIN, goals=GOALS, allow=ALLOW, seccomp={f"{PRE}:preprocess": str(RECORDING)}
+    )
     assert result.admission is None
     files = result.files()
     assert SPO_FILE in files and VAP_FILE not in files and "ADMISSION.md" not in files
@@ -732,4 +757,4 @@ def test_cli_without_out_says_where_the_policies_go(capsys: pytest.CaptureFixtur
     assert main(["harden", str(NIM_DEFAULT), "--admission", "vap"]) in (0, 1)
     out, err = capsys.readouterr()
     assert "ValidatingAdmissionPolicy" not in out  # stdout stays the hardened manifests
-    assert "written with --out DIR" in err
+    assert "written with --out-dir DIR" in err

@@ -16,6 +16,8 @@ DATA = Path(__file__).resolve().parent / "data"
 NIM_DEFAULT = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
 NIMSERVICE = DATA / "nimservice-standalone.yaml"
 GOALS = ["T1611", "T1552.001", "T1528"]
+# T1552.001 on a NIM needs NGC_API_KEY gone: asked for by name (tests/cli/test_harden_nim_working.py)
+ALLOW = "remove-credential-env"
 STS = "StatefulSet/default/my-nim"
 
 
@@ -26,7 +28,7 @@ def _reanalyse(result: HardenResult) -> attackmap.Report:
 def test_nim_default_goals_unreachable_and_baseline() -> None:
     before = attackmap.analyze(str(NIM_DEFAULT))
     assert {"T1552.001", "T1528"} <= set(before.workload(STS).technique_ids())
-    result = harden(NIM_DEFAULT, goals=GOALS, level="baseline")
+    result = harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW, level="baseline")
     assert result.verified
     after = _reanalyse(result)  # independent re-analysis of the emitted YAML
     for w in after.workloads:
@@ -39,7 +41,7 @@ def test_nim_default_goals_unreachable_and_baseline() -> None:
 
 
 def test_output_keeps_comments_and_untouched_documents() -> None:
-    result = harden(NIM_DEFAULT, goals=GOALS, level="baseline")
+    result = harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW, level="baseline")
     (out,) = result.documents
     original = NIM_DEFAULT.read_text()
     assert out.name == NIM_DEFAULT.name
@@ -54,12 +56,12 @@ def test_output_keeps_comments_and_untouched_documents() -> None:
 
 
 def test_diff_shows_each_control_with_its_change() -> None:
-    result = harden(NIM_DEFAULT, goals=GOALS)
+    result = harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW)
     diff = result.to_diff()
     assert "# control disable-token-automount@StatefulSet/default/my-nim" in diff
     assert "+      automountServiceAccountToken: false" in diff
     assert "-            - name: NGC_API_KEY" in diff
-    assert harden(NIM_DEFAULT, goals=GOALS).to_diff() == diff  # deterministic
+    assert harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW).to_diff() == diff  # deterministic
 
 
 def test_restricted_applies_level_controls_and_reports_removed_techniques() -> None:
@@ -75,7 +77,11 @@ def test_restricted_applies_level_controls_and_reports_removed_techniques() -> N
 
 def test_audited_capability_need_blocks_restricted() -> None:
     result = harden(
-        NIM_DEFAULT, goals=GOALS, level="restricted", audit=DATA / "audit-net-raw.jsonl"
+        NIM_DEFAULT,
+        goals=GOALS,
+        allow=ALLOW,
+        level="restricted",
+        audit=DATA / "audit-net-raw.jsonl",
     )
     (need,) = result.needs
     assert need.need == "cap:NET_RAW" and need.evidence.endswith("audit-net-raw.jsonl:1")
@@ -90,7 +96,7 @@ def test_audited_capability_need_blocks_restricted() -> None:
 
 
 def test_audited_api_access_blocks_token_goal() -> None:
-    result = harden(NIM_DEFAULT, goals=GOALS, audit=DATA / "audit-api-access.jsonl")
+    result = harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW, audit=DATA / "audit-api-access.jsonl")
     (w,) = result.verification.workloads
     assert w.goals_after == ("T1528",)
     assert any("kept by need api-access" in b for b in w.blocked)
@@ -98,7 +104,7 @@ def test_audited_api_access_blocks_token_goal() -> None:
 
 
 def test_nimservice_reports_blocked_goals_honestly() -> None:
-    result = harden(NIMSERVICE, goals=GOALS, level="baseline")
+    result = harden(NIMSERVICE, goals=GOALS, allow=ALLOW, level="baseline")
     assert not result.verified
     (w,) = result.verification.workloads
     assert set(w.goals_after) == {"T1528", "T1552.001"}
@@ -110,7 +116,7 @@ def test_nimservice_reports_blocked_goals_honestly() -> None:
 
 
 def test_nimservice_rendered_deployment_reaches_goals() -> None:
-    result = harden(NIMSERVICE, goals=GOALS, level="baseline", render_deployment=True)
+    result = harden(NIMSERVICE, goals=GOALS, allow=ALLOW, level="baseline", render_deployment=True)
     assert result.verified, result.summary()
     after = _reanalyse(result)
     assert [str(w.ref) for w in after.workloads] == ["Deployment/nim-service/llama-3-2-1b"]
@@ -120,7 +126,7 @@ def test_nimservice_rendered_deployment_reaches_goals() -> None:
 
 def test_shared_operator_sample(shared_dir: Path) -> None:
     path = shared_dir / "corpus" / "nim" / "operator-serving-standalone-basic-llm.yaml"
-    result = harden(path, goals=GOALS, render_deployment=True)
+    result = harden(path, goals=GOALS, allow=ALLOW, render_deployment=True)
     by = {w.workload: w for w in result.verification.workloads}
     assert not by["Deployment/nim-service/meta-llama-3-2-1b-instruct"].goals_after
     cache = by["NIMCache/nim-service/meta-llama-3-2-1b-instruct"]
@@ -129,12 +135,14 @@ def test_shared_operator_sample(shared_dir: Path) -> None:
 
 
 def test_shared_corpus_default(shared_dir: Path) -> None:
-    result = harden(shared_dir / "corpus" / "nim" / "nim-deploy-default.yaml", goals=GOALS)
+    result = harden(
+        shared_dir / "corpus" / "nim" / "nim-deploy-default.yaml", goals=GOALS, allow=ALLOW
+    )
     assert result.verified
 
 
 def test_bad_input() -> None:
     with pytest.raises(HardenError):
-        harden(DATA / "missing.yaml", goals=GOALS)
+        harden(DATA / "missing.yaml", goals=GOALS, allow=ALLOW)
     with pytest.raises(HardenError):
-        harden(NIM_DEFAULT, goals=GOALS, level="strict")
+        harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW, level="strict")

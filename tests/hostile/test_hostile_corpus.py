@@ -68,7 +68,7 @@ def test_cli_exits_2_without_traceback_or_partial_output(
     line, field, _ = _expectation(path)
     good = tmp_path / "a-valid.yaml"
     good.write_text(VALID)
-    out_file = tmp_path / "report.out"
+    out_file = tmp_path / "report.txt"
     # the valid file comes first: its result must not be printed as if complete
     assert main([command, str(good), str(path), "-o", str(out_file)]) == 2
     out, err = capsys.readouterr()

@@ -147,7 +147,8 @@ def test_load_reports_field_path_and_line(tmp_path: Path) -> None:
             "spec.containers[0].resources.limits.cpu",
             "malformed quantity",
         ),
-        (POD + "---\n" + POD, None, "duplicate object Pod/default/p"),
+        # identical copies are one object (tests/cli/test_repositories.py); different ones not
+        (POD + "---\n" + POD.replace("nginx", "nginx:2"), None, "duplicate object Pod/default/p"),
         ("- a\n- b\n", None, "must be a mapping"),
     ],
 )

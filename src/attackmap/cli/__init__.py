@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "harden": "attackmap.cli._harden",
     "docs": "attackmap.cli._docs",
     "explain": "attackmap.cli._explain",
+    "diff": "attackmap.cli._diff",
     "completion": "attackmap.cli._completion",
 }
 

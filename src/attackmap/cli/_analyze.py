@@ -5,29 +5,72 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from attackmap.attack._models import parent_id
-from attackmap.cli._output import print_table, status, write_stream, write_text
+from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._output import (
+    add_output,
+    output_format,
+    print_table,
+    status,
+    write_stream,
+    write_text,
+)
 from attackmap.errors import AttackmapError
 
 log = logging.getLogger("attackmap.cli")
+
+CONFIG = ".attackmap.yaml"
 
 EXAMPLES = """\
 examples:
   attackmap analyze nim.yaml                                 every entry point, a table
   attackmap analyze chart/ --entry external --format json    internet-facing paths, JSON
   attackmap analyze nim.yaml --format json --pretty          JSON indented for people
+  attackmap analyze nim.yaml -o attackmap.sarif              the format from the extension
   attackmap analyze nim.yaml --goal T1611,T1552.001          + the smallest control set
   attackmap analyze nim.yaml --context cluster.yaml --seccomp-root /var/lib/kubelet/seccomp
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
   attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
+  attackmap analyze deploy/ --baseline main.json --fail-on high   only what is new
 """
 
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+#: ``-o FILE`` extensions beside each exporter's own ``suffix`` (docs/ci.md lists them all)
+EXTRA_SUFFIXES = {
+    ".stix.json": "stix",
+    ".navigator.json": "navigator",
+    ".layer.json": "navigator",
+    ".atlas.json": "navigator-atlas",
+    ".navigator-atlas.json": "navigator-atlas",
+    ".sarif.json": "sarif",
+    ".htm": "html",
+    ".markdown": "markdown",
+    ".gv": "dot",
+    ".tsv": "table",
+    ".txt": "table",
+}
+
+
+def report_suffixes() -> dict[str, str]:
+    """Extension -> format for ``analyze -o FILE``: each exporter's ``suffix`` (a suffix
+    several exporters share, ``.json``, belongs to the one of that name) and
+    :data:`EXTRA_SUFFIXES`."""
+    from attackmap.exporters import EXPORTERS
+
+    suffixes: dict[str, str] = {}
+    for name, exp in sorted(EXPORTERS.items()):
+        if exp.suffix not in suffixes or exp.suffix == f".{name}":
+            suffixes[exp.suffix] = name
+    return suffixes | EXTRA_SUFFIXES
 
 
 def add_parser(sub: Any) -> None:
@@ -73,13 +116,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--namespace", metavar="NS", help="namespace for objects that name none (default: default)"
     )
+    add_input_options(p)
     p.add_argument(
         "--attack", metavar="BUNDLE", help="an ATT&CK bundle or slice directory (default: bundled)"
     )
     p.add_argument(
-        "--format", choices=formats, default="table", help="output format (default: table)"
+        "--format",
+        choices=formats,
+        default=None,
+        help="output format (default: from the extension of -o FILE, else table)",
     )
-    p.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    add_output(p, "the report")
     p.add_argument(
         "--pretty",
         action="store_true",
@@ -96,44 +143,107 @@ def add_parser(sub: Any) -> None:
         "matches its sub-techniques), tactics (privilege-escalation, ai-model-access) or "
         "severities (info, low, medium, high, critical: that level or above) is reachable",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="OLD.json",
+        help="a saved JSON report: report (and fail on) only the findings it does not have",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings and accepted findings (default: the first {CONFIG} in the working "
+        "directory or above; flags win over it)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import attackmap
+    from attackmap._config import Config, find_config, load_config
     from attackmap.exporters import exporter
 
+    fmt = output_format(args.format, args.output, report_suffixes(), "table")
+    found = args.config or find_config()
+    config = load_config(found) if found else Config()
+    if found:
+        log.info("settings from %s", found)
     kb = attackmap.load_attack(args.attack)
-    fail_on = _fail_on(args.fail_on, kb)  # refuse typos before doing any work
+    fail_on = _fail_on(args.fail_on or list(config.fail_on or ()), kb)  # typos: before any work
+    for accepted in config.accept:
+        kb.technique(accepted.technique)  # an unknown id raises with suggestions
     paths = ["-" if p == "-" else p for p in args.paths]
     with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
         report = attackmap.analyze(
             paths,
-            entries=args.entry,
-            context=args.context,
+            entries=args.entry or config.entries,
+            context=args.context or config.context_path(),
             attack=kb,
             seccomp_root=args.seccomp_root,
             goals=args.goal,
             assume_kernel_exploit=args.assume_kernel_exploit,
             namespace=args.namespace,
+            helm_values=args.values,
+            helm_set=args.set,
+            keep_going=args.keep_going,
         )
-    if args.format == "json" or (
-        args.format == "table" and args.output and args.output.endswith(".json")
-    ):
+    analysed = report
+    report, expired = _leave_out(report, config, args.baseline)
+    if fmt == "json":
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
         write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), args.output)
-    elif args.format == "table":
+    elif fmt == "table":
         if args.output:
             write_text(_plain(report), args.output)
         else:
             _print(report)
+            print(summary(report, kb))
     else:
-        write_text(exporter(args.format).export(report), args.output)
-    if not report.workloads:
+        write_text(exporter(fmt).export(report), args.output)
+    if not analysed.workloads:
         log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
-    elif not any(w.techniques for w in report.workloads):
+    elif not any(w.techniques for w in analysed.workloads):
         log.warning("no paths from the entry points %s", ", ".join(report.entries))
+    if report_input_errors(report.skipped):
+        return 2  # the report is written, but the input was not all read
+    for accepted in expired:
+        print(f"error: {config.path}: the acceptance of {accepted} has expired", file=sys.stderr)
+    if expired:
+        return 1
     return 1 if fail_on is not None and fail_on.matches(report) else 0
+
+
+def _leave_out(report: Any, config: Any, baseline: str | None) -> tuple[Any, list[Any]]:
+    """``report`` without the findings ``config`` accepts (those whose acceptance has not
+    expired) and those ``baseline`` already has, each named in its warnings; and the
+    expired acceptances (their findings stay)."""
+    from attackmap.graph._compare import document_findings, read_report, report_findings, without
+
+    today = datetime.now(UTC).date()
+    present = report_findings(report)
+    drop: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    expired = []
+    for accepted in config.accept:
+        if accepted.expired(today):
+            expired.append(accepted)
+            notes.append(f"acceptance expired: {accepted}")
+            continue
+        techniques = present.get(accepted.workload, frozenset())
+        if any(
+            t == accepted.technique or t.split(".")[0] == accepted.technique for t in techniques
+        ):
+            drop.add((accepted.workload, accepted.technique))
+            notes.append(f"accepted, not shown: {accepted}")
+        else:
+            notes.append(f"accepted but not reachable (remove it from {CONFIG}?): {accepted}")
+    if baseline is not None:
+        old = document_findings(read_report(baseline), baseline)
+        known = {(w, t) for w, ts in present.items() for t in ts if t in old.get(w, ())}
+        drop |= known
+        notes.append(f"baseline {baseline}: {len(known)} finding(s) it already has are not shown")
+    if not notes:
+        return report, expired
+    return without(report, drop, notes), expired
 
 
 @dataclass(frozen=True)
@@ -235,11 +345,31 @@ def _print(report: Any) -> None:
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.skipped:
-        print(f"skipped {len(report.skipped)} object(s) of unsupported kinds (see --format json)")
+        print(f"skipped {len(report.skipped)} object(s) or file(s), not analysed:")
+    for s in report.skipped:
+        what = f"{s.kind}/{s.name}: " if s.kind and s.name else ""
+        print(f"  {s.source}: {what}{s.reason}")
+
+
+def summary(report: Any, kb: Any) -> str:
+    """The table's last line: workloads, techniques reachable, the highest severity."""
+    from attackmap._severity import LEVELS, load_severities
+
+    ids = {t.technique.id: t.technique.tactics for w in report.workloads for t in w.techniques}
+    found = sum(len(w.techniques) for w in report.workloads)
+    n = len(report.workloads)
+    head = f"{n} workload{'' if n == 1 else 's'}, "
+    if not found:
+        return head + "no technique reachable"
+    severities = load_severities(kb)
+    highest = max((severities.of(t, tactics) for t, tactics in ids.items()), key=LEVELS.index)
+    kinds = f" ({len(ids)} distinct)" if len(ids) != found else ""
+    return f"{head}{found} technique(s) reachable{kinds}, highest severity: {highest}"
 
 
 def _plain(report: Any) -> str:
     lines = ["\t".join(r) for r in _rows(report)]
     # the report's warnings after the rows, as comment lines a TSV reader can skip
     lines += [f"# warning: {warning}" for warning in report.warnings]
+    lines += [f"# skipped: {s.source}: {s.reason}" for s in report.skipped]
     return "\n".join(["workload\ttechnique\ttactics\tentry\tshortest path\tbroken by", *lines])

@@ -7,7 +7,16 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import ExamplesFormatter, print_table, write_text
+from attackmap.cli._output import (
+    TABLE_OR_JSON,
+    ExamplesFormatter,
+    add_out_dir,
+    add_output,
+    output_format,
+    print_table,
+    write_text,
+)
+from attackmap.errors import AttackmapError
 
 if TYPE_CHECKING:
     from attackmap.attack import AtlasKB, AttackDiff, AttackKB
@@ -26,8 +35,8 @@ def add_parser(subparsers: Any) -> None:
             "  attackmap attack info                          the releases in use, by tactic\n"
             "  attackmap attack diff old.json new.json        what changed between releases\n"
             "  attackmap attack update --version 18.1         install a release as the default\n"
-            "  attackmap attack build-slice --from enterprise-attack.json --out slice/\n"
-            "  attackmap attack build-slice --from ATLAS.yaml --out data/atlas/"
+            "  attackmap attack build-slice --from enterprise-attack.json --out-dir slice/\n"
+            "  attackmap attack build-slice --from ATLAS.yaml --out-dir data/atlas/"
         ),
         formatter_class=ExamplesFormatter,
     )
@@ -47,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
     info.add_argument(
         "--platform", default="Containers", help="platform counted (default: Containers)"
     )
-    info.add_argument("--format", choices=("table", "json"), default="table")
+    info.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(info)
     info.set_defaults(run=run_info)
 
     diff = sub.add_parser("diff", help="what changed between two releases")
@@ -58,7 +68,8 @@ def add_parser(subparsers: Any) -> None:
         default="Containers",
         help="platform in view (default: Containers; 'all' for every one)",
     )
-    diff.add_argument("--format", choices=("table", "json"), default="table")
+    diff.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(diff)
     diff.set_defaults(run=run_diff)
 
     update = sub.add_parser(
@@ -120,7 +131,7 @@ def add_parser(subparsers: Any) -> None:
     build.add_argument(
         "--platform", default="Containers", help="platform kept (default: Containers)"
     )
-    build.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    add_out_dir(build, "output directory (required)")
     build.add_argument(
         "--license",
         metavar="FILE",
@@ -149,28 +160,40 @@ def run_info(args: argparse.Namespace) -> int:
     platform = _platform(args.platform)
     summary = _info(kb, platform)
     atlas_summary = _atlas_info(atlas)
-    if args.format == "json":
-        write_text(json.dumps({**summary, "atlas": atlas_summary}, indent=2, sort_keys=True))
+    if output_format(args.format, args.output, TABLE_OR_JSON, "table") == "json":
+        text = json.dumps({**summary, "atlas": atlas_summary}, indent=2, sort_keys=True)
+        write_text(text, args.output)
         return 0
     source = summary["source"]
-    write_text(
+    head = (
         f"ATT&CK {kb.version} ({source['kind']}, {source['origin']}): {source['path']}\n"
         f"sha256 {source['sha256']}\n"
         f"{summary['techniques']} techniques ({summary['subtechniques']} sub-techniques) "
         f"for {platform or 'all platforms'}, {summary['mitigations']} mitigations"
     )
+    atlas_source = atlas_summary["source"]
+    atlas_head = (
+        f"ATLAS {atlas.version} ({atlas_source['kind']}, {atlas_source['origin']}): "
+        f"{atlas_source['path']}\n"
+        f"sha256 {atlas_source['sha256']}\n"
+        f"{atlas_summary['techniques']} techniques ({atlas_summary['subtechniques']} "
+        f"sub-techniques), {atlas_summary['mitigations']} mitigations"
+    )
+    if args.output:
+        rows = [f"{t['shortname']}\t{t['id']}\t{t['techniques']}" for t in summary["tactics"]]
+        atlas_rows = [
+            f"{t['shortname']}\t{t['id']}\t{t['techniques']}" for t in atlas_summary["tactics"]
+        ]
+        lines = [head, "tactic\tid\ttechniques", *rows, "", atlas_head]
+        write_text("\n".join([*lines, "tactic\tid\ttechniques", *atlas_rows]), args.output)
+        return 0
+    write_text(head)
     print_table(
         ("tactic", "id", "techniques"),
         ((t["shortname"], t["id"], str(t["techniques"])) for t in summary["tactics"]),
         title=f"{platform or 'All'} techniques by tactic",
     )
-    source = atlas_summary["source"]
-    write_text(
-        f"\nATLAS {atlas.version} ({source['kind']}, {source['origin']}): {source['path']}\n"
-        f"sha256 {source['sha256']}\n"
-        f"{atlas_summary['techniques']} techniques ({atlas_summary['subtechniques']} "
-        f"sub-techniques), {atlas_summary['mitigations']} mitigations"
-    )
+    write_text("\n" + atlas_head)
     print_table(
         ("tactic", "id", "techniques"),
         ((t["shortname"], t["id"], str(t["techniques"])) for t in atlas_summary["tactics"]),
@@ -228,14 +251,16 @@ def run_diff(args: argparse.Namespace) -> int:
     result = diff(
         load_attack(args.old, platform=None), load_attack(args.new, platform=None), platform
     )
-    if args.format == "json":
-        write_text(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True))
+    if output_format(args.format, args.output, TABLE_OR_JSON, "table") == "json":
+        write_text(
+            json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True), args.output
+        )
         return 0
-    _print_diff(result)
+    _print_diff(result, args.output)
     return 0
 
 
-def _print_diff(result: AttackDiff) -> None:
+def _print_diff(result: AttackDiff, output: str | None) -> None:
     rows: list[tuple[str, str, str, str]] = []
     for change in result.added:
         rows.append(("added", change.id, change.name, ", ".join(change.new)))
@@ -252,13 +277,17 @@ def _print_diff(result: AttackDiff) -> None:
     for change in result.tactic_changes:
         rows.append(("tactics", change.id, change.name, _moved(change.old, change.new)))
     view = result.platform or "all platforms"
+    title = f"ATT&CK {result.old_version} -> {result.new_version} ({view})"
     if not rows:
-        write_text(f"ATT&CK {result.old_version} -> {result.new_version} ({view}): no changes")
+        write_text(f"{title}: no changes", output)
+        return
+    if output:
+        write_text("\n".join([title, *("\t".join(r) for r in rows)]), output)
         return
     print_table(
         ("change", "id", "name", "detail"),
         rows,
-        title=f"ATT&CK {result.old_version} -> {result.new_version} ({view})",
+        title=title,
     )
 
 
@@ -285,10 +314,14 @@ def run_build_slice(args: argparse.Namespace) -> int:
     from attackmap.attack import build_atlas_slice, build_slice
     from attackmap.attack._bundle import EXTRA_TECHNIQUES
 
+    if not args.out_dir:
+        raise AttackmapError(
+            "say where to write the slice", field="--out-dir", hint="--out-dir DIR"
+        )
     if args.bundle.lower().endswith((".yaml", ".yml")):
-        atlas = build_atlas_slice(args.bundle, args.out, license_file=args.license)
+        atlas = build_atlas_slice(args.bundle, args.out_dir, license_file=args.license)
         write_text(
-            f"wrote {args.out}: ATLAS {atlas.atlas_version} slice, {atlas.tactics} tactics, "
+            f"wrote {args.out_dir}: ATLAS {atlas.atlas_version} slice, {atlas.tactics} tactics, "
             f"{atlas.techniques} techniques, {atlas.mitigations} mitigations"
         )
         return 0
@@ -300,13 +333,13 @@ def run_build_slice(args: argparse.Namespace) -> int:
     )
     manifest = build_slice(
         args.bundle,
-        args.out,
+        args.out_dir,
         platform=_platform(args.platform),
         license_file=args.license,
         extra=extra,
     )
     write_text(
-        f"wrote {args.out}: ATT&CK {manifest.attack_version} {manifest.platform or 'all'} slice, "
+        f"wrote {args.out_dir}: ATT&CK {manifest.attack_version} {manifest.platform or 'all'} slice, "
         f"{manifest.slice_object_count} of {manifest.source.object_count} objects"
     )
     return 0

@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import print_table, progress, write_text
+from attackmap.cli._output import add_output, output_format, print_table, progress, write_text
 from attackmap.errors import AuditError
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("attackmap.cli.audit")
 
 FORMATS = ("table", "json", "rbac")
+#: ``-o FILE`` extensions: JSON, the proposed RBAC objects as YAML, a table
+SUFFIXES = {".json": "json", ".yaml": "rbac", ".yml": "rbac", ".txt": "table", ".tsv": "table"}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,10 +51,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        default="table",
+        default=None,
         help="table (default), json, or rbac (the proposed RBAC objects as YAML)",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -88,8 +90,17 @@ def _rbac_yaml(summary: AuditSummary) -> str:
     return yaml.safe_dump_all(docs, sort_keys=True, default_flow_style=False) if docs else ""
 
 
-def _tables(summary: AuditSummary) -> None:
-    print_table(
+def _tables(summary: AuditSummary, output: str | None = None) -> None:
+    """The three tables, on the terminal or (``output``) as tab-separated text in a file."""
+    parts: list[str] = []
+
+    def table(columns: list[str], rows: Any, *, title: str) -> None:
+        if output is None:
+            print_table(columns, rows, title=title)
+        else:
+            parts.extend([f"# {title}", "\t".join(columns), *("\t".join(r) for r in rows), ""])
+
+    table(
         ["workload", "service account", "enforce", "needs", "checks violated", "denied"],
         (
             [
@@ -104,7 +115,7 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="Workloads (Pod Security, from audit annotations and denials)",
     )
-    print_table(
+    table(
         ["principal", "kind", "requests", "denied", "techniques", "proposal"],
         (
             [
@@ -123,7 +134,7 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="Principals (API use; see --format rbac for the proposed Roles)",
     )
-    print_table(
+    table(
         ["technique", "principal", "what", "outcome", "count", "first evidence"],
         (
             [
@@ -138,9 +149,12 @@ def _tables(summary: AuditSummary) -> None:
         ),
         title="ATT&CK techniques evidenced",
     )
+    if output is not None:
+        write_text("\n".join(parts), output)
 
 
 def run(args: argparse.Namespace) -> int:
+    fmt = output_format(args.format, args.output, SUFFIXES, "table")
     from attackmap.audit import AuditReader, analyze_audit
 
     mapping = _sa_workloads(args.workload) if args.workload else None
@@ -160,12 +174,10 @@ def run(args: argparse.Namespace) -> int:
                 hint="expected one audit.k8s.io/v1 Event JSON object per line",
             )
         log.warning("no audit events in %s", ", ".join(stats.files) or "the input")
-    if args.format == "json":
+    if fmt == "json":
         write_text(_json(summary, stats), args.output)
-    elif args.format == "rbac":
+    elif fmt == "rbac":
         write_text(_rbac_yaml(summary), args.output)
-    elif args.output:
-        raise AuditError("--output needs --format json or rbac", hint="tables go to stdout")
     else:
-        _tables(summary)
+        _tables(summary, args.output)
     return 0

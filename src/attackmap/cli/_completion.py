@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from attackmap.cli._output import ExamplesFormatter, write_text
+from attackmap.cli._output import ExamplesFormatter, add_output, write_text
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -46,6 +46,7 @@ def add_parser(sub: Any) -> None:
         formatter_class=ExamplesFormatter,
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    add_output(p, "the script")
     p.set_defaults(run=run)
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     top, commands = _walk(build_parser())
     render = {"bash": _bash, "zsh": _zsh, "fish": _fish}[args.shell]
-    write_text(render(top, commands))
+    write_text(render(top, commands), args.output)
     return 0
 
 

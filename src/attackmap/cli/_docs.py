@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attackmap.cli._output import ExamplesFormatter, write_files, write_text
+from attackmap.cli._output import ExamplesFormatter, add_out_dir, write_files, write_text
 from attackmap.errors import AttackmapError
 
 EXAMPLES = """\
 examples:
-  attackmap docs --out docs/reference/          regenerate the committed reference pages
-  attackmap docs --out docs/reference/ --check  exit 1 when the committed pages drifted
+  attackmap docs --out-dir docs/reference/          regenerate the committed reference pages
+  attackmap docs --out-dir docs/reference/ --check  exit 1 when the committed pages drifted
   attackmap docs --list                         the page names and nothing else
 """
 
@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=ExamplesFormatter,
     )
-    p.add_argument("--out", metavar="DIR", default="docs/reference", help="output directory")
+    add_out_dir(p, "output directory (required: the pages are never written to a default place)")
     p.add_argument(
         "--check",
         action="store_true",
@@ -46,12 +46,19 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         write_text("".join(f"{name}\n" for name in pages))  # `> /dev/full`: exit 2
         return 0
-    out = Path(args.out)
+    if not args.out_dir:
+        raise AttackmapError(
+            "say where the reference pages go",
+            field="--out-dir",
+            hint="attackmap docs --out-dir docs/reference/ (or --list to name the pages)",
+        )
+    out = Path(args.out_dir)
     if args.check:
         stale = [n for n, text in pages.items() if _read(out / n) != text]
         for name in stale:
             print(
-                f"{out / name}: out of date (run: attackmap docs --out {args.out})", file=sys.stderr
+                f"{out / name}: out of date (run: attackmap docs --out-dir {args.out_dir})",
+                file=sys.stderr,
             )
         return 1 if stale else 0
     try:

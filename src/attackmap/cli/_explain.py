@@ -6,7 +6,7 @@ import argparse
 import difflib
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import ExamplesFormatter, write_text
+from attackmap.cli._output import ExamplesFormatter, add_output, write_text
 from attackmap.errors import AttackmapError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "ident", metavar="ID", help="technique (T1611, ATLAS AML.T0040), step id or control id"
     )
-    p.add_argument("--output", "-o", metavar="FILE", help="write the explanation to FILE")
+    add_output(p, "the explanation")
     p.set_defaults(run=run)
 
 

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from attackmap.cli._output import ExamplesFormatter
+from attackmap.cli._output import ExamplesFormatter, add_out_dir, add_output, output_format
+
+#: ``-o FILE`` extensions
+SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".diff": "diff", ".patch": "diff"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,8 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "examples:\n"
             "  attackmap harden nim.yaml                      break every path to T1611\n"
             "  attackmap harden nim.yaml --goal T1611,T1552.001 --format diff\n"
-            "  attackmap harden deploy/ --level restricted --audit audit.log --out hardened/\n"
-            "  attackmap harden nim.yaml --admission vap --seccomp-recording rec.yaml --out out/"
+            "  attackmap harden deploy/ --level restricted --audit audit.log --out-dir hardened/\n"
+            "  attackmap harden nim.yaml --admission vap --seccomp-recording rec.yaml --out-dir out/"
         ),
         formatter_class=ExamplesFormatter,
     )
@@ -33,11 +36,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--level", choices=("baseline", "restricted"), default="baseline")
     p.add_argument("--audit", nargs="+", metavar="LOG", help="API-server audit logs (JSON lines)")
     p.add_argument("--context", metavar="FILE", help="ClusterContext file")
+    add_out_dir(p, "write one file per input, attackmap-added.yaml, HARDENING.md")
     p.add_argument(
-        "--out", metavar="DIR", help="write one file per input, attackmap-added.yaml, HARDENING.md"
+        "--format",
+        choices=("yaml", "diff"),
+        default=None,
+        help="format without --out-dir (default: from the extension of -o FILE, else yaml)",
     )
+    add_output(p, "the hardened YAML (or the diff)")
     p.add_argument(
-        "--format", choices=("yaml", "diff"), default="yaml", help="stdout format without --out"
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CONTROL",
+        help="apply CONTROL although it stops the workload unless something is done first "
+        "(remove-credential-env: pre-cache the NIM's model); never chosen otherwise",
     )
     p.add_argument(
         "--render-deployment",
@@ -79,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.cli._output import write_files, write_text
     from attackmap.harden import harden
 
+    fmt = output_format(args.format, args.output, SUFFIXES, "yaml")
     goals = [g.strip() for g in str(args.goal).split(",") if g.strip()]
     result = harden(
         args.paths,
@@ -87,11 +101,12 @@ def run(args: argparse.Namespace) -> int:
         audit=args.audit,
         context=args.context,
         render_deployment=args.render_deployment,
+        allow=[a.strip() for value in args.allow for a in value.split(",") if a.strip()],
         admission=args.admission,
         seccomp=_recordings(args.seccomp_recording),
     )
-    if args.out:
-        out = Path(args.out)
+    if args.out_dir:
+        out = Path(args.out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -117,13 +132,17 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        write_text(result.to_diff() if args.format == "diff" else result.to_yaml())
+        # what changes the workload's behaviour is never silent: a comment atop the YAML too
+        head = "".join(f"# attackmap harden: {n}\n" for n in result.notes)
+        write_text(head + (result.to_diff() if fmt == "diff" else result.to_yaml()), args.output)
         if result.admission is not None or result.profiles:
             print(
                 "the admission policies, seccomp profiles and ADMISSION.md are written with "
-                "--out DIR",
+                "--out-dir DIR",
                 file=sys.stderr,
             )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     v = result.verification
     for w in v.workloads:
         for reason in w.blocked:

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from attackmap.cli._output import ExamplesFormatter
+from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._output import TABLE_OR_JSON, ExamplesFormatter, add_output, output_format
 
 
 def add_parser(subparsers: Any) -> None:
@@ -27,8 +28,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or - (stdin)")
     parser.add_argument("--namespace", help="namespace for objects without one (default: default)")
     parser.add_argument("--context", metavar="FILE", help="a ClusterContext file")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    add_input_options(parser)
+    parser.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -100,16 +102,22 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.model import load, read_documents
     from attackmap.model._loader import SKIPPED_FILE, require_documents
 
-    documents = read_documents(*args.paths)
+    fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
+    documents = read_documents(
+        *args.paths, helm_values=args.values, helm_set=args.set, keep_going=args.keep_going
+    )
     require_documents(documents, args.paths)  # as analyze: nothing to list is an error
-    inventory = load(*documents, namespace=args.namespace, context=args.context)
-    if args.format == "json":
+    inventory = load(
+        *documents, namespace=args.namespace, context=args.context, keep_going=args.keep_going
+    )
+    failed = 2 if report_input_errors(inventory.skipped) else 0
+    if fmt == "json":
         write_stream(lambda stream: write_json(inventory, stream), args.output)
-        return 0
+        return failed
     if args.output:
         lines = ["\t".join(_row(w)) for w in inventory.workloads]
         write_text("\n".join(lines), args.output)
-        return 0
+        return failed
     print_table(
         ("workload", "exposure", "host", "added caps", "hostPath", "gpu", "service account"),
         (_row(w) for w in inventory.workloads),
@@ -120,4 +128,4 @@ def run(args: argparse.Namespace) -> int:
     for warning in inventory.warnings:
         if not warning.message.startswith(SKIPPED_FILE):  # logged as the file was skipped
             print(f"warning: {warning}", file=sys.stderr)
-    return 0
+    return failed

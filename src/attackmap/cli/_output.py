@@ -7,6 +7,11 @@ Rich respects ``NO_COLOR`` and plain (non-TTY) output by itself; ``--output FILE
 always gets plain text. Off a terminal, tables take the width in ``COLUMNS`` (default
 :data:`PIPE_WIDTH`) so piped output and CI logs stay readable instead of folding at 80.
 Progress goes to stderr, and only when stderr is a terminal and ``--quiet`` is not given.
+
+Every subcommand spells its destinations the same way (:func:`add_output`,
+:func:`add_out_dir`): ``-o/--output FILE`` for one file, whose extension picks the format
+when ``--format`` is not given (:func:`output_format`), and ``--out-dir DIR`` for a
+directory of files.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import logging
 import os
 import stat
 import sys
@@ -182,6 +188,65 @@ def _write_special(path: Path, content: Content) -> None:
             _write_to(stream, content)
     except OSError as e:
         raise _cannot_write(e, path) from e
+
+
+#: ``-o FILE`` extensions of the commands that write a table or JSON
+TABLE_OR_JSON = {".json": "json", ".txt": "table", ".tsv": "table"}
+
+
+def add_output(parser: argparse.ArgumentParser, what: str = "the output") -> None:
+    """``-o/--output FILE`` (``-`` for stdout), as every subcommand spells it."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help=f"write {what} to FILE instead of stdout; its extension picks the format when "
+        "--format is not given",
+    )
+
+
+def add_out_dir(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--out-dir DIR`` for a command that writes several files (``--out`` is still read,
+    undocumented, for scripts written before the flags were made the same everywhere)."""
+    parser.add_argument("--out-dir", dest="out_dir", metavar="DIR", help=help)
+    parser.add_argument("--out", dest="out_dir", metavar="DIR", help=argparse.SUPPRESS)
+
+
+def output_format(
+    chosen: str | None, output: str | None, suffixes: Mapping[str, str], default: str
+) -> str:
+    """The format to write: ``--format`` when given, else the one the extension of
+    ``-o FILE`` names (the longest matching suffix in ``suffixes``, case-insensitive),
+    else ``default`` (stdout, or a file name without an extension such as ``/dev/stdout``).
+
+    A ``--format`` that contradicts the extension is an error: a report named
+    ``report.sarif`` is never a table. An extension that names no format (``.out``) gets
+    ``default``, with a warning.
+    """
+    if output is None or output == "-":
+        return chosen or default
+    name = Path(output).name.lower()
+    matches = [s for s in suffixes if name.endswith(s) and len(name) > len(s)]
+    named = suffixes[max(matches, key=len)] if matches else None
+    known = ", ".join(f"{s} ({f})" for s, f in sorted(suffixes.items()))
+    if chosen is not None:
+        if named is not None and named != chosen:
+            raise AttackmapError(
+                f"--format {chosen} contradicts the file name {output!r}, which names {named}",
+                field="--format",
+                hint=f"name the file for its format or leave out --format; extensions: {known}",
+            )
+        return chosen
+    if named is not None:
+        return named
+    if Path(output).suffix:
+        logging.getLogger("attackmap.cli").warning(
+            "the extension of %s names no format: writing %s (pass --format; extensions: %s)",
+            output,
+            default,
+            known,
+        )
+    return default
 
 
 def print_table(

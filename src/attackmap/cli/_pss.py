@@ -10,7 +10,15 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._output import ExamplesFormatter, print_table, write_text
+from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._output import (
+    TABLE_OR_JSON,
+    ExamplesFormatter,
+    add_output,
+    output_format,
+    print_table,
+    write_text,
+)
 
 if TYPE_CHECKING:
     from attackmap.model import Workload
@@ -48,8 +56,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="VERSION",
         help='policy version: "latest" (default) or "v1.N"',
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    add_input_options(parser)
+    parser.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(parser)
     parser.set_defaults(run=run)
 
 
@@ -95,15 +104,18 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.pss import evaluate
     from attackmap.pss._versions import parse_version
 
+    fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
     version = parse_version(args.policy_version)  # bad version: PSSError before reading
-    documents = read_documents(*args.paths)
+    documents = read_documents(
+        *args.paths, helm_values=args.values, helm_set=args.set, keep_going=args.keep_going
+    )
     require_documents(documents, args.paths)  # as analyze and inventory: nothing is exit 2
-    inventory = load(*documents)
+    inventory = load(*documents, keep_going=args.keep_going)
     workloads = sorted(inventory.workloads, key=lambda w: w.ref.sort_key())
     results = [(w, evaluate(w, args.level, version)) for w in workloads]
     if not workloads:
         print("no workloads found", file=sys.stderr)
-    if args.format == "json":
+    if fmt == "json":
         write_text(to_json(results), args.output)
     else:
         rows = []
@@ -118,4 +130,6 @@ def run(args: argparse.Namespace) -> int:
             write_text("\n".join(lines), args.output)
         else:
             print_table(("workload", "verdict", "reason", "detail"), rows, title=title)
+    if report_input_errors(inventory.skipped):
+        return 2
     return 0 if all(result.allowed for _, result in results) else 1

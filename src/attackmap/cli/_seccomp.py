@@ -3,8 +3,8 @@
 Two forms (``summary`` is the main one and the default, so its word may be left out)::
 
     attackmap seccomp [summary] PROFILE [--caps SYS_ADMIN,...] [--privileged] [--kernel 6.8]
-                                        [--arch x86_64] [--format table|json] [--output FILE]
-    attackmap seccomp generate OBSERVED [--arch x86_64] [--out FILE]
+                                        [--arch x86_64] [--format table|json] [-o FILE]
+    attackmap seccomp generate OBSERVED [--arch x86_64] [-o FILE]
 
 ``PROFILE`` is a profile file (OCI/Kubernetes JSON, moby, security-profiles-operator
 ``SeccompProfile``, Inspektor Gadget output) or one of the words ``RuntimeDefault`` /
@@ -20,12 +20,12 @@ import re
 import sys
 from typing import Any, Literal
 
-from attackmap.cli._output import print_table, write_text
+from attackmap.cli._output import TABLE_OR_JSON, add_output, output_format, print_table, write_text
 
 USAGE = """\
 attackmap seccomp [summary] PROFILE [--caps CAPS] [--privileged] [--kernel VERSION]
-                         [--arch ARCH] [--format {table,json}] [--output FILE]
-       attackmap seccomp generate OBSERVED [--arch ARCH] [--out FILE]"""
+                         [--arch ARCH] [--format {table,json}] [-o FILE]
+       attackmap seccomp generate OBSERVED [--arch ARCH] [-o FILE]"""
 
 EPILOG = """\
 forms:
@@ -35,7 +35,7 @@ forms:
 examples:
   attackmap seccomp RuntimeDefault --caps SYS_ADMIN
   attackmap seccomp profiles/nim.json --kernel 6.8 --format json
-  attackmap seccomp generate recording.yaml --out profiles/nim.json
+  attackmap seccomp generate recording.yaml -o profiles/nim.json
 """
 
 _ACTIONS = ("summary", "generate")
@@ -77,10 +77,9 @@ def add_parser(subparsers: Any) -> None:
         "--kernel", metavar="VERSION", help="node kernel, e.g. 6.8 (default: unknown)"
     )
     parser.add_argument("--arch", default="x86_64", help="node architecture (default: x86_64)")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument(
-        "--output", "--out", dest="output", metavar="FILE", help="write here instead of stdout"
-    )
+    parser.add_argument("--format", choices=("table", "json"), default=None)
+    add_output(parser)
+    parser.add_argument("--out", dest="output", metavar="FILE", help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
@@ -93,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if args.target == "generate":
         if args.observed is None:
             return _usage_error("generate needs OBSERVED (a recording or a list of names)")
-        if args.caps or args.privileged or args.kernel or args.format != "table":
-            return _usage_error("generate takes only OBSERVED, --arch and --out")
+        if args.caps or args.privileged or args.kernel or args.format is not None:
+            return _usage_error("generate takes only OBSERVED, --arch and -o")
         return _run_generate(args.observed, args.arch, args.output)
     if args.target == "summary":
         if args.observed is None:
@@ -169,7 +168,7 @@ def _run_summary(args: argparse.Namespace, target: str) -> int:
             arch=args.arch,
             label=target,
         )
-    if args.format == "json":
+    if output_format(args.format, args.output, TABLE_OR_JSON, "table") == "json":
         data = access.model_dump(mode="json")
         data["usable"] = sorted(access.usable_set)
         data["conditional"] = sorted(access.conditional)

@@ -12,7 +12,8 @@
 * ``partialFingerprints`` are stable per (workload, technique) so alerts keep their
   identity across runs;
 * the report's warnings (an input without workloads, dangling references) are the run's
-  ``invocations[0].toolExecutionNotifications`` (level ``warning``).
+  ``invocations[0].toolExecutionNotifications`` (level ``warning``), followed by what was
+  skipped (level ``note``: ``skipped: path:line: reason``).
 """
 
 from __future__ import annotations
@@ -94,14 +95,14 @@ def sarif_log(report: Report) -> dict[str, Any]:
             "entries": list(report.entries),
         },
     }
-    if report.warnings:
+    notifications = [{"level": "warning", "message": {"text": w}} for w in report.warnings]
+    notifications += [
+        {"level": "note", "message": {"text": f"skipped: {s.source}: {s.reason}"}}
+        for s in report.skipped
+    ]
+    if notifications:
         run["invocations"] = [
-            {
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [
-                    {"level": "warning", "message": {"text": w}} for w in report.warnings
-                ],
-            }
+            {"executionSuccessful": True, "toolExecutionNotifications": notifications}
         ]
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 

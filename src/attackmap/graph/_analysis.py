@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 import logging
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
+from attackmap._args import as_strings
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import AttackmapError
@@ -456,11 +458,50 @@ class Analyzer:
                 hint="controls are written control@Kind/namespace/name or control@cluster",
             )
         base, _, arg = name.partition(":")
+        return self._control(base).instantiate(arg or None), target
+
+    def _control(self, base: str) -> Any:
         try:
-            control = self.catalogue.control(base)
+            return self.catalogue.control(base)
         except KeyError as e:
-            raise AttackmapError(f"unknown control {base!r}", field="controls") from e
-        return control.instantiate(arg or None), target
+            known = [c.id for c in self.catalogue.controls]
+            close = difflib.get_close_matches(base, known, n=3)
+            raise AttackmapError(
+                f"unknown control {base!r}",
+                field="controls",
+                hint=f"did you mean {', '.join(close)}?"
+                if close
+                else "see docs/reference/controls.md",
+            ) from e
+
+    def targeted(self, controls: tuple[str, ...], report: Report) -> tuple[str, ...]:
+        """``controls`` with each bare ``control[:arg]`` (no ``@target``) replaced by
+        ``control[:arg]@target`` for every target whose paths it breaks in ``report``."""
+        out: list[str] = []
+        for cid in controls:
+            if "@" in cid:
+                out.append(cid)
+                continue
+            self._control(cid.partition(":")[0])  # unknown: did you mean...
+            targets = sorted(
+                {
+                    b.rpartition("@")[2]
+                    for w in report.workloads
+                    for t in w.techniques
+                    for p in t.paths
+                    for b in p.broken_by
+                    if b.rpartition("@")[0] == cid
+                }
+            )
+            if not targets:
+                raise AttackmapError(
+                    f"control {cid!r} breaks no path in this report: name its target",
+                    field="controls",
+                    hint="controls are written control@Kind/namespace/name or control@cluster; "
+                    f"workloads: {', '.join(str(w.ref) for w in report.workloads[:5]) or 'none'}",
+                )
+            out.extend(f"{cid}@{t}" for t in targets)
+        return tuple(out)
 
     def _fb_with(self, controls: Iterable[str]) -> FactBase:
         """The fact base with ``controls`` applied at the fact level."""
@@ -489,19 +530,24 @@ class Analyzer:
 
     # -- what-if on the manifests ----------------------------------------------------------
 
-    def apply(self, controls: tuple[str, ...]) -> Report:
+    def apply(self, controls: tuple[str, ...], within: Report | None = None) -> Report:
         from attackmap.graph._patches import apply_controls
 
+        if within is not None:
+            controls = self.targeted(controls, within)
         if self.documents is None:
             raise AttackmapError(
                 "apply() needs the manifests, not a pre-loaded Inventory",
                 hint="call attackmap.analyze with paths or documents",
             )
         parsed = [self.control_instance(c) for c in controls]
-        datas = [copy.deepcopy(d.data) for d in self.documents]
-        origin = {id(x): d for x, d in zip(datas, self.documents, strict=True)}
+        # empty documents and skipped files (data None, one shared id) pass through as they are
+        live = [d for d in self.documents if d.data is not None]
+        datas = [copy.deepcopy(d.data) for d in live]
+        origin = {id(x): d for x, d in zip(datas, live, strict=True)}
         patched, context = apply_controls(datas, self.inventory, self.fb, parsed)
-        docs: list[Any] = [
+        docs: list[Any] = [d for d in self.documents if d.data is None]
+        docs += [
             replace(origin[id(x)], data=x, text=None) if id(x) in origin else x for x in patched
         ]
         inventory = load(*docs, namespace=self.namespace, context=context)
@@ -596,13 +642,16 @@ def _hitting_set(sets: list[frozenset[str]]) -> tuple[tuple[str, ...], bool]:
 def analyze(
     source: Any,
     *,
-    entries: Sequence[str] | None = None,
+    entries: Sequence[str] | str | None = None,
     context: Any = None,
     attack: AttackKB | str | FsPath | None = None,
     seccomp_root: str | FsPath | None = None,
-    goals: Sequence[str] | None = None,
+    goals: Sequence[str] | str | None = None,
     assume_kernel_exploit: bool = False,
     namespace: str | None = None,
+    helm_values: Sequence[str] | str = (),
+    helm_set: Sequence[str] | str = (),
+    keep_going: bool = False,
 ) -> Report:
     """Reachable ATT&CK techniques, the paths to them and the controls that break each path.
 
@@ -613,8 +662,12 @@ def analyze(
     bundle path (default: the bundled slice). ``seccomp_root``: where Localhost seccomp
     profiles live. ``goals``: technique ids for which each workload gets a minimal control
     set. ``assume_kernel_exploit``: every foothold can exploit the kernel (T1068).
+    ``helm_values``, ``helm_set``: passed to ``helm template`` for each chart directory;
+    ``keep_going``: skip the files and objects that are input errors (``Report.skipped``)
+    instead of raising (see :func:`attackmap.load`).
     """
-    chosen = tuple(entries) if entries is not None else ENTRY_KINDS
+    chosen = as_strings(entries, "entries") if entries is not None else ENTRY_KINDS
+    goals = as_strings(goals, "goals") if goals is not None else None
     for e in chosen:
         if e not in ENTRY_KINDS:
             raise AttackmapError(
@@ -633,9 +686,11 @@ def analyze(
         from attackmap.model._loader import require_documents
 
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
-        documents = read_documents(*sources)
+        documents = read_documents(
+            *sources, helm_values=helm_values, helm_set=helm_set, keep_going=keep_going
+        )
         require_documents(documents, sources)  # nothing to analyse is an error
-        inventory = load(*documents, namespace=namespace, context=context)
+        inventory = load(*documents, namespace=namespace, context=context, keep_going=keep_going)
     if seccomp_root is not None and not FsPath(seccomp_root).is_dir():
         raise AttackmapError(
             "the seccomp root is not a directory",

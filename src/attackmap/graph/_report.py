@@ -14,6 +14,8 @@ from attackmap.graph._pss_join import PSSTradeoff
 from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from attackmap.exporters._json import TextSink
     from attackmap.graph._analysis import Analyzer
     from attackmap.graph._catalogue import Catalogue
@@ -61,6 +63,11 @@ class Path(_Frozen):
         """The path's identity: entry and step instance ids."""
         return (self.entry, *(f"{s.id}@{s.scope}" for s in self.steps))
 
+    def __repr__(self) -> str:
+        return f"<Path {self.entry} > {' > '.join(s.id for s in self.steps)}>"
+
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         from attackmap.exporters._html import path_html
 
@@ -73,6 +80,14 @@ class TechniqueFinding(_Frozen):
     technique: Technique
     paths: tuple[Path, ...]
     truncated: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<TechniqueFinding {self.technique.id} {self.technique.name}: "
+            f"{_count(len(self.paths), 'path')}>"
+        )
+
+    __str__ = __repr__
 
 
 class MinimalControls(_Frozen):
@@ -102,6 +117,11 @@ class WorkloadAnalysis(_Frozen):
     def finding(self, technique_id: str) -> TechniqueFinding | None:
         return next((t for t in self.techniques if t.technique.id == technique_id), None)
 
+    def __repr__(self) -> str:
+        return f"<WorkloadAnalysis {self.ref}: {_count(len(self.techniques), 'technique')}>"
+
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         from attackmap.exporters._html import workload_html
 
@@ -120,6 +140,14 @@ class Report(_Frozen):
     """The MITRE ATLAS release of the AI-system techniques (``AML.T…``) in the report."""
     _analyzer: Analyzer | None = PrivateAttr(default=None)
 
+    def __repr__(self) -> str:
+        techniques = sum(len(w.techniques) for w in self.workloads)
+        return (
+            f"<Report {_count(len(self.workloads), 'workload')}, {_count(techniques, 'technique')}>"
+        )
+
+    __str__ = __repr__
+
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
         """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
         key = str(ref)
@@ -132,21 +160,37 @@ class Report(_Frozen):
         raise AttackmapError(f"no workload {key} in the report", hint=f"known: {known}")
 
     def minimal_controls(
-        self, workload: ObjectRef | str, goals: list[str] | tuple[str, ...]
+        self, workload: ObjectRef | str, goals: list[str] | tuple[str, ...] | str
     ) -> MinimalControls:
-        """A smallest set of controls that makes every goal technique unreachable for
-        ``workload`` (exact hitting set, verified by fact-level re-analysis)."""
-        return self._require_analyzer().minimal_controls(str(workload), tuple(goals))
+        """A smallest set of controls that makes every goal technique (an id, or a list of
+        them) unreachable for ``workload`` (exact hitting set, verified by fact-level
+        re-analysis)."""
+        from attackmap._args import as_strings
 
-    def apply(self, controls: list[str] | tuple[str, ...]) -> Report:
-        """What-if: apply ``controls`` (``control@workload`` ids) to the manifests and re-analyse."""
-        return self._require_analyzer().apply(tuple(controls))
+        return self._require_analyzer().minimal_controls(str(workload), as_strings(goals, "goals"))
+
+    def apply(self, controls: list[str] | tuple[str, ...] | str) -> Report:
+        """What-if: apply ``controls`` to the manifests and re-analyse. Each is
+        ``control@Kind/namespace/name`` (``control@cluster``), or a bare ``control`` for
+        every workload whose paths it breaks in this report."""
+        from attackmap._args import as_strings
+
+        return self._require_analyzer().apply(as_strings(controls, "controls"), within=self)
 
     @property
     def attack_graph(self) -> AttackGraph | None:
         """The instantiated attack graph behind this report (``None`` for a report that
         was deserialised rather than produced by :func:`attackmap.analyze`)."""
         return self._analyzer.graph if self._analyzer is not None else None
+
+    @property
+    def graph(self) -> nx.DiGraph | None:
+        """The attack graph as a networkx ``DiGraph`` (``None`` for a deserialised report):
+        nodes are attacker states (``state:...``, entry points ``state:entry:...``) and
+        step instances (``step:<step>@<scope>``), node attribute ``kind`` is ``entry``,
+        ``state``, ``step`` or ``sink``; an edge leads from a state to a step it enables
+        and from a step to the state it grants. Built on first use."""
+        return self._analyzer.graph.graph if self._analyzer is not None else None
 
     @property
     def catalogue(self) -> Catalogue | None:
@@ -179,6 +223,15 @@ class Report(_Frozen):
         from attackmap.exporters._json import report_json
 
         return report_json(self, pretty=pretty)
+
+    def json(self, *, pretty: bool = False) -> str:  # type: ignore[override]  # pydantic's json() is deprecated and dumps another document than to_json()
+        """The same document as :meth:`to_json` (pydantic's deprecated ``json()`` dumped
+        the model's fields instead, another document than the report's JSON)."""
+        return self.to_json(pretty=pretty)
+
+    def dict(self) -> dict[str, Any]:  # type: ignore[override]  # as json(): pydantic's deprecated dict() is not the report's document
+        """The same document as :meth:`to_dict`."""
+        return self.to_dict()
 
     def write_json(self, stream: TextSink, *, pretty: bool = False) -> None:
         """Write :meth:`to_json`'s text to ``stream`` (anything with ``write(str)``), one
@@ -219,6 +272,10 @@ class Report(_Frozen):
             for p in t.paths
         ]
         return pd.DataFrame(rows)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def document_head(report: Report) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attackmap._args import as_strings
 from attackmap.errors import HardenError
 from attackmap.harden._needs import Need, blocking_need, read_needs
 from attackmap.harden._profiles import (
@@ -134,6 +135,17 @@ def _kind_reason(report: Any, workload: str, label: str, catalogue: Any) -> str:
     return text
 
 
+#: Controls that take away what a workload needs to work, applied only when asked for by
+#: name (``allow``): control -> what it breaks and what to do first. A minimal set prefers
+#: the other controls that break the same paths; when none does, the goal stays reachable
+#: and the verification says why.
+ASK_BY_NAME = {
+    "remove-credential-env": "it removes the credentials in the environment (a NIM's "
+    "NGC_API_KEY, needed to download its model): pre-cache the model (a NIMCache job or a "
+    "pre-populated PVC), then ask for it with --allow remove-credential-env",
+}
+
+
 class _Hardener:
     def __init__(
         self,
@@ -143,12 +155,15 @@ class _Hardener:
         level: str | None,
         context: Any,
         needs: tuple[Need, ...],
+        allow: tuple[str, ...] = (),
     ) -> None:
         self.files = files
         self.goals = goals
         self.level = level
         self.context = context
         self.needs = needs
+        self.allow = allow
+        self.withheld: dict[str, str] = {}  # control instance -> why it was not applied
         self.conflicts: dict[tuple[str, str], Conflict] = {}
         # every secret value of the inputs, hidden wherever a diff shows it (see _redact)
         self.secrets = secret_values(join(f.head, f.chunks) for f in files)
@@ -247,6 +262,12 @@ class _Hardener:
     # -- choosing --------------------------------------------------------------------------
 
     def allowed(self, cid: str, blocks: str) -> bool:
+        base = cid.split("@", 1)[0].split(":", 1)[0]
+        if base in ASK_BY_NAME and base not in self.allow:
+            self.withheld[cid] = (
+                f"{base}, applied only when asked for by name ({ASK_BY_NAME[base]})"
+            )
+            return False
         need = blocking_need(cid, self.needs)
         if need is None:
             return True
@@ -277,6 +298,7 @@ class _Hardener:
                                 for cf in self.conflicts.values()
                                 if cf.control in broken_by
                             }
+                            | {self.withheld[c] for c in broken_by if c in self.withheld}
                         )
                         self._block(wkey, f"{label}: kept by {', '.join(needs)}")
                     else:
@@ -451,6 +473,7 @@ def harden(
     audit: str | Path | Sequence[str | Path] | None = None,
     context: Any = None,
     render_deployment: bool = False,
+    allow: Sequence[str] | str = (),
     admission: str | Sequence[str] | None = None,
     seccomp: Mapping[str, Any] | None = None,
 ) -> Any:
@@ -462,6 +485,8 @@ def harden(
     ``context``: a ClusterContext (path or mapping). ``render_deployment``: replace each
     NIMService by the Deployment (and Service) the operator would render, so pod-template
     controls can be applied (the NIM Operator then no longer manages the workload).
+    ``allow``: controls (:data:`ASK_BY_NAME`) that stop a workload from working unless
+    something is done first (``remove-credential-env``), applied only when named here.
     ``admission``: ``vap`` and/or ``kyverno``: also emit a tailored admission policy per
     workload (``_admission``; its verification cases in ``HardenResult.admission``).
     ``seccomp``: recordings, ``{"Kind/namespace/name[:container]": recording}``: each
@@ -475,6 +500,7 @@ def harden(
         raise HardenError(
             f"unknown level {level!r}", field="level", hint="use baseline or restricted"
         )
+    goals = as_strings(goals, "goals")
     if not goals:
         raise HardenError("no goal technique given", field="goals", hint="e.g. T1611")
     paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
@@ -501,7 +527,15 @@ def harden(
         needs = tuple(
             sorted([*needs, *recorded_needs(profiles)], key=lambda n: (n.workload, n.need))
         )
-    h = _Hardener(files, goals=goal_ids, level=level, context=context, needs=needs)
+    allowed = as_strings(allow, "allow")
+    for name in allowed:
+        if name not in ASK_BY_NAME:
+            raise HardenError(
+                f"{name!r} is not a control that must be asked for by name",
+                field="allow",
+                hint=f"one of {', '.join(sorted(ASK_BY_NAME))}",
+            )
+    h = _Hardener(files, goals=goal_ids, level=level, context=context, needs=needs, allow=allowed)
     chosen = h.goal_controls(base)
     applied = h.apply(base, chosen)
     after_goals = h.analyze(applied.texts, applied.context or context)

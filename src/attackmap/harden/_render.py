@@ -129,7 +129,7 @@ def summary_markdown(result: HardenResult) -> str:
 
 
 def output_files(result: HardenResult) -> dict[str, str]:
-    """File name -> text for ``--out DIR`` (sorted)."""
+    """File name -> text for ``--out-dir DIR`` (sorted)."""
     files = {f.name: f.text for f in result.documents}
     if result.added:
         files[ADDED_FILE] = join("# Added by attackmap harden\n", list(result.added))

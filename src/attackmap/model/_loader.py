@@ -1,9 +1,14 @@
 """``load()``: sources → documents → objects → workloads + context → linked Inventory.
 
 Sources: file paths, directories (read recursively for ``*.yaml|*.yml|*.json``, sorted;
-an entry of such a name that is not a regular file is skipped with a warning),
+an entry of such a name that is not a regular file is skipped with a warning; a Helm
+chart or a kustomization is rendered whole, see :mod:`attackmap.model._render`),
 ``-`` (stdin), YAML/JSON text, parsed mappings and lists of mappings. Every input error is
 an :class:`~attackmap.errors.InputError` carrying ``path:line: field.path: message``.
+
+A file that is not a Kubernetes object (a chart's values, a kustomization, a Go template)
+is skipped with its reason in ``Inventory.skipped``. With ``keep_going``, a file or object
+that is an input error is skipped too, its reason beginning with :data:`INPUT_ERROR`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ except ImportError:  # pragma: no cover - not on Windows
 import orjson
 from pydantic import ValidationError
 
+from attackmap._args import as_strings
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _calico as calico
@@ -61,6 +67,18 @@ from attackmap.model._refs import (
     replace,
     trusted,
 )
+from attackmap.model._render import (
+    Render,
+    chart_of,
+    go_template_reason,
+    included_kustomizations,
+    is_chart,
+    kustomization_of,
+    not_rendered_reason,
+    part_of_a_chart_or_kustomization,
+    render,
+    renderer,
+)
 from attackmap.model._workload import (
     Volume,
     Workload,
@@ -80,7 +98,7 @@ from attackmap.model._yaml import (
     read_stream,
 )
 
-__all__ = ["Source", "build_workload", "load", "relink"]
+__all__ = ["INPUT_ERROR", "Render", "Source", "build_workload", "load", "relink"]
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +151,47 @@ class _Object:
 # --------------------------------------------------------------------------- reading
 
 
+#: How the reason of an object or file skipped by ``keep_going`` begins.
+INPUT_ERROR = "input error: "
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How sources are read: charts rendered with ``render``; with ``keep_going`` a bad
+    file is skipped with its error instead of ending the run."""
+
+    render: Render = field(default_factory=Render)
+    keep_going: bool = False
+
+
 def _read_path(path: Path) -> list[RawDocument]:
-    return parse_text(decode_bytes(read_file(path), str(path)), str(path))
+    text = decode_bytes(read_file(path), str(path))
+    try:
+        return parse_text(text, str(path))
+    except InputError:
+        reason = go_template_reason(text)
+        if reason is None:
+            raise
+        return [_SkippedFile(None, str(path), 0, None, None, None, reason, "listed")]
+
+
+def _read_guarded(read: Any, source: object, reading: _Reading) -> list[RawDocument]:
+    """``read()``, or with ``keep_going`` the error it raises as a skipped file."""
+    try:
+        docs: list[RawDocument] = read()
+    except InputError as e:
+        if not reading.keep_going:
+            raise
+        path = (
+            str(e.path)
+            if e.path is not None
+            else str(source)
+            if isinstance(source, Path) or (isinstance(source, str) and len(source) < 4096)
+            else "<input>"
+        )
+        reason = INPUT_ERROR + e.summary()
+        return [_SkippedFile(None, path, 0, e.line, None, None, reason, "listed")]
+    return docs
 
 
 #: Parse files in worker processes only for inputs at least this large (forking and
@@ -167,7 +224,7 @@ def _parse_in_worker(paths: list[Path]) -> tuple[list[str | None], list[bytes | 
     files: list[bytes | None] = []
     for docs in _parse_task(paths):
         encoded = None
-        if docs is not None:
+        if docs is not None and not any(isinstance(d, _SkippedFile) for d in docs):
             with contextlib.suppress(orjson.JSONEncodeError):
                 encoded = orjson.dumps([(d.data, d.index, d.line, d.helm_source) for d in docs])
         texts.append(docs[0].text if docs and encoded is not None else None)
@@ -300,7 +357,9 @@ def _build_validators() -> None:
             cls.model_rebuild()
 
 
-def _file_batches(files: list[Path]) -> Generator[list[RawDocument], None, None]:
+def _file_batches(
+    files: list[Path], reading: _Reading = _Reading()
+) -> Generator[list[RawDocument], None, None]:
     """The documents of each of ``files``, in order — for a large input parsed ahead in
     worker processes while the caller works on the files already parsed. The batches
     and any error are exactly those of reading the files one by one."""
@@ -308,7 +367,7 @@ def _file_batches(files: list[Path]) -> Generator[list[RawDocument], None, None]
     workers = _workers(files, sizes)
     if workers == 0:
         for f in files:
-            yield _read_path(f)
+            yield _read_guarded(lambda f=f: _read_path(f), str(f), reading)
         return
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -322,7 +381,11 @@ def _file_batches(files: list[Path]) -> Generator[list[RawDocument], None, None]
         _build_validators()  # while the first results are parsed
         for task, sent in zip(tasks, results, strict=True):
             for f, docs in zip(task, _from_worker(task, sent), strict=True):
-                yield docs if docs is not None else _read_path(f)
+                yield (
+                    docs
+                    if docs is not None
+                    else _read_guarded(lambda f=f: _read_path(f), str(f), reading)
+                )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -331,26 +394,45 @@ def _looks_like_text(s: str) -> bool:
     return "\n" in s or s.lstrip().startswith(("{", "[", "apiVersion:", "kind:", "---"))
 
 
-def _read_source(source: Source, sources: list[str]) -> list[RawDocument]:
-    return [d for batch in _source_batches(source, sources) for d in batch]
+def _read_source(
+    source: Source, sources: list[str], reading: _Reading = _Reading()
+) -> list[RawDocument]:
+    return [d for batch in _source_batches(source, sources, reading) for d in batch]
 
 
-def _source_batches(source: Source, sources: list[str]) -> Generator[list[RawDocument], None, None]:
+def _source_batches(
+    source: Source, sources: list[str], reading: _Reading = _Reading()
+) -> Generator[list[RawDocument], None, None]:
     """The documents of ``source``, one batch per file (files of a directory are parsed
     ahead in worker processes when the input is large; the files a directory walk skips
-    come first, as :class:`_SkippedFile` documents)."""
+    come first, as :class:`_SkippedFile` documents; the charts and kustomizations it
+    found come last, each rendered whole)."""
     if isinstance(source, Path | str) and not (
         isinstance(source, str) and (source == "-" or _looks_like_text(source))
     ):
         path = Path(source)
         if path.is_dir():
-            files, skipped = _walk(path)
+            files, skipped, units = _walk_units(path)
             if skipped:
                 yield skipped
             sources.extend(str(f) for f in files)
-            yield from _file_batches(files)
+            yield from _file_batches(files, reading)
+            for unit in units:
+                yield _read_guarded(lambda u=unit: _render_unit(u, reading, sources), unit, reading)
             return
-    yield _read_one(source, sources)
+    yield _read_guarded(lambda: _read_one(source, sources), source, reading)
+
+
+def _render_unit(directory: Path, reading: _Reading, sources: list[str]) -> list[RawDocument]:
+    """The documents of a chart or a kustomization, rendered; a skipped file saying how to
+    render it when no program for it is on ``PATH``."""
+    argv, what = renderer(directory, reading.render)
+    if argv is None:
+        reason = not_rendered_reason(directory, what)
+        return [_SkippedFile(None, str(directory), 0, None, None, None, reason, "unrendered")]
+    label = f"{directory} ({'helm template' if what == 'Helm chart' else 'kustomize'})"
+    sources.append(label)
+    return parse_text(render(directory, argv, what), label)
 
 
 #: How the warning of a file a directory walk skips begins (logged when it is skipped).
@@ -359,25 +441,67 @@ SKIPPED_FILE = "skipped: "
 
 @dataclass(frozen=True, slots=True)
 class _SkippedFile(RawDocument):
-    """A directory entry named like a manifest that is not a regular file: never opened,
-    carried as an empty document so that :func:`load` lists it (``Inventory.warnings``)
-    even when it receives the documents :func:`read_documents` returned."""
+    """A file not read as manifests, carried as an empty document so that :func:`load`
+    lists it even when it receives the documents :func:`read_documents` returned.
+
+    ``kind``: ``special`` -- a directory entry named like a manifest that is not a regular
+    file, never opened (``Inventory.warnings``); ``listed`` -- a file that is not a
+    Kubernetes object, or (``keep_going``) a bad one (``Inventory.skipped``);
+    ``unrendered`` -- a chart or kustomization without its program (``Inventory.skipped``;
+    an error when the input holds nothing else)."""
 
     reason: str = ""
+    kind: str = "special"
+
+    @classmethod
+    def error(cls, doc: RawDocument, e: InputError) -> _SkippedFile:
+        """A document that is an input error, skipped (``keep_going``)."""
+        return cls(
+            None,
+            doc.path,
+            doc.index,
+            e.line or doc.line,
+            None,
+            None,
+            INPUT_ERROR + e.summary(),
+            "listed",
+        )
+
+    def skipped(self) -> SkippedObject:
+        where = trusted(SourceLocation, path=self.path, document=self.index, line=self.line)
+        return SkippedObject(
+            kind=None, api_version=None, name=None, namespace=None, source=where, reason=self.reason
+        )
 
 
 def _walk(root: Path) -> tuple[list[Path], list[RawDocument]]:
+    """:func:`_walk_units` without the charts and kustomizations (``harden`` edits files)."""
+    files, skipped, _ = _walk_units(root)
+    return files, skipped
+
+
+def _walk_units(root: Path) -> tuple[list[Path], list[RawDocument], list[Path]]:
     """The manifest files under directory ``root`` (``*.yaml``, ``*.yml``, ``*.json`` at
     any depth, sorted), and the entries it skips, each with the reason (logged as a
     warning too). Only regular files are opened: a FIFO would block the reader and a
     device never ends. Symbolic links to files are followed; links to directories are
     not (a link may point back up the tree) and are skipped with a warning. A directory
-    that cannot be listed is an error, as a file that cannot be read is."""
+    that cannot be listed is an error, as a file that cannot be read is.
+
+    A directory holding a ``Chart.yaml`` or a ``kustomization.yaml`` is not walked: it is
+    returned third, to be rendered whole, unless another kustomization found includes it
+    (a base its overlays render). Files of a directory inside a chart are skipped."""
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
+    listed: list[tuple[Path, str]] = []
+    units: list[Path] = []
+    inside_a_chart = chart_of(root / "_") is not None
     pending = [root]
     while pending:
         folder = pending.pop()
+        if is_chart(folder) or kustomization_of(folder) is not None:
+            units.append(folder)
+            continue
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
@@ -408,9 +532,22 @@ def _walk(root: Path) -> tuple[list[Path], list[RawDocument]]:
     skipped.sort()
     for path, reason in skipped:
         log.warning("%s: %s%s", path, SKIPPED_FILE, reason)
-    return sorted(files), [
+    if inside_a_chart:  # `analyze chart/templates/`: none of it is a manifest
+        listed = [(f, part_of_a_chart_or_kustomization(f) or "") for f in files]
+        files = []
+    included = included_kustomizations([u for u in units if not is_chart(u)])
+    not_read: list[RawDocument] = [
         _SkippedFile(None, str(path), 0, None, None, None, reason) for path, reason in skipped
     ]
+    not_read += [
+        _SkippedFile(None, str(path), 0, None, None, None, reason, "listed")
+        for path, reason in sorted(listed)
+    ]
+    return (
+        sorted(files),
+        not_read,
+        sorted(u for u in units if u.resolve() not in included),
+    )
 
 
 def _unresolved_link(e: OSError) -> str:
@@ -452,6 +589,9 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
         if not path.exists():
             raise InputError("no such file or directory", path=path)
         sources.append(str(path))
+        reason = part_of_a_chart_or_kustomization(path)
+        if reason is not None:  # a chart's values.yaml passed by a pre-commit hook
+            return [_SkippedFile(None, str(path), 0, None, None, None, reason, "listed")]
         return _read_path(path)
     if isinstance(source, str):
         sources.append("<text>")
@@ -474,7 +614,7 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
 
 def _objects(doc: RawDocument, warnings: list[LoadWarning] | None = None) -> list[_Object]:
     if isinstance(doc, _SkippedFile):
-        if warnings is not None:
+        if warnings is not None and doc.kind == "special":
             where = trusted(SourceLocation, path=doc.path, document=0)
             warnings.append(LoadWarning(message=SKIPPED_FILE + doc.reason, source=where))
         return []
@@ -810,6 +950,19 @@ def _collect(
             raise obj.error((key,), f"expected a non-empty string, got {type_name(value)}")
     assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
+    if group == "kustomize.config.k8s.io":  # a Kustomization or Component: a build recipe
+        c.skipped.append(
+            SkippedObject(
+                kind=kind,
+                api_version=api,
+                name=None,
+                namespace=None,
+                source=obj.source(),
+                reason="a kustomization, not a Kubernetes object (analyse its directory to "
+                "render it)",
+            )
+        )
+        return
     kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
         c.admission.append((data, obj))
@@ -825,9 +978,19 @@ def _collect(
     if meta_ns is not None and not isinstance(meta_ns, str):
         raise obj.error(("metadata", "namespace"), f"expected a string, got {type_name(meta_ns)}")
     ns = None if kind in CLUSTER_SCOPED else (meta_ns or default_ns)
-    _check_names(obj, c, kind, name, ns)
     if "name" not in data["metadata"]:  # generateName only: the API server adds a suffix
         data = {**data, "metadata": {**data["metadata"], "name": name}}
+    first = c.seen.get((kind, ns, name))
+    if (
+        first is not None
+        and rendered_by is None
+        and (kind, ns, name) not in c.renderers
+        and first.data == data
+    ):
+        _identical_copy(c, first, _Object(data, obj.doc, obj.item, obj.line), (kind, ns, name))
+        return
+    _check_names(obj, c, kind, name, ns)
+    if data is not obj.data:
         obj = _Object(data, obj.doc, obj.item, obj.line)
     handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS.get(kind)
     context_groups = CONTEXT_KINDS.get(kind)
@@ -870,11 +1033,11 @@ def _collect(
     if seen_key in c.seen:
         shown = f"{kind}/{ns + '/' if ns else ''}{name}"
         if rendered_by is not None:  # a manifest, or the first renderer, wins (see load())
-            first = c.renderers.get(seen_key)
+            renderer_first = c.renderers.get(seen_key)
             used = (
                 f"the manifest at {c.seen[seen_key].source()}"
-                if first is None
-                else f"the one rendered by {first}"
+                if renderer_first is None
+                else f"the one rendered by {renderer_first}"
             )
             c.warnings.append(
                 LoadWarning(
@@ -887,11 +1050,14 @@ def _collect(
         first_source, second_source = sorted(
             (c.seen[seen_key].source(), obj.source()), key=_source_order
         )
-        raise obj.error(
+        found = obj.error(
             (),
-            f"duplicate object {shown} (defined at {first_source} and at {second_source})",
-            hint="each object may appear only once",
+            f"duplicate object {shown} (defined at {first_source} and at {second_source}), "
+            "the two copies differ",
+            hint="each object may appear only once (identical copies are one); analyse one "
+            "render of a chart at a time",
         )
+        raise _DuplicateObject(found.message, path=found.path, line=found.line, hint=found.hint)
     c.seen[seen_key] = obj
     if rendered_by is not None:
         c.renderers[seen_key] = rendered_by
@@ -918,6 +1084,46 @@ def _collect(
         # a field of an unexpected shape that no specific check caught
         raise obj.error((), f"malformed {kind}: {e}") from e
     c.context.setdefault(field, {})[ref] = value
+
+
+class _DuplicateObject(InputError):
+    """Two different definitions of one object: an error even with ``keep_going``."""
+
+
+def _identical_copy(
+    c: _Collected, first: _Object, copy_: _Object, key: tuple[str, str | None, str]
+) -> None:
+    """``copy_`` is identical to the object ``first`` collected for ``key``: one object,
+    whose source is the copy that sorts first (so that the order of the input does not
+    change the report); a warning names the other."""
+    kept, other = sorted((first, copy_), key=lambda o: _source_order(o.source()))
+    if kept is copy_:
+        old, new = first.source(), copy_.source()
+        c.seen[key] = copy_
+        for ref, wl in list(c.workloads.items()):
+            if wl.source == old:
+                c.workloads[ref] = wl.model_copy(update={"source": new})
+        for objects in c.context.values():
+            for ref, value in list(objects.items()):
+                if getattr(value, "source", None) == old:
+                    objects[ref] = value.model_copy(update={"source": new})
+        c.warnings[:] = [
+            w.model_copy(update={"source": new}) if w.source == old else w for w in c.warnings
+        ]
+        c.rendered[:] = [
+            (_Object(o.data, copy_.doc, copy_.item, copy_.line), r)
+            if o.doc is first.doc and o.item == first.item
+            else (o, r)
+            for o, r in c.rendered
+        ]
+    kind, ns, name = key
+    c.warnings.append(
+        LoadWarning(
+            message=f"an identical copy at {other.source()} is the same object",
+            ref=object_ref(kind, ns, name),
+            source=kept.source(),
+        )
+    )
 
 
 def _check_names(obj: _Object, c: _Collected, kind: str, name: str, ns: str | None) -> None:
@@ -985,8 +1191,8 @@ def _collect_rendered(c: _Collected, default_ns: str) -> None:
             ),
         )
         c.rendered = []
-        for obj, renderer in batch:
-            _collect(obj, c, default_ns, rendered_by=renderer)
+        for obj, rendered_by in batch:
+            _collect(obj, c, default_ns, rendered_by=rendered_by)
 
 
 def _load_context(context: Any) -> ClusterContext | None:
@@ -1045,12 +1251,23 @@ def _register_lookup(obj: _Object, c: _Collected, default_ns: str) -> None:
 
 
 @without_gc
-def load(*sources: Source, namespace: str | None = None, context: Any = None) -> Inventory:
+def load(
+    *sources: Source,
+    namespace: str | None = None,
+    context: Any = None,
+    helm_values: Iterable[str] | str = (),
+    helm_set: Iterable[str] | str = (),
+    keep_going: bool = False,
+) -> Inventory:
     """Read manifests into a linked, frozen :class:`Inventory`.
 
     ``namespace``: for objects without ``metadata.namespace`` (default ``default``, as
     ``kubectl apply``). ``context``: a ``ClusterContext`` model, mapping, or file path;
-    overrides a ClusterContext document found among the manifests.
+    overrides a ClusterContext document found among the manifests. ``helm_values``
+    (files) and ``helm_set`` (``key=value``): passed to ``helm template`` for each chart
+    directory among the sources. ``keep_going``: a file or object that is an input error
+    is skipped (``Inventory.skipped``, its reason beginning with :data:`INPUT_ERROR`)
+    instead of raised; two different definitions of one object stay an error.
 
     Raises :class:`~attackmap.errors.InputError` for bad input (with file, line, field)
     and ``TypeError`` for arguments of the wrong type (a source that is none of the
@@ -1060,9 +1277,21 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
         if not isinstance(namespace, str):
             raise TypeError(f"namespace must be a string or None, got {type(namespace).__name__}")
         namespace = str(namespace)  # a str subclass becomes a str
+    reading = _reading(helm_values, helm_set, keep_going)
     read: list[str] = []
     c = _Collected({}, {}, [], [], [], {}, [], {})
     default_ns = namespace or "default"
+
+    def collect(obj: _Object) -> None:
+        try:
+            _collect(obj, c, default_ns)
+        except _DuplicateObject:
+            raise  # which copy to analyse is the user's call, whatever keep_going says
+        except InputError as e:
+            if not keep_going:
+                raise
+            c.skipped.append(_error_skip(obj, e))
+
     # Objects are collected as their files arrive (while later files are still being
     # parsed), in input order. Custom resources consult other objects (a NIMService its
     # NIMCache), so from the first of them on objects wait for the whole input. A
@@ -1072,11 +1301,23 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
     failed: InputError | None = None
     documents = 0
     for source in sources:
-        with contextlib.closing(_source_batches(source, read)) as batches:  # stops workers
-            for batch in batches:
+        with contextlib.closing(_source_batches(source, read, reading)) as batches:
+            for batch in batches:  # (closing: stops the parsing workers on an error)
                 documents += len(batch)
                 for doc in batch:
-                    for obj in _objects(doc, c.warnings):
+                    if isinstance(doc, _SkippedFile) and doc.kind != "special":
+                        if doc.kind == "unrendered":  # the rest is analysed: say so
+                            log.warning("%s: skipped: %s", doc.path, doc.reason)
+                        c.skipped.append(doc.skipped())
+                        continue
+                    try:
+                        objects = _objects(doc, c.warnings)
+                    except InputError as e:
+                        if not keep_going:
+                            raise
+                        c.skipped.append(_SkippedFile.error(doc, e).skipped())
+                        continue
+                    for obj in objects:
                         _register_lookup(obj, c, default_ns)
                         kind = obj.data.get("kind")
                         if (
@@ -1087,13 +1328,13 @@ def load(*sources: Source, namespace: str | None = None, context: Any = None) ->
                             waiting.append(obj)
                             continue
                         try:
-                            _collect(obj, c, default_ns)
+                            collect(obj)
                         except InputError as e:
                             failed = e
     if failed is not None:
         raise failed
     for obj in waiting:
-        _collect(obj, c, default_ns)
+        collect(obj)
     _collect_rendered(c, default_ns)
     _one_of(c.cluster_context, "ClusterContext document", "attackmap reads one")
     _one_of(c.admission, "Pod Security admission configuration", "the API server reads one")
@@ -1191,21 +1432,70 @@ def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]
     return linked.model_copy(update={"warnings": kept + linked.warnings})
 
 
-def read_documents(*sources: Source) -> list[RawDocument]:
-    """Read ``sources`` (as :func:`load` takes them) into raw documents with provenance,
-    without building the inventory; ``load(*documents)`` accepts the result."""
+def read_documents(
+    *sources: Source,
+    helm_values: Iterable[str] | str = (),
+    helm_set: Iterable[str] | str = (),
+    keep_going: bool = False,
+) -> list[RawDocument]:
+    """Read ``sources`` (as :func:`load` takes them, with its ``helm_values``,
+    ``helm_set`` and ``keep_going``) into raw documents with provenance, without building
+    the inventory; ``load(*documents)`` accepts the result."""
+    reading = _reading(helm_values, helm_set, keep_going)
     read: list[str] = []
     docs: list[RawDocument] = []
     for source in sources:
-        docs.extend(_read_source(source, read))
+        docs.extend(_read_source(source, read, reading))
     return docs
+
+
+def _reading(
+    helm_values: Iterable[str] | str, helm_set: Iterable[str] | str, keep_going: bool
+) -> _Reading:
+    values = as_strings(helm_values, "helm_values")
+    for v in values:
+        if not Path(v).is_file():
+            raise InputError("no such values file", path=v, field="--values")
+    return _Reading(Render(values, as_strings(helm_set, "helm_set")), bool(keep_going))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _error_skip(obj: _Object, e: InputError) -> SkippedObject:
+    """An object skipped because it is an input error (``keep_going``)."""
+    data = obj.data
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    source = obj.source()
+    if e.line is not None:
+        source = source.model_copy(update={"line": e.line})
+    return SkippedObject(
+        kind=_text(data.get("kind")),
+        api_version=_text(data.get("apiVersion")),
+        name=_text(name),
+        namespace=_text(ns),
+        source=source,
+        reason=INPUT_ERROR + e.summary(),
+    )
 
 
 def require_documents(documents: list[RawDocument], sources: Iterable[object]) -> None:
     """Refuse an input without a single document -- an empty file or directory, only
-    comments or ``---``, only skipped special files: ``analyze`` and ``inventory`` both
-    exit 2 with "nothing to analyse" rather than print an empty result."""
+    comments or ``---``, only skipped special files, only charts or kustomizations that
+    could not be rendered: ``analyze`` and ``inventory`` both exit 2 with "nothing to
+    analyse" rather than print an empty result. Files skipped because they are not
+    Kubernetes objects (a chart's ``values.yaml`` from a pre-commit hook) are an input."""
     if all(d.data is None for d in documents):
+        if any(isinstance(d, _SkippedFile) and d.kind == "listed" for d in documents):
+            return
+        unrendered = [
+            d for d in documents if isinstance(d, _SkippedFile) and d.kind == "unrendered"
+        ]
+        if unrendered:
+            raise InputError(unrendered[0].reason, path=unrendered[0].path)
         named = ", ".join(str(s) for s in sources if isinstance(s, str | Path)) or "the input"
         raise InputError(
             "no Kubernetes documents found",
