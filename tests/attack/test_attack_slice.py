@@ -111,11 +111,15 @@ def test_build_needs_a_version(
 def test_the_slice_keeps_the_extra_techniques_and_a_build_without_them_is_refused(
     tmp_path: Path, slice_objects: list[dict[str, object]], write_bundle: WriteBundle
 ) -> None:
-    # the catalogue cites T1210 (pod to pod, lateral movement) and T1552.005 (IaaS) outside
-    # the Containers matrix: the bundled slice keeps them and says so; a bundle that lacks
-    # one cannot make a usable slice
+    # the catalogue cites techniques outside the Containers matrix (T1552.005 is IaaS; T1210
+    # pod to pod, the shared-storage and credential steps cite Enterprise ones): the bundled
+    # slice keeps them and says so; a bundle that lacks one cannot make a usable slice
     manifest = json.loads((SLICE_DIR / "MANIFEST.json").read_bytes())
-    assert manifest["extra_techniques"] == list(EXTRA_TECHNIQUES) == ["T1210", "T1552.005"]
+    assert (
+        manifest["extra_techniques"]
+        == list(EXTRA_TECHNIQUES)
+        == ["T1005", "T1021.004", "T1080", "T1210", "T1530", "T1552.005", "T1565.001"]
+    )
     assert load_attack().technique("T1552.005").platforms == ("IaaS",)
     assert "Containers" not in load_attack().technique("T1210").platforms
     without = [

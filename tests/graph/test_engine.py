@@ -110,7 +110,7 @@ def explicit_successors(graph: AttackGraph, inst: StepInstance) -> set[str]:
     if step.target is not None:
         holders: list[WorkloadFacts | IdentityFacts] = [*fb.workloads, *fb.identities]
         holder = next((h for h in holders if h.key == scope.workload), None)
-        targets = list(RELATIONS[step.target](fb, holder))
+        targets = list(RELATIONS[step.target](fb, holder, scope.container))
     for state in step.granted_states:
         level = graph.catalogue.state(state).scope
         for target in targets:

@@ -354,6 +354,40 @@ def test_op_pin_image_digest() -> None:
     assert all("image:unpinned" not in c.facts for c in workload.containers)
 
 
+def test_op_read_only_shared_volumes() -> None:
+    """Only the mount another workload shares (the claim), not the private scratch
+    volume; the other workload is left as it is."""
+    claim = {"persistentVolumeClaim": {"claimName": "models"}}
+    docs = [
+        pod(
+            {
+                "volumes": [{"name": "m", **claim}, {"name": "scratch", "emptyDir": {}}],
+                "containers": [
+                    container(
+                        volumeMounts=[
+                            {"name": "m", "mountPath": "/work"},
+                            {"name": "scratch", "mountPath": "/tmp/x"},
+                        ]
+                    )
+                ],
+            }
+        ),
+        pod(
+            {
+                "volumes": [{"name": "m", **claim}],
+                "containers": [container(volumeMounts=[{"name": "m", "mountPath": "/models"}])],
+            },
+            name="reader",
+        ),
+    ]
+    out, _ = patched(docs, "read-only-shared-volumes")
+    assert spec_of(out)["containers"][0]["volumeMounts"] == [
+        {"name": "m", "mountPath": "/work", "readOnly": True},
+        {"name": "scratch", "mountPath": "/tmp/x"},
+    ]
+    assert out[1] == docs[1]
+
+
 def test_op_set_limits() -> None:
     docs = [pod({"containers": [container(resources={"requests": {"memory": "4Gi"}})]})]
     out, _ = patched(docs, "memory-limits")

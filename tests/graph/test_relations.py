@@ -229,5 +229,263 @@ def test_every_relation_is_tested_here() -> None:
         "escalate_namespace_targets",
         "bind_namespace_targets",
         "network_reach_targets",
+        "shared_store_readers",
+        "shared_store_code_loaders",
+        "registry_image_pullers",
+        "ssh_key_peers",
+        "token_secret_identities",
+        "readable_token_identities",
     }
     assert set(RELATIONS) == tested
+
+
+# -- shared storage and stolen credentials (issue 16) -------------------------------------
+
+
+def mounting(name: str, ns: str, *mounts: tuple[str, Doc, str, bool], **container: Any) -> Doc:
+    """A pod whose container ``c`` mounts each ``(volume name, source, path, read-only)``."""
+    return pod(
+        name,
+        ns=ns,
+        containers=[
+            {
+                "name": "c",
+                "image": "x",
+                "volumeMounts": [
+                    {"name": v, "mountPath": path, "readOnly": ro} for v, _, path, ro in mounts
+                ],
+                **container,
+            }
+        ],
+        volumes=[{"name": v, **source} for v, source, _, _ in mounts],
+    )
+
+
+def pvc(claim: str) -> Doc:
+    return {"persistentVolumeClaim": {"claimName": claim}}
+
+
+def host(path: str) -> Doc:
+    return {"hostPath": {"path": path}}
+
+
+def relation_of(fb: FactBase, relation: str, source: str, container: str | None = None) -> set[Any]:
+    holder = next(w for w in fb.workloads if w.key == source)
+    return set(RELATIONS[relation](fb, holder, container))
+
+
+def test_shared_store_readers_follow_the_claim_and_overlapping_host_paths() -> None:
+    """The same claim in the same namespace, read-only or not, and host directories one
+    inside the other; never a claim of the same name elsewhere, a sibling directory or the
+    writer itself."""
+    fb = extract(
+        load(
+            mounting(
+                "writer",
+                "app",
+                ("m", pvc("models"), "/work", False),
+                ("h", host("/data"), "/h", False),
+            ),
+            mounting("reader", "app", ("m", pvc("models"), "/models", True)),
+            mounting("elsewhere", "other", ("m", pvc("models"), "/models", True)),
+            mounting("nested", "other", ("h", host("/data/nim"), "/cache", True)),
+            mounting("sibling", "other", ("h", host("/data2"), "/cache", True)),
+        )
+    )
+    assert relation_of(fb, "shared_store_readers", "Pod/app/writer", "c") == {
+        ("Pod/app/reader", None),
+        ("Pod/other/nested", None),
+    }
+    # a reader writes nothing: no targets; the read-only mount does not count as written
+    assert relation_of(fb, "shared_store_readers", "Pod/app/reader", "c") == set()
+    assert relation_of(fb, "shared_store_readers", "Pod/other/nested", "c") == set()
+
+
+def test_shared_store_relations_follow_the_container_that_writes() -> None:
+    """Only the mounts of the container the step fires in: a sidecar that writes nothing
+    reaches no reader; ``None`` (any container) reaches them."""
+    writer = mounting("writer", "app", ("m", pvc("models"), "/work", False))
+    writer["spec"]["containers"].append({"name": "side", "image": "x"})
+    fb = extract(load(writer, mounting("reader", "app", ("m", pvc("models"), "/models", True))))
+    assert relation_of(fb, "shared_store_readers", "Pod/app/writer", "side") == set()
+    assert relation_of(fb, "shared_store_readers", "Pod/app/writer") == {("Pod/app/reader", None)}
+
+
+def test_shared_store_code_loaders_are_the_containers_running_code_from_it() -> None:
+    """Triton serving its repository from the claim runs code from it; a plain reader of
+    the claim does not, and trust_remote_code counts only on a model store."""
+    fb = extract(
+        load(
+            mounting("writer", "app", ("m", pvc("models"), "/work", False)),
+            mounting(
+                "triton",
+                "app",
+                ("m", pvc("models"), "/models", True),
+                command=["tritonserver"],
+                args=["--model-repository", "/models/llama"],
+            ),
+            mounting("plain", "app", ("m", pvc("models"), "/data", True)),
+            mounting(
+                "remote",
+                "app",
+                ("m", pvc("models"), "/data", True),
+                args=["--trust-remote-code"],
+            ),
+            mounting(
+                "custom",
+                "app",
+                ("m", pvc("models"), "/model-store", True),
+                env=[{"name": "NIM_TRUST_CUSTOM_CODE", "value": "1"}],
+            ),
+        )
+    )
+    assert relation_of(fb, "shared_store_code_loaders", "Pod/app/writer", "c") == {
+        ("Pod/app/triton", "c"),
+        ("Pod/app/custom", "c"),
+    }
+    assert ("Pod/app/plain", None) in relation_of(fb, "shared_store_readers", "Pod/app/writer", "c")
+
+
+def secret(name: str, ns: str, kind: str, data: dict[str, str] | None = None, **meta: Any) -> Doc:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, **meta},
+        "type": kind,
+        "data": data or {},
+    }
+
+
+def test_registry_image_pullers_are_the_workloads_pulling_from_its_hosts() -> None:
+    """The hosts the dockerconfigjson names (base64 JSON, auths), the pullers of those
+    registries in any namespace; not the holder, not other registries."""
+    # {"auths": {"https://registry.example.com/v1/": {}}}
+    config = "eyJhdXRocyI6IHsiaHR0cHM6Ly9yZWdpc3RyeS5leGFtcGxlLmNvbS92MS8iOiB7fX19"
+    fb = extract(
+        load(
+            secret(
+                "regcred", "ci", "kubernetes.io/dockerconfigjson", {".dockerconfigjson": config}
+            ),
+            mounting("builder", "ci", ("d", {"secret": {"secretName": "regcred"}}, "/d", True)),
+            pod(
+                "served", ns="prod", containers=[{"name": "c", "image": "registry.example.com/a:1"}]
+            ),
+            pod("public", ns="prod", containers=[{"name": "c", "image": "nginx:1.27"}]),
+        )
+    )
+    assert relation_of(fb, "registry_image_pullers", "Pod/ci/builder") == {
+        ("Pod/prod/served", None)
+    }
+
+
+def test_ssh_key_peers_serve_ssh_with_the_same_key() -> None:
+    """Containers that mount the same key Secret (same namespace) and serve SSH (sshd in
+    the command, or port 2222); a holder that serves nothing is no target."""
+    key = ("k", {"secret": {"secretName": "llm-ssh-pk"}}, "/opt/pk", True)
+    fb = extract(
+        load(
+            mounting("leader", "nim", key),
+            mounting("worker", "nim", key, command=["bash", "-c", "/usr/sbin/sshd -De"]),
+            mounting("port", "nim", key, ports=[{"containerPort": 2222}]),
+            mounting("idle", "nim", key),
+            mounting("elsewhere", "other", key, command=["sshd"]),
+        )
+    )
+    assert relation_of(fb, "ssh_key_peers", "Pod/nim/leader") == {
+        ("Pod/nim/worker", "c"),
+        ("Pod/nim/port", "c"),
+    }
+    assert "credential:ssh_peer" in next(w for w in fb.workloads if w.key == "Pod/nim/idle").pod
+
+
+def test_token_secret_identities_are_the_annotated_service_accounts() -> None:
+    """A service-account-token Secret the pod mounts names its account: the workloads
+    running as it and the identity itself."""
+    fb = extract(
+        load(
+            service_account("deployer"),
+            role(("create", "pods", "")),
+            binding("app", "deployer"),
+            secret(
+                "deployer-token",
+                "app",
+                "kubernetes.io/service-account-token",
+                annotations={"kubernetes.io/service-account.name": "deployer"},
+            ),
+            mounting(
+                "runner", "app", ("t", {"secret": {"secretName": "deployer-token"}}, "/t", True)
+            ),
+        )
+    )
+    assert relation_of(fb, "token_secret_identities", "Pod/app/runner") == {
+        ("ServiceAccount/app/deployer", None)
+    }
+
+
+def test_a_mount_above_what_is_written_reads_it_only_where_it_loads_models() -> None:
+    """Writing /data/nim/llama changes what a mount of / or /data sees; only the one that
+    keeps its models there (/data at /model-store) is a reader. System directories (/etc)
+    are no shared store at all: writing them is an escape."""
+    fb = extract(
+        load(
+            mounting(
+                "writer",
+                "app",
+                ("h", host("/data/nim/llama"), "/w", False),
+                ("e", host("/etc"), "/e", False),
+            ),
+            mounting("agent", "other", ("h", host("/"), "/host", True)),
+            mounting("cache", "other", ("h", host("/data"), "/model-store", True)),
+            mounting("config", "other", ("e", host("/etc/nim"), "/cfg", True)),
+        )
+    )
+    assert relation_of(fb, "shared_store_readers", "Pod/app/writer", "c") == {
+        ("Pod/other/cache", None)
+    }
+    writer = next(w for w in fb.workloads if w.key == "Pod/app/writer")
+    (c,) = [c for c in writer.containers if c.name == "c"]
+    assert "shared_store:write" in c.facts
+    assert writer.evidence["c/shared_store:write"].detail == (
+        "hostPath /data/nim/llama at /w, mounted by Pod/other/cache"
+    )
+    # the agent mounting / reads the cache's model store (theft), writes nothing
+    agent = next(w for w in fb.workloads if w.key == "Pod/other/agent")
+    (c,) = [c for c in agent.containers if c.name == "c"]
+    assert "shared_store:read_model" in c.facts
+    assert "shared_store:write" not in c.facts
+
+
+def test_readable_token_identities_follow_the_read_secrets_namespaces() -> None:
+    """Token Secrets of the namespaces where the ServiceAccount reads Secrets: the account
+    the annotation names (a workload running as it, or the identity), not one elsewhere."""
+    token = {"kubernetes.io/service-account.name": "builder"}
+
+    def rights(ns: str) -> Doc:  # the builders hold the agent role too: identities
+        doc = binding(ns, "builder")
+        doc["metadata"]["name"] = f"builder-{ns}"
+        doc["subjects"][0]["namespace"] = ns
+        return doc
+
+    docs = [
+        service_account("builder"),
+        service_account("builder", ns="other"),
+        secret("builder-token", "app", "kubernetes.io/service-account-token", annotations=token),
+        secret("builder-token", "other", "kubernetes.io/service-account-token", annotations=token),
+        rights("app"),
+        rights("other"),
+    ]
+    fb = world(role(("get", "secrets", "")), binding("app"), *docs)
+    assert targets(fb, "readable_token_identities") == {("ServiceAccount/app/builder", None)}
+    agent = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    assert agent.evidence["credential:readable_token_secret"].detail == (
+        "may read Secret app/builder-token (ServiceAccount app/builder)"
+    )
+    cluster = world(role(("list", "secrets", "")), binding(None), *docs)
+    assert targets(cluster, "readable_token_identities") == {
+        ("ServiceAccount/app/builder", None),
+        ("ServiceAccount/other/builder", None),
+    }
+    assert (
+        targets(world(role(("get", "pods", "")), binding(None), *docs), "readable_token_identities")
+        == set()
+    )

@@ -186,7 +186,15 @@ def is_live(obj: Mapping[str, Any]) -> bool:
 #: ``platform_note`` saying why): every slice keeps them, so the catalogue validates against
 #: the bundled slice, a full bundle or an updated release alike. A catalogue test checks
 #: that this is exactly the set the steps use.
-EXTRA_TECHNIQUES: tuple[str, ...] = ("T1210", "T1552.005")
+EXTRA_TECHNIQUES: tuple[str, ...] = (
+    "T1005",
+    "T1021.004",
+    "T1080",
+    "T1210",
+    "T1530",
+    "T1552.005",
+    "T1565.001",
+)
 
 
 def select(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
 from attackmap.graph._network import network_index, served_ports
-from attackmap.graph._relations import REACH, Group, group_targets
+from attackmap.graph._relations import Group, group_targets, reach_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -247,7 +247,7 @@ class AttackGraph:
         edge(source, inst.node)
         edge(inst.node, f"sink:{step.id}")
         if step.target is not None:
-            reach = REACH[step.target](self.fb, wf)
+            reach = reach_of(step.target, self.fb, wf, scope.container)
             for state in step.granted_states:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)

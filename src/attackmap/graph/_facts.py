@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from attackmap.graph._credentials import (
+    SSH_PORTS,
+    CredentialIndex,
+    build_credential_index,
+    credential_facts,
+    image_sshd,
+)
 from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
+from attackmap.graph._stores import StoreIndex, is_model_store, store_facts, store_mounts
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import NetworkPolicy
@@ -80,7 +88,10 @@ FACT_FAMILIES: dict[str, str] = {
     "secret_mount": "a Secret is mounted as files",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
-    "remote_service": "the container serves SSH (port 22/2222 or a port named ssh; or a Service sends to port 22/2222 of the pod, declared or not)",
+    "shared_store:write": "the container can write data another workload mounts: the same PVC or PV, NFS export or host directory, paths overlapping (docs/model.md, Shared storage)",
+    "shared_store:write_code": "as shared_store:write, and another workload runs code from that data (a Triton or TorchServe repository, trust_remote_code on its model store, a pickled model, a script or PYTHONPATH there)",
+    "shared_store:read_model": "the container can read data where another workload keeps its model (its model store, or a model repository it names)",
+    "remote_service": "the container serves SSH (its command starts sshd, port 22/2222 or a port named ssh, a multi-node NIMService worker; or a Service sends to port 22/2222 of the pod, declared or not)",
     "remote_service:routed": "a LoadBalancer/NodePort Service, Ingress or Gateway route targets the SSH port",
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
@@ -93,6 +104,13 @@ FACT_FAMILIES: dict[str, str] = {
     "host_network": "hostNetwork: true",
     "host_ipc": "hostIPC: true",
     "share_process_namespace": "shareProcessNamespace: true (the pod's containers see each other's processes)",
+    "credential:ngc": "a container holds an NGC key: NGC_API_KEY, NGC_CLI_API_KEY or NVIDIA_API_KEY (literal or from a Secret), a value shaped nvapi-..., or a Secret with such a key mounted or injected",
+    "credential:huggingface": "a container holds a Hugging Face token: HF_TOKEN, HUGGING_FACE_HUB_TOKEN... (literal or from a Secret), a value shaped hf_..., or a Secret with such a key",
+    "credential:registry_push": "a container holds registry credentials (a dockerconfigjson/dockercfg Secret) for a registry another workload pulls images from (the hosts the Secret names, else those of the images pulled with it)",
+    "credential:ssh_peer": "a container holds an SSH key Secret that another workload of the namespace mounts while serving SSH (multi-node NIM's leader and workers)",
+    "credential:readable_model_key": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a Secret with an NGC or Hugging Face key (a key named NGC_API_KEY, HF_TOKEN...; or one a pod reads under that key)",
+    "credential:readable_token_secret": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
+    "credential:sa_token_secret": "a container holds a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
     "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
@@ -261,7 +279,6 @@ _RUNTIME_SOCKET_NAME = re.compile(
 )
 # Sockets of the host's init and message bus: root on them starts host services.
 _HOST_CONTROL_SOCKETS = ("/run/dbus/system_bus_socket", "/run/systemd/private")
-_MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
 # Host directories whose files belong to root on the common distributions (system files, the
 # kubelet's and the runtime's state, root's home, the host's sockets): writing there takes
 # uid 0. Everything else writable ("/" and /home hold users' own files; other paths are not
@@ -422,6 +439,10 @@ class FactBase:
     # (``Namespace/<ns>``): every namespaced right there. Reached only through the
     # escalate/bind relations; never a target of the identity groups.
     namespace_admins: tuple[IdentityFacts, ...] = field(default=())
+    # Every mount of data other workloads may mount too (shared-storage relations).
+    stores: StoreIndex = field(default_factory=StoreIndex)
+    # What the credentials each workload holds open elsewhere (credential relations).
+    credentials: CredentialIndex = field(default_factory=CredentialIndex)
     # Pod-to-pod reach (graph/_network.py): the Kubernetes NetworkPolicies and the hubs
     # built from them and the inventory's workloads (fact-level what-ifs keep the same
     # manifests, so they share it).
@@ -506,10 +527,6 @@ def _uid_root(c: Container) -> bool:
     return c.run_as_non_root is not True
 
 
-#: the ports sshd listens on in the images attackmap knows (22; multi-node NIM's 2222)
-SSH_PORTS = (22, 2222)
-
-
 def undeclared_ssh_routes(w: Workload) -> list[ExposureRoute]:
     """The routes (Service ports, and Ingress/Gateway/VirtualService routes through them)
     that send to port 22 or 2222 of the pod by number while no container declares that
@@ -583,13 +600,7 @@ def _container_facts(
             )
         if v.type == "secret" or (v.type == "projected" and v.projected_secrets):
             add("secret_mount", mfield, f"Secret {v.secret_name or ', '.join(v.projected_secrets)}")
-        store_path = _norm_path(m.mount.mount_path)
-        cache_env = {e.name for e in c.env} & {"NIM_CACHE_PATH"}
-        if (
-            store_path in _MODEL_STORE_PATHS
-            or v.name in ("model-store", "nim-cache")
-            or (cache_env and store_path.startswith("/model"))
-        ) and m.writable:
+        if is_model_store(c, m) and m.writable:
             add("model_store:rw", mfield, f"{v.type} at {m.mount.mount_path}")
             shared = (
                 v.type in ("hostPath", "nfs")
@@ -620,6 +631,14 @@ def _container_facts(
         add("remote_service", f"{base}.ports", f"{target} (no container declares the port)")
         if route.level in ("external", "node"):
             add("remote_service:routed", f"{base}.ports", target)
+    if c.ssh_server and c.kind in ("regular", "sidecar"):
+        add("remote_service", f"{base}.command", "the command starts sshd")
+    if image_sshd(w) and c.kind in ("regular", "sidecar"):
+        add(
+            "remote_service",
+            "spec.multiNode",
+            "multi-node NIM worker: the image runs sshd (2222) for mpirun",
+        )
     for p in c.ports:
         if p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh"):
             add("remote_service", f"{base}.ports", f"{p.container_port} {p.name or ''}".strip())
@@ -726,6 +745,26 @@ def pid_peer_facts(
                         f"containers[{df.name}]",
                         f"container {df.name} holds {held.detail if held else prize}",
                     )
+    if not found:
+        return containers
+    return tuple(
+        replace(cf, facts=cf.facts | found[cf.name]) if cf.name in found else cf
+        for cf in containers
+    )
+
+
+def _with_store_facts(
+    stores: StoreIndex,
+    key: str,
+    containers: tuple[ContainerFacts, ...],
+    ev: dict[str, Evidence],
+    loc: tuple[str, int | None],
+) -> tuple[ContainerFacts, ...]:
+    """``containers`` with the shared-storage facts of :func:`~attackmap.graph._stores.store_facts`."""
+    found: dict[str, set[str]] = {}
+    for container, fact, fld, detail in store_facts(stores, key):
+        found.setdefault(container, set()).add(fact)
+        ev.setdefault(f"{container}/{fact}", _evidence(loc[0], loc[1], fld, detail))
     if not found:
         return containers
     return tuple(
@@ -1307,6 +1346,31 @@ def _namespace_admins(
     return tuple(out)
 
 
+def _with_readable_secrets(
+    holders: tuple[IdentityFacts, ...], credentials: CredentialIndex
+) -> tuple[IdentityFacts, ...]:
+    """``holders`` with the facts of :meth:`CredentialIndex.readable_facts`, on the
+    evidence of their right to read Secrets."""
+    out = []
+    for h in holders:
+        found = credentials.readable_facts(h.rbac_scope)
+        if found:
+            where = h.evidence.get("rbac_sa:read_secrets") or h.evidence.get(
+                "rbac_group:read_secrets"
+            )
+            ev = dict(h.evidence)
+            for fact, detail in found:
+                ev[fact] = Evidence(
+                    path=where.path if where else h.key,
+                    line=where.line if where else None,
+                    field=where.field if where else "RBAC",
+                    detail=detail,
+                )
+            h = replace(h, pod=h.pod | {f for f, _ in found}, evidence=ev)
+        out.append(h)
+    return tuple(out)
+
+
 def _nvidia_vulnerable(ctx: ClusterContext) -> list[str]:
     """The NVIDIA CVEs the context's versions are open to (DOMAIN §5).
 
@@ -1544,6 +1608,8 @@ def extract(
 
     network = build_index(inventory.workloads, inventory.network_policies)
     pod_reach = (network.reaches(), network.reached())
+    credentials = build_credential_index(inventory)
+    stores = StoreIndex(tuple(m for w in inventory.workloads for m in store_mounts(w, str(w.ref))))
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
@@ -1571,6 +1637,14 @@ def extract(
             else {}
         )
         pod = set(_pod_facts(w, ev, loc, scope, group_scope, pod_reach))
+        for fact, fld, detail in credential_facts(w, credentials):
+            pod.add(fact)
+            ev.setdefault(fact, _evidence(loc[0], loc[1], fld, detail))
+        for fact, detail in credentials.readable_facts(scope):
+            pod.add(fact)
+            ev[fact] = _evidence(
+                loc[0], loc[1], f"ServiceAccount {w.pod.service_account_name}", detail
+            )
         detail = deploy_admits(w.namespace, w.pod.service_account_name, scope)
         if detail:
             pod.add("deploy_admits:privileged")
@@ -1585,13 +1659,18 @@ def extract(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
         containers = pid_peer_facts(w, containers, ev, loc)
+        containers = _with_store_facts(stores, str(w.ref), containers, ev, loc)
         workloads.append(
             WorkloadFacts(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope
             )
         )
-    identities = _identities(inventory, deploy_admits, admins, roles, index)
-    namespace_admins = _namespace_admins(inventory, (*workloads, *identities), deploy_admits)
+    identities = _with_readable_secrets(
+        _identities(inventory, deploy_admits, admins, roles, index), credentials
+    )
+    namespace_admins = _with_readable_secrets(
+        _namespace_admins(inventory, (*workloads, *identities), deploy_admits), credentials
+    )
     spec = ctx.spec if ctx is not None else None
     options = DeriveOptions(
         kernel=spec.kernel_version if spec else None,
@@ -1609,6 +1688,8 @@ def extract(
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
         namespace_admins=namespace_admins,
+        stores=stores,
+        credentials=credentials,
         network_policies=inventory.network_policies,
         network=network,
     )

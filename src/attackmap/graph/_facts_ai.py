@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from attackmap.graph._stores import is_model_store
 from attackmap.model import Workload
 from attackmap.model._workload import Container
 
@@ -55,7 +56,6 @@ MODEL_CREDENTIAL_NAMES = frozenset(
         "HF_API_TOKEN",
     }
 )
-_MODEL_STORE_PATHS = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
 _REVISION = re.compile(r"@[0-9a-f]{40}$")
 
 Add = Callable[[str, str, str], None]
@@ -121,16 +121,8 @@ def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None
         if e.name in MODEL_CREDENTIAL_NAMES and (e.has_value or e.source == "secret"):
             origin = f" (from Secret {e.ref_name})" if e.source == "secret" else ""
             add("env:model_credential", f"{base}.env[{e.name}]", e.name + origin)
-    cache_env = any(e.name == "NIM_CACHE_PATH" for e in c.env)
     for m in w.pod.mounts(c):
-        if m.volume is None:
-            continue
-        path = m.mount.mount_path.rstrip("/") or "/"
-        if (
-            path in _MODEL_STORE_PATHS
-            or m.volume.name in ("model-store", "nim-cache")
-            or (cache_env and path.startswith("/model"))
-        ):
+        if m.volume is not None and is_model_store(c, m):  # the rule of the model_store:* facts
             mode = "writable" if m.writable else "read-only"
             add(
                 "model_store:mounted",

@@ -56,6 +56,7 @@ _NIMSERVICE_OPS = frozenset(
     {
         "read_only_model_store",
         "pin_image_digest",
+        "read_only_shared_volumes",
         "shm_size_limit",
         "set_limits",
         "internal_service_only",
@@ -484,6 +485,25 @@ def pin_image_digest(pc: PatchContext) -> None:
             )
 
 
+def read_only_shared_volumes(pc: PatchContext) -> None:
+    """Mount read-only every volume the workload writes that another workload mounts too
+    (the mounts of the fact ``shared_store:write``)."""
+    if pc.workload.ref.kind == "NIMService":  # its one shared volume is its model store
+        doc = pc.doc()
+        assert doc is not None
+        doc.setdefault("spec", {}).setdefault("storage", {})["readOnly"] = True
+        pc.note("spec.storage.readOnly: true")
+        return
+    shared = {(m.container, m.mount_name) for m in pc.fb.stores.shared_writes(str(pc.workload.ref))}
+    for c in pc.containers():
+        for m in c.get("volumeMounts") or ():
+            if not isinstance(m, dict) or (c.get("name"), m.get("name")) not in shared:
+                continue
+            if m.get("readOnly") is not True:
+                m["readOnly"] = True
+                pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true")
+
+
 def set_limits(pc: PatchContext) -> None:
     if pc.workload.ref.kind == "NIMService":
         doc = pc.doc()
@@ -791,6 +811,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "remove_credential_env": remove_credential_env,
     "read_only_model_store": read_only_model_store,
     "pin_image_digest": pin_image_digest,
+    "read_only_shared_volumes": read_only_shared_volumes,
     "set_limits": set_limits,
     "shm_size_limit": shm_size_limit,
     "isolate_ingress": isolate_ingress,

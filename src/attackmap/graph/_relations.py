@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from attackmap.graph._facts import (
     ALL_NAMESPACES,
@@ -32,20 +33,40 @@ from attackmap.graph._facts import (
     WorkloadFacts,
 )
 from attackmap.graph._network import network_index, source_hubs
+from attackmap.graph._stores import location_id, reader_kind
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
 # A served port as a target: (workload key, container, port text as in the scope label).
 PortTarget = tuple[str, str, str]
 Holder = WorkloadFacts | IdentityFacts
-Relation = Callable[[FactBase, Holder | None], tuple[Target | PortTarget, ...]]
+
+
+class Relation(Protocol):
+    """A relation as a function: the targets of a step firing in ``holder`` (in its
+    ``container``; ``None``: any of the holder's containers)."""
+
+    def __call__(
+        self, fb: FactBase, holder: Holder | None, container: str | None = None, /
+    ) -> tuple[Target | PortTarget, ...]: ...
+
+
+# A relation that depends on the container a step fires in (the mounts it writes...):
+# ``(fact base, source, container or None for all of the source's) -> Reach``.
+ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 
 # A group of targets: (kind, namespace or "*") with kind "containers" (running containers),
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
 # right there), "tokens" (mounted tokens, no namespace: "*") or "hub" (the served ports a
-# pod-network hub of graph/_network.py reaches; the second item is the hub's id).
+# pod-network hub of graph/_network.py reaches; the second item is the hub's id); for shared
+# storage (the second item a location id of :mod:`attackmap.graph._stores`) "store_readers"
+# (the workloads mounting that location), "store_users" (those loading models or code from
+# it: the readers of a directory above what is written) or "store_loaders" (the containers
+# running code from it); for stolen credentials (:mod:`attackmap.graph._credentials`)
+# "registry_pullers" (the workloads whose images come from a registry host) or
+# "ssh_servers" (the containers serving SSH with the key Secret ``<ns>/<name>`` mounted).
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -105,6 +126,20 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
         return tuple(
             (w.key, None) for w in found if w.workload.pod.service_account_name == name
         ) + tuple((i.key, None) for i in named if i.ref.name == name)
+    if kind == "store_readers":
+        return tuple(dict.fromkeys((m.workload, None) for m in fb.stores.at_id(ns)))
+    if kind == "store_users":
+        return tuple(
+            dict.fromkeys((m.workload, None) for m in fb.stores.at_id(ns) if m.code or m.model)
+        )
+    if kind == "store_loaders":
+        return tuple(
+            dict.fromkeys((m.workload, m.container) for m in fb.stores.at_id(ns) if m.code)
+        )
+    if kind == "registry_pullers":
+        return tuple((k, None) for k in fb.credentials.pullers.get(ns, ()))
+    if kind == "ssh_servers":
+        return tuple(fb.credentials.ssh_servers.get(ns, ()))
     workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
     if kind == "containers":
         return tuple(
@@ -150,6 +185,26 @@ def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
     return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
 
 
+def _held(
+    kind: str, pick: Callable[[FactBase, str], Iterable[str]]
+) -> Callable[[FactBase, Holder | None], Reach]:
+    """The ``kind`` groups named by what the source's credentials open (``pick``)."""
+
+    def reach(fb: FactBase, wf: Holder | None) -> Reach:
+        if wf is None:
+            return Reach((), None)
+        return Reach(tuple(sorted({(kind, g) for g in pick(fb, wf.key)})), wf.key)
+
+    return reach
+
+
+def _rights_tokens(fb: FactBase, wf: Holder | None) -> Reach:
+    if wf is None:
+        return Reach((), None)
+    accounts = {a for a, _ in fb.credentials.readable_tokens(wf.rbac_scope)}
+    return Reach(tuple(sorted(("identity", a) for a in accounts)), wf.key)
+
+
 def _network_reach(fb: FactBase, wf: Holder | None) -> Reach:
     if not isinstance(wf, WorkloadFacts):
         return Reach((), None)
@@ -191,7 +246,60 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # The served ports of every workload a pod of the source may open, per the
     # NetworkPolicies of both (egress of the source, ingress of the target): hubs.
     "network_reach_targets": _network_reach,
+    # The workloads pulling images from a registry the source holds credentials for.
+    "registry_image_pullers": _held(
+        "registry_pullers",
+        lambda fb, key: (h for h, _, _ in fb.credentials.registries.get(key, ())),
+    ),
+    # The containers serving SSH with a key Secret the source holds.
+    "ssh_key_peers": _held(
+        "ssh_servers", lambda fb, key: (s for s, _ in fb.credentials.ssh_keys.get(key, ()))
+    ),
+    # The ServiceAccounts whose token Secrets the source may read through the API.
+    "readable_token_identities": _rights_tokens,
+    # The ServiceAccounts whose token Secrets the source holds.
+    "token_secret_identities": _held(
+        "identity", lambda fb, key: (a for a, _, _ in fb.credentials.tokens.get(key, ()))
+    ),
 }
+
+
+def _written_stores(kind: str, code: bool) -> ContainerReach:
+    """The ``kind`` groups of every location overlapping one the source's container writes
+    (``code``: only where another workload runs code from it)."""
+
+    def reach(fb: FactBase, wf: Holder | None, container: str | None) -> Reach:
+        if not isinstance(wf, WorkloadFacts):
+            return Reach((), None)
+        groups: dict[Group, None] = {}
+        for m in fb.stores.of(wf.key, container):
+            if not m.writable:
+                continue
+            for loc in fb.stores.overlapping(m.location):
+                use = reader_kind("code" if code else "any", loc, m.location)
+                if fb.stores.has_other(loc, wf.key, use):
+                    group = "store_users" if use == "uses" else kind
+                    groups[(group, location_id(loc))] = None
+        return Reach(tuple(sorted(groups)), wf.key)
+
+    return reach
+
+
+CONTAINER_REACH: Mapping[str, ContainerReach] = {
+    # The workloads that mount data the source's container can write (shared storage).
+    "shared_store_readers": _written_stores("store_readers", code=False),
+    # The containers that run code from data the source's container can write.
+    "shared_store_code_loaders": _written_stores("store_loaders", code=True),
+}
+
+
+def reach_of(name: str, fb: FactBase, holder: Holder | None, container: str | None) -> Reach:
+    """The :class:`Reach` of relation ``name`` for a step firing in ``holder`` (in its
+    ``container`` for a container step)."""
+    found = CONTAINER_REACH.get(name)
+    if found is not None:
+        return found(fb, holder, container)
+    return REACH[name](fb, holder)
 
 
 def targets(fb: FactBase, reach: Reach) -> tuple[Target | PortTarget, ...]:
@@ -205,12 +313,14 @@ def targets(fb: FactBase, reach: Reach) -> tuple[Target | PortTarget, ...]:
 
 
 def _relation(name: str) -> Relation:
-    def relation(fb: FactBase, wf: Holder | None) -> tuple[Target | PortTarget, ...]:
-        return targets(fb, REACH[name](fb, wf))
+    def relation(
+        fb: FactBase, wf: Holder | None, container: str | None = None
+    ) -> tuple[Target | PortTarget, ...]:
+        return targets(fb, reach_of(name, fb, wf, container))
 
     relation.__name__ = name
     return relation
 
 
-RELATIONS: Mapping[str, Relation] = {name: _relation(name) for name in REACH}
+RELATIONS: Mapping[str, Relation] = {name: _relation(name) for name in (*REACH, *CONTAINER_REACH)}
 """Each relation as a function: ``(fact base, source) -> targets``."""

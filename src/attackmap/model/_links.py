@@ -616,7 +616,12 @@ def link(inv: Inventory, workloads: tuple[Workload, ...]) -> Inventory:
                 else:
                     pv = pv_by_claim.get((ns, v.claim_name))
                 if pv is not None:
-                    update.update(pv=pv.ref, pv_backing=pv.backing, pv_path=pv.path or pv.server)
+                    update.update(
+                        pv=pv.ref,
+                        pv_backing=pv.backing,
+                        pv_path=pv.path or pv.server,
+                        pv_server=pv.server,
+                    )
                     if not update.get("access_modes"):
                         update["access_modes"] = pv.access_modes
                 if update:

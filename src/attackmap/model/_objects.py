@@ -8,7 +8,10 @@ names, labels — never values, never annotations that can embed them
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 from typing import Any, Literal
 
 from pydantic import Field
@@ -690,6 +693,9 @@ class SecretMeta(Frozen):
     labels: dict[str, str] = Field(default_factory=dict)
     annotation_keys: tuple[str, ...] = ()
     service_account: str | None = None  # kubernetes.io/service-account-token target
+    #: the registry hosts a ``.dockerconfigjson``/``.dockercfg`` holds credentials for
+    #: (host names only; empty when the data is absent or not readable)
+    registries: tuple[str, ...] = ()
     source: SourceLocation | None = None
 
 
@@ -715,8 +721,41 @@ def parse_secret(
         labels=labels,
         annotation_keys=tuple(sorted(annotations)),
         service_account=annotations.get("kubernetes.io/service-account.name"),
+        registries=_registries(secret),
         source=source,
     )
+
+
+def registry_host(name: str) -> str:
+    """A registry as ``auths`` and image references name it, reduced to its host
+    (``https://index.docker.io/v1/`` -> ``docker.io``)."""
+    host = name.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0]
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def _registries(secret: _K8sSecret) -> tuple[str, ...]:
+    """The registry hosts of a docker config Secret. The hosts are not secret; the rest of
+    the data is read and dropped. Data that does not decode gives none (the API server
+    would refuse it; a placeholder in a rendered chart is common)."""
+    found: set[str] = set()
+    for key, nested in ((".dockerconfigjson", True), (".dockercfg", False)):
+        raw: Any = (secret.string_data or {}).get(key)
+        encoded = (secret.data or {}).get(key)
+        if raw is None and encoded is not None:
+            try:
+                raw = base64.b64decode(str(encoded), validate=False).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+        if not isinstance(raw, str):
+            continue
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        auths = doc.get("auths") if nested and isinstance(doc, dict) else doc
+        if isinstance(auths, dict):
+            found.update(registry_host(str(h)) for h in auths)
+    return tuple(sorted(h for h in found if h))
 
 
 class ConfigMapMeta(Frozen):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, computed_field, field_serializer
 
+from attackmap.model._code import CodeSource, code_sources, serves_ssh
 from attackmap.model._k8s import (
     K8sCommonSecurity,
     K8sContainer,
@@ -33,6 +34,7 @@ __all__ = [
     "RUNTIME_DEFAULT_CAPABILITIES",
     "AppArmorProfile",
     "Capabilities",
+    "CodeSource",
     "Container",
     "EnvFrom",
     "EnvVar",
@@ -408,6 +410,11 @@ class Container(Frozen):
     probes: tuple[Probe, ...] = ()
     has_command: bool = False
     has_args: bool = False
+    #: code it runs from outside its image, as command, args and environment show
+    #: (see :mod:`attackmap.model._code`)
+    code_sources: tuple[CodeSource, ...] = ()
+    #: its command starts sshd
+    ssh_server: bool = False
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic computed_field on a property
     @property
@@ -451,6 +458,7 @@ class Volume(Frozen):
     pv: ObjectRef | None = None
     pv_backing: str | None = None
     pv_path: str | None = None
+    pv_server: str | None = None  # an NFS PV's server (pv_path is then its export path)
 
 
 class ResolvedMount(Frozen):
@@ -910,6 +918,10 @@ def _container(
         probes=tuple(probes),
         has_command=bool(c.command),
         has_args=bool(c.args),
+        code_sources=code_sources(
+            c.command, c.args, ((e.name, e.value) for e in c.env or () if e.value_from is None)
+        ),
+        ssh_server=serves_ssh(c.command, c.args),
     )
 
 

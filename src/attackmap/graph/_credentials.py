@@ -1,0 +1,305 @@
+"""Stolen credentials: what the credentials a workload holds open elsewhere.
+
+The attacker state ``credentials`` is a workload's credentials as a whole (its environment,
+its mounted Secrets). This module says what kinds they are and where each leads, from the
+manifests alone:
+
+* an NGC or Hugging Face key (``NGC_API_KEY``, ``HF_TOKEN``... by name, by the value's
+  shape, or a Secret key of that name): the organisation's private models and images;
+* registry credentials (a mounted or injected Secret of type ``dockerconfigjson`` /
+  ``dockercfg``) for a registry other workloads pull images from: the registries are the
+  hosts the Secret's data names, else those of the images pulled with it as an
+  ``imagePullSecret``;
+* an SSH key Secret (type ``ssh-auth``, or ``ssh`` in the Secret's name or mount path)
+  that another workload of the namespace mounts while serving SSH (multi-node NIM: the
+  leader's key is the workers' ``authorized_keys``);
+* a ServiceAccount token Secret (type ``service-account-token``): that account's rights,
+  whether the pod holds it or its ServiceAccount may read it through the API.
+
+A Secret the pod mounts or reads through ``env``/``envFrom`` counts as held; a Secret not
+among the inputs is known by its name and the key the pod reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from attackmap.model import Inventory, Workload
+from attackmap.model._objects import SecretMeta, registry_host
+from attackmap.model._workload import Container
+
+ALL_NAMESPACES = "*"  # every namespace, in RBAC scopes (as in attackmap.graph._facts)
+
+#: the ports sshd listens on in the images attackmap knows (22; multi-node NIM's 2222)
+SSH_PORTS = (22, 2222)
+
+# Variable (and Secret key) names of NGC and Hugging Face keys.
+NGC_NAMES = frozenset({"NGC_API_KEY", "NGC_CLI_API_KEY", "NVIDIA_API_KEY"})
+HF_NAMES = frozenset(
+    {
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_HUB_TOKEN",
+        "HUGGINGFACE_TOKEN",
+        "HF_API_TOKEN",
+    }
+)
+_SHAPES = {"nvidia-api-key": "ngc", "huggingface-token": "huggingface"}
+_DOCKER_TYPES = frozenset({"kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"})
+_DOCKER_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
+_SSH_KEYS = frozenset({"ssh-privatekey", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa"})
+
+
+def image_sshd(w: Workload) -> bool:
+    """Whether the workload is a multi-node NIMService's worker: the NIM Operator renders
+    no command for it (the image's entrypoint starts sshd on 2222 for the leader's
+    mpirun, with the key Secret it mounts); attackmap takes it to serve SSH."""
+    return w.ref.kind == "NIMService" and w.ref.component == "worker"
+
+
+def serves_ssh(w: Workload, c: Container) -> bool:
+    """Whether the container serves SSH: its command starts sshd, it declares port
+    22/2222 or a port named ``ssh*``, or it is a multi-node NIMService worker."""
+    return (
+        c.ssh_server
+        or image_sshd(w)
+        or any(
+            p.container_port in SSH_PORTS or (p.name or "").lower().startswith("ssh")
+            for p in c.ports
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HeldSecret:
+    """A Secret a container of a workload holds: mounted, or read into its environment."""
+
+    container: str
+    name: str
+    field: str
+    mount_path: str | None = None
+    key: str | None = None  # the one key an env variable reads
+
+
+def held_secrets(w: Workload) -> Iterator[HeldSecret]:
+    """The Secrets ``w``'s containers (ephemeral ones excepted) hold, in container order."""
+    for c in w.pod.containers:
+        if c.kind == "ephemeral":
+            continue
+        for m in w.pod.mounts(c):
+            v = m.volume
+            if v is None:
+                continue
+            names = [v.secret_name] if v.type == "secret" and v.secret_name else []
+            names += list(v.projected_secrets) if v.type == "projected" else []
+            for name in names:
+                yield HeldSecret(
+                    c.name,
+                    name,
+                    f"containers[{c.name}].volumeMounts[{m.mount.name}]",
+                    mount_path=m.mount.mount_path,
+                )
+        for e in c.env:
+            if e.source == "secret" and e.ref_name:
+                yield HeldSecret(
+                    c.name, e.ref_name, f"containers[{c.name}].env[{e.name}]", key=e.ref_key
+                )
+        for ef in c.env_from:
+            if ef.source == "secret":
+                yield HeldSecret(c.name, ef.name, f"containers[{c.name}].envFrom")
+
+
+def _is_ssh_key(held: HeldSecret, meta: SecretMeta | None) -> bool:
+    if meta is not None and (meta.type == "kubernetes.io/ssh-auth" or _SSH_KEYS & set(meta.keys)):
+        return True
+    return held.mount_path is not None and (
+        "ssh" in held.name.lower() or "ssh" in held.mount_path.lower()
+    )
+
+
+def _is_registry(held: HeldSecret, meta: SecretMeta | None) -> bool:
+    if held.key is not None:
+        return held.key in _DOCKER_KEYS
+    return meta is not None and (meta.type in _DOCKER_TYPES or bool(_DOCKER_KEYS & set(meta.keys)))
+
+
+@dataclass(frozen=True)
+class CredentialIndex:
+    """What each workload's credentials open: registry hosts it can push to that others
+    pull from, SSH keys other workloads accept, ServiceAccounts whose token it holds."""
+
+    #: workload key -> (registry host, evidence field, detail) it holds credentials for
+    registries: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    #: registry host -> workload keys whose images come from it
+    pullers: dict[str, list[str]] = field(default_factory=dict)
+    #: workload key -> (ns/secret, evidence field) of the SSH key Secrets it holds
+    ssh_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: ns/secret -> (workload key, container) serving SSH with that key mounted
+    ssh_servers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: workload key -> (ns/serviceaccount, evidence field, Secret) of token Secrets it holds
+    tokens: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    #: (namespace, name) -> the Secret, for the Secrets among the inputs
+    secrets: dict[tuple[str, str], SecretMeta] = field(default_factory=dict)
+    #: namespace -> (ns/serviceaccount, Secret name) of the token Secrets kept there
+    token_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    #: namespace -> (Secret name, key) of the Secrets known to hold an NGC or Hugging Face
+    #: key: a key of those names in a Secret among the inputs, or a pod's secretKeyRef
+    model_key_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def readable_tokens(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
+        """``(ns/serviceaccount, ns/secret)`` of the token Secrets a holder with RBAC
+        ``scope`` may read through the API (``read_secrets``: get, list or watch)."""
+        return [
+            (account, f"{ns}/{name}")
+            for ns in _readable(scope, self.token_secrets)
+            for account, name in self.token_secrets.get(ns, ())
+        ]
+
+    def readable_facts(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
+        """``(fact, detail)``: ``credential:readable_token_secret`` and
+        ``credential:readable_model_key`` where RBAC ``scope`` reads such Secrets."""
+        out: list[tuple[str, str]] = []
+        tokens = self.readable_tokens(scope)
+        if tokens:
+            shown = ", ".join(f"Secret {s} (ServiceAccount {a})" for a, s in tokens[:3])
+            more = " and more" if len(tokens) > 3 else ""
+            out.append(("credential:readable_token_secret", f"may read {shown}{more}"))
+        keys = [
+            f"Secret {ns}/{name} ({key})"
+            for ns in _readable(scope, self.model_key_secrets)
+            for name, key in self.model_key_secrets.get(ns, ())
+        ]
+        if keys:
+            more = " and more" if len(keys) > 3 else ""
+            out.append(("credential:readable_model_key", f"may read {', '.join(keys[:3])}{more}"))
+        return out
+
+
+def _readable(scope: Mapping[str, frozenset[str]], by_namespace: Mapping[str, object]) -> list[str]:
+    """The namespaces of ``by_namespace`` where ``scope`` may read Secrets."""
+    where = scope.get("read_secrets", frozenset())
+    return sorted(by_namespace) if ALL_NAMESPACES in where else sorted(where)
+
+
+def build_credential_index(inventory: Inventory) -> CredentialIndex:
+    """The :class:`CredentialIndex` of ``inventory``'s workloads."""
+    secrets = {(s.ref.namespace or "default", s.ref.name): s for s in inventory.secrets}
+    index = CredentialIndex(secrets=secrets)
+    for (ns, name), secret in sorted(secrets.items()):
+        if secret.type == "kubernetes.io/service-account-token" and secret.service_account:
+            index.token_secrets.setdefault(ns, []).append((f"{ns}/{secret.service_account}", name))
+    keys: set[tuple[str, str, str]] = {
+        (ns, name, k)
+        for (ns, name), secret in secrets.items()
+        for k in secret.keys
+        if k.upper() in NGC_NAMES | HF_NAMES
+    }
+    for w in inventory.workloads:
+        for container in w.pod.containers:
+            for e in container.env:
+                if (
+                    e.source == "secret"
+                    and e.ref_name
+                    and (e.ref_key or "").upper() in NGC_NAMES | HF_NAMES
+                ):
+                    keys.add((w.namespace, e.ref_name, e.ref_key or ""))
+    for ns, name, k in sorted(keys):
+        index.model_key_secrets.setdefault(ns, []).append((name, k))
+    pulled_with: dict[tuple[str, str], set[str]] = {}
+    for w in inventory.workloads:
+        key = str(w.ref)
+        hosts = sorted({c.image.registry for c in w.pod.containers if c.image is not None})
+        for host in hosts:
+            index.pullers.setdefault(registry_host(host), []).append(key)
+        for name in w.pod.image_pull_secrets:
+            pulled_with.setdefault((w.namespace, name), set()).update(
+                registry_host(h) for h in hosts
+            )
+    for w in inventory.workloads:
+        key = str(w.ref)
+        ns = w.namespace
+        for held in held_secrets(w):
+            meta = secrets.get((ns, held.name))
+            where = f"{ns}/{held.name}"
+            if _is_registry(held, meta):
+                known = meta.registries if meta is not None and meta.registries else ()
+                via = "its data" if known else "pods that pull with it"
+                for host in known or sorted(pulled_with.get((ns, held.name), ())):
+                    index.registries.setdefault(key, []).append(
+                        (host, held.field, f"Secret {where}: credentials for {host} ({via})")
+                    )
+            if _is_ssh_key(held, meta):
+                index.ssh_keys.setdefault(key, []).append((where, held.field))
+                c = w.pod.container(held.container)
+                if c is not None and c.kind in ("regular", "sidecar") and serves_ssh(w, c):
+                    servers = index.ssh_servers.setdefault(where, [])
+                    if (key, c.name) not in servers:
+                        servers.append((key, c.name))
+            if (
+                meta is not None
+                and meta.type == "kubernetes.io/service-account-token"
+                and meta.service_account
+            ):
+                index.tokens.setdefault(key, []).append(
+                    (f"{ns}/{meta.service_account}", held.field, f"Secret {where}")
+                )
+    return index
+
+
+def credential_facts(w: Workload, index: CredentialIndex) -> list[tuple[str, str, str]]:
+    """``(fact, field, detail)`` of the pod-level credential facts of ``w``:
+    ``credential:ngc``, ``credential:huggingface``, ``credential:registry_push``,
+    ``credential:ssh_peer`` and ``credential:sa_token_secret``."""
+    key = str(w.ref)
+    ns = w.namespace
+    out: list[tuple[str, str, str]] = []
+    for c in w.pod.containers:
+        if c.kind == "ephemeral":
+            continue
+        for e in c.env:
+            kind = _SHAPES.get(e.credential_kind or "")
+            upper = e.name.upper()
+            ref_key = (e.ref_key or "").upper() if e.source == "secret" else ""
+            if not (e.has_value or e.source == "secret"):
+                continue
+            if kind == "ngc" or upper in NGC_NAMES or ref_key in NGC_NAMES:
+                out.append(("credential:ngc", f"containers[{c.name}].env[{e.name}]", e.name))
+            if kind == "huggingface" or upper in HF_NAMES or ref_key in HF_NAMES:
+                out.append(
+                    ("credential:huggingface", f"containers[{c.name}].env[{e.name}]", e.name)
+                )
+    for held in held_secrets(w):
+        meta = index.secrets.get((ns, held.name))
+        if meta is None or held.key is not None:
+            continue
+        keys = {k.upper() for k in meta.keys}
+        if keys & NGC_NAMES:
+            out.append(("credential:ngc", held.field, f"Secret {ns}/{held.name}"))
+        if keys & HF_NAMES:
+            out.append(("credential:huggingface", held.field, f"Secret {ns}/{held.name}"))
+    for host, fld, detail in index.registries.get(key, ()):
+        others = [p for p in index.pullers.get(host, ()) if p != key]
+        if others:
+            more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+            out.append(
+                ("credential:registry_push", fld, f"{detail}; {others[0]}{more} pull from it")
+            )
+    for where, fld in index.ssh_keys.get(key, ()):
+        peers = [s for s in index.ssh_servers.get(where, ()) if s[0] != key]
+        if peers:
+            more = f" and {len(peers) - 1} more" if len(peers) > 1 else ""
+            out.append(
+                (
+                    "credential:ssh_peer",
+                    fld,
+                    f"SSH key Secret {where}, mounted by {peers[0][0]} [{peers[0][1]}]{more} "
+                    "which serves SSH",
+                )
+            )
+    for account, fld, detail in index.tokens.get(key, ()):
+        out.append(
+            ("credential:sa_token_secret", fld, f"{detail}: token of ServiceAccount {account}")
+        )
+    return out
