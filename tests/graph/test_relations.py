@@ -111,6 +111,36 @@ def test_node_workload_tokens_need_a_mounted_token() -> None:
     assert targets(world(), "node_workload_tokens") == {("Pod/app/near", None)}
 
 
+def test_node_workload_tokens_follow_placement() -> None:
+    """Only the tokens of workloads that may share a node with the source (or, from a
+    node step, that may run on its node class): two nodeNames never share one. More in
+    test_placement.py."""
+    from attackmap.graph._placement import NodeClass
+
+    fb = world(
+        pod("pinned", nodeName="n2"),
+        pod("elsewhere", nodeName="n3"),
+    )
+    # the agent may run anywhere, so it may share a node with every token holder
+    assert targets(fb, "node_workload_tokens") == {
+        ("Pod/app/near", None),
+        ("Pod/app/pinned", None),
+        ("Pod/app/elsewhere", None),
+    }
+    pinned = next(w for w in fb.workloads if w.key == "Pod/app/pinned")
+    assert set(RELATIONS["node_workload_tokens"](fb, pinned)) == {
+        ("Pod/app/near", None),
+        ("Pod/app/agent", None),
+    }
+    (n3,) = [c for c in fb.placement.classes if c.name == "name=n3"]
+    assert isinstance(n3, NodeClass)
+    assert set(RELATIONS["node_workload_tokens"](fb, n3)) == {
+        ("Pod/app/near", None),
+        ("Pod/app/agent", None),
+        ("Pod/app/elsewhere", None),
+    }
+
+
 @pytest.mark.parametrize(
     ("relation", "right"),
     [

@@ -175,7 +175,64 @@ class Analyzer:
                         detail=fields[4],
                     )
                 uses.append(use)
+        placed = self._placement_use(inst, graph)
+        if placed is not None:
+            uses.append(placed)
         return tuple(uses)
+
+    def _placement_use(self, inst: StepInstance, graph: AttackGraph) -> FactUse | None:
+        """Where a node step lands, as a fact use: for a node-scope step its node class
+        (``node:gpu``, ``node:any``); for a container step that reaches the node (an escape,
+        tokens read through a host mount) the classes its workload may run on
+        (``runs_on:gpu``, ``runs_on:any``) and why. Not a condition of the step: it says
+        which node's tokens and pods follow, and when that is every node, that attackmap
+        assumed so."""
+        scope = inst.scope.scope
+        placement = graph.fb.placement
+        fields: tuple[str, str, int | None, str, str]
+        if scope.level == "node" and (inst.step.target is not None or len(placement.classes) > 1):
+            # (with one node class, only where it decides what follows: the node's tokens)
+            nc = placement.by_name[scope.node]
+            fields = (f"node:{nc.name or 'any'}", nc.path, None, nc.field, nc.detail)
+        elif scope.level == "container" and (
+            inst.step.target == "node_workload_tokens"
+            # with one node class, the node step that follows says it (and a report stays
+            # smaller: every escape would repeat it)
+            or (
+                len(placement.classes) > 1
+                and any(self.catalogue.state(s).scope == "node" for s in inst.step.granted_states)
+            )
+        ):
+            wf = graph.workloads[str(scope.workload)]
+            key = wf.key
+            on = placement.of(key)
+            anywhere = placement.everywhere(key)
+            detail = placement.why.get(key, "")
+            if key in placement.unplaced:
+                detail = placement.unplaced[key]
+            elif anywhere and not placement.classes[0].path:
+                detail += (
+                    "; no nodePools in the ClusterContext and nothing in the manifests keeps it "
+                    "apart: attackmap assumes it may share a node with any workload"
+                )
+            elif anywhere:
+                detail += "; fits every node pool"
+            name = "any" if anywhere else ",".join(on)
+            source = wf.workload.source
+            fields = (f"runs_on:{name}", source.path, source.line, "spec", detail)
+        else:
+            return None
+        use = self._uses.get(fields)
+        if use is None:
+            use = self._uses[fields] = FactUse.model_construct(
+                _FACT_USE_FIELDS,
+                fact=fields[0],
+                path=fields[1],
+                line=fields[2],
+                field=fields[3],
+                detail=fields[4],
+            )
+        return use
 
     def _path_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
         s = inst.scope.scope
@@ -336,6 +393,11 @@ class Analyzer:
             self._derived.clear()
             warnings = sorted(
                 {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
+                | (
+                    {self.fb.placement.unplaced[wf.key]}
+                    if wf.key in self.fb.placement.unplaced
+                    else set()
+                )
             )
             minimal: tuple[MinimalControls, ...] = ()
             analysis = WorkloadAnalysis(
@@ -365,7 +427,7 @@ class Analyzer:
             entries=self.entries,
             workloads=tuple(analyses),
             skipped=self.inventory.skipped,
-            warnings=report_warnings(self.inventory),
+            warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
         )
         report._analyzer = self
         # What only building the report needed: derivations with one control applied,

@@ -21,9 +21,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from attackmap.graph._catalogue import Catalogue, Step
-from attackmap.graph._facts import ContainerFacts, FactBase, IdentityFacts, WorkloadFacts
+from attackmap.graph._facts import (
+    ALL_NAMESPACES,
+    ContainerFacts,
+    FactBase,
+    WorkloadFacts,
+)
 from attackmap.graph._network import network_index, served_ports
-from attackmap.graph._relations import Group, group_targets, reach_of
+from attackmap.graph._placement import ANY_NODE
+from attackmap.graph._relations import Group, Holder, group_targets, node_classes, reach_of
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -39,6 +45,7 @@ class Scope:
     container: str | None
     level: str  # port | container | workload | node | cluster
     port: str | None = None  # a served port (``8000``, ``53/UDP``) at the port level
+    node: str = ANY_NODE  # the node class of a node scope (see _placement)
 
     @property
     def label(self) -> str:
@@ -48,6 +55,8 @@ class Scope:
             return f"{self.workload}[{self.container}]"
         if self.level == "workload":
             return str(self.workload)
+        if self.level == "node" and self.node != ANY_NODE:
+            return f"node:{self.node}"
         return self.level
 
 
@@ -137,7 +146,7 @@ class AttackGraph:
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
         self._refs: dict[str, list[tuple[tuple[Group, str], str | None]]] = {}
         self._member_of: dict[str, list[tuple[Group, str]]] = {}
-        self._hub_tables: dict[str, _PathTable] = {}
+        self._hub_tables: dict[tuple[str, ...], _PathTable] = {}
         self.memo: dict[str, dict[str, Any]] = {}  # per-graph caches of the analysis
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
@@ -166,7 +175,12 @@ class AttackGraph:
         return sf
 
     def _state_node(
-        self, state: str, workload: str | None, container: str | None, port: str | None = None
+        self,
+        state: str,
+        workload: str | None,
+        container: str | None,
+        port: str | None = None,
+        node: str = ANY_NODE,
     ) -> str | None:
         level = self.catalogue.state(state).scope
         if level == "port":
@@ -175,13 +189,15 @@ class AttackGraph:
             return f"state:{state}@{workload}[{container}]" if workload and container else None
         if level == "workload":
             return f"state:{state}@{workload}" if workload else None
+        if level == "node" and node != ANY_NODE:
+            return f"state:{state}@node:{node}"
         return f"state:{state}@{level}"
 
     def _build(self) -> None:
         fb = self.fb
         port_steps = any(step.scope == "port" for step in self.catalogue.steps)
         reached = network_index(fb).targets if port_steps else frozenset()
-        by_level: dict[str, list[tuple[ScopeFacts, WorkloadFacts | IdentityFacts | None]]] = {
+        by_level: dict[str, list[tuple[ScopeFacts, Holder | None]]] = {
             "port": [],
             "container": [],
             "workload": [],
@@ -224,21 +240,24 @@ class AttackGraph:
                     idf,
                 )
             )
-        for level in ("node", "cluster"):
-            by_level[level].append(
-                (self._scope_facts(Scope(None, None, level), fb.context, None), None)
-            )
+        # one node scope per node class (a single ``node`` when nothing separates workloads)
+        for nc in fb.placement.classes:
+            scope = Scope(None, None, "node", node=nc.name)
+            by_level["node"].append((self._scope_facts(scope, fb.context, None), nc))
+        by_level["cluster"].append(
+            (self._scope_facts(Scope(None, None, "cluster"), fb.context, None), None)
+        )
         for step in self.catalogue.steps:
             fires = self.needs[step.id].fires
             for sf, owner in by_level[step.scope]:
                 if fires(sf.facts):
                     self._add_instance(step, sf, owner)
 
-    def _add_instance(
-        self, step: Step, sf: ScopeFacts, wf: WorkloadFacts | IdentityFacts | None
-    ) -> None:
+    def _add_instance(self, step: Step, sf: ScopeFacts, wf: Holder | None) -> None:
         scope = sf.scope
-        source = self._state_node(step.requires.state, scope.workload, scope.container, scope.port)
+        source = self._state_node(
+            step.requires.state, scope.workload, scope.container, scope.port, scope.node
+        )
         if source is None:
             return
         inst = StepInstance(step=step, scope=sf)
@@ -253,13 +272,33 @@ class AttackGraph:
                     self._link(inst.node, (group, state), reach.excluded)
             return
         for state in step.granted_states:
-            node = self._state_node(state, scope.workload, scope.container, scope.port)
+            if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
+                self._link_nodes(inst.node, state, scope, wf)
+                continue
+            node = self._state_node(state, scope.workload, scope.container, scope.port, scope.node)
             if node is not None:
                 edge(inst.node, node)
+
+    def _link_nodes(self, step_node: str, state: str, scope: Scope, wf: Holder | None) -> None:
+        """Edges from ``step_node`` to ``state`` on the node classes it reaches: a node
+        step's own class; from a container, the classes its workload may run on; from a
+        workload or the cluster (a pod the attacker deploys, placed as it likes), all."""
+        if scope.level == "node":
+            self._add_edge(step_node, f"state:{state}@node:{scope.node}")
+            return
+        placement = self.fb.placement
+        # code in a workload's container (or answering on its port) runs where it runs
+        in_workload = scope.level in ("container", "port")
+        classes = node_classes(self.fb, wf) if in_workload else placement.names
+        where = ALL_NAMESPACES if len(classes) == len(placement.classes) else "\n".join(classes)
+        self._link(step_node, (("nodes", where), state), None)
 
     def _members(self, key: tuple[Group, str]) -> dict[str, str]:
         """The state nodes of group ``key`` (``state`` at each target), with their owners."""
         group, state = key
+        if group[0] == "nodes":  # node classes ("\n"-joined names, or "*"): owned by none
+            names = self.fb.placement.names if group[1] == ALL_NAMESPACES else group[1].split("\n")
+            return {f"state:{state}@node:{n}": f"node:{n}" for n in names}
         container_level = self.catalogue.state(state).scope == "container"
         members: dict[str, str] = {}
         for target in group_targets(self.fb, group):
@@ -365,8 +404,9 @@ class AttackGraph:
             found.update(n for n, owner in self._fanouts[key].members.items() if owner != excluded)
         return found
 
-    def distances_to(self, target: str) -> dict[str, int]:
-        """Hop distance from every node that reaches ``target`` (reverse BFS).
+    def distances_to(self, *targets: str) -> dict[str, int]:
+        """Hop distance from every node that reaches one of ``targets`` to the nearest
+        (reverse BFS).
 
         A group member (see :class:`_Fanout`) passes its distance to the steps referring
         to the group the first time one is reached; the steps that exclude that member's
@@ -377,8 +417,8 @@ class AttackGraph:
         fanouts = self._fanouts
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
-        dist = {target: 0}
-        queue = deque([target])
+        dist = dict.fromkeys(targets, 0)
+        queue = deque(targets)
         while queue:
             node = queue.popleft()
             d = dist[node] + 1
@@ -430,32 +470,40 @@ class AttackGraph:
         """For each start node that reaches ``sink``: the step instances of the
         deterministic shortest path (ties broken by the smallest node id).
 
-        A sink whose step has a single instance at node or cluster scope (``node-tokens``,
-        ``node-clear-logs``...) shares the search of that instance's state: one reverse
-        search serves every such sink, which keeps large clusters linear.
+        A sink whose step fires only at node or cluster scope (``node-tokens``,
+        ``node-clear-logs``...: one instance per node class, or at the cluster) shares the
+        search of those instances' states: one reverse search from the states together
+        serves every such sink, which keeps large clusters linear. The path ends at the
+        nearest state (the smallest node id among equals, as a search from the sink would
+        choose) and its instance.
         """
-        preds = list(self._pred.get(sink, ()))
-        hub: str | None = None
-        tail: tuple[StepInstance, ...] = ()
-        if len(preds) == 1:
-            (inst_node,) = preds
+        tails: dict[str, StepInstance] = {}  # hub state -> the sink's step instance there
+        for inst_node in sorted(self._pred.get(sink, ())):
             (state,) = self._pred[inst_node]
-            if state.endswith(("@node", "@cluster")):
-                hub = state
-        if hub is not None:
+            at = state.rpartition("@")[2]
+            if state in tails or (at != "cluster" and at != "node" and not at.startswith("node:")):
+                tails = {}
+                break
+            tails[state] = self.instances[inst_node[5:]]
+        out: dict[str, tuple[StepInstance, ...]] = {}
+        if tails:
+            hub = tuple(sorted(tails))
             table = self._hub_tables.get(hub)
             if table is None:
-                table = self._hub_tables[hub] = _PathTable(self, hub)
-            tail = (self.instances[preds[0][5:]],)
-        else:
-            table = _PathTable(self, sink)
-        out: dict[str, tuple[StepInstance, ...]] = {}
-        dist = table.dist
+                table = self._hub_tables[hub] = _PathTable(self, *hub)
+            for start in starts:
+                if start in table.dist:  # most starts do not reach a given sink
+                    found = table.walk(start)
+                    if found is not None:
+                        steps, end = found
+                        out[start] = (*steps, tails[end])
+            return out
+        table = _PathTable(self, sink)
         for start in starts:
-            if start in dist:  # most starts do not reach a given sink: no call for them
-                steps = table.path(start)
-                if steps is not None:
-                    out[start] = steps + tail
+            if start in table.dist:
+                found = table.walk(start)
+                if found is not None:
+                    out[start] = found[0]
         return out
 
     def reachable_from(self, start: str) -> set[str]:
@@ -496,7 +544,11 @@ class AttackGraph:
             if found is None:
                 fan = self._fanouts.get(gk)
                 found = dict(fan.members) if fan is not None else self._members(gk)
-                if token_change is not None and gk[0][0] == "tokens":
+                if (
+                    token_change is not None
+                    and gk[0][0] == "tokens"
+                    and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in self.fb.placement.of(key))
+                ):
                     node = self._state_node(gk[1], key, None)
                     if node is not None and token_change:
                         found[node] = key
@@ -566,13 +618,16 @@ def _owner(node: str) -> str:
 
 
 class _PathTable:
-    """Shortest paths from any node to one target, with memoised next hops and suffixes."""
+    """Shortest paths from any node to the nearest of some targets, with memoised next
+    hops and suffixes (each with the target it ends at)."""
 
-    def __init__(self, graph: AttackGraph, target: str) -> None:
+    def __init__(self, graph: AttackGraph, *targets: str) -> None:
         self.graph = graph
-        self.target = target
-        self.dist = graph.distances_to(target)
-        self._suffix: dict[str, tuple[StepInstance, ...]] = {target: ()}
+        self.targets = targets
+        self.dist = graph.distances_to(*targets)
+        self._suffix: dict[str, tuple[tuple[StepInstance, ...], str]] = {
+            t: ((), t) for t in targets
+        }
         # per group: distance -> (smallest member, its owner, smallest of another owner)
         self._group_best: dict[tuple[Group, str], dict[int, tuple[str, str, str | None]]] = {}
 
@@ -605,7 +660,13 @@ class _PathTable:
         return first if first_owner != excluded else other
 
     def path(self, start: str) -> tuple[StepInstance, ...] | None:
-        """The step instances from ``start`` to the target, or ``None`` if unreachable."""
+        """The step instances from ``start`` to the nearest target, or ``None``."""
+        found = self.walk(start)
+        return found[0] if found is not None else None
+
+    def walk(self, start: str) -> tuple[tuple[StepInstance, ...], str] | None:
+        """The step instances from ``start`` to the nearest target, and that target, or
+        ``None`` if unreachable."""
         dist = self.dist
         if start not in dist:
             return None
@@ -616,9 +677,9 @@ class _PathTable:
             trail.append(node)
             want = dist[node] - 1
             node = self.graph._next_hop(node, want, self)
-        tail = suffix[node]
+        tail, end = suffix[node]
         for n in reversed(trail):
             if n.startswith("step:"):
                 tail = (self.graph.instances[n[5:]], *tail)
-            suffix[n] = tail
-        return tail
+            suffix[n] = (tail, end)
+        return tail, end

@@ -32,6 +32,7 @@ from attackmap.graph._credentials import (
     image_sshd,
 )
 from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
+from attackmap.graph._placement import Placement, place
 from attackmap.graph._stores import StoreIndex, is_model_store, store_facts, store_mounts
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
@@ -140,6 +141,9 @@ FACT_FAMILIES: dict[str, str] = {
     "ctx:nvidia_default_runtime": "the ClusterContext says `nvidia` is the default container runtime on the GPU nodes: any container there can ask for GPUs itself",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
+    # placement: in a path's evidence only (where a node step lands), never a condition
+    "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, or runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it); cited by container steps that reach the node",
+    "node:*": "the node class a node-scope step runs in: node:<pool> (a ClusterContext node pool), node:<pool>/<node> (a node a nodeName or matchFields singles out), node:<labels> (nodes the manifests' placement constraints tell apart, without nodePools), or node:any (nothing separates the workloads: any may share the node)",
     # derived
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
     "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
@@ -439,6 +443,8 @@ class FactBase:
     # (``Namespace/<ns>``): every namespaced right there. Reached only through the
     # escalate/bind relations; never a target of the identity groups.
     namespace_admins: tuple[IdentityFacts, ...] = field(default=())
+    # Which workloads may share a node (node classes, see _placement).
+    placement: Placement = field(default_factory=Placement)
     # Every mount of data other workloads may mount too (shared-storage relations).
     stores: StoreIndex = field(default_factory=StoreIndex)
     # What the credentials each workload holds open elsewhere (credential relations).
@@ -1688,6 +1694,7 @@ def extract(
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
         namespace_admins=namespace_admins,
+        placement=place(inventory.workloads, ctx),
         stores=stores,
         credentials=credentials,
         network_policies=inventory.network_policies,

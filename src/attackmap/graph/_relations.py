@@ -33,13 +33,15 @@ from attackmap.graph._facts import (
     WorkloadFacts,
 )
 from attackmap.graph._network import network_index, source_hubs
+from attackmap.graph._placement import NodeClass
 from attackmap.graph._stores import location_id, reader_kind
 
 # A target: (workload or identity key, container name or None for the workload scope).
 Target = tuple[str, str | None]
 # A served port as a target: (workload key, container, port text as in the scope label).
 PortTarget = tuple[str, str, str]
-Holder = WorkloadFacts | IdentityFacts
+# A step's source: a workload, an identity, or (node-scope steps) the node class it runs in.
+Holder = WorkloadFacts | IdentityFacts | NodeClass
 
 
 class Relation(Protocol):
@@ -59,8 +61,9 @@ ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 # "identities" (workloads and unused ServiceAccounts), "identity" (those of one
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
-# right there), "tokens" (mounted tokens, no namespace: "*") or "hub" (the served ports a
-# pod-network hub of graph/_network.py reaches; the second item is the hub's id); for shared
+# right there), "tokens" (mounted tokens of the workloads that may run on one node
+# class: its name, or "*" on any node) or "hub" (the served ports a pod-network hub of
+# graph/_network.py reaches; the second item is the hub's id); for shared
 # storage (the second item a location id of :mod:`attackmap.graph._stores`) "store_readers"
 # (the workloads mounting that location), "store_users" (those loading models or code from
 # it: the readers of a directory above what is written) or "store_loaders" (the containers
@@ -82,7 +85,7 @@ class Reach:
 
 
 def _scope(holder: Holder | None, rights: Iterable[str]) -> frozenset[str]:
-    if holder is None:
+    if holder is None or isinstance(holder, NodeClass):
         return frozenset()
     out: frozenset[str] = frozenset()
     for right in rights:
@@ -102,7 +105,17 @@ def _groups(kind: str, namespaces: frozenset[str]) -> tuple[Group, ...]:
 
 
 def _key(holder: Holder | None) -> str | None:
-    return holder.key if holder is not None else None
+    return holder.key if isinstance(holder, WorkloadFacts | IdentityFacts) else None
+
+
+def node_classes(fb: FactBase, holder: Holder | None) -> tuple[str, ...]:
+    """The node classes ``holder`` is on: a workload's may-run-on classes, a node-scope
+    step's own class, every class for anything else (an identity, a cluster power)."""
+    if isinstance(holder, NodeClass):
+        return (holder.name,)
+    if isinstance(holder, WorkloadFacts):
+        return fb.placement.of(holder.key)
+    return fb.placement.names
 
 
 def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]:
@@ -111,7 +124,10 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
     if kind == "hub":
         return hub_targets(fb, ns)
     if kind == "tokens":
-        return tuple((k, None) for k in fb.token_holders)
+        if ns == ALL_NAMESPACES:
+            return tuple((k, None) for k in fb.token_holders)
+        on = fb.placement.of
+        return tuple((k, None) for k in fb.token_holders if ns in on(k))
     if kind == "namespace_admin":
         if ns == ALL_NAMESPACES:
             return tuple((n.key, None) for n in fb.namespace_admins)
@@ -163,7 +179,7 @@ def _containers_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | N
 
 def _identities_where(rights: tuple[str, ...]) -> Callable[[FactBase, Holder | None], Reach]:
     def reach(fb: FactBase, wf: Holder | None) -> Reach:
-        if wf is None:
+        if wf is None or isinstance(wf, NodeClass):
             return Reach((), None)
         return Reach(_groups("identities", _scope(wf, rights)), wf.key)
 
@@ -182,7 +198,10 @@ def _every_container(fb: FactBase, wf: Holder | None) -> Reach:
 
 
 def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
-    return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
+    classes = node_classes(fb, wf)
+    if len(classes) == len(fb.placement.classes):  # any node: every token
+        return Reach((("tokens", ALL_NAMESPACES),), _key(wf))
+    return Reach(tuple(("tokens", c) for c in classes), _key(wf))
 
 
 def _held(
@@ -191,7 +210,7 @@ def _held(
     """The ``kind`` groups named by what the source's credentials open (``pick``)."""
 
     def reach(fb: FactBase, wf: Holder | None) -> Reach:
-        if wf is None:
+        if wf is None or isinstance(wf, NodeClass):
             return Reach((), None)
         return Reach(tuple(sorted({(kind, g) for g in pick(fb, wf.key)})), wf.key)
 
@@ -199,7 +218,7 @@ def _held(
 
 
 def _rights_tokens(fb: FactBase, wf: Holder | None) -> Reach:
-    if wf is None:
+    if wf is None or isinstance(wf, NodeClass):
         return Reach((), None)
     accounts = {a for a, _ in fb.credentials.readable_tokens(wf.rbac_scope)}
     return Reach(tuple(sorted(("identity", a) for a in accounts)), wf.key)
@@ -228,7 +247,8 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     "rbac_ephemeral_targets": _containers_where(("ephemeral_containers",)),
     # Every running container of every other workload (kubelet API, admission webhooks).
     "every_running_container": _every_container,
-    # Every workload whose token is mounted (any workload may share the node).
+    # Every workload whose token is mounted and that may run on a node the source may be
+    # on (see _placement: the source's node classes, or a node-scope step's own).
     "node_workload_tokens": _node_tokens,
     # Every identity in the namespaces where the ServiceAccount may create pods: the
     # workloads' and every other ServiceAccount's (a new pod may name any of them).

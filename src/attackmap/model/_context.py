@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from attackmap.model._refs import trusted
@@ -22,6 +22,8 @@ __all__ = [
     "ContainerRuntime",
     "ContextMetadata",
     "Kubelet",
+    "NodePool",
+    "NodeTaint",
     "NvidiaStack",
     "RuntimeIsolation",
     "cluster_context_schema",
@@ -97,6 +99,34 @@ class Kubelet(_Spec):
     )
 
 
+class NodeTaint(_Spec):
+    key: str = Field(min_length=1)
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class NodePool(_Spec):
+    """A group of nodes with the same labels and taints (a cloud node pool, a machine set)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="the labels every node of the pool carries; a label key the pool does not "
+        "declare is absent, except the ones the kubelet and cloud set on every node "
+        "(kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch, "
+        "node.kubernetes.io/instance-type, topology.kubernetes.io/*, beta.kubernetes.io/*, "
+        "failure-domain.beta.kubernetes.io/*), which are unknown unless declared",
+    )
+    taints: tuple[NodeTaint, ...] = Field(
+        default=(), description="the taints every node of the pool carries (all of them)"
+    )
+    nodes: tuple[str, ...] = Field(
+        default=(),
+        description="the names of the pool's nodes (nodeName, matchFields metadata.name); "
+        "empty: not known, any node name no other pool lists may be in the pool",
+    )
+
+
 RuntimeIsolation = Literal["none", "vm", "userspace-kernel"]
 """How a container runtime isolates containers from the node's kernel."""
 
@@ -123,6 +153,22 @@ class ClusterContextSpec(_Spec):
             "kata* are known without it; any other is taken to share the node's kernel"
         ),
     )
+    node_pools: tuple[NodePool, ...] = Field(
+        default=(),
+        description=(
+            "the cluster's node pools: which workloads may share a node follows from their "
+            "nodeSelector, required nodeAffinity, tolerations and nodeName against these. "
+            "Unset: inferred from the manifests' placement constraints alone (taints unknown)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _unique_pools(self) -> ClusterContextSpec:
+        names = [p.name for p in self.node_pools]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"nodePools: pool name {twice[0]!r} appears more than once")
+        return self
 
 
 class ContextMetadata(_Spec):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasGenerator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -399,6 +399,41 @@ class K8sToleration(K8s):
     effect: str | None = None
 
 
+def _loose_string_list(value: object) -> object:
+    # node selector requirement values: strings, though YAML often gives 4 or true
+    if isinstance(value, list):
+        return [_scalar_as_string(v) for v in value]
+    return _string_list(value)
+
+
+LooseStrList = Annotated[list[str] | None, BeforeValidator(_loose_string_list)]
+
+
+class K8sNodeSelectorRequirement(K8s):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+    values: LooseStrList = None
+
+
+class K8sNodeSelectorTerm(K8s):
+    match_expressions: list[K8sNodeSelectorRequirement] | None = None
+    match_fields: list[K8sNodeSelectorRequirement] | None = None
+
+
+class K8sNodeSelector(K8s):
+    node_selector_terms: list[K8sNodeSelectorTerm] | None = None
+
+
+class K8sNodeAffinity(K8s):
+    """Only the required terms: preferred ones do not constrain placement."""
+
+    required_during_scheduling_ignored_during_execution: K8sNodeSelector | None = None
+
+
+class K8sAffinity(K8s):
+    node_affinity: K8sNodeAffinity | None = None
+
+
 class K8sLocalRef(K8s):
     name: str | None = None
 
@@ -420,6 +455,7 @@ class K8sPodSpec(K8s):
     node_name: str | None = None
     node_selector: StrMap | None = None
     tolerations: list[K8sToleration] | None = None
+    affinity: K8sAffinity | None = None
     volumes: list[K8sVolume] | None = None
     resource_claims: list[dict[str, Any]] | None = None
     image_pull_secrets: list[K8sLocalRef] | None = None

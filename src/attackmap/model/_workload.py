@@ -19,6 +19,7 @@ from attackmap.model._code import CodeSource, code_sources, serves_ssh
 from attackmap.model._k8s import (
     K8sCommonSecurity,
     K8sContainer,
+    K8sPodSpec,
     K8sPodTemplate,
     K8sProbe,
     K8sProfile,
@@ -44,6 +45,8 @@ __all__ = [
     "Image",
     "NamespacePSS",
     "NetworkIsolation",
+    "NodeRequirement",
+    "NodeSelectorTerm",
     "PodSpec",
     "Port",
     "Probe",
@@ -485,6 +488,22 @@ class Toleration(Frozen):
     effect: str | None = None
 
 
+class NodeRequirement(Frozen):
+    """One node selector requirement: ``key`` (a label, or ``metadata.name`` in
+    ``matchFields``), ``operator`` (In, NotIn, Exists, DoesNotExist, Gt, Lt), ``values``."""
+
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
+    values: tuple[str, ...] = ()
+
+
+class NodeSelectorTerm(Frozen):
+    """A required node affinity term: every expression and field holds (terms are ORed)."""
+
+    match_expressions: tuple[NodeRequirement, ...] = ()
+    match_fields: tuple[NodeRequirement, ...] = ()
+
+
 class PodSpec(Frozen):
     """The pod, normalised. ``containers`` holds every container in Pod Security order:
     init (incl. sidecars), regular, ephemeral."""
@@ -502,6 +521,8 @@ class PodSpec(Frozen):
     node_name: str | None = None
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: tuple[Toleration, ...] = ()
+    # requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms; None: none required
+    node_affinity: tuple[NodeSelectorTerm, ...] | None = None
     volumes: tuple[Volume, ...] = ()
     fs_group: int | None = None
     supplemental_groups: tuple[int, ...] = ()
@@ -696,6 +717,31 @@ def _expand(names: tuple[str, ...]) -> tuple[str, ...]:
         elif norm:
             out.add(norm)
     return tuple(sorted(out))
+
+
+def _node_affinity(spec: K8sPodSpec) -> tuple[NodeSelectorTerm, ...] | None:
+    """The required node affinity terms (None without any: the API server refuses an
+    empty list, and preferred terms do not constrain)."""
+    na = spec.affinity.node_affinity if spec.affinity is not None else None
+    required = na.required_during_scheduling_ignored_during_execution if na else None
+    terms = required.node_selector_terms if required is not None else None
+    if not terms:
+        return None
+
+    def reqs(items: list[Any] | None) -> tuple[NodeRequirement, ...]:
+        return tuple(
+            shared(NodeRequirement, key=r.key, operator=r.operator, values=tuple(r.values or ()))
+            for r in items or ()
+        )
+
+    return tuple(
+        shared(
+            NodeSelectorTerm,
+            match_expressions=reqs(t.match_expressions),
+            match_fields=reqs(t.match_fields),
+        )
+        for t in terms
+    )
 
 
 def _resources(c: K8sContainer) -> Resources:
@@ -1112,6 +1158,7 @@ def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
             shared(Toleration, key=t.key, operator=t.operator, value=t.value, effect=t.effect)
             for t in spec.tolerations or ()
         ),
+        node_affinity=_node_affinity(spec),
         volumes=tuple(_volume(v) for v in spec.volumes or ()),
         fs_group=pod_sc.fs_group if pod_sc else None,
         supplemental_groups=tuple(pod_sc.supplemental_groups or ()) if pod_sc else (),
