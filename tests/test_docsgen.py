@@ -66,6 +66,7 @@ def test_generate_is_deterministic_and_complete() -> None:
         "techniques.md",
         "capabilities.md",
         "controls.md",
+        "atlas.md",
         "pss-checks.md",
         "nim-options.md",
         "catalogue.md",

@@ -43,6 +43,7 @@ GRAPH_ORDER: tuple[str, ...] = (
     "attackmap.graph._stores",  # shared storage: who writes what another reads
     "attackmap.graph._credentials",  # credential shapes and where they lead
     "attackmap.graph._placement",  # node classes from scheduling: who may share a node
+    "attackmap.graph._facts_ai",  # AI-system facts (model servers, model sources)
     "attackmap.graph._facts",
     "attackmap.graph._relations",
     "attackmap.graph._patches",

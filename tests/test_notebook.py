@@ -63,6 +63,10 @@ def test_notebook_summary_agrees_with_the_library(executed: Any) -> None:
     assert summary["lowest_level"] == pss.lowest_level(attackmap.load(str(MANIFEST)).workloads[0])
     techniques = {k: set(v) for k, v in summary["techniques"].items()}
     assert techniques["as deployed"] == set(w.technique_ids())
+    # ATT&CK and ATLAS side by side: the default's writable store and open API reach both
+    atlas = {t.technique.id for t in w.techniques if t.technique.framework == "atlas"}
+    assert summary["atlas"] == sorted(atlas)
+    assert {"AML.T0040", "AML.T0018.000"} <= atlas < set(w.technique_ids())
     assert w.pss is not None
     assert summary["restricted_controls"] == list(w.pss.controls)
     restricted = report.apply(summary["restricted_controls"]).workloads[0]

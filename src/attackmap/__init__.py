@@ -1,4 +1,4 @@
-"""attackmap: which ATT&CK (Containers) techniques a Kubernetes GPU workload exposes.
+"""attackmap: which ATT&CK (Containers) and ATLAS techniques a Kubernetes GPU workload exposes.
 
 The public API is exactly what this module exports (``__all__``); subpackages
 ``attackmap.attack``, ``attackmap.pss``, ``attackmap.seccomp``, ``attackmap.audit`` and

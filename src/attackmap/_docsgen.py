@@ -24,10 +24,10 @@ import yaml
 from attackmap._resources import mappings_dir
 from attackmap._severity import LEVELS, Severities, load_severities
 from attackmap.attack import AttackKB
-from attackmap.attack._models import tactic_rank
+from attackmap.attack._models import framework_of, tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, Step, load_catalogue
-from attackmap.graph._catalogue import load_coverage
+from attackmap.graph._catalogue import load_atlas_coverage, load_coverage
 from attackmap.graph._facts import (
     ContainerFacts,
     DeriveOptions,
@@ -361,8 +361,9 @@ def _techniques_md(kb: AttackKB, cat: Catalogue, sev: Severities) -> str:
     cov = load_coverage(kb, cat)
     techniques = sorted(kb.techniques(platform="Containers"), key=lambda t: t.id)
     extra = sorted(
-        {s.technique for s in cat.steps} - {t.id for t in techniques}
-    )  # steps with a platform note
+        {s.technique for s in cat.steps if framework_of(s.technique) == "attack"}
+        - {t.id for t in techniques}
+    )  # steps with a platform note (ATLAS techniques: atlas.md)
     lines = _header(
         "Techniques by tactic",
         "`mappings/steps`, `mappings/severity.yaml` and the bundled ATT&CK " + kb.version,
@@ -483,6 +484,63 @@ def _controls_md(kb: AttackKB, cat: Catalogue, breakers: Mapping[str, tuple[str,
     return "\n".join(lines)
 
 
+def _atlas_md(
+    kb: AttackKB, cat: Catalogue, sev: Severities, breakers: Mapping[str, tuple[str, ...]]
+) -> str:
+    atlas = kb.atlas
+    cov = load_atlas_coverage(kb, cat)
+    by_control = _steps_by_control(cat, breakers)
+    lines = _header(
+        "MITRE ATLAS: techniques by tactic, controls and mitigations",
+        f"`mappings/steps/atlas.yaml`, `mappings/controls`, `mappings/severity.yaml` and the "
+        f"bundled ATLAS {atlas.version}",
+        "The AI-system techniques (ATLAS, `AML.T…`) the catalogue reaches, by ATLAS tactic (in "
+        "ATLAS matrix order), with their severity and steps; then each control with the ATLAS "
+        "mitigations it implements and the ATLAS techniques whose steps it can break. Why the "
+        "other ATLAS techniques are not reached: [coverage](../coverage.md#mitre-atlas-coverage).",
+    )
+    reached = [atlas.technique(t) for t in sorted(cov.reached)]
+    for tactic in atlas.tactics():
+        rows = [t for t in reached if tactic.shortname in t.tactics]
+        if not rows:
+            continue
+        lines += [
+            f"## {tactic.name} ({tactic.id}, `{tactic.shortname}`)",
+            "",
+            "| technique | severity | reached by |",
+            "|---|---|---|",
+        ]
+        for t in rows:
+            steps = ", ".join(f"`{x}`" for x in cov.reached[t.id])
+            lines.append(f"| {t.id} {_cell(t.name)} | {sev.of(t.id, t.tactics)} | {steps} |")
+        lines.append("")
+    lines += [
+        "## Controls × ATLAS mitigations",
+        "",
+        "| control | ATLAS mitigations | breaks ATLAS techniques |",
+        "|---|---|---|",
+    ]
+    for c in cat.controls:
+        mits = [m for m in c.mitigations if framework_of(m) == "atlas"]
+        techs = sorted(
+            {x.technique for x in by_control[c.id] if framework_of(x.technique) == "atlas"}
+        )
+        if not mits and not techs:
+            continue
+        shown_mits = ", ".join(f"{m} {kb.mitigation(m).name}" for m in mits) or "-"
+        shown = ", ".join(_technique_label(kb, t) for t in techs) or "none alone"
+        lines.append(f"| `{c.id}` {_cell(c.title)} | {_cell(shown_mits)} | {_cell(shown)} |")
+    lines += [
+        "",
+        "Rate limits and quotas on the inference API (AML.M0004 Restrict Number of AI Model "
+        "Queries) and model signing or verification at load time (AML.M0013 Code Signing, "
+        "AML.M0014 Verify AI Artifacts) live in gateways, pipelines and model servers' "
+        "configuration, not in the manifests attackmap reads: no control claims them.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _pss_md(kb: AttackKB, cat: Catalogue, breakers: Mapping[str, tuple[str, ...]]) -> str:
     from attackmap.pss import CHECKS
 
@@ -595,6 +653,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("techniques.md", "Techniques by tactic, with severity and the steps reaching them"),
     ("capabilities.md", "Every Linux capability and the techniques it enables"),
     ("controls.md", "Controls × techniques × ATT&CK mitigations × Pod Security checks"),
+    ("atlas.md", "MITRE ATLAS techniques by tactic, and controls × ATLAS mitigations"),
     ("pss-checks.md", "Pod Security checks and the techniques they cut"),
     ("nim-options.md", "NIM deployment options and the techniques they open"),
     ("catalogue.md", "The rule catalogue: steps and controls"),
@@ -627,6 +686,7 @@ def generate(kb: AttackKB | None = None) -> dict[str, str]:
         "techniques.md": _techniques_md(kb, cat, sev),
         "capabilities.md": _capabilities_md(kb, cat),
         "controls.md": _controls_md(kb, cat, breakers),
+        "atlas.md": _atlas_md(kb, cat, sev, breakers),
         "pss-checks.md": _pss_md(kb, cat, breakers),
         "nim-options.md": _nim_md(kb, cat),
         "catalogue.md": _catalogue_md(kb, cat, breakers),

@@ -1,7 +1,8 @@
 """Severity of reachable techniques (``mappings/severity.yaml``), for ``--fail-on high``.
 
 A technique's severity is its own entry (a sub-technique inherits its parent's entry),
-else the highest severity among its tactics. Levels, lowest first: :data:`LEVELS`.
+else the highest severity among its tactics (an ATLAS technique's tactics count by the same
+shortname: ATLAS ``impact`` is ATT&CK ``impact``; ATLAS-only tactics have no entry). Levels, lowest first: :data:`LEVELS`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
+from attackmap.attack._models import parent_id
 from attackmap.errors import MappingError
 
 SEVERITY_FILE = "mappings/severity.yaml"
@@ -32,7 +34,7 @@ class Severities(BaseModel):
 
     def of(self, technique_id: str, tactics: Iterable[str]) -> str:
         """The severity of ``technique_id`` (with its ATT&CK ``tactics``)."""
-        own = self.techniques.get(technique_id) or self.techniques.get(technique_id.split(".")[0])
+        own = self.techniques.get(technique_id) or self.techniques.get(parent_id(technique_id))
         if own is not None:
             return own
         found = [self.tactics[t] for t in tactics if t in self.tactics]

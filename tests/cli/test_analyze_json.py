@@ -38,7 +38,7 @@ def test_pretty_is_indented(capsys: pytest.CaptureFixture[str], report: attackma
     assert main(["analyze", NIM, "--format", "json", "--pretty"]) == 0
     out = capsys.readouterr().out
     assert out == report.to_json(pretty=True)
-    assert out.startswith('{\n  "attack": {\n    "domain": "enterprise-attack",')
+    assert out.startswith('{\n  "atlas": {\n    "version": "5.6.0"\n  },\n  "attack": {\n')
     assert out == json.dumps(json.loads(out), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

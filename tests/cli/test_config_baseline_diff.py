@@ -103,7 +103,8 @@ def test_baseline_reports_and_fails_on_only_what_is_new(
     argv = ["analyze", NIM, "--baseline", str(old), "--fail-on", "info"]
     report = _json(capsys, argv, code=1)  # the image entry adds T1204.003
     assert _techniques(report) == _techniques(_json(capsys, ["analyze", NIM])) - known
-    assert _techniques(report) == {"T1204.003"}
+    # and ATLAS's Container Registry (AML.T0010.004): the chart names its image by a tag
+    assert _techniques(report) == {"T1204.003", "AML.T0010.004"}
     assert (
         f"baseline {old}: {len(known)} finding(s) it already has are not shown"
         in (report["warnings"])
@@ -138,7 +139,8 @@ def test_diff_lists_techniques_gained_and_lost_per_workload(
     result = json.loads(capsys.readouterr().out)
     by = {w["workload"]: w for w in result["workloads"]}
     assert by[WORKLOAD]["status"] == "changed"
-    assert [t["id"] for t in by[WORKLOAD]["gained"]] == ["T1204.003"]
+    # the image entry: ATT&CK's malicious image, and ATLAS's Container Registry (image by tag)
+    assert [t["id"] for t in by[WORKLOAD]["gained"]] == ["AML.T0010.004", "T1204.003"]
     assert by[WORKLOAD]["lost"] == []
     assert by["Pod/ml/debug"]["status"] == "added"
     assert {t["id"] for t in by["Pod/ml/debug"]["gained"]} == gained_pod
@@ -148,11 +150,12 @@ def test_diff_lists_techniques_gained_and_lost_per_workload(
     assert main(["diff", str(new), str(old), "-o", str(comment), "--fail-on-gained"]) == 0
     text = comment.read_text()
     assert text.startswith(
-        f"### attackmap: 0 ATT&CK technique(s) gained, {len(gained_pod) + 1} lost"
+        f"### attackmap: 0 ATT&CK or ATLAS technique(s) gained, {len(gained_pod) + 2} lost"
     )
     assert "| `Pod/ml/debug` | removed | - | " in text and "T1611 Escape to Host" in text
     assert main(["diff", str(old), str(new), "--fail-on-gained"]) == 1
     out = capsys.readouterr().out
-    assert f"{WORKLOAD} (changed)\n  + T1204.003 Malicious Image\n" in out
+    assert f"{WORKLOAD} (changed)\n  + AML.T0010.004 Container Registry\n" in out
+    assert "  + T1204.003 Malicious Image\n" in out
     assert main(["diff", str(old), str(old)]) == 0
     assert capsys.readouterr().out.endswith("no change in reachable techniques\n")

@@ -57,3 +57,12 @@ def test_unknown_ids_exit_2_with_a_hint(capsys: pytest.CaptureFixture[str]) -> N
     assert "neither a technique id" in err and "did you mean drop-capability" in err
     assert main(["explain", "T9999"]) == 2
     assert "T9999" in capsys.readouterr().err
+
+
+def test_explain_an_atlas_technique(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "aml.t0018"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("AML.T0018 Manipulate AI Model\n  ATLAS tactics: persistence")
+    assert "- poison-served-model:" in out and "[AML.T0018.000]" in out
+    assert "ATLAS mitigations:\n- AML.M0005" in out
+    assert "https://atlas.mitre.org/techniques/AML.T0018" in out

@@ -37,6 +37,25 @@ def test_nim_default(fail_on: str, code: int, capsys: pytest.CaptureFixture[str]
     assert main(["analyze", NIM, "--format", "json", "--fail-on", fail_on]) == code
 
 
+@pytest.mark.parametrize(
+    ("fail_on", "code"),
+    [
+        ("AML.T0018.000", 1),  # poisoning: the chart's model store is writable
+        ("aml.t0018", 1),  # a parent matches its sub-techniques, in any case
+        ("AML.T0040", 1),  # any pod reaches the inference API
+        ("ai-model-access", 1),  # an ATLAS-only tactic
+        ("AML.T0011.000", 0),  # NIM runs no code from the model store
+    ],
+)
+def test_nim_default_atlas(fail_on: str, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", NIM, "--format", "json", "--fail-on", fail_on]) == code
+
+
+def test_unknown_atlas_id_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", NIM, "--format", "json", "--fail-on", "AML.T0999"]) == 2
+    assert "unknown ATLAS technique AML.T0999" in capsys.readouterr().err
+
+
 def test_critical_when_the_kernel_is_assumed_exploitable(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

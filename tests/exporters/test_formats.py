@@ -15,8 +15,10 @@ import networkx as nx
 import pytest
 from exporter_helpers import DEFAULT_MANIFEST, GOALS, REPO_ROOT, analyze_in_repo
 
+from attackmap.attack import load_atlas
 from attackmap.exporters import (
     EXPORTERS,
+    atlas_layer,
     navigator_layer,
     navigator_layers_per_workload,
     sarif_log,
@@ -83,11 +85,13 @@ def test_navigator_layer_shape_and_scores(report: Report) -> None:
     assert meta["generator"].startswith("attackmap ")
     assert layer["legendItems"] and layer["gradient"]["maxValue"] >= 1
     scored = [e for e in layer["techniques"] if "score" in e]
-    # one entry per technique and tactic, scored by the number of paths
+    # one entry per ATT&CK technique and tactic, scored by the number of paths (the ATLAS
+    # techniques are in the navigator-atlas layer)
     expected = {
         (t.technique.id, tactic)
         for w in report.workloads
         for t in w.techniques
+        if t.technique.framework == "attack"
         for tactic in t.technique.tactics
     }
     assert {(e["techniqueID"], e["tactic"]) for e in scored} == expected
@@ -107,7 +111,46 @@ def test_navigator_one_layer_per_workload(report: Report) -> None:
     assert sorted(layers) == sorted(str(w.ref) for w in report.workloads)
     for w in report.workloads:
         ids = {e["techniqueID"] for e in layers[str(w.ref)]["techniques"] if "score" in e}
-        assert ids == set(w.technique_ids())
+        assert ids == {t for t in w.technique_ids() if not t.startswith("AML.")}
+
+
+def test_navigator_atlas_layer(report: Report) -> None:
+    """The ATLAS techniques, in the layer shape MITRE's atlas-navigator-data uses (domain
+    atlas-atlas, layer 4.3, navigator 4.6.4, ATLAS tactic shortnames), scored like ATT&CK's."""
+    layer = atlas_layer(report)
+    assert layer["domain"] == "atlas-atlas"
+    assert layer["versions"] == {"layer": "4.3", "navigator": "4.6.4"}
+    assert "filters" not in layer
+    meta = {m["name"]: m["value"] for m in layer["metadata"]}
+    assert meta["atlas_data_version"] == report.atlas_version == "5.6.0"
+    atlas = {
+        (t.technique.id, tactic): len(t.paths)
+        for w in report.workloads
+        for t in w.techniques
+        if t.technique.framework == "atlas"
+        for tactic in t.technique.tactics
+    }
+    assert atlas, "the NIM manifests reach ATLAS techniques"
+    scored = {(e["techniqueID"], e["tactic"]): e for e in layer["techniques"] if "score" in e}
+    assert set(scored) == set(atlas)
+    for key, entry in scored.items():
+        assert entry["links"][0]["url"] == f"https://atlas.mitre.org/techniques/{key[0]}"
+    tactics = {t.shortname for t in load_atlas().tactics()}
+    assert {e["tactic"] for e in layer["techniques"]} <= tactics
+    # sub-techniques expand their parent, which is listed under the same tactic
+    for tid, tactic in scored:
+        if tid.count(".") == 2:
+            parent = tid.rpartition(".")[0]
+            assert any(
+                e["techniqueID"] == parent and e["tactic"] == tactic and e["showSubtechniques"]
+                for e in layer["techniques"]
+            )
+    # mitreattack-python's layer loader accepts ATT&CK domains and ids only, so the entries
+    # are held to the keys of the layer format (those MITRE's ATLAS layers use, and ours)
+    allowed = {"techniqueID", "tactic", "score", "color", "comment", "enabled", "metadata"}
+    allowed |= {"links", "showSubtechniques"}
+    assert all(set(e) <= allowed for e in layer["techniques"])
+    assert json.loads(EXPORTERS["navigator-atlas"].export(report)) == layer
 
 
 # -- sarif -------------------------------------------------------------------------------
@@ -130,9 +173,18 @@ def test_sarif_results_rules_and_locations(report: Report) -> None:
     steps = {s.id for w in report.workloads for t in w.techniques for p in t.paths for s in p.steps}
     assert rule_ids == steps
     for rule in run["tool"]["driver"]["rules"]:
-        assert "attack.mitre.org/techniques/" in rule["helpUri"]
+        technique = rule["properties"]["tags"][2]
+        if technique.startswith("AML."):  # ATLAS: the atlas.mitre.org page, tagged as such
+            assert rule["helpUri"] == f"https://atlas.mitre.org/techniques/{technique}"
+            assert rule["properties"]["tags"][1] == "mitre-atlas"
+            assert f"ATLAS [{technique}]" in rule["help"]["markdown"]
+        else:
+            assert "attack.mitre.org/techniques/" in rule["helpUri"]
+            assert rule["properties"]["tags"][1] == "mitre-attack"
     for r in results:
         assert r["ruleId"] in rule_ids
+        expected = "atlas" if r["properties"]["technique"].startswith("AML.") else "attack"
+        assert r["properties"]["framework"] == expected
         loc = r["locations"][0]["physicalLocation"]
         uri = loc["artifactLocation"]["uri"]
         path = Path(uri.removeprefix("file://")) if uri.startswith("file://") else REPO_ROOT / uri
@@ -171,6 +223,21 @@ def test_stix_objects_and_real_attack_ids(report: Report) -> None:
     assert by_type["course-of-action"]
     rels = {(o["relationship_type"]) for o in by_type["relationship"]}
     assert rels == {"related-to", "mitigates"}
+    for pattern in by_type["attack-pattern"]:
+        (ref,) = pattern["external_references"]
+        source = "mitre-atlas" if ref["external_id"].startswith("AML.") else "mitre-attack"
+        assert ref["source_name"] == source
+        assert {p["kill_chain_name"] for p in pattern["kill_chain_phases"]} == {source}
+        host = "atlas.mitre.org" if source == "mitre-atlas" else "attack.mitre.org"
+        assert ref["url"].startswith(f"https://{host}/techniques/")
+    atlas_refs = {
+        r["external_id"]
+        for o in by_type["course-of-action"]
+        for r in o["external_references"]
+        if r["source_name"] == "mitre-atlas"
+    }
+    assert atlas_refs, "controls carry their ATLAS mitigations"
+    assert all(load_atlas().status(m).state == "live" for m in atlas_refs)
     stamps = {o.get("created") for o in bundle["objects"] if "created" in o}
     assert len(stamps) == 1  # one fixed timestamp, never "now"
     ids = [o["id"] for o in bundle["objects"]]
@@ -211,6 +278,15 @@ def test_graphml_round_trips_through_networkx(report: Report) -> None:
     assert graph.number_of_edges() == len(data.edges)
     marked = {n for n, attrs in graph.nodes(data=True) if attrs["on_path"]}
     assert marked == data.on_path
+    frameworks = {
+        attrs["label"].split()[0]: attrs["framework"]
+        for _, attrs in graph.nodes(data=True)
+        if attrs["kind"] == "technique"
+    }
+    assert frameworks and all(
+        fw == ("atlas" if tid.startswith("AML.") else "attack") for tid, fw in frameworks.items()
+    )
+    assert graph.graph["atlas_version"] == report.atlas_version
 
 
 # -- html / markdown ---------------------------------------------------------------------
@@ -256,6 +332,10 @@ def test_markdown_tables(report: Report) -> None:
         assert f"## {w.ref}" in text
         for t in w.techniques:
             assert re.search(rf"^\| {re.escape(t.technique.id)} .*\|$", text, re.M)
+            if t.technique.framework == "atlas":  # ATLAS tactics say so (names overlap ATT&CK's)
+                row = re.search(rf"^\| {re.escape(t.technique.id)} [^|]*\| ([^|]*) \|", text, re.M)
+                assert row is not None and row.group(1).startswith("ATLAS "), t.technique.id
+    assert f"ATLAS {report.atlas_version}" in text.splitlines()[2]
     assert "## Summary by tactic" in text
     for line in text.splitlines():
         if line.startswith("|"):

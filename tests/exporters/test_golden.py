@@ -32,8 +32,9 @@ def test_golden(fmt: str, default_report: Report) -> None:
     text = exp.export(default_report)
     if not text.endswith("\n"):
         text += "\n"  # as the CLI writes it
-    # named by format: navigator and stix are JSON too, so the suffix alone is ambiguous
-    suffix = exp.suffix if fmt not in ("navigator", "stix") else f".{fmt}.json"
+    # named by format: the navigator layers and stix are JSON too, so the suffix alone is
+    # ambiguous
+    suffix = exp.suffix if fmt not in ("navigator", "navigator-atlas", "stix") else f".{fmt}.json"
     golden = GOLDEN / f"nim-deploy-default{suffix}"
     if UPDATE:
         golden.write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ from attackmap.exporters import EXPORTERS, Exporter, exporter
 
 # The formats `attackmap analyze --format` must offer; `table` is the CLI's terminal view.
 FORMATS = {"table", "json", "markdown", "navigator", "sarif", "stix", "dot", "graphml", "html"}
+FORMATS |= {"navigator-atlas"}  # the ATLAS techniques, for the ATLAS Navigator (issue 18)
 
 
 def test_registry_covers_every_format() -> None:

@@ -324,6 +324,36 @@ def test_op_read_only_model_store() -> None:
     ]
 
 
+def test_op_pin_image_digest() -> None:
+    """The tag keeps its name and gains the digest placeholder (attackmap cannot resolve the
+    digest offline); an image already pinned is left alone; a NIMService pins spec.image.tag;
+    re-analysed, image:unpinned is gone, as the control declares."""
+    pinned = "nvcr.io/nim/meta/llama3:1@sha256:" + "a" * 64
+    docs = [
+        pod(
+            {
+                "initContainers": [container(name="init", image=pinned)],
+                "containers": [container(image="nvcr.io/nim/meta/llama3:1.0.0")],
+            }
+        )
+    ]
+    out, _ = patched(docs, "pin-image-digest")
+    assert spec_of(out)["initContainers"][0]["image"] == pinned
+    assert spec_of(out)["containers"][0]["image"] == "nvcr.io/nim/meta/llama3:1.0.0@sha256:<digest>"
+    facts = extract(load(*out)).workloads[0].containers
+    assert all("image:unpinned" not in c.facts for c in facts)
+    nim = {
+        "apiVersion": "apps.nvidia.com/v1alpha1",
+        "kind": "NIMService",
+        "metadata": {"name": "llm", "namespace": "nim"},
+        "spec": {"image": {"repository": "nvcr.io/nim/meta/llama3", "tag": "1.0.0"}},
+    }
+    out, _ = patched([nim], "pin-image-digest")
+    assert out[0]["spec"]["image"]["tag"] == "1.0.0@sha256:<digest>"
+    (workload,) = extract(load(*out)).workloads
+    assert all("image:unpinned" not in c.facts for c in workload.containers)
+
+
 def test_op_read_only_shared_volumes() -> None:
     """Only the mount another workload shares (the claim), not the private scratch
     volume; the other workload is left as it is."""

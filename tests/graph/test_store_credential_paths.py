@@ -181,15 +181,21 @@ def test_without_a_code_loader_the_batch_job_tampers_with_the_nimservice_model(
         [f"exploit-cluster-service@{JOB}[convert]", f"shared-store-tamper@{JOB}[convert]"]
     ]
     assert paths(rep, JOB, "T1080") == []
-    scopes = {
-        s.scope
+    at_nim = {
+        (s.id, s.scope)
         for w in rep.workloads
         if str(w.ref) == JOB
         for t in w.techniques
         for p in t.paths
         for s in p.steps
+        if s.scope.startswith(NIM)
     }
-    assert not any(scope.startswith(NIM) for scope in scopes)
+    # In the NIMService only what is done to its model (ATLAS: poisoning, its architecture,
+    # corruption, at the workload's scope); nothing runs in its container.
+    assert at_nim == {
+        (step, NIM)
+        for step in ("poison-served-model", "modify-model-architecture", "corrupt-model")
+    }
     assert shortest(
         docs, catalogue, f"state:entry:cluster@{JOB}", f"state:model_store_write@{NIM}"
     ) == [f"exploit-cluster-service@{JOB}[convert]", f"shared-store-tamper@{JOB}[convert]"]

@@ -4,6 +4,10 @@
 by default the facts-only Containers slice bundled in ``data/attack/`` (ATT&CK 18.1), or any
 Enterprise STIX 2.0/2.1 bundle (sliced on load). ``diff`` compares releases, ``update``
 installs a newer official release as the default, ``build_slice`` writes a slice.
+
+``load_atlas()`` gives the :class:`AtlasKB` over MITRE ATLAS (the bundled facts-only slice in
+``data/atlas/``, ATLAS 5.6.0); an ``AttackKB`` answers ATLAS ids (``AML.T0040``) through it, so
+one knowledge base object serves both frameworks. ``build_atlas_slice`` writes that slice.
 """
 
 from __future__ import annotations
@@ -11,9 +15,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from attackmap.attack._atlas import AtlasKB, build_atlas_slice, load_atlas
 from attackmap.attack._kb import AttackKB
 from attackmap.attack._load import ENV_BUNDLE, ENV_CACHE, cache_dir, load_attack
-from attackmap.attack._models import AttackSource, Mitigation, Status, Tactic, Technique
+from attackmap.attack._models import (
+    AttackSource,
+    Framework,
+    Mitigation,
+    Status,
+    Tactic,
+    Technique,
+    framework_of,
+)
 
 if TYPE_CHECKING:
     from attackmap.attack._diff import AttackDiff, Change, diff
@@ -45,19 +58,24 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ENV_BUNDLE",
     "ENV_CACHE",
+    "AtlasKB",
     "AttackDiff",
     "AttackKB",
     "AttackSource",
     "Change",
+    "Framework",
     "Mitigation",
     "SliceManifest",
     "Status",
     "Tactic",
     "Technique",
     "UpdateResult",
+    "build_atlas_slice",
     "build_slice",
     "cache_dir",
     "diff",
+    "framework_of",
+    "load_atlas",
     "load_attack",
     "update",
 ]

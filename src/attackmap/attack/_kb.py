@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from attackmap.attack._atlas import AtlasKB, is_atlas_id, load_atlas
 from attackmap.attack._bundle import Obj, attack_id, attack_url, is_live
 from attackmap.attack._models import AttackSource, Mitigation, Status, Tactic, Technique
 from attackmap.errors import AttackKBError
@@ -30,9 +31,16 @@ class AttackKB:
 
     Techniques and mitigations are looked up by ATT&CK id (``T1611``, ``t1053.007``,
     ``M1048``); lists come back sorted by id, tactics in matrix order.
+
+    ATLAS ids (``AML.T0040``, ``AML.M0005``, ``AML.TA0000``) are answered by the ATLAS
+    knowledge base this one carries (:attr:`atlas`; the bundled ATLAS slice unless another was
+    given): ``status``, ``technique``, ``mitigation``, ``tactic``, ``mitigations_for``,
+    ``subtechniques`` and ``parent`` take ids of either framework. The lists (``techniques()``,
+    ``tactics()``...) stay ATT&CK's; ask :attr:`atlas` for ATLAS's.
     """
 
     __slots__ = (
+        "_atlas",
         "_by_tactic",
         "_children",
         "_mitigated_by",
@@ -51,9 +59,16 @@ class AttackKB:
     source: AttackSource
 
     def __init__(
-        self, objects: Iterable[Obj], *, version: str, source: AttackSource, descriptions: bool
+        self,
+        objects: Iterable[Obj],
+        *,
+        version: str,
+        source: AttackSource,
+        descriptions: bool,
+        atlas: AtlasKB | None = None,
     ) -> None:
         objs = list(objects)
+        self._atlas = atlas
         by_stix: dict[str, str] = {}  # STIX id -> ATT&CK id (techniques and mitigations)
         self.version = version
         self.source = source
@@ -149,11 +164,18 @@ class AttackKB:
             f"{len(self.techniques())} techniques, {len(self._mitigations)} mitigations>"
         )
 
+    @property
+    def atlas(self) -> AtlasKB:
+        """The ATLAS knowledge base ``AML.`` ids are looked up in."""
+        return self._atlas if self._atlas is not None else load_atlas()
+
     # -- lookups -------------------------------------------------------------------------
 
     def status(self, ident: str) -> Status:
         """Whether ``ident`` (technique or mitigation) is live, revoked (and by what),
         deprecated, or unknown to this knowledge base. Never raises."""
+        if is_atlas_id(ident):
+            return self.atlas.status(ident)
         key = normalise_id(ident)
         if _MITIGATION_ID.match(key):
             state_name = self._mitigation_state.get(key)
@@ -181,6 +203,8 @@ class AttackKB:
 
         Raises :class:`AttackKBError` for an unknown id, suggesting close ids.
         """
+        if is_atlas_id(ident):
+            return self.atlas.technique(ident)
         key = normalise_id(ident)
         tech = self._techniques.get(key)
         if tech is None:
@@ -208,6 +232,8 @@ class AttackKB:
 
     def mitigation(self, ident: str) -> Mitigation:
         """The live mitigation ``ident`` (``M1048``); unknown or retired ids raise."""
+        if is_atlas_id(ident):
+            return self.atlas.mitigation(ident)
         key = normalise_id(ident)
         found = self._mitigations.get(key)
         if found is not None:
@@ -243,7 +269,10 @@ class AttackKB:
         return self._tactics
 
     def tactic(self, ident: str) -> Tactic:
-        """A tactic by shortname (``privilege-escalation``) or id (``TA0004``)."""
+        """A tactic by shortname (``privilege-escalation``) or id (``TA0004``, or ATLAS's
+        ``AML.TA0000``)."""
+        if is_atlas_id(ident):
+            return self.atlas.tactic(ident)
         key = ident.strip()
         for tactic in self._tactics:
             if key.lower() == tactic.shortname or key.upper() == tactic.id:
@@ -263,16 +292,22 @@ class AttackKB:
 
     def mitigations_for(self, technique_id: str) -> tuple[Mitigation, ...]:
         """Mitigations that ``mitigates`` the technique, sorted by id."""
+        if is_atlas_id(technique_id):
+            return self.atlas.mitigations_for(technique_id)
         tech = self.technique(technique_id)
         return tuple(self._mitigations[m] for m in self._mitigates.get(tech.id, ()))
 
     def techniques_mitigated_by(self, mitigation_id: str) -> tuple[Technique, ...]:
         """Techniques (in this knowledge base) the mitigation ``mitigates``, sorted by id."""
+        if is_atlas_id(mitigation_id):
+            return self.atlas.techniques_mitigated_by(mitigation_id)
         mitigation = self.mitigation(mitigation_id)
         return tuple(self._techniques[t] for t in self._mitigated_by.get(mitigation.id, ()))
 
     def subtechniques(self, technique_id: str) -> tuple[Technique, ...]:
         """Live sub-techniques of a technique (in this knowledge base), sorted by id."""
+        if is_atlas_id(technique_id):
+            return self.atlas.subtechniques(technique_id)
         tech = self.technique(technique_id)
         return tuple(
             self._techniques[s]
@@ -282,6 +317,8 @@ class AttackKB:
 
     def parent(self, technique_id: str) -> Technique | None:
         """The parent of a sub-technique; ``None`` for a technique."""
+        if is_atlas_id(technique_id):
+            return self.atlas.parent(technique_id)
         tech = self.technique(technique_id)
         par = self._parent.get(tech.id)
         return self._techniques[par] if par is not None else None

@@ -34,6 +34,24 @@ def tactic_rank(tactic: str) -> tuple[int, str]:
     )
 
 
+#: The two knowledge bases attackmap maps onto: MITRE ATT&CK and MITRE ATLAS.
+Framework = Literal["attack", "atlas"]
+
+
+def framework_of(ident: str) -> Framework:
+    """``atlas`` for an ATLAS id (``AML.T0040``, ``AML.M0005``), else ``attack``."""
+    return "atlas" if ident.strip().upper().startswith("AML.") else "attack"
+
+
+def parent_id(ident: str) -> str:
+    """The parent id of a sub-technique (``T1552.001`` → ``T1552``, ``AML.T0018.000`` →
+    ``AML.T0018``); a technique's own id otherwise."""
+    key = ident.strip().upper()
+    if key.count(".") == (2 if key.startswith("AML.") else 1):
+        return key.rpartition(".")[0]
+    return key
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -47,10 +65,12 @@ class Tactic(_Frozen):
 
 
 class Technique(_Frozen):
-    """An ATT&CK technique or sub-technique.
+    """An ATT&CK or ATLAS technique or sub-technique.
 
-    ``tactics`` are kill-chain shortnames in matrix order; ``description`` is ``None`` when
-    the knowledge base was loaded from the bundled facts-only slice.
+    ``framework``: ``attack`` (MITRE ATT&CK Enterprise, ``T1611``) or ``atlas`` (MITRE ATLAS,
+    ``AML.T0040``). ``tactics`` are tactic shortnames in matrix order (the framework's own
+    matrix); ``description`` is ``None`` when the knowledge base was loaded from a bundled
+    facts-only slice.
     """
 
     id: str
@@ -64,6 +84,7 @@ class Technique(_Frozen):
     revoked: bool
     deprecated: bool
     description: str | None = None
+    framework: Framework = "attack"
 
 
 class Mitigation(_Frozen):

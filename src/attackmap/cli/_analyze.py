@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from attackmap.attack._models import parent_id
 from attackmap.cli._inputs import add_input_options, report_input_errors
 from attackmap.cli._output import (
     add_output,
@@ -48,6 +49,8 @@ EXTRA_SUFFIXES = {
     ".stix.json": "stix",
     ".navigator.json": "navigator",
     ".layer.json": "navigator",
+    ".atlas.json": "navigator-atlas",
+    ".navigator-atlas.json": "navigator-atlas",
     ".sarif.json": "sarif",
     ".htm": "html",
     ".markdown": "markdown",
@@ -76,7 +79,7 @@ def add_parser(sub: Any) -> None:
     formats = sorted({"table", *EXPORTERS})
     p = sub.add_parser(
         "analyze",
-        help="reachable ATT&CK techniques, paths and the controls that break them",
+        help="reachable ATT&CK and ATLAS techniques, paths and the controls that break them",
         description="Analyse manifests: which ATT&CK (Containers) techniques an attacker "
         "reaches from each entry point, by which paths, and which controls break each path.",
         epilog=EXAMPLES,
@@ -136,7 +139,8 @@ def add_parser(sub: Any) -> None:
         type=_csv,
         default=None,
         metavar="LIST",
-        help="exit 1 when any of these techniques (T1611), tactics (privilege-escalation) or "
+        help="exit 1 when any of these techniques (ATT&CK T1611, ATLAS AML.T0018; a parent "
+        "matches its sub-techniques), tactics (privilege-escalation, ai-model-access) or "
         "severities (info, low, medium, high, critical: that level or above) is reachable",
     )
     p.add_argument(
@@ -257,8 +261,9 @@ class _FailOn:
         for w in report.workloads:
             for t in w.techniques:
                 tid = t.technique.id
-                # A parent id also matches its sub-techniques (T1552 matches T1552.007).
-                if tid in self.techniques or tid.split(".")[0] in self.techniques:
+                # A parent id also matches its sub-techniques (T1552 matches T1552.007,
+                # AML.T0018 matches AML.T0018.000).
+                if tid in self.techniques or parent_id(tid) in self.techniques:
                     return True
                 if self.tactics & set(t.technique.tactics):
                     return True
@@ -277,9 +282,10 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
     techniques: set[str] = set()
     tactics: set[str] = set()
     levels: list[str] = []
-    known_tactics = {t.shortname for t in kb.tactics()}
+    # ATT&CK's tactics and ATLAS's (several share a name: `impact` matches both frameworks)
+    known_tactics = {t.shortname for t in (*kb.tactics(), *kb.atlas.tactics())}
     for value in values:
-        if re.fullmatch(r"[Tt]\d{4}(\.\d{3})?", value):
+        if re.fullmatch(r"(?i)(AML\.)?T\d{4}(\.\d{3})?", value):
             techniques.add(kb.technique(value).id)  # unknown ids raise with suggestions
         elif value.lower() in LEVELS:
             levels.append(value.lower())
@@ -287,7 +293,7 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
             tactics.add(value.lower())
         else:
             raise AttackmapError(
-                f"{value!r} is neither an ATT&CK technique, a tactic nor a severity",
+                f"{value!r} is neither an ATT&CK or ATLAS technique, a tactic nor a severity",
                 field="--fail-on",
                 hint=f"tactics: {', '.join(sorted(known_tactics))}; severities: {', '.join(LEVELS)}",
             )
@@ -301,6 +307,8 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
 
 
 def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
+    from attackmap.exporters._common import tactic_label
+
     rows = []
     for w in report.workloads:
         for t in w.techniques:
@@ -310,7 +318,7 @@ def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
                 (
                     str(w.ref),
                     f"{t.technique.id} {t.technique.name}",
-                    ", ".join(t.technique.tactics),
+                    ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics),
                     shortest.entry,
                     route,
                     ", ".join(c.split("@")[0] for c in shortest.broken_by) or "-",
@@ -324,7 +332,9 @@ def _print(report: Any) -> None:
     print_table(
         columns,
         _rows(report),
-        title=f"attackmap — ATT&CK {report.attack_version}, entries: {', '.join(report.entries)}",
+        title=f"attackmap — ATT&CK {report.attack_version}"
+        + (f", ATLAS {report.atlas_version}" if report.atlas_version else "")
+        + f", entries: {', '.join(report.entries)}",
     )
     for w in report.workloads:
         for m in w.minimal_controls:

@@ -1,4 +1,5 @@
-"""``attackmap attack``: the ATT&CK release in use, release diffs, updates, slice builds."""
+"""``attackmap attack``: the ATT&CK and ATLAS releases in use, release diffs, updates, slice
+builds."""
 
 from __future__ import annotations
 
@@ -18,30 +19,39 @@ from attackmap.cli._output import (
 from attackmap.errors import AttackmapError
 
 if TYPE_CHECKING:
-    from attackmap.attack import AttackDiff, AttackKB
+    from attackmap.attack import AtlasKB, AttackDiff, AttackKB
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "attack",
-        help="the ATT&CK knowledge base: info, diff, update, build-slice",
-        description="Inspect, compare, update and slice the MITRE ATT&CK knowledge base.",
+        help="the ATT&CK and ATLAS knowledge bases: info, diff, update, build-slice",
+        description=(
+            "Inspect, compare, update and slice the MITRE ATT&CK knowledge base, and the MITRE "
+            "ATLAS one (AI systems) beside it."
+        ),
         epilog=(
             "examples:\n"
-            "  attackmap attack info                          the release in use, by tactic\n"
+            "  attackmap attack info                          the releases in use, by tactic\n"
             "  attackmap attack diff old.json new.json        what changed between releases\n"
             "  attackmap attack update --version 18.1         install a release as the default\n"
-            "  attackmap attack build-slice --from enterprise-attack.json --out-dir slice/"
+            "  attackmap attack build-slice --from enterprise-attack.json --out-dir slice/\n"
+            "  attackmap attack build-slice --from ATLAS.yaml --out-dir data/atlas/"
         ),
         formatter_class=ExamplesFormatter,
     )
     sub = parser.add_subparsers(dest="attack_command", metavar="ACTION", required=True)
 
-    info = sub.add_parser("info", help="the ATT&CK release in use and counts by tactic")
+    info = sub.add_parser("info", help="the ATT&CK and ATLAS releases in use and counts by tactic")
     info.add_argument(
         "--bundle",
         metavar="PATH",
         help="a slice directory or STIX bundle instead of the default source",
+    )
+    info.add_argument(
+        "--atlas",
+        metavar="PATH",
+        help="an ATLAS slice directory or ATLAS.yaml instead of the bundled ATLAS slice",
     )
     info.add_argument(
         "--platform", default="Containers", help="platform counted (default: Containers)"
@@ -101,10 +111,22 @@ def add_parser(subparsers: Any) -> None:
 
     build = sub.add_parser(
         "build-slice",
-        help="write the facts-only platform slice of a bundle (as bundled in data/attack/)",
+        help="write the facts-only slice of an ATT&CK bundle (as in data/attack/) or of "
+        "ATLAS.yaml (as in data/atlas/)",
+        description=(
+            "Write a facts-only slice with its licence and a checksummed MANIFEST.json. An "
+            "Enterprise ATT&CK STIX bundle gives the platform slice bundled in data/attack/; "
+            "an ATLAS distribution file (.yaml/.yml, mitre-atlas/atlas-data dist/ATLAS.yaml) "
+            "gives the ATLAS slice bundled in data/atlas/ (every tactic, technique and "
+            "mitigation; --platform and --extra do not apply)."
+        ),
     )
     build.add_argument(
-        "--from", dest="bundle", metavar="BUNDLE", required=True, help="Enterprise STIX bundle"
+        "--from",
+        dest="bundle",
+        metavar="BUNDLE",
+        required=True,
+        help="Enterprise STIX bundle, or ATLAS.yaml",
     )
     build.add_argument(
         "--platform", default="Containers", help="platform kept (default: Containers)"
@@ -113,7 +135,8 @@ def add_parser(subparsers: Any) -> None:
     build.add_argument(
         "--license",
         metavar="FILE",
-        help="MITRE's ATT&CK licence to ship with the slice (default: LICENSE.txt beside BUNDLE)",
+        help="the licence to ship with the slice (default: LICENSE.txt beside BUNDLE; for "
+        "ATLAS.yaml, LICENSE or LICENSE.txt beside it)",
     )
     build.add_argument(
         "--extra",
@@ -130,13 +153,16 @@ def _platform(value: str) -> str | None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from attackmap.attack import load_attack
+    from attackmap.attack import load_atlas, load_attack
 
     kb = load_attack(args.bundle)
+    atlas = load_atlas(args.atlas)
     platform = _platform(args.platform)
     summary = _info(kb, platform)
+    atlas_summary = _atlas_info(atlas)
     if output_format(args.format, args.output, TABLE_OR_JSON, "table") == "json":
-        write_text(json.dumps(summary, indent=2, sort_keys=True), args.output)
+        text = json.dumps({**summary, "atlas": atlas_summary}, indent=2, sort_keys=True)
+        write_text(text, args.output)
         return 0
     source = summary["source"]
     head = (
@@ -145,9 +171,21 @@ def run_info(args: argparse.Namespace) -> int:
         f"{summary['techniques']} techniques ({summary['subtechniques']} sub-techniques) "
         f"for {platform or 'all platforms'}, {summary['mitigations']} mitigations"
     )
+    atlas_source = atlas_summary["source"]
+    atlas_head = (
+        f"ATLAS {atlas.version} ({atlas_source['kind']}, {atlas_source['origin']}): "
+        f"{atlas_source['path']}\n"
+        f"sha256 {atlas_source['sha256']}\n"
+        f"{atlas_summary['techniques']} techniques ({atlas_summary['subtechniques']} "
+        f"sub-techniques), {atlas_summary['mitigations']} mitigations"
+    )
     if args.output:
         rows = [f"{t['shortname']}\t{t['id']}\t{t['techniques']}" for t in summary["tactics"]]
-        write_text("\n".join([head, "tactic\tid\ttechniques", *rows]), args.output)
+        atlas_rows = [
+            f"{t['shortname']}\t{t['id']}\t{t['techniques']}" for t in atlas_summary["tactics"]
+        ]
+        lines = [head, "tactic\tid\ttechniques", *rows, "", atlas_head]
+        write_text("\n".join([*lines, "tactic\tid\ttechniques", *atlas_rows]), args.output)
         return 0
     write_text(head)
     print_table(
@@ -155,7 +193,33 @@ def run_info(args: argparse.Namespace) -> int:
         ((t["shortname"], t["id"], str(t["techniques"])) for t in summary["tactics"]),
         title=f"{platform or 'All'} techniques by tactic",
     )
+    write_text("\n" + atlas_head)
+    print_table(
+        ("tactic", "id", "techniques"),
+        ((t["shortname"], t["id"], str(t["techniques"])) for t in atlas_summary["tactics"]),
+        title="ATLAS techniques by tactic",
+    )
     return 0
+
+
+def _atlas_info(atlas: AtlasKB) -> dict[str, Any]:
+    techniques = atlas.techniques()
+    return {
+        "version": atlas.version,
+        "source": atlas.source.model_dump(mode="json"),
+        "techniques": len(techniques),
+        "subtechniques": sum(t.is_subtechnique for t in techniques),
+        "mitigations": len(atlas.mitigations()),
+        "tactics": [
+            {
+                "id": tactic.id,
+                "shortname": tactic.shortname,
+                "name": tactic.name,
+                "techniques": len(atlas.techniques_by_tactic(tactic.id)),
+            }
+            for tactic in atlas.tactics()
+        ],
+    }
 
 
 def _info(kb: AttackKB, platform: str | None) -> dict[str, Any]:
@@ -247,18 +311,26 @@ def run_update(args: argparse.Namespace) -> int:
 
 
 def run_build_slice(args: argparse.Namespace) -> int:
-    from attackmap.attack import build_slice
+    from attackmap.attack import build_atlas_slice, build_slice
     from attackmap.attack._bundle import EXTRA_TECHNIQUES
+
+    if not args.out_dir:
+        raise AttackmapError(
+            "say where to write the slice", field="--out-dir", hint="--out-dir DIR"
+        )
+    if args.bundle.lower().endswith((".yaml", ".yml")):
+        atlas = build_atlas_slice(args.bundle, args.out_dir, license_file=args.license)
+        write_text(
+            f"wrote {args.out_dir}: ATLAS {atlas.atlas_version} slice, {atlas.tactics} tactics, "
+            f"{atlas.techniques} techniques, {atlas.mitigations} mitigations"
+        )
+        return 0
 
     extra = (
         EXTRA_TECHNIQUES
         if args.extra is None
         else [t.strip() for t in args.extra.split(",") if t.strip()]
     )
-    if not args.out_dir:
-        raise AttackmapError(
-            "say where to write the slice", field="--out-dir", hint="--out-dir DIR"
-        )
     manifest = build_slice(
         args.bundle,
         args.out_dir,

@@ -120,7 +120,7 @@ def _markdown(changes: Any, name: Callable[[str], str]) -> str:
         return "<br>".join(f"{t} {name(t)}".rstrip() for t in ids) or "-"
 
     lines = [
-        f"### attackmap: {gained} ATT&CK technique(s) gained, {lost} lost",
+        f"### attackmap: {gained} ATT&CK or ATLAS technique(s) gained, {lost} lost",
         "",
         "| workload | | gained | lost |",
         "|---|---|---|---|",

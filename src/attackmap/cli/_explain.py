@@ -17,6 +17,7 @@ EXAMPLES = """\
 examples:
   attackmap explain T1611                  steps reaching Escape to Host, their facts, controls
   attackmap explain T1552                  a parent technique: the steps of its sub-techniques
+  attackmap explain AML.T0018              an ATLAS technique: Manipulate AI Model
   attackmap explain escape-sys-admin-mount a step: requirements, grants, rationale, controls
   attackmap explain drop-capability        a control: facts removed, mitigations, steps broken
 """
@@ -32,7 +33,9 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=ExamplesFormatter,
     )
-    p.add_argument("ident", metavar="ID", help="technique (T1611), step id or control id")
+    p.add_argument(
+        "ident", metavar="ID", help="technique (T1611, ATLAS AML.T0040), step id or control id"
+    )
     add_output(p, "the explanation")
     p.set_defaults(run=run)
 
@@ -46,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     cat = load_catalogue(kb)
     ident = args.ident.strip()
     breakers = step_breakers(cat)
-    if ident.upper().startswith("T") and ident[1:2].isdigit():
+    if (ident.upper().startswith("T") and ident[1:2].isdigit()) or ident.upper().startswith(
+        "AML.T"
+    ):
         text = _technique(kb, cat, ident.upper(), breakers)
     elif ident in {s.id for s in cat.steps}:
         text = _step(kb, cat, ident, breakers)
@@ -80,7 +85,8 @@ def _technique(kb: AttackKB, cat: Catalogue, tid: str, breakers: dict[str, tuple
     sev = load_severities(kb).of(t.id, t.tactics)
     lines = [
         f"{t.id} {t.name}",
-        f"  tactics: {', '.join(t.tactics)}; severity: {sev}; platforms: {', '.join(t.platforms)}",
+        f"  {'ATLAS' if t.framework == 'atlas' else 'ATT&CK'} tactics: {', '.join(t.tactics)}; "
+        f"severity: {sev}; platforms: {', '.join(t.platforms)}",
         f"  {t.url}",
         "",
     ]
@@ -98,7 +104,7 @@ def _technique(kb: AttackKB, cat: Catalogue, tid: str, breakers: dict[str, tuple
             f"    broken by: {', '.join(breakers[s.id]) or 'no control (break an earlier step)'}",
         ]
     mitigations = kb.mitigations_for(tid)
-    lines += ["", "ATT&CK mitigations:"]
+    lines += ["", f"{'ATLAS' if t.framework == 'atlas' else 'ATT&CK'} mitigations:"]
     lines += [f"- {m.id} {m.name}" for m in mitigations] or ["- none listed"]
     refs = sorted({r for s in steps for r in s.references} | {t.url})
     lines += ["", "References:", *(f"- {r}" for r in refs)]
@@ -134,7 +140,7 @@ def _control(kb: AttackKB, cat: Catalogue, cid: str, breakers: dict[str, tuple[s
     lines = [
         f"{c.id}: {c.title}",
         f"  removes: {', '.join(c.removes) or '-'}; adds: {', '.join(c.adds) or '-'}",
-        "  ATT&CK mitigations: "
+        "  mitigations (ATT&CK, ATLAS): "
         + (", ".join(f"{m} {kb.mitigation(m).name}" for m in c.mitigations) or "-"),
         f"  Pod Security checks: {', '.join(c.pss_checks) or '-'}",
         f"  patch: {c.patch.get('op')}",

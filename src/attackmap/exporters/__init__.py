@@ -3,7 +3,8 @@
 ``EXPORTERS[name].export(report) -> str``; no exporter does I/O. A test checks that the
 registry covers every format the CLI offers (``table`` is the CLI's own terminal view).
 Formats that are also useful as data offer a function returning a ``dict``:
-:func:`navigator_layer`, :func:`navigator_layers_per_workload`, :func:`sarif_log`,
+:func:`navigator_layer`, :func:`navigator_layers_per_workload`, :func:`atlas_layer`
+(``navigator-atlas``: the ATLAS techniques for the ATLAS Navigator), :func:`sarif_log`,
 :func:`stix_bundle` (and ``Report.to_dict()`` for ``json``).
 
 ``json`` is compact (one line, keys sorted) unless made with ``pretty=True``
@@ -28,6 +29,7 @@ from attackmap.exporters._navigator import (
     navigator_layer,
     navigator_layers_per_workload,
 )
+from attackmap.exporters._navigator_atlas import NavigatorAtlasExporter, atlas_layer
 from attackmap.exporters._sarif import SarifExporter, sarif_log
 from attackmap.exporters._stix import StixExporter, stix_bundle
 from attackmap.exporters.interface import Exporter
@@ -39,6 +41,7 @@ EXPORTERS: Mapping[str, Exporter] = {
     "json": JsonExporter(),
     "markdown": MarkdownExporter(),
     "navigator": NavigatorExporter(),
+    "navigator-atlas": NavigatorAtlasExporter(),
     "sarif": SarifExporter(),
     "stix": StixExporter(),
 }
@@ -59,6 +62,7 @@ def exporter(name: str) -> Exporter:
 __all__ = [
     "EXPORTERS",
     "Exporter",
+    "atlas_layer",
     "exporter",
     "navigator_layer",
     "navigator_layers_per_workload",

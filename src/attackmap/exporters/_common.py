@@ -9,7 +9,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from attackmap.attack._models import tactic_rank
+from attackmap.attack._atlas import atlas_url, load_atlas
+from attackmap.attack._models import Technique, framework_of, tactic_rank
 
 if TYPE_CHECKING:
     from attackmap.graph import Catalogue, Path, Report, TechniqueFinding
@@ -31,9 +32,36 @@ def release_timestamp(attack_version: str) -> str:
 
 
 def attack_url(ident: str) -> str:
-    """The attack.mitre.org page of a technique (``T1611``, ``T1552.001``) or mitigation."""
+    """The page of a technique or mitigation: attack.mitre.org for ATT&CK (``T1611``,
+    ``T1552.001``, ``M1048``), atlas.mitre.org for ATLAS (``AML.T0040``, ``AML.M0005``)."""
+    if framework_of(ident) == "atlas":
+        return atlas_url(ident)
     kind = "mitigations" if ident.startswith("M") else "techniques"
     return f"https://attack.mitre.org/{kind}/{ident.replace('.', '/')}/"
+
+
+#: How each framework is named in text, and its STIX ``source_name``/``kill_chain_name``.
+FRAMEWORK_LABEL = {"attack": "ATT&CK", "atlas": "ATLAS"}
+FRAMEWORK_SOURCE = {"attack": "mitre-attack", "atlas": "mitre-atlas"}
+
+
+def framework_label(ident: str) -> str:
+    """``ATT&CK`` or ``ATLAS``: the framework of a technique or mitigation id."""
+    return FRAMEWORK_LABEL[framework_of(ident)]
+
+
+def tactic_label(technique: Technique, tactic: str) -> str:
+    """A tactic as a report shows it: ATLAS tactics are prefixed (``ATLAS impact``), as both
+    frameworks have tactics of the same name."""
+    return f"ATLAS {tactic}" if technique.framework == "atlas" else tactic
+
+
+def _tactic_key(label: str) -> tuple[int, tuple[int, str]]:
+    if label.startswith("ATLAS "):
+        name = label[len("ATLAS ") :]
+        order = [t.shortname for t in load_atlas().tactics()]
+        return (1, (order.index(name) if name in order else len(order), name))
+    return (0, tactic_rank(label))
 
 
 def catalogue(report: Report) -> Catalogue:
@@ -62,7 +90,7 @@ def control_name(control_id: str) -> str:
 
 
 def control_info(cat: Catalogue, name: str) -> ControlInfo:
-    """Title, ATT&CK mitigations and rationale of ``control[:arg]``."""
+    """Title, ATT&CK and ATLAS mitigations and rationale of ``control[:arg]``."""
     base, _, arg = name.partition(":")
     try:
         control = cat.control(base)
@@ -87,12 +115,19 @@ def first_location(path: Path) -> tuple[str, int | None] | None:
 
 
 def findings_by_tactic(report: Report) -> dict[str, list[tuple[str, TechniqueFinding]]]:
-    """tactic → [(workload, finding)] in matrix order, techniques sorted by id."""
+    """tactic → [(workload, finding)]: ATT&CK tactics in matrix order, then ATLAS tactics
+    (``ATLAS <shortname>``, see :func:`tactic_label`) in ATLAS matrix order; techniques
+    sorted by id."""
     out: dict[str, list[tuple[str, TechniqueFinding]]] = {}
     rows = [(str(w.ref), t) for w in report.workloads for t in w.techniques]
-    for tactic in sorted({x for _, t in rows for x in t.technique.tactics}, key=tactic_rank):
-        out[tactic] = sorted(
-            ((w, t) for w, t in rows if tactic in t.technique.tactics),
+    labels = {tactic_label(t.technique, x) for _, t in rows for x in t.technique.tactics}
+    for label in sorted(labels, key=_tactic_key):
+        out[label] = sorted(
+            (
+                (w, t)
+                for w, t in rows
+                if label in {tactic_label(t.technique, x) for x in t.technique.tactics}
+            ),
             key=lambda wt: (wt[1].technique.id, wt[0]),
         )
     return out
@@ -120,7 +155,11 @@ def _node_attrs(node: str, cat: Catalogue, report: Report) -> dict[str, str]:
     kind, _, rest = node.partition(":")
     if kind == "technique":
         names = {t.technique.id: t.technique.name for w in report.workloads for t in w.techniques}
-        return {"kind": "technique", "label": f"{rest} {names.get(rest, '')}".strip()}
+        return {
+            "kind": "technique",
+            "label": f"{rest} {names.get(rest, '')}".strip(),
+            "framework": framework_of(rest),
+        }
     ident, _, where = rest.partition("@")
     if kind == "state" and ident.startswith("entry:"):
         return {"kind": "entry", "label": f"entry: {ident[6:]}\n{where}"}

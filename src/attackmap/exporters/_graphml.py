@@ -1,8 +1,9 @@
 """``graphml``: the attack graph as GraphML (networkx's writer), reported paths marked.
 
-Node attributes: ``kind`` (entry, state, step, technique), ``label``, ``on_path``; edge
-attribute ``on_path``; graph attributes ``name``, ``attack_version`` and, when the report
-has any, ``warnings`` (one per line).
+Node attributes: ``kind`` (entry, state, step, technique), ``label``, ``on_path`` and, on
+technique nodes, ``framework`` (``attack`` or ``atlas``); edge attribute ``on_path``; graph
+attributes ``name``, ``attack_version``, ``atlas_version`` and, when the report has any,
+``warnings`` (one per line).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class GraphmlExporter:
 
         data = graph_data(report)
         graph = nx.DiGraph(name="attackmap", attack_version=report.attack_version)
+        if report.atlas_version:
+            graph.graph["atlas_version"] = report.atlas_version
         if data.warnings:
             graph.graph["warnings"] = "\n".join(data.warnings)
         for node, attrs in data.nodes.items():

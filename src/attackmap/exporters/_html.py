@@ -21,6 +21,7 @@ from attackmap.attack._models import tactic_rank
 from attackmap.exporters._common import (
     control_name,
     findings_by_tactic,
+    tactic_label,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ class HtmlExporter:
     description = "a self-contained HTML page (collapsible paths, matrix by tactic)"
 
     def export(self, report: Report) -> str:
-        title = f"attackmap report (ATT&CK {report.attack_version})"
+        title = f"attackmap report (ATT&CK {report.attack_version}" + (
+            f", ATLAS {report.atlas_version})" if report.atlas_version else ")"
+        )
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n"
@@ -168,7 +171,7 @@ def _technique_row(t: TechniqueFinding) -> str:
     )
     more = '<p class="muted">more paths not shown</p>' if t.truncated else ""
     controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in t.broken_by)
-    tactics = ", ".join(sorted(tech.tactics, key=tactic_rank))
+    tactics = ", ".join(tactic_label(tech, x) for x in sorted(tech.tactics, key=tactic_rank))
     return (
         f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td><td>{escape(tactics)}</td>"
         f"<td>{paths}{more}</td><td>{controls or '— (no single control)'}</td></tr>"

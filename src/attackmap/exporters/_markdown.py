@@ -11,6 +11,7 @@ from attackmap.exporters._common import (
     control_name,
     findings_by_tactic,
     route,
+    tactic_label,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ class MarkdownExporter:
         lines = [
             "# attackmap report",
             "",
-            f"ATT&CK Enterprise {report.attack_version}; entry points: "
+            f"ATT&CK Enterprise {report.attack_version}"
+            + (f", ATLAS {report.atlas_version}" if report.atlas_version else "")
+            + "; entry points: "
             f"{', '.join(report.entries)}; {len(report.workloads)} workload(s).",
             "",
         ]
@@ -78,8 +81,9 @@ def _workload(report: Report, w: WorkloadAnalysis) -> list[str]:
         for t in w.techniques:
             controls = ", ".join(f"`{control_name(c)}`" for c in t.broken_by)
             more = f" (+{len(t.paths) - 1} more)" if len(t.paths) > 1 else ""
+            tactics = ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics)
             lines.append(
-                f"| {t.technique.id} {_cell(t.technique.name)} | {', '.join(t.technique.tactics)} "
+                f"| {t.technique.id} {_cell(t.technique.name)} | {tactics} "
                 f"| {_cell(route(t.paths[0]))}{more} | {controls or '— (see minimal controls)'} |"
             )
         lines.append("")

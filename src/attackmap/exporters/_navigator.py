@@ -5,6 +5,9 @@ entries), so the layer colours exactly the cells the paths reach. Sub-techniques
 by their own id and their parent is expanded. The report's warnings (an input without
 workloads...) are layer metadata entries named ``warning``.
 
+The ATT&CK layer holds the ATT&CK techniques only; the ATLAS techniques (``AML.T…``) go to a
+second layer for the ATLAS Navigator (``navigator-atlas``, :mod:`._navigator_atlas`).
+
 Scoring: a technique's score is the number of attack paths attackmap reports to it, summed
 over the workloads in the layer (each workload keeps at most
 ``attackmap.graph.MAX_PATHS_PER_TECHNIQUE`` paths per technique: one per entry point and
@@ -19,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
 from attackmap._jsontext import dumps
-from attackmap.attack._models import tactic_rank
-from attackmap.exporters._common import attack_url, control_name, route
+from attackmap.attack._models import Framework, tactic_rank
+from attackmap.exporters._common import attack_url, control_name, framework_label, route
 
 if TYPE_CHECKING:
     from attackmap.graph import Report, TechniqueFinding, WorkloadAnalysis
@@ -41,7 +44,7 @@ class NavigatorExporter:
 
 
 def navigator_layer(report: Report) -> dict[str, Any]:
-    """One layer for the whole report."""
+    """One layer for the whole report (its ATT&CK techniques)."""
     return _layer(report, report.workloads, "attackmap: reachable techniques")
 
 
@@ -53,11 +56,17 @@ def navigator_layers_per_workload(report: Report) -> dict[str, dict[str, Any]]:
     }
 
 
-def _layer(report: Report, workloads: tuple[WorkloadAnalysis, ...], name: str) -> dict[str, Any]:
+def _layer(
+    report: Report,
+    workloads: tuple[WorkloadAnalysis, ...],
+    name: str,
+    framework: Framework = "attack",
+) -> dict[str, Any]:
     found: dict[str, list[tuple[str, TechniqueFinding]]] = {}
     for w in workloads:
         for t in w.techniques:
-            found.setdefault(t.technique.id, []).append((str(w.ref), t))
+            if t.technique.framework == framework:
+                found.setdefault(t.technique.id, []).append((str(w.ref), t))
     techniques: list[dict[str, Any]] = []
     for tid in sorted(found):
         rows = found[tid]
@@ -66,15 +75,19 @@ def _layer(report: Report, workloads: tuple[WorkloadAnalysis, ...], name: str) -
         for tactic in sorted(technique.tactics, key=tactic_rank):
             techniques.append(_entry(tid, tactic, score, rows))
         if technique.is_subtechnique:
-            parent = tid.split(".")[0]
+            parent = tid.rpartition(".")[0]
             if parent not in found:
                 techniques += [
                     {"techniqueID": parent, "tactic": tactic, "showSubtechniques": True}
                     for tactic in sorted(technique.tactics, key=tactic_rank)
                 ]
-    parents = {t["techniqueID"] for t in techniques if "." in t["techniqueID"]}
+    parents = {
+        t["techniqueID"].rpartition(".")[0]
+        for t in techniques
+        if t["techniqueID"].count(".") == (2 if framework == "atlas" else 1)
+    }
     for entry in techniques:
-        if entry["techniqueID"] in {p.split(".")[0] for p in parents}:
+        if entry["techniqueID"] in parents:
             entry["showSubtechniques"] = True
     techniques.sort(key=lambda e: (e["techniqueID"], tactic_rank(e["tactic"])))
     top = max((e.get("score", 0) for e in techniques), default=1)
@@ -131,5 +144,5 @@ def _entry(
         "enabled": True,
         "comment": "\n".join(comment),
         "metadata": metadata,
-        "links": [{"label": f"ATT&CK {tid}", "url": attack_url(tid)}],
+        "links": [{"label": f"{framework_label(tid)} {tid}", "url": attack_url(tid)}],
     }

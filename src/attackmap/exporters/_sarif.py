@@ -1,7 +1,8 @@
 """``sarif``: SARIF 2.1.0 for code scanning (GitHub and others).
 
 * one **rule** per attack step used in a reported path (id = step id); its help lists the
-  controls that break the step's paths and links to the ATT&CK technique;
+  controls that break the step's paths and links to the technique's page: attack.mitre.org
+  for ATT&CK, atlas.mitre.org for ATLAS (``AML.T…``; tag ``mitre-atlas``);
 * one **result** per reachable technique per workload, on the shortest path: ``ruleId`` is
   the path's last step (the one that uses the technique); the location is the manifest file
   and line of the fact that enables the path's *first* step (what to change first), or the
@@ -24,12 +25,15 @@ from urllib.parse import quote
 
 from attackmap import __version__
 from attackmap._jsontext import dumps
+from attackmap.attack._models import framework_of
 from attackmap.exporters._common import (
+    FRAMEWORK_SOURCE,
     attack_url,
     catalogue,
     control_info,
     control_name,
     first_location,
+    framework_label,
     route,
 )
 
@@ -87,6 +91,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
         "results": results,
         "properties": {
             "attackVersion": report.attack_version,
+            **({"atlasVersion": report.atlas_version} if report.atlas_version else {}),
             "entries": list(report.entries),
         },
     }
@@ -109,8 +114,9 @@ def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> d
     except KeyError:
         title, rationale = step_id, step_id
     link = attack_url(technique)
-    text = [f"{title} (ATT&CK {technique}: {link}).", rationale, ""]
-    md = [f"**{title}** (ATT&CK [{technique}]({link}))", "", rationale, ""]
+    label = framework_label(technique)
+    text = [f"{title} ({label} {technique}: {link}).", rationale, ""]
+    md = [f"**{title}** ({label} [{technique}]({link}))", "", rationale, ""]
     if controls:
         text.append("Controls that break paths through this step:")
         md.append("Controls that break paths through this step:")
@@ -125,7 +131,7 @@ def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> d
         "fullDescription": {"text": rationale},
         "helpUri": link,
         "help": {"text": "\n".join(text).strip(), "markdown": "\n".join(md).strip()},
-        "properties": {"tags": ["security", "mitre-attack", technique]},
+        "properties": {"tags": ["security", FRAMEWORK_SOURCE[framework_of(technique)], technique]},
     }
 
 
@@ -158,6 +164,7 @@ def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
         },
         "properties": {
             "technique": t.technique.id,
+            "framework": t.technique.framework,
             "tactics": list(t.technique.tactics),
             "workload": str(w.ref),
             "paths": len(t.paths),

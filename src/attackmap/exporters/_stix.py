@@ -4,10 +4,15 @@
 * each reached technique is the ATT&CK ``attack-pattern`` under its real STIX id (an
   abbreviated copy: name, ATT&CK reference, kill-chain phases), so a platform that holds
   ATT&CK merges it with its own;
+* each reached ATLAS technique (``AML.T…``) is an ``attack-pattern`` with the external
+  reference ATLAS's own STIX data uses (``source_name: mitre-atlas``, the ATLAS id, its
+  atlas.mitre.org page) and ``mitre-atlas`` kill-chain phases; ATLAS publishes no stable STIX
+  ids (its generator draws new ones per build), so the id is a UUIDv5 of the ATLAS id
+  (``attackmap.attack._atlas.STIX_NAMESPACE``) and platforms merge on the external reference;
 * a ``related-to`` relationship links a workload to each technique reachable in it (the
   description lists the paths);
-* each control that breaks a path is a ``course-of-action`` (its ATT&CK mitigations as
-  external references) that ``mitigates`` the techniques whose paths it breaks;
+* each control that breaks a path is a ``course-of-action`` (its ATT&CK and ATLAS
+  mitigations as external references) that ``mitigates`` the techniques whose paths it breaks;
 * a ``report`` object refers to all of them; its description holds the report's warnings
   (an input without workloads, dangling references), when there are any.
 
@@ -23,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from attackmap import __version__
 from attackmap._jsontext import dumps
-from attackmap.attack._models import tactic_rank
+from attackmap.attack._models import framework_of, tactic_rank
 from attackmap.exporters._common import (
+    FRAMEWORK_SOURCE,
     attack_url,
     catalogue,
     control_info,
@@ -47,7 +53,7 @@ def _id(kind: str, name: str) -> str:
 class StixExporter:
     name = "stix"
     suffix = ".json"
-    description = "a STIX 2.1 bundle: workloads, ATT&CK attack-patterns, courses of action"
+    description = "a STIX 2.1 bundle: workloads, ATT&CK/ATLAS attack-patterns, courses of action"
 
     def export(self, report: Report) -> str:
         return dumps(stix_bundle(report), pretty=True)  # = json.dumps(indent=2), 2-3x faster
@@ -101,6 +107,7 @@ def stix_bundle(report: Report) -> dict[str, Any]:
                 for c in p.broken_by:
                     mitigates.setdefault(control_name(c), set()).add(t.technique.id)
     for tech in techniques.values():
+        source = FRAMEWORK_SOURCE[tech.framework]
         objects[tech.stix_id] = {
             "type": "attack-pattern",
             "id": tech.stix_id,
@@ -110,14 +117,18 @@ def stix_bundle(report: Report) -> dict[str, Any]:
             "name": tech.name,
             "external_references": [
                 {
-                    "source_name": "mitre-attack",
+                    "source_name": source,
                     "external_id": tech.id,
                     "url": tech.url or attack_url(tech.id),
                 }
             ],
             "kill_chain_phases": [
-                {"kill_chain_name": "mitre-attack", "phase_name": tactic}
-                for tactic in sorted(tech.tactics, key=tactic_rank)
+                {"kill_chain_name": source, "phase_name": tactic}
+                for tactic in (
+                    tech.tactics
+                    if tech.framework == "atlas"  # already in ATLAS matrix order
+                    else sorted(tech.tactics, key=tactic_rank)
+                )
             ],
         }
     for name in sorted(mitigates):
@@ -125,7 +136,11 @@ def stix_bundle(report: Report) -> dict[str, Any]:
         coa = _id("course-of-action", name)
         refs = [{"source_name": "attackmap", "external_id": name}]
         refs += [
-            {"source_name": "mitre-attack", "external_id": m, "url": attack_url(m)}
+            {
+                "source_name": FRAMEWORK_SOURCE[framework_of(m)],
+                "external_id": m,
+                "url": attack_url(m),
+            }
             for m in info.mitigations
         ]
         objects[coa] = {
@@ -152,7 +167,8 @@ def stix_bundle(report: Report) -> dict[str, Any]:
         "type": "report",
         "id": summary,
         **common,
-        "name": f"attackmap: {len(report.workloads)} workload(s), ATT&CK {report.attack_version}",
+        "name": f"attackmap: {len(report.workloads)} workload(s), ATT&CK {report.attack_version}"
+        + (f", ATLAS {report.atlas_version}" if report.atlas_version else ""),
         "report_types": ["threat-report"],
         "published": ts,
         "object_refs": ids,

@@ -440,6 +440,7 @@ class Analyzer:
         analyses.sort(key=lambda a: a.ref.sort_key())
         report = Report(
             attack_version=self.kb.version,
+            atlas_version=self.kb.atlas.version,
             entries=self.entries,
             workloads=tuple(analyses),
             skipped=self.inventory.skipped,

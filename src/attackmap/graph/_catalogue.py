@@ -2,7 +2,7 @@
 
 Steps and controls are data. This module turns the YAML under ``mappings/`` into frozen
 models and refuses a catalogue that would make the analysis wrong: unknown or retired
-ATT&CK ids, states required but never granted, unreachable steps, unknown facts, relations
+ATT&CK or ATLAS ids, states required but never granted, unreachable steps, unknown facts, relations
 or patch operations.
 """
 
@@ -20,7 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from attackmap._resources import mappings_dir
-from attackmap.attack import AttackKB
+from attackmap.attack import AttackKB, framework_of
+from attackmap.attack._models import parent_id
 from attackmap.errors import MappingError
 from attackmap.graph._facts import is_known_fact
 from attackmap.graph._patches import PATCH_OPS
@@ -331,6 +332,8 @@ def _load_catalogue(kb: AttackKB, root: Traversable) -> Catalogue:
     _check(catalogue, kb, step_files, control_files)
     if (root / "coverage.yaml").is_file():
         load_coverage(kb, catalogue, root)  # every Containers technique reached or explained
+    if (root / "coverage-atlas.yaml").is_file():
+        load_atlas_coverage(kb, catalogue, root)  # every ATLAS technique reached or explained
     return catalogue
 
 
@@ -353,8 +356,9 @@ def _check(
             raise MappingError(message, path=_label, field=f"{_id}.{field}", hint=hint)
 
         status = kb.status(step.technique)
+        name = "ATLAS" if framework_of(step.technique) == "atlas" else "ATT&CK"
         if status.state == "unknown":
-            fail(f"unknown ATT&CK technique {step.technique}", "technique")
+            fail(f"unknown {name} technique {step.technique}", "technique")
         if status.state == "revoked":
             fail(
                 f"ATT&CK technique {step.technique} is revoked",
@@ -362,8 +366,12 @@ def _check(
                 f"use {status.replacement}",
             )
         if status.state == "deprecated":
-            fail(f"ATT&CK technique {step.technique} is deprecated", "technique")
-        if "Containers" not in kb.technique(step.technique).platforms and not step.platform_note:
+            fail(f"{name} technique {step.technique} is deprecated", "technique")
+        if (
+            framework_of(step.technique) == "attack"  # ATLAS has no platforms
+            and "Containers" not in kb.technique(step.technique).platforms
+            and not step.platform_note
+        ):
             fail(
                 f"{step.technique} is not a Containers technique",
                 "platform_note",
@@ -428,7 +436,8 @@ def _check(
             if st.state != "live":
                 hint = f"use {st.replacement}" if st.replacement else None
                 raise MappingError(
-                    f"ATT&CK mitigation {mid} is {st.state}",
+                    f"{'ATLAS' if framework_of(mid) == 'atlas' else 'ATT&CK'} mitigation {mid} "
+                    f"is {st.state}",
                     path=label,
                     field=f"{control.id}.mitigations",
                     hint=hint,
@@ -453,9 +462,10 @@ def _check(
                 )
 
 
-# -- coverage: every Containers technique reached by a step, or the reason none can --------
+# -- coverage: every Containers and ATLAS technique reached by a step, or the reason none can
 
 COVERAGE_FILE = "mappings/coverage.yaml"
+ATLAS_COVERAGE_FILE = "mappings/coverage-atlas.yaml"
 
 
 @dataclass(frozen=True)
@@ -481,7 +491,7 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     reached: dict[str, set[str]] = {}
     for step in catalogue.steps:
         reached.setdefault(step.technique, set()).add(step.id)
-        parent = step.technique.split(".")[0]
+        parent = parent_id(step.technique)
         if parent != step.technique:
             reached.setdefault(parent, set()).add(step.id)
     reasons: dict[str, str] = {}
@@ -513,4 +523,90 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     return Coverage(
         reached={t: tuple(sorted(s)) for t, s in reached.items() if t in techniques},
         reasons=reasons,
+    )
+
+
+@dataclass(frozen=True)
+class AtlasCoverage:
+    """Per live ATLAS technique: the steps that reach it, or why none can (its own reason or
+    the reason of one of its tactics)."""
+
+    reached: dict[str, tuple[str, ...]]  # technique -> step ids (sub-techniques' included)
+    reasons: dict[str, str]  # technique -> its own reason
+    tactic_reasons: dict[str, str]  # ATLAS tactic shortname -> reason for its unreached ones
+
+
+def load_atlas_coverage(
+    kb: AttackKB, catalogue: Catalogue, root: Traversable | None = None
+) -> AtlasCoverage:
+    """Join the catalogue's ATLAS steps with ``mappings/coverage-atlas.yaml``; refuse a
+    technique that is reached and has a reason of its own, an unknown technique or tactic,
+    and a live ATLAS technique that is neither reached nor explained."""
+    label = ATLAS_COVERAGE_FILE
+    node = (root or mappings_dir()) / "coverage-atlas.yaml"
+    try:
+        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise MappingError(f"cannot read ATLAS coverage reasons: {e}", path=label) from e
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"tactics", "techniques"}
+        or not isinstance(data["tactics"], dict)
+        or not isinstance(data["techniques"], list)
+    ):
+        raise MappingError("expected a mapping of 'tactics' and a 'techniques' list", path=label)
+    atlas = kb.atlas
+    live = {t.id: t for t in atlas.techniques()}
+    reached: dict[str, set[str]] = {}
+    for step in catalogue.steps:
+        if framework_of(step.technique) != "atlas":
+            continue
+        reached.setdefault(step.technique, set()).add(step.id)
+        parent = parent_id(step.technique)
+        if parent != step.technique:
+            reached.setdefault(parent, set()).add(step.id)
+    names = {t.shortname for t in atlas.tactics()}
+    tactic_reasons: dict[str, str] = {}
+    for name, reason in data["tactics"].items():
+        if name not in names:
+            raise MappingError(
+                f"unknown ATLAS tactic {name!r}", path=label, field=f"tactics.{name}"
+            )
+        if not str(reason or "").strip():
+            raise MappingError("empty reason", path=label, field=f"tactics.{name}")
+        tactic_reasons[str(name)] = " ".join(str(reason).split())
+    reasons: dict[str, str] = {}
+    for i, entry in enumerate(data["techniques"]):
+        where = f"techniques[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
+            raise MappingError("expected {technique, reason}", path=label, field=where)
+        tid, reason = str(entry["technique"]), " ".join(str(entry["reason"]).split())
+        if tid not in live:
+            raise MappingError(f"{tid} is not a live ATLAS technique", path=label, field=where)
+        if tid in reached:
+            raise MappingError(
+                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
+                path=label,
+                field=where,
+            )
+        if tid in reasons or not reason:
+            raise MappingError(f"{tid}: duplicate or empty reason", path=label, field=where)
+        reasons[tid] = reason
+    missing = sorted(
+        tid
+        for tid, tech in live.items()
+        if tid not in reached
+        and tid not in reasons
+        and not any(x in tactic_reasons for x in tech.tactics)
+    )
+    if missing:
+        raise MappingError(
+            f"ATLAS techniques neither reached nor explained: {', '.join(missing)}",
+            path=label,
+            hint="add a step that reaches them, or a reason (of the technique or its tactic)",
+        )
+    return AtlasCoverage(
+        reached={t: tuple(sorted(s)) for t, s in reached.items() if t in live},
+        reasons=reasons,
+        tactic_reasons=tactic_reasons,
     )

@@ -1,6 +1,6 @@
 """Documentation generated from data: ``docs/facts.md`` (the fact vocabulary) and
-``docs/coverage.md`` (which ATT&CK Containers techniques the catalogue reaches, and why
-the others cannot be reached from manifests; where attackmap's verdicts differ from peer
+``docs/coverage.md`` (which ATT&CK Containers techniques and which MITRE ATLAS techniques the
+catalogue reaches, and why the others cannot be reached from manifests; where attackmap's verdicts differ from peer
 tools' own test cases, and why). Tests check the committed files equal the generated text;
 regenerate with ``python -m attackmap.graph._docs``.
 """
@@ -15,16 +15,18 @@ from pydantic import Field
 
 from attackmap._resources import mappings_dir
 from attackmap.attack import AttackKB
-from attackmap.attack._models import tactic_rank
+from attackmap.attack._models import framework_of, tactic_rank
 from attackmap.errors import MappingError
 from attackmap.graph._catalogue import (
     Catalogue,
     Step,
     _Frozen,
     _validate,
+    load_atlas_coverage,
     load_coverage,
 )
 from attackmap.graph._facts import FACT_FAMILIES, HOST_CREDENTIAL_FILES, RBAC_RIGHTS
+from attackmap.graph._facts_ai import MODEL_SERVER_IMAGES, SERVING_KINDS
 from attackmap.model._workload import CREDENTIAL_SHAPES
 
 PEER_CASES_FILE = "mappings/peer-cases.yaml"
@@ -228,7 +230,9 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
         lines.append("")
     outside: dict[str, list[Step]] = {}
     for step in catalogue.steps:
-        if "Containers" not in kb.technique(step.technique).platforms:
+        if framework_of(step.technique) == "attack" and (
+            "Containers" not in kb.technique(step.technique).platforms
+        ):
             outside.setdefault(step.technique, []).append(step)
     if outside:
         lines += [
@@ -249,8 +253,66 @@ def coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> str:
                 f"| {tid} | {t.name} | {', '.join(t.platforms)} | {steps} | {' '.join(notes)} |"
             )
         lines.append("")
+    lines += atlas_coverage_markdown(kb, catalogue)
     lines += peer_cases_markdown(catalogue)
     return "\n".join(lines)
+
+
+def atlas_coverage_markdown(kb: AttackKB, catalogue: Catalogue) -> list[str]:
+    """The ATLAS section of ``docs/coverage.md``: every live ATLAS technique by ATLAS tactic,
+    with its steps, its own reason, or its tactic's reason."""
+    cov = load_atlas_coverage(kb, catalogue)
+    atlas = kb.atlas
+    techniques = atlas.techniques()
+    lines = [
+        "# MITRE ATLAS coverage",
+        "",
+        f"The AI-system half of the threat model, against the bundled ATLAS {atlas.version} "
+        "(`data/atlas/`): what an attacker does to the model a workload serves. "
+        f"**{len(cov.reached)} of {len(techniques)}** ATLAS techniques are reachable by some "
+        "attack step (`mappings/steps/atlas.yaml`; a parent counts as reached through its "
+        "sub-techniques). Most of the others act on the model's inputs, its training data or "
+        "an application's agents, which a deployment's manifests do not describe; the reasons "
+        "live in `mappings/coverage-atlas.yaml`, per technique where one is needed and "
+        "otherwise per tactic (a sub-technique has its parent's tactics).",
+        "",
+        "## Reached",
+        "",
+        "| technique | name | ATLAS tactics | reached by |",
+        "|---|---|---|---|",
+    ]
+    for tid in sorted(cov.reached):
+        t = atlas.technique(tid)
+        steps = ", ".join(f"`{s}`" for s in cov.reached[tid])
+        lines.append(f"| {tid} | {t.name} | {', '.join(t.tactics)} | {steps} |")
+    lines += [
+        "",
+        "## Not reached, with a reason of their own",
+        "",
+        "| technique | name | why not |",
+        "|---|---|---|",
+    ]
+    for tid in sorted(cov.reasons):
+        lines.append(f"| {tid} | {atlas.technique(tid).name} | {cov.reasons[tid]} |")
+    lines += ["", "## Not reached, by tactic", ""]
+    for tactic in atlas.tactics():
+        rest = [
+            t
+            for t in techniques
+            if tactic.shortname in t.tactics and t.id not in cov.reached and t.id not in cov.reasons
+        ]
+        if not rest:
+            continue
+        reason = cov.tactic_reasons[tactic.shortname]
+        lines += [
+            f"### {tactic.name} ({tactic.id}, `{tactic.shortname}`)",
+            "",
+            reason,
+            "",
+            ", ".join(f"{t.id} {t.name}" for t in rest) + ".",
+            "",
+        ]
+    return lines
 
 
 def facts_markdown() -> str:
@@ -315,6 +377,22 @@ def facts_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{path}` | {why} |" for path, why in HOST_CREDENTIAL_FILES]
+    lines += [
+        "",
+        "## Model server images (`ai:inference_api`, `ai:output_scores`)",
+        "",
+        "A long-running container with a declared port whose image reference",
+        "(`registry/repository`, lower-cased) contains one of these serves a model's inference",
+        "API (`ai:inference_api`); so does the first container of a "
+        + ", ".join(f"`{k}`" for k in SERVING_KINDS)
+        + ", whatever its image. From `MODEL_SERVER_IMAGES` in",
+        "`attackmap/graph/_facts_ai.py`. An image attackmap does not know gives no AI facts:",
+        "name it here (with a test) to have its API analysed.",
+        "",
+        "| image contains | returns log-probabilities or embeddings (`ai:output_scores`) |",
+        "|---|---|",
+    ]
+    lines += [f"| `{p}` | {'yes' if scores else 'no'} |" for p, scores in MODEL_SERVER_IMAGES]
     lines.append("")
     return "\n".join(lines)
 

@@ -31,6 +31,7 @@ from attackmap.graph._credentials import (
     credential_facts,
     image_sshd,
 )
+from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
 from attackmap.graph._placement import Placement, place
 from attackmap.graph._stores import StoreIndex, is_model_store, store_facts, store_mounts
 from attackmap.model import Inventory, Workload
@@ -96,6 +97,8 @@ FACT_FAMILIES: dict[str, str] = {
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
+    # container, base: the AI system (attackmap.graph._facts_ai)
+    **AI_FACT_FAMILIES,
     "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root",
     # pod, base
     "host_pid": "hostPID: true",
@@ -161,6 +164,14 @@ FACT_FAMILIES: dict[str, str] = {
     "ingress:pods": "other pods may open connections to the pod: no ingress policy, one that admits some pod, or the host's network",
     "egress:metadata": "the pod's egress reaches the cloud metadata address 169.254.169.254 (no egress policy, or one that allows it)",
 }
+
+#: The warning on a GPU container others can connect to whose image is no model server
+#: attackmap knows (``MODEL_SERVER_IMAGES``): the ATLAS inference-API steps cannot fire there.
+UNKNOWN_MODEL_SERVER = (
+    "a long-running GPU container other pods or clients can connect to runs an image attackmap "
+    "does not know as a model server: the ATLAS inference-API techniques (AML.T0040 and those "
+    "that follow from it) are not assessed for it (docs/facts.md, Model server images)"
+)
 
 _FAMILY_PATTERNS = tuple((k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES)
 
@@ -655,7 +666,7 @@ def _container_facts(
         add("limits:no_memory", f"{base}.resources.limits.memory")
     if c.resources.cpu_limit is None:
         add("limits:no_cpu", f"{base}.resources.limits.cpu")
-    del index
+    ai_facts(w, c, index, base, add)
     return ContainerFacts(
         name=c.name,
         kind=c.kind,
@@ -1971,4 +1982,12 @@ def derive(
         put("egress:open", ["netpol:egress_open", "netpol:egress_allows_any"])
     if "netpol:egress_open" in base or "netpol:egress_allows_metadata" in base:
         put("egress:metadata", ["netpol:egress_open", "netpol:egress_allows_metadata"])
+    if (
+        container is not None
+        and {"gpu", "long_running"} <= base
+        and "ai:inference_api" not in base
+        and ("exposed:external" in facts or "reachable:cluster" in facts)
+    ):
+        # Exactness: say what is not assessed rather than stay silent about it.
+        warnings = (*warnings, UNKNOWN_MODEL_SERVER)
     return frozenset(facts), because, warnings

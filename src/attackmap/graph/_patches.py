@@ -67,6 +67,7 @@ _COMPONENT_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
 _NIMSERVICE_OPS = frozenset(
     {
         "read_only_model_store",
+        "pin_image_digest",
         "read_only_shared_volumes",
         "shm_size_limit",
         "set_limits",
@@ -472,6 +473,30 @@ def read_only_model_store(pc: PatchContext) -> None:
                 pc.note(f"containers[{c.get('name')}].volumeMounts[{m.get('name')}].readOnly: true")
 
 
+#: What :func:`pin_image_digest` writes after the tag: the registry's digest of that tag
+#: replaces it (attackmap cannot resolve it offline; the API server refuses the placeholder).
+DIGEST_PLACEHOLDER = "sha256:<digest>"
+
+
+def pin_image_digest(pc: PatchContext) -> None:
+    if pc.workload.ref.kind == "NIMService":
+        doc = pc.doc()
+        assert doc is not None
+        image = doc.setdefault("spec", {}).setdefault("image", {})
+        if isinstance(image, dict) and "@" not in str(image.get("tag", "")):
+            image["tag"] = f"{image.get('tag', 'latest')}@{DIGEST_PLACEHOLDER}"
+            pc.note(f"spec.image.tag: {image['tag']} (put the registry's digest of the tag)")
+        return
+    for c in pc.containers():
+        image = c.get("image")
+        if isinstance(image, str) and image and "@" not in image:
+            c["image"] = f"{image}@{DIGEST_PLACEHOLDER}"
+            pc.note(
+                f"containers[{c.get('name')}].image: {c['image']} (put the registry's digest "
+                "of the tag)"
+            )
+
+
 def read_only_shared_volumes(pc: PatchContext) -> None:
     """Mount read-only every volume the workload writes that another workload mounts too
     (the mounts of the fact ``shared_store:write``)."""
@@ -797,6 +822,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "dedicated_service_account": dedicated_service_account,
     "remove_credential_env": remove_credential_env,
     "read_only_model_store": read_only_model_store,
+    "pin_image_digest": pin_image_digest,
     "read_only_shared_volumes": read_only_shared_volumes,
     "set_limits": set_limits,
     "shm_size_limit": shm_size_limit,

@@ -155,6 +155,8 @@ class Report(_Frozen):
     workloads: tuple[WorkloadAnalysis, ...]
     skipped: tuple[SkippedObject, ...] = ()
     warnings: tuple[str, ...] = ()
+    atlas_version: str | None = None
+    """The MITRE ATLAS release of the AI-system techniques (``AML.T…``) in the report."""
     _analyzer: Reanalysis | None = PrivateAttr(default=None)
 
     def __repr__(self) -> str:
@@ -296,6 +298,7 @@ class Report(_Frozen):
             {
                 "workload": str(w.ref),
                 "technique": t.technique.id,
+                "framework": t.technique.framework,
                 "name": t.technique.name,
                 "tactics": ",".join(t.technique.tactics),
                 "entry": p.entry,
@@ -418,9 +421,10 @@ class _Tables:
         return {
             "schema": SCHEMA_ID,
             "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
+            "atlas": {"version": report.atlas_version} if report.atlas_version else None,
             "entries": list(report.entries),
             "techniques": {
-                tid: {"name": t.name, "tactics": list(t.tactics)}
+                tid: {"name": t.name, "tactics": list(t.tactics), "framework": t.framework}
                 for tid, t in sorted(self.techniques.items())
             },
             "catalogue": {
