@@ -52,6 +52,15 @@ def test_json_schema_rejects_drift(default_report: Report) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)
     document = default_report.to_dict()
+    step = document["workloads"][0]["techniques"][0]["paths"][0]["steps"][0]
+    step["id"] = step["ref"]  # v2 before the fix: the position where v1 had the step id
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+    document = default_report.to_dict()
+    del document["workloads"][0]["techniques"][0]["paths"][0]["steps"][0]["ref"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+    document = default_report.to_dict()
     document["steps"][0]["facts"].append("egress:open")  # a fact inline, not a reference
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)

@@ -110,7 +110,7 @@ def test_written_one_workload_at_a_time(synthetic: Report, pretty: bool) -> None
     assert head.rstrip().endswith('"workloads": [' if pretty else '"workloads":[')
     assert tail == ("\n  ]\n}\n" if pretty else "]}\n")
     for workload, item in zip(synthetic.workloads, items, strict=True):
-        assert item.count('"ref":') == 1 and json.dumps(workload.ref.name) in item
+        assert item.count('"minimal_controls":') == 1 and json.dumps(workload.ref.name) in item
     assert "".join(sink.writes) == reference(synthetic, pretty=pretty)
 
 
@@ -157,7 +157,8 @@ def v1_paths(doc: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
         for t in w["techniques"]:
             paths = []
             for p in t["paths"]:
-                chain = [steps[s["id"]] for s in p["steps"]]
+                chain = [steps[s["ref"]] for s in p["steps"]]
+                assert [s["id"] for s in chain] == [s["id"] for s in p["steps"]]
                 paths.append(
                     {
                         "entry": p["entry"],
@@ -225,7 +226,7 @@ def test_each_entry_is_stated_once_and_used(synthetic: Report) -> None:
     assert doc["controls"] == sorted(set(doc["controls"]))
     # every table entry is referred to: nothing stated that no path uses
     used_steps = {
-        s["id"]
+        s["ref"]
         for w in doc["workloads"]
         for t in w["techniques"]
         for p in t["paths"]
@@ -250,6 +251,20 @@ def test_each_entry_is_stated_once_and_used(synthetic: Report) -> None:
     assert set(doc["catalogue"]) == {s["step"] for s in doc["steps"]}
 
 
+def test_path_steps_name_the_instance_they_refer_to(synthetic: Report) -> None:
+    # every path step: `id` is the catalogue step id, `ref` its instance in `steps`
+    doc = json.loads(synthetic.to_json())
+    path_steps = [
+        s for w in doc["workloads"] for t in w["techniques"] for p in t["paths"] for s in p["steps"]
+    ]
+    assert len(path_steps) > 100
+    for s in path_steps:
+        assert set(s) == {"id", "ref"}
+        assert isinstance(s["id"], str) and type(s["ref"]) is int
+        assert doc["steps"][s["ref"]]["step"] == s["id"]
+        assert s["id"] in doc["catalogue"]
+
+
 def test_v1_script_fields_stay_where_they_were(default_report: Report) -> None:
     # workloads[].ref{kind,namespace,name}, techniques[].id, paths[].entry, paths[].steps[].id
     doc = json.loads(default_report.to_json())
@@ -264,8 +279,15 @@ def test_v1_script_fields_stay_where_they_were(default_report: Report) -> None:
     for t, finding in zip(w["techniques"], default_report.workloads[0].techniques, strict=True):
         for p, path in zip(t["paths"], finding.paths, strict=True):
             assert p["entry"] == path.entry
-            # a step is a reference: its id is its position in the steps table
-            assert [doc["steps"][s["id"]]["step"] for s in p["steps"]] == [s.id for s in path.steps]
+            # a v1 script reads catalogue step ids where v1 wrote them
+            v1_ids = [s["id"] for s in p["steps"]]
+            assert v1_ids == [s.id for s in path.steps]
+            assert all(s in doc["catalogue"] for s in v1_ids)
+            # `ref` is the step instance: its scope, facts and broken_by, stated once
+            instances = [doc["steps"][s["ref"]] for s in p["steps"]]
+            assert [(i["step"], i["scope"]) for i in instances] == [
+                (s.id, s.scope) for s in path.steps
+            ]
 
 
 # -- dumps(pretty=True) is json.dumps(indent=2) for any JSON value --------------------------

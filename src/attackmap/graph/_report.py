@@ -355,8 +355,9 @@ class _Tables:
     ``steps[i]``: a step instance (``<step>@<scope>``), in order of first use; ``facts[j]``:
     a fact with the evidence it rests on; ``evidence[k]``: a manifest location (its file
     by position in ``files``); ``controls``: every control that alone stops some step,
-    sorted. Paths list steps by position, steps list facts and controls by position, facts
-    name their evidence by position.
+    sorted. A path names each step by its catalogue id (``id``, what v1 wrote there) and
+    refers to its instance by position (``ref``); steps list facts and controls by
+    position, facts name their evidence by position.
     """
 
     def __init__(self, report: Report) -> None:
@@ -462,7 +463,7 @@ class _Tables:
                     "paths": [
                         {
                             "entry": p.entry,
-                            "steps": [{"id": step[id(s)]} for s in p.steps],
+                            "steps": [{"id": s.id, "ref": step[id(s)]} for s in p.steps],
                         }
                         for p in t.paths
                     ],
