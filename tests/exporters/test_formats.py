@@ -342,14 +342,17 @@ def test_markdown_tables(report: Report) -> None:
         for t in w.techniques:
             assert re.search(rf"^\| {re.escape(t.technique.id)} .*\|$", text, re.M)
             if t.technique.framework == "atlas":  # ATLAS tactics say so (names overlap ATT&CK's)
-                row = re.search(rf"^\| {re.escape(t.technique.id)} [^|]*\| ([^|]*) \|", text, re.M)
-                assert row is not None and row.group(1).startswith("ATLAS "), t.technique.id
+                row = re.search(
+                    rf"^\| {re.escape(t.technique.id)} [^|]*\| ([^|]*) \| ([^|]*) \|", text, re.M
+                )
+                assert row is not None and row.group(2).startswith("ATLAS "), t.technique.id
+                assert row.group(1) == t.severity, t.technique.id
     assert f"ATLAS {report.atlas_version}" in text.splitlines()[2]
     assert "## Summary by tactic" in text
     for line in text.splitlines():
         if line.startswith("|"):
             # every table row has the same number of (unescaped) cells as its header
-            assert len(re.split(r"(?<!\\)\|", line)) in (5, 6), line
+            assert len(re.split(r"(?<!\\)\|", line)) in (5, 7), line
 
 
 # -- determinism -------------------------------------------------------------------------

@@ -207,6 +207,7 @@ def test_techniques_truncation_and_every_path_controls(synthetic: Report) -> Non
                 "name": t.technique.name,
                 "tactics": list(t.technique.tactics),
                 "framework": t.technique.framework,
+                "severity": t.severity,
             }
             assert td.get("truncated", False) is t.truncated
             every = [doc["controls"][i] for i in td["broken_by"]]

@@ -209,7 +209,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {config.path}: the acceptance of {accepted} has expired", file=sys.stderr)
     if expired:
         return 1
-    return 1 if fail_on is not None and fail_on.matches(report) else 0
+    if fail_on is None:
+        return 0
+    tripped = fail_on.tripped(report)
+    for workload, t, why in tripped:
+        print(
+            f"fail-on: {workload}: {t.technique.id} {t.technique.name} "
+            f"(severity {t.severity}; matched by {why})",
+            file=sys.stderr,
+        )
+    if tripped:
+        print(
+            f"fail-on: {len(tripped)} finding(s) match --fail-on {','.join(fail_on.values)}",
+            file=sys.stderr,
+        )
+    return 1 if tripped else 0
 
 
 def _leave_out(report: Any, config: Any, baseline: str | None) -> tuple[Any, list[Any]]:
@@ -253,31 +267,37 @@ class _FailOn:
     techniques: frozenset[str]
     tactics: frozenset[str]
     level: str | None
-    severities: Any
+    values: tuple[str, ...]
 
     def matches(self, report: Any) -> bool:
+        return bool(self.tripped(report))
+
+    def tripped(self, report: Any) -> list[tuple[str, Any, str]]:
+        """Each (workload, finding, why) that ``--fail-on`` matches, in report order."""
         from attackmap._severity import Severities
 
+        out = []
         for w in report.workloads:
             for t in w.techniques:
                 tid = t.technique.id
                 # A parent id also matches its sub-techniques (T1552 matches T1552.007,
                 # AML.T0018 matches AML.T0018.000).
                 if tid in self.techniques or parent_id(tid) in self.techniques:
-                    return True
-                if self.tactics & set(t.technique.tactics):
-                    return True
-                if self.level is not None and Severities.at_least(
-                    self.severities.of(tid, t.technique.tactics), self.level
-                ):
-                    return True
-        return False
+                    why = tid if tid in self.techniques else parent_id(tid)
+                elif hit := sorted(self.tactics & set(t.technique.tactics)):
+                    why = f"tactic {', '.join(hit)}"
+                elif self.level is not None and Severities.at_least(t.severity, self.level):
+                    why = f"severity {self.level} or above"
+                else:
+                    continue
+                out.append((str(w.ref), t, why))
+        return out
 
 
 def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
     if not values:
         return None
-    from attackmap._severity import LEVELS, load_severities
+    from attackmap._severity import LEVELS
 
     techniques: set[str] = set()
     tactics: set[str] = set()
@@ -302,33 +322,48 @@ def _fail_on(values: list[str] | None, kb: Any) -> _FailOn | None:
         techniques=frozenset(techniques),
         tactics=frozenset(tactics),
         level=level,
-        severities=load_severities(kb) if level else None,
+        values=tuple(values),
     )
 
 
-def _rows(report: Any) -> list[tuple[str, str, str, str, str, str]]:
+COLUMNS = (
+    "workload",
+    "technique",
+    "severity",
+    "tactics",
+    "entry",
+    "shortest path",
+    "broken on every path by",
+)
+
+
+def _rows(report: Any) -> list[tuple[str, ...]]:
     from attackmap.exporters._common import tactic_label
 
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for w in report.workloads:
         for t in w.techniques:
             shortest = t.paths[0]
             route = " > ".join(f"{s.id}" for s in shortest.steps)
+            more = f" (+{len(t.paths) - 1} more)" if len(t.paths) > 1 else ""
             rows.append(
                 (
                     str(w.ref),
                     f"{t.technique.id} {t.technique.name}",
+                    t.severity,
                     ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics),
                     shortest.entry,
-                    route,
-                    ", ".join(c.split("@")[0] for c in shortest.broken_by) or "-",
+                    route + more,
+                    # every path, not only the shortest: a control that breaks one path
+                    # leaves the technique reachable by the others
+                    ", ".join(c.split("@")[0] for c in t.broken_by) or "-",
                 )
             )
     return rows
 
 
 def _print(report: Any) -> None:
-    columns = ("workload", "technique", "tactics", "entry", "shortest path", "broken by")
+    columns = COLUMNS
     print_table(
         columns,
         _rows(report),
@@ -372,4 +407,4 @@ def _plain(report: Any) -> str:
     # the report's warnings after the rows, as comment lines a TSV reader can skip
     lines += [f"# warning: {warning}" for warning in report.warnings]
     lines += [f"# skipped: {s.source}: {s.reason}" for s in report.skipped]
-    return "\n".join(["workload\ttechnique\ttactics\tentry\tshortest path\tbroken by", *lines])
+    return "\n".join(["\t".join(COLUMNS), *lines])

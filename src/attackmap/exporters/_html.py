@@ -38,6 +38,7 @@ CSS = """\
 .attackmap details{margin:.2em 0 .2em 1em}
 .attackmap summary{cursor:pointer}
 .attackmap .muted{color:#666}
+.attackmap .sev-critical,.attackmap .sev-high{color:#b00020;font-weight:bold}
 .attackmap .tech{background:#ffe4e1}
 .attackmap ol.steps li{margin:.2em 0}
 """
@@ -146,7 +147,7 @@ def _workload_section(wa: WorkloadAnalysis, *, svg: bool, level: int) -> str:
     if wa.techniques:
         rows = "".join(_technique_row(t) for t in wa.techniques)
         parts.append(
-            "<table><tr><th>technique</th><th>tactics</th><th>paths</th>"
+            "<table><tr><th>technique</th><th>severity</th><th>tactics</th><th>paths</th>"
             f"<th>controls that break every path</th></tr>{rows}</table>"
         )
     for m in wa.minimal_controls:
@@ -173,7 +174,8 @@ def _technique_row(t: TechniqueFinding) -> str:
     controls = ", ".join(f"<code>{escape(control_name(c))}</code>" for c in t.broken_by)
     tactics = ", ".join(tactic_label(tech, x) for x in sorted(tech.tactics, key=tactic_rank))
     return (
-        f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td><td>{escape(tactics)}</td>"
+        f"<tr><td>{escape(tech.id)} {escape(tech.name)}</td>"
+        f'<td class="sev-{escape(t.severity)}">{escape(t.severity)}</td><td>{escape(tactics)}</td>'
         f"<td>{paths}{more}</td><td>{controls or '— (no single control)'}</td></tr>"
     )
 
@@ -194,7 +196,7 @@ def _path_body(path: Path) -> str:
     broken = ", ".join(f"<code>{escape(c)}</code>" for c in path.broken_by) or "no single control"
     return (
         f'<p>entry: <b>{escape(path.entry)}</b></p><ol class="steps">{"".join(steps)}</ol>'
-        f"<p>broken by: {broken}</p>"
+        f"<p>this path alone broken by: {broken}</p>"
     )
 
 

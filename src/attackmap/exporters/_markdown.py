@@ -1,5 +1,5 @@
-"""``markdown``: per workload a table of technique, tactics, shortest path and the controls
-that break it; a summary matrix by tactic; the minimal control sets when asked for."""
+"""``markdown``: per workload a table of technique, severity, tactics, shortest path and the
+controls that break every path to it; a summary matrix by tactic; the minimal control sets when asked for."""
 
 from __future__ import annotations
 
@@ -75,15 +75,15 @@ def _workload(report: Report, w: WorkloadAnalysis) -> list[str]:
         lines += ["No technique is reachable.", ""]
     else:
         lines += [
-            "| technique | tactics | shortest path | controls that break every path |",
-            "|---|---|---|---|",
+            "| technique | severity | tactics | shortest path | controls that break every path |",
+            "|---|---|---|---|---|",
         ]
         for t in w.techniques:
             controls = ", ".join(f"`{control_name(c)}`" for c in t.broken_by)
             more = f" (+{len(t.paths) - 1} more)" if len(t.paths) > 1 else ""
             tactics = ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics)
             lines.append(
-                f"| {t.technique.id} {_cell(t.technique.name)} | {tactics} "
+                f"| {t.technique.id} {_cell(t.technique.name)} | {t.severity} | {tactics} "
                 f"| {_cell(route(t.paths[0]))}{more} | {controls or '— (see minimal controls)'} |"
             )
         lines.append("")

@@ -7,8 +7,11 @@
   the path's last step (the one that uses the technique); the location is the manifest file
   and line of the fact that enables the path's *first* step (what to change first), or the
   workload itself when that fact has no file;
-* ``level``: ``error`` for privilege-escalation and credential-access techniques (escape
-  to the node, stolen credentials), ``warning`` otherwise;
+* ``properties.security-severity`` (GitHub's convention, a numeric string) on each result and
+  on the rule it names, from the technique's severity (``mappings/severity.yaml``), and a
+  ``level`` that follows it: ``error`` for high and critical, ``warning`` for medium,
+  ``note`` for low and info (info carries no security-severity);
+* the message names the controls that break *every* listed path to the technique;
 * ``partialFingerprints`` are stable per (workload, technique) so alerts keep their
   identity across runs;
 * the report's warnings (an input without workloads, dangling references) are the run's
@@ -41,7 +44,13 @@ if TYPE_CHECKING:
     from attackmap.graph import Catalogue, Report, TechniqueFinding, WorkloadAnalysis
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-ERROR_TACTICS = frozenset({"privilege-escalation", "credential-access"})
+# GitHub code scanning reads ``properties.security-severity`` as a number in a string and
+# "translates numerical scores as follows: over 9.0 is critical, 7.0 to 8.9 is high, 4.0 to
+# 6.9 is medium and 3.9 or less is low" (docs.github.com, code-security/code-scanning/
+# integrating-with-code-scanning/sarif-support-for-code-scanning, reportingDescriptor
+# object). One value inside each band; info has none (the alert keeps the SARIF level).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
 class SarifExporter:
@@ -78,7 +87,15 @@ def sarif_log(report: Report) -> dict[str, Any]:
                 for s in p.steps:
                     entry = steps.setdefault(s.id, (s.technique, set()))
                     entry[1].update(control_name(c) for c in p.broken_by)
-    rules = [_rule(cat, sid, *steps[sid]) for sid in sorted(steps)]
+    # a rule is the last step of its results' paths, whose technique is the result's: every
+    # result of a rule has the same severity, the rule's
+    severity = {
+        t.paths[0].steps[-1].id: t.severity
+        for w in report.workloads
+        for t in w.techniques
+        if t.paths
+    }
+    rules = [_rule(cat, sid, *steps[sid], severity.get(sid)) for sid in sorted(steps)]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -107,7 +124,9 @@ def sarif_log(report: Report) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> dict[str, Any]:
+def _rule(
+    cat: Catalogue, step_id: str, technique: str, controls: set[str], severity: str | None
+) -> dict[str, Any]:
     try:
         step = cat.step(step_id)
         title, rationale = step.title, " ".join(step.rationale.split())
@@ -131,8 +150,16 @@ def _rule(cat: Catalogue, step_id: str, technique: str, controls: set[str]) -> d
         "fullDescription": {"text": rationale},
         "helpUri": link,
         "help": {"text": "\n".join(text).strip(), "markdown": "\n".join(md).strip()},
-        "properties": {"tags": ["security", FRAMEWORK_SOURCE[framework_of(technique)], technique]},
+        "properties": {
+            "tags": ["security", FRAMEWORK_SOURCE[framework_of(technique)], technique],
+            **_security_severity(severity),
+        },
     }
+
+
+def _security_severity(severity: str | None) -> dict[str, str]:
+    score = SECURITY_SEVERITY.get(severity or "")
+    return {"security-severity": score} if score else {}
 
 
 def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
@@ -142,16 +169,18 @@ def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(uri)}}
     if line is not None:
         physical["region"] = {"startLine": line}
-    level = "error" if ERROR_TACTICS & set(t.technique.tactics) else "warning"
-    controls = ", ".join(control_name(c) for c in path.broken_by) or "no single control"
+    # every listed path, not only the shortest: a control that breaks the shortest path
+    # alone leaves the technique reachable by another
+    controls = ", ".join(control_name(c) for c in t.broken_by) or "no single control"
+    more = f" and {len(t.paths) - 1} more path(s)" if len(t.paths) > 1 else ""
     message = (
-        f"{w.ref}: {t.technique.id} {t.technique.name} is reachable "
-        f"({route(path)}); broken by: {controls}."
+        f"{w.ref}: {t.technique.id} {t.technique.name} ({t.severity}) is reachable "
+        f"({route(path)}{more}); broken on every path by: {controls}."
     )
     key = f"{w.ref}|{t.technique.id}"
     return {
         "ruleId": path.steps[-1].id,
-        "level": level,
+        "level": LEVEL.get(t.severity, "warning"),
         "message": {"text": message},
         "locations": [
             {
@@ -168,5 +197,7 @@ def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
             "tactics": list(t.technique.tactics),
             "workload": str(w.ref),
             "paths": len(t.paths),
+            "severity": t.severity,
+            **_security_severity(t.severity),
         },
     }

@@ -58,7 +58,7 @@ _PATH_STEP_FIELDS = {
     "broken_by",
 }
 _PATH_FIELDS = {"entry", "steps", "broken_by"}
-_FINDING_FIELDS = {"technique", "paths", "truncated"}
+_FINDING_FIELDS = {"technique", "paths", "truncated", "severity"}
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -105,6 +105,9 @@ class Analyzer:
     ) -> None:
         self.inventory = inventory
         self.kb = kb
+        from attackmap._severity import load_severities
+
+        self.severities = load_severities(kb)
         self.catalogue = catalogue
         self.entries = entries
         self.seccomp_root = seccomp_root
@@ -387,12 +390,14 @@ class Analyzer:
                 self._path(entry, tuple(self._cached_step(s, graph) for s in steps))
                 for _order, entry, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
             )
+            technique = self.kb.technique(tid)
             findings.append(
                 TechniqueFinding.model_construct(
                     _FINDING_FIELDS,
-                    technique=self.kb.technique(tid),
+                    technique=technique,
                     paths=paths,
                     truncated=len(ranked) > MAX_PATHS_PER_TECHNIQUE,
+                    severity=self.severities.of(tid, technique.tactics),
                 )
             )
         return tuple(findings)

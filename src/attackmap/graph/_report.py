@@ -90,11 +90,13 @@ class Path(_Frozen):
 
 
 class TechniqueFinding(_Frozen):
-    """A reachable technique and the paths to it (shortest first, bounded)."""
+    """A reachable technique and the paths to it (shortest first, bounded); ``severity``:
+    its level in ``mappings/severity.yaml`` (``info`` … ``critical``)."""
 
     technique: Technique
     paths: tuple[Path, ...]
     truncated: bool = False
+    severity: str = "info"
 
     @property
     def broken_by(self) -> tuple[str, ...]:
@@ -386,6 +388,7 @@ class _Tables:
         self.techniques = {
             t.technique.id: t.technique for w in report.workloads for t in w.techniques
         }
+        self.severity = {t.technique.id: t.severity for w in report.workloads for t in w.techniques}
 
     @staticmethod
     def _walk(report: Report) -> Iterator[PathStep]:
@@ -425,7 +428,12 @@ class _Tables:
             "atlas": {"version": report.atlas_version} if report.atlas_version else None,
             "entries": list(report.entries),
             "techniques": {
-                tid: {"name": t.name, "tactics": list(t.tactics), "framework": t.framework}
+                tid: {
+                    "name": t.name,
+                    "tactics": list(t.tactics),
+                    "framework": t.framework,
+                    "severity": self.severity[tid],
+                }
                 for tid, t in sorted(self.techniques.items())
             },
             "catalogue": {
