@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,8 +20,16 @@ def _plan(tmp_path: Path, target: str) -> list[str]:
         pytest.fail("make is needed: the README's Quick start runs it")
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(REPO / name, tmp_path / name)
+    # Under `make test` the suite runs inside make: the inherited MAKELEVEL/MAKEFLAGS would make
+    # this a sub-make that prints "Entering/Leaving directory" around the plan.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
-        [make, "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True
+        [make, "--no-print-directory", "-n", target],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return done.stdout.splitlines()
 
