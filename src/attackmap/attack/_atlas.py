@@ -38,7 +38,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from attackmap.attack._models import AttackSource, Mitigation, Status, Tactic, Technique
+from attackmap.attack._models import (
+    AttackSource,
+    Mitigation,
+    Status,
+    Tactic,
+    Technique,
+    find_tactic,
+)
 from attackmap.errors import AttackKBError
 
 ATLAS_FILE = "atlas.json"
@@ -283,23 +290,9 @@ def read_atlas_slice(root: Traversable, label: str) -> tuple[AtlasManifest, dict
         raise AttackKBError(
             f"{MANIFEST} does not checksum the slice and {LICENSE}", path=manifest_path
         )
-    contents: dict[str, bytes] = {}
-    for name, expected in sorted(manifest.files.items()):
-        path = f"{label}/{name}"
-        try:
-            data = root.joinpath(name).read_bytes()
-        except OSError as e:
-            raise AttackKBError(
-                f"ATLAS slice file missing or unreadable ({e.strerror or e})", path=path
-            ) from e
-        if _sha256(data) != expected:
-            raise AttackKBError(
-                f"checksum mismatch: the file was modified or truncated (sha256 {_sha256(data)}, "
-                f"{MANIFEST} says {expected})",
-                path=path,
-                hint="rebuild it with `attackmap attack build-slice` or reinstall attackmap",
-            )
-        contents[name] = data
+    from attackmap.attack._slice import read_checked
+
+    contents = read_checked(root, manifest.files, label, "ATLAS slice")
     try:
         facts = json.loads(contents[manifest.slice])
     except ValueError as e:
@@ -464,17 +457,7 @@ class AtlasKB:
 
     def tactic(self, ident: str) -> Tactic:
         """A tactic by shortname (``ai-model-access``) or id (``AML.TA0000``)."""
-        key = ident.strip()
-        for tactic in self._tactics:
-            if key.lower() == tactic.shortname or key.upper() == tactic.id:
-                return tactic
-        names = [t.shortname for t in self._tactics]
-        close = difflib.get_close_matches(key.lower(), names, n=3)
-        raise AttackKBError(
-            f"unknown ATLAS tactic {ident!r}",
-            field="tactic",
-            hint=f"did you mean {', '.join(close)}?" if close else f"one of: {', '.join(names)}",
-        )
+        return find_tactic(self._tactics, ident, "ATLAS")
 
     def techniques_by_tactic(self, shortname: str) -> tuple[Technique, ...]:
         tactic = self.tactic(shortname)

@@ -11,7 +11,14 @@ from typing import Any
 
 from attackmap.attack._atlas import AtlasKB, is_atlas_id, load_atlas
 from attackmap.attack._bundle import Obj, attack_id, attack_url, is_live
-from attackmap.attack._models import AttackSource, Mitigation, Status, Tactic, Technique
+from attackmap.attack._models import (
+    AttackSource,
+    Mitigation,
+    Status,
+    Tactic,
+    Technique,
+    find_tactic,
+)
 from attackmap.errors import AttackKBError
 
 logger = logging.getLogger(__name__)
@@ -273,17 +280,7 @@ class AttackKB:
         ``AML.TA0000``)."""
         if is_atlas_id(ident):
             return self.atlas.tactic(ident)
-        key = ident.strip()
-        for tactic in self._tactics:
-            if key.lower() == tactic.shortname or key.upper() == tactic.id:
-                return tactic
-        names = [t.shortname for t in self._tactics]
-        close = difflib.get_close_matches(key.lower(), names, n=3)
-        raise AttackKBError(
-            f"unknown ATT&CK tactic {ident!r}",
-            field="tactic",
-            hint=f"did you mean {', '.join(close)}?" if close else f"one of: {', '.join(names)}",
-        )
+        return find_tactic(self._tactics, ident, "ATT&CK")
 
     def techniques_by_tactic(self, shortname: str) -> tuple[Technique, ...]:
         """Live techniques of a tactic (shortname or ``TA…`` id), sorted by id."""

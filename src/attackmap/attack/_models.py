@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from attackmap.errors import AttackKBError
 
 #: Enterprise ATT&CK tactics in matrix order (kill-chain shortnames): the one order every
 #: table, layer and export sorts tactics by.
@@ -125,3 +129,20 @@ class AttackSource(_Frozen):
     kind: Literal["slice", "bundle"]
     sha256: str
     platform: str | None
+
+
+def find_tactic(tactics: Iterable[Tactic], ident: str, framework: str) -> Tactic:
+    """The tactic of ``tactics`` whose shortname (any case) or id is ``ident``; an unknown one
+    is refused with the closest shortnames (``framework`` names the matrix in the message)."""
+    key = ident.strip()
+    tactics = tuple(tactics)
+    for tactic in tactics:
+        if key.lower() == tactic.shortname or key.upper() == tactic.id:
+            return tactic
+    names = [t.shortname for t in tactics]
+    close = difflib.get_close_matches(key.lower(), names, n=3)
+    raise AttackKBError(
+        f"unknown {framework} tactic {ident!r}",
+        field="tactic",
+        hint=f"did you mean {', '.join(close)}?" if close else f"one of: {', '.join(names)}",
+    )

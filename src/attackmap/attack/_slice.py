@@ -184,14 +184,23 @@ def read_slice(root: Traversable, label: str) -> tuple[SliceManifest, RawBundle]
         raise AttackKBError(
             f"{MANIFEST} does not checksum the slice and {LICENSE}", path=manifest_path
         )
+    contents = read_checked(root, manifest.files, label, "slice")
+    return manifest, parse_bundle(contents[manifest.slice], f"{label}/{manifest.slice}")
+
+
+def read_checked(
+    root: Traversable, files: dict[str, str], label: str, what: str
+) -> dict[str, bytes]:
+    """The bytes of each file ``files`` names (name -> sha256) under ``root``; a missing,
+    modified or truncated one is refused (``what`` names the slice in the message)."""
     contents: dict[str, bytes] = {}
-    for name, expected in sorted(manifest.files.items()):
+    for name, expected in sorted(files.items()):
         path = f"{label}/{name}"
         try:
             data = root.joinpath(name).read_bytes()
         except OSError as e:
             raise AttackKBError(
-                f"slice file missing or unreadable ({e.strerror or e})", path=path
+                f"{what} file missing or unreadable ({e.strerror or e})", path=path
             ) from e
         if _sha256(data) != expected:
             raise AttackKBError(
@@ -201,7 +210,7 @@ def read_slice(root: Traversable, label: str) -> tuple[SliceManifest, RawBundle]
                 hint="rebuild it with `attackmap attack build-slice` or reinstall attackmap",
             )
         contents[name] = data
-    return manifest, parse_bundle(contents[manifest.slice], f"{label}/{manifest.slice}")
+    return contents
 
 
 def _sha256(data: bytes) -> str:
