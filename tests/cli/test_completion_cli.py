@@ -40,7 +40,7 @@ def test_bash_completes_commands_options_and_values(
     assert _complete(script, "exp") == ["explain"]
     assert "--fail-on" in _complete(script, "analyze", "--f")
     formats = _complete(script, "analyze", "--format", "")
-    assert set(formats) == {"table", *EXPORTERS}
+    assert set(formats) == {"table", "png", *EXPORTERS}
     assert _complete(script, "completion", "f") == ["fish"]
 
 

@@ -11,6 +11,8 @@ from attackmap.exporters import EXPORTERS, Exporter, exporter
 # The formats `attackmap analyze --format` must offer; `table` is the CLI's terminal view.
 FORMATS = {"table", "json", "markdown", "navigator", "sarif", "stix", "dot", "graphml", "html"}
 FORMATS |= {"navigator-atlas"}  # the ATLAS techniques, for the ATLAS Navigator (issue 18)
+FORMATS |= {"mermaid", "svg"}  # pictures of the paths (issue 20 item 7)
+CLI_ONLY = {"table", "png"}  # png: the dot exporter drawn by Graphviz, in the CLI
 
 
 def test_registry_covers_every_format() -> None:
@@ -22,7 +24,7 @@ def test_cli_offers_exactly_the_registered_formats() -> None:
     sub = next(a for a in parser._actions if a.dest == "command")
     analyze = sub.choices["analyze"]  # type: ignore[index]  # argparse types choices as Iterable
     fmt = next(a for a in analyze._actions if a.dest == "format")
-    assert set(fmt.choices) == FORMATS
+    assert set(fmt.choices) == FORMATS | CLI_ONLY
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTERS))

@@ -57,6 +57,8 @@ EXTRA_SUFFIXES = {
     ".gv": "dot",
     ".tsv": "table",
     ".txt": "table",
+    ".mermaid": "mermaid",
+    ".png": "png",  # the dot exporter drawn by Graphviz (cli/_png.py)
 }
 
 
@@ -76,7 +78,7 @@ def report_suffixes() -> dict[str, str]:
 def add_parser(sub: Any) -> None:
     from attackmap.exporters import EXPORTERS
 
-    formats = sorted({"table", *EXPORTERS})
+    formats = sorted({"table", "png", *EXPORTERS})
     p = sub.add_parser(
         "analyze",
         help="reachable ATT&CK and ATLAS techniques, paths and the controls that break them",
@@ -163,6 +165,10 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.exporters import exporter
 
     fmt = output_format(args.format, args.output, report_suffixes(), "table")
+    if fmt == "png":
+        from attackmap.cli._png import require_dot
+
+        require_dot()  # before the analysis: say how to get Graphviz at once
     found = args.config or find_config()
     config = load_config(found) if found else Config()
     if found:
@@ -197,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print(report)
             print(summary(report, kb))
+    elif fmt == "png":
+        from attackmap.cli._png import write_png
+
+        write_png(exporter("dot").export(report), args.output)
     else:
         write_text(exporter(fmt).export(report), args.output)
     if not analysed.workloads:

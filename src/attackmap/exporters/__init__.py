@@ -1,7 +1,9 @@
 """Report exporters: one module per format, one explicit registry.
 
 ``EXPORTERS[name].export(report) -> str``; no exporter does I/O. A test checks that the
-registry covers every format the CLI offers (``table`` is the CLI's own terminal view).
+registry covers every format the CLI offers (``table`` is the CLI's own terminal view;
+``png`` is the ``dot`` exporter's text drawn by Graphviz, when installed, in the CLI).
+``svg`` and ``mermaid`` draw each workload's attack paths, without Graphviz.
 Formats that are also useful as data offer a function returning a ``dict``:
 :func:`navigator_layer`, :func:`navigator_layers_per_workload`, :func:`atlas_layer`
 (``navigator-atlas``: the ATLAS techniques for the ATLAS Navigator), :func:`sarif_log`,
@@ -24,6 +26,7 @@ from attackmap.exporters._graphml import GraphmlExporter
 from attackmap.exporters._html import HtmlExporter
 from attackmap.exporters._json import JsonExporter
 from attackmap.exporters._markdown import MarkdownExporter
+from attackmap.exporters._mermaid import MermaidExporter
 from attackmap.exporters._navigator import (
     NavigatorExporter,
     navigator_layer,
@@ -32,6 +35,7 @@ from attackmap.exporters._navigator import (
 from attackmap.exporters._navigator_atlas import NavigatorAtlasExporter, atlas_layer
 from attackmap.exporters._sarif import SarifExporter, sarif_log
 from attackmap.exporters._stix import StixExporter, stix_bundle
+from attackmap.exporters._svg import SvgExporter
 from attackmap.exporters.interface import Exporter
 
 EXPORTERS: Mapping[str, Exporter] = {
@@ -40,10 +44,12 @@ EXPORTERS: Mapping[str, Exporter] = {
     "html": HtmlExporter(),
     "json": JsonExporter(),
     "markdown": MarkdownExporter(),
+    "mermaid": MermaidExporter(),
     "navigator": NavigatorExporter(),
     "navigator-atlas": NavigatorAtlasExporter(),
     "sarif": SarifExporter(),
     "stix": StixExporter(),
+    "svg": SvgExporter(),
 }
 
 

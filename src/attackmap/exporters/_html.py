@@ -2,18 +2,14 @@
 ``_repr_html_`` of :class:`~attackmap.graph.Report`, ``WorkloadAnalysis`` and ``Path`` in
 Jupyter (:func:`notebook_html`, which the data reaches through :mod:`attackmap._views`).
 
-Paths are collapsible (``<details>``); a matrix shows reached techniques by tactic. In
-Jupyter (``svg=True``) a workload or path also gets an SVG drawing of its paths when
-Graphviz's ``dot`` is on ``PATH``; the exported page never runs anything (``svg=False``).
+Paths are collapsible (``<details>``); a matrix shows reached techniques by tactic. Each
+workload gets a picture of its paths, inline SVG drawn in pure Python
+(:mod:`._pictures_html`), in the page and in Jupyter alike: no Graphviz, no scripts.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import shutil
-import subprocess
-from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -23,6 +19,7 @@ from attackmap.exporters._common import (
     findings_by_tactic,
     tactic_label,
 )
+from attackmap.exporters._pictures_html import paths_figure
 
 if TYPE_CHECKING:
     from attackmap.graph import Path, Report, TechniqueFinding, WorkloadAnalysis
@@ -106,10 +103,7 @@ def workload_html(wa: WorkloadAnalysis, *, svg: bool = True) -> str:
 
 def path_html(path: Path, *, svg: bool = True) -> str:
     """One path as an HTML fragment: its steps, the facts enabling them, what breaks it."""
-    drawing = (
-        _svg(_paths_dot([(path, path.steps[-1].technique if path.steps else "")])) if svg else None
-    )
-    return f'<div class="attackmap"><style>{CSS}</style>{_path_body(path)}{drawing or ""}</div>'
+    return f'<div class="attackmap"><style>{CSS}</style>{_path_body(path)}</div>'
 
 
 # -- pieces ------------------------------------------------------------------------------
@@ -157,10 +151,8 @@ def _workload_section(wa: WorkloadAnalysis, *, svg: bool, level: int) -> str:
             f"{controls or '(nothing to do)'}{'' if m.exact else ' (greedy)'}</p>"
         )
     parts += [f'<p class="muted">warning: {escape(x)}</p>' for x in wa.warnings]
-    if svg and wa.techniques:
-        drawing = _svg(_paths_dot([(p, t.technique.id) for t in wa.techniques for p in t.paths]))
-        if drawing:
-            parts.append(f"<details><summary>graph of the paths</summary>{drawing}</details>")
+    if wa.techniques:
+        parts.append(paths_figure(wa))
     return "\n".join(parts)
 
 
@@ -198,42 +190,3 @@ def _path_body(path: Path) -> str:
         f'<p>entry: <b>{escape(path.entry)}</b></p><ol class="steps">{"".join(steps)}</ol>'
         f"<p>this path alone broken by: {broken}</p>"
     )
-
-
-def _paths_dot(paths: Iterable[tuple[Path, str]]) -> str:
-    """A small DOT graph of the given paths only (entry → steps → technique)."""
-    nodes: dict[str, tuple[str, str]] = {}
-    edges: set[tuple[str, str]] = set()
-    for path, technique in paths:
-        chain = [(f"entry:{path.entry}", f"entry: {path.entry}", "house")]
-        chain += [(f"step:{s.id}@{s.scope}", f"{s.technique} {s.title}", "box") for s in path.steps]
-        chain.append((f"technique:{technique}", technique, "doubleoctagon"))
-        for node, label, shape in chain:
-            nodes[node] = (label, shape)
-        edges.update(itertools.pairwise(c[0] for c in chain))
-
-    def q(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = ["digraph paths {", "rankdir=LR;", 'node [fontname="Helvetica", fontsize=10];']
-    lines += [
-        f"{q(n)} [label={q(label)}, shape={shape}];" for n, (label, shape) in sorted(nodes.items())
-    ]
-    lines += [f"{q(a)} -> {q(b)};" for a, b in sorted(edges)]
-    return "\n".join([*lines, "}"])
-
-
-def _svg(dot_text: str) -> str | None:
-    """The SVG Graphviz draws for ``dot_text``, or None when Graphviz is not available."""
-    dot = shutil.which("dot")
-    if dot is None:
-        return None
-    try:
-        done = subprocess.run(  # fixed executable; our own DOT text on stdin
-            [dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=30, check=True
-        )
-    except (OSError, subprocess.SubprocessError) as e:
-        logger.warning("graphviz could not draw the paths: %s", e)
-        return None
-    svg = done.stdout
-    return svg[svg.find("<svg") :] if "<svg" in svg else None
