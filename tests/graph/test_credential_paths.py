@@ -278,7 +278,8 @@ def test_a_shared_pid_namespace_hands_the_other_containers_credentials(
 
 def test_the_kubehound_shared_pid_pods_have_no_credential_to_take() -> None:
     """SHARE_PS_NAMESPACE.yaml shares a PID namespace between credential-less containers:
-    the step needs a prize (KubeHound maps the edge to T1080, outside the Containers matrix)."""
+    the step needs a prize (KubeHound's edge, T1080, is shared-pid-peer-exec:
+    tests/graph/test_pid_peer_exec.py)."""
     docs = [
         pod(container("a"), container("b"), container("c"), shareProcessNamespace=True),
     ]

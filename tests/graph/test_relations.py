@@ -265,8 +265,23 @@ def test_every_relation_is_tested_here() -> None:
         "ssh_key_peers",
         "token_secret_identities",
         "readable_token_identities",
+        "pid_namespace_peers",
     }
     assert set(RELATIONS) == tested
+
+
+def test_pid_namespace_peers_are_the_source_pods_own_containers() -> None:
+    """The one relation whose targets are the source workload's own: the other running
+    containers of its pod (no init container, not the source container, no other pod),
+    only when the pod shares its PID namespace."""
+    two = [{"name": "c", "image": "x"}, {"name": "d", "image": "x"}]
+    fb = extract(load(pod("agent", containers=two, shareProcessNamespace=True), pod("near")))
+    source = next(w for w in fb.workloads if w.key == "Pod/app/agent")
+    relation = RELATIONS["pid_namespace_peers"]
+    assert relation(fb, source, "c") == (("Pod/app/agent", "d"),)
+    assert set(relation(fb, source)) == {("Pod/app/agent", "c"), ("Pod/app/agent", "d")}
+    fb = extract(load(pod("agent", containers=two)))
+    assert relation(fb, fb.workloads[0], "c") == ()
 
 
 # -- shared storage and stolen credentials (issue 16) -------------------------------------

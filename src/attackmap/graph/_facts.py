@@ -99,7 +99,7 @@ FACT_FAMILIES: dict[str, str] = {
     "long_running": "a regular or sidecar container (serves while the pod runs)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
-    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root",
+    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
     # pod, base
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
@@ -716,6 +716,56 @@ def may_read_proc(
     return True
 
 
+def may_write_proc_root(
+    writer: Container, writer_facts: frozenset[str], peer: Container, peer_facts: frozenset[str]
+) -> bool:
+    """Whether a process of ``writer`` may change the files ``peer`` runs through
+    ``/proc/<pid>/root`` once both share a PID namespace: the link's ptrace check
+    (:func:`may_read_proc`), a root filesystem ``peer`` does not mount read-only, and a
+    writer that owns the image's files (uid 0: held, or reached through a setuid binary
+    while ``allowPrivilegeEscalation`` is not false) or runs as ``peer``'s user (files that
+    user owns, such as an application directory chowned to it; a user the manifests leave
+    to the image may be the same one)."""
+    if peer.read_only_root_filesystem or not may_read_proc(writer, writer_facts, peer, peer_facts):
+        return False
+    if any(f in writer_facts for f in _MAY_BE_ROOT):
+        return True
+    mine, theirs = writer.run_as_user, peer.run_as_user
+    return mine is None or theirs is None or mine == theirs
+
+
+#: The facts under which a container's process may hold uid 0.
+_MAY_BE_ROOT = (
+    "privileged",
+    "uid_root",
+    "allow_privilege_escalation",
+    "allow_privilege_escalation:forced",
+)
+
+
+def pid_takeover_peers(
+    w: Workload, containers: tuple[ContainerFacts, ...], source: str
+) -> tuple[str, ...]:
+    """The other running containers of ``w`` whose root filesystem a process of container
+    ``source`` may write (:func:`may_write_proc_root`), in pod order; ``()`` when
+    ``source`` is not a running container. Whether the pod shares its PID namespace is
+    not checked here (the pod fact ``share_process_namespace``)."""
+    running = [
+        (c, cf)
+        for c, cf in zip(w.pod.containers, containers, strict=True)
+        if cf.kind in ("regular", "sidecar")
+    ]
+    mine = next(((c, cf) for c, cf in running if cf.name == source), None)
+    if mine is None:
+        return ()
+    c, cf = mine
+    return tuple(
+        df.name
+        for d, df in running
+        if df is not cf and may_write_proc_root(c, cf.facts, d, df.facts)
+    )
+
+
 def pid_peer_facts(
     w: Workload,
     containers: tuple[ContainerFacts, ...],
@@ -725,8 +775,10 @@ def pid_peer_facts(
     """``containers`` with ``pid_peer:env_credential`` and ``pid_peer:secret_mount``: each
     running container (regular or sidecar) whose processes could read another running
     container's environment or files (:func:`may_read_proc`) if the pod shared its PID
-    namespace, when that other container holds credentials there. Whether the pod shares
-    it is the pod fact ``share_process_namespace``; a step needs both."""
+    namespace, when that other container holds credentials there; and ``pid_peer:exec``:
+    each one that could write another's root filesystem (:func:`pid_takeover_peers`).
+    Whether the pod shares it is the pod fact ``share_process_namespace``; a step needs
+    both."""
     running = [
         (c, cf)
         for c, cf in zip(w.pod.containers, containers, strict=True)
@@ -751,6 +803,19 @@ def pid_peer_facts(
                         f"containers[{df.name}]",
                         f"container {df.name} holds {held.detail if held else prize}",
                     )
+    for _c, cf in running:
+        peers = pid_takeover_peers(w, containers, cf.name)
+        if peers:
+            found.setdefault(cf.name, set()).add("pid_peer:exec")
+            ev.setdefault(
+                f"{cf.name}/pid_peer:exec",
+                _evidence(
+                    path,
+                    line,
+                    f"containers[{peers[0]}]",
+                    "root filesystem writable through /proc/<pid>/root: " + ", ".join(peers),
+                ),
+            )
     if not found:
         return containers
     return tuple(

@@ -12,7 +12,9 @@ mounted token...) minus the source itself. The engine links a step instance to i
 rather than to each target, so a cluster where many workloads reach many others keeps
 one copy of each group (edges O(workloads + instances), not their product);
 :func:`group_targets` lists a group's members and a relation's targets are exactly
-``members of its groups, minus the source's own``.
+``members of its groups, minus the source's own`` (except ``pid_namespace_peers``: the
+other containers of the source's own pod, one group per source container, nothing
+excluded).
 
 Pod-to-pod reach (``network_reach_targets``) uses groups of served ports (``port``
 scope): each *hub* of :mod:`attackmap.graph._network` is one group, shared by every
@@ -31,6 +33,7 @@ from attackmap.graph._facts import (
     FactBase,
     IdentityFacts,
     WorkloadFacts,
+    pid_takeover_peers,
 )
 from attackmap.graph._network import NetworkIndex, build_index
 from attackmap.graph._placement import NodeClass
@@ -69,7 +72,9 @@ ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 # it: the readers of a directory above what is written) or "store_loaders" (the containers
 # running code from it); for stolen credentials (:mod:`attackmap.graph._credentials`)
 # "registry_pullers" (the workloads whose images come from a registry host) or
-# "ssh_servers" (the containers serving SSH with the key Secret ``<ns>/<name>`` mounted).
+# "ssh_servers" (the containers serving SSH with the key Secret ``<ns>/<name>`` mounted);
+# "pid_peers" (the other containers of one pod a container may take over through a shared
+# PID namespace: the second item is "<workload key>\n<container>").
 Group = tuple[str, str]
 
 _CREATE_RIGHTS = DEPLOY_RIGHTS
@@ -156,6 +161,10 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
         return tuple((k, None) for k in fb.credentials.pullers.get(ns, ()))
     if kind == "ssh_servers":
         return tuple(fb.credentials.ssh_servers.get(ns, ()))
+    if kind == "pid_peers":
+        key, _, source = ns.partition("\n")
+        wf = fb.workloads[fb.workload_order[key]]
+        return tuple((key, name) for name in pid_takeover_peers(wf.workload, wf.containers, source))
     workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
     if kind == "containers":
         return tuple(
@@ -305,11 +314,29 @@ def _written_stores(kind: str, code: bool) -> ContainerReach:
     return reach
 
 
+def _pid_peers(fb: FactBase, wf: Holder | None, container: str | None) -> Reach:
+    """The other containers of the source's pod its ``container`` may take over, when the
+    pod shares its PID namespace: one group per source container (a pod has few), so
+    nothing is excluded (the targets are the source workload's own)."""
+    if not isinstance(wf, WorkloadFacts) or "share_process_namespace" not in wf.pod:
+        return Reach((), None)
+    names = [cf.name for cf in wf.containers] if container is None else [container]
+    groups = tuple(
+        ("pid_peers", f"{wf.key}\n{name}")
+        for name in names
+        if pid_takeover_peers(wf.workload, wf.containers, name)
+    )
+    return Reach(groups, None)
+
+
 CONTAINER_REACH: Mapping[str, ContainerReach] = {
     # The workloads that mount data the source's container can write (shared storage).
     "shared_store_readers": _written_stores("store_readers", code=False),
     # The containers that run code from data the source's container can write.
     "shared_store_code_loaders": _written_stores("store_loaders", code=True),
+    # The other containers of the source's pod whose files its container may write through
+    # /proc/<pid>/root (a shared PID namespace).
+    "pid_namespace_peers": _pid_peers,
 }
 
 
