@@ -174,19 +174,7 @@ class Analyzer:
                 fields: tuple[str, str, int | None, str, str] = (name, "", None, "", "")
                 if ev is not None:
                     fields = (name, ev.path, ev.line, ev.field, ev.detail)
-                # Equal uses (one fact of one manifest line, cited by many steps) are one
-                # object; the fields are already validated (strings from the evidence).
-                use = self._uses.get(fields)
-                if use is None:
-                    use = self._uses[fields] = FactUse.model_construct(
-                        _FACT_USE_FIELDS,
-                        fact=fields[0],
-                        path=fields[1],
-                        line=fields[2],
-                        field=fields[3],
-                        detail=fields[4],
-                    )
-                uses.append(use)
+                uses.append(self._use(fields))
         placed = self._placement_use(inst, graph)
         if placed is not None:
             uses.append(placed)
@@ -234,6 +222,11 @@ class Analyzer:
             fields = (f"runs_on:{name}", source.path, source.line, "spec", detail)
         else:
             return None
+        return self._use(fields)
+
+    def _use(self, fields: tuple[str, str, int | None, str, str]) -> FactUse:
+        """One object per distinct fact use (one fact of one manifest line, cited by many
+        steps); the fields are already validated (strings from the evidence)."""
         use = self._uses.get(fields)
         if use is None:
             use = self._uses[fields] = FactUse.model_construct(
