@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
@@ -476,6 +476,49 @@ class Coverage:
     reasons: dict[str, str]  # technique -> why manifest analysis cannot reach it
 
 
+def _reached(catalogue: Catalogue, framework: str) -> dict[str, set[str]]:
+    """The ``framework`` techniques (and their parents) the catalogue's steps reach, each
+    with the ids of the steps reaching it."""
+    reached: dict[str, set[str]] = {}
+    for step in catalogue.steps:
+        if framework_of(step.technique) != framework:
+            continue
+        reached.setdefault(step.technique, set()).add(step.id)
+        parent = parent_id(step.technique)
+        if parent != step.technique:
+            reached.setdefault(parent, set()).add(step.id)
+    return reached
+
+
+def _add_reason(
+    reasons: dict[str, str],
+    entry: object,
+    *,
+    known: Collection[str],
+    not_known: str,
+    reached: Mapping[str, set[str]],
+    path: str,
+    where: str,
+    text: Callable[[str], str],
+) -> None:
+    """Check one ``{technique, reason}`` entry of a coverage file and add it to ``reasons``:
+    a ``known`` technique no step reaches, stated once, with a reason (``text`` tidies it)."""
+    if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
+        raise MappingError("expected {technique, reason}", path=path, field=where)
+    tid, reason = str(entry["technique"]), text(str(entry["reason"]))
+    if tid not in known:
+        raise MappingError(f"{tid} {not_known}", path=path, field=where)
+    if tid in reached:
+        raise MappingError(
+            f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
+            path=path,
+            field=where,
+        )
+    if tid in reasons or not reason:
+        raise MappingError(f"{tid}: duplicate or empty reason", path=path, field=where)
+    reasons[tid] = reason
+
+
 def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None = None) -> Coverage:
     """Join the catalogue with ``mappings/coverage.yaml``; refuse a technique that is both
     reached and excused, or neither, or not a Containers technique."""
@@ -488,31 +531,19 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     if not isinstance(entries, list):
         raise MappingError("expected a mapping with a 'not_reached' list", path=COVERAGE_FILE)
     techniques = {t.id for t in kb.techniques(platform="Containers")}
-    reached: dict[str, set[str]] = {}
-    for step in catalogue.steps:
-        reached.setdefault(step.technique, set()).add(step.id)
-        parent = parent_id(step.technique)
-        if parent != step.technique:
-            reached.setdefault(parent, set()).add(step.id)
+    reached = _reached(catalogue, "attack")
     reasons: dict[str, str] = {}
     for i, entry in enumerate(entries):
-        where = f"not_reached[{i}]"
-        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
-            raise MappingError("expected {technique, reason}", path=COVERAGE_FILE, field=where)
-        tid, reason = str(entry["technique"]), str(entry["reason"]).strip()
-        if tid not in techniques:
-            raise MappingError(
-                f"{tid} is not an ATT&CK Containers technique", path=COVERAGE_FILE, field=where
-            )
-        if tid in reached:
-            raise MappingError(
-                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
-                path=COVERAGE_FILE,
-                field=where,
-            )
-        if tid in reasons or not reason:
-            raise MappingError(f"{tid}: duplicate or empty reason", path=COVERAGE_FILE, field=where)
-        reasons[tid] = reason
+        _add_reason(
+            reasons,
+            entry,
+            known=techniques,
+            not_known="is not an ATT&CK Containers technique",
+            reached=reached,
+            path=COVERAGE_FILE,
+            where=f"not_reached[{i}]",
+            text=str.strip,
+        )
     missing = sorted(techniques - set(reached) - set(reasons))
     if missing:
         raise MappingError(
@@ -557,14 +588,7 @@ def load_atlas_coverage(
         raise MappingError("expected a mapping of 'tactics' and a 'techniques' list", path=label)
     atlas = kb.atlas
     live = {t.id: t for t in atlas.techniques()}
-    reached: dict[str, set[str]] = {}
-    for step in catalogue.steps:
-        if framework_of(step.technique) != "atlas":
-            continue
-        reached.setdefault(step.technique, set()).add(step.id)
-        parent = parent_id(step.technique)
-        if parent != step.technique:
-            reached.setdefault(parent, set()).add(step.id)
+    reached = _reached(catalogue, "atlas")
     names = {t.shortname for t in atlas.tactics()}
     tactic_reasons: dict[str, str] = {}
     for name, reason in data["tactics"].items():
@@ -577,21 +601,16 @@ def load_atlas_coverage(
         tactic_reasons[str(name)] = " ".join(str(reason).split())
     reasons: dict[str, str] = {}
     for i, entry in enumerate(data["techniques"]):
-        where = f"techniques[{i}]"
-        if not isinstance(entry, dict) or set(entry) != {"technique", "reason"}:
-            raise MappingError("expected {technique, reason}", path=label, field=where)
-        tid, reason = str(entry["technique"]), " ".join(str(entry["reason"]).split())
-        if tid not in live:
-            raise MappingError(f"{tid} is not a live ATLAS technique", path=label, field=where)
-        if tid in reached:
-            raise MappingError(
-                f"{tid} is reached by {', '.join(sorted(reached[tid]))}; remove its reason",
-                path=label,
-                field=where,
-            )
-        if tid in reasons or not reason:
-            raise MappingError(f"{tid}: duplicate or empty reason", path=label, field=where)
-        reasons[tid] = reason
+        _add_reason(
+            reasons,
+            entry,
+            known=live,
+            not_known="is not a live ATLAS technique",
+            reached=reached,
+            path=label,
+            where=f"techniques[{i}]",
+            text=lambda r: " ".join(r.split()),
+        )
     missing = sorted(
         tid
         for tid, tech in live.items()
