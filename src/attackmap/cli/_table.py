@@ -3,8 +3,8 @@
 Every table the CLI prints is a ``rich.table.Table`` with a heavy-head box, a bold header,
 an italic title and cells that wrap at word boundaries and fold words too long for their
 column. Rich measures and wraps each cell through its renderable protocol, about 0.3 ms a
-cell here: the 270,000 cells of a 1,000-workload report took 22 s of layout, four times the
-analysis. :func:`lines` draws the same characters with string operations and yields them
+cell here: the 270,000 cells of a 1,000-workload report took 22 s of layout, 4.5 times the
+whole JSON run (issue 21). :func:`lines` draws the same characters with string operations and yields them
 line by line, so a big table streams to its stream as it is drawn.
 
 The layout follows Rich's rules for this kind of table (``Table._calculate_column_widths``,
@@ -25,9 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-#: Rich's ``box.HEAVY_HEAD`` and, for consoles that cannot print it, ``box.ASCII``: the rows
-#: are top, header, below header, body, between rows, above footer, footer, bottom; each
-#: gives the left edge, the horizontal line, the column divider and the right edge.
+#: One row of a box: the left edge, the horizontal line, the column divider, the right edge.
 Edges = tuple[str, str, str, str]
 
 
@@ -35,6 +33,8 @@ def _box(*rows: str) -> tuple[Edges, ...]:
     return tuple((r[0], r[1], r[2], r[3]) for r in rows)
 
 
+#: Rich's ``box.HEAVY_HEAD`` and, for consoles that cannot print it, ``box.ASCII``: the rows
+#: are top, header, below header, body, between rows, above footer, footer, bottom.
 HEAVY_HEAD = _box("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "├─┼┤", "│ ││", "└─┴┘")
 ASCII = _box("+--+", "| ||", "|-+|", "| ||", "|-+|", "|-+|", "| ||", "+--+")
 
