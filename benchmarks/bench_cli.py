@@ -16,10 +16,12 @@ largest sum of the resident memory of the process and its descendants, sampled e
 * ``checkov``: ``checkov -d DIR --framework kubernetes -o json --skip-download`` (the peer
   the issue names, version 3.3.30), stopped after ``--checkov-timeout`` seconds (then
   ``timed_out`` and ``wall_s`` is that limit); skipped with a reason where checkov is not
-  installed. checkov 3.3.30 requires ``networkx<2.7`` and attackmap ``networkx>=3``, so it
-  cannot be an extra of attackmap's environment: ``make bench-peers`` installs it into
-  ``.venv-peers/``, where this script looks first (then beside this interpreter, then on
-  ``PATH``).
+  installed. It scans a copy of the cluster's files (it skips paths with a hidden part,
+  such as ``benchmarks/.cache/``); ``summary`` gives its resource and check counts, and a
+  run that scanned nothing is an ``error``. checkov 3.3.30 requires ``networkx<2.7`` and
+  attackmap ``networkx>=3``, so it cannot be an extra of attackmap's environment:
+  ``make bench-peers`` installs it into ``.venv-peers/``, where this script looks first
+  (then beside this interpreter, then on ``PATH``).
 
     .venv/bin/python benchmarks/bench_cli.py --workloads 1000 [--table] [--libyaml] [--checkov]
 """
@@ -246,13 +248,34 @@ def checkov(directory: Path, timeout: float) -> dict[str, Any]:
         [*command, "--version"], capture_output=True, text=True, check=False, timeout=120
     ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="attackmap-bench-checkov-") as tmp:
-        argv = [*command, "-d", str(directory), "--framework", "kubernetes", "-o", "json"]
-        result = timed(
-            [*argv, "--skip-download"], stdout=Path(tmp) / "checkov.json", timeout=timeout
-        )
+        # checkov skips every path with a hidden part (the cache is benchmarks/.cache/):
+        # it scans a copy of the cluster's files (not timed)
+        cluster = Path(tmp) / "cluster"
+        cluster.mkdir()
+        for path in directory.glob("*.yaml"):
+            shutil.copyfile(path, cluster / path.name)
+        argv = [*command, "-d", str(cluster), "--framework", "kubernetes", "-o", "json"]
+        report = Path(tmp) / "checkov.json"
+        result = timed([*argv, "--skip-download"], stdout=report, timeout=timeout)
+        if "timed_out" not in result:
+            result["summary"] = _checkov_summary(report)
+            if not result["summary"].get("resource_count"):
+                result["error"] = "checkov scanned no resource"
     result["version"] = version or None
     result["timeout_s"] = timeout
     return result
+
+
+def _checkov_summary(report: Path) -> dict[str, Any]:
+    """checkov's own counts (resources, passed and failed checks) from its JSON output."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    first = data[0] if isinstance(data, list) and data else data
+    summary = first.get("summary", first) if isinstance(first, dict) else {}
+    keys = ("resource_count", "passed", "failed", "parsing_errors")
+    return {k: summary[k] for k in keys if k in summary}
 
 
 def run(

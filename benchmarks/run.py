@@ -293,8 +293,8 @@ def cli_measured(cli: dict[str, Any], measured: dict[str, float | None]) -> dict
             else row.get("json", {}).get("wall_s")
         )
         name = f"checkov_{size}_vs_attackmap"
-        if "skipped" in peer:
-            details[name] = peer["skipped"]
+        if "skipped" in peer or "error" in peer:
+            details[name] = peer.get("skipped") or peer["error"]
         elif "wall_s" in peer and ours and "error" not in peer:
             measured[name] = round(peer["wall_s"] / ours, 2)  # a lower bound when it timed out
             wall = (
