@@ -142,7 +142,7 @@ FACT_FAMILIES: dict[str, str] = {
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # placement: in a path's evidence only (where a node step lands), never a condition
-    "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, or runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it); cited by container steps that reach the node",
+    "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it), or runs_on:none when no node takes the pod (it would stay Pending); cited by container steps that reach the node",
     "node:*": "the node class a node-scope step runs in: node:<pool> (a ClusterContext node pool), node:<pool>/<node> (a node a nodeName or matchFields singles out), node:<labels> (nodes the manifests' placement constraints tell apart, without nodePools), or node:any (nothing separates the workloads: any may share the node)",
     # derived
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
