@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 import pytest
+from tests.graph.test_placement import CPU_POOL, GPU_POOL, GPU_TOLERATION, ON_GPU, context, pod
 
 from attackmap.attack import load_attack
 from attackmap.graph import analyze
@@ -21,7 +22,6 @@ from attackmap.graph._engine import AttackGraph
 from attackmap.graph._facts import extract
 from attackmap.graph._relations import RELATIONS
 from attackmap.model import load
-from tests.graph.test_placement import CPU_POOL, GPU_POOL, GPU_TOLERATION, ON_GPU, context, pod
 
 Doc = dict[str, Any]
 
@@ -120,12 +120,19 @@ def test_an_escape_runs_code_in_a_co_located_pod_and_takes_its_credential(
     node_step = path.steps[2]
     assert node_step.technique == "T1609"
     (pool,) = [f for f in node_step.facts if f.fact.startswith("node:")]
-    assert (pool.fact, pool.path, pool.field) == ("node:cpu", "ClusterContext/prod", "spec.nodePools[0]")
+    assert (pool.fact, pool.path, pool.field) == (
+        "node:cpu",
+        "ClusterContext/prod",
+        "spec.nodePools[0]",
+    )
 
 
 def test_a_tainted_gpu_pool_keeps_the_cpu_escape_out_of_the_gpu_pods(catalogue: Catalogue) -> None:
     # the CPU pool holds web and victim; the GPU pod is out of reach
-    assert exec_reach(cluster(), catalogue, "Pod/app/web") == {"Pod/app/web[c]", "Pod/app/victim[c]"}
+    assert exec_reach(cluster(), catalogue, "Pod/app/web") == {
+        "Pod/app/web[c]",
+        "Pod/app/victim[c]",
+    }
     graph = AttackGraph(extract(load(*cluster())), catalogue)
     assert "state:exec@Pod/nim/llm[c]" not in graph.reachable_from("state:exec@Pod/app/web[c]")
     # tolerating the taint lets the web pod onto the GPU pool: more privilege, more reach

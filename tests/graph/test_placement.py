@@ -804,10 +804,7 @@ def test_making_an_unschedulable_pod_schedulable_removes_no_technique(pools: boo
         gained |= old < set(w.technique_ids())
     assert gained  # placed on a node, its escape reaches the node's tokens and containers
     steps = {
-        s.id
-        for t in after.workload("Pod/app/stuck").techniques
-        for p in t.paths
-        for s in p.steps
+        s.id for t in after.workload("Pod/app/stuck").techniques for p in t.paths for s in p.steps
     }
     assert {"node-tokens", "node-root-container-exec"} <= steps
 
