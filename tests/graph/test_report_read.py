@@ -220,6 +220,20 @@ MUTATIONS: list[tuple[str, Callable[[Doc], None], str, str, bool]] = [
         False,
     ),
     (
+        "step item",
+        lambda d: _first_path(d)["steps"].__setitem__(0, 3),
+        "workloads[0].techniques[0].paths[0].steps[0]",
+        "expected an object, got an integer",
+        True,
+    ),
+    (
+        "step facts",
+        _set(lambda d: d["steps"][0], "facts", [0, 10**6]),
+        "steps[0].facts[1]",
+        "refers to facts[1000000]",
+        False,
+    ),
+    (
         "no paths",
         _set(lambda d: d["workloads"][0]["techniques"][0], "paths", []),
         "workloads[0].techniques[0].paths",

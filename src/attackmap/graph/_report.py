@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -540,6 +540,7 @@ class _Tables:
 # -- reading the document back -------------------------------------------------------------
 
 _WRITE_ONE = "write one with: attackmap analyze PATH -o report.json"
+_T = TypeVar("_T")
 _ENTRIES = ("external", "cluster", "image")
 _FRAMEWORKS = ("attack", "atlas")
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -690,6 +691,16 @@ class _Reader:
             self.fail(where, f"refers to {table}[{index}], but {table} has {size} entries")
         return index
 
+    def refs(self, value: object, where: str, table: str, rows: Sequence[_T]) -> tuple[_T, ...]:
+        """The entries of ``rows`` (the top-level ``table``) a list of positions names."""
+        positions = self.array(value, where)
+        size = len(rows)
+        if all(type(i) is int and 0 <= i < size for i in positions):
+            return tuple(rows[i] for i in positions)
+        for i, v in enumerate(positions):
+            self.position(v, f"{where}[{i}]", table, size)
+        raise AssertionError("unreachable: a bad position fails above")  # pragma: no cover
+
     def unique(self, values: tuple[str, ...], where: str) -> None:
         seen: set[str] = set()
         for i, v in enumerate(values):
@@ -822,14 +833,8 @@ class _Reader:
         scope = self.string(row["scope"], f"{where}.scope", nonempty=True)
         workload, container = _scope_parts(scope)
         technique, title = catalogue[step]
-        uses = tuple(
-            facts[self.position(f, f"{where}.facts[{i}]", "facts", len(facts))]
-            for i, f in enumerate(self.array(row["facts"], f"{where}.facts"))
-        )
-        broken_by = tuple(
-            controls[self.position(c, f"{where}.broken_by[{i}]", "controls", len(controls))]
-            for i, c in enumerate(self.array(row["broken_by"], f"{where}.broken_by"))
-        )
+        uses = self.refs(row["facts"], f"{where}.facts", "facts", facts)
+        broken_by = self.refs(row["broken_by"], f"{where}.broken_by", "controls", controls)
         return PathStep(
             id=step,
             technique=technique,
@@ -980,19 +985,31 @@ class _Reader:
     def _path(self, value: object, where: str, steps: list[PathStep]) -> Path:
         p = self.obj(value, where, ("entry", "steps"))
         entry = self.string(p["entry"], f"{where}.entry", choices=_ENTRIES)
+        items = self.array(p["steps"], f"{where}.steps", min_items=1)
         used = []
-        for i, s in enumerate(self.array(p["steps"], f"{where}.steps", min_items=1)):
+        size = len(steps)
+        for i, item in enumerate(items):
+            # the common case checked without building a JSON path; any doubt, the
+            # precise checks below say what is wrong and where
+            ref = item.get("ref") if type(item) is dict else None
+            if (
+                type(ref) is int
+                and 0 <= ref < size
+                and len(item) == 2
+                and steps[ref].id == item.get("id")
+            ):
+                used.append(steps[ref])
+                continue
             at = f"{where}.steps[{i}]"
-            item = self.obj(s, at, ("id", "ref"))
-            sid = self.string(item["id"], f"{at}.id", pattern=_STEP_ID)
-            step = steps[self.position(item["ref"], f"{at}.ref", "steps", len(steps))]
-            if step.id != sid:
-                self.fail(
-                    f"{at}.id", f"names step {sid!r}, but steps[{item['ref']}] is {step.id!r}"
-                )
-            used.append(step)
+            checked = self.obj(item, at, ("id", "ref"))
+            sid = self.string(checked["id"], f"{at}.id", pattern=_STEP_ID)
+            step = steps[self.position(checked["ref"], f"{at}.ref", "steps", size)]
+            self.fail(f"{at}.id", f"names step {sid!r}, but steps[{checked['ref']}] is {step.id!r}")
         broken_by = tuple(sorted({c for s in used for c in s.broken_by}))
-        return Path(entry=entry, steps=tuple(used), broken_by=broken_by)
+        # every value checked above, of the types the fields take
+        return Path.model_construct(
+            {"entry", "steps", "broken_by"}, entry=entry, steps=tuple(used), broken_by=broken_by
+        )
 
     def _minimal(self, value: object, where: str) -> MinimalControls:
         m = self.obj(
