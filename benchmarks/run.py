@@ -295,7 +295,12 @@ def cli_measured(cli: dict[str, Any], measured: dict[str, float | None]) -> dict
         name = f"checkov_{size}_vs_attackmap"
         if "skipped" in peer or "error" in peer:
             details[name] = peer.get("skipped") or peer["error"]
-        elif "wall_s" in peer and ours and "error" not in peer:
+        elif peer.get("timed_out") and ours and peer["timeout_s"] < ours:
+            details[name] = (
+                f"undecided: checkov stopped at {peer['timeout_s']:.0f} s, before attackmap's "
+                f"{ours:.1f} s; raise --checkov-timeout"
+            )
+        elif "wall_s" in peer and ours:
             measured[name] = round(peer["wall_s"] / ours, 2)  # a lower bound when it timed out
             wall = (
                 f"> {peer['timeout_s']:.0f}" if peer.get("timed_out") else f"{peer['wall_s']:.1f}"
