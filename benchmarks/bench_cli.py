@@ -4,8 +4,10 @@ Each measurement is a fresh process (``attackmap analyze DIR ...``, the console 
 beside this interpreter) timed from start to exit: ``wall_s``; ``cpu_s`` = user + system
 time of the process and of every child it waited for (``os.wait4``: parse workers, an
 analysis pool), so ``cpu_per_wall`` near 2 means both cores busy; ``peak_rss_mb`` = the
-largest sum of the resident memory of the process and its descendants, sampled every
-``SAMPLE_S`` seconds (never less than the main process's own peak, ``ru_maxrss``).
+largest sum of the memory of the process and its descendants (proportional set sizes:
+pages shared by forked workers counted once), sampled every ``SAMPLE_S`` seconds, and
+never less than ``largest_process_peak_rss_mb`` (``ru_maxrss``: the peak RSS of the
+largest single process of the tree).
 
 * ``json``: ``analyze DIR --format json -o FILE`` (the report's size is ``json_bytes``);
 * ``table``: ``analyze DIR --format table`` with stdout in a file (not a terminal), run
@@ -73,17 +75,30 @@ def attackmap_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from attackmap.cli import console_main; sys.exit(console_main())"]  # fmt: skip
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants (``/proc/PID/task/*/children``)."""
+def _tree_memory_mb(pid: int) -> float:
+    """Memory of ``pid`` and its descendants (``/proc/PID/task/*/children``): the sum of
+    their proportional set sizes (``Pss`` in ``smaps_rollup``: a page shared by forked
+    processes is counted once in all, not once in each), or of their resident sizes where
+    the kernel has no ``smaps_rollup``."""
     total = 0.0
     todo = [pid]
     while todo:
         p = todo.pop()
         with contextlib.suppress(OSError, ValueError, IndexError):
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_MB
+            total += _memory_mb(p)
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
     return total
+
+
+def _memory_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_MB
 
 
 def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dict[str, Any]:
@@ -107,7 +122,7 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
     def sample() -> None:
         nonlocal peak
         while not done.wait(SAMPLE_S):
-            peak = max(peak, _tree_rss_mb(proc.pid))
+            peak = max(peak, _tree_memory_mb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -128,6 +143,7 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
         "cpu_s": round(cpu, 3),
         "cpu_per_wall": round(cpu / wall, 2) if wall else None,
         "peak_rss_mb": round(max(peak, usage.ru_maxrss / 1024), 1),
+        "largest_process_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "exit_status": os.waitstatus_to_exitcode(status),
     }
     if timed_out:
