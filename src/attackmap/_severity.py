@@ -62,7 +62,9 @@ def _packaged(kb: AttackKB) -> Severities:
 def _load(kb: AttackKB, root: Traversable) -> Severities:
     node = root / "severity.yaml"
     try:
-        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+        # libyaml where PyYAML has it: read on every analysis
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506  # a SafeLoader
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read severities: {e}", path=SEVERITY_FILE) from e
     if not isinstance(data, dict) or set(data) != {"levels", "tactics", "techniques"}:
