@@ -41,6 +41,11 @@ def test_run_quick_writes_a_complete_result(tmp_path: Path) -> None:
     targets = {row["target"]: row for row in result["targets"]}
     assert targets["cold_cli_wall_s"]["measured"] == result["single"]["cold_cli"]["wall_s_median"]
     assert targets["scale_100000_wall_s"]["pass"] is None  # not measured in quick mode
+    startup = result["startup"]
+    assert targets["startup_cli_wall_s"]["measured"] == startup["cli_table"]["wall_s_median"]
+    assert "error" not in startup["cli_json"], startup["cli_json"]
+    assert startup["imports"]["modules"] > 100 and startup["imports"]["imports_s"] > 0
+    assert targets["startup_speedup_vs_mitreattack"]["pass"] is None  # no baseline in quick
     assert "workloads" in proc.stdout and "verdict" in proc.stdout
 
 
