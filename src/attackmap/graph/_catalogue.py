@@ -40,7 +40,7 @@ _VISIBLE: dict[str, frozenset[str]] = {
 }
 
 #: libyaml's safe loader where PyYAML has it: the catalogue and coverage files are read on
-#: every analysis (the pure-Python parser took ~10x longer for the same data)
+#: every analysis (the pure-Python parser took ~20x longer for the same data)
 _LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ATOM = re.compile(r"^(state|fact):[A-Za-z0-9_:./*{}\-]+$")

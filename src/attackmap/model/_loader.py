@@ -281,7 +281,7 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
         or sum(sizes) < PARALLEL_MIN_BYTES
     ):
         return 0
-    import multiprocessing  # only for a large input (start-up: ~10 ms of imports)
+    import multiprocessing  # here, not at start-up: a small input needs no workers
 
     if threading.active_count() > 1 or multiprocessing.parent_process() is not None:
         return 0  # never nest pools
