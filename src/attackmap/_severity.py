@@ -63,8 +63,8 @@ def _load(kb: AttackKB, root: Traversable) -> Severities:
     node = root / "severity.yaml"
     try:
         # libyaml where PyYAML has it: read on every analysis
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506  # a SafeLoader
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read severities: {e}", path=SEVERITY_FILE) from e
     if not isinstance(data, dict) or set(data) != {"levels", "tactics", "techniques"}:

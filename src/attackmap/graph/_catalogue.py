@@ -39,10 +39,6 @@ _VISIBLE: dict[str, frozenset[str]] = {
     "cluster": frozenset({"node", "cluster"}),
 }
 
-#: libyaml's safe loader where PyYAML has it: the catalogue and coverage files are read on
-#: every analysis (the pure-Python parser took ~20x longer for the same data)
-_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 _ATOM = re.compile(r"^(state|fact):[A-Za-z0-9_:./*{}\-]+$")
 
 
@@ -249,7 +245,7 @@ class Catalogue(_Frozen):
 def _read_yaml(node: Traversable, label: str) -> Any:
     try:
         text = node.read_text(encoding="utf-8")
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506  # a SafeLoader: never constructs objects
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise MappingError(f"invalid YAML: {e.problem}", path=label, line=line) from e
@@ -528,7 +524,10 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     reached and excused, or neither, or not a Containers technique."""
     node = (root or mappings_dir()) / "coverage.yaml"
     try:
-        data: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506  # a SafeLoader
+        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
+        # ~20x longer for the same data)
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read coverage reasons: {e}", path=COVERAGE_FILE) from e
     entries = data.get("not_reached") if isinstance(data, dict) else None
@@ -580,7 +579,10 @@ def load_atlas_coverage(
     label = ATLAS_COVERAGE_FILE
     node = (root or mappings_dir()) / "coverage-atlas.yaml"
     try:
-        data: Any = yaml.load(node.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506  # a SafeLoader
+        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
+        # ~20x longer for the same data)
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read ATLAS coverage reasons: {e}", path=label) from e
     if (
