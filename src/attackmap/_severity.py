@@ -62,7 +62,9 @@ def _packaged(kb: AttackKB) -> Severities:
 def _load(kb: AttackKB, root: Traversable) -> Severities:
     node = root / "severity.yaml"
     try:
-        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+        # libyaml where PyYAML has it: read on every analysis
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read severities: {e}", path=SEVERITY_FILE) from e
     if not isinstance(data, dict) or set(data) != {"levels", "tactics", "techniques"}:

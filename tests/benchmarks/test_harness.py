@@ -45,6 +45,11 @@ def test_run_quick_writes_a_complete_result(tmp_path: Path) -> None:
     table = result["cli"]["50"]["table_vs_json"]  # the --format table row's measurement
     assert table["ratio"] > 0 and table["json"][0]["json_bytes"] > 0
     assert table["table"][0]["table_bytes"] > 0 and table["json"][0]["cpu_s"] > 0
+    startup = result["startup"]
+    assert targets["startup_cli_wall_s"]["measured"] == startup["cli_table"]["wall_s_median"]
+    assert "error" not in startup["cli_json"], startup["cli_json"]
+    assert startup["imports"]["modules"] > 100 and startup["imports"]["imports_s"] > 0
+    assert targets["startup_speedup_vs_mitreattack"]["pass"] is None  # no baseline in quick
     assert "workloads" in proc.stdout and "verdict" in proc.stdout
     assert "issue 21" in proc.stdout and "--format table at 1k" in proc.stdout
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from attackmap import exporters
 from attackmap.cli import build_parser
 from attackmap.errors import ExportError
-from attackmap.exporters import EXPORTERS, Exporter, exporter
+from attackmap.exporters import EXPORTERS, SUFFIXES, Exporter, exporter
 
 # The formats `attackmap analyze --format` must offer; `table` is the CLI's terminal view.
 FORMATS = {"table", "json", "markdown", "navigator", "sarif", "stix", "dot", "graphml", "html"}
@@ -32,7 +33,23 @@ def test_each_exporter_implements_the_interface(name: str) -> None:
     exp: Exporter = EXPORTERS[name]
     assert exp.name == name
     assert exp.suffix.startswith(".") and exp.description
+    assert exp.suffix == SUFFIXES[name]  # what the CLI knows without importing the exporter
     assert callable(exp.export)
+
+
+def test_the_registry_maps_exactly_its_formats() -> None:
+    assert list(SUFFIXES) == list(EXPORTERS) and len(EXPORTERS) == len(SUFFIXES)
+    with pytest.raises(KeyError):
+        EXPORTERS["table"]  # the CLI's own view, not an exporter
+
+
+def test_the_data_functions_are_the_modules_own() -> None:
+    from attackmap.exporters import _sarif, _stix
+
+    assert exporters.sarif_log is _sarif.sarif_log
+    assert exporters.stix_bundle is _stix.stix_bundle
+    with pytest.raises(AttributeError, match="no attribute 'pdf_document'"):
+        exporters.pdf_document  # noqa: B018 - the attribute access is what is tested
 
 
 def test_unknown_format_is_an_export_error() -> None:

@@ -273,16 +273,16 @@ def test_documents_json_cannot_hold_are_read_again_by_the_collector(
 def test_validators_are_built_while_the_first_results_are_parsed(
     tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A parallel load builds the deferred validators after submitting the tasks and
-    before it waits for the first result (the collecting process is idle then); the
-    validators it builds are complete afterwards."""
+    """A parallel load builds the deferred pod template validator after submitting the
+    tasks and before it waits for the first result (the collecting process is idle then);
+    it is complete afterwards."""
     from attackmap.model import _loader
 
     _many_files(tmp_path)
     events: list[str] = []
-    build = _loader._build_validators
+    build = _loader._build_validator
     from_worker = _loader._from_worker
-    monkeypatch.setattr(_loader, "_build_validators", lambda: (events.append("build"), build()))
+    monkeypatch.setattr(_loader, "_build_validator", lambda: (events.append("build"), build()))
     monkeypatch.setattr(
         _loader,
         "_from_worker",
@@ -293,7 +293,7 @@ def test_validators_are_built_while_the_first_results_are_parsed(
     if parallel[0] == 0:
         pytest.skip("one CPU: files are parsed in this process")
     assert events[0] == "build" and events.count("build") == 1 and "result" in events
-    assert all(cls.__pydantic_complete__ for cls in _loader._EARLY_VALIDATED)
+    assert _loader.K8sPodTemplate.__pydantic_complete__
     assert len(batches) == len(files)
 
 

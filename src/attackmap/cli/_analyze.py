@@ -66,19 +66,19 @@ def report_suffixes() -> dict[str, str]:
     """Extension -> format for ``analyze -o FILE``: each exporter's ``suffix`` (a suffix
     several exporters share, ``.json``, belongs to the one of that name) and
     :data:`EXTRA_SUFFIXES`."""
-    from attackmap.exporters import EXPORTERS
+    from attackmap.exporters import SUFFIXES
 
     suffixes: dict[str, str] = {}
-    for name, exp in sorted(EXPORTERS.items()):
-        if exp.suffix not in suffixes or exp.suffix == f".{name}":
-            suffixes[exp.suffix] = name
+    for name, suffix in sorted(SUFFIXES.items()):
+        if suffix not in suffixes or suffix == f".{name}":
+            suffixes[suffix] = name
     return suffixes | EXTRA_SUFFIXES
 
 
 def add_parser(sub: Any) -> None:
-    from attackmap.exporters import EXPORTERS
+    from attackmap.exporters import SUFFIXES
 
-    formats = sorted({"table", "png", *EXPORTERS})
+    formats = sorted({"table", "png", *SUFFIXES})
     p = sub.add_parser(
         "analyze",
         help="reachable ATT&CK and ATLAS techniques, paths and the controls that break them",
@@ -240,6 +240,8 @@ def _leave_out(report: Any, config: Any, baseline: str | None) -> tuple[Any, lis
     """``report`` without the findings ``config`` accepts (those whose acceptance has not
     expired) and those ``baseline`` already has, each named in its warnings; and the
     expired acceptances (their findings stay)."""
+    if not config.accept and baseline is None:
+        return report, []
     from attackmap.graph._compare import document_findings, read_report, report_findings, without
 
     today = datetime.now(UTC).date()

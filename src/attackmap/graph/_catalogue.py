@@ -524,7 +524,10 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     reached and excused, or neither, or not a Containers technique."""
     node = (root or mappings_dir()) / "coverage.yaml"
     try:
-        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
+        # ~20x longer for the same data)
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read coverage reasons: {e}", path=COVERAGE_FILE) from e
     entries = data.get("not_reached") if isinstance(data, dict) else None
@@ -576,7 +579,10 @@ def load_atlas_coverage(
     label = ATLAS_COVERAGE_FILE
     node = (root or mappings_dir()) / "coverage-atlas.yaml"
     try:
-        data: Any = yaml.safe_load(node.read_text(encoding="utf-8"))
+        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
+        # ~20x longer for the same data)
+        text = node.read_text(encoding="utf-8")
+        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read ATLAS coverage reasons: {e}", path=label) from e
     if (

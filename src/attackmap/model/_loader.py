@@ -17,13 +17,11 @@ import contextlib
 import copy
 import errno
 import logging
-import multiprocessing
 import os
 import stat
 import sys
 import threading
 from collections.abc import Generator, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,11 +270,13 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
         (cpus or 1) < 2
         or len(files) < PARALLEL_MIN_FILES
         or sys.platform != "linux"
-        or threading.active_count() > 1
-        or multiprocessing.parent_process() is not None  # never nest pools
         or sum(sizes) < PARALLEL_MIN_BYTES
     ):
         return 0
+    import multiprocessing  # here, not at start-up: a small input needs no workers
+
+    if threading.active_count() > 1 or multiprocessing.parent_process() is not None:
+        return 0  # never nest pools
     return min(cpus or 1, len(files), 8)
 
 
@@ -306,17 +306,13 @@ def _tasks(files: list[Path], sizes: list[int], parsers: int) -> list[list[Path]
     return tasks
 
 
-#: The two models whose validators take longest to build (~30 ms; built at first use,
-#: ``defer_build``, so that the CLI starts faster) and that every load of workloads
-#: validates: during a parallel load the collecting process builds them while it waits
-#: for the workers' first results.
-_EARLY_VALIDATED: tuple[type[Any], ...] = (K8sPodTemplate, Inventory)
-
-
-def _build_validators() -> None:
-    for cls in _EARLY_VALIDATED:
-        if not cls.__pydantic_complete__:
-            cls.model_rebuild()
+def _build_validator() -> None:
+    """Build the validator that takes longest to build (~30 ms; at first use,
+    ``defer_build``, so that the CLI starts faster) and that every load of workloads uses:
+    during a parallel load the collecting process builds it while it waits for the
+    workers' first results."""
+    if not K8sPodTemplate.__pydantic_complete__:
+        K8sPodTemplate.model_rebuild()
 
 
 def _file_batches(
@@ -331,6 +327,9 @@ def _file_batches(
         for f in files:
             yield _read_guarded(lambda f=f: _read_path(f), str(f), reading)
         return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -338,7 +337,7 @@ def _file_batches(
     try:
         tasks = _tasks(files, sizes, workers)
         results = pool.map(_parse_in_worker, tasks)  # submits every task
-        _build_validators()  # while the first results are parsed
+        _build_validator()  # while the first results are parsed
         for task, sent in zip(tasks, results, strict=True):
             for f, docs in zip(task, _from_worker(task, sent), strict=True):
                 yield (
@@ -1309,7 +1308,8 @@ def load(
         items = c.context.get(field, {})
         return tuple(items[k] for k in sorted(items, key=ObjectRef.sort_key))
 
-    inventory = Inventory(
+    inventory = trusted(
+        Inventory,
         services=ordered("services"),
         ingresses=ordered("ingresses"),
         routes=ordered("routes"),

@@ -1,0 +1,70 @@
+"""Start-up: a command imports only what it uses (docs/performance.md, "Cold CLI").
+
+Each check runs a fresh interpreter and reads ``sys.modules`` once the work is done: what
+was imported, never how long it took (timings are measured in ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+NIM = Path(__file__).resolve().parents[1] / "examples" / "nim" / "nim-deploy-default.yaml"
+
+# heavy third-party packages no analysis needs (rich draws tables and spinners only)
+HEAVY = ("rich", "pandas", "stix2", "mitreattack", "numpy")
+
+# run ``main(argv)`` and print the imported modules; the exit code is main's
+CLI = (
+    "import json, sys; from attackmap.cli import main; code = main(sys.argv[1:]); "
+    "print(json.dumps(sorted(sys.modules))); sys.exit(code)"
+)
+
+
+def _modules(code: str, *args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    modules: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return set(modules)
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in HEAVY}
+
+
+def test_import_attackmap_imports_no_stage() -> None:
+    modules = _modules("import json, sys, attackmap; print(json.dumps(sorted(sys.modules)))")
+    assert "attackmap" in modules
+    assert {m for m in modules if m.startswith("attackmap.")} == {"attackmap.errors"}
+    assert _heavy(modules) == set()
+    assert "pydantic" not in modules and "yaml" not in modules
+
+
+def test_analyze_json_imports_no_exporter_and_no_view(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    modules = _modules(CLI, "analyze", str(NIM), "--format", "json", "-o", str(report))
+    assert json.loads(report.read_text())["workloads"]  # the analysis ran
+    assert _heavy(modules) == set()
+    # the registry's names and suffixes, not one exporter (the report writes its own JSON)
+    assert {m for m in modules if m.startswith("attackmap.exporters")} == {
+        "attackmap.exporters",
+        "attackmap.exporters.interface",
+    }
+    unused = ("attackmap.harden", "attackmap.audit", "attackmap._docsgen", "attackmap.graph._docs")
+    assert {m for m in modules if m.startswith(unused)} == set()
+    assert "attackmap.graph._compare" not in modules  # no accepted findings, no baseline
+    assert "concurrent.futures.process" not in modules  # one small file: no parse workers
+
+
+def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:
+    report = tmp_path / "report.sarif"
+    modules = _modules(CLI, "analyze", str(NIM), "-o", str(report))
+    assert json.loads(report.read_text())["runs"]
+    exporters = {m for m in modules if m.startswith("attackmap.exporters._")}
+    assert "attackmap.exporters._sarif" in exporters
+    assert not exporters & {"attackmap.exporters._html", "attackmap.exporters._stix"}
+    assert _heavy(modules) == set()
