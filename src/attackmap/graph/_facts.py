@@ -97,6 +97,7 @@ FACT_FAMILIES: dict[str, str] = {
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
+    "rootfs:rw": "the container's root filesystem is mounted read-write (securityContext.readOnlyRootFilesystem not true)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
     "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
@@ -153,6 +154,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rbac:escalate_roles": "the ServiceAccount can add rules to a ClusterRole a ClusterRoleBinding binds to it (update or patch, and escalate), or create a ClusterRole, bind it to itself and then do so: every right, cluster-wide",
     "rbac:escalate_roles_namespaced": "as rbac:escalate_roles for a Role or ClusterRole bound to it by a RoleBinding (or one it creates and binds there): every right in those namespaces",
     "rbac:impersonate_admin": "the ServiceAccount can impersonate a cluster-admin identity (cluster-wide rules): a user or group named in resourceNames that is system:masters or bound to cluster-admin by a ClusterRoleBinding, together with some user to impersonate (the API server refuses Impersonate-Group without Impersonate-User); any user without resourceNames counts (administrators are bound by user name outside the manifests)",
+    "rootfs:writable": "the container's processes can write its root filesystem: mounted read-write (rootfs:rw), or read-only but remountable (mount -o remount,rw: CAP_SYS_ADMIN usable, the mount syscall allowed, AppArmor not denying mount)",
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
@@ -592,6 +594,8 @@ def _container_facts(
     add(f"apparmor:{apparmor or 'unset'}", f"{sc}.appArmorProfile")
     if c.kind in ("regular", "sidecar"):
         add("long_running", base, c.kind)
+    if not c.read_only_root_filesystem:
+        add("rootfs:rw", f"{sc}.readOnlyRootFilesystem", "not true")
     for m in w.pod.mounts(c):
         v = m.volume
         if v is None:
@@ -2087,6 +2091,18 @@ def derive(
             put("apparmor:allows_mount", aa_sources)
         if allows_ptrace:
             put("apparmor:allows_ptrace", aa_sources)
+        if "rootfs:rw" in base:
+            put("rootfs:writable", ["rootfs:rw"])
+        elif {"cap_usable:SYS_ADMIN", "syscall:mount"} <= facts and allows_mount:
+            # a read-only root filesystem is remounted read-write from inside
+            put(
+                "rootfs:writable",
+                [
+                    *because.get("cap_usable:SYS_ADMIN", ()),
+                    *because.get("syscall:mount", ()),
+                    *aa_sources,
+                ],
+            )
         for cls, sources in classify_hostpaths(base).items():
             put(cls, sources)
     for fact in base:
