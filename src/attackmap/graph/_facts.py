@@ -45,6 +45,7 @@ from attackmap.model._workload import (
     ExposureRoute,
     credential_kind,
     is_credential_name,
+    is_password_pwd,
 )
 
 if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
@@ -341,6 +342,25 @@ HOST_CREDENTIAL_FILES: tuple[tuple[str, str], ...] = (
         "the Azure Linux agent's VM certificates with their private keys and ovf-env.xml "
         "(custom data)",
     ),
+)
+
+
+#: Files of the credential layout above (or inside one of its directories): nothing lies
+#: below a file, so a hostPath below one of these (``/root/.aws/config/x``) names a
+#: directory the layout does not have and exposes none of its credentials. ``~/`` and
+#: ``*`` as in :data:`HOST_CREDENTIAL_FILES`.
+HOST_CREDENTIAL_LEAVES: tuple[str, ...] = (
+    "~/.aws/config",
+    "~/.aws/credentials",
+    "~/.kube/config",
+    "~/.docker/config.json",
+    "~/.config/containers/auth.json",
+    "/etc/kubernetes/*.conf",
+    "/etc/kubernetes/azure.json",
+    "/etc/rancher/k3s/k3s.yaml",
+    "/etc/rancher/rke2/rke2.yaml",
+    "/var/lib/kubelet/kubeconfig",
+    "/var/lib/kubelet/config.json",
 )
 
 
@@ -859,9 +879,9 @@ def is_credential_env(entry: Mapping[str, object]) -> bool:
     value_from = entry.get("valueFrom")
     if isinstance(value_from, Mapping) and "secretKeyRef" in value_from:
         return True
-    if not isinstance(name, str) or not is_credential_name(name):
+    if not isinstance(name, str) or not isinstance(value, str):
         return False
-    return isinstance(value, str) and value != ""
+    return (is_credential_name(name) and value != "") or is_password_pwd(name, value)
 
 
 def _rule_grants(rule: PolicyRule, verb: str, resource: str, group: str) -> bool:
@@ -1902,10 +1922,11 @@ def _ancestors(path: str) -> set[str]:
 _SOCKET_DIRS = frozenset({"/var"}.union(*(_ancestors(s) for s in _RUNTIME_SOCKETS)))
 
 
-def _credential_patterns() -> tuple[tuple[str, ...], ...]:
-    """:data:`HOST_CREDENTIAL_FILES` as component patterns, ``~`` expanded."""
+def _credential_patterns(paths: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    """``paths`` (of :data:`HOST_CREDENTIAL_FILES`) as component patterns, ``~``
+    expanded."""
     out: list[tuple[str, ...]] = []
-    for path, _ in HOST_CREDENTIAL_FILES:
+    for path in paths:
         homes = ("/root/", "/home/*/", "/") if path.startswith("~/") else ("",)
         for home in homes:
             full = home + path[2:] if home else path
@@ -1913,13 +1934,20 @@ def _credential_patterns() -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-_CREDENTIAL_PATTERNS = _credential_patterns()
+_CREDENTIAL_PATTERNS = _credential_patterns(p for p, _ in HOST_CREDENTIAL_FILES)
+_CREDENTIAL_LEAVES = _credential_patterns(HOST_CREDENTIAL_LEAVES)
 
 
 def exposes_credential_files(path: str) -> bool:
     """Whether a hostPath of ``path`` exposes an entry of :data:`HOST_CREDENTIAL_FILES`:
-    the path is the entry, lies inside it, or is one of its parents."""
+    the path is the entry, lies inside it, or is one of its parents; a path below a file
+    of the layout (:data:`HOST_CREDENTIAL_LEAVES`) exposes nothing of it."""
     parts = tuple(p for p in _run_path(path).split("/") if p)
+    for leaf in _CREDENTIAL_LEAVES:
+        if len(parts) > len(leaf) and all(
+            fnmatch.fnmatchcase(parts[i], leaf[i]) for i in range(len(leaf))
+        ):
+            return False
     for pattern in _CREDENTIAL_PATTERNS:
         common = min(len(parts), len(pattern))
         if all(fnmatch.fnmatchcase(parts[i], pattern[i]) for i in range(common)):
