@@ -163,6 +163,6 @@ def test_nim_options_refuse_unknown_facts(tmp_path: Path) -> None:
 
 
 def test_nim_option_enabling_nothing_is_refused(tmp_path: Path) -> None:
-    (option,) = load_nim_options(_write_options(tmp_path, ["host_ipc"]))
+    (option,) = load_nim_options(_write_options(tmp_path, ["cap_drop:NET_RAW"]))
     with pytest.raises(MappingError, match="enables no attack step"):
         nim_option_steps(catalogue(), option)

@@ -132,6 +132,12 @@ def _alternatives(atom: str) -> list[frozenset[str]]:
         return [frozenset()]  # a plain pod has no NetworkPolicy
     if atom == "egress:pods":  # ... and another workload serves a port
         return [frozenset({"pod_network:reaches"})]
+    if atom == "rootfs:writable":  # mounted read-write, or remountable (privileged)
+        return [
+            frozenset({"rootfs:rw"}),
+            frozenset({"cap_add:SYS_ADMIN", "uid_root", "apparmor:Unconfined"}),
+            frozenset({"privileged"}),
+        ]
     return [frozenset({atom})]
 
 
@@ -645,6 +651,8 @@ def _catalogue_md(kb: AttackKB, cat: Catalogue, breakers: Mapping[str, tuple[str
             "",
             _cell(c.rationale),
             "",
+            *(f"- <{r}>" for r in c.references),
+            *([""] if c.references else []),
         ]
     return "\n".join(lines)
 

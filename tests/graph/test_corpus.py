@@ -102,6 +102,7 @@ def test_control_pod_reaches_only_what_any_default_pod_does() -> None:
         "T1496.002": {"bandwidth-hijack"},
         "T1498": {"network-dos"},
         "T1499": {"endpoint-dos"},  # no resource limits
+        "T1036.005": {"container-implant-program"},  # readOnlyRootFilesystem not set
     }
     assert set(w.technique_ids()) == set(justified)
     for tid, steps in justified.items():

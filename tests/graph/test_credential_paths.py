@@ -17,6 +17,7 @@ from attackmap.graph._catalogue import Catalogue, load_catalogue
 from attackmap.graph._engine import AttackGraph
 from attackmap.graph._facts import (
     HOST_CREDENTIAL_FILES,
+    HOST_CREDENTIAL_LEAVES,
     classify_hostpaths,
     exposes_credential_files,
     extract,
@@ -144,6 +145,11 @@ def test_remove_credential_env_removes_shaped_values_and_breaks_the_path() -> No
         # a user without a home directory has / (kubescape's fixtures write /.aws/)
         "/.aws",
         "/.aws/credentials",
+        "/.aws/config",
+        "/.aws/config/",
+        "/root/.aws/sso/cache",  # inside ~/.aws, not below one of its files
+        "/root/.aws/cli/cache/x.json",
+        "/home/ubuntu/.kube/cache",
         "/.config/gcloud",
         "/home/ubuntu/.config",  # the parent of gcloud's and containers' credentials
         # parents expose what they hold
@@ -183,6 +189,12 @@ def test_credential_files_and_their_parents(path: str) -> None:
         "/etc/ssl/certs",
         "/etc/kubernetes-backup",
         "/.config/fish",
+        # below a file of the layout: a directory of that name is not the file
+        "/.aws/config/good",
+        "/root/.aws/credentials/x",
+        "/home/ubuntu/.kube/config/x",
+        "/root/.docker/config.json/x",
+        "/etc/kubernetes/admin.conf/x",
     ],
 )
 def test_paths_beside_the_credential_files_stay_quiet(path: str) -> None:
@@ -193,6 +205,15 @@ def test_every_credential_file_entry_says_what_it_holds() -> None:
     paths = [p for p, _ in HOST_CREDENTIAL_FILES]
     assert len(paths) == len(set(paths))
     assert all(p.startswith(("/", "~/")) and why.strip() for p, why in HOST_CREDENTIAL_FILES)
+
+
+def test_every_leaf_is_a_credential_file() -> None:
+    """A leaf is a file of the layout: itself exposed, nothing below it."""
+    assert len(HOST_CREDENTIAL_LEAVES) == len(set(HOST_CREDENTIAL_LEAVES))
+    for leaf in HOST_CREDENTIAL_LEAVES:
+        path = leaf.replace("~/", "/root/").replace("*", "admin")
+        assert exposes_credential_files(path), leaf
+        assert not exposes_credential_files(path + "/below"), leaf
 
 
 def hostpath_pod(path: str, **extra: Any) -> Doc:

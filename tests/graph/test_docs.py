@@ -101,6 +101,8 @@ def test_peer_cases_load(catalogue: Catalogue) -> None:
     assert peers.kubescape.modelled and peers.kubescape.not_modelled
     assert "ROLE_BIND" in peers.kubehound.edges
     assert "## Peer test cases" in coverage_markdown(load_attack(), catalogue)
+    assert all(d.reference for d in peers.kubescape.disagreements if d.exclude)
+    assert peers.kubescape.measured.adjusted.cases <= peers.kubescape.measured.raw.cases
 
 
 def _with_peer_cases(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -120,6 +122,11 @@ def _with_peer_cases(tmp_path: Path, data: dict[str, Any]) -> Path:
         ("field-and-technique", "either technique and steps, or field"),
         ("bad-verdict", "Input should be 'flags' or 'quiet'"),
         ("unknown-key", "Extra inputs are not permitted"),
+        ("excluded-without-reference", "needs a reference"),
+        ("excluded-and-fixed", "a case to be fixed is not excluded"),
+        ("reference-not-a-url", "String should match pattern"),
+        ("bad-exclusion", "Input should be 'fixture' or 'rule'"),
+        ("no-measured", "Field required"),
     ],
 )
 def test_bad_peer_cases_are_refused(
@@ -139,6 +146,16 @@ def test_bad_peer_cases_are_refused(
         kh["edges"]["POD_EXEC"]["field"] = "spec.hostPID"
     elif change == "bad-verdict":
         kh["disagreements"][0]["attackmap"] = "maybe"
+    elif change == "excluded-without-reference":
+        del ks["disagreements"][0]["reference"]
+    elif change == "excluded-and-fixed":
+        ks["disagreements"][0]["fixed_by"] = "CNI policies"
+    elif change == "reference-not-a-url":
+        ks["disagreements"][0]["reference"] = "the rule's source"
+    elif change == "bad-exclusion":
+        ks["disagreements"][0]["exclude"] = "disagree"
+    elif change == "no-measured":
+        del kh["measured"]
     else:
         ks["disagreements"][0]["why"] = "x"
     with pytest.raises(MappingError) as err:

@@ -354,6 +354,65 @@ def test_op_pin_image_digest() -> None:
     assert all("image:unpinned" not in c.facts for c in workload.containers)
 
 
+def test_op_read_only_root_filesystem() -> None:
+    """Every container read-only, each with an emptyDir of its own at /tmp unless a volume
+    is mounted there; a NIM also at its model cache (NIM_CACHE_PATH, else the default)
+    unless a volume already holds it; re-analysed, rootfs:rw is gone, as declared."""
+    nim = "nvcr.io/nim/meta/llama3:1.0.0"
+    docs = [
+        pod(
+            {
+                "volumes": [{"name": "scratch", "emptyDir": {}}],
+                "initContainers": [container(name="init")],
+                "containers": [
+                    container(name="llm", image=nim),
+                    container(
+                        name="cached",
+                        image=nim,
+                        env=[{"name": "NIM_CACHE_PATH", "value": "/scratch/cache"}],
+                        volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}],
+                    ),
+                    container(
+                        name="app",
+                        securityContext={"readOnlyRootFilesystem": True},
+                        volumeMounts=[{"name": "scratch", "mountPath": "/tmp"}],
+                    ),
+                ],
+            }
+        )
+    ]
+    out, _ = patched(docs, "read-only-root-filesystem")
+    spec = spec_of(out)
+    assert spec["volumes"] == [
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "init-tmp", "emptyDir": {}},
+        {"name": "llm-tmp", "emptyDir": {}},
+        {"name": "llm-nim-cache", "emptyDir": {}},
+        {"name": "cached-tmp", "emptyDir": {}},
+    ]
+    init, llm, cached, app = spec["initContainers"][0], *spec["containers"]
+    for c in (init, llm, cached, app):
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert init["volumeMounts"] == [{"name": "init-tmp", "mountPath": "/tmp"}]
+    assert llm["volumeMounts"] == [
+        {"name": "llm-tmp", "mountPath": "/tmp"},
+        {"name": "llm-nim-cache", "mountPath": "/opt/nim/.cache"},
+    ]
+    assert cached["volumeMounts"] == [
+        {"name": "scratch", "mountPath": "/scratch"},
+        {"name": "cached-tmp", "mountPath": "/tmp"},
+    ]
+    assert app["volumeMounts"] == [{"name": "scratch", "mountPath": "/tmp"}]
+    facts = extract(load(*out)).workloads[0].containers
+    assert all("rootfs:rw" not in c.facts for c in facts)
+    # a name already taken gets a number; a second run changes nothing
+    taken = [pod({"volumes": [{"name": "c-tmp", "emptyDir": {}}], "containers": [container()]})]
+    out, _ = patched(taken, "read-only-root-filesystem")
+    assert [v["name"] for v in spec_of(out)["volumes"]] == ["c-tmp", "c-tmp-2"]
+    again, _ = patched(out, "read-only-root-filesystem")
+    assert again == out
+
+
 def test_op_read_only_shared_volumes() -> None:
     """Only the mount another workload shares (the claim), not the private scratch
     volume; the other workload is left as it is."""

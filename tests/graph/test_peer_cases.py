@@ -186,6 +186,16 @@ def host_pid(v: View) -> bool:
     return v.cites("host_pid")
 
 
+def host_ipc(v: View) -> bool:
+    """A step enabled by ``hostIPC: true`` (the node's shared memory and IPC objects)."""
+    return v.cites("host_ipc")
+
+
+def host_pid_or_ipc(v: View) -> bool:
+    """A step enabled by ``hostPID`` or by ``hostIPC``."""
+    return host_pid(v) or host_ipc(v)
+
+
 def host_network(v: View) -> bool:
     """A step enabled by ``hostNetwork: true`` (the kubelet's port, the node's address)."""
     return v.cites("host_network") or v.cites("route:host", field="*hostNetwork")
@@ -290,10 +300,17 @@ def no_limit(v: View) -> bool:
     return no_memory_limit(v) or no_cpu_limit(v)
 
 
+def writable_root_filesystem(v: View) -> bool:
+    """A step enabled by a root filesystem mounted read-write (``rootfs:rw``: the
+    container's programs or model files changed in place)."""
+    return v.cites("rootfs:rw")
+
+
 PREDICATES: dict[str, Predicate] = {
     "rule-privilege-escalation": privileged_container,
     "insecure-capabilities": insecure_capabilities,
-    "host-pid-ipc-privileges": host_pid,
+    "host-pid-ipc-privileges": host_pid_or_ipc,
+    "host-ipc-privileges": host_ipc,
     "host-pid-privileges": host_pid,
     "host-network-access": host_network,
     "container-hostPort": host_port,
@@ -315,6 +332,7 @@ PREDICATES: dict[str, Predicate] = {
     "rule-can-ssh-to-pod-v1": ssh,
     "workload-with-cluster-takeover-roles": workload_rbac,
     "workload-with-administrative-roles": workload_rbac,
+    "immutable-container-filesystem": writable_root_filesystem,
     "resource-policies": no_limit,
     "resources-memory-limits": no_memory_limit,
     "resources-cpu-limits": no_cpu_limit,
@@ -437,8 +455,24 @@ def scores(verdicts: Iterable[tuple[str, bool, bool]]) -> tuple[dict[str, Score]
     return per, total
 
 
-def kubescape_scores() -> tuple[dict[str, Score], Score]:
-    return scores((c.rule, c.expected, f) for c, f in kubescape_verdicts().values())
+def excluded(corpus: str) -> frozenset[str]:
+    """The listed disagreements excluded from the adjusted scores (``exclude``, each with
+    its reason and reference in ``mappings/peer-cases.yaml``)."""
+    entries = peer_cases().kubescape if corpus == "kubescape" else peer_cases().kubehound
+    return frozenset(d.case for d in entries.disagreements if d.exclude is not None)
+
+
+def kubescape_scores(adjusted: bool = False) -> tuple[dict[str, Score], Score]:
+    """Per-rule and overall scores; ``adjusted``: without the excluded cases."""
+    out = excluded("kubescape") if adjusted else frozenset()
+    return scores(
+        (c.rule, c.expected, f) for k, (c, f) in kubescape_verdicts().items() if k not in out
+    )
+
+
+def kubehound_score(adjusted: bool = False) -> Score:
+    out = excluded("kubehound") if adjusted else frozenset()
+    return scores(("kubehound", e, f) for u, e, f in kubehound_verdicts() if u not in out)[1]
 
 
 def disagreements(verdicts: Iterable[tuple[str, bool, bool]]) -> dict[str, str]:
@@ -563,14 +597,31 @@ def test_fixed_by_names_an_issue_17_item() -> None:
             assert d.fixed_by is None or d.fixed_by in ISSUE_17_ITEMS, d
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17: below 0.97 (precision 0.95, recall 0.93 on 27 rules, after every "
-    "item of the issue landed); the remaining disagreements are listed with their reasons in "
-    "mappings/peer-cases.yaml — remove this mark once the test passes",
-)
+def as_recorded(score: Score) -> dict[str, int]:
+    return {"tp": score.tp, "fp": score.fp, "fn": score.fn, "tn": score.tn}
+
+
+def test_the_recorded_scores_are_the_measured_ones() -> None:
+    """docs/coverage.md shows the scores recorded in peer-cases.yaml: they must be what
+    the analysis gives now, raw and adjusted, for both corpora."""
+    ks, kh = peer_cases().kubescape.measured, peer_cases().kubehound.measured
+    assert ks.raw.model_dump() == as_recorded(kubescape_scores()[1])
+    assert ks.adjusted.model_dump() == as_recorded(kubescape_scores(adjusted=True)[1])
+    assert kh.raw.model_dump() == as_recorded(kubehound_score())
+    assert kh.adjusted.model_dump() == as_recorded(kubehound_score(adjusted=True))
+
+
+def test_an_excluded_case_is_a_listed_disagreement_only() -> None:
+    """Exclusion takes a reviewed disagreement out of the adjusted scores, never a case
+    attackmap agrees on (that would shrink the denominator for free)."""
+    assert excluded("kubescape") <= set(kubescape_disagreements())
+    assert excluded("kubehound") <= set(disagreements(kubehound_verdicts()))
+
+
 def test_kubescape_precision_and_recall() -> None:
-    _, total = kubescape_scores()
+    """Issue 17's target, on the adjusted scores: every compared case but the reviewed
+    exclusions (a disagreement listed without ``exclude`` counts against attackmap)."""
+    _, total = kubescape_scores(adjusted=True)
     assert total.precision >= THRESHOLD, total
     assert total.recall >= THRESHOLD, total
 
@@ -596,6 +647,12 @@ def table() -> str:
         f"{'overall (' + str(len(per)) + ' rules)':46} {n:5} {total.tp:3} {total.fp:3} "
         f"{total.fn:3} {total.tn:3} {total.precision:5.2f} {total.recall:5.2f}"
     )
+    _, adj = kubescape_scores(adjusted=True)
+    lines.append(
+        f"{'  adjusted, without the excluded cases':46} "
+        f"{adj.tp + adj.fp + adj.fn + adj.tn:5} {adj.tp:3} {adj.fp:3} "
+        f"{adj.fn:3} {adj.tn:3} {adj.precision:5.2f} {adj.recall:5.2f}"
+    )
     # What the numbers become once every disagreement marked fixed_by is fixed (and the
     # fixes change nothing else): an estimate for the lead, not a measurement.
     pending = {d.case for d in peer_cases().kubescape.disagreements if d.fixed_by}
@@ -618,11 +675,20 @@ def table() -> str:
     ):
         entries = peer_cases().kubescape if corpus == "kubescape" else peer_cases().kubehound
         fixed = {d.case: d.fixed_by for d in entries.disagreements}
+        out = {d.case: d.exclude for d in entries.disagreements if d.exclude}
         lines.append("")
         lines.append(f"{corpus} disagreements ({len(found)}):")
         for case, verdict in sorted(found.items()):
             note = fixed.get(case)
-            status = f"fixed by {note!r}" if note else "kept" if case in fixed else "NOT LISTED"
+            status = (
+                f"fixed by {note!r}"
+                if note
+                else f"excluded ({out[case]})"
+                if case in out
+                else "kept"
+                if case in fixed
+                else "NOT LISTED"
+            )
             lines.append(f"  {case:70} attackmap {verdict:5}  {status}")
         for case in sorted(set(fixed) - set(found)):
             lines.append(f"  {case:70} listed, now agrees")

@@ -38,6 +38,7 @@ def test_env_values_in_every_style_are_redacted_in_place() -> None:
               secret-4
               folded
           - {name: LOG_LEVEL, value: debug}
+          - {name: pwd, value: secret-5}
           - name: API_KEY
             valueFrom: {secretKeyRef: {name: keys, key: api}}
         """
@@ -49,6 +50,7 @@ def test_env_values_in_every_style_are_redacted_in_place() -> None:
     assert "    value: <redacted>\n" in out  # the quoted one, quotes and all
     assert "    value: <redacted>\n      <redacted>\n      <redacted>\n" in out  # block scalar
     assert "{name: LOG_LEVEL, value: debug}" in out  # not a credential name
+    assert "- {name: pwd, value: <redacted>}" in out  # a password unless a path: hidden
     assert "valueFrom: {secretKeyRef: {name: keys, key: api}}" in out  # a reference, kept
 
 

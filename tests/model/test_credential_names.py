@@ -99,3 +99,30 @@ def test_redacted_names_cover_credentials_and_their_paths(name: str) -> None:
 @pytest.mark.parametrize("name", NEITHER + UNMARKED_PATHS)
 def test_other_values_are_not_redacted(name: str) -> None:
     assert not is_redacted_name(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "credential"),
+    [
+        ("pwd", "Hpwd", True),  # a password under the short name
+        ("PWD", "s3cr3t", True),
+        ("PWD", "/workspace", False),  # the shell's working directory: always a path
+        ("pwd", "/home/app", False),
+        ("PWD", "", False),
+        ("DB_PWD", "/not/a/path/but/a/credential/name", True),
+    ],
+)
+def test_pwd_is_a_password_unless_it_is_a_path(name: str, value: str, credential: bool) -> None:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "nim"},
+        "spec": {
+            "containers": [{"name": "c", "image": "x", "env": [{"name": name, "value": value}]}]
+        },
+    }
+    (w,) = load(doc).workloads
+    (env,) = w.pod.containers[0].env
+    assert env.credential_like is credential
+    # kept or not, the value never reaches the kept template
+    assert value == "" or value not in json.dumps(w.pod_template)

@@ -34,7 +34,7 @@ from attackmap.graph._credentials import (
     image_sshd,
 )
 from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
-from attackmap.graph._placement import Placement, place
+from attackmap.graph._placement import ANY_NODE, Placement, place
 from attackmap.graph._stores import StoreIndex, is_model_store, store_facts, store_mounts
 from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
@@ -47,6 +47,7 @@ from attackmap.model._workload import (
     ExposureRoute,
     credential_kind,
     is_credential_name,
+    is_password_pwd,
 )
 
 if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
@@ -100,6 +101,7 @@ FACT_FAMILIES: dict[str, str] = {
     "limits:no_memory": "no memory limit",
     "limits:no_cpu": "no CPU limit",
     "long_running": "a regular or sidecar container (serves while the pod runs)",
+    "rootfs:rw": "the container's root filesystem is mounted read-write (securityContext.readOnlyRootFilesystem not true)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
     "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
@@ -137,12 +139,12 @@ FACT_FAMILIES: dict[str, str] = {
     "rbac_sa:*": "a right of the pod's ServiceAccount from bindings that name it (see RBAC_RIGHTS)",
     "rbac_group:*": "a right every ServiceAccount of the namespace holds (bindings to system:serviceaccounts[:<ns>] or system:authenticated)",
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
+    "nvidia_default_runtime": "the pod may run on a node whose default container runtime is `nvidia` (ClusterContext spec.nvidia.defaultRuntime, or nodePools[].nvidiaDefaultRuntime of a pool its placement admits; every pool when the placement does not narrow it) and names no RuntimeClass whose handler is another: the NVIDIA toolkit's hook runs for its containers, which can ask for GPUs themselves (NVIDIA_VISIBLE_DEVICES in the image). Where the ClusterContext says no such node takes the pod, NVIDIA_VISIBLE_DEVICES alone gives no `gpu`",
     "host_kernel": "the containers run on the node's kernel: no sandboxed runtime (a RuntimeClass handler runsc/gvisor or kata*, one the ClusterContext's runtimeClasses declares vm or userspace-kernel, or containerRuntime.lowLevel kata/gvisor when runtimeClassName is unset); a handler attackmap cannot see counts as the node's kernel",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
     "ctx:cloud_metadata_pods": "the cloud metadata service answers pods off the host network too (no IMDSv2 with hop limit 1, not blocked for pods)",
-    "ctx:nvidia_default_runtime": "the ClusterContext says `nvidia` is the default container runtime on the GPU nodes: any container there can ask for GPUs itself",
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # placement: in a path's evidence only (where a node step lands), never a condition
@@ -157,6 +159,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rbac:escalate_roles": "the ServiceAccount can add rules to a ClusterRole a ClusterRoleBinding binds to it (update or patch, and escalate), or create a ClusterRole, bind it to itself and then do so: every right, cluster-wide",
     "rbac:escalate_roles_namespaced": "as rbac:escalate_roles for a Role or ClusterRole bound to it by a RoleBinding (or one it creates and binds there): every right in those namespaces",
     "rbac:impersonate_admin": "the ServiceAccount can impersonate a cluster-admin identity (cluster-wide rules): a user or group named in resourceNames that is system:masters or bound to cluster-admin by a ClusterRoleBinding, together with some user to impersonate (the API server refuses Impersonate-Group without Impersonate-User); any user without resourceNames counts (administrators are bound by user name outside the manifests)",
+    "rootfs:writable": "the container's processes can write its root filesystem: mounted read-write (rootfs:rw), or read-only but remountable (mount -o remount,rw: CAP_SYS_ADMIN usable, the mount syscall allowed, AppArmor not denying mount)",
     "syscall:*": "escape-relevant syscall usable (seccomp allows it and the capability is held)",
     "apparmor:allows_mount": "AppArmor does not deny mount",
     "apparmor:allows_ptrace": "AppArmor does not confine ptrace",
@@ -343,6 +346,25 @@ HOST_CREDENTIAL_FILES: tuple[tuple[str, str], ...] = (
         "the Azure Linux agent's VM certificates with their private keys and ovf-env.xml "
         "(custom data)",
     ),
+)
+
+
+#: Files of the credential layout above (or inside one of its directories): nothing lies
+#: below a file, so a hostPath below one of these (``/root/.aws/config/x``) names a
+#: directory the layout does not have and exposes none of its credentials. ``~/`` and
+#: ``*`` as in :data:`HOST_CREDENTIAL_FILES`.
+HOST_CREDENTIAL_LEAVES: tuple[str, ...] = (
+    "~/.aws/config",
+    "~/.aws/credentials",
+    "~/.kube/config",
+    "~/.docker/config.json",
+    "~/.config/containers/auth.json",
+    "/etc/kubernetes/*.conf",
+    "/etc/kubernetes/azure.json",
+    "/etc/rancher/k3s/k3s.yaml",
+    "/etc/rancher/rke2/rke2.yaml",
+    "/var/lib/kubelet/kubeconfig",
+    "/var/lib/kubelet/config.json",
 )
 
 
@@ -596,6 +618,8 @@ def _container_facts(
     add(f"apparmor:{apparmor or 'unset'}", f"{sc}.appArmorProfile")
     if c.kind in ("regular", "sidecar"):
         add("long_running", base, c.kind)
+    if not c.read_only_root_filesystem:
+        add("rootfs:rw", f"{sc}.readOnlyRootFilesystem", "not true")
     for m in w.pod.mounts(c):
         v = m.volume
         if v is None:
@@ -877,9 +901,9 @@ def is_credential_env(entry: Mapping[str, object]) -> bool:
     value_from = entry.get("valueFrom")
     if isinstance(value_from, Mapping) and "secretKeyRef" in value_from:
         return True
-    if not isinstance(name, str) or not is_credential_name(name):
+    if not isinstance(name, str) or not isinstance(value, str):
         return False
-    return isinstance(value, str) and value != ""
+    return (is_credential_name(name) and value != "") or is_password_pwd(name, value)
 
 
 def _rule_grants(rule: PolicyRule, verb: str, resource: str, group: str) -> bool:
@@ -1578,6 +1602,89 @@ def runtime_isolation(
     )
 
 
+def _without_env_gpu(
+    w: Workload, containers: tuple[ContainerFacts, ...], ev: dict[str, Evidence]
+) -> tuple[ContainerFacts, ...]:
+    """``containers`` without ``gpu`` where its only route is ``NVIDIA_VISIBLE_DEVICES``
+    (``env``): that variable is read by the NVIDIA runtime's hook, which does not run for
+    a pod whose nodes' default runtime is not ``nvidia`` and that names no ``nvidia``
+    RuntimeClass (that would be a route of its own)."""
+    out = []
+    for cf in containers:
+        routes = {g.route for g in w.pod.gpu_access if g.container in (None, cf.name)}
+        if "gpu" in cf.facts and routes == {"env"}:
+            cf = replace(cf, facts=cf.facts - {"gpu"})
+            ev.pop(f"{cf.name}/gpu", None)
+        out.append(cf)
+    return tuple(out)
+
+
+def nvidia_default_runtime(
+    w: Workload,
+    placement: Placement,
+    ctx: ClusterContext | None,
+    handlers: Mapping[str, str | None],
+) -> tuple[bool | None, str, str]:
+    """Whether the NVIDIA Container Toolkit's hook runs for ``w``'s containers because
+    ``nvidia`` is the default runtime where they may run: ``(answer, field, why)``, the
+    answer ``None`` when the ClusterContext does not say.
+
+    A pod naming a RuntimeClass whose handler is among the inputs and is not ``nvidia*``
+    runs that handler, not the default. Otherwise, without ``nodePools``, the cluster-wide
+    ``nvidia.defaultRuntime`` holds for every pod (any node may be a GPU node). With them,
+    each pool's ``nvidiaDefaultRuntime`` (else the cluster-wide setting) holds for its
+    nodes, and the pod gets the answer of the pools its placement admits: yes when one of
+    them says yes, unknown when one does not say, no only when all say no. A pod the
+    placement cannot narrow (no constraint, or one no pool takes) may run on every pool.
+    """
+    if ctx is None:
+        return None, "", ""
+    name = w.pod.runtime_class_name
+    handler = handlers.get(name) if name else None
+    if name and handler and not handler.lower().startswith("nvidia"):
+        return (
+            False,
+            "spec.runtimeClassName",
+            f"RuntimeClass {name} (handler {handler}) replaces the default runtime",
+        )
+    cluster = ctx.spec.nvidia.default_runtime
+    pools = ctx.spec.node_pools
+    if not pools:
+        return (
+            cluster,
+            "spec.nvidia.defaultRuntime",
+            "nvidia is the default runtime; no node pools known: any node may be a GPU node",
+        )
+    classes = placement.of(str(w.ref))
+    reach = {c.partition("/")[0] for c in classes}
+    anywhere = not reach - {ANY_NODE} or str(w.ref) in placement.unplaced
+    where = placement.why.get(str(w.ref), "")
+    answers: list[tuple[bool | None, int, str]] = []
+    for i, pool in enumerate(pools):
+        if anywhere or pool.name in reach:
+            own = pool.nvidia_default_runtime
+            answers.append((own if own is not None else cluster, i, pool.name))
+    on = [(i, p) for a, i, p in answers if a]
+    if on:
+        i, pool_name = on[0]
+        own = pools[i].nvidia_default_runtime is not None
+        return (
+            True,
+            f"spec.nodePools[{i}].nvidiaDefaultRuntime" if own else "spec.nvidia.defaultRuntime",
+            f"may run on node pool {pool_name}, whose default runtime is nvidia"
+            + ("" if own else " (spec.nvidia.defaultRuntime)")
+            + (f" ({where})" if where else ""),
+        )
+    if any(a is None for a, _, _ in answers):
+        return None, "", ""
+    return (
+        False,
+        "spec.nodePools",
+        "runs only on node pools whose default runtime is not nvidia: "
+        + ", ".join(p for _, _, p in answers),
+    )
+
+
 def _version_tuple(version: str) -> tuple[int, ...]:
     """``v1.17.3-1`` -> (1, 17, 3); missing parts are 0 (``1.17`` = 1.17.0)."""
     parts = [int(p) for p in re.findall(r"\d+", version.lstrip("vV"))[:3]]
@@ -1620,14 +1727,6 @@ def extract(
                 detail=f"token required: {cloud.token_required}, hop limit: "
                 f"{cloud.hop_limit}, blocked for pods: {cloud.blocked_for_pods}",
             )
-    if ctx is not None and ctx.spec.nvidia.default_runtime:
-        ctx_facts.add("ctx:nvidia_default_runtime")
-        ctx_ev["ctx:nvidia_default_runtime"] = Evidence(
-            path=ctx_path,
-            line=None,
-            field="spec.nvidia.defaultRuntime",
-            detail="nvidia is the default runtime; no node pools known: any node may be a GPU node",
-        )
     if ctx is not None and _cgroup_release_agent_open(ctx):
         ctx_facts.add("ctx:cgroup_v1_release_agent")
         ctx_ev["ctx:cgroup_v1_release_agent"] = Evidence(
@@ -1703,6 +1802,7 @@ def extract(
     pod_reach = (network.reaches(), network.reached())
     credentials = build_credential_index(inventory)
     stores = StoreIndex(tuple(m for w in inventory.workloads for m in store_mounts(w, str(w.ref))))
+    placement = place(inventory.workloads, ctx)
     workloads: list[WorkloadFacts] = []
     for w in inventory.workloads:
         ev: dict[str, Evidence] = {}
@@ -1751,6 +1851,14 @@ def extract(
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
+        nvidia, nvidia_field, nvidia_why = nvidia_default_runtime(w, placement, ctx, handlers)
+        if nvidia:
+            pod.add("nvidia_default_runtime")
+            ev["nvidia_default_runtime"] = Evidence(
+                path=ctx_path, line=None, field=nvidia_field, detail=nvidia_why
+            )
+        elif nvidia is False:
+            containers = _without_env_gpu(w, containers, ev)
         containers = pid_peer_facts(w, containers, ev, loc)
         containers = _with_store_facts(stores, str(w.ref), containers, ev, loc)
         containers = _with_kubeconfig_facts(held_kubeconfigs(w, credentials), containers, ev, loc)
@@ -1782,7 +1890,7 @@ def extract(
         unknown_namespaces_admit_privileged=unknown_admit,
         identities=identities,
         namespace_admins=namespace_admins,
-        placement=place(inventory.workloads, ctx),
+        placement=placement,
         stores=stores,
         credentials=credentials,
         network_policies=inventory.network_policies,
@@ -1837,10 +1945,11 @@ def _ancestors(path: str) -> set[str]:
 _SOCKET_DIRS = frozenset({"/var"}.union(*(_ancestors(s) for s in _RUNTIME_SOCKETS)))
 
 
-def _credential_patterns() -> tuple[tuple[str, ...], ...]:
-    """:data:`HOST_CREDENTIAL_FILES` as component patterns, ``~`` expanded."""
+def _credential_patterns(paths: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    """``paths`` (of :data:`HOST_CREDENTIAL_FILES`) as component patterns, ``~``
+    expanded."""
     out: list[tuple[str, ...]] = []
-    for path, _ in HOST_CREDENTIAL_FILES:
+    for path in paths:
         homes = ("/root/", "/home/*/", "/") if path.startswith("~/") else ("",)
         for home in homes:
             full = home + path[2:] if home else path
@@ -1848,13 +1957,20 @@ def _credential_patterns() -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-_CREDENTIAL_PATTERNS = _credential_patterns()
+_CREDENTIAL_PATTERNS = _credential_patterns(p for p, _ in HOST_CREDENTIAL_FILES)
+_CREDENTIAL_LEAVES = _credential_patterns(HOST_CREDENTIAL_LEAVES)
 
 
 def exposes_credential_files(path: str) -> bool:
     """Whether a hostPath of ``path`` exposes an entry of :data:`HOST_CREDENTIAL_FILES`:
-    the path is the entry, lies inside it, or is one of its parents."""
+    the path is the entry, lies inside it, or is one of its parents; a path below a file
+    of the layout (:data:`HOST_CREDENTIAL_LEAVES`) exposes nothing of it."""
     parts = tuple(p for p in _run_path(path).split("/") if p)
+    for leaf in _CREDENTIAL_LEAVES:
+        if len(parts) > len(leaf) and all(
+            fnmatch.fnmatchcase(parts[i], leaf[i]) for i in range(len(leaf))
+        ):
+            return False
     for pattern in _CREDENTIAL_PATTERNS:
         common = min(len(parts), len(pattern))
         if all(fnmatch.fnmatchcase(parts[i], pattern[i]) for i in range(common)):
@@ -2026,6 +2142,18 @@ def derive(
             put("apparmor:allows_mount", aa_sources)
         if allows_ptrace:
             put("apparmor:allows_ptrace", aa_sources)
+        if "rootfs:rw" in base:
+            put("rootfs:writable", ["rootfs:rw"])
+        elif {"cap_usable:SYS_ADMIN", "syscall:mount"} <= facts and allows_mount:
+            # a read-only root filesystem is remounted read-write from inside
+            put(
+                "rootfs:writable",
+                [
+                    *because.get("cap_usable:SYS_ADMIN", ()),
+                    *because.get("syscall:mount", ()),
+                    *aa_sources,
+                ],
+            )
         for cls, sources in classify_hostpaths(base).items():
             put(cls, sources)
     for fact in base:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from attackmap.graph._stores import is_model_store
+from attackmap.graph._stores import is_model_store, norm_path
 from attackmap.model import Workload
 from attackmap.model._workload import Container
 
@@ -24,6 +24,7 @@ AI_FACT_FAMILIES: dict[str, str] = {
     "ai:loads_code": "the model server runs code that comes with the model: Triton's Python backend (model.py files of the model repository), or remote code enabled (`--trust-remote-code` in command/args, or a *TRUST_REMOTE_CODE variable set to true/1)",
     "image:unpinned": "the container image is referenced by a tag (or none: latest), not by a digest (`@sha256:`): whoever can push that tag decides what runs",
     "model_store:mounted": "a model store (/model-store, NIM_CACHE_PATH, /mnt/models...) is mounted, read-only or writable: the model's weights are files in the container",
+    "model_files:rootfs": "the container serves a model's inference API (ai:inference_api) and keeps the model in its root filesystem: no model store is mounted, and neither NIM_CACHE_PATH nor a model path its command names lies in a mounted volume (the model is baked into the image, or downloaded there at start-up)",
     "model_source:unpinned": "the container downloads the model by name: a NIMCache's caching job (the NIM Operator pins no digest of the model files it pulls from NGC or Hugging Face), or NIM_MODEL_NAME naming a hub model (hf://, ngc://, org/model) without a 40-hex revision",
     "env:model_credential": "a model-registry credential in the environment: NGC_API_KEY, NGC_CLI_API_KEY, NVIDIA_API_KEY, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, HF_API_TOKEN (with a value or from a Secret)",
 }
@@ -92,9 +93,10 @@ def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None
     raw = _raw_container(w, c.name)
     serving = c.kind in ("regular", "sidecar")
     server = _server(c)
-    if serving and (
+    api = serving and (
         (w.ref.kind in SERVING_KINDS and index == 0) or (server is not None and c.ports)
-    ):
+    )
+    if api:
         why = f"{w.ref.kind} serving container" if server is None else f"image {c.image.raw}"  # type: ignore[union-attr]  # server is None unless the image is set
         add("ai:inference_api", f"{base}.image", why)
         if server is not None and server[1]:
@@ -121,11 +123,41 @@ def ai_facts(w: Workload, c: Container, index: int, base: str, add: Add) -> None
         if e.name in MODEL_CREDENTIAL_NAMES and (e.has_value or e.source == "secret"):
             origin = f" (from Secret {e.ref_name})" if e.source == "secret" else ""
             add("env:model_credential", f"{base}.env[{e.name}]", e.name + origin)
+    stored = False
     for m in w.pod.mounts(c):
         if m.volume is not None and is_model_store(c, m):  # the rule of the model_store:* facts
+            stored = True
             mode = "writable" if m.writable else "read-only"
             add(
                 "model_store:mounted",
                 f"{base}.volumeMounts[{m.mount.name}]",
                 f"{m.volume.type} at {m.mount.mount_path} ({mode})",
             )
+    if api and not stored:
+        mounted = [m.mount.mount_path for m in w.pod.mounts(c) if m.volume is not None]
+        entries = env if isinstance(env, list) else []
+        cache = next(
+            (
+                str(e["value"])
+                for e in entries
+                if isinstance(e, dict) and e.get("name") == "NIM_CACHE_PATH" and e.get("value")
+            ),
+            None,
+        )
+        paths = [s.path for s in c.code_sources if s.kind == "model" and s.path is not None]
+        if cache is not None:
+            paths.append(cache)
+        if not any(_inside(p, m) for p in paths for m in mounted):
+            add(
+                "model_files:rootfs",
+                f"{base}.volumeMounts",
+                "no model store mounted"
+                + (f" (NIM_CACHE_PATH {cache} is in no volume)" if cache else "")
+                + ": the model's files are in the root filesystem",
+            )
+
+
+def _inside(path: str, mount: str) -> bool:
+    """Whether ``path`` is the mount point ``mount`` or lies under it."""
+    a, b = norm_path(path), norm_path(mount)
+    return a == b or a.startswith(b.rstrip("/") + "/")

@@ -343,6 +343,62 @@ def hostpath_read_only(pc: PatchContext) -> None:
                 )
 
 
+#: Where a NIM downloads its model when NIM_CACHE_PATH does not say (NIM documentation).
+NIM_CACHE_DEFAULT = "/opt/nim/.cache"
+
+
+def _under(path: str, mount: str) -> bool:
+    a, b = _norm_path(path), _norm_path(mount)
+    return a == b or a.startswith(b.rstrip("/") + "/")
+
+
+def _nim_cache(c: dict[str, Any]) -> str | None:
+    """The directory a NIM container writes its model cache to: NIM_CACHE_PATH when set
+    to a literal, else the NIM default for an NGC NIM image (``nvcr.io/nim/``); ``None``
+    for a container that is no NIM."""
+    for e in c.get("env") or ():
+        if isinstance(e, dict) and e.get("name") == "NIM_CACHE_PATH":
+            value = e.get("value")
+            return str(value) if value else NIM_CACHE_DEFAULT
+    return NIM_CACHE_DEFAULT if "nvcr.io/nim/" in str(c.get("image", "")).lower() else None
+
+
+def read_only_root_filesystem(pc: PatchContext) -> None:
+    """readOnlyRootFilesystem: true in every container, each given a writable emptyDir
+    where it must write and no volume is mounted: /tmp, and a NIM's model cache
+    (NIM_CACHE_PATH, default /opt/nim/.cache). Each container gets volumes of its own, so
+    the patch opens no directory one container writes and another reads."""
+    spec = pc.spec()
+    taken = {str(v.get("name")) for v in spec.get("volumes") or () if isinstance(v, dict)}
+    for c in pc.containers():
+        name = str(c.get("name"))
+        sc = _security_context(c)
+        if sc.get("readOnlyRootFilesystem") is not True:
+            sc["readOnlyRootFilesystem"] = True
+            pc.note(f"containers[{name}].securityContext.readOnlyRootFilesystem: true")
+        needs = [("tmp", "/tmp")]
+        cache = _nim_cache(c)
+        if cache is not None:
+            needs.append(("nim-cache", cache))
+        for suffix, path in needs:
+            mounts = [
+                str(m.get("mountPath", ""))
+                for m in c.get("volumeMounts") or ()
+                if isinstance(m, dict)
+            ]
+            if any(_under(path, m) for m in mounts):
+                continue
+            stem = f"{name[: 62 - len(suffix)]}-{suffix}"
+            volume, n = stem, 1
+            while volume in taken:
+                n += 1
+                volume = f"{stem[: 62 - len(str(n))]}-{n}"
+            taken.add(volume)
+            spec.setdefault("volumes", []).append({"name": volume, "emptyDir": {}})
+            c.setdefault("volumeMounts", []).append({"name": volume, "mountPath": path})
+            pc.note(f"containers[{name}]: emptyDir {volume} at {path} (written at run time)")
+
+
 def set_pod_field(pc: PatchContext) -> None:
     name, value = str(pc.params["field"]), pc.params["value"]
     pc.spec()[name] = value
@@ -832,6 +888,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "enforce_baseline_namespaces": enforce_baseline_namespaces,
     "upgrade_nvidia": upgrade_nvidia,
     "block_pod_metadata": block_pod_metadata,
+    "read_only_root_filesystem": read_only_root_filesystem,
 }
 
 

@@ -9,7 +9,8 @@ several lines, a flow mapping ``{name: X, value: Y}``, an anchor used through an
 ``export TOKEN=...`` inside a command. These are secret:
 
 * the literal ``value`` of an env entry ``{name, value}`` whose name looks like a credential
-  (:func:`attackmap.model.is_credential_name`: ``*_KEY``, ``*_TOKEN``, ``*PASSWORD*``...);
+  (:func:`attackmap.model.is_credential_name`: ``*_KEY``, ``*_TOKEN``, ``*PASSWORD*``...),
+  or is ``PWD``;
 * every value under a Secret's ``data`` and ``stringData``, and its annotations' values;
 * the ``last-applied-configuration`` annotation (a copy of the whole object);
 * in any string: ``NAME=value``, ``--name=value`` and ``--name value`` with such a name
@@ -87,7 +88,8 @@ _MIN_SCRUBBED = 6
 
 
 def _credential(name: str) -> bool:
-    return is_credential_name(re.sub(r"[.-]", "_", name))
+    """A credential's name, or ``PWD`` (a password unless it is a path: hidden either way)."""
+    return name.upper() == "PWD" or is_credential_name(re.sub(r"[.-]", "_", name))
 
 
 @dataclass(frozen=True)

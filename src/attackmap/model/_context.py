@@ -59,7 +59,9 @@ class NvidiaStack(_Spec):
     default_runtime: bool | None = Field(
         default=None,
         description="whether `nvidia` is the container runtime's default on the GPU nodes (the "
-        "GPU Operator's usual setup): the toolkit's hook then runs for every container there",
+        "GPU Operator's usual setup): the toolkit's hook then runs for every container there. "
+        "With nodePools it is the default of each pool that does not say "
+        "(nodePools[].nvidiaDefaultRuntime)",
     )
 
 
@@ -124,6 +126,12 @@ class NodePool(_Spec):
         default=(),
         description="the names of the pool's nodes (nodeName, matchFields metadata.name); "
         "empty: not known, any node name no other pool lists may be in the pool",
+    )
+    nvidia_default_runtime: bool | None = Field(
+        default=None,
+        description="whether `nvidia` is the container runtime's default on this pool's nodes "
+        "(the NVIDIA Container Toolkit's hook runs for every container there); unset: "
+        "spec.nvidia.defaultRuntime",
     )
 
 

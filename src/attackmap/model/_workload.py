@@ -254,6 +254,13 @@ def redacted_credential(kind: str) -> str:
     return f"<redacted:{kind}>"
 
 
+def is_password_pwd(name: str, value: str) -> bool:
+    """Whether a literal ``PWD`` (any case) holds a password: the shell's ``PWD`` is the
+    working directory, always an absolute path; any other value is a password under the
+    short name (``pwd: Hpwd``). ``*_PWD`` names are credentials whatever their value."""
+    return name.upper() == "PWD" and value != "" and not value.startswith("/")
+
+
 def _names_credential(upper: str) -> bool:
     return (
         upper in _CREDENTIAL_EXACT
@@ -275,8 +282,10 @@ def is_credential_name(name: str) -> bool:
 def is_redacted_name(name: str) -> bool:
     """Whether the literal value of environment variable ``name`` is redacted from the kept
     pod template: every credential-like name, and those naming a credential's path too
-    (``AWS_TOKEN_FILE: hunter2`` is written; hiding a path costs less than showing a key)."""
-    return _names_credential(name.upper())
+    (``AWS_TOKEN_FILE: hunter2`` is written; hiding a path costs less than showing a key),
+    and ``PWD``, a password unless it is a path (:func:`is_password_pwd`)."""
+    upper = name.upper()
+    return upper == "PWD" or _names_credential(upper)
 
 
 def _normalise_capability(name: str) -> str:
@@ -864,7 +873,7 @@ def _env(c: K8sContainer) -> tuple[EnvVar, ...]:
                     name=e.name,
                     source="literal",
                     has_value=e.value != "",
-                    credential_like=cred or kind is not None,
+                    credential_like=cred or kind is not None or is_password_pwd(e.name, e.value),
                     credential_kind=kind,
                 )
             )
