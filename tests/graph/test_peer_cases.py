@@ -626,6 +626,20 @@ def test_kubescape_precision_and_recall() -> None:
     assert total.recall >= THRESHOLD, total
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17's target on the fixtures' own verdicts is not met: the remaining "
+    "disagreements are reviewed as fixture or rule errors (mappings/peer-cases.yaml), which "
+    "only the adjusted scores leave out",
+)
+def test_kubescape_raw_precision_and_recall() -> None:
+    """The same target on the raw scores (every fixture's own expected verdict): kept as a
+    strict expected failure so that meeting it, or the exclusions growing, is noticed."""
+    _, total = kubescape_scores()
+    assert total.precision >= THRESHOLD, total
+    assert total.recall >= THRESHOLD, total
+
+
 # -- the table ------------------------------------------------------------------------------
 
 
