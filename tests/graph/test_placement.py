@@ -605,7 +605,10 @@ def widened(spec: Doc, how: int) -> Doc | None:
     elif how == 4 and "terms" in out:
         del out["terms"]
     elif how == 5 and "nodeName" in out:
+        # nodeName bypasses the scheduler and so NoSchedule taints: without it the pod
+        # must tolerate them to stay wherever it could run, hence the toleration of all
         del out["nodeName"]
+        out["tolerations"] = [*out.get("tolerations", []), {"operator": "Exists"}]
     else:
         return None
     return out
