@@ -67,13 +67,22 @@ class PathStep(_Frozen):
 
 
 class Path(_Frozen):
-    """From an entry point through ordered steps; ``broken_by``: every control that alone
-    breaks this path (``control@workload``; ``control@cluster`` for cluster changes), which
-    is the union of its steps' ``broken_by`` (a control breaks a path by stopping a step)."""
+    """From an entry point through ordered steps; ``origin``: the workload (``Kind/ns/name``)
+    whose entry point starts the path when it is not the workload the path is listed under
+    (a foothold elsewhere that reaches this workload), ``None`` when it starts there;
+    ``broken_by``: every control that alone breaks this path (``control@workload``;
+    ``control@cluster`` for cluster changes), which is the union of its steps'
+    ``broken_by`` (a control breaks a path by stopping a step)."""
 
     entry: str
     steps: tuple[PathStep, ...]
     broken_by: tuple[str, ...]
+    origin: str | None = None
+
+    @property
+    def start(self) -> str:
+        """The entry, and where it is when elsewhere: ``external via Deployment/web/ui``."""
+        return f"{self.entry} via {self.origin}" if self.origin else self.entry
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -81,7 +90,7 @@ class Path(_Frozen):
         return (self.entry, *(f"{s.id}@{s.scope}" for s in self.steps))
 
     def __repr__(self) -> str:
-        return f"<Path {self.entry} > {' > '.join(s.id for s in self.steps)}>"
+        return f"<Path {self.start} > {' > '.join(s.id for s in self.steps)}>"
 
     __str__ = __repr__
 
@@ -304,6 +313,7 @@ class Report(_Frozen):
                 "name": t.technique.name,
                 "tactics": ",".join(t.technique.tactics),
                 "entry": p.entry,
+                "origin": p.origin,
                 "steps": " > ".join(s.id for s in p.steps),
                 "length": len(p.steps),
                 "broken_by": ",".join(p.broken_by),
@@ -473,6 +483,7 @@ class _Tables:
                             "entry": p.entry,
                             "steps": [{"id": s.id, "ref": step[id(s)]} for s in p.steps],
                         }
+                        | ({"origin": p.origin} if p.origin else {})
                         for p in t.paths
                     ],
                 }
