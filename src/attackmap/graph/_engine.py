@@ -667,7 +667,7 @@ class AttackGraph:
         n, then the local way on. Among equals the smallest d(n) (so W's own entry point
         first, when a path from it is among the shortest), then the smallest node id; the
         way to n prefers W's nodes, then the smallest ids; the way on the smallest ids."""
-        owners = self.owners()
+        doors = self._doors()
         wanted = set(workloads) if workloads is not None else None
         kinds = {e: self.prefixes(e) for e in entries}
         out: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]] = {
@@ -680,7 +680,7 @@ class AttackGraph:
             if best is None:
                 best = {}
                 for node, rest in table.dist.items():
-                    w = owners.get(node)
+                    w = doors.get(node)
                     if w is None or (wanted is not None and w not in wanted):
                         continue
                     for e, pre in kinds.items():
@@ -703,6 +703,29 @@ class AttackGraph:
                 steps = (*before, *after, tails[end]) if tails else (*before, *after)
                 out[w].append((e, _owner(start), steps))
         return out
+
+    def _doors(self) -> dict[str, str]:
+        """The nodes where a path may begin its last stretch in a workload, with the
+        workload: its entry points, and its nodes with a predecessor elsewhere (an explicit
+        edge from outside the workload, or membership of a relation group). The best node
+        of :meth:`owned_paths` is one of them: walking back from any other node of the
+        workload along a shortest way to it meets one that is at least as good and nearer
+        the start."""
+        found: dict[str, str] | None = self.memo.get("doors")
+        if found is None:
+            found = {}
+            member_of = self._member_of
+            pred = self._pred
+            owners = self.owners()
+            for node, owner in owners.items():
+                if (
+                    node.startswith("state:entry:")
+                    or node in member_of
+                    or any(owners.get(p) != owner for p in pred.get(node, ()))
+                ):
+                    found[node] = owner
+            self.memo["doors"] = found
+        return found
 
     def _nodes_of(self, key: str) -> list[str]:
         """The nodes of workload ``key`` (see :meth:`owners`)."""
