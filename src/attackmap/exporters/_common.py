@@ -111,7 +111,7 @@ def first_location(path: Path, workload: str | None = None) -> tuple[str, int | 
     step; of its first step in ``workload``, when the path starts in another one."""
     first = path.steps[:1]
     if path.origin and workload is not None:
-        first = [s for s in path.steps if s.workload == workload][:1] or first
+        first = tuple(s for s in path.steps if s.workload == workload)[:1] or first
     for step in first:
         for use in step.facts:
             if use.path:

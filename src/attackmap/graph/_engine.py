@@ -7,9 +7,13 @@ has one incoming edge (the state it starts from) and edges to the states it gran
 its sink. Every step starts from exactly one state, so reachability is plain graph
 reachability and the shortest path to a step is a shortest path in the graph.
 
-Paths are found per sink with one reverse breadth-first search: from every entry node in
-the sink's back-cone, the path follows successors whose distance drops by one, choosing
-the smallest node id — shortest first and deterministic.
+A path belongs to the workload where its technique happens: the workload of its last node
+at a workload's scope (:meth:`AttackGraph.owned_paths`). Paths are found with one forward
+breadth-first search per entry kind (from every workload's entry point of the kind) and one
+reverse search per sink of the *local* graph (the edges that stay in a workload or leave
+workloads behind); each workload's path meets the two at its best node, and each half
+follows its distances down by one, choosing the smallest node id — shortest first and
+deterministic.
 """
 
 from __future__ import annotations
