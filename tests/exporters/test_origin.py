@@ -83,3 +83,19 @@ def test_the_document_carries_origin_only_when_elsewhere(report: Report) -> None
         for p in t["paths"]
         if "origin" in p
     )
+
+
+def test_the_document_reads_back_with_origin(report: Report) -> None:
+    from attackmap.errors import InputError
+
+    back = Report.from_json(report.to_json())
+    assert back.to_json() == report.to_json()
+    (nim,) = [w for w in back.workloads if str(w.ref) == NIM]
+    assert nim.finding("T1611").paths[0].origin == UI
+    # an origin that is not where the path's first step is: refused, saying where
+    document = report.to_dict()
+    (doc_nim,) = [w for w in document["workloads"] if w["ref"]["name"] == "nim"]
+    path = next(p for t in doc_nim["techniques"] for p in t["paths"] if "origin" in p)
+    path["origin"] = NIM
+    with pytest.raises(InputError, match=r"\.origin.*first step is in Deployment/frontend/chat-ui"):
+        Report.from_dict(document)

@@ -287,7 +287,11 @@ class AttackGraph:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
             return
+        # a pod no node takes (graph/_placement.py) would stay Pending: on no node
+        nowhere = scope.level in ("container", "port") and not node_classes(self.fb, wf)
         for state in step.granted_states:
+            if self.catalogue.state(state).scope == "node" and nowhere:
+                continue
             if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
                 self._link_nodes(inst.node, state, scope, wf)
                 continue
@@ -827,8 +831,9 @@ class AttackGraph:
             token_change = "sa_token" in patched.pod
 
         def token_group(gk: tuple[Group, str]) -> bool:
-            return gk[0][0] == "tokens" and (
-                gk[0][1] == ALL_NAMESPACES or gk[0][1] in self.fb.placement.of(key)
+            on = self.fb.placement.of(key)  # a pod no node takes: its token on none
+            return (
+                gk[0][0] == "tokens" and bool(on) and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in on)
             )
 
         # where its paths begin: its entry points, and where they enter it from outside
