@@ -4,7 +4,6 @@ relation lists, and shortest paths over the groups are those of the plain graph.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import replace
 from typing import Any
 
@@ -173,51 +172,18 @@ def test_a_source_never_reaches_its_own_token_through_the_node() -> None:
     assert "step:kubelet-pod-tokens@Pod/other/root-b[c]" in preds
 
 
-def reference_paths(graph: AttackGraph, sink: str, starts: list[str]) -> dict[str, tuple[str, ...]]:
-    """Shortest paths on the expanded edge list: reverse BFS, smallest next node id."""
-    succ: dict[str, list[str]] = {}
-    pred: dict[str, list[str]] = {}
-    for a, b in graph.edges():
-        succ.setdefault(a, []).append(b)
-        pred.setdefault(b, []).append(a)
-    dist = {sink: 0}
-    queue = deque([sink])
-    while queue:
-        node = queue.popleft()
-        for p in pred.get(node, ()):
-            if p not in dist:
-                dist[p] = dist[node] + 1
-                queue.append(p)
-    out: dict[str, tuple[str, ...]] = {}
-    for start in starts:
-        if start not in dist:
-            continue
-        node, steps = start, []
-        while node != sink:
-            node = min(n for n in succ[node] if dist.get(n) == dist[node] - 1)
-            if node.startswith("step:"):
-                steps.append(node[5:])
-        out[start] = tuple(steps)
-    return out
-
-
 def test_paths_over_groups_are_the_plain_shortest_paths(catalogue: Catalogue) -> None:
+    from tests.graph.test_ownership import owned_lengths, reference_lengths
+
     graph = AttackGraph(cluster(), catalogue)
-    starts = [graph.entry_node(w.key, e) for w in graph.fb.workloads for e in ENTRY_KINDS]
-    compared = 0
-    for sink in graph.sinks():
-        found = {
-            start: tuple(i.id for i in steps)
-            for start, steps in graph.paths_to_sink(sink, starts).items()
-        }
-        assert found == reference_paths(graph, sink, starts), sink
-        compared += len(found)
-    assert compared > 100
+    found = owned_lengths(graph)
+    assert found == reference_lengths(graph)
+    assert len(found) > 100
     # some path crosses into another workload through a shared group
     crossing = [
         steps
-        for sink in graph.sinks()
-        for steps in graph.paths_to_sink(sink, starts).values()
+        for paths in graph.owned_paths(ENTRY_KINDS).values()
+        for _entry, _start, steps in paths
         if any(i.step.target is not None for i in steps[:-1])
     ]
     assert crossing
@@ -226,15 +192,12 @@ def test_paths_over_groups_are_the_plain_shortest_paths(catalogue: Catalogue) ->
 def full_graph_techniques(
     fb: FactBase, catalogue: Catalogue, key: str, patched: WorkloadFacts
 ) -> set[str]:
-    """The reference: the graph of the whole cluster with ``patched`` in place."""
+    """The reference: the techniques ``key`` owns in the graph of the whole cluster with
+    ``patched`` in place."""
+    from tests.graph.test_ownership import owned_techniques
+
     workloads = tuple(patched if w.key == key else w for w in fb.workloads)
-    graph = AttackGraph(replace(fb, workloads=workloads), catalogue)
-    reached: set[str] = set()
-    for entry in ENTRY_KINDS:
-        for node in graph.reachable_from(graph.entry_node(key, entry)):
-            if node.startswith("step:"):
-                reached.add(graph.instances[node[5:]].step.technique)
-    return reached
+    return owned_techniques(AttackGraph(replace(fb, workloads=workloads), catalogue), key)
 
 
 @pytest.mark.parametrize(

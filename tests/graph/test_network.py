@@ -436,22 +436,37 @@ UI = "Deployment/frontend/chat-ui"
 NIM = "Deployment/inference/nim"
 
 
+def _origins(inv: Path, workload: str, technique: str) -> list[str | None]:
+    rep = analyze(inv, entries=("external",))
+    (w,) = [w for w in rep.workloads if str(w.ref) == workload]
+    return [p.origin for t in w.techniques if t.technique.id == technique for p in t.paths]
+
+
 def test_chat_ui_chain_reaches_the_nim_and_its_node() -> None:
     """The issue's chain: internet -> chat UI (LoadBalancer, T1190) -> its egress policy
     allows port 8000 in tier=inference, the NIM admits tier=frontend -> T1210 on nim:8000
-    -> the privileged NIM escapes (T1611)."""
+    -> the privileged NIM escapes (T1611). The techniques happen in the NIM: they are the
+    NIM's findings, from the internet through the UI; the UI keeps its own."""
     hop = (
         f"exploit-external-service@{UI}[ui]",
         f"reach-pod-network@{UI}[ui]",
         f"exploit-pod-service@{NIM}:8000",
     )
-    assert _paths(CHAT / "chat-ui.yaml", UI, "T1210") == [hop]
-    escapes = _paths(CHAT / "chat-ui.yaml", UI, "T1611")
+    chat = CHAT / "chat-ui.yaml"
+    assert _paths(chat, NIM, "T1210") == [hop]
+    assert _origins(chat, NIM, "T1210") == [UI]
+    escapes = _paths(chat, NIM, "T1611")
     assert escapes and all(p[:3] == hop and p[3].endswith(f"@{NIM}[nim]") for p in escapes)
+    assert set(_origins(chat, NIM, "T1611")) == {UI}
     # the shortest: the privileged container loads BPF (escape-bpf), first by id
     assert escapes[0] == (*hop, f"escape-bpf@{NIM}[nim]")
+    # the UI lists what happens in the UI, from its own entry point
+    assert _paths(chat, UI, "T1190") == [(f"exploit-external-service@{UI}[ui]",)]
+    assert _paths(chat, UI, "T1046") == [hop[:2]]
+    assert _origins(chat, UI, "T1190") == _origins(chat, UI, "T1046") == [None]
+    assert not any(p[-1].endswith(f"@{NIM}[nim]") for t in ("T1611",) for p in _paths(chat, UI, t))
     # the NIM's metrics port 9090 is not in the UI's egress policy: no hop there
-    rep = analyze(CHAT / "chat-ui.yaml", entries=("external",))
+    rep = analyze(chat, entries=("external",))
     scopes = {
         s.scope for w in rep.workloads for t in w.techniques for p in t.paths for s in p.steps
     }
@@ -460,17 +475,21 @@ def test_chat_ui_chain_reaches_the_nim_and_its_node() -> None:
 
 def test_chat_ui_chain_denied_by_the_nim_ingress_policy() -> None:
     # the same cluster, but the NIM admits only tier=gateway: the UI's chain stops at the UI
-    assert _paths(CHAT / "chat-ui-denied.yaml", UI, "T1210") == []
-    assert _paths(CHAT / "chat-ui-denied.yaml", UI, "T1611") == []
-    assert _paths(CHAT / "chat-ui-denied.yaml", UI, "T1190") == [
-        (f"exploit-external-service@{UI}[ui]",)
-    ]
+    denied = CHAT / "chat-ui-denied.yaml"
+    for workload in (UI, NIM):
+        assert _paths(denied, workload, "T1210") == []
+        assert _paths(denied, workload, "T1611") == []
+    rep = analyze(denied, entries=("external",))
+    (nim,) = [w for w in rep.workloads if str(w.ref) == NIM]
+    assert nim.techniques == ()  # no way in from the internet
+    assert _paths(denied, UI, "T1190") == [(f"exploit-external-service@{UI}[ui]",)]
 
 
 def test_the_hop_evidence_names_both_sides() -> None:
     rep = analyze(CHAT / "chat-ui.yaml", entries=("external",))
-    (w,) = [w for w in rep.workloads if str(w.ref) == UI]
+    (w,) = [w for w in rep.workloads if str(w.ref) == NIM]
     (finding,) = [t for t in w.techniques if t.technique.id == "T1210"]
+    assert finding.paths[0].origin == UI
     reach_step, exploit = finding.paths[0].steps[1:]
     assert reach_step.workload == UI and exploit.workload == NIM and exploit.container == "nim"
     assert {f.fact for f in reach_step.facts} == {

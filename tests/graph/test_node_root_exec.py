@@ -13,7 +13,15 @@ from collections import deque
 from typing import Any
 
 import pytest
-from tests.graph.test_placement import CPU_POOL, GPU_POOL, GPU_TOLERATION, ON_GPU, context, pod
+from tests.graph.test_placement import (
+    CPU_POOL,
+    GPU_POOL,
+    GPU_TOLERATION,
+    ON_GPU,
+    context,
+    isolated,
+    pod,
+)
 
 from attackmap.attack import load_attack
 from attackmap.graph import analyze
@@ -106,10 +114,18 @@ def test_an_escape_runs_code_in_a_co_located_pod_and_takes_its_credential(
         "node-root-container-exec@node:cpu",
         "env-credentials@Pod/app/victim[c]",
     ]
-    # the report's path to the credential, as it lists it for the escaping pod today
+    # The credential is taken in the victim: the victim's finding. When the cluster reaches
+    # the victim itself its own foothold is the shorter way in; when its NetworkPolicy
+    # admits nobody, the report lists the escape from the web pod, starting there.
     report = analyze(docs, entries=["cluster"])
-    web = report.workload("Pod/app/web")
-    finding = web.finding("T1552.001")
+    assert not [
+        p
+        for t in report.workload("Pod/app/web").techniques
+        for p in t.paths
+        if p.steps[-1].scope == "Pod/app/victim[c]"
+    ]
+    report = analyze(isolated(docs, "victim"), entries=["cluster"])
+    finding = report.workload("Pod/app/victim").finding("T1552.001")
     assert finding is not None
     listed = [" > ".join(f"{s.id}@{s.scope}" for s in p.steps) for p in finding.paths]
     assert (
@@ -117,6 +133,7 @@ def test_an_escape_runs_code_in_a_co_located_pod_and_takes_its_credential(
         "node-root-container-exec@node:cpu > env-credentials@Pod/app/victim[c]"
     ) in listed
     (path,) = [p for p in finding.paths if p.steps[-1].id == "env-credentials"]
+    assert path.origin == "Pod/app/web"
     node_step = path.steps[2]
     assert node_step.technique == "T1609"
     (pool,) = [f for f in node_step.facts if f.fact.startswith("node:")]

@@ -111,6 +111,12 @@ def paths(rep: Report, workload: str, technique: str) -> list[list[str]]:
     ]
 
 
+def origins(rep: Report, workload: str, technique: str) -> list[str | None]:
+    """Where the paths of ``technique`` in ``workload``'s findings start, when elsewhere."""
+    (w,) = [w for w in rep.workloads if str(w.ref) == workload]
+    return [p.origin for t in w.techniques if t.technique.id == technique for p in t.paths]
+
+
 def step_in(rep: Report, workload: str, step: str) -> Any:
     """The first path step ``step`` (``id@scope``) in ``workload``'s findings."""
     (w,) = [w for w in rep.workloads if str(w.ref) == workload]
@@ -145,13 +151,16 @@ def test_a_writable_batch_job_runs_code_in_the_nimservice_that_trusts_model_code
             f"shared-store-code-exec@{JOB}[convert]",
         ]
     ]
-    assert paths(rep, JOB, "T1528") == [
+    # what the code then does happens in the NIMService: its findings, through the Job
+    assert paths(rep, JOB, "T1528") == []
+    assert paths(rep, NIM, "T1528") == [
         [
             f"exploit-cluster-service@{JOB}[convert]",
             f"shared-store-code-exec@{JOB}[convert]",
             f"steal-sa-token@{NIM}[llm-ctr]",
         ]
     ]
+    assert origins(rep, NIM, "T1528") == [JOB]
     hop = step_in(rep, JOB, f"shared-store-code-exec@{JOB}[convert]")
     (fact,) = [f for f in hop.facts if f.fact == "shared_store:write_code"]
     assert fact.field == "containers[convert].volumeMounts[models]"
@@ -181,20 +190,31 @@ def test_without_a_code_loader_the_batch_job_tampers_with_the_nimservice_model(
         [f"exploit-cluster-service@{JOB}[convert]", f"shared-store-tamper@{JOB}[convert]"]
     ]
     assert paths(rep, JOB, "T1080") == []
-    at_nim = {
-        (s.id, s.scope)
-        for w in rep.workloads
-        if str(w.ref) == JOB
-        for t in w.techniques
-        for p in t.paths
-        for s in p.steps
-        if s.scope.startswith(NIM)
-    }
-    # In the NIMService only what is done to its model (ATLAS: poisoning, its architecture,
-    # corruption, at the workload's scope); nothing runs in its container.
+    (nim,) = [w for w in rep.workloads if str(w.ref) == NIM]
+    at_nim = {(s.id, s.scope) for t in nim.techniques for p in t.paths for s in p.steps[2:]}
+    # The NIMService's findings: only what is done to its model (ATLAS: poisoning, its
+    # architecture, corruption, at the workload's scope), all through the Job's write;
+    # nothing runs in its container.
     assert at_nim == {
         (step, NIM)
         for step in ("poison-served-model", "modify-model-architecture", "corrupt-model")
+    }
+    assert {t.technique.id for t in nim.techniques} == {
+        "AML.T0018.000",
+        "AML.T0018.001",
+        "AML.T0076",
+    }
+    assert {
+        (p.origin, p.entry, *(f"{s.id}@{s.scope}" for s in p.steps[:2]))
+        for t in nim.techniques
+        for p in t.paths
+    } == {
+        (
+            JOB,
+            "cluster",
+            f"exploit-cluster-service@{JOB}[convert]",
+            f"shared-store-tamper@{JOB}[convert]",
+        )
     }
     assert shortest(
         docs, catalogue, f"state:entry:cluster@{JOB}", f"state:model_store_write@{NIM}"
@@ -311,6 +331,17 @@ LEADER = "LeaderWorkerSet/default/my-nim#leader"
 WORKER = "LeaderWorkerSet/default/my-nim#worker"
 
 
+WORKERS_DENY: Doc = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "workers-deny", "namespace": "default"},
+    "spec": {
+        "podSelector": {"matchExpressions": [{"key": "nim-llm-role", "operator": "DoesNotExist"}]},
+        "policyTypes": ["Ingress"],
+    },
+}
+
+
 def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
     """The nim-llm chart's multi-node render: the leader and the workers mount Secret
     my-nim-nim-llm-ssh-pk, the workers run sshd. A foothold in the leader logs in to the
@@ -338,19 +369,30 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
         f"env-credentials@{LEADER}[nim-leader]",
         f"ssh-key-lateral@{LEADER}",
     ]
-    # the workers' key does not reach the leader (it serves no SSH): a worker reaches the
-    # leader only over the pod network, then uses the leader's key
-    steps = {s for p in paths(rep, WORKER, "T1021.004") for s in p}
-    assert f"ssh-key-lateral@{WORKER}" not in steps
-    assert paths(rep, WORKER, "T1021.004") == [
-        [
-            f"cluster-remote-service@{WORKER}[nim-worker]",
-            f"reach-pod-network@{WORKER}[nim-worker]",
-            f"exploit-pod-service@{LEADER}:8000",
-            f"env-credentials@{LEADER}[nim-leader]",
-            f"ssh-key-lateral@{LEADER}",
-        ]
+    # the key is used where it is held: the leader's finding; the workers' key does not
+    # reach the leader (it serves no SSH)
+    assert paths(rep, WORKER, "T1021.004") == []
+    assert not [
+        s
+        for w in rep.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        if s.id == "ssh-key-lateral" and s.scope == WORKER
     ]
+    # What the login does happens in the workers: their findings. Here the cluster reaches
+    # them directly, by shorter paths; when a NetworkPolicy admits nobody to the workers
+    # (the leader's template alone carries the nim-llm-role label), the key is the way in.
+    rep = analyze([LWS, WORKERS_DENY], entries=["cluster"])
+    login = [
+        f"exploit-cluster-service@{LEADER}[nim-leader]",
+        f"env-credentials@{LEADER}[nim-leader]",
+        f"ssh-key-lateral@{LEADER}",
+    ]
+    assert paths(rep, WORKER, "T1528") == [[*login, f"steal-sa-token@{WORKER}[nim-worker]"]]
+    assert paths(rep, WORKER, "T1496.001") == [[*login, f"gpu-compute-hijack@{WORKER}[nim-worker]"]]
+    (worker,) = [w for w in rep.workloads if str(w.ref) == WORKER]
+    assert {p.origin for t in worker.techniques for p in t.paths} == {LEADER}
 
 
 def test_the_nim_operator_multi_node_key_reaches_its_workers() -> None:

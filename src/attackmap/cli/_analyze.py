@@ -364,7 +364,7 @@ def _rows(report: Any) -> list[tuple[str, ...]]:
                     f"{t.technique.id} {t.technique.name}",
                     t.severity,
                     ", ".join(tactic_label(t.technique, x) for x in t.technique.tactics),
-                    shortest.entry,
+                    shortest.start,
                     route + more,
                     # every path, not only the shortest: a control that breaks one path
                     # leaves the technique reachable by the others

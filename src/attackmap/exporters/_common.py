@@ -101,13 +101,18 @@ def control_info(cat: Catalogue, name: str) -> ControlInfo:
 
 
 def route(path: Path) -> str:
-    """``entry > step > step`` (step ids)."""
-    return " > ".join([path.entry, *(s.id for s in path.steps)])
+    """``entry > step > step`` (step ids); the entry says where it is when the path starts
+    in another workload (``external via Deployment/web/ui > ...``)."""
+    return " > ".join([path.start, *(s.id for s in path.steps)])
 
 
-def first_location(path: Path) -> tuple[str, int | None] | None:
-    """Manifest file and line of the first fact (with a file) enabling the path's first step."""
-    for step in path.steps[:1]:
+def first_location(path: Path, workload: str | None = None) -> tuple[str, int | None] | None:
+    """Manifest file and line of the first fact (with a file) enabling the path's first
+    step; of its first step in ``workload``, when the path starts in another one."""
+    first = path.steps[:1]
+    if path.origin and workload is not None:
+        first = tuple(s for s in path.steps if s.workload == workload)[:1] or first
+    for step in first:
         for use in step.facts:
             if use.path:
                 return use.path, use.line

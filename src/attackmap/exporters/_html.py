@@ -159,7 +159,7 @@ def _workload_section(wa: WorkloadAnalysis, *, svg: bool, level: int) -> str:
 def _technique_row(t: TechniqueFinding) -> str:
     tech = t.technique
     paths = "".join(
-        f"<details><summary>{escape(p.entry)}: {len(p.steps)} step(s)</summary>{_path_body(p)}</details>"
+        f"<details><summary>{escape(p.start)}: {len(p.steps)} step(s)</summary>{_path_body(p)}</details>"
         for p in t.paths
     )
     more = '<p class="muted">more paths not shown</p>' if t.truncated else ""
@@ -187,6 +187,6 @@ def _path_body(path: Path) -> str:
         )
     broken = ", ".join(f"<code>{escape(c)}</code>" for c in path.broken_by) or "no single control"
     return (
-        f'<p>entry: <b>{escape(path.entry)}</b></p><ol class="steps">{"".join(steps)}</ol>'
+        f'<p>entry: <b>{escape(path.start)}</b></p><ol class="steps">{"".join(steps)}</ol>'
         f"<p>this path alone broken by: {broken}</p>"
     )

@@ -87,7 +87,7 @@ def _sorted_paths(wa: WorkloadAnalysis) -> list[tuple[str, Path]]:
 
 
 def _chain(technique: str, path: Path) -> list[str]:
-    return [f"entry:{path.entry}", *(f"step:{s.key}" for s in path.steps), f"technique:{technique}"]
+    return [f"entry:{path.start}", *(f"step:{s.key}" for s in path.steps), f"technique:{technique}"]
 
 
 def picture(wa: WorkloadAnalysis, max_nodes: int = MAX_NODES) -> Picture:

@@ -164,7 +164,7 @@ def _security_severity(severity: str | None) -> dict[str, str]:
 
 def _result(w: WorkloadAnalysis, t: TechniqueFinding) -> dict[str, Any]:
     path = t.paths[0]
-    where = first_location(path)
+    where = first_location(path, str(w.ref))
     uri, line = where if where else (w.source.path, w.source.line)
     physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(uri)}}
     if line is not None:

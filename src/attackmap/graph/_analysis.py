@@ -57,7 +57,7 @@ _PATH_STEP_FIELDS = {
     "facts",
     "broken_by",
 }
-_PATH_FIELDS = {"entry", "steps", "broken_by"}
+_PATH_FIELDS = {"entry", "origin", "steps", "broken_by"}
 _FINDING_FIELDS = {"technique", "paths", "truncated", "severity"}
 
 MAX_EXACT_CANDIDATES = 24
@@ -136,17 +136,11 @@ class Analyzer:
     # -- paths -----------------------------------------------------------------------------
 
     def _raw_paths(
-        self, graph: AttackGraph, workloads: Iterable[str]
-    ) -> dict[str, list[tuple[str, tuple[StepInstance, ...]]]]:
-        """workload -> [(entry, step instances)], one shortest path per (entry, sink)."""
-        wanted = list(workloads)
-        out: dict[str, list[tuple[str, tuple[StepInstance, ...]]]] = {w: [] for w in wanted}
-        starts = {graph.entry_node(w, e): (w, e) for w in wanted for e in self.entries}
-        for sink in graph.sinks():
-            for start, steps in graph.paths_to_sink(sink, list(starts)).items():
-                wkey, entry = starts[start]
-                out[wkey].append((entry, steps))
-        return out
+        self, graph: AttackGraph, workloads: Iterable[str], sinks: Iterable[str] | None = None
+    ) -> dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]]:
+        """workload -> [(entry, start workload, step instances)]: per (entry, sink) the
+        shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`)."""
+        return graph.owned_paths(self.entries, workloads, sinks)
 
     def _fact_uses(self, inst: StepInstance, graph: AttackGraph) -> tuple[FactUse, ...]:
         sf = inst.scope
@@ -340,9 +334,10 @@ class Analyzer:
             out = self._broken[key] = tuple(sorted(found))
         return out
 
-    def _path(self, entry: str, steps: tuple[PathStep, ...]) -> Path:
-        """A reported path; its ``broken_by`` is the union of its steps' (each already the
-        controls that alone stop that step), one shared tuple per distinct set."""
+    def _path(self, entry: str, origin: str | None, steps: tuple[PathStep, ...]) -> Path:
+        """A reported path (``origin``: the workload whose entry point starts it, when not
+        the one it is listed under); its ``broken_by`` is the union of its steps' (each
+        already the controls that alone stop that step), one shared tuple per distinct set."""
         found: set[str] = set()
         for step in steps:
             found.update(step.broken_by)
@@ -350,7 +345,9 @@ class Analyzer:
         broken_by = self._broken.get(key)
         if broken_by is None:
             broken_by = self._broken[key] = tuple(sorted(found))
-        return Path.model_construct(_PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by)
+        return Path.model_construct(
+            _PATH_FIELDS, entry=entry, origin=origin, steps=steps, broken_by=broken_by
+        )
 
     def _cached_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
         memo = graph.memo.setdefault("steps", {})
@@ -362,12 +359,18 @@ class Analyzer:
     # -- report ----------------------------------------------------------------------------
 
     def _findings(
-        self, graph: AttackGraph, raw: list[tuple[str, tuple[StepInstance, ...]]]
+        self,
+        graph: AttackGraph,
+        workload: str,
+        raw: list[tuple[str, str, tuple[StepInstance, ...]]],
     ) -> tuple[TechniqueFinding, ...]:
+        """``workload``'s findings from its paths (``(entry, start workload, steps)``)."""
         entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
-        by_tech: dict[str, list[tuple[tuple[Any, ...], str, tuple[StepInstance, ...]]]] = {}
+        by_tech: dict[
+            str, list[tuple[tuple[Any, ...], str, str | None, tuple[StepInstance, ...]]]
+        ] = {}
         seen: set[tuple[str, ...]] = set()
-        for entry, steps in raw:
+        for entry, start, steps in raw:
             if not steps:
                 continue
             ids = tuple(s.id for s in steps)
@@ -375,13 +378,14 @@ class Analyzer:
                 continue
             seen.add((entry, *ids))
             order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
-            by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, steps))
+            origin = start if start != workload else None
+            by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
         findings = []
         for tid in sorted(by_tech):
             ranked = sorted(by_tech[tid], key=lambda item: item[0])
             paths = tuple(
-                self._path(entry, tuple(self._cached_step(s, graph) for s in steps))
-                for _order, entry, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
+                self._path(entry, origin, tuple(self._cached_step(s, graph) for s in steps))
+                for _order, entry, origin, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
             )
             technique = self.kb.technique(tid)
             findings.append(
@@ -402,7 +406,7 @@ class Analyzer:
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         analyses = []
         for wf in self.fb.workloads:
-            findings = self._findings(graph, raw.pop(wf.key))
+            findings = self._findings(graph, wf.key, raw.pop(wf.key))
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
             self._derived.clear()
@@ -463,15 +467,16 @@ class Analyzer:
         analysis = WorkloadAnalysis(
             ref=wf.workload.ref,
             source=wf.workload.source,
-            techniques=self._findings(self.graph, raw),
+            techniques=self._findings(self.graph, workload, raw),
         )
         return self._minimal(workload, tuple(goals), analysis)
 
     def _goal_paths(
         self, graph: AttackGraph, workload: str, goals: tuple[str, ...]
     ) -> list[tuple[str, tuple[StepInstance, ...]]]:
-        raw = self._raw_paths(graph, [workload])[workload]
-        return [(e, steps) for e, steps in raw if steps and steps[-1].step.technique in goals]
+        sinks = [s for s in graph.sinks() if self.catalogue.step(s[5:]).technique in goals]
+        raw = self._raw_paths(graph, [workload], sinks)[workload]
+        return [(e, steps) for e, _start, steps in raw if steps]
 
     def _minimal(
         self, workload: str, goals: tuple[str, ...], analysis: WorkloadAnalysis

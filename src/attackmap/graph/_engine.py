@@ -7,15 +7,19 @@ has one incoming edge (the state it starts from) and edges to the states it gran
 its sink. Every step starts from exactly one state, so reachability is plain graph
 reachability and the shortest path to a step is a shortest path in the graph.
 
-Paths are found per sink with one reverse breadth-first search: from every entry node in
-the sink's back-cone, the path follows successors whose distance drops by one, choosing
-the smallest node id — shortest first and deterministic.
+A path belongs to the workload where its technique happens: the workload of its last node
+at a workload's scope (:meth:`AttackGraph.owned_paths`). Paths are found with one forward
+breadth-first search per entry kind (from every workload's entry point of the kind) and one
+reverse search per sink of the *local* graph (the edges that stay in a workload or leave
+workloads behind); each workload's path meets the two at its best node, and each half
+follows its distances down by one, choosing the smallest node id — shortest first and
+deterministic.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -138,9 +142,14 @@ def step_needs(catalogue: Catalogue) -> dict[str, Needs]:
 class AttackGraph:
     """The instantiated graph of one fact base. Query it; do not mutate it."""
 
-    def __init__(self, fb: FactBase, catalogue: Catalogue) -> None:
+    def __init__(
+        self, fb: FactBase, catalogue: Catalogue, *, within: AttackGraph | None = None
+    ) -> None:
+        """``within``: the graph of the whole cluster, when ``fb`` holds part of it (one
+        patched workload): relation groups keep their members there."""
         self.fb = fb
         self.catalogue = catalogue
+        self._within = within
         # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
         # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
         # Built as dicts (no duplicate edges), kept as tuples (a third of the memory).
@@ -154,7 +163,7 @@ class AttackGraph:
         self._refs: dict[str, list[tuple[tuple[Group, str], str | None]]] = {}
         self._member_of: dict[str, list[tuple[Group, str]]] = {}
         self._hub_tables: dict[tuple[str, ...], _PathTable] = {}
-        self.memo: dict[str, dict[str, Any]] = {}  # per-graph caches of the analysis
+        self.memo: dict[str, dict[Any, Any]] = {}  # per-graph caches of the analysis
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
@@ -326,6 +335,10 @@ class AttackGraph:
         found = self._fanouts.get(key)
         if found is None:
             members = self._members(key)
+            within = self._within
+            if within is not None:  # the members outside this part
+                fan = within._fanouts.get(key)
+                members = {**(fan.members if fan is not None else within._members(key)), **members}
             found = self._fanouts[key] = _Fanout(members)
             for node in members:
                 self._member_of.setdefault(node, []).append(key)
@@ -462,32 +475,169 @@ class AttackGraph:
         return dist
 
     def _next_hop(self, node: str, want: int, table: _PathTable) -> str:
-        """The smallest successor of ``node`` at distance ``want`` in ``table``."""
+        """The smallest successor of ``node`` at distance ``want`` in ``table`` (in the
+        local graph for a local table: none of another workload)."""
         dist = table.dist
+        own: str | None = None
+        owners: dict[str, str] = {}
+        if table.local:
+            owners = self.owners()
+            own = owners.get(node)
         best: str | None = None
         for n in self._succ[node]:
             if dist.get(n) == want and (best is None or n < best):
+                if table.local and owners.get(n, own) != own:
+                    continue
                 best = n
         for key, excluded in self._refs.get(node, ()):
-            member = table.group_min(key, want, excluded)
+            member = table.group_min(key, want, excluded, own)
             if member is not None and (best is None or member < best):
                 best = member
         assert best is not None, f"no next hop from {node}"  # dist[node] came from one
         return best
 
-    def paths_to_sink(
-        self, sink: str, starts: Iterator[str] | list[str]
-    ) -> dict[str, tuple[StepInstance, ...]]:
-        """For each start node that reaches ``sink``: the step instances of the
-        deterministic shortest path (ties broken by the smallest node id).
+    # -- paths owned by a workload ---------------------------------------------------------
 
-        A sink whose step fires only at node or cluster scope (``node-tokens``,
-        ``node-clear-logs``...: one instance per node class, or at the cluster) shares the
-        search of those instances' states: one reverse search from the states together
-        serves every such sink, which keeps large clusters linear. The path ends at the
-        nearest state (the smallest node id among equals, as a search from the sink would
-        choose) and its instance.
-        """
+    def owners(self) -> dict[str, str]:
+        """Each node that belongs to a workload, with the workload's key: its entry points
+        and the states and step instances at its container, port and workload scopes.
+        Nodes at node, cluster, ServiceAccount and namespace-admin scope belong to none."""
+        found: dict[str, str] | None = self.memo.get("owners")
+        if found is None:
+            workloads = self.workloads
+            found = {}
+            for node in self._succ:
+                key = _owner(node)
+                if key in workloads:
+                    found[node] = key
+            self.memo["owners"] = found
+        return found
+
+    def distances_from(self, starts: Iterable[str]) -> dict[str, int]:
+        """Hop distance from the nearest of ``starts`` to every node they reach (forward
+        BFS). A group (see :class:`_Fanout`) is expanded at most twice: for the first step
+        referring to it (every member but those of the owner it excludes), then for the
+        first step excluding another owner (the members left)."""
+        succ = self._succ
+        refs = self._refs
+        fanouts = self._fanouts
+        expanded: dict[tuple[Group, str], str | None] = {}  # group -> owner left out
+        full: set[tuple[Group, str]] = set()
+        dist = dict.fromkeys(starts, 0)
+        queue = deque(dist)
+        while queue:
+            node = queue.popleft()
+            d = dist[node] + 1
+            for n in succ.get(node, ()):
+                if n not in dist:
+                    dist[n] = d
+                    queue.append(n)
+            for key, excluded in refs.get(node, ()):
+                if key in full:
+                    continue
+                members = fanouts[key].members
+                if key in expanded:
+                    left = expanded[key]
+                    if left == excluded:
+                        continue
+                    full.add(key)
+                    targets = [n for n, o in members.items() if o == left]
+                else:
+                    expanded[key] = excluded
+                    if excluded is None:
+                        full.add(key)
+                    targets = [n for n, o in members.items() if o != excluded]
+                for n in targets:
+                    if n not in dist:
+                        dist[n] = d
+                        queue.append(n)
+        return dist
+
+    def local_distances_to(self, *targets: str) -> dict[str, int]:
+        """As :meth:`distances_to` over the *local* graph: the edges that stay in one
+        workload or leave workloads behind (an edge into a workload's node counts only
+        from a node of the same workload). A workload's node has a distance when a way
+        from it to a target stays in its workload and then at node, cluster or identity
+        scope: a path ending so belongs to that workload."""
+        pred = self._pred
+        member_of = self._member_of
+        fanouts = self._fanouts
+        owners = self.owners()
+        waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
+        done: set[tuple[Group, str]] = set()
+        dist = dict.fromkeys(targets, 0)
+        queue = deque(targets)
+        while queue:
+            node = queue.popleft()
+            d = dist[node] + 1
+            own = owners.get(node)
+            for p in pred.get(node, ()):
+                if p not in dist and (own is None or owners.get(p) == own):
+                    dist[p] = d
+                    queue.append(p)
+            for key in member_of.get(node, ()):
+                fan = fanouts[key]
+                owner = fan.members[node]
+                if own is not None:  # only steps of the same workload lead here locally
+                    for excluded, p in self._refs_by_owner(key).get(own, ()):
+                        if excluded != owner and p not in dist:
+                            dist[p] = d
+                            queue.append(p)
+                    continue
+                if key in done:
+                    continue
+                first = waiting.get(key)
+                if first is None:
+                    ready = [steps for excl, steps in fan.refs.items() if excl != owner]
+                    if owner in fan.refs:
+                        waiting[key] = owner
+                    else:
+                        done.add(key)
+                elif first != owner:
+                    ready = [fan.refs[first]]
+                    done.add(key)
+                else:
+                    continue
+                for steps in ready:
+                    for p in steps:
+                        if p not in dist:
+                            dist[p] = d
+                            queue.append(p)
+        return dist
+
+    def _refs_by_owner(self, key: tuple[Group, str]) -> dict[str, list[tuple[str | None, str]]]:
+        """The steps referring to group ``key`` that belong to a workload, by workload, each
+        with the owner it excludes."""
+        memo = self.memo.setdefault("refs_by_owner", {})
+        found: dict[str, list[tuple[str | None, str]]] | None = memo.get(key)
+        if found is None:
+            owners = self.owners()
+            found = {}
+            for excluded, steps in self._fanouts[key].refs.items():
+                for step in steps:
+                    owner = owners.get(step)
+                    if owner is not None:
+                        found.setdefault(owner, []).append((excluded, step))
+            memo[key] = found
+        return found
+
+    def prefixes(self, entry: str) -> _Prefixes:
+        """The shortest ways from the entry points of kind ``entry`` of every workload
+        (memoised until :meth:`drop_caches`)."""
+        memo = self.memo.setdefault("prefixes", {})
+        found: _Prefixes | None = memo.get(entry)
+        if found is None:
+            starts = [self.entry_node(w, entry) for w in sorted(self.workloads)]
+            found = memo[entry] = _Prefixes(self, starts)
+        return found
+
+    def _local_table(self, sink: str) -> tuple[_PathTable, dict[str, StepInstance]]:
+        """The local path table towards ``sink`` and, for a sink whose step fires only at
+        node or cluster scope (``node-tokens``, ``node-clear-logs``...: one instance per
+        node class, or at the cluster), the instance at each of its states: one search
+        from those states together serves every such sink, which keeps large clusters
+        linear (a path ends at the nearest state, the smallest node id among equals, as a
+        search from the sink would choose, and its instance there)."""
         tails: dict[str, StepInstance] = {}  # hub state -> the sink's step instance there
         for inst_node in sorted(self._pred.get(sink, ())):
             (state,) = self._pred[inst_node]
@@ -496,26 +646,152 @@ class AttackGraph:
                 tails = {}
                 break
             tails[state] = self.instances[inst_node[5:]]
-        out: dict[str, tuple[StepInstance, ...]] = {}
-        if tails:
-            hub = tuple(sorted(tails))
-            table = self._hub_tables.get(hub)
-            if table is None:
-                table = self._hub_tables[hub] = _PathTable(self, *hub)
-            for start in starts:
-                if start in table.dist:  # most starts do not reach a given sink
-                    found = table.walk(start)
-                    if found is not None:
-                        steps, end = found
-                        out[start] = (*steps, tails[end])
-            return out
-        table = _PathTable(self, sink)
-        for start in starts:
-            if start in table.dist:
-                found = table.walk(start)
-                if found is not None:
-                    out[start] = found[0]
+        if not tails:
+            return _PathTable(self, sink, local=True), tails
+        hub = tuple(sorted(tails))
+        table = self._hub_tables.get(hub)
+        if table is None:
+            table = self._hub_tables[hub] = _PathTable(self, *hub, local=True)
+        return table, tails
+
+    def owned_paths(
+        self,
+        entries: Iterable[str],
+        workloads: Iterable[str] | None = None,
+        sinks: Iterable[str] | None = None,
+    ) -> dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]]:
+        """Per workload (all, or ``workloads``), one shortest path per entry kind and sink
+        (all, or ``sinks``) among the paths the workload *owns*: ``(entry, the workload
+        whose entry point starts it, step instances)``.
+
+        A path belongs to the workload of its last node at a workload's scope (its entry
+        point, its container, port and workload scopes): the technique happens there, and
+        steps at node, cluster or identity scope after it happen on its behalf. A path may
+        start at any workload's entry point of the kind. Per kind, one forward search from
+        every entry point gives each node's distance d(n) (:class:`_Prefixes`); per sink,
+        one search of the local graph (:meth:`local_distances_to`) the distance l(n) of
+        the way on that stays in n's workload, then leaves workloads behind. The shortest
+        path owned by W has length min over W's nodes n of d(n) + l(n): a shortest way to
+        n, then the local way on. Among equals the smallest d(n) (so W's own entry point
+        first, when a path from it is among the shortest), then the smallest node id; the
+        way to n prefers W's nodes, then the smallest ids; the way on the smallest ids."""
+        doors = self._doors()
+        wanted = set(workloads) if workloads is not None else None
+        kinds = {e: self.prefixes(e) for e in entries}
+        out: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]] = {
+            w: [] for w in (sorted(wanted) if wanted is not None else sorted(self.workloads))
+        }
+        hub_best: dict[int, dict[tuple[str, str], tuple[int, int, str]]] = {}
+        for sink in sorted(sinks) if sinks is not None else self.sinks():
+            table, tails = self._local_table(sink)
+            best = hub_best.get(id(table)) if tails else None
+            if best is None:
+                best = {}
+                for node, rest in table.dist.items():
+                    w = doors.get(node)
+                    if w is None or (wanted is not None and w not in wanted):
+                        continue
+                    for e, pre in kinds.items():
+                        d = pre.dist.get(node)
+                        if d is None:
+                            continue
+                        cand = (d + rest, d, node)
+                        cur = best.get((w, e))
+                        if cur is None or cand < cur:
+                            best[(w, e)] = cand
+                if tails:
+                    hub_best[id(table)] = best
+            for (w, e), (_total, _d, node) in best.items():
+                before, start = kinds[e].upto(node, w)
+                found = table.walk(node)
+                assert found is not None  # node is in table.dist
+                after, end = found
+                if node.startswith("step:"):
+                    before = before[:-1]  # the walk from node starts with it
+                steps = (*before, *after, tails[end]) if tails else (*before, *after)
+                out[w].append((e, _owner(start), steps))
         return out
+
+    def _doors(self) -> dict[str, str]:
+        """The nodes where a path may begin its last stretch in a workload, with the
+        workload: its entry points, and its nodes with a predecessor elsewhere (an explicit
+        edge from outside the workload, or membership of a relation group). The best node
+        of :meth:`owned_paths` is one of them: walking back from any other node of the
+        workload along a shortest way to it meets one that is at least as good and nearer
+        the start."""
+        found: dict[str, str] | None = self.memo.get("doors")
+        if found is None:
+            found = {}
+            member_of = self._member_of
+            pred = self._pred
+            owners = self.owners()
+            for node, owner in owners.items():
+                if (
+                    node.startswith("state:entry:")
+                    or node in member_of
+                    or any(owners.get(p) != owner for p in pred.get(node, ()))
+                ):
+                    found[node] = owner
+            self.memo["doors"] = found
+        return found
+
+    def _nodes_of(self, key: str) -> list[str]:
+        """The nodes of workload ``key`` (see :meth:`owners`)."""
+        memo = self.memo.setdefault("nodes_of", {})
+        if not memo:
+            for node, owner in self.owners().items():
+                memo.setdefault(owner, []).append(node)
+        found: list[str] = memo.get(key, [])
+        return found
+
+    def _outside_refs(
+        self, key: tuple[Group, str], entries: tuple[str, ...]
+    ) -> set[tuple[str, str | None]]:
+        """The (workload or ``""``, excluded owner) of the steps referring to group ``key``
+        that the entry points of ``entries`` reach."""
+        memo = self.memo.setdefault("outside_refs", {})
+        found: set[tuple[str, str | None]] | None = memo.get((key, entries))
+        if found is None:
+            owners = self.owners()
+            dists = [self.prefixes(e).dist for e in entries]
+            found = set()
+            for excluded, steps in self._fanouts[key].refs.items():
+                for step in steps:
+                    if any(step in d for d in dists):
+                        found.add((owners.get(step, ""), excluded))
+            memo[(key, entries)] = found
+        return found
+
+    def entered(
+        self,
+        key: str,
+        entries: Iterable[str],
+        skip: Callable[[tuple[Group, str]], bool] | None = None,
+    ) -> set[str]:
+        """The nodes of workload ``key`` that a path from an entry point of ``entries``
+        enters from outside it (from another workload, or from a node, the cluster or an
+        identity): where the paths it owns but does not start begin their part in it.
+        Groups for which ``skip`` holds do not count as ways in."""
+        kinds = tuple(entries)
+        dists = [self.prefixes(e).dist for e in kinds]
+        owners = self.owners()
+        found: set[str] = set()
+        for node in self._nodes_of(key):
+            if not any(node in d for d in dists):
+                continue
+            if any(
+                owners.get(p) != key and any(p in d for d in dists)
+                for p in self._pred.get(node, ())
+            ):
+                found.add(node)
+                continue
+            for gk in self._member_of.get(node, ()):
+                if skip is not None and skip(gk):
+                    continue
+                if any(o != key and x != key for o, x in self._outside_refs(gk, kinds)):
+                    found.add(node)
+                    break
+        return found
 
     def reachable_from(self, start: str) -> set[str]:
         """Every node reachable from ``start`` (``start`` included)."""
@@ -531,23 +807,49 @@ class AttackGraph:
     def techniques_with(
         self, patched: WorkloadFacts, entries: Iterable[str], wanted: Iterable[str] = ()
     ) -> set[str]:
-        """The techniques reachable from ``patched``'s ``entries`` in the graph this one
-        would be with ``patched`` in place of the workload of the same key (what the
-        workload's own facts decide: its step instances and whether its token is on the
-        node; every other scope is unchanged). Stops once every ``wanted`` technique is
-        found. Costs a search of the part reached, not a new graph."""
+        """The techniques ``patched``'s workload owns (see :meth:`owned_paths`) in the
+        graph this one would be with ``patched`` in place of the workload of the same key
+        (what the workload's own facts decide: its step instances and whether its token is
+        on the node; every other scope is unchanged). Its paths start at its own entry
+        points of ``entries`` or enter it from outside where they do in this graph
+        (:meth:`entered`; a way in that ran through the workload itself and that the patch
+        cuts still counts: the answer may keep a technique the patch removes, never drop
+        one it keeps); from there the search follows the local graph. Stops once every
+        ``wanted`` technique is found. Costs a search of the workload's part of the graph
+        and what it reaches at node, cluster and identity scope, not a new graph."""
         key = patched.key
+        kinds = tuple(entries)
         original = self.workloads[key]
         local = AttackGraph(
             replace(self.fb, workloads=(patched,), identities=(), namespace_admins=()),
             self.catalogue,
+            within=self,
         )
         # The token group is the one membership a workload's facts decide.
         token_change: bool | None = None  # True: the token appears, False: it goes
         if ("sa_token" in patched.pod) != ("sa_token" in original.pod):
             token_change = "sa_token" in patched.pod
-        expanded: dict[tuple[Group, str], str | None] = {}  # group -> owner left out
-        full: set[tuple[Group, str]] = set()
+
+        def token_group(gk: tuple[Group, str]) -> bool:
+            on = self.fb.placement.of(key)  # a pod no node takes: its token on none
+            return (
+                gk[0][0] == "tokens" and bool(on) and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in on)
+            )
+
+        # where its paths begin: its entry points, and where they enter it from outside
+        # (not through the token group it leaves)
+        entered = self.entered(key, kinds, skip=token_group if token_change is False else None)
+        if token_change:  # its token joins the node's: a way in where others read them
+            for gk in self._fanouts:
+                node = self._state_node(gk[1], key, None) if token_group(gk) else None
+                if node is not None and any(
+                    o != key and x != key for o, x in self._outside_refs(gk, kinds)
+                ):
+                    entered.add(node)
+        starts = [local.entry_node(key, e) for e in kinds]
+        starts += sorted(
+            n for n in entered if not n.startswith("step:") or n[5:] in local.instances
+        )
         member_cache: dict[tuple[Group, str], dict[str, str]] = {}
 
         def members(gk: tuple[Group, str]) -> dict[str, str]:
@@ -555,12 +857,7 @@ class AttackGraph:
             if found is None:
                 fan = self._fanouts.get(gk)
                 found = dict(fan.members) if fan is not None else self._members(gk)
-                if (
-                    token_change is not None
-                    and gk[0][0] == "tokens"
-                    and self.fb.placement.of(key)  # a pod no node takes: its token on none
-                    and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in self.fb.placement.of(key))
-                ):
+                if token_change is not None and token_group(gk):
                     node = self._state_node(gk[1], key, None)
                     if node is not None and token_change:
                         found[node] = key
@@ -569,28 +866,43 @@ class AttackGraph:
                 member_cache[gk] = found
             return found
 
+        workloads = self.workloads
+
+        def free(node: str) -> bool:
+            return _owner(node) not in workloads
+
+        # Groups expanded for the workload's nodes (its members and free ones) and for
+        # free nodes (free members only), each at most twice (see :meth:`distances_from`).
+        expanded: dict[tuple[tuple[Group, str], bool], str | None] = {}
+        full: set[tuple[tuple[Group, str], bool]] = set()
+
         def successors(node: str) -> Iterator[str]:
-            owner = _owner(node)
-            graph = local if owner == key else self
-            yield from graph._succ.get(node, ())
+            mine = _owner(node) == key
+            graph = local if mine else self
+            for n in graph._succ.get(node, ()):
+                if free(n) or (mine and _owner(n) == key):
+                    yield n
             for gk, excluded in graph._refs.get(node, ()):
-                if gk in full:
+                mode = (gk, mine)
+                if mode in full:
                     continue
-                if gk in expanded:  # only the members left out last time remain
-                    left = expanded[gk]
+                if mode in expanded:  # only the members left out last time remain
+                    left = expanded[mode]
                     if left == excluded:
                         continue
-                    full.add(gk)
-                    yield from (n for n, o in members(gk).items() if o == left)
-                    continue
-                expanded[gk] = excluded
-                if excluded is None:
-                    full.add(gk)
-                yield from (n for n, o in members(gk).items() if o != excluded)
+                    full.add(mode)
+                    chosen = [n for n, o in members(gk).items() if o == left]
+                else:
+                    expanded[mode] = excluded
+                    if excluded is None:
+                        full.add(mode)
+                    chosen = [n for n, o in members(gk).items() if o != excluded]
+                for n in chosen:
+                    if free(n) or (mine and _owner(n) == key):
+                        yield n
 
         want = set(wanted)
-        found: set[str] = set()
-        starts = [local.entry_node(key, e) for e in entries]
+        found = {local.instances[n[5:]].step.technique for n in starts if n.startswith("step:")}
         seen = set(starts)
         queue = deque(starts)
         while queue:
@@ -602,8 +914,7 @@ class AttackGraph:
                 queue.append(n)
                 if n.startswith("step:"):
                     ident = n[5:]
-                    owner = _owner(n)
-                    inst = (local if owner == key else self).instances[ident]
+                    inst = (local if _owner(n) == key else self).instances[ident]
                     found.add(inst.step.technique)
                     if want and want <= found:
                         return found
@@ -631,28 +942,44 @@ def _owner(node: str) -> str:
 
 class _PathTable:
     """Shortest paths from any node to the nearest of some targets, with memoised next
-    hops and suffixes (each with the target it ends at)."""
+    hops and suffixes (each with the target it ends at); with ``local``, in the local
+    graph (:meth:`AttackGraph.local_distances_to`)."""
 
-    def __init__(self, graph: AttackGraph, *targets: str) -> None:
+    def __init__(self, graph: AttackGraph, *targets: str, local: bool = False) -> None:
         self.graph = graph
         self.targets = targets
-        self.dist = graph.distances_to(*targets)
+        self.local = local
+        self.dist = graph.local_distances_to(*targets) if local else graph.distances_to(*targets)
         self._suffix: dict[str, tuple[tuple[StepInstance, ...], str]] = {
             t: ((), t) for t in targets
         }
-        # per group: distance -> (smallest member, its owner, smallest of another owner)
+        # per group: distance -> (smallest member, its owner, smallest of another owner);
+        # in a local table of the members of no workload, and apart, per (workload,
+        # distance) the smallest member of that workload
         self._group_best: dict[tuple[Group, str], dict[int, tuple[str, str, str | None]]] = {}
+        self._group_owned: dict[tuple[Group, str], dict[tuple[str, int], str]] = {}
 
-    def group_min(self, key: tuple[Group, str], want: int, excluded: str | None) -> str | None:
+    def group_min(
+        self, key: tuple[Group, str], want: int, excluded: str | None, own: str | None = None
+    ) -> str | None:
         """The smallest member of group ``key`` at distance ``want`` not owned by
-        ``excluded`` (``None`` if there is none)."""
+        ``excluded`` (``None`` if there is none); in a local table, of no workload or of
+        ``own``'s."""
         best = self._group_best.get(key)
         if best is None:
             best = self._group_best[key] = {}
+            owned = self._group_owned[key] = {}
+            owners = self.graph.owners() if self.local else {}
             dist = self.dist
             for node, owner in self.graph._fanouts[key].members.items():
                 d = dist.get(node)
                 if d is None:
+                    continue
+                workload = owners.get(node)
+                if workload is not None:
+                    cur_owned = owned.get((workload, d))
+                    if cur_owned is None or node < cur_owned:
+                        owned[(workload, d)] = node
                     continue
                 cur = best.get(d)
                 if cur is None:
@@ -665,11 +992,16 @@ class _PathTable:
                     best[d] = (node, owner, other if first_owner == owner else first)
                 elif owner != first_owner and (other is None or node < other):
                     best[d] = (first, first_owner, node)
+        member: str | None = None
         found = best.get(want)
-        if found is None:
-            return None
-        first, first_owner, other = found
-        return first if first_owner != excluded else other
+        if found is not None:
+            first, first_owner, other = found
+            member = first if first_owner != excluded else other
+        if own is not None and own != excluded:
+            mine = self._group_owned[key].get((own, want))
+            if mine is not None and (member is None or mine < member):
+                member = mine
+        return member
 
     def path(self, start: str) -> tuple[StepInstance, ...] | None:
         """The step instances from ``start`` to the nearest target, or ``None``."""
@@ -695,3 +1027,123 @@ class _PathTable:
                 tail = (self.graph.instances[n[5:]], *tail)
             suffix[n] = (tail, end)
         return tail, end
+
+
+class _Prefixes:
+    """The shortest ways from the nearest of some start nodes (one forward search), walked
+    back from any node they reach: at each step the predecessor one hop nearer, one of a
+    preferred workload first, then the smallest node id; memoised per (node, preference)."""
+
+    def __init__(self, graph: AttackGraph, starts: list[str]) -> None:
+        self.graph = graph
+        self.dist = graph.distances_from(starts)
+        # per node: (distance, workload or None for any) -> smallest explicit predecessor
+        self._explicit: dict[str, dict[tuple[int, str | None], str]] = {}
+        # per group: (distance, workload or None for any) -> (smallest referrer, the owner
+        # it excludes, smallest referrer excluding another owner)
+        self._refs: dict[
+            tuple[Group, str], dict[tuple[int, str | None], tuple[str, str | None, str | None]]
+        ] = {}
+        self._upto: dict[tuple[str, str], tuple[tuple[StepInstance, ...], str]] = {}
+
+    def _explicit_best(self, node: str) -> dict[tuple[int, str | None], str]:
+        found = self._explicit.get(node)
+        if found is None:
+            found = self._explicit[node] = {}
+            owners = self.graph.owners()
+            dist = self.dist
+            for p in self.graph._pred.get(node, ()):
+                d = dist.get(p)
+                if d is None:
+                    continue
+                for bucket in ((d, None), (d, owners.get(p))):
+                    cur = found.get(bucket)
+                    if cur is None or p < cur:
+                        found[bucket] = p
+        return found
+
+    def _ref_best(
+        self, key: tuple[Group, str]
+    ) -> dict[tuple[int, str | None], tuple[str, str | None, str | None]]:
+        found = self._refs.get(key)
+        if found is None:
+            found = self._refs[key] = {}
+            owners = self.graph.owners()
+            dist = self.dist
+            for excluded, steps in self.graph._fanouts[key].refs.items():
+                for p in steps:
+                    d = dist.get(p)
+                    if d is None:
+                        continue
+                    for bucket in ((d, None), (d, owners.get(p))):
+                        cur = found.get(bucket)
+                        if cur is None:
+                            found[bucket] = (p, excluded, None)
+                            continue
+                        first, first_excl, other = cur
+                        if p < first:
+                            found[bucket] = (
+                                p,
+                                excluded,
+                                other if first_excl == excluded else first,
+                            )
+                        elif excluded != first_excl and (other is None or p < other):
+                            found[bucket] = (first, first_excl, p)
+        return found
+
+    def _previous(self, node: str, prefer: str) -> str:
+        """The predecessor of ``node`` one hop nearer the starts: of ``prefer``'s workload
+        if one is, else any; the smallest node id."""
+        want = self.dist[node] - 1
+        graph = self.graph
+        mine: str | None = None
+        anyone: str | None = None
+        explicit = self._explicit_best(node)
+        for bucket in ((want, prefer), (want, None)):
+            p = explicit.get(bucket)
+            if p is None:
+                continue
+            if bucket[1] is not None and (mine is None or p < mine):
+                mine = p
+            if anyone is None or p < anyone:
+                anyone = p
+        for key in graph._member_of.get(node, ()):
+            owner = graph._fanouts[key].members[node]
+            refs = self._ref_best(key)
+            for bucket in ((want, prefer), (want, None)):
+                cur = refs.get(bucket)
+                if cur is None:
+                    continue
+                first, first_excl, other = cur
+                p = first if first_excl != owner else other
+                if p is None:
+                    continue
+                if bucket[1] is not None and (mine is None or p < mine):
+                    mine = p
+                if anyone is None or p < anyone:
+                    anyone = p
+        found = mine if mine is not None else anyone
+        assert found is not None, f"no predecessor of {node}"  # dist[node] came from one
+        return found
+
+    def upto(self, node: str, prefer: str) -> tuple[tuple[StepInstance, ...], str]:
+        """The step instances from the nearest start up to ``node`` (included, if a step),
+        and that start; ways through ``prefer``'s workload first."""
+        memo = self._upto
+        trail: list[str] = []
+        n = node
+        found = memo.get((n, prefer))
+        while found is None:
+            trail.append(n)
+            if self.dist[n] == 0:
+                found = ((), n)
+                break
+            n = self._previous(n, prefer)
+            found = memo.get((n, prefer))
+        steps, start = found
+        instances = self.graph.instances
+        for t in reversed(trail):
+            if t.startswith("step:"):
+                steps = (*steps, instances[t[5:]])
+            memo[(t, prefer)] = (steps, start)
+        return steps, start

@@ -72,13 +72,22 @@ class PathStep(_Frozen):
 
 
 class Path(_Frozen):
-    """From an entry point through ordered steps; ``broken_by``: every control that alone
-    breaks this path (``control@workload``; ``control@cluster`` for cluster changes), which
-    is the union of its steps' ``broken_by`` (a control breaks a path by stopping a step)."""
+    """From an entry point through ordered steps; ``origin``: the workload (``Kind/ns/name``)
+    whose entry point starts the path when it is not the workload the path is listed under
+    (a foothold elsewhere that reaches this workload), ``None`` when it starts there;
+    ``broken_by``: every control that alone breaks this path (``control@workload``;
+    ``control@cluster`` for cluster changes), which is the union of its steps'
+    ``broken_by`` (a control breaks a path by stopping a step)."""
 
     entry: str
     steps: tuple[PathStep, ...]
     broken_by: tuple[str, ...]
+    origin: str | None = None
+
+    @property
+    def start(self) -> str:
+        """The entry, and where it is when elsewhere: ``external via Deployment/web/ui``."""
+        return f"{self.entry} via {self.origin}" if self.origin else self.entry
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -86,7 +95,7 @@ class Path(_Frozen):
         return (self.entry, *(f"{s.id}@{s.scope}" for s in self.steps))
 
     def __repr__(self) -> str:
-        return f"<Path {self.entry} > {' > '.join(s.id for s in self.steps)}>"
+        return f"<Path {self.start} > {' > '.join(s.id for s in self.steps)}>"
 
     __str__ = __repr__
 
@@ -347,6 +356,7 @@ class Report(_Frozen):
                 "name": t.technique.name,
                 "tactics": ",".join(t.technique.tactics),
                 "entry": p.entry,
+                "origin": p.origin,
                 "steps": " > ".join(s.id for s in p.steps),
                 "length": len(p.steps),
                 "broken_by": ",".join(p.broken_by),
@@ -516,6 +526,7 @@ class _Tables:
                             "entry": p.entry,
                             "steps": [{"id": s.id, "ref": step[id(s)]} for s in p.steps],
                         }
+                        | ({"origin": p.origin} if p.origin else {})
                         for p in t.paths
                     ],
                 }
@@ -546,6 +557,7 @@ _FRAMEWORKS = ("attack", "atlas")
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
 _LEVELS = ("privileged", "baseline", "restricted")
 _TECHNIQUE_ID = re.compile(r"(T|AML\.T)[0-9]{4}(\.[0-9]{3})?")
+_WORKLOAD_KEY = re.compile(r"[^/]+/[^/]+/[^/]+")
 _STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _TACTIC = re.compile(r"[a-z-]+")
 _CONTROL = re.compile(r"[a-z0-9][a-z0-9-]*(:[^@]+)?@.+")
@@ -983,8 +995,11 @@ class _Reader:
         )
 
     def _path(self, value: object, where: str, steps: list[PathStep]) -> Path:
-        p = self.obj(value, where, ("entry", "steps"))
+        p = self.obj(value, where, ("entry", "steps"), ("origin",))
         entry = self.string(p["entry"], f"{where}.entry", choices=_ENTRIES)
+        origin = None
+        if "origin" in p:
+            origin = self.string(p["origin"], f"{where}.origin", pattern=_WORKLOAD_KEY)
         items = self.array(p["steps"], f"{where}.steps", min_items=1)
         used = []
         size = len(steps)
@@ -1005,10 +1020,20 @@ class _Reader:
             sid = self.string(checked["id"], f"{at}.id", pattern=_STEP_ID)
             step = steps[self.position(checked["ref"], f"{at}.ref", "steps", size)]
             self.fail(f"{at}.id", f"names step {sid!r}, but steps[{checked['ref']}] is {step.id!r}")
+        if origin is not None and used[0].workload != origin:
+            self.fail(
+                f"{where}.origin",
+                f"names {origin}, but the path's first step is in {used[0].workload}",
+                hint="a path starts at the entry point of its first step's workload",
+            )
         broken_by = tuple(sorted({c for s in used for c in s.broken_by}))
         # every value checked above, of the types the fields take
         return Path.model_construct(
-            {"entry", "steps", "broken_by"}, entry=entry, steps=tuple(used), broken_by=broken_by
+            {"entry", "origin", "steps", "broken_by"},
+            entry=entry,
+            origin=origin,
+            steps=tuple(used),
+            broken_by=broken_by,
         )
 
     def _minimal(self, value: object, where: str) -> MinimalControls:

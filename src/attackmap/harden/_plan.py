@@ -79,7 +79,7 @@ def _goal_sets(report: Any, goals: tuple[str, ...]) -> dict[str, list[tuple[str,
             if t.technique.id not in goals:
                 continue
             for p in t.paths:
-                label = f"{t.technique.id} via {p.entry} > " + " > ".join(s.id for s in p.steps)
+                label = f"{t.technique.id} via {p.start} > " + " > ".join(s.id for s in p.steps)
                 out.setdefault(str(w.ref), []).append((label, frozenset(p.broken_by)))
     return out
 

@@ -157,7 +157,7 @@ def _paths_kept(
                 broke = sorted(set(p.broken_by) & applied)
                 if not broke:
                     continue
-                label = f"{t.technique.id} via {p.entry} > " + " > ".join(s.id for s in p.steps)
+                label = f"{t.technique.id} via {p.start} > " + " > ".join(s.id for s in p.steps)
                 kept: list[str] = []
                 for c in broke:
                     name, _, target = c.rpartition("@")
