@@ -7,11 +7,15 @@ compared in the same run; ``--repeat`` interleaves the configurations that many 
 * ``single``: ``attackmap.analyze`` in one process, then the JSON document written;
 * ``shards=N workers=W``: N shard tasks (``attackmap.engines``) on a local pool of W
   processes, joined, then the JSON document written by the client;
-* ``dask shards=N workers=W``: the same tasks on a Dask ``LocalCluster`` of W processes.
+* ``dask shards=N workers=W``: the same tasks on a Dask ``LocalCluster`` of W processes;
+* ``forkN``: an experiment: the cluster loaded and its graph built once, then N forked
+  children (sharing the graph copy-on-write) each report a run of the workloads.
 
-Per run: wall (imports excluded), CPU of every process / wall, peak RSS summed over the
-processes (the client and each worker's peak), the shard tasks' own walls, the join and
-the JSON write; and the SHA-256 of the JSON document, which must be the same everywhere.
+Per run: wall (imports excluded), CPU seconds of every process (and / wall), peak RSS
+summed over the processes (the client and each worker's peak), the shard tasks' own wall
+and CPU, the join and the JSON write, the load average at the end (on a shared machine,
+CPU seconds say more than wall); and the SHA-256 of the JSON document, which must be the
+same everywhere.
 
     .venv/bin/python benchmarks/bench_shard.py --workloads 1000 --config single --config 2x2 \\
         --config dask:2x2 --repeat 3
@@ -65,6 +69,68 @@ def timed_task(task: Any) -> tuple[Any, dict[str, Any]]:
     }
 
 
+def _forked_report(analyzer: Any, keys: frozenset[str], conn: Any) -> None:
+    """In a forked child: the report of ``keys`` over the inherited graph, sent back."""
+    start, cpu = time.perf_counter(), time.process_time()
+    report = analyzer.report(only=keys)
+    conn.send(
+        (
+            report,
+            {
+                "wall_s": round(time.perf_counter() - start, 3),
+                "cpu_s": round(time.process_time() - cpu, 3),
+                "peak_rss_mb": peak_rss_mb(),
+                "pid": os.getpid(),
+                "workloads": len(report.workloads),
+            },
+        )
+    )
+    conn.close()
+
+
+def run_forked(directory: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
+    """The experiment ``forkN``: load and build the graph once, then fork ``n`` children
+    that each report a run of the workloads over the inherited graph (copy-on-write)."""
+    import multiprocessing
+
+    from attackmap._gc import paused
+    from attackmap.attack import load_attack
+    from attackmap.engines import join
+    from attackmap.graph._analysis import Analyzer, _shard_keys
+    from attackmap.graph._catalogue import load_catalogue
+    from attackmap.graph._engine import ENTRY_KINDS
+    from attackmap.model import load, read_documents
+
+    kb = load_attack()
+    documents = read_documents(directory)
+    with paused():
+        analyzer = Analyzer(
+            load(*documents),
+            kb=kb,
+            catalogue=load_catalogue(kb),
+            entries=ENTRY_KINDS,
+            seccomp_root=None,
+            assume_kernel_exploit=False,
+            goals=(),
+            documents=documents,
+            namespace=None,
+        )
+        context = multiprocessing.get_context("fork")
+        pipes, children = [], []
+        for i in range(n):
+            receive, send = context.Pipe(duplex=False)
+            keys = _shard_keys(analyzer.fb, (i, n))
+            child = context.Process(target=_forked_report, args=(analyzer, keys, send))
+            child.start()
+            send.close()
+            pipes.append(receive)
+            children.append(child)
+        results = [pipe.recv() for pipe in pipes]
+        for child in children:
+            child.join()
+    return join([r for r, _ in results]), [info for _, info in results]
+
+
 def run_one(directory: str, config: str) -> dict[str, Any]:
     """One configuration in this (fresh) process."""
     import attackmap
@@ -77,6 +143,10 @@ def run_one(directory: str, config: str) -> dict[str, Any]:
         report = attackmap.analyze(directory)
         out["analyze_s"] = round(time.perf_counter() - start, 3)
         tasks_info: list[dict[str, Any]] = []
+    elif config.startswith("fork"):
+        report, tasks_info = run_forked(directory, int(config[4:]))
+        out["map_s"] = round(time.perf_counter() - start, 3)
+        out["tasks"] = tasks_info
     else:
         kind, _, shape = config.rpartition(":")
         shards, _, workers = shape.partition("x")
@@ -106,7 +176,10 @@ def run_one(directory: str, config: str) -> dict[str, Any]:
     cpu = time.process_time() - cpu0 + children.ru_utime + children.ru_stime
     if config.startswith("dask:"):  # Dask's workers are not our children when they report
         cpu = time.process_time() - cpu0 + sum(i["cpu_s"] for i in tasks_info)
+    out["cpu_s"] = round(cpu, 2)
+    out["client_cpu_s"] = round(time.process_time() - cpu0, 2)
     out["cpu_per_wall"] = round(cpu / out["wall_s"], 2)
+    out["load_average"] = os.getloadavg()[0]
     per_pid: dict[int, float] = {}
     for info in tasks_info:
         per_pid[info["pid"]] = max(per_pid.get(info["pid"], 0.0), info["peak_rss_mb"])
@@ -127,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config",
         action="append",
-        help="single, NxW (N shards on W local processes) or dask:NxW (repeatable)",
+        help="single, NxW (N shards on W local processes), dask:NxW (on a Dask "
+        "LocalCluster) or forkN (the graph built once, N forked children report) (repeatable)",
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=CACHE)
@@ -158,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "median": {
             c: {
                 k: statistics.median(r[k] for r in rs)
-                for k in ("wall_s", "cpu_per_wall", "peak_rss_mb_sum", "json_s")
+                for k in ("wall_s", "cpu_s", "cpu_per_wall", "peak_rss_mb_sum", "json_s")
             }
             | {"walls": [r["wall_s"] for r in rs]}
             for c, rs in runs.items()

@@ -108,6 +108,14 @@ def test_more_shards_than_workloads() -> None:
     assert joined.to_json() == report.to_json()
 
 
+def test_the_options_reach_every_shard(fleet: dict[str, Path]) -> None:
+    options: dict[str, Any] = {"goals": "T1611", "entries": "cluster"}
+    expected = attackmap.analyze(fleet["lab"], **options)
+    assert any(w.minimal_controls and w.minimal_controls[0].controls for w in expected.workloads)
+    (report,) = analyze_fleet([fleet["lab"]], shards=2, **options)
+    assert report.to_json() == expected.to_json()
+
+
 def test_input_order_does_not_change_the_joined_report(
     fleet: dict[str, Path], whole: dict[str, str]
 ) -> None:
@@ -231,6 +239,7 @@ def test_an_unreachable_scheduler_is_an_input_error(
         (["--workers", "2", "--format", "dot"], "draws the whole attack graph"),
         (["--out-dir", "x", "-o", "y.json"], "--out-dir writes one report per cluster"),
         (["--out-dir", "x", "--baseline", "b.json"], "--baseline compares one report"),
+        (["-", "--shards", "2"], "stdin is read once"),
     ],
 )
 def test_contradicting_engine_flags(

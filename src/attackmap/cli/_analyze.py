@@ -235,6 +235,12 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
             hint="compare each cluster's report with its own baseline in a separate run",
         )
     elsewhere = args.engine == "dask" or (args.workers or 1) > 1
+    if "-" in args.paths and (elsewhere or args.shards > 1):
+        raise AttackmapError(
+            "stdin is read once, by one task: --shards, --workers and --engine dask read files",
+            field="-",
+            hint="save the manifests to a file and name it",
+        )
     if elsewhere and fmt in WHOLE_GRAPH_FORMATS:
         raise AttackmapError(
             f"--format {fmt} draws the whole attack graph, which stays in the worker that built it",
