@@ -108,6 +108,19 @@ def test_more_shards_than_workloads() -> None:
     assert joined.to_json() == report.to_json()
 
 
+def test_the_pod_security_threshold_counts_the_cluster_not_the_shard(
+    fleet: dict[str, Path], whole: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attackmap.graph import _analysis
+
+    # the lab cluster (20 workloads) is above this threshold, each of its 2 shards below
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 15)
+    above = attackmap.analyze(fleet["lab"]).to_json()
+    assert above != whole["lab"]  # the threshold changes the trade-off it reports
+    (report,) = analyze_fleet([fleet["lab"]], shards=2)
+    assert report.to_json() == above
+
+
 def test_the_options_reach_every_shard(fleet: dict[str, Path]) -> None:
     options: dict[str, Any] = {"goals": "T1611", "entries": "cluster"}
     expected = attackmap.analyze(fleet["lab"], **options)
