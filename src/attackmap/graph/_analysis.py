@@ -802,7 +802,9 @@ def analyze(
             documents=documents,
             namespace=namespace,
         )
-        return analyzer.report(only=_shard_keys(analyzer.fb, shard) if shard else None)
+        if shard is None:
+            return analyzer.report()
+        return analyzer.report(only=_shard_keys(analyzer.fb, shard))
 
 
 def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
