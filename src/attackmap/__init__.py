@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "analyze": "attackmap.graph",
     "analyze_fleet": "attackmap.engines",
     "Report": "attackmap.graph",
+    "load_report": "attackmap.graph",
     "load_attack": "attackmap.attack",
     "AttackKB": "attackmap.attack",
     "load": "attackmap.model",
@@ -42,6 +43,7 @@ __all__ = [
     "example_manifest",
     "load",
     "load_attack",
+    "load_report",
 ]
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from attackmap.engines import analyze_fleet as analyze_fleet
     from attackmap.graph import Report as Report
     from attackmap.graph import analyze as analyze
+    from attackmap.graph import load_report as load_report
     from attackmap.model import ClusterContext as ClusterContext
     from attackmap.model import Inventory as Inventory
     from attackmap.model import Workload as Workload
