@@ -1,32 +1,37 @@
-"""Sharded analysis: one task per namespace shard, cross-namespace reach joined in a reduction.
+"""Sharded analysis of one cluster with the engines of ``attackmap.engines``, against one process.
 
-The runnable local example for ``docs/scaling.md``. A synthetic cluster (``synth.py``) is
-already one file per namespace plus ``cluster.yaml`` (ClusterRoles, ClusterRoleBindings,
-RuntimeClasses). Each *shard* is a group of namespace files plus ``cluster.yaml``, analysed
-by ``attackmap.analyze`` in its own worker process: ``--engine stdlib`` (default,
-``concurrent.futures.ProcessPoolExecutor``) or ``--engine dask`` (Dask's local
-multiprocessing scheduler, the same task graph a Dask cluster would run). A shard returns
-small, picklable facts: per workload its reachable technique ids, and whether it reaches
-the node (T1611 Escape to Host, which hands it every projected ServiceAccount token on the
-node, in any namespace). The reduction joins what a shard cannot see: a node-escaping workload gains the
-techniques that any token-holding workload of another shard reaches with its identity.
+The measurement behind ``docs/scaling.md``. Each configuration runs in a fresh Python
+process (``--run``), one after another, so they share the machine's state and can be
+compared in the same run; ``--repeat`` interleaves the configurations that many times:
 
-With ``--compare`` the whole cluster is also analysed in one process, and the sharded
-result is checked against it (a shard never reports a technique the whole cluster does
-not; the join closes most of the cross-namespace gap; the rest is printed).
+* ``single``: ``attackmap.analyze`` in one process, then the JSON document written;
+* ``shards=N workers=W``: N shard tasks (``attackmap.engines``) on a local pool of W
+  processes, joined, then the JSON document written by the client;
+* ``dask shards=N workers=W``: the same tasks on a Dask ``LocalCluster`` of W processes;
+* ``forkN``: an experiment: the cluster loaded and its graph built once, then N forked
+  children (sharing the graph copy-on-write) each report a run of the workloads.
 
-    .venv/bin/python benchmarks/bench_shard.py --workloads 2000 --shards 8 --workers 2 [--compare]
-    .venv/bin/python benchmarks/bench_shard.py --engine dask --workloads 2000 --shards 8
+Per run: wall (imports excluded), CPU seconds of every process (and / wall), peak RSS
+summed over the processes (the client and each worker's peak), the shard tasks' own wall
+and CPU, the join and the JSON write, the load average at the end (on a shared machine,
+CPU seconds say more than wall); and the SHA-256 of the JSON document, which must be the
+same everywhere.
+
+    .venv/bin/python benchmarks/bench_shard.py --workloads 1000 --config single --config 2x2 \\
+        --config dask:2x2 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,170 +40,206 @@ sys.path.insert(0, str(HERE))
 
 from bench_scale import CACHE, dataset, peak_rss_mb  # noqa: E402 - a sibling script
 
-ESCAPE = "T1611"  # Escape to Host: the attacker is on the node, with every token on it
+
+class _Digest:
+    """A text sink that only hashes (the document is written, not kept)."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        data = text.encode()
+        self.size += len(data)
+        self.sha.update(data)
 
 
-def shards(directory: Path, count: int) -> list[list[str]]:
-    """Namespace files dealt round-robin into ``count`` shards, ``cluster.yaml`` in each."""
-    files = sorted(p for p in directory.glob("ns-*.yaml"))
-    groups: list[list[str]] = [[] for _ in range(max(1, min(count, len(files))))]
-    for i, path in enumerate(files):
-        groups[i % len(groups)].append(str(path))
-    cluster = directory / "cluster.yaml"
-    return [[*g, str(cluster)] if cluster.exists() else g for g in groups]
+def timed_task(task: Any) -> tuple[Any, dict[str, Any]]:
+    """A shard task, with its wall, CPU, peak RSS and process id."""
+    from attackmap.engines._fleet import run_task
 
-
-def analyze_shard(files: list[str]) -> dict[str, Any]:
-    """One task: analyse a shard; return per-workload techniques and the join keys."""
-    start = time.perf_counter()
-    import attackmap
-
-    inventory = attackmap.load(*files)
-    report = attackmap.analyze(inventory)
-    techniques = {str(w.ref): sorted(w.technique_ids()) for w in report.workloads}
-    token_holders = sorted(
-        str(w.ref)
-        for w in inventory.workloads
-        if w.service_account is not None and w.service_account.automount
-    )
-    return {
-        "techniques": techniques,
-        "escapers": sorted(ref for ref, ids in techniques.items() if ESCAPE in ids),
-        "token_holders": token_holders,
-        "workloads": len(inventory.workloads),
+    start, cpu = time.perf_counter(), time.process_time()
+    report = run_task(task)
+    return report, {
         "wall_s": round(time.perf_counter() - start, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
         "peak_rss_mb": peak_rss_mb(),
         "pid": os.getpid(),
+        "workloads": len(report.workloads),
     }
 
 
-def reduce_shards(results: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Join cross-namespace reach: escapers gain what other shards' token holders reach."""
-    joined: dict[str, set[str]] = {}
-    for r in results:
-        for ref, ids in r["techniques"].items():
-            joined[ref] = set(ids)
-    for i, r in enumerate(results):
-        gained: set[str] = set()
-        for j, other in enumerate(results):
-            if i != j:
-                for ref in other["token_holders"]:
-                    gained.update(other["techniques"].get(ref, ()))
-        for ref in r["escapers"]:
-            joined[ref] |= gained
-    return {ref: sorted(ids) for ref, ids in sorted(joined.items())}
+def _forked_report(analyzer: Any, keys: frozenset[str], conn: Any) -> None:
+    """In a forked child: the report of ``keys`` over the inherited graph, sent back."""
+    start, cpu = time.perf_counter(), time.process_time()
+    report = analyzer.report(only=keys)
+    conn.send(
+        (
+            report,
+            {
+                "wall_s": round(time.perf_counter() - start, 3),
+                "cpu_s": round(time.process_time() - cpu, 3),
+                "peak_rss_mb": peak_rss_mb(),
+                "pid": os.getpid(),
+                "workloads": len(report.workloads),
+            },
+        )
+    )
+    conn.close()
 
 
-ENGINES = ("stdlib", "dask")
+def run_forked(directory: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
+    """The experiment ``forkN``: load and build the graph once, then fork ``n`` children
+    that each report a run of the workloads over the inherited graph (copy-on-write)."""
+    import multiprocessing
+
+    from attackmap._gc import paused
+    from attackmap.attack import load_attack
+    from attackmap.engines import join
+    from attackmap.graph._analysis import Analyzer, _shard_keys
+    from attackmap.graph._catalogue import load_catalogue
+    from attackmap.graph._engine import ENTRY_KINDS
+    from attackmap.model import load, read_documents
+
+    kb = load_attack()
+    documents = read_documents(directory)
+    with paused():
+        analyzer = Analyzer(
+            load(*documents),
+            kb=kb,
+            catalogue=load_catalogue(kb),
+            entries=ENTRY_KINDS,
+            seccomp_root=None,
+            assume_kernel_exploit=False,
+            goals=(),
+            documents=documents,
+            namespace=None,
+        )
+        context = multiprocessing.get_context("fork")
+        pipes, children = [], []
+        for i in range(n):
+            receive, send = context.Pipe(duplex=False)
+            keys = _shard_keys(analyzer.fb, (i, n))
+            child = context.Process(target=_forked_report, args=(analyzer, keys, send))
+            child.start()
+            send.close()
+            pipes.append(receive)
+            children.append(child)
+        results = [pipe.recv() for pipe in pipes]
+        for child in children:
+            child.join()
+    return join([r for r, _ in results]), [info for _, info in results]
 
 
-def map_shards(
-    groups: list[list[str]], workers: int, engine: str = "stdlib"
-) -> list[dict[str, Any]]:
-    """The map step: :func:`analyze_shard` on every group, in worker processes, results in
-    group order. ``dask`` builds one delayed task per shard and computes them with Dask's
-    local ``processes`` scheduler (forked workers, so this script's functions need no
-    pickling by value); on a Dask cluster the same graph goes to ``Client.compute``."""
-    if engine == "dask":
-        import dask  # the optional engine: only this path needs it
-
-        tasks = [dask.delayed(analyze_shard, pure=True)(group) for group in groups]
-        with dask.config.set({"multiprocessing.context": "fork"}):
-            computed = dask.compute(*tasks, scheduler="processes", num_workers=workers)
-        return list(computed)
-    if engine != "stdlib":
-        raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(analyze_shard, groups))
-
-
-def run_sharded(
-    directory: Path, count: int, workers: int, engine: str = "stdlib"
-) -> dict[str, Any]:
-    groups = shards(directory, count)
-    start = time.perf_counter()
-    results = map_shards(groups, workers, engine)
-    map_s = time.perf_counter() - start
-    t = time.perf_counter()
-    joined = reduce_shards(results)
-    reduce_s = time.perf_counter() - t
-    walls = [r["wall_s"] for r in results]
-    return {
-        "shards": len(groups),
-        "workers": workers,
-        "engine": engine,
-        "wall_s": round(time.perf_counter() - start, 3),
-        "map_s": round(map_s, 3),
-        "reduce_s": round(reduce_s, 4),
-        "per_shard": {
-            "workloads": [r["workloads"] for r in results],
-            "wall_s": walls,
-            "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
-            "ms_per_workload": round(1000 * sum(walls) / sum(r["workloads"] for r in results), 2),
-        },
-        "escapers": sum(len(r["escapers"]) for r in results),
-        "shard_techniques": {ref: ids for r in results for ref, ids in r["techniques"].items()},
-        "joined_techniques": joined,
-    }
-
-
-def compare(whole: dict[str, list[str]], sharded: dict[str, Any]) -> dict[str, Any]:
-    local = sharded["shard_techniques"]
-    joined = sharded["joined_techniques"]
-    invented = sorted(r for r in whole if not set(local.get(r, ())) <= set(whole[r]))
-    exact_local = sum(1 for r in whole if set(local.get(r, ())) == set(whole[r]))
-    exact_joined = sum(1 for r in whole if set(joined.get(r, ())) == set(whole[r]))
-    missing = {r: sorted(set(whole[r]) - set(joined.get(r, ()))) for r in whole}
-    return {
-        "workloads": len(whole),
-        "shard_reports_only_true_techniques": not invented,
-        "invented": invented[:10],
-        "exact_without_join": exact_local,
-        "exact_after_join": exact_joined,
-        "still_missing_after_join": {r: m for r, m in sorted(missing.items()) if m},
-        "over_approximated_by_join": sorted(
-            r for r in whole if set(joined.get(r, ())) - set(whole[r])
-        )[:10],
-    }
-
-
-def analyze_whole(directory: Path) -> dict[str, Any]:
-    start = time.perf_counter()
+def run_one(directory: str, config: str) -> dict[str, Any]:
+    """One configuration in this (fresh) process."""
     import attackmap
+    from attackmap.engines import LocalEngine, join
+    from attackmap.engines._fleet import ShardTask
 
-    report = attackmap.analyze(directory)
-    return {
-        "techniques": {str(w.ref): sorted(w.technique_ids()) for w in report.workloads},
-        "wall_s": round(time.perf_counter() - start, 3),
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    start, cpu0 = time.perf_counter(), time.process_time()
+    out: dict[str, Any] = {"config": config}
+    if config == "single":
+        report = attackmap.analyze(directory)
+        out["analyze_s"] = round(time.perf_counter() - start, 3)
+        tasks_info: list[dict[str, Any]] = []
+    elif config.startswith("fork"):
+        report, tasks_info = run_forked(directory, int(config[4:]))
+        out["map_s"] = round(time.perf_counter() - start, 3)
+        out["tasks"] = tasks_info
+    else:
+        kind, _, shape = config.rpartition(":")
+        shards, _, workers = shape.partition("x")
+        n, w = int(shards), int(workers)
+        tasks = [ShardTask(0, directory, (), (i, n), attackmap.__version__) for i in range(n)]
+        if kind == "dask":
+            from attackmap.engines._dask import connect
+
+            with connect(None, w) as engine:
+                ready = time.perf_counter()
+                results = engine.map(timed_task, tasks)
+                out["cluster_start_s"] = round(ready - start, 3)
+        else:
+            results = LocalEngine(w).map(timed_task, tasks)
+        mapped = time.perf_counter()
+        out["map_s"] = round(mapped - start, 3)
+        report = join([r for r, _ in results])
+        out["join_s"] = round(time.perf_counter() - mapped, 4)
+        tasks_info = [info for _, info in results]
+        out["tasks"] = tasks_info
+    t = time.perf_counter()
+    sink = _Digest()
+    report.write_json(sink)
+    out["json_s"] = round(time.perf_counter() - t, 3)
+    out["wall_s"] = round(time.perf_counter() - start, 3)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - cpu0 + children.ru_utime + children.ru_stime
+    if config.startswith("dask:"):  # Dask's workers are not our children when they report
+        cpu = time.process_time() - cpu0 + sum(i["cpu_s"] for i in tasks_info)
+    out["cpu_s"] = round(cpu, 2)
+    out["client_cpu_s"] = round(time.process_time() - cpu0, 2)
+    out["cpu_per_wall"] = round(cpu / out["wall_s"], 2)
+    out["load_average"] = os.getloadavg()[0]
+    per_pid: dict[int, float] = {}
+    for info in tasks_info:
+        per_pid[info["pid"]] = max(per_pid.get(info["pid"], 0.0), info["peak_rss_mb"])
+    per_pid.pop(os.getpid(), None)  # tasks run here (workers=1) count once, below
+    out["peak_rss_mb_client"] = peak_rss_mb()
+    out["peak_rss_mb_sum"] = round(peak_rss_mb() + sum(per_pid.values()), 1)
+    out["workloads"] = len(report.workloads)
+    out["sha256"] = sink.sha.hexdigest()
+    out["json_mb"] = round(sink.size / 1e6, 1)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", type=int, default=2000)
+    parser.add_argument("--workloads", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--compare", action="store_true", help="also analyse the whole cluster")
+    parser.add_argument("--dir", type=Path, help="a cluster directory (default: synth.py's)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        help="single, NxW (N shards on W local processes), dask:NxW (on a Dask "
+        "LocalCluster) or forkN (the graph built once, N forked children report) (repeatable)",
+    )
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=CACHE)
-    parser.add_argument("--engine", choices=ENGINES, default="stdlib", help="the map's executor")
+    parser.add_argument("--run", nargs=2, metavar=("DIR", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    directory, stats = dataset(args.workloads, args.seed, args.cache)
-    sharded = run_sharded(directory, args.shards, args.workers, args.engine)
-    result: dict[str, Any] = {
+    if args.run:
+        print(json.dumps(run_one(*args.run)))
+        return 0
+    directory = args.dir or dataset(args.workloads, args.seed, args.cache)[0]
+    configs = args.config or ["single", "2x2"]
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
+    for _ in range(args.repeat):
+        for config in configs:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--run", str(directory), config],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            result = json.loads(proc.stdout.splitlines()[-1])
+            runs[config].append(result)
+            print(json.dumps(result), file=sys.stderr)
+    digests = {r["sha256"] for rs in runs.values() for r in rs}
+    summary = {
         "benchmark": "shard",
-        "workloads": args.workloads,
-        "namespaces": stats.get("namespaces"),
-        "sharded": {k: v for k, v in sharded.items() if not k.endswith("_techniques")},
+        "directory": str(directory),
+        "identical_documents": len(digests) == 1,
+        "median": {
+            c: {
+                k: statistics.median(r[k] for r in rs)
+                for k in ("wall_s", "cpu_s", "cpu_per_wall", "peak_rss_mb_sum", "json_s")
+            }
+            | {"walls": [r["wall_s"] for r in rs]}
+            for c, rs in runs.items()
+        },
     }
-    if args.compare:
-        with ProcessPoolExecutor(max_workers=1) as pool:  # a fresh process, like the shards
-            whole = pool.submit(analyze_whole, directory).result()
-        result["whole"] = {k: v for k, v in whole.items() if k != "techniques"}
-        result["comparison"] = compare(whole["techniques"], sharded)
-    print(json.dumps(result, indent=2))
-    return 0
+    print(json.dumps(summary, indent=2))
+    return 0 if len(digests) == 1 else 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("attackmap.errors",),
     (
         "attackmap._resources",
+        "attackmap._version",
         "attackmap._gc",
         "attackmap._args",
         "attackmap._jsontext",
@@ -29,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("attackmap._severity", "attackmap.model", "attackmap.pss", "attackmap.seccomp"),
     ("attackmap.audit", "attackmap._config"),
     ("attackmap.graph",),
+    ("attackmap.engines",),  # where analyses run (a process pool, Dask) and their exact join
     ("attackmap",),  # the public facade: lazy names from graph, model and attack
     ("attackmap.harden", "attackmap.exporters"),
     ("attackmap._docsgen",),

@@ -1,8 +1,8 @@
 """attackmap: which ATT&CK (Containers) and ATLAS techniques a Kubernetes GPU workload exposes.
 
 The public API is exactly what this module exports (``__all__``); subpackages
-``attackmap.attack``, ``attackmap.pss``, ``attackmap.seccomp``, ``attackmap.audit`` and
-``attackmap.exporters`` are public too. Everything ``_``-prefixed is private.
+``attackmap.attack``, ``attackmap.pss``, ``attackmap.seccomp``, ``attackmap.audit``,
+``attackmap.engines`` and ``attackmap.exporters`` are public too. Everything ``_``-prefixed is private.
 
 Names are imported lazily so that ``import attackmap`` stays cheap.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from attackmap._version import __version__
 from attackmap.errors import AttackmapError
-
-__version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "analyze": "attackmap.graph",
+    "analyze_fleet": "attackmap.engines",
     "Report": "attackmap.graph",
     "load_report": "attackmap.graph",
     "load_attack": "attackmap.attack",
@@ -39,6 +39,7 @@ __all__ = [
     "Workload",
     "__version__",
     "analyze",
+    "analyze_fleet",
     "example_manifest",
     "load",
     "load_attack",
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from attackmap._resources import example_manifest as example_manifest
     from attackmap.attack import AttackKB as AttackKB
     from attackmap.attack import load_attack as load_attack
+    from attackmap.engines import analyze_fleet as analyze_fleet
     from attackmap.graph import Report as Report
     from attackmap.graph import analyze as analyze
     from attackmap.graph import load_report as load_report

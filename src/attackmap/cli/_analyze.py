@@ -8,11 +8,13 @@ import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from attackmap.attack._models import parent_id
 from attackmap.cli._inputs import add_input_options, report_input_errors
 from attackmap.cli._output import (
+    add_out_dir,
     add_output,
     output_format,
     print_table,
@@ -37,6 +39,9 @@ examples:
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
   attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
   attackmap analyze deploy/ --baseline main.json --fail-on high   only what is new
+  attackmap analyze big/ --workers 2 --shards 2 -o big.json  one cluster in 2 processes
+  attackmap analyze prod/ stage/ --out-dir reports/          a fleet: reports/prod.json ...
+  attackmap analyze prod/ stage/ --out-dir reports/ --engine dask --scheduler tcp://sched:8786
 """
 
 
@@ -150,6 +155,43 @@ def add_parser(sub: Any) -> None:
         metavar="OLD.json",
         help="a saved JSON report: report (and fail on) only the findings it does not have",
     )
+    engine = p.add_argument_group(
+        "engines", "where the analysis runs; every engine writes the same report (docs/scaling.md)"
+    )
+    engine.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this machine, in this process or --workers processes (default); dask: "
+        "the workers of a Dask cluster (--scheduler; needs the dask extra)",
+    )
+    engine.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="local: worker processes (default 1: this process); dask without --scheduler: "
+        "the processes of a Dask cluster started for the run",
+    )
+    engine.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the Dask scheduler, tcp://HOST:PORT (--engine dask); its workers need attackmap "
+        "and must see the input paths",
+    )
+    engine.add_argument(
+        "--shards",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="tasks per cluster: each loads the cluster, builds its graph and analyses 1/N of "
+        "its workloads; the joined report is byte-identical (default 1)",
+    )
+    add_out_dir(
+        p,
+        "a fleet: each PATH is one cluster, its report written to DIR/NAME.EXT (NAME: the "
+        "path's last part, EXT from --format, default json)",
+    )
     p.add_argument(
         "--config",
         metavar="FILE",
@@ -159,12 +201,97 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+#: Formats that draw the whole attack graph, which only an analysis in this process keeps.
+WHOLE_GRAPH_FORMATS = ("dot", "graphml", "png")
+
+
+def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
+    """Refuse engine flags that contradict each other; whether the reports come from
+    other processes (then they hold no attack graph)."""
+    if args.scheduler is not None and args.engine != "dask":
+        raise AttackmapError(
+            "--scheduler is for --engine dask", field="--scheduler", hint="add --engine dask"
+        )
+    if args.out_dir is not None and args.output is not None:
+        raise AttackmapError(
+            "--out-dir writes one report per cluster; -o writes one report",
+            field="--out-dir",
+            hint="leave out -o (the format comes from --format)",
+        )
+    if args.out_dir is not None and args.baseline is not None:
+        raise AttackmapError(
+            "--baseline compares one report, --out-dir writes one per cluster",
+            field="--baseline",
+            hint="compare each cluster's report with its own baseline in a separate run",
+        )
+    elsewhere = args.engine == "dask" or (args.workers or 1) > 1
+    if "-" in args.paths and (elsewhere or args.shards > 1):
+        raise AttackmapError(
+            "stdin is read once, by one task: --shards, --workers and --engine dask read files",
+            field="-",
+            hint="save the manifests to a file and name it",
+        )
+    if elsewhere and fmt in WHOLE_GRAPH_FORMATS:
+        raise AttackmapError(
+            f"--format {fmt} draws the whole attack graph, which stays in the worker that built it",
+            field="--engine",
+            hint="run it in this process (--engine local without --workers), or write json "
+            "and draw the paths (svg, mermaid)",
+        )
+    return elsewhere
+
+
+def _cluster_names(paths: list[str]) -> list[str]:
+    """The report name of each cluster of a fleet: its path's last part (``.yaml``,
+    ``.yml`` and ``.json`` left out); every name must be different."""
+    names: list[str] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        if path == "-":
+            raise AttackmapError(
+                "a cluster of --out-dir cannot be stdin", field="--out-dir", hint="name files"
+            )
+        name = Path(path).name
+        for suffix in (".yaml", ".yml", ".json"):
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+        if not name or name in (".", ".."):
+            name = Path(path).resolve().name or "cluster"
+        if name in seen:
+            raise AttackmapError(
+                f"two clusters would write the report {name}: {seen[name]} and {path}",
+                field="--out-dir",
+                hint="give the cluster directories different names",
+            )
+        seen[name] = path
+        names.append(name)
+    return names
+
+
+def _suffix(fmt: str) -> str:
+    from attackmap.exporters import EXPORTERS
+
+    return {"table": ".tsv", "png": ".png"}.get(fmt) or EXPORTERS[fmt].suffix
+
+
 def run(args: argparse.Namespace) -> int:
     import attackmap
     from attackmap._config import Config, find_config, load_config
-    from attackmap.exporters import exporter
 
-    fmt = output_format(args.format, args.output, report_suffixes(), "table")
+    fleet = args.out_dir is not None
+    fmt = output_format(args.format, args.output, report_suffixes(), "json" if fleet else "table")
+    elsewhere = _check_engine(args, fmt)
     if fmt == "png":
         from attackmap.cli._png import require_dot
 
@@ -178,39 +305,80 @@ def run(args: argparse.Namespace) -> int:
     for accepted in config.accept:
         kb.technique(accepted.technique)  # an unknown id raises with suggestions
     paths = ["-" if p == "-" else p for p in args.paths]
+    clusters: list[Any] = list(paths) if fleet else [paths]
+    names = _cluster_names(paths) if fleet else [""]
+    options: dict[str, Any] = {
+        "entries": args.entry or config.entries,
+        "context": args.context or config.context_path(),
+        # workers elsewhere read the bundle themselves (the knowledge base is not shipped)
+        "attack": args.attack if elsewhere else kb,
+        "seccomp_root": args.seccomp_root,
+        "goals": args.goal,
+        "assume_kernel_exploit": args.assume_kernel_exploit,
+        "namespace": args.namespace,
+        "helm_values": args.values,
+        "helm_set": args.set,
+        "keep_going": args.keep_going,
+    }
     with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
-        report = attackmap.analyze(
-            paths,
-            entries=args.entry or config.entries,
-            context=args.context or config.context_path(),
-            attack=kb,
-            seccomp_root=args.seccomp_root,
-            goals=args.goal,
-            assume_kernel_exploit=args.assume_kernel_exploit,
-            namespace=args.namespace,
-            helm_values=args.values,
-            helm_set=args.set,
-            keep_going=args.keep_going,
-        )
+        if args.engine == "dask":
+            from attackmap.engines._dask import connect
+
+            with connect(args.scheduler, args.workers) as engine:
+                reports = attackmap.analyze_fleet(
+                    clusters, engine=engine, shards=args.shards, **options
+                )
+        else:
+            reports = attackmap.analyze_fleet(
+                clusters, workers=args.workers, shards=args.shards, **options
+            )
+    if not fleet:
+        return _deliver(reports[0], fmt, args.output, args, config, kb, fail_on)
+    out_dir = Path(args.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AttackmapError(
+            f"cannot create the directory: {e.strerror or e}", path=out_dir, field="--out-dir"
+        ) from e
+    codes = [
+        _deliver(report, fmt, str(out_dir / f"{name}{_suffix(fmt)}"), args, config, kb, fail_on)
+        for name, report in zip(names, reports, strict=True)
+    ]
+    return max(codes)
+
+
+def _deliver(
+    report: Any,
+    fmt: str,
+    output: str | None,
+    args: argparse.Namespace,
+    config: Any,
+    kb: Any,
+    fail_on: _FailOn | None,
+) -> int:
+    """Write one cluster's report and say what it found; the exit code it asks for."""
+    from attackmap.exporters import exporter
+
     analysed = report
     report, expired = _leave_out(report, config, args.baseline)
     if fmt == "json":
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
-        write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), args.output)
+        write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), output)
     elif fmt == "table":
-        if args.output:
-            write_text(_plain(report), args.output)
+        if output:
+            write_text(_plain(report), output)
         else:
             _print(report)
             print(summary(report, kb))
     elif fmt == "png":
         from attackmap.cli._png import write_png
 
-        write_png(exporter("dot").export(report), args.output)
+        write_png(exporter("dot").export(report), output)
     else:
-        write_text(exporter(fmt).export(report), args.output)
+        write_text(exporter(fmt).export(report), output)
     if not analysed.workloads:
-        log.warning("no workloads in %s: nothing to analyse", ", ".join(args.paths))
+        log.warning("no workloads in %s: nothing to analyse", output or ", ".join(args.paths))
     elif not any(w.techniques for w in analysed.workloads):
         log.warning("no paths from the entry points %s", ", ".join(report.entries))
     if report_input_errors(report.skipped):

@@ -10,7 +10,7 @@ import copy
 import difflib
 import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
@@ -399,13 +399,16 @@ class Analyzer:
             )
         return tuple(findings)
 
-    def report(self) -> Report:
+    def report(self, only: Collection[str] | None = None) -> Report:
+        """The report; with ``only`` (workload keys), the analyses of those workloads
+        alone, each exactly as in the whole report (a shard: ``attackmap.engines``)."""
         graph = self.graph
         keys = [w.key for w in self.fb.workloads]
-        raw = self._raw_paths(graph, keys)
+        chosen = [wf for wf in self.fb.workloads if only is None or wf.key in only]
+        raw = self._raw_paths(graph, [wf.key for wf in chosen])
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         analyses = []
-        for wf in self.fb.workloads:
+        for wf in chosen:
             findings = self._findings(graph, wf.key, raw.pop(wf.key))
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
@@ -734,6 +737,7 @@ def analyze(
     helm_values: Sequence[str] | str = (),
     helm_set: Sequence[str] | str = (),
     keep_going: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Reachable ATT&CK techniques, the paths to them and the controls that break each path.
 
@@ -746,8 +750,18 @@ def analyze(
     set. ``assume_kernel_exploit``: every foothold can exploit the kernel (T1068).
     ``helm_values``, ``helm_set``: passed to ``helm template`` for each chart directory;
     ``keep_going``: skip the files and objects that are input errors (``Report.skipped``)
-    instead of raising (see :func:`attackmap.load`).
+    instead of raising (see :func:`attackmap.load`). ``shard``: ``(i, n)`` analyses only
+    the i-th of ``n`` equal runs of the workloads in report order (the whole cluster is
+    still loaded and its graph built, so each analysis is exactly the whole report's);
+    ``attackmap.engines`` runs the shards and joins them.
     """
+    if shard is not None and not (
+        isinstance(shard, tuple)
+        and len(shard) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in shard)
+        and 0 <= shard[0] < shard[1]
+    ):
+        raise AttackmapError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}", field="shard")
     chosen = as_strings(entries, "entries") if entries is not None else ENTRY_KINDS
     goals = as_strings(goals, "goals") if goals is not None else None
     for e in chosen:
@@ -793,4 +807,15 @@ def analyze(
             documents=documents,
             namespace=namespace,
         )
-        return analyzer.report()
+        if shard is None:
+            return analyzer.report()
+        return analyzer.report(only=_shard_keys(analyzer.fb, shard))
+
+
+def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
+    """The keys of the i-th of n runs of the workloads in report order (sizes differ by
+    one at most)."""
+    i, n = shard
+    ordered = sorted(fb.workloads, key=lambda wf: wf.workload.ref.sort_key())
+    total = len(ordered)
+    return frozenset(wf.key for wf in ordered[total * i // n : total * (i + 1) // n])

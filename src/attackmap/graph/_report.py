@@ -183,6 +183,12 @@ class Report(_Frozen):
 
     __str__ = __repr__
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """A pickled report is its data: the analysis behind it (the attack graph, for
+        ``apply`` and ``minimal_controls``) stays in the process that made it."""
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {"_analyzer": None}}
+
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
         """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
         key = str(ref)

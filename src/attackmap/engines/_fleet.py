@@ -1,0 +1,130 @@
+"""A fleet cut into tasks, and the tasks' reports joined exactly.
+
+One task per cluster, or, for a cluster given ``shards=n``, one task per shard: every
+shard task loads the same inputs and builds the same attack graph, then analyses only its
+run of the workloads (``attackmap.analyze(..., shard=(i, n))``). A workload's analysis
+depends on the whole graph and on nothing else, so each shard's workload analyses are
+exactly the whole-cluster report's, and the join is a merge: the workloads in report
+order beside the cluster-wide parts every shard computed alike (versions, entries,
+skipped objects, warnings; checked equal). The document's tables (steps, facts, evidence,
+files, controls) are numbered when the joined report is written, in order of first use,
+as for a report made in one process, so the joined document is byte-identical.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from attackmap._version import __version__
+from attackmap.engines.interface import Engine, EngineError
+
+if TYPE_CHECKING:
+    from attackmap.graph import Report
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One task: a cluster's inputs and analysis options, and which shard of it
+    (``(0, 1)``: the whole cluster)."""
+
+    cluster: int
+    source: Any
+    options: tuple[tuple[str, Any], ...]
+    shard: tuple[int, int]
+    version: str
+
+
+def run_task(task: ShardTask) -> Report:
+    """Analyse one task (in a worker): the shard's report, without its attack graph when
+    it travels back (a report pickles as data)."""
+    from attackmap.graph import analyze
+
+    if task.version != __version__:
+        raise EngineError(
+            f"this worker runs attackmap {__version__}, the client "
+            f"{task.version}: reports of different versions cannot be joined",
+            hint="install the same attackmap on the client and every worker",
+        )
+    shard = task.shard if task.shard[1] > 1 else None
+    return analyze(task.source, **dict(task.options), shard=shard)
+
+
+def join(reports: Sequence[Report]) -> Report:
+    """The shard reports of one cluster (any order) as one report, exactly the report of
+    the whole cluster analysed in one process."""
+    if not reports:
+        raise EngineError("no shard reports to join")
+    first = reports[0]
+    if len(reports) == 1:
+        return first
+    shared = ("attack_version", "atlas_version", "entries", "skipped", "warnings")
+    for other in reports[1:]:
+        differ = [name for name in shared if getattr(other, name) != getattr(first, name)]
+        if differ:
+            raise EngineError(
+                f"the shards of one cluster disagree on {', '.join(differ)}: they did not "
+                "analyse the same inputs with the same attackmap",
+                hint="make sure no input changes during the run and that every worker has "
+                "the same attackmap and ATT&CK bundle",
+            )
+    # a stable sort: within one shard, workloads are in report order already
+    workloads = sorted((w for r in reports for w in r.workloads), key=lambda w: w.ref.sort_key())
+    for a, b in itertools.pairwise(workloads):
+        if a.ref == b.ref:
+            raise EngineError(f"two shards analysed {a.ref}: the shards overlap")
+    return first.model_copy(update={"workloads": tuple(workloads)})
+
+
+def analyze_fleet(
+    clusters: Sequence[Any],
+    *,
+    client: Any = None,
+    engine: Engine | None = None,
+    workers: int | None = None,
+    shards: int = 1,
+    **options: Any,
+) -> list[Report]:
+    """One report per cluster of ``clusters``, in their order, each byte-for-byte the
+    report :func:`attackmap.analyze` makes of it.
+
+    Each cluster is what ``analyze`` takes as its source (a path, a list of paths, YAML
+    text, mappings); ``options`` are ``analyze``'s keyword arguments, the same for every
+    cluster (``attack``: a bundle path, or ``None`` for the bundled one, is read by each
+    worker). Where the tasks run: ``client``, a ``dask.distributed.Client`` (the ``dask``
+    extra; its workers must see the inputs the clusters name); else ``engine``; else a
+    :class:`~attackmap.engines.LocalEngine` of ``workers`` processes (default 1: here).
+    ``shards``: tasks per cluster; each loads the cluster and builds its graph, then
+    analyses a run of its workloads (pays where the per-workload analysis outweighs the
+    graph: ``docs/scaling.md``).
+    """
+    from attackmap.engines._local import LocalEngine
+
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise EngineError(f"shards must be a positive integer, got {shards!r}", field="shards")
+    if isinstance(clusters, (str, bytes)) or not isinstance(clusters, Sequence):
+        raise EngineError(
+            "clusters must be a list of sources, one per cluster",
+            field="clusters",
+            hint="analyze_fleet(['cluster-a/', 'cluster-b/']); for one cluster, a list of one",
+        )
+    if "shard" in options:
+        raise EngineError("pass shards=n, not shard=", field="shard")
+    if client is not None and engine is not None:
+        raise EngineError("pass a client or an engine, not both", field="client")
+    if client is not None:
+        from attackmap.engines._dask import DaskEngine
+
+        engine = DaskEngine(client)
+    elif engine is None:
+        engine = LocalEngine(workers or 1)
+    opts = tuple(sorted(options.items()))
+    tasks = [
+        ShardTask(c, source, opts, (i, shards), __version__)
+        for c, source in enumerate(clusters)
+        for i in range(shards)
+    ]
+    results = engine.map(run_task, tasks)
+    return [join(results[c * shards : (c + 1) * shards]) for c in range(len(clusters))]

@@ -1,0 +1,36 @@
+"""The local engine: this process, or a pool of worker processes on this machine."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+from attackmap.engines.interface import EngineError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class LocalEngine:
+    """``workers`` processes: 1 runs every task here, in order; more fork a pool (the
+    workers inherit what this process has imported and loaded)."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise EngineError(
+                f"workers must be a positive integer, got {workers!r}", field="workers"
+            )
+        self.workers = workers
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self.workers == 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        with ProcessPoolExecutor(
+            max_workers=min(self.workers, len(items)),
+            mp_context=multiprocessing.get_context("fork"),
+        ) as pool:
+            return list(pool.map(fn, items))

@@ -1,0 +1,309 @@
+"""The engines (``attackmap.engines``): shard reports join to exactly the whole-cluster
+report, in this process, in a process pool and on a Dask cluster, whatever the order.
+
+The fleet is generated (``benchmarks/synth.py``, plus node pools in a ClusterContext): GPU
+operator DaemonSets that escape to tainted GPU nodes, cross-namespace RBAC through
+ClusterRoleBindings, NetworkPolicies and Services for network reach. Each expectation is
+the report ``attackmap.analyze`` makes of the whole cluster in one process.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import attackmap
+from attackmap.cli import main
+from attackmap.engines import EngineError, LocalEngine, analyze_fleet, join
+from attackmap.engines._fleet import ShardTask, run_task
+from attackmap.errors import AttackmapError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from synth import generate  # benchmarks are scripts, not a package
+
+CONTEXT = {
+    "apiVersion": "attackmap/v1",
+    "kind": "ClusterContext",
+    "metadata": {"name": "fleet"},
+    "spec": {
+        "nodePools": [
+            {"name": "cpu", "labels": {"pool": "cpu"}},
+            {
+                "name": "gpu",
+                "labels": {"pool": "gpu", "nvidia.com/gpu.present": "true"},
+                "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+            },
+        ]
+    },
+}
+
+SIZES = {"east": (30, 21), "west": (36, 22), "lab": (20, 23)}  # name: (workloads, seed)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("fleet")
+    out = {}
+    for name, (workloads, seed) in SIZES.items():
+        generate(root / name, workloads, seed=seed)
+        (root / name / "context.yaml").write_text(yaml.safe_dump(CONTEXT), encoding="utf-8")
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="module")
+def whole(fleet: dict[str, Path]) -> dict[str, str]:
+    """Each cluster's report from one process: what every engine must write."""
+    return {name: attackmap.analyze(path).to_json() for name, path in fleet.items()}
+
+
+def test_the_fleet_has_what_crosses_shards(fleet: dict[str, Path], whole: dict[str, str]) -> None:
+    # without these, a join that drops cross-shard reach would pass unnoticed
+    report = attackmap.analyze(fleet["east"])
+    steps = {s.id for w in report.workloads for t in w.techniques for p in t.paths for s in p.steps}
+    assert {"node-tokens", "reach-pod-network"} <= steps, sorted(steps)
+    assert any(s.startswith("escape-") for s in steps)
+    foreign = [
+        (w.ref, s.workload)
+        for w in report.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        if s.workload is not None and s.workload.split("/")[1] != w.ref.namespace
+    ]
+    assert foreign, "no path crosses namespaces"
+    assert any(
+        s.facts and s.facts[-1].fact.startswith(("node:", "runs_on:"))
+        for s in report.step_instances()
+    )
+    assert len({len(w) for w in whole.values()}) == 3
+
+
+@pytest.mark.parametrize("shards", [2, 5])
+def test_shards_join_to_the_whole_report(
+    fleet: dict[str, Path], whole: dict[str, str], shards: int
+) -> None:
+    parts = [attackmap.analyze(fleet["east"], shard=(i, shards)) for i in range(shards)]
+    sizes = [len(p.workloads) for p in parts]
+    assert sum(sizes) == SIZES["east"][0] and max(sizes) - min(sizes) <= 1
+    assert all(p.to_json() != whole["east"] for p in parts)  # each shard alone is partial
+    assert join(parts).to_json() == whole["east"]
+    rng = random.Random(shards)
+    shuffled = parts[:]
+    rng.shuffle(shuffled)
+    assert join(shuffled).to_json() == whole["east"]  # the shards' order says nothing
+
+
+def test_more_shards_than_workloads() -> None:
+    nim = attackmap.example_manifest()
+    report = attackmap.analyze(nim)
+    (joined,) = analyze_fleet([nim], shards=len(report.workloads) + 2)
+    assert joined.to_json() == report.to_json()
+
+
+def test_the_pod_security_threshold_counts_the_cluster_not_the_shard(
+    fleet: dict[str, Path], whole: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attackmap.graph import _analysis
+
+    # the lab cluster (20 workloads) is above this threshold, each of its 2 shards below
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 15)
+    above = attackmap.analyze(fleet["lab"]).to_json()
+    assert above != whole["lab"]  # the threshold changes the trade-off it reports
+    (report,) = analyze_fleet([fleet["lab"]], shards=2)
+    assert report.to_json() == above
+
+
+def test_the_options_reach_every_shard(fleet: dict[str, Path]) -> None:
+    options: dict[str, Any] = {"goals": "T1611", "entries": "cluster"}
+    expected = attackmap.analyze(fleet["lab"], **options)
+    assert any(w.minimal_controls and w.minimal_controls[0].controls for w in expected.workloads)
+    (report,) = analyze_fleet([fleet["lab"]], shards=2, **options)
+    assert report.to_json() == expected.to_json()
+
+
+def test_input_order_does_not_change_the_joined_report(
+    fleet: dict[str, Path], whole: dict[str, str]
+) -> None:
+    files = sorted(str(p) for p in fleet["lab"].glob("*.yaml"))
+    random.Random(7).shuffle(files)
+    (report,) = analyze_fleet([files], shards=3)
+    assert report.to_json() == whole["lab"]
+
+
+def test_a_process_pool_runs_a_fleet(fleet: dict[str, Path], whole: dict[str, str]) -> None:
+    reports = analyze_fleet([fleet["east"], fleet["lab"]], workers=2, shards=2)
+    assert [r.to_json() for r in reports] == [whole["east"], whole["lab"]]
+    # they came from other processes: data, without the attack graph
+    assert all(r.attack_graph is None for r in reports)
+
+
+def test_one_cluster_in_this_process_keeps_its_graph(fleet: dict[str, Path]) -> None:
+    (report,) = analyze_fleet([fleet["lab"]])
+    assert report.attack_graph is not None
+    assert report.minimal_controls(report.workloads[0].ref, "T1611") is not None
+
+
+def test_a_report_pickles_as_data(fleet: dict[str, Path], whole: dict[str, str]) -> None:
+    report = attackmap.analyze(fleet["lab"])
+    copy = pickle.loads(pickle.dumps(report))  # noqa: S301 - our own report, pickled here
+    assert copy.attack_graph is None and report.attack_graph is not None
+    assert copy.to_json() == whole["lab"]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[Any]:
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra (dask.distributed) is not installed"
+    )
+    # in this process (fast to start), over TCP: tasks and reports are serialised as on a
+    # real cluster
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster
+
+
+def test_dask_runs_a_fleet(
+    dask_cluster: Any, fleet: dict[str, Path], whole: dict[str, str]
+) -> None:
+    import distributed
+
+    with distributed.Client(dask_cluster.scheduler_address) as client:
+        reports = attackmap.analyze_fleet([fleet["west"], fleet["lab"]], client=client, shards=3)
+    assert [r.to_json() for r in reports] == [whole["west"], whole["lab"]]
+
+
+def test_the_cli_on_dask_writes_a_report_per_cluster(
+    dask_cluster: Any, fleet: dict[str, Path], whole: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "reports"
+    argv = [
+        "analyze",
+        str(fleet["east"]),
+        str(fleet["lab"]),
+        "--out-dir",
+        str(out),
+        "--engine",
+        "dask",
+    ]
+    code = main([*argv, "--scheduler", dask_cluster.scheduler_address, "--shards", "2"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["east.json", "lab.json"]
+    for name in ("east", "lab"):
+        assert (out / f"{name}.json").read_text(encoding="utf-8") == whole[name]
+
+
+def test_the_cli_shards_on_local_workers(
+    fleet: dict[str, Path], whole: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "lab.json"
+    assert (
+        main(["analyze", str(fleet["lab"]), "--workers", "2", "--shards", "2", "-o", str(out)]) == 0
+    )
+    assert out.read_text(encoding="utf-8") == whole["lab"]
+
+
+# -- errors: exit 2, a message that says what to do -----------------------------------------
+
+
+def test_without_the_extra_the_dask_engine_says_how_to_install_it(
+    fleet: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    assert main(["analyze", str(fleet["lab"]), "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "dask.distributed, which is not installed" in err
+    assert "pip install 'attackmap[dask]'" in err and "Traceback" not in err
+    with pytest.raises(EngineError, match="not installed"):
+        analyze_fleet([fleet["lab"]], client=object())
+
+
+def test_an_unreachable_scheduler_is_an_input_error(
+    fleet: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dask = pytest.importorskip("dask", reason="the dask extra is not installed")
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}):
+        code = main(
+            ["analyze", str(fleet["lab"]), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]
+        )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--scheduler", "tcp://h:1"], "--scheduler is for --engine dask"),
+        (["--workers", "2", "--format", "dot"], "draws the whole attack graph"),
+        (["--out-dir", "x", "-o", "y.json"], "--out-dir writes one report per cluster"),
+        (["--out-dir", "x", "--baseline", "b.json"], "--baseline compares one report"),
+        (["-", "--shards", "2"], "stdin is read once"),
+    ],
+)
+def test_contradicting_engine_flags(
+    fleet: dict[str, Path], capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["analyze", str(fleet["lab"]), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_worker_and_shard_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    for flag in ("--workers", "--shards"):
+        assert main(["analyze", "x.yaml", flag, "0"]) == 2
+        assert "expected a positive integer, got '0'" in capsys.readouterr().err
+    with pytest.raises(EngineError, match="workers must be a positive integer"):
+        LocalEngine(0)
+    with pytest.raises(EngineError, match="shards must be a positive integer"):
+        analyze_fleet(["x.yaml"], shards=0)
+    with pytest.raises(EngineError, match="a list of sources"):
+        analyze_fleet("x.yaml")
+
+
+def test_two_clusters_of_one_name(
+    fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "elsewhere" / "lab"
+    other.mkdir(parents=True)
+    code = main(["analyze", str(fleet["lab"]), str(other), "--out-dir", str(tmp_path / "o")])
+    assert code == 2
+    assert "two clusters would write the report lab" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shard", [(2, 2), (-1, 2), (0, 0), [0, 2], (True, 2)])
+def test_a_bad_shard_is_refused(fleet: dict[str, Path], shard: Any) -> None:
+    with pytest.raises(AttackmapError, match=r"shard must be \(i, n\)"):
+        attackmap.analyze(fleet["lab"], shard=shard)
+
+
+def test_shards_of_different_inputs_do_not_join(fleet: dict[str, Path]) -> None:
+    east = attackmap.analyze(fleet["east"], shard=(0, 2))
+    west = attackmap.analyze(fleet["west"], shard=(1, 2))
+    if east.warnings == west.warnings:  # the inputs differ in what every shard states
+        west = west.model_copy(update={"warnings": (*west.warnings, "other input")})
+    with pytest.raises(EngineError, match="disagree on warnings"):
+        join([east, west])
+    with pytest.raises(EngineError, match="the shards overlap"):
+        join([east, east])
+    with pytest.raises(EngineError, match="no shard reports"):
+        join([])
+
+
+def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) -> None:
+    task = ShardTask(0, str(fleet["lab"]), (), (0, 1), "0.0.0-other")
+    with pytest.raises(EngineError, match="reports of different versions cannot be joined"):
+        run_task(task)
