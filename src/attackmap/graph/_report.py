@@ -458,7 +458,8 @@ class _Tables:
         controls = self.controls
         return {
             "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
-            | ({"component": w.ref.component} if w.ref.component else {}),
+            | ({"component": w.ref.component} if w.ref.component else {})
+            | ({"origin": w.ref.origin} if w.ref.origin else {}),
             "source": {
                 "path": w.source.path,
                 "document": w.source.document,

@@ -506,6 +506,15 @@ def harden(
     paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
     files = read_sources(paths)
     base = _analyze_files(files, goals, context)
+    copies = sorted(str(w.ref) for w in base.workloads if w.ref.origin)
+    if copies:  # docs/model.md, "Objects defined twice": a patch needs one definition
+        raise HardenError(
+            f"{copies[0].partition(' (')[0]} is defined differently in several files "
+            f"({', '.join(c.partition(' (')[2].rstrip(')') for c in copies)}): harden "
+            "cannot tell which one to patch",
+            path=paths[0] if len(paths) == 1 else None,
+            hint="harden one variant at a time (one of the files, or one render)",
+        )
     goal_ids = tuple(sorted({base._require_analyzer().kb.technique(g).id for g in goals}))
     notes: list[str] = []
     if render_deployment:
