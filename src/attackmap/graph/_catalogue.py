@@ -137,6 +137,7 @@ class Control(_Frozen):
     pss_checks: tuple[str, ...] = ()
     patch: dict[str, str | int | bool]
     rationale: str
+    references: tuple[str, ...] = ()
 
     def instantiate(self, arg: str | None) -> ControlInstance:
         def fill(atom: str) -> str:
