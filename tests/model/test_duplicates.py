@@ -345,3 +345,22 @@ def test_harden_refuses_two_variants_of_one_workload(
         f"error: Deployment/ns/app is defined differently in several files ({dev}, {prod}): "
         "harden cannot tell which one to patch"
     ) in err
+
+
+def test_a_what_if_on_one_variant_is_refused_rather_than_applied_to_the_other(
+    tmp_path: Path,
+) -> None:
+    # a patch finds its document by kind, namespace and name: it would patch the first copy
+    import attackmap
+    from attackmap.errors import AttackmapError
+
+    dev, prod = _files(
+        tmp_path,
+        {
+            "dev.yaml": DEPLOYMENT.format(privileged="false"),
+            "prod.yaml": DEPLOYMENT.format(privileged="true"),
+        },
+    )
+    report = attackmap.analyze([dev, prod], entries=["image"])
+    with pytest.raises(AttackmapError, match="defined differently in several files"):
+        report.apply([f"unprivileged@Deployment/ns/app ({prod})"])

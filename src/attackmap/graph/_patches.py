@@ -940,6 +940,12 @@ def apply_controls_logged(
                     hint="use ids from the report's broken_by",
                 )
             workload = found
+            if workload.ref.origin is not None:  # find_doc would take the first definition
+                raise HardenError(
+                    f"{ci.id}@{target}: the workload is defined differently in several files "
+                    "(docs/model.md, 'Objects defined twice'): a patch needs one definition",
+                    hint="analyse one variant at a time to apply controls",
+                )
             if not applicable(ci, workload):
                 raise HardenError(f"{ci.id} cannot be applied to {workload.ref.kind} {target}")
         pc = PatchContext(
