@@ -989,15 +989,14 @@ def _collect(
     if "name" not in data["metadata"]:  # generateName only: the API server adds a suffix
         data = {**data, "metadata": {**data["metadata"], "name": name}}
     first = c.seen.get((kind, ns, name))
-    if (
-        first is not None
-        and rendered_by is None
-        and (kind, ns, name) not in c.renderers
-        and (kind, ns, name) not in c.copies
-        and first.data == data
-    ):
-        _identical_copy(c, first, _Object(data, obj.doc, obj.item, obj.line), (kind, ns, name))
-        return
+    if first is not None and rendered_by is None and (kind, ns, name) not in c.renderers:
+        copies = c.copies.get((kind, ns, name))
+        if copies is not None and any(o.data == data for o in copies):
+            copies.append(_Object(data, obj.doc, obj.item, obj.line))  # one of them
+            return
+        if copies is None and first.data == data:
+            _identical_copy(c, first, _Object(data, obj.doc, obj.item, obj.line), (kind, ns, name))
+            return
     _check_names(obj, c, kind, name, ns)
     if data is not obj.data:
         obj = _Object(data, obj.doc, obj.item, obj.line)
