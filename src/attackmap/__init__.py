@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "analyze": "attackmap.graph",
     "Report": "attackmap.graph",
+    "load_report": "attackmap.graph",
     "load_attack": "attackmap.attack",
     "AttackKB": "attackmap.attack",
     "load": "attackmap.model",
@@ -41,6 +42,7 @@ __all__ = [
     "example_manifest",
     "load",
     "load_attack",
+    "load_report",
 ]
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from attackmap.attack import load_attack as load_attack
     from attackmap.graph import Report as Report
     from attackmap.graph import analyze as analyze
+    from attackmap.graph import load_report as load_report
     from attackmap.model import ClusterContext as ClusterContext
     from attackmap.model import Inventory as Inventory
     from attackmap.model import Workload as Workload

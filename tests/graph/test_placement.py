@@ -118,11 +118,19 @@ def runs_on(docs: list[Doc]) -> dict[str, tuple[str, ...]]:
 
 
 def token_reach(docs: list[Doc], catalogue: Catalogue) -> dict[str, set[str]]:
-    """Per workload: the workloads whose token a node escape from it (privileged) takes."""
+    """Per workload: the workloads whose token a node escape from it (privileged) takes
+    (from its own node: not through the pods it enters there, which test_node_root_exec
+    covers)."""
     graph = AttackGraph(extract(load(*docs)), catalogue)
     out = {}
     for w in graph.fb.workloads:
-        reached = graph.reachable_from(f"state:exec@{w.key}[c]")
+        reached = {start := f"state:exec@{w.key}[c]"}
+        queue = [start]
+        while queue:
+            for n in graph.successors(queue.pop()):
+                if n not in reached and not n.startswith("step:node-root-container-exec@"):
+                    reached.add(n)
+                    queue.append(n)
         out[w.key] = {
             n.removeprefix("state:sa_token@")
             for n in reached
@@ -401,8 +409,8 @@ def test_selectors_and_affinity_operators(spec: Doc, pools: tuple[str, ...]) -> 
     if pools:
         assert placement.of("Pod/app/p") == pools
         assert "Pod/app/p" not in placement.unplaced
-    else:  # fits nothing: placed anywhere, and said so
-        assert placement.of("Pod/app/p") == ("a", "b", "c")
+    else:  # fits nothing: it would stay Pending, placed on no node, and said so
+        assert placement.of("Pod/app/p") == ()
         assert "fits no node of the ClusterContext's nodePools" in placement.unplaced["Pod/app/p"]
 
 
@@ -412,7 +420,7 @@ def _place(docs: list[Doc]) -> Placement:
 
 
 def test_node_names_single_out_nodes(catalogue: Catalogue) -> None:
-    # without pools: two nodeNames never share a node; an unplaced pod may be on either
+    # without pools: two nodeNames never share a node; an unconstrained pod may be on either
     docs = [
         pod("one", privileged=True, nodeName="worker-1"),
         pod("two", privileged=True, nodeName="worker-2"),
@@ -622,8 +630,7 @@ def brute_force(docs: list[Doc]) -> dict[str, set[str]]:
             nodes.append(NodeType(labels, False, name, ()))
     cons = {str(w.ref): constraint(w) for w in inv.workloads}
     fits = {k: {i for i, n in enumerate(nodes) if n.admits(c)} for k, c in cons.items()}
-    # a workload no node takes is placed anywhere (and said so)
-    fits = {k: f or set(range(len(nodes))) for k, f in fits.items()}
+    # a workload no node takes is on no node (it would stay Pending)
     return {a: {b for b in cons if b != a and fits[a] & fits[b]} for a in cons}
 
 
@@ -645,17 +652,12 @@ def test_placement_is_exact_and_widening_never_removes_a_path(
     wider = widened(specs[which % len(specs)], how)
     if wider is None:
         return
-    # The one exception to monotonicity: a workload no node takes is placed anywhere
-    # (conservative, with a warning); widened so that some node takes it, it is placed
-    # there only. Every other widening only adds nodes.
-    unplaced = _place(docs).unplaced
-    narrowed = f"Pod/app/p{which % len(specs)}" in unplaced
+    # Every widening only adds nodes, a workload no node takes included: it is on no node
+    # (it would stay Pending), so a widening that lets a node take it adds that node.
     specs = [wider if i == which % len(specs) else s for i, s in enumerate(specs)]
     more = prefix + [placed_pod(i, s) for i, s in enumerate(specs)]
     after = token_reach(more, catalogue)
     assert after == brute_force(more)
-    if narrowed:
-        return
     for source, reached in before.items():
         assert reached <= after[source], (source, how)
     techniques = {
@@ -726,44 +728,85 @@ def test_bad_placement_input_names_file_line_and_field(tmp_path: Any) -> None:
     assert twice.value.path == str(pools)
 
 
-def test_a_workload_no_node_takes_may_run_anywhere_and_the_report_says_so(
+STUCK = pod(
+    "stuck",
+    privileged=True,
+    nodeSelector={"pool": "gpu"},
+    **affinity([{"key": "pool", "operator": "In", "values": ["cpu"]}]),
+)
+PENDING = (
+    "; it would stay Pending: attackmap places it on no node (its escapes reach no node, no "
+    "node holds its token or containers) and keeps its own steps"
+)
+
+
+def test_a_workload_no_node_takes_runs_on_none_keeps_its_own_steps_and_says_so(
     catalogue: Catalogue,
 ) -> None:
-    # pool=gpu and pool In [cpu]: Kubernetes would leave it Pending; attackmap cannot tell
-    # that from a pool list that misses its nodes, and stays conservative
-    stuck = pod(
-        "stuck",
-        privileged=True,
-        nodeSelector={"pool": "gpu"},
-        **affinity([{"key": "pool", "operator": "In", "values": ["cpu"]}]),
-    )
-    docs = [stuck, pod("a", nodeSelector={"pool": "a"}), pod("b", nodeSelector={"pool": "b"})]
-    assert runs_on(docs)["Pod/app/stuck"] == ("pool=a", "pool=b")
-    assert token_reach(docs, catalogue)["Pod/app/stuck"] == {"Pod/app/a", "Pod/app/b"}
+    # pool=gpu and pool In [cpu]: Kubernetes leaves it Pending, so no node holds it
+    docs = [STUCK, pod("a", nodeSelector={"pool": "a"}), pod("b", nodeSelector={"pool": "b"})]
+    assert runs_on(docs)["Pod/app/stuck"] == ()
+    assert token_reach(docs, catalogue)["Pod/app/stuck"] == set()
     report = analyze(docs)
     (w,) = [w for w in report.workloads if str(w.ref) == "Pod/app/stuck"]
     expected = (
         "placement: nodeSelector pool=gpu; required nodeAffinity (1 term) contradicts itself: "
-        "no node can satisfy it; attackmap assumes the workload may run on any node"
+        "no node can satisfy it" + PENDING
     )
     assert expected in w.warnings
+    # its own steps stay (the escape itself), what needs a node does not follow
+    ids = set(w.technique_ids())
+    assert "T1611" in ids
+    steps = {s.id for t in w.techniques for p in t.paths for s in p.steps}
+    assert not {"node-tokens", "node-identity", "node-root-container-exec"} & steps
     details = {
-        f.detail
+        (f.fact, f.detail)
         for t in w.techniques
         for p in t.paths
         for s in p.steps
         for f in s.facts
-        if f.fact == "runs_on:any"
+        if f.fact.startswith("runs_on:")
     }
-    assert details == {expected}
+    assert details == {("runs_on:none", expected)}
+    # nobody reaches its token or its containers through a node either
+    graph = AttackGraph(extract(load(*docs, pod("c", privileged=True))), catalogue)
+    reached = graph.reachable_from("state:exec@Pod/app/c[c]")
+    assert "state:sa_token@Pod/app/stuck" not in reached
+    assert "state:exec@Pod/app/stuck[c]" not in reached
     # with pools: the web pod selects a pool nobody declared
     pools = [context(CPU_POOL, GPU_POOL), pod("web", nodeSelector={"pool": "edge"})]
     (w,) = analyze(pools).workloads
     assert w.warnings == (
         "placement: nodeSelector pool=edge; not on cpu: nodeSelector pool=edge, gpu: "
-        "nodeSelector pool=edge: fits no node of the ClusterContext's nodePools; attackmap "
-        "assumes the workload may run on any node",
+        "nodeSelector pool=edge: fits no node of the ClusterContext's nodePools" + PENDING,
     )
+
+
+@pytest.mark.parametrize("pools", [False, True])
+def test_making_an_unschedulable_pod_schedulable_removes_no_technique(pools: bool) -> None:
+    """The rule that replaced the monotonicity exception: an unschedulable pod is on no
+    node, so the widening that lets a node take it (here: the contradicting term dropped)
+    only adds nodes, for it and for everyone who may share them."""
+    prefix = [context(CPU_POOL, GPU_POOL)] if pools else []
+    others = [pod("gpu", privileged=True, **ON_GPU), pod("web", privileged=True)]
+    stuck = json.loads(json.dumps(STUCK))
+    stuck["spec"]["tolerations"] = [GPU_TOLERATION]
+    schedulable = json.loads(json.dumps(stuck))
+    del schedulable["spec"]["affinity"]
+    before = analyze([*prefix, stuck, *others], entries=["cluster"])
+    after = analyze([*prefix, schedulable, *others], entries=["cluster"])
+    assert runs_on([*prefix, stuck, *others])["Pod/app/stuck"] == ()
+    assert runs_on([*prefix, schedulable, *others])["Pod/app/stuck"] != ()
+    gained = False
+    for w in after.workloads:
+        old = set(before.workload(w.ref).technique_ids())
+        assert old <= set(w.technique_ids()), w.ref
+        gained |= old < set(w.technique_ids())
+    assert gained  # placed on a node, its escape reaches the node's tokens and containers
+    steps = {
+        s.id for t in after.workload("Pod/app/stuck").techniques for p in t.paths for s in p.steps
+    }
+    assert {"node-tokens", "node-root-container-exec"} <= steps
 
 
 def test_node_states_are_linked_per_class(catalogue: Catalogue) -> None:

@@ -141,6 +141,43 @@ def test_node_workload_tokens_follow_placement() -> None:
     }
 
 
+def test_node_running_containers_follow_placement() -> None:
+    """From a node class: the running containers (no init containers) of the workloads
+    that may run there, the source's own included (a node step has no workload); from a
+    workload, nothing (a node step's relation). More in test_node_root_exec.py."""
+    fb = world(pod("pinned", nodeName="n2"), pod("elsewhere", nodeName="n3"))
+    (n3,) = [c for c in fb.placement.classes if c.name == "name=n3"]
+    assert set(RELATIONS["node_running_containers"](fb, n3)) == {
+        ("Pod/app/agent", "c"),
+        ("Pod/app/near", "c"),
+        ("Pod/other/far", "c"),
+        ("Pod/app/elsewhere", "c"),
+    }
+    # one node class: every placed workload's running containers
+    (node,) = world().placement.classes
+    assert set(RELATIONS["node_running_containers"](world(), node)) == {
+        ("Pod/app/agent", "c"),
+        ("Pod/app/near", "c"),
+        ("Pod/other/far", "c"),
+    }
+    # a pod no node takes is on none (it would stay Pending)
+    stuck = pod("stuck", nodeName="n2", nodeSelector={"a": "b"})
+    stuck["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}
+                ]
+            }
+        }
+    }
+    fb = world(stuck)
+    (node,) = fb.placement.classes
+    assert fb.placement.of("Pod/app/stuck") == ()
+    assert ("Pod/app/stuck", "c") not in set(RELATIONS["node_running_containers"](fb, node))
+    assert ("Pod/app/stuck", None) not in set(RELATIONS["node_workload_tokens"](fb, node))
+
+
 @pytest.mark.parametrize(
     ("relation", "right"),
     [
@@ -253,6 +290,7 @@ def test_every_relation_is_tested_here() -> None:
         "rbac_ephemeral_targets",
         "every_running_container",
         "node_workload_tokens",
+        "node_running_containers",
         "deploy_namespace_tokens",
         "token_request_targets",
         "impersonation_targets",

@@ -364,3 +364,19 @@ def test_a_what_if_on_one_variant_is_refused_rather_than_applied_to_the_other(
     report = attackmap.analyze([dev, prod], entries=["image"])
     with pytest.raises(AttackmapError, match="defined differently in several files"):
         report.apply([f"unprivileged@Deployment/ns/app ({prod})"])
+
+
+def test_a_report_with_variants_reads_back_byte_identical(tmp_path: Path) -> None:
+    import attackmap
+
+    files = _files(
+        tmp_path,
+        {
+            "dev.yaml": DEPLOYMENT.format(privileged="false"),
+            "prod.yaml": DEPLOYMENT.format(privileged="true"),
+        },
+    )
+    text = attackmap.analyze(files, entries=["image"]).to_json()
+    again = attackmap.Report.from_json(text)
+    assert [w.ref.origin for w in again.workloads] == [str(f) for f in files]
+    assert again.to_json() == text

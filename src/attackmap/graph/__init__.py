@@ -6,6 +6,7 @@
   steps' ``broken_by``, :class:`PathStep`); ``minimal_controls()`` and ``apply()`` (what-if
   re-analysis of the patched manifests); ``to_json()`` / ``write_json()``: the
   ``attackmap.report/v2`` document, each step instance, fact and evidence stated once;
+  ``Report.from_json()`` / ``from_dict()`` and :func:`load_report` read it back;
 * :func:`load_catalogue` — the validated step/control catalogue under ``mappings/``.
 
 How facts, steps and controls fit together: ``docs/architecture.md`` and ``docs/facts.md``.
@@ -33,6 +34,7 @@ from attackmap.graph._report import (
     Report,
     TechniqueFinding,
     WorkloadAnalysis,
+    load_report,
 )
 
 __all__ = [
@@ -57,4 +59,5 @@ __all__ = [
     "WorkloadAnalysis",
     "analyze",
     "load_catalogue",
+    "load_report",
 ]

@@ -217,7 +217,7 @@ class Analyzer:
                 )
             elif anywhere:
                 detail += "; fits every node pool"
-            name = "any" if anywhere else ",".join(on)
+            name = "any" if anywhere else ",".join(on) or "none"  # none: it stays Pending
             source = wf.workload.source
             fields = (f"runs_on:{name}", source.path, source.line, "spec", detail)
         else:

@@ -10,7 +10,6 @@ object, a LeaderWorkerSet's leader and workers, are one workload here).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.errors import InputError
-from attackmap.graph._report import Report
+from attackmap.graph._report import Report, read_json
 
 #: a workload's name in findings: ``Kind/namespace/name`` (``Kind/name`` cluster-scoped)
 Findings = dict[str, frozenset[str]]
@@ -29,23 +28,11 @@ def workload_name(kind: str, namespace: str | None, name: str) -> str:
 
 
 def read_report(path: str | Path) -> dict[str, Any]:
-    """A saved JSON report (``attackmap analyze -o report.json``); errors name the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read the report: {e.strerror or e}", path=path) from e
-    except UnicodeDecodeError as e:
-        raise InputError("the report is not UTF-8 text", path=path) from e
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"not a JSON report: {e.msg}",
-            path=path,
-            line=e.lineno,
-            hint="write one with: attackmap analyze PATH -o report.json",
-        ) from e
+    """A saved JSON report (``attackmap analyze -o report.json``) as a document, checked only
+    for its ``workloads`` list; errors name the file. Not :func:`load_report`: a baseline or
+    an old report of ``attackmap diff`` may be of another report version (v1), whose kept
+    keys are all that is compared."""
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("workloads"), list):
         raise InputError(
             "not an attackmap report: no workloads list",

@@ -14,7 +14,11 @@ manifests alone:
   that another workload of the namespace mounts while serving SSH (multi-node NIM: the
   leader's key is the workers' ``authorized_keys``);
 * a ServiceAccount token Secret (type ``service-account-token``): that account's rights,
-  whether the pod holds it or its ServiceAccount may read it through the API.
+  whether the pod holds it or its ServiceAccount may read it through the API;
+* a kubeconfig: a Secret or ConfigMap mounted where kubectl looks (a ``.kube`` directory),
+  or whose name or key names a kubeconfig (``kubeconfig``, ``admin.conf``...), an
+  environment variable read from such a key, or any volume ``KUBECONFIG`` or
+  ``--kubeconfig`` points into. Its user is not in the manifests (values are not read).
 
 A Secret the pod mounts or reads through ``env``/``envFrom`` counts as held; a Secret not
 among the inputs is known by its name and the key the pod reads only.
@@ -26,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from attackmap.model import Inventory, Workload
-from attackmap.model._objects import SecretMeta, registry_host
+from attackmap.model._objects import ConfigMapMeta, SecretMeta, registry_host
 from attackmap.model._workload import Container
 
 ALL_NAMESPACES = "*"  # every namespace, in RBAC scopes (as in attackmap.graph._facts)
@@ -49,6 +53,26 @@ _SHAPES = {"nvidia-api-key": "ngc", "huggingface-token": "huggingface"}
 _DOCKER_TYPES = frozenset({"kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"})
 _DOCKER_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
 _SSH_KEYS = frozenset({"ssh-privatekey", "id_rsa", "id_ecdsa", "id_ed25519", "id_dsa"})
+# kubeadm's kubeconfig files (/etc/kubernetes/*.conf), often copied into Secrets as they are
+_KUBEADM_CONFS = frozenset(
+    {"admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"}
+)
+_KUBECONFIG_WORDS = ("kubeconfig", "kube-config", "kube_config", "kube.config")
+
+
+def kubeconfig_name(name: str) -> bool:
+    """Whether a Secret, ConfigMap, key, file or variable name names a kubeconfig:
+    ``kubeconfig`` (any case, also ``kube-config``, ``kube_config``, ``kube.config``) in
+    it, or a kubeadm kubeconfig file name (``admin.conf``...)."""
+    low = name.lower()
+    return any(w in low for w in _KUBECONFIG_WORDS) or low in _KUBEADM_CONFS
+
+
+def _kubectl_path(path: str) -> bool:
+    """Whether kubectl looks there (a ``.kube`` directory), or a component names a
+    kubeconfig."""
+    parts = [p for p in path.split("/") if p]
+    return ".kube" in parts or any(kubeconfig_name(p) for p in parts)
 
 
 def image_sshd(w: Workload) -> bool:
@@ -147,6 +171,8 @@ class CredentialIndex:
     #: namespace -> (Secret name, key) of the Secrets known to hold an NGC or Hugging Face
     #: key: a key of those names in a Secret among the inputs, or a pod's secretKeyRef
     model_key_secrets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: (namespace, name) -> the ConfigMap, for the ConfigMaps among the inputs
+    configmaps: dict[tuple[str, str], ConfigMapMeta] = field(default_factory=dict)
 
     def readable_tokens(self, scope: Mapping[str, frozenset[str]]) -> list[tuple[str, str]]:
         """``(ns/serviceaccount, ns/secret)`` of the token Secrets a holder with RBAC
@@ -186,7 +212,8 @@ def _readable(scope: Mapping[str, frozenset[str]], by_namespace: Mapping[str, ob
 def build_credential_index(inventory: Inventory) -> CredentialIndex:
     """The :class:`CredentialIndex` of ``inventory``'s workloads."""
     secrets = {(s.ref.namespace or "default", s.ref.name): s for s in inventory.secrets}
-    index = CredentialIndex(secrets=secrets)
+    configmaps = {(m.ref.namespace or "default", m.ref.name): m for m in inventory.configmaps}
+    index = CredentialIndex(secrets=secrets, configmaps=configmaps)
     for (ns, name), secret in sorted(secrets.items()):
         if secret.type == "kubernetes.io/service-account-token" and secret.service_account:
             index.token_secrets.setdefault(ns, []).append((f"{ns}/{secret.service_account}", name))
@@ -248,11 +275,96 @@ def build_credential_index(inventory: Inventory) -> CredentialIndex:
     return index
 
 
+@dataclass(frozen=True)
+class HeldKubeconfig:
+    """A kubeconfig a container of a workload holds, and why attackmap takes it for one."""
+
+    container: str
+    field: str
+    detail: str
+
+
+def _described(kind: str, ns: str, name: str, index: CredentialIndex) -> str:
+    """``Secret ns/name`` with the file and line that define it, when among the inputs."""
+    meta = (index.secrets if kind == "Secret" else index.configmaps).get((ns, name))
+    where = f" ({meta.source})" if meta is not None and meta.source is not None else ""
+    return f"{kind} {ns}/{name}{where}"
+
+
+def _object_keys(kind: str, ns: str, name: str, index: CredentialIndex) -> tuple[str, ...]:
+    meta = (index.secrets if kind == "Secret" else index.configmaps).get((ns, name))
+    return meta.keys if meta is not None else ()
+
+
+def held_kubeconfigs(w: Workload, index: CredentialIndex) -> list[HeldKubeconfig]:
+    """The kubeconfigs ``w``'s containers (ephemeral ones excepted) hold, in container
+    order: a Secret or ConfigMap mounted in a ``.kube`` directory (or at a path naming a
+    kubeconfig), whose name or a key of which names a kubeconfig; any volume the container's
+    ``KUBECONFIG`` or ``--kubeconfig`` points into; a variable read from such an object's
+    kubeconfig key, or named like a kubeconfig (``KUBECONFIG_DATA``)."""
+    ns = w.namespace
+    out: list[HeldKubeconfig] = []
+    for c in w.pod.containers:
+        if c.kind == "ephemeral":
+            continue
+        for m in w.pod.mounts(c):
+            v = m.volume
+            if v is None:
+                continue
+            mount = m.mount.mount_path.rstrip("/") or "/"
+            objects = [("Secret", n) for n in ([v.secret_name] if v.secret_name else [])]
+            objects += [
+                ("ConfigMap", n) for n in ([v.config_map_name] if v.config_map_name else [])
+            ]
+            objects += [("Secret", n) for n in v.projected_secrets]
+            objects += [("ConfigMap", n) for n in v.projected_config_maps]
+            fld = f"containers[{c.name}].volumeMounts[{m.mount.name}]"
+            pointed = [p for p in c.kubeconfig_paths if p == mount or p.startswith(mount + "/")]
+            what = (
+                ", ".join(_described(k, ns, n, index) for k, n in objects)
+                or f"{v.type} volume {v.name}"
+            )
+            if pointed:
+                out.append(
+                    HeldKubeconfig(c.name, fld, f"{what} at {mount}: the kubeconfig {pointed[0]}")
+                )
+                continue
+            if not objects:
+                continue
+            sub = (m.mount.sub_path or "").rsplit("/", 1)[-1]
+            if _kubectl_path(mount) or kubeconfig_name(sub):
+                out.append(HeldKubeconfig(c.name, fld, f"{what} mounted at {m.mount.mount_path}"))
+                continue
+            for kind, name in objects:
+                keys = [k for k in _object_keys(kind, ns, name, index) if kubeconfig_name(k)]
+                if keys or kubeconfig_name(name):
+                    why = f"key {keys[0]}" if keys else "its name"
+                    detail = f"{_described(kind, ns, name, index)} ({why}) at {mount}"
+                    out.append(HeldKubeconfig(c.name, fld, detail))
+                    break
+        for e in c.env:
+            if e.source not in ("secret", "configMap") or not e.ref_name:
+                continue
+            if kubeconfig_name(e.ref_key or "") or kubeconfig_name(e.name):
+                kind = "Secret" if e.source == "secret" else "ConfigMap"
+                detail = f"{_described(kind, ns, e.ref_name, index)} key {e.ref_key} as {e.name}"
+                out.append(HeldKubeconfig(c.name, f"containers[{c.name}].env[{e.name}]", detail))
+        for ef in c.env_from:
+            if ef.source not in ("secret", "configMap"):
+                continue
+            kind = "Secret" if ef.source == "secret" else "ConfigMap"
+            keys = [k for k in _object_keys(kind, ns, ef.name, index) if kubeconfig_name(k)]
+            if keys:
+                detail = f"{_described(kind, ns, ef.name, index)} key {keys[0]}"
+                out.append(HeldKubeconfig(c.name, f"containers[{c.name}].envFrom", detail))
+    return out
+
+
 def credential_facts(w: Workload, index: CredentialIndex) -> list[tuple[str, str, str]]:
     """``(fact, field, detail)`` of the pod-level credential facts of ``w``:
     ``credential:ngc``, ``credential:huggingface``, ``credential:in_pod_spec``,
-    ``credential:registry_push``, ``credential:ssh_peer`` and
-    ``credential:sa_token_secret``."""
+    ``credential:registry_push``, ``credential:ssh_peer``, ``credential:sa_token_secret``
+    and ``credential:kubeconfig``."""
     key = str(w.ref)
     ns = w.namespace
     out: list[tuple[str, str, str]] = []
@@ -310,5 +422,14 @@ def credential_facts(w: Workload, index: CredentialIndex) -> list[tuple[str, str
     for account, fld, detail in index.tokens.get(key, ()):
         out.append(
             ("credential:sa_token_secret", fld, f"{detail}: token of ServiceAccount {account}")
+        )
+    for kubeconfig in held_kubeconfigs(w, index)[:1]:
+        out.append(
+            (
+                "credential:kubeconfig",
+                kubeconfig.field,
+                f"{kubeconfig.detail}; its user is not in the manifests (values are not read): "
+                "attackmap assumes cluster-admin",
+            )
         )
     return out

@@ -278,7 +278,11 @@ class AttackGraph:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
             return
+        # a pod no node takes (graph/_placement.py) would stay Pending: on no node
+        nowhere = scope.level in ("container", "port") and not node_classes(self.fb, wf)
         for state in step.granted_states:
+            if self.catalogue.state(state).scope == "node" and nowhere:
+                continue
             if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
                 self._link_nodes(inst.node, state, scope, wf)
                 continue
@@ -554,6 +558,7 @@ class AttackGraph:
                 if (
                     token_change is not None
                     and gk[0][0] == "tokens"
+                    and self.fb.placement.of(key)  # a pod no node takes: its token on none
                     and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in self.fb.placement.of(key))
                 ):
                     node = self._state_node(gk[1], key, None)

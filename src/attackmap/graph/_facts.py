@@ -27,8 +27,10 @@ from pydantic import BaseModel, ConfigDict
 from attackmap.graph._credentials import (
     SSH_PORTS,
     CredentialIndex,
+    HeldKubeconfig,
     build_credential_index,
     credential_facts,
+    held_kubeconfigs,
     image_sshd,
 )
 from attackmap.graph._facts_ai import AI_FACT_FAMILIES, ai_facts
@@ -87,6 +89,7 @@ FACT_FAMILIES: dict[str, str] = {
     "gpu": "the container can use GPUs (resource, runtimeClass, NVIDIA_VISIBLE_DEVICES, CDI, /dev/nvidia*, DRA)",
     "env:credential": "a credential-like environment variable (NGC_API_KEY, HF_TOKEN, *_TOKEN, *_KEY...; not *_FILE, *_PATH, *_DIR..., which hold a path), a literal value shaped like a credential under any name (see Credential shapes), a variable taken from a Secret (secretKeyRef) under any name, or envFrom a Secret",
     "secret_mount": "a Secret is mounted as files",
+    "kubeconfig": "the container holds a kubeconfig: a Secret or ConfigMap mounted in a .kube directory (or at a path naming a kubeconfig) or whose name or a key names one (kubeconfig, admin.conf...), a variable read from such a key, or a volume KUBECONFIG or --kubeconfig points into",
     "model_store:rw": "the model store (/model-store, NIM_CACHE_PATH) is mounted writable",
     "model_store:shared": "the writable model store is shared (RWX PVC, NFS or hostPath)",
     "shared_store:write": "the container can write data another workload mounts: the same PVC or PV, NFS export or host directory, paths overlapping (docs/model.md, Shared storage)",
@@ -113,6 +116,7 @@ FACT_FAMILIES: dict[str, str] = {
     "credential:readable_token_secret": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "credential:in_pod_spec": "a credential-like environment variable whose value is written in the pod template itself (`value:`, not `valueFrom.secretKeyRef`): whoever may read the pod or its workload through the API reads the value",
     "credential:sa_token_secret": "a container holds a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
+    "credential:kubeconfig": "a container holds a kubeconfig (the fact kubeconfig): its user, and so its rights, are not in the manifests",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
     "sa:default_bound": "the pod runs as the namespace's default ServiceAccount, which has RBAC rights",
     "route:external": "a LoadBalancer/NodePort Service (or externalIPs) exposes the pod: clients connect from outside",
@@ -143,7 +147,7 @@ FACT_FAMILIES: dict[str, str] = {
     "ctx:kernel_exploitable": "the ClusterContext declares a vulnerable kernel, or --assume-kernel-exploit",
     "ctx:cgroup_v1_release_agent": "the nodes run cgroup v1 on a kernel before 5.17 (CVE-2022-0492: release_agent from a user namespace)",
     # placement: in a path's evidence only (where a node step lands), never a condition
-    "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, or runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it); cited by container steps that reach the node",
+    "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it), or runs_on:none when no node takes the pod (it would stay Pending); cited by container steps that reach the node",
     "node:*": "the node class a node-scope step runs in: node:<pool> (a ClusterContext node pool), node:<pool>/<node> (a node a nodeName or matchFields singles out), node:<labels> (nodes the manifests' placement constraints tell apart, without nodePools), or node:any (nothing separates the workloads: any may share the node)",
     # derived
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
@@ -845,6 +849,24 @@ def _with_store_facts(
         return containers
     return tuple(
         replace(cf, facts=cf.facts | found[cf.name]) if cf.name in found else cf
+        for cf in containers
+    )
+
+
+def _with_kubeconfig_facts(
+    held: list[HeldKubeconfig],
+    containers: tuple[ContainerFacts, ...],
+    ev: dict[str, Evidence],
+    loc: tuple[str, int | None],
+) -> tuple[ContainerFacts, ...]:
+    """``containers`` with the fact ``kubeconfig`` where they hold one (``held``)."""
+    if not held:
+        return containers
+    for h in held:
+        ev.setdefault(f"{h.container}/kubeconfig", _evidence(loc[0], loc[1], h.field, h.detail))
+    names = {h.container for h in held}
+    return tuple(
+        replace(cf, facts=cf.facts | {"kubeconfig"}) if cf.name in names else cf
         for cf in containers
     )
 
@@ -1736,6 +1758,7 @@ def extract(
         )
         containers = pid_peer_facts(w, containers, ev, loc)
         containers = _with_store_facts(stores, str(w.ref), containers, ev, loc)
+        containers = _with_kubeconfig_facts(held_kubeconfigs(w, credentials), containers, ev, loc)
         workloads.append(
             WorkloadFacts(
                 workload=w, pod=frozenset(pod), containers=containers, evidence=ev, rbac_scope=scope

@@ -20,9 +20,15 @@ The nodes are grouped into *node classes*: nodes no workload's constraints tell 
   separates any two workloads) it is the single ``node`` of earlier versions: any workload
   may share a node with any other.
 
-Each workload runs on the classes whose nodes admit it; a workload no class admits (a
-pool list that misses its nodes) may run anywhere, and a warning says so. The classes are
-few (grouped, not pairwise), so the graph stays linear in the number of workloads.
+Each workload runs on the classes whose nodes admit it. A workload no node admits (its
+constraints contradict each other, or no declared pool takes it) would stay Pending: it runs
+on no class, so its escapes reach no node and no node holds its token or its containers,
+while its own steps stay in the analysis (its manifest may yet run once a pool takes it); a
+warning says so. Widening a placement (a toleration more, a selector, expression or
+``nodeName`` fewer, one more ORed term) only adds nodes, so more privilege never removes a
+technique: the conservative "anywhere" for an unschedulable pod, which a widening that made
+it schedulable narrowed, is gone. The classes are few (grouped, not pairwise), so the graph
+stays linear in the number of workloads.
 """
 
 from __future__ import annotations
@@ -72,6 +78,11 @@ _DAEMONSET_TOLERATIONS = tuple(
 )
 _DAEMONSET_HOST_NETWORK = Toleration(
     key="node.kubernetes.io/network-unavailable", operator="Exists", effect="NoSchedule"
+)
+
+_PENDING = (
+    "; it would stay Pending: attackmap places it on no node (its escapes reach no node, no"
+    " node holds its token or containers) and keeps its own steps"
 )
 
 _OTHER = "\x00other"  # a label value or node name the manifests do not mention
@@ -232,10 +243,11 @@ class Placement:
     runs_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> class names
     why: Mapping[str, str] = field(default_factory=dict)  # key -> how, in words
     warnings: tuple[str, ...] = ()  # about the whole cluster
-    unplaced: Mapping[str, str] = field(default_factory=dict)  # key -> why it may run anywhere
+    unplaced: Mapping[str, str] = field(default_factory=dict)  # key -> why no node takes it
 
     def of(self, key: str) -> tuple[str, ...]:
-        """The classes workload ``key`` may run on (every class for one not placed)."""
+        """The classes workload ``key`` may run on: none for one no node takes (it would
+        stay Pending), every class for a key the placement was not computed for."""
         found = self.runs_on.get(key)
         return found if found is not None else self.names
 
@@ -424,8 +436,8 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
             keep.extend(kept)
     else:
         keep = [i for i in _maximal(range(len(types)), admitted, types) if admitted[i]]
-    # A workload no node takes would stay Pending; attackmap cannot tell a contradiction
-    # from a pool list that misses its nodes, so it may run anywhere, and a warning says so.
+    # A workload no node takes would stay Pending: it runs on no class (its own steps stay;
+    # what needs a node does not follow), and a warning says so.
     fits = frozenset().union(*admitted) if types else frozenset(range(len(distinct)))
     index = {c: i for i, c in enumerate(distinct)}
     unplaced = {
@@ -435,13 +447,13 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
             if pools
             else "contradicts itself: no node can satisfy it"
         )
-        + "; attackmap assumes the workload may run on any node"
+        + _PENDING
         for key, c in cons.items()
         if index[c] not in fits
     }
     if not keep or (not pools and len(keep) == 1):
         return Placement(
-            runs_on=dict.fromkeys(cons, (ANY_NODE,)),
+            runs_on={key: () if key in unplaced else (ANY_NODE,) for key in cons},
             why=why,
             warnings=tuple(sorted(warnings)),
             unplaced=unplaced,
@@ -453,9 +465,8 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
         ),
         key=lambda c: c.name,
     )
-    every = tuple(c.name for c in classes)
     runs = {
-        key: tuple(sorted(types[i].name for i in keep if index[c] in admitted[i])) or every
+        key: tuple(sorted(types[i].name for i in keep if index[c] in admitted[i]))
         for key, c in cons.items()
     }
     if pools:  # say why a pool is out of reach: "not on gpu (taint ... not tolerated)"
@@ -470,7 +481,7 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
                 if key in unplaced:
                     unplaced[key] = (
                         f"placement: {why[key]}: fits no node of the ClusterContext's "
-                        "nodePools; attackmap assumes the workload may run on any node"
+                        f"nodePools{_PENDING}"
                     )
     return Placement(tuple(classes), runs, why, tuple(sorted(set(warnings))), unplaced)
 

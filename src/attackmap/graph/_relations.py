@@ -65,7 +65,9 @@ ContainerReach = Callable[[FactBase, Holder | None, str | None], "Reach"]
 # ServiceAccount: "<namespace>/<name>", "*/<name>" in every namespace, for a right limited
 # by resourceNames), "namespace_admin" (the ``Namespace/<ns>`` scope: every namespaced
 # right there), "tokens" (mounted tokens of the workloads that may run on one node
-# class: its name, or "*" on any node) or "hub" (the served ports a pod-network hub of
+# class: its name, or "*" on any node; never a pod no node takes), "node_containers" (the
+# running containers of the workloads that may run on one node class: its name, or "*" on
+# any node) or "hub" (the served ports a pod-network hub of
 # graph/_network.py reaches; the second item is the hub's id); for shared
 # storage (the second item a location id of :mod:`attackmap.graph._stores`) "store_readers"
 # (the workloads mounting that location), "store_users" (those loading models or code from
@@ -128,11 +130,20 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
     kind, ns = group
     if kind == "hub":
         return hub_targets(fb, ns)
-    if kind == "tokens":
-        if ns == ALL_NAMESPACES:
-            return tuple((k, None) for k in fb.token_holders)
+    if kind == "tokens":  # on a node: not those of a pod no node takes (placed on none)
         on = fb.placement.of
+        if ns == ALL_NAMESPACES:
+            return tuple((k, None) for k in fb.token_holders if on(k))
         return tuple((k, None) for k in fb.token_holders if ns in on(k))
+    if kind == "node_containers":
+        on = fb.placement.of
+        return tuple(
+            (w.key, c.name)
+            for w in fb.workloads
+            if (on(w.key) if ns == ALL_NAMESPACES else ns in on(w.key))
+            for c in w.containers
+            if c.kind in ("regular", "sidecar")
+        )
     if kind == "namespace_admin":
         if ns == ALL_NAMESPACES:
             return tuple((n.key, None) for n in fb.namespace_admins)
@@ -213,6 +224,15 @@ def _node_tokens(fb: FactBase, wf: Holder | None) -> Reach:
     return Reach(tuple(("tokens", c) for c in classes), _key(wf))
 
 
+def _node_containers(fb: FactBase, wf: Holder | None) -> Reach:
+    """The running containers of the workloads that may run on the node class a node-scope
+    step fires in (every running container when one class holds every workload)."""
+    classes = node_classes(fb, wf)
+    if len(classes) == len(fb.placement.classes):  # any node: every placed workload's
+        return Reach((("node_containers", ALL_NAMESPACES),), _key(wf))
+    return Reach(tuple(("node_containers", c) for c in classes), _key(wf))
+
+
 def _held(
     kind: str, pick: Callable[[FactBase, str], Iterable[str]]
 ) -> Callable[[FactBase, Holder | None], Reach]:
@@ -259,6 +279,9 @@ REACH: Mapping[str, Callable[[FactBase, Holder | None], Reach]] = {
     # Every workload whose token is mounted and that may run on a node the source may be
     # on (see _placement: the source's node classes, or a node-scope step's own).
     "node_workload_tokens": _node_tokens,
+    # Every running container of the workloads that may run on the node class (see
+    # _placement), which root on a node of that class enters through the runtime or /proc.
+    "node_running_containers": _node_containers,
     # Every identity in the namespaces where the ServiceAccount may create pods: the
     # workloads' and every other ServiceAccount's (a new pod may name any of them).
     "deploy_namespace_tokens": _identities_where(_CREATE_RIGHTS),

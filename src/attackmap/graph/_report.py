@@ -10,8 +10,12 @@ exporters read the report, and a notebook display reaches the HTML exporter thro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -19,6 +23,7 @@ from attackmap._gc import paused
 from attackmap._jsontext import TextSink, dumps
 from attackmap._views import notebook_html
 from attackmap.attack import AttackKB, Technique
+from attackmap.errors import AttackmapError, InputError
 from attackmap.graph._pss_join import PSSTradeoff
 from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
 
@@ -286,6 +291,44 @@ class Report(_Frozen):
     def _repr_html_(self) -> str:
         return notebook_html(self)
 
+    # -- reading a document back -----------------------------------------------------------
+
+    @classmethod
+    def from_dict(
+        cls,
+        document: Mapping[str, Any],
+        *,
+        path: str | os.PathLike[str] = "<report>",
+        kb: AttackKB | None = None,
+    ) -> Report:
+        """The report an ``attackmap.report/v2`` document (:meth:`to_dict`) states, checked
+        against ``docs/schema/report-v2.json`` and for consistency (every reference within
+        its table, each path step naming its instance's step, each technique's
+        ``broken_by`` the controls breaking all its paths). A bad document raises
+        :class:`~attackmap.errors.InputError` naming ``path`` and the JSON path of the
+        offending value (``workloads[0].techniques[2].paths[0].steps[1].ref``).
+
+        Techniques get their other details (platforms, URL, STIX id) from ``kb`` (default:
+        the bundled ATT&CK release) where it knows the id; the document's name, tactics and
+        framework win. What the document does not hold stays unknown: the source's Helm
+        template, and the answering container of a port step whose scope does not name it.
+        The result has no analysis behind it (``graph``, ``apply()``, ``minimal_controls()``
+        need :func:`attackmap.analyze`); its :meth:`to_json` is the document it was read
+        from, byte for byte, for every document attackmap writes."""
+        return _Reader(str(path), kb).report(document)
+
+    @classmethod
+    def from_json(
+        cls,
+        text: str | bytes,
+        *,
+        path: str | os.PathLike[str] = "<report>",
+        kb: AttackKB | None = None,
+    ) -> Report:
+        """:meth:`from_dict` of a JSON text (:meth:`to_json`, ``attackmap analyze -o
+        report.json``); text that is not JSON raises ``InputError`` with its line."""
+        return cls.from_dict(parse_json(text, str(path)), path=path, kb=kb)
+
     def to_pandas(self) -> Any:
         """One row per (workload, technique, path); needs the ``pandas`` extra."""
         try:
@@ -493,3 +536,543 @@ class _Tables:
             "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
             "warnings": list(w.warnings),
         }
+
+
+# -- reading the document back -------------------------------------------------------------
+
+_WRITE_ONE = "write one with: attackmap analyze PATH -o report.json"
+_T = TypeVar("_T")
+_ENTRIES = ("external", "cluster", "image")
+_FRAMEWORKS = ("attack", "atlas")
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+_LEVELS = ("privileged", "baseline", "restricted")
+_TECHNIQUE_ID = re.compile(r"(T|AML\.T)[0-9]{4}(\.[0-9]{3})?")
+_STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_TACTIC = re.compile(r"[a-z-]+")
+_CONTROL = re.compile(r"[a-z0-9][a-z0-9-]*(:[^@]+)?@.+")
+_ATTACK_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+_ATLAS_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def load_report(path: str | os.PathLike[str], *, kb: AttackKB | None = None) -> Report:
+    """The report saved at ``path`` (``attackmap analyze -o report.json``): see
+    :meth:`Report.from_dict`. Errors name the file (and the line or JSON path)."""
+    return Report.from_dict(read_json(path), path=path, kb=kb)
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value of the file ``path``; errors name the file (and the line)."""
+    try:
+        text = FsPath(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read the report: {e.strerror or e}", path=str(path)) from e
+    except UnicodeDecodeError as e:
+        raise InputError("the report is not UTF-8 text", path=str(path)) from e
+    return parse_json(text, str(path))
+
+
+def parse_json(text: str | bytes, path: str) -> Any:
+    """The JSON value of ``text``; an ``InputError`` naming ``path`` and the line if it is
+    not JSON."""
+    try:
+        return json.loads(text)
+    except UnicodeDecodeError as e:
+        raise InputError("the report is not UTF-8 text", path=path) from e
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"not a JSON report: {e.msg}", path=path, line=e.lineno, hint=_WRITE_ONE
+        ) from e
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def _at(where: str, key: str) -> str:
+    if not key.isidentifier():
+        return f'{where}["{key}"]'
+    return f"{where}.{key}" if where else key
+
+
+class _Reader:
+    """Reads an ``attackmap.report/v2`` document into report objects, checking each value
+    as the schema (``docs/schema/report-v2.json``) and the tables' references require."""
+
+    def __init__(self, path: str, kb: AttackKB | None) -> None:
+        self.path = path
+        self._kb = kb
+        self._kb_loaded = kb is not None
+
+    # -- values ----------------------------------------------------------------------------
+
+    def fail(self, where: str, message: str, hint: str | None = None) -> NoReturn:
+        raise InputError(message, path=self.path, field=where or None, hint=hint or _WRITE_ONE)
+
+    def obj(
+        self, value: object, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where, f"expected an object, got {_kind(value)}")
+        for key in required:
+            if key not in value:
+                self.fail(_at(where, key), "missing")
+        known = set(required) | set(optional)
+        for key in value:
+            if key not in known:
+                self.fail(
+                    _at(where, str(key)),
+                    "unknown key",
+                    hint=f"expected {', '.join(sorted(known))}",
+                )
+        return value
+
+    def array(self, value: object, where: str, *, min_items: int = 0) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(where, f"expected a list, got {_kind(value)}")
+        if len(value) < min_items:
+            self.fail(where, f"expected at least {min_items} item(s), got none")
+        return value
+
+    def string(
+        self,
+        value: object,
+        where: str,
+        *,
+        nonempty: bool = False,
+        pattern: re.Pattern[str] | None = None,
+        choices: tuple[str, ...] = (),
+    ) -> str:
+        if not isinstance(value, str):
+            self.fail(where, f"expected a string, got {_kind(value)}")
+        if nonempty and not value:
+            self.fail(where, "expected a non-empty string")
+        if pattern is not None and not pattern.fullmatch(value):
+            self.fail(where, f"{value!r} does not match {pattern.pattern}")
+        if choices and value not in choices:
+            self.fail(where, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def optional_string(self, value: object, where: str) -> str | None:
+        return None if value is None else self.string(value, where)
+
+    def strings(self, value: object, where: str, **kw: Any) -> tuple[str, ...]:
+        return tuple(
+            self.string(v, f"{where}[{i}]", **kw) for i, v in enumerate(self.array(value, where))
+        )
+
+    def integer(self, value: object, where: str, minimum: int = 0) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(where, f"expected an integer, got {_kind(value)}")
+        if value < minimum:
+            self.fail(where, f"expected an integer of at least {minimum}, got {value}")
+        return value
+
+    def line(self, value: object, where: str) -> int | None:
+        return None if value is None else self.integer(value, where, minimum=1)
+
+    def boolean(self, value: object, where: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(where, f"expected a boolean, got {_kind(value)}")
+        return value
+
+    def position(self, value: object, where: str, table: str, size: int) -> int:
+        """A reference into the top-level ``table`` of ``size`` entries."""
+        index = self.integer(value, where)
+        if index >= size:
+            self.fail(where, f"refers to {table}[{index}], but {table} has {size} entries")
+        return index
+
+    def refs(self, value: object, where: str, table: str, rows: Sequence[_T]) -> tuple[_T, ...]:
+        """The entries of ``rows`` (the top-level ``table``) a list of positions names."""
+        positions = self.array(value, where)
+        size = len(rows)
+        if all(type(i) is int and 0 <= i < size for i in positions):
+            return tuple(rows[i] for i in positions)
+        for i, v in enumerate(positions):
+            self.position(v, f"{where}[{i}]", table, size)
+        raise AssertionError("unreachable: a bad position fails above")  # pragma: no cover
+
+    def unique(self, values: tuple[str, ...], where: str) -> None:
+        seen: set[str] = set()
+        for i, v in enumerate(values):
+            if v in seen:
+                self.fail(f"{where}[{i}]", f"{v!r} appears more than once")
+            seen.add(v)
+
+    # -- the document ----------------------------------------------------------------------
+
+    def report(self, document: object) -> Report:
+        if isinstance(document, dict) and document.get("schema") != SCHEMA_ID:
+            found = document.get("schema")
+            self.fail(
+                "schema",
+                f"not an {SCHEMA_ID} document (schema: {found!r})"
+                if found is not None
+                else f"not an {SCHEMA_ID} document: no schema",
+                hint="analyse the manifests again with this attackmap to write a report/v2",
+            )
+        doc = self.obj(
+            document,
+            "",
+            (
+                "schema",
+                "attack",
+                "atlas",
+                "entries",
+                "techniques",
+                "catalogue",
+                "steps",
+                "facts",
+                "evidence",
+                "files",
+                "controls",
+                "workloads",
+                "skipped",
+                "warnings",
+            ),
+        )
+        attack = self.obj(doc["attack"], "attack", ("version", "domain"))
+        attack_version = self.string(attack["version"], "attack.version", pattern=_ATTACK_VERSION)
+        self.string(attack["domain"], "attack.domain", choices=("enterprise-attack",))
+        atlas_version = None
+        if doc["atlas"] is not None:
+            atlas = self.obj(doc["atlas"], "atlas", ("version",))
+            atlas_version = self.string(atlas["version"], "atlas.version", pattern=_ATLAS_VERSION)
+        entries = self.strings(doc["entries"], "entries", choices=_ENTRIES)
+        self.unique(entries, "entries")
+        files = self.strings(doc["files"], "files")
+        controls = self.strings(doc["controls"], "controls", pattern=_CONTROL)
+        self.unique(controls, "controls")
+        evidence = [
+            self._evidence(e, f"evidence[{i}]", files)
+            for i, e in enumerate(self.array(doc["evidence"], "evidence"))
+        ]
+        facts = [
+            self._fact(f, f"facts[{i}]", evidence)
+            for i, f in enumerate(self.array(doc["facts"], "facts"))
+        ]
+        catalogue = self._catalogue(doc["catalogue"])
+        steps = [
+            self._step(row, f"steps[{i}]", catalogue, facts, controls)
+            for i, row in enumerate(self.array(doc["steps"], "steps"))
+        ]
+        techniques = self._techniques(doc["techniques"])
+        workloads = tuple(
+            self._workload(w, f"workloads[{i}]", techniques, steps, controls)
+            for i, w in enumerate(self.array(doc["workloads"], "workloads"))
+        )
+        skipped = tuple(
+            self._skipped(s, f"skipped[{i}]")
+            for i, s in enumerate(self.array(doc["skipped"], "skipped"))
+        )
+        return Report(
+            attack_version=attack_version,
+            atlas_version=atlas_version,
+            entries=entries,
+            workloads=workloads,
+            skipped=skipped,
+            warnings=self.strings(doc["warnings"], "warnings"),
+        )
+
+    def _evidence(
+        self, value: object, where: str, files: tuple[str, ...]
+    ) -> tuple[str, int | None, str, str]:
+        e = self.obj(value, where, ("file", "line", "field", "detail"))
+        return (
+            files[self.position(e["file"], f"{where}.file", "files", len(files))],
+            self.line(e["line"], f"{where}.line"),
+            self.string(e["field"], f"{where}.field"),
+            self.string(e["detail"], f"{where}.detail"),
+        )
+
+    def _fact(
+        self, value: object, where: str, evidence: list[tuple[str, int | None, str, str]]
+    ) -> FactUse:
+        f = self.obj(value, where, ("fact", "evidence"))
+        fact = self.string(f["fact"], f"{where}.fact", nonempty=True)
+        path, line, field, detail = _NO_EVIDENCE
+        if f["evidence"] is not None:
+            at = self.position(f["evidence"], f"{where}.evidence", "evidence", len(evidence))
+            path, line, field, detail = evidence[at]
+        return FactUse(fact=fact, path=path, line=line, field=field, detail=detail)
+
+    def _catalogue(self, value: object) -> dict[str, tuple[str, str]]:
+        table = self.obj(value, "catalogue", (), tuple(value) if isinstance(value, dict) else ())
+        out = {}
+        for step, entry in table.items():
+            where = _at("catalogue", step)
+            self.string(step, where, pattern=_STEP_ID)
+            e = self.obj(entry, where, ("technique", "title"))
+            out[step] = (
+                self.string(e["technique"], f"{where}.technique", pattern=_TECHNIQUE_ID),
+                self.string(e["title"], f"{where}.title", nonempty=True),
+            )
+        return out
+
+    def _step(
+        self,
+        value: object,
+        where: str,
+        catalogue: dict[str, tuple[str, str]],
+        facts: list[FactUse],
+        controls: tuple[str, ...],
+    ) -> PathStep:
+        row = self.obj(value, where, ("step", "scope", "facts", "broken_by"))
+        step = self.string(row["step"], f"{where}.step", pattern=_STEP_ID)
+        if step not in catalogue:
+            self.fail(f"{where}.step", f"step {step!r} is not in the catalogue table")
+        scope = self.string(row["scope"], f"{where}.scope", nonempty=True)
+        workload, container = _scope_parts(scope)
+        technique, title = catalogue[step]
+        uses = self.refs(row["facts"], f"{where}.facts", "facts", facts)
+        broken_by = self.refs(row["broken_by"], f"{where}.broken_by", "controls", controls)
+        return PathStep(
+            id=step,
+            technique=technique,
+            title=title,
+            scope=scope,
+            workload=workload,
+            container=container,
+            facts=uses,
+            broken_by=broken_by,
+        )
+
+    def _techniques(self, value: object) -> dict[str, tuple[Technique, str]]:
+        table = self.obj(value, "techniques", (), tuple(value) if isinstance(value, dict) else ())
+        out = {}
+        for tid, entry in table.items():
+            where = _at("techniques", tid)
+            self.string(tid, where, pattern=_TECHNIQUE_ID)
+            e = self.obj(entry, where, ("name", "tactics", "framework"), ("severity",))
+            name = self.string(e["name"], f"{where}.name", nonempty=True)
+            tactics = self.strings(e["tactics"], f"{where}.tactics", pattern=_TACTIC)
+            if not tactics:
+                self.fail(f"{where}.tactics", "expected at least 1 item(s), got none")
+            framework = self.string(e["framework"], f"{where}.framework", choices=_FRAMEWORKS)
+            severity = "info"
+            if "severity" in e:
+                severity = self.string(e["severity"], f"{where}.severity", choices=_SEVERITIES)
+            out[tid] = (self._technique(tid, name, tactics, framework), severity)
+        return out
+
+    def _technique(
+        self, tid: str, name: str, tactics: tuple[str, ...], framework: str
+    ) -> Technique:
+        """``tid`` as the knowledge base knows it, with the document's name, tactics and
+        framework; built from the document alone where the knowledge base does not know it."""
+        if not self._kb_loaded:
+            from attackmap.attack import load_attack
+
+            self._kb, self._kb_loaded = load_attack(), True
+        known: Technique | None = None
+        if self._kb is not None:
+            try:
+                known = self._kb.technique(tid)
+            except AttackmapError:
+                known = None
+        stated = {"name": name, "tactics": tactics, "framework": framework}
+        if known is not None and known.id == tid:
+            return known.model_copy(update=stated)
+        base, _, sub = tid.partition(".") if framework == "attack" else (tid, "", "")
+        url = (
+            f"https://attack.mitre.org/techniques/{base}/{sub + '/' if sub else ''}"
+            if framework == "attack"
+            else f"https://atlas.mitre.org/techniques/{tid}"
+        )
+        return Technique(
+            id=tid,
+            platforms=(),
+            is_subtechnique=tid.count(".") > (1 if framework == "atlas" else 0),
+            url=url,
+            stix_id="",
+            version="",
+            revoked=False,
+            deprecated=False,
+            **stated,  # type: ignore[arg-type]  # framework checked against _FRAMEWORKS
+        )
+
+    def _workload(
+        self,
+        value: object,
+        where: str,
+        techniques: dict[str, tuple[Technique, str]],
+        steps: list[PathStep],
+        controls: tuple[str, ...],
+    ) -> WorkloadAnalysis:
+        w = self.obj(
+            value, where, ("ref", "source", "techniques", "minimal_controls", "pss", "warnings")
+        )
+        r = self.obj(
+            w["ref"], f"{where}.ref", ("kind", "namespace", "name"), ("component", "origin")
+        )
+        ref = ObjectRef(
+            kind=self.string(r["kind"], f"{where}.ref.kind", nonempty=True),
+            namespace=self.optional_string(r["namespace"], f"{where}.ref.namespace"),
+            name=self.string(r["name"], f"{where}.ref.name", nonempty=True),
+            component=self.string(r["component"], f"{where}.ref.component")
+            if "component" in r
+            else None,
+            origin=self.string(r["origin"], f"{where}.ref.origin") if "origin" in r else None,
+        )
+        src = self.obj(w["source"], f"{where}.source", ("path", "document", "line"))
+        source = SourceLocation(
+            path=self.string(src["path"], f"{where}.source.path"),
+            document=self.integer(src["document"], f"{where}.source.document"),
+            line=self.line(src["line"], f"{where}.source.line"),
+        )
+        findings = tuple(
+            self._finding(t, f"{where}.techniques[{i}]", techniques, steps, controls)
+            for i, t in enumerate(self.array(w["techniques"], f"{where}.techniques"))
+        )
+        minimal = tuple(
+            self._minimal(m, f"{where}.minimal_controls[{i}]")
+            for i, m in enumerate(self.array(w["minimal_controls"], f"{where}.minimal_controls"))
+        )
+        pss = None if w["pss"] is None else self._pss(w["pss"], f"{where}.pss")
+        return WorkloadAnalysis(
+            ref=ref,
+            source=source,
+            techniques=findings,
+            minimal_controls=minimal,
+            pss=pss,
+            warnings=self.strings(w["warnings"], f"{where}.warnings"),
+        )
+
+    def _finding(
+        self,
+        value: object,
+        where: str,
+        techniques: dict[str, tuple[Technique, str]],
+        steps: list[PathStep],
+        controls: tuple[str, ...],
+    ) -> TechniqueFinding:
+        t = self.obj(value, where, ("id", "broken_by", "paths"), ("truncated",))
+        tid = self.string(t["id"], f"{where}.id", pattern=_TECHNIQUE_ID)
+        if tid not in techniques:
+            self.fail(f"{where}.id", f"technique {tid} is not in the techniques table")
+        truncated = False
+        if "truncated" in t and not self.boolean(t["truncated"], f"{where}.truncated"):
+            self.fail(f"{where}.truncated", "expected true (absent when not truncated)")
+        truncated = "truncated" in t
+        paths = tuple(
+            self._path(p, f"{where}.paths[{i}]", steps)
+            for i, p in enumerate(self.array(t["paths"], f"{where}.paths", min_items=1))
+        )
+        stated = tuple(
+            controls[self.position(c, f"{where}.broken_by[{i}]", "controls", len(controls))]
+            for i, c in enumerate(self.array(t["broken_by"], f"{where}.broken_by"))
+        )
+        every = breaking_every(paths)
+        if stated != every:
+            self.fail(
+                f"{where}.broken_by",
+                f"lists {', '.join(stated) or 'no control'}, but the controls breaking every "
+                f"listed path are {', '.join(every) or 'none'}",
+                hint="a technique's broken_by is the intersection of its paths' steps' "
+                "broken_by; the document was changed by hand?",
+            )
+        technique, severity = techniques[tid]
+        return TechniqueFinding(
+            technique=technique, paths=paths, truncated=truncated, severity=severity
+        )
+
+    def _path(self, value: object, where: str, steps: list[PathStep]) -> Path:
+        p = self.obj(value, where, ("entry", "steps"))
+        entry = self.string(p["entry"], f"{where}.entry", choices=_ENTRIES)
+        items = self.array(p["steps"], f"{where}.steps", min_items=1)
+        used = []
+        size = len(steps)
+        for i, item in enumerate(items):
+            # the common case checked without building a JSON path; any doubt, the
+            # precise checks below say what is wrong and where
+            ref = item.get("ref") if type(item) is dict else None
+            if (
+                type(ref) is int
+                and 0 <= ref < size
+                and len(item) == 2
+                and steps[ref].id == item.get("id")
+            ):
+                used.append(steps[ref])
+                continue
+            at = f"{where}.steps[{i}]"
+            checked = self.obj(item, at, ("id", "ref"))
+            sid = self.string(checked["id"], f"{at}.id", pattern=_STEP_ID)
+            step = steps[self.position(checked["ref"], f"{at}.ref", "steps", size)]
+            self.fail(f"{at}.id", f"names step {sid!r}, but steps[{checked['ref']}] is {step.id!r}")
+        broken_by = tuple(sorted({c for s in used for c in s.broken_by}))
+        # every value checked above, of the types the fields take
+        return Path.model_construct(
+            {"entry", "steps", "broken_by"}, entry=entry, steps=tuple(used), broken_by=broken_by
+        )
+
+    def _minimal(self, value: object, where: str) -> MinimalControls:
+        m = self.obj(
+            value, where, ("goals", "controls", "exact", "unreachable_after", "unbroken_paths")
+        )
+        return MinimalControls(
+            goals=self.strings(m["goals"], f"{where}.goals", pattern=_TECHNIQUE_ID),
+            controls=self.strings(m["controls"], f"{where}.controls", pattern=_CONTROL),
+            exact=self.boolean(m["exact"], f"{where}.exact"),
+            unreachable_after=self.boolean(m["unreachable_after"], f"{where}.unreachable_after"),
+            unbroken_paths=self.integer(m["unbroken_paths"], f"{where}.unbroken_paths"),
+        )
+
+    def _pss(self, value: object, where: str) -> PSSTradeoff:
+        p = self.obj(
+            value,
+            where,
+            ("lowest_level", "next_level", "next_violations", "controls", "removes", "unfixed"),
+        )
+        return PSSTradeoff(
+            lowest_level=self.string(p["lowest_level"], f"{where}.lowest_level", choices=_LEVELS),
+            next_level=None
+            if p["next_level"] is None
+            else self.string(p["next_level"], f"{where}.next_level", choices=_LEVELS),
+            next_violations=self.strings(p["next_violations"], f"{where}.next_violations"),
+            controls=self.strings(p["controls"], f"{where}.controls", pattern=_CONTROL),
+            removes=None
+            if p["removes"] is None
+            else self.strings(p["removes"], f"{where}.removes", pattern=_TECHNIQUE_ID),
+            unfixed=self.strings(p["unfixed"], f"{where}.unfixed"),
+        )
+
+    def _skipped(self, value: object, where: str) -> SkippedObject:
+        s = self.obj(value, where, ("kind", "api_version", "name", "namespace", "source", "reason"))
+        src = self.obj(s["source"], f"{where}.source", ("path", "document", "line", "helm_source"))
+        return SkippedObject(
+            kind=self.optional_string(s["kind"], f"{where}.kind"),
+            api_version=self.optional_string(s["api_version"], f"{where}.api_version"),
+            name=self.optional_string(s["name"], f"{where}.name"),
+            namespace=self.optional_string(s["namespace"], f"{where}.namespace"),
+            source=SourceLocation(
+                path=self.string(src["path"], f"{where}.source.path"),
+                document=self.integer(src["document"], f"{where}.source.document"),
+                line=self.line(src["line"], f"{where}.source.line"),
+                helm_source=self.optional_string(src["helm_source"], f"{where}.source.helm_source"),
+            ),
+            reason=self.string(s["reason"], f"{where}.reason", nonempty=True),
+        )
+
+
+def _scope_parts(scope: str) -> tuple[str | None, str | None]:
+    """The workload (or identity) and container a step instance's scope names:
+    ``Kind/ns/name[c]``, ``Kind/ns/name`` (also ``ServiceAccount/ns/name``,
+    ``Namespace/ns``), ``Kind/ns/name:8000`` and ``...:8000[c]`` (a port: its container is
+    named only when several may answer), ``node``, ``node:<class>`` and ``cluster``."""
+    if scope in ("node", "cluster") or scope.startswith("node:"):
+        return None, None
+    container = None
+    if scope.endswith("]") and "[" in scope:
+        scope, _, rest = scope.rpartition("[")
+        container = rest[:-1]
+    return scope.partition(":")[0], container

@@ -10,6 +10,10 @@ comes from and why (the values of these few variables and command words are path
 switches, never credentials; nothing else of the command or the environment is kept).
 What a manifest does not show (an image's own entrypoint, a server's defaults) is not
 guessed: no evidence, no code source.
+
+:func:`kubeconfig_paths` reads, the same way, where a container keeps a kubeconfig: the
+``KUBECONFIG`` variable's paths and ``--kubeconfig`` on the command line (paths too, never
+the kubeconfig itself).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Literal
 
 from attackmap.model._refs import Frozen
 
-__all__ = ["CodeSource", "code_sources", "serves_ssh"]
+__all__ = ["CodeSource", "code_sources", "kubeconfig_paths", "serves_ssh"]
 
 
 class CodeSource(Frozen):
@@ -82,6 +86,25 @@ def serves_ssh(command: Sequence[str] | None, args: Sequence[str] | None) -> boo
     """Whether the container's command starts sshd (multi-node NIM's workers run
     ``/usr/sbin/sshd -De`` on 2222 without declaring the port)."""
     return any(_program(w) == "sshd" for w in _words([*(command or ()), *(args or ())]))
+
+
+def kubeconfig_paths(
+    command: Sequence[str] | None,
+    args: Sequence[str] | None,
+    env: Iterable[tuple[str, str | None]],
+) -> tuple[str, ...]:
+    """The absolute paths a container's manifest names as its kubeconfig: the literal
+    ``KUBECONFIG`` variable (a ``:``-separated list, as kubectl and client-go read it) and
+    ``--kubeconfig PATH`` / ``--kubeconfig=PATH`` in command or args, in that order."""
+    found: dict[str, None] = {}
+    for name, value in env:
+        if name == "KUBECONFIG" and value:
+            found.update((p, None) for p in value.split(":") if p.startswith("/"))
+    words = _words([*(command or ()), *(args or ())])
+    for i, word in enumerate(words[:-1]):
+        if word == "--kubeconfig" and words[i + 1].startswith("/"):
+            found[words[i + 1]] = None
+    return tuple(found)
 
 
 def code_sources(

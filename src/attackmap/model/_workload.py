@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, computed_field, field_serializer
 
-from attackmap.model._code import CodeSource, code_sources, serves_ssh
+from attackmap.model._code import CodeSource, code_sources, kubeconfig_paths, serves_ssh
 from attackmap.model._k8s import (
     K8sCommonSecurity,
     K8sContainer,
@@ -418,6 +418,8 @@ class Container(Frozen):
     code_sources: tuple[CodeSource, ...] = ()
     #: its command starts sshd
     ssh_server: bool = False
+    #: where its manifest says its kubeconfig is (``KUBECONFIG``, ``--kubeconfig``)
+    kubeconfig_paths: tuple[str, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic computed_field on a property
     @property
@@ -968,6 +970,9 @@ def _container(
             c.command, c.args, ((e.name, e.value) for e in c.env or () if e.value_from is None)
         ),
         ssh_server=serves_ssh(c.command, c.args),
+        kubeconfig_paths=kubeconfig_paths(
+            c.command, c.args, ((e.name, e.value) for e in c.env or () if e.value_from is None)
+        ),
     )
 
 
