@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
 DEMO := examples/nim/nim-deploy-default.yaml
 
-.PHONY: venv demo test lint pytest bench fuzz docs clean
+.PHONY: venv demo test lint pytest bench bench-peers fuzz docs clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,15 @@ test: lint pytest
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The peer `make bench` compares with (benchmarks/bench_cli.py): checkov 3.3.30 pins
+# networkx<2.7 and attackmap needs networkx>=3, so it gets an environment of its own.
+PEERS := .venv-peers
+$(PEERS)/bin/checkov:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet checkov==3.3.30
+
+bench-peers: $(PEERS)/bin/checkov
+
 # The documentation site (offline): installs the `docs` extra when missing. Not part of `make test`.
 docs: $(STAMP)
 	$(PY) -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || $(PY) -m pip install --quiet -e '.[docs]'
@@ -48,4 +57,4 @@ fuzz: $(STAMP)
 	$(PY) -m pytest tests/fuzz -q --hypothesis-profile=fuzz
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) build dist .pytest_cache .mypy_cache .ruff_cache

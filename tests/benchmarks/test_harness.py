@@ -40,8 +40,13 @@ def test_run_quick_writes_a_complete_result(tmp_path: Path) -> None:
     assert result["audit"]["lines"] >= 20_000 and result["audit"]["rss_curve"]
     targets = {row["target"]: row for row in result["targets"]}
     assert targets["cold_cli_wall_s"]["measured"] == result["single"]["cold_cli"]["wall_s_median"]
-    assert targets["scale_100000_wall_s"]["pass"] is None  # not measured in quick mode
+    assert targets["cli_100000_wall_s"]["pass"] is None  # not measured in quick mode
+    assert targets["cli_100000_wall_s"]["detail"].startswith("not run: ")
+    table = result["cli"]["50"]["table_vs_json"]  # the --format table row's measurement
+    assert table["ratio"] > 0 and table["json"][0]["json_bytes"] > 0
+    assert table["table"][0]["table_bytes"] > 0 and table["json"][0]["cpu_s"] > 0
     assert "workloads" in proc.stdout and "verdict" in proc.stdout
+    assert "issue 21" in proc.stdout and "--format table at 1k" in proc.stdout
 
 
 def test_sharded_analysis_matches_the_whole_cluster(tmp_path: Path) -> None:

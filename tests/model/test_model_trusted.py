@@ -18,7 +18,6 @@ from tests.conftest import shared_path
 
 from attackmap.errors import InputError
 from attackmap.model import Container, Inventory, ObjectRef, Port, _refs, load, relink
-from attackmap.model._loader import _parse_in_worker as _PARSE_IN_WORKER
 from attackmap.model._refs import replace, shared, trusted
 
 
@@ -225,32 +224,6 @@ def test_parallel_read_reports_the_sequential_error(tmp_path: Path, parallel: li
     assert gc.isenabled()
 
 
-def _priority_in_worker(paths: list[Path]) -> Any:
-    """A worker task reporting the worker's scheduling priority as each file's text."""
-    texts, files = _PARSE_IN_WORKER(paths)
-    return [str(os.getpriority(os.PRIO_PROCESS, 0))] * len(texts), files
-
-
-def test_workers_parse_at_a_lower_priority(
-    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The collecting process does the serial work; its workers yield the CPU to it."""
-    from attackmap.model import _loader, _yaml
-
-    _many_files(tmp_path)
-    monkeypatch.setattr(_loader, "_parse_in_worker", _priority_in_worker)
-    files = sorted(tmp_path.iterdir())
-    batches = list(_loader._file_batches(files))
-    assert parallel == [min(os.cpu_count() or 1, len(files), 8)]
-    if parallel[0] == 0:
-        pytest.skip("one CPU: files are parsed in this process")
-    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + _loader.WORKER_NICENESS)
-    assert {d.text for batch in batches for d in batch} == {str(expected)}
-    assert [len(b) for b in batches] == [
-        len(_yaml.parse_text(f.read_text(), str(f))) for f in files
-    ]
-
-
 def test_documents_cross_from_workers_unchanged(tmp_path: Path) -> None:
     """Workers send documents as JSON: every value the YAML builder can produce comes
     back equal and of the same type (ints stay ints, floats keep every bit, odd strings)."""
@@ -322,45 +295,6 @@ def test_validators_are_built_while_the_first_results_are_parsed(
     assert events[0] == "build" and events.count("build") == 1 and "result" in events
     assert all(cls.__pydantic_complete__ for cls in _loader._EARLY_VALIDATED)
     assert len(batches) == len(files)
-
-
-def test_the_result_pipe_holds_a_whole_task_result(
-    tmp_path: Path, parallel: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Workers do not wait, their result half-sent, for the busy collecting process: the
-    executor's result pipe is widened to 1 MB where the system allows it."""
-    fcntl = pytest.importorskip("fcntl")
-    if not hasattr(fcntl, "F_GETPIPE_SZ"):
-        pytest.skip("no pipe sizes on this system")
-    limit = Path("/proc/sys/fs/pipe-max-size")
-    from attackmap.model import _loader
-
-    if not limit.exists() or int(limit.read_text()) < _loader.RESULT_PIPE_BYTES:
-        pytest.skip("the system does not allow 1 MB pipes")
-    sizes: list[int] = []
-    widen = _loader._widen_result_pipe
-
-    def spy(pool: Any) -> None:
-        widen(pool)
-        reader = pool._result_queue._reader
-        sizes.append(fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ))
-
-    monkeypatch.setattr(_loader, "_widen_result_pipe", spy)
-    _many_files(tmp_path)
-    assert len(load(tmp_path).workloads) == 62
-    if parallel[-1] == 0:
-        pytest.skip("one CPU: files are parsed in this process")
-    assert sizes == [_loader.RESULT_PIPE_BYTES]
-
-
-def test_widening_the_result_pipe_never_fails() -> None:
-    """Without the executor's private pipe (another Python), nothing happens."""
-    from attackmap.model import _loader
-
-    class Pool:
-        pass
-
-    _loader._widen_result_pipe(Pool())  # type: ignore[arg-type]
 
 
 def test_tasks_are_runs_of_files_in_order() -> None:

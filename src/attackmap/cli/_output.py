@@ -1,11 +1,12 @@
-"""Shared output helpers for subcommands: write text and files, render Rich tables.
+"""Shared output helpers for subcommands: write text and files, print tables.
 
 A file is written to a temporary file beside it and renamed over it once complete
 (:func:`write_files`): a full disk or an interrupt never leaves a truncated or empty file.
 
-Rich respects ``NO_COLOR`` and plain (non-TTY) output by itself; ``--output FILE``
-always gets plain text. Off a terminal, tables take the width in ``COLUMNS`` (default
-:data:`PIPE_WIDTH`) so piped output and CI logs stay readable instead of folding at 80.
+Tables have Rich's look and are drawn by :mod:`attackmap.cli._table`; on a terminal Rich
+says what it can show (colour, width, box characters); ``--output FILE`` always gets plain
+text. Off a terminal, tables take the width in ``COLUMNS`` (default :data:`PIPE_WIDTH`) so
+piped output and CI logs stay readable instead of folding at 80.
 Progress goes to stderr, and only when stderr is a terminal and ``--quiet`` is not given.
 
 Every subcommand spells its destinations the same way (:func:`add_output`,
@@ -255,7 +256,47 @@ def print_table(
     *,
     title: str | None = None,
 ) -> None:
-    """Print a table to stdout with Rich (colour only on a terminal, never with NO_COLOR)."""
+    """Print a table to stdout in Rich's look (styled only on a terminal with colour;
+    ``NO_COLOR`` keeps bold and italic, as Rich does). Cell text is printed as given.
+
+    attackmap draws it (:mod:`attackmap.cli._table`), line by line; Rich is asked only
+    what a terminal can show, and draws what :func:`~attackmap.cli._table.lines` declines.
+    """
+    from attackmap.cli import _table
+
+    table_rows = [tuple(row) for row in rows]
+    console = _stdout_console() if _rich_decides(os.environ) else None
+    if console is None:
+        encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+        look = _table.Look(console_width(False) or PIPE_WIDTH, unicode=encoding.startswith("utf"))
+    elif console.legacy_windows or console.is_jupyter:
+        look = None
+    else:
+        look = _table.Look(
+            console.width,
+            unicode=console.encoding.startswith("utf"),
+            styled=console.color_system is not None,
+        )
+    lines = None if look is None else _table.lines(columns, table_rows, title=title, look=look)
+    with stdout_errors():
+        if lines is None:
+            _rich_table(console or _stdout_console(), columns, table_rows, title)
+        else:
+            write = sys.stdout.write
+            for line in lines:
+                write(line)
+        sys.stdout.flush()
+
+
+def _rich_decides(environ: Mapping[str, str]) -> bool:
+    """Whether stdout may be a terminal to Rich, which then says what it can show: a
+    terminal, or one forced by ``FORCE_COLOR``/``TTY_COMPATIBLE`` (Rich's own switches)."""
+    return sys.stdout.isatty() or "FORCE_COLOR" in environ or "TTY_COMPATIBLE" in environ
+
+
+def _rich_table(
+    console: Console, columns: Sequence[str], rows: list[tuple[str, ...]], title: str | None
+) -> None:
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
@@ -263,9 +304,7 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    with stdout_errors():
-        _stdout_console().print(table)
-        sys.stdout.flush()
+    console.print(table)
 
 
 def console_width(is_tty: bool, environ: dict[str, str] | None = None) -> int | None:
@@ -281,7 +320,10 @@ def console_width(is_tty: bool, environ: dict[str, str] | None = None) -> int | 
 def _stdout_console() -> Console:
     from rich.console import Console
 
-    return Console(soft_wrap=False, width=console_width(sys.stdout.isatty()))
+    # text as given: no Rich markup (``[bold]``) or emoji codes (``:lock:``) in cells
+    return Console(
+        soft_wrap=False, markup=False, emoji=False, width=console_width(sys.stdout.isatty())
+    )
 
 
 def show_progress(quiet: bool) -> bool:

@@ -29,11 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
-
 import orjson
 from pydantic import ValidationError
 
@@ -312,39 +307,6 @@ def _tasks(files: list[Path], sizes: list[int], parsers: int) -> list[list[Path]
     return tasks
 
 
-#: How much lower the workers' scheduling priority is (``nice``): the collecting process
-#: does the serial part (models, links), so it must not wait for a CPU while workers
-#: parse ahead; when it has nothing to do, the workers have every CPU to themselves.
-WORKER_NICENESS = 5
-
-
-def _start_worker() -> None:
-    with contextlib.suppress(OSError):  # priority is an optimisation, never a failure
-        os.nice(WORKER_NICENESS)
-
-
-#: Capacity asked for the pipe that carries the workers' results back (Linux's default
-#: is 64 KB; unprivileged processes may ask up to ``/proc/sys/fs/pipe-max-size``, 1 MB).
-RESULT_PIPE_BYTES = 1024 * 1024
-
-
-def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
-    """Let a worker's whole result (~0.5 MB a task) fit in the result pipe.
-
-    Through a 64 KB pipe, a worker stayed blocked until the collecting process -- busy
-    building models, its reader thread waiting for the GIL at each 64 KB piece -- had read
-    the result: 0.6-1.3 s of the workers' time at 10k documents, measured. The pipe is
-    the executor's own (a private attribute); where it is not there, or the system
-    refuses the size, the default pipe is used (slower, never wrong)."""
-    queue = getattr(pool, "_result_queue", None)
-    reader = getattr(queue, "_reader", None)
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if reader is None or setsize is None:
-        return
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        fcntl.fcntl(reader.fileno(), setsize, RESULT_PIPE_BYTES)
-
-
 #: The two models whose validators take longest to build (~30 ms; built at first use,
 #: ``defer_build``, so that the CLI starts faster) and that every load of workloads
 #: validates: during a parallel load the collecting process builds them while it waits
@@ -373,9 +335,7 @@ def _file_batches(
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
     )
-    _widen_result_pipe(pool)
     try:
         tasks = _tasks(files, sizes, workers)
         results = pool.map(_parse_in_worker, tasks)  # submits every task
