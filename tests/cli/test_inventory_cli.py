@@ -53,6 +53,7 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "namespace": "nim",
         "name": "nim-llm",
         "component": None,
+        "origin": None,  # set when two manifests define the workload differently
     }
     assert w["source"]["line"] == 1 and w["exposure"]["level"] == "node"
     assert "SYS_ADMIN" in w["pod"]["containers"][0]["effective_capabilities"]

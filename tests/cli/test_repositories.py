@@ -241,14 +241,34 @@ def test_keep_going_reports_a_bad_file_and_analyses_the_rest(
     assert all(s["reason"].startswith("input error: ") for s in report["skipped"])
 
 
-def test_two_different_copies_stay_an_error_with_keep_going(
+def test_two_different_copies_of_a_workload_are_both_analysed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # before: "duplicate object Deployment/ns/app", exit 2 even with --keep-going
     (tmp_path / "dev.yaml").write_text(DEPLOYMENT.format(name="app", privileged="false"))
     (tmp_path / "prod.yaml").write_text(DEPLOYMENT.format(name="app", privileged="true"))
+    assert main(["analyze", str(tmp_path), "--format", "json", "--fail-on", "T1611"]) == 1
+    out, err = capsys.readouterr()
+    escapes = {
+        w["ref"]["origin"]: any(t["id"] == "T1611" for t in w["techniques"])
+        for w in json.loads(out)["workloads"]
+    }
+    assert escapes == {str(tmp_path / "dev.yaml"): False, str(tmp_path / "prod.yaml"): True}
+    assert f"fail-on: Deployment/ns/app ({tmp_path / 'prod.yaml'}): T1611" in err
+    assert "defined differently at" in err
+
+
+def test_two_different_copies_of_a_service_stay_an_error_with_keep_going(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = "apiVersion: v1\nkind: Service\nmetadata: {{name: app, namespace: ns}}\n" + (
+        "spec: {{type: {type}, selector: {{app: app}}, ports: [{{port: 80}}]}}\n"
+    )
+    (tmp_path / "dev.yaml").write_text(service.format(type="ClusterIP"))
+    (tmp_path / "prod.yaml").write_text(service.format(type="LoadBalancer"))
     assert main(["analyze", str(tmp_path), "--keep-going"]) == 2
     err = capsys.readouterr().err
-    assert "duplicate object Deployment/ns/app" in err and "the two copies differ" in err
+    assert "duplicate object Service/ns/app" in err and "the two copies differ" in err
 
 
 def test_the_table_lists_what_was_skipped(

@@ -41,3 +41,61 @@ def test_the_table_ends_with_a_summary(tmp_path: Path, capsys: pytest.CaptureFix
     empty = tmp_path / "sa.yaml"
     empty.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n")
     assert _last_line(capsys, ["analyze", str(empty)]) == "0 workloads, no technique reachable"
+
+
+FORMATS_BY_FILE = [
+    "report.json",
+    "report.sarif",
+    "report.html",
+    "report.md",
+    "report.stix.json",
+    "report.navigator.json",
+    "report.atlas.json",
+    "graph.dot",
+    "graph.graphml",
+    "paths.svg",
+    "paths.mmd",
+    "report.tsv",
+]
+
+
+@pytest.mark.parametrize("name", FORMATS_BY_FILE)
+def test_with_o_the_summary_is_on_stderr_for_every_format(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: only the terminal table said what was found; `-o report.sarif` printed nothing
+    out_file = tmp_path / name
+    chart = tmp_path / "chart"
+    chart.mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("image: nginx\n")
+    assert main(["analyze", str(NIM), str(chart / "values.yaml"), "-o", str(out_file)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout stays free of anything but data
+    found = len(attackmap.analyze(NIM).workloads[0].techniques)
+    assert err.splitlines()[-1] == (
+        f"{out_file}: 1 workload, {found} technique(s) reachable, highest severity: high, 1 skipped"
+    )
+    assert out_file.stat().st_size > 0
+
+
+def test_data_on_stdout_gets_no_summary_and_quiet_silences_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(NIM), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert "technique(s) reachable" not in out + err
+    assert main(["--quiet", "analyze", str(NIM), "-o", str(tmp_path / "r.json")]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_table_counts_what_was_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("image: nginx\n")
+    sa = tmp_path / "sa.yaml"
+    sa.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n")
+    assert _last_line(capsys, ["analyze", str(sa), str(values)]) == (
+        "0 workloads, no technique reachable, 1 skipped"
+    )

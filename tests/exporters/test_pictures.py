@@ -193,8 +193,8 @@ def _check_mermaid(text: str) -> None:
             depth += 1
         elif line.strip() == "end":
             depth -= 1
-        elif line.strip() == "direction LR":
-            pass
+        elif line.strip() == "direction LR" or re.match(r"^\s*%%(?!\{)", line):
+            pass  # a comment (%%{ would open a directive)
         elif m := _NODE.match(line):
             assert m.group(1) not in declared
             declared.add(m.group(1))

@@ -307,6 +307,39 @@ def test_op_remove_credential_env() -> None:
     assert c["envFrom"] == [{"configMapRef": {"name": "c"}}]
 
 
+def test_op_credential_env_from_secret() -> None:
+    docs = [
+        pod(
+            {
+                "containers": [
+                    container(
+                        env=[
+                            {"name": "NGC_API_KEY", "value": "nvapi-x"},
+                            {
+                                "name": "HF_TOKEN",
+                                "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}},
+                            },
+                            {"name": "LOG_LEVEL", "value": "info"},
+                            {"name": "EMPTY_TOKEN", "value": ""},
+                        ],
+                    )
+                ]
+            }
+        )
+    ]
+    out, _ = patched(docs, "credential-env-from-secret")
+    secret = f"{docs[0]['metadata']['name']}-credentials"
+    assert spec_of(out)["containers"][0]["env"] == [
+        {
+            "name": "NGC_API_KEY",
+            "valueFrom": {"secretKeyRef": {"name": secret, "key": "NGC_API_KEY"}},
+        },
+        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "EMPTY_TOKEN", "value": ""},
+    ]
+
+
 def test_op_read_only_model_store() -> None:
     docs = [
         pod(

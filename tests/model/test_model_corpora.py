@@ -76,17 +76,23 @@ def _files(root: Path, pattern: str) -> list[Path]:
     )
 
 
-def _has_duplicates(path: Path) -> bool:
-    keys = [
-        (
-            d.get("kind"),
-            (d.get("metadata") or {}).get("namespace"),
-            (d.get("metadata") or {}).get("name"),
-        )
-        for d in _documents(path)
-        if isinstance(d, dict)
-    ]
-    return len(keys) != len(set(keys))
+def _duplicates(path: Path) -> dict[tuple[Any, Any, Any], list[Any]]:
+    """The objects defined more than once, with every copy."""
+    found: dict[tuple[Any, Any, Any], list[Any]] = {}
+    for d in _documents(path):
+        if isinstance(d, dict):
+            meta = d.get("metadata") or {}
+            found.setdefault((d.get("kind"), meta.get("namespace"), meta.get("name")), []).append(d)
+    return {k: v for k, v in found.items() if len(v) > 1}
+
+
+def _distinct_templates(path: Path) -> int:
+    """Pod templates of ``path``, identical copies of an object counted once."""
+    distinct: list[Any] = []
+    for d in _documents(path):
+        if d not in distinct:
+            distinct.append(d)
+    return sum(_pod_templates(d) for d in distinct)
 
 
 def _check_corpus(files: list[Path]) -> int:
@@ -116,18 +122,31 @@ def test_kubehound_corpus() -> None:
 def test_kubescape_corpus() -> None:
     files = _files(shared_path("corpus", "kubescape"), "*/*/input/*")
     assert len(files) > 400
+    workload_copies = 0
     for f in files:
-        if _has_duplicates(f):
+        duplicates = _duplicates(f)
+        if any(not _pod_templates(copies[0]) for copies in duplicates.values()):
             # a few fixtures list alternative versions of the *same* object in one file;
-            # as one cluster state that is a duplicate (an InputError, as the loader says);
-            # Kubescape evaluates them one by one, so do we.
+            # for an object that is not a workload (a Role...) that is an error, as the
+            # loader says; Kubescape evaluates them one by one, so do we.
             with pytest.raises(InputError, match="duplicate object"):
                 load(f)
             for i, doc in enumerate(_documents(f)):
                 assert len(load(doc).workloads) == _pod_templates(doc), (f, i)
+        elif duplicates:
+            # versions of one workload: each distinct copy is a workload of its own, named
+            # by its document (docs/model.md, "Objects defined twice")
+            inv = load(f)
+            assert len(inv.workloads) == _distinct_templates(f), f
+            differing = {
+                (k, n) for (k, _, n), copies in duplicates.items() if copies[1:] != copies[:-1]
+            }
+            assert {(w.ref.kind, w.ref.name) for w in inv.workloads if w.ref.origin} == differing
+            workload_copies += 1
         else:
             expected = sum(_pod_templates(d) for d in _documents(f))
             assert len(load(f).workloads) == expected, f
+    assert workload_copies > 0  # the corpus holds such files: the branch is exercised
 
 
 def test_pss_conformance_fixtures() -> None:

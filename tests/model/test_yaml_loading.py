@@ -12,6 +12,7 @@ from attackmap.errors import InputError
 from attackmap.model import MAX_DEPTH, load
 from attackmap.model._yaml import decode_bytes, locate, parse_text
 
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n"
 POD = """\
 apiVersion: v1
 kind: Pod
@@ -147,8 +148,13 @@ def test_load_reports_field_path_and_line(tmp_path: Path) -> None:
             "spec.containers[0].resources.limits.cpu",
             "malformed quantity",
         ),
-        # identical copies are one object (tests/cli/test_repositories.py); different ones not
-        (POD + "---\n" + POD.replace("nginx", "nginx:2"), None, "duplicate object Pod/default/p"),
+        # identical copies are one object (tests/cli/test_repositories.py); different ones
+        # are an error unless a workload (tests/model/test_duplicates.py)
+        (
+            SERVICE + "---\n" + SERVICE.replace("port: 80", "port: 8080"),
+            None,
+            "duplicate object Service/default/s",
+        ),
         ("- a\n- b\n", None, "must be a mapping"),
     ],
 )

@@ -377,6 +377,8 @@ def _deliver(
         write_png(exporter("dot").export(report), output)
     else:
         write_text(exporter(fmt).export(report), output)
+    if output and not args.quiet:  # the file holds the data; the log says what it is
+        print(f"{output}: {summary(report, kb)}", file=sys.stderr)
     if not analysed.workloads:
         log.warning("no workloads in %s: nothing to analyse", output or ", ".join(args.paths))
     elif not any(w.techniques for w in analysed.workloads):
@@ -567,19 +569,21 @@ def _print(report: Any) -> None:
 
 
 def summary(report: Any, kb: Any) -> str:
-    """The table's last line: workloads, techniques reachable, the highest severity."""
+    """The table's last line (and, with ``-o FILE``, a line on stderr): workloads,
+    techniques reachable, the highest severity, what was skipped."""
     from attackmap._severity import LEVELS, load_severities
 
     ids = {t.technique.id: t.technique.tactics for w in report.workloads for t in w.techniques}
     found = sum(len(w.techniques) for w in report.workloads)
     n = len(report.workloads)
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     head = f"{n} workload{'' if n == 1 else 's'}, "
     if not found:
-        return head + "no technique reachable"
+        return head + "no technique reachable" + skipped
     severities = load_severities(kb)
     highest = max((severities.of(t, tactics) for t, tactics in ids.items()), key=LEVELS.index)
     kinds = f" ({len(ids)} distinct)" if len(ids) != found else ""
-    return f"{head}{found} technique(s) reachable{kinds}, highest severity: {highest}"
+    return f"{head}{found} technique(s) reachable{kinds}, highest severity: {highest}{skipped}"
 
 
 def _plain(report: Any) -> str:

@@ -154,6 +154,23 @@ class GraphData:
     on_path: set[str] = field(default_factory=set)
     path_edges: set[tuple[str, str]] = field(default_factory=set)
     warnings: tuple[str, ...] = ()  # the report's (an input without workloads, ...)
+    skipped: tuple[str, ...] = ()  # what was not analysed (:func:`skipped_lines`)
+
+
+def skipped_lines(report: Report) -> tuple[str, ...]:
+    """What the report did not analyse, one line each, in its order (as the table prints
+    it): ``path:line: Kind/name: reason`` (``path:line: reason`` for a whole file)."""
+    out = []
+    for s in report.skipped:
+        what = f"{s.kind}/{s.name}: " if s.kind and s.name else ""
+        out.append(f"{s.source}: {what}{s.reason}".replace("\n", " "))
+    return tuple(out)
+
+
+def skipped_summary(report: Report) -> str:
+    """One sentence counting what was not analysed (``""`` when nothing was skipped)."""
+    n = len(report.skipped)
+    return f"skipped {n} object(s) or file(s), not analysed" if n else ""
 
 
 def _node_attrs(node: str, cat: Catalogue, report: Report) -> dict[str, str]:
@@ -186,7 +203,7 @@ def graph_data(report: Report, *, paths_only: bool = False) -> GraphData:
     """The report's attack graph (or, with ``paths_only`` or without the analysis graph,
     only the nodes and edges of the reported paths)."""
     cat = catalogue(report)
-    data = GraphData(warnings=tuple(report.warnings))
+    data = GraphData(warnings=tuple(report.warnings), skipped=skipped_lines(report))
     succ: dict[str, set[str]] = {}
     graph = report.attack_graph
     if graph is not None:

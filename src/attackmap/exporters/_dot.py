@@ -2,7 +2,9 @@
 
 Entry points are ``house`` shapes, attacker states ellipses, attack steps boxes and ATT&CK
 techniques double octagons. Nodes and edges on a reported path are drawn red and bold.
-The report's warnings (an input without workloads...) are the graph's label.
+The report's warnings (an input without workloads...) are the graph's label, with the
+number of files or objects skipped; each skipped one is a ``// skipped: path:line: reason``
+comment line.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ def graph_dot(data: GraphData, name: str = "attackmap") -> str:
         '  node [fontname="Helvetica", fontsize=10, style=filled];',
         '  edge [color="#999999"];',
     ]
-    if data.warnings:
-        text = "\n".join(f"warning: {w}" for w in data.warnings)
-        lines += [f"  label={_quote(text)};", "  labelloc=t;"]
+    notes = [f"warning: {w}" for w in data.warnings]
+    if data.skipped:
+        notes.append(f"skipped {len(data.skipped)} object(s) or file(s), not analysed")
+    if notes:
+        lines += [f"  label={_quote(chr(10).join(notes))};", "  labelloc=t;"]
+    lines += [f"  // skipped: {s}" for s in data.skipped]
     for node, attrs in data.nodes.items():
         kind = attrs["kind"]
         extra = ', color="#cc0000", penwidth=2' if node in data.on_path else ""

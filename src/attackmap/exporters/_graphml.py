@@ -3,7 +3,7 @@
 Node attributes: ``kind`` (entry, state, step, technique), ``label``, ``on_path`` and, on
 technique nodes, ``framework`` (``attack`` or ``atlas``); edge attribute ``on_path``; graph
 attributes ``name``, ``attack_version``, ``atlas_version`` and, when the report has any,
-``warnings`` (one per line).
+``warnings`` and ``skipped`` (what was not analysed: ``path:line: reason``), one per line.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class GraphmlExporter:
             graph.graph["atlas_version"] = report.atlas_version
         if data.warnings:
             graph.graph["warnings"] = "\n".join(data.warnings)
+        if data.skipped:
+            graph.graph["skipped"] = "\n".join(data.skipped)
         for node, attrs in data.nodes.items():
             graph.add_node(node, **attrs, on_path=node in data.on_path)
         for a, b in sorted(data.edges):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from attackmap.exporters._common import skipped_lines, skipped_summary
 from attackmap.exporters._picture import picture
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class MermaidExporter:
         if left:
             notes.append(f"{left} more workload(s) not drawn: see the HTML or markdown report")
         notes += [f"warning: {w}" for w in report.warnings]
+        if report.skipped:
+            notes.append(skipped_summary(report))
+        lines += [f"  %% skipped: {s}" for s in skipped_lines(report)]
         for k, note in enumerate(notes):
             lines.append(f"  note{k}[{label(note)}]")
             classes.setdefault("note", []).append(f"note{k}")

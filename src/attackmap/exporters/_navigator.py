@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from attackmap import __version__
 from attackmap._jsontext import dumps
 from attackmap.attack._models import Framework, tactic_rank
-from attackmap.exporters._common import attack_url, control_name, framework_label, route
+from attackmap.exporters._common import (
+    attack_url,
+    control_name,
+    framework_label,
+    route,
+    skipped_lines,
+    skipped_summary,
+)
 
 if TYPE_CHECKING:
     from attackmap.graph import Report, TechniqueFinding, WorkloadAnalysis
@@ -99,6 +106,11 @@ def _layer(
         "description": (
             f"Techniques reachable from {', '.join(report.entries)} in "
             f"{len(workloads)} workload(s); score = number of attack paths."
+            + (
+                f" {skipped_summary(report).capitalize()} (metadata: skipped)."
+                if report.skipped
+                else ""
+            )
         ),
         "filters": {"platforms": ["Containers"]},
         "sorting": 3,  # by score, descending
@@ -116,6 +128,7 @@ def _layer(
             {"name": "entries", "value": ", ".join(report.entries)},
             {"name": "workloads", "value": ", ".join(sorted(str(w.ref) for w in workloads))},
             *({"name": "warning", "value": w} for w in report.warnings),
+            *({"name": "skipped", "value": s} for s in skipped_lines(report)),
         ],
         "showTacticRowBackground": False,
         "selectTechniquesAcrossTactics": False,

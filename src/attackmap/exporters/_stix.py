@@ -14,7 +14,10 @@
 * each control that breaks a path is a ``course-of-action`` (its ATT&CK and ATLAS
   mitigations as external references) that ``mitigates`` the techniques whose paths it breaks;
 * a ``report`` object refers to all of them; its description holds the report's warnings
-  (an input without workloads, dangling references), when there are any.
+  (an input without workloads, dangling references) and what was skipped (``skipped:
+  path:line: reason``), when there are any;
+* a ``note`` on the report lists what was skipped, one ``path:line: reason`` per line
+  (``abstract``: how many), when anything was.
 
 Ids are UUIDv5 of stable names; every ``created``/``modified``/``published`` is the fixed
 timestamp of the ATT&CK release in use (never "now"), so identical input gives identical
@@ -37,6 +40,8 @@ from attackmap.exporters._common import (
     control_name,
     release_timestamp,
     route,
+    skipped_lines,
+    skipped_summary,
 )
 
 if TYPE_CHECKING:
@@ -173,8 +178,21 @@ def stix_bundle(report: Report) -> dict[str, Any]:
         "published": ts,
         "object_refs": ids,
     }
-    if report.warnings:
-        objects[summary]["description"] = "\n".join(f"warning: {w}" for w in report.warnings)
+    notes = [f"warning: {w}" for w in report.warnings]
+    notes += [f"skipped: {s}" for s in skipped_lines(report)]
+    if notes:
+        objects[summary]["description"] = "\n".join(notes)
+    skipped = skipped_lines(report)
+    if skipped:
+        note = _id("note", "|".join(skipped))
+        objects[note] = {
+            "type": "note",
+            "id": note,
+            **common,
+            "abstract": skipped_summary(report),
+            "content": "\n".join(skipped),
+            "object_refs": [summary],
+        }
     return {
         "type": "bundle",
         "id": _id("bundle", summary),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from attackmap.exporters._common import skipped_lines
 from attackmap.exporters._picture import Node, Picture, picture
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def report_svg(report: Report) -> str:
     if len(drawn) > MAX_WORKLOADS:
         notes.append(f"{len(drawn) - MAX_WORKLOADS} more workload(s) not drawn")
     notes += [f"warning: {w}" for w in report.warnings]
+    notes += [f"skipped: {s}" for s in skipped_lines(report)]
     for text in notes:
         y += LINE
         parts.append(_text(MARGIN, y, text, size=12))

@@ -362,8 +362,9 @@ def held_kubeconfigs(w: Workload, index: CredentialIndex) -> list[HeldKubeconfig
 
 def credential_facts(w: Workload, index: CredentialIndex) -> list[tuple[str, str, str]]:
     """``(fact, field, detail)`` of the pod-level credential facts of ``w``:
-    ``credential:ngc``, ``credential:huggingface``, ``credential:registry_push``,
-    ``credential:ssh_peer``, ``credential:sa_token_secret`` and ``credential:kubeconfig``."""
+    ``credential:ngc``, ``credential:huggingface``, ``credential:in_pod_spec``,
+    ``credential:registry_push``, ``credential:ssh_peer``, ``credential:sa_token_secret``
+    and ``credential:kubeconfig``."""
     key = str(w.ref)
     ns = w.namespace
     out: list[tuple[str, str, str]] = []
@@ -376,6 +377,14 @@ def credential_facts(w: Workload, index: CredentialIndex) -> list[tuple[str, str
             ref_key = (e.ref_key or "").upper() if e.source == "secret" else ""
             if not (e.has_value or e.source == "secret"):
                 continue
+            if e.source == "literal" and e.credential_like:
+                out.append(
+                    (
+                        "credential:in_pod_spec",
+                        f"containers[{c.name}].env[{e.name}]",
+                        f"{e.name} (value written in the pod template)",
+                    )
+                )
             if kind == "ngc" or upper in NGC_NAMES or ref_key in NGC_NAMES:
                 out.append(("credential:ngc", f"containers[{c.name}].env[{e.name}]", e.name))
             if kind == "huggingface" or upper in HF_NAMES or ref_key in HF_NAMES:

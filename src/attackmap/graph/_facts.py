@@ -116,6 +116,7 @@ FACT_FAMILIES: dict[str, str] = {
     "credential:ssh_peer": "a container holds an SSH key Secret that another workload of the namespace mounts while serving SSH (multi-node NIM's leader and workers)",
     "credential:readable_model_key": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a Secret with an NGC or Hugging Face key (a key named NGC_API_KEY, HF_TOKEN...; or one a pod reads under that key)",
     "credential:readable_token_secret": "the ServiceAccount may read (get, list or watch Secrets) a namespace holding a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
+    "credential:in_pod_spec": "a credential-like environment variable whose value is written in the pod template itself (`value:`, not `valueFrom.secretKeyRef`): whoever may read the pod or its workload through the API reads the value",
     "credential:sa_token_secret": "a container holds a ServiceAccount token Secret (type kubernetes.io/service-account-token)",
     "credential:kubeconfig": "a container holds a kubeconfig (the fact kubeconfig): its user, and so its rights, are not in the manifests",
     "sa_token": "the ServiceAccount token is mounted (automount not disabled, or a projected serviceAccountToken volume)",
@@ -211,6 +212,10 @@ RBAC_RIGHTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "create_jobs": (("create", "jobs", "batch"), ("create", "cronjobs", "batch")),
     "read_secrets": tuple((v, "secrets", "") for v in ("get", "list", "watch")),
+    # a pod's or a workload's spec, literal env values included (kubectl get -o yaml)
+    "read_pod_specs": tuple(
+        (v, r, g) for v in ("get", "list", "watch") for r, g in _WORKLOAD_KINDS
+    ),
     "list_resources": tuple(
         (v, r, g)
         for v in ("list", "watch")

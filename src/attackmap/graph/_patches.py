@@ -501,6 +501,40 @@ def remove_credential_env(pc: PatchContext) -> None:
             pc.note(f"containers[{c.get('name')}]: removed envFrom secretRef")
 
 
+def credential_secret_name(workload: Workload) -> str:
+    """The Secret :func:`credential_env_from_secret` reads moved credentials from."""
+    return f"{workload.ref.name}-credentials"
+
+
+def credential_env_from_secret(pc: PatchContext) -> None:
+    """Each credential-like variable with a literal ``value`` reads it from the Secret
+    :func:`credential_secret_name` instead (``valueFrom.secretKeyRef``, key = the
+    variable's name): the variable stays, its value leaves the manifest. The Secret is
+    not written (it would need the value): the user creates it (docs/harden.md)."""
+    secret = credential_secret_name(pc.workload)
+    for c in pc.containers():
+        moved: list[str] = []
+        for e in c.get("env") or ():
+            if not (isinstance(e, dict) and isinstance(e.get("value"), str)):
+                continue
+            if not is_credential_env(e):
+                continue
+            keys = list(e)
+            at = keys.index("value")
+            del e["value"]
+            ref = {"secretKeyRef": {"name": secret, "key": str(e.get("name"))}}
+            if hasattr(e, "insert"):  # a round-trip mapping: keep the key order
+                e.insert(at, "valueFrom", ref)
+            else:
+                e["valueFrom"] = ref
+            moved.append(str(e.get("name")))
+        if moved:
+            pc.note(
+                f"containers[{c.get('name')}]: env {', '.join(moved)} read from Secret "
+                f"{secret} (key = variable name)"
+            )
+
+
 _MODEL_STORE = ("/model-store", "/opt/nim/.cache", "/mnt/models", "/models")
 
 
@@ -877,6 +911,7 @@ PATCH_OPS: Mapping[str, PatchOp] = {
     "disable_token_automount": disable_token_automount,
     "dedicated_service_account": dedicated_service_account,
     "remove_credential_env": remove_credential_env,
+    "credential_env_from_secret": credential_env_from_secret,
     "read_only_model_store": read_only_model_store,
     "pin_image_digest": pin_image_digest,
     "read_only_shared_volumes": read_only_shared_volumes,
@@ -962,6 +997,12 @@ def apply_controls_logged(
                     hint="use ids from the report's broken_by",
                 )
             workload = found
+            if workload.ref.origin is not None:  # find_doc would take the first definition
+                raise HardenError(
+                    f"{ci.id}@{target}: the workload is defined differently in several files "
+                    "(docs/model.md, 'Objects defined twice'): a patch needs one definition",
+                    hint="analyse one variant at a time to apply controls",
+                )
             if not applicable(ci, workload):
                 raise HardenError(f"{ci.id} cannot be applied to {workload.ref.kind} {target}")
         pc = PatchContext(

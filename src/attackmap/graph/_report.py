@@ -517,7 +517,8 @@ class _Tables:
         controls = self.controls
         return {
             "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
-            | ({"component": w.ref.component} if w.ref.component else {}),
+            | ({"component": w.ref.component} if w.ref.component else {})
+            | ({"origin": w.ref.origin} if w.ref.origin else {}),
             "source": {
                 "path": w.source.path,
                 "document": w.source.document,
@@ -929,7 +930,9 @@ class _Reader:
         w = self.obj(
             value, where, ("ref", "source", "techniques", "minimal_controls", "pss", "warnings")
         )
-        r = self.obj(w["ref"], f"{where}.ref", ("kind", "namespace", "name"), ("component",))
+        r = self.obj(
+            w["ref"], f"{where}.ref", ("kind", "namespace", "name"), ("component", "origin")
+        )
         ref = ObjectRef(
             kind=self.string(r["kind"], f"{where}.ref.kind", nonempty=True),
             namespace=self.optional_string(r["namespace"], f"{where}.ref.namespace"),
@@ -937,6 +940,7 @@ class _Reader:
             component=self.string(r["component"], f"{where}.ref.component")
             if "component" in r
             else None,
+            origin=self.string(r["origin"], f"{where}.ref.origin") if "origin" in r else None,
         )
         src = self.obj(w["source"], f"{where}.source", ("path", "document", "line"))
         source = SourceLocation(

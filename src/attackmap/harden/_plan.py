@@ -146,6 +146,39 @@ ASK_BY_NAME = {
 }
 
 
+def _secret_notes(base: Any, controls: list[str]) -> list[str]:
+    """What ``credential-env-from-secret`` asks of the user: the Secret to create, with
+    the keys the workload now reads (the values are those the input manifest held)."""
+    from attackmap.graph._patches import credential_secret_name
+
+    notes = []
+    inventory = base._require_analyzer().inventory
+    for control in sorted(controls):
+        name, _, target = control.partition("@")
+        if name != "credential-env-from-secret":
+            continue
+        workload = inventory.workload(target)
+        if workload is None:
+            continue
+        keys = sorted(
+            {
+                e.name
+                for c in workload.pod.containers
+                for e in c.env
+                if e.source == "literal" and e.has_value and e.credential_like
+            }
+        )
+        secret = credential_secret_name(workload)
+        literals = " ".join(f"--from-literal={k}=<value of {k} in the input>" for k in keys)
+        notes.append(
+            f"credential-env-from-secret@{target}: {', '.join(keys)} now read from Secret "
+            f"{secret}, which attackmap does not write (it would hold the value): create it "
+            f"before applying (kubectl -n {workload.namespace} create secret generic {secret} "
+            f"{literals}); until it exists the pod does not start (CreateContainerConfigError)"
+        )
+    return notes
+
+
 class _Hardener:
     def __init__(
         self,
@@ -506,6 +539,15 @@ def harden(
     paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
     files = read_sources(paths)
     base = _analyze_files(files, goals, context)
+    copies = sorted(str(w.ref) for w in base.workloads if w.ref.origin)
+    if copies:  # docs/model.md, "Objects defined twice": a patch needs one definition
+        raise HardenError(
+            f"{copies[0].partition(' (')[0]} is defined differently in several files "
+            f"({', '.join(c.partition(' (')[2].rstrip(')') for c in copies)}): harden "
+            "cannot tell which one to patch",
+            path=paths[0] if len(paths) == 1 else None,
+            hint="harden one variant at a time (one of the files, or one render)",
+        )
     goal_ids = tuple(sorted({base._require_analyzer().kb.technique(g).id for g in goals}))
     notes: list[str] = []
     if render_deployment:
@@ -594,6 +636,7 @@ def harden(
             "remove-credential-env: the serving pod no longer gets NGC_API_KEY; the model must be "
             "pre-cached (a NIMCache job or a pre-populated PVC) before it starts"
         )
+    notes.extend(_secret_notes(base, [*chosen, *level_chosen]))
     for p in profiles:
         notes.extend(f"seccomp profile {p.name}: {w}" for w in p.warnings)
     if profiles and not engines:

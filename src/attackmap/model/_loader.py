@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import errno
 import logging
 import os
@@ -812,6 +813,13 @@ class _Collected:
     rendered: list[tuple[_Object, ObjectRef]] = field(default_factory=list)
     #: the custom resource that rendered each collected object, if one did
     renderers: dict[tuple[str, str | None, str], ObjectRef] = field(default_factory=dict)
+    #: workloads that two manifests define differently: every copy, built after the
+    #: whole input is read (see :func:`_resolve_copies`)
+    copies: dict[tuple[str, str | None, str], list[_Object]] = field(default_factory=dict)
+    #: where each object in ``lookup`` was read (the copy that sorts first is consulted)
+    lookup_sources: dict[tuple[str, str | None, str], tuple[str, int, int]] = field(
+        default_factory=dict
+    )
 
 
 def _context_object(
@@ -940,14 +948,14 @@ def _collect(
     if "name" not in data["metadata"]:  # generateName only: the API server adds a suffix
         data = {**data, "metadata": {**data["metadata"], "name": name}}
     first = c.seen.get((kind, ns, name))
-    if (
-        first is not None
-        and rendered_by is None
-        and (kind, ns, name) not in c.renderers
-        and first.data == data
-    ):
-        _identical_copy(c, first, _Object(data, obj.doc, obj.item, obj.line), (kind, ns, name))
-        return
+    if first is not None and rendered_by is None and (kind, ns, name) not in c.renderers:
+        copies = c.copies.get((kind, ns, name))
+        if copies is not None and any(o.data == data for o in copies):
+            copies.append(_Object(data, obj.doc, obj.item, obj.line))  # one of them
+            return
+        if copies is None and first.data == data:
+            _identical_copy(c, first, _Object(data, obj.doc, obj.item, obj.line), (kind, ns, name))
+            return
     _check_names(obj, c, kind, name, ns)
     if data is not obj.data:
         obj = _Object(data, obj.doc, obj.item, obj.line)
@@ -1006,6 +1014,9 @@ def _collect(
                 )
             )
             return
+        if handler is not None and seen_key not in c.renderers:
+            _second_definition(c, obj, seen_key)  # a workload: every copy is analysed
+            return
         first_source, second_source = sorted(
             (c.seen[seen_key].source(), obj.source()), key=_source_order
         )
@@ -1013,8 +1024,9 @@ def _collect(
             (),
             f"duplicate object {shown} (defined at {first_source} and at {second_source}), "
             "the two copies differ",
-            hint="each object may appear only once (identical copies are one); analyse one "
-            "render of a chart at a time",
+            hint="an object that is not a workload may appear only once (identical copies "
+            "are one): the cluster has one and other objects name it; analyse one render "
+            "of a chart at a time",
         )
         raise _DuplicateObject(found.message, path=found.path, line=found.line, hint=found.hint)
     c.seen[seen_key] = obj
@@ -1023,17 +1035,7 @@ def _collect(
     ref = object_ref(kind, ns, name)
     source = obj.source()
     if handler is not None:
-        try:
-            extracted: Extracted = handler[1](data, kind, ns, c.lookup)
-        except KindError as e:
-            raise obj.error(e.parts, e.message) from e
-        except (AttributeError, TypeError, ValueError, KeyError) as e:
-            # a field of an unexpected shape that no specific check caught
-            raise obj.error((), f"malformed {kind}: {e}") from e
-        for spec in extracted.templates:
-            wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
-            c.workloads[wl.ref] = wl
-        c.rendered.extend((_Object(r, obj.doc, obj.item, obj.line), ref) for r in extracted.objects)
+        _build(c, obj, seen_key, handler[1])
         return
     try:
         field, value = _context_object(kind, ref, data, source, labels, annotations)
@@ -1046,7 +1048,122 @@ def _collect(
 
 
 class _DuplicateObject(InputError):
-    """Two different definitions of one object: an error even with ``keep_going``."""
+    """Two different definitions of one object that is not a workload: an error even with
+    ``keep_going``."""
+
+
+def _build(
+    c: _Collected,
+    obj: _Object,
+    key: tuple[str, str | None, str],
+    extract: Any,
+    origin: str | None = None,
+) -> None:
+    """Build the workloads of ``obj`` (a workload or custom resource) and queue what its
+    operator would render; ``origin`` qualifies their refs (:func:`_resolve_copies`)."""
+    kind, ns, name = key
+    try:
+        extracted: Extracted = extract(obj.data, kind, ns, c.lookup)
+    except KindError as e:
+        raise obj.error(e.parts, e.message) from e
+    except (AttributeError, TypeError, ValueError, KeyError) as e:
+        # a field of an unexpected shape that no specific check caught
+        raise obj.error((), f"malformed {kind}: {e}") from e
+    source = obj.source()
+    for spec in extracted.templates:
+        if origin is not None:
+            spec = dataclasses.replace(spec, ref=spec.ref.model_copy(update={"origin": origin}))
+        wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
+        c.workloads[wl.ref] = wl
+    ref = object_ref(kind, ns, name)
+    if origin is not None:
+        ref = ref.model_copy(update={"origin": origin})
+    c.rendered.extend((_Object(r, obj.doc, obj.item, obj.line), ref) for r in extracted.objects)
+
+
+def _second_definition(c: _Collected, obj: _Object, key: tuple[str, str | None, str]) -> None:
+    """Another manifest defines the workload ``key``: keep every copy, built once the whole
+    input is read (so that the order of the input changes nothing). What the first copy
+    built when it was collected is taken back."""
+    copies = c.copies.get(key)
+    if copies is not None:
+        copies.append(obj)
+        return
+    c.copies[key] = [c.seen[key], obj]
+    for ref in [r for r in c.workloads if (r.kind, r.namespace, r.name) == key]:
+        del c.workloads[ref]
+    c.rendered[:] = [(o, r) for o, r in c.rendered if (r.kind, r.namespace, r.name) != key]
+
+
+#: characters a workload's name in the attack graph cannot hold (``state@Kind/ns/name``,
+#: ``[container]``, ``:`` scopes)
+_ORIGIN_UNSAFE = str.maketrans(dict.fromkeys("@[]:", "_"))
+
+
+def _origins(objects: list[_Object]) -> list[str]:
+    """Each copy's origin: its file; with the document (and List item) where two copies
+    share a file."""
+    labels = [o.doc.path for o in objects]
+    if len(set(labels)) != len(labels):
+        labels = [
+            o.doc.path
+            if labels.count(o.doc.path) == 1
+            else f"{o.doc.path}, document {o.doc.index + 1}"
+            for o in objects
+        ]
+    if len(set(labels)) != len(labels):
+        labels = [
+            f"{label}, item {'.'.join(map(str, o.item))}" if o.item else label
+            for label, o in zip(labels, objects, strict=True)
+        ]
+    return [label.translate(_ORIGIN_UNSAFE) for label in labels]
+
+
+def _resolve_copies(c: _Collected, keep_going: bool) -> None:
+    """Workloads two manifests define differently (docs/model.md, "Objects defined
+    twice"): every distinct copy is analysed as a workload of its own, its ref qualified
+    by its file (``Deployment/ns/app (deploy/prod.yaml)``), and a warning names every
+    copy. Identical copies among them are one (the one that sorts first). Copies are
+    taken in the order of their sources, never of the input."""
+    for key in sorted(c.copies, key=lambda k: (k[0], k[1] or "", k[2])):
+        kind, ns, name = key
+        ref = object_ref(kind, ns, name)
+        distinct: list[_Object] = []
+        for obj in sorted(c.copies[key], key=lambda o: (_source_order(o.source()), o.item)):
+            same = next((d for d in distinct if d.data == obj.data), None)
+            if same is None:
+                distinct.append(obj)
+                continue
+            c.warnings.append(
+                LoadWarning(
+                    message=f"an identical copy at {obj.source()} is the same object",
+                    ref=ref,
+                    source=same.source(),
+                )
+            )
+        handler = WORKLOAD_KINDS.get(kind) or CRD_KINDS[kind]
+        built: list[str] = []
+        for obj, origin in zip(distinct, _origins(distinct), strict=True):
+            try:
+                _build(c, obj, key, handler[1], origin)
+            except InputError as e:
+                if not keep_going:
+                    raise
+                skip = _error_skip(obj, e)
+                if skip not in c.skipped:  # the copy collected first was skipped already
+                    c.skipped.append(skip)
+                continue
+            built.append(f"{ref} ({origin})")
+        *others, last = (str(o.source()) for o in distinct)
+        places = f"{', '.join(others)} and {last}"
+        broken = len(distinct) - len(built)
+        message = (
+            f"defined differently at {places}: each copy is analysed as a workload of its "
+            f"own ({', '.join(built)}){'; the others are input errors' if broken else ''}; "
+            "keep the one the cluster runs"
+        )
+        log.warning("%s: %s", ref, message)
+        c.warnings.append(LoadWarning(message=message, ref=ref, source=distinct[0].source()))
 
 
 def _identical_copy(
@@ -1206,7 +1323,12 @@ def _register_lookup(obj: _Object, c: _Collected, default_ns: str) -> None:
         if kind in CLUSTER_SCOPED
         else (meta_ns if isinstance(meta_ns, str) and meta_ns else default_ns)
     )
-    c.lookup[(kind, ns, name)] = obj.data
+    # of two copies, the one that sorts first is consulted, whatever the input's order
+    order = _source_order(obj.source())
+    previous = c.lookup_sources.get((kind, ns, name))
+    if previous is None or order < previous:
+        c.lookup[(kind, ns, name)] = obj.data
+        c.lookup_sources[(kind, ns, name)] = order
 
 
 @without_gc
@@ -1226,7 +1348,9 @@ def load(
     (files) and ``helm_set`` (``key=value``): passed to ``helm template`` for each chart
     directory among the sources. ``keep_going``: a file or object that is an input error
     is skipped (``Inventory.skipped``, its reason beginning with :data:`INPUT_ERROR`)
-    instead of raised; two different definitions of one object stay an error.
+    instead of raised; two different definitions of one object that is not a workload
+    stay an error. Two manifests defining one workload differently are both analysed, as
+    workloads of their own (:attr:`ObjectRef.origin`), with a warning.
 
     Raises :class:`~attackmap.errors.InputError` for bad input (with file, line, field)
     and ``TypeError`` for arguments of the wrong type (a source that is none of the
@@ -1294,6 +1418,7 @@ def load(
         raise failed
     for obj in waiting:
         collect(obj)
+    _resolve_copies(c, keep_going)
     _collect_rendered(c, default_ns)
     _one_of(c.cluster_context, "ClusterContext document", "attackmap reads one")
     _one_of(c.admission, "Pod Security admission configuration", "the API server reads one")

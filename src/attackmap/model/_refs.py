@@ -34,12 +34,17 @@ class ObjectRef(Frozen):
     ``component`` distinguishes the pod templates of one object that has several
     (LeaderWorkerSet ``leader``/``worker``, MPIJob ``launcher``/``worker``); it prints
     as ``Kind/ns/name#component``.
+
+    ``origin`` distinguishes two manifests that define one workload differently (both are
+    analysed, docs/model.md "Objects defined twice"): the file of each copy (with its
+    document when both are in one file); it prints as ``Kind/ns/name (origin)``.
     """
 
     kind: str
     namespace: str | None
     name: str
     component: str | None = None
+    origin: str | None = None
 
     def __str__(self) -> str:
         base = (
@@ -47,10 +52,18 @@ class ObjectRef(Frozen):
             if self.namespace
             else f"{self.kind}/{self.name}"
         )
-        return f"{base}#{self.component}" if self.component else base
+        if self.component:
+            base = f"{base}#{self.component}"
+        return f"{base} ({self.origin})" if self.origin else base
 
-    def sort_key(self) -> tuple[str, str, str, str]:
-        return (self.kind, self.namespace or "", self.name, self.component or "")
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (
+            self.kind,
+            self.namespace or "",
+            self.name,
+            self.component or "",
+            self.origin or "",
+        )
 
     def __lt__(self, other: Any) -> bool:
         if not isinstance(other, ObjectRef):
