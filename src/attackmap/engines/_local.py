@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from attackmap.engines.interface import EngineError
@@ -29,6 +27,10 @@ class LocalEngine:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.workers == 1 or len(items) <= 1:
             return [fn(item) for item in items]
+        # imported here: a one-process run (the CLI's default) starts no pool machinery
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=multiprocessing.get_context("fork"),
