@@ -436,43 +436,7 @@ class AttackGraph:
         to the group the first time one is reached; the steps that exclude that member's
         owner wait for a member of another owner. Each group is walked at most twice.
         """
-        pred = self._pred
-        member_of = self._member_of
-        fanouts = self._fanouts
-        waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
-        done: set[tuple[Group, str]] = set()
-        dist = dict.fromkeys(targets, 0)
-        queue = deque(targets)
-        while queue:
-            node = queue.popleft()
-            d = dist[node] + 1
-            for p in pred[node]:
-                if p not in dist:
-                    dist[p] = d
-                    queue.append(p)
-            for key in member_of.get(node, ()):
-                if key in done:
-                    continue
-                fan = fanouts[key]
-                owner = fan.members[node]
-                first = waiting.get(key)
-                if first is None:
-                    ready = [steps for excl, steps in fan.refs.items() if excl != owner]
-                    if owner in fan.refs:
-                        waiting[key] = owner
-                    else:
-                        done.add(key)
-                elif first != owner:
-                    ready = [fan.refs[first]]
-                    done.add(key)
-                else:
-                    continue
-                for steps in ready:
-                    for p in steps:
-                        if p not in dist:
-                            dist[p] = d
-                            queue.append(p)
-        return dist
+        return self._reverse_distances(targets, local=False)
 
     def _next_hop(self, node: str, want: int, table: _PathTable) -> str:
         """The smallest successor of ``node`` at distance ``want`` in ``table`` (in the
@@ -559,10 +523,15 @@ class AttackGraph:
         from a node of the same workload). A workload's node has a distance when a way
         from it to a target stays in its workload and then at node, cluster or identity
         scope: a path ending so belongs to that workload."""
+        return self._reverse_distances(targets, local=True)
+
+    def _reverse_distances(self, targets: tuple[str, ...], local: bool) -> dict[str, int]:
+        """The reverse breadth-first search of :meth:`distances_to` (``local``: of
+        :meth:`local_distances_to`)."""
         pred = self._pred
         member_of = self._member_of
         fanouts = self._fanouts
-        owners = self.owners()
+        owners = self.owners() if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
         dist = dict.fromkeys(targets, 0)
