@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 import difflib
 import functools
-import hashlib
 import json
 import os
 import re
@@ -36,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from attackmap.attack._bundle import dump_json
 from attackmap.attack._models import (
     AttackSource,
     Mitigation,
@@ -46,6 +46,7 @@ from attackmap.attack._models import (
     Technique,
     find_tactic,
 )
+from attackmap.attack._slice import read_checked, read_manifest, sha256_hex, write_slice_dir
 from attackmap.errors import AttackKBError
 
 ATLAS_FILE = "atlas.json"
@@ -187,14 +188,6 @@ def _facts_of(data: Any) -> dict[str, Any]:
     }
 
 
-def _dump(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def read_atlas_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     """The facts of an upstream ``ATLAS.yaml`` and the file's sha256."""
     source = Path(path)
@@ -211,7 +204,7 @@ def read_atlas_yaml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
             path=source,
             line=mark.line + 1 if mark is not None else None,
         ) from e
-    return _facts(data, str(source)), _sha256(raw)
+    return _facts(data, str(source)), sha256_hex(raw)
 
 
 def build_atlas_slice(
@@ -226,8 +219,6 @@ def build_atlas_slice(
     ATLAS's licence must accompany the copy: read from ``license_file``, by default
     ``LICENSE`` (or ``LICENSE.txt``) beside the YAML file, and written verbatim.
     """
-    from attackmap.attack._slice import write_atomic
-
     source = Path(atlas_yaml)
     candidates = (
         [Path(license_file)]
@@ -248,7 +239,7 @@ def build_atlas_slice(
             hint="the Apache-2.0 notice must accompany any copy of ATLAS; pass --license FILE",
         )
     facts, digest = read_atlas_yaml(source)
-    slice_bytes = _dump(facts)
+    slice_bytes = dump_json(facts)
     license_bytes = license_text.encode()
     manifest = AtlasManifest(
         format=1,
@@ -258,40 +249,28 @@ def build_atlas_slice(
         techniques=len(facts["techniques"]),
         mitigations=len(facts["mitigations"]),
         source=AtlasSourceRecord(file=source.name, sha256=digest),
-        files={ATLAS_FILE: _sha256(slice_bytes), LICENSE: _sha256(license_bytes)},
+        files={ATLAS_FILE: sha256_hex(slice_bytes), LICENSE: sha256_hex(license_bytes)},
     )
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / ATLAS_FILE, slice_bytes)
-        write_atomic(out / LICENSE, license_bytes)
-        write_atomic(out / MANIFEST, _dump(manifest.model_dump(mode="json")))
-    except OSError as e:
-        raise AttackKBError(f"cannot write the ATLAS slice: {e.strerror}", path=out) from e
+    write_slice_dir(
+        Path(out_dir), {ATLAS_FILE: slice_bytes, LICENSE: license_bytes}, manifest, "ATLAS slice"
+    )
     return manifest
 
 
 def read_atlas_slice(root: Traversable, label: str) -> tuple[AtlasManifest, dict[str, Any]]:
     """Read and check an ATLAS slice directory; a modified or truncated file is refused."""
     manifest_path = f"{label}/{MANIFEST}"
-    try:
-        manifest = AtlasManifest.model_validate(json.loads(root.joinpath(MANIFEST).read_bytes()))
-    except OSError as e:
-        raise AttackKBError(
-            f"not an ATLAS slice directory: cannot read {MANIFEST} ({e.strerror or e})",
-            path=manifest_path,
-            hint="pass a directory written by `attackmap attack build-slice --from ATLAS.yaml`",
-        ) from e
-    except (ValueError, ValidationError) as e:
-        raise AttackKBError(
-            f"{MANIFEST} is not a valid ATLAS slice manifest ({e})", path=manifest_path
-        ) from e
+    manifest = read_manifest(
+        root,
+        manifest_path,
+        AtlasManifest,
+        ("ATLAS slice", "ATLAS slice"),
+        "pass a directory written by `attackmap attack build-slice --from ATLAS.yaml`",
+    )
     if set(manifest.files) != {manifest.slice, LICENSE}:
         raise AttackKBError(
             f"{MANIFEST} does not checksum the slice and {LICENSE}", path=manifest_path
         )
-    from attackmap.attack._slice import read_checked
-
     contents = read_checked(root, manifest.files, label, "ATLAS slice")
     try:
         facts = json.loads(contents[manifest.slice])

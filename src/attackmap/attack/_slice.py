@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Collection
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -37,6 +38,8 @@ from attackmap.attack._bundle import (
     strip_prose,
 )
 from attackmap.errors import AttackKBError
+
+M = TypeVar("M", bound=BaseModel)
 
 MANIFEST = "MANIFEST.json"
 LICENSE = "LICENSE.txt"
@@ -152,40 +155,60 @@ def write_slice(
         source=SourceRecord(
             file=Path(bundle.path).name, sha256=bundle.sha256, object_count=len(bundle.objects)
         ),
-        files={name: _sha256(slice_bytes), LICENSE: _sha256(license_bytes)},
+        files={name: sha256_hex(slice_bytes), LICENSE: sha256_hex(license_bytes)},
         extra_techniques=extras,
     )
+    write_slice_dir(out_dir, {name: slice_bytes, LICENSE: license_bytes}, manifest, "slice")
+    return manifest
+
+
+def write_slice_dir(out_dir: Path, files: dict[str, bytes], manifest: BaseModel, what: str) -> None:
+    """Write a slice directory: ``files`` (name -> bytes), then the manifest checksumming
+    them, each atomically (``what`` names the slice in the message)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(out_dir / name, slice_bytes)
-        write_atomic(out_dir / LICENSE, license_bytes)
+        for name, data in files.items():
+            write_atomic(out_dir / name, data)
         write_atomic(out_dir / MANIFEST, dump_json(manifest.model_dump(mode="json")))
     except OSError as e:
-        raise AttackKBError(f"cannot write the slice: {e.strerror}", path=out_dir) from e
-    return manifest
+        raise AttackKBError(f"cannot write the {what}: {e.strerror}", path=out_dir) from e
 
 
 def read_slice(root: Traversable, label: str) -> tuple[SliceManifest, RawBundle]:
     """Read and check a slice directory; a modified or truncated file is refused."""
     manifest_path = f"{label}/{MANIFEST}"
-    try:
-        manifest = SliceManifest.model_validate(json.loads(root.joinpath(MANIFEST).read_bytes()))
-    except OSError as e:
-        raise AttackKBError(
-            f"not an ATT&CK slice directory: cannot read {MANIFEST} ({e.strerror or e})",
-            path=manifest_path,
-            hint="pass a directory written by `attackmap attack build-slice`, or a STIX bundle file",
-        ) from e
-    except (ValueError, ValidationError) as e:
-        raise AttackKBError(
-            f"{MANIFEST} is not a valid slice manifest ({e})", path=manifest_path
-        ) from e
+    manifest = read_manifest(
+        root,
+        manifest_path,
+        SliceManifest,
+        ("ATT&CK slice", "slice"),
+        "pass a directory written by `attackmap attack build-slice`, or a STIX bundle file",
+    )
     if manifest.slice not in manifest.files or LICENSE not in manifest.files:
         raise AttackKBError(
             f"{MANIFEST} does not checksum the slice and {LICENSE}", path=manifest_path
         )
     contents = read_checked(root, manifest.files, label, "slice")
     return manifest, parse_bundle(contents[manifest.slice], f"{label}/{manifest.slice}")
+
+
+def read_manifest(
+    root: Traversable, manifest_path: str, model: type[M], what: tuple[str, str], hint: str
+) -> M:
+    """The validated manifest of a slice directory; ``what``: the slice's name in "not an
+    X directory" and in "not a valid X manifest"."""
+    try:
+        return model.model_validate(json.loads(root.joinpath(MANIFEST).read_bytes()))
+    except OSError as e:
+        raise AttackKBError(
+            f"not an {what[0]} directory: cannot read {MANIFEST} ({e.strerror or e})",
+            path=manifest_path,
+            hint=hint,
+        ) from e
+    except (ValueError, ValidationError) as e:
+        raise AttackKBError(
+            f"{MANIFEST} is not a valid {what[1]} manifest ({e})", path=manifest_path
+        ) from e
 
 
 def read_checked(
@@ -202,9 +225,9 @@ def read_checked(
             raise AttackKBError(
                 f"{what} file missing or unreadable ({e.strerror or e})", path=path
             ) from e
-        if _sha256(data) != expected:
+        if sha256_hex(data) != expected:
             raise AttackKBError(
-                f"checksum mismatch: the file was modified or truncated (sha256 {_sha256(data)}, "
+                f"checksum mismatch: the file was modified or truncated (sha256 {sha256_hex(data)}, "
                 f"{MANIFEST} says {expected})",
                 path=path,
                 hint="rebuild it with `attackmap attack build-slice` or reinstall attackmap",
@@ -213,7 +236,7 @@ def read_checked(
     return contents
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
