@@ -909,6 +909,23 @@ def _owner(node: str) -> str:
     return node.partition("@")[2].partition("[")[0].partition(":")[0]
 
 
+def _two_smallest(
+    cur: tuple[str, str | None, str | None] | None, node: str, owner: str | None
+) -> tuple[str, str | None, str | None]:
+    """``cur`` (the smallest node, its owner, the smallest node of another owner) with
+    ``node`` of ``owner`` taken in: what a search needs to pick the smallest node that is
+    not of one given owner."""
+    if cur is None:
+        return (node, owner, None)
+    first, first_owner, other = cur
+    if node < first:
+        # the old smallest becomes the "other owner" candidate if it qualifies
+        return (node, owner, other if first_owner == owner else first)
+    if owner != first_owner and (other is None or node < other):
+        return (first, first_owner, node)
+    return cur
+
+
 class _PathTable:
     """Shortest paths from any node to the nearest of some targets, with memoised next
     hops and suffixes (each with the target it ends at); with ``local``, in the local
@@ -925,7 +942,9 @@ class _PathTable:
         # per group: distance -> (smallest member, its owner, smallest of another owner);
         # in a local table of the members of no workload, and apart, per (workload,
         # distance) the smallest member of that workload
-        self._group_best: dict[tuple[Group, str], dict[int, tuple[str, str, str | None]]] = {}
+        self._group_best: dict[
+            tuple[Group, str], dict[int, tuple[str, str | None, str | None]]
+        ] = {}
         self._group_owned: dict[tuple[Group, str], dict[tuple[str, int], str]] = {}
 
     def group_min(
@@ -950,17 +969,7 @@ class _PathTable:
                     if cur_owned is None or node < cur_owned:
                         owned[(workload, d)] = node
                     continue
-                cur = best.get(d)
-                if cur is None:
-                    best[d] = (node, owner, None)
-                    continue
-                first, first_owner, other = cur
-                if node < first:
-                    # the old smallest becomes the "other owner" candidate if it qualifies
-                    # the smallest earlier member of another owner than ``owner``
-                    best[d] = (node, owner, other if first_owner == owner else first)
-                elif owner != first_owner and (other is None or node < other):
-                    best[d] = (first, first_owner, node)
+                best[d] = _two_smallest(best.get(d), node, owner)
         member: str | None = None
         found = best.get(want)
         if found is not None:
@@ -1045,19 +1054,7 @@ class _Prefixes:
                     if d is None:
                         continue
                     for bucket in ((d, None), (d, owners.get(p))):
-                        cur = found.get(bucket)
-                        if cur is None:
-                            found[bucket] = (p, excluded, None)
-                            continue
-                        first, first_excl, other = cur
-                        if p < first:
-                            found[bucket] = (
-                                p,
-                                excluded,
-                                other if first_excl == excluded else first,
-                            )
-                        elif excluded != first_excl and (other is None or p < other):
-                            found[bucket] = (first, first_excl, p)
+                        found[bucket] = _two_smallest(found.get(bucket), p, excluded)
         return found
 
     def _previous(self, node: str, prefer: str) -> str:
