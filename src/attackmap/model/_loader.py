@@ -820,6 +820,8 @@ class _Collected:
     lookup_sources: dict[tuple[str, str | None, str], tuple[str, int, int]] = field(
         default_factory=dict
     )
+    #: sources an identical copy that sorts first replaces (see :func:`_identical_copy`)
+    renamed: dict[SourceLocation, SourceLocation] = field(default_factory=dict)
 
 
 def _context_object(
@@ -1174,18 +1176,10 @@ def _identical_copy(
     change the report); a warning names the other."""
     kept, other = sorted((first, copy_), key=lambda o: _source_order(o.source()))
     if kept is copy_:
-        old, new = first.source(), copy_.source()
         c.seen[key] = copy_
-        for ref, wl in list(c.workloads.items()):
-            if wl.source == old:
-                c.workloads[ref] = wl.model_copy(update={"source": new})
-        for objects in c.context.values():
-            for ref, value in list(objects.items()):
-                if getattr(value, "source", None) == old:
-                    objects[ref] = value.model_copy(update={"source": new})
-        c.warnings[:] = [
-            w.model_copy(update={"source": new}) if w.source == old else w for w in c.warnings
-        ]
+        # what was collected with ``first``'s source takes the copy's once the input is read
+        # (:func:`_rename_sources`: one pass, however many copies sort first)
+        c.renamed[first.source()] = copy_.source()
         c.rendered[:] = [
             (_Object(o.data, copy_.doc, copy_.item, copy_.line), r)
             if o.doc is first.doc and o.item == first.item
@@ -1200,6 +1194,32 @@ def _identical_copy(
             source=kept.source(),
         )
     )
+
+
+def _rename_sources(c: _Collected) -> None:
+    """Give what was collected from an object the source of the identical copy that sorts
+    first (:func:`_identical_copy` records each replacement; a later copy may replace the
+    replacement)."""
+    if not c.renamed:
+        return
+
+    def final(source: SourceLocation) -> SourceLocation:
+        while source in c.renamed:
+            source = c.renamed[source]
+        return source
+
+    for ref, wl in list(c.workloads.items()):
+        if wl.source in c.renamed:
+            c.workloads[ref] = wl.model_copy(update={"source": final(wl.source)})
+    for objects in c.context.values():
+        for ref, value in list(objects.items()):
+            source = getattr(value, "source", None)
+            if source in c.renamed:
+                objects[ref] = value.model_copy(update={"source": final(source)})
+    c.warnings[:] = [
+        w.model_copy(update={"source": final(w.source)}) if w.source in c.renamed else w
+        for w in c.warnings
+    ]
 
 
 def _check_names(obj: _Object, c: _Collected, kind: str, name: str, ns: str | None) -> None:
@@ -1418,6 +1438,7 @@ def load(
         raise failed
     for obj in waiting:
         collect(obj)
+    _rename_sources(c)
     _resolve_copies(c, keep_going)
     _collect_rendered(c, default_ns)
     _one_of(c.cluster_context, "ClusterContext document", "attackmap reads one")
