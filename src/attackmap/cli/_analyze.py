@@ -280,9 +280,9 @@ def _cluster_names(paths: list[str]) -> list[str]:
 
 
 def _suffix(fmt: str) -> str:
-    from attackmap.exporters import EXPORTERS
+    from attackmap.exporters import SUFFIXES
 
-    return {"table": ".tsv", "png": ".png"}.get(fmt) or EXPORTERS[fmt].suffix
+    return {"table": ".tsv", "png": ".png"}.get(fmt) or SUFFIXES[fmt]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -333,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
                 clusters, workers=args.workers, shards=args.shards, **options
             )
     if not fleet:
-        return _deliver(reports[0], fmt, args.output, args, config, kb, fail_on)
+        return _deliver(reports[0], fmt, args.output, args, config, fail_on)
     out_dir = Path(args.out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -342,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot create the directory: {e.strerror or e}", path=out_dir, field="--out-dir"
         ) from e
     codes = [
-        _deliver(report, fmt, str(out_dir / f"{name}{_suffix(fmt)}"), args, config, kb, fail_on)
+        _deliver(report, fmt, str(out_dir / f"{name}{_suffix(fmt)}"), args, config, fail_on)
         for name, report in zip(names, reports, strict=True)
     ]
     return max(codes)
@@ -354,7 +354,6 @@ def _deliver(
     output: str | None,
     args: argparse.Namespace,
     config: Any,
-    kb: Any,
     fail_on: _FailOn | None,
 ) -> int:
     """Write one cluster's report and say what it found; the exit code it asks for."""
@@ -370,7 +369,7 @@ def _deliver(
             write_text(_plain(report), output)
         else:
             _print(report)
-            print(summary(report, kb))
+            print(summary(report))
     elif fmt == "png":
         from attackmap.cli._png import write_png
 
@@ -378,7 +377,7 @@ def _deliver(
     else:
         write_text(exporter(fmt).export(report), output)
     if output and not args.quiet:  # the file holds the data; the log says what it is
-        print(f"{output}: {summary(report, kb)}", file=sys.stderr)
+        print(f"{output}: {summary(report)}", file=sys.stderr)
     if not analysed.workloads:
         log.warning("no workloads in %s: nothing to analyse", output or ", ".join(args.paths))
     elif not any(w.techniques for w in analysed.workloads):
@@ -450,9 +449,6 @@ class _FailOn:
     tactics: frozenset[str]
     level: str | None
     values: tuple[str, ...]
-
-    def matches(self, report: Any) -> bool:
-        return bool(self.tripped(report))
 
     def tripped(self, report: Any) -> list[tuple[str, Any, str]]:
         """Each (workload, finding, why) that ``--fail-on`` matches, in report order."""
@@ -568,20 +564,19 @@ def _print(report: Any) -> None:
         print(f"  {s.source}: {what}{s.reason}")
 
 
-def summary(report: Any, kb: Any) -> str:
+def summary(report: Any) -> str:
     """The table's last line (and, with ``-o FILE``, a line on stderr): workloads,
-    techniques reachable, the highest severity, what was skipped."""
-    from attackmap._severity import LEVELS, load_severities
+    techniques reachable, the highest severity (each finding's), what was skipped."""
+    from attackmap._severity import LEVELS
 
-    ids = {t.technique.id: t.technique.tactics for w in report.workloads for t in w.techniques}
+    ids = {t.technique.id for w in report.workloads for t in w.techniques}
     found = sum(len(w.techniques) for w in report.workloads)
     n = len(report.workloads)
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     head = f"{n} workload{'' if n == 1 else 's'}, "
     if not found:
         return head + "no technique reachable" + skipped
-    severities = load_severities(kb)
-    highest = max((severities.of(t, tactics) for t, tactics in ids.items()), key=LEVELS.index)
+    highest = max((t.severity for w in report.workloads for t in w.techniques), key=LEVELS.index)
     kinds = f" ({len(ids)} distinct)" if len(ids) != found else ""
     return f"{head}{found} technique(s) reachable{kinds}, highest severity: {highest}{skipped}"
 
