@@ -46,12 +46,17 @@ from attackmap.attack._models import (
     Technique,
     find_tactic,
 )
-from attackmap.attack._slice import read_checked, read_manifest, sha256_hex, write_slice_dir
+from attackmap.attack._slice import (
+    LICENSE,
+    MANIFEST,
+    read_checked,
+    read_manifest,
+    sha256_hex,
+    write_slice_dir,
+)
 from attackmap.errors import AttackKBError
 
 ATLAS_FILE = "atlas.json"
-MANIFEST = "MANIFEST.json"
-LICENSE = "LICENSE.txt"
 ATLAS_URL = "https://atlas.mitre.org"
 
 #: ATLAS publishes no stable STIX ids (its STIX generator draws fresh ones on every build), so
