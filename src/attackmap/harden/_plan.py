@@ -539,11 +539,11 @@ def harden(
     paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
     files = read_sources(paths)
     base = _analyze_files(files, goals, context)
-    copies = sorted(str(w.ref) for w in base.workloads if w.ref.origin)
+    copies = sorted((w.ref for w in base.workloads if w.ref.origin), key=str)
     if copies:  # docs/model.md, "Objects defined twice": a patch needs one definition
         raise HardenError(
-            f"{copies[0].partition(' (')[0]} is defined differently in several files "
-            f"({', '.join(c.partition(' (')[2].rstrip(')') for c in copies)}): harden "
+            f"{copies[0].model_copy(update={'origin': None})} is defined differently in "
+            f"several files ({', '.join(str(c.origin) for c in copies)}): harden "
             "cannot tell which one to patch",
             path=paths[0] if len(paths) == 1 else None,
             hint="harden one variant at a time (one of the files, or one render)",
