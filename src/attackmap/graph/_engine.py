@@ -37,6 +37,7 @@ from attackmap.graph._relations import (
     Group,
     Holder,
     group_targets,
+    in_token_group,
     network_index,
     node_classes,
     reach_of,
@@ -799,11 +800,10 @@ class AttackGraph:
         if ("sa_token" in patched.pod) != ("sa_token" in original.pod):
             token_change = "sa_token" in patched.pod
 
+        placed_on = self.fb.placement.of(key)
+
         def token_group(gk: tuple[Group, str]) -> bool:
-            on = self.fb.placement.of(key)  # a pod no node takes: its token on none
-            return (
-                gk[0][0] == "tokens" and bool(on) and (gk[0][1] == ALL_NAMESPACES or gk[0][1] in on)
-            )
+            return gk[0][0] == "tokens" and in_token_group(gk[0][1], placed_on)
 
         # where its paths begin: its entry points, and where they enter it from outside
         # (not through the token group it leaves)

@@ -23,7 +23,7 @@ source whose NetworkPolicies lead to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,16 +125,19 @@ def node_classes(fb: FactBase, holder: Holder | None) -> tuple[str, ...]:
     return fb.placement.names
 
 
+def in_token_group(where: str, on: Collection[str]) -> bool:
+    """Whether a token holder placed ``on`` (its node classes) is in the tokens group of
+    ``where`` (a node class, or every node): on a node, so not a pod no node takes."""
+    return bool(on) and (where == ALL_NAMESPACES or where in on)
+
+
 def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]:
     """The members of ``group`` in ``fb`` (fact-base order)."""
     kind, ns = group
     if kind == "hub":
         return hub_targets(fb, ns)
-    if kind == "tokens":  # on a node: not those of a pod no node takes (placed on none)
-        on = fb.placement.of
-        if ns == ALL_NAMESPACES:
-            return tuple((k, None) for k in fb.token_holders if on(k))
-        return tuple((k, None) for k in fb.token_holders if ns in on(k))
+    if kind == "tokens":
+        return tuple((k, None) for k in fb.token_holders if in_token_group(ns, fb.placement.of(k)))
     if kind == "node_containers":
         on = fb.placement.of
         return tuple(
