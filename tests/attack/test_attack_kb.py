@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 import attackmap
-from attackmap.attack import AttackKB, Mitigation, Tactic, Technique, load_attack
+from attackmap.attack import AttackKB, Mitigation, Tactic, Technique, load_attack, within_goals
 from attackmap.attack._bundle import EXTRA_TECHNIQUES
 from attackmap.errors import AttackKBError
 
@@ -155,3 +155,19 @@ def test_unknown_mitigation(kb: AttackKB) -> None:
 def test_every_technique_is_a_frozen_model(kb: AttackKB) -> None:
     assert all(isinstance(t, Technique) for t in kb.techniques())
     assert hash(kb.technique("T1611")) == hash(kb.technique("T1611"))
+
+
+@pytest.mark.parametrize(
+    ("technique", "goals", "reached"),
+    [
+        ("T1552.001", ("T1552",), True),
+        ("T1552", ("T1552",), True),
+        ("AML.T0018.000", ("T1611", "AML.T0018"), True),
+        ("T1552", ("T1552.001",), False),  # the parent is not every way of doing it
+        ("T1552.001", ("T1552.007",), False),
+        ("AML.T0018", ("T0018",), False),
+        ("T1611", (), False),
+    ],
+)
+def test_within_goals(technique: str, goals: tuple[str, ...], reached: bool) -> None:
+    assert within_goals(technique, goals) is reached

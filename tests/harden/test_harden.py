@@ -40,6 +40,22 @@ def test_nim_default_goals_unreachable_and_baseline() -> None:
     assert controls == {"disable-token-automount", "remove-credential-env"}
 
 
+def test_parent_goal_covers_its_sub_techniques() -> None:
+    # A goal names a technique with every way of doing it: T1552 is reached by T1552.001
+    # (NGC_API_KEY in the environment, the token file) and must be broken like it.
+    before = attackmap.analyze(str(NIM_DEFAULT), goals=["T1552"])
+    reached = [t for t in before.workload(STS).technique_ids() if t.startswith("T1552.")]
+    assert reached, "the NIM reaches no sub-technique of T1552"
+    (minimal,) = before.workload(STS).minimal_controls
+    assert minimal.goals == ("T1552",) and minimal.controls
+    result = harden(NIM_DEFAULT, goals=["T1552"], allow=ALLOW)
+    (row,) = [w for w in result.verification.workloads if w.workload == STS]
+    assert row.goals_before == ("T1552",)
+    assert result.verified and row.goals_after == ()
+    after = _reanalyse(result)
+    assert not [t for t in after.workload(STS).technique_ids() if t.startswith("T1552")]
+
+
 def test_output_keeps_comments_and_untouched_documents() -> None:
     result = harden(NIM_DEFAULT, goals=GOALS, allow=ALLOW, level="baseline")
     (out,) = result.documents

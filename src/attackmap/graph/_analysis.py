@@ -17,7 +17,7 @@ from typing import Any
 
 from attackmap._args import as_strings
 from attackmap._gc import paused
-from attackmap.attack import AttackKB, load_attack
+from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
 from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
 from attackmap.graph._engine import (
@@ -435,8 +435,7 @@ class Analyzer:
                 warnings=tuple(warnings),
             )
             if self.goals:
-                reached = set(analysis.technique_ids())
-                if reached & set(self.goals):
+                if any(within_goals(t, self.goals) for t in analysis.technique_ids()):
                     minimal = (self._minimal(wf.key, self.goals, analysis),)
                 else:
                     minimal = (MinimalControls(goals=self.goals, controls=()),)
@@ -477,7 +476,9 @@ class Analyzer:
     def _goal_paths(
         self, graph: AttackGraph, workload: str, goals: tuple[str, ...]
     ) -> list[tuple[str, tuple[StepInstance, ...]]]:
-        sinks = [s for s in graph.sinks() if self.catalogue.step(s[5:]).technique in goals]
+        sinks = [
+            s for s in graph.sinks() if within_goals(self.catalogue.step(s[5:]).technique, goals)
+        ]
         raw = self._raw_paths(graph, [workload], sinks)[workload]
         return [(e, steps) for e, _start, steps in raw if steps]
 
@@ -488,7 +489,7 @@ class Analyzer:
         sets: list[frozenset[str]] = [
             frozenset(p.broken_by)
             for t in analysis.techniques
-            if t.technique.id in goal_set
+            if within_goals(t.technique.id, goal_set)
             for p in t.paths
         ]
         if not sets:

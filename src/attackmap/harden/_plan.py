@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from attackmap._args import as_strings
+from attackmap.attack import within_goals
 from attackmap.errors import HardenError
 from attackmap.harden._needs import Need, blocking_need, read_needs
 from attackmap.harden._profiles import (
@@ -76,7 +77,7 @@ def _goal_sets(report: Any, goals: tuple[str, ...]) -> dict[str, list[tuple[str,
     out: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for w in report.workloads:
         for t in w.techniques:
-            if t.technique.id not in goals:
+            if not within_goals(t.technique.id, goals):
                 continue
             for p in t.paths:
                 label = f"{t.technique.id} via {p.start} > " + " > ".join(s.id for s in p.steps)
@@ -763,6 +764,11 @@ def _parsed(texts: list[tuple[str, str]]) -> list[Any]:
     return [doc for path, text in texts for doc in parse_text(text, path)]
 
 
+def _reached_goals(goals: tuple[str, ...], techniques: Sequence[str]) -> tuple[str, ...]:
+    """The goals some technique of ``techniques`` reaches (itself or a sub-technique)."""
+    return tuple(g for g in goals if any(within_goals(t, (g,)) for t in techniques))
+
+
 def _verify(
     base: Any,
     after_goals: Any,
@@ -776,16 +782,16 @@ def _verify(
     rows = []
     rank = {"privileged": 0, "baseline": 1, "restricted": 2}
     for key in sorted(after_t):
-        remaining = tuple(g for g in goals if g in after_t[key])
+        remaining = _reached_goals(goals, after_t[key])
         reasons = tuple(
             r
             for r in blocked.get(key, [])
-            if r.split(" ", 1)[0] in remaining or r.startswith("level")
+            if within_goals(r.split(" ", 1)[0], remaining) or r.startswith("level")
         )
         rows.append(
             WorkloadVerification(
                 workload=key,
-                goals_before=tuple(g for g in goals if g in before_t.get(key, ())),
+                goals_before=_reached_goals(goals, before_t.get(key, ())),
                 goals_after=remaining,
                 blocked=reasons,
                 pss_before=before_l.get(key, ""),
