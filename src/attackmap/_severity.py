@@ -5,8 +5,6 @@ else the highest severity among its tactics (an ATLAS technique's tactics count 
 shortname: ATLAS ``impact`` is ATT&CK ``impact``; ATLAS-only tactics have no entry). Levels, lowest first: :data:`LEVELS`.
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Iterable, Mapping
 from importlib.resources.abc import Traversable

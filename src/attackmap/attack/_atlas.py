@@ -20,8 +20,6 @@ every ``AML.`` id to the ATLAS knowledge base it carries, so code that looks up 
 mitigation by id needs no second object.
 """
 
-from __future__ import annotations
-
 import datetime
 import difflib
 import functools

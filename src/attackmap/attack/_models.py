@@ -1,7 +1,5 @@
 """The values the ATT&CK knowledge base hands out: frozen, validated, comparable."""
 
-from __future__ import annotations
-
 import difflib
 from collections.abc import Iterable
 from typing import Literal

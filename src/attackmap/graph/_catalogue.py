@@ -6,8 +6,6 @@ ATT&CK or ATLAS ids, states required but never granted, unreachable steps, unkno
 or patch operations.
 """
 
-from __future__ import annotations
-
 import fnmatch
 import functools
 import re
@@ -139,7 +137,7 @@ class Control(_Frozen):
     rationale: str
     references: tuple[str, ...] = ()
 
-    def instantiate(self, arg: str | None) -> ControlInstance:
+    def instantiate(self, arg: str | None) -> "ControlInstance":
         def fill(atom: str) -> str:
             text = atom[5:] if atom.startswith("fact:") else atom
             return text.replace("{arg}", arg) if arg is not None else text

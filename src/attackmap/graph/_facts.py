@@ -12,8 +12,6 @@ effect is exactly what its change to the manifest does (proven by re-analysis in
 The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 """
 
-from __future__ import annotations
-
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -484,7 +482,7 @@ class FactBase:
     # built from them and the inventory's workloads (fact-level what-ifs keep the same
     # manifests, so they share it).
     network_policies: tuple[NetworkPolicy, ...] = field(default=())
-    network: NetworkIndex | None = field(default=None, compare=False, repr=False)
+    network: "NetworkIndex | None" = field(default=None, compare=False, repr=False)
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -930,8 +928,8 @@ def _scope_set(where: set[str]) -> frozenset[str]:
 
 def rbac_scope(
     permissions: Iterable[PolicyRule],
-    admins: ClusterAdmins | None = None,
-    bound: Iterable[BoundRole] | None = None,
+    admins: "ClusterAdmins | None" = None,
+    bound: "Iterable[BoundRole] | None" = None,
 ) -> dict[str, frozenset[str]]:
     """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all;
     ``ns/name`` for the objects a :data:`NAMED_RIGHTS` rule names), plus the rights computed
@@ -1367,7 +1365,7 @@ def _identities(
     deploy_admits: Callable[[str, str | None, Mapping[str, frozenset[str]]], str],
     admins: ClusterAdmins,
     roles: dict[ObjectRef, Role],
-    index: _BindingIndex,
+    index: "_BindingIndex",
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
