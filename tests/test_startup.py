@@ -64,6 +64,14 @@ def test_analyze_json_imports_no_exporter_and_no_view(tmp_path: Path) -> None:
     assert "concurrent.futures.process" not in modules  # one small file: no parse workers
 
 
+def test_the_default_table_imports_no_rich() -> None:
+    # ``attackmap analyze M`` (the table, to a pipe): Rich is imported on a terminal or for
+    # cells it measures (wide or combining characters), not for the NIM manifest's table
+    modules = _modules(CLI, "analyze", str(NIM))
+    assert _heavy(modules) == set()
+    assert "attackmap.cli._table" in modules  # the table was drawn
+
+
 def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:
     report = tmp_path / "report.sarif"
     modules = _modules(CLI, "analyze", str(NIM), "-o", str(report))
