@@ -288,14 +288,19 @@ class AttackGraph:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
             return
+        on_node = self.catalogue.node_grants(step)
         # a pod no node takes (graph/_placement.py) would stay Pending: on no node
-        nowhere = scope.level in ("container", "port") and not node_classes(self.fb, wf)
+        nowhere = (
+            bool(on_node) and scope.level in ("container", "port") and not node_classes(self.fb, wf)
+        )
+        several = len(self.fb.placement.classes) > 1
         for state in step.granted_states:
-            if self.catalogue.state(state).scope == "node" and nowhere:
-                continue
-            if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
-                self._link_nodes(inst.node, state, scope, wf)
-                continue
+            if state in on_node:
+                if nowhere:
+                    continue
+                if several:
+                    self._link_nodes(inst.node, state, scope, wf)
+                    continue
             node = self._state_node(state, scope.workload, scope.container, scope.port, scope.node)
             if node is not None:
                 edge(inst.node, node)
