@@ -62,6 +62,7 @@ from attackmap.model._refs import (
     trusted,
 )
 from attackmap.model._render import (
+    PatchFiles,
     Render,
     chart_of,
     go_template_reason,
@@ -151,11 +152,13 @@ INPUT_ERROR = "input error: "
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """How sources are read: charts rendered with ``render``; with ``keep_going`` a bad
-    file is skipped with its error instead of ending the run."""
+    """How one load reads its sources: charts rendered with ``render``; with
+    ``keep_going`` a bad file is skipped with its error instead of ending the run; the
+    patch files of the kustomizations met so far (a new ``_Reading`` per load)."""
 
     render: Render = field(default_factory=Render)
     keep_going: bool = False
+    patches: PatchFiles = field(default_factory=PatchFiles, compare=False)
 
 
 def _read_path(path: Path) -> list[RawDocument]:
@@ -316,9 +319,7 @@ def _build_validator() -> None:
         K8sPodTemplate.model_rebuild()
 
 
-def _file_batches(
-    files: list[Path], reading: _Reading = _Reading()
-) -> Generator[list[RawDocument], None, None]:
+def _file_batches(files: list[Path], reading: _Reading) -> Generator[list[RawDocument], None, None]:
     """The documents of each of ``files``, in order — for a large input parsed ahead in
     worker processes while the caller works on the files already parsed. The batches
     and any error are exactly those of reading the files one by one."""
@@ -354,14 +355,12 @@ def _looks_like_text(s: str) -> bool:
     return "\n" in s or s.lstrip().startswith(("{", "[", "apiVersion:", "kind:", "---"))
 
 
-def _read_source(
-    source: Source, sources: list[str], reading: _Reading = _Reading()
-) -> list[RawDocument]:
+def _read_source(source: Source, sources: list[str], reading: _Reading) -> list[RawDocument]:
     return [d for batch in _source_batches(source, sources, reading) for d in batch]
 
 
 def _source_batches(
-    source: Source, sources: list[str], reading: _Reading = _Reading()
+    source: Source, sources: list[str], reading: _Reading
 ) -> Generator[list[RawDocument], None, None]:
     """The documents of ``source``, one batch per file (files of a directory are parsed
     ahead in worker processes when the input is large; the files a directory walk skips
@@ -380,7 +379,7 @@ def _source_batches(
             for unit in units:
                 yield _read_guarded(lambda u=unit: _render_unit(u, reading, sources), unit, reading)
             return
-    yield _read_guarded(lambda: _read_one(source, sources), source, reading)
+    yield _read_guarded(lambda: _read_one(source, sources, reading.patches), source, reading)
 
 
 def _render_unit(directory: Path, reading: _Reading, sources: list[str]) -> list[RawDocument]:
@@ -530,7 +529,7 @@ def _file_type(mode: int) -> str:
     return "a special file"
 
 
-def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
+def _read_one(source: Source, sources: list[str], patches: PatchFiles) -> list[RawDocument]:
     if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
         if isinstance(source, _SkippedFile):
             return [source]  # not read: not among the sources
@@ -549,7 +548,7 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
         if not path.exists():
             raise InputError("no such file or directory", path=path)
         sources.append(str(path))
-        reason = part_of_a_chart_or_kustomization(path)
+        reason = part_of_a_chart_or_kustomization(path, patches)
         if reason is not None:  # a chart's values.yaml passed by a pre-commit hook
             return [_SkippedFile(None, str(path), 0, None, None, None, reason, "listed")]
         return _read_path(path)
@@ -1301,7 +1300,7 @@ def _load_context(context: Any) -> ClusterContext | None:
             raise InputError(
                 f"invalid ClusterContext: {e.errors(include_url=False)[0]['msg']}", path="<context>"
             ) from e
-    docs = _read_source(context, [])
+    docs = _read_source(context, [], _Reading())
     found: list[ClusterContext] = []
     for doc in docs:
         for obj in _objects(doc):
