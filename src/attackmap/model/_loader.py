@@ -143,6 +143,26 @@ class _Object:
         )
 
 
+def _skipped(
+    source: SourceLocation,
+    reason: str,
+    kind: str | None = None,
+    api_version: str | None = None,
+    name: str | None = None,
+    namespace: str | None = None,
+) -> SkippedObject:
+    """A document or object attackmap does not analyse, and why: what it is as far as
+    it is known (a file that is no object at all, a Kustomization without a name...)."""
+    return SkippedObject(
+        kind=kind,
+        api_version=api_version,
+        name=name,
+        namespace=namespace,
+        source=source,
+        reason=reason,
+    )
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -428,9 +448,7 @@ class _SkippedFile(RawDocument):
 
     def skipped(self) -> SkippedObject:
         where = trusted(SourceLocation, path=self.path, document=self.index, line=self.line)
-        return SkippedObject(
-            kind=None, api_version=None, name=None, namespace=None, source=where, reason=self.reason
-        )
+        return _skipped(where, self.reason)
 
 
 def _walk(root: Path) -> tuple[list[Path], list[RawDocument]]:
@@ -900,16 +918,8 @@ def _collect(
     data = obj.data
     kind, api = data.get("kind"), data.get("apiVersion")
     if kind is None and api is None:
-        c.skipped.append(
-            SkippedObject(
-                kind=None,
-                api_version=None,
-                name=None,
-                namespace=None,
-                source=obj.source(),
-                reason="not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file",
-            )
-        )
+        reason = "not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"
+        c.skipped.append(_skipped(obj.source(), reason))
         return
     for key, value in (("kind", kind), ("apiVersion", api)):
         if value is None:
@@ -919,17 +929,8 @@ def _collect(
     assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
     if group == "kustomize.config.k8s.io":  # a Kustomization or Component: a build recipe
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=None,
-                namespace=None,
-                source=obj.source(),
-                reason="a kustomization, not a Kubernetes object (analyse its directory to "
-                "render it)",
-            )
-        )
+        reason = "a kustomization, not a Kubernetes object (analyse its directory to render it)"
+        c.skipped.append(_skipped(obj.source(), reason, kind, api))
         return
     kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
@@ -969,16 +970,11 @@ def _collect(
                 check_runtime(data)
             except KindError as e:
                 raise obj.error(e.parts, e.message) from e
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=name,
-                namespace=ns,
-                source=obj.source(),
-                reason="KServe serving runtime: a pod template analysed through the InferenceServices that use it",
-            )
+        reason = (
+            "KServe serving runtime: a pod template analysed through the InferenceServices"
+            " that use it"
         )
+        c.skipped.append(_skipped(obj.source(), reason, kind, api, name, ns))
         return
     if groups is None or group not in groups:
         if groups is None:
@@ -986,16 +982,7 @@ def _collect(
         else:
             expected = " or ".join(sorted(g or "core" for g in groups))
             reason = f"unknown apiVersion {api} for kind {kind} (expected group {expected})"
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=name,
-                namespace=ns,
-                source=obj.source(),
-                reason=reason,
-            )
-        )
+        c.skipped.append(_skipped(obj.source(), reason, kind, api, name, ns))
         return
     seen_key = (kind, ns, name)
     if seen_key in c.seen:
@@ -1577,14 +1564,9 @@ def _error_skip(obj: _Object, e: InputError) -> SkippedObject:
     source = obj.source()
     if e.line is not None:
         source = source.model_copy(update={"line": e.line})
-    return SkippedObject(
-        kind=_text(data.get("kind")),
-        api_version=_text(data.get("apiVersion")),
-        name=_text(name),
-        namespace=_text(ns),
-        source=source,
-        reason=INPUT_ERROR + e.summary(),
-    )
+    reason = INPUT_ERROR + e.summary()
+    kind, api = _text(data.get("kind")), _text(data.get("apiVersion"))
+    return _skipped(source, reason, kind, api, _text(name), _text(ns))
 
 
 def require_documents(documents: list[RawDocument], sources: Iterable[object]) -> None:
