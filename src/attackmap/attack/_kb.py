@@ -251,7 +251,8 @@ class AttackKB:
         found = self._mitigations.get(key)
         if found is not None:
             return found
-        status = self.status(key)
+        # status() answers for techniques too: a technique id is no retired mitigation
+        status = self.status(key) if _MITIGATION_ID.match(key) else Status(id=key, state="unknown")
         if status.state == "revoked" and status.replacement in self._mitigations:
             logger.warning("ATT&CK mitigation %s is revoked; using %s", key, status.replacement)
             return self._mitigations[status.replacement]
