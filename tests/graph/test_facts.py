@@ -196,10 +196,14 @@ def test_runtime_isolation(
         (False, {"host_ipc": True}, True),
         (False, {"host_network": True}, True),  # allowed only behind an alpha gate
         (None, {"host_pid": True}, True),
+        # before v1.33 the UserNamespacesSupport gate is off by default: the field is dropped
+        (False, {"kubernetes_version": "v1.32.4"}, True),
+        (False, {"kubernetes_version": "1.33"}, False),
+        (False, {"kubernetes_version": "1.36.1"}, False),
     ],
 )
 def test_host_user_namespace(
-    host_users: bool | None, shared_ns: dict[str, bool], expected: bool
+    host_users: bool | None, shared_ns: dict[str, Any], expected: bool
 ) -> None:
     shared, why = host_user_namespace(host_users, **shared_ns)
     assert shared is expected

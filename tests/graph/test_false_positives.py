@@ -299,6 +299,11 @@ def test_a_user_namespace_the_api_rejects_counts_as_the_nodes(shared: str) -> No
     assert found >= INIT_USERNS_STEPS
 
 
+def test_before_v1_33_hostusers_may_be_dropped() -> None:
+    found = _t1611(_userns_pod(False), _context(kubernetesVersion="1.32.0"))
+    assert found >= INIT_USERNS_STEPS
+
+
 def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:
     # the API accepts them; what the runtime hands them differs: the conservative answer
     pod = _pod({"securityContext": {"privileged": True}}, hostUsers=False)
