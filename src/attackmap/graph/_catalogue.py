@@ -224,6 +224,17 @@ class Catalogue(_Frozen):
     def _steps(self) -> dict[str, Step]:
         return {s.id: s for s in self.steps}
 
+    def node_grants(self, step: Step) -> frozenset[str]:
+        """The node-scope states ``step`` grants (the engine places them on node classes)."""
+        return self._node_grants[step.id]
+
+    @functools.cached_property
+    def _node_grants(self) -> dict[str, frozenset[str]]:
+        return {
+            s.id: frozenset(g for g in s.granted_states if self.state(g).scope == "node")
+            for s in self.steps
+        }
+
     def control(self, ident: str) -> Control:
         return self._controls[ident]
 
