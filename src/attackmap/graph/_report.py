@@ -222,7 +222,9 @@ class Report(_Frozen):
     @property
     def attack_graph(self) -> AttackGraph | None:
         """The instantiated attack graph behind this report (``None`` for a report that
-        was deserialised rather than produced by :func:`attackmap.analyze`)."""
+        was deserialised rather than produced by :func:`attackmap.analyze`). Above 500
+        workloads the analysis lets its graph go once the paths are found (memory), and
+        the first use here builds it again: the same graph, in seconds at 10,000."""
         return self._analyzer.graph if self._analyzer is not None else None
 
     @property
