@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from attackmap.attack._atlas import AtlasKB, build_atlas_slice, load_atlas
-from attackmap.attack._kb import AttackKB, within_goals
+from attackmap.attack._kb import AttackKB
 from attackmap.attack._load import ENV_BUNDLE, ENV_CACHE, cache_dir, load_attack
 from attackmap.attack._models import (
     AttackSource,
@@ -26,6 +26,7 @@ from attackmap.attack._models import (
     Tactic,
     Technique,
     framework_of,
+    within_goals,
 )
 
 if TYPE_CHECKING:

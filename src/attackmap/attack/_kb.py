@@ -32,15 +32,6 @@ def normalise_id(ident: str) -> str:
     return ident.strip().upper()
 
 
-def within_goals(technique_id: str, goals: Iterable[str]) -> bool:
-    """Whether reaching ``technique_id`` reaches one of ``goals``: it is a goal, or a
-    sub-technique of one (``T1552.001`` under ``T1552``, ``AML.T0018.000`` under
-    ``AML.T0018``). A goal names a technique with every way of doing it; a sub-technique
-    goal is not reached by its parent. Ids as the KB spells them (``kb.technique(g).id``).
-    """
-    return any(technique_id == g or technique_id.startswith(g + ".") for g in goals)
-
-
 class AttackKB:
     """Queries over one ATT&CK release. Immutable once built; build it with
     :func:`attackmap.attack.load_attack`.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -54,6 +54,15 @@ def parent_id(ident: str) -> str:
     if key.count(".") == (2 if key.startswith("AML.") else 1):
         return key.rpartition(".")[0]
     return key
+
+
+def within_goals(technique_id: str, goals: Collection[str]) -> bool:
+    """Whether reaching ``technique_id`` reaches one of ``goals``: it is a goal, or a
+    sub-technique of one (``T1552.001`` under ``T1552``, ``AML.T0018.000`` under
+    ``AML.T0018``). A goal names a technique with every way of doing it; a sub-technique
+    goal is not reached by its parent. Ids as the KB spells them (``kb.technique(g).id``).
+    """
+    return technique_id in goals or parent_id(technique_id) in goals
 
 
 class _Frozen(BaseModel):

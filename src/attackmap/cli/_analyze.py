@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from attackmap.attack._models import parent_id
+from attackmap.attack._models import parent_id, within_goals
 from attackmap.cli._inputs import add_input_options, report_input_errors
 from attackmap.cli._output import (
     add_out_dir,
@@ -458,9 +458,9 @@ class _FailOn:
         for w in report.workloads:
             for t in w.techniques:
                 tid = t.technique.id
-                # A parent id also matches its sub-techniques (T1552 matches T1552.007,
-                # AML.T0018 matches AML.T0018.000).
-                if tid in self.techniques or parent_id(tid) in self.techniques:
+                # A parent id also matches its sub-techniques, as a goal does (T1552 matches
+                # T1552.007, AML.T0018 matches AML.T0018.000).
+                if within_goals(tid, self.techniques):
                     why = tid if tid in self.techniques else parent_id(tid)
                 elif hit := sorted(self.tactics & set(t.technique.tactics)):
                     why = f"tactic {', '.join(hit)}"
