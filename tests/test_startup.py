@@ -64,6 +64,14 @@ def test_analyze_json_imports_no_exporter_and_no_view(tmp_path: Path) -> None:
     assert "concurrent.futures.process" not in modules  # one small file: no parse workers
 
 
+def test_the_default_table_imports_no_rich() -> None:
+    # ``attackmap analyze M`` (the table, to a pipe): Rich is imported on a terminal or for
+    # cells it measures (wide or combining characters), not for the NIM manifest's table
+    modules = _modules(CLI, "analyze", str(NIM))
+    assert _heavy(modules) == set()
+    assert "attackmap.cli._table" in modules  # the table was drawn
+
+
 def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:
     report = tmp_path / "report.sarif"
     modules = _modules(CLI, "analyze", str(NIM), "-o", str(report))
@@ -72,3 +80,27 @@ def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:
     assert "attackmap.exporters._sarif" in exporters
     assert not exporters & {"attackmap.exporters._html", "attackmap.exporters._stix"}
     assert _heavy(modules) == set()
+
+
+# the modules of every pydantic model a plain analysis defines, and whether any of them
+# postpones its annotations (``from __future__ import annotations`` binds ``annotations``)
+MODEL_MODULES = (
+    "import __future__, io, json, sys, contextlib; from pydantic import BaseModel; "
+    "from attackmap.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "seen, todo = set(), [BaseModel]\n"
+    "while todo:\n"
+    "    for sub in todo.pop().__subclasses__():\n"
+    "        seen.add(sub.__module__); todo.append(sub)\n"
+    "postponed = [m for m in sorted(seen) if m.startswith('attackmap') and "
+    "isinstance(getattr(sys.modules[m], 'annotations', None), __future__._Feature)]\n"
+    "print(json.dumps(postponed)); sys.exit(code)"
+)
+
+
+def test_model_modules_do_not_postpone_annotations() -> None:
+    # Start-up, 2026-12-06: pydantic evaluates a postponed (string) annotation by compiling
+    # it, which made creating a model class ~5x slower; the ~250 classes a run defines are
+    # written with evaluated annotations (forward references quoted).
+    postponed = _modules(MODEL_MODULES, "analyze", str(NIM), "--format", "json", "-o", "/dev/null")
+    assert postponed == set()

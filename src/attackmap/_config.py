@@ -16,8 +16,6 @@ An accepted finding is left out of the report (every format) and named in its wa
 with its reason: an assumption written down, never a silent drop.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import re
 from pathlib import Path

@@ -51,7 +51,7 @@ __all__ = [
 NIM_OPTIONS_FILE = "mappings/nim-options.yaml"
 
 # What a pod with nothing special gives (no NetworkPolicy, no seccomp/AppArmor field, the
-# node's default runtime).
+# node's default runtime and user namespace).
 _NEUTRAL = frozenset(
     {
         "seccomp:unset",
@@ -60,6 +60,7 @@ _NEUTRAL = frozenset(
         "netpol:ingress_open",
         "netpol:egress_open",
         "host_kernel",
+        "host_users",
     }
 )
 # The same pod isolated by NetworkPolicies both ways.
@@ -71,6 +72,7 @@ _ISOLATED = frozenset(
         "netpol:ingress_isolated",
         "netpol:egress_isolated",
         "host_kernel",
+        "host_users",
     }
 )
 # hostPaths tried, in order, to realise a ``host_mount:<class>`` requirement.

@@ -5,8 +5,6 @@ else the highest severity among its tactics (an ATLAS technique's tactics count 
 shortname: ATLAS ``impact`` is ATT&CK ``impact``; ATLAS-only tactics have no entry). Levels, lowest first: :data:`LEVELS`.
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Iterable, Mapping
 from importlib.resources.abc import Traversable
@@ -15,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from attackmap._resources import mappings_dir
+from attackmap._resources import mapping_data, mappings_dir
 from attackmap.attack import AttackKB
 from attackmap.attack._models import parent_id
 from attackmap.errors import MappingError
@@ -62,9 +60,9 @@ def _packaged(kb: AttackKB) -> Severities:
 def _load(kb: AttackKB, root: Traversable) -> Severities:
     node = root / "severity.yaml"
     try:
-        # libyaml where PyYAML has it: read on every analysis
+        # read on every analysis: parsed at build time (mappings/parsed.json) unless edited
         text = node.read_text(encoding="utf-8")
-        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
+        data: Any = mapping_data(text)
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read severities: {e}", path=SEVERITY_FILE) from e
     if not isinstance(data, dict) or set(data) != {"levels", "tactics", "techniques"}:

@@ -152,6 +152,14 @@ def test_unknown_mitigation(kb: AttackKB) -> None:
         kb.mitigation("M0999")
 
 
+def test_technique_id_given_as_mitigation(kb: AttackKB) -> None:
+    # T1612 is a live technique: the error says the id is not a mitigation's (it said
+    # "ATT&CK mitigation T1612 (Build Image on Host) is live; pick a current mitigation")
+    with pytest.raises(AttackKBError, match="'T1612' is not an ATT&CK mitigation id") as e:
+        kb.mitigation("T1612")
+    assert "M1048" in (e.value.hint or "")
+
+
 def test_every_technique_is_a_frozen_model(kb: AttackKB) -> None:
     assert all(isinstance(t, Technique) for t in kb.techniques())
     assert hash(kb.technique("T1611")) == hash(kb.technique("T1611"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from attackmap.cli import main
+from attackmap.model import _render, load
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -200,6 +201,42 @@ def test_a_kustomization_is_rendered_once_with_its_overlay(
     # the patch given alone (a pre-commit hook) is not a whole object
     report = _report(capsys, [str(overlay / "patch.yaml")])
     assert report["skipped"][0]["reason"].startswith("a kustomize patch")
+
+
+def test_files_of_one_kustomization_given_one_by_one_read_it_once_per_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-commit hook passes every changed file of a kustomize directory: each asks
+    whether it is one of the kustomization's patches, and the kustomization is read once
+    per load (it was read once per file), and never rendered (only a directory is)."""
+    names = [f"app-{i}.yaml" for i in range(20)]
+    for name in names:
+        (tmp_path / name).write_text(DEPLOYMENT.format(name=name[:-5], privileged="false"))
+    (tmp_path / "patch.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{', '.join(names)}]\npatches: [{{path: patch.yaml}}]\n"
+    )
+    log = tmp_path / "kubectl.log"
+    _fake(tmp_path / "bin", "kubectl", "", log)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    reads: list[Path] = []
+    patch_files = _render._patch_files
+
+    def counted(kustomization: Path) -> set[str]:
+        reads.append(kustomization)
+        return patch_files(kustomization)
+
+    monkeypatch.setattr(_render, "_patch_files", counted)
+    files = [tmp_path / n for n in [*names, "patch.yaml", "kustomization.yaml"]]
+    for _ in range(2):  # a new load reads it again (it may have changed)
+        inventory = load(*files)
+        assert len(inventory.workloads) == 20
+        assert sorted(s.reason.split(" (")[0] for s in inventory.skipped) == [
+            "a kustomization, not a Kubernetes object",
+            "a kustomize patch, not a whole object",
+        ]
+    assert reads == [tmp_path / "kustomization.yaml"] * 2
+    assert not log.exists()
 
 
 def test_identical_copies_are_one_object_in_every_order(

@@ -29,6 +29,8 @@ WORDS = [
     "中文字",
     "e\u0301",
     "—",
+    "→",
+    "“naïve”",
     "[bold]not markup[/bold]",
     ":lock:",
 ]
@@ -120,6 +122,17 @@ def test_a_report_row_wraps_at_words_and_folds_long_words() -> None:
 @pytest.mark.parametrize("cell", ["a\tb", "two\nlines", "bell\x07"])
 def test_cells_it_cannot_draw_are_declined(cell: str) -> None:
     assert _table.lines(["a"], [[cell]], title=None, look=_table.Look(80)) is None
+
+
+def test_narrow_text_is_one_cell_a_character_for_rich() -> None:
+    # the characters measured without Rich (``_table.NARROW``) are each one cell wide in
+    # Rich's tables, as ``len`` and slicing take them
+    from rich.cells import cell_len
+
+    narrow = [chr(c) for c in range(0x30000) if _table.NARROW(chr(c))]
+    assert len(narrow) > 700
+    assert [c for c in narrow if cell_len(c) != 1] == []
+    assert not _table.NARROW("\u00ad") and not _table.NARROW("中") and not _table.NARROW("e\u0301")
 
 
 def test_a_row_longer_than_the_columns_is_an_error() -> None:

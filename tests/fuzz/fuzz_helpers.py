@@ -52,6 +52,7 @@ class Privileges:
     writable_root: bool = False
     gpu: bool = False
     host_kernel: bool = False  # False: a gVisor RuntimeClass (runsc); True: the node's kernel
+    host_users: bool = False  # False: hostUsers: false (a user namespace); True: the node's
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -104,6 +105,7 @@ def manifests(p: Privileges, name: str = "llm", namespace: str = "nim") -> list[
                         "hostPID": p.host_pid,
                         "hostNetwork": p.host_network,
                         "hostIPC": p.host_ipc,
+                        "hostUsers": p.host_users,
                         "volumes": [
                             {"name": f"host{i}", "hostPath": {"path": path}}
                             for i, path in enumerate(sorted(p.host_paths))

@@ -3,8 +3,9 @@
 * **Monotonicity**: adding one privilege (a capability, a hostPath, a writable hostPath,
   host namespaces, privileged, a wider exposure, an RBAC verb, a weaker seccomp profile,
   a mounted token, privilege escalation, root, a writable root filesystem, a GPU, the
-  node's kernel instead of a gVisor sandbox) never removes a reachable technique; read
-  backwards, removing one (running in a sandbox) never adds any.
+  node's kernel instead of a gVisor sandbox, the node's user namespace instead of the
+  pod's own) never removes a reachable technique; read backwards, removing one (running in
+  a sandbox, ``hostUsers: false``) never adds any.
 * **Determinism**: permuting the input documents or the keys of every mapping gives
   byte-identical output in every format; permuting documents inside one stream changes
   nothing but the source locations.
@@ -56,6 +57,7 @@ privileges = st.builds(
     writable_root=st.booleans(),
     gpu=st.booleans(),
     host_kernel=st.booleans(),
+    host_users=st.booleans(),
 )
 
 
@@ -81,6 +83,7 @@ def one_more_privilege(draw: st.DrawFn) -> tuple[Privileges, Privileges, str]:
                 "writable_root",
                 "gpu",
                 "host_kernel",
+                "host_users",
             ]
         )
     )

@@ -11,6 +11,7 @@ from attackmap.graph._facts import (
     _nvidia_vulnerable,
     classify_hostpaths,
     effective_capabilities,
+    host_user_namespace,
     runtime_isolation,
 )
 from attackmap.model._context import ClusterContext
@@ -182,6 +183,31 @@ def test_runtime_isolation(
     isolation, why = runtime_isolation(name, handlers, declared, low_level)
     assert isolation == expected
     assert why
+
+
+@pytest.mark.parametrize(
+    ("host_users", "shared_ns", "expected"),
+    [
+        (None, {}, True),  # unset: the node's user namespace
+        (True, {}, True),
+        (False, {}, False),  # a user namespace of the pod's own
+        # the API server rejects these combinations: the conservative answer
+        (False, {"host_pid": True}, True),
+        (False, {"host_ipc": True}, True),
+        (False, {"host_network": True}, True),  # allowed only behind an alpha gate
+        (None, {"host_pid": True}, True),
+        # before v1.33 the UserNamespacesSupport gate is off by default: the field is dropped
+        (False, {"kubernetes_version": "v1.32.4"}, True),
+        (False, {"kubernetes_version": "1.33"}, False),
+        (False, {"kubernetes_version": "1.36.1"}, False),
+    ],
+)
+def test_host_user_namespace(
+    host_users: bool | None, shared_ns: dict[str, Any], expected: bool
+) -> None:
+    shared, why = host_user_namespace(host_users, **shared_ns)
+    assert shared is expected
+    assert "hostUsers" in why
 
 
 def test_runtime_classes_in_the_context_are_validated() -> None:

@@ -235,3 +235,91 @@ def test_privileged_containers_escape_a_sandbox() -> None:
     # Kata hands privileged containers the host's block devices unless told not to.
     pod = _pod({"securityContext": {"privileged": True}}, runtimeClassName="kata")
     assert "escape-privileged-mount" in _t1611(pod, _runtime_class("kata", "kata-qemu"))
+
+
+# -- user namespaces (hostUsers: false) ------------------------------------------------------
+
+#: Steps that need a capability of the node's initial user namespace (or its root's sysctls).
+INIT_USERNS_STEPS = {
+    "escape-sys-admin-mount",
+    "escape-module-load",
+    "escape-bpf",
+    "escape-bpf-read",
+    "escape-open-by-handle",
+    "escape-core-pattern",
+}
+
+
+def _userns_pod(host_users: bool | None, **spec: Any) -> dict[str, Any]:
+    """Root, every kernel-escape capability, no seccomp or AppArmor, a writable /etc, the
+    host's /proc/sys and the containerd socket from the host; no host namespace (the API
+    rejects hostUsers: false with hostPID or hostIPC)."""
+    container = {
+        "securityContext": {
+            "capabilities": {"add": list(ALL_KERNEL_CAPS)},
+            "seccompProfile": {"type": "Unconfined"},
+            "appArmorProfile": {"type": "Unconfined"},
+        },
+        "volumeMounts": [
+            {"name": "etc", "mountPath": "/host/etc"},
+            {"name": "sysctl", "mountPath": "/host/proc/sys"},
+            {"name": "sock", "mountPath": "/run/containerd/containerd.sock"},
+        ],
+    }
+    volumes = [
+        {"name": "etc", "hostPath": {"path": "/etc"}},
+        {"name": "sysctl", "hostPath": {"path": "/proc/sys"}},
+        {"name": "sock", "hostPath": {"path": "/run/containerd/containerd.sock"}},
+    ]
+    if host_users is not None:
+        spec["hostUsers"] = host_users
+    return _pod(container, volumes=volumes, **spec)
+
+
+def test_the_nodes_user_namespace_opens_every_init_namespace_escape() -> None:
+    assert _t1611(_userns_pod(None), _context()) >= INIT_USERNS_STEPS
+    assert _t1611(_userns_pod(True), _context()) >= INIT_USERNS_STEPS
+
+
+def test_a_user_namespace_keeps_init_namespace_escapes_from_the_node() -> None:
+    found = _t1611(_userns_pod(False), _context())
+    assert not found & INIT_USERNS_STEPS, sorted(found & INIT_USERNS_STEPS)
+    # idmapped volumes write as the node's root; the kernel is still the node's
+    assert {
+        "escape-host-write",
+        "runtime-privileged-container",
+        "kernel-exploit",
+        "escape-cgroup-unshare",
+    } <= found
+
+
+@pytest.mark.parametrize("shared", ["hostPID", "hostIPC", "hostNetwork"])
+def test_a_user_namespace_the_api_rejects_counts_as_the_nodes(shared: str) -> None:
+    found = _t1611(_userns_pod(False, **{shared: True}), _context())
+    assert found >= INIT_USERNS_STEPS
+
+
+def test_before_v1_33_hostusers_may_be_dropped() -> None:
+    found = _t1611(_userns_pod(False), _context(kubernetesVersion="1.32.0"))
+    assert found >= INIT_USERNS_STEPS
+
+
+def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:
+    # the API accepts them; what the runtime hands them differs: the conservative answer
+    pod = _pod({"securityContext": {"privileged": True}}, hostUsers=False)
+    assert "escape-privileged-mount" in _t1611(pod)
+
+
+def test_the_host_users_fact_says_why() -> None:
+    rep = analyze([_userns_pod(False, hostPID=True)])
+    uses = {
+        f.detail
+        for w in rep.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact == "host_users"
+    }
+    assert uses
+    assert all(u.startswith("hostUsers: false with hostPID: the API server rejects") for u in uses)

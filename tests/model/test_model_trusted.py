@@ -289,7 +289,7 @@ def test_validators_are_built_while_the_first_results_are_parsed(
         lambda paths, sent: (events.append("result"), from_worker(paths, sent))[1],
     )
     files = sorted(tmp_path.iterdir())
-    batches = list(_loader._file_batches(files))
+    batches = list(_loader._file_batches(files, _loader._Reading()))
     if parallel[0] == 0:
         pytest.skip("one CPU: files are parsed in this process")
     assert events[0] == "build" and events.count("build") == 1 and "result" in events

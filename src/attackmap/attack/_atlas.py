@@ -20,10 +20,7 @@ every ``AML.`` id to the ATLAS knowledge base it carries, so code that looks up 
 mitigation by id needs no second object.
 """
 
-from __future__ import annotations
-
 import datetime
-import difflib
 import functools
 import json
 import os
@@ -40,11 +37,13 @@ from pydantic import BaseModel, ConfigDict
 from attackmap.attack._bundle import dump_json
 from attackmap.attack._models import (
     AttackSource,
+    IdShapes,
     Mitigation,
     Status,
     Tactic,
     Technique,
     find_tactic,
+    unknown_id,
 )
 from attackmap.attack._slice import (
     LICENSE,
@@ -67,6 +66,14 @@ STIX_NAMESPACE = uuid.UUID("5f0c1a52-41a7-5a3b-9c1e-61746c61736b")
 _TECHNIQUE_ID = re.compile(r"^AML\.T\d{4}(\.\d{3})?$")
 _MITIGATION_ID = re.compile(r"^AML\.M\d{4}$")
 _TACTIC_ID = re.compile(r"^AML\.TA\d{4}$")
+_IDS = IdShapes(
+    "ATLAS",
+    "atlas.mitre.org",
+    {
+        "technique": (_TECHNIQUE_ID, "AML.T0040 or AML.T0018.000"),
+        "mitigation": (_MITIGATION_ID, "AML.M0005"),
+    },
+)
 
 
 def is_atlas_id(ident: str) -> bool:
@@ -468,17 +475,7 @@ class AtlasKB:
         return self._techniques[parent] if parent is not None else None
 
     def _unknown(self, ident: str, key: str, what: str, known: dict[str, Any]) -> AttackKBError:
-        pattern = _MITIGATION_ID if what == "mitigation" else _TECHNIQUE_ID
-        if not pattern.match(key):
-            example = "AML.M0005" if what == "mitigation" else "AML.T0040 or AML.T0018.000"
-            return AttackKBError(
-                f"{ident!r} is not an ATLAS {what} id", field=what, hint=f"ids look like {example}"
-            )
-        close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join(close)}?" if close else "check the id on atlas.mitre.org"
-        return AttackKBError(
-            f"unknown ATLAS {what} {key} in ATLAS {self.version}", field=what, hint=hint
-        )
+        return unknown_id(ident, key, what, known, _IDS, scope=f"ATLAS {self.version}")
 
 
 def load_atlas(source: str | os.PathLike[str] | None = None) -> AtlasKB:

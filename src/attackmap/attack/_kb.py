@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections import defaultdict
@@ -13,11 +12,13 @@ from attackmap.attack._atlas import AtlasKB, is_atlas_id, load_atlas
 from attackmap.attack._bundle import Obj, attack_id, attack_url, is_live
 from attackmap.attack._models import (
     AttackSource,
+    IdShapes,
     Mitigation,
     Status,
     Tactic,
     Technique,
     find_tactic,
+    unknown_id,
 )
 from attackmap.errors import AttackKBError
 
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 _MITIGATION_ID = re.compile(r"^M\d{4}$")
+_IDS = IdShapes(
+    "ATT&CK",
+    "attack.mitre.org",
+    {"technique": (_TECHNIQUE_ID, "T1611 or T1053.007"), "mitigation": (_MITIGATION_ID, "M1048")},
+)
 
 
 def normalise_id(ident: str) -> str:
@@ -245,7 +251,8 @@ class AttackKB:
         found = self._mitigations.get(key)
         if found is not None:
             return found
-        status = self.status(key)
+        # status() answers for techniques too: a technique id is no retired mitigation
+        status = self.status(key) if _MITIGATION_ID.match(key) else Status(id=key, state="unknown")
         if status.state == "revoked" and status.replacement in self._mitigations:
             logger.warning("ATT&CK mitigation %s is revoked; using %s", key, status.replacement)
             return self._mitigations[status.replacement]
@@ -335,20 +342,10 @@ class AttackKB:
         return current
 
     def _unknown(self, ident: str, key: str, what: str, known: dict[str, Any]) -> AttackKBError:
-        pattern = _MITIGATION_ID if what == "mitigation" else _TECHNIQUE_ID
-        if not pattern.match(key):
-            example = "M1048" if what == "mitigation" else "T1611 or T1053.007"
-            return AttackKBError(
-                f"{ident!r} is not an ATT&CK {what} id", field=what, hint=f"ids look like {example}"
-            )
-        close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
-        scope = f"ATT&CK {self.version}"
-        if self.source.platform:
-            scope += f", {self.source.platform} techniques"
-        hint = f"did you mean {', '.join(close)}?" if close else "check the id on attack.mitre.org"
-        if self.source.platform:
-            hint += " (load a full bundle for other platforms)"
-        return AttackKBError(f"unknown ATT&CK {what} {key} in {scope}", field=what, hint=hint)
+        platform = self.source.platform
+        scope = f"ATT&CK {self.version}" + (f", {platform} techniques" if platform else "")
+        note = " (load a full bundle for other platforms)" if platform else ""
+        return unknown_id(ident, key, what, known, _IDS, scope=scope, note=note)
 
 
 def _live(tech: Technique) -> bool:

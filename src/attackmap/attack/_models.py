@@ -1,9 +1,9 @@
 """The values the ATT&CK knowledge base hands out: frozen, validated, comparable."""
 
-from __future__ import annotations
-
 import difflib
-from collections.abc import Collection, Iterable
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -154,4 +154,41 @@ def find_tactic(tactics: Iterable[Tactic], ident: str, framework: str) -> Tactic
         f"unknown {framework} tactic {ident!r}",
         field="tactic",
         hint=f"did you mean {', '.join(close)}?" if close else f"one of: {', '.join(names)}",
+    )
+
+
+@dataclass(frozen=True)
+class IdShapes:
+    """What a framework's ids look like: per kind (``technique``, ``mitigation``) a
+    pattern and an example, and the site to check an id on."""
+
+    framework: str
+    site: str
+    shapes: Mapping[str, tuple[re.Pattern[str], str]]
+
+
+def unknown_id(
+    ident: str,
+    key: str,
+    what: str,
+    known: Iterable[str],
+    ids: IdShapes,
+    *,
+    scope: str,
+    note: str = "",
+) -> AttackKBError:
+    """The error for ``ident`` (``key`` once normalised), a ``what`` id not among
+    ``known``: not shaped like one of ``ids``, or unknown in ``scope`` with the closest
+    known ids (else the site to check it on); ``note`` ends the hint."""
+    pattern, example = ids.shapes[what]
+    if not pattern.match(key):
+        return AttackKBError(
+            f"{ident!r} is not an {ids.framework} {what} id",
+            field=what,
+            hint=f"ids look like {example}",
+        )
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}?" if close else f"check the id on {ids.site}"
+    return AttackKBError(
+        f"unknown {ids.framework} {what} {key} in {scope}", field=what, hint=hint + note
     )

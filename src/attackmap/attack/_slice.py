@@ -13,8 +13,6 @@ A slice directory holds three files:
 Building is deterministic: the same bundle gives byte-identical files.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

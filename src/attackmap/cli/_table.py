@@ -13,7 +13,8 @@ side; while the table is wider than the console, the widest columns shrink toget
 next widest (``ratio_reduce``); cells wrap at words and fold longer words; the title is
 centred over the table. ``tests/cli/test_table.py`` checks the output against Rich's own,
 plain and styled, on generated tables. Text is printed as given: no Rich markup or emoji
-codes. Widths of non-ASCII text come from Rich's cell tables (imported only for such text).
+codes. Widths of other text than ASCII, Latin letters and common punctuation come from Rich's
+cell tables (imported only for such text).
 What this module does not draw (cells with tabs, line breaks or control characters, columns
 narrower than three cells) it declines with ``None``, and the caller lets Rich draw it.
 """
@@ -55,18 +56,25 @@ class Look:
     styled: bool = False
 
 
-class _Cells:
-    """Cell arithmetic: ``len`` and slices for ASCII text, Rich's cell tables for the rest
-    (wide East Asian characters, combining marks, emoji)."""
+# Text whose every character is one cell wide for Rich (``tests/cli/test_table.py`` checks
+# each against ``rich.cells.cell_len``): printable ASCII, the Latin-1 and Latin Extended
+# letters and signs (not the soft hyphen), the dashes, quotes, bullets and ellipsis of
+# General Punctuation, and the arrows. Rich is not imported for such a table (start-up).
+NARROW = re.compile("[\x20-\x7e\xa0-\xac\xae-\u02ff\u2010-\u2027\u2190-\u21ff]*").fullmatch
 
-    def __init__(self, ascii_only: bool) -> None:
+
+class _Cells:
+    """Cell arithmetic: ``len`` and slices for text of one-cell characters (``NARROW``),
+    Rich's cell tables for the rest (wide East Asian characters, combining marks, emoji)."""
+
+    def __init__(self, narrow: bool) -> None:
         self.len: Callable[[str], int]
         self.chop: Callable[[str, int], list[str]]
         self.fit: Callable[[str, int], str]
-        if ascii_only:
+        if narrow:
             self.len = len
-            self.chop = _chop_ascii
-            self.fit = _fit_ascii
+            self.chop = _chop_narrow
+            self.fit = _fit_narrow
         else:
             from rich.cells import cell_len, chop_cells, set_cell_size
 
@@ -75,11 +83,11 @@ class _Cells:
             self.fit = set_cell_size
 
 
-def _chop_ascii(text: str, width: int) -> list[str]:
+def _chop_narrow(text: str, width: int) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
-def _fit_ascii(text: str, width: int) -> str:
+def _fit_narrow(text: str, width: int) -> str:
     return text[:width] if len(text) >= width else text + " " * (width - len(text))
 
 
@@ -100,7 +108,7 @@ def lines(
         return None
     if any(len(row) > len(columns) for row in rows):
         raise ValueError(f"a row has more cells than the {len(columns)} columns")
-    cells = _Cells(all(text.isascii() for text in texts))
+    cells = _Cells(all(NARROW(text) for text in texts))
     widths = _widths(columns, rows, look.width, cells)
     if widths is None:
         return None

@@ -201,10 +201,7 @@ class Analyzer:
             inst.step.target == "node_workload_tokens"
             # with one node class, the node step that follows says it (and a report stays
             # smaller: every escape would repeat it)
-            or (
-                len(placement.classes) > 1
-                and any(self.catalogue.state(s).scope == "node" for s in inst.step.granted_states)
-            )
+            or (len(placement.classes) > 1 and bool(self.catalogue.node_grants(inst.step)))
         ):
             wf = graph.workloads[str(scope.workload)]
             key = wf.key

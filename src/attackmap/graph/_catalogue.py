@@ -6,8 +6,6 @@ ATT&CK or ATLAS ids, states required but never granted, unreachable steps, unkno
 or patch operations.
 """
 
-from __future__ import annotations
-
 import fnmatch
 import functools
 import re
@@ -19,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from attackmap._resources import mappings_dir
+from attackmap._resources import mapping_data, mappings_dir
 from attackmap.attack import AttackKB, framework_of
 from attackmap.attack._models import parent_id
 from attackmap.errors import MappingError
@@ -139,7 +137,7 @@ class Control(_Frozen):
     rationale: str
     references: tuple[str, ...] = ()
 
-    def instantiate(self, arg: str | None) -> ControlInstance:
+    def instantiate(self, arg: str | None) -> "ControlInstance":
         def fill(atom: str) -> str:
             text = atom[5:] if atom.startswith("fact:") else atom
             return text.replace("{arg}", arg) if arg is not None else text
@@ -226,6 +224,17 @@ class Catalogue(_Frozen):
     def _steps(self) -> dict[str, Step]:
         return {s.id: s for s in self.steps}
 
+    def node_grants(self, step: Step) -> frozenset[str]:
+        """The node-scope states ``step`` grants (the engine places them on node classes)."""
+        return self._node_grants[step.id]
+
+    @functools.cached_property
+    def _node_grants(self) -> dict[str, frozenset[str]]:
+        return {
+            s.id: frozenset(g for g in s.granted_states if self.state(g).scope == "node")
+            for s in self.steps
+        }
+
     def control(self, ident: str) -> Control:
         return self._controls[ident]
 
@@ -246,7 +255,7 @@ class Catalogue(_Frozen):
 def _read_yaml(node: Traversable, label: str) -> Any:
     try:
         text = node.read_text(encoding="utf-8")
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
+        return mapping_data(text)
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise MappingError(f"invalid YAML: {e.problem}", path=label, line=line) from e
@@ -525,10 +534,9 @@ def load_coverage(kb: AttackKB, catalogue: Catalogue, root: Traversable | None =
     reached and excused, or neither, or not a Containers technique."""
     node = (root or mappings_dir()) / "coverage.yaml"
     try:
-        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
-        # ~20x longer for the same data)
+        # read on every analysis: parsed at build time (mappings/parsed.json) unless edited
         text = node.read_text(encoding="utf-8")
-        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
+        data: Any = mapping_data(text)
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read coverage reasons: {e}", path=COVERAGE_FILE) from e
     entries = data.get("not_reached") if isinstance(data, dict) else None
@@ -580,10 +588,9 @@ def load_atlas_coverage(
     label = ATLAS_COVERAGE_FILE
     node = (root or mappings_dir()) / "coverage-atlas.yaml"
     try:
-        # libyaml where PyYAML has it (read on every analysis; the pure-Python parser took
-        # ~20x longer for the same data)
+        # read on every analysis: parsed at build time (mappings/parsed.json) unless edited
         text = node.read_text(encoding="utf-8")
-        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506  # SafeLoader: never constructs objects
+        data: Any = mapping_data(text)
     except (OSError, yaml.YAMLError) as e:
         raise MappingError(f"cannot read ATLAS coverage reasons: {e}", path=label) from e
     if (

@@ -19,10 +19,10 @@ deterministic.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import (
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
 ENTRY_KINDS: tuple[str, ...] = ("external", "cluster", "image")
+
+_K = TypeVar("_K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,33 @@ class _Fanout:
     refs: dict[str | None, list[str]] = field(default_factory=dict)  # excluded -> step nodes
     linked: str | None = None  # the one owner whose member nodes are not created yet
     complete: bool = False  # every member node exists
+
+
+class _Expansions(Generic[_K]):
+    """The relation groups one forward search has expanded (see :class:`_Fanout`). A
+    group is expanded at most twice: for the first step referring to it, every member but
+    those of the owner it excludes; then, for the first step excluding another owner (or
+    none), the members left."""
+
+    def __init__(self) -> None:
+        self._left: dict[_K, str | None] = {}  # group -> the owner left out
+        self._full: set[_K] = set()
+
+    def expand(self, key: _K, excluded: str | None, members: Mapping[str, str]) -> list[str]:
+        """The member nodes of group ``key`` (``members``: node -> owner) that a step
+        excluding ``excluded``'s reaches and no step before it did."""
+        if key in self._full:
+            return []
+        if key in self._left:  # only the members left out last time remain
+            left = self._left[key]
+            if left == excluded:
+                return []
+            self._full.add(key)
+            return [n for n, o in members.items() if o == left]
+        self._left[key] = excluded
+        if excluded is None:
+            self._full.add(key)
+        return [n for n, o in members.items() if o != excluded]
 
 
 @dataclass(frozen=True)
@@ -302,14 +331,19 @@ class AttackGraph:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
             return
+        on_node = self.catalogue.node_grants(step)
         # a pod no node takes (graph/_placement.py) would stay Pending: on no node
-        nowhere = scope.level in ("container", "port") and not node_classes(self.fb, wf)
+        nowhere = (
+            bool(on_node) and scope.level in ("container", "port") and not node_classes(self.fb, wf)
+        )
+        several = len(self.fb.placement.classes) > 1
         for state in step.granted_states:
-            if self.catalogue.state(state).scope == "node" and nowhere:
-                continue
-            if self.catalogue.state(state).scope == "node" and len(self.fb.placement.classes) > 1:
-                self._link_nodes(inst.node, state, scope, wf)
-                continue
+            if state in on_node:
+                if nowhere:
+                    continue
+                if several:
+                    self._link_nodes(inst.node, state, scope, wf)
+                    continue
             node = self._state_node(state, scope.workload, scope.container, scope.port, scope.node)
             if node is not None:
                 edge(inst.node, node)
@@ -494,14 +528,11 @@ class AttackGraph:
 
     def distances_from(self, starts: Iterable[str]) -> dict[str, int]:
         """Hop distance from the nearest of ``starts`` to every node they reach (forward
-        BFS). A group (see :class:`_Fanout`) is expanded at most twice: for the first step
-        referring to it (every member but those of the owner it excludes), then for the
-        first step excluding another owner (the members left)."""
+        BFS), each relation group expanded at most twice (:class:`_Expansions`)."""
         succ = self._succ
         refs = self._refs
         fanouts = self._fanouts
-        expanded: dict[tuple[Group, str], str | None] = {}  # group -> owner left out
-        full: set[tuple[Group, str]] = set()
+        expansions = _Expansions[tuple[Group, str]]()
         dist = dict.fromkeys(starts, 0)
         queue = deque(dist)
         while queue:
@@ -512,21 +543,7 @@ class AttackGraph:
                     dist[n] = d
                     queue.append(n)
             for key, excluded in refs.get(node, ()):
-                if key in full:
-                    continue
-                members = fanouts[key].members
-                if key in expanded:
-                    left = expanded[key]
-                    if left == excluded:
-                        continue
-                    full.add(key)
-                    targets = [n for n, o in members.items() if o == left]
-                else:
-                    expanded[key] = excluded
-                    if excluded is None:
-                        full.add(key)
-                    targets = [n for n, o in members.items() if o != excluded]
-                for n in targets:
+                for n in expansions.expand(key, excluded, fanouts[key].members):
                     if n not in dist:
                         dist[n] = d
                         queue.append(n)
@@ -855,9 +872,8 @@ class AttackGraph:
             return _owner(node) not in workloads
 
         # Groups expanded for the workload's nodes (its members and free ones) and for
-        # free nodes (free members only), each at most twice (see :meth:`distances_from`).
-        expanded: dict[tuple[tuple[Group, str], bool], str | None] = {}
-        full: set[tuple[tuple[Group, str], bool]] = set()
+        # free nodes (free members only), each at most twice (see :class:`_Expansions`).
+        expansions = _Expansions[tuple[tuple[Group, str], bool]]()
 
         def successors(node: str) -> Iterator[str]:
             mine = _owner(node) == key
@@ -866,21 +882,7 @@ class AttackGraph:
                 if free(n) or (mine and _owner(n) == key):
                     yield n
             for gk, excluded in graph._refs.get(node, ()):
-                mode = (gk, mine)
-                if mode in full:
-                    continue
-                if mode in expanded:  # only the members left out last time remain
-                    left = expanded[mode]
-                    if left == excluded:
-                        continue
-                    full.add(mode)
-                    chosen = [n for n, o in members(gk).items() if o == left]
-                else:
-                    expanded[mode] = excluded
-                    if excluded is None:
-                        full.add(mode)
-                    chosen = [n for n, o in members(gk).items() if o != excluded]
-                for n in chosen:
+                for n in expansions.expand((gk, mine), excluded, members(gk)):
                     if free(n) or (mine and _owner(n) == key):
                         yield n
 

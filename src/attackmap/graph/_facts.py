@@ -12,8 +12,6 @@ effect is exactly what its change to the manifest does (proven by re-analysis in
 The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 """
 
-from __future__ import annotations
-
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -142,6 +140,7 @@ FACT_FAMILIES: dict[str, str] = {
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     "nvidia_default_runtime": "the pod may run on a node whose default container runtime is `nvidia` (ClusterContext spec.nvidia.defaultRuntime, or nodePools[].nvidiaDefaultRuntime of a pool its placement admits; every pool when the placement does not narrow it) and names no RuntimeClass whose handler is another: the NVIDIA toolkit's hook runs for its containers, which can ask for GPUs themselves (NVIDIA_VISIBLE_DEVICES in the image). Where the ClusterContext says no such node takes the pod, NVIDIA_VISIBLE_DEVICES alone gives no `gpu`",
     "host_kernel": "the containers run on the node's kernel: no sandboxed runtime (a RuntimeClass handler runsc/gvisor or kata*, one the ClusterContext's runtimeClasses declares vm or userspace-kernel, or containerRuntime.lowLevel kata/gvisor when runtimeClassName is unset); a handler attackmap cannot see counts as the node's kernel",
+    "host_users": "the containers run in the node's initial user namespace: hostUsers is not false (uid 0 is the node's root, capabilities hold on the node); hostUsers: false gives the pod a user namespace of its own, unless the pod also sets hostNetwork, hostPID or hostIPC, which the API server rejects, or the ClusterContext's kubernetesVersion is before 1.33, where the API server drops hostUsers unless a feature gate is on (both taken as the node's)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
@@ -484,7 +483,7 @@ class FactBase:
     # built from them and the inventory's workloads (fact-level what-ifs keep the same
     # manifests, so they share it).
     network_policies: tuple[NetworkPolicy, ...] = field(default=())
-    network: NetworkIndex | None = field(default=None, compare=False, repr=False)
+    network: "NetworkIndex | None" = field(default=None, compare=False, repr=False)
     # Memo of derivations for this analysis only (a Localhost profile edited between two
     # analyses is read again; nothing is cached across analyses).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -930,8 +929,8 @@ def _scope_set(where: set[str]) -> frozenset[str]:
 
 def rbac_scope(
     permissions: Iterable[PolicyRule],
-    admins: ClusterAdmins | None = None,
-    bound: Iterable[BoundRole] | None = None,
+    admins: "ClusterAdmins | None" = None,
+    bound: "Iterable[BoundRole] | None" = None,
 ) -> dict[str, frozenset[str]]:
     """For each right of :data:`RBAC_RIGHTS` the namespaces it holds in (``*`` = all;
     ``ns/name`` for the objects a :data:`NAMED_RIGHTS` rule names), plus the rights computed
@@ -1367,7 +1366,7 @@ def _identities(
     deploy_admits: Callable[[str, str | None, Mapping[str, frozenset[str]]], str],
     admins: ClusterAdmins,
     roles: dict[ObjectRef, Role],
-    index: _BindingIndex,
+    index: "_BindingIndex",
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
@@ -1605,6 +1604,53 @@ def runtime_isolation(
         "ClusterContext does not declare it (runtimeClasses): handler unknown, taken to share "
         "the node's kernel"
     )
+
+
+def host_user_namespace(
+    host_users: bool | None,
+    *,
+    host_network: bool = False,
+    host_pid: bool = False,
+    host_ipc: bool = False,
+    kubernetes_version: str | None = None,
+) -> tuple[bool, str]:
+    """Whether the pod's containers run in the node's initial user namespace: ``(shared,
+    why)``.
+
+    ``hostUsers: false`` gives the pod a user namespace of its own (Kubernetes user
+    namespaces, KEP-127): its uid 0 is an unprivileged uid of the node and its capabilities
+    hold in that namespace only. The API server rejects ``hostUsers: false`` together with
+    ``hostPID`` or ``hostIPC``, and with ``hostNetwork`` unless the alpha gate
+    UserNamespacesHostNetworkSupport (v1.35) is on; such a pod is taken to share the node's
+    user namespace, the conservative answer. So is a pod of a cluster the ClusterContext
+    says runs Kubernetes before v1.33 (``kubernetes_version``): the gate UserNamespacesSupport
+    is off there by default, and the API server then drops ``hostUsers``.
+    """
+    if host_users is not False:
+        value = "unset" if host_users is None else "true"
+        return True, f"hostUsers {value}: the pod runs in the node's user namespace"
+    shared = [
+        name
+        for name, on in (
+            ("hostNetwork", host_network),
+            ("hostPID", host_pid),
+            ("hostIPC", host_ipc),
+        )
+        if on
+    ]
+    if shared:
+        return True, (
+            f"hostUsers: false with {', '.join(shared)}: the API server rejects the pod "
+            "(hostNetwork only without the alpha gate UserNamespacesHostNetworkSupport); "
+            "taken to share the node's user namespace"
+        )
+    if kubernetes_version and _version_tuple(kubernetes_version) < (1, 33):
+        return True, (
+            f"hostUsers: false on Kubernetes {kubernetes_version} (ClusterContext): the "
+            "UserNamespacesSupport gate is off by default before v1.33 and the API server then "
+            "drops hostUsers; taken to share the node's user namespace"
+        )
+    return False, "hostUsers: false: a user namespace of the pod's own"
 
 
 def _without_env_gpu(
@@ -1853,6 +1899,16 @@ def extract(
         if isolation == "none":
             pod.add("host_kernel")
             ev["host_kernel"] = _evidence(loc[0], loc[1], "spec.runtimeClassName", why)
+        shared, why = host_user_namespace(
+            w.pod.host_users,
+            host_network=w.pod.host_network,
+            host_pid=w.pod.host_pid,
+            host_ipc=w.pod.host_ipc,
+            kubernetes_version=ctx.spec.kubernetes_version if ctx is not None else None,
+        )
+        if shared:
+            pod.add("host_users")
+            ev["host_users"] = _evidence(loc[0], loc[1], "spec.hostUsers", why)
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )

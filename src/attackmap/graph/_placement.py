@@ -470,14 +470,21 @@ def place(workloads: Iterable[Workload], context: ClusterContext | None) -> Plac
         for key, c in cons.items()
     }
     if pools:  # say why a pool is out of reach: "not on gpu (taint ... not tolerated)"
-        for key, c in cons.items():
-            out = [
+        # once per distinct constraint: its workloads share the reasons
+        pool_classes = sorted(
+            (i for i in keep if "/" not in types[i].name), key=lambda i: types[i].name
+        )
+        not_on = [
+            ", ".join(
                 f"{types[i].name}: {types[i].node.rejects(c)}"
-                for i in sorted(keep, key=lambda i: types[i].name)
-                if "/" not in types[i].name and index[c] not in admitted[i]
-            ]
-            if out:
-                why[key] += "; not on " + ", ".join(out)
+                for i in pool_classes
+                if n not in admitted[i]
+            )
+            for n, c in enumerate(distinct)
+        ]
+        for key, c in cons.items():
+            if out := not_on[index[c]]:
+                why[key] += "; not on " + out
                 if key in unplaced:
                     unplaced[key] = (
                         f"placement: {why[key]}: fits no node of the ClusterContext's "

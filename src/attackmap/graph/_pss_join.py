@@ -7,8 +7,6 @@ Pod Security checks they correspond to), and — by fact-level re-analysis with 
 controls applied — which reachable techniques the stricter level would remove.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,9 +23,9 @@ class Analyzer(Protocol):
     """What the trade-off needs of the analysis that calls it (which stands after it)."""
 
     @property
-    def catalogue(self) -> Catalogue: ...
+    def catalogue(self) -> "Catalogue": ...
     @property
-    def graph(self) -> AttackGraph: ...
+    def graph(self) -> "AttackGraph": ...
     @property
     def entries(self) -> tuple[str, ...]: ...
     def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts: ...

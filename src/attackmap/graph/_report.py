@@ -8,8 +8,6 @@ exporters read the report, and a notebook display reaches the HTML exporter thro
 :mod:`attackmap._views` seam.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -174,7 +172,7 @@ class Report(_Frozen):
     warnings: tuple[str, ...] = ()
     atlas_version: str | None = None
     """The MITRE ATLAS release of the AI-system techniques (``AML.T…``) in the report."""
-    _analyzer: Reanalysis | None = PrivateAttr(default=None)
+    _analyzer: "Reanalysis | None" = PrivateAttr(default=None)
 
     def __repr__(self) -> str:
         techniques = sum(len(w.techniques) for w in self.workloads)
@@ -211,7 +209,7 @@ class Report(_Frozen):
 
         return self._require_analyzer().minimal_controls(str(workload), as_strings(goals, "goals"))
 
-    def apply(self, controls: list[str] | tuple[str, ...] | str) -> Report:
+    def apply(self, controls: list[str] | tuple[str, ...] | str) -> "Report":
         """What-if: apply ``controls`` to the manifests and re-analyse. Each is
         ``control@Kind/namespace/name`` (``control@cluster``), or a bare ``control`` for
         every workload whose paths it breaks in this report."""
@@ -220,7 +218,7 @@ class Report(_Frozen):
         return self._require_analyzer().apply(as_strings(controls, "controls"), within=self)
 
     @property
-    def attack_graph(self) -> AttackGraph | None:
+    def attack_graph(self) -> "AttackGraph | None":
         """The instantiated attack graph behind this report (``None`` for a report that
         was deserialised rather than produced by :func:`attackmap.analyze`). Above 500
         workloads the analysis lets its graph go once the paths are found (memory), and
@@ -228,7 +226,7 @@ class Report(_Frozen):
         return self._analyzer.graph if self._analyzer is not None else None
 
     @property
-    def graph(self) -> nx.DiGraph | None:
+    def graph(self) -> "nx.DiGraph | None":
         """The attack graph as a networkx ``DiGraph`` (``None`` for a deserialised report):
         nodes are attacker states (``state:...``, entry points ``state:entry:...``) and
         step instances (``step:<step>@<scope>``), node attribute ``kind`` is ``entry``,
@@ -237,11 +235,11 @@ class Report(_Frozen):
         return self._analyzer.graph.graph if self._analyzer is not None else None
 
     @property
-    def catalogue(self) -> Catalogue | None:
+    def catalogue(self) -> "Catalogue | None":
         """The step/control catalogue the report was made with."""
         return self._analyzer.catalogue if self._analyzer is not None else None
 
-    def _require_analyzer(self) -> Reanalysis:
+    def _require_analyzer(self) -> "Reanalysis":
         if self._analyzer is None:
             from attackmap.errors import AttackmapError
 
@@ -340,7 +338,7 @@ class Report(_Frozen):
         *,
         path: str | os.PathLike[str] = "<report>",
         kb: AttackKB | None = None,
-    ) -> Report:
+    ) -> "Report":
         """The report an ``attackmap.report/v2`` document (:meth:`to_dict`) states, checked
         against ``docs/schema/report-v2.json`` and for consistency (every reference within
         its table, each path step naming its instance's step, each technique's
@@ -364,7 +362,7 @@ class Report(_Frozen):
         *,
         path: str | os.PathLike[str] = "<report>",
         kb: AttackKB | None = None,
-    ) -> Report:
+    ) -> "Report":
         """:meth:`from_dict` of a JSON text (:meth:`to_json`, ``attackmap analyze -o
         report.json``); text that is not JSON raises ``InputError`` with its line."""
         return cls.from_dict(parse_json(text, str(path)), path=path, kb=kb)
@@ -406,11 +404,11 @@ class Reanalysis(Protocol):
     @property
     def kb(self) -> AttackKB: ...
     @property
-    def catalogue(self) -> Catalogue: ...
+    def catalogue(self) -> "Catalogue": ...
     @property
-    def graph(self) -> AttackGraph: ...
+    def graph(self) -> "AttackGraph": ...
     @property
-    def inventory(self) -> Inventory: ...
+    def inventory(self) -> "Inventory": ...
     def minimal_controls(self, workload: str, goals: tuple[str, ...]) -> MinimalControls: ...
     def apply(self, controls: tuple[str, ...], within: Report | None = None) -> Report: ...
 

@@ -10,8 +10,6 @@ conservative reading). Selectors are Calico's expression language
 outside addresses. See ``_cni.py`` for the attacker's terms and what "not modelled" means.
 """
 
-from __future__ import annotations
-
 import heapq
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -404,7 +402,7 @@ def _certain(peers: Peers, position: str) -> bool:
 
 
 def _tier_outcomes(
-    index: CalicoIndex,
+    index: "CalicoIndex",
     tier: str,
     members: list[tuple[CalicoPolicy, bool]],
     direction: Literal["ingress", "egress"],
@@ -437,7 +435,7 @@ def _tier_outcomes(
 
 
 def calico_verdict(
-    index: CalicoIndex,
+    index: "CalicoIndex",
     namespace: str,
     labels: Mapping[str, str],
     namespace_labels: Mapping[str, str],
@@ -465,7 +463,7 @@ def calico_verdict(
 
 
 def _direction(
-    index: CalicoIndex,
+    index: "CalicoIndex",
     chosen: list[tuple[CalicoPolicy, bool]],
     direction: Literal["ingress", "egress"],
 ) -> Verdict:

@@ -8,8 +8,6 @@ selected pod in default deny for ingress (an empty list does not). Allow rules a
 See ``_cni.py`` for the attacker's terms and what "not modelled" means.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 

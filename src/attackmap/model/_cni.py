@@ -15,8 +15,6 @@ make a workload look *more* reachable than it is: an allow it cannot narrow coun
 allowing, a deny it cannot evaluate does not count.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field

@@ -16,8 +16,6 @@ guessed: no evidence, no code source.
 the kubeconfig itself).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable, Sequence
 from typing import Literal

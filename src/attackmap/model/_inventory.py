@@ -1,7 +1,5 @@
 """``Inventory``: everything read from the manifests, linked, frozen and sorted."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from attackmap.model._calico import CalicoNetworkSet, CalicoPolicy
@@ -80,7 +78,7 @@ class Inventory(Frozen):
             if w.namespace == namespace and w.pod.service_account_name == service_account
         )
 
-    def with_workloads(self, workloads: tuple[Workload, ...]) -> Inventory:
+    def with_workloads(self, workloads: tuple[Workload, ...]) -> "Inventory":
         """A copy with ``workloads`` replaced (sorted), *not* re-linked; see ``relink``."""
         return self.model_copy(
             update={"workloads": tuple(sorted(workloads, key=lambda w: w.ref.sort_key()))}

@@ -8,8 +8,6 @@ say), so no field we use is ever silently lost. Names are the Kubernetes camelCa
 built from these.
 """
 
-from __future__ import annotations
-
 import functools
 import re
 from decimal import Decimal, InvalidOperation

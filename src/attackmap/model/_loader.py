@@ -62,6 +62,7 @@ from attackmap.model._refs import (
     trusted,
 )
 from attackmap.model._render import (
+    PatchFiles,
     Render,
     chart_of,
     go_template_reason,
@@ -142,6 +143,26 @@ class _Object:
         )
 
 
+def _skipped(
+    source: SourceLocation,
+    reason: str,
+    kind: str | None = None,
+    api_version: str | None = None,
+    name: str | None = None,
+    namespace: str | None = None,
+) -> SkippedObject:
+    """A document or object attackmap does not analyse, and why: what it is as far as
+    it is known (a file that is no object at all, a Kustomization without a name...)."""
+    return SkippedObject(
+        kind=kind,
+        api_version=api_version,
+        name=name,
+        namespace=namespace,
+        source=source,
+        reason=reason,
+    )
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -151,11 +172,13 @@ INPUT_ERROR = "input error: "
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """How sources are read: charts rendered with ``render``; with ``keep_going`` a bad
-    file is skipped with its error instead of ending the run."""
+    """How one load reads its sources: charts rendered with ``render``; with
+    ``keep_going`` a bad file is skipped with its error instead of ending the run; the
+    patch files of the kustomizations met so far (a new ``_Reading`` per load)."""
 
     render: Render = field(default_factory=Render)
     keep_going: bool = False
+    patches: PatchFiles = field(default_factory=PatchFiles, compare=False)
 
 
 def _read_path(path: Path) -> list[RawDocument]:
@@ -316,9 +339,7 @@ def _build_validator() -> None:
         K8sPodTemplate.model_rebuild()
 
 
-def _file_batches(
-    files: list[Path], reading: _Reading = _Reading()
-) -> Generator[list[RawDocument], None, None]:
+def _file_batches(files: list[Path], reading: _Reading) -> Generator[list[RawDocument], None, None]:
     """The documents of each of ``files``, in order — for a large input parsed ahead in
     worker processes while the caller works on the files already parsed. The batches
     and any error are exactly those of reading the files one by one."""
@@ -354,14 +375,12 @@ def _looks_like_text(s: str) -> bool:
     return "\n" in s or s.lstrip().startswith(("{", "[", "apiVersion:", "kind:", "---"))
 
 
-def _read_source(
-    source: Source, sources: list[str], reading: _Reading = _Reading()
-) -> list[RawDocument]:
+def _read_source(source: Source, sources: list[str], reading: _Reading) -> list[RawDocument]:
     return [d for batch in _source_batches(source, sources, reading) for d in batch]
 
 
 def _source_batches(
-    source: Source, sources: list[str], reading: _Reading = _Reading()
+    source: Source, sources: list[str], reading: _Reading
 ) -> Generator[list[RawDocument], None, None]:
     """The documents of ``source``, one batch per file (files of a directory are parsed
     ahead in worker processes when the input is large; the files a directory walk skips
@@ -380,7 +399,7 @@ def _source_batches(
             for unit in units:
                 yield _read_guarded(lambda u=unit: _render_unit(u, reading, sources), unit, reading)
             return
-    yield _read_guarded(lambda: _read_one(source, sources), source, reading)
+    yield _read_guarded(lambda: _read_one(source, sources, reading.patches), source, reading)
 
 
 def _render_unit(directory: Path, reading: _Reading, sources: list[str]) -> list[RawDocument]:
@@ -429,9 +448,7 @@ class _SkippedFile(RawDocument):
 
     def skipped(self) -> SkippedObject:
         where = trusted(SourceLocation, path=self.path, document=self.index, line=self.line)
-        return SkippedObject(
-            kind=None, api_version=None, name=None, namespace=None, source=where, reason=self.reason
-        )
+        return _skipped(where, self.reason)
 
 
 def _walk(root: Path) -> tuple[list[Path], list[RawDocument]]:
@@ -530,7 +547,7 @@ def _file_type(mode: int) -> str:
     return "a special file"
 
 
-def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
+def _read_one(source: Source, sources: list[str], patches: PatchFiles) -> list[RawDocument]:
     if isinstance(source, RawDocument):  # already read (e.g. by read_documents), keeps provenance
         if isinstance(source, _SkippedFile):
             return [source]  # not read: not among the sources
@@ -549,7 +566,7 @@ def _read_one(source: Source, sources: list[str]) -> list[RawDocument]:
         if not path.exists():
             raise InputError("no such file or directory", path=path)
         sources.append(str(path))
-        reason = part_of_a_chart_or_kustomization(path)
+        reason = part_of_a_chart_or_kustomization(path, patches)
         if reason is not None:  # a chart's values.yaml passed by a pre-commit hook
             return [_SkippedFile(None, str(path), 0, None, None, None, reason, "listed")]
         return _read_path(path)
@@ -901,16 +918,8 @@ def _collect(
     data = obj.data
     kind, api = data.get("kind"), data.get("apiVersion")
     if kind is None and api is None:
-        c.skipped.append(
-            SkippedObject(
-                kind=None,
-                api_version=None,
-                name=None,
-                namespace=None,
-                source=obj.source(),
-                reason="not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file",
-            )
-        )
+        reason = "not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"
+        c.skipped.append(_skipped(obj.source(), reason))
         return
     for key, value in (("kind", kind), ("apiVersion", api)):
         if value is None:
@@ -920,17 +929,8 @@ def _collect(
     assert isinstance(kind, str) and isinstance(api, str)
     group = group_of(api)
     if group == "kustomize.config.k8s.io":  # a Kustomization or Component: a build recipe
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=None,
-                namespace=None,
-                source=obj.source(),
-                reason="a kustomization, not a Kubernetes object (analyse its directory to "
-                "render it)",
-            )
-        )
+        reason = "a kustomization, not a Kubernetes object (analyse its directory to render it)"
+        c.skipped.append(_skipped(obj.source(), reason, kind, api))
         return
     kind = QUALIFIED_KINDS.get((group, kind), kind)
     if (group, kind) in _ADMISSION:
@@ -970,16 +970,11 @@ def _collect(
                 check_runtime(data)
             except KindError as e:
                 raise obj.error(e.parts, e.message) from e
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=name,
-                namespace=ns,
-                source=obj.source(),
-                reason="KServe serving runtime: a pod template analysed through the InferenceServices that use it",
-            )
+        reason = (
+            "KServe serving runtime: a pod template analysed through the InferenceServices"
+            " that use it"
         )
+        c.skipped.append(_skipped(obj.source(), reason, kind, api, name, ns))
         return
     if groups is None or group not in groups:
         if groups is None:
@@ -987,16 +982,7 @@ def _collect(
         else:
             expected = " or ".join(sorted(g or "core" for g in groups))
             reason = f"unknown apiVersion {api} for kind {kind} (expected group {expected})"
-        c.skipped.append(
-            SkippedObject(
-                kind=kind,
-                api_version=api,
-                name=name,
-                namespace=ns,
-                source=obj.source(),
-                reason=reason,
-            )
-        )
+        c.skipped.append(_skipped(obj.source(), reason, kind, api, name, ns))
         return
     seen_key = (kind, ns, name)
     if seen_key in c.seen:
@@ -1301,7 +1287,7 @@ def _load_context(context: Any) -> ClusterContext | None:
             raise InputError(
                 f"invalid ClusterContext: {e.errors(include_url=False)[0]['msg']}", path="<context>"
             ) from e
-    docs = _read_source(context, [])
+    docs = _read_source(context, [], _Reading())
     found: list[ClusterContext] = []
     for doc in docs:
         for obj in _objects(doc):
@@ -1579,14 +1565,9 @@ def _error_skip(obj: _Object, e: InputError) -> SkippedObject:
     source = obj.source()
     if e.line is not None:
         source = source.model_copy(update={"line": e.line})
-    return SkippedObject(
-        kind=_text(data.get("kind")),
-        api_version=_text(data.get("apiVersion")),
-        name=_text(name),
-        namespace=_text(ns),
-        source=source,
-        reason=INPUT_ERROR + e.summary(),
-    )
+    reason = INPUT_ERROR + e.summary()
+    kind, api = _text(data.get("kind")), _text(data.get("apiVersion"))
+    return _skipped(source, reason, kind, api, _text(name), _text(ns))
 
 
 def require_documents(documents: list[RawDocument], sources: Iterable[object]) -> None:

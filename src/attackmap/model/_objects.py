@@ -6,8 +6,6 @@ names, labels — never values, never annotations that can embed them
 (``kubectl.kubernetes.io/last-applied-configuration``).
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import ipaddress

@@ -8,8 +8,6 @@ namespace; a ClusterRoleBinding grants them cluster-wide. ClusterRole aggregatio
 (``aggregationRule.clusterRoleSelectors``) is resolved to a fixpoint.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted

@@ -1,7 +1,5 @@
 """Identity and provenance: :class:`ObjectRef`, :class:`SourceLocation`, warnings, skips."""
 
-from __future__ import annotations
-
 import copy
 from typing import Any, TypeVar
 

@@ -78,9 +78,27 @@ def chart_of(path: Path) -> Path | None:
     return None
 
 
-def part_of_a_chart_or_kustomization(path: Path) -> str | None:
+class PatchFiles:
+    """The patch files of each kustomization met while reading one load's sources, each
+    kustomization read once: a pre-commit hook passes every changed file of a directory,
+    and each asks whether it is a patch. One lives for one load (a kustomization edited
+    between two loads is read again)."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+
+    def of(self, kustomization: Path) -> set[str]:
+        """The local file names ``kustomization`` uses as patches."""
+        found = self._names.get(kustomization)
+        if found is None:
+            found = self._names[kustomization] = _patch_files(kustomization)
+        return found
+
+
+def part_of_a_chart_or_kustomization(path: Path, patches: PatchFiles | None = None) -> str | None:
     """Why the file ``path`` is not read as a manifest, or ``None`` when it is one: the
-    metadata, values or a template of a Helm chart, a kustomization or one of its patches."""
+    metadata, values or a template of a Helm chart, a kustomization or one of its patches
+    (``patches``: the kustomizations read so far in this load)."""
     name = path.name
     chart = chart_of(path)
     if chart is not None:
@@ -94,7 +112,7 @@ def part_of_a_chart_or_kustomization(path: Path) -> str | None:
     if name in KUSTOMIZATION_FILES:
         return f"a kustomization, not a Kubernetes object ({_render_hint(path.parent)})"
     kustomization = kustomization_of(path.parent)
-    if kustomization is not None and name in _patch_files(kustomization):
+    if kustomization is not None and name in (patches or PatchFiles()).of(kustomization):
         return f"a kustomize patch, not a whole object ({_render_hint(path.parent)})"
     return None
 

@@ -6,8 +6,6 @@ normalised capabilities, typed volumes, GPU access routes. Literal environment v
 are never kept: only whether a value is set and whether the name looks like a credential.
 """
 
-from __future__ import annotations
-
 import functools
 import re
 from decimal import Decimal

@@ -10,8 +10,6 @@ whoever created the workload does not apply; the controller's own usernames are 
 instead (:data:`CONTROLLER_USERNAMES`).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

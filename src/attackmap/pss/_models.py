@@ -1,7 +1,5 @@
 """Public result models of :mod:`attackmap.pss` (frozen pydantic models)."""
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 

@@ -12,8 +12,6 @@
   server would refuse to start).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,8 +58,8 @@ class NamespacePolicy(BaseModel):
 
     @classmethod
     def from_labels(
-        cls, labels: Mapping[str, str] | None, defaults: NamespacePolicy | None = None
-    ) -> NamespacePolicy:
+        cls, labels: Mapping[str, str] | None, defaults: "NamespacePolicy | None" = None
+    ) -> "NamespacePolicy":
         """Resolve a namespace's labels over ``defaults`` (default: privileged:latest)."""
         base = defaults or cls()
         if not labels:
@@ -109,7 +107,7 @@ class AdmissionPolicy(BaseModel):
     exempt_runtime_classes: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> AdmissionPolicy:
+    def from_config(cls, config: Mapping[str, Any]) -> "AdmissionPolicy":
         """From a ``PodSecurityConfiguration`` or an ``AdmissionConfiguration`` mapping."""
         if not isinstance(config, Mapping):
             raise PSSError("an admission configuration must be a mapping")
@@ -131,7 +129,7 @@ class AdmissionPolicy(BaseModel):
         return cls._from_pod_security_configuration(config, "")
 
     @classmethod
-    def _from_admission_configuration(cls, config: Mapping[str, Any]) -> AdmissionPolicy:
+    def _from_admission_configuration(cls, config: Mapping[str, Any]) -> "AdmissionPolicy":
         if config.get("apiVersion") not in ADMISSION_CONFIG_API_VERSIONS:
             raise PSSError(
                 f"unsupported apiVersion {config.get('apiVersion')!r}",
@@ -167,7 +165,7 @@ class AdmissionPolicy(BaseModel):
     @classmethod
     def _from_pod_security_configuration(
         cls, config: Mapping[str, Any], prefix: str
-    ) -> AdmissionPolicy:
+    ) -> "AdmissionPolicy":
         defaults = config.get("defaults") or {}
         exemptions = config.get("exemptions") or {}
         for name, value in (("defaults", defaults), ("exemptions", exemptions)):

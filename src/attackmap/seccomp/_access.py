@@ -33,8 +33,6 @@ Conservative choices (an analysis should rather over- than under-report a path):
 * unset means ``Unconfined`` unless the kubelet runs with ``seccompDefault``.
 """
 
-from __future__ import annotations
-
 from pathlib import Path, PurePosixPath
 from typing import Literal
 

@@ -28,8 +28,6 @@ The model:
   and unset mean unconfined; an explicit ``Localhost`` profile is still applied.
 """
 
-from __future__ import annotations
-
 import re
 
 from pydantic import BaseModel, ConfigDict

@@ -19,8 +19,6 @@ If a container does not start with the generated profile, record again including
 runtime's start (security-profiles-operator's ``baseProfileName``).
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re

@@ -25,8 +25,6 @@ than :data:`MAX_PROFILE_DEPTH`, and numbers Python will not convert are
 the last value, as the container runtimes' Go JSON decoder does.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from enum import StrEnum

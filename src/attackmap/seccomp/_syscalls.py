@@ -22,8 +22,6 @@ the use that matters to an escape). The assumptions behind the capability column
   faults since 5.11; we do not count on it.)
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
