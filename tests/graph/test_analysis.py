@@ -194,3 +194,37 @@ def test_wider_exposure_never_removes_a_technique(
     assert before <= after
     if wider == "virtual-service" and service_type == "ClusterIP":
         assert "T1190" in after  # through the gateway, the policy admitting it or not
+
+
+def test_a_large_cluster_lets_its_graph_go_and_builds_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above PSS_TRADEOFF_MAX_WORKLOADS the analysis drops its graph once the paths are
+    found (memory); the report's paths are the same, and the graph, minimal controls and
+    apply() work on the graph built again."""
+    from attackmap.graph import _analysis
+
+    kept = attackmap.analyze(NIM, goals=["T1528"])
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 0)
+    released = attackmap.analyze(NIM, goals=["T1528"])
+    assert getattr(released._analyzer, "_graph", "missing") is None  # let go
+
+    def paths(report: attackmap.Report) -> list[tuple[object, ...]]:
+        return [
+            (str(w.ref), t.technique.id, p.key, p.broken_by, p.steps)
+            for w in report.workloads
+            for t in w.techniques
+            for p in t.paths
+        ]
+
+    assert paths(released) == paths(kept)
+    assert [w.minimal_controls for w in released.workloads] == [
+        w.minimal_controls for w in kept.workloads
+    ]
+    graph, before = released.attack_graph, kept.attack_graph
+    assert graph is not None and before is not None
+    assert graph.nodes() == before.nodes() and graph.edges() == before.edges()
+    ref = released.workloads[0].ref
+    assert released.minimal_controls(ref, ["T1611"]) == kept.minimal_controls(ref, ["T1611"])
+    (minimal,) = released.workloads[0].minimal_controls
+    assert paths(released.apply(minimal.controls)) == paths(kept.apply(minimal.controls))

@@ -23,6 +23,7 @@ from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_
 from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
+    GraphFacts,
     ScopeFacts,
     StepInstance,
 )
@@ -118,8 +119,8 @@ class Analyzer:
         self.fb = extract(
             inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root
         )
-        self.graph = AttackGraph(self.fb, catalogue)
-        self._needs = self.graph.needs
+        self._graph: AttackGraph | None = AttackGraph(self.fb, catalogue)
+        self._needs = self._graph.needs
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
         # Memos of report(), dropped when it returns: facts derived with one control
         # applied, and equal FactUse objects.
@@ -133,6 +134,14 @@ class Analyzer:
             tuple[tuple[ControlInstance, bool], ...],
         ] = {}
 
+    @property
+    def graph(self) -> AttackGraph:
+        """The attack graph of the analysis; built again (the same graph: a pure function of
+        the fact base) when :meth:`report` let it go."""
+        if self._graph is None:
+            self._graph = AttackGraph(self.fb, self.catalogue)
+        return self._graph
+
     # -- paths -----------------------------------------------------------------------------
 
     def _raw_paths(
@@ -142,7 +151,7 @@ class Analyzer:
         shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`)."""
         return graph.owned_paths(self.entries, workloads, sinks)
 
-    def _fact_uses(self, inst: StepInstance, graph: AttackGraph) -> tuple[FactUse, ...]:
+    def _fact_uses(self, inst: StepInstance, graph: GraphFacts) -> tuple[FactUse, ...]:
         sf = inst.scope
         enabling = self._needs[inst.step.id].enabling(sf.facts)
         wf = graph.workloads.get(sf.scope.workload or "")
@@ -174,7 +183,7 @@ class Analyzer:
             uses.append(placed)
         return tuple(uses)
 
-    def _placement_use(self, inst: StepInstance, graph: AttackGraph) -> FactUse | None:
+    def _placement_use(self, inst: StepInstance, graph: GraphFacts) -> FactUse | None:
         """Where a node step lands, as a fact use: for a node-scope step its node class
         (``node:gpu``, ``node:any``); for a container step that reaches the node (an escape,
         tokens read through a host mount) the classes its workload may run on
@@ -230,7 +239,7 @@ class Analyzer:
             )
         return use
 
-    def _path_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
+    def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         s = inst.scope.scope
         return PathStep.model_construct(
             _PATH_STEP_FIELDS,
@@ -303,7 +312,7 @@ class Analyzer:
             )
         return found
 
-    def _breakers(self, inst: StepInstance, graph: AttackGraph) -> frozenset[str]:
+    def _breakers(self, inst: StepInstance, graph: GraphFacts) -> frozenset[str]:
         """Every control (``control@target``) that alone stops ``inst`` from firing."""
         from attackmap.graph._patches import applicable
 
@@ -324,7 +333,7 @@ class Analyzer:
         """Every control that alone breaks the path: it stops one of its steps firing."""
         found: set[str] = set()
         for inst in steps:
-            found |= self._breakers(inst, graph)
+            found |= self._breakers(inst, graph.facts)
         key = frozenset(found)
         out = self._broken.get(key)
         if out is None:  # paths broken by the same controls share one tuple
@@ -346,7 +355,7 @@ class Analyzer:
             _PATH_FIELDS, entry=entry, origin=origin, steps=steps, broken_by=broken_by
         )
 
-    def _cached_step(self, inst: StepInstance, graph: AttackGraph) -> PathStep:
+    def _cached_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         memo = graph.memo.setdefault("steps", {})
         step: PathStep | None = memo.get(inst.id)
         if step is None:
@@ -357,7 +366,7 @@ class Analyzer:
 
     def _findings(
         self,
-        graph: AttackGraph,
+        graph: GraphFacts,
         workload: str,
         raw: list[tuple[str, str, tuple[StepInstance, ...]]],
     ) -> tuple[TechniqueFinding, ...]:
@@ -404,14 +413,21 @@ class Analyzer:
         chosen = [wf for wf in self.fb.workloads if only is None or wf.key in only]
         raw = self._raw_paths(graph, [wf.key for wf in chosen])
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
+        scoped = graph.facts
+        if len(keys) > PSS_TRADEOFF_MAX_WORKLOADS:
+            # The paths are found and no Pod Security re-analysis follows: the graph's nodes
+            # and edges (a third of what the analysis holds) go before the report's objects
+            # are made; report.graph, minimal_controls() and apply() build it again.
+            self._graph = None
+            del graph
         analyses = []
         for wf in chosen:
-            findings = self._findings(graph, wf.key, raw.pop(wf.key))
+            findings = self._findings(scoped, wf.key, raw.pop(wf.key))
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
             self._derived.clear()
             warnings = sorted(
-                {w for cf in wf.containers for w in graph.scopes[f"{wf.key}[{cf.name}]"].warnings}
+                {w for cf in wf.containers for w in scoped.scopes[f"{wf.key}[{cf.name}]"].warnings}
                 | (
                     {self.fb.placement.unplaced[wf.key]}
                     if wf.key in self.fb.placement.unplaced
@@ -453,7 +469,9 @@ class Analyzer:
         self._derived.clear()
         self._uses.clear()
         self._broken.clear()
-        graph.drop_caches()
+        if self._graph is not None:
+            self._graph.drop_caches()
+        scoped.memo.clear()
         return report
 
     # -- minimal controls --------------------------------------------------------------------
@@ -466,7 +484,7 @@ class Analyzer:
         analysis = WorkloadAnalysis(
             ref=wf.workload.ref,
             source=wf.workload.source,
-            techniques=self._findings(self.graph, workload, raw),
+            techniques=self._findings(self.graph.facts, workload, raw),
         )
         return self._minimal(workload, tuple(goals), analysis)
 

@@ -169,6 +169,19 @@ def step_needs(catalogue: Catalogue) -> dict[str, Needs]:
     return {s.id: Needs(s.requires.all_facts, s.requires.any_facts) for s in catalogue.steps}
 
 
+@dataclass(frozen=True)
+class GraphFacts:
+    """What a report needs of a graph once its paths are found: the fact base, each
+    workload's and each scope's facts, and the per-graph memos of the analysis (the
+    graph's own objects, shared). Smaller than the graph: a report of a large cluster
+    keeps it and lets the nodes and edges go."""
+
+    fb: FactBase
+    workloads: dict[str, WorkloadFacts]
+    scopes: dict[str, ScopeFacts]
+    memo: dict[str, dict[Any, Any]]
+
+
 class AttackGraph:
     """The instantiated graph of one fact base. Query it; do not mutate it."""
 
@@ -198,6 +211,7 @@ class AttackGraph:
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
         self.needs = step_needs(catalogue)
+        self.facts = GraphFacts(fb, self.workloads, self.scopes, self.memo)
         self._build()
         self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
         self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}

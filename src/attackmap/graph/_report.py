@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from json.encoder import encode_basestring
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
@@ -219,7 +220,9 @@ class Report(_Frozen):
     @property
     def attack_graph(self) -> "AttackGraph | None":
         """The instantiated attack graph behind this report (``None`` for a report that
-        was deserialised rather than produced by :func:`attackmap.analyze`)."""
+        was deserialised rather than produced by :func:`attackmap.analyze`). Above 500
+        workloads the analysis lets its graph go once the paths are found (memory), and
+        the first use here builds it again: the same graph, in seconds at 10,000."""
         return self._analyzer.graph if self._analyzer is not None else None
 
     @property
@@ -256,7 +259,11 @@ class Report(_Frozen):
     def to_dict(self) -> dict[str, Any]:
         """The ``attackmap.report/v2`` document (sorted, deterministic)."""
         tables = _Tables(self)
-        return {**tables.head(self), "workloads": [tables.workload(w) for w in self.workloads]}
+        return {
+            **tables.head(self),
+            "steps": list(tables.step_rows()),
+            "workloads": [tables.workload(w) for w in self.workloads],
+        }
 
     def to_json(self, *, pretty: bool = False) -> str:
         """The ``attackmap.report/v2`` document as JSON text ending with a newline: compact
@@ -286,20 +293,38 @@ class Report(_Frozen):
             self._write_tables_then_workloads(write, pretty=pretty)
 
     def _write_tables_then_workloads(self, write: Any, *, pretty: bool) -> None:
+        # The document's top-level keys in sorted order, each value encoded alone; the two
+        # long lists, "steps" (a row per step instance) and "workloads", one item at a
+        # time: besides the report, only the tables' positions and one item's text are in
+        # memory (the whole head as text and as dicts was the peak of a large run).
         tables = _Tables(self)
-        # "workloads" sorts after every other top-level key: the document is its head with
-        # an empty list, opened up at the end
-        text = dumps({**tables.head(self), "workloads": []}, pretty=pretty)
-        if not self.workloads:
-            write(text + "\n")
-            return
-        empty_tail = "[]\n}" if pretty else "[]}"
-        write(text[: -len(empty_tail)] + "[")  # ... "workloads": [
+        parts = {**tables.head(self), "steps": None, "workloads": None}
+        inner = "\n" + _INDENT if pretty else ""
+        colon = ": " if pretty else ":"
+        separator = "{" + inner
+        for key, value in sorted(parts.items()):
+            write(separator + encode_basestring(key) + colon)
+            separator = "," + inner
+            if key == "steps":
+                self._write_items(write, tables.step_rows(), pretty=pretty)
+            elif key == "workloads":
+                self._write_items(write, map(tables.workload, self.workloads), pretty=pretty)
+            else:
+                write(dumps(value, pretty=pretty, level=1))
+        write("\n}\n" if pretty else "}\n")
+
+    @staticmethod
+    def _write_items(write: Any, items: Iterable[Any], *, pretty: bool) -> None:
+        """A top-level list, one item at a time, as :func:`dumps` writes it."""
         item_start = "\n" + _INDENT * 2 if pretty else ""
-        for i, workload in enumerate(self.workloads):
-            body = dumps(tables.workload(workload), pretty=pretty, level=2)
-            write((item_start if i == 0 else "," + item_start) + body)
-        write("\n" + _INDENT + "]\n}\n" if pretty else "]}\n")
+        opening = "[" + item_start
+        for item in items:
+            write(opening + dumps(item, pretty=pretty, level=2))
+            opening = "," + item_start
+        if opening[0] == "[":  # no item
+            write("[]")
+        else:
+            write("\n" + _INDENT + "]" if pretty else "]")
 
     def _repr_html_(self) -> str:
         return notebook_html(self)
@@ -441,7 +466,9 @@ class _Tables:
         self.files: dict[str, int] = {}
         self.evidence: dict[tuple[int, int | None, str, str], int] = {}
         self.facts: dict[tuple[str, int | None], int] = {}
-        self.step_rows = [self._step_row(s) for s in self.steps]
+        for s in self.steps:  # facts and evidence numbered in order of first use
+            for use in s.facts:
+                self._fact(use)
         self.techniques = {
             t.technique.id: t.technique for w in report.workloads for t in w.techniques
         }
@@ -462,6 +489,10 @@ class _Tables:
             ev = self.evidence.setdefault(where, len(self.evidence))
         return self.facts.setdefault((use.fact, ev), len(self.facts))
 
+    def step_rows(self) -> Iterator[dict[str, Any]]:
+        """The ``steps`` table, one row at a time."""
+        return map(self._step_row, self.steps)
+
     def _step_row(self, s: PathStep) -> dict[str, Any]:
         # Every field of the instance is written (a field added to PathStep reaches the
         # document, and the schema test asks for it to be described), except those that
@@ -478,7 +509,8 @@ class _Tables:
         return row
 
     def head(self, report: Report) -> dict[str, Any]:
-        """Every top-level key of the document but ``workloads`` (which sorts last)."""
+        """Every top-level key of the document but ``steps`` and ``workloads`` (the long
+        lists: :meth:`step_rows`, :meth:`workload`)."""
         return {
             "schema": SCHEMA_ID,
             "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
@@ -497,7 +529,6 @@ class _Tables:
                 step: {"technique": s.technique, "title": s.title}
                 for step, s in sorted({s.id: s for s in self.steps}.items())
             },
-            "steps": self.step_rows,
             "facts": [{"fact": fact, "evidence": ev} for fact, ev in self.facts],
             "evidence": [
                 {"file": file, "line": line, "field": field, "detail": detail}

@@ -1524,6 +1524,7 @@ def relink(inventory: Inventory, replaced: Mapping[ObjectRef, Mapping[str, Any]]
     return linked.model_copy(update={"warnings": kept + linked.warnings})
 
 
+@without_gc  # as load: at 10k workloads the collector took 3.6 s walking the parsed documents
 def read_documents(
     *sources: Source,
     helm_values: Iterable[str] | str = (),
