@@ -190,12 +190,15 @@ def test_runtime_isolation(
     [
         (None, {}, True),  # unset: the node's user namespace
         (True, {}, True),
-        (False, {}, False),  # a user namespace of the pod's own
+        (False, {"kubernetes_version": "1.34"}, False),  # a user namespace of the pod's own
+        # the version unknown: it may be before v1.33, where the field is dropped
+        (False, {}, True),
         # the API server rejects these combinations: the conservative answer
         (False, {"host_pid": True}, True),
         (False, {"host_ipc": True}, True),
         (False, {"host_network": True}, True),  # allowed only behind an alpha gate
         (None, {"host_pid": True}, True),
+        (False, {"host_pid": True, "kubernetes_version": "1.34"}, True),
         # before v1.33 the UserNamespacesSupport gate is off by default: the field is dropped
         (False, {"kubernetes_version": "v1.32.4"}, True),
         (False, {"kubernetes_version": "1.33"}, False),

@@ -282,7 +282,7 @@ def test_the_nodes_user_namespace_opens_every_init_namespace_escape() -> None:
 
 
 def test_a_user_namespace_keeps_init_namespace_escapes_from_the_node() -> None:
-    found = _t1611(_userns_pod(False), _context())
+    found = _t1611(_userns_pod(False), _context(kubernetesVersion="1.33"))
     assert not found & INIT_USERNS_STEPS, sorted(found & INIT_USERNS_STEPS)
     # idmapped volumes write as the node's root; the kernel is still the node's
     assert {
@@ -295,13 +295,30 @@ def test_a_user_namespace_keeps_init_namespace_escapes_from_the_node() -> None:
 
 @pytest.mark.parametrize("shared", ["hostPID", "hostIPC", "hostNetwork"])
 def test_a_user_namespace_the_api_rejects_counts_as_the_nodes(shared: str) -> None:
-    found = _t1611(_userns_pod(False, **{shared: True}), _context())
+    found = _t1611(_userns_pod(False, **{shared: True}), _context(kubernetesVersion="1.34"))
     assert found >= INIT_USERNS_STEPS
 
 
 def test_before_v1_33_hostusers_may_be_dropped() -> None:
     found = _t1611(_userns_pod(False), _context(kubernetesVersion="1.32.0"))
     assert found >= INIT_USERNS_STEPS
+
+
+def test_an_unknown_kubernetes_version_may_drop_hostusers() -> None:
+    # as for AppArmor's default: a version the ClusterContext does not give may be < 1.33
+    assert _t1611(_userns_pod(False), _context()) >= INIT_USERNS_STEPS
+    assert _t1611(_userns_pod(False)) >= INIT_USERNS_STEPS
+    rep = analyze([_userns_pod(False)])
+    uses = {
+        f.detail
+        for w in rep.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact == "host_users"
+    }
+    assert uses and all("does not give" in u for u in uses), uses
 
 
 def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:

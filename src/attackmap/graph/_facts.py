@@ -140,7 +140,7 @@ FACT_FAMILIES: dict[str, str] = {
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     "nvidia_default_runtime": "the pod may run on a node whose default container runtime is `nvidia` (ClusterContext spec.nvidia.defaultRuntime, or nodePools[].nvidiaDefaultRuntime of a pool its placement admits; every pool when the placement does not narrow it) and names no RuntimeClass whose handler is another: the NVIDIA toolkit's hook runs for its containers, which can ask for GPUs themselves (NVIDIA_VISIBLE_DEVICES in the image). Where the ClusterContext says no such node takes the pod, NVIDIA_VISIBLE_DEVICES alone gives no `gpu`",
     "host_kernel": "the containers run on the node's kernel: no sandboxed runtime (a RuntimeClass handler runsc/gvisor or kata*, one the ClusterContext's runtimeClasses declares vm or userspace-kernel, or containerRuntime.lowLevel kata/gvisor when runtimeClassName is unset); a handler attackmap cannot see counts as the node's kernel",
-    "host_users": "the containers run in the node's initial user namespace: hostUsers is not false (uid 0 is the node's root, capabilities hold on the node); hostUsers: false gives the pod a user namespace of its own, unless the pod also sets hostNetwork, hostPID or hostIPC, which the API server rejects, or the ClusterContext's kubernetesVersion is before 1.33, where the API server drops hostUsers unless a feature gate is on (both taken as the node's)",
+    "host_users": "the containers run in the node's initial user namespace: hostUsers is not false (uid 0 is the node's root, capabilities hold on the node); hostUsers: false gives the pod a user namespace of its own, unless the pod also sets hostNetwork, hostPID or hostIPC, which the API server rejects, or the ClusterContext's kubernetesVersion is before 1.33 or not given (before 1.33 the API server drops hostUsers unless a feature gate is on; all taken as the node's)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
@@ -1623,8 +1623,10 @@ def host_user_namespace(
     ``hostPID`` or ``hostIPC``, and with ``hostNetwork`` unless the alpha gate
     UserNamespacesHostNetworkSupport (v1.35) is on; such a pod is taken to share the node's
     user namespace, the conservative answer. So is a pod of a cluster the ClusterContext
-    says runs Kubernetes before v1.33 (``kubernetes_version``): the gate UserNamespacesSupport
-    is off there by default, and the API server then drops ``hostUsers``.
+    says runs Kubernetes before v1.33 (``kubernetes_version``), or whose version it does not
+    give: the gate UserNamespacesSupport is off by default before v1.33, and the API server
+    then drops ``hostUsers`` (an unknown version gets the conservative answer, as for
+    AppArmor's default).
     """
     if host_users is not False:
         value = "unset" if host_users is None else "true"
@@ -1644,7 +1646,14 @@ def host_user_namespace(
             "(hostNetwork only without the alpha gate UserNamespacesHostNetworkSupport); "
             "taken to share the node's user namespace"
         )
-    if kubernetes_version and _version_tuple(kubernetes_version) < (1, 33):
+    if not kubernetes_version:
+        return True, (
+            "hostUsers: false on a Kubernetes version the ClusterContext does not give: before "
+            "v1.33 the UserNamespacesSupport gate is off by default and the API server then "
+            "drops hostUsers; taken to share the node's user namespace (declare "
+            "spec.kubernetesVersion)"
+        )
+    if _version_tuple(kubernetes_version) < (1, 33):
         return True, (
             f"hostUsers: false on Kubernetes {kubernetes_version} (ClusterContext): the "
             "UserNamespacesSupport gate is off by default before v1.33 and the API server then "
