@@ -467,6 +467,19 @@ def test_paths_kept_by_the_policy() -> None:
             assert rules <= set(p.kept_by)
 
 
+def test_paths_kept_under_a_parent_goal() -> None:
+    """--goal T1552 covers T1552.001: its paths hardening broke are listed as kept by the
+    policy as they are under --goal T1552.001 (they were left out: goal ids compared exactly)."""
+    result = harden(
+        NIM_DEFAULT, goals=["T1552", "T1528"], allow=ALLOW, level="baseline", admission=["vap"]
+    )
+    adm = result.admission
+    assert adm is not None
+    goals = {p.path.split(" ")[0] for p in adm.paths}
+    assert "T1552.001" in goals, goals
+    assert all(p.kept_by for p in adm.paths)
+
+
 def test_side_by_side_privileged_namespace_with_tailored_policy_exposes_less(
     tmp_path: Path,
 ) -> None:

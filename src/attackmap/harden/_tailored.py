@@ -14,6 +14,7 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from attackmap.attack import within_goals
 from attackmap.harden._admission import (
     ENGINES,
     KYVERNO_FILE,
@@ -151,7 +152,7 @@ def _paths_kept(
     for w in base.workloads:
         ref = str(w.ref)
         for t in w.techniques:
-            if t.technique.id not in goals:
+            if not within_goals(t.technique.id, goals):
                 continue
             for p in t.paths:
                 broke = sorted(set(p.broken_by) & applied)
