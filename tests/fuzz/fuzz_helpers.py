@@ -56,6 +56,16 @@ class Privileges:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+#: A cluster on which ``hostUsers: false`` counts (Kubernetes 1.33 or later): with no
+#: version given it counts as the node's user namespace, and ``host_users`` would not vary.
+CLUSTER_CONTEXT: dict[str, Any] = {
+    "apiVersion": "attackmap/v1",
+    "kind": "ClusterContext",
+    "metadata": {"name": "fuzz"},
+    "spec": {"kubernetesVersion": "1.33"},
+}
+
+
 def raised(p: Privileges, dimension: str, value: Any) -> Privileges:
     """``p`` with one more privilege along ``dimension``."""
     current = getattr(p, dimension)

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from fuzz_helpers import (
     CAPABILITIES,
+    CLUSTER_CONTEXT,
     EXPOSURES,
     HOST_PATHS,
     RESOURCES,
@@ -113,8 +114,8 @@ def test_adding_a_privilege_never_removes_a_technique(
     case: tuple[Privileges, Privileges, str],
 ) -> None:
     less, more, change = case
-    before = _reachable(analyze(manifests(less)))
-    after = _reachable(analyze(manifests(more)))
+    before = _reachable(analyze([*manifests(less), CLUSTER_CONTEXT]))
+    after = _reachable(analyze([*manifests(more), CLUSTER_CONTEXT]))
     assert before <= after, f"{change} removed {sorted(before - after)}"
 
 
@@ -141,6 +142,7 @@ def test_permuting_documents_and_keys_gives_byte_identical_output(
     workloads: list[Privileges], rng: random.Random
 ) -> None:
     docs = [d for i, p in enumerate(workloads) for d in manifests(p, name=f"w{i}")]
+    docs.append(CLUSTER_CONTEXT)
     permuted = [_shuffled_keys(d, rng) for d in docs]
     rng.shuffle(permuted)
     # each document is its own source, so its location (<object>, document 0) is the same

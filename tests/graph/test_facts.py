@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from attackmap.graph._facts import (
+    DeriveOptions,
     _cgroup_release_agent_open,
     _nvidia_vulnerable,
     classify_hostpaths,
+    derive,
     effective_capabilities,
     host_user_namespace,
     runtime_isolation,
@@ -186,31 +188,44 @@ def test_runtime_isolation(
 
 
 @pytest.mark.parametrize(
-    ("host_users", "shared_ns", "expected"),
+    ("host_users", "version", "expected"),
     [
-        (None, {}, True),  # unset: the node's user namespace
-        (True, {}, True),
-        (False, {"kubernetes_version": "1.34"}, False),  # a user namespace of the pod's own
+        (None, None, True),  # unset: the node's user namespace
+        (True, "1.34", True),
+        (False, "1.34", False),  # a user namespace of the pod's own
         # the version unknown: it may be before v1.33, where the field is dropped
-        (False, {}, True),
-        # the API server rejects these combinations: the conservative answer
-        (False, {"host_pid": True}, True),
-        (False, {"host_ipc": True}, True),
-        (False, {"host_network": True}, True),  # allowed only behind an alpha gate
-        (None, {"host_pid": True}, True),
-        (False, {"host_pid": True, "kubernetes_version": "1.34"}, True),
+        (False, None, True),
         # before v1.33 the UserNamespacesSupport gate is off by default: the field is dropped
-        (False, {"kubernetes_version": "v1.32.4"}, True),
-        (False, {"kubernetes_version": "1.33"}, False),
-        (False, {"kubernetes_version": "1.36.1"}, False),
+        (False, "v1.32.4", True),
+        (False, "1.33", False),
+        (False, "1.36.1", False),
     ],
 )
-def test_host_user_namespace(
-    host_users: bool | None, shared_ns: dict[str, Any], expected: bool
-) -> None:
-    shared, why = host_user_namespace(host_users, **shared_ns)
+def test_host_user_namespace(host_users: bool | None, version: str | None, expected: bool) -> None:
+    shared, why = host_user_namespace(host_users, kubernetes_version=version)
     assert shared is expected
     assert "hostUsers" in why
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ({"host_users:field"}, True),
+        (set(), False),  # hostUsers: false honoured
+        # the API server rejects these with hostUsers: false: taken as the node's
+        ({"host_pid"}, True),
+        ({"host_ipc"}, True),
+        ({"host_network"}, True),
+        ({"host_users:field", "host_pid"}, True),
+    ],
+)
+def test_host_users_is_derived(base: set[str], expected: bool) -> None:
+    # derived (not a base fact): a control that turns hostPID/hostIPC/hostNetwork off is
+    # judged by what remains
+    facts, because, _ = derive(frozenset(base), None, DeriveOptions())
+    assert ("host_users" in facts) is expected
+    if expected:
+        assert set(because["host_users"]) == base
 
 
 def test_runtime_classes_in_the_context_are_validated() -> None:

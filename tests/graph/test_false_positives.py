@@ -316,7 +316,7 @@ def test_an_unknown_kubernetes_version_may_drop_hostusers() -> None:
         for p in t.paths
         for s in p.steps
         for f in s.facts
-        if f.fact == "host_users"
+        if f.fact == "host_users <- host_users:field"
     }
     assert uses and all("does not give" in u for u in uses), uses
 
@@ -328,15 +328,38 @@ def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:
 
 
 def test_the_host_users_fact_says_why() -> None:
-    rep = analyze([_userns_pod(False, hostPID=True)])
+    rep = analyze([_userns_pod(False, hostPID=True), _context(kubernetesVersion="1.34")])
     uses = {
-        f.detail
+        f.fact
         for w in rep.workloads
         for t in w.techniques
         for p in t.paths
         for s in p.steps
         for f in s.facts
-        if f.fact == "host_users"
+        if f.fact.startswith("host_users")
     }
-    assert uses
-    assert all(u.startswith("hostUsers: false with hostPID: the API server rejects") for u in uses)
+    assert uses == {"host_users <- host_pid"}, uses
+
+
+def test_turning_off_the_rejected_host_namespace_gives_the_user_namespace() -> None:
+    # hostUsers: false with hostIPC (which the API server rejects): the node's user
+    # namespace. The control that turns hostIPC off leaves a pod with a user namespace of
+    # its own, so it breaks the escape that needs the node's, as its re-analysis shows.
+    pod = _pod(
+        {"securityContext": {"capabilities": {"add": ["SYS_MODULE"]}}},
+        hostUsers=False,
+        hostIPC=True,
+    )
+    rep = analyze([pod, _context(kubernetesVersion="1.33.0")])
+    (w,) = rep.workloads
+    paths = [
+        p
+        for t in w.techniques
+        for p in t.paths
+        if any(s.id == "escape-module-load" for s in p.steps)
+    ]
+    assert paths
+    control = f"no-host-ipc@{w.ref}"
+    assert all(control in p.broken_by for p in paths)
+    after = rep.apply([control])
+    assert "escape-module-load" not in _steps(after) | _steps(after, "T1068")

@@ -140,7 +140,7 @@ FACT_FAMILIES: dict[str, str] = {
     "deploy_admits:privileged": "a namespace the ServiceAccount can create pods in admits privileged pods (labels, exemptions, or a namespace outside the manifests)",
     "nvidia_default_runtime": "the pod may run on a node whose default container runtime is `nvidia` (ClusterContext spec.nvidia.defaultRuntime, or nodePools[].nvidiaDefaultRuntime of a pool its placement admits; every pool when the placement does not narrow it) and names no RuntimeClass whose handler is another: the NVIDIA toolkit's hook runs for its containers, which can ask for GPUs themselves (NVIDIA_VISIBLE_DEVICES in the image). Where the ClusterContext says no such node takes the pod, NVIDIA_VISIBLE_DEVICES alone gives no `gpu`",
     "host_kernel": "the containers run on the node's kernel: no sandboxed runtime (a RuntimeClass handler runsc/gvisor or kata*, one the ClusterContext's runtimeClasses declares vm or userspace-kernel, or containerRuntime.lowLevel kata/gvisor when runtimeClassName is unset); a handler attackmap cannot see counts as the node's kernel",
-    "host_users": "the containers run in the node's initial user namespace: hostUsers is not false (uid 0 is the node's root, capabilities hold on the node); hostUsers: false gives the pod a user namespace of its own, unless the pod also sets hostNetwork, hostPID or hostIPC, which the API server rejects, or the ClusterContext's kubernetesVersion is before 1.33 or not given (before 1.33 the API server drops hostUsers unless a feature gate is on; all taken as the node's)",
+    "host_users:field": "the pod's hostUsers field leaves it in the node's initial user namespace: hostUsers is not false, or is false on a cluster whose ClusterContext kubernetesVersion is before 1.33 or not given (before 1.33 the API server drops hostUsers unless a feature gate is on)",
     # cluster context, base
     "ctx:nvidia_toolkit_vulnerable": "the ClusterContext's NVIDIA Container Toolkit / GPU Operator / device plugin is vulnerable",
     "ctx:cloud_metadata": "the ClusterContext names the cloud provider: its instance metadata service (169.254.169.254) serves the node's cloud identity on the host network",
@@ -151,6 +151,7 @@ FACT_FAMILIES: dict[str, str] = {
     "runs_on:*": "the node classes the workload's pods may run on (nodeSelector, required nodeAffinity, tolerations against the nodePools' taints, nodeName; see docs/model.md): runs_on:gpu,cpu, runs_on:any when any node (the evidence says whether the ClusterContext's nodePools or a conservative assumption decided it), or runs_on:none when no node takes the pod (it would stay Pending); cited by container steps that reach the node",
     "node:*": "the node class a node-scope step runs in: node:<pool> (a ClusterContext node pool), node:<pool>/<node> (a node a nodeName or matchFields singles out), node:<labels> (nodes the manifests' placement constraints tell apart, without nodePools), or node:any (nothing separates the workloads: any may share the node)",
     # derived
+    "host_users": "the containers run in the node's initial user namespace (uid 0 is the node's root, capabilities hold on the node): host_users:field, or hostPID, hostIPC or hostNetwork, which the API server rejects together with hostUsers: false (hostNetwork unless an alpha gate is on; taken as the node's)",
     "cap:*": "effective capability (privileged: all; else default - drop + add)",
     "cap_usable:*": "effective capability the attacker can exercise (root, or privilege escalation allowed)",
     "rbac:*": "a right of the pod's ServiceAccount, from rbac_sa:* or rbac_group:* (see RBAC_RIGHTS)",
@@ -1607,45 +1608,25 @@ def runtime_isolation(
 
 
 def host_user_namespace(
-    host_users: bool | None,
-    *,
-    host_network: bool = False,
-    host_pid: bool = False,
-    host_ipc: bool = False,
-    kubernetes_version: str | None = None,
+    host_users: bool | None, *, kubernetes_version: str | None = None
 ) -> tuple[bool, str]:
-    """Whether the pod's containers run in the node's initial user namespace: ``(shared,
-    why)``.
+    """Whether the API server leaves the pod in the node's initial user namespace by its
+    ``hostUsers`` field: ``(shared, why)``; the base fact ``host_users:field``.
 
     ``hostUsers: false`` gives the pod a user namespace of its own (Kubernetes user
     namespaces, KEP-127): its uid 0 is an unprivileged uid of the node and its capabilities
-    hold in that namespace only. The API server rejects ``hostUsers: false`` together with
-    ``hostPID`` or ``hostIPC``, and with ``hostNetwork`` unless the alpha gate
-    UserNamespacesHostNetworkSupport (v1.35) is on; such a pod is taken to share the node's
-    user namespace, the conservative answer. So is a pod of a cluster the ClusterContext
-    says runs Kubernetes before v1.33 (``kubernetes_version``), or whose version it does not
-    give: the gate UserNamespacesSupport is off by default before v1.33, and the API server
-    then drops ``hostUsers`` (an unknown version gets the conservative answer, as for
-    AppArmor's default).
+    hold in that namespace only. A pod of a cluster the ClusterContext says runs Kubernetes
+    before v1.33 (``kubernetes_version``), or whose version it does not give, is taken to
+    share the node's: the gate UserNamespacesSupport is off by default before v1.33, and the
+    API server then drops ``hostUsers`` (an unknown version gets the conservative answer, as
+    for AppArmor's default). The host namespaces the API server rejects together with
+    ``hostUsers: false`` (hostPID, hostIPC; hostNetwork unless the alpha gate
+    UserNamespacesHostNetworkSupport is on) are facts of their own, from which :func:`derive`
+    makes ``host_users`` too: a control that turns one off is judged by what remains.
     """
     if host_users is not False:
         value = "unset" if host_users is None else "true"
         return True, f"hostUsers {value}: the pod runs in the node's user namespace"
-    shared = [
-        name
-        for name, on in (
-            ("hostNetwork", host_network),
-            ("hostPID", host_pid),
-            ("hostIPC", host_ipc),
-        )
-        if on
-    ]
-    if shared:
-        return True, (
-            f"hostUsers: false with {', '.join(shared)}: the API server rejects the pod "
-            "(hostNetwork only without the alpha gate UserNamespacesHostNetworkSupport); "
-            "taken to share the node's user namespace"
-        )
     if not kubernetes_version:
         return True, (
             "hostUsers: false on a Kubernetes version the ClusterContext does not give: before "
@@ -1910,14 +1891,11 @@ def extract(
             ev["host_kernel"] = _evidence(loc[0], loc[1], "spec.runtimeClassName", why)
         shared, why = host_user_namespace(
             w.pod.host_users,
-            host_network=w.pod.host_network,
-            host_pid=w.pod.host_pid,
-            host_ipc=w.pod.host_ipc,
             kubernetes_version=ctx.spec.kubernetes_version if ctx is not None else None,
         )
         if shared:
-            pod.add("host_users")
-            ev["host_users"] = _evidence(loc[0], loc[1], "spec.hostUsers", why)
+            pod.add("host_users:field")
+            ev["host_users:field"] = _evidence(loc[0], loc[1], "spec.hostUsers", why)
         containers = tuple(
             _container_facts(w, c, i, ev, loc) for i, c in enumerate(w.pod.containers)
         )
@@ -2229,6 +2207,11 @@ def derive(
     for fact in base:
         if fact.startswith(("rbac_sa:", "rbac_group:")):
             put("rbac:" + fact.partition(":")[2], [fact])
+    # The node's user namespace: hostUsers not honoured, or a host namespace the API server
+    # rejects together with hostUsers: false (such a pod is taken as the node's).
+    userns = [f for f in ("host_users:field", "host_pid", "host_ipc", "host_network") if f in base]
+    if userns:
+        put("host_users", userns)
     # Exposure. A LoadBalancer/NodePort keeps the client's address (or the node's): it needs
     # ingress allowed from outside. An Ingress/Gateway route arrives from the controller's
     # pods: any allowed peer may be that controller.
