@@ -18,7 +18,9 @@ MAPPINGS = REPO / "mappings"
 
 
 def _yaml(text: str) -> object:
-    return yaml.load(text, Loader=yaml.CSafeLoader)  # SafeLoader: never constructs objects
+    # the pure-Python SafeLoader: present with or without libyaml, and an oracle independent
+    # of the loader the package uses (CSafeLoader where libyaml is there); never constructs objects
+    return yaml.load(text, Loader=yaml.SafeLoader)
 
 
 def test_the_committed_table_is_current() -> None:
