@@ -148,27 +148,29 @@ def _context(**spec: Any) -> dict[str, Any]:
     }
 
 
-def _open_pod(runtime_class: str | None = None) -> dict[str, Any]:
-    """Root, every kernel-escape capability, no seccomp or AppArmor, the host's PIDs, a
-    writable /etc and the containerd socket from the host."""
+def _escape_container(**mounts: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A root container with every kernel-escape capability, no seccomp or AppArmor, the
+    containerd socket and the host paths ``mounts`` (volume name -> mount path under
+    /host) from the host; and the pod's volumes."""
+    where = {**mounts, "sock": "/run/containerd/containerd.sock"}
+    paths = {name: path.removeprefix("/host") for name, path in where.items()}
     container = {
         "securityContext": {
             "capabilities": {"add": list(ALL_KERNEL_CAPS)},
             "seccompProfile": {"type": "Unconfined"},
             "appArmorProfile": {"type": "Unconfined"},
         },
-        "volumeMounts": [
-            {"name": "etc", "mountPath": "/host/etc"},
-            {"name": "sock", "mountPath": "/run/containerd/containerd.sock"},
-        ],
+        "volumeMounts": [{"name": name, "mountPath": where[name]} for name in where],
     }
-    spec: dict[str, Any] = {
-        "hostPID": True,
-        "volumes": [
-            {"name": "etc", "hostPath": {"path": "/etc"}},
-            {"name": "sock", "hostPath": {"path": "/run/containerd/containerd.sock"}},
-        ],
-    }
+    volumes = [{"name": name, "hostPath": {"path": paths[name]}} for name in where]
+    return container, volumes
+
+
+def _open_pod(runtime_class: str | None = None) -> dict[str, Any]:
+    """Root, every kernel-escape capability, no seccomp or AppArmor, the host's PIDs, a
+    writable /etc and the containerd socket from the host."""
+    container, volumes = _escape_container(etc="/host/etc")
+    spec: dict[str, Any] = {"hostPID": True, "volumes": volumes}
     if runtime_class is not None:
         spec["runtimeClassName"] = runtime_class
     return _pod(container, **spec)
@@ -254,23 +256,7 @@ def _userns_pod(host_users: bool | None, **spec: Any) -> dict[str, Any]:
     """Root, every kernel-escape capability, no seccomp or AppArmor, a writable /etc, the
     host's /proc/sys and the containerd socket from the host; no host namespace (the API
     rejects hostUsers: false with hostPID or hostIPC)."""
-    container = {
-        "securityContext": {
-            "capabilities": {"add": list(ALL_KERNEL_CAPS)},
-            "seccompProfile": {"type": "Unconfined"},
-            "appArmorProfile": {"type": "Unconfined"},
-        },
-        "volumeMounts": [
-            {"name": "etc", "mountPath": "/host/etc"},
-            {"name": "sysctl", "mountPath": "/host/proc/sys"},
-            {"name": "sock", "mountPath": "/run/containerd/containerd.sock"},
-        ],
-    }
-    volumes = [
-        {"name": "etc", "hostPath": {"path": "/etc"}},
-        {"name": "sysctl", "hostPath": {"path": "/proc/sys"}},
-        {"name": "sock", "hostPath": {"path": "/run/containerd/containerd.sock"}},
-    ]
+    container, volumes = _escape_container(etc="/host/etc", sysctl="/host/proc/sys")
     if host_users is not None:
         spec["hostUsers"] = host_users
     return _pod(container, volumes=volumes, **spec)
@@ -299,6 +285,19 @@ def test_a_user_namespace_the_api_rejects_counts_as_the_nodes(shared: str) -> No
     assert found >= INIT_USERNS_STEPS
 
 
+def _host_users_uses(rep: Report) -> set[Any]:
+    """The uses of ``host_users`` (and what it was derived from) in ``rep``'s paths."""
+    return {
+        f
+        for w in rep.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+        for f in s.facts
+        if f.fact.startswith("host_users")
+    }
+
+
 def test_before_v1_33_hostusers_may_be_dropped() -> None:
     found = _t1611(_userns_pod(False), _context(kubernetesVersion="1.32.0"))
     assert found >= INIT_USERNS_STEPS
@@ -308,17 +307,9 @@ def test_an_unknown_kubernetes_version_may_drop_hostusers() -> None:
     # as for AppArmor's default: a version the ClusterContext does not give may be < 1.33
     assert _t1611(_userns_pod(False), _context()) >= INIT_USERNS_STEPS
     assert _t1611(_userns_pod(False)) >= INIT_USERNS_STEPS
-    rep = analyze([_userns_pod(False)])
-    uses = {
-        f.detail
-        for w in rep.workloads
-        for t in w.techniques
-        for p in t.paths
-        for s in p.steps
-        for f in s.facts
-        if f.fact == "host_users <- host_users:field"
-    }
-    assert uses and all("does not give" in u for u in uses), uses
+    uses = _host_users_uses(analyze([_userns_pod(False)]))
+    assert {f.fact for f in uses} == {"host_users <- host_users:field"}
+    assert all("does not give" in f.detail for f in uses), uses
 
 
 def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:
@@ -329,16 +320,7 @@ def test_privileged_containers_in_a_user_namespace_stay_an_escape() -> None:
 
 def test_the_host_users_fact_says_why() -> None:
     rep = analyze([_userns_pod(False, hostPID=True), _context(kubernetesVersion="1.34")])
-    uses = {
-        f.fact
-        for w in rep.workloads
-        for t in w.techniques
-        for p in t.paths
-        for s in p.steps
-        for f in s.facts
-        if f.fact.startswith("host_users")
-    }
-    assert uses == {"host_users <- host_pid"}, uses
+    assert {f.fact for f in _host_users_uses(rep)} == {"host_users <- host_pid"}
 
 
 def test_turning_off_the_rejected_host_namespace_gives_the_user_namespace() -> None:
