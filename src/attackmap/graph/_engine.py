@@ -1078,35 +1078,27 @@ class _Prefixes:
         if one is, else any; the smallest node id."""
         want = self.dist[node] - 1
         graph = self.graph
-        mine: str | None = None
-        anyone: str | None = None
+        buckets = ((want, prefer), (want, None))
+        found: list[tuple[bool, str]] = []  # (in prefer's workload, predecessor)
         explicit = self._explicit_best(node)
-        for bucket in ((want, prefer), (want, None)):
+        for bucket in buckets:
             p = explicit.get(bucket)
-            if p is None:
-                continue
-            if bucket[1] is not None and (mine is None or p < mine):
-                mine = p
-            if anyone is None or p < anyone:
-                anyone = p
+            if p is not None:
+                found.append((bucket[1] is not None, p))
         for key in graph._member_of.get(node, ()):
             owner = graph._fanouts[key].members[node]
             refs = self._ref_best(key)
-            for bucket in ((want, prefer), (want, None)):
+            for bucket in buckets:
                 cur = refs.get(bucket)
                 if cur is None:
                     continue
                 first, first_excl, other = cur
                 p = first if first_excl != owner else other
-                if p is None:
-                    continue
-                if bucket[1] is not None and (mine is None or p < mine):
-                    mine = p
-                if anyone is None or p < anyone:
-                    anyone = p
-        found = mine if mine is not None else anyone
-        assert found is not None, f"no predecessor of {node}"  # dist[node] came from one
-        return found
+                if p is not None:
+                    found.append((bucket[1] is not None, p))
+        assert found, f"no predecessor of {node}"  # dist[node] came from one
+        mine = [p for own, p in found if own]
+        return min(mine) if mine else min(p for _, p in found)
 
     def upto(self, node: str, prefer: str) -> tuple[tuple[StepInstance, ...], str]:
         """The step instances from the nearest start up to ``node`` (included, if a step),
