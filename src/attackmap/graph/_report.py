@@ -712,10 +712,24 @@ class _Reader:
     def optional_string(self, value: object, where: str) -> str | None:
         return None if value is None else self.string(value, where)
 
+    def items(self, value: object, where: str, *, min_items: int = 0) -> Iterator[tuple[Any, str]]:
+        """Each item of the list ``value`` with its place (``where[i]``)."""
+        for i, item in enumerate(self.array(value, where, min_items=min_items)):
+            yield item, f"{where}[{i}]"
+
+    def keyed(
+        self, value: object, where: str, pattern: re.Pattern[str]
+    ) -> Iterator[tuple[str, Any, str]]:
+        """Each entry of the table ``value`` (an object keyed by id): its key, checked
+        against ``pattern``, the entry and its place."""
+        table = self.obj(value, where, (), tuple(value) if isinstance(value, dict) else ())
+        for key, entry in table.items():
+            at = _at(where, key)
+            self.string(key, at, pattern=pattern)
+            yield key, entry, at
+
     def strings(self, value: object, where: str, **kw: Any) -> tuple[str, ...]:
-        return tuple(
-            self.string(v, f"{where}[{i}]", **kw) for i, v in enumerate(self.array(value, where))
-        )
+        return tuple(self.string(v, at, **kw) for v, at in self.items(value, where))
 
     def integer(self, value: object, where: str, minimum: int = 0) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -801,27 +815,20 @@ class _Reader:
         controls = self.strings(doc["controls"], "controls", pattern=_CONTROL)
         self.unique(controls, "controls")
         evidence = [
-            self._evidence(e, f"evidence[{i}]", files)
-            for i, e in enumerate(self.array(doc["evidence"], "evidence"))
+            self._evidence(e, at, files) for e, at in self.items(doc["evidence"], "evidence")
         ]
-        facts = [
-            self._fact(f, f"facts[{i}]", evidence)
-            for i, f in enumerate(self.array(doc["facts"], "facts"))
-        ]
+        facts = [self._fact(f, at, evidence) for f, at in self.items(doc["facts"], "facts")]
         catalogue = self._catalogue(doc["catalogue"])
         steps = [
-            self._step(row, f"steps[{i}]", catalogue, facts, controls)
-            for i, row in enumerate(self.array(doc["steps"], "steps"))
+            self._step(row, at, catalogue, facts, controls)
+            for row, at in self.items(doc["steps"], "steps")
         ]
         techniques = self._techniques(doc["techniques"])
         workloads = tuple(
-            self._workload(w, f"workloads[{i}]", techniques, steps, controls)
-            for i, w in enumerate(self.array(doc["workloads"], "workloads"))
+            self._workload(w, at, techniques, steps, controls)
+            for w, at in self.items(doc["workloads"], "workloads")
         )
-        skipped = tuple(
-            self._skipped(s, f"skipped[{i}]")
-            for i, s in enumerate(self.array(doc["skipped"], "skipped"))
-        )
+        skipped = tuple(self._skipped(s, at) for s, at in self.items(doc["skipped"], "skipped"))
         return Report(
             attack_version=attack_version,
             atlas_version=atlas_version,
@@ -854,11 +861,8 @@ class _Reader:
         return FactUse(fact=fact, path=path, line=line, field=field, detail=detail)
 
     def _catalogue(self, value: object) -> dict[str, tuple[str, str]]:
-        table = self.obj(value, "catalogue", (), tuple(value) if isinstance(value, dict) else ())
         out = {}
-        for step, entry in table.items():
-            where = _at("catalogue", step)
-            self.string(step, where, pattern=_STEP_ID)
+        for step, entry, where in self.keyed(value, "catalogue", _STEP_ID):
             e = self.obj(entry, where, ("technique", "title"))
             out[step] = (
                 self.string(e["technique"], f"{where}.technique", pattern=_TECHNIQUE_ID),
@@ -895,11 +899,8 @@ class _Reader:
         )
 
     def _techniques(self, value: object) -> dict[str, tuple[Technique, str]]:
-        table = self.obj(value, "techniques", (), tuple(value) if isinstance(value, dict) else ())
         out = {}
-        for tid, entry in table.items():
-            where = _at("techniques", tid)
-            self.string(tid, where, pattern=_TECHNIQUE_ID)
+        for tid, entry, where in self.keyed(value, "techniques", _TECHNIQUE_ID):
             e = self.obj(entry, where, ("name", "tactics", "framework"), ("severity",))
             name = self.string(e["name"], f"{where}.name", nonempty=True)
             tactics = self.strings(e["tactics"], f"{where}.tactics", pattern=_TACTIC)
@@ -978,12 +979,12 @@ class _Reader:
             line=self.line(src["line"], f"{where}.source.line"),
         )
         findings = tuple(
-            self._finding(t, f"{where}.techniques[{i}]", techniques, steps, controls)
-            for i, t in enumerate(self.array(w["techniques"], f"{where}.techniques"))
+            self._finding(t, at, techniques, steps, controls)
+            for t, at in self.items(w["techniques"], f"{where}.techniques")
         )
         minimal = tuple(
-            self._minimal(m, f"{where}.minimal_controls[{i}]")
-            for i, m in enumerate(self.array(w["minimal_controls"], f"{where}.minimal_controls"))
+            self._minimal(m, at)
+            for m, at in self.items(w["minimal_controls"], f"{where}.minimal_controls")
         )
         pss = None if w["pss"] is None else self._pss(w["pss"], f"{where}.pss")
         return WorkloadAnalysis(
@@ -1012,12 +1013,12 @@ class _Reader:
             self.fail(f"{where}.truncated", "expected true (absent when not truncated)")
         truncated = "truncated" in t
         paths = tuple(
-            self._path(p, f"{where}.paths[{i}]", steps)
-            for i, p in enumerate(self.array(t["paths"], f"{where}.paths", min_items=1))
+            self._path(p, at, steps)
+            for p, at in self.items(t["paths"], f"{where}.paths", min_items=1)
         )
         stated = tuple(
-            controls[self.position(c, f"{where}.broken_by[{i}]", "controls", len(controls))]
-            for i, c in enumerate(self.array(t["broken_by"], f"{where}.broken_by"))
+            controls[self.position(c, at, "controls", len(controls))]
+            for c, at in self.items(t["broken_by"], f"{where}.broken_by")
         )
         every = breaking_every(paths)
         if stated != every:
