@@ -111,10 +111,7 @@ def held_secrets(w: Workload) -> Iterator[HeldSecret]:
     for c in w.pod.containers:
         if c.kind == "ephemeral":
             continue
-        for m in w.pod.mounts(c):
-            v = m.volume
-            if v is None:
-                continue
+        for m, v in w.pod.volume_mounts(c):
             names = [v.secret_name] if v.type == "secret" and v.secret_name else []
             names += list(v.projected_secrets) if v.type == "projected" else []
             for name in names:
@@ -307,10 +304,7 @@ def held_kubeconfigs(w: Workload, index: CredentialIndex) -> list[HeldKubeconfig
     for c in w.pod.containers:
         if c.kind == "ephemeral":
             continue
-        for m in w.pod.mounts(c):
-            v = m.volume
-            if v is None:
-                continue
+        for m, v in w.pod.volume_mounts(c):
             mount = m.mount.mount_path.rstrip("/") or "/"
             objects = [("Secret", n) for n in ([v.secret_name] if v.secret_name else [])]
             objects += [

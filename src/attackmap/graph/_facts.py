@@ -625,10 +625,7 @@ def _container_facts(
         add("long_running", base, c.kind)
     if not c.read_only_root_filesystem:
         add("rootfs:rw", f"{sc}.readOnlyRootFilesystem", "not true")
-    for m in w.pod.mounts(c):
-        v = m.volume
-        if v is None:
-            continue
+    for m, v in w.pod.volume_mounts(c):
         mfield = f"{base}.volumeMounts[{m.mount.name}]"
         if v.type == "hostPath" and v.path:
             mode = "rw" if m.writable else "ro"

@@ -175,10 +175,7 @@ def store_mounts(w: Workload, key: str) -> tuple[StoreMount, ...]:
     for c in w.pod.containers:
         if c.kind == "ephemeral":
             continue
-        for m in w.pod.mounts(c):
-            v = m.volume
-            if v is None:
-                continue
+        for m, v in w.pod.volume_mounts(c):
             found = volume_root(v, w.namespace)
             if found is None:
                 continue

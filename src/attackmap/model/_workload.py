@@ -561,6 +561,11 @@ class PodSpec(Frozen):
             )
         return tuple(out)
 
+    def volume_mounts(self, container: Container) -> list[tuple[ResolvedMount, Volume]]:
+        """``container``'s mounts of volumes the pod defines, each with its volume (a mount
+        naming no volume of the pod is left out)."""
+        return [(m, m.volume) for m in self.mounts(container) if m.volume is not None]
+
 
 class ExposureRoute(Frozen):
     kind: Literal[
