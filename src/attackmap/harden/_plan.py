@@ -24,6 +24,7 @@ from typing import Any
 from attackmap._args import as_strings
 from attackmap.attack import within_goals
 from attackmap.errors import HardenError
+from attackmap.harden._goals import goal_paths
 from attackmap.harden._needs import Need, blocking_need, read_needs
 from attackmap.harden._profiles import (
     KUBELET_DIR,
@@ -75,13 +76,8 @@ class _Applied:
 def _goal_sets(report: Any, goals: tuple[str, ...]) -> dict[str, list[tuple[str, frozenset[str]]]]:
     """workload -> [(path label, broken_by)] for every path to a goal."""
     out: dict[str, list[tuple[str, frozenset[str]]]] = {}
-    for w in report.workloads:
-        for t in w.techniques:
-            if not within_goals(t.technique.id, goals):
-                continue
-            for p in t.paths:
-                label = f"{t.technique.id} via {p.start} > " + " > ".join(s.id for s in p.steps)
-                out.setdefault(str(w.ref), []).append((label, frozenset(p.broken_by)))
+    for ref, p, label in goal_paths(report, goals):
+        out.setdefault(ref, []).append((label, frozenset(p.broken_by)))
     return out
 
 

@@ -14,7 +14,6 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from attackmap.attack import within_goals
 from attackmap.harden._admission import (
     ENGINES,
     KYVERNO_FILE,
@@ -33,6 +32,7 @@ from attackmap.harden._admission import (
     pod_object,
     vap_documents,
 )
+from attackmap.harden._goals import goal_paths
 from attackmap.harden._profiles import InjectedProfile
 
 # Pod Security's own tables: what baseline and restricted let a container add
@@ -149,34 +149,25 @@ def _paths_kept(
     base: Any, goals: Sequence[str], applied: set[str], policies: Mapping[str, WorkloadPolicy]
 ) -> tuple[PathKept, ...]:
     out: list[PathKept] = []
-    for w in base.workloads:
-        ref = str(w.ref)
-        for t in w.techniques:
-            if not within_goals(t.technique.id, goals):
-                continue
-            for p in t.paths:
-                broke = sorted(set(p.broken_by) & applied)
-                if not broke:
-                    continue
-                label = f"{t.technique.id} via {p.start} > " + " > ".join(s.id for s in p.steps)
-                kept: list[str] = []
-                for c in broke:
-                    name, _, target = c.rpartition("@")
-                    policy = policies.get(target)
-                    rules = policy.keeping(name) if policy else ()
-                    if policy is not None and rules:
-                        kept.extend(f"{policy.name}: {r.id}" for r in rules)
-                    else:
-                        what = _NOT_POD.get(name.split(":", 1)[0], "no pod field")
-                        kept.append(f"{c}: {what}, not a pod field (guard it with RBAC)")
-                out.append(
-                    PathKept(
-                        workload=ref,
-                        path=label,
-                        controls=tuple(broke),
-                        kept_by=tuple(sorted(set(kept))),
-                    )
-                )
+    for ref, p, label in goal_paths(base, goals):
+        broke = sorted(set(p.broken_by) & applied)
+        if not broke:
+            continue
+        kept: list[str] = []
+        for c in broke:
+            name, _, target = c.rpartition("@")
+            policy = policies.get(target)
+            rules = policy.keeping(name) if policy else ()
+            if policy is not None and rules:
+                kept.extend(f"{policy.name}: {r.id}" for r in rules)
+            else:
+                what = _NOT_POD.get(name.split(":", 1)[0], "no pod field")
+                kept.append(f"{c}: {what}, not a pod field (guard it with RBAC)")
+        out.append(
+            PathKept(
+                workload=ref, path=label, controls=tuple(broke), kept_by=tuple(sorted(set(kept)))
+            )
+        )
     return tuple(sorted(out, key=lambda k: (k.workload, k.path)))
 
 
