@@ -200,6 +200,10 @@ class AttackGraph:
         self._pred: dict[str, tuple[str, ...]] = {}
         self._new_succ: dict[str, dict[str, None]] = {}
         self._new_pred: dict[str, dict[str, None]] = {}
+        # One string object per node id while building: a node's id is spelled in several
+        # places (its edges, its groups' members), and equal strings that are one object
+        # compare by identity in the searches' dict lookups instead of by content.
+        self._names: dict[str, str] = {}
         # Relation targets shared by many step instances (see _Fanout): the groups, the
         # groups each step refers to (with its excluded owner) and each member's groups.
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
@@ -215,7 +219,7 @@ class AttackGraph:
         self._build()
         self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
         self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}
-        self._new_succ, self._new_pred = {}, {}
+        self._new_succ, self._new_pred, self._names = {}, {}, {}
 
     # -- construction --------------------------------------------------------------------
 
@@ -383,7 +387,8 @@ class AttackGraph:
     def _fanout(self, key: tuple[Group, str]) -> _Fanout:
         found = self._fanouts.get(key)
         if found is None:
-            members = self._members(key)
+            names = self._names  # the members that are nodes already: their one object
+            members = {names.get(n, n): o for n, o in self._members(key).items()}
             within = self._within
             if within is not None:  # the members outside this part
                 fan = within._fanouts.get(key)
@@ -414,13 +419,18 @@ class AttackGraph:
                 self._add_node(node)
         fan.complete = True
 
-    def _add_node(self, node: str) -> None:
-        self._new_succ.setdefault(node, {})
-        self._new_pred.setdefault(node, {})
+    def _add_node(self, node: str) -> str:
+        """Create ``node`` if new; its one string object (see :attr:`_names`)."""
+        found = self._names.get(node)
+        if found is None:
+            found = self._names[node] = node
+            self._new_succ[node] = {}
+            self._new_pred[node] = {}
+        return found
 
     def _add_edge(self, a: str, b: str) -> None:
-        self._add_node(a)
-        self._add_node(b)
+        a = self._add_node(a)
+        b = self._add_node(b)
         self._new_succ[a][b] = None
         self._new_pred[b][a] = None
 
