@@ -38,7 +38,7 @@ from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import NetworkPolicy
 from attackmap.model._rbac import Binding, PolicyRule, Role
-from attackmap.model._refs import ObjectRef
+from attackmap.model._refs import ObjectRef, trusted
 from attackmap.model._workload import (
     LINUX_CAPABILITIES,
     Container,
@@ -384,16 +384,12 @@ class Evidence(BaseModel):
     detail: str = ""
 
 
-_EVIDENCE_FIELDS = {"path", "line", "field", "detail"}
-
-
 def _evidence(path: str, line: int | None, fld: str, detail: str) -> Evidence:
     """An :class:`Evidence` from values that already have its field types (manifest
     locations and literal field names): built without re-validation, 150k times at 10k
-    workloads."""
-    return Evidence.model_construct(
-        _EVIDENCE_FIELDS, path=path, line=line, field=fld, detail=detail
-    )
+    workloads (:func:`~attackmap.model._refs.trusted`: half the time of
+    ``model_construct``)."""
+    return trusted(Evidence, path=path, line=line, field=fld, detail=detail)
 
 
 @dataclass(frozen=True)
