@@ -16,7 +16,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1957,17 +1957,23 @@ def effective_capabilities(facts: frozenset[str]) -> frozenset[str]:
     return frozenset((DEFAULT_CAPABILITIES - dropped) | added)
 
 
-def classify_hostpaths(facts: Iterable[str]) -> dict[str, list[str]]:
-    """``host_mount:<class>`` -> the ``hostpath:`` facts that give it."""
+def classify_hostpaths(
+    facts: Iterable[str], memo: dict[Any, Any] | None = None
+) -> dict[str, list[str]]:
+    """``host_mount:<class>`` -> the ``hostpath:`` facts that give it (``memo``: an
+    analysis' derivation memo, which keeps each fact's classes)."""
     out: dict[str, list[str]] = {}
     for fact in facts:
-        if not fact.startswith("hostpath:"):
-            continue
-        path, _, mode = fact[9:].rpartition(":")
-        rw = mode == "rw"
-        for cls in _hostpath_classes(path, rw):
-            out.setdefault(f"host_mount:{cls}", []).append(fact)
+        if fact.startswith("hostpath:"):
+            for cls in _memoised(memo, ("hostpath", fact), partial(_host_mounts, fact)):
+                out.setdefault(cls, []).append(fact)
     return out
+
+
+def _host_mounts(fact: str) -> tuple[str, ...]:
+    """The ``host_mount:<class>`` facts of one ``hostpath:<path>:<mode>`` fact."""
+    path, _, mode = fact[9:].rpartition(":")
+    return tuple(f"host_mount:{cls}" for cls in _hostpath_classes(path, mode == "rw"))
 
 
 def _run_path(path: str) -> str:
@@ -2140,11 +2146,8 @@ def derive(
         usable_src = [f for f in ("privileged", "uid_root", *escalation) if f in base]
         for cap in caps:
             # exactly the base facts that decide this capability
-            own = [
-                f
-                for f in cap_sources
-                if f in ("privileged", "cap_drop:ALL", f"cap_add:{cap}", f"cap_drop:{cap}")
-            ]
+            deciding = ("privileged", "cap_drop:ALL", f"cap_add:{cap}", f"cap_drop:{cap}")
+            own = [f for f in cap_sources if f in deciding]
             put(f"cap:{cap}", own)
             if usable:
                 put(f"cap_usable:{cap}", [*own, *usable_src])
@@ -2199,7 +2202,7 @@ def derive(
                     *aa_sources,
                 ],
             )
-        for cls, sources in classify_hostpaths(base).items():
+        for cls, sources in classify_hostpaths(base, memo).items():
             put(cls, sources)
     for fact in base:
         if fact.startswith(("rbac_sa:", "rbac_group:")):
