@@ -37,6 +37,7 @@ from attackmap.graph._report import (
     Report,
     TechniqueFinding,
     WorkloadAnalysis,
+    trusted,
 )
 from attackmap.model import Inventory, load
 
@@ -45,8 +46,9 @@ logger = logging.getLogger(__name__)
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
 
-# Report objects are built with model_construct from values of the right types; every
-# field is set, and these shared sets say so (pydantic copies them before any change).
+# Report objects are built with trusted() (model_construct's object) from values of the
+# right types, every field given in declaration order; these shared sets say so (pydantic
+# copies them before any change).
 _FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
 _PATH_STEP_FIELDS = {
     "id",
@@ -229,7 +231,8 @@ class Analyzer:
         steps); the fields are already validated (strings from the evidence)."""
         use = self._uses.get(fields)
         if use is None:
-            use = self._uses[fields] = FactUse.model_construct(
+            use = self._uses[fields] = trusted(
+                FactUse,
                 _FACT_USE_FIELDS,
                 fact=fields[0],
                 path=fields[1],
@@ -241,7 +244,8 @@ class Analyzer:
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         s = inst.scope.scope
-        return PathStep.model_construct(
+        return trusted(
+            PathStep,
             _PATH_STEP_FIELDS,
             id=inst.step.id,
             technique=inst.step.technique,
@@ -351,8 +355,8 @@ class Analyzer:
         broken_by = self._broken.get(key)
         if broken_by is None:
             broken_by = self._broken[key] = tuple(sorted(found))
-        return Path.model_construct(
-            _PATH_FIELDS, entry=entry, origin=origin, steps=steps, broken_by=broken_by
+        return trusted(
+            Path, _PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by, origin=origin
         )
 
     def _cached_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
@@ -395,7 +399,8 @@ class Analyzer:
             )
             technique = self.kb.technique(tid)
             findings.append(
-                TechniqueFinding.model_construct(
+                trusted(
+                    TechniqueFinding,
                     _FINDING_FIELDS,
                     technique=technique,
                     paths=paths,
