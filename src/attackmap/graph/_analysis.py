@@ -19,7 +19,7 @@ from attackmap._args import as_strings
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
-from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
+from attackmap.graph._catalogue import Catalogue, ControlInstance, load_catalogue
 from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
@@ -281,7 +281,7 @@ class Analyzer:
             )
             for arg in args:
                 ci = self._instance(control.id, arg)
-                if any(_match(p, f) for p in ci.removes for f in relevant):
+                if ci.removes_any(relevant):
                     out.append((ci, _is_ctx_control(ci)))
         found = self._touch_memo[relevant] = tuple(out)
         return found
