@@ -19,7 +19,7 @@ from attackmap._args import as_strings
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
-from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
+from attackmap.graph._catalogue import Catalogue, ControlInstance, load_catalogue
 from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
@@ -37,6 +37,7 @@ from attackmap.graph._report import (
     Report,
     TechniqueFinding,
     WorkloadAnalysis,
+    trusted,
 )
 from attackmap.model import Inventory, load
 
@@ -45,8 +46,9 @@ logger = logging.getLogger(__name__)
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
 
-# Report objects are built with model_construct from values of the right types; every
-# field is set, and these shared sets say so (pydantic copies them before any change).
+# Report objects are built with trusted() (model_construct's object) from values of the
+# right types, every field given in declaration order; these shared sets say so (pydantic
+# copies them before any change).
 _FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
 _PATH_STEP_FIELDS = {
     "id",
@@ -229,7 +231,8 @@ class Analyzer:
         steps); the fields are already validated (strings from the evidence)."""
         use = self._uses.get(fields)
         if use is None:
-            use = self._uses[fields] = FactUse.model_construct(
+            use = self._uses[fields] = trusted(
+                FactUse,
                 _FACT_USE_FIELDS,
                 fact=fields[0],
                 path=fields[1],
@@ -241,7 +244,8 @@ class Analyzer:
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         s = inst.scope.scope
-        return PathStep.model_construct(
+        return trusted(
+            PathStep,
             _PATH_STEP_FIELDS,
             id=inst.step.id,
             technique=inst.step.technique,
@@ -277,7 +281,7 @@ class Analyzer:
             )
             for arg in args:
                 ci = self._instance(control.id, arg)
-                if any(_match(p, f) for p in ci.removes for f in relevant):
+                if ci.removes_any(relevant):
                     out.append((ci, _is_ctx_control(ci)))
         found = self._touch_memo[relevant] = tuple(out)
         return found
@@ -351,8 +355,8 @@ class Analyzer:
         broken_by = self._broken.get(key)
         if broken_by is None:
             broken_by = self._broken[key] = tuple(sorted(found))
-        return Path.model_construct(
-            _PATH_FIELDS, entry=entry, origin=origin, steps=steps, broken_by=broken_by
+        return trusted(
+            Path, _PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by, origin=origin
         )
 
     def _cached_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
@@ -395,7 +399,8 @@ class Analyzer:
             )
             technique = self.kb.technique(tid)
             findings.append(
-                TechniqueFinding.model_construct(
+                trusted(
+                    TechniqueFinding,
                     _FINDING_FIELDS,
                     technique=technique,
                     paths=paths,
