@@ -1,4 +1,4 @@
-"""The report's models built by ``trusted`` (the analysis and the report reader) are the
+"""The report's models built by ``model._refs.trusted`` (the analysis and the report reader) are the
 objects ``model_construct`` makes: the same fields in the same order, the same fields-set,
 no extra or private values, equal, hashing, pickling, dumping and printing alike."""
 
@@ -12,8 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from attackmap.graph import Report, analyze
-from attackmap.graph._report import FactUse, PathStep, TechniqueFinding, trusted
+from attackmap.graph._report import FactUse, PathStep, TechniqueFinding
 from attackmap.graph._report import Path as ReportPath
+from attackmap.model._refs import trusted
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
@@ -71,10 +72,7 @@ def test_trusted_models_have_nothing_model_construct_would_add(cls: type[BaseMod
 
 
 def test_trusted_is_model_construct() -> None:
-    use = trusted(
-        FactUse, {"fact", "path", "line", "field", "detail"}, fact="a", path="p", line=3,
-        field="f", detail="",
-    )  # fmt: skip
+    use = trusted(FactUse, fact="a", path="p", line=3, field="f", detail="")
     _assert_constructed(use)
     assert use == FactUse(fact="a", path="p", line=3, field="f", detail="")
 

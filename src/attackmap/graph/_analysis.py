@@ -37,31 +37,14 @@ from attackmap.graph._report import (
     Report,
     TechniqueFinding,
     WorkloadAnalysis,
-    trusted,
 )
 from attackmap.model import Inventory, load
+from attackmap.model._refs import trusted
 
 logger = logging.getLogger(__name__)
 
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
-
-# Report objects are built with trusted() (model_construct's object) from values of the
-# right types, every field given in declaration order; these shared sets say so (pydantic
-# copies them before any change).
-_FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
-_PATH_STEP_FIELDS = {
-    "id",
-    "technique",
-    "title",
-    "scope",
-    "workload",
-    "container",
-    "facts",
-    "broken_by",
-}
-_PATH_FIELDS = {"entry", "origin", "steps", "broken_by"}
-_FINDING_FIELDS = {"technique", "paths", "truncated", "severity"}
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -233,7 +216,6 @@ class Analyzer:
         if use is None:
             use = self._uses[fields] = trusted(
                 FactUse,
-                _FACT_USE_FIELDS,
                 fact=fields[0],
                 path=fields[1],
                 line=fields[2],
@@ -246,7 +228,6 @@ class Analyzer:
         s = inst.scope.scope
         return trusted(
             PathStep,
-            _PATH_STEP_FIELDS,
             id=inst.step.id,
             technique=inst.step.technique,
             title=inst.step.title,
@@ -355,9 +336,7 @@ class Analyzer:
         broken_by = self._broken.get(key)
         if broken_by is None:
             broken_by = self._broken[key] = tuple(sorted(found))
-        return trusted(
-            Path, _PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by, origin=origin
-        )
+        return trusted(Path, entry=entry, steps=steps, broken_by=broken_by, origin=origin)
 
     def _cached_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         memo = graph.memo.setdefault("steps", {})
@@ -401,7 +380,6 @@ class Analyzer:
             findings.append(
                 trusted(
                     TechniqueFinding,
-                    _FINDING_FIELDS,
                     technique=technique,
                     paths=paths,
                     truncated=len(ranked) > MAX_PATHS_PER_TECHNIQUE,

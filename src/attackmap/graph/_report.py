@@ -24,7 +24,7 @@ from attackmap._views import notebook_html
 from attackmap.attack import AttackKB, Technique
 from attackmap.errors import AttackmapError, InputError
 from attackmap.graph._pss_join import PSSTradeoff
-from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation
+from attackmap.model._refs import ObjectRef, SkippedObject, SourceLocation, trusted
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -38,24 +38,6 @@ SCHEMA_ID = "attackmap.report/v2"
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-_FrozenT = TypeVar("_FrozenT", bound=_Frozen)
-_set = object.__setattr__
-
-
-def trusted(cls: type[_FrozenT], fields_set: set[str], /, **values: Any) -> _FrozenT:
-    """The object ``cls.model_construct(fields_set, **values)`` makes, when ``values`` give
-    every field of ``cls`` in declaration order with values of the field types (the report's
-    models have no aliases, extra fields, private attributes or post-init hooks): without
-    its per-field loop, which costs 4x the object itself (the analysis makes ~120 per
-    workload). ``fields_set`` is shared, as with ``model_construct``."""
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", values)
-    _set(obj, "__pydantic_fields_set__", fields_set)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
 
 
 class FactUse(_Frozen):
@@ -1150,7 +1132,6 @@ class _Reader:
         # every value checked above, of the types the fields take
         return trusted(
             Path,
-            {"entry", "steps", "broken_by", "origin"},
             entry=entry,
             steps=tuple(used),
             broken_by=broken_by,

@@ -202,10 +202,13 @@ def _instance(cls: type[M], data: dict[str, Any], fields_set: set[str]) -> M:
 def trusted(cls: type[M], /, **values: Any) -> M:
     """An instance of ``cls`` from values attackmap's own code has already validated and
     normalised (field names, right types) — what ``cls(**values)`` would give, without
-    pydantic re-validating every field (the loader builds ~35 models per workload).
+    pydantic re-validating every field (the loader builds ~35 models per workload, the
+    analysis ~120 report objects: path steps, paths, fact uses, findings).
 
-    Internal to the loader: models a user constructs are always validated. Unknown or
-    missing required fields are still refused (a bug in our code, not bad input).
+    Internal to attackmap (the loader, the fact base's evidence, the analysis' report
+    objects and the report reader): models a user constructs are always validated.
+    Unknown or missing required fields are still refused (a bug in our code, not bad
+    input).
     """
     shape = _SHAPES.get(cls)
     if shape is None:
