@@ -335,3 +335,23 @@ def test_every_control_transforms_as_documented(catalogue: Catalogue) -> None:
         assert ci.transform(facts) == _reference_transform(ci, facts), ci.id
         for fact in facts:
             assert ci.removes_any({fact}) == _removes(ci, fact), (ci.id, fact)
+
+
+@pytest.mark.parametrize("path", ["/data/*", "/x[1]/*", "/logs/?", "/plain"])
+def test_an_argument_is_literal_in_a_removal(catalogue: Catalogue, path: str) -> None:
+    """A control made for a hostPath whose name holds glob characters removes the facts of
+    that hostPath, not those of every path the name would match as a pattern."""
+    others = {"/data/x", "/data/[x]", "/x1/a", "/x[1]/a", "/logs/a", "/plainx"} - {path}
+    facts = frozenset(f"hostpath:{p}:{mode}" for p in {path, *others} for mode in ("ro", "rw"))
+    for control in ("remove-hostpath", "hostpath-read-only"):
+        ci = catalogue.control(control).instantiate(path)
+        left = ci.transform(facts)
+        assert f"hostpath:{path}:rw" not in left, (control, path)
+        assert {f for f in facts if not f.startswith(f"hostpath:{path}:")} <= left, (control, path)
+        assert not ci.removes_any({f for f in facts if not f.startswith(f"hostpath:{path}:")})
+    # a glob of the catalogue's own ("cap_add:*") keeps matching every argument-free fact
+    assert (
+        catalogue.control("drop-all-capabilities")
+        .instantiate(None)
+        .removes_any({"cap_add:NET_RAW"})
+    )

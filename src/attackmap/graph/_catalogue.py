@@ -38,6 +38,9 @@ _VISIBLE: dict[str, frozenset[str]] = {
 }
 
 _ATOM = re.compile(r"^(state|fact):[A-Za-z0-9_:./*{}\-]+$")
+#: The characters fnmatch reads as a pattern; each written as a class of itself ("[*]") to
+#: stand for itself in a glob.
+_GLOB_CHARS = re.compile(r"([*?[])")
 
 
 class _Frozen(BaseModel):
@@ -138,9 +141,16 @@ class Control(_Frozen):
     references: tuple[str, ...] = ()
 
     def instantiate(self, arg: str | None) -> "ControlInstance":
-        def fill(atom: str) -> str:
+        def fill(atom: str, value: str | None = arg) -> str:
             text = atom[5:] if atom.startswith("fact:") else atom
-            return text.replace("{arg}", arg) if arg is not None else text
+            return text.replace("{arg}", value) if value is not None else text
+
+        def fill_removal(atom: str) -> str:
+            # A removal with a "*" is a glob, and the argument in it literal text: the
+            # hostPath "/data/*" names that directory, not every directory it would match.
+            if arg is not None and ("*" in atom or "*" in arg):
+                return fill(atom, _GLOB_CHARS.sub(r"[\1]", arg))
+            return fill(atom)
 
         patch = {
             k: (v.replace("{arg}", arg) if isinstance(v, str) and arg is not None else v)
@@ -150,7 +160,7 @@ class Control(_Frozen):
             control=self.id,
             arg=arg,
             title=self.title.replace("{arg}", arg) if arg is not None else self.title,
-            removes=tuple(fill(a) for a in self.removes),
+            removes=tuple(fill_removal(a) for a in self.removes),
             adds=tuple(fill(a) for a in self.adds),
             patch=patch,
         )
