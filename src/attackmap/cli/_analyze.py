@@ -172,7 +172,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="N",
         help="local, one cluster: processes that analyse its workloads, forked once its attack "
-        "graph is built (default: the CPUs available, from 200 workloads; 1: this process); "
+        "graph is built (default: the CPUs available, from 100 workloads; 1: this process); "
         "local, a fleet or --shards: processes that run whole tasks (default 1); dask without "
         "--scheduler: the processes of a Dask cluster started for the run",
     )

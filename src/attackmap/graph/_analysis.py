@@ -64,9 +64,10 @@ _PATH_STEP_FIELDS = {
 _PATH_FIELDS = {"entry", "origin", "steps", "broken_by"}
 _FINDING_FIELDS = {"technique", "paths", "truncated", "severity"}
 
-FORK_MIN_WORKLOADS = 200
-"""``analyze(workers="auto")`` forks workers from this many workloads in the cluster (below,
-the forks and the results' way back cost about what the split saves: docs/scaling.md)."""
+FORK_MIN_WORKLOADS = 100
+"""``analyze(workers="auto")`` forks workers from this many workloads in the cluster. At 100
+the split saves a fifth of the time on two free cores for ~3% more CPU; below, the whole
+analysis takes about a second, and another process' memory buys little (docs/scaling.md)."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -416,28 +417,44 @@ class Analyzer:
         """The report; with ``only`` (workload keys), the analyses of those workloads
         alone, each exactly as in the whole report (a shard: ``attackmap.engines``).
 
-        ``workers`` > 1: the workloads' analyses (paths, findings, Pod Security trade-off,
-        minimal controls) in that many processes, forked now, when the fact base and the
-        graph are built, so they share them copy-on-write; each analyses a contiguous run
-        of the workloads in report order and this process joins them in that order (the
-        report is the same). Where forking is refused (:func:`attackmap._fork.fork_refusal`:
-        another thread runs, not Linux, a worker already), all run here."""
+        ``workers`` > 1: the workloads' analyses (findings, ``broken_by``, Pod Security
+        trade-off, minimal controls) in that many processes, forked once the paths are found,
+        so they share the fact base, the scoped facts and the paths copy-on-write; each
+        analyses a contiguous run of the workloads in report order and this process joins
+        them in that order (the report is the same). The path search stays here: it is
+        mostly a search of the whole graph per entry kind and per sink, whoever asks (a
+        worker searching for half the workloads paid ~90% of the search for all). Where
+        forking is refused (:func:`attackmap._fork.fork_refusal`: another thread runs, not
+        Linux, a worker already), all run here."""
+        total = len(self.fb.workloads)
         chosen = sorted(
             (wf for wf in self.fb.workloads if only is None or wf.key in only),
             key=lambda wf: wf.workload.ref.sort_key(),
         )
+        graph = self.graph
+        raw = self._raw_paths(graph, [wf.key for wf in chosen])
+        graph.drop_caches()  # the hub path tables: a distance per node each, done with
+        scoped = graph.facts
+        if total > PSS_TRADEOFF_MAX_WORKLOADS:
+            # The paths are found and no Pod Security re-analysis follows: the graph's nodes
+            # and edges (a third of what the analysis holds) go before the report's objects
+            # are made (and before any fork); report.graph, minimal_controls() and apply()
+            # build it again.
+            self._graph = None
+            del graph
         parts = max(1, min(workers, len(chosen)))
         if parts > 1:
             refusal = fork_refusal()
             if refusal is not None:
                 logger.debug("analysing %d workloads in one process: %s", len(chosen), refusal)
                 parts = 1
-        # The first run is analysed here (and may let the graph go: see _analyses), the
-        # others in forked children (which keep theirs: it is shared with this process).
-        runs = [(_run(chosen, i, parts), i == 0) for i in range(parts)]
         if parts > 1:
             logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
-        analyses = [a for run in fork_map(self._analyses, runs) for a in run]
+        # runs of about equal work: a workload's analysis grows with its paths
+        runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+        analyses = [
+            a for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs) for a in run
+        ]
         report = Report(
             attack_version=self.kb.version,
             atlas_version=self.kb.atlas.version,
@@ -453,25 +470,18 @@ class Analyzer:
         self._uses.clear()
         self._broken.clear()
         if self._graph is not None:
-            self._graph.drop_caches()  # (its memo is the GraphFacts' memo too)
+            self._graph.drop_caches()
+        scoped.memo.clear()
         return report
 
-    def _analyses(self, task: tuple[Sequence[WorkloadFacts], bool]) -> list[WorkloadAnalysis]:
-        """The analyses of a run of workloads (``task``: the run, and whether this process
-        may let the graph go once the run's paths are found)."""
-        chosen, release = task
-        graph = self.graph
+    def _analyses(
+        self,
+        scoped: GraphFacts,
+        raw: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]],
+        chosen: Sequence[WorkloadFacts],
+    ) -> list[WorkloadAnalysis]:
+        """The analyses of a run of workloads from their paths (``raw``, taken from it)."""
         total = len(self.fb.workloads)
-        raw = self._raw_paths(graph, [wf.key for wf in chosen])
-        graph.drop_caches()  # the hub path tables: a distance per node each, done with
-        scoped = graph.facts
-        if release and total > PSS_TRADEOFF_MAX_WORKLOADS:
-            # The paths are found and no Pod Security re-analysis follows: the graph's nodes
-            # and edges (a third of what the analysis holds) go before the report's objects
-            # are made; report.graph, minimal_controls() and apply() build it again. (A
-            # forked worker keeps it: freeing it there would only copy the shared pages.)
-            self._graph = None
-            del graph
         analyses = []
         for wf in chosen:
             findings = self._findings(scoped, wf.key, raw.pop(wf.key))
@@ -880,6 +890,23 @@ def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
     """The keys of the i-th of n runs of the workloads in report order."""
     ordered = sorted(fb.workloads, key=lambda wf: wf.workload.ref.sort_key())
     return frozenset(wf.key for wf in _run(ordered, *shard))
+
+
+def _balanced_runs(items: Sequence[T], weights: Sequence[int], n: int) -> list[Sequence[T]]:
+    """``items`` cut into ``n`` contiguous runs of about equal total weight (none empty
+    when there are at least ``n`` items)."""
+    total = sum(weights)
+    runs: list[Sequence[T]] = []
+    start = done = 0
+    for i, weight in enumerate(weights):
+        done += weight
+        later = n - len(runs) - 1  # runs still to start after the current one
+        after = len(items) - i - 1  # items after this one
+        if later and after >= later and (done * n >= total * (len(runs) + 1) or after == later):
+            runs.append(items[start : i + 1])
+            start = i + 1
+    runs.append(items[start:])
+    return runs
 
 
 def _run(items: Sequence[T], i: int, n: int) -> Sequence[T]:
