@@ -315,15 +315,17 @@ def written(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     return out.read_text(encoding="utf-8")
 
 
-def test_the_cli_forks_for_one_cluster_by_default(
+def test_the_cli_forks_with_workers_auto(
     cluster: Path, written: str, pids: _Pids, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", 10)
     monkeypatch.setattr(_analysis, "available_cpus", lambda: 2)
-    out = tmp_path / "auto.json"
-    assert main(["analyze", str(cluster), "-o", str(out), "-q"]) == 0
-    assert out.read_text(encoding="utf-8") == written
-    assert len(pids.runs()) == 2
+    default, auto = tmp_path / "default.json", tmp_path / "auto.json"
+    assert main(["analyze", str(cluster), "-o", str(default), "-q"]) == 0
+    assert [pid for pid, _ in pids.runs()] == [pids.parent]  # by default, one process
+    assert main(["analyze", str(cluster), "--workers", "auto", "-o", str(auto), "-q"]) == 0
+    assert default.read_text(encoding="utf-8") == auto.read_text(encoding="utf-8") == written
+    assert len(pids.runs()) == 3
 
 
 def test_cli_workers_count_forked_workers_for_one_cluster(
@@ -346,6 +348,17 @@ def test_cli_workers_and_shards_run_shard_tasks(
     assert out.read_text(encoding="utf-8") == written
     runs = pids.runs()
     assert len(runs) == 2 and pids.parent not in dict(runs)
+
+
+def test_cli_workers_auto_with_shards_sizes_the_pool(
+    cluster: Path, written: str, pids: _Pids, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
+    out = tmp_path / "shards.json"
+    argv = ["analyze", str(cluster), "--workers", "auto", "--shards", "2", "-o", str(out), "-q"]
+    assert main(argv) == 0
+    assert out.read_text(encoding="utf-8") == written
+    assert len(pids.runs()) == 2 and pids.parent not in dict(pids.runs())  # a pool of 2
 
 
 def test_cli_workers_draw_the_whole_graph(

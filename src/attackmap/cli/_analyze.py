@@ -39,8 +39,7 @@ examples:
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
   attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
   attackmap analyze deploy/ --baseline main.json --fail-on high   only what is new
-  attackmap analyze big/ -o big.json                  one cluster, its workloads on every CPU
-  attackmap analyze big/ --workers 1 -o big.json      ... in this process alone
+  attackmap analyze big/ --workers auto -o big.json  one cluster, its workloads on every CPU
   attackmap analyze prod/ stage/ --out-dir reports/          a fleet: reports/prod.json ...
   attackmap analyze prod/ stage/ --out-dir reports/ --engine dask --scheduler tcp://sched:8786
 """
@@ -168,13 +167,13 @@ def add_parser(sub: Any) -> None:
     )
     engine.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=None,
         metavar="N",
-        help="local, one cluster: processes that analyse its workloads, forked once its attack "
-        "graph is built (default: the CPUs available, from 100 workloads; 1: this process); "
-        "local, a fleet or --shards: processes that run whole tasks (default 1); dask without "
-        "--scheduler: the processes of a Dask cluster started for the run",
+        help="local, one cluster: processes that analyse its workloads, forked once its paths "
+        "are found (auto: the CPUs available, from 100 workloads); local, a fleet or --shards: "
+        "processes that run whole tasks; dask without --scheduler: the processes of a Dask "
+        "cluster started for the run (default 1: this process; auto: the CPUs available)",
     )
     engine.add_argument(
         "--scheduler",
@@ -202,6 +201,11 @@ def add_parser(sub: Any) -> None:
         "directory or above; flags win over it)",
     )
     p.set_defaults(run=run)
+
+
+def _workers(value: str) -> int | str:
+    """``--workers``: a positive integer or ``auto``."""
+    return "auto" if value == "auto" else _positive(value)
 
 
 def _positive(value: str) -> int:
@@ -244,6 +248,10 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
             field="--baseline",
             hint="compare each cluster's report with its own baseline in a separate run",
         )
+    if not _forks(args) and args.workers == "auto":
+        from attackmap._fork import available_cpus
+
+        args.workers = available_cpus()  # the processes of the pool or the Dask cluster
     elsewhere = args.engine == "dask" or (not _forks(args) and (args.workers or 1) > 1)
     if "-" in args.paths and (elsewhere or args.shards > 1):
         raise AttackmapError(
@@ -334,9 +342,10 @@ def run(args: argparse.Namespace) -> int:
     forks = _forks(args)
     # A spinner is a thread, and the analysis forks no worker while another thread runs:
     # when it may fork, the message is written once instead.
-    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not forks):
+    may_fork = forks and args.workers not in (None, 1)
+    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not may_fork):
         if forks:
-            analysis = attackmap.analyze(paths, workers=args.workers or "auto", **options)
+            analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
             reports = [analysis]
         elif args.engine == "dask":
             from attackmap.engines._dask import connect

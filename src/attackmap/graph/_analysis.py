@@ -65,9 +65,9 @@ _PATH_FIELDS = {"entry", "origin", "steps", "broken_by"}
 _FINDING_FIELDS = {"technique", "paths", "truncated", "severity"}
 
 FORK_MIN_WORKLOADS = 100
-"""``analyze(workers="auto")`` forks workers from this many workloads in the cluster. At 100
-the split saves a fifth of the time on two free cores for ~3% more CPU; below, the whole
-analysis takes about a second, and another process' memory buys little (docs/scaling.md)."""
+"""``analyze(workers="auto")`` forks workers from this many workloads in the cluster. At 100,
+by CPU accounting, two workers take ~0.8 of one process's time on two free cores for ~5%
+more CPU; below, the whole analysis takes about a second (docs/scaling.md)."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -815,8 +815,8 @@ def analyze(
     the i-th of ``n`` equal runs of the workloads in report order (the whole cluster is
     still loaded and its graph built, so each analysis is exactly the whole report's);
     ``attackmap.engines`` runs the shards and joins them. ``workers``: processes that
-    analyse the workloads, forked once the facts and the attack graph are built (they
-    share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
+    analyse the workloads, forked once the facts, the attack graph and the paths are built
+    (they share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
     the CPUs this process may use when the cluster has at least
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
     (another thread running, not Linux, in a worker process) every analysis runs here.
