@@ -17,7 +17,16 @@ from pydantic import BaseModel, ValidationError
 from tests.conftest import shared_path
 
 from attackmap.errors import InputError
-from attackmap.model import Container, Inventory, ObjectRef, Port, _refs, load, relink
+from attackmap.model import (
+    Container,
+    Inventory,
+    ObjectRef,
+    Port,
+    _refs,
+    load,
+    read_documents,
+    relink,
+)
 from attackmap.model._refs import replace, shared, trusted
 
 
@@ -459,3 +468,63 @@ def test_string_subclasses_become_strings_in_refs() -> None:
     ref = inv.service_accounts[0].ref
     assert type(ref.name) is str and type(ref.namespace) is str and ref.namespace == "team"
     assert w.service_account.exists and w.service_account.automount is False
+
+
+def test_read_and_load_is_read_documents_then_load(tmp_path: Path, parallel: list[int]) -> None:
+    """One pass (objects built while the workers parse) gives the documents and the
+    inventory of the two passes ``analyze`` made before."""
+    from attackmap.model._loader import read_and_load
+
+    _many_files(tmp_path)
+    documents, inventory = read_and_load(tmp_path, namespace="other")
+    assert parallel and (parallel[0] >= 1 or (os.cpu_count() or 1) < 2)
+    two_passes = read_documents(tmp_path)
+    assert documents == two_passes
+    assert inventory == load(*two_passes, namespace="other")
+    assert gc.isenabled()
+
+
+def test_read_and_load_refuses_an_empty_input_after_the_reading_errors(tmp_path: Path) -> None:
+    from attackmap.model._loader import read_and_load
+
+    (tmp_path / "empty.yaml").write_text("# nothing\n---\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no Kubernetes documents found"):
+        read_and_load(tmp_path)
+    (tmp_path / "zz-bad.yaml").write_text("a: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as reading:
+        read_and_load(tmp_path)
+    assert reading.value.path is not None and reading.value.path.endswith("zz-bad.yaml")
+    (tmp_path / "zz-bad.yaml").write_text(  # a collecting error comes after the check
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec: {containers: 3}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="containers"):
+        read_and_load(tmp_path)
+
+
+def test_read_and_load_warns_of_an_unrendered_chart_only_beside_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chart that cannot be rendered is skipped with a warning when something else is
+    analysed; alone, the input is refused with its reason, and not also warned about."""
+    from attackmap.model._loader import read_and_load
+
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+    (chart / "templates" / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    with caplog.at_level("WARNING", logger="attackmap"), pytest.raises(InputError) as alone:
+        read_and_load(tmp_path)
+    assert "helm is not on PATH" in str(alone.value)
+    assert not [r for r in caplog.records if "skipped" in r.getMessage()]
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec: {containers: [{name: c, image: i}]}\n"
+    )
+    with caplog.at_level("WARNING", logger="attackmap"):
+        documents, inventory = read_and_load(tmp_path)
+    assert [str(w.ref) for w in inventory.workloads] == ["Pod/default/app"]
+    assert [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()] == [
+        f"{chart}: skipped: {inventory.skipped[0].reason}"
+    ]
+    assert len(documents) == 2

@@ -99,16 +99,16 @@ def _row(w: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from attackmap.cli._output import print_table, write_stream, write_text
-    from attackmap.model import load, read_documents
-    from attackmap.model._loader import SKIPPED_FILE, require_documents
+    from attackmap.model._loader import SKIPPED_FILE, read_and_load
 
     fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
-    documents = read_documents(
-        *args.paths, helm_values=args.values, helm_set=args.set, keep_going=args.keep_going
-    )
-    require_documents(documents, args.paths)  # as analyze: nothing to list is an error
-    inventory = load(
-        *documents, namespace=args.namespace, context=args.context, keep_going=args.keep_going
+    _documents, inventory = read_and_load(  # as analyze: nothing to list is an error
+        *args.paths,
+        namespace=args.namespace,
+        context=args.context,
+        helm_values=args.values,
+        helm_set=args.set,
+        keep_going=args.keep_going,
     )
     failed = 2 if report_input_errors(inventory.skipped) else 0
     if fmt == "json":

@@ -99,18 +99,16 @@ def to_json(results: list[tuple[Workload, PSSResult]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from attackmap.model import load, read_documents
-    from attackmap.model._loader import require_documents
+    from attackmap.model._loader import read_and_load
     from attackmap.pss import evaluate
     from attackmap.pss._versions import parse_version
 
     fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
     version = parse_version(args.policy_version)  # bad version: PSSError before reading
-    documents = read_documents(
+    # as analyze and inventory: nothing to evaluate is exit 2
+    _documents, inventory = read_and_load(
         *args.paths, helm_values=args.values, helm_set=args.set, keep_going=args.keep_going
     )
-    require_documents(documents, args.paths)  # as analyze and inventory: nothing is exit 2
-    inventory = load(*documents, keep_going=args.keep_going)
     workloads = sorted(inventory.workloads, key=lambda w: w.ref.sort_key())
     results = [(w, evaluate(w, args.level, version)) for w in workloads]
     if not workloads:

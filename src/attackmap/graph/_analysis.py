@@ -850,15 +850,18 @@ def analyze(
         if context is not None:
             raise AttackmapError("pass context to attackmap.load when analysing an Inventory")
     else:
-        from attackmap.model import read_documents
-        from attackmap.model._loader import require_documents
+        from attackmap.model._loader import read_and_load
 
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
-        documents = read_documents(
-            *sources, helm_values=helm_values, helm_set=helm_set, keep_going=keep_going
+        # the documents, for apply(); nothing to analyse is an error
+        documents, inventory = read_and_load(
+            *sources,
+            namespace=namespace,
+            context=context,
+            helm_values=helm_values,
+            helm_set=helm_set,
+            keep_going=keep_going,
         )
-        require_documents(documents, sources)  # nothing to analyse is an error
-        inventory = load(*documents, namespace=namespace, context=context, keep_going=keep_going)
     if seccomp_root is not None and not FsPath(seccomp_root).is_dir():
         raise AttackmapError(
             "the seccomp root is not a directory",

@@ -1355,11 +1355,50 @@ def load(
     and ``TypeError`` for arguments of the wrong type (a source that is none of the
     above, a ``namespace`` that is not a string).
     """
+    return _load(sources, namespace, context, _reading(helm_values, helm_set, keep_going))
+
+
+@without_gc
+def read_and_load(
+    *sources: Source,
+    namespace: str | None = None,
+    context: Any = None,
+    helm_values: Iterable[str] | str = (),
+    helm_set: Iterable[str] | str = (),
+    keep_going: bool = False,
+) -> tuple[list[RawDocument], Inventory]:
+    """:func:`read_documents` and :func:`load` of its result in one pass: the documents
+    (what ``Report.apply()`` patches) and the inventory, which is exactly
+    ``load(*read_documents(...))``'s; the objects are built while later files are still
+    being parsed (two passes parse every file before building any). An input without a
+    single document raises as :func:`require_documents` does, after the reading errors
+    and before the loading ones, as ``read_documents`` then ``require_documents`` then
+    ``load`` do."""
+    documents: list[RawDocument] = []
+    inventory = _load(
+        sources,
+        namespace,
+        context,
+        _reading(helm_values, helm_set, keep_going),
+        kept=documents,
+    )
+    return documents, inventory
+
+
+def _load(
+    sources: tuple[Source, ...],
+    namespace: str | None,
+    context: Any,
+    reading: _Reading,
+    kept: list[RawDocument] | None = None,
+) -> Inventory:
+    """:func:`load`; with ``kept``, every document read is appended to it and an input
+    without a document is refused (:func:`require_documents`) once every source is read."""
+    keep_going = reading.keep_going
     if namespace is not None:
         if not isinstance(namespace, str):
             raise TypeError(f"namespace must be a string or None, got {type(namespace).__name__}")
         namespace = str(namespace)  # a str subclass becomes a str
-    reading = _reading(helm_values, helm_set, keep_going)
     read: list[str] = []
     c = _Collected({}, {}, [], [], [], {}, [], {})
     default_ns = namespace or "default"
@@ -1382,16 +1421,27 @@ def load(
     waiting: list[_Object] = []
     failed: InputError | None = None
     documents = 0
+    # With ``kept``, the warning of a chart that could not be rendered waits for a
+    # document: an input of nothing else is refused with that reason, not warned about.
+    unrendered: list[_SkippedFile] = []
+    live = False
     for source in sources:
         with contextlib.closing(_source_batches(source, read, reading)) as batches:
             for batch in batches:  # (closing: stops the parsing workers on an error)
                 documents += len(batch)
+                if kept is not None:
+                    kept.extend(batch)
                 for doc in batch:
                     if isinstance(doc, _SkippedFile) and doc.kind != "special":
                         if doc.kind == "unrendered":  # the rest is analysed: say so
-                            log.warning("%s: skipped: %s", doc.path, doc.reason)
+                            unrendered.append(doc)
+                            if kept is None or live:
+                                _log_unrendered(unrendered)
                         c.skipped.append(doc.skipped())
                         continue
+                    if not live and doc.data is not None:
+                        live = True
+                        _log_unrendered(unrendered)  # held while the input might be empty
                     try:
                         objects = _objects(doc, c.warnings)
                     except InputError as e:
@@ -1413,6 +1463,9 @@ def load(
                             collect(obj)
                         except InputError as e:
                             failed = e
+    if kept is not None:
+        require_documents(kept, sources)
+        _log_unrendered(unrendered)
     if failed is not None:
         raise failed
     for obj in waiting:
@@ -1533,6 +1586,14 @@ def read_documents(
     for source in sources:
         docs.extend(_read_source(source, read, reading))
     return docs
+
+
+def _log_unrendered(docs: list[_SkippedFile]) -> None:
+    """Log (and forget) the charts and kustomizations skipped because they could not be
+    rendered: the rest of the input is analysed."""
+    for doc in docs:
+        log.warning("%s: skipped: %s", doc.path, doc.reason)
+    docs.clear()
 
 
 def _reading(
