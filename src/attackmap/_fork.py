@@ -14,7 +14,6 @@ Callers then compute every part here; the result is the same.
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import sys
 import threading
@@ -28,8 +27,6 @@ __all__ = ["ForkError", "available_cpus", "fork_map", "fork_refusal"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-logger = logging.getLogger(__name__)
 
 
 class ForkError(AttackmapError):
@@ -132,7 +129,7 @@ def _receive(child: Any, receive: Any, index: int) -> Any:
         raise ForkError(
             f"analysis worker {index} (pid {child.pid}) ended with exit code "
             f"{child.exitcode} before sending its results",
-            hint="it may have run out of memory: run with one worker (--workers 1)",
+            hint="it may have run out of memory: analyse in one process (--workers 1, workers=1)",
         ) from None
     if status == "error":
         raise value from RemoteTraceback(text)
