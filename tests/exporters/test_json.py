@@ -86,6 +86,11 @@ def test_a_generated_cluster_is_byte_identical(synthetic: Report) -> None:
     namespaces = {w.ref.namespace for w in synthetic.workloads}
     assert len(synthetic.workloads) >= 40 and len(namespaces) > 3
     assert sum(len(w.techniques) for w in synthetic.workloads) > 100
+    # the optional keys of the text the compact writer makes itself (_Tables.workload_json)
+    techniques = [t for w in synthetic.workloads for t in w.techniques]
+    assert any(t.truncated for t in techniques)
+    assert any(p.origin for t in techniques for p in t.paths)
+    assert any(not p.origin for t in techniques for p in t.paths)
     assert_byte_identical(synthetic)
 
 

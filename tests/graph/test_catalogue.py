@@ -3,6 +3,7 @@ catalogue is refused with a :class:`MappingError` that names the file and the en
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from attackmap.attack import AttackKB, load_attack
 from attackmap.errors import MappingError
 from attackmap.graph import Catalogue, load_catalogue
+from attackmap.graph._catalogue import ControlInstance
 from attackmap.graph._facts import is_known_fact
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -295,3 +297,41 @@ def test_techniques_outside_the_containers_matrix_are_exactly_the_slices_extras(
     assert kb.source.kind == "slice"
     for tid in EXTRA_TECHNIQUES:
         assert "Containers" not in kb.technique(tid).platforms
+
+
+def _removes(ci: ControlInstance, fact: str) -> bool:
+    """A removal as the catalogue documents it: with ``*``, an fnmatch glob; without, one
+    fact named exactly."""
+    return any(fnmatch.fnmatchcase(fact, p) if "*" in p else p == fact for p in ci.removes)
+
+
+def _reference_transform(ci: ControlInstance, facts: frozenset[str]) -> frozenset[str]:
+    return frozenset({f for f in facts if not _removes(ci, f)} | set(ci.adds))
+
+
+def test_a_removal_is_a_glob_only_with_a_star() -> None:
+    ci = ControlInstance(
+        control="c", arg=None, title="t", removes=("a?", "b[x]*", "c*"), adds=("z",), patch={}
+    )
+    facts = frozenset({"a?", "ab", "bx1", "b[x]1", "c", "cd", "d"})
+    assert ci.transform(facts) == {"ab", "b[x]1", "d", "z"}
+    assert ci.transform(facts) == _reference_transform(ci, facts)
+    assert ci.removes_any({"a?"}) and ci.removes_any({"bx"}) and ci.removes_any({"c"})
+    assert not ci.removes_any({"ab", "b[x]1", "d", "z"})
+
+
+def test_every_control_transforms_as_documented(catalogue: Catalogue) -> None:
+    """Every packaged control, with an argument where it takes one, over facts of every
+    family its removals name (matched and near misses)."""
+    atoms = {a.replace("{arg}", "X") for c in catalogue.controls for a in (*c.removes, *c.adds)}
+    facts = frozenset(
+        f
+        for atom in atoms
+        for plain in (atom.removeprefix("fact:"),)
+        for f in (plain, plain.replace("*", "SYS_ADMIN"), plain.replace("*", "") + "_", plain + "x")
+    )
+    for control in catalogue.controls:
+        ci = control.instantiate("X" if control.parameter else None)
+        assert ci.transform(facts) == _reference_transform(ci, facts), ci.id
+        for fact in facts:
+            assert ci.removes_any({fact}) == _removes(ci, fact), (ci.id, fact)

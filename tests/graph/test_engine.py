@@ -155,6 +155,22 @@ def test_grouped_edges_are_the_relation_targets(catalogue: Catalogue) -> None:
     }
 
 
+def test_each_node_id_is_one_string_object(catalogue: Catalogue) -> None:
+    # the searches' dict lookups compare equal ids by identity: every place that names a
+    # node (its adjacency, the edges into it, the groups it belongs to) holds one object
+    graph = AttackGraph(cluster(), catalogue)
+    named: dict[str, set[int]] = {}
+    adjacency = (graph._succ, graph._pred)
+    for node, others in [pair for table in adjacency for pair in table.items()]:
+        for n in (node, *others):
+            named.setdefault(n, set()).add(id(n))
+    members = [n for fan in graph._fanouts.values() for n in fan.members if n in graph._succ]
+    assert len(members) > 10  # the fixture's groups have members that are nodes
+    for n in (*members, *graph._member_of):
+        named[n].add(id(n))
+    assert all(len(ids) == 1 for ids in named.values())
+
+
 def test_a_source_never_reaches_its_own_token_through_the_node() -> None:
     fb = cluster()
     graph = AttackGraph(fb, load_catalogue(load_attack()))

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from attackmap.attack import load_attack
 from attackmap.graph._facts import (
+    CONTAINER_INPUTS,
+    FACT_FAMILIES,
+    ContainerFacts,
     DeriveOptions,
     _cgroup_release_agent_open,
+    _derive_container,
     _nvidia_vulnerable,
     classify_hostpaths,
     derive,
+    derive_key,
     effective_capabilities,
     host_user_namespace,
     runtime_isolation,
@@ -460,3 +467,74 @@ def test_a_named_target_port_resolving_to_ssh_is_a_remote_service() -> None:
 def test_a_service_to_another_port_is_no_remote_service() -> None:
     facts = container_facts_of(_pod({}), _service(8000, 8000, "LoadBalancer"))["Pod/app/p[c]"]
     assert not {"remote_service", "remote_service:routed"} & facts
+
+
+# -- what derive() shares between scopes --------------------------------------------------
+
+STEP_MANIFESTS = Path(__file__).resolve().parent / "manifests" / "steps"
+
+
+def _container_bases() -> list[tuple[frozenset[str], ContainerFacts]]:
+    """The base facts of every container scope of the step corpus (each step's firing
+    and quiet manifests), with each control of the catalogue applied too."""
+    from attackmap.graph import load_catalogue
+    from attackmap.graph._engine import AttackGraph
+    from attackmap.graph._facts import extract
+    from attackmap.model import load
+
+    catalogue = load_catalogue(load_attack())
+    out: dict[tuple[frozenset[str], Any], tuple[frozenset[str], ContainerFacts]] = {}
+    for path in sorted(STEP_MANIFESTS.glob("*/*.yaml")):
+        if path.name == "options.yaml":
+            continue
+        graph = AttackGraph(extract(load(path)), catalogue)
+        for sf in graph.scopes.values():
+            if sf.container is None:
+                continue
+            for ci in (None, *(c.instantiate("SYS_ADMIN") for c in catalogue.controls)):
+                base = sf.base if ci is None else ci.transform(sf.base)
+                out[(base, derive_key(sf.container))] = (base, sf.container)
+    return list(out.values())
+
+
+def test_the_container_rules_read_only_the_container_inputs() -> None:
+    """derive() shares a container's derived facts between scopes (and what-ifs) with the
+    same :data:`CONTAINER_INPUTS` facts: its container rules read no other family. Over the
+    step corpus, with every control applied: the rules give the same over the inputs alone,
+    and facts of the vocabulary's other families added change nothing."""
+    options = DeriveOptions()
+    others = frozenset(
+        family.replace("*", "x")
+        for family in FACT_FAMILIES
+        if not family.startswith(CONTAINER_INPUTS)
+    )
+    assert {"host_pid", "netpol:egress_open", "gpu"} <= others
+
+    def derived(base: frozenset[str], container: ContainerFacts) -> Any:
+        facts, because, warnings = _derive_container(base, container, options, None)
+        return facts - (base - _inputs(base)), because, warnings
+
+    bases = _container_bases()
+    assert len(bases) > 1000
+    assert any("privileged" in b for b, _ in bases)
+    assert any(f.startswith("hostpath:") for b, _ in bases for f in b)
+    alone: dict[Any, tuple[frozenset[str], ContainerFacts]] = {}
+    for base, container in bases:
+        inputs = _inputs(base)
+        expected = derived(inputs, container)
+        assert derived(base, container) == expected
+        assert derived(base | others, container) == expected
+        alone.setdefault((inputs, derive_key(container)), (base, container))
+    # each alone (a rule may read one family only where another is absent), over a tenth
+    # of the distinct input sets (the test's time)
+    sample = sorted(alone.values(), key=lambda item: sorted(item[0]))[::10]
+    assert len(sample) > 20
+    for base, container in sample:
+        expected = derived(base, container)
+        for fact in others - base:
+            assert derived(base | {fact}, container) == expected, fact
+
+
+def _inputs(base: frozenset[str]) -> frozenset[str]:
+    """``base``'s facts of the families the container rules read."""
+    return frozenset(f for f in base if f.startswith(CONTAINER_INPUTS))

@@ -20,7 +20,7 @@ from attackmap._fork import available_cpus, fork_map, fork_refusal
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
-from attackmap.graph._catalogue import Catalogue, ControlInstance, _match, load_catalogue
+from attackmap.graph._catalogue import Catalogue, ControlInstance, load_catalogue
 from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
@@ -38,6 +38,7 @@ from attackmap.graph._report import (
     Report,
     TechniqueFinding,
     WorkloadAnalysis,
+    trusted,
 )
 from attackmap.model import Inventory, load
 
@@ -48,8 +49,9 @@ T = TypeVar("T")
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
 
-# Report objects are built with model_construct from values of the right types; every
-# field is set, and these shared sets say so (pydantic copies them before any change).
+# Report objects are built with trusted() (model_construct's object) from values of the
+# right types, every field given in declaration order; these shared sets say so (pydantic
+# copies them before any change).
 _FACT_USE_FIELDS = {"fact", "path", "line", "field", "detail"}
 _PATH_STEP_FIELDS = {
     "id",
@@ -237,7 +239,8 @@ class Analyzer:
         steps); the fields are already validated (strings from the evidence)."""
         use = self._uses.get(fields)
         if use is None:
-            use = self._uses[fields] = FactUse.model_construct(
+            use = self._uses[fields] = trusted(
+                FactUse,
                 _FACT_USE_FIELDS,
                 fact=fields[0],
                 path=fields[1],
@@ -249,7 +252,8 @@ class Analyzer:
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         s = inst.scope.scope
-        return PathStep.model_construct(
+        return trusted(
+            PathStep,
             _PATH_STEP_FIELDS,
             id=inst.step.id,
             technique=inst.step.technique,
@@ -285,7 +289,7 @@ class Analyzer:
             )
             for arg in args:
                 ci = self._instance(control.id, arg)
-                if any(_match(p, f) for p in ci.removes for f in relevant):
+                if ci.removes_any(relevant):
                     out.append((ci, _is_ctx_control(ci)))
         found = self._touch_memo[relevant] = tuple(out)
         return found
@@ -359,8 +363,8 @@ class Analyzer:
         broken_by = self._broken.get(key)
         if broken_by is None:
             broken_by = self._broken[key] = tuple(sorted(found))
-        return Path.model_construct(
-            _PATH_FIELDS, entry=entry, origin=origin, steps=steps, broken_by=broken_by
+        return trusted(
+            Path, _PATH_FIELDS, entry=entry, steps=steps, broken_by=broken_by, origin=origin
         )
 
     def _cached_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
@@ -403,7 +407,8 @@ class Analyzer:
             )
             technique = self.kb.technique(tid)
             findings.append(
-                TechniqueFinding.model_construct(
+                trusted(
+                    TechniqueFinding,
                     _FINDING_FIELDS,
                     technique=technique,
                     paths=paths,

@@ -193,14 +193,24 @@ class ControlInstance(_Frozen):
 
     def transform(self, facts: frozenset[str]) -> frozenset[str]:
         """``facts`` with this control applied (removals may be globs like ``cap_add:*``)."""
-        kept = {f for f in facts if not any(_match(pat, f) for pat in self.removes)}
-        return frozenset(kept | set(self.adds))
+        exact, globs = self._removals
+        kept = frozenset(facts) - exact
+        if globs:
+            kept = frozenset(f for f in kept if not any(g.match(f) for g in globs))
+        return kept.union(self.adds)
 
+    def removes_any(self, facts: Collection[str]) -> bool:
+        """Whether this control removes one of ``facts``."""
+        exact, globs = self._removals
+        return not exact.isdisjoint(facts) or any(g.match(f) for g in globs for f in facts)
 
-def _match(pattern: str, fact: str) -> bool:
-    if "*" in pattern:
-        return fnmatch.fnmatchcase(fact, pattern)
-    return pattern == fact
+    @functools.cached_property
+    def _removals(self) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+        """``removes`` split once: the facts named exactly, and the globs (a ``*`` in the
+        pattern) compiled as :func:`fnmatch.fnmatchcase` compiles them."""
+        exact = frozenset(p for p in self.removes if "*" not in p)
+        globs = tuple(re.compile(fnmatch.translate(p)) for p in self.removes if "*" in p)
+        return exact, globs
 
 
 class Catalogue(_Frozen):

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from attackmap.graph._catalogue import Catalogue, Step
@@ -92,14 +91,15 @@ class StepInstance:
 
     step: Step
     scope: ScopeFacts
+    # ``<step>@<scope>`` and its graph node ``step:<id>``: set once (every instance is
+    # asked both while the graph is built; a cached_property takes a lock per first use)
+    id: str = field(init=False, repr=False, compare=False)
+    node: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def id(self) -> str:
-        return f"{self.step.id}@{self.scope.scope.label}"
-
-    @cached_property
-    def node(self) -> str:
-        return f"step:{self.id}"
+    def __post_init__(self) -> None:
+        ident = f"{self.step.id}@{self.scope.scope.label}"
+        object.__setattr__(self, "id", ident)
+        object.__setattr__(self, "node", f"step:{ident}")
 
 
 @dataclass
@@ -170,6 +170,17 @@ def step_needs(catalogue: Catalogue) -> dict[str, Needs]:
 
 
 @dataclass(frozen=True)
+class _StepShape:
+    """What each instance of a step asks of it, worked out once per step (the catalogue
+    models' properties compute on every access: 25 instances per workload ask them)."""
+
+    source: str  # the state it starts from
+    sink: str  # its sink node
+    grants: tuple[str, ...]  # the states it grants
+    on_node: frozenset[str]  # those held on a node (Catalogue.node_grants)
+
+
+@dataclass(frozen=True)
 class GraphFacts:
     """What a report needs of a graph once its paths are found: the fact base, each
     workload's and each scope's facts, and the per-graph memos of the analysis (the
@@ -200,6 +211,10 @@ class AttackGraph:
         self._pred: dict[str, tuple[str, ...]] = {}
         self._new_succ: dict[str, dict[str, None]] = {}
         self._new_pred: dict[str, dict[str, None]] = {}
+        # One string object per node id while building: a node's id is spelled in several
+        # places (its edges, its groups' members), and equal strings that are one object
+        # compare by identity in the searches' dict lookups instead of by content.
+        self._names: dict[str, str] = {}
         # Relation targets shared by many step instances (see _Fanout): the groups, the
         # groups each step refers to (with its excluded owner) and each member's groups.
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
@@ -211,11 +226,12 @@ class AttackGraph:
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
         self.needs = step_needs(catalogue)
+        self._levels = {s.id: s.scope for s in catalogue.states}  # state -> its scope level
         self.facts = GraphFacts(fb, self.workloads, self.scopes, self.memo)
         self._build()
         self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
         self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}
-        self._new_succ, self._new_pred = {}, {}
+        self._new_succ, self._new_pred, self._names = {}, {}, {}
 
     # -- construction --------------------------------------------------------------------
 
@@ -242,7 +258,7 @@ class AttackGraph:
         port: str | None = None,
         node: str = ANY_NODE,
     ) -> str | None:
-        level = self.catalogue.state(state).scope
+        level = self._levels[state]
         if level == "port":
             return f"state:{state}@{workload}:{port}" if workload and port else None
         if level == "container":
@@ -309,14 +325,22 @@ class AttackGraph:
         )
         for step in self.catalogue.steps:
             fires = self.needs[step.id].fires
+            shape = _StepShape(
+                step.requires.state,
+                f"sink:{step.id}",
+                step.granted_states,
+                self.catalogue.node_grants(step),
+            )
             for sf, owner in by_level[step.scope]:
                 if fires(sf.facts):
-                    self._add_instance(step, sf, owner)
+                    self._add_instance(step, shape, sf, owner)
 
-    def _add_instance(self, step: Step, sf: ScopeFacts, wf: Holder | None) -> None:
+    def _add_instance(
+        self, step: Step, shape: _StepShape, sf: ScopeFacts, wf: Holder | None
+    ) -> None:
         scope = sf.scope
         source = self._state_node(
-            step.requires.state, scope.workload, scope.container, scope.port, scope.node
+            shape.source, scope.workload, scope.container, scope.port, scope.node
         )
         if source is None:
             return
@@ -324,20 +348,20 @@ class AttackGraph:
         self.instances[inst.id] = inst
         edge = self._add_edge
         edge(source, inst.node)
-        edge(inst.node, f"sink:{step.id}")
+        edge(inst.node, shape.sink)
         if step.target is not None:
             reach = reach_of(step.target, self.fb, wf, scope.container)
-            for state in step.granted_states:
+            for state in shape.grants:
                 for group in reach.groups:
                     self._link(inst.node, (group, state), reach.excluded)
             return
-        on_node = self.catalogue.node_grants(step)
+        on_node = shape.on_node
         # a pod no node takes (graph/_placement.py) would stay Pending: on no node
         nowhere = (
             bool(on_node) and scope.level in ("container", "port") and not node_classes(self.fb, wf)
         )
         several = len(self.fb.placement.classes) > 1
-        for state in step.granted_states:
+        for state in shape.grants:
             if state in on_node:
                 if nowhere:
                     continue
@@ -368,7 +392,7 @@ class AttackGraph:
         if group[0] == "nodes":  # node classes ("\n"-joined names, or "*"): owned by none
             names = self.fb.placement.names if group[1] == ALL_NAMESPACES else group[1].split("\n")
             return {f"state:{state}@node:{n}": f"node:{n}" for n in names}
-        container_level = self.catalogue.state(state).scope == "container"
+        container_level = self._levels[state] == "container"
         members: dict[str, str] = {}
         for target in group_targets(self.fb, group):
             workload, container = target[0], target[1]
@@ -383,7 +407,8 @@ class AttackGraph:
     def _fanout(self, key: tuple[Group, str]) -> _Fanout:
         found = self._fanouts.get(key)
         if found is None:
-            members = self._members(key)
+            names = self._names  # the members that are nodes already: their one object
+            members = {names.get(n, n): o for n, o in self._members(key).items()}
             within = self._within
             if within is not None:  # the members outside this part
                 fan = within._fanouts.get(key)
@@ -414,13 +439,18 @@ class AttackGraph:
                 self._add_node(node)
         fan.complete = True
 
-    def _add_node(self, node: str) -> None:
-        self._new_succ.setdefault(node, {})
-        self._new_pred.setdefault(node, {})
+    def _add_node(self, node: str) -> str:
+        """Create ``node`` if new; its one string object (see :attr:`_names`)."""
+        found = self._names.get(node)
+        if found is None:
+            found = self._names[node] = node
+            self._new_succ[node] = {}
+            self._new_pred[node] = {}
+        return found
 
     def _add_edge(self, a: str, b: str) -> None:
-        self._add_node(a)
-        self._add_node(b)
+        a = self._add_node(a)
+        b = self._add_node(b)
         self._new_succ[a][b] = None
         self._new_pred[b][a] = None
 

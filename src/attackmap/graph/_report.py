@@ -40,6 +40,24 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+_FrozenT = TypeVar("_FrozenT", bound=_Frozen)
+_set = object.__setattr__
+
+
+def trusted(cls: type[_FrozenT], fields_set: set[str], /, **values: Any) -> _FrozenT:
+    """The object ``cls.model_construct(fields_set, **values)`` makes, when ``values`` give
+    every field of ``cls`` in declaration order with values of the field types (the report's
+    models have no aliases, extra fields, private attributes or post-init hooks): without
+    its per-field loop, which costs 4x the object itself (the analysis makes ~120 per
+    workload). ``fields_set`` is shared, as with ``model_construct``."""
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class FactUse(_Frozen):
     """A fact that enabled a step, with where it comes from."""
 
@@ -306,20 +324,27 @@ class Report(_Frozen):
             write(separator + encode_basestring(key) + colon)
             separator = "," + inner
             if key == "steps":
-                self._write_items(write, tables.step_rows(), pretty=pretty)
+                rows = (dumps(row, pretty=pretty, level=2) for row in tables.step_rows())
+                self._write_items(write, rows, pretty=pretty)
             elif key == "workloads":
-                self._write_items(write, map(tables.workload, self.workloads), pretty=pretty)
+                texts: Iterable[str] = (
+                    (dumps(tables.workload(w), pretty=True, level=2) for w in self.workloads)
+                    if pretty
+                    else map(tables.workload_json, self.workloads)
+                )
+                self._write_items(write, texts, pretty=pretty)
             else:
                 write(dumps(value, pretty=pretty, level=1))
         write("\n}\n" if pretty else "}\n")
 
     @staticmethod
-    def _write_items(write: Any, items: Iterable[Any], *, pretty: bool) -> None:
-        """A top-level list, one item at a time, as :func:`dumps` writes it."""
+    def _write_items(write: Any, texts: Iterable[str], *, pretty: bool) -> None:
+        """A top-level list of items given as text, one at a time, as :func:`dumps` writes
+        the list."""
         item_start = "\n" + _INDENT * 2 if pretty else ""
         opening = "[" + item_start
-        for item in items:
-            write(opening + dumps(item, pretty=pretty, level=2))
+        for text in texts:
+            write(opening + text)
             opening = "," + item_start
         if opening[0] == "[":  # no item
             write("[]")
@@ -452,6 +477,7 @@ class _Tables:
         # shards) still get one position, by key. The report holds every step, so ids stay
         # unique while this table lives.
         self._step: dict[int, int] = {}
+        self._step_refs: dict[int, str] = {}  # a path step's text (see workload_json)
         for s in self._walk(report):
             if id(s) in self._step:
                 continue
@@ -543,20 +569,11 @@ class _Tables:
     def workload(self, w: WorkloadAnalysis) -> dict[str, Any]:
         """One element of the document's ``workloads`` list."""
         step = self._step
-        controls = self.controls
         return {
-            "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
-            | ({"component": w.ref.component} if w.ref.component else {})
-            | ({"origin": w.ref.origin} if w.ref.origin else {}),
-            "source": {
-                "path": w.source.path,
-                "document": w.source.document,
-                "line": w.source.line,
-            },
+            **self._workload_fields(w),
             "techniques": [
                 {
-                    "id": t.technique.id,
-                    "broken_by": [controls[c] for c in t.broken_by],
+                    **self._technique_fields(t),
                     "paths": [
                         {
                             "entry": p.entry,
@@ -566,9 +583,66 @@ class _Tables:
                         for p in t.paths
                     ],
                 }
-                | ({"truncated": True} if t.truncated else {})
                 for t in w.techniques
             ],
+        }
+
+    def workload_json(self, w: WorkloadAnalysis) -> str:
+        """:meth:`workload` as compact JSON text (``dumps(self.workload(w))``), written
+        without the dicts: a path's steps are most of a document (~3 per path, 50 paths
+        per workload) and each instance's ``{"id":…,"ref":…}`` text is made once.
+        Pretty text goes through :meth:`workload`."""
+        techniques = ",".join(
+            _object(
+                {
+                    **{k: dumps(v) for k, v in self._technique_fields(t).items()},
+                    "paths": "[" + ",".join(map(self._path_json, t.paths)) + "]",
+                }
+            )
+            for t in w.techniques
+        )
+        fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
+        return _object({**fields, "techniques": "[" + techniques + "]"})
+
+    def _path_json(self, p: Path) -> str:
+        # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
+        steps = self._step_refs
+        texts = []
+        for s in p.steps:
+            text = steps.get(id(s))
+            if text is None:
+                text = steps[id(s)] = (
+                    '{"id":' + encode_basestring(s.id) + ',"ref":' + str(self._step[id(s)]) + "}"
+                )
+            texts.append(text)
+        origin = ',"origin":' + encode_basestring(p.origin) if p.origin else ""
+        return (
+            '{"entry":'
+            + encode_basestring(p.entry)
+            + origin
+            + ',"steps":['
+            + ",".join(texts)
+            + "]}"
+        )
+
+    def _technique_fields(self, t: TechniqueFinding) -> dict[str, Any]:
+        """A ``techniques`` element's keys but ``paths``."""
+        return {
+            "id": t.technique.id,
+            "broken_by": [self.controls[c] for c in t.broken_by],
+        } | ({"truncated": True} if t.truncated else {})
+
+    def _workload_fields(self, w: WorkloadAnalysis) -> dict[str, Any]:
+        """A ``workloads`` element's keys but ``techniques``."""
+        return {
+            "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
+            | ({"component": w.ref.component} if w.ref.component else {})
+            | ({"origin": w.ref.origin} if w.ref.origin else {}),
+            "source": {
+                "path": w.source.path,
+                "document": w.source.document,
+                "line": w.source.line,
+            },
             "minimal_controls": [
                 {
                     "goals": list(m.goals),
@@ -582,6 +656,12 @@ class _Tables:
             "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
             "warnings": list(w.warnings),
         }
+
+
+def _object(fields: Mapping[str, str]) -> str:
+    """A JSON object of values given as compact text, keys sorted as :func:`dumps` sorts
+    them."""
+    return "{" + ",".join(encode_basestring(k) + ":" + v for k, v in sorted(fields.items())) + "}"
 
 
 # -- reading the document back -------------------------------------------------------------
@@ -1068,12 +1148,13 @@ class _Reader:
             )
         broken_by = tuple(sorted({c for s in used for c in s.broken_by}))
         # every value checked above, of the types the fields take
-        return Path.model_construct(
-            {"entry", "origin", "steps", "broken_by"},
+        return trusted(
+            Path,
+            {"entry", "steps", "broken_by", "origin"},
             entry=entry,
-            origin=origin,
             steps=tuple(used),
             broken_by=broken_by,
+            origin=origin,
         )
 
     def _minimal(self, value: object, where: str) -> MinimalControls:
