@@ -8,8 +8,9 @@ compared in the same run; ``--repeat`` interleaves the configurations that many 
 * ``shards=N workers=W``: N shard tasks (``attackmap.engines``) on a local pool of W
   processes, joined, then the JSON document written by the client;
 * ``dask shards=N workers=W``: the same tasks on a Dask ``LocalCluster`` of W processes;
-* ``forkN``: an experiment: the cluster loaded and its graph built once, then N forked
-  children (sharing the graph copy-on-write) each report a run of the workloads.
+* ``forkN``: ``attackmap.analyze(workers=N)``: the cluster loaded, its graph built and its
+  paths found once, then N processes forked from it (this one among them) each analyse a
+  run of the workloads (docs/scaling.md, "One cluster on every core").
 
 Per run: wall (imports excluded), CPU seconds of every process (and / wall), peak RSS
 summed over the processes (the client and each worker's peak), the shard tasks' own wall
@@ -69,68 +70,6 @@ def timed_task(task: Any) -> tuple[Any, dict[str, Any]]:
     }
 
 
-def _forked_report(analyzer: Any, keys: frozenset[str], conn: Any) -> None:
-    """In a forked child: the report of ``keys`` over the inherited graph, sent back."""
-    start, cpu = time.perf_counter(), time.process_time()
-    report = analyzer.report(only=keys)
-    conn.send(
-        (
-            report,
-            {
-                "wall_s": round(time.perf_counter() - start, 3),
-                "cpu_s": round(time.process_time() - cpu, 3),
-                "peak_rss_mb": peak_rss_mb(),
-                "pid": os.getpid(),
-                "workloads": len(report.workloads),
-            },
-        )
-    )
-    conn.close()
-
-
-def run_forked(directory: str, n: int) -> tuple[Any, list[dict[str, Any]]]:
-    """The experiment ``forkN``: load and build the graph once, then fork ``n`` children
-    that each report a run of the workloads over the inherited graph (copy-on-write)."""
-    import multiprocessing
-
-    from attackmap._gc import paused
-    from attackmap.attack import load_attack
-    from attackmap.engines import join
-    from attackmap.graph._analysis import Analyzer, _shard_keys
-    from attackmap.graph._catalogue import load_catalogue
-    from attackmap.graph._engine import ENTRY_KINDS
-    from attackmap.model import load, read_documents
-
-    kb = load_attack()
-    documents = read_documents(directory)
-    with paused():
-        analyzer = Analyzer(
-            load(*documents),
-            kb=kb,
-            catalogue=load_catalogue(kb),
-            entries=ENTRY_KINDS,
-            seccomp_root=None,
-            assume_kernel_exploit=False,
-            goals=(),
-            documents=documents,
-            namespace=None,
-        )
-        context = multiprocessing.get_context("fork")
-        pipes, children = [], []
-        for i in range(n):
-            receive, send = context.Pipe(duplex=False)
-            keys = _shard_keys(analyzer.fb, (i, n))
-            child = context.Process(target=_forked_report, args=(analyzer, keys, send))
-            child.start()
-            send.close()
-            pipes.append(receive)
-            children.append(child)
-        results = [pipe.recv() for pipe in pipes]
-        for child in children:
-            child.join()
-    return join([r for r, _ in results]), [info for _, info in results]
-
-
 def run_one(directory: str, config: str) -> dict[str, Any]:
     """One configuration in this (fresh) process."""
     import attackmap
@@ -144,9 +83,9 @@ def run_one(directory: str, config: str) -> dict[str, Any]:
         out["analyze_s"] = round(time.perf_counter() - start, 3)
         tasks_info: list[dict[str, Any]] = []
     elif config.startswith("fork"):
-        report, tasks_info = run_forked(directory, int(config[4:]))
-        out["map_s"] = round(time.perf_counter() - start, 3)
-        out["tasks"] = tasks_info
+        report = attackmap.analyze(directory, workers=int(config[4:]))
+        out["analyze_s"] = round(time.perf_counter() - start, 3)
+        tasks_info = []  # the forked workers are children: their CPU is counted below
     else:
         kind, _, shape = config.rpartition(":")
         shards, _, workers = shape.partition("x")
@@ -186,6 +125,8 @@ def run_one(directory: str, config: str) -> dict[str, Any]:
     per_pid.pop(os.getpid(), None)  # tasks run here (workers=1) count once, below
     out["peak_rss_mb_client"] = peak_rss_mb()
     out["peak_rss_mb_sum"] = round(peak_rss_mb() + sum(per_pid.values()), 1)
+    if config.startswith("fork"):  # the largest forked worker (its shared pages counted)
+        out["peak_rss_mb_worker_max"] = round(children.ru_maxrss / 1024, 1)
     out["workloads"] = len(report.workloads)
     out["sha256"] = sink.sha.hexdigest()
     out["json_mb"] = round(sink.size / 1e6, 1)
@@ -201,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "--config",
         action="append",
         help="single, NxW (N shards on W local processes), dask:NxW (on a Dask "
-        "LocalCluster) or forkN (the graph built once, N forked children report) (repeatable)",
+        "LocalCluster) or forkN (analyze(workers=N): the graph built once, N forked workers) (repeatable)",
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=CACHE)

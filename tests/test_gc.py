@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,9 +61,9 @@ def test_analyze_runs_with_the_collector_paused_and_restores_it(
     seen: list[bool] = []
     report = _analysis.Analyzer.report
 
-    def spy(self: _analysis.Analyzer) -> _analysis.Report:
+    def spy(self: _analysis.Analyzer, **options: Any) -> _analysis.Report:
         seen.append(gc.isenabled())
-        return report(self)
+        return report(self, **options)
 
     monkeypatch.setattr(_analysis.Analyzer, "report", spy)
     assert analyze(NIM).workloads
@@ -71,7 +72,7 @@ def test_analyze_runs_with_the_collector_paused_and_restores_it(
 
 
 def test_analyze_restores_the_collector_when_it_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(self: _analysis.Analyzer) -> _analysis.Report:
+    def fail(self: _analysis.Analyzer, **options: Any) -> _analysis.Report:
         raise AttackmapError("injected")
 
     monkeypatch.setattr(_analysis.Analyzer, "report", fail)

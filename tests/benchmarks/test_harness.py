@@ -63,3 +63,5 @@ def test_the_shard_benchmark_measures_identical_documents(tmp_path: Path) -> Non
     assert [t["workloads"] for t in sharded["tasks"]] == [6, 7, 7]
     assert sharded["peak_rss_mb_sum"] >= sharded["peak_rss_mb_client"] > 0
     assert set(sharded) >= {"wall_s", "cpu_per_wall", "map_s", "join_s", "json_s"}
+    forked = bench_shard.run_one(str(tmp_path), "fork2")
+    assert forked["sha256"] == single["sha256"] and forked["peak_rss_mb_worker_max"] > 0

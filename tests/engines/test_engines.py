@@ -249,7 +249,7 @@ def test_an_unreachable_scheduler_is_an_input_error(
     ("extra", "message"),
     [
         (["--scheduler", "tcp://h:1"], "--scheduler is for --engine dask"),
-        (["--workers", "2", "--format", "dot"], "draws the whole attack graph"),
+        (["--workers", "2", "--shards", "2", "--format", "dot"], "draws the whole attack graph"),
         (["--out-dir", "x", "-o", "y.json"], "--out-dir writes one report per cluster"),
         (["--out-dir", "x", "--baseline", "b.json"], "--baseline compares one report"),
         (["-", "--shards", "2"], "stdin is read once"),

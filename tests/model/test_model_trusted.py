@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -185,10 +184,12 @@ def _many_files(root: Path, bad: int | None = None) -> None:
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Force the worker-process reader for small inputs; record the worker counts used."""
+    from attackmap import _fork
     from attackmap.model import _loader
 
     monkeypatch.setattr(_loader, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest-xdist threads
+    # threads earlier tests of this pytest-xdist worker left running (Dask's IO loop)
+    monkeypatch.setattr(_fork, "_other_threads", list)
     used: list[int] = []
     real = _loader._workers
 

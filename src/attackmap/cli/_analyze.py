@@ -39,7 +39,7 @@ examples:
   attackmap analyze nim.yaml --fail-on T1611                 exit 1 when T1611 is reachable
   attackmap analyze nim.yaml --fail-on high                  exit 1 on high or critical
   attackmap analyze deploy/ --baseline main.json --fail-on high   only what is new
-  attackmap analyze big/ --workers 2 --shards 2 -o big.json  one cluster in 2 processes
+  attackmap analyze big/ --workers auto -o big.json  one cluster, its workloads on every CPU
   attackmap analyze prod/ stage/ --out-dir reports/          a fleet: reports/prod.json ...
   attackmap analyze prod/ stage/ --out-dir reports/ --engine dask --scheduler tcp://sched:8786
 """
@@ -167,11 +167,13 @@ def add_parser(sub: Any) -> None:
     )
     engine.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         default=None,
         metavar="N",
-        help="local: worker processes (default 1: this process); dask without --scheduler: "
-        "the processes of a Dask cluster started for the run",
+        help="local, one cluster: processes that analyse its workloads, forked once its paths "
+        "are found (auto: the CPUs available, from 100 workloads); local, a fleet or --shards: "
+        "processes that run whole tasks; dask without --scheduler: the processes of a Dask "
+        "cluster started for the run (default 1: this process; auto: the CPUs available)",
     )
     engine.add_argument(
         "--scheduler",
@@ -201,6 +203,11 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _workers(value: str) -> int | str:
+    """``--workers``: a positive integer or ``auto``."""
+    return "auto" if value == "auto" else _positive(value)
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -215,9 +222,16 @@ def _positive(value: str) -> int:
 WHOLE_GRAPH_FORMATS = ("dot", "graphml", "png")
 
 
+def _forks(args: argparse.Namespace) -> bool:
+    """Whether ``--workers`` counts the forked workers of one cluster's analysis (one
+    cluster, the local engine, one shard), not the processes of an engine's tasks."""
+    return args.out_dir is None and args.engine == "local" and args.shards == 1
+
+
 def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
     """Refuse engine flags that contradict each other; whether the reports come from
-    other processes (then they hold no attack graph)."""
+    other processes (then they hold no attack graph; forked workers of one analysis
+    send back workload analyses, and the report here keeps its graph)."""
     if args.scheduler is not None and args.engine != "dask":
         raise AttackmapError(
             "--scheduler is for --engine dask", field="--scheduler", hint="add --engine dask"
@@ -234,10 +248,15 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
             field="--baseline",
             hint="compare each cluster's report with its own baseline in a separate run",
         )
-    elsewhere = args.engine == "dask" or (args.workers or 1) > 1
+    if not _forks(args) and args.workers == "auto":
+        from attackmap._fork import available_cpus
+
+        args.workers = available_cpus()  # the processes of the pool or the Dask cluster
+    elsewhere = args.engine == "dask" or (not _forks(args) and (args.workers or 1) > 1)
     if "-" in args.paths and (elsewhere or args.shards > 1):
         raise AttackmapError(
-            "stdin is read once, by one task: --shards, --workers and --engine dask read files",
+            "stdin is read once, by one task: --shards, --engine dask and --workers for a "
+            "fleet read files",
             field="-",
             hint="save the manifests to a file and name it",
         )
@@ -245,8 +264,8 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
         raise AttackmapError(
             f"--format {fmt} draws the whole attack graph, which stays in the worker that built it",
             field="--engine",
-            hint="run it in this process (--engine local without --workers), or write json "
-            "and draw the paths (svg, mermaid)",
+            hint="run it with the local engine and one shard, or write json and draw the "
+            "paths (svg, mermaid)",
         )
     return elsewhere
 
@@ -320,8 +339,15 @@ def run(args: argparse.Namespace) -> int:
         "helm_set": args.set,
         "keep_going": args.keep_going,
     }
-    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
-        if args.engine == "dask":
+    forks = _forks(args)
+    # A spinner is a thread, and the analysis forks no worker while another thread runs:
+    # when it may fork, the message is written once instead.
+    may_fork = forks and args.workers not in (None, 1)
+    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not may_fork):
+        if forks:
+            analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
+            reports = [analysis]
+        elif args.engine == "dask":
             from attackmap.engines._dask import connect
 
             with connect(args.scheduler, args.workers) as engine:

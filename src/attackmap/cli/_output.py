@@ -350,9 +350,14 @@ def progress(
             bar.advance(task)
 
 
-def status(message: str, *, quiet: bool) -> AbstractContextManager[object]:
-    """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`)."""
+def status(message: str, *, quiet: bool, animate: bool = True) -> AbstractContextManager[object]:
+    """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`);
+    with ``animate=False``, ``message`` written once (a spinner runs a thread, and a step
+    that forks worker processes forks none while another thread runs)."""
     if not show_progress(quiet):
+        return nullcontext()
+    if not animate:
+        print(f"{message} ...", file=sys.stderr)
         return nullcontext()
     from rich.console import Console
 

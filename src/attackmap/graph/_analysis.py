@@ -13,9 +13,10 @@ import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from attackmap._args import as_strings
+from attackmap._fork import available_cpus, fork_map, fork_refusal
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
@@ -43,8 +44,15 @@ from attackmap.model._refs import trusted
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_PATHS_PER_TECHNIQUE = 12
 """Paths kept per technique and workload: one per (entry, final step), shortest first."""
+
+FORK_MIN_WORKLOADS = 100
+"""``analyze(workers="auto")`` forks workers from this many workloads in the cluster. At 100,
+by CPU accounting, two workers take ~0.8 of one process's time on two free cores for ~5%
+more CPU; below, the whole analysis takes about a second (docs/scaling.md)."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -388,21 +396,75 @@ class Analyzer:
             )
         return tuple(findings)
 
-    def report(self, only: Collection[str] | None = None) -> Report:
+    def report(self, only: Collection[str] | None = None, workers: int = 1) -> Report:
         """The report; with ``only`` (workload keys), the analyses of those workloads
-        alone, each exactly as in the whole report (a shard: ``attackmap.engines``)."""
+        alone, each exactly as in the whole report (a shard: ``attackmap.engines``).
+
+        ``workers`` > 1: the workloads' analyses (findings, ``broken_by``, Pod Security
+        trade-off, minimal controls) in that many processes, forked once the paths are found,
+        so they share the fact base, the scoped facts and the paths copy-on-write; each
+        analyses a contiguous run of the workloads in report order and this process joins
+        them in that order (the report is the same). The path search stays here: it is
+        mostly a search of the whole graph per entry kind and per sink, whoever asks (a
+        worker searching for half the workloads paid ~90% of the search for all). Where
+        forking is refused (:func:`attackmap._fork.fork_refusal`: another thread runs, not
+        Linux, a worker already), all run here."""
+        total = len(self.fb.workloads)
+        chosen = sorted(
+            (wf for wf in self.fb.workloads if only is None or wf.key in only),
+            key=lambda wf: wf.workload.ref.sort_key(),
+        )
         graph = self.graph
-        keys = [w.key for w in self.fb.workloads]
-        chosen = [wf for wf in self.fb.workloads if only is None or wf.key in only]
         raw = self._raw_paths(graph, [wf.key for wf in chosen])
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         scoped = graph.facts
-        if len(keys) > PSS_TRADEOFF_MAX_WORKLOADS:
+        if total > PSS_TRADEOFF_MAX_WORKLOADS:
             # The paths are found and no Pod Security re-analysis follows: the graph's nodes
             # and edges (a third of what the analysis holds) go before the report's objects
-            # are made; report.graph, minimal_controls() and apply() build it again.
+            # are made (and before any fork); report.graph, minimal_controls() and apply()
+            # build it again.
             self._graph = None
             del graph
+        parts = max(1, min(workers, len(chosen)))
+        if parts > 1:
+            refusal = fork_refusal()
+            if refusal is not None:
+                logger.debug("analysing %d workloads in one process: %s", len(chosen), refusal)
+                parts = 1
+        if parts > 1:
+            logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
+        # runs of about equal work: a workload's analysis grows with its paths
+        runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+        analyses = [
+            a for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs) for a in run
+        ]
+        report = Report(
+            attack_version=self.kb.version,
+            atlas_version=self.kb.atlas.version,
+            entries=self.entries,
+            workloads=tuple(analyses),
+            skipped=self.inventory.skipped,
+            warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
+        )
+        report._analyzer = self
+        # What only building the report needed: derivations with one control applied,
+        # per-instance breakers and path steps (the report holds what it uses).
+        self._derived.clear()
+        self._uses.clear()
+        self._broken.clear()
+        if self._graph is not None:
+            self._graph.drop_caches()
+        scoped.memo.clear()
+        return report
+
+    def _analyses(
+        self,
+        scoped: GraphFacts,
+        raw: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]],
+        chosen: Sequence[WorkloadFacts],
+    ) -> list[WorkloadAnalysis]:
+        """The analyses of a run of workloads from their paths (``raw``, taken from it)."""
+        total = len(self.fb.workloads)
         analyses = []
         for wf in chosen:
             findings = self._findings(scoped, wf.key, raw.pop(wf.key))
@@ -426,7 +488,7 @@ class Analyzer:
                     self,
                     wf,
                     tuple(f.technique.id for f in findings),
-                    reanalyse=len(keys) <= PSS_TRADEOFF_MAX_WORKLOADS,
+                    reanalyse=total <= PSS_TRADEOFF_MAX_WORKLOADS,
                 ),
                 warnings=tuple(warnings),
             )
@@ -437,25 +499,7 @@ class Analyzer:
                     minimal = (MinimalControls(goals=self.goals, controls=()),)
                 analysis = analysis.model_copy(update={"minimal_controls": minimal})
             analyses.append(analysis)
-        analyses.sort(key=lambda a: a.ref.sort_key())
-        report = Report(
-            attack_version=self.kb.version,
-            atlas_version=self.kb.atlas.version,
-            entries=self.entries,
-            workloads=tuple(analyses),
-            skipped=self.inventory.skipped,
-            warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
-        )
-        report._analyzer = self
-        # What only building the report needed: derivations with one control applied,
-        # per-instance breakers and path steps (the report holds what it uses).
-        self._derived.clear()
-        self._uses.clear()
-        self._broken.clear()
-        if self._graph is not None:
-            self._graph.drop_caches()
-        scoped.memo.clear()
-        return report
+        return analyses
 
     # -- minimal controls --------------------------------------------------------------------
 
@@ -737,6 +781,7 @@ def analyze(
     helm_set: Sequence[str] | str = (),
     keep_going: bool = False,
     shard: tuple[int, int] | None = None,
+    workers: int | Literal["auto"] = 1,
 ) -> Report:
     """Reachable ATT&CK techniques, the paths to them and the controls that break each path.
 
@@ -752,7 +797,12 @@ def analyze(
     instead of raising (see :func:`attackmap.load`). ``shard``: ``(i, n)`` analyses only
     the i-th of ``n`` equal runs of the workloads in report order (the whole cluster is
     still loaded and its graph built, so each analysis is exactly the whole report's);
-    ``attackmap.engines`` runs the shards and joins them.
+    ``attackmap.engines`` runs the shards and joins them. ``workers``: processes that
+    analyse the workloads, forked once the facts, the attack graph and the paths are built
+    (they share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
+    the CPUs this process may use when the cluster has at least
+    :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
+    (another thread running, not Linux, in a worker process) every analysis runs here.
     """
     if shard is not None and not (
         isinstance(shard, tuple)
@@ -761,6 +811,12 @@ def analyze(
         and 0 <= shard[0] < shard[1]
     ):
         raise AttackmapError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}", field="shard")
+    if workers != "auto" and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise AttackmapError(
+            f"workers must be a positive integer or 'auto', got {workers!r}", field="workers"
+        )
     chosen = as_strings(entries, "entries") if entries is not None else ENTRY_KINDS
     goals = as_strings(goals, "goals") if goals is not None else None
     for e in chosen:
@@ -809,15 +865,37 @@ def analyze(
             documents=documents,
             namespace=namespace,
         )
-        if shard is None:
-            return analyzer.report()
-        return analyzer.report(only=_shard_keys(analyzer.fb, shard))
+        only = _shard_keys(analyzer.fb, shard) if shard is not None else None
+        if workers == "auto":
+            many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
+            workers = available_cpus() if many else 1
+        return analyzer.report(only=only, workers=workers)
 
 
 def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
-    """The keys of the i-th of n runs of the workloads in report order (sizes differ by
-    one at most)."""
-    i, n = shard
+    """The keys of the i-th of n runs of the workloads in report order."""
     ordered = sorted(fb.workloads, key=lambda wf: wf.workload.ref.sort_key())
-    total = len(ordered)
-    return frozenset(wf.key for wf in ordered[total * i // n : total * (i + 1) // n])
+    return frozenset(wf.key for wf in _run(ordered, *shard))
+
+
+def _balanced_runs(items: Sequence[T], weights: Sequence[int], n: int) -> list[Sequence[T]]:
+    """``items`` cut into ``n`` contiguous runs of about equal total weight (none empty
+    when there are at least ``n`` items)."""
+    total = sum(weights)
+    runs: list[Sequence[T]] = []
+    start = done = 0
+    for i, weight in enumerate(weights):
+        done += weight
+        later = n - len(runs) - 1  # runs still to start after the current one
+        after = len(items) - i - 1  # items after this one
+        if later and after >= later and (done * n >= total * (len(runs) + 1) or after == later):
+            runs.append(items[start : i + 1])
+            start = i + 1
+    runs.append(items[start:])
+    return runs
+
+
+def _run(items: Sequence[T], i: int, n: int) -> Sequence[T]:
+    """The i-th of n contiguous runs of ``items`` (sizes differ by one at most)."""
+    total = len(items)
+    return items[total * i // n : total * (i + 1) // n]

@@ -21,7 +21,6 @@ import logging
 import os
 import stat
 import sys
-import threading
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import orjson
 from pydantic import ValidationError
 
 from attackmap._args import as_strings
+from attackmap._fork import available_cpus, fork_refusal
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _calico as calico
@@ -286,22 +286,15 @@ def _sizes(files: list[Path]) -> list[int]:
 def _workers(files: list[Path], sizes: list[int]) -> int:
     """How many worker processes parse ``files`` besides this one (0 = none).
 
-    Parallel only where forking is safe and cheap: Linux, no other threads running (a
-    forked child may inherit a lock another thread holds), several CPUs, a large input.
+    Parallel only where forking is safe and cheap (:func:`attackmap._fork.fork_refusal`:
+    Linux, no other threads running, not in a worker already), several CPUs, a large input.
     """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (
-        (cpus or 1) < 2
-        or len(files) < PARALLEL_MIN_FILES
-        or sys.platform != "linux"
-        or sum(sizes) < PARALLEL_MIN_BYTES
-    ):
+    cpus = available_cpus()
+    if cpus < 2 or len(files) < PARALLEL_MIN_FILES or sum(sizes) < PARALLEL_MIN_BYTES:
         return 0
-    import multiprocessing  # here, not at start-up: a small input needs no workers
-
-    if threading.active_count() > 1 or multiprocessing.parent_process() is not None:
-        return 0  # never nest pools
-    return min(cpus or 1, len(files), 8)
+    if fork_refusal() is not None:
+        return 0
+    return min(cpus, len(files), 8)
 
 
 def _tasks(files: list[Path], sizes: list[int], parsers: int) -> list[list[Path]]:

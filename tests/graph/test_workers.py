@@ -1,0 +1,410 @@
+"""``analyze(..., workers=N)``: the workloads' analyses in processes forked once the fact
+base and the attack graph are built; the report is the one process's, byte for byte.
+
+The clusters are generated (``benchmarks/synth.py``, plus node pools in a ClusterContext):
+GPU operator DaemonSets escaping to tainted GPU nodes, cross-namespace RBAC, network reach
+(what crosses the runs of workloads the workers analyse).
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import attackmap
+from attackmap import _fork
+from attackmap._fork import ForkError, RemoteTraceback, fork_map, fork_refusal
+from attackmap.cli import main
+from attackmap.errors import AttackmapError
+from attackmap.graph import _analysis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from synth import generate  # benchmarks are scripts, not a package
+
+CONTEXT = {
+    "apiVersion": "attackmap/v1",
+    "kind": "ClusterContext",
+    "metadata": {"name": "pools"},
+    "spec": {
+        "nodePools": [
+            {"name": "cpu", "labels": {"pool": "cpu"}},
+            {
+                "name": "gpu",
+                "labels": {"pool": "gpu", "nvidia.com/gpu.present": "true"},
+                "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
+            },
+        ]
+    },
+}
+
+OPTIONS: dict[str, Any] = {"goals": ["T1611", "T1552"]}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workers") / "cluster"
+    generate(root, 24, seed=31)
+    (root / "context.yaml").write_text(yaml.safe_dump(CONTEXT), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def whole(cluster: Path) -> attackmap.Report:
+    """The report of one process: what every count of workers must make."""
+    return attackmap.analyze(cluster, **OPTIONS)
+
+
+def _equal(a: attackmap.Report, b: attackmap.Report) -> None:
+    """The same report: the same document, and equal as objects (two analyses differ
+    only in the analyser each report keeps)."""
+    assert a.to_json() == b.to_json()
+    for name in type(a).model_fields:
+        assert getattr(a, name) == getattr(b, name), name
+
+
+class _Pids:
+    """Records which process analysed each run of workloads (a file per process, so
+    that forked children report too)."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, fail: str = "") -> None:
+        self.root = root
+        self.parent = os.getpid()
+        original = _analysis.Analyzer._analyses
+
+        def analyses(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
+            here = os.getpid()
+            (root / f"{here}-{uuid.uuid4().hex}").write_text(str(len(run)), encoding="utf-8")
+            if fail == "raise" and here != self.parent:
+                raise AttackmapError("boom in a worker", hint="a test")
+            if fail == "exit" and here != self.parent:
+                os._exit(3)
+            if fail == "parent" and here == self.parent:
+                raise ValueError("boom here")
+            return original(analyzer, scoped, raw, run)
+
+        monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses)
+
+    def runs(self) -> list[tuple[int, int]]:
+        """(process id, workloads it analysed) of each run, in no order."""
+        return [
+            (int(p.name.partition("-")[0]), int(p.read_text(encoding="utf-8")))
+            for p in self.root.iterdir()
+        ]
+
+
+@pytest.fixture
+def pids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Pids:
+    (tmp_path / "pids").mkdir()
+    return _Pids(tmp_path / "pids", monkeypatch)
+
+
+def test_the_cluster_has_what_crosses_runs(whole: attackmap.Report) -> None:
+    # without these, a worker that saw only its own workloads' part of the graph would pass
+    steps = {s.id for w in whole.workloads for t in w.techniques for p in t.paths for s in p.steps}
+    assert {"node-tokens", "reach-pod-network"} <= steps
+    assert any(
+        s.workload is not None and s.workload.split("/")[1] != w.ref.namespace
+        for w in whole.workloads
+        for t in w.techniques
+        for p in t.paths
+        for s in p.steps
+    )
+    assert any(w.minimal_controls and w.minimal_controls[0].controls for w in whole.workloads)
+    assert any(w.pss is not None for w in whole.workloads)
+    assert any(w.warnings for w in whole.workloads) or whole.warnings
+
+
+@pytest.mark.parametrize("workers", [2, 3, 100])
+def test_workers_make_the_one_process_report(
+    cluster: Path, whole: attackmap.Report, pids: _Pids, workers: int
+) -> None:
+    report = attackmap.analyze(cluster, workers=workers, **OPTIONS)
+    _equal(report, whole)
+    processes = dict(pids.runs())
+    # one process per run (never more than workloads), this one among them
+    assert len(processes) == len(pids.runs()) == min(workers, len(whole.workloads))
+    assert pids.parent in processes
+    assert sum(processes.values()) == len(whole.workloads) and min(processes.values()) >= 1
+
+
+def test_one_worker_forks_nothing(cluster: Path, whole: attackmap.Report, pids: _Pids) -> None:
+    _equal(attackmap.analyze(cluster, workers=1, **OPTIONS), whole)
+    assert pids.runs() == [(pids.parent, len(whole.workloads))]
+
+
+def test_the_report_keeps_its_analyser(cluster: Path, whole: attackmap.Report) -> None:
+    report = attackmap.analyze(cluster, workers=2, **OPTIONS)
+    assert report.attack_graph is not None
+    ref = whole.workloads[0].ref
+    assert report.minimal_controls(ref, "T1611") == whole.minimal_controls(ref, "T1611")
+    control = next(c for w in whole.workloads for c in w.minimal_controls[0].controls)
+    _equal(report.apply([control]), whole.apply([control]))
+
+
+def test_the_pod_security_threshold_path(
+    cluster: Path, pids: _Pids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # above the threshold the analysis lets its graph go once the paths are found, before
+    # the workers are forked
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 10)
+    one = attackmap.analyze(cluster, **OPTIONS)
+    two = attackmap.analyze(cluster, workers=2, **OPTIONS)
+    _equal(two, one)
+    assert two.attack_graph is not None  # built again on demand
+    assert len(pids.runs()) == 3  # the first analysis in one process, the second in two
+
+
+def test_a_shard_in_workers(cluster: Path, whole: attackmap.Report) -> None:
+    one = attackmap.analyze(cluster, shard=(1, 2), **OPTIONS)
+    _equal(attackmap.analyze(cluster, shard=(1, 2), workers=2, **OPTIONS), one)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_tiny_clusters(tmp_path: Path, pids: _Pids, count: int) -> None:
+    role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\n"
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i}]}\n"
+    text = role + ("---\n" + pod if count else "")
+    one = attackmap.analyze(text)
+    _equal(attackmap.analyze(text, workers=3), one)
+    assert len(one.workloads) == count
+    # both here: never more processes than workloads
+    assert pids.runs() == [(pids.parent, count)] * 2
+
+
+def test_no_fork_while_another_thread_runs(
+    cluster: Path, whole: attackmap.Report, pids: _Pids, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="spinner")
+    other.start()
+    try:
+        with caplog.at_level("DEBUG", logger="attackmap.graph._analysis"):
+            report = attackmap.analyze(cluster, workers=2, **OPTIONS)
+        assert fork_refusal() is not None
+    finally:
+        stop.set()
+        other.join()
+    _equal(report, whole)
+    assert pids.runs() == [(pids.parent, len(whole.workloads))]
+    assert "in one process: other threads run (spinner)" in caplog.text
+
+
+def test_a_worker_process_forks_no_workers() -> None:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert "worker process already" in str(pool.apply(fork_refusal))
+
+
+def test_an_error_in_a_worker_is_raised_here(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Pids(tmp_path, monkeypatch, fail="raise")
+    with pytest.raises(AttackmapError, match="boom in a worker") as raised:
+        attackmap.analyze(cluster, workers=2)
+    assert isinstance(raised.value.__cause__, RemoteTraceback)
+    assert "boom in a worker" in str(raised.value.__cause__)  # the worker's traceback
+    assert raised.value.hint == "a test"
+    assert not multiprocessing.active_children()
+
+
+def test_a_worker_that_dies_is_an_error(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Pids(tmp_path, monkeypatch, fail="exit")
+    with pytest.raises(ForkError, match="ended with exit code 3 before sending its results"):
+        attackmap.analyze(cluster, workers=3)
+    assert not multiprocessing.active_children()
+
+
+def test_an_error_here_stops_the_workers(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Pids(tmp_path, monkeypatch, fail="parent")
+    with pytest.raises(ValueError, match="boom here"):
+        attackmap.analyze(cluster, workers=2)
+    assert not multiprocessing.active_children()
+
+
+def test_fork_map_in_order() -> None:
+    assert fork_map(_square_and_pid, []) == []
+    results = fork_map(_square_and_pid, [1, 2, 3, 4])
+    assert [r for r, _ in results] == [1, 4, 9, 16]
+    assert len({pid for _, pid in results}) == 4 and results[0][1] == os.getpid()
+
+
+def test_an_exception_that_does_not_pickle() -> None:
+    with pytest.raises(RuntimeError, match="_Unpicklable: cannot be pickled") as raised:
+        fork_map(_unpicklable, [0, 1])
+    assert "_Unpicklable" in str(raised.value.__cause__)  # the worker's traceback
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self) -> Any:
+        raise TypeError("cannot be pickled")
+
+
+def _unpicklable(x: int) -> int:
+    if x:
+        raise _Unpicklable("cannot be pickled")
+    return x
+
+
+@pytest.mark.parametrize(
+    ("weights", "n", "sizes"),
+    [
+        ([1, 1, 1, 9], 2, [3, 1]),  # the heavy last item alone
+        ([9, 1, 1, 1], 2, [1, 3]),
+        ([1] * 6, 3, [2, 2, 2]),
+        ([5, 1, 1], 3, [1, 1, 1]),  # never an empty run while there are items
+        ([100, 1, 1, 1], 4, [1, 1, 1, 1]),
+        ([1, 1, 1, 1, 100], 2, [4, 1]),
+        ([2, 3], 1, [2]),
+        ([], 1, [0]),
+    ],
+)
+def test_runs_of_about_equal_work(weights: list[int], n: int, sizes: list[int]) -> None:
+    items = list(range(len(weights)))
+    runs = _analysis._balanced_runs(items, weights, n)
+    assert [len(r) for r in runs] == sizes
+    assert [x for r in runs for x in r] == items  # contiguous, in order
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "two", 1.5])
+def test_a_bad_worker_count_is_refused(bad: Any) -> None:
+    with pytest.raises(AttackmapError, match="workers must be a positive integer or 'auto'"):
+        attackmap.analyze(attackmap.example_manifest(), workers=bad)
+
+
+@pytest.mark.parametrize(("least", "expected"), [(25, 1), (24, 2)])
+def test_auto_forks_from_a_number_of_workloads(
+    cluster: Path,
+    whole: attackmap.Report,
+    pids: _Pids,
+    monkeypatch: pytest.MonkeyPatch,
+    least: int,
+    expected: int,
+) -> None:
+    monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", least)  # the cluster has 24
+    monkeypatch.setattr(_analysis, "available_cpus", lambda: 2)
+    _equal(attackmap.analyze(cluster, workers="auto", **OPTIONS), whole)
+    assert len(pids.runs()) == expected
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def written(cluster: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("one") / "one.json"
+    assert main(["analyze", str(cluster), "--workers", "1", "-o", str(out), "-q"]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def test_the_cli_forks_with_workers_auto(
+    cluster: Path, written: str, pids: _Pids, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", 10)
+    monkeypatch.setattr(_analysis, "available_cpus", lambda: 2)
+    default, auto = tmp_path / "default.json", tmp_path / "auto.json"
+    assert main(["analyze", str(cluster), "-o", str(default), "-q"]) == 0
+    assert [pid for pid, _ in pids.runs()] == [pids.parent]  # by default, one process
+    assert main(["analyze", str(cluster), "--workers", "auto", "-o", str(auto), "-q"]) == 0
+    assert default.read_text(encoding="utf-8") == auto.read_text(encoding="utf-8") == written
+    assert len(pids.runs()) == 3
+
+
+def test_cli_workers_count_forked_workers_for_one_cluster(
+    cluster: Path, written: str, pids: _Pids, tmp_path: Path
+) -> None:
+    out = tmp_path / "three.json"
+    assert main(["analyze", str(cluster), "--workers", "3", "-o", str(out), "-q"]) == 0
+    assert out.read_text(encoding="utf-8") == written
+    assert len(pids.runs()) == 3
+
+
+def test_cli_workers_and_shards_run_shard_tasks(
+    cluster: Path, written: str, pids: _Pids, tmp_path: Path
+) -> None:
+    # --shards: --workers counts the processes of the local engine's pool, as before;
+    # each task analyses its shard in its own process (never forks inside a pool worker)
+    out = tmp_path / "shards.json"
+    argv = ["analyze", str(cluster), "--workers", "2", "--shards", "2", "-o", str(out), "-q"]
+    assert main(argv) == 0
+    assert out.read_text(encoding="utf-8") == written
+    runs = pids.runs()
+    assert len(runs) == 2 and pids.parent not in dict(runs)
+
+
+def test_cli_workers_auto_with_shards_sizes_the_pool(
+    cluster: Path, written: str, pids: _Pids, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
+    out = tmp_path / "shards.json"
+    argv = ["analyze", str(cluster), "--workers", "auto", "--shards", "2", "-o", str(out), "-q"]
+    assert main(argv) == 0
+    assert out.read_text(encoding="utf-8") == written
+    assert len(pids.runs()) == 2 and pids.parent not in dict(pids.runs())  # a pool of 2
+
+
+def test_cli_workers_draw_the_whole_graph(
+    cluster: Path, pids: _Pids, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the report comes back to the process that built the graph: dot draws it
+    one, two = tmp_path / "one.dot", tmp_path / "two.dot"
+    assert main(["analyze", str(cluster), "--workers", "1", "-o", str(one), "-q"]) == 0
+    assert main(["analyze", str(cluster), "--workers", "2", "-o", str(two), "-q"]) == 0
+    assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
+    sizes = sorted(n for _, n in pids.runs())  # one run, then two
+    assert len(sizes) == 3 and sizes[0] + sizes[1] == sizes[2] == 24
+
+
+def test_cli_workers_read_stdin(
+    cluster: Path, pids: _Pids, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = sorted(p for p in cluster.glob("*.yaml") if p.name != "context.yaml")
+    text = "\n---\n".join(p.read_text(encoding="utf-8") for p in files)
+    out = []
+    for workers in ("1", "2"):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+        assert main(["analyze", "-", "--workers", workers, "--format", "json"]) == 0
+        out.append(capsys.readouterr().out)
+    assert out[0] == out[1] and '"workloads"' in out[0]
+    assert len(pids.runs()) == 3  # one process, then two
+
+
+def test_reports_of_workers_pickle_as_data(cluster: Path, whole: attackmap.Report) -> None:
+    report = attackmap.analyze(cluster, workers=2, **OPTIONS)
+    copy = pickle.loads(pickle.dumps(report))  # noqa: S301 - our own report, pickled here
+    _equal(copy, whole)
+
+
+@pytest.fixture(autouse=True)
+def _no_children_left() -> Iterator[None]:
+    yield
+    assert not multiprocessing.active_children()
+
+
+@pytest.fixture(autouse=True)
+def _threads_of_other_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads that tests before this one left running (Dask's IO loop, in the same
+    pytest-xdist worker) do not count: the tests here start the threads they mean."""
+    before = set(threading.enumerate())
+    real = _fork._other_threads
+    monkeypatch.setattr(
+        _fork, "_other_threads", lambda: [n for n in real() if n not in {t.name for t in before}]
+    )
