@@ -8,13 +8,16 @@ itself and returns the parts in order, so the result is what one process would c
 Forking is refused (:func:`fork_refusal`) where it is not safe or not cheap: off Linux,
 inside a worker process (never nest), and while another thread runs (a forked child
 inherits the locks that thread may hold: a Rich spinner's console, a logging handler).
-Callers then compute every part here; the result is the same.
+Callers then compute every part here; the result is the same. So does :func:`fork_map`
+when the system refuses a new process or pipe (out of processes, memory or descriptors).
 """
 
 from __future__ import annotations
 
-import gc
+import logging
 import os
+import pickle
+import signal
 import sys
 import threading
 import traceback
@@ -23,10 +26,16 @@ from typing import Any, TypeVar
 
 from attackmap.errors import AttackmapError
 
-__all__ = ["ForkError", "available_cpus", "fork_map", "fork_refusal"]
+__all__ = ["MAX_WORKERS", "ForkError", "auto_workers", "available_cpus", "fork_map", "fork_refusal"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+MAX_WORKERS = 8
+"""At most this many processes for ``auto``: each worker of a large cluster holds hundreds of
+megabytes of its own (docs/scaling.md), and the parse pool stops at the same number."""
+
+logger = logging.getLogger(__name__)
 
 
 class ForkError(AttackmapError):
@@ -46,6 +55,12 @@ def available_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1  # pragma: no cover - Linux has sched_getaffinity
+
+
+def auto_workers() -> int:
+    """How many processes ``workers="auto"`` means: the available CPUs, at most
+    :data:`MAX_WORKERS`."""
+    return min(available_cpus(), MAX_WORKERS)
 
 
 def fork_refusal() -> str | None:
@@ -74,10 +89,12 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
     Raises what ``fn`` raised, in this process (the first failed item's, in item order;
     the worker's traceback as its cause); :class:`ForkError` when a child ended without
-    a result. Children still running then are stopped: no partial result, no hang.
-    Callers check :func:`fork_refusal` first.
+    a result. Children still running then are stopped: no partial result, no hang. Where
+    forking is refused (:func:`fork_refusal`), or the system refuses a process or a pipe,
+    the items are computed here instead (callers check :func:`fork_refusal` first to cut
+    the work into as many items as processes will run).
     """
-    if len(items) <= 1:
+    if len(items) <= 1 or fork_refusal() is not None:
         return [fn(item) for item in items]
     import multiprocessing
 
@@ -85,14 +102,25 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     children: list[tuple[Any, Any]] = []
     try:
         for item in items[1:]:
-            receive, send = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(fn, item, send), daemon=True)
-            child.start()
+            try:
+                receive, send = context.Pipe(duplex=False)
+            except OSError as e:
+                logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
+                break
+            child = context.Process(target=_child, args=(fn, item, send, os.getpid()), daemon=True)
+            try:
+                child.start()
+            except OSError as e:
+                receive.close()
+                send.close()
+                logger.debug("computing the other parts here: no worker process (%s)", e)
+                break
             send.close()  # the child holds the only writing end: a dead child reads as EOF
             children.append((child, receive))
         results = [fn(items[0])]
         for i, (child, receive) in enumerate(children, start=1):
             results.append(_receive(child, receive, i))
+        results.extend(fn(item) for item in items[1 + len(children) :])
         return results
     finally:
         for child, receive in children:
@@ -102,29 +130,55 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
             child.join()
 
 
-def _child(fn: Callable[[T], R], item: T, send: Any) -> None:
+def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:
     """In a forked child: ``fn(item)``, sent back as ``("ok", result)`` or the error."""
-    # The objects inherited from the parent go to the permanent generation (an O(1) splice
-    # of the collector's lists): a collection in the child never walks them, so it never
-    # writes their headers and the pages stay shared.
-    gc.freeze()
+    _die_with(parent)
     try:
         message: tuple[str, Any, str] = ("ok", fn(item), "")
     except BaseException as e:  # every failure goes back to the parent
-        message = ("error", e, traceback.format_exc())
+        message = ("error", _portable(e), traceback.format_exc())
     try:
-        send.send(message)
-    except Exception as e:  # a result or an exception that does not pickle
-        what = "the result" if message[0] == "ok" else f"{type(message[1]).__name__}: {message[1]}"
-        text = message[2] or traceback.format_exc()
-        send.send(("error", RuntimeError(f"{what} (does not pickle: {e})"), text))
-    send.close()
+        try:
+            send.send(message)
+        except BrokenPipeError:
+            raise
+        except Exception as e:  # a result that does not pickle
+            send.send(("error", RuntimeError(f"the result does not pickle: {e}"), ""))
+        send.close()
+    except BrokenPipeError:
+        pass  # the parent is gone (interrupted, killed): nobody to tell
+
+
+def _portable(e: BaseException) -> BaseException:
+    """``e`` if it comes back whole from pickling (what the parent will raise), else a
+    ``RuntimeError`` that names it (an exception whose ``__init__`` takes other arguments
+    than it passes to ``Exception`` cannot be rebuilt)."""
+    try:
+        pickle.loads(pickle.dumps(e))  # noqa: S301 - our own object, round-tripped here
+    except Exception:
+        return RuntimeError(f"{type(e).__name__}: {e}")
+    return e
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel stop this child when the process that forked it ends (killed or
+    crashed before it could stop its workers): an orphan would compute its whole part for
+    nobody."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - Linux has prctl
+        return
+    if os.getppid() != parent:  # it ended before prctl took effect
+        os._exit(1)
 
 
 def _receive(child: Any, receive: Any, index: int) -> Any:
     try:
         status, value, text = receive.recv()
-    except EOFError:
+    except (EOFError, OSError):  # nothing, or a message cut short: the worker ended
         child.join()
         raise ForkError(
             f"analysis worker {index} (pid {child.pid}) ended with exit code "

@@ -249,6 +249,106 @@ def test_an_exception_that_does_not_pickle() -> None:
     assert "_Unpicklable" in str(raised.value.__cause__)  # the worker's traceback
 
 
+class _NotRebuilt(Exception):
+    """Pickles, but its ``__init__`` takes other arguments than it gives ``Exception``."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a} and {b}")
+
+
+def _not_rebuilt(x: int) -> int:
+    if x:
+        raise _NotRebuilt("one", "two")
+    return x
+
+
+def test_an_exception_that_cannot_be_rebuilt_here() -> None:
+    with pytest.raises(RuntimeError, match="_NotRebuilt: one and two") as raised:
+        fork_map(_not_rebuilt, [0, 1])
+    assert "_NotRebuilt" in str(raised.value.__cause__)  # the worker's traceback
+
+
+def test_without_a_process_the_parts_are_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system refusing a process (EAGAIN, ENOMEM) leaves the work to this one."""
+    started: list[int] = []
+    real = multiprocessing.context.ForkProcess.start
+
+    def start(self: Any) -> None:
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")
+        started.append(1)
+        real(self)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    results = fork_map(_square_and_pid, [1, 2, 3, 4])
+    assert [r for r, _ in results] == [1, 4, 9, 16]
+    pids = [pid for _, pid in results]
+    assert pids[1] != os.getpid() and pids[0] == pids[2] == pids[3] == os.getpid()
+
+
+def test_a_message_cut_short_is_a_fork_error() -> None:
+    """A worker killed while it sends (the pipe holds part of the message) reads as an
+    error of its own, with the way out, not a raw OSError."""
+
+    class Child:
+        pid, exitcode = 4242, -9
+
+        def join(self) -> None:
+            pass
+
+    class Receive:
+        def recv(self) -> Any:
+            raise OSError("got end of file during message")
+
+    with pytest.raises(ForkError, match="ended with exit code -9") as raised:
+        _fork._receive(Child(), Receive(), 1)
+    assert "--workers 1" in str(raised.value.hint)
+
+
+def test_auto_is_the_cpus_up_to_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 64)
+    assert _fork.auto_workers() == _fork.MAX_WORKERS == 8
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
+    assert _fork.auto_workers() == 2
+
+
+def test_a_worker_ends_with_the_process_that_forked_it(tmp_path: Path) -> None:
+    """The parent killed outright (no chance to stop its workers): the kernel stops them."""
+    import subprocess
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    script = (
+        "import os, signal, time\n"
+        "from attackmap._fork import fork_map\n"
+        "def part(i):\n"
+        "    if i:\n"
+        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "        time.sleep(60)\n"
+        "    else:\n"
+        f"        while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
+        "        time.sleep(0.2)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "fork_map(part, [0, 1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert done.returncode == -9
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(worker):
+        time.sleep(0.05)
+    assert not _running(worker)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by init, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _square_and_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
@@ -300,7 +400,7 @@ def test_auto_forks_from_a_number_of_workloads(
     expected: int,
 ) -> None:
     monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", least)  # the cluster has 24
-    monkeypatch.setattr(_analysis, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
     _equal(attackmap.analyze(cluster, workers="auto", **OPTIONS), whole)
     assert len(pids.runs()) == expected
 
@@ -319,7 +419,7 @@ def test_the_cli_forks_with_workers_auto(
     cluster: Path, written: str, pids: _Pids, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", 10)
-    monkeypatch.setattr(_analysis, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
     default, auto = tmp_path / "default.json", tmp_path / "auto.json"
     assert main(["analyze", str(cluster), "-o", str(default), "-q"]) == 0
     assert [pid for pid, _ in pids.runs()] == [pids.parent]  # by default, one process

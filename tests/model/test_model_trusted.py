@@ -501,6 +501,32 @@ def test_read_and_load_refuses_an_empty_input_after_the_reading_errors(tmp_path:
     )
     with pytest.raises(InputError, match="containers"):
         read_and_load(tmp_path)
+    # a document that is no object, then a later file's YAML error: the reading error first
+    (tmp_path / "aa-list.yaml").write_text("- a\n", encoding="utf-8")
+    (tmp_path / "zz-bad.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as first:
+        read_and_load(tmp_path)
+    assert first.value.path is not None and first.value.path.endswith("zz-bad.yaml")
+    assert str(first.value) == _two_passes_error(tmp_path)
+    (tmp_path / "zz-bad.yaml").write_text(  # then the document before the collecting error
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec: {containers: 3}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as shape:
+        read_and_load(tmp_path)
+    assert shape.value.path is not None and shape.value.path.endswith("aa-list.yaml")
+    assert str(shape.value) == _two_passes_error(tmp_path)
+
+
+def _two_passes_error(path: Path) -> str:
+    """The error ``analyze`` raised before ``read_and_load``: read, check, then load."""
+    from attackmap.model._loader import require_documents
+
+    with pytest.raises(InputError) as raised:
+        documents = read_documents(path)
+        require_documents(documents, [path])
+        load(*documents)
+    return str(raised.value)
 
 
 def test_read_and_load_warns_of_an_unrendered_chart_only_beside_documents(

@@ -171,9 +171,10 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="N",
         help="local, one cluster: processes that analyse its workloads, forked once its paths "
-        "are found (auto: the CPUs available, from 100 workloads); local, a fleet or --shards: "
+        "are found (auto: the CPUs available, at most 8, from 100 workloads); local, a fleet or --shards: "
         "processes that run whole tasks; dask without --scheduler: the processes of a Dask "
-        "cluster started for the run (default 1: this process; auto: the CPUs available)",
+        "cluster started for the run (default 1: this process; auto: the CPUs available, at "
+        "most 8)",
     )
     engine.add_argument(
         "--scheduler",
@@ -249,9 +250,9 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
             hint="compare each cluster's report with its own baseline in a separate run",
         )
     if not _forks(args) and args.workers == "auto":
-        from attackmap._fork import available_cpus
+        from attackmap._fork import auto_workers
 
-        args.workers = available_cpus()  # the processes of the pool or the Dask cluster
+        args.workers = auto_workers()  # the processes of the pool or the Dask cluster
     elsewhere = args.engine == "dask" or (not _forks(args) and (args.workers or 1) > 1)
     if "-" in args.paths and (elsewhere or args.shards > 1):
         raise AttackmapError(

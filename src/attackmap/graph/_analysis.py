@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 from typing import Any, Literal, TypeVar
 
 from attackmap._args import as_strings
-from attackmap._fork import available_cpus, fork_map, fork_refusal
+from attackmap._fork import auto_workers, fork_map, fork_refusal
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
@@ -800,7 +800,8 @@ def analyze(
     ``attackmap.engines`` runs the shards and joins them. ``workers``: processes that
     analyse the workloads, forked once the facts, the attack graph and the paths are built
     (they share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
-    the CPUs this process may use when the cluster has at least
+    the CPUs this process may use (at most :data:`attackmap._fork.MAX_WORKERS`) when the
+    cluster has at least
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
     (another thread running, not Linux, in a worker process) every analysis runs here.
     """
@@ -868,7 +869,7 @@ def analyze(
         only = _shard_keys(analyzer.fb, shard) if shard is not None else None
         if workers == "auto":
             many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
-            workers = available_cpus() if many else 1
+            workers = auto_workers() if many else 1
         return analyzer.report(only=only, workers=workers)
 
 

@@ -525,8 +525,9 @@ class FactBase:
     def derived_facts(
         self, base: frozenset[str], container: ContainerFacts | None
     ) -> frozenset[str]:
-        """The facts of :meth:`derive`, without keeping the derivation in the memo (for
-        one-off what-ifs: a control applied to one scope)."""
+        """The facts of :meth:`derive`, without keeping the whole derivation in the memo
+        (one-off what-ifs: a control applied to one scope); its container part, a function
+        of the container's own facts that many scopes and what-ifs share, is kept."""
         found = self.memo.get((base, derive_key(container)))
         if found is None:
             found = derive(base, container, self.options, self.memo)
@@ -2137,7 +2138,7 @@ def derive(
         inputs = frozenset(f for f in base if f.startswith(CONTAINER_INPUTS))
         own, explained, warnings = _memoised(
             memo,
-            ("container", inputs, derive_key(container)),
+            ("container", inputs, derive_key(container), options),
             partial(_derive_container, inputs, container, options, memo),
         )
         facts |= own

@@ -30,7 +30,7 @@ import orjson
 from pydantic import ValidationError
 
 from attackmap._args import as_strings
-from attackmap._fork import available_cpus, fork_refusal
+from attackmap._fork import MAX_WORKERS, available_cpus, fork_refusal
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _calico as calico
@@ -294,7 +294,7 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
         return 0
     if fork_refusal() is not None:
         return 0
-    return min(cpus, len(files), 8)
+    return min(cpus, len(files), MAX_WORKERS)
 
 
 def _tasks(files: list[Path], sizes: list[int], parsers: int) -> list[list[Path]]:
@@ -1425,6 +1425,7 @@ def _load(
     # document: an input of nothing else is refused with that reason, not warned about.
     unrendered: list[_SkippedFile] = []
     live = False
+    shape: InputError | None = None  # with ``kept``: the first document that is no object
     for source in sources:
         with contextlib.closing(_source_batches(source, read, reading)) as batches:
             for batch in batches:  # (closing: stops the parsing workers on an error)
@@ -1446,7 +1447,10 @@ def _load(
                         objects = _objects(doc, c.warnings)
                     except InputError as e:
                         if not keep_going:
-                            raise
+                            if kept is None:
+                                raise
+                            shape = shape or e  # raised after the reading errors, as before
+                            continue
                         c.skipped.append(_SkippedFile.error(doc, e).skipped())
                         continue
                     for obj in objects:
@@ -1466,6 +1470,8 @@ def _load(
     if kept is not None:
         require_documents(kept, sources)
         _log_unrendered(unrendered)
+    if shape is not None:
+        raise shape
     if failed is not None:
         raise failed
     for obj in waiting:
