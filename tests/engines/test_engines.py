@@ -17,32 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from tests.conftest import synthetic_cluster
 
 import attackmap
 from attackmap.cli import main
 from attackmap.engines import EngineError, LocalEngine, analyze_fleet, join
 from attackmap.engines._fleet import ShardTask, run_task
 from attackmap.errors import AttackmapError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from synth import generate  # benchmarks are scripts, not a package
-
-CONTEXT = {
-    "apiVersion": "attackmap/v1",
-    "kind": "ClusterContext",
-    "metadata": {"name": "fleet"},
-    "spec": {
-        "nodePools": [
-            {"name": "cpu", "labels": {"pool": "cpu"}},
-            {
-                "name": "gpu",
-                "labels": {"pool": "gpu", "nvidia.com/gpu.present": "true"},
-                "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
-            },
-        ]
-    },
-}
 
 SIZES = {"east": (30, 21), "west": (36, 22), "lab": (20, 23)}  # name: (workloads, seed)
 
@@ -52,9 +33,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("fleet")
     out = {}
     for name, (workloads, seed) in SIZES.items():
-        generate(root / name, workloads, seed=seed)
-        (root / name / "context.yaml").write_text(yaml.safe_dump(CONTEXT), encoding="utf-8")
-        out[name] = root / name
+        out[name] = synthetic_cluster(root / name, workloads, seed=seed, node_pools=True)
     return out
 
 

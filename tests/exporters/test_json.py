@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import synthetic_cluster
 
 import attackmap
 from attackmap._jsontext import dumps
@@ -64,14 +64,7 @@ def test_examples_are_byte_identical(path: str) -> None:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from synth import generate  # type: ignore[import-not-found]  # a benchmarks script, not a package
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    out = tmp_path_factory.mktemp("synth")
-    generate(out, 40, seed=3)
-    return attackmap.analyze(out)
+    return attackmap.analyze(synthetic_cluster(tmp_path_factory.mktemp("synth"), 40, seed=3))
 
 
 def test_every_document_validates_against_the_schema(synthetic: Report) -> None:

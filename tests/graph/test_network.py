@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import synthetic_cluster
 
 from attackmap.graph import analyze
 from attackmap.graph._engine import AttackGraph
@@ -510,17 +511,7 @@ def test_the_hop_evidence_names_both_sides() -> None:
 
 
 def _synth_graph(tmp: Path, workloads: int) -> AttackGraph:
-    import importlib.util
-    import sys
-
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "synth.py"
-    spec = importlib.util.spec_from_file_location("synth_for_network", bench)
-    assert spec is not None and spec.loader is not None
-    synth = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("synth_for_network", synth)
-    spec.loader.exec_module(synth)
-    out = tmp / str(workloads)
-    synth.generate(out, workloads, seed=3)
+    out = synthetic_cluster(tmp / str(workloads), workloads, seed=3)
     from attackmap.attack import load_attack
     from attackmap.graph import load_catalogue
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from tests.conftest import synthetic_cluster
 from tests.graph.test_node_root_exec import cluster as node_cluster
 from tests.graph.test_placement import ON_GPU, pod, secret_reader
 
@@ -43,14 +43,7 @@ def example() -> Report:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from synth import generate
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    out = tmp_path_factory.mktemp("synth")
-    generate(out, 40, seed=5)
-    return analyze(out)
+    return analyze(synthetic_cluster(tmp_path_factory.mktemp("synth"), 40, seed=5))
 
 
 def cross_workload() -> Report:

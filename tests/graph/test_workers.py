@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from tests.conftest import synthetic_cluster
 
 import attackmap
 from attackmap import _fork
@@ -29,34 +29,13 @@ from attackmap.cli import main
 from attackmap.errors import AttackmapError
 from attackmap.graph import _analysis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from synth import generate  # benchmarks are scripts, not a package
-
-CONTEXT = {
-    "apiVersion": "attackmap/v1",
-    "kind": "ClusterContext",
-    "metadata": {"name": "pools"},
-    "spec": {
-        "nodePools": [
-            {"name": "cpu", "labels": {"pool": "cpu"}},
-            {
-                "name": "gpu",
-                "labels": {"pool": "gpu", "nvidia.com/gpu.present": "true"},
-                "taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}],
-            },
-        ]
-    },
-}
-
 OPTIONS: dict[str, Any] = {"goals": ["T1611", "T1552"]}
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("workers") / "cluster"
-    generate(root, 24, seed=31)
-    (root / "context.yaml").write_text(yaml.safe_dump(CONTEXT), encoding="utf-8")
-    return root
+    return synthetic_cluster(root, 24, seed=31, node_pools=True)
 
 
 @pytest.fixture(scope="module")
