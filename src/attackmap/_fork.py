@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -131,33 +130,38 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 
 def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:
-    """In a forked child: ``fn(item)``, sent back as ``("ok", result)`` or the error."""
+    """In a forked child: ``fn(item)``, sent back as ``("ok", result)``; or, on failure,
+    ``("error", traceback, summary)`` then the exception itself (``None`` when it does not
+    pickle), so that the parent has the worker's traceback even when the exception cannot
+    travel or cannot be rebuilt there."""
     _die_with(parent)
     try:
-        message: tuple[str, Any, str] = ("ok", fn(item), "")
-    except BaseException as e:  # every failure goes back to the parent
-        message = ("error", _portable(e), traceback.format_exc())
-    try:
         try:
-            send.send(message)
+            result = fn(item)
+        except BaseException as e:  # every failure goes back to the parent
+            _send_error(send, e, traceback.format_exc())
+            return
+        try:
+            send.send(("ok", result))
         except BrokenPipeError:
             raise
         except Exception as e:  # a result that does not pickle
-            send.send(("error", RuntimeError(f"the result does not pickle: {e}"), ""))
-        send.close()
+            error = RuntimeError(f"the result does not pickle: {e}")
+            _send_error(send, error, traceback.format_exc())
     except BrokenPipeError:
         pass  # the parent is gone (interrupted, killed): nobody to tell
+    finally:
+        send.close()
 
 
-def _portable(e: BaseException) -> BaseException:
-    """``e`` if it comes back whole from pickling (what the parent will raise), else a
-    ``RuntimeError`` that names it (an exception whose ``__init__`` takes other arguments
-    than it passes to ``Exception`` cannot be rebuilt)."""
+def _send_error(send: Any, error: BaseException, text: str) -> None:
+    send.send(("error", text, f"{type(error).__name__}: {error}"))
     try:
-        pickle.loads(pickle.dumps(e))  # noqa: S301 - our own object, round-tripped here
-    except Exception:
-        return RuntimeError(f"{type(e).__name__}: {e}")
-    return e
+        send.send(error)
+    except BrokenPipeError:
+        raise
+    except Exception:  # it does not pickle
+        send.send(None)
 
 
 def _die_with(parent: int) -> None:
@@ -177,7 +181,7 @@ def _die_with(parent: int) -> None:
 
 def _receive(child: Any, receive: Any, index: int) -> Any:
     try:
-        status, value, text = receive.recv()
+        message = receive.recv()
     except (EOFError, OSError):  # nothing, or a message cut short: the worker ended
         child.join()
         raise ForkError(
@@ -185,6 +189,13 @@ def _receive(child: Any, receive: Any, index: int) -> Any:
             f"{child.exitcode} before sending its results",
             hint="it may have run out of memory: analyse in one process (--workers 1, workers=1)",
         ) from None
-    if status == "error":
-        raise value from RemoteTraceback(text)
-    return value
+    if message[0] == "ok":
+        return message[1]
+    _status, text, summary = message
+    try:
+        error = receive.recv()
+    except Exception:  # cut short, or it pickled but cannot be rebuilt here (another __init__)
+        error = None
+    if not isinstance(error, BaseException):
+        error = RuntimeError(summary)
+    raise error from RemoteTraceback(text)

@@ -247,6 +247,16 @@ def test_an_exception_that_cannot_be_rebuilt_here() -> None:
     assert "_NotRebuilt" in str(raised.value.__cause__)  # the worker's traceback
 
 
+def _lock(x: int) -> Any:
+    return threading.Lock()
+
+
+def test_a_result_that_does_not_pickle() -> None:
+    with pytest.raises(RuntimeError, match="the result does not pickle") as raised:
+        fork_map(_lock, [0, 1])
+    assert "lock" in str(raised.value.__cause__)  # where pickling it failed, in the worker
+
+
 def test_without_a_process_the_parts_are_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """The system refusing a process (EAGAIN, ENOMEM) leaves the work to this one."""
     started: list[int] = []
