@@ -215,6 +215,7 @@ class AttackGraph:
         # places (its edges, its groups' members), and equal strings that are one object
         # compare by identity in the searches' dict lookups instead of by content.
         self._names: dict[str, str] = {}
+        self._bases: dict[frozenset[str], frozenset[str]] = {}  # one object per base set
         # Relation targets shared by many step instances (see _Fanout): the groups, the
         # groups each step refers to (with its excluded owner) and each member's groups.
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
@@ -231,13 +232,16 @@ class AttackGraph:
         self._build()
         self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
         self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}
-        self._new_succ, self._new_pred, self._names = {}, {}, {}
+        self._new_succ, self._new_pred, self._names, self._bases = {}, {}, {}, {}
 
     # -- construction --------------------------------------------------------------------
 
     def _scope_facts(
         self, scope: Scope, base: frozenset[str], container: ContainerFacts | None
     ) -> ScopeFacts:
+        # Scopes with equal base facts share one set (a cluster's scopes hold a few
+        # thousand distinct sets; each scope built its own, an eighth of the graph's memory)
+        base = self._bases.setdefault(base, base)
         facts, because, warnings = self.fb.derive(base, container)
         sf = ScopeFacts(
             scope=scope,
