@@ -206,11 +206,11 @@ class AttackGraph:
         self._within = within
         # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
         # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
-        # Built as dicts (no duplicate edges), kept as tuples (a third of the memory).
+        # Built as lists, kept as tuples without duplicate edges (:func:`_as_tuples`).
         self._succ: dict[str, tuple[str, ...]] = {}
         self._pred: dict[str, tuple[str, ...]] = {}
-        self._new_succ: dict[str, dict[str, None]] = {}
-        self._new_pred: dict[str, dict[str, None]] = {}
+        self._new_succ: dict[str, list[str]] = {}
+        self._new_pred: dict[str, list[str]] = {}
         # One string object per node id while building: a node's id is spelled in several
         # places (its edges, its groups' members), and equal strings that are one object
         # compare by identity in the searches' dict lookups instead of by content.
@@ -230,8 +230,8 @@ class AttackGraph:
         self._levels = {s.id: s.scope for s in catalogue.states}  # state -> its scope level
         self.facts = GraphFacts(fb, self.workloads, self.scopes, self.memo)
         self._build()
-        self._succ = {node: tuple(nxt) for node, nxt in self._new_succ.items()}
-        self._pred = {node: tuple(prv) for node, prv in self._new_pred.items()}
+        self._succ = _as_tuples(self._new_succ)
+        self._pred = _as_tuples(self._new_pred)
         self._new_succ, self._new_pred, self._names, self._bases = {}, {}, {}, {}
 
     # -- construction --------------------------------------------------------------------
@@ -448,15 +448,15 @@ class AttackGraph:
         found = self._names.get(node)
         if found is None:
             found = self._names[node] = node
-            self._new_succ[node] = {}
-            self._new_pred[node] = {}
+            self._new_succ[node] = []
+            self._new_pred[node] = []
         return found
 
     def _add_edge(self, a: str, b: str) -> None:
         a = self._add_node(a)
         b = self._add_node(b)
-        self._new_succ[a][b] = None
-        self._new_pred[b][a] = None
+        self._new_succ[a].append(b)
+        self._new_pred[b].append(a)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -951,6 +951,16 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
+
+
+def _as_tuples(lists: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    """``lists`` with each list replaced by the tuple of its distinct items, in order: in
+    place, each list freed as its tuple is made (a second dict of every node, and a dict
+    per node while building, doubled the graph's memory for a moment)."""
+    out: dict[str, Any] = lists  # the same dict, its values changing type
+    for node, items in lists.items():
+        out[node] = tuple(dict.fromkeys(items)) if len(items) > 1 else tuple(items)
+    return out
 
 
 def _owner(node: str) -> str:
