@@ -1,0 +1,145 @@
+"""How the fact base and the attack graph hold what they hold: shared where equal (one
+set of base facts per distinct set, one string per fact name), adjacency as tuples without
+duplicate edges, records without a ``__dict__``; none of it changes a result.
+
+The cluster is generated (``benchmarks/synth.py`` with node pools): many workloads of the
+same shapes, so equal fact sets and names recur across workloads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import FrozenInstanceError
+from pathlib import Path
+
+import pytest
+from tests.conftest import synthetic_cluster
+
+import attackmap
+from attackmap.attack import load_attack
+from attackmap.graph import _engine, _facts
+from attackmap.graph._catalogue import Catalogue, load_catalogue
+from attackmap.graph._engine import AttackGraph, Scope, ScopeFacts, StepInstance
+from attackmap.graph._facts import FactBase, extract
+from attackmap.model import Inventory, load
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue(load_attack())
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_cluster(tmp_path_factory.mktemp("storage"), 30, seed=7, node_pools=True)
+
+
+@pytest.fixture(scope="module")
+def inventory(cluster: Path) -> Inventory:
+    return load(cluster)
+
+
+@pytest.fixture(scope="module")
+def fb(inventory: Inventory) -> FactBase:
+    return extract(inventory)
+
+
+@pytest.fixture(scope="module")
+def graph(fb: FactBase, catalogue: Catalogue) -> AttackGraph:
+    return AttackGraph(fb, catalogue)
+
+
+def test_as_tuples_keeps_the_first_of_each_item_in_order_in_the_same_dict() -> None:
+    lists = {"a": ["x", "y", "x", "z", "y"], "b": ["x"], "c": []}
+    out = _engine._as_tuples(lists)
+    assert out is lists  # converted in place: no second dict of every node
+    assert out == {"a": ("x", "y", "z"), "b": ("x",), "c": ()}
+
+
+def test_scopes_with_equal_base_facts_share_one_set(graph: AttackGraph, fb: FactBase) -> None:
+    by_value: dict[frozenset[str], set[int]] = defaultdict(set)
+    for sf in graph.scopes.values():
+        by_value[sf.base].add(id(sf.base))
+    assert all(len(ids) == 1 for ids in by_value.values())
+    assert len(by_value) < len(graph.scopes)  # the cluster repeats shapes: some are shared
+    # and each scope's set is still its own facts: the pod's, the container's, the context's
+    for wf in fb.workloads:
+        pod_base = wf.pod | fb.context
+        assert graph.scopes[wf.key].base == pod_base
+        for cf in wf.containers:
+            assert graph.scopes[f"{wf.key}[{cf.name}]"].base == pod_base | cf.facts
+
+
+def test_adjacency_has_each_edge_once_and_both_ways(graph: AttackGraph) -> None:
+    assert set(graph._succ) == set(graph._pred)
+    forward = {(a, b) for a, nxt in graph._succ.items() for b in nxt}
+    backward = {(a, b) for b, prv in graph._pred.items() for a in prv}
+    assert forward == backward
+    for node in graph._succ:
+        assert len(set(graph._succ[node])) == len(graph._succ[node])
+        assert len(set(graph._pred[node])) == len(graph._pred[node])
+    # every step instance starts from exactly one state (the engine's docstring)
+    for inst in graph.instances.values():
+        (source,) = graph._pred[inst.node]
+        assert source.startswith("state:")
+        assert inst.node == f"step:{inst.id}"
+
+
+def test_graph_records_have_no_instance_dict(graph: AttackGraph) -> None:
+    inst = next(iter(graph.instances.values()))
+    for record in (inst, inst.scope, inst.scope.scope):
+        assert isinstance(record, StepInstance | ScopeFacts | Scope)
+        assert not hasattr(record, "__dict__")
+    with pytest.raises(FrozenInstanceError):  # still frozen
+        inst.scope.scope.level = "cluster"  # type: ignore[misc]  # (the point of the test)
+
+
+def test_fact_names_and_evidence_strings_are_one_object_each(fb: FactBase) -> None:
+    """Every workload spells the same facts, evidence keys, fields and details: equal
+    strings are one object across the fact base."""
+    seen: dict[str, int] = {}
+
+    def one(text: str) -> None:
+        assert seen.setdefault(text, id(text)) == id(text), text
+
+    repeated = 0
+    for wf in fb.workloads:
+        for fact in wf.pod:
+            one(fact)
+        for cf in wf.containers:
+            for fact in cf.facts:
+                repeated += fact in seen
+                one(fact)
+        for key, ev in wf.evidence.items():
+            one(key)
+            one(ev.field)
+            one(ev.detail)
+    assert repeated  # the cluster repeats facts between workloads
+
+
+def test_evidence_is_a_light_record_of_its_four_fields(fb: FactBase) -> None:
+    wf = next(w for w in fb.workloads if w.evidence)
+    ev = next(iter(wf.evidence.values()))
+    assert ev == _facts.Evidence(path=ev.path, line=ev.line, field=ev.field, detail=ev.detail)
+    assert tuple(ev) == (ev.path, ev.line, ev.field, ev.detail)
+    with pytest.raises(AttributeError):
+        ev.detail = "changed"  # type: ignore[misc]  # (immutable)
+
+
+def test_sharing_changes_no_result(cluster: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report is the same when no string is interned and no base set is shared
+    (every workload and scope with its own objects, as before)."""
+    shared = attackmap.analyze(cluster, goals=["T1611"])
+    monkeypatch.setattr(_facts, "intern", lambda text: "".join(list(text)) if text else text)
+
+    class Unshared(dict[frozenset[str], frozenset[str]]):
+        def setdefault(self, key: frozenset[str], default: frozenset[str]) -> frozenset[str]:  # type: ignore[override]  # (shares nothing)
+            return default
+
+    monkeypatch.setattr(
+        AttackGraph,
+        "_bases",
+        property(lambda self: Unshared(), lambda self, v: None),
+        raising=False,
+    )
+    alone = attackmap.analyze(cluster, goals=["T1611"])
+    assert alone.to_json() == shared.to_json()
