@@ -375,7 +375,9 @@ class Analyzer:
                 continue
             seen.add((entry, *ids))
             order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
-            origin = start if start != workload else None
+            # the workload's own key object: the path search spells it anew for each path,
+            # and the report keeps an origin per path (~18 MB of strings at 10k)
+            origin = graph.workloads[start].key if start != workload else None
             by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
         findings = []
         for tid in sorted(by_tech):

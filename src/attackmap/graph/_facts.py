@@ -2250,6 +2250,7 @@ def _derive_container(
     because: dict[str, tuple[str, ...]] = {}
 
     def put(fact: str, sources: Iterable[str]) -> None:
+        fact = intern(fact)  # kept per distinct container (see _Shared)
         facts.add(fact)
         if fact not in because:
             because[fact] = tuple(sorted(set(sources) & base))
@@ -2285,7 +2286,7 @@ def _derive_container(
         # the same sources for every open syscall: intersect them once
         sc_because = tuple(sorted(set(sc_sources) & base))
         for name in syscalls:
-            fact = f"syscall:{name}"
+            fact = intern(f"syscall:{name}")
             facts.add(fact)
             because.setdefault(fact, sc_because)
     apparmor_type = next((f[9:] for f in base if f.startswith("apparmor:")), "unset")
