@@ -8,7 +8,7 @@ same shapes, so equal fact sets and names recur across workloads."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -143,47 +143,3 @@ def test_sharing_changes_no_result(cluster: Path, monkeypatch: pytest.MonkeyPatc
     )
     alone = attackmap.analyze(cluster, goals=["T1611"])
     assert alone.to_json() == shared.to_json()
-
-
-def test_a_path_origin_is_the_workload_key_object(cluster: Path) -> None:
-    report = attackmap.analyze(cluster)
-    keys = {wf.key: wf.key for wf in report._analyzer.fb.workloads}
-    origins = [
-        p.origin for w in report.workloads for t in w.techniques for p in t.paths if p.origin
-    ]
-    assert origins  # the cluster has paths that start in another workload
-    assert all(origin is keys[origin] for origin in origins)
-
-
-def test_derived_container_facts_are_one_object_each(fb: FactBase) -> None:
-    seen: dict[str, int] = {}
-    for facts, _because, _warnings in (v for k, v in fb.memo.items() if k[0] == "container"):
-        for fact in facts:
-            assert seen.setdefault(fact, id(fact)) == id(fact), fact
-    assert seen
-
-
-def test_forget_derivations_drops_only_those_after_the_mark(fb: FactBase) -> None:
-    memo = dict(fb.memo)
-    copy = replace(fb, memo=dict(memo))
-    wf = fb.workloads[0]
-    cf = wf.containers[0]
-    copy.derive(wf.pod | cf.facts | {"privileged", "cap_add:SYS_ADMIN"}, cf)
-    assert len(copy.memo) > len(memo)
-    copy.forget_derivations(since=len(memo))
-    assert copy.memo == memo
-
-
-def test_a_report_keeps_the_graph_derivations_not_its_what_ifs(
-    cluster: Path, inventory: Inventory, catalogue: Catalogue
-) -> None:
-    report = attackmap.analyze(inventory)
-    fresh = extract(inventory)
-    AttackGraph(fresh, catalogue)  # what the graph alone derives
-    assert list(report._analyzer.fb.memo) == list(fresh.memo)
-    # the what-ifs derive again on demand: minimal controls are as in a fresh analysis
-    wf = report.workloads[0]
-    ref = str(wf.ref)
-    assert report.minimal_controls(ref, ["T1611"]) == attackmap.analyze(inventory).minimal_controls(
-        ref, ["T1611"]
-    )

@@ -437,7 +437,6 @@ class Analyzer:
             logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
         # runs of about equal work: a workload's analysis grows with its paths
         runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
-        derivations = len(self.fb.memo)  # those of the graph; the breakers' what-ifs follow
         analyses = [
             a for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs) for a in run
         ]
@@ -453,7 +452,6 @@ class Analyzer:
         # What only building the report needed: derivations with one control applied,
         # per-instance breakers and path steps (the report holds what it uses).
         self._derived.clear()
-        self.fb.forget_derivations(since=derivations)
         self._uses.clear()
         self._broken.clear()
         if self._graph is not None:

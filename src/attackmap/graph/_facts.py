@@ -13,7 +13,6 @@ The vocabulary is documented in :data:`FACT_FAMILIES` (and ``docs/facts.md``).
 """
 
 import fnmatch
-import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -526,15 +525,6 @@ class FactBase:
         if found is None:
             found = derive(base, container, self.options, self.memo)
         return found[0]
-
-    def forget_derivations(self, since: int) -> None:
-        """Forget the derivations memoised after the first ``since`` (the memo's length
-        at some point): the container parts the what-ifs of one report shared (at 1k
-        workloads 532 of the 647 container derivations, ~6 MB), which nothing asks
-        again; the scopes' own derivations, memoised before, stay."""
-        memo = self.memo
-        for key in list(itertools.islice(memo, since, None)):
-            del memo[key]
 
     @cached_property
     def identity_index(self) -> Mapping[str, IdentityFacts]:
