@@ -50,7 +50,7 @@ ENTRY_KINDS: tuple[str, ...] = ("external", "cluster", "image")
 _K = TypeVar("_K", bound=Hashable)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Scope:
     """Where a step instance fires or a state lives."""
 
@@ -73,7 +73,7 @@ class Scope:
         return self.level
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScopeFacts:
     """The facts of one scope: base facts, all facts (with derived ones), provenance."""
 
@@ -85,7 +85,7 @@ class ScopeFacts:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StepInstance:
     """One step firing in one scope."""
 
