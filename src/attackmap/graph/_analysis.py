@@ -816,8 +816,9 @@ def analyze(
     the i-th of ``n`` equal runs of the workloads in report order (the whole cluster is
     still loaded and its graph built, so each analysis is exactly the whole report's);
     ``attackmap.engines`` runs the shards and joins them. ``workers``: processes that
-    analyse the workloads, forked once the facts, the attack graph and the paths are built
-    (they share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
+    search the paths (a share of the sinks each), then analyse the workloads, forked once
+    the facts and the attack graph are built, then the paths (they share them
+    copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
     the CPUs this process may use (at most :data:`attackmap._fork.MAX_WORKERS`) when the
     cluster has at least
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
