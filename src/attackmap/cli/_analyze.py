@@ -341,10 +341,7 @@ def run(args: argparse.Namespace) -> int:
         "keep_going": args.keep_going,
     }
     forks = _forks(args)
-    # A spinner is a thread, and the analysis forks no worker while another thread runs:
-    # when it may fork, the message is written once instead.
-    may_fork = forks and args.workers not in (None, 1)
-    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not may_fork):
+    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
         if forks:
             analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
             reports = [analysis]
