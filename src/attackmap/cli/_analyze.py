@@ -170,8 +170,8 @@ def add_parser(sub: Any) -> None:
         type=_workers,
         default=None,
         metavar="N",
-        help="local, one cluster: processes that analyse its workloads, forked once its paths "
-        "are found (auto: the CPUs available, at most 8, from 100 workloads); local, a fleet or --shards: "
+        help="local, one cluster: processes that search its paths (a share of the sinks each), "
+        "then analyse its workloads (auto: the CPUs available, at most 8, from 100 workloads); local, a fleet or --shards: "
         "processes that run whole tasks; dask without --scheduler: the processes of a Dask "
         "cluster started for the run (default 1: this process; auto: the CPUs available, at "
         "most 8)",
@@ -341,10 +341,7 @@ def run(args: argparse.Namespace) -> int:
         "keep_going": args.keep_going,
     }
     forks = _forks(args)
-    # A spinner is a thread, and the analysis forks no worker while another thread runs:
-    # when it may fork, the message is written once instead.
-    may_fork = forks and args.workers not in (None, 1)
-    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not may_fork):
+    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
         if forks:
             analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
             reports = [analysis]
