@@ -236,3 +236,30 @@ def test_the_cli_streams_json_and_falls_back_where_the_report_is_needed(
     assert main(["analyze", str(cluster), "--out-dir", str(tmp_path / "fleet"), "-q"]) == 0
     assert len(made) == 3
     assert (tmp_path / "fleet" / "cluster.json").read_text(encoding="utf-8") == expected
+
+
+def test_workers_make_steps_and_write_runs(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two processes, each makes a part of the step instances and writes a run of
+    workloads (a file per call and process, so forked children report too)."""
+    path_step, run = _analysis.Analyzer._path_step, ReportWriter._run
+
+    def record(phase: str) -> None:
+        (tmp_path / f"{phase}-{os.getpid()}").touch()
+
+    def recorded_step(analyzer: Any, *args: Any) -> Any:
+        record("step")
+        return path_step(analyzer, *args)
+
+    def recorded_run(writer: Any, *args: Any, **kwargs: Any) -> None:
+        record("run")
+        run(writer, *args, **kwargs)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_path_step", recorded_step)
+    monkeypatch.setattr(ReportWriter, "_run", recorded_run)
+    text, _outline = _written(cluster, goals=GOALS, workers=2)
+    assert text == _document(attackmap.analyze(cluster, goals=GOALS), pretty=False)
+    for phase in ("step", "run"):
+        pids = {p.name.partition("-")[2] for p in tmp_path.glob(f"{phase}-*")}
+        assert len(pids) == 2 and str(os.getpid()) in pids, phase

@@ -105,6 +105,10 @@ _Ranked = tuple[str, bool, list[PathRow]]
 kept paths (entry, origin, the step instances made)."""
 
 
+_StepFields = tuple[tuple[tuple[str, str, int | None, str, str], ...], tuple[str, ...]]
+"""A path step as a forked worker sends it back: its fact uses' fields, its ``broken_by``."""
+
+
 def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool, list[KeptPath]]]:
     """``workload``'s findings before any per-step work: per reachable technique (sorted
     by id), whether paths were left out and the paths kept, best first (shortest, then by
@@ -292,6 +296,14 @@ class Analyzer:
         return use
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
+        return self._step_of(
+            inst, self._fact_uses(inst, graph), tuple(sorted(self._breakers(inst, graph)))
+        )
+
+    @staticmethod
+    def _step_of(
+        inst: StepInstance, facts: tuple[FactUse, ...], broken_by: tuple[str, ...]
+    ) -> PathStep:
         s = inst.scope.scope
         return trusted(
             PathStep,
@@ -301,8 +313,8 @@ class Analyzer:
             scope=s.label,
             workload=s.workload,
             container=s.container,
-            facts=self._fact_uses(inst, graph),
-            broken_by=tuple(sorted(self._breakers(inst, graph))),
+            facts=facts,
+            broken_by=broken_by,
         )
 
     # -- controls --------------------------------------------------------------------------
@@ -528,34 +540,81 @@ class Analyzer:
     def report_writer(self, workers: int = 1) -> ReportWriter:
         """A writer of :meth:`report`'s document (``Report.write_json``'s text, byte for
         byte) that never makes the report (:class:`ReportWriter`), made ready to write:
-        the paths found and ranked, and each step instance the kept paths use made once.
-        ``workers``: processes that write the workloads' part, as in :meth:`report`."""
+        the paths found and ranked, and each step instance the kept paths use made once
+        (its facts and ``broken_by``), in order of first use. ``workers``: processes that
+        make the step instances and write the workloads' part, as in :meth:`report`."""
         chosen, raw, scoped = self._paths(None)
-        steps: dict[str, PathStep] = {}  # by instance id, in order of first use
+        ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
+        # each workload's step instances that no workload before it uses
+        seen: set[str] = set()
+        firsts: list[list[StepInstance]] = []
+        for _wf, findings in ranked:
+            first = []
+            for _tid, _truncated, kept in findings:
+                for _entry, _origin, instances in kept:
+                    for inst in instances:
+                        if inst.id not in seen:
+                            seen.add(inst.id)
+                            first.append(inst)
+            firsts.append(first)
+        processes = self._processes(workers, len(chosen))
+        made = self._made_steps(firsts, scoped, processes)
+        steps = {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
         reached: dict[str, Reached] = {}
         workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
-        for wf in chosen:
-            findings: list[_Ranked] = []
-            for tid, truncated, kept in ranked_paths(wf.key, raw.pop(wf.key)):
-                paths = []
-                for entry, origin, instances in kept:
-                    made = []
-                    for inst in instances:
-                        step = steps.get(inst.id)
-                        if step is None:
-                            step = steps[inst.id] = self._path_step(inst, scoped)
-                        made.append(step)
-                    paths.append(PathRow(entry, origin, tuple(made)))
-                findings.append((tid, truncated, paths))
+        for wf, findings in ranked:
+            rows: list[_Ranked] = []
+            for tid, truncated, kept in findings:
+                paths = [
+                    PathRow(entry, origin, tuple(steps[inst.id] for inst in instances))
+                    for entry, origin, instances in kept
+                ]
+                rows.append((tid, truncated, paths))
                 if tid not in reached:
                     technique = self.kb.technique(tid)
                     reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
-            self._derived.clear()  # as in _analyses: mostly this workload's own facts
-            workloads.append((wf, findings))
+            workloads.append((wf, rows))
+        del ranked
         techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
-        tables = DocumentTables(list(steps.values()), techniques)
-        parts = self._processes(workers, len(workloads))
-        return ReportWriter(self, scoped, tables, workloads, reached, parts)
+        tables = DocumentTables(made, techniques)
+        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+
+    def _made_steps(
+        self, firsts: list[list[StepInstance]], scoped: GraphFacts, processes: int
+    ) -> list[PathStep]:
+        """The path step of each instance of ``firsts`` (each workload's first-used
+        instances), in order; in ``processes`` processes, each making a run of workloads'
+        (the forked ones send back each step's fact uses and ``broken_by`` as tuples,
+        which pickle in a tenth of the objects' time)."""
+
+        def make(run: Sequence[list[StepInstance]]) -> list[PathStep]:
+            out: list[PathStep] = []
+            for first in run:
+                out.extend(self._path_step(inst, scoped) for inst in first)
+                self._derived.clear()  # as in _analyses: mostly this workload's own facts
+            return out
+
+        runs = _balanced_runs(firsts, [len(first) for first in firsts], processes)
+        if len(runs) == 1:
+            return make(runs[0])
+        here: list[PathStep] = []
+
+        def part(i: int) -> list[_StepFields]:
+            steps = make(runs[i])
+            if i == 0:  # made here: kept as they are
+                here.extend(steps)
+                return []
+            return [
+                (tuple((u.fact, u.path, u.line, u.field, u.detail) for u in s.facts), s.broken_by)
+                for s in steps
+            ]
+
+        parts = fork_map(part, range(len(runs)))
+        for run, fields in zip(runs[1:], parts[1:], strict=True):
+            instances = itertools.chain(*run)
+            for inst, (uses, broken_by) in zip(instances, fields, strict=True):
+                here.append(self._step_of(inst, tuple(map(self._use, uses)), broken_by))
+        return here
 
     def _element(
         self,
