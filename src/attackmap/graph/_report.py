@@ -388,7 +388,7 @@ class WorkloadOutline:
 
 @dataclass(frozen=True)
 class ReportOutline:
-    """What a report written as it was analysed (``Analyzer.write_report``) leaves behind
+    """What a report written as it was analysed (``ReportWriter.write``) leaves behind
     for a summary line and ``--fail-on``: the report's entries, skipped objects and
     warnings, and each workload's reachable techniques with their severity; no paths. It
     reads like a :class:`Report` where those are all that is asked (``workloads[i].ref``,
