@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from attackmap import __version__
+from attackmap.cli._ticker import clear_line
 from attackmap.errors import AttackmapError
 
 # subcommand name -> module implementing it (see module docstring)
@@ -104,8 +105,9 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
-            sys.stderr.flush()
+            with clear_line():  # a spinner's line is erased first
+                sys.stderr.write(self.format(record) + "\n")
+                sys.stderr.flush()
         except Exception:  # logging must never raise; report as the stdlib does
             self.handleError(record)
 

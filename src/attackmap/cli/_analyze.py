@@ -342,10 +342,7 @@ def run(args: argparse.Namespace) -> int:
         "keep_going": args.keep_going,
     }
     forks = _forks(args)
-    # A spinner is a thread, and the analysis forks no worker while another thread runs:
-    # when it may fork, the message is written once instead.
-    may_fork = forks and args.workers not in (None, 1)
-    analysing = status(f"analysing {len(paths)} input(s)", quiet=args.quiet, animate=not may_fork)
+    analysing = status(f"analysing {len(paths)} input(s)", quiet=args.quiet)
     if _streams(args, fmt, config):
         return _stream(paths, options, args, config, fail_on, analysing)
     with analysing:

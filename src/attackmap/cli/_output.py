@@ -350,18 +350,14 @@ def progress(
             bar.advance(task)
 
 
-def status(message: str, *, quiet: bool, animate: bool = True) -> AbstractContextManager[object]:
-    """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`);
-    with ``animate=False``, ``message`` written once (a spinner runs a thread, and a step
-    that forks worker processes forks none while another thread runs)."""
+def status(message: str, *, quiet: bool) -> AbstractContextManager[object]:
+    """A spinner with ``message`` on stderr while a long step runs (see :func:`show_progress`).
+    It runs no thread (:mod:`attackmap.cli._ticker`), so the step may fork workers."""
     if not show_progress(quiet):
         return nullcontext()
-    if not animate:
-        print(f"{message} ...", file=sys.stderr)
-        return nullcontext()
-    from rich.console import Console
+    from attackmap.cli._ticker import ticking
 
-    return Console(stderr=True).status(message)
+    return ticking(message)
 
 
 class ExamplesFormatter(argparse.HelpFormatter):

@@ -292,7 +292,9 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
     cpus = available_cpus()
     if cpus < 2 or len(files) < PARALLEL_MIN_FILES or sum(sizes) < PARALLEL_MIN_BYTES:
         return 0
-    if fork_refusal() is not None:
+    refusal = fork_refusal()
+    if refusal is not None:
+        log.debug("parsing %d files in this process: %s", len(files), refusal)
         return 0
     return min(cpus, len(files), MAX_WORKERS)
 
