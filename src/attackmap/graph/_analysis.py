@@ -910,8 +910,10 @@ class ReportWriter:
     the ``steps`` rows, then each workload's element as soon as it is made (its
     techniques' ``broken_by``, the Pod Security trade-off, minimal controls, warnings),
     and lets it go: no ``Path``, ``TechniqueFinding`` or ``WorkloadAnalysis`` is kept.
-    With several processes, forked ones write all runs of workloads but the first to
-    temporary files, which are copied in order once this process has written its own.
+    With several processes, both parts are split in runs of workloads: forked processes
+    make the step instances first used by their runs (sent back as tuples), and write the
+    elements of their runs to temporary files, copied in order once this process has
+    written its own run.
     """
 
     def __init__(
