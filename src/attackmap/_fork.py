@@ -82,9 +82,16 @@ def _other_threads() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t is not me)
 
 
-def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+def fork_map(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    handed: Callable[[Sequence[T]], None] | None = None,
+) -> list[R]:
     """``[fn(item) for item in items]``, the items after the first computed in forked
     children (one each) while this process computes the first. Every result must pickle.
+    ``handed`` is called here with the items the children took, once they are forked and
+    before this process computes the first (to let go of what only they need).
 
     Raises what ``fn`` raised, in this process (the first failed item's, in item order;
     the worker's traceback as its cause); :class:`ForkError` when a child ended without
@@ -116,6 +123,8 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
                 break
             send.close()  # the child holds the only writing end: a dead child reads as EOF
             children.append((child, receive))
+        if handed is not None and children:
+            handed(items[1 : 1 + len(children)])
         results = [fn(items[0])]
         for i, (child, receive) in enumerate(children, start=1):
             results.append(_receive(child, receive, i))

@@ -132,7 +132,7 @@ def test_the_ranking_is_the_reports(cluster: Path) -> None:
         documents=None,
         namespace=None,
     )
-    chosen, raw, _scoped = analyzer._paths(None)
+    chosen, raw, _scoped, _parts = analyzer._paths(None, 1)
     order: dict[str, None] = {}
     for wf in chosen:
         ranked = ranked_paths(wf.key, raw[wf.key])

@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import shutil
 import sys
 import threading
 import uuid
@@ -27,7 +28,7 @@ from attackmap import _fork
 from attackmap._fork import ForkError, RemoteTraceback, fork_map, fork_refusal
 from attackmap.cli import main
 from attackmap.errors import AttackmapError
-from attackmap.graph import _analysis
+from attackmap.graph import _analysis, _engine
 
 OPTIONS: dict[str, Any] = {"goals": ["T1611", "T1552"]}
 
@@ -98,6 +99,136 @@ def pids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Pids:
     return _Pids(tmp_path / "pids", monkeypatch)
 
 
+class _Searches:
+    """Records which process searched the paths to which sinks (a file per search)."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, fail: str = "") -> None:
+        self.root = root
+        self.parent = os.getpid()
+        original = _engine.AttackGraph.sink_paths
+
+        def sink_paths(graph: Any, entries: Any, wanted: Any = None, sinks: Any = None) -> Any:
+            here = os.getpid()
+            run = sorted(sinks) if sinks is not None else graph.sinks()
+            (root / f"{here}-{uuid.uuid4().hex}").write_text("\n".join(run), encoding="utf-8")
+            if fail == "raise" and here != self.parent:
+                raise AttackmapError("boom in a search", hint="a test")
+            return original(graph, entries, wanted, sinks)
+
+        monkeypatch.setattr(_engine.AttackGraph, "sink_paths", sink_paths)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.root)
+        self.root.mkdir()
+
+    def runs(self) -> list[tuple[int, list[str]]]:
+        """(process id, sinks it searched) of each search, in no order."""
+        return [
+            (int(p.name.partition("-")[0]), p.read_text(encoding="utf-8").split("\n"))
+            for p in self.root.iterdir()
+        ]
+
+
+@pytest.fixture
+def searches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Searches:
+    (tmp_path / "searches").mkdir()
+    return _Searches(tmp_path / "searches", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def analyzer(cluster: Path) -> _analysis.Analyzer:
+    """The analyser of the one-process report, its graph kept."""
+    report = attackmap.analyze(cluster, **OPTIONS)
+    assert report._analyzer is not None
+    return report._analyzer
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory) -> _analysis.Analyzer:
+    """A second generated cluster (other seed, no node pools)."""
+    root = synthetic_cluster(tmp_path_factory.mktemp("second") / "cluster", 40, seed=7)
+    report = attackmap.analyze(root)
+    assert report._analyzer is not None
+    return report._analyzer
+
+
+def _ids(raw: dict[str, list[tuple[str, str, tuple[Any, ...]]]]) -> list[Any]:
+    """The paths with each step instance as itself (its identity: the same objects)."""
+    return [(w, [(e, s, [id(i) for i in steps]) for e, s, steps in ps]) for w, ps in raw.items()]
+
+
+@pytest.mark.parametrize("workers", [2, 3, 100])
+@pytest.mark.parametrize("which", ["analyzer", "second"])
+def test_the_forked_search_finds_the_paths_of_one_process(
+    request: pytest.FixtureRequest, searches: _Searches, which: str, workers: int
+) -> None:
+    analyzer: _analysis.Analyzer = request.getfixturevalue(which)
+    graph = analyzer.graph
+    keys = sorted(graph.workloads)
+    searches.clear()
+    one = analyzer._raw_paths(graph, keys)
+    graph.drop_caches()
+    assert searches.runs() == [(searches.parent, graph.sinks())]
+    searches.clear()
+    forked = analyzer._raw_paths(graph, keys, workers=workers)
+    graph.drop_caches()
+    assert list(forked) == list(one) == keys
+    assert _ids(forked) == _ids(one)  # the same instances, in the same order
+    assert sum(len(p) for p in one.values()) > 100
+    runs = searches.runs()
+    # each sink searched once, by one process of as many as asked (there are fewer sinks
+    # than 100), this one among them; the sinks of one hub table in one run
+    searched = [s for _, run in runs for s in run]
+    assert sorted(searched) == graph.sinks()
+    assert len({pid for pid, _ in runs}) == len(runs) == min(workers, len(runs)) > 1
+    assert searches.parent in {pid for pid, _ in runs}
+    hubs = {s: tuple(sorted(graph._hub_tails(s))) for s in graph.sinks()}
+    assert len({h for h in hubs.values() if h}) >= 2
+    for hub in {h for h in hubs.values() if h}:
+        sharing = {s for s, h in hubs.items() if h == hub}
+        assert sum(1 for _, run in runs if sharing & set(run)) == 1
+    if workers == 2:  # about equal work: the step instances ending at each run's sinks
+        work = [sum(len(graph.predecessors(s)) for s in run) for _, run in runs]
+        assert max(work) < 1.5 * min(work)
+
+
+def test_the_forked_search_of_some_workloads(analyzer: _analysis.Analyzer) -> None:
+    graph = analyzer.graph
+    keys = sorted(graph.workloads)[3:9]
+    one = analyzer._raw_paths(graph, reversed(keys))
+    forked = analyzer._raw_paths(graph, reversed(keys), workers=2)
+    graph.drop_caches()
+    assert list(forked) == keys and _ids(forked) == _ids(one)
+
+
+def test_an_error_in_a_search_worker_is_raised_here(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pids: _Pids
+) -> None:
+    _Searches(tmp_path, monkeypatch, fail="raise")
+    with pytest.raises(AttackmapError, match="boom in a search") as raised:
+        attackmap.analyze(cluster, workers=2)
+    assert isinstance(raised.value.__cause__, RemoteTraceback)
+    assert "boom in a search" in str(raised.value.__cause__)
+    assert not multiprocessing.active_children()
+    assert pids.runs() == []  # no analysis started
+
+
+def test_a_refused_fork_searches_here(
+    analyzer: _analysis.Analyzer, searches: _Searches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = analyzer.graph
+    keys = sorted(graph.workloads)
+    searches.clear()
+    one = analyzer._raw_paths(graph, keys)
+    graph.drop_caches()
+    monkeypatch.setattr(_fork, "fork_refusal", lambda: "a test")
+    forked = analyzer._raw_paths(graph, keys, workers=3)
+    graph.drop_caches()
+    assert _ids(forked) == _ids(one)
+    runs = searches.runs()  # the whole search, then three runs of sinks: all here
+    assert {pid for pid, _ in runs} == {searches.parent} and len(runs) == 4
+
+
 def test_the_cluster_has_what_crosses_runs(whole: attackmap.Report) -> None:
     # without these, a worker that saw only its own workloads' part of the graph would pass
     steps = {s.id for w in whole.workloads for t in w.techniques for p in t.paths for s in p.steps}
@@ -116,20 +247,25 @@ def test_the_cluster_has_what_crosses_runs(whole: attackmap.Report) -> None:
 
 @pytest.mark.parametrize("workers", [2, 3, 100])
 def test_workers_make_the_one_process_report(
-    cluster: Path, whole: attackmap.Report, pids: _Pids, workers: int
+    cluster: Path, whole: attackmap.Report, pids: _Pids, searches: _Searches, workers: int
 ) -> None:
     report = attackmap.analyze(cluster, workers=workers, **OPTIONS)
     _equal(report, whole)
     processes = dict(pids.runs())
+    # the path search forked workers of its own (the analysis' search goals' paths)
+    assert 1 <= len({pid for pid, _ in searches.runs()} - set(processes)) <= workers - 1
     # one process per run (never more than workloads), this one among them
     assert len(processes) == len(pids.runs()) == min(workers, len(whole.workloads))
     assert pids.parent in processes
     assert sum(processes.values()) == len(whole.workloads) and min(processes.values()) >= 1
 
 
-def test_one_worker_forks_nothing(cluster: Path, whole: attackmap.Report, pids: _Pids) -> None:
+def test_one_worker_forks_nothing(
+    cluster: Path, whole: attackmap.Report, pids: _Pids, searches: _Searches
+) -> None:
     _equal(attackmap.analyze(cluster, workers=1, **OPTIONS), whole)
     assert pids.runs() == [(pids.parent, len(whole.workloads))]
+    assert {pid for pid, _ in searches.runs()} == {searches.parent}
 
 
 def test_the_report_keeps_its_analyser(cluster: Path, whole: attackmap.Report) -> None:
@@ -227,9 +363,29 @@ def test_an_error_here_stops_the_workers(
 
 def test_fork_map_in_order() -> None:
     assert fork_map(_square_and_pid, []) == []
-    results = fork_map(_square_and_pid, [1, 2, 3, 4])
+    handed: list[list[int]] = []
+    results = fork_map(_square_and_pid, [1, 2, 3, 4], handed=lambda xs: handed.append(list(xs)))
     assert [r for r, _ in results] == [1, 4, 9, 16]
     assert len({pid for _, pid in results}) == 4 and results[0][1] == os.getpid()
+    assert handed == [[2, 3, 4]]
+
+
+def test_this_process_lets_go_of_the_paths_the_workers_took(
+    cluster: Path, whole: attackmap.Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = os.getpid()
+    seen: list[tuple[int, int]] = []  # (paths of workloads held, workloads of its run)
+    original = _analysis.Analyzer._analyses
+
+    def analyses(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
+        if os.getpid() == here:
+            seen.append((len(raw), len(run)))
+        return original(analyzer, scoped, raw, run)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses)
+    _equal(attackmap.analyze(cluster, workers=3, **OPTIONS), whole)
+    ((held, mine),) = seen
+    assert held == mine < len(whole.workloads)
 
 
 def test_an_exception_that_does_not_pickle() -> None:
@@ -279,7 +435,9 @@ def test_without_a_process_the_parts_are_computed_here(monkeypatch: pytest.Monke
         real(self)
 
     monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
-    results = fork_map(_square_and_pid, [1, 2, 3, 4])
+    handed: list[list[int]] = []
+    results = fork_map(_square_and_pid, [1, 2, 3, 4], handed=lambda xs: handed.append(list(xs)))
+    assert handed == [[2]]  # only what a worker took
     assert [r for r, _ in results] == [1, 4, 9, 16]
     pids = [pid for _, pid in results]
     assert pids[1] != os.getpid() and pids[0] == pids[2] == pids[3] == os.getpid()

@@ -30,6 +30,7 @@ from attackmap.graph._engine import (
     GraphFacts,
     ScopeFacts,
     StepInstance,
+    owned_paths_forked,
 )
 from attackmap.graph._facts import FactBase, WorkloadFacts, derive_key, extract
 from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
@@ -201,10 +202,18 @@ class Analyzer:
     # -- paths -----------------------------------------------------------------------------
 
     def _raw_paths(
-        self, graph: AttackGraph, workloads: Iterable[str], sinks: Iterable[str] | None = None
+        self,
+        graph: AttackGraph,
+        workloads: Iterable[str],
+        sinks: Iterable[str] | None = None,
+        workers: int = 1,
     ) -> dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]]:
         """workload -> [(entry, start workload, step instances)]: per (entry, sink) the
-        shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`)."""
+        shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`); with
+        ``workers`` > 1, every sink's, searched in that many processes
+        (:func:`owned_paths_forked`: the same paths)."""
+        if workers > 1 and sinks is None:
+            return owned_paths_forked(graph, self.entries, workloads, workers)
         return graph.owned_paths(self.entries, workloads, sinks)
 
     def _fact_uses(self, inst: StepInstance, graph: GraphFacts) -> tuple[FactUse, ...]:
@@ -455,21 +464,29 @@ class Analyzer:
         """The report; with ``only`` (workload keys), the analyses of those workloads
         alone, each exactly as in the whole report (a shard: ``attackmap.engines``).
 
-        ``workers`` > 1: the workloads' analyses (findings, ``broken_by``, Pod Security
-        trade-off, minimal controls) in that many processes, forked once the paths are found,
+        ``workers`` > 1: first the path search in that many processes, the sinks split
+        between them (:func:`owned_paths_forked`: the searches every sink shares run here
+        first); then the workloads' analyses (findings, ``broken_by``, Pod Security
+        trade-off, minimal controls) in as many processes, forked once the paths are found,
         so they share the fact base, the scoped facts and the paths copy-on-write; each
         analyses a contiguous run of the workloads in report order and this process joins
-        them in that order (the report is the same). The path search stays here: it is
-        mostly a search of the whole graph per entry kind and per sink, whoever asks (a
-        worker searching for half the workloads paid ~90% of the search for all). Where
-        forking is refused (:func:`attackmap._fork.fork_refusal`: another thread runs, not
-        Linux, a worker already), all run here."""
-        chosen, raw, scoped = self._paths(only)
-        parts = self._processes(workers, len(chosen))
+        them in that order (the report is the same). This process lets go of the paths of
+        the runs the workers took. Where forking is refused
+        (:func:`attackmap._fork.fork_refusal`: another thread runs, not Linux, a worker
+        already), all run here."""
+        chosen, raw, scoped, parts = self._paths(only, workers)
         # runs of about equal work: a workload's analysis grows with its paths
         runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+
+        def handed(taken: Sequence[Sequence[WorkloadFacts]]) -> None:
+            for run in taken:  # the workers' paths: they have their copies
+                for wf in run:
+                    del raw[wf.key]
+
         analyses = [
-            a for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs) for a in run
+            a
+            for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs, handed=handed)
+            for a in run
         ]
         report = self._report(tuple(analyses))
         report._analyzer = self
@@ -477,18 +494,28 @@ class Analyzer:
         return report
 
     def _paths(
-        self, only: Collection[str] | None
-    ) -> tuple[list[WorkloadFacts], dict[str, list[RawPath]], GraphFacts]:
+        self, only: Collection[str] | None, workers: int
+    ) -> tuple[list[WorkloadFacts], dict[str, list[RawPath]], GraphFacts, int]:
         """The workloads to report (``only``: their keys; all by default) in report order,
-        their paths (:meth:`_raw_paths`) and what the findings need of the graph. Above
+        their paths (:meth:`_raw_paths`, searched in ``workers`` processes), what the
+        findings need of the graph, and how many processes work on them: never more than
+        workloads, one where forking is refused. Above
         :data:`PSS_TRADEOFF_MAX_WORKLOADS` the graph itself is let go."""
         total = len(self.fb.workloads)
         chosen = sorted(
             (wf for wf in self.fb.workloads if only is None or wf.key in only),
             key=lambda wf: wf.workload.ref.sort_key(),
         )
+        parts = max(1, min(workers, len(chosen)))
+        if parts > 1:
+            refusal = fork_refusal()
+            if refusal is not None:
+                logger.debug("analysing %d workloads in one process: %s", len(chosen), refusal)
+                parts = 1
+        if parts > 1:
+            logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
         graph = self.graph
-        raw = self._raw_paths(graph, [wf.key for wf in chosen])
+        raw = self._raw_paths(graph, [wf.key for wf in chosen], workers=parts)
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         scoped = graph.facts
         if total > PSS_TRADEOFF_MAX_WORKLOADS:
@@ -498,21 +525,7 @@ class Analyzer:
             # build it again.
             self._graph = None
             del graph
-        return chosen, raw, scoped
-
-    @staticmethod
-    def _processes(workers: int, workloads: int) -> int:
-        """How many processes analyse ``workloads`` workloads when ``workers`` are asked
-        for: never more than workloads, one where forking is refused."""
-        parts = max(1, min(workers, workloads))
-        if parts > 1:
-            refusal = fork_refusal()
-            if refusal is not None:
-                logger.debug("analysing %d workloads in one process: %s", workloads, refusal)
-                parts = 1
-        if parts > 1:
-            logger.debug("analysing %d workloads in %d processes", workloads, parts)
-        return parts
+        return chosen, raw, scoped, parts
 
     def _report(self, analyses: tuple[WorkloadAnalysis, ...]) -> Report:
         """The report of ``analyses`` (its version, entries, skipped objects, warnings)."""
@@ -543,7 +556,7 @@ class Analyzer:
         the paths found and ranked, and each step instance the kept paths use made once
         (its facts and ``broken_by``), in order of first use. ``workers``: processes that
         make the step instances and write the workloads' part, as in :meth:`report`."""
-        chosen, raw, scoped = self._paths(None)
+        chosen, raw, scoped, processes = self._paths(None, workers)
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
         # each workload's step instances that no workload before it uses
         seen: set[str] = set()
@@ -557,7 +570,6 @@ class Analyzer:
                             seen.add(inst.id)
                             first.append(inst)
             firsts.append(first)
-        processes = self._processes(workers, len(chosen))
         made = self._made_steps(firsts, scoped, processes)
         steps = {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
         reached: dict[str, Reached] = {}
@@ -1117,8 +1129,9 @@ def analyze(
     the i-th of ``n`` equal runs of the workloads in report order (the whole cluster is
     still loaded and its graph built, so each analysis is exactly the whole report's);
     ``attackmap.engines`` runs the shards and joins them. ``workers``: processes that
-    analyse the workloads, forked once the facts, the attack graph and the paths are built
-    (they share them copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
+    search the paths (a share of the sinks each), then analyse the workloads, forked once
+    the facts and the attack graph are built, then the paths (they share them
+    copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
     the CPUs this process may use (at most :data:`attackmap._fork.MAX_WORKERS`) when the
     cluster has at least
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork

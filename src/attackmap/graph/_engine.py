@@ -19,10 +19,11 @@ deterministic.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from attackmap._fork import fork_map
 from attackmap.graph._catalogue import Catalogue, Step
 from attackmap.graph._facts import (
     ALL_NAMESPACES,
@@ -662,21 +663,27 @@ class AttackGraph:
             found = memo[entry] = _Prefixes(self, starts)
         return found
 
-    def _local_table(self, sink: str) -> tuple[_PathTable, dict[str, StepInstance]]:
-        """The local path table towards ``sink`` and, for a sink whose step fires only at
-        node or cluster scope (``node-tokens``, ``node-clear-logs``...: one instance per
-        node class, or at the cluster), the instance at each of its states: one search
-        from those states together serves every such sink, which keeps large clusters
-        linear (a path ends at the nearest state, the smallest node id among equals, as a
-        search from the sink would choose, and its instance there)."""
+    def _hub_tails(self, sink: str) -> dict[str, StepInstance]:
+        """For a sink whose step fires only at node or cluster scope (``node-tokens``,
+        ``node-clear-logs``...: one instance per node class, or at the cluster), the
+        instance at each of its states; else nothing. Sinks of the same states share one
+        search from those states (:meth:`_local_table`)."""
         tails: dict[str, StepInstance] = {}  # hub state -> the sink's step instance there
         for inst_node in sorted(self._pred.get(sink, ())):
             (state,) = self._pred[inst_node]
             at = state.rpartition("@")[2]
             if state in tails or (at != "cluster" and at != "node" and not at.startswith("node:")):
-                tails = {}
-                break
+                return {}
             tails[state] = self.instances[inst_node[5:]]
+        return tails
+
+    def _local_table(self, sink: str) -> tuple[_PathTable, dict[str, StepInstance]]:
+        """The local path table towards ``sink`` and, for a sink of :meth:`_hub_tails`,
+        the instance at each of its states: one search from those states together serves
+        every such sink, which keeps large clusters linear (a path ends at the nearest
+        state, the smallest node id among equals, as a search from the sink would choose,
+        and its instance there)."""
+        tails = self._hub_tails(sink)
         if not tails:
             return _PathTable(self, sink, local=True), tails
         hub = tuple(sorted(tails))
@@ -706,12 +713,28 @@ class AttackGraph:
         n, then the local way on. Among equals the smallest d(n) (so W's own entry point
         first, when a path from it is among the shortest), then the smallest node id; the
         way to n prefers W's nodes, then the smallest ids; the way on the smallest ids."""
-        doors = self._doors()
         wanted = set(workloads) if workloads is not None else None
-        kinds = {e: self.prefixes(e) for e in entries}
         out: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]] = {
             w: [] for w in (sorted(wanted) if wanted is not None else sorted(self.workloads))
         }
+        for _sink, paths in self.sink_paths(entries, wanted, sinks):
+            for w, e, start, steps in paths:
+                out[w].append((e, start, steps))
+        return out
+
+    def sink_paths(
+        self,
+        entries: Iterable[str],
+        wanted: Collection[str] | None = None,
+        sinks: Iterable[str] | None = None,
+    ) -> Iterator[tuple[str, list[tuple[str, str, str, tuple[StepInstance, ...]]]]]:
+        """The paths of :meth:`owned_paths`, sink by sink (all, or ``sinks``, sorted): per
+        sink, ``(workload, entry, the workload whose entry point starts it, step
+        instances)`` for each (workload, of ``wanted`` if given; entry kind) with a path to
+        it. The searches all sinks share (:meth:`_doors`, :meth:`prefixes`) are memoised;
+        the hub tables (:meth:`_local_table`) too, until :meth:`drop_caches`."""
+        doors = self._doors()
+        kinds = {e: self.prefixes(e) for e in entries}
         hub_best: dict[int, dict[tuple[str, str], tuple[int, int, str]]] = {}
         for sink in sorted(sinks) if sinks is not None else self.sinks():
             table, tails = self._local_table(sink)
@@ -732,6 +755,7 @@ class AttackGraph:
                             best[(w, e)] = cand
                 if tails:
                     hub_best[id(table)] = best
+            paths = []
             for (w, e), (_total, _d, node) in best.items():
                 before, start = kinds[e].upto(node, w)
                 found = table.walk(node)
@@ -740,8 +764,8 @@ class AttackGraph:
                 if node.startswith("step:"):
                     before = before[:-1]  # the walk from node starts with it
                 steps = (*before, *after, tails[end]) if tails else (*before, *after)
-                out[w].append((e, _owner(start), steps))
-        return out
+                paths.append((w, e, _owner(start), steps))
+            yield sink, paths
 
     def _doors(self) -> dict[str, str]:
         """The nodes where a path may begin its last stretch in a workload, with the
@@ -947,6 +971,68 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
+
+
+def owned_paths_forked(
+    graph: AttackGraph, entries: Iterable[str], workloads: Iterable[str], parts: int
+) -> dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]]:
+    """:meth:`AttackGraph.owned_paths` of ``workloads`` for every sink, searched in
+    ``parts`` processes (this one and forked workers, :func:`attackmap._fork.fork_map`):
+    the same paths in the same order.
+
+    The searches every sink shares (owners, doors, the forward search per entry kind) run
+    here first, so the workers inherit them. The sinks are then cut into ``parts`` runs of
+    about equal work, each sink's work taken as the step instances that end at it (the
+    paths to it grow with them): the heaviest first, each to the lightest run so far.
+    Sinks that share a hub table (:meth:`AttackGraph._hub_tails`) stay in one run, which
+    builds the table once. A worker sends back its paths by sink as step-instance ids
+    (:attr:`AttackGraph.instances`' keys: no object that would pickle the graph), and here
+    each workload's paths are put together sink by sink in sorted order, as
+    :meth:`AttackGraph.owned_paths` appends them."""
+    entries = tuple(entries)
+    wanted = set(workloads)
+    graph._doors()
+    for e in entries:
+        graph.prefixes(e)
+    groups: dict[str | tuple[str, ...], list[str]] = {}
+    for sink in graph.sinks():
+        hub = tuple(sorted(graph._hub_tails(sink)))
+        groups.setdefault(hub or sink, []).append(sink)
+    runs: list[list[str]] = [[] for _ in range(parts)]
+    work = [0] * parts
+    weighed = [(sum(len(graph._pred[s]) for s in sinks), sinks) for sinks in groups.values()]
+    for weight, sinks in sorted(weighed, key=lambda ws: -ws[0]):  # stable: ties by sink
+        lightest = work.index(min(work))
+        runs[lightest] += sinks
+        work[lightest] += weight
+
+    keys = {w: w for w in graph.workloads}  # one string object per workload: pickled once
+
+    def search(run: list[str]) -> list[tuple[str, list[tuple[str, str, str, tuple[str, ...]]]]]:
+        return [
+            (
+                sink,
+                [
+                    (keys[w], e, keys[start], tuple(i.id for i in steps))
+                    for w, e, start, steps in paths
+                ],
+            )
+            for sink, paths in graph.sink_paths(entries, wanted, run)
+        ]
+
+    found = {
+        sink: paths
+        for part in fork_map(search, [run for run in runs if run])
+        for sink, paths in part
+    }
+    instance = graph.instances.__getitem__
+    out: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]] = {
+        w: [] for w in sorted(wanted)
+    }
+    for sink in sorted(found):
+        for w, e, start, ids in found.pop(sink):
+            out[w].append((e, start, tuple(map(instance, ids))))
+    return out
 
 
 def _owner(node: str) -> str:
