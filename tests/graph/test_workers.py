@@ -55,14 +55,16 @@ def _equal(a: attackmap.Report, b: attackmap.Report) -> None:
 
 class _Pids:
     """Records which process analysed each run of workloads (a file per process, so
-    that forked children report too)."""
+    that forked children report too): a report's (``Analyzer._analyses``) or a written
+    document's (``ReportWriter._run``, the CLI's JSON)."""
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, fail: str = "") -> None:
         self.root = root
         self.parent = os.getpid()
-        original = _analysis.Analyzer._analyses
+        analyses = _analysis.Analyzer._analyses
+        elements = _analysis.ReportWriter._run
 
-        def analyses(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
+        def record(run: Any) -> None:
             here = os.getpid()
             (root / f"{here}-{uuid.uuid4().hex}").write_text(str(len(run)), encoding="utf-8")
             if fail == "raise" and here != self.parent:
@@ -71,9 +73,17 @@ class _Pids:
                 os._exit(3)
             if fail == "parent" and here == self.parent:
                 raise ValueError("boom here")
-            return original(analyzer, scoped, raw, run)
 
-        monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses)
+        def analyses_run(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
+            record(run)
+            return analyses(analyzer, scoped, raw, run)
+
+        def elements_run(writer: Any, run: Any, *args: Any, **kwargs: Any) -> None:
+            record(run)
+            elements(writer, run, *args, **kwargs)
+
+        monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses_run)
+        monkeypatch.setattr(_analysis.ReportWriter, "_run", elements_run)
 
     def runs(self) -> list[tuple[int, int]]:
         """(process id, workloads it analysed) of each run, in no order."""

@@ -6,10 +6,11 @@ import argparse
 import logging
 import re
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from attackmap.attack._models import parent_id, within_goals
 from attackmap.cli._inputs import add_input_options, report_input_errors
@@ -341,7 +342,10 @@ def run(args: argparse.Namespace) -> int:
         "keep_going": args.keep_going,
     }
     forks = _forks(args)
-    with status(f"analysing {len(paths)} input(s)", quiet=args.quiet):
+    analysing = status(f"analysing {len(paths)} input(s)", quiet=args.quiet)
+    if _streams(args, fmt, config):
+        return _stream(paths, options, args, config, fail_on, analysing)
+    with analysing:
         if forks:
             analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
             reports = [analysis]
@@ -372,6 +376,41 @@ def run(args: argparse.Namespace) -> int:
     return max(codes)
 
 
+def _streams(args: argparse.Namespace, fmt: str, config: Any) -> bool:
+    """Whether the report is written as it is made (:func:`_stream`): one cluster's JSON
+    document analysed here, and nothing else needs the report's objects (accepted
+    findings and a baseline leave findings out of the report before it is written)."""
+    return _forks(args) and fmt == "json" and args.baseline is None and not config.accept
+
+
+def _stream(
+    paths: list[str],
+    options: dict[str, Any],
+    args: argparse.Namespace,
+    config: Any,
+    fail_on: _FailOn | None,
+    analysing: AbstractContextManager[object],
+) -> int:
+    """Analyse one cluster and write its JSON report as it is made (no report object:
+    ``ReportWriter``), then say what it found; the exit code it asks for. The same document
+    and the same messages as :func:`_deliver` of the report, for a fraction of the memory."""
+    from attackmap.graph._analysis import report_writer
+
+    written = []
+
+    def write(stream: TextIO) -> None:
+        written.append(writer.write(stream.write, pretty=args.pretty))
+
+    to_file = args.output not in (None, "-")
+    with analysing:
+        writer = report_writer(paths, workers=args.workers or 1, **options)
+        if to_file:  # (the spinner stays off a terminal the document goes to)
+            write_stream(write, args.output)
+    if not to_file:
+        write_stream(write, args.output)
+    return _verdict(written[0], written[0], args.output, args, config, [], fail_on)
+
+
 def _deliver(
     report: Any,
     fmt: str,
@@ -400,6 +439,22 @@ def _deliver(
         write_png(exporter("dot").export(report), output)
     else:
         write_text(exporter(fmt).export(report), output)
+    return _verdict(report, analysed, output, args, config, expired, fail_on)
+
+
+def _verdict(
+    report: Any,
+    analysed: Any,
+    output: str | None,
+    args: argparse.Namespace,
+    config: Any,
+    expired: list[Any],
+    fail_on: _FailOn | None,
+) -> int:
+    """Say what a written report (``analysed``, before accepted and baseline findings
+    were left out) found; the exit code it asks for. ``report`` may be a ``Report`` or
+    the ``ReportOutline`` of a streamed one: only workloads' refs and techniques, entries
+    and skipped objects are read."""
     if output and not args.quiet:  # the file holds the data; the log says what it is
         print(f"{output}: {summary(report)}", file=sys.stderr)
     if not analysed.workloads:

@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import itertools
 import logging
-from collections.abc import Collection, Iterable, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any, Literal, TypeVar
@@ -32,13 +35,21 @@ from attackmap.graph._engine import (
 from attackmap.graph._facts import FactBase, WorkloadFacts, derive_key, extract
 from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
 from attackmap.graph._report import (
+    DocumentTables,
     FactUse,
+    FindingRow,
     MinimalControls,
     Path,
+    PathRow,
     PathStep,
+    Reached,
     Report,
+    ReportOutline,
     TechniqueFinding,
     WorkloadAnalysis,
+    WorkloadOutline,
+    element_separator,
+    write_document,
 )
 from attackmap.model import Inventory, load
 from attackmap.model._refs import trusted
@@ -54,6 +65,9 @@ FORK_MIN_WORKLOADS = 100
 """``analyze(workers="auto")`` forks workers from this many workloads in the cluster. At 100,
 by CPU accounting, two workers take ~0.8 of one process's time on two free cores for ~5%
 more CPU; below, the whole analysis takes about a second (docs/scaling.md)."""
+
+_CHUNK = 1 << 20
+"""Characters copied at a time from a worker's part of a written report."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -76,6 +90,55 @@ _CONTAINER_FAMILIES = (
     "long_running",
     "pid_peer:",
 )
+
+
+RawPath = tuple[str, str, tuple[StepInstance, ...]]
+"""A path the search found for a workload: entry kind, the workload whose entry point
+starts it, its step instances."""
+
+KeptPath = tuple[str, str | None, tuple[StepInstance, ...]]
+"""A reported path: entry kind, origin (the starting workload when not the one the path is
+listed under), step instances."""
+
+
+_Ranked = tuple[str, bool, list[PathRow]]
+"""A technique of a workload being written: its id, whether paths were left out, and the
+kept paths (entry, origin, the step instances made)."""
+
+
+_StepFields = tuple[tuple[tuple[str, str, int | None, str, str], ...], tuple[str, ...]]
+"""A path step as a forked worker sends it back: its fact uses' fields, its ``broken_by``."""
+
+
+def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool, list[KeptPath]]]:
+    """``workload``'s findings before any per-step work: per reachable technique (sorted
+    by id), whether paths were left out and the paths kept, best first (shortest, then by
+    entry kind in :data:`ENTRY_KINDS` order, then by step ids), at most
+    :data:`MAX_PATHS_PER_TECHNIQUE`. Repeated paths count once; a path is a technique's
+    by its last step. Which step instances a report holds, and in which order, follows
+    from this alone."""
+    entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
+    by_tech: dict[str, list[tuple[tuple[Any, ...], str, str | None, tuple[StepInstance, ...]]]] = {}
+    seen: set[tuple[str, ...]] = set()
+    for entry, start, steps in raw:
+        if not steps:
+            continue
+        ids = tuple(s.id for s in steps)
+        if (entry, *ids) in seen:
+            continue
+        seen.add((entry, *ids))
+        order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
+        origin = start if start != workload else None
+        by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
+    findings = []
+    for tid in sorted(by_tech):
+        ranked = sorted(by_tech[tid], key=lambda item: item[0])
+        kept = [
+            (entry, origin, steps)
+            for _order, entry, origin, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
+        ]
+        findings.append((tid, len(ranked) > MAX_PATHS_PER_TECHNIQUE, kept))
+    return findings
 
 
 def _is_ctx_control(ci: ControlInstance) -> bool:
@@ -242,6 +305,14 @@ class Analyzer:
         return use
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
+        return self._step_of(
+            inst, self._fact_uses(inst, graph), tuple(sorted(self._breakers(inst, graph)))
+        )
+
+    @staticmethod
+    def _step_of(
+        inst: StepInstance, facts: tuple[FactUse, ...], broken_by: tuple[str, ...]
+    ) -> PathStep:
         s = inst.scope.scope
         return trusted(
             PathStep,
@@ -251,8 +322,8 @@ class Analyzer:
             scope=s.label,
             workload=s.workload,
             container=s.container,
-            facts=self._fact_uses(inst, graph),
-            broken_by=tuple(sorted(self._breakers(inst, graph))),
+            facts=facts,
+            broken_by=broken_by,
         )
 
     # -- controls --------------------------------------------------------------------------
@@ -368,32 +439,21 @@ class Analyzer:
         self,
         graph: GraphFacts,
         workload: str,
-        raw: list[tuple[str, str, tuple[StepInstance, ...]]],
+        raw: list[RawPath],
     ) -> tuple[TechniqueFinding, ...]:
         """``workload``'s findings from its paths (``(entry, start workload, steps)``)."""
-        entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
-        by_tech: dict[
-            str, list[tuple[tuple[Any, ...], str, str | None, tuple[StepInstance, ...]]]
-        ] = {}
-        seen: set[tuple[str, ...]] = set()
-        for entry, start, steps in raw:
-            if not steps:
-                continue
-            ids = tuple(s.id for s in steps)
-            if (entry, *ids) in seen:
-                continue
-            seen.add((entry, *ids))
-            order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
-            # the workload's own key object: the path search spells it anew for each path,
-            # and the report keeps an origin per path (~18 MB of strings at 10k)
-            origin = graph.workloads[start].key if start != workload else None
-            by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
         findings = []
-        for tid in sorted(by_tech):
-            ranked = sorted(by_tech[tid], key=lambda item: item[0])
+        keys = graph.workloads
+        for tid, truncated, kept in ranked_paths(workload, raw):
             paths = tuple(
-                self._path(entry, origin, tuple(self._cached_step(s, graph) for s in steps))
-                for _order, entry, origin, steps in ranked[:MAX_PATHS_PER_TECHNIQUE]
+                self._path(
+                    entry,
+                    # the workload's own key object: the path search spells it anew for
+                    # each path, and the report keeps an origin per path (~18 MB at 10k)
+                    keys[origin].key if origin is not None else None,
+                    tuple(self._cached_step(s, graph) for s in steps),
+                )
+                for entry, origin, steps in kept
             )
             technique = self.kb.technique(tid)
             findings.append(
@@ -401,7 +461,7 @@ class Analyzer:
                     TechniqueFinding,
                     technique=technique,
                     paths=paths,
-                    truncated=len(ranked) > MAX_PATHS_PER_TECHNIQUE,
+                    truncated=truncated,
                     severity=self.severities.of(tid, technique.tactics),
                 )
             )
@@ -421,6 +481,33 @@ class Analyzer:
         the runs the workers took. Where forking is refused
         (:func:`attackmap._fork.fork_refusal`: another thread runs, not Linux, a worker
         already), all run here."""
+        chosen, raw, scoped, parts = self._paths(only, workers)
+        # runs of about equal work: a workload's analysis grows with its paths
+        runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+
+        def handed(taken: Sequence[Sequence[WorkloadFacts]]) -> None:
+            for run in taken:  # the workers' paths: they have their copies
+                for wf in run:
+                    del raw[wf.key]
+
+        analyses = [
+            a
+            for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs, handed=handed)
+            for a in run
+        ]
+        report = self._report(tuple(analyses))
+        report._analyzer = self
+        self._done(scoped)
+        return report
+
+    def _paths(
+        self, only: Collection[str] | None, workers: int
+    ) -> tuple[list[WorkloadFacts], dict[str, list[RawPath]], GraphFacts, int]:
+        """The workloads to report (``only``: their keys; all by default) in report order,
+        their paths (:meth:`_raw_paths`, searched in ``workers`` processes), what the
+        findings need of the graph, and how many processes work on them: never more than
+        workloads, one where forking is refused. Above
+        :data:`PSS_TRADEOFF_MAX_WORKLOADS` the graph itself is let go."""
         total = len(self.fb.workloads)
         chosen = sorted(
             (wf for wf in self.fb.workloads if only is None or wf.key in only),
@@ -445,42 +532,152 @@ class Analyzer:
             # build it again.
             self._graph = None
             del graph
-        # runs of about equal work: a workload's analysis grows with its paths
-        runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+        return chosen, raw, scoped, parts
 
-        def handed(taken: Sequence[Sequence[WorkloadFacts]]) -> None:
-            for run in taken:  # the workers' paths: they have their copies
-                for wf in run:
-                    del raw[wf.key]
-
-        analyses = [
-            a
-            for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs, handed=handed)
-            for a in run
-        ]
-        report = Report(
+    def _report(self, analyses: tuple[WorkloadAnalysis, ...]) -> Report:
+        """The report of ``analyses`` (its version, entries, skipped objects, warnings)."""
+        return Report(
             attack_version=self.kb.version,
             atlas_version=self.kb.atlas.version,
             entries=self.entries,
-            workloads=tuple(analyses),
+            workloads=analyses,
             skipped=self.inventory.skipped,
             warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
         )
-        report._analyzer = self
-        # What only building the report needed: derivations with one control applied,
-        # per-instance breakers and path steps (the report holds what it uses).
+
+    def _done(self, scoped: GraphFacts) -> None:
+        """Let go what only making a report needed: derivations with one control applied,
+        per-instance breakers and path steps (the report holds what it uses)."""
         self._derived.clear()
         self._uses.clear()
         self._broken.clear()
         if self._graph is not None:
             self._graph.drop_caches()
         scoped.memo.clear()
-        return report
+
+    # -- the report written as it is made ------------------------------------------------
+
+    def report_writer(self, workers: int = 1) -> ReportWriter:
+        """A writer of :meth:`report`'s document (``Report.write_json``'s text, byte for
+        byte) that never makes the report (:class:`ReportWriter`), made ready to write:
+        the paths found and ranked, and each step instance the kept paths use made once
+        (its facts and ``broken_by``), in order of first use. ``workers``: processes that
+        make the step instances and write the workloads' part, as in :meth:`report`."""
+        chosen, raw, scoped, processes = self._paths(None, workers)
+        ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
+        # each workload's step instances that no workload before it uses
+        seen: set[str] = set()
+        firsts: list[list[StepInstance]] = []
+        for _wf, findings in ranked:
+            first = []
+            for _tid, _truncated, kept in findings:
+                for _entry, _origin, instances in kept:
+                    for inst in instances:
+                        if inst.id not in seen:
+                            seen.add(inst.id)
+                            first.append(inst)
+            firsts.append(first)
+        made = self._made_steps(firsts, scoped, processes)
+        steps = {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
+        reached: dict[str, Reached] = {}
+        workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
+        for wf, findings in ranked:
+            rows: list[_Ranked] = []
+            for tid, truncated, kept in findings:
+                paths = [
+                    PathRow(entry, origin, tuple(steps[inst.id] for inst in instances))
+                    for entry, origin, instances in kept
+                ]
+                rows.append((tid, truncated, paths))
+                if tid not in reached:
+                    technique = self.kb.technique(tid)
+                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
+            workloads.append((wf, rows))
+        del ranked
+        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
+        tables = DocumentTables(made, techniques)
+        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+
+    def _made_steps(
+        self, firsts: list[list[StepInstance]], scoped: GraphFacts, processes: int
+    ) -> list[PathStep]:
+        """The path step of each instance of ``firsts`` (each workload's first-used
+        instances), in order; in ``processes`` processes, each making a run of workloads'
+        (the forked ones send back each step's fact uses and ``broken_by`` as tuples,
+        which pickle in a tenth of the objects' time)."""
+
+        def make(run: Sequence[list[StepInstance]]) -> list[PathStep]:
+            out: list[PathStep] = []
+            for first in run:
+                out.extend(self._path_step(inst, scoped) for inst in first)
+                self._derived.clear()  # as in _analyses: mostly this workload's own facts
+            return out
+
+        runs = _balanced_runs(firsts, [len(first) for first in firsts], processes)
+        if len(runs) == 1:
+            return make(runs[0])
+        here: list[PathStep] = []
+
+        def part(i: int) -> list[_StepFields]:
+            steps = make(runs[i])
+            if i == 0:  # made here: kept as they are
+                here.extend(steps)
+                return []
+            return [
+                (tuple((u.fact, u.path, u.line, u.field, u.detail) for u in s.facts), s.broken_by)
+                for s in steps
+            ]
+
+        parts = fork_map(part, range(len(runs)))
+        for run, fields in zip(runs[1:], parts[1:], strict=True):
+            instances = itertools.chain(*run)
+            for inst, (uses, broken_by) in zip(instances, fields, strict=True):
+                here.append(self._step_of(inst, tuple(map(self._use, uses)), broken_by))
+        return here
+
+    def _element(
+        self,
+        tables: DocumentTables,
+        scoped: GraphFacts,
+        wf: WorkloadFacts,
+        findings: list[_Ranked],
+        *,
+        pretty: bool,
+    ) -> str:
+        """The text of ``wf``'s element of the document's ``workloads`` (``findings``: its
+        ranked techniques with their paths' step instances) as ``Report.write_json``
+        writes its analysis."""
+        rows = []
+        breakers: list[tuple[str, Collection[str]]] = []  # each path's, for minimal controls
+        for tid, truncated, paths in findings:
+            every: set[str] | None = None
+            for _entry, _origin, steps in paths:
+                path = set().union(*[s.broken_by for s in steps])  # Path.broken_by
+                every = path if every is None else every & path
+                if self.goals:
+                    breakers.append((tid, path))
+            rows.append(FindingRow(tid, tuple(sorted(every or ())), truncated, paths))
+        total = len(self.fb.workloads)
+        analysis = trusted(
+            WorkloadAnalysis,
+            ref=wf.workload.ref,
+            source=wf.workload.source,
+            techniques=(),  # given as rows
+            pss=pss_tradeoff(
+                self,
+                wf,
+                tuple(tid for tid, _truncated, _paths in findings),
+                reanalyse=total <= PSS_TRADEOFF_MAX_WORKLOADS,
+            ),
+            warnings=self._warnings(scoped, wf),
+            minimal_controls=self._goal_controls(wf.key, breakers),
+        )
+        return tables.workload_text(analysis, rows, pretty=pretty)
 
     def _analyses(
         self,
         scoped: GraphFacts,
-        raw: dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]],
+        raw: dict[str, list[RawPath]],
         chosen: Sequence[WorkloadFacts],
     ) -> list[WorkloadAnalysis]:
         """The analyses of a run of workloads from their paths (``raw``, taken from it)."""
@@ -491,15 +688,6 @@ class Analyzer:
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
             self._derived.clear()
-            warnings = sorted(
-                {w for cf in wf.containers for w in scoped.scopes[f"{wf.key}[{cf.name}]"].warnings}
-                | (
-                    {self.fb.placement.unplaced[wf.key]}
-                    if wf.key in self.fb.placement.unplaced
-                    else set()
-                )
-            )
-            minimal: tuple[MinimalControls, ...] = ()
             analysis = WorkloadAnalysis(
                 ref=wf.workload.ref,
                 source=wf.workload.source,
@@ -510,16 +698,33 @@ class Analyzer:
                     tuple(f.technique.id for f in findings),
                     reanalyse=total <= PSS_TRADEOFF_MAX_WORKLOADS,
                 ),
-                warnings=tuple(warnings),
+                warnings=self._warnings(scoped, wf),
             )
-            if self.goals:
-                if any(within_goals(t, self.goals) for t in analysis.technique_ids()):
-                    minimal = (self._minimal(wf.key, self.goals, analysis),)
-                else:
-                    minimal = (MinimalControls(goals=self.goals, controls=()),)
+            paths = ((t.technique.id, p.broken_by) for t in findings for p in t.paths)
+            minimal = self._goal_controls(wf.key, paths)
+            if minimal:
                 analysis = analysis.model_copy(update={"minimal_controls": minimal})
             analyses.append(analysis)
         return analyses
+
+    def _warnings(self, scoped: GraphFacts, wf: WorkloadFacts) -> tuple[str, ...]:
+        """A workload's warnings: its containers' (scopes) and why it was not placed."""
+        found = {w for cf in wf.containers for w in scoped.scopes[f"{wf.key}[{cf.name}]"].warnings}
+        if wf.key in self.fb.placement.unplaced:
+            found.add(self.fb.placement.unplaced[wf.key])
+        return tuple(sorted(found))
+
+    def _goal_controls(
+        self, workload: str, paths: Iterable[tuple[str, Collection[str]]]
+    ) -> tuple[MinimalControls, ...]:
+        """A workload's ``minimal_controls`` for the analysis' goals (none without goals),
+        from its reported paths as (technique id, the controls that break the path)."""
+        if not self.goals:
+            return ()
+        listed = list(paths)
+        if any(within_goals(tid, self.goals) for tid, _controls in listed):
+            return (self._minimal(workload, self.goals, listed),)
+        return (MinimalControls(goals=self.goals, controls=()),)
 
     # -- minimal controls --------------------------------------------------------------------
 
@@ -528,12 +733,9 @@ class Analyzer:
         if wf is None:
             raise AttackmapError(f"no workload {workload} in the analysis")
         raw = self._raw_paths(self.graph, [workload])[workload]
-        analysis = WorkloadAnalysis(
-            ref=wf.workload.ref,
-            source=wf.workload.source,
-            techniques=self._findings(self.graph.facts, workload, raw),
-        )
-        return self._minimal(workload, tuple(goals), analysis)
+        findings = self._findings(self.graph.facts, workload, raw)
+        paths = [(t.technique.id, p.broken_by) for t in findings for p in t.paths]
+        return self._minimal(workload, tuple(goals), paths)
 
     def _goal_paths(
         self, graph: AttackGraph, workload: str, goals: tuple[str, ...]
@@ -545,14 +747,17 @@ class Analyzer:
         return [(e, steps) for e, _start, steps in raw if steps]
 
     def _minimal(
-        self, workload: str, goals: tuple[str, ...], analysis: WorkloadAnalysis
+        self,
+        workload: str,
+        goals: tuple[str, ...],
+        paths: Iterable[tuple[str, Collection[str]]],
     ) -> MinimalControls:
+        """A smallest control set breaking every path to ``goals`` of ``workload``'s
+        reported ``paths`` (technique id, the controls that break the path), checked by
+        searching the patched cluster again."""
         goal_set = tuple(sorted({self.kb.technique(g).id for g in goals}))
         sets: list[frozenset[str]] = [
-            frozenset(p.broken_by)
-            for t in analysis.techniques
-            if within_goals(t.technique.id, goal_set)
-            for p in t.paths
+            frozenset(controls) for tid, controls in paths if within_goals(tid, goal_set)
         ]
         if not sets:
             return MinimalControls(goals=goal_set, controls=())
@@ -713,6 +918,119 @@ class Analyzer:
         return analyzer.report()
 
 
+class ReportWriter:
+    """Writes an analysis' report document without making the report
+    (:meth:`Analyzer.report_writer`; the CLI's JSON output).
+
+    Which step instances the document holds, and in which order, follows from the ranked
+    paths alone (:func:`ranked_paths`). So the writer is made by ranking every workload's
+    paths and making each step instance the kept paths use once (its facts and
+    ``broken_by``: the per-step work); :meth:`write` numbers the tables, writes the head and
+    the ``steps`` rows, then each workload's element as soon as it is made (its
+    techniques' ``broken_by``, the Pod Security trade-off, minimal controls, warnings),
+    and lets it go: no ``Path``, ``TechniqueFinding`` or ``WorkloadAnalysis`` is kept.
+    With several processes, both parts are split in runs of workloads: forked processes
+    make the step instances first used by their runs (sent back as tuples), and write the
+    elements of their runs to temporary files, copied in order once this process has
+    written its own run.
+    """
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        scoped: GraphFacts,
+        tables: DocumentTables,
+        workloads: list[tuple[WorkloadFacts, list[_Ranked]]],
+        reached: dict[str, Reached],
+        processes: int,
+    ) -> None:
+        self._analyzer = analyzer
+        self._scoped = scoped
+        self._tables = tables
+        self._workloads = workloads
+        self._reached = reached
+        self._processes = processes
+        self._written = False
+
+    def write(self, write: Callable[[str], object], *, pretty: bool = False) -> ReportOutline:
+        """Write the document (``Report.write_json(stream, pretty=pretty)``'s text) with
+        ``write``, piece by piece, and return its outline; once. (A forked worker never
+        writes to ``write``'s stream: ``multiprocessing`` flushes the standard streams
+        before it forks, and a worker ends without flushing any other.)"""
+        if self._written:
+            raise RuntimeError("a report writer writes its document once")
+        self._written = True
+        analyzer, workloads = self._analyzer, self._workloads
+        head = analyzer._report(())
+        with paused():  # many short-lived objects beside the long-lived analysis
+            write_document(
+                write,
+                head,
+                self._tables,
+                lambda item: self._elements(item, write, pretty=pretty),
+                pretty=pretty,
+            )
+        analyzer._done(self._scoped)
+        reached = self._reached
+        return ReportOutline(
+            entries=head.entries,
+            workloads=tuple(
+                WorkloadOutline(wf.workload.ref, tuple(reached[tid] for tid, _t, _p in found))
+                for wf, found in workloads
+            ),
+            skipped=head.skipped,
+            warnings=head.warnings,
+        )
+
+    def _elements(
+        self, item: Callable[[str], None], write: Callable[[str], object], *, pretty: bool
+    ) -> None:
+        """Each workload's element, in order, given to ``item`` (:func:`write_document`)."""
+        workloads = self._workloads
+        # runs of about equal work: an element grows with its paths
+        weights = [1 + sum(len(paths) for _tid, _t, paths in found) for _wf, found in workloads]
+        runs = _balanced_runs(workloads, weights, self._processes)
+        if len(runs) == 1:
+            self._run(runs[0], item, pretty=pretty)
+            return
+        with contextlib.ExitStack() as stack:
+            files = [stack.enter_context(tempfile.TemporaryFile()) for _ in runs[1:]]
+
+            def write_run(i: int) -> None:
+                if i == 0:  # this process: its elements written as they are made
+                    self._run(runs[0], item, pretty=pretty)
+                    return
+                # a worker: its elements joined, into the file it shares with this process
+                with open(files[i - 1].fileno(), "w", encoding="utf-8", closefd=False) as out:
+                    self._run(runs[i], out.write, pretty=pretty, joined=True)
+
+            fork_map(write_run, range(len(runs)))
+            for file in files:  # each run: one item (elements joined as items are)
+                os.lseek(file.fileno(), 0, os.SEEK_SET)
+                with open(file.fileno(), encoding="utf-8", closefd=False) as run:
+                    chunk = run.read(_CHUNK)
+                    if chunk:
+                        item(chunk)
+                    while chunk := run.read(_CHUNK):
+                        write(chunk)
+
+    def _run(
+        self,
+        run: Sequence[tuple[WorkloadFacts, list[_Ranked]]],
+        put: Callable[[str], object],
+        *,
+        pretty: bool,
+        joined: bool = False,
+    ) -> None:
+        """The elements of a run of workloads, each given to ``put`` as it is made; with
+        ``joined``, each after the first with :func:`element_separator` before it."""
+        analyzer, tables, scoped = self._analyzer, self._tables, self._scoped
+        separator = element_separator(pretty=pretty) if joined else ""
+        for n, (wf, findings) in enumerate(run):
+            text = analyzer._element(tables, scoped, wf, findings, pretty=pretty)
+            put(separator + text if n else text)
+
+
 def report_warnings(inventory: Inventory) -> tuple[str, ...]:
     """The report's warnings, sorted: the inventory's (dangling references...) and, when
     the input holds no workload, that there was nothing to analyse (an input of Roles and
@@ -826,6 +1144,57 @@ def analyze(
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
     (another thread running, not Linux, in a worker process) every analysis runs here.
     """
+    with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
+        analyzer, only, count = _analyzer(
+            source,
+            entries=entries,
+            context=context,
+            attack=attack,
+            seccomp_root=seccomp_root,
+            goals=goals,
+            assume_kernel_exploit=assume_kernel_exploit,
+            namespace=namespace,
+            helm_values=helm_values,
+            helm_set=helm_set,
+            keep_going=keep_going,
+            shard=shard,
+            workers=workers,
+        )
+        return analyzer.report(only=only, workers=count)
+
+
+def report_writer(source: Any, **options: Any) -> ReportWriter:
+    """:func:`analyze` ``source`` with ``options`` (its keywords but ``shard``) up to a
+    :class:`ReportWriter` of its report's document: ``report_writer(...).write(write)``
+    writes what ``analyze(...).write_json(stream)`` writes, without the report's objects
+    (the peak memory is the analysis' alone). Input errors are raised here, before
+    anything is written."""
+    if "shard" in options:
+        raise TypeError("report_writer() writes the whole report: no shard")
+    with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
+        analyzer, _only, workers = _analyzer(source, **options)
+        return analyzer.report_writer(workers)
+
+
+def _analyzer(
+    source: Any,
+    *,
+    entries: Sequence[str] | str | None = None,
+    context: Any = None,
+    attack: AttackKB | str | FsPath | None = None,
+    seccomp_root: str | FsPath | None = None,
+    goals: Sequence[str] | str | None = None,
+    assume_kernel_exploit: bool = False,
+    namespace: str | None = None,
+    helm_values: Sequence[str] | str = (),
+    helm_set: Sequence[str] | str = (),
+    keep_going: bool = False,
+    shard: tuple[int, int] | None = None,
+    workers: int | Literal["auto"] = 1,
+) -> tuple[Analyzer, frozenset[str] | None, int]:
+    """:func:`analyze`'s arguments checked and its input read and analysed up to the
+    paths: the analyser, the workload keys of the shard (``None``: all) and the number of
+    processes asked for."""
     if shard is not None and not (
         isinstance(shard, tuple)
         and len(shard) == 2
@@ -875,23 +1244,22 @@ def analyze(
             hint="pass the kubelet's seccomp directory (e.g. /var/lib/kubelet/seccomp)",
         )
     goal_ids = tuple(sorted({kb.technique(g).id for g in goals})) if goals else ()
-    with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
-        analyzer = Analyzer(
-            inventory,
-            kb=kb,
-            catalogue=catalogue,
-            entries=ordered,
-            seccomp_root=FsPath(seccomp_root) if seccomp_root is not None else None,
-            assume_kernel_exploit=assume_kernel_exploit,
-            goals=goal_ids,
-            documents=documents,
-            namespace=namespace,
-        )
-        only = _shard_keys(analyzer.fb, shard) if shard is not None else None
-        if workers == "auto":
-            many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
-            workers = auto_workers() if many else 1
-        return analyzer.report(only=only, workers=workers)
+    analyzer = Analyzer(
+        inventory,
+        kb=kb,
+        catalogue=catalogue,
+        entries=ordered,
+        seccomp_root=FsPath(seccomp_root) if seccomp_root is not None else None,
+        assume_kernel_exploit=assume_kernel_exploit,
+        goals=goal_ids,
+        documents=documents,
+        namespace=namespace,
+    )
+    only = _shard_keys(analyzer.fb, shard) if shard is not None else None
+    if workers == "auto":
+        many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
+        workers = auto_workers() if many else 1
+    return analyzer, only, workers
 
 
 def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:

@@ -11,10 +11,11 @@ exporters read the report, and a notebook display reaches the HTML exporter thro
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -252,17 +253,17 @@ class Report(_Frozen):
     def step_instances(self) -> tuple[PathStep, ...]:
         """Every step instance on a reported path, once, in order of first use (workloads,
         then techniques, then paths, in report order): the document's ``steps`` table."""
-        return tuple(_Tables(self).steps)
+        return tuple(DocumentTables.of(self).steps)
 
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """The ``attackmap.report/v2`` document (sorted, deterministic)."""
-        tables = _Tables(self)
+        tables = DocumentTables.of(self)
         return {
             **tables.head(self),
             "steps": list(tables.step_rows()),
-            "workloads": [tables.workload(w) for w in self.workloads],
+            "workloads": [tables.workload(w, finding_rows(w)) for w in self.workloads],
         }
 
     def to_json(self, *, pretty: bool = False) -> str:
@@ -288,50 +289,15 @@ class Report(_Frozen):
         and one workload's text are in memory."""
         self._write(stream.write, pretty=pretty)
 
-    def _write(self, write: Any, *, pretty: bool) -> None:
+    def _write(self, write: Callable[[str], object], *, pretty: bool) -> None:
         with paused():  # many short-lived dicts beside a large, long-lived report
-            self._write_tables_then_workloads(write, pretty=pretty)
+            tables = DocumentTables.of(self)
 
-    def _write_tables_then_workloads(self, write: Any, *, pretty: bool) -> None:
-        # The document's top-level keys in sorted order, each value encoded alone; the two
-        # long lists, "steps" (a row per step instance) and "workloads", one item at a
-        # time: besides the report, only the tables' positions and one item's text are in
-        # memory (the whole head as text and as dicts was the peak of a large run).
-        tables = _Tables(self)
-        parts = {**tables.head(self), "steps": None, "workloads": None}
-        inner = "\n" + _INDENT if pretty else ""
-        colon = ": " if pretty else ":"
-        separator = "{" + inner
-        for key, value in sorted(parts.items()):
-            write(separator + encode_basestring(key) + colon)
-            separator = "," + inner
-            if key == "steps":
-                rows = (dumps(row, pretty=pretty, level=2) for row in tables.step_rows())
-                self._write_items(write, rows, pretty=pretty)
-            elif key == "workloads":
-                texts: Iterable[str] = (
-                    (dumps(tables.workload(w), pretty=True, level=2) for w in self.workloads)
-                    if pretty
-                    else map(tables.workload_json, self.workloads)
-                )
-                self._write_items(write, texts, pretty=pretty)
-            else:
-                write(dumps(value, pretty=pretty, level=1))
-        write("\n}\n" if pretty else "}\n")
+            def workloads(item: Callable[[str], None]) -> None:
+                for w in self.workloads:
+                    item(tables.workload_text(w, finding_rows(w), pretty=pretty))
 
-    @staticmethod
-    def _write_items(write: Any, texts: Iterable[str], *, pretty: bool) -> None:
-        """A top-level list of items given as text, one at a time, as :func:`dumps` writes
-        the list."""
-        item_start = "\n" + _INDENT * 2 if pretty else ""
-        opening = "[" + item_start
-        for text in texts:
-            write(opening + text)
-            opening = "," + item_start
-        if opening[0] == "[":  # no item
-            write("[]")
-        else:
-            write("\n" + _INDENT + "]" if pretty else "]")
+            write_document(write, self, tables, workloads, pretty=pretty)
 
     def _repr_html_(self) -> str:
         return notebook_html(self)
@@ -404,6 +370,36 @@ class Report(_Frozen):
         return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class Reached:
+    """A reachable technique of a workload without its paths (:class:`ReportOutline`)."""
+
+    technique: Technique
+    severity: str
+
+
+@dataclass(frozen=True)
+class WorkloadOutline:
+    """A workload of a :class:`ReportOutline`: its reachable techniques, in report order."""
+
+    ref: ObjectRef
+    techniques: tuple[Reached, ...]
+
+
+@dataclass(frozen=True)
+class ReportOutline:
+    """What a report written as it was analysed (``ReportWriter.write``) leaves behind
+    for a summary line and ``--fail-on``: the report's entries, skipped objects and
+    warnings, and each workload's reachable techniques with their severity; no paths. It
+    reads like a :class:`Report` where those are all that is asked (``workloads[i].ref``,
+    ``.techniques[j].technique`` and ``.severity``)."""
+
+    entries: tuple[str, ...]
+    workloads: tuple[WorkloadOutline, ...]
+    skipped: tuple[SkippedObject, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
 class Reanalysis(Protocol):
     """What a report produced by :func:`attackmap.analyze` keeps of its analysis (the
     analysis stage implements it; the report only calls it)."""
@@ -439,7 +435,33 @@ _STEP_ROW_SPECIAL = frozenset(
 )
 
 
-class _Tables:
+class PathRow(NamedTuple):
+    """A path as the document states it, without the ``broken_by`` a :class:`Path`
+    carries (the document's ``steps`` table holds each step's)."""
+
+    entry: str
+    origin: str | None
+    steps: tuple[PathStep, ...]
+
+
+class FindingRow(NamedTuple):
+    """One element of a workload's ``techniques`` as the document states it: the
+    technique's id, the controls that break every listed path (``breaking_every``), whether
+    paths were left out, and the listed paths."""
+
+    technique: str
+    broken_by: tuple[str, ...]
+    truncated: bool
+    paths: Sequence[Path | PathRow]
+
+
+def finding_rows(w: WorkloadAnalysis) -> Iterator[FindingRow]:
+    """``w``'s techniques as :class:`FindingRow`."""
+    for t in w.techniques:
+        yield FindingRow(t.technique.id, t.broken_by, t.truncated, t.paths)
+
+
+class DocumentTables:
     """The document's tables, each entry once, and the positions that refer to them.
 
     ``catalogue``: per step id, its technique and title (the same for every instance);
@@ -449,45 +471,61 @@ class _Tables:
     sorted. A path names each step by its catalogue id (``id``, what v1 wrote there) and
     refers to its instance by position (``ref``); steps list facts and controls by
     position, facts name their evidence by position.
+
+    Made from a report (:meth:`of`), or from its step instances in order of first use and
+    its techniques (what a report written as it is analysed knows before its workloads'
+    text): ``steps`` distinct objects, each path step one of them.
     """
 
-    def __init__(self, report: Report) -> None:
-        self.steps: list[PathStep] = []
-        by_key: dict[tuple[str, str], int] = {}
-        # Paths through one instance share its PathStep, so the object's identity finds its
-        # position fast; equal instances from different objects (reports joined from
-        # shards) still get one position, by key. The report holds every step, so ids stay
-        # unique while this table lives.
-        self._step: dict[int, int] = {}
-        self._step_refs: dict[int, str] = {}  # a path step's text (see workload_json)
-        for s in self._walk(report):
-            if id(s) in self._step:
-                continue
-            key = (s.id, s.scope)
-            position = by_key.get(key)
-            if position is None:
-                position = by_key[key] = len(self.steps)
-                self.steps.append(s)
-            self._step[id(s)] = position
-        names = sorted({c for s in self.steps for c in s.broken_by})
+    def __init__(
+        self,
+        steps: Sequence[PathStep],
+        techniques: Mapping[str, tuple[Technique, str]],
+        positions: dict[int, int] | None = None,
+    ) -> None:
+        self.steps = steps
+        # a path step's position by the object's identity (the tables' owner holds every
+        # step, so ids stay unique while the tables live)
+        self._step = {id(s): i for i, s in enumerate(steps)} if positions is None else positions
+        self._step_refs: dict[int, str] = {}  # a path step's text (see workload_text)
+        names = sorted({c for s in steps for c in s.broken_by})
         self.controls = {c: i for i, c in enumerate(names)}
         self.files: dict[str, int] = {}
         self.evidence: dict[tuple[int, int | None, str, str], int] = {}
         self.facts: dict[tuple[str, int | None], int] = {}
-        for s in self.steps:  # facts and evidence numbered in order of first use
+        for s in steps:  # facts and evidence numbered in order of first use
             for use in s.facts:
                 self._fact(use)
-        self.techniques = {
-            t.technique.id: t.technique for w in report.workloads for t in w.techniques
-        }
-        self.severity = {t.technique.id: t.severity for w in report.workloads for t in w.techniques}
+        self.techniques = {tid: t for tid, (t, _severity) in techniques.items()}
+        self.severity = {tid: severity for tid, (_t, severity) in techniques.items()}
 
-    @staticmethod
-    def _walk(report: Report) -> Iterator[PathStep]:
+    @classmethod
+    def of(cls, report: Report) -> "DocumentTables":
+        """The tables of ``report``'s document."""
+        steps: list[PathStep] = []
+        by_key: dict[tuple[str, str], int] = {}
+        # Paths through one instance share its PathStep, so the object's identity finds its
+        # position fast; equal instances from different objects (reports joined from
+        # shards) still get one position, by key.
+        positions: dict[int, int] = {}
         for w in report.workloads:
             for t in w.techniques:
                 for p in t.paths:
-                    yield from p.steps
+                    for s in p.steps:
+                        if id(s) in positions:
+                            continue
+                        key = (s.id, s.scope)
+                        position = by_key.get(key)
+                        if position is None:
+                            position = by_key[key] = len(steps)
+                            steps.append(s)
+                        positions[id(s)] = position
+        techniques = {
+            t.technique.id: (t.technique, t.severity)
+            for w in report.workloads
+            for t in w.techniques
+        }
+        return cls(steps, techniques, positions)
 
     def _fact(self, use: FactUse) -> int:
         ev = None
@@ -518,7 +556,8 @@ class _Tables:
 
     def head(self, report: Report) -> dict[str, Any]:
         """Every top-level key of the document but ``steps`` and ``workloads`` (the long
-        lists: :meth:`step_rows`, :meth:`workload`)."""
+        lists: :meth:`step_rows`, :meth:`workload`); ``report`` gives its version, entries,
+        skipped objects and warnings (not its workloads: those are in the tables)."""
         return {
             "schema": SCHEMA_ID,
             "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
@@ -548,8 +587,9 @@ class _Tables:
             "warnings": list(report.warnings),
         }
 
-    def workload(self, w: WorkloadAnalysis) -> dict[str, Any]:
-        """One element of the document's ``workloads`` list."""
+    def workload(self, w: WorkloadAnalysis, findings: Iterable[FindingRow]) -> dict[str, Any]:
+        """One element of the document's ``workloads`` list: ``w``'s fields but its
+        techniques, which ``findings`` give (:func:`finding_rows`)."""
         step = self._step
         return {
             **self._workload_fields(w),
@@ -565,15 +605,19 @@ class _Tables:
                         for p in t.paths
                     ],
                 }
-                for t in w.techniques
+                for t in findings
             ],
         }
 
-    def workload_json(self, w: WorkloadAnalysis) -> str:
-        """:meth:`workload` as compact JSON text (``dumps(self.workload(w))``), written
-        without the dicts: a path's steps are most of a document (~3 per path, 50 paths
-        per workload) and each instance's ``{"id":…,"ref":…}`` text is made once.
-        Pretty text goes through :meth:`workload`."""
+    def workload_text(
+        self, w: WorkloadAnalysis, findings: Iterable[FindingRow], *, pretty: bool
+    ) -> str:
+        """:meth:`workload` as JSON text at the nesting of a ``workloads`` element. The
+        compact text is written without the dicts: a path's steps are most of a document
+        (~3 per path, 50 paths per workload) and each instance's ``{"id":…,"ref":…}`` text
+        is made once."""
+        if pretty:
+            return dumps(self.workload(w, findings), pretty=True, level=2)
         techniques = ",".join(
             _object(
                 {
@@ -581,12 +625,12 @@ class _Tables:
                     "paths": "[" + ",".join(map(self._path_json, t.paths)) + "]",
                 }
             )
-            for t in w.techniques
+            for t in findings
         )
         fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
         return _object({**fields, "techniques": "[" + techniques + "]"})
 
-    def _path_json(self, p: Path) -> str:
+    def _path_json(self, p: Path | PathRow) -> str:
         # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
         steps = self._step_refs
         texts = []
@@ -607,10 +651,10 @@ class _Tables:
             + "]}"
         )
 
-    def _technique_fields(self, t: TechniqueFinding) -> dict[str, Any]:
+    def _technique_fields(self, t: FindingRow) -> dict[str, Any]:
         """A ``techniques`` element's keys but ``paths``."""
         return {
-            "id": t.technique.id,
+            "id": t.technique,
             "broken_by": [self.controls[c] for c in t.broken_by],
         } | ({"truncated": True} if t.truncated else {})
 
@@ -644,6 +688,74 @@ def _object(fields: Mapping[str, str]) -> str:
     """A JSON object of values given as compact text, keys sorted as :func:`dumps` sorts
     them."""
     return "{" + ",".join(encode_basestring(k) + ":" + v for k, v in sorted(fields.items())) + "}"
+
+
+def element_separator(*, pretty: bool) -> str:
+    """What separates two elements of a top-level list (``steps``, ``workloads``)."""
+    return "," + ("\n" + _INDENT * 2 if pretty else "")
+
+
+def write_document(
+    write: Callable[[str], object],
+    head: Report,
+    tables: DocumentTables,
+    workloads: Callable[[Callable[[str], None]], None],
+    *,
+    pretty: bool,
+) -> None:
+    """The ``attackmap.report/v2`` document, written as :func:`dumps` writes it.
+
+    The top-level keys in sorted order, each value encoded alone; the two long lists,
+    ``steps`` (a row per step instance) and ``workloads``, one item at a time: besides what
+    the caller holds, only the tables' positions and one item's text are in memory (the
+    whole head as text and as dicts was the peak of a large run). ``head``: the report's
+    version, entries, skipped objects and warnings (its workloads are not read);
+    ``workloads(item)`` calls ``item(text)`` with each ``workloads`` element's text
+    (:meth:`DocumentTables.workload_text`), in order; a text may also be several elements
+    joined by :func:`element_separator`, and a caller may continue the last item's text
+    with ``write``.
+    """
+    parts = {**tables.head(head), "steps": None, "workloads": None}
+    inner = "\n" + _INDENT if pretty else ""
+    colon = ": " if pretty else ":"
+    separator = "{" + inner
+    for key, value in sorted(parts.items()):
+        write(separator + encode_basestring(key) + colon)
+        separator = "," + inner
+        if key == "steps":
+
+            def rows(item: Callable[[str], None]) -> None:
+                for row in tables.step_rows():
+                    item(dumps(row, pretty=pretty, level=2))
+
+            _write_items(write, rows, pretty)
+        elif key == "workloads":
+            _write_items(write, workloads, pretty)
+        else:
+            write(dumps(value, pretty=pretty, level=1))
+    write("\n}\n" if pretty else "}\n")
+
+
+def _write_items(
+    write: Callable[[str], object],
+    items: Callable[[Callable[[str], None]], None],
+    pretty: bool,
+) -> None:
+    """A top-level list whose items ``items(item)`` gives as text, one at a time, as
+    :func:`dumps` writes the list."""
+    item_start = "\n" + _INDENT * 2 if pretty else ""
+    opening = "[" + item_start
+
+    def item(text: str) -> None:
+        nonlocal opening
+        write(opening + text)
+        opening = "," + item_start
+
+    items(item)
+    if opening[0] == "[":  # no item
+        write("[]")
+    else:
+        write("\n" + _INDENT + "]" if pretty else "]")
 
 
 # -- reading the document back -------------------------------------------------------------

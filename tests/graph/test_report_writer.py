@@ -1,0 +1,265 @@
+"""``ReportWriter``: the report's document written as the analysis makes it, without the
+report's objects (the CLI's ``--format json``). It must write ``Report.write_json``'s text
+byte for byte: compact and pretty, with and without goals, either side of the Pod Security
+re-analysis threshold, in one process and with forked workers writing runs of workloads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import synthetic_cluster
+
+import attackmap
+from attackmap.cli import _analyze as cli_analyze
+from attackmap.cli import main
+from attackmap.errors import AttackmapError
+from attackmap.graph import _analysis
+from attackmap.graph._analysis import ReportWriter, ranked_paths, report_writer
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = sorted((REPO / "tests" / "graph" / "manifests").rglob("*.yaml"))
+GOALS = ["T1611", "T1552"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("writer") / "cluster"
+    return synthetic_cluster(root, 30, seed=7, node_pools=True)
+
+
+def _document(report: attackmap.Report, *, pretty: bool) -> str:
+    stream = io.StringIO()
+    report.write_json(stream, pretty=pretty)
+    return stream.getvalue()
+
+
+def _written(source: Any, *, pretty: bool = False, **options: Any) -> tuple[str, Any]:
+    stream = io.StringIO()
+    outline = report_writer(source, **options).write(stream.write, pretty=pretty)
+    return stream.getvalue(), outline
+
+
+def _outline_of(report: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [
+        (str(w.ref), [(t.technique.id, t.severity) for t in w.techniques]) for w in report.workloads
+    ]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize("goals", [None, GOALS])
+@pytest.mark.parametrize("threshold", ["reanalysed", "above"])
+def test_the_written_document_is_the_reports(
+    cluster: Path, monkeypatch: pytest.MonkeyPatch, workers: int, goals: Any, threshold: str
+) -> None:
+    if threshold == "above":  # no Pod Security re-analysis, the graph let go before (C)
+        monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 10)
+    report = attackmap.analyze(cluster, goals=goals)
+    techniques = [t for w in report.workloads for t in w.techniques]
+    # what the element text has to get right
+    assert any(t.truncated for t in techniques) and any(t.broken_by for t in techniques)
+    assert any(p.origin for t in techniques for p in t.paths)
+    assert any(w.warnings for w in report.workloads)
+    assert any(w.pss is not None and w.pss.removes for w in report.workloads) == (
+        threshold == "reanalysed"
+    )
+    if goals:
+        assert any(w.minimal_controls[0].controls for w in report.workloads)
+    for pretty in (False, True):
+        text, outline = _written(cluster, pretty=pretty, goals=goals, workers=workers)
+        assert text == _document(report, pretty=pretty), f"pretty={pretty}"
+        assert _outline_of(outline) == _outline_of(report)
+        assert (outline.entries, outline.skipped, outline.warnings) == (
+            report.entries,
+            report.skipped,
+            report.warnings,
+        )
+
+
+def test_every_graph_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert len(MANIFESTS) > 50
+    for path in MANIFESTS:
+        text, _outline = _written(str(path), goals=GOALS)
+        assert text == _document(attackmap.analyze(str(path), goals=GOALS), pretty=False), path
+
+
+def test_a_cluster_without_workloads() -> None:
+    service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+    text, outline = _written(service, workers=2)
+    assert text == _document(attackmap.analyze(service), pretty=False)
+    assert outline.workloads == () and outline.warnings
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.writes.append(text)
+
+
+def test_written_piece_by_piece(cluster: Path) -> None:
+    sink = _Recorder()
+    writer = report_writer(cluster)
+    outline = writer.write(sink.write)
+    # one write per workload element and per steps row: the document is never whole
+    elements = [text for text in sink.writes if '"minimal_controls":' in text]
+    assert len(elements) == len(outline.workloads) > 1
+    assert all(text.count('"minimal_controls":') == 1 for text in elements)
+    rows = [text for text in sink.writes if '"step":' in text]
+    assert len(rows) == len(json.loads("".join(sink.writes))["steps"]) > 1
+    with pytest.raises(RuntimeError, match="once"):
+        writer.write(sink.write)
+
+
+def test_the_ranking_is_the_reports(cluster: Path) -> None:
+    # the step instances the writer makes, and their order, come from ranked_paths alone:
+    # the same as the report's steps table
+    report = attackmap.analyze(cluster)
+    analyzer = _analysis.Analyzer(
+        attackmap.load(cluster),
+        kb=attackmap.load_attack(),
+        catalogue=_analysis.load_catalogue(attackmap.load_attack()),
+        entries=_analysis.ENTRY_KINDS,
+        seccomp_root=None,
+        assume_kernel_exploit=False,
+        goals=(),
+        documents=None,
+        namespace=None,
+    )
+    chosen, raw, _scoped, _parts = analyzer._paths(None, 1)
+    order: dict[str, None] = {}
+    for wf in chosen:
+        ranked = ranked_paths(wf.key, raw[wf.key])
+        finding = report.workload(wf.key)
+        assert [(tid, truncated, len(kept)) for tid, truncated, kept in ranked] == [
+            (t.technique.id, t.truncated, len(t.paths)) for t in finding.techniques
+        ]
+        for _tid, _truncated, kept in ranked:
+            for _entry, _origin, steps in kept:
+                order.update(dict.fromkeys(s.id for s in steps))
+    assert list(order) == [s.key for s in report.step_instances()]
+
+
+def test_a_worker_that_fails_writes_nothing(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    parent = os.getpid()
+    original = ReportWriter._run
+
+    def failing(writer: Any, run: Any, *args: Any, **kwargs: Any) -> None:
+        if os.getpid() != parent:
+            raise AttackmapError("boom in a worker")
+        original(writer, run, *args, **kwargs)
+
+    monkeypatch.setattr(ReportWriter, "_run", failing)
+    out = tmp_path / "out" / "report.json"
+    out.parent.mkdir()
+    assert main(["analyze", str(cluster), "--workers", "2", "-o", str(out), "-q"]) == 2
+    assert "boom in a worker" in capsys.readouterr().err
+    assert list(out.parent.iterdir()) == []  # neither the report nor a temporary file
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def _cli(argv: list[str], capsys: Any) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--pretty", "--goal", "T1611"],
+        ["--fail-on", "high"],
+        ["--fail-on", "T1611,privilege-escalation", "--workers", "2"],
+    ],
+)
+@pytest.mark.parametrize("to_file", [True, False])
+def test_the_cli_streams_the_same_output(
+    cluster: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    extra: list[str],
+    to_file: bool,
+) -> None:
+    """The streamed JSON and the report's: the same document, the same summary line and
+    messages, the same exit code."""
+    results = []
+    for streamed in (True, False):
+        monkeypatch.setattr(cli_analyze, "_streams", lambda *a, streamed=streamed: streamed)
+        out = tmp_path / f"{streamed}.json"
+        target = ["-o", str(out)] if to_file else ["--format", "json"]
+        code, stdout, stderr = _cli(["analyze", str(cluster), *target, *extra], capsys)
+        document = out.read_text(encoding="utf-8") if to_file else stdout
+        results.append((code, document, stderr.replace(str(out), "OUT")))
+    assert results[0] == results[1]
+    code, document, stderr = results[0]
+    assert json.loads(document)["workloads"]
+    assert code == (1 if "--fail-on" in extra else 0)
+    if "--fail-on" in extra:
+        assert "fail-on:" in stderr
+    if to_file:
+        assert "OUT: 30 workloads," in stderr
+
+
+def test_the_cli_streams_json_and_falls_back_where_the_report_is_needed(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    made = []
+    report = _analysis.Analyzer.report
+
+    def counted(analyzer: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return report(analyzer, *args, **kwargs)
+
+    monkeypatch.setattr(_analysis.Analyzer, "report", counted)
+    out = tmp_path / "report.json"
+    assert _cli(["analyze", str(cluster), "-o", str(out)], capsys)[0] == 0
+    assert made == []  # streamed: no report made
+    expected = out.read_text(encoding="utf-8")
+    # a baseline leaves out what it has: the report is made, then written
+    assert (
+        main(["analyze", str(cluster), "-o", str(tmp_path / "b.json"), "--baseline", str(out)]) == 0
+    )
+    # another format, and a fleet, are exported from the report
+    assert main(["analyze", str(cluster), "-o", str(tmp_path / "r.sarif"), "-q"]) == 0
+    assert main(["analyze", str(cluster), "--out-dir", str(tmp_path / "fleet"), "-q"]) == 0
+    assert len(made) == 3
+    assert (tmp_path / "fleet" / "cluster.json").read_text(encoding="utf-8") == expected
+
+
+def test_workers_make_steps_and_write_runs(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two processes, each makes a part of the step instances and writes a run of
+    workloads (a file per call and process, so forked children report too)."""
+    path_step, run = _analysis.Analyzer._path_step, ReportWriter._run
+
+    def record(phase: str) -> None:
+        (tmp_path / f"{phase}-{os.getpid()}").touch()
+
+    def recorded_step(analyzer: Any, *args: Any) -> Any:
+        record("step")
+        return path_step(analyzer, *args)
+
+    def recorded_run(writer: Any, *args: Any, **kwargs: Any) -> None:
+        record("run")
+        run(writer, *args, **kwargs)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_path_step", recorded_step)
+    monkeypatch.setattr(ReportWriter, "_run", recorded_run)
+    text, _outline = _written(cluster, goals=GOALS, workers=2)
+    assert text == _document(attackmap.analyze(cluster, goals=GOALS), pretty=False)
+    for phase in ("step", "run"):
+        pids = {p.name.partition("-")[2] for p in tmp_path.glob(f"{phase}-*")}
+        assert len(pids) == 2 and str(os.getpid()) in pids, phase
