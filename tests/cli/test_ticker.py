@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import pty
+import select
 import signal
 import struct
 import subprocess
@@ -41,16 +42,7 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     os.set_blocking(master, False)
 
     def read() -> str:
-        data = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except (BlockingIOError, OSError):
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data.decode("utf-8").replace("\r\n", "\n")  # the pty's ONLCR
+        return _drain(master).decode("utf-8").replace("\r\n", "\n")  # the pty's ONLCR
 
     def attach() -> Any:
         monkeypatch.setattr(sys, "stderr", stream)
@@ -59,6 +51,19 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield attach
     stream.close()
     os.close(master)
+
+
+def _drain(master: int) -> bytes:
+    """What a pseudo-terminal's other side wrote and this side has not read yet."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # BlockingIOError: nothing more for now; EIO: the other side closed
+            return data
+        if not chunk:
+            return data
+        data += chunk
 
 
 def _frames(text: str) -> list[str]:
@@ -164,24 +169,22 @@ def test_the_cli_at_a_terminal_parses_with_workers(tmp_path: Path) -> None:
     )
     out = tmp_path / "report.json"
     master, slave = pty.openpty()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", code, "analyze", str(tmp_path / "in"), "-o", str(out), "-v"],
         stderr=slave,
         stdout=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
     )
     os.close(slave)
     os.set_blocking(master, False)
     text = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except (BlockingIOError, OSError):
-            break
-        if not chunk:
-            break
-        text += chunk
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:  # read as it writes:
+        select.select([master], [], [], 0.2)  # a full terminal buffer would block it
+        text += _drain(master)
+    if proc.poll() is None:  # past the deadline: the assertion below says why
+        proc.kill()
+    proc.wait()
+    text += _drain(master)
     os.close(master)
     err = text.decode("utf-8")
     assert proc.returncode == 0, err
