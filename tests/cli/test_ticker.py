@@ -192,3 +192,53 @@ def test_the_cli_at_a_terminal_parses_with_workers(tmp_path: Path) -> None:
     assert "in this process" not in err  # the loader forked its parse workers
     assert "read 12 documents" in err
     assert out.stat().st_size > 0
+
+
+def test_one_line_on_a_dumb_terminal(terminal: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    read = terminal()
+    monkeypatch.setenv("TERM", "dumb")  # no cursor movement: "\r" and erasing are not known
+    with _ticker.ticking("working"):
+        time.sleep(0.15)
+    assert read() == "working ...\n"
+
+
+def test_ascii_frames_where_stderr_is_not_utf8(
+    terminal: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal()
+    master, slave = pty.openpty()
+    monkeypatch.setattr(sys, "stderr", os.fdopen(slave, "w", encoding="latin-1", buffering=1))
+    with _ticker.ticking("working"):
+        time.sleep(0.25)
+    sys.stderr.close()
+    os.set_blocking(master, False)
+    frames = [f for f in _drain(master).decode("latin-1").split(CLEAR) if f]
+    os.close(master)
+    assert frames and all(f[0] in _ticker.ASCII_FRAMES and f[1:] == " working" for f in frames)
+
+
+_STALLED = """
+import os, pty, sys, time
+from attackmap.cli import _ticker
+master, slave = pty.openpty()
+sys.stderr = os.fdopen(slave, "w", encoding="utf-8", buffering=1)
+full = os.open(os.ttyname(slave), os.O_WRONLY | os.O_NONBLOCK)
+try:  # the terminal's buffer filled, nobody reading: as after Ctrl-S
+    while True:
+        os.write(full, b"x" * 4096)
+except BlockingIOError:
+    pass
+start = time.monotonic()
+with _ticker.ticking("working"):
+    time.sleep(0.3)
+print(round(time.monotonic() - start, 2))
+"""
+
+
+def test_a_stalled_terminal_does_not_stall_the_run() -> None:
+    """A frame is drawn only when the terminal takes it: a blocking write would hold the
+    analysis while the terminal waits (a thread's write blocked only the thread)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _STALLED], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert float(done.stdout) < 2

@@ -183,14 +183,12 @@ def _cli(argv: list[str], capsys: Any) -> tuple[int, str, str]:
         ["--fail-on", "T1611,privilege-escalation", "--workers", "2"],
     ],
 )
-@pytest.mark.parametrize("to_file", [True, False])
 def test_the_cli_streams_the_same_output(
     cluster: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     extra: list[str],
-    to_file: bool,
 ) -> None:
     """The streamed JSON and the report's: the same document, the same summary line and
     messages, the same exit code."""
@@ -198,18 +196,77 @@ def test_the_cli_streams_the_same_output(
     for streamed in (True, False):
         monkeypatch.setattr(cli_analyze, "_streams", lambda *a, streamed=streamed: streamed)
         out = tmp_path / f"{streamed}.json"
-        target = ["-o", str(out)] if to_file else ["--format", "json"]
-        code, stdout, stderr = _cli(["analyze", str(cluster), *target, *extra], capsys)
-        document = out.read_text(encoding="utf-8") if to_file else stdout
-        results.append((code, document, stderr.replace(str(out), "OUT")))
+        code, _stdout, stderr = _cli(["analyze", str(cluster), "-o", str(out), *extra], capsys)
+        results.append((code, out.read_text(encoding="utf-8"), stderr.replace(str(out), "OUT")))
     assert results[0] == results[1]
     code, document, stderr = results[0]
     assert json.loads(document)["workloads"]
     assert code == (1 if "--fail-on" in extra else 0)
     if "--fail-on" in extra:
         assert "fail-on:" in stderr
-    if to_file:
-        assert "OUT: 30 workloads," in stderr
+    assert "OUT: 30 workloads," in stderr
+
+
+def test_only_a_file_is_streamed(tmp_path: Path) -> None:
+    """The analysis runs while a streamed document is written, so an error half-way would
+    leave half a document where nothing replaces it whole: stdout, a pipe, a device."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "old.json").write_text("{}")
+    (tmp_path / "dir").mkdir()
+    streams = cli_analyze._regular_file
+    assert streams(str(tmp_path / "new.json")) and streams(str(tmp_path / "old.json"))
+    for target in (None, "-", str(fifo), os.devnull, str(tmp_path / "dir")):
+        assert not streams(target), target
+
+
+def test_a_failure_on_stdout_writes_nothing(
+    cluster: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """To stdout the report is made first, then written: a failing analysis leaves no
+    half document there."""
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise AttackmapError("boom")
+
+    # a workload's analysis fails: while it is written when streamed (after the head),
+    # before anything is written when the report is made first
+    monkeypatch.setattr(_analysis.Analyzer, "_element", boom)
+    monkeypatch.setattr(_analysis.Analyzer, "_analyses", boom)
+    code, stdout, stderr = _cli(["analyze", str(cluster), "--format", "json"], capsys)
+    assert code == 2 and "boom" in stderr
+    assert stdout == ""
+
+
+def test_accepted_findings_need_the_report(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    config = tmp_path / ".attackmap.yaml"
+    config.write_text(
+        "accept:\n- finding: T1611@Deployment/ns-000/app-0000\n  reason: reviewed\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(
+        _analysis, "report_writer", lambda *a, **k: pytest.fail("streamed with accepted findings")
+    )
+    out = tmp_path / "r.json"
+    code, _out, stderr = _cli(
+        ["analyze", str(cluster), "-o", str(out), "--config", str(config)], capsys
+    )
+    assert code == 0, stderr
+    assert out.stat().st_size > 0
+
+
+def test_the_workers_temporary_files_go_where_asked(cluster: Path, tmp_path: Path) -> None:
+    """Beside the output (the CLI's choice: its disk, not a memory-backed /tmp); a
+    directory that cannot hold them is an input error naming it."""
+    writer = attackmap.graph._analysis.report_writer(cluster, workers=2)
+    if writer._processes < 2:
+        pytest.skip("forking is refused in this test process (another thread runs)")
+    missing = tmp_path / "missing"
+    with pytest.raises(AttackmapError) as caught:
+        writer.write(io.StringIO().write, spool=missing)
+    assert caught.value.path == str(missing) and "temporary files" in str(caught.value)
 
 
 def test_the_cli_streams_json_and_falls_back_where_the_report_is_needed(

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from attackmap import __version__
-from attackmap.cli._ticker import clear_line
+from attackmap.cli._ticker import write_line
 from attackmap.errors import AttackmapError
 
 # subcommand name -> module implementing it (see module docstring)
@@ -105,9 +105,7 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            with clear_line():  # a spinner's line is erased first
-                sys.stderr.write(self.format(record) + "\n")
-                sys.stderr.flush()
+            write_line(self.format(record) + "\n")  # erasing a spinner's line
         except Exception:  # logging must never raise; report as the stdlib does
             self.handleError(record)
 

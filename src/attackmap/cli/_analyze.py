@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
+import stat
 import sys
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from attackmap.cli._output import (
     output_format,
     print_table,
     status,
+    write_files,
     write_stream,
     write_text,
 )
@@ -378,9 +381,32 @@ def run(args: argparse.Namespace) -> int:
 
 def _streams(args: argparse.Namespace, fmt: str, config: Any) -> bool:
     """Whether the report is written as it is made (:func:`_stream`): one cluster's JSON
-    document analysed here, and nothing else needs the report's objects (accepted
-    findings and a baseline leave findings out of the report before it is written)."""
-    return _forks(args) and fmt == "json" and args.baseline is None and not config.accept
+    document analysed here, into a file (replaced only once complete: the analysis runs
+    while it is written, and an error half-way must leave no half document, which stdout,
+    a pipe or a device would keep), and nothing else needs the report's objects
+    (accepted findings and a baseline leave findings out of the report before it is
+    written)."""
+    return (
+        _forks(args)
+        and fmt == "json"
+        and _regular_file(args.output)
+        and args.baseline is None
+        and not config.accept
+    )
+
+
+def _regular_file(output: str | None) -> bool:
+    """Whether ``output`` names a file that is written whole and renamed into place: a
+    path, not stdout, and not an existing special file (a FIFO, ``/dev/stdout``), which
+    :func:`write_files` writes in place."""
+    if output is None or output == "-":
+        return False
+    try:
+        return stat.S_ISREG(os.stat(output).st_mode)
+    except FileNotFoundError:
+        return True  # a new file
+    except OSError:
+        return False  # the write says what is wrong with it
 
 
 def _stream(
@@ -399,16 +425,14 @@ def _stream(
     written = []
 
     def write(stream: TextIO) -> None:
-        written.append(writer.write(stream.write, pretty=args.pretty))
+        written.append(writer.write(stream.write, pretty=args.pretty, spool=spool))
 
-    to_file = args.output not in (None, "-")
+    output = args.output
+    spool = os.path.dirname(os.path.abspath(output))  # the workers' parts: on its disk
     with analysing:
         writer = report_writer(paths, workers=args.workers or 1, **options)
-        if to_file:  # (the spinner stays off a terminal the document goes to)
-            write_stream(write, args.output)
-    if not to_file:
-        write_stream(write, args.output)
-    return _verdict(written[0], written[0], args.output, args, config, [], fail_on)
+        write_files({output: write})
+    return _verdict(written[0], written[0], output, args, config, [], fail_on)
 
 
 def _deliver(

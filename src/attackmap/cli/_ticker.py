@@ -10,26 +10,32 @@ through ``sys.stderr``'s buffer, which the interrupted code may be in the middle
 writing). A forked child inherits the handler but not the timer (``fork(2)``), so it never
 draws. System calls the signal interrupts are retried by Python (PEP 475).
 
-Log records written while it spins clear the line first (:func:`clear_line`), so a
-warning never lands after a half-drawn frame. Where the timer cannot be used (not the main
-thread, no ``setitimer``, or another ``SIGALRM`` handler or timer already installed) the
-message is written once instead.
+Log records written while it spins erase its line in the same write (:func:`write_line`),
+so a warning never lands after a half-drawn frame; a frame is skipped while the terminal
+takes no output (Ctrl-S), so a stalled terminal never stalls the analysis. Where the timer
+cannot be used (not the main thread, no ``setitimer``, ``TERM=dumb``, or another
+``SIGALRM`` handler or timer already installed) the message is written once instead.
+Writes to stderr that bypass the CLI's log handler (``warnings``, third-party handlers)
+may land after a frame on its line.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
-__all__ = ["FRAMES", "INTERVAL", "clear_line", "ticking"]
+__all__ = ["ASCII_FRAMES", "FRAMES", "INTERVAL", "ticking", "write_line"]
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 """The spinner's frames (Rich's ``dots``)."""
+ASCII_FRAMES = "-\\|/"
+"""The frames where stderr's encoding is not UTF-8."""
 INTERVAL = 0.1
 """Seconds between frames."""
 
@@ -37,8 +43,12 @@ _CLEAR = "\r\x1b[K"  # to the line's start, then erase to its end
 
 
 class _Ticker:
-    def __init__(self, fd: int, message: str) -> None:
-        self.fd = fd
+    def __init__(self, fd: int, message: str, encoding: str) -> None:
+        self.fd = fd  # the spinner's own non-blocking descriptor of the terminal
+        self.stderr = fd  # stderr's, for what must wait for the terminal
+        self.encoding = encoding
+        utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
+        self.frames = FRAMES if utf8 else ASCII_FRAMES
         try:  # a frame wider than the terminal would wrap, and "\r" goes back one line only
             width = os.get_terminal_size(fd).columns or 80  # 0: the terminal does not say
         except OSError:
@@ -47,20 +57,23 @@ class _Ticker:
         self.message = message
         self.start = time.monotonic()
         self.frame = 0
-        self.held = False  # True while a log record is written: no frame in between
+        self.stopped = False  # stderr went away: no more frames
 
     def draw(self, _signum: int = 0, _frame: object = None) -> None:
-        if self.held:
+        if self.stopped:
             return
         elapsed = int(time.monotonic() - self.start)
-        text = f"{FRAMES[self.frame % len(FRAMES)]} {self.message}"
+        text = f"{self.frames[self.frame % len(self.frames)]} {self.message}"
         if elapsed:
             text += f" ({elapsed} s)"
         self.frame += 1
+        # never waits: a stalled terminal (Ctrl-S) skips frames, it does not stall the run
         try:
-            os.write(self.fd, (_CLEAR + text[: self.width]).encode("utf-8", "replace"))
-        except OSError:  # stderr closed or gone: stop drawing, never fail the run
-            self.held = True
+            os.write(self.fd, (_CLEAR + text[: self.width]).encode(self.encoding, "replace"))
+        except BlockingIOError:
+            pass
+        except OSError:  # the terminal went away: stop drawing, never fail the run
+            self.stopped = True
 
 
 _active: _Ticker | None = None
@@ -77,17 +90,24 @@ def ticking(message: str) -> Iterator[None]:
         fd = -1
     if (
         fd < 0
+        or os.environ.get("TERM") == "dumb"  # no cursor movement
         or _active is not None
         or not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
         or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0)
     ):
-        with clear_line():  # another spinner's line, if one runs
-            print(f"{message} ...", file=sys.stderr, flush=True)
+        write_line(f"{message} ...\n")
         yield
         return
-    ticker = _Ticker(fd, message)
+    try:  # frames go through a non-blocking descriptor of its own for the terminal
+        out = os.open(os.ttyname(fd), os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:  # not a terminal, or its device cannot be opened: no frames
+        write_line(f"{message} ...\n")
+        yield
+        return
+    ticker = _Ticker(out, message, getattr(sys.stderr, "encoding", None) or "utf-8")
+    ticker.stderr = fd
     sys.stderr.flush()
     signal.signal(signal.SIGALRM, ticker.draw)
     _active = ticker
@@ -99,25 +119,37 @@ def ticking(message: str) -> Iterator[None]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         _active = None
-        _write(fd, _CLEAR)
+        _write(out, _CLEAR.encode())
+        os.close(out)
 
 
-@contextmanager
-def clear_line() -> Iterator[None]:
-    """Around a write to stderr: erase the spinner's line first and draw no frame until
-    the write is done (the next tick draws it again below)."""
+def write_line(text: str) -> None:
+    """Write ``text`` (whole lines) to stderr; while a spinner runs, erase its line in the
+    same write (a frame drawn in between, by this process or a forked worker's log record,
+    would leave the text after it on the same line)."""
     ticker = _active
     if ticker is None:
-        yield
+        sys.stderr.write(text)
+        sys.stderr.flush()
         return
-    held, ticker.held = ticker.held, True
-    try:
-        _write(ticker.fd, _CLEAR)
-        yield
-    finally:
-        ticker.held = held
+    sys.stderr.flush()
+    data = (_CLEAR + text).encode(ticker.encoding, "replace")
+    done = _write(ticker.fd, data)
+    if done < len(data):  # the terminal takes no more now: the record waits for it
+        _write(ticker.stderr, data[done:], wait=True)
 
 
-def _write(fd: int, text: str) -> None:
-    with suppress(OSError):  # stderr closed or gone: the run goes on
-        os.write(fd, text.encode())
+def _write(fd: int, data: bytes, *, wait: bool = False) -> int:
+    """Write ``data`` to ``fd``; how much was written. Without ``wait`` (the spinner's own
+    non-blocking descriptor), what the terminal does not take now is not written."""
+    done = 0
+    while done < len(data):
+        try:
+            done += os.write(fd, data[done:])
+        except BlockingIOError:
+            if not wait:
+                break
+            select.select([], [fd], [])
+        except OSError:  # stderr closed or gone: the run goes on
+            break
+    return done

@@ -951,15 +951,28 @@ class ReportWriter:
         self._reached = reached
         self._processes = processes
         self._written = False
+        self._spool: str | os.PathLike[str] | None = None
 
-    def write(self, write: Callable[[str], object], *, pretty: bool = False) -> ReportOutline:
+    def write(
+        self,
+        write: Callable[[str], object],
+        *,
+        pretty: bool = False,
+        spool: str | os.PathLike[str] | None = None,
+    ) -> ReportOutline:
         """Write the document (``Report.write_json(stream, pretty=pretty)``'s text) with
-        ``write``, piece by piece, and return its outline; once. (A forked worker never
-        writes to ``write``'s stream: ``multiprocessing`` flushes the standard streams
-        before it forks, and a worker ends without flushing any other.)"""
+        ``write``, piece by piece, and return its outline; once. The analysis runs while
+        it writes: an error may come after part of the document was written (write to a
+        file that replaces the target only when complete, as the CLI does). ``spool``: the
+        directory of the workers' temporary files (unnamed; default: :mod:`tempfile`'s),
+        together up to (N-1)/N of the document: beside the output, they take its disk, not
+        a memory-backed ``/tmp``. (A forked worker never writes to ``write``'s stream:
+        ``multiprocessing`` flushes the standard streams before it forks, and a worker
+        ends without flushing any other.)"""
         if self._written:
             raise RuntimeError("a report writer writes its document once")
         self._written = True
+        self._spool = spool
         analyzer, workloads = self._analyzer, self._workloads
         head = analyzer._report(())
         with paused():  # many short-lived objects beside the long-lived analysis
@@ -994,20 +1007,31 @@ class ReportWriter:
             self._run(runs[0], item, pretty=pretty)
             return
         with contextlib.ExitStack() as stack:
-            files = [stack.enter_context(tempfile.TemporaryFile()) for _ in runs[1:]]
+            try:
+                files = [
+                    stack.enter_context(tempfile.TemporaryFile(dir=self._spool)) for _ in runs[1:]
+                ]
+            except OSError as e:
+                where = self._spool if self._spool is not None else tempfile.gettempdir()
+                raise AttackmapError(
+                    f"cannot create the workers' temporary files: {e.strerror or e}",
+                    path=str(where),
+                    hint="set TMPDIR to a writable directory, or analyse with one worker",
+                ) from e
 
             def write_run(i: int) -> None:
                 if i == 0:  # this process: its elements written as they are made
                     self._run(runs[0], item, pretty=pretty)
                     return
                 # a worker: its elements joined, into the file it shares with this process
-                with open(files[i - 1].fileno(), "w", encoding="utf-8", closefd=False) as out:
+                fd = files[i - 1].fileno()
+                with open(fd, "w", encoding="utf-8", newline="", closefd=False) as out:
                     self._run(runs[i], out.write, pretty=pretty, joined=True)
 
             fork_map(write_run, range(len(runs)))
             for file in files:  # each run: one item (elements joined as items are)
                 os.lseek(file.fileno(), 0, os.SEEK_SET)
-                with open(file.fileno(), encoding="utf-8", closefd=False) as run:
+                with open(file.fileno(), encoding="utf-8", newline="", closefd=False) as run:
                     chunk = run.read(_CHUNK)
                     if chunk:
                         item(chunk)
