@@ -116,7 +116,7 @@ def test_evidence_is_a_light_record_of_its_four_fields(fb: FactBase) -> None:
 
 
 def test_sharing_changes_no_result(cluster: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report is the same when no string is interned and no base set is shared
+    """The report is the same when no string is interned and no fact set is shared
     (every workload and scope with its own objects, as before)."""
     shared = attackmap.analyze(cluster, goals=["T1611"])
     monkeypatch.setattr(_facts, "intern", lambda text: "".join(list(text)) if text else text)
@@ -131,6 +131,8 @@ def test_sharing_changes_no_result(cluster: Path, monkeypatch: pytest.MonkeyPatc
         property(lambda self: Unshared(), lambda self, v: None),
         raising=False,
     )
+    # every workload's pod and container fact sets its own
+    monkeypatch.setattr(_facts._Shared, "facts", lambda self, facts: frozenset(facts))
     alone = attackmap.analyze(cluster, goals=["T1611"])
     assert alone.to_json() == shared.to_json()
 
