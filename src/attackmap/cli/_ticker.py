@@ -5,9 +5,10 @@ forks none while another thread runs: a child would inherit the locks that threa
 (:func:`attackmap._fork.fork_refusal`). A Rich spinner is such a thread, so a run at a
 terminal used to read its files in one process. This spinner is drawn by a ``SIGALRM``
 handler instead: an interval timer (``setitimer``) interrupts the main thread ten times a
-second, and the handler writes the next frame straight to stderr's file descriptor (never
-through ``sys.stderr``'s buffer, which the interrupted code may be in the middle of
-writing). A forked child inherits the handler but not the timer (``fork(2)``), so it never
+second, and the handler writes the next frame straight to a non-blocking descriptor of
+the terminal it opens for itself (never through ``sys.stderr``'s buffer, which the
+interrupted code may be in the middle of writing; never waiting for the terminal). A
+forked child inherits the handler but not the timer (``fork(2)``), so it never
 draws. System calls the signal interrupts are retried by Python (PEP 475).
 
 Log records written while it spins erase its line in the same write (:func:`write_line`),
@@ -43,9 +44,9 @@ _CLEAR = "\r\x1b[K"  # to the line's start, then erase to its end
 
 
 class _Ticker:
-    def __init__(self, fd: int, message: str, encoding: str) -> None:
+    def __init__(self, fd: int, stderr: int, message: str, encoding: str) -> None:
         self.fd = fd  # the spinner's own non-blocking descriptor of the terminal
-        self.stderr = fd  # stderr's, for what must wait for the terminal
+        self.stderr = stderr  # stderr's, for what must wait for the terminal
         self.encoding = encoding
         utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
         self.frames = FRAMES if utf8 else ASCII_FRAMES
@@ -106,8 +107,7 @@ def ticking(message: str) -> Iterator[None]:
         write_line(f"{message} ...\n")
         yield
         return
-    ticker = _Ticker(out, message, getattr(sys.stderr, "encoding", None) or "utf-8")
-    ticker.stderr = fd
+    ticker = _Ticker(out, fd, message, getattr(sys.stderr, "encoding", None) or "utf-8")
     sys.stderr.flush()
     signal.signal(signal.SIGALRM, ticker.draw)
     _active = ticker
