@@ -48,6 +48,7 @@ from attackmap.graph._report import (
     TechniqueFinding,
     WorkloadAnalysis,
     WorkloadOutline,
+    common_controls,
     element_separator,
     write_document,
 )
@@ -650,13 +651,11 @@ class Analyzer:
         rows = []
         breakers: list[tuple[str, Collection[str]]] = []  # each path's, for minimal controls
         for tid, truncated, paths in findings:
-            every: set[str] | None = None
-            for _entry, _origin, steps in paths:
-                path = set().union(*[s.broken_by for s in steps])  # Path.broken_by
-                every = path if every is None else every & path
-                if self.goals:
-                    breakers.append((tid, path))
-            rows.append(FindingRow(tid, tuple(sorted(every or ())), truncated, paths))
+            # each path's broken_by: its steps' together (Path.broken_by, see _path)
+            broken = [frozenset().union(*(s.broken_by for s in p.steps)) for p in paths]
+            if self.goals:
+                breakers.extend((tid, b) for b in broken)
+            rows.append(FindingRow(tid, common_controls(broken), truncated, paths))
         total = len(self.fb.workloads)
         analysis = trusted(
             WorkloadAnalysis,

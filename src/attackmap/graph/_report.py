@@ -11,7 +11,7 @@ exporters read the report, and a notebook display reaches the HTML exporter thro
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path as FsPath
@@ -422,7 +422,12 @@ def _count(n: int, noun: str) -> str:
 
 def breaking_every(paths: Iterable[Path]) -> tuple[str, ...]:
     """Controls (``control@target``) that break every one of ``paths``, sorted."""
-    sets = [set(p.broken_by) for p in paths]
+    return common_controls(p.broken_by for p in paths)
+
+
+def common_controls(broken_by: Iterable[Collection[str]]) -> tuple[str, ...]:
+    """The controls in every one of ``broken_by`` (each a path's), sorted."""
+    sets = [set(b) for b in broken_by]
     return tuple(sorted(set.intersection(*sets))) if sets else ()
 
 
