@@ -5,13 +5,14 @@ relation lists, and shortest paths over the groups are those of the plain graph.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from attackmap.attack import load_attack
 from attackmap.graph._catalogue import Catalogue, load_catalogue
-from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, StepInstance
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, StepInstance, _PathTable
 from attackmap.graph._facts import FactBase, IdentityFacts, WorkloadFacts, extract
 from attackmap.graph._relations import RELATIONS
 from attackmap.model import load
@@ -251,3 +252,52 @@ def test_techniques_with_a_patched_workload_match_a_rebuilt_graph(
     assert graph.techniques_with(patched, ENTRY_KINDS) == full_graph_techniques(
         fb, catalogue, quiet.key, patched
     )
+
+
+# -- the path tables' next hops --------------------------------------------------------------
+
+
+def reference_next_hop(graph: AttackGraph, table: _PathTable, node: str) -> str | None:
+    """The smallest successor of ``node`` one hop nearer the table's targets, over the
+    expanded edges (:meth:`AttackGraph.successors`); in a local table, none of another
+    workload than ``node``'s."""
+    owners = graph.owners()
+    want = table.dist[node] - 1
+    own = owners.get(node)
+    found = [
+        n
+        for n in graph.successors(node)
+        if table.dist.get(n) == want and (not table.local or owners.get(n, own) == own)
+    ]
+    return min(found, default=None)
+
+
+@pytest.mark.parametrize("source", ["random", "synthetic"])
+def test_next_hops_are_the_smallest_successors_one_hop_nearer(
+    catalogue: Catalogue, source: str, tmp_path: Path
+) -> None:
+    """A table's next hop (found during its search, and from the relation groups) is the
+    smallest successor at the distance below, in local tables and in plain ones, where
+    several successors tie and where groups and explicit edges compete."""
+    from tests.conftest import synthetic_cluster
+    from tests.graph.test_ownership import random_cluster
+
+    if source == "random":
+        fbs = [extract(load(*random_cluster(seed))) for seed in range(12)]
+    else:
+        fbs = [extract(load(synthetic_cluster(tmp_path, 40, seed=5)))]
+    checked = tied = grouped = 0
+    for fb in [cluster(), *fbs]:
+        graph = AttackGraph(fb, catalogue)
+        for sink in graph.sinks():
+            for local in (True, False):
+                table = _PathTable(graph, sink, local=local)
+                for node in table.dist:
+                    if node == sink:
+                        continue
+                    assert table.next_hop(node) == reference_next_hop(graph, table, node), node
+                    checked += 1
+                    want = table.dist[node] - 1
+                    tied += sum(table.dist.get(n) == want for n in graph.successors(node)) > 1
+                    grouped += node in graph._refs
+    assert checked > 10_000 and tied > 1000 and grouped > 1000, (checked, tied, grouped)

@@ -520,29 +520,7 @@ class AttackGraph:
         to the group the first time one is reached; the steps that exclude that member's
         owner wait for a member of another owner. Each group is walked at most twice.
         """
-        return self._reverse_distances(targets, local=False)
-
-    def _next_hop(self, node: str, want: int, table: _PathTable) -> str:
-        """The smallest successor of ``node`` at distance ``want`` in ``table`` (in the
-        local graph for a local table: none of another workload)."""
-        dist = table.dist
-        own: str | None = None
-        owners: dict[str, str] = {}
-        if table.local:
-            owners = self.owners()
-            own = owners.get(node)
-        best: str | None = None
-        for n in self._succ[node]:
-            if dist.get(n) == want and (best is None or n < best):
-                if table.local and owners.get(n, own) != own:
-                    continue
-                best = n
-        for key, excluded in self._refs.get(node, ()):
-            member = table.group_min(key, want, excluded, own)
-            if member is not None and (best is None or member < best):
-                best = member
-        assert best is not None, f"no next hop from {node}"  # dist[node] came from one
-        return best
+        return self._reverse_search(targets, local=False)[0]
 
     # -- paths owned by a workload ---------------------------------------------------------
 
@@ -590,11 +568,19 @@ class AttackGraph:
         from a node of the same workload). A workload's node has a distance when a way
         from it to a target stays in its workload and then at node, cluster or identity
         scope: a path ending so belongs to that workload."""
-        return self._reverse_distances(targets, local=True)
+        return self._reverse_search(targets, local=True)[0]
 
-    def _reverse_distances(self, targets: tuple[str, ...], local: bool) -> dict[str, int]:
+    def _reverse_search(
+        self, targets: tuple[str, ...], local: bool
+    ) -> tuple[dict[str, int], dict[str, str]]:
         """The reverse breadth-first search of :meth:`distances_to` (``local``: of
-        :meth:`local_distances_to`)."""
+        :meth:`local_distances_to`): the distances, and each node's smallest explicit
+        successor one hop nearer (in the local graph, if ``local``), where it has one.
+
+        That successor is found on the way: every node at distance d - 1 is taken from the
+        queue before any at d and looks at all its predecessors, so each node at d meets
+        all its successors at d - 1 (those of an explicit edge; a group's members are
+        :meth:`_PathTable.group_min`'s)."""
         pred = self._pred
         member_of = self._member_of
         fanouts = self._fanouts
@@ -602,15 +588,24 @@ class AttackGraph:
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
         dist = dict.fromkeys(targets, 0)
+        hops: dict[str, str] = {}
         queue = deque(targets)
         while queue:
             node = queue.popleft()
             d = dist[node] + 1
             own = owners.get(node)
             for p in pred.get(node, ()):
-                if p not in dist and (own is None or owners.get(p) == own):
+                if own is not None and owners.get(p) != own:
+                    continue
+                at = dist.get(p)
+                if at is None:
                     dist[p] = d
+                    hops[p] = node
                     queue.append(p)
+                elif at == d:
+                    hop = hops.get(p)  # none yet if a group member gave p its distance
+                    if hop is None or node < hop:
+                        hops[p] = node
             for key in member_of.get(node, ()):
                 fan = fanouts[key]
                 owner = fan.members[node]
@@ -639,7 +634,7 @@ class AttackGraph:
                         if p not in dist:
                             dist[p] = d
                             queue.append(p)
-        return dist
+        return dist, hops
 
     def _refs_by_owner(self, key: tuple[Group, str]) -> dict[str, list[tuple[str | None, str]]]:
         """The steps referring to group ``key`` that belong to a workload, by workload, each
@@ -737,8 +732,24 @@ class AttackGraph:
         instances)`` for each (workload, of ``wanted`` if given; entry kind) with a path to
         it. The searches all sinks share (:meth:`_doors`, :meth:`prefixes`) are memoised;
         the hub tables (:meth:`_local_table`) too, until :meth:`drop_caches`."""
-        doors = self._doors()
         kinds = {e: self.prefixes(e) for e in entries}
+        # the doors of the wanted workloads that entry points reach: per door, each
+        # (workload, entry kind) with the door's distance from the nearest entry point
+        keys: dict[str, tuple[tuple[str, str], ...]] = {}
+        reached: dict[str, list[tuple[tuple[str, str], int]]] = {}
+        for node, w in self._doors().items():
+            if wanted is not None and w not in wanted:
+                continue
+            pairs = keys.get(w)
+            if pairs is None:
+                pairs = keys[w] = tuple((w, e) for e in kinds)
+            ways = [
+                (pair, d)
+                for pair, pre in zip(pairs, kinds.values(), strict=True)
+                if (d := pre.dist.get(node)) is not None
+            ]
+            if ways:
+                reached[node] = ways
         hub_best: dict[int, dict[tuple[str, str], tuple[int, int, str]]] = {}
         for sink in sorted(sinks) if sinks is not None else self.sinks():
             table, tails = self._local_table(sink)
@@ -746,17 +757,14 @@ class AttackGraph:
             if best is None:
                 best = {}
                 for node, rest in table.dist.items():
-                    w = doors.get(node)
-                    if w is None or (wanted is not None and w not in wanted):
+                    door = reached.get(node)
+                    if door is None:
                         continue
-                    for e, pre in kinds.items():
-                        d = pre.dist.get(node)
-                        if d is None:
-                            continue
+                    for pair, d in door:
                         cand = (d + rest, d, node)
-                        cur = best.get((w, e))
+                        cur = best.get(pair)
                         if cur is None or cand < cur:
-                            best[(w, e)] = cand
+                            best[pair] = cand
                 if tails:
                     hub_best[id(table)] = best
             paths = []
@@ -1081,7 +1089,7 @@ class _PathTable:
         self.graph = graph
         self.targets = targets
         self.local = local
-        self.dist = graph.local_distances_to(*targets) if local else graph.distances_to(*targets)
+        self.dist, self._hops = graph._reverse_search(targets, local)
         self._suffix: dict[str, tuple[tuple[StepInstance, ...], str]] = {
             t: ((), t) for t in targets
         }
@@ -1132,19 +1140,34 @@ class _PathTable:
         found = self.walk(start)
         return found[0] if found is not None else None
 
+    def next_hop(self, node: str) -> str:
+        """The smallest successor of ``node`` one hop nearer the targets (in the local graph
+        for a local table: none of another workload)."""
+        best = self._hops.get(node)  # the explicit successors' (AttackGraph._reverse_search)
+        refs = self.graph._refs.get(node)
+        if refs:
+            want = self.dist[node] - 1
+            own = self.graph.owners().get(node) if self.local else None
+            for key, excluded in refs:
+                member = self.group_min(key, want, excluded, own)
+                if member is not None and (best is None or member < best):
+                    best = member
+        assert best is not None, f"no next hop from {node}"  # dist[node] came from one
+        return best
+
     def walk(self, start: str) -> tuple[tuple[StepInstance, ...], str] | None:
         """The step instances from ``start`` to the nearest target, and that target, or
         ``None`` if unreachable."""
-        dist = self.dist
-        if start not in dist:
+        if start not in self.dist:
             return None
         suffix = self._suffix
+        hops = self._hops
+        refs = self.graph._refs
         trail: list[str] = []
         node = start
         while node not in suffix:
             trail.append(node)
-            want = dist[node] - 1
-            node = self.graph._next_hop(node, want, self)
+            node = self.next_hop(node) if node in refs else hops[node]
         tail, end = suffix[node]
         for n in reversed(trail):
             if n.startswith("step:"):
