@@ -351,9 +351,17 @@ class AttackGraph:
             return
         inst = StepInstance(step=step, scope=sf)
         self.instances[inst.id] = inst
+        # the instance's node is new (one instance per step and scope): its edges from its
+        # source and to its sink made here, without looking it up
+        source = self._add_node(source)
+        sink = self._add_node(shape.sink)
+        assert inst.node not in self._names, f"{inst.id} added twice"
+        step_node = self._names[inst.node] = inst.node
+        self._new_succ[step_node] = [sink]
+        self._new_pred[step_node] = [source]
+        self._new_succ[source].append(step_node)
+        self._new_pred[sink].append(step_node)
         edge = self._add_edge
-        edge(source, inst.node)
-        edge(inst.node, shape.sink)
         if step.target is not None:
             reach = reach_of(step.target, self.fb, wf, scope.container)
             for state in shape.grants:
@@ -585,6 +593,8 @@ class AttackGraph:
         member_of = self._member_of
         fanouts = self._fanouts
         owners = self.owners() if local else {}
+        cut = self._local_preds() if local else {}
+        refs_by_owner = self._refs_by_owner() if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
         dist = dict.fromkeys(targets, 0)
@@ -593,10 +603,10 @@ class AttackGraph:
         while queue:
             node = queue.popleft()
             d = dist[node] + 1
-            own = owners.get(node)
-            for p in pred.get(node, ()):
-                if own is not None and owners.get(p) != own:
-                    continue
+            preds = cut.get(node)
+            if preds is None:
+                preds = pred.get(node, ())
+            for p in preds:
                 at = dist.get(p)
                 if at is None:
                     dist[p] = d
@@ -606,11 +616,13 @@ class AttackGraph:
                     hop = hops.get(p)  # none yet if a group member gave p its distance
                     if hop is None or node < hop:
                         hops[p] = node
-            for key in member_of.get(node, ()):
+            keys = member_of.get(node)
+            own = owners.get(node) if keys else None
+            for key in keys or ():
                 fan = fanouts[key]
                 owner = fan.members[node]
                 if own is not None:  # only steps of the same workload lead here locally
-                    for excluded, p in self._refs_by_owner(key).get(own, ()):
+                    for excluded, p in refs_by_owner[key].get(own, ()):
                         if excluded != owner and p not in dist:
                             dist[p] = d
                             queue.append(p)
@@ -636,20 +648,41 @@ class AttackGraph:
                             queue.append(p)
         return dist, hops
 
-    def _refs_by_owner(self, key: tuple[Group, str]) -> dict[str, list[tuple[str | None, str]]]:
-        """The steps referring to group ``key`` that belong to a workload, by workload, each
-        with the owner it excludes."""
-        memo = self.memo.setdefault("refs_by_owner", {})
-        found: dict[str, list[tuple[str | None, str]]] | None = memo.get(key)
+    def _local_preds(self) -> dict[str, tuple[str, ...]]:
+        """The workloads' nodes with a predecessor of another owner (an explicit edge
+        from another workload, a node, the cluster or an identity), each with its
+        predecessors of its own workload: its predecessors in the local graph (every other
+        node's are all of them)."""
+        found: dict[str, tuple[str, ...]] | None = self.memo.get("local_preds")
+        if found is None:
+            found = {}
+            owners = self.owners()
+            pred = self._pred
+            for node, owner in owners.items():
+                preds = pred.get(node, ())
+                if any(owners.get(p) != owner for p in preds):
+                    found[node] = tuple(p for p in preds if owners.get(p) == owner)
+            self.memo["local_preds"] = found
+        return found
+
+    def _refs_by_owner(self) -> dict[tuple[Group, str], dict[str, list[tuple[str | None, str]]]]:
+        """Per relation group, the steps referring to it that belong to a workload, by
+        workload, each with the owner it excludes."""
+        found: dict[tuple[Group, str], dict[str, list[tuple[str | None, str]]]] | None = (
+            self.memo.get("refs_by_owner")
+        )
         if found is None:
             owners = self.owners()
             found = {}
-            for excluded, steps in self._fanouts[key].refs.items():
-                for step in steps:
-                    owner = owners.get(step)
-                    if owner is not None:
-                        found.setdefault(owner, []).append((excluded, step))
-            memo[key] = found
+            for key, fan in self._fanouts.items():
+                by_owner: dict[str, list[tuple[str | None, str]]] = {}
+                for excluded, steps in fan.refs.items():
+                    for step in steps:
+                        owner = owners.get(step)
+                        if owner is not None:
+                            by_owner.setdefault(owner, []).append((excluded, step))
+                found[key] = by_owner
+            self.memo["refs_by_owner"] = found
         return found
 
     def prefixes(self, entry: str) -> _Prefixes:
@@ -750,6 +783,7 @@ class AttackGraph:
             ]
             if ways:
                 reached[node] = ways
+        owners = self.owners()
         hub_best: dict[int, dict[tuple[str, str], tuple[int, int, str]]] = {}
         for sink in sorted(sinks) if sinks is not None else self.sinks():
             table, tails = self._local_table(sink)
@@ -776,7 +810,7 @@ class AttackGraph:
                 if node.startswith("step:"):
                     before = before[:-1]  # the walk from node starts with it
                 steps = (*before, *after, tails[end]) if tails else (*before, *after)
-                paths.append((w, e, _owner(start), steps))
+                paths.append((w, e, owners[start], steps))  # start: an entry point
             yield sink, paths
 
     def _doors(self) -> dict[str, str]:
@@ -790,14 +824,9 @@ class AttackGraph:
         if found is None:
             found = {}
             member_of = self._member_of
-            pred = self._pred
-            owners = self.owners()
-            for node, owner in owners.items():
-                if (
-                    node.startswith("state:entry:")
-                    or node in member_of
-                    or any(owners.get(p) != owner for p in pred.get(node, ()))
-                ):
+            entered = self._local_preds()  # those with a predecessor elsewhere
+            for node, owner in self.owners().items():
+                if node.startswith("state:entry:") or node in member_of or node in entered:
                     found[node] = owner
             self.memo["doors"] = found
         return found
