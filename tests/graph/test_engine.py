@@ -4,6 +4,7 @@ relation lists, and shortest paths over the groups are those of the plain graph.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,67 @@ def test_next_hops_are_the_smallest_successors_one_hop_nearer(
                     tied += sum(table.dist.get(n) == want for n in graph.successors(node)) > 1
                     grouped += node in graph._refs
     assert checked > 10_000 and tied > 1000 and grouped > 1000, (checked, tied, grouped)
+
+
+def reference_local_distances(graph: AttackGraph, target: str) -> dict[str, int]:
+    """Hop distances to ``target`` over the expanded edges that stay in a workload or
+    leave workloads behind (an edge into a workload's node only from the same workload):
+    a plain reverse BFS."""
+    owners = graph.owners()
+    pred: dict[str, list[str]] = {}
+    for a, b in graph.edges():
+        if owners.get(b) is None or owners.get(a) == owners[b]:
+            pred.setdefault(b, []).append(a)
+    dist = {target: 0}
+    queue = deque([target])
+    while queue:
+        node = queue.popleft()
+        for p in pred.get(node, ()):
+            if p not in dist:
+                dist[p] = dist[node] + 1
+                queue.append(p)
+    return dist
+
+
+def crossing_catalogue(catalogue: Catalogue) -> Catalogue:
+    """``catalogue`` with three container steps starting from a cluster or node state: explicit
+    edges into a workload's nodes from none (the shipped steps start from their own scope's
+    states, so only relation groups enter a workload; the engine allows both)."""
+    starts = {
+        "endpoint-dos": "cluster_admin",
+        "bandwidth-hijack": "cluster_admin",
+        "collect-model-artifacts": "node_root",
+    }
+    steps = []
+    for step in catalogue.steps:
+        state = starts.get(step.id)
+        if state is not None:
+            atoms = tuple(
+                f"state:{state}" if a.startswith("state:") else a for a in step.requires.all
+            )
+            step = step.model_copy(
+                update={"requires": step.requires.model_copy(update={"all": atoms})}
+            )
+        steps.append(step)
+    return Catalogue(states=catalogue.states, steps=tuple(steps), controls=catalogue.controls)
+
+
+@pytest.mark.parametrize("crossing", [False, True])
+def test_local_distances_are_those_of_the_local_edges(catalogue: Catalogue, crossing: bool) -> None:
+    """The local search (a workload's nodes entered from elsewhere by an explicit edge keep
+    their own workload's predecessors, :meth:`AttackGraph._local_preds`) against a plain
+    search of the expanded local edges; and the owned paths over such edges against the
+    reference (a sink whose instances all start from node or cluster states is searched
+    from those states only when its step fires there: :meth:`AttackGraph._hub_tails`)."""
+    from tests.graph.test_ownership import owned_lengths, random_cluster, reference_lengths
+
+    used = crossing_catalogue(catalogue) if crossing else catalogue
+    entered = 0
+    for fb in [cluster(), *(extract(load(*random_cluster(seed))) for seed in range(12))]:
+        graph = AttackGraph(fb, used)
+        entered += len(graph._local_preds())
+        for sink in graph.sinks():
+            assert graph.local_distances_to(sink) == reference_local_distances(graph, sink), sink
+        if crossing:
+            assert owned_lengths(graph) == reference_lengths(graph)
+    assert (entered > 50) == crossing, entered

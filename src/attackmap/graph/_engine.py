@@ -649,10 +649,10 @@ class AttackGraph:
         return dist, hops
 
     def _local_preds(self) -> dict[str, tuple[str, ...]]:
-        """The workloads' nodes with a predecessor of another owner (an explicit edge
-        from another workload, a node, the cluster or an identity), each with its
-        predecessors of its own workload: its predecessors in the local graph (every other
-        node's are all of them)."""
+        """The predecessors in the local graph (:meth:`local_distances_to`: those of its
+        own workload) of each workload's node that has a predecessor of another owner (an
+        explicit edge from another workload, a node, the cluster or an identity). Every
+        other node's local predecessors are all its predecessors."""
         found: dict[str, tuple[str, ...]] | None = self.memo.get("local_preds")
         if found is None:
             found = {}
@@ -703,10 +703,11 @@ class AttackGraph:
         tails: dict[str, StepInstance] = {}  # hub state -> the sink's step instance there
         for inst_node in sorted(self._pred.get(sink, ())):
             (state,) = self._pred[inst_node]
-            at = state.rpartition("@")[2]
-            if state in tails or (at != "cluster" and at != "node" and not at.startswith("node:")):
+            inst = self.instances[inst_node[5:]]
+            # (a step of a workload's scope may start from a node or cluster state too)
+            if state in tails or inst.scope.scope.level not in ("node", "cluster"):
                 return {}
-            tails[state] = self.instances[inst_node[5:]]
+            tails[state] = inst
         return tails
 
     def _local_table(self, sink: str) -> tuple[_PathTable, dict[str, StepInstance]]:
@@ -810,7 +811,7 @@ class AttackGraph:
                 if node.startswith("step:"):
                     before = before[:-1]  # the walk from node starts with it
                 steps = (*before, *after, tails[end]) if tails else (*before, *after)
-                paths.append((w, e, owners[start], steps))  # start: an entry point
+                paths.append((w, e, owners[start], steps))  # start: a workload's entry point
             yield sink, paths
 
     def _doors(self) -> dict[str, str]:
@@ -1110,9 +1111,11 @@ def _two_smallest(
 
 
 class _PathTable:
-    """Shortest paths from any node to the nearest of some targets, with memoised next
-    hops and suffixes (each with the target it ends at); with ``local``, in the local
-    graph (:meth:`AttackGraph.local_distances_to`)."""
+    """Shortest paths from any node to the nearest of some targets: the distances and
+    explicit next hops of one reverse search (:meth:`AttackGraph._reverse_search`; the
+    relation groups' through :meth:`group_min`) and memoised suffixes (each with the
+    target it ends at); with ``local``, in the local graph
+    (:meth:`AttackGraph.local_distances_to`)."""
 
     def __init__(self, graph: AttackGraph, *targets: str, local: bool = False) -> None:
         self.graph = graph
