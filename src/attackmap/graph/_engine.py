@@ -351,17 +351,9 @@ class AttackGraph:
             return
         inst = StepInstance(step=step, scope=sf)
         self.instances[inst.id] = inst
-        # the instance's node is new (one instance per step and scope): its edges from its
-        # source and to its sink made here, without looking it up
-        source = self._add_node(source)
-        sink = self._add_node(shape.sink)
-        assert inst.node not in self._names, f"{inst.id} added twice"
-        step_node = self._names[inst.node] = inst.node
-        self._new_succ[step_node] = [sink]
-        self._new_pred[step_node] = [source]
-        self._new_succ[source].append(step_node)
-        self._new_pred[sink].append(step_node)
         edge = self._add_edge
+        edge(source, inst.node)
+        edge(inst.node, shape.sink)
         if step.target is not None:
             reach = reach_of(step.target, self.fb, wf, scope.container)
             for state in shape.grants:
