@@ -23,7 +23,7 @@ from attackmap.model._calico_selector import (
     universal,
 )
 from attackmap.model._cni import EVERYTHING, Peers, Verdict, cidr_peers
-from attackmap.model._refs import Frozen, ObjectRef, SourceLocation
+from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted
 
 __all__ = [
     "CalicoEntity",
@@ -53,7 +53,7 @@ class CalicoEntity(Frozen):
         return self == _ANY_ENTITY
 
 
-_ANY_ENTITY = CalicoEntity()
+_ANY_ENTITY = trusted(CalicoEntity)
 
 
 class CalicoRule(Frozen):

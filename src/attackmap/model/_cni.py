@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from attackmap.model._objects import IPBlock
-from attackmap.model._refs import Frozen, ObjectRef
+from attackmap.model._refs import Frozen, ObjectRef, trusted
 
 __all__ = ["EVERYTHING", "Notes", "Peers", "Verdict", "cidr_peers", "union"]
 
@@ -56,7 +56,9 @@ def union(items: Iterable[Peers], text: str, all_ports: bool) -> Peers:
     )
 
 
-EVERYTHING = Peers(any_pod=True, external=True, peer=True, every_pod=True, every_external=True)
+EVERYTHING = trusted(
+    Peers, any_pod=True, external=True, peer=True, every_pod=True, every_external=True
+)
 
 
 @dataclass(slots=True)

@@ -156,12 +156,14 @@ class _K8sService(K8s):
 
 def parse_service(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Service:
     spec = _K8sService.model_validate(raw).spec or _K8sServiceSpec()
-    return Service(
+    return trusted(  # the validated parse model's values, as the record's fields want them
+        Service,
         ref=ref,
         type=spec.type or "ClusterIP",
         selector=dict(spec.selector or {}),
         ports=tuple(
-            ServicePort(
+            trusted(
+                ServicePort,
                 port=p.port,
                 target_port=p.target_port if p.target_port is not None else p.port,
                 name=p.name,
@@ -351,7 +353,8 @@ def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
     def g(mode: str) -> str | None:
         return labels.get(PSS_PREFIX + mode)
 
-    return NamespacePSS(
+    return trusted(
+        NamespacePSS,
         enforce=g("enforce"), enforce_version=g("enforce-version"), audit=g("audit"),
         audit_version=g("audit-version"), warn=g("warn"), warn_version=g("warn-version"),
     )  # fmt: skip
@@ -359,8 +362,9 @@ def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
 
 def parse_namespace(name: str, labels: dict[str, str], source: SourceLocation | None) -> Namespace:
     full = {**labels, "kubernetes.io/metadata.name": name}
-    return Namespace(
-        ref=ObjectRef(kind="Namespace", namespace=None, name=name),
+    return trusted(
+        Namespace,
+        ref=trusted(ObjectRef, kind="Namespace", namespace=None, name=name),
         labels=full,
         pss=namespace_pss(full),
         source=source,
@@ -397,7 +401,8 @@ def parse_secret(
 ) -> SecretMeta:
     secret = _K8sSecret.model_validate(raw)
     keys = {*(secret.data or {}), *(secret.string_data or {})}
-    return SecretMeta(
+    return trusted(
+        SecretMeta,
         ref=ref,
         type=secret.type if secret.type is not None else "Opaque",
         keys=tuple(sorted(keys)),
@@ -460,7 +465,7 @@ def parse_configmap(
 ) -> ConfigMapMeta:
     cm = _K8sConfigMap.model_validate(raw)
     keys = {*(cm.data or {}), *(cm.binary_data or {})}
-    return ConfigMapMeta(ref=ref, keys=tuple(sorted(keys)), labels=labels, source=source)
+    return trusted(ConfigMapMeta, ref=ref, keys=tuple(sorted(keys)), labels=labels, source=source)
 
 
 class PersistentVolumeClaim(Frozen):
