@@ -8,6 +8,7 @@ default tier) or passes (another tier: its ``defaultAction`` is not read, Pass i
 conservative reading). Selectors are Calico's expression language
 (``_calico_selector.py``). ``NetworkSet``/``GlobalNetworkSet`` give selectors their
 outside addresses. See ``_cni.py`` for the attacker's terms and what "not modelled" means.
+The records and the verdict are here; ``_read_calico.py`` reads the objects.
 """
 
 import heapq

@@ -5,7 +5,8 @@ item of ``specs``) selects endpoints with ``endpointSelector``; a rule with
 ``ingress``/``ingressDeny`` rules (or ``enableDefaultDeny.ingress: true``) puts the
 selected pod in default deny for ingress (an empty list does not). Allow rules add up
 (with the Kubernetes NetworkPolicies Cilium also enforces); deny rules take precedence.
-See ``_cni.py`` for the attacker's terms and what "not modelled" means.
+See ``_cni.py`` for the attacker's terms and what "not modelled" means. The records and
+the verdict are here; ``_read_cilium.py`` reads the objects.
 """
 
 from collections.abc import Callable, Iterable, Mapping
