@@ -104,3 +104,43 @@ def test_model_modules_do_not_postpone_annotations() -> None:
     # written with evaluated annotations (forward references quoted).
     postponed = _modules(MODEL_MODULES, "analyze", str(NIM), "--format", "json", "-o", "/dev/null")
     assert postponed == set()
+
+
+# the modules that read one family of context kinds (their parse models): imported by the
+# loader with the first object of such a kind (model/_loader.py, ``_context_object``)
+READERS = {
+    "attackmap.model._read_exposure": ("networking.k8s.io/v1", "Ingress"),
+    "attackmap.model._read_netpol": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "attackmap.model._read_rbac": ("v1", "ServiceAccount"),
+    "attackmap.model._read_cluster": ("v1", "PersistentVolumeClaim"),
+    "attackmap.model._read_cilium": ("cilium.io/v2", "CiliumNetworkPolicy"),
+    "attackmap.model._read_calico": ("crd.projectcalico.org/v1", "GlobalNetworkPolicy"),
+}
+
+LOAD = (
+    "import json, sys, attackmap; attackmap.analyze(attackmap.load(sys.argv[1])); "
+    "print(json.dumps(sorted(sys.modules)))"
+)
+
+
+def test_a_kind_reader_is_imported_with_the_first_object_of_its_kind(tmp_path: Path) -> None:
+    # the NIM manifest (a StatefulSet, Services, a ConfigMap) needs none of the readers
+    modules = _modules(CLI, "analyze", str(NIM), "--format", "json", "-o", str(tmp_path / "r"))
+    assert {m for m in modules if m.startswith("attackmap.model._read_")} == set()
+    # a Cilium policy beside it: the Cilium reader, and only it
+    cilium = tmp_path / "cilium.yaml"
+    cilium.write_text(
+        NIM.read_text()
+        + "\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+        + "metadata: {name: deny-all, namespace: default}\nspec: {endpointSelector: {}}\n"
+    )
+    modules = _modules(LOAD, str(cilium))
+    assert {m for m in modules if m.startswith("attackmap.model._read_")} == {
+        "attackmap.model._read_cilium"
+    }
+    # and every reader reads its kind (the registry in the loader names real modules)
+    for module, (api, kind) in READERS.items():
+        doc = tmp_path / f"{kind}.yaml"
+        doc.write_text(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: ns}}\n")
+        loaded = _modules(LOAD, str(doc))
+        assert module in loaded, kind

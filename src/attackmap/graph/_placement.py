@@ -40,6 +40,7 @@ from functools import cached_property
 
 from attackmap.model import NodeRequirement, NodeSelectorTerm, Toleration, Workload
 from attackmap.model._context import ClusterContext, NodePool, NodeTaint
+from attackmap.model._refs import trusted
 
 ANY_NODE = ""
 """The name of the one node class when nothing separates workloads (scope label ``node``)."""
@@ -66,7 +67,7 @@ _WELL_KNOWN_PREFIXES = (
 
 # Tolerations the DaemonSet controller adds to its pods (kube-controller-manager).
 _DAEMONSET_TOLERATIONS = tuple(
-    Toleration(key=key, operator="Exists", effect=effect)
+    trusted(Toleration, key=key, operator="Exists", effect=effect)
     for key, effect in (
         ("node.kubernetes.io/not-ready", "NoExecute"),
         ("node.kubernetes.io/unreachable", "NoExecute"),
@@ -76,8 +77,8 @@ _DAEMONSET_TOLERATIONS = tuple(
         ("node.kubernetes.io/unschedulable", "NoSchedule"),
     )
 )
-_DAEMONSET_HOST_NETWORK = Toleration(
-    key="node.kubernetes.io/network-unavailable", operator="Exists", effect="NoSchedule"
+_DAEMONSET_HOST_NETWORK = trusted(
+    Toleration, key="node.kubernetes.io/network-unavailable", operator="Exists", effect="NoSchedule"
 )
 
 _PENDING = (
@@ -125,7 +126,7 @@ def constraint(w: Workload) -> Constraint:
             if "/" in name
         }
     )
-    tolerations.extend(Toleration(key=name, operator="Exists") for name in resources)
+    tolerations.extend(trusted(Toleration, key=name, operator="Exists") for name in resources)
     return Constraint(
         node_name=pod.node_name or None,
         selector=tuple(sorted(pod.node_selector.items())),

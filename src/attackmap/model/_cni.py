@@ -1,8 +1,9 @@
 """CNI network policies: what Cilium and Calico policies share, in the attacker's terms.
 
-Kubernetes NetworkPolicies are read in ``_objects.py`` and linked in ``_links.py``; the
-policies of the two CNIs common on GPU clusters are read in ``_cilium.py`` and
-``_calico.py`` (Calico's selector language in ``_calico_selector.py``) and folded into the
+Kubernetes NetworkPolicies are read in ``_read_netpol.py`` and linked in ``_links.py``; the
+policies of the two CNIs common on GPU clusters are read in ``_read_cilium.py`` and
+``_read_calico.py``, decided in ``_cilium.py`` and ``_calico.py`` (Calico's selector
+language in ``_calico_selector.py``) and folded into the
 same :class:`~attackmap.model.NetworkIsolation` by ``_links.link``.
 
 Only what decides whether an attacker's position can connect is modelled: *any pod of the
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from attackmap.model._objects import IPBlock
-from attackmap.model._refs import Frozen, ObjectRef
+from attackmap.model._refs import Frozen, ObjectRef, trusted
 
 __all__ = ["EVERYTHING", "Notes", "Peers", "Verdict", "cidr_peers", "union"]
 
@@ -55,7 +56,9 @@ def union(items: Iterable[Peers], text: str, all_ports: bool) -> Peers:
     )
 
 
-EVERYTHING = Peers(any_pod=True, external=True, peer=True, every_pod=True, every_external=True)
+EVERYTHING = trusted(
+    Peers, any_pod=True, external=True, peer=True, every_pod=True, every_external=True
+)
 
 
 @dataclass(slots=True)

@@ -33,8 +33,6 @@ from attackmap._args import as_strings
 from attackmap._fork import MAX_WORKERS, available_cpus, fork_refusal
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
-from attackmap.model import _calico as calico
-from attackmap.model import _cilium as cilium
 from attackmap.model import _objects as objs
 from attackmap.model._context import ClusterContext
 from attackmap.model._crds import CRD_KINDS, RUNTIME_KINDS, check_runtime
@@ -844,41 +842,60 @@ def _context_object(
     labels: dict[str, str],
     annotations: dict[str, str],
 ) -> tuple[str, Any]:
+    """The Inventory field and the record of a context object. The kinds every manifest
+    set has are read by ``_objects.py``; the others' readers (their parse models, ~60
+    classes in all) are imported with the first object of their kind: start-up."""
     if kind == "Service":
         return "services", objs.parse_service(ref, raw, source)
-    if kind == "Ingress":
-        return "ingresses", objs.parse_ingress(ref, raw, source)
-    if kind in ("HTTPRoute", "GRPCRoute"):
-        return "routes", objs.parse_route(ref, raw, source)
-    if kind == "NetworkPolicy":
-        return "network_policies", objs.parse_network_policy(ref, raw, source)
-    if kind == "ServiceAccount":
-        return "service_accounts", objs.parse_service_account(ref, raw, source)
-    if kind in ("Role", "ClusterRole"):
-        return "roles", objs.parse_role(ref, raw, source, labels)
-    if kind in ("RoleBinding", "ClusterRoleBinding"):
-        return "bindings", objs.parse_binding(ref, raw, source)
     if kind == "Namespace":
         return "namespaces", objs.parse_namespace(ref.name, labels, source)
     if kind == "Secret":
         return "secrets", objs.parse_secret(ref, raw, source, labels, annotations)
     if kind == "ConfigMap":
         return "configmaps", objs.parse_configmap(ref, raw, source, labels)
-    if kind == "PersistentVolumeClaim":
-        return "pvcs", objs.parse_pvc(ref, raw, source)
-    if kind == "PersistentVolume":
-        return "pvs", objs.parse_pv(ref, raw, source)
-    if kind == "VirtualService":
-        return "virtual_services", objs.parse_virtual_service(ref, raw, source)
-    if kind == "Gateway.networking.istio.io":
-        return "istio_gateways", objs.parse_istio_gateway(ref, raw, source)
+    if kind in ("Ingress", "HTTPRoute", "GRPCRoute", "VirtualService") or (
+        kind == "Gateway.networking.istio.io"
+    ):
+        from attackmap.model import _read_exposure as exposure
+
+        if kind == "Ingress":
+            return "ingresses", exposure.parse_ingress(ref, raw, source)
+        if kind == "VirtualService":
+            return "virtual_services", exposure.parse_virtual_service(ref, raw, source)
+        if kind == "Gateway.networking.istio.io":
+            return "istio_gateways", exposure.parse_istio_gateway(ref, raw, source)
+        return "routes", exposure.parse_route(ref, raw, source)
+    if kind == "NetworkPolicy":
+        from attackmap.model._read_netpol import parse_network_policy
+
+        return "network_policies", parse_network_policy(ref, raw, source)
+    if kind in ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+        from attackmap.model import _read_rbac as rbac
+
+        if kind == "ServiceAccount":
+            return "service_accounts", rbac.parse_service_account(ref, raw, source)
+        if kind in ("Role", "ClusterRole"):
+            return "roles", rbac.parse_role(ref, raw, source, labels)
+        return "bindings", rbac.parse_binding(ref, raw, source)
     if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
-        return "cilium_policies", cilium.parse_cilium_policy(ref, raw, source)
+        from attackmap.model._read_cilium import parse_cilium_policy
+
+        return "cilium_policies", parse_cilium_policy(ref, raw, source)
     if kind in ("NetworkPolicy.projectcalico.org", "GlobalNetworkPolicy"):
-        return "calico_policies", calico.parse_calico_policy(ref, raw, source)
+        from attackmap.model._read_calico import parse_calico_policy
+
+        return "calico_policies", parse_calico_policy(ref, raw, source)
     if kind in ("NetworkSet", "GlobalNetworkSet"):
-        return "calico_network_sets", calico.parse_calico_network_set(ref, raw, source, labels)
-    return "runtime_classes", objs.parse_runtime_class(ref, raw, source)
+        from attackmap.model._read_calico import parse_calico_network_set
+
+        return "calico_network_sets", parse_calico_network_set(ref, raw, source, labels)
+    from attackmap.model import _read_cluster as cluster
+
+    if kind == "PersistentVolumeClaim":
+        return "pvcs", cluster.parse_pvc(ref, raw, source)
+    if kind == "PersistentVolume":
+        return "pvs", cluster.parse_pv(ref, raw, source)
+    return "runtime_classes", cluster.parse_runtime_class(ref, raw, source)
 
 
 def _meta(obj: _Object) -> tuple[str, dict[str, str], dict[str, str]]:

@@ -1,7 +1,10 @@
 """Context objects (everything that is not a pod template), normalised.
 
-Each ``parse_*`` takes the raw object (already checked to have kind/name/namespace) and
-returns a frozen model. Secrets and ConfigMaps keep *metadata only*: names, types, key
+The records of every context kind are here; the readers of the kinds most manifest sets
+have (Service, Namespace, Secret, ConfigMap) too, the others in a ``_read_*.py`` module per
+family of kinds, imported by the loader with the first object of such a kind (start-up:
+their parse models are ~60 classes). Each ``parse_*`` takes the raw object (already checked
+to have kind/name/namespace) and returns a frozen model. Secrets and ConfigMaps keep *metadata only*: names, types, key
 names, labels — never values, never annotations that can embed them
 (``kubectl.kubernetes.io/last-applied-configuration``).
 """
@@ -13,10 +16,8 @@ import json
 from typing import Any, Literal
 
 from pydantic import Field
-from pydantic.alias_generators import to_snake
 
-from attackmap.model._k8s import IntOrStr, K8s, Quantity, StrList, StrMap
-from attackmap.model._rbac import Binding, Role, RoleRule, Subject
+from attackmap.model._k8s import K8s, StrList, StrMap
 from attackmap.model._refs import Frozen, ObjectRef, SourceLocation, trusted
 from attackmap.model._workload import NamespacePSS
 
@@ -155,12 +156,14 @@ class _K8sService(K8s):
 
 def parse_service(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Service:
     spec = _K8sService.model_validate(raw).spec or _K8sServiceSpec()
-    return Service(
+    return trusted(  # the validated parse model's values, as the record's fields want them
+        Service,
         ref=ref,
         type=spec.type or "ClusterIP",
         selector=dict(spec.selector or {}),
         ports=tuple(
-            ServicePort(
+            trusted(
+                ServicePort,
                 port=p.port,
                 target_port=p.target_port if p.target_port is not None else p.port,
                 name=p.name,
@@ -194,95 +197,6 @@ class Ingress(Frozen):
     source: SourceLocation | None = None
 
 
-class _K8sIngressPort(K8s):
-    number: int | None = None
-    name: str | None = None
-
-
-class _K8sIngressService(K8s):
-    name: str
-    port: _K8sIngressPort | None = None
-
-
-class _K8sIngressBackend(K8s):
-    service: _K8sIngressService | None = None
-    service_name: str | None = None  # extensions/v1beta1
-    service_port: IntOrStr | None = None
-    resource: dict[str, Any] | None = None
-
-
-class _K8sIngressPath(K8s):
-    path: str | None = None
-    path_type: str | None = None
-    backend: _K8sIngressBackend | None = None
-
-
-class _K8sIngressHTTP(K8s):
-    paths: list[_K8sIngressPath] | None = None
-
-
-class _K8sIngressRule(K8s):
-    host: str | None = None
-    http: _K8sIngressHTTP | None = None
-
-
-class _K8sIngressTLS(K8s):
-    hosts: StrList = None
-    secret_name: str | None = None
-
-
-class _K8sIngressSpec(K8s):
-    ingress_class_name: str | None = None
-    default_backend: _K8sIngressBackend | None = None
-    backend: _K8sIngressBackend | None = None  # extensions/v1beta1
-    rules: list[_K8sIngressRule] | None = None
-    tls: list[_K8sIngressTLS] | None = None
-
-
-class _K8sIngress(K8s):
-    spec: _K8sIngressSpec | None = None
-
-
-def _ingress_backend(
-    b: _K8sIngressBackend | None, host: str | None, path: str | None
-) -> IngressBackend | None:
-    if b is None:
-        return None
-    if b.service is not None:
-        port = b.service.port
-        number = port.number if port is not None else None
-        name = port.name if port is not None else None
-        return IngressBackend(
-            service=b.service.name,
-            port=number if number is not None else name,
-            host=host,
-            path=path,
-        )
-    if b.service_name is not None:
-        return IngressBackend(service=b.service_name, port=b.service_port, host=host, path=path)
-    return None
-
-
-def parse_ingress(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Ingress:
-    spec = _K8sIngress.model_validate(raw).spec or _K8sIngressSpec()
-    backends: list[IngressBackend] = []
-    default = _ingress_backend(spec.default_backend or spec.backend, None, None)
-    if default:
-        backends.append(default)
-    for rule in spec.rules or ():
-        for p in (rule.http.paths if rule.http else None) or ():
-            b = _ingress_backend(p.backend, rule.host, p.path)
-            if b:
-                backends.append(b)
-    return Ingress(
-        ref=ref,
-        class_name=spec.ingress_class_name,
-        backends=tuple(backends),
-        tls=bool(spec.tls),
-        source=source,
-    )
-
-
 class RouteBackend(Frozen):
     service: str
     namespace: str
@@ -297,55 +211,6 @@ class Route(Frozen):
     hostnames: tuple[str, ...] = ()
     backends: tuple[RouteBackend, ...] = ()
     source: SourceLocation | None = None
-
-
-class _K8sParentRef(K8s):
-    name: str
-    namespace: str | None = None
-
-
-class _K8sBackendRef(K8s):
-    group: str | None = None
-    kind: str | None = None
-    name: str
-    namespace: str | None = None
-    port: int | None = None
-
-
-class _K8sRouteRule(K8s):
-    backend_refs: list[_K8sBackendRef] | None = None
-
-
-class _K8sRouteSpec(K8s):
-    parent_refs: list[_K8sParentRef] | None = None
-    hostnames: StrList = None
-    rules: list[_K8sRouteRule] | None = None
-
-
-class _K8sRoute(K8s):
-    spec: _K8sRouteSpec | None = None
-
-
-def parse_route(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Route:
-    spec = _K8sRoute.model_validate(raw).spec or _K8sRouteSpec()
-    backends = [
-        RouteBackend(
-            service=b.name,
-            namespace=b.namespace or ref.namespace or "default",
-            port=b.port,
-        )
-        for rule in spec.rules or ()
-        for b in rule.backend_refs or ()
-        if (b.kind or "Service") == "Service" and (b.group or "") in ("", "core")
-    ]
-    parents = tuple(f"{p.namespace or ref.namespace}/{p.name}" for p in spec.parent_refs or ())
-    return Route(
-        ref=ref,
-        parents=parents,
-        hostnames=tuple(spec.hostnames or ()),
-        backends=tuple(backends),
-        source=source,
-    )
 
 
 # --------------------------------------------------------------------------- NetworkPolicy
@@ -449,44 +314,6 @@ class NetworkPolicy(Frozen):
     source: SourceLocation | None = None
 
 
-class _K8sIPBlock(K8s):
-    cidr: str
-    except_: StrList = Field(default=None, validation_alias="except")
-
-
-class _K8sPeer(K8s):
-    pod_selector: _K8sSelector | None = None
-    namespace_selector: _K8sSelector | None = None
-    ip_block: _K8sIPBlock | None = None
-
-
-class _K8sPolicyPort(K8s):
-    protocol: str | None = None
-    port: IntOrStr | None = None
-    end_port: int | None = None
-
-
-class _K8sIngressPolicyRule(K8s):
-    from_: list[_K8sPeer] | None = Field(default=None, validation_alias="from")
-    ports: list[_K8sPolicyPort] | None = None
-
-
-class _K8sEgressPolicyRule(K8s):
-    to: list[_K8sPeer] | None = None
-    ports: list[_K8sPolicyPort] | None = None
-
-
-class _K8sNetworkPolicySpec(K8s):
-    pod_selector: _K8sSelector | None = None
-    policy_types: StrList = None
-    ingress: list[_K8sIngressPolicyRule] | None = None
-    egress: list[_K8sEgressPolicyRule] | None = None
-
-
-class _K8sNetworkPolicy(K8s):
-    spec: _K8sNetworkPolicySpec | None = None
-
-
 def _selector(s: _K8sSelector | None) -> LabelSelector | None:
     if s is None:
         return None
@@ -499,47 +326,6 @@ def _selector(s: _K8sSelector | None) -> LabelSelector | None:
     )
 
 
-def _rule(peers: list[_K8sPeer] | None, ports: list[_K8sPolicyPort] | None) -> NetworkPolicyRule:
-    return NetworkPolicyRule(
-        peers=tuple(
-            NetworkPeer(
-                pod_selector=_selector(p.pod_selector),
-                namespace_selector=_selector(p.namespace_selector),
-                ip_block=IPBlock(cidr=p.ip_block.cidr, except_=tuple(p.ip_block.except_ or ()))
-                if p.ip_block is not None
-                else None,
-            )
-            for p in peers or ()
-        ),
-        ports=tuple(
-            f"{p.protocol or 'TCP'}/{p.port if p.port is not None else '*'}"
-            + (f"-{p.end_port}" if p.end_port else "")
-            for p in ports or ()
-        ),
-        port_specs=tuple(
-            PolicyPort(protocol=p.protocol or "TCP", port=p.port, end_port=p.end_port)
-            for p in ports or ()
-        ),
-    )
-
-
-def parse_network_policy(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
-) -> NetworkPolicy:
-    spec = _K8sNetworkPolicy.model_validate(raw).spec or _K8sNetworkPolicySpec()
-    types = spec.policy_types
-    if not types:
-        types = ["Ingress", "Egress"] if spec.egress else ["Ingress"]
-    return NetworkPolicy(
-        ref=ref,
-        pod_selector=_selector(spec.pod_selector) or LabelSelector(),
-        policy_types=tuple(types),
-        ingress=tuple(_rule(r.from_, r.ports) for r in spec.ingress or ()),
-        egress=tuple(_rule(r.to, r.ports) for r in spec.egress or ()),
-        source=source,
-    )
-
-
 # --------------------------------------------------------------------------- identity
 
 
@@ -549,105 +335,6 @@ class ServiceAccount(Frozen):
     secrets: tuple[str, ...] = ()
     image_pull_secrets: tuple[str, ...] = ()
     source: SourceLocation | None = None
-
-
-class _K8sNamed(K8s):
-    name: str | None = None
-
-
-class _K8sServiceAccount(K8s):
-    automount_service_account_token: bool | None = None
-    secrets: list[_K8sNamed] | None = None
-    image_pull_secrets: list[_K8sNamed] | None = None
-
-
-def parse_service_account(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
-) -> ServiceAccount:
-    sa = _K8sServiceAccount.model_validate(raw)
-    return ServiceAccount(
-        ref=ref,
-        automount=sa.automount_service_account_token,
-        secrets=_names(sa.secrets),
-        image_pull_secrets=_names(sa.image_pull_secrets),
-        source=source,
-    )
-
-
-def _names(items: list[_K8sNamed] | None) -> tuple[str, ...]:
-    return tuple(s.name for s in items or () if s.name is not None)
-
-
-class _K8sRule(K8s):
-    api_groups: list[str] | None = None
-    resources: list[str] | None = None
-    verbs: list[str] | None = None
-    resource_names: list[str] | None = None
-    non_resource_ur_ls: list[str] | None = Field(default=None, validation_alias="nonResourceURLs")
-
-
-class _K8sAggregationRule(K8s):
-    cluster_role_selectors: list[_K8sSelector] | None = None
-
-
-class _K8sRole(K8s):
-    rules: list[_K8sRule] | None = None
-    aggregation_rule: _K8sAggregationRule | None = None
-
-
-def parse_role(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation, labels: dict[str, str]
-) -> Role:
-    r = _K8sRole.model_validate(raw)
-    # validated above; kept as written (selector() reads them when aggregating)
-    selectors: tuple[dict[str, object], ...] = ()
-    if r.aggregation_rule is not None and r.aggregation_rule.cluster_role_selectors:
-        selectors = tuple(raw["aggregationRule"]["clusterRoleSelectors"])
-    return Role(
-        ref=ref,
-        rules=tuple(
-            RoleRule(
-                api_groups=tuple(x.api_groups or ()),
-                resources=tuple(x.resources or ()),
-                verbs=tuple(x.verbs or ()),
-                resource_names=tuple(x.resource_names or ()),
-                non_resource_urls=tuple(x.non_resource_ur_ls or ()),
-            )
-            for x in r.rules or ()
-        ),
-        labels=labels,
-        aggregation_selectors=selectors,
-        source=source,
-    )
-
-
-class _K8sSubject(K8s):
-    kind: str
-    name: str
-    namespace: str | None = None
-
-
-class _K8sRoleRef(K8s):
-    kind: str
-    name: str
-
-
-class _K8sBinding(K8s):
-    role_ref: _K8sRoleRef
-    subjects: list[_K8sSubject] | None = None
-
-
-def parse_binding(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> Binding:
-    b = _K8sBinding.model_validate(raw)
-    role_ns = ref.namespace if b.role_ref.kind == "Role" else None
-    return Binding(
-        ref=ref,
-        role_ref=ObjectRef(kind=b.role_ref.kind, namespace=role_ns, name=b.role_ref.name),
-        subjects=tuple(
-            Subject(kind=s.kind, name=s.name, namespace=s.namespace) for s in b.subjects or ()
-        ),
-        source=source,
-    )
 
 
 # --------------------------------------------------------------------------- namespaces, data
@@ -666,7 +353,8 @@ def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
     def g(mode: str) -> str | None:
         return labels.get(PSS_PREFIX + mode)
 
-    return NamespacePSS(
+    return trusted(
+        NamespacePSS,
         enforce=g("enforce"), enforce_version=g("enforce-version"), audit=g("audit"),
         audit_version=g("audit-version"), warn=g("warn"), warn_version=g("warn-version"),
     )  # fmt: skip
@@ -674,8 +362,9 @@ def namespace_pss(labels: dict[str, str]) -> NamespacePSS:
 
 def parse_namespace(name: str, labels: dict[str, str], source: SourceLocation | None) -> Namespace:
     full = {**labels, "kubernetes.io/metadata.name": name}
-    return Namespace(
-        ref=ObjectRef(kind="Namespace", namespace=None, name=name),
+    return trusted(
+        Namespace,
+        ref=trusted(ObjectRef, kind="Namespace", namespace=None, name=name),
         labels=full,
         pss=namespace_pss(full),
         source=source,
@@ -712,7 +401,8 @@ def parse_secret(
 ) -> SecretMeta:
     secret = _K8sSecret.model_validate(raw)
     keys = {*(secret.data or {}), *(secret.string_data or {})}
-    return SecretMeta(
+    return trusted(
+        SecretMeta,
         ref=ref,
         type=secret.type if secret.type is not None else "Opaque",
         keys=tuple(sorted(keys)),
@@ -775,7 +465,7 @@ def parse_configmap(
 ) -> ConfigMapMeta:
     cm = _K8sConfigMap.model_validate(raw)
     keys = {*(cm.data or {}), *(cm.binary_data or {})}
-    return ConfigMapMeta(ref=ref, keys=tuple(sorted(keys)), labels=labels, source=source)
+    return trusted(ConfigMapMeta, ref=ref, keys=tuple(sorted(keys)), labels=labels, source=source)
 
 
 class PersistentVolumeClaim(Frozen):
@@ -785,55 +475,6 @@ class PersistentVolumeClaim(Frozen):
     storage_class: str | None = None
     storage: str | None = None
     source: SourceLocation | None = None
-
-
-class _K8sPVCResources(K8s):
-    requests: dict[str, Quantity] | None = None
-
-
-class _K8sPVCSpec(K8s):
-    access_modes: StrList = None
-    volume_name: str | None = None
-    storage_class_name: str | None = None
-    resources: _K8sPVCResources | None = None
-
-
-class _K8sPVC(K8s):
-    spec: _K8sPVCSpec | None = None
-
-
-def parse_pvc(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> PersistentVolumeClaim:
-    spec = _K8sPVC.model_validate(raw).spec or _K8sPVCSpec()
-    requests = spec.resources.requests if spec.resources is not None else None
-    storage = (requests or {}).get("storage")
-    return PersistentVolumeClaim(
-        ref=ref,
-        access_modes=tuple(spec.access_modes or ()),
-        volume_name=spec.volume_name or None,
-        storage_class=spec.storage_class_name,
-        storage=str(storage) if storage is not None else None,
-        source=source,
-    )
-
-
-_PV_BACKINGS = (
-    "hostPath",
-    "local",
-    "nfs",
-    "csi",
-    "awsElasticBlockStore",
-    "gcePersistentDisk",
-    "azureDisk",
-    "azureFile",
-    "cephfs",
-    "rbd",
-    "iscsi",
-    "fc",
-    "glusterfs",
-    "cinder",
-    "portworxVolume",
-    "vsphereVolume",
-)
 
 
 class PersistentVolume(Frozen):
@@ -850,85 +491,10 @@ class PersistentVolume(Frozen):
     source: SourceLocation | None = None
 
 
-class _K8sPVSource(K8s):
-    """The fields of a PV source attackmap reads (each where that source has them)."""
-
-    path: str | None = None
-    server: str | None = None
-    driver: str | None = None
-
-
-class _K8sClaimRef(K8s):
-    name: str | None = None
-    namespace: str | None = None
-
-
-class _K8sPVSpec(K8s):
-    access_modes: StrList = None
-    claim_ref: _K8sClaimRef | None = None
-    storage_class_name: str | None = None
-    # the backings (_PV_BACKINGS); the first one present is the PV's source
-    host_path: _K8sPVSource | None = None
-    local: _K8sPVSource | None = None
-    nfs: _K8sPVSource | None = None
-    csi: _K8sPVSource | None = None
-    aws_elastic_block_store: _K8sPVSource | None = None
-    gce_persistent_disk: _K8sPVSource | None = None
-    azure_disk: _K8sPVSource | None = None
-    azure_file: _K8sPVSource | None = None
-    cephfs: _K8sPVSource | None = None
-    rbd: _K8sPVSource | None = None
-    iscsi: _K8sPVSource | None = None
-    fc: _K8sPVSource | None = None
-    glusterfs: _K8sPVSource | None = None
-    cinder: _K8sPVSource | None = None
-    portworx_volume: _K8sPVSource | None = None
-    vsphere_volume: _K8sPVSource | None = None
-
-
-class _K8sPV(K8s):
-    spec: _K8sPVSpec | None = None
-
-
-def parse_pv(ref: ObjectRef, raw: dict[str, Any], source: SourceLocation) -> PersistentVolume:
-    spec = _K8sPV.model_validate(raw).spec or _K8sPVSpec()
-    backing = next((b for b in _PV_BACKINGS if getattr(spec, to_snake(b)) is not None), None)
-    body: _K8sPVSource | None = getattr(spec, to_snake(backing)) if backing else None
-    claim = spec.claim_ref
-    claim_ref = None
-    if claim is not None and claim.name is not None:
-        claim_ref = ObjectRef(
-            kind="PersistentVolumeClaim", namespace=claim.namespace or "default", name=claim.name
-        )
-    return PersistentVolume(
-        ref=ref,
-        access_modes=tuple(spec.access_modes or ()),
-        backing=backing,
-        path=body.path if body is not None else None,
-        server=body.server if body is not None else None,
-        driver=body.driver if body is not None else None,
-        claim=claim_ref,
-        storage_class=spec.storage_class_name,
-        source=source,
-    )
-
-
 class RuntimeClass(Frozen):
     ref: ObjectRef
     handler: str | None = None
     source: SourceLocation | None = None
-
-
-class _K8sRuntimeClass(K8s):
-    handler: str | None = None
-
-
-def parse_runtime_class(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
-) -> RuntimeClass:
-    return RuntimeClass(
-        ref=ref, handler=_K8sRuntimeClass.model_validate(raw).handler, source=source
-    )
 
 
 # --------------------------------------------------------------------------- Istio
@@ -985,132 +551,3 @@ class VirtualService(Frozen):
     destinations: tuple[VirtualServiceDestination, ...] = ()
     delegates: tuple[VirtualServiceDelegate, ...] = ()
     source: SourceLocation | None = None
-
-
-class _K8sIstioPort(K8s):
-    number: int | None = None
-    protocol: str | None = None
-    name: str | None = None
-
-
-class _K8sIstioServer(K8s):
-    port: _K8sIstioPort | None = None
-    hosts: StrList = None
-
-
-class _K8sIstioGatewaySpec(K8s):
-    selector: StrMap | None = None
-    servers: list[_K8sIstioServer] | None = None
-
-
-class _K8sIstioGateway(K8s):
-    spec: _K8sIstioGatewaySpec | None = None
-
-
-def parse_istio_gateway(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
-) -> IstioGateway:
-    spec = _K8sIstioGateway.model_validate(raw).spec or _K8sIstioGatewaySpec()
-    return IstioGateway(
-        ref=ref,
-        selector=dict(spec.selector or {}),
-        servers=tuple(
-            IstioServer(
-                port=s.port.number if s.port else None,
-                protocol=s.port.protocol if s.port else None,
-                hosts=tuple(s.hosts or ()),
-            )
-            for s in spec.servers or ()
-        ),
-        source=source,
-    )
-
-
-class _K8sPortSelector(K8s):
-    number: int | None = None
-
-
-class _K8sDestination(K8s):
-    host: str
-    port: _K8sPortSelector | None = None
-
-
-class _K8sRouteDestination(K8s):
-    destination: _K8sDestination | None = None
-
-
-class _K8sIstioMatch(K8s):
-    gateways: StrList = None
-
-
-class _K8sDelegate(K8s):
-    name: str | None = None
-    namespace: str | None = None
-
-
-class _K8sIstioRoute(K8s):
-    """One http/tcp/tls route (the fields of the three kinds attackmap reads)."""
-
-    match: list[_K8sIstioMatch] | None = None
-    route: list[_K8sRouteDestination] | None = None
-    mirror: _K8sDestination | None = None
-    mirrors: list[_K8sRouteDestination] | None = None
-    delegate: _K8sDelegate | None = None
-
-
-class _K8sVirtualServiceSpec(K8s):
-    hosts: StrList = None
-    gateways: StrList = None
-    http: list[_K8sIstioRoute] | None = None
-    tcp: list[_K8sIstioRoute] | None = None
-    tls: list[_K8sIstioRoute] | None = None
-
-
-class _K8sVirtualService(K8s):
-    spec: _K8sVirtualServiceSpec | None = None
-
-
-def parse_virtual_service(
-    ref: ObjectRef, raw: dict[str, Any], source: SourceLocation
-) -> VirtualService:
-    spec = _K8sVirtualService.model_validate(raw).spec or _K8sVirtualServiceSpec()
-    gateways = tuple(spec.gateways or ()) or ("mesh",)
-    destinations: list[VirtualServiceDestination] = []
-    delegates: list[VirtualServiceDelegate] = []
-    for route in (*(spec.http or ()), *(spec.tcp or ()), *(spec.tls or ())):
-        matches = route.match or []
-        # a match's gateways replace the VirtualService's; a match without them keeps them
-        bound: set[str] = set()
-        for m in matches or [_K8sIstioMatch()]:
-            bound.update(m.gateways if m.gateways else gateways)
-        targets = [r.destination for r in route.route or () if r.destination is not None]
-        targets += [r.destination for r in route.mirrors or () if r.destination is not None]
-        if route.mirror is not None:
-            targets.append(route.mirror)
-        for d in targets:
-            destinations.append(
-                VirtualServiceDestination(
-                    host=d.host,
-                    port=d.port.number if d.port is not None else None,
-                    gateways=tuple(sorted(bound)),
-                )
-            )
-        if route.delegate is not None and route.delegate.name:
-            delegates.append(
-                VirtualServiceDelegate(
-                    ref=ObjectRef(
-                        kind="VirtualService",
-                        namespace=route.delegate.namespace or ref.namespace,
-                        name=route.delegate.name,
-                    ),
-                    gateways=tuple(sorted(bound)),
-                )
-            )
-    return VirtualService(
-        ref=ref,
-        hosts=tuple(spec.hosts or ()),
-        gateways=gateways,
-        destinations=tuple(destinations),
-        delegates=tuple(delegates),
-        source=source,
-    )
