@@ -79,11 +79,16 @@ def test_a_generated_cluster_is_byte_identical(synthetic: Report) -> None:
     namespaces = {w.ref.namespace for w in synthetic.workloads}
     assert len(synthetic.workloads) >= 40 and len(namespaces) > 3
     assert sum(len(w.techniques) for w in synthetic.workloads) > 100
-    # the optional keys of the text the compact writer makes itself (_Tables.workload_json)
+    # the optional keys and empty lists of the text the compact writer makes itself
+    # (DocumentTables.workload_text and step_texts)
     techniques = [t for w in synthetic.workloads for t in w.techniques]
-    assert any(t.truncated for t in techniques)
+    assert any(t.truncated for t in techniques) and not all(t.truncated for t in techniques)
+    assert any(t.broken_by for t in techniques) and not all(t.broken_by for t in techniques)
     assert any(p.origin for t in techniques for p in t.paths)
     assert any(not p.origin for t in techniques for p in t.paths)
+    steps = synthetic.step_instances()
+    assert any(s.broken_by for s in steps) and not all(s.broken_by for s in steps)
+    assert any(s.facts for s in steps) and not all(s.facts for s in steps)
     assert_byte_identical(synthetic)
 
 

@@ -440,6 +440,11 @@ _STEP_ROW_SPECIAL = frozenset(
 )
 
 
+_STEP_ROW_OWN = tuple(name for name in PathStep.model_fields if name not in _STEP_ROW_SPECIAL)
+"""The fields of a path step its ``steps`` row writes as they are (the others are
+references, or implied by the row)."""
+
+
 class PathRow(NamedTuple):
     """A path as the document states it, without the ``broken_by`` a :class:`Path`
     carries (the document's ``steps`` table holds each step's)."""
@@ -544,6 +549,14 @@ class DocumentTables:
         """The ``steps`` table, one row at a time."""
         return map(self._step_row, self.steps)
 
+    def step_texts(self, *, pretty: bool) -> Iterator[str]:
+        """:meth:`step_rows` as JSON text at the nesting of a ``steps`` element. The
+        compact text is written without the rows' dicts (a row per step instance: ~17 per
+        workload)."""
+        if pretty:
+            return (dumps(row, pretty=True, level=2) for row in self.step_rows())
+        return map(self._step_json, self.steps)
+
     def _step_row(self, s: PathStep) -> dict[str, Any]:
         # Every field of the instance is written (a field added to PathStep reaches the
         # document, and the schema test asks for it to be described), except those that
@@ -558,6 +571,16 @@ class DocumentTables:
         row["facts"] = [self._fact(f) for f in s.facts]
         row["broken_by"] = [self.controls[c] for c in s.broken_by]
         return row
+
+    def _step_json(self, s: PathStep) -> str:
+        # :meth:`_step_row` as compact text: the instance's own fields encoded one by one,
+        # the references written (positions are ints)
+        controls, fact = self.controls, self._fact
+        fields = {name: dumps(getattr(s, name)) for name in _STEP_ROW_OWN}
+        fields["step"] = encode_basestring(s.id)
+        fields["facts"] = "[" + ",".join([str(fact(f)) for f in s.facts]) + "]"
+        fields["broken_by"] = "[" + ",".join([str(controls[c]) for c in s.broken_by]) + "]"
+        return _object(fields)
 
     def head(self, report: Report) -> dict[str, Any]:
         """Every top-level key of the document but ``steps`` and ``workloads`` (the long
@@ -623,17 +646,23 @@ class DocumentTables:
         is made once."""
         if pretty:
             return dumps(self.workload(w, findings), pretty=True, level=2)
-        techniques = ",".join(
-            _object(
-                {
-                    **{k: dumps(v) for k, v in self._technique_fields(t).items()},
-                    "paths": "[" + ",".join(map(self._path_json, t.paths)) + "]",
-                }
-            )
-            for t in findings
-        )
+        techniques = ",".join(map(self._technique_json, findings))
         fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
         return _object({**fields, "techniques": "[" + techniques + "]"})
+
+    def _technique_json(self, t: FindingRow) -> str:
+        # {"broken_by":[…],"id":…,"paths":[…],"truncated":true}: :meth:`_technique_fields`
+        # and the paths, the keys in sorted order, "truncated" when set (positions are ints)
+        controls = self.controls
+        return (
+            '{"broken_by":['
+            + ",".join([str(controls[c]) for c in t.broken_by])
+            + '],"id":'
+            + encode_basestring(t.technique)
+            + ',"paths":['
+            + ",".join(map(self._path_json, t.paths))
+            + ('],"truncated":true}' if t.truncated else "]}")
+        )
 
     def _path_json(self, p: Path | PathRow) -> str:
         # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
@@ -730,8 +759,8 @@ def write_document(
         if key == "steps":
 
             def rows(item: Callable[[str], None]) -> None:
-                for row in tables.step_rows():
-                    item(dumps(row, pretty=pretty, level=2))
+                for text in tables.step_texts(pretty=pretty):
+                    item(text)
 
             _write_items(write, rows, pretty)
         elif key == "workloads":
