@@ -119,15 +119,16 @@ def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool,
     from this alone."""
     entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
     by_tech: dict[str, list[tuple[tuple[Any, ...], str, str | None, tuple[StepInstance, ...]]]] = {}
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for entry, start, steps in raw:
         if not steps:
             continue
-        ids = tuple(s.id for s in steps)
-        if (entry, *ids) in seen:
+        ids = tuple([s.id for s in steps])
+        key = (entry, ids)
+        if key in seen:
             continue
-        seen.add((entry, *ids))
-        order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
+        seen.add(key)
+        order = (len(steps), entry_rank.get(entry, 9), tuple([s.step.id for s in steps]), ids)
         origin = start if start != workload else None
         by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
     findings = []
@@ -612,7 +613,7 @@ class Analyzer:
             rows: list[_Ranked] = []
             for tid, truncated, kept in findings:
                 paths = [
-                    PathRow(entry, origin, tuple(steps[inst.id] for inst in instances))
+                    PathRow(entry, origin, tuple([steps[inst.id] for inst in instances]))
                     for entry, origin, instances in kept
                 ]
                 rows.append((tid, truncated, paths))
