@@ -593,6 +593,40 @@ class Analyzer:
         make the step instances and write the workloads' part, as in :meth:`report`."""
         chosen, raw, scoped, processes = self._paths(None, workers)
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
+        steps = self._first_used_steps(ranked, scoped, processes)
+        reached: dict[str, Reached] = {}
+        workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
+        # taken in report order, each workload's ranked paths let go once its rows hold
+        # their steps (rows and ranked paths alike, one tuple per path, were together
+        # the peak of a large run)
+        ranked.reverse()
+        while ranked:
+            wf, findings = ranked.pop()
+            rows: list[_Ranked] = []
+            for tid, truncated, kept in findings:
+                paths = [
+                    PathRow(entry, origin, tuple([steps[inst.id] for inst in instances]))
+                    for entry, origin, instances in kept
+                ]
+                rows.append((tid, truncated, paths))
+                if tid not in reached:
+                    technique = self.kb.technique(tid)
+                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
+            workloads.append((wf, rows))
+        made = list(steps.values())  # in order of first use
+        del steps
+        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
+        tables = DocumentTables(made, techniques)
+        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+
+    def _first_used_steps(
+        self,
+        ranked: list[tuple[WorkloadFacts, list[tuple[str, bool, list[KeptPath]]]]],
+        scoped: GraphFacts,
+        processes: int,
+    ) -> dict[str, PathStep]:
+        """The path step of each instance the ranked paths use, by instance id, in order
+        of first use (:meth:`_made_steps`, in ``processes`` processes)."""
         # each workload's step instances that no workload before it uses
         seen: set[str] = set()
         firsts: list[list[StepInstance]] = []
@@ -606,25 +640,7 @@ class Analyzer:
                             first.append(inst)
             firsts.append(first)
         made = self._made_steps(firsts, scoped, processes)
-        steps = {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
-        reached: dict[str, Reached] = {}
-        workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
-        for wf, findings in ranked:
-            rows: list[_Ranked] = []
-            for tid, truncated, kept in findings:
-                paths = [
-                    PathRow(entry, origin, tuple([steps[inst.id] for inst in instances]))
-                    for entry, origin, instances in kept
-                ]
-                rows.append((tid, truncated, paths))
-                if tid not in reached:
-                    technique = self.kb.technique(tid)
-                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
-            workloads.append((wf, rows))
-        del ranked
-        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
-        tables = DocumentTables(made, techniques)
-        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+        return {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
 
     def _made_steps(
         self, firsts: list[list[StepInstance]], scoped: GraphFacts, processes: int

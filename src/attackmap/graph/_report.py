@@ -262,6 +262,8 @@ class Report(_Frozen):
         tables = DocumentTables.of(self)
         return {
             **tables.head(self),
+            "facts": list(tables.fact_rows()),
+            "evidence": list(tables.evidence_rows()),
             "steps": list(tables.step_rows()),
             "workloads": [tables.workload(w, finding_rows(w)) for w in self.workloads],
         }
@@ -549,14 +551,6 @@ class DocumentTables:
         """The ``steps`` table, one row at a time."""
         return map(self._step_row, self.steps)
 
-    def step_texts(self, *, pretty: bool) -> Iterator[str]:
-        """:meth:`step_rows` as JSON text at the nesting of a ``steps`` element. The
-        compact text is written without the rows' dicts (a row per step instance: ~17 per
-        workload)."""
-        if pretty:
-            return (dumps(row, pretty=True, level=2) for row in self.step_rows())
-        return map(self._step_json, self.steps)
-
     def _step_row(self, s: PathStep) -> dict[str, Any]:
         # Every field of the instance is written (a field added to PathStep reaches the
         # document, and the schema test asks for it to be described), except those that
@@ -572,6 +566,45 @@ class DocumentTables:
         row["broken_by"] = [self.controls[c] for c in s.broken_by]
         return row
 
+    def fact_rows(self) -> Iterator[dict[str, Any]]:
+        """The ``facts`` table, one row at a time."""
+        return ({"fact": fact, "evidence": ev} for fact, ev in self.facts)
+
+    def evidence_rows(self) -> Iterator[dict[str, Any]]:
+        """The ``evidence`` table, one row at a time."""
+        return (
+            {"file": file, "line": line, "field": field, "detail": detail}
+            for file, line, field, detail in self.evidence
+        )
+
+    def table_texts(self, table: str, *, pretty: bool) -> Iterator[str]:
+        """The rows of a table of step instances and what they cite (``steps``, ``facts``,
+        ``evidence``) as JSON text at the nesting of its elements: one text per row, so a
+        table is written without being held whole (the facts of 10k workloads, as dicts:
+        ~40 MB); the compact text without the rows' dicts (positions are ints)."""
+        if pretty:
+            rows = {"steps": self.step_rows, "facts": self.fact_rows}.get(table, self.evidence_rows)
+            return (dumps(row, pretty=True, level=2) for row in rows())
+        if table == "steps":
+            return map(self._step_json, self.steps)
+        if table == "facts":
+            return (
+                '{"evidence":' + _int_or_null(ev) + ',"fact":' + encode_basestring(fact) + "}"
+                for fact, ev in self.facts
+            )
+        return (
+            '{"detail":'
+            + encode_basestring(detail)
+            + ',"field":'
+            + encode_basestring(field)
+            + ',"file":'
+            + str(file)
+            + ',"line":'
+            + _int_or_null(line)
+            + "}"
+            for file, line, field, detail in self.evidence
+        )
+
     def _step_json(self, s: PathStep) -> str:
         # :meth:`_step_row` as compact text: the instance's own fields encoded one by one,
         # the references written (positions are ints)
@@ -583,9 +616,10 @@ class DocumentTables:
         return _object(fields)
 
     def head(self, report: Report) -> dict[str, Any]:
-        """Every top-level key of the document but ``steps`` and ``workloads`` (the long
-        lists: :meth:`step_rows`, :meth:`workload`); ``report`` gives its version, entries,
-        skipped objects and warnings (not its workloads: those are in the tables)."""
+        """Every top-level key of the document but the long lists: ``steps``, ``facts``,
+        ``evidence`` (:meth:`step_rows`, :meth:`fact_rows`, :meth:`evidence_rows`) and
+        ``workloads`` (:meth:`workload`); ``report`` gives its version, entries, skipped
+        objects and warnings (not its workloads: those are in the tables)."""
         return {
             "schema": SCHEMA_ID,
             "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
@@ -604,11 +638,6 @@ class DocumentTables:
                 step: {"technique": s.technique, "title": s.title}
                 for step, s in sorted({s.id: s for s in self.steps}.items())
             },
-            "facts": [{"fact": fact, "evidence": ev} for fact, ev in self.facts],
-            "evidence": [
-                {"file": file, "line": line, "field": field, "detail": detail}
-                for file, line, field, detail in self.evidence
-            ],
             "files": list(self.files),
             "controls": list(self.controls),
             "skipped": [s.model_dump(mode="json") for s in report.skipped],
@@ -718,6 +747,14 @@ class DocumentTables:
         }
 
 
+_TABLES = ("evidence", "facts", "steps")
+"""The top-level tables :func:`write_document` writes a row at a time."""
+
+
+def _int_or_null(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
 def _object(fields: Mapping[str, str]) -> str:
     """A JSON object of values given as compact text, keys sorted as :func:`dumps` sorts
     them."""
@@ -749,17 +786,17 @@ def write_document(
     joined by :func:`element_separator`, and a caller may continue the last item's text
     with ``write``.
     """
-    parts = {**tables.head(head), "steps": None, "workloads": None}
+    parts = {**tables.head(head), **dict.fromkeys(_TABLES), "workloads": None}
     inner = "\n" + _INDENT if pretty else ""
     colon = ": " if pretty else ":"
     separator = "{" + inner
     for key, value in sorted(parts.items()):
         write(separator + encode_basestring(key) + colon)
         separator = "," + inner
-        if key == "steps":
+        if key in _TABLES:
 
-            def rows(item: Callable[[str], None]) -> None:
-                for text in tables.step_texts(pretty=pretty):
+            def rows(item: Callable[[str], None], table: str = key) -> None:
+                for text in tables.table_texts(table, pretty=pretty):
                     item(text)
 
             _write_items(write, rows, pretty)
