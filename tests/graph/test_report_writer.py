@@ -117,6 +117,12 @@ def test_written_piece_by_piece(cluster: Path) -> None:
         writer.write(sink.write)
 
 
+def test_a_writer_lets_the_input_documents_go(cluster: Path) -> None:
+    # the parsed documents serve Report.apply() alone; a writer has no apply()
+    assert attackmap.analyze(cluster)._analyzer.documents
+    assert report_writer(cluster)._analyzer.documents is None
+
+
 def test_the_ranking_is_the_reports(cluster: Path) -> None:
     # the step instances the writer makes, and their order, come from ranked_paths alone:
     # the same as the report's steps table
