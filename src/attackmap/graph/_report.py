@@ -776,10 +776,11 @@ def write_document(
 ) -> None:
     """The ``attackmap.report/v2`` document, written as :func:`dumps` writes it.
 
-    The top-level keys in sorted order, each value encoded alone; the two long lists,
-    ``steps`` (a row per step instance) and ``workloads``, one item at a time: besides what
-    the caller holds, only the tables' positions and one item's text are in memory (the
-    whole head as text and as dicts was the peak of a large run). ``head``: the report's
+    The top-level keys in sorted order, each value encoded alone; the long lists, the
+    tables ``steps``, ``facts`` and ``evidence`` (:meth:`DocumentTables.table_texts`) and
+    ``workloads``, one item at a time: besides what the caller holds, only the tables'
+    positions and one item's text are in memory (the whole head as text and as dicts, then
+    the facts and evidence tables as dicts, were the peak of a large run). ``head``: the report's
     version, entries, skipped objects and warnings (its workloads are not read);
     ``workloads(item)`` calls ``item(text)`` with each ``workloads`` element's text
     (:meth:`DocumentTables.workload_text`), in order; a text may also be several elements
