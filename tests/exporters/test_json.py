@@ -26,6 +26,7 @@ from attackmap._jsontext import dumps
 from attackmap.exporters import EXPORTERS
 from attackmap.exporters._json import JsonExporter
 from attackmap.graph import Report
+from attackmap.graph._report import DocumentTables, FactUse, PathStep
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((REPO / "tests" / "graph" / "manifests").rglob("*.yaml"))
@@ -79,11 +80,16 @@ def test_a_generated_cluster_is_byte_identical(synthetic: Report) -> None:
     namespaces = {w.ref.namespace for w in synthetic.workloads}
     assert len(synthetic.workloads) >= 40 and len(namespaces) > 3
     assert sum(len(w.techniques) for w in synthetic.workloads) > 100
-    # the optional keys of the text the compact writer makes itself (_Tables.workload_json)
+    # the optional keys and empty lists of the text the compact writer makes itself
+    # (DocumentTables.workload_text and table_texts)
     techniques = [t for w in synthetic.workloads for t in w.techniques]
-    assert any(t.truncated for t in techniques)
+    assert any(t.truncated for t in techniques) and not all(t.truncated for t in techniques)
+    assert any(t.broken_by for t in techniques) and not all(t.broken_by for t in techniques)
     assert any(p.origin for t in techniques for p in t.paths)
     assert any(not p.origin for t in techniques for p in t.paths)
+    steps = synthetic.step_instances()
+    assert any(s.broken_by for s in steps) and not all(s.broken_by for s in steps)
+    assert any(s.facts for s in steps) and not all(s.facts for s in steps)
     assert_byte_identical(synthetic)
 
 
@@ -344,3 +350,46 @@ def test_dumps_converts_keys_like_json() -> None:
         dumps({(1, 2): 1}, pretty=True)
     with pytest.raises(TypeError):
         dumps({"x": object()}, pretty=True)
+
+
+def test_table_rows_written_as_text_are_json_dumps() -> None:
+    # The compact steps, facts and evidence rows are written without dicts: each is what
+    # json.dumps makes of the row, a fact without evidence and evidence without a line too.
+    uses = (
+        FactUse(fact="privileged", path="pod.yaml", line=7, field="spec", detail="é"),
+        FactUse(fact="ctx:kernel", path="", line=None, field="", detail=""),
+        FactUse(fact="runs_on:any", path="pod.yaml", line=None, field="spec", detail='"x"'),
+    )
+    steps = [
+        PathStep(
+            id="escape-privileged-mount",
+            technique="T1611",
+            title="Escape",
+            scope="Pod/ml/a[shell]",
+            workload="Pod/ml/a",
+            container="shell",
+            facts=uses,
+            broken_by=("unprivileged@Pod/ml/a",),
+        ),
+        PathStep(
+            id="host-read-credentials",
+            technique="T1552",
+            title="Read",
+            scope="node",
+            workload=None,
+            container=None,
+            facts=(),
+        ),
+    ]
+    tables = DocumentTables(steps, {})
+    rows = {"steps": tables.step_rows, "facts": tables.fact_rows, "evidence": tables.evidence_rows}
+    assert [r["evidence"] for r in tables.fact_rows()] == [0, None, 1]
+    assert [r["line"] for r in tables.evidence_rows()] == [7, None]
+    for table, made in rows.items():
+        for pretty in (False, True):
+            texts = list(tables.table_texts(table, pretty=pretty))
+            assert texts == [dumps(row, pretty=pretty, level=2) for row in made()], table
+        assert list(tables.table_texts(table, pretty=False)) == [
+            json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            for row in made()
+        ]

@@ -326,3 +326,56 @@ def test_workers_make_steps_and_write_runs(
     for phase in ("step", "run"):
         pids = {p.name.partition("-")[2] for p in tmp_path.glob(f"{phase}-*")}
         assert len(pids) == 2 and str(os.getpid()) in pids, phase
+
+
+_PRIVILEGED_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: ml}}
+spec:
+  hostPID: true
+  containers:
+  - name: shell
+    image: ubuntu
+    securityContext: {{privileged: true{caps}}}
+"""
+
+
+def _step_instances(report: attackmap.Report) -> dict[tuple[str, str | None], Any]:
+    return {
+        (s.id, s.workload): ([(f.fact, f.path, f.line) for f in s.facts], s.broken_by)
+        for s in report.step_instances()
+    }
+
+
+def test_instances_of_a_step_keep_what_their_own_facts_decide(tmp_path: Path) -> None:
+    # What the instances of one step share (the facts they cite, the controls that stop
+    # them) is made once per step and base facts: pods a and c are the same pod, b adds
+    # SYS_ADMIN, one fact more, with which escape-bpf still fires once unprivileged. Each
+    # instance, reported or written, is what the analysis of its pod alone makes: its own
+    # facts and their evidence, its own controls at its own workload.
+    files = {}
+    for name, caps in (("a", ""), ("b", ", capabilities: {add: [SYS_ADMIN]}"), ("c", "")):
+        files[name] = tmp_path / f"{name}.yaml"
+        files[name].write_text(_PRIVILEGED_POD.format(name=name, caps=caps))
+    sources = [str(f) for f in files.values()]
+    reported = _step_instances(attackmap.analyze(sources, entries=["image"]))
+    text, _outline = _written(sources, entries=["image"], workers=1)
+    written = _step_instances(attackmap.Report.from_json(text))
+    assert written == reported
+    for name, file in files.items():
+        key = f"Pod/ml/{name}"
+        alone = {
+            k: v
+            for k, v in _step_instances(attackmap.analyze(str(file), entries=["image"])).items()
+            if k[1] == key
+        }
+        assert alone == {k: v for k, v in reported.items() if k[1] == key}
+        assert all(path == str(file) for facts, _b in alone.values() for _f, path, _l in facts)
+    assert reported["escape-bpf", "Pod/ml/a"][1] == ("unprivileged@Pod/ml/a",)
+    assert reported["escape-bpf", "Pod/ml/b"][1] == ()
+    assert reported["escape-bpf", "Pod/ml/c"][1] == ("unprivileged@Pod/ml/c",)
+    facts_a, facts_b = (reported["escape-bpf", f"Pod/ml/{n}"][0] for n in "ab")
+    assert {f for f, _p, _l in facts_b} - {f for f, _p, _l in facts_a} == {
+        "syscall:bpf <- cap_add:SYS_ADMIN"
+    }

@@ -8,6 +8,7 @@ import pytest
 
 from attackmap.errors import PSSError
 from attackmap.pss import CHECKS, NEWEST_VERSION, evaluate, lowest_level
+from attackmap.pss._evaluate import lowest_and_next
 
 RESTRICTED_SC = {
     "allowPrivilegeEscalation": False,
@@ -171,3 +172,25 @@ def test_check_descriptors() -> None:
     assert by_id["sysctls"].versions[-1] == NEWEST_VERSION
     assert by_id["restrictedVolumes"].overrides == (("hostPathVolumes", "v1.0"),)
     assert all(c.fields and c.reasons for c in CHECKS)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        restricted_pod(),
+        pod(),
+        pod(hostNetwork=True),
+        pod(containers=[{"name": "a", "securityContext": {"privileged": True}}]),
+    ],
+    ids=["restricted", "baseline", "privileged", "privileged-container"],
+)
+def test_lowest_and_next_is_evaluate_at_the_next_level(manifest: dict[str, Any]) -> None:
+    # the analysis' Pod Security trade-off takes the next level's violations from here
+    lowest, result = lowest_and_next(manifest)
+    assert lowest == lowest_level(manifest)
+    nxt = {"privileged": "baseline", "baseline": "restricted"}.get(lowest)
+    if nxt is None:
+        assert result is None
+    else:
+        assert result is not None and not result.allowed
+        assert result == evaluate(manifest, nxt)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from attackmap._args import as_strings
 from attackmap._fork import auto_workers, fork_map, fork_refusal
@@ -28,7 +28,6 @@ from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
     GraphFacts,
-    ScopeFacts,
     StepInstance,
     owned_paths_forked,
 )
@@ -120,15 +119,16 @@ def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool,
     from this alone."""
     entry_rank = {e: i for i, e in enumerate(ENTRY_KINDS)}
     by_tech: dict[str, list[tuple[tuple[Any, ...], str, str | None, tuple[StepInstance, ...]]]] = {}
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for entry, start, steps in raw:
         if not steps:
             continue
-        ids = tuple(s.id for s in steps)
-        if (entry, *ids) in seen:
+        ids = tuple([s.id for s in steps])
+        key = (entry, ids)
+        if key in seen:
             continue
-        seen.add((entry, *ids))
-        order = (len(steps), entry_rank.get(entry, 9), tuple(s.step.id for s in steps), ids)
+        seen.add(key)
+        order = (len(steps), entry_rank.get(entry, 9), tuple([s.step.id for s in steps]), ids)
         origin = start if start != workload else None
         by_tech.setdefault(steps[-1].step.technique, []).append((order, entry, origin, steps))
     findings = []
@@ -140,6 +140,17 @@ def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool,
         ]
         findings.append((tid, len(ranked) > MAX_PATHS_PER_TECHNIQUE, kept))
     return findings
+
+
+class _SharedStep(NamedTuple):
+    """What the instances of a step over equal base facts share (:meth:`Analyzer._shared`)."""
+
+    cites: tuple[tuple[str, str], ...]
+    """The facts an instance cites, each as its name in the report (``fact`` or
+    ``fact <- base fact``) and the base fact whose evidence it gives."""
+    breaking: tuple[tuple[ControlInstance, bool], ...]
+    """The control instances that alone stop the step firing, with whether each is a
+    cluster-context control (in catalogue order)."""
 
 
 def _is_ctx_control(ci: ControlInstance) -> bool:
@@ -185,11 +196,10 @@ class Analyzer:
         self._derived: dict[tuple[frozenset[str], Any], frozenset[str]] = {}
         self._uses: dict[tuple[str, str, int | None, str, str], FactUse] = {}
         self._broken: dict[frozenset[str], tuple[str, ...]] = {}
-        # Pure-function memos of this analysis (see _touching and _breaking).
+        # Pure-function memos of this analysis (see _touching and _shared).
         self._touch_memo: dict[frozenset[str], tuple[tuple[ControlInstance, bool], ...]] = {}
-        self._break_memo: dict[
-            tuple[str, frozenset[str], tuple[str | None, str | None] | None],
-            tuple[tuple[ControlInstance, bool], ...],
+        self._shared_memo: dict[
+            tuple[str, frozenset[str], tuple[str | None, str | None] | None], _SharedStep
         ] = {}
 
     @property
@@ -217,33 +227,35 @@ class Analyzer:
             return owned_paths_forked(graph, self.entries, workloads, workers)
         return graph.owned_paths(self.entries, workloads, sinks)
 
-    def _fact_uses(self, inst: StepInstance, graph: GraphFacts) -> tuple[FactUse, ...]:
+    def _fact_uses(
+        self, inst: StepInstance, shared: _SharedStep, graph: GraphFacts
+    ) -> tuple[FactUse, ...]:
+        """The facts ``inst`` cites (``shared.cites``, see :meth:`_shared`), each with the
+        evidence of its base fact in the instance's own scope, and where it lands."""
         sf = inst.scope
-        enabling = self._needs[inst.step.id].enabling(sf.facts)
-        wf = graph.workloads.get(sf.scope.workload or "")
+        workload = sf.scope.workload
+        wf = graph.workloads.get(workload or "")
+        evidence = wf.evidence if wf is not None else None
+        ident = None
+        if wf is None and workload is not None:
+            ident = graph.fb.identity_index.get(workload)
+        container = f"{sf.container.name}/" if wf is not None and sf.container is not None else None
+        context = self.fb.context_evidence
         uses: list[FactUse] = []
-        seen: set[str] = set()
-        for fact in enabling:
-            sources = sf.because.get(fact, ())
-            for base in (fact, *sources) if fact in sf.base else sources or (fact,):
-                if base in seen:
-                    continue
-                seen.add(base)
-                ev = None
-                if wf is not None and sf.container is not None:
-                    ev = wf.evidence.get(f"{sf.container.name}/{base}")
-                if ev is None and wf is not None:
-                    ev = wf.evidence.get(base)
-                if ev is None and wf is None and sf.scope.workload is not None:
-                    ident = graph.fb.identity_index.get(sf.scope.workload)
-                    ev = ident.evidence.get(base) if ident is not None else None
-                if ev is None:
-                    ev = self.fb.context_evidence.get(base)
-                name = base if base == fact else f"{fact} <- {base}"
-                fields: tuple[str, str, int | None, str, str] = (name, "", None, "", "")
-                if ev is not None:
-                    fields = (name, ev.path, ev.line, ev.field, ev.detail)
-                uses.append(self._use(fields))
+        for name, base in shared.cites:
+            ev = None
+            if container is not None and evidence is not None:
+                ev = evidence.get(container + base)
+            if ev is None and evidence is not None:
+                ev = evidence.get(base)
+            if ev is None and ident is not None:
+                ev = ident.evidence.get(base)
+            if ev is None:
+                ev = context.get(base)
+            fields: tuple[str, str, int | None, str, str] = (name, "", None, "", "")
+            if ev is not None:
+                fields = (name, ev.path, ev.line, ev.field, ev.detail)
+            uses.append(self._use(fields))
         placed = self._placement_use(inst, graph)
         if placed is not None:
             uses.append(placed)
@@ -306,8 +318,11 @@ class Analyzer:
         return use
 
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
+        shared = self._shared(inst)
         return self._step_of(
-            inst, self._fact_uses(inst, graph), tuple(sorted(self._breakers(inst, graph)))
+            inst,
+            self._fact_uses(inst, shared, graph),
+            tuple(sorted(self._targets(shared, inst, graph))),
         )
 
     @staticmethod
@@ -329,31 +344,50 @@ class Analyzer:
 
     # -- controls --------------------------------------------------------------------------
 
-    def _relevant(self, sf: ScopeFacts, inst: StepInstance) -> set[str]:
-        enabling = self._needs[inst.step.id].enabling(sf.facts)
-        relevant = set(enabling)
-        for fact in enabling:
-            relevant.update(sf.because.get(fact, ()))
-        return relevant
-
-    def _touching(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
-        """Control instances whose ``removes`` touch a fact ``inst`` depends on, with
-        whether each is a cluster-context control (in catalogue order)."""
+    def _shared(self, inst: StepInstance) -> _SharedStep:
+        """What every instance of ``inst``'s step over equal base facts (and container
+        derivation keys, :func:`derive_key`) has in common: the facts it cites and the
+        control instances that alone stop it firing. Its scope's facts and their provenance
+        are derived from those alone, so the instances of one step share this in every
+        scope, workload and graph of the analysis (a cluster's scopes hold a few thousand
+        distinct base sets; a report, ten times as many instances)."""
         sf = inst.scope
-        relevant = frozenset(self._relevant(sf, inst))
-        found = self._touch_memo.get(relevant)
+        key = (inst.step.id, sf.base, derive_key(sf.container))
+        found = self._shared_memo.get(key)
+        if found is None:
+            enabling = self._needs[inst.step.id].enabling(sf.facts)
+            cites: list[tuple[str, str]] = []
+            seen: set[str] = set()
+            for fact in enabling:
+                sources = sf.because.get(fact, ())
+                for base in (fact, *sources) if fact in sf.base else sources or (fact,):
+                    if base not in seen:
+                        seen.add(base)
+                        cites.append((base if base == fact else f"{fact} <- {base}", base))
+            # the facts a control must remove to stop the step: those it needs and the base
+            # facts they come from
+            relevant = seen.union(enabling)
+            breaking = tuple(
+                (ci, is_ctx) for ci, is_ctx in self._touching(relevant) if self._breaks(ci, inst)
+            )
+            found = self._shared_memo[key] = _SharedStep(tuple(cites), breaking)
+        return found
+
+    def _touching(self, relevant: set[str]) -> tuple[tuple[ControlInstance, bool], ...]:
+        """Control instances whose ``removes`` touch one of the ``relevant`` facts, with
+        whether each is a cluster-context control (in catalogue order)."""
+        key = frozenset(relevant)
+        found = self._touch_memo.get(key)
         if found is not None:
             return found
         out: list[tuple[ControlInstance, bool]] = []
         for control in self.catalogue.controls:
-            args: Sequence[str | None] = (
-                control.args_for(relevant) if control.parameter else (None,)
-            )
+            args: Sequence[str | None] = control.args_for(key) if control.parameter else (None,)
             for arg in args:
                 ci = self._instance(control.id, arg)
-                if ci.removes_any(relevant):
+                if ci.removes_any(key):
                     out.append((ci, _is_ctx_control(ci)))
-        found = self._touch_memo[relevant] = tuple(out)
+        found = self._touch_memo[key] = tuple(out)
         return found
 
     def _instance(self, control: str, arg: str | None) -> ControlInstance:
@@ -372,35 +406,28 @@ class Analyzer:
             facts = self._derived[key] = self.fb.derived_facts(base, sf.container)
         return not self._needs[inst.step.id].fires(facts)
 
-    def _breaking(self, inst: StepInstance) -> tuple[tuple[ControlInstance, bool], ...]:
-        """The touching controls (:meth:`_touching`) that alone stop ``inst`` firing. A
-        function of the step and the scope's base facts (and container), so it is shared
-        by every instance of the same step over the same facts, in any graph of this
-        analysis (derivation is a pure function of those)."""
-        sf = inst.scope
-        key = (inst.step.id, sf.base, derive_key(sf.container))
-        found = self._break_memo.get(key)
-        if found is None:
-            found = self._break_memo[key] = tuple(
-                (ci, is_ctx) for ci, is_ctx in self._touching(inst) if self._breaks(ci, inst)
-            )
-        return found
-
-    def _breakers(self, inst: StepInstance, graph: GraphFacts) -> frozenset[str]:
-        """Every control (``control@target``) that alone stops ``inst`` from firing."""
+    def _targets(self, shared: _SharedStep, inst: StepInstance, graph: GraphFacts) -> set[str]:
+        """The controls of ``shared.breaking`` as ``control@target``: cluster-context ones
+        at ``cluster``, the others at ``inst``'s workload where its manifest takes them."""
         from attackmap.graph._patches import applicable
 
+        wf = graph.workloads.get(inst.scope.scope.workload or "")
+        out: set[str] = set()
+        for ci, is_ctx in shared.breaking:
+            if is_ctx:
+                out.add(f"{ci.id}@cluster")
+            elif wf is not None and applicable(ci, wf.workload):
+                out.add(f"{ci.id}@{wf.key}")
+        return out
+
+    def _breakers(self, inst: StepInstance, graph: GraphFacts) -> frozenset[str]:
+        """Every control (``control@target``) that alone stops ``inst`` from firing,
+        kept per instance of ``graph`` (the paths :meth:`broken_by` is asked about share
+        their steps)."""
         memo = graph.memo.setdefault("breakers", {})
         found: frozenset[str] | None = memo.get(inst.id)
         if found is None:
-            wf = graph.workloads.get(inst.scope.scope.workload or "")
-            out: set[str] = set()
-            for ci, is_ctx in self._breaking(inst):
-                if is_ctx:
-                    out.add(f"{ci.id}@cluster")
-                elif wf is not None and applicable(ci, wf.workload):
-                    out.add(f"{ci.id}@{wf.key}")
-            found = memo[inst.id] = frozenset(out)
+            found = memo[inst.id] = frozenset(self._targets(self._shared(inst), inst, graph))
         return found
 
     def broken_by(self, steps: Sequence[StepInstance], graph: AttackGraph) -> tuple[str, ...]:
@@ -566,6 +593,40 @@ class Analyzer:
         make the step instances and write the workloads' part, as in :meth:`report`."""
         chosen, raw, scoped, processes = self._paths(None, workers)
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
+        steps = self._first_used_steps(ranked, scoped, processes)
+        reached: dict[str, Reached] = {}
+        workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
+        # taken in report order, each workload's ranked paths let go once its rows hold
+        # their steps (rows and ranked paths alike, one tuple per path, were together
+        # the peak of a large run)
+        ranked.reverse()
+        while ranked:
+            wf, findings = ranked.pop()
+            rows: list[_Ranked] = []
+            for tid, truncated, kept in findings:
+                paths = [
+                    PathRow(entry, origin, tuple([steps[inst.id] for inst in instances]))
+                    for entry, origin, instances in kept
+                ]
+                rows.append((tid, truncated, paths))
+                if tid not in reached:
+                    technique = self.kb.technique(tid)
+                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
+            workloads.append((wf, rows))
+        made = list(steps.values())  # in order of first use
+        del steps
+        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
+        tables = DocumentTables(made, techniques)
+        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+
+    def _first_used_steps(
+        self,
+        ranked: list[tuple[WorkloadFacts, list[tuple[str, bool, list[KeptPath]]]]],
+        scoped: GraphFacts,
+        processes: int,
+    ) -> dict[str, PathStep]:
+        """The path step of each instance the ranked paths use, by instance id, in order
+        of first use (:meth:`_made_steps`, in ``processes`` processes)."""
         # each workload's step instances that no workload before it uses
         seen: set[str] = set()
         firsts: list[list[StepInstance]] = []
@@ -579,25 +640,7 @@ class Analyzer:
                             first.append(inst)
             firsts.append(first)
         made = self._made_steps(firsts, scoped, processes)
-        steps = {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
-        reached: dict[str, Reached] = {}
-        workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
-        for wf, findings in ranked:
-            rows: list[_Ranked] = []
-            for tid, truncated, kept in findings:
-                paths = [
-                    PathRow(entry, origin, tuple(steps[inst.id] for inst in instances))
-                    for entry, origin, instances in kept
-                ]
-                rows.append((tid, truncated, paths))
-                if tid not in reached:
-                    technique = self.kb.technique(tid)
-                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
-            workloads.append((wf, rows))
-        del ranked
-        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
-        tables = DocumentTables(made, techniques)
-        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+        return {inst.id: step for inst, step in zip(itertools.chain(*firsts), made, strict=True)}
 
     def _made_steps(
         self, firsts: list[list[StepInstance]], scoped: GraphFacts, processes: int

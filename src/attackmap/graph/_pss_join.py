@@ -117,14 +117,13 @@ def pss_tradeoff(
     analyzer: Analyzer, wf: WorkloadFacts, techniques: tuple[str, ...], reanalyse: bool
 ) -> PSSTradeoff:
     """The trade-off for ``wf`` whose reachable techniques are ``techniques``."""
-    from attackmap.pss import evaluate, lowest_level
+    from attackmap.pss._evaluate import lowest_and_next
 
-    workload = wf.workload
-    lowest = lowest_level(workload)
+    # the workload's result at the next level: evaluated on the way to its lowest
+    lowest, result = lowest_and_next(wf.workload)
     nxt = _NEXT.get(lowest)
-    if nxt is None:
+    if nxt is None or result is None:
         return PSSTradeoff(lowest_level=lowest, next_level=None, removes=())
-    result = evaluate(workload, nxt)
     checks = tuple(sorted({v.check for v in result.violations}))
     controls, unfixed = _controls_for(analyzer, wf, checks)
     removes: tuple[str, ...] | None = None

@@ -262,6 +262,8 @@ class Report(_Frozen):
         tables = DocumentTables.of(self)
         return {
             **tables.head(self),
+            "facts": list(tables.fact_rows()),
+            "evidence": list(tables.evidence_rows()),
             "steps": list(tables.step_rows()),
             "workloads": [tables.workload(w, finding_rows(w)) for w in self.workloads],
         }
@@ -440,6 +442,11 @@ _STEP_ROW_SPECIAL = frozenset(
 )
 
 
+_STEP_ROW_OWN = tuple(name for name in PathStep.model_fields if name not in _STEP_ROW_SPECIAL)
+"""The fields of a path step its ``steps`` row writes as they are (the others are
+references, or implied by the row)."""
+
+
 class PathRow(NamedTuple):
     """A path as the document states it, without the ``broken_by`` a :class:`Path`
     carries (the document's ``steps`` table holds each step's)."""
@@ -559,10 +566,60 @@ class DocumentTables:
         row["broken_by"] = [self.controls[c] for c in s.broken_by]
         return row
 
+    def fact_rows(self) -> Iterator[dict[str, Any]]:
+        """The ``facts`` table, one row at a time."""
+        return ({"fact": fact, "evidence": ev} for fact, ev in self.facts)
+
+    def evidence_rows(self) -> Iterator[dict[str, Any]]:
+        """The ``evidence`` table, one row at a time."""
+        return (
+            {"file": file, "line": line, "field": field, "detail": detail}
+            for file, line, field, detail in self.evidence
+        )
+
+    def table_texts(self, table: str, *, pretty: bool) -> Iterator[str]:
+        """The rows of a table of step instances and what they cite (``steps``, ``facts``,
+        ``evidence``) as JSON text at the nesting of its elements: one text per row, so a
+        table is written without being held whole (the facts of 10k workloads, as dicts:
+        ~40 MB); the compact text without the rows' dicts (positions are ints)."""
+        if pretty:
+            rows = {"steps": self.step_rows, "facts": self.fact_rows}.get(table, self.evidence_rows)
+            return (dumps(row, pretty=True, level=2) for row in rows())
+        if table == "steps":
+            return map(self._step_json, self.steps)
+        if table == "facts":
+            return (
+                '{"evidence":' + _int_or_null(ev) + ',"fact":' + encode_basestring(fact) + "}"
+                for fact, ev in self.facts
+            )
+        return (
+            '{"detail":'
+            + encode_basestring(detail)
+            + ',"field":'
+            + encode_basestring(field)
+            + ',"file":'
+            + str(file)
+            + ',"line":'
+            + _int_or_null(line)
+            + "}"
+            for file, line, field, detail in self.evidence
+        )
+
+    def _step_json(self, s: PathStep) -> str:
+        # :meth:`_step_row` as compact text: the instance's own fields encoded one by one,
+        # the references written (positions are ints)
+        controls, fact = self.controls, self._fact
+        fields = {name: dumps(getattr(s, name)) for name in _STEP_ROW_OWN}
+        fields["step"] = encode_basestring(s.id)
+        fields["facts"] = "[" + ",".join([str(fact(f)) for f in s.facts]) + "]"
+        fields["broken_by"] = "[" + ",".join([str(controls[c]) for c in s.broken_by]) + "]"
+        return _object(fields)
+
     def head(self, report: Report) -> dict[str, Any]:
-        """Every top-level key of the document but ``steps`` and ``workloads`` (the long
-        lists: :meth:`step_rows`, :meth:`workload`); ``report`` gives its version, entries,
-        skipped objects and warnings (not its workloads: those are in the tables)."""
+        """Every top-level key of the document but the long lists: ``steps``, ``facts``,
+        ``evidence`` (:meth:`step_rows`, :meth:`fact_rows`, :meth:`evidence_rows`) and
+        ``workloads`` (:meth:`workload`); ``report`` gives its version, entries, skipped
+        objects and warnings (not its workloads: those are in the tables)."""
         return {
             "schema": SCHEMA_ID,
             "attack": {"version": report.attack_version, "domain": "enterprise-attack"},
@@ -581,11 +638,6 @@ class DocumentTables:
                 step: {"technique": s.technique, "title": s.title}
                 for step, s in sorted({s.id: s for s in self.steps}.items())
             },
-            "facts": [{"fact": fact, "evidence": ev} for fact, ev in self.facts],
-            "evidence": [
-                {"file": file, "line": line, "field": field, "detail": detail}
-                for file, line, field, detail in self.evidence
-            ],
             "files": list(self.files),
             "controls": list(self.controls),
             "skipped": [s.model_dump(mode="json") for s in report.skipped],
@@ -623,17 +675,23 @@ class DocumentTables:
         is made once."""
         if pretty:
             return dumps(self.workload(w, findings), pretty=True, level=2)
-        techniques = ",".join(
-            _object(
-                {
-                    **{k: dumps(v) for k, v in self._technique_fields(t).items()},
-                    "paths": "[" + ",".join(map(self._path_json, t.paths)) + "]",
-                }
-            )
-            for t in findings
-        )
+        techniques = ",".join(map(self._technique_json, findings))
         fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
         return _object({**fields, "techniques": "[" + techniques + "]"})
+
+    def _technique_json(self, t: FindingRow) -> str:
+        # {"broken_by":[…],"id":…,"paths":[…],"truncated":true}: :meth:`_technique_fields`
+        # and the paths, the keys in sorted order, "truncated" when set (positions are ints)
+        controls = self.controls
+        return (
+            '{"broken_by":['
+            + ",".join([str(controls[c]) for c in t.broken_by])
+            + '],"id":'
+            + encode_basestring(t.technique)
+            + ',"paths":['
+            + ",".join(map(self._path_json, t.paths))
+            + ('],"truncated":true}' if t.truncated else "]}")
+        )
 
     def _path_json(self, p: Path | PathRow) -> str:
         # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
@@ -689,6 +747,14 @@ class DocumentTables:
         }
 
 
+_TABLES = ("evidence", "facts", "steps")
+"""The top-level tables :func:`write_document` writes a row at a time."""
+
+
+def _int_or_null(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
 def _object(fields: Mapping[str, str]) -> str:
     """A JSON object of values given as compact text, keys sorted as :func:`dumps` sorts
     them."""
@@ -710,28 +776,29 @@ def write_document(
 ) -> None:
     """The ``attackmap.report/v2`` document, written as :func:`dumps` writes it.
 
-    The top-level keys in sorted order, each value encoded alone; the two long lists,
-    ``steps`` (a row per step instance) and ``workloads``, one item at a time: besides what
-    the caller holds, only the tables' positions and one item's text are in memory (the
-    whole head as text and as dicts was the peak of a large run). ``head``: the report's
+    The top-level keys in sorted order, each value encoded alone; the long lists, the
+    tables ``steps``, ``facts`` and ``evidence`` (:meth:`DocumentTables.table_texts`) and
+    ``workloads``, one item at a time: besides what the caller holds, only the tables'
+    positions and one item's text are in memory (the whole head as text and as dicts, then
+    the facts and evidence tables as dicts, were the peak of a large run). ``head``: the report's
     version, entries, skipped objects and warnings (its workloads are not read);
     ``workloads(item)`` calls ``item(text)`` with each ``workloads`` element's text
     (:meth:`DocumentTables.workload_text`), in order; a text may also be several elements
     joined by :func:`element_separator`, and a caller may continue the last item's text
     with ``write``.
     """
-    parts = {**tables.head(head), "steps": None, "workloads": None}
+    parts = {**tables.head(head), **dict.fromkeys(_TABLES), "workloads": None}
     inner = "\n" + _INDENT if pretty else ""
     colon = ": " if pretty else ":"
     separator = "{" + inner
     for key, value in sorted(parts.items()):
         write(separator + encode_basestring(key) + colon)
         separator = "," + inner
-        if key == "steps":
+        if key in _TABLES:
 
-            def rows(item: Callable[[str], None]) -> None:
-                for row in tables.step_rows():
-                    item(dumps(row, pretty=pretty, level=2))
+            def rows(item: Callable[[str], None], table: str = key) -> None:
+                for text in tables.table_texts(table, pretty=pretty):
+                    item(text)
 
             _write_items(write, rows, pretty)
         elif key == "workloads":

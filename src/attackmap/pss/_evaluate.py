@@ -79,13 +79,25 @@ def evaluate(pod_or_workload: object, level: str, version: str = "latest") -> PS
 
 def lowest_level(pod_or_workload: object, version: str = "latest") -> str:
     """The strictest level the pod passes: ``restricted``, ``baseline`` or ``privileged``."""
+    return lowest_and_next(pod_or_workload, version)[0]
+
+
+def lowest_and_next(
+    pod_or_workload: object, version: str = "latest"
+) -> tuple[str, PSSResult | None]:
+    """:func:`lowest_level`, and :func:`evaluate`'s result at the next stricter level (which
+    the pod fails; ``None`` when it passes ``restricted``): the levels are tried strictest
+    first, so that one is evaluated on the way."""
     version = parse_version(version)
     template, path, _kind = pod_template_of(pod_or_workload)
     pod = build_pod(template, path)
+    failed: PSSResult | None = None
     for level in ("restricted", "baseline"):
-        if evaluate_pod(pod, level, version).allowed:
-            return level
-    return "privileged"
+        result = evaluate_pod(pod, level, version)
+        if result.allowed:
+            return level, failed
+        failed = result
+    return "privileged", failed
 
 
 def checks() -> tuple[CheckDescriptor, ...]:
