@@ -393,3 +393,26 @@ def test_table_rows_written_as_text_are_json_dumps() -> None:
             json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             for row in made()
         ]
+    with pytest.raises(KeyError, match="workloads"):
+        tables.table_texts("workloads", pretty=False)
+
+
+def test_to_dict_keeps_its_key_order(synthetic: Report) -> None:
+    # a caller may dump to_dict() without sorting (yaml.safe_dump(sort_keys=False)): the
+    # tables of what steps cite stand where the head always put them, before the files
+    assert list(synthetic.to_dict()) == [
+        "schema",
+        "attack",
+        "atlas",
+        "entries",
+        "techniques",
+        "catalogue",
+        "facts",
+        "evidence",
+        "files",
+        "controls",
+        "skipped",
+        "warnings",
+        "steps",
+        "workloads",
+    ]

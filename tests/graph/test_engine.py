@@ -273,35 +273,43 @@ def reference_next_hop(graph: AttackGraph, table: _PathTable, node: str) -> str 
     return min(found, default=None)
 
 
-@pytest.mark.parametrize("source", ["random", "synthetic"])
+@pytest.mark.parametrize("source", ["random", "synthetic", "crossing"])
 def test_next_hops_are_the_smallest_successors_one_hop_nearer(
     catalogue: Catalogue, source: str, tmp_path: Path
 ) -> None:
     """A table's next hop (found during its search, and from the relation groups) is the
     smallest successor at the distance below, in local tables and in plain ones, where
-    several successors tie and where groups and explicit edges compete."""
+    several successors tie and where groups and explicit edges compete; with ``crossing``,
+    where hops lead into a workload's node that a node, the cluster or an identity enters by
+    an explicit edge (:meth:`AttackGraph._local_preds`: in a local table only its own
+    workload's predecessors reach it)."""
     from tests.conftest import synthetic_cluster
     from tests.graph.test_ownership import random_cluster
 
-    if source == "random":
-        fbs = [extract(load(*random_cluster(seed))) for seed in range(12)]
-    else:
+    if source == "synthetic":
         fbs = [extract(load(synthetic_cluster(tmp_path, 40, seed=5)))]
-    checked = tied = grouped = 0
+    else:
+        fbs = [extract(load(*random_cluster(seed))) for seed in range(12)]
+    used = crossing_catalogue(catalogue) if source == "crossing" else catalogue
+    checked = tied = grouped = cut = 0
     for fb in [cluster(), *fbs]:
-        graph = AttackGraph(fb, catalogue)
+        graph = AttackGraph(fb, used)
+        entered = graph._local_preds()
         for sink in graph.sinks():
             for local in (True, False):
                 table = _PathTable(graph, sink, local=local)
                 for node in table.dist:
                     if node == sink:
                         continue
-                    assert table.next_hop(node) == reference_next_hop(graph, table, node), node
+                    hop = table.next_hop(node)
+                    assert hop == reference_next_hop(graph, table, node), node
                     checked += 1
                     want = table.dist[node] - 1
                     tied += sum(table.dist.get(n) == want for n in graph.successors(node)) > 1
                     grouped += node in graph._refs
+                    cut += hop in entered
     assert checked > 10_000 and tied > 1000 and grouped > 1000, (checked, tied, grouped)
+    assert (cut > 20) == (source == "crossing"), cut
 
 
 def reference_local_distances(graph: AttackGraph, target: str) -> dict[str, int]:

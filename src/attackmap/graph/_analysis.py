@@ -968,7 +968,8 @@ class ReportWriter:
     paths alone (:func:`ranked_paths`). So the writer is made by ranking every workload's
     paths and making each step instance the kept paths use once (its facts and
     ``broken_by``: the per-step work); :meth:`write` numbers the tables, writes the head and
-    the ``steps`` rows, then each workload's element as soon as it is made (its
+    the ``facts``, ``evidence`` and ``steps`` rows one at a time, then each workload's
+    element as soon as it is made (its
     techniques' ``broken_by``, the Pod Security trade-off, minimal controls, warnings),
     and lets it go: no ``Path``, ``TechniqueFinding`` or ``WorkloadAnalysis`` is kept.
     With several processes, both parts are split in runs of workloads: forked processes

@@ -260,10 +260,14 @@ class Report(_Frozen):
     def to_dict(self) -> dict[str, Any]:
         """The ``attackmap.report/v2`` document (sorted, deterministic)."""
         tables = DocumentTables.of(self)
+        head = tables.head(self)
+        # the tables of what steps cite stand before the files, as they always have
+        after = {key: head.pop(key) for key in ("files", "controls", "skipped", "warnings")}
         return {
-            **tables.head(self),
+            **head,
             "facts": list(tables.fact_rows()),
             "evidence": list(tables.evidence_rows()),
+            **after,
             "steps": list(tables.step_rows()),
             "workloads": [tables.workload(w, finding_rows(w)) for w in self.workloads],
         }
@@ -582,6 +586,8 @@ class DocumentTables:
         ``evidence``) as JSON text at the nesting of its elements: one text per row, so a
         table is written without being held whole (the facts of 10k workloads, as dicts:
         ~40 MB); the compact text without the rows' dicts (positions are ints)."""
+        if table not in ("steps", "facts", "evidence"):
+            raise KeyError(f"no table {table!r}")
         if pretty:
             rows = {"steps": self.step_rows, "facts": self.fact_rows}.get(table, self.evidence_rows)
             return (dumps(row, pretty=True, level=2) for row in rows())

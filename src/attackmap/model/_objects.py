@@ -1,12 +1,13 @@
 """Context objects (everything that is not a pod template), normalised.
 
-The records of every context kind are here; the readers of the kinds most manifest sets
-have (Service, Namespace, Secret, ConfigMap) too, the others in a ``_read_*.py`` module per
+The records of the context kinds are here (RBAC's in ``_rbac.py``, Calico's and Cilium's
+in ``_calico.py`` and ``_cilium.py``), and the readers of the kinds most manifest sets have
+(Service, Namespace, Secret, ConfigMap); the other readers are in a ``_read_*.py`` module per
 family of kinds, imported by the loader with the first object of such a kind (start-up:
 their parse models are ~60 classes). Each ``parse_*`` takes the raw object (already checked
-to have kind/name/namespace) and returns a frozen model. Secrets and ConfigMaps keep *metadata only*: names, types, key
-names, labels — never values, never annotations that can embed them
-(``kubectl.kubernetes.io/last-applied-configuration``).
+to have kind/name/namespace) and returns a frozen model. Secrets and ConfigMaps keep
+*metadata only*: names, types, key names, labels — never values, never annotations that can
+embed them (``kubectl.kubernetes.io/last-applied-configuration``).
 """
 
 import base64
