@@ -16,16 +16,26 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from attackmap.errors import AttackmapError
 
-__all__ = ["MAX_WORKERS", "ForkError", "auto_workers", "available_cpus", "fork_map", "fork_refusal"]
+__all__ = [
+    "MAX_WORKERS",
+    "ForkError",
+    "auto_workers",
+    "available_cpus",
+    "cgroup_cpus",
+    "fork_map",
+    "fork_refusal",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,10 +60,109 @@ class RemoteTraceback(Exception):
 
 
 def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - Linux has sched_getaffinity
+    """The CPUs this process may use: its affinity mask, not the machine's count, and no
+    more than its control group's CPU quota allows (:func:`cgroup_cpus`).
+
+    A container limited to 2 CPUs on a 64-CPU node sees all 64 in its affinity mask; eight
+    parse or analysis workers there would share 2 CPUs' time, each with its own memory."""
+    # Linux has sched_getaffinity
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroup_cpus()
+    return cpus if quota is None else max(1, min(cpus, quota))
+
+
+def cgroup_cpus(root: Path = Path("/")) -> int | None:
+    """The CPUs this process's control group may use by its CPU quota, rounded up
+    (``cpu.max`` 150000/100000 is 2), the smallest quota of its group and the groups above
+    it; None without a quota (or off Linux, or where it cannot be read).
+
+    cgroup v2 (``cpu.max``, the unified hierarchy) and v1 (``cpu.cfs_quota_us`` /
+    ``cpu.cfs_period_us``, the ``cpu`` controller's hierarchy) as ``/proc/self/cgroup``
+    and ``/proc/self/mountinfo`` place them. ``root`` is where those paths start (tests).
+    """
+    try:
+        groups = (root / "proc/self/cgroup").read_text(encoding="utf-8", errors="replace")
+        mounts = (root / "proc/self/mountinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    limits: list[int] = []
+    for line in groups.splitlines()[:_CGROUP_LINES]:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":  # v2
+            mount = _cgroup_mount(mounts, "cgroup2", None)
+            files: tuple[str, ...] = ("cpu.max",)
+        elif "cpu" in controllers.split(","):  # v1
+            mount = _cgroup_mount(mounts, "cgroup", "cpu")
+            files = ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+        else:
+            continue
+        if mount is not None:
+            limits.extend(_quotas(root, mount, path, files))
+    return min(limits) if limits else None
+
+
+#: At most this many lines of ``/proc/self/cgroup`` are read (v1 has one per hierarchy).
+_CGROUP_LINES = 64
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def _cgroup_mount(mounts: str, fstype: str, controller: str | None) -> tuple[str, str] | None:
+    """(the hierarchy's root inside the mount, the mount point) of the first ``fstype``
+    mount (for v1, the one with ``controller`` among its options), from ``mountinfo``."""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if "-" not in fields:
+            continue
+        dash = fields.index("-")
+        if dash < 5 or len(fields) < dash + 4 or fields[dash + 1] != fstype:
+            continue
+        if controller is not None and controller not in fields[dash + 3].split(","):
+            continue
+        return _unescape(fields[3]), _unescape(fields[4])
+    return None
+
+
+def _unescape(field: str) -> str:
+    """A ``mountinfo`` path field: space, tab, newline and backslash are octal escapes."""
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _quotas(root: Path, mount: tuple[str, str], path: str, files: tuple[str, ...]) -> list[int]:
+    """The CPU quotas (CPUs, rounded up) of the group at ``path`` and of each group above
+    it within the mounted hierarchy."""
+    inside, point = mount
+    if inside != "/" and path.startswith(inside):
+        path = path[len(inside) :]
+    parts = [p for p in path.split("/") if p]
+    if ".." in parts:  # a group outside this cgroup namespace: only the mount's own
+        parts = []
+    base = root / point.lstrip("/")
+    found = []
+    for depth in range(len(parts), -1, -1):
+        cpus = _quota(base.joinpath(*parts[:depth]), files)
+        if cpus is not None:
+            found.append(cpus)
+    return found
+
+
+def _quota(group: Path, files: tuple[str, ...]) -> int | None:
+    try:
+        if len(files) == 1:  # v2: "max 100000" or "QUOTA PERIOD"
+            quota_text, _, period_text = (group / files[0]).read_text().strip().partition(" ")
+            if quota_text == "max":
+                return None
+        else:  # v1: -1 is no quota
+            quota_text = (group / files[0]).read_text().strip()
+            period_text = (group / files[1]).read_text().strip()
+        quota, period = int(quota_text), int(period_text or "100000")
+    except (OSError, ValueError):
+        return None
+    if quota <= 0 or period <= 0:
+        return None
+    return max(1, -(-quota // period))
 
 
 def auto_workers() -> int:

@@ -1206,7 +1206,8 @@ def analyze(
     search the paths (a share of the sinks each), then analyse the workloads, forked once
     the facts and the attack graph are built, then the paths (they share them
     copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
-    the CPUs this process may use (at most :data:`attackmap._fork.MAX_WORKERS`) when the
+    the CPUs this process may use (:func:`attackmap._fork.available_cpus`: its affinity,
+    capped by its control group's CPU quota; at most :data:`attackmap._fork.MAX_WORKERS`) when the
     cluster has at least
     :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
     (another thread running, not Linux, in a worker process) every analysis runs here.

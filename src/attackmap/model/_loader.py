@@ -287,8 +287,10 @@ def _workers(files: list[Path], sizes: list[int]) -> int:
     Parallel only where forking is safe and cheap (:func:`attackmap._fork.fork_refusal`:
     Linux, no other threads running, not in a worker already), several CPUs, a large input.
     """
+    if len(files) < PARALLEL_MIN_FILES or sum(sizes) < PARALLEL_MIN_BYTES:
+        return 0
     cpus = available_cpus()
-    if cpus < 2 or len(files) < PARALLEL_MIN_FILES or sum(sizes) < PARALLEL_MIN_BYTES:
+    if cpus < 2:
         return 0
     refusal = fork_refusal()
     if refusal is not None:

@@ -1,0 +1,138 @@
+"""``workers="auto"`` and the parse pool count the CPUs a container's quota allows.
+
+Each test builds a fake ``/proc/self`` and cgroup file system under ``tmp_path`` (the
+layouts the kernel gives: cgroup v2's unified hierarchy, v1's ``cpu,cpuacct`` hierarchy,
+a hybrid of both) and reads it through :func:`attackmap._fork.cgroup_cpus`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attackmap import _fork
+
+V2_MOUNTS = "29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+V1_MOUNTS = (
+    "31 23 0:28 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/memory rw,nosuid shared:10 - cgroup cgroup rw,memory\n"
+    "33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:11 - cgroup cgroup rw,cpu,cpuacct\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+)
+
+
+def _write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _proc(root: Path, cgroup: str, mounts: str) -> None:
+    _write(root, "proc/self/cgroup", cgroup)
+    _write(root, "proc/self/mountinfo", mounts)
+
+
+def test_v2_quota_rounds_up(tmp_path: Path) -> None:
+    _proc(tmp_path, "0::/kubepods/pod1/ctr\n", V2_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "150000 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 2
+
+
+def test_v2_without_a_quota_is_none(tmp_path: Path) -> None:
+    _proc(tmp_path, "0::/user.slice\n", V2_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/user.slice/cpu.max", "max 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) is None
+
+
+def test_v2_the_smallest_quota_on_the_way_up(tmp_path: Path) -> None:
+    """A pod's quota limits its containers that have none (or a larger one) of their own."""
+    _proc(tmp_path, "0::/kubepods/pod1/ctr\n", V2_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n")
+    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/cpu.max", "100000 100000\n")
+    _write(tmp_path, "sys/fs/cgroup/kubepods/cpu.max", "800000 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 1
+
+
+def test_v2_in_a_cgroup_namespace(tmp_path: Path) -> None:
+    """In a container's cgroup namespace its group is ``/``: the mount's own cpu.max."""
+    _proc(tmp_path, "0::/\n", V2_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/cpu.max", "400000 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 4
+
+
+def test_a_group_outside_the_namespace_reads_only_the_mount(tmp_path: Path) -> None:
+    _proc(tmp_path, "0::/../../elsewhere\n", V2_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/cpu.max", "300000 100000\n")
+    # where a plain join of the path would land: never read, it is outside the mount
+    _write(tmp_path, "sys/elsewhere/cpu.max", "100000 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 3
+
+
+def test_v1_cfs_quota(tmp_path: Path) -> None:
+    _proc(tmp_path, "5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n", V1_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "250000\n")
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 3
+
+
+def test_v1_without_a_quota_is_none(tmp_path: Path) -> None:
+    """``-1`` is no quota; the hybrid's unified hierarchy has no ``cpu.max`` (the cpu
+    controller is on v1)."""
+    _proc(tmp_path, "4:cpu,cpuacct:/\n0::/\n", V1_MOUNTS)
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n")
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+    assert _fork.cgroup_cpus(tmp_path) is None
+
+
+def test_a_mount_point_with_an_escaped_space(tmp_path: Path) -> None:
+    mounts = "29 23 0:26 / /sys/fs/my\\040cgroup rw - cgroup2 cgroup2 rw\n"
+    _proc(tmp_path, "0::/\n", mounts)
+    _write(tmp_path, "sys/fs/my cgroup/cpu.max", "200000 100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 2
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "mounts", "cpu_max"),
+    [
+        (None, None, None),  # no /proc (not Linux)
+        ("0::/\n", "", "200000 100000\n"),  # no cgroup mount
+        ("0::/\n", V2_MOUNTS, "lots 100000\n"),  # garbage
+        ("0::/\n", V2_MOUNTS, "0 100000\n"),  # a zero quota is no quota
+        ("0::/\n", V2_MOUNTS, None),  # no cpu.max (the cpu controller not enabled)
+        ("not a cgroup line\n", V2_MOUNTS, "200000 100000\n"),
+        ("0::/\n", "a b c\nbroken - line\n", "200000 100000\n"),  # malformed mountinfo
+    ],
+)
+def test_no_usable_quota_is_none(
+    tmp_path: Path, cgroup: str | None, mounts: str | None, cpu_max: str | None
+) -> None:
+    if cgroup is not None and mounts is not None:
+        _proc(tmp_path, cgroup, mounts)
+    if cpu_max is not None:
+        _write(tmp_path, "sys/fs/cgroup/cpu.max", cpu_max)
+    assert _fork.cgroup_cpus(tmp_path) is None
+
+
+def test_available_cpus_is_capped_by_the_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    affinity = len(_fork.os.sched_getaffinity(0))
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: 1)
+    assert _fork.available_cpus() == 1
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: affinity + 5)
+    assert _fork.available_cpus() == affinity  # a quota above the affinity does not add CPUs
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: None)
+    assert _fork.available_cpus() == affinity
+
+
+def test_the_parse_pool_counts_the_quota(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One CPU by quota: no parse workers, however many CPUs the affinity mask lists."""
+    from attackmap.model import _loader
+
+    files = [tmp_path / f"f{i}.yaml" for i in range(_loader.PARALLEL_MIN_FILES)]
+    sizes = [_loader.PARALLEL_MIN_BYTES] * len(files)
+    monkeypatch.setattr(_fork.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: None)
+    monkeypatch.setattr(_loader, "fork_refusal", lambda: None)
+    assert _loader._workers(files, sizes) == min(16, len(files), _fork.MAX_WORKERS)
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: 1)
+    assert _loader._workers(files, sizes) == 0
