@@ -13,7 +13,7 @@ import pytest
 
 from attackmap.attack import load_attack
 from attackmap.graph._catalogue import Catalogue, load_catalogue
-from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, StepInstance, _PathTable
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, Scope, StepInstance, _PathTable
 from attackmap.graph._facts import FactBase, IdentityFacts, WorkloadFacts, extract
 from attackmap.graph._relations import RELATIONS
 from attackmap.model import load
@@ -171,6 +171,49 @@ def test_each_node_id_is_one_string_object(catalogue: Catalogue) -> None:
     for n in (*members, *graph._member_of):
         named[n].add(id(n))
     assert all(len(ids) == 1 for ids in named.values())
+
+
+def test_scopes_of_equal_facts_get_the_same_instances(catalogue: Catalogue) -> None:
+    # whether a step fires is asked once per facts set: scopes sharing one set (web and
+    # api: one pod spec in two namespaces) each still get every instance, and a scope
+    # with other facts (quiet: no token) its own
+    graph = AttackGraph(cluster(), catalogue)
+    web, api = graph.scopes["Pod/app/web[c]"], graph.scopes["Pod/other/api[c]"]
+    assert web.facts is api.facts
+    quiet = graph.scopes["Pod/other/quiet[c]"]
+    assert quiet.facts != web.facts
+
+    def steps(label: str) -> set[str]:
+        return {i.step.id for i in graph.instances.values() if i.scope.scope.label == label}
+
+    assert steps("Pod/app/web[c]") == steps("Pod/other/api[c]")
+    assert steps("Pod/app/web[c]") != steps("Pod/other/quiet[c]")
+    fires = graph.needs
+    for label in ("Pod/app/web[c]", "Pod/other/quiet[c]"):
+        sf = graph.scopes[label]
+        expected = {
+            s.id for s in catalogue.steps if s.scope == "container" and fires[s.id].fires(sf.facts)
+        }
+        assert steps(label) == expected
+
+
+@pytest.mark.parametrize(
+    ("scope", "label"),
+    [
+        (Scope("Pod/app/web", "c", "port", "8000"), "Pod/app/web:8000"),
+        (Scope("Pod/app/web", "c", "container"), "Pod/app/web[c]"),
+        (Scope("Pod/app/web", None, "workload"), "Pod/app/web"),
+        (Scope(None, None, "node", node="gpu"), "node:gpu"),
+        (Scope(None, None, "node"), "node"),
+        (Scope(None, None, "cluster"), "cluster"),
+    ],
+)
+def test_scope_labels(scope: Scope, label: str) -> None:
+    assert scope.label == label
+    assert replace(scope).label == label
+    moved = replace(scope, workload="Pod/app/api") if scope.workload else scope
+    assert moved.label == label.replace("web", "api")
+    assert moved == Scope(moved.workload, moved.container, moved.level, moved.port, moved.node)
 
 
 def test_a_source_never_reaches_its_own_token_through_the_node() -> None:

@@ -9,21 +9,28 @@ import pytest
 
 from attackmap.attack import load_attack
 from attackmap.graph._facts import (
+    CLUSTER_SCOPED_RIGHTS,
     CONTAINER_INPUTS,
     FACT_FAMILIES,
+    NAMED_RIGHTS,
+    RBAC_RIGHTS,
     ContainerFacts,
     DeriveOptions,
     _cgroup_release_agent_open,
     _derive_container,
     _nvidia_vulnerable,
+    _scope_set,
     classify_hostpaths,
     derive,
     derive_key,
     effective_capabilities,
     host_user_namespace,
+    rbac_scope,
     runtime_isolation,
 )
 from attackmap.model._context import ClusterContext
+from attackmap.model._rbac import PolicyRule
+from attackmap.model._refs import ObjectRef
 
 
 def ctx(**spec: Any) -> ClusterContext:
@@ -538,3 +545,75 @@ def test_the_container_rules_read_only_the_container_inputs() -> None:
 def _inputs(base: frozenset[str]) -> frozenset[str]:
     """``base``'s facts of the families the container rules read."""
     return frozenset(f for f in base if f.startswith(CONTAINER_INPUTS))
+
+
+def _rbac_scope_rights_by_scan(rules: tuple[PolicyRule, ...]) -> dict[str, frozenset[str]]:
+    """The RBAC_RIGHTS part of :func:`rbac_scope` as a plain scan: every right asked of
+    every rule (the memo of what a rule grants must not change it)."""
+    out: dict[str, frozenset[str]] = {}
+    for right, alternatives in RBAC_RIGHTS.items():
+        where: set[str] = set()
+        for rule in rules:
+            if right in CLUSTER_SCOPED_RIGHTS and rule.namespace is not None:
+                continue
+            ns = "*" if rule.namespace is None else rule.namespace
+            if any(rule.allows(v, r, g) for v, r, g in alternatives):
+                where.add(ns)
+            elif right in NAMED_RIGHTS:
+                where.update(
+                    f"{ns}/{n}"
+                    for n in rule.resource_names
+                    if any(rule.allows(v, r, g, name=n) for v, r, g in alternatives)
+                )
+        if where:
+            out[right] = _scope_set(where)
+    return out
+
+
+def test_rbac_scope_memo_of_rule_rights_keeps_namespaces_and_names() -> None:
+    """Rules of one content in several namespaces share a memo entry; each keeps its own
+    namespace, cluster-scoped rights hold only from cluster-wide rules, named rights keep
+    their names, and the rights come out in RBAC_RIGHTS order."""
+    role = ObjectRef(kind="ClusterRole", namespace=None, name="r")
+    via = ObjectRef(kind="RoleBinding", namespace="a", name="b")
+
+    def rule(
+        ns: str | None,
+        verbs: list[str],
+        resources: list[str],
+        names: tuple[str, ...] = (),
+        group: str = "",
+    ) -> PolicyRule:
+        return PolicyRule(
+            api_groups=(group,),
+            resources=tuple(resources),
+            verbs=tuple(verbs),
+            resource_names=tuple(names),
+            namespace=ns,
+            via=via,
+            role=role,
+        )
+
+    rules = (
+        rule("a", ["get", "list"], ["secrets"]),
+        rule("b", ["get", "list"], ["secrets"]),
+        rule(None, ["create"], ["pods/exec"]),
+        rule("c", ["impersonate"], ["groups"]),  # cluster-scoped right, namespaced rule
+        rule(None, ["impersonate"], ["groups"]),
+        rule("a", ["impersonate"], ["serviceaccounts"], ("x", "y")),
+        rule("b", ["impersonate"], ["serviceaccounts"], ("x", "y")),
+        rule("c", ["*"], ["*"], group="*"),
+    )
+    memo: dict[Any, Any] = {}
+    scope = rbac_scope(rules, memo=memo)
+    assert len(memo) == 5  # one entry per distinct content
+    expected = _rbac_scope_rights_by_scan(rules)
+    assert {k: v for k, v in scope.items() if k in RBAC_RIGHTS} == expected
+    assert list(expected) == [r for r in scope if r in RBAC_RIGHTS]  # the same order
+    assert scope["read_secrets"] >= {"a", "b"}
+    assert scope["impersonate_serviceaccounts"] >= {"a/x", "a/y", "b/x", "b/y"}
+    assert scope["impersonate"] == frozenset({"*"})
+    # the memo filled by other rules answers as a fresh one does
+    again = rbac_scope(rules[:2] + rules[5:6], memo=memo)
+    assert again == rbac_scope(rules[:2] + rules[5:6])
+    assert again["read_secrets"] == frozenset({"a", "b"})

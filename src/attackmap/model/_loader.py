@@ -73,6 +73,7 @@ from attackmap.model._render import (
     renderer,
 )
 from attackmap.model._workload import (
+    ContainerMemo,
     Volume,
     Workload,
     build_pod,
@@ -761,10 +762,16 @@ def _scrub(template: dict[str, Any]) -> dict[str, Any]:
     return {"metadata": meta, "spec": spec}
 
 
-def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None) -> Workload:
+def build_workload(
+    spec: TemplateSpec,
+    source: SourceLocation,
+    error: Any = None,
+    containers: ContainerMemo | None = None,
+) -> Workload:
     """Validate and normalise one pod template into an (unlinked) Workload.
 
-    ``error(parts, message)`` builds the InputError for a field path (default: no line).
+    ``error(parts, message)`` builds the InputError for a field path (default: no line);
+    ``containers``: the load's containers built so far (see :func:`build_pod`).
     """
     try:
         parsed = K8sPodTemplate.model_validate(spec.template)
@@ -775,7 +782,7 @@ def build_workload(spec: TemplateSpec, source: SourceLocation, error: Any = None
             ) from e
         raise error(spec.field_path, e) from e
     raw_spec = spec.template.get("spec") or {}
-    pod = build_pod(parsed, raw_spec)
+    pod = build_pod(parsed, raw_spec, containers)
     if spec.claim_templates:
         names = {v.name for v in pod.volumes}
         extra = tuple(
@@ -834,6 +841,8 @@ class _Collected:
     )
     #: sources an identical copy that sorts first replaces (see :func:`_identical_copy`)
     renamed: dict[SourceLocation, SourceLocation] = field(default_factory=dict)
+    #: the containers built so far, by content (see :func:`build_pod`)
+    containers: ContainerMemo = field(default_factory=dict)
 
 
 def _context_object(
@@ -1075,7 +1084,9 @@ def _build(
     for spec in extracted.templates:
         if origin is not None:
             spec = dataclasses.replace(spec, ref=spec.ref.model_copy(update={"origin": origin}))
-        wl = build_workload(spec, source, lambda parts, err: _pydantic_error(obj, parts, err))
+        wl = build_workload(
+            spec, source, lambda parts, err: _pydantic_error(obj, parts, err), c.containers
+        )
         c.workloads[wl.ref] = wl
     ref = object_ref(kind, ns, name)
     if origin is not None:

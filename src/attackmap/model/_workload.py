@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any, Literal
 
+import orjson
 from pydantic import Field, computed_field, field_serializer
 
 from attackmap.model._code import CodeSource, code_sources, kubeconfig_paths, serves_ssh
@@ -1130,21 +1131,71 @@ def _gpu_access(
     return tuple(out)
 
 
-def build_pod(template: K8sPodTemplate, raw_spec: dict[str, Any]) -> PodSpec:
-    """Normalise a validated pod template (``raw_spec`` is its raw ``spec`` mapping)."""
+#: :func:`build_pod`'s memo: a container by what its :class:`Container` is made of
+ContainerMemo = dict[bytes, Container]
+
+
+def _container_key(
+    kind: str, raw: object, raw_pod_sc: object, apparmor: str | None
+) -> bytes | None:
+    """Everything :func:`_container` reads, as text: the container's raw mapping (its
+    parse model is a function of it), its kind, the pod's raw ``securityContext`` and the
+    container's AppArmor annotation. JSON keeps ``1``, ``1.0``, ``true`` and ``"1"`` apart;
+    a value JSON cannot hold has no key (the container is built)."""
+    try:
+        return orjson.dumps((kind, raw, raw_pod_sc, apparmor), option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+
+
+def build_pod(
+    template: K8sPodTemplate, raw_spec: dict[str, Any], memo: ContainerMemo | None = None
+) -> PodSpec:
+    """Normalise a validated pod template (``raw_spec`` is its raw ``spec`` mapping).
+
+    ``memo``: the containers built so far in one load. Workloads repeat containers (a
+    chart's sidecar, one image in many namespaces: 3,904 distinct of 8,950 containers in
+    the synthetic 10k cluster), and a :class:`Container` is a frozen function of its
+    :func:`_container_key`, so an equal one is the same object."""
     spec = template.spec
     annotations = dict(template.metadata.annotations or {}) if template.metadata else {}
     pod_sc = spec.security_context
+    raw_pod_sc = raw_spec.get("securityContext")
+
+    def build(
+        c: K8sContainer, kind: Literal["init", "regular", "sidecar", "ephemeral"], raw: object
+    ) -> Container:
+        if memo is None or raw is None:
+            return _container(c, kind, pod_sc, annotations)
+        apparmor = annotations.get(_APPARMOR_ANNOTATION + c.name)
+        key = _container_key(kind, raw, raw_pod_sc, apparmor)
+        if key is None:
+            return _container(c, kind, pod_sc, annotations)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _container(c, kind, pod_sc, annotations)
+        return found
+
+    def raws(group: str, parsed: list[K8sContainer]) -> list[object]:
+        """The raw mappings of ``parsed`` (validated: one per model, in order)."""
+        found = raw_spec.get(group)
+        if isinstance(found, list) and len(found) == len(parsed):
+            return found
+        return [None] * len(parsed)  # no raw mapping: no key, built
+
     containers: list[Container] = []
-    for c in spec.init_containers or ():
-        containers.append(
-            _container(
-                c, "sidecar" if c.restart_policy == "Always" else "init", pod_sc, annotations
-            )
-        )
-    containers.extend(_container(c, "regular", pod_sc, annotations) for c in spec.containers)
+    init = list(spec.init_containers or ())
+    for c, raw in zip(init, raws("initContainers", init), strict=True):
+        containers.append(build(c, "sidecar" if c.restart_policy == "Always" else "init", raw))
+    regular = list(spec.containers)
     containers.extend(
-        _container(c, "ephemeral", pod_sc, annotations) for c in spec.ephemeral_containers or ()
+        build(c, "regular", raw)
+        for c, raw in zip(regular, raws("containers", regular), strict=True)
+    )
+    ephemeral = list(spec.ephemeral_containers or ())
+    containers.extend(
+        build(c, "ephemeral", raw)
+        for c, raw in zip(ephemeral, raws("ephemeralContainers", ephemeral), strict=True)
     )
     env_values: dict[str, dict[str, str | None]] = {}
     for group in ("initContainers", "containers", "ephemeralContainers"):
