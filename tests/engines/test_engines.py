@@ -286,3 +286,74 @@ def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) ->
     task = ShardTask(0, str(fleet["lab"]), (), (0, 1), "0.0.0-other")
     with pytest.raises(EngineError, match="reports of different versions cannot be joined"):
         run_task(task)
+
+
+# -- results arrive with the collector paused ---------------------------------------------
+
+#: gc.isenabled() when each _Arrival was unpickled in this process
+ARRIVALS: list[bool] = []
+
+
+class _Arrival:
+    """A task result that records whether the cyclic collector ran while it was unpickled
+    (where the engine reads its workers' results)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_arrived, ())
+
+
+def _arrived() -> _Arrival:
+    import gc
+
+    ARRIVALS.append(gc.isenabled())
+    return _Arrival()
+
+
+def _result(_: int) -> _Arrival:
+    return _Arrival()
+
+
+def test_a_process_pool_reads_its_results_with_the_collector_paused() -> None:
+    """Shard reports are millions of objects without cycles: unpickled with the collector
+    running, one took 5x the CPU (docs/scaling.md). It runs again afterwards."""
+    import gc
+
+    assert gc.isenabled()
+    ARRIVALS.clear()
+    results = LocalEngine(2).map(_result, [1, 2, 3])
+    assert len(results) == 3 and ARRIVALS == [False, False, False]
+    assert gc.isenabled()
+
+
+def test_dask_reads_its_results_with_the_collector_paused(dask_cluster: Any) -> None:
+    import gc
+
+    import distributed
+
+    from attackmap.engines._dask import DaskEngine
+
+    with distributed.Client(dask_cluster.scheduler_address) as client:
+        ARRIVALS.clear()
+        results = DaskEngine(client).map(_result, [1, 2])
+    assert len(results) == 2 and ARRIVALS and not any(ARRIVALS[-2:])
+    assert gc.isenabled()
+
+
+def test_the_join_runs_with_the_collector_paused(
+    fleet: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join sorts a key per workload: enough new objects, after large reports, for a
+    full collection walking all of them (a 100k cluster's join took 107 s)."""
+    import gc
+
+    from attackmap.model._refs import ObjectRef
+
+    shards = [attackmap.analyze(fleet["lab"], shard=(i, 2)) for i in range(2)]
+    seen: list[bool] = []
+    sort_key = ObjectRef.sort_key
+    monkeypatch.setattr(
+        ObjectRef, "sort_key", lambda self: (seen.append(gc.isenabled()), sort_key(self))[1]
+    )
+    join(shards)
+    assert seen and not any(seen)
+    assert gc.isenabled()

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from attackmap._gc import paused
 from attackmap._version import __version__
 from attackmap.engines.interface import Engine, EngineError
 
@@ -70,12 +71,19 @@ def join(reports: Sequence[Report]) -> Report:
                 hint="make sure no input changes during the run and that every worker has "
                 "the same attackmap and ATT&CK bundle",
             )
-    # a stable sort: within one shard, workloads are in report order already
-    workloads = sorted((w for r in reports for w in r.workloads), key=lambda w: w.ref.sort_key())
-    for a, b in itertools.pairwise(workloads):
-        if a.ref == b.ref:
-            raise EngineError(f"two shards analysed {a.ref}: the shards overlap")
-    return first.model_copy(update={"workloads": tuple(workloads)})
+    # the collector paused: sorting allocates a key per workload, enough for the first full
+    # collection since the shards' reports were made, which walks all of them (after a
+    # 10k-workload analysis, 100,000 new tuples set off one of 3.9 s; the join of a 100k
+    # cluster's two shards took 107 s)
+    with paused():
+        # a stable sort: within one shard, workloads are in report order already
+        workloads = sorted(
+            (w for r in reports for w in r.workloads), key=lambda w: w.ref.sort_key()
+        )
+        for a, b in itertools.pairwise(workloads):
+            if a.ref == b.ref:
+                raise EngineError(f"two shards analysed {a.ref}: the shards overlap")
+        return first.model_copy(update={"workloads": tuple(workloads)})
 
 
 def analyze_fleet(

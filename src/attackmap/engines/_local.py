@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from attackmap._gc import paused
 from attackmap.engines.interface import EngineError
 
 T = TypeVar("T")
@@ -31,8 +32,13 @@ class LocalEngine:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(items)),
-            mp_context=multiprocessing.get_context("fork"),
-        ) as pool:
+        with (
+            # the results arrive pickled (shard reports: millions of objects, no cycles):
+            # with the collector running, unpickling one took 5x the CPU (docs/scaling.md)
+            paused(),
+            ProcessPoolExecutor(
+                max_workers=min(self.workers, len(items)),
+                mp_context=multiprocessing.get_context("fork"),
+            ) as pool,
+        ):
             return list(pool.map(fn, items))
