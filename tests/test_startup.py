@@ -144,3 +144,44 @@ def test_a_kind_reader_is_imported_with_the_first_object_of_its_kind(tmp_path: P
         doc.write_text(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: ns}}\n")
         loaded = _modules(LOAD, str(doc))
         assert module in loaded, kind
+
+
+# count the cyclic collector's runs while ``main(argv)`` runs in a fresh interpreter
+COLLECTIONS = (
+    "import gc, io, json, sys, contextlib; runs = []\n"
+    "gc.callbacks.append(lambda phase, info: runs.append(1) if phase == 'stop' else None)\n"
+    "from attackmap.cli import main\n"
+    "before = len(runs)\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "print(json.dumps([len(runs) - before, gc.isenabled()])); sys.exit(code)"
+)
+
+
+def test_a_command_runs_with_the_collector_paused() -> None:
+    # importing the command's stage (~50,000 objects) triggered some fifty collections
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS, "analyze", str(NIM)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, True]  # none, and enabled again
+
+
+def test_the_console_script_freezes_the_heap_before_exiting() -> None:
+    # the interpreter's collections at shutdown (after the atexit handlers) then walk nothing
+    code = (
+        "import atexit, gc, sys; atexit.register(lambda: print(gc.get_freeze_count()))\n"
+        "from attackmap.cli import console_main\n"
+        "sys.argv = ['attackmap', 'analyze', sys.argv[1], '--format', 'json', '-o', sys.argv[2]]\n"
+        "console_main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(NIM), "/dev/null"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-1]) > 10_000
