@@ -70,6 +70,13 @@ def test_the_default_table_imports_no_rich() -> None:
     modules = _modules(CLI, "analyze", str(NIM))
     assert _heavy(modules) == set()
     assert "attackmap.cli._table" in modules  # the table was drawn
+    # the rows' tactic labels come from the ATT&CK models, not from the exporters' helpers
+    assert {m for m in modules if m.startswith("attackmap.exporters")} == {
+        "attackmap.exporters",
+        "attackmap.exporters.interface",
+    }
+    # difflib only words the suggestions of an error message
+    assert "difflib" not in modules
 
 
 def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import difflib
 import itertools
 import logging
 import os
@@ -859,6 +858,8 @@ class Analyzer:
         try:
             return self.catalogue.control(base)
         except KeyError as e:
+            import difflib  # only for this message: an analysis never imports it
+
             known = [c.id for c in self.catalogue.controls]
             close = difflib.get_close_matches(base, known, n=3)
             raise AttackmapError(
