@@ -192,3 +192,32 @@ def test_the_console_script_freezes_the_heap_before_exiting() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.splitlines()[-1]) > 10_000
+
+
+# which of the report's model classes are built (complete) once ``main(argv)`` is done
+REPORT_BUILT = (
+    "import io, json, sys, contextlib; from attackmap.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "from attackmap.graph import _report\n"
+    "names = ('FactUse', 'PathStep', 'Path', 'TechniqueFinding', 'MinimalControls',\n"
+    "         'WorkloadAnalysis', 'Report')\n"
+    "print(json.dumps([n for n in names if getattr(_report, n).__pydantic_complete__]))\n"
+    "sys.exit(code)"
+)
+
+
+def test_an_analysis_builds_none_of_the_report_s_model_classes(tmp_path: Path) -> None:
+    # the analysis makes the report's objects from its own values (trusted,
+    # model_construct): their validators are built when a report is read back
+    report = tmp_path / "report.json"
+    built = _modules(REPORT_BUILT, "analyze", str(NIM), "--format", "json", "-o", str(report))
+    assert built == set()
+    assert json.loads(report.read_text())["workloads"]
+    # read back, the report validates (and builds) them
+    code = (
+        "import json, sys; from attackmap.graph import load_report, _report\n"
+        "report = load_report(sys.argv[1]); assert report.workloads[0].techniques\n"
+        "print(json.dumps([n for n in ('Report', 'WorkloadAnalysis')\n"
+        "                  if getattr(_report, n).__pydantic_complete__]))"
+    )
+    assert _modules(code, str(report)) == {"Report", "WorkloadAnalysis"}

@@ -563,7 +563,7 @@ class Analyzer:
 
     def _report(self, analyses: tuple[WorkloadAnalysis, ...]) -> Report:
         """The report of ``analyses`` (its version, entries, skipped objects, warnings)."""
-        return Report(
+        return Report.model_construct(  # the analysis' own values: not validated again
             attack_version=self.kb.version,
             atlas_version=self.kb.atlas.version,
             entries=self.entries,
@@ -729,7 +729,8 @@ class Analyzer:
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
             self._derived.clear()
-            analysis = WorkloadAnalysis(
+            analysis = trusted(
+                WorkloadAnalysis,
                 ref=wf.workload.ref,
                 source=wf.workload.source,
                 techniques=findings,
