@@ -62,6 +62,7 @@ def test_analyze_json_imports_no_exporter_and_no_view(tmp_path: Path) -> None:
     assert {m for m in modules if m.startswith(unused)} == set()
     assert "attackmap.graph._compare" not in modules  # no accepted findings, no baseline
     assert "concurrent.futures.process" not in modules  # one small file: no parse workers
+    assert "subprocess" not in modules  # only to render a Helm chart or a kustomization
 
 
 def test_the_default_table_imports_no_rich() -> None:
