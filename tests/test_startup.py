@@ -62,6 +62,7 @@ def test_analyze_json_imports_no_exporter_and_no_view(tmp_path: Path) -> None:
     assert {m for m in modules if m.startswith(unused)} == set()
     assert "attackmap.graph._compare" not in modules  # no accepted findings, no baseline
     assert "concurrent.futures.process" not in modules  # one small file: no parse workers
+    assert "subprocess" not in modules  # only to render a Helm chart or a kustomization
 
 
 def test_the_default_table_imports_no_rich() -> None:
@@ -70,6 +71,13 @@ def test_the_default_table_imports_no_rich() -> None:
     modules = _modules(CLI, "analyze", str(NIM))
     assert _heavy(modules) == set()
     assert "attackmap.cli._table" in modules  # the table was drawn
+    # the rows' tactic labels come from the ATT&CK models, not from the exporters' helpers
+    assert {m for m in modules if m.startswith("attackmap.exporters")} == {
+        "attackmap.exporters",
+        "attackmap.exporters.interface",
+    }
+    # difflib only words the suggestions of an error message
+    assert "difflib" not in modules
 
 
 def test_a_format_imports_its_own_exporter(tmp_path: Path) -> None:
@@ -144,3 +152,73 @@ def test_a_kind_reader_is_imported_with_the_first_object_of_its_kind(tmp_path: P
         doc.write_text(f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: ns}}\n")
         loaded = _modules(LOAD, str(doc))
         assert module in loaded, kind
+
+
+# count the cyclic collector's runs while ``main(argv)`` runs in a fresh interpreter
+COLLECTIONS = (
+    "import gc, io, json, sys, contextlib; runs = []\n"
+    "gc.callbacks.append(lambda phase, info: runs.append(1) if phase == 'stop' else None)\n"
+    "from attackmap.cli import main\n"
+    "before = len(runs)\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "print(json.dumps([len(runs) - before, gc.isenabled()])); sys.exit(code)"
+)
+
+
+def test_a_command_runs_with_the_collector_paused() -> None:
+    # importing the command's stage (~50,000 objects) triggered some fifty collections
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS, "analyze", str(NIM)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, True]  # none, and enabled again
+
+
+def test_the_console_script_freezes_the_heap_before_exiting() -> None:
+    # the interpreter's collections at shutdown (after the atexit handlers) then walk nothing
+    code = (
+        "import atexit, gc, sys; atexit.register(lambda: print(gc.get_freeze_count()))\n"
+        "from attackmap.cli import console_main\n"
+        "sys.argv = ['attackmap', 'analyze', sys.argv[1], '--format', 'json', '-o', sys.argv[2]]\n"
+        "console_main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(NIM), "/dev/null"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-1]) > 10_000
+
+
+# which of the report's model classes are built (complete) once ``main(argv)`` is done
+REPORT_BUILT = (
+    "import io, json, sys, contextlib; from attackmap.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()): code = main(sys.argv[1:])\n"
+    "from attackmap.graph import _report\n"
+    "names = ('FactUse', 'PathStep', 'Path', 'TechniqueFinding', 'MinimalControls',\n"
+    "         'WorkloadAnalysis', 'Report')\n"
+    "print(json.dumps([n for n in names if getattr(_report, n).__pydantic_complete__]))\n"
+    "sys.exit(code)"
+)
+
+
+def test_an_analysis_builds_none_of_the_report_s_model_classes(tmp_path: Path) -> None:
+    # the analysis makes the report's objects from its own values (trusted,
+    # model_construct): their validators are built when a report is read back
+    report = tmp_path / "report.json"
+    built = _modules(REPORT_BUILT, "analyze", str(NIM), "--format", "json", "-o", str(report))
+    assert built == set()
+    assert json.loads(report.read_text())["workloads"]
+    # read back, the report validates (and builds) them
+    code = (
+        "import json, sys; from attackmap.graph import load_report, _report\n"
+        "report = load_report(sys.argv[1]); assert report.workloads[0].techniques\n"
+        "print(json.dumps([n for n in ('Report', 'WorkloadAnalysis')\n"
+        "                  if getattr(_report, n).__pydantic_complete__]))"
+    )
+    assert _modules(code, str(report)) == {"Report", "WorkloadAnalysis"}

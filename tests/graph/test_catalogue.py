@@ -355,3 +355,13 @@ def test_an_argument_is_literal_in_a_removal(catalogue: Catalogue, path: str) ->
         .instantiate(None)
         .removes_any({"cap_add:NET_RAW"})
     )
+
+
+def test_the_fact_vocabulary_knows_exact_names_and_the_families_of_a_star() -> None:
+    assert is_known_fact("host_users")  # named exactly
+    assert is_known_fact("cap:SYS_ADMIN") and is_known_fact("cap:*")  # of "cap:*"
+    assert is_known_fact("rbac:bind_roles") and is_known_fact("rbac:anything")
+    assert is_known_fact("host_users:field")  # named exactly too
+    assert not is_known_fact("host_users:other")  # an exact name is no prefix
+    assert not is_known_fact("cap") and not is_known_fact("capx:SYS_ADMIN")
+    assert not is_known_fact("") and not is_known_fact("no_such_fact")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -122,3 +123,49 @@ def test_runtime_default_facts_from_the_domain_sheet() -> None:
     assert status("clone", arch="s390x") == "denied"
     assert seccomp_status(profile, "clone3", capabilities=frozenset())[1].value == "SCMP_ACT_ERRNO"
     assert status("socket") == "conditional"
+
+
+def test_the_profile_holds_each_condition_of_the_table_as_written() -> None:
+    # the profile is validated in one call from the table's fields: every condition is one
+    # rule, each key of the table in its field (read here independently of the loader)
+    table = json.loads(data_dir().joinpath("seccomp/runtime-default.json").read_text())
+    expected = [
+        (
+            name,
+            cond["action"],
+            cond.get("errnoRet"),
+            tuple((a["index"], a["op"], a["value"], a["valueTwo"]) for a in cond.get("args", [])),
+            (tuple(cond.get("caps", [])), tuple(cond.get("arches", [])), cond.get("minKernel")),
+            (
+                tuple(cond.get("withoutCaps", [])),
+                tuple(cond.get("notArches", [])),
+                cond.get("belowKernel"),
+            ),
+        )
+        for name, conds in table["syscalls"].items()
+        for cond in conds
+    ]
+    profile = runtime_default_profile()
+    got = [
+        (
+            *rule.names,
+            rule.action.value,
+            rule.errno_ret,
+            tuple((a.index, a.op, a.value, a.value_two) for a in rule.args),
+            (rule.includes.caps, rule.includes.arches, rule.includes.min_kernel),
+            (rule.excludes.caps, rule.excludes.arches, rule.excludes.min_kernel),
+        )
+        for rule in profile.syscalls
+    ]
+    assert got == expected
+    # every kind of key is present in the table (else the comparison proves less)
+    for position in (2, 3):
+        assert any(row[position] for row in expected)
+    assert any(row[4][0] for row in expected) and any(row[4][2] for row in expected)
+    assert any(row[5][0] for row in expected) and any(row[5][1] for row in expected)
+    default = table["default"]
+    assert (profile.default_action.value, profile.default_errno_ret) == (
+        default["action"],
+        default.get("errnoRet"),
+    )
+    assert (profile.format, profile.name) == ("runtime-default", "RuntimeDefault")

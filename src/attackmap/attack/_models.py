@@ -1,6 +1,5 @@
 """The values the ATT&CK knowledge base hands out: frozen, validated, comparable."""
 
-import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -100,6 +99,12 @@ class Technique(_Frozen):
     framework: Framework = "attack"
 
 
+def tactic_label(technique: Technique, tactic: str) -> str:
+    """A tactic as a report shows it: ATLAS tactics are prefixed (``ATLAS impact``), as both
+    frameworks have tactics of the same name."""
+    return f"ATLAS {tactic}" if technique.framework == "atlas" else tactic
+
+
 class Mitigation(_Frozen):
     """An ATT&CK mitigation (``course-of-action``), e.g. ``M1048 Application Isolation``."""
 
@@ -148,6 +153,8 @@ def find_tactic(tactics: Iterable[Tactic], ident: str, framework: str) -> Tactic
     for tactic in tactics:
         if key.lower() == tactic.shortname or key.upper() == tactic.id:
             return tactic
+    import difflib  # only for this message: an analysis never imports it
+
     names = [t.shortname for t in tactics]
     close = difflib.get_close_matches(key.lower(), names, n=3)
     raise AttackKBError(
@@ -187,6 +194,8 @@ def unknown_id(
             field=what,
             hint=f"ids look like {example}",
         )
+    import difflib  # only for this message: an analysis never imports it
+
     close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}?" if close else f"check the id on {ids.site}"
     return AttackKBError(

@@ -619,7 +619,7 @@ COLUMNS = (
 
 
 def _rows(report: Any) -> list[tuple[str, ...]]:
-    from attackmap.exporters._common import tactic_label
+    from attackmap.attack._models import tactic_label
 
     rows: list[tuple[str, ...]] = []
     for w in report.workloads:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from attackmap.attack._atlas import atlas_url, load_atlas
-from attackmap.attack._models import Technique, framework_of, tactic_rank
+from attackmap.attack._models import framework_of, tactic_label, tactic_rank
 
 if TYPE_CHECKING:
     from attackmap.graph import Catalogue, Path, Report, TechniqueFinding
@@ -48,12 +48,6 @@ FRAMEWORK_SOURCE = {"attack": "mitre-attack", "atlas": "mitre-atlas"}
 def framework_label(ident: str) -> str:
     """``ATT&CK`` or ``ATLAS``: the framework of a technique or mitigation id."""
     return FRAMEWORK_LABEL[framework_of(ident)]
-
-
-def tactic_label(technique: Technique, tactic: str) -> str:
-    """A tactic as a report shows it: ATLAS tactics are prefixed (``ATLAS impact``), as both
-    frameworks have tactics of the same name."""
-    return f"ATLAS {tactic}" if technique.framework == "atlas" else tactic
 
 
 def _tactic_key(label: str) -> tuple[int, tuple[int, str]]:

@@ -13,12 +13,8 @@ import logging
 from html import escape
 from typing import TYPE_CHECKING
 
-from attackmap.attack._models import tactic_rank
-from attackmap.exporters._common import (
-    control_name,
-    findings_by_tactic,
-    tactic_label,
-)
+from attackmap.attack._models import tactic_label, tactic_rank
+from attackmap.exporters._common import control_name, findings_by_tactic
 from attackmap.exporters._pictures_html import paths_figure
 
 if TYPE_CHECKING:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from attackmap.attack._models import tactic_label
 from attackmap.exporters._common import (
     catalogue,
     control_info,
     control_name,
     findings_by_tactic,
     route,
-    tactic_label,
 )
 
 if TYPE_CHECKING:

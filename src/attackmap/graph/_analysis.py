@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import difflib
 import itertools
 import logging
 import os
@@ -564,7 +563,7 @@ class Analyzer:
 
     def _report(self, analyses: tuple[WorkloadAnalysis, ...]) -> Report:
         """The report of ``analyses`` (its version, entries, skipped objects, warnings)."""
-        return Report(
+        return Report.model_construct(  # the analysis' own values: not validated again
             attack_version=self.kb.version,
             atlas_version=self.kb.atlas.version,
             entries=self.entries,
@@ -730,7 +729,8 @@ class Analyzer:
             # Derivations with a control applied are mostly of this workload's own facts:
             # keeping them for the next workloads costs more memory than it saves time.
             self._derived.clear()
-            analysis = WorkloadAnalysis(
+            analysis = trusted(
+                WorkloadAnalysis,
                 ref=wf.workload.ref,
                 source=wf.workload.source,
                 techniques=findings,
@@ -859,6 +859,8 @@ class Analyzer:
         try:
             return self.catalogue.control(base)
         except KeyError as e:
+            import difflib  # only for this message: an analysis never imports it
+
             known = [c.id for c in self.catalogue.controls]
             close = difflib.get_close_matches(base, known, n=3)
             raise AttackmapError(

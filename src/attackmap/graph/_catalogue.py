@@ -371,6 +371,7 @@ def _check(
     cat: Catalogue, kb: AttackKB, step_files: dict[str, str], control_files: dict[str, str]
 ) -> None:
     state_ids = {s.id for s in cat.states}
+    scope_of = {s.id: s.scope for s in cat.states}
     entries = {s for s in state_ids if s.startswith("entry:")}
     granted: set[str] = set()
     for step in cat.steps:
@@ -413,7 +414,6 @@ def _check(
         for name in states_all + list(step.granted_states):
             if name not in state_ids:
                 fail(f"unknown state {name!r}", "requires/grants")
-        scope_of = {s.id: s.scope for s in cat.states}
         if scope_of[states_all[0]] not in _VISIBLE[step.scope]:
             fail(
                 f"a {step.scope} step cannot start from {scope_of[states_all[0]]} state {states_all[0]!r}",
@@ -434,9 +434,10 @@ def _check(
             if not is_known_fact(fact):
                 fail(f"unknown fact {fact!r}", "requires", "see docs/facts.md for the vocabulary")
         granted.update(step.granted_states)
+    starts = {step.id: step.requires.state for step in cat.steps}  # each step's one state
+    required = set(starts.values())
     for name in sorted(state_ids - entries):
-        required = any(s.requires.state == name for s in cat.steps)
-        if required and name not in granted:
+        if name in required and name not in granted:
             raise MappingError(
                 f"state {name!r} is required but no step grants it",
                 path="mappings/states.yaml",
@@ -449,13 +450,13 @@ def _check(
     while changed:
         changed = False
         for step in cat.steps:
-            if step.requires.state in reached and not set(step.granted_states) <= reached:
+            if starts[step.id] in reached and not set(step.granted_states) <= reached:
                 reached.update(step.granted_states)
                 changed = True
     for step in cat.steps:
-        if step.requires.state not in reached:
+        if starts[step.id] not in reached:
             raise MappingError(
-                f"step {step.id!r} can never fire: no path from an entry reaches {step.requires.state!r}",
+                f"step {step.id!r} can never fire: no path from an entry reaches {starts[step.id]!r}",
                 path=step_files[step.id],
                 field=f"{step.id}.requires",
             )

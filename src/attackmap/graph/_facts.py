@@ -180,15 +180,14 @@ UNKNOWN_MODEL_SERVER = (
     "that follow from it) are not assessed for it (docs/facts.md, Model server images)"
 )
 
-_FAMILY_PATTERNS = tuple((k[:-1], True) if k.endswith("*") else (k, False) for k in FACT_FAMILIES)
+#: The families named exactly, and the prefixes of the ``*`` ones (``cap:*`` -> ``cap:``).
+_FAMILY_NAMES = frozenset(k for k in FACT_FAMILIES if not k.endswith("*"))
+_FAMILY_PREFIXES = tuple(k[:-1] for k in FACT_FAMILIES if k.endswith("*"))
 
 
 def is_known_fact(name: str) -> bool:
     """Whether ``name`` belongs to the fact vocabulary (a glob ``cap_add:*`` counts too)."""
-    for prefix, wildcard in _FAMILY_PATTERNS:
-        if (wildcard and name.startswith(prefix)) or name == prefix:
-            return True
-    return False
+    return name in _FAMILY_NAMES or name.startswith(_FAMILY_PREFIXES)
 
 
 # RBAC rights: right -> alternatives, each a tuple of (verb, resource, api_group).

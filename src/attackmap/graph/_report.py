@@ -38,7 +38,12 @@ SCHEMA_ID = "attackmap.report/v2"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Base of the report's models. The analysis makes them from its own values
+    (``trusted``, ``model_construct``): only a report read back (:func:`load_report`) or a
+    user's own instance validates them, so a class is built on that first use, not at
+    import (``defer_build``: ~10 million instructions of a cold ``analyze``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class FactUse(_Frozen):

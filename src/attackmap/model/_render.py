@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,6 +209,8 @@ def render(directory: Path, argv: list[str], what: str) -> str:
     """Run ``argv`` (from :func:`renderer`) and return what it printed, the rendered
     manifests. A failure, a time-out or an output over the file size limit is an
     :class:`InputError` naming the directory, with the program's own message."""
+    import subprocess  # only to render: an analysis of manifests never imports it
+
     log.info("%s: rendering the %s: %s", directory, what, " ".join(argv))
     try:
         done = subprocess.run(  # the user's own helm/kubectl on their own files
