@@ -843,12 +843,18 @@ class AttackGraph:
                             first[pair] = cand
                     best = first
             paths = []
+            suffix = table._suffix  # the walks done: most doors' are, for a shared search
             for (w, e), (total, d, node) in best.items():
-                before, start = kinds[e].upto(node, w)
+                if d:
+                    pre = kinds[e]
+                    found_way = pre._upto.get((node, w))
+                    before, start = found_way if found_way is not None else pre.upto(node, w)
+                else:  # an entry point of the kind
+                    before, start = (), node
                 if total < d:  # one of the sink's own instances (above): the path ends there
                     steps = before
                 else:
-                    found_way = table.walk(node)
+                    found_way = suffix.get(node) or table.walk(node)
                     assert found_way is not None  # node is in table.dist
                     after, end = found_way
                     if node.startswith("step:"):
