@@ -1285,7 +1285,8 @@ class _PathTable:
 class _Prefixes:
     """The shortest ways from the nearest of some start nodes (one forward search), walked
     back from any node they reach: at each step the predecessor one hop nearer, one of a
-    preferred workload first, then the smallest node id; memoised per (node, preference)."""
+    preferred workload first, then the smallest node id; memoised per (node, preference)
+    asked, and per node the way that prefers none (:meth:`upto`)."""
 
     def __init__(self, graph: AttackGraph, starts: list[str]) -> None:
         self.graph = graph
