@@ -375,14 +375,16 @@ def reference_local_distances(graph: AttackGraph, target: str) -> dict[str, int]
     return dist
 
 
-def crossing_catalogue(catalogue: Catalogue) -> Catalogue:
+def crossing_catalogue(catalogue: Catalogue, **more: str) -> Catalogue:
     """``catalogue`` with three container steps starting from a cluster or node state: explicit
     edges into a workload's nodes from none (the shipped steps start from their own scope's
-    states, so only relation groups enter a workload; the engine allows both)."""
+    states, so only relation groups enter a workload; the engine allows both); ``more``:
+    other steps (step id with ``_`` for ``-``) and the states they start from."""
     starts = {
         "endpoint-dos": "cluster_admin",
         "bandwidth-hijack": "cluster_admin",
         "collect-model-artifacts": "node_root",
+        **{step.replace("_", "-"): state for step, state in more.items()},
     }
     steps = []
     for step in catalogue.steps:
@@ -417,3 +419,107 @@ def test_local_distances_are_those_of_the_local_edges(catalogue: Catalogue, cros
         if crossing:
             assert owned_lengths(graph) == reference_lengths(graph)
     assert (entered > 50) == crossing, entered
+
+
+# -- the ways from the entry points, and searches shared by sinks ---------------------------
+
+
+def reference_upto(
+    graph: AttackGraph, dist: dict[str, int], node: str, prefer: str
+) -> tuple[tuple[str, ...], str]:
+    """The step ids from the nearest start up to ``node`` and that start: at each node back,
+    of its predecessors one hop nearer (over the expanded edges,
+    :meth:`AttackGraph.predecessors`) the smallest of ``prefer``'s workload if one is,
+    else the smallest of all."""
+    owners = graph.owners()
+    way: list[str] = []
+    while dist[node]:
+        if node.startswith("step:"):
+            way.append(node[5:])
+        nearer = [p for p in graph.predecessors(node) if dist.get(p) == dist[node] - 1]
+        mine = [p for p in nearer if owners.get(p) == prefer]
+        node = min(mine or nearer)
+    return tuple(reversed(way)), node
+
+
+@pytest.mark.parametrize("source", ["random", "crossing"])
+def test_the_ways_from_the_entry_points_prefer_the_workload_at_every_node(
+    catalogue: Catalogue, source: str
+) -> None:
+    """:meth:`_Prefixes.upto` (a way shared by every workload that meets no node of its
+    own on it, one of its own where it does) against a walk back that chooses at every
+    node, for every node and workload, asked in an order that mixes the two."""
+    from tests.graph.test_ownership import random_cluster
+
+    used = crossing_catalogue(catalogue) if source == "crossing" else catalogue
+    checked = own = 0
+    for fb in [cluster(), *(extract(load(*random_cluster(seed))) for seed in range(8))]:
+        graph = AttackGraph(fb, used)
+        owners = graph.owners()
+        for entry in ENTRY_KINDS:
+            pre = graph.prefixes(entry)
+            for w in sorted(graph.workloads):
+                for node in sorted(pre.dist, reverse=bool(len(w) % 2)):
+                    steps, start = pre.upto(node, w)
+                    expected = reference_upto(graph, pre.dist, node, w)
+                    assert (tuple(i.id for i in steps), start) == expected, (node, w)
+                    checked += 1
+                    own += owners.get(start) == w and owners.get(node) != w
+    assert checked > 10_000 and own > 100, (checked, own)
+
+
+@pytest.mark.parametrize("source", ["random", "crossing"])
+def test_sinks_sharing_a_search_find_the_paths_of_their_own(
+    catalogue: Catalogue, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sinks whose instances start from the same states share one search from those states
+    (:meth:`AttackGraph._sink_targets`): the same paths, in the same order, as a search
+    from each sink; with ``crossing``, where a sink's own instances are where paths enter
+    a workload (doors one hop from the sink) while a ServiceAccount no workload runs as
+    starts the same step at the same state (so the sink has a search to share too)."""
+    from tests.graph.test_ownership import random_cluster
+
+    used = catalogue
+    if source == "crossing":
+        used = crossing_catalogue(
+            catalogue, permission_discovery="node_root", deploy_pod="node_root"
+        )
+    graphs = [
+        AttackGraph(fb, used)
+        for fb in [cluster(), *(extract(load(*random_cluster(seed))) for seed in range(12))]
+    ]
+
+    def paths(graph: AttackGraph) -> list[Any]:
+        return [
+            (sink, [(w, e, s, [i.id for i in steps]) for w, e, s, steps in found])
+            for sink, found in graph.sink_paths(ENTRY_KINDS)
+        ]
+
+    shared = [paths(graph) for graph in graphs]
+    sharing = heads = 0
+    for graph in graphs:
+        targets = [graph._sink_targets(sink) for sink in graph.sinks()]
+        plain = [t for t, _tails, hub in targets if t and not hub]
+        sharing += len(plain) - len(set(plain))
+        doors = graph._doors()
+        heads += sum(
+            1
+            for sink, (t, _tails, _hub) in zip(graph.sinks(), targets, strict=True)
+            if t
+            for n in graph._pred[sink]
+            if n in doors
+        )
+    original = AttackGraph._sink_targets
+
+    def from_the_sink(
+        graph: AttackGraph, sink: str
+    ) -> tuple[tuple[str, ...], dict[str, StepInstance], bool]:
+        found = original(graph, sink)
+        return found if found[2] else ((), {}, False)
+
+    monkeypatch.setattr(AttackGraph, "_sink_targets", from_the_sink)
+    for graph, found in zip(graphs, shared, strict=True):
+        graph.drop_caches()
+        assert paths(graph) == found
+    assert sharing > 50, sharing
+    assert (heads > 20) == (source == "crossing"), heads
