@@ -85,6 +85,28 @@ def test_v1_without_a_quota_is_none(tmp_path: Path) -> None:
     assert _fork.cgroup_cpus(tmp_path) is None
 
 
+def test_v1_mount_of_the_own_group(tmp_path: Path) -> None:
+    """Docker without a cgroup namespace mounts the container's own group (mountinfo's
+    root field): the group's path is relative to that root."""
+    mounts = "33 31 0:30 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n"
+    _proc(tmp_path, "4:cpu,cpuacct:/docker/abc\n", mounts)
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "150000\n")
+    _write(tmp_path, "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+    assert _fork.cgroup_cpus(tmp_path) == 2
+
+
+@pytest.mark.parametrize("group", ["/docker/abcd", "/other/x", "/docker"])
+def test_a_group_outside_the_mounted_subtree_is_not_read(tmp_path: Path, group: str) -> None:
+    """``/docker/abcd`` is not under ``/docker/abc`` (a path, not a string prefix): the
+    quotas mounted there are another group's."""
+    mounts = "33 31 0:30 /docker/abc /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+    _proc(tmp_path, f"4:cpu:{group}\n", mounts)
+    for where in ("", "d/", "x/"):
+        _write(tmp_path, f"sys/fs/cgroup/cpu/{where}cpu.cfs_quota_us", "50000\n")
+        _write(tmp_path, f"sys/fs/cgroup/cpu/{where}cpu.cfs_period_us", "100000\n")
+    assert _fork.cgroup_cpus(tmp_path) is None
+
+
 def test_a_mount_point_with_an_escaped_space(tmp_path: Path) -> None:
     mounts = "29 23 0:26 / /sys/fs/my\\040cgroup rw - cgroup2 cgroup2 rw\n"
     _proc(tmp_path, "0::/\n", mounts)
@@ -122,6 +144,14 @@ def test_available_cpus_is_capped_by_the_quota(monkeypatch: pytest.MonkeyPatch) 
     assert _fork.available_cpus() == affinity  # a quota above the affinity does not add CPUs
     monkeypatch.setattr(_fork, "cgroup_cpus", lambda: None)
     assert _fork.available_cpus() == affinity
+
+
+def test_auto_workers_count_the_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fork.os, "sched_getaffinity", lambda pid: set(range(64)))
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: 3)
+    assert _fork.auto_workers() == 3
+    monkeypatch.setattr(_fork, "cgroup_cpus", lambda: None)
+    assert _fork.auto_workers() == _fork.MAX_WORKERS
 
 
 def test_the_parse_pool_counts_the_quota(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -134,7 +134,9 @@ def _quotas(root: Path, mount: tuple[str, str], path: str, files: tuple[str, ...
     """The CPU quotas (CPUs, rounded up) of the group at ``path`` and of each group above
     it within the mounted hierarchy."""
     inside, point = mount
-    if inside != "/" and path.startswith(inside):
+    if inside != "/":  # the mount shows a subtree: our group's path is relative to its root
+        if path != inside and not path.startswith(inside.rstrip("/") + "/"):
+            return []  # not under it: the files there are another group's
         path = path[len(inside) :]
     parts = [p for p in path.split("/") if p]
     if ".." in parts:  # a group outside this cgroup namespace: only the mount's own

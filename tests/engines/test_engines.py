@@ -313,19 +313,29 @@ def _result(_: int) -> _Arrival:
     return _Arrival()
 
 
+def _result_of_a_collecting_worker(_: int) -> _Arrival:
+    import gc
+
+    assert gc.isenabled(), "the worker's collector is off"
+    return _Arrival()
+
+
 def test_a_process_pool_reads_its_results_with_the_collector_paused() -> None:
     """Shard reports are millions of objects without cycles: unpickled with the collector
-    running, one took 5x the CPU (docs/scaling.md). It runs again afterwards."""
+    running, one took 5x the CPU (docs/scaling.md). It runs again afterwards, and the
+    workers (which may run many tasks) run with it as this process had it."""
     import gc
 
     assert gc.isenabled()
     ARRIVALS.clear()
-    results = LocalEngine(2).map(_result, [1, 2, 3])
+    results = LocalEngine(2).map(_result_of_a_collecting_worker, [1, 2, 3])
     assert len(results) == 3 and ARRIVALS == [False, False, False]
     assert gc.isenabled()
 
 
 def test_dask_reads_its_results_with_the_collector_paused(dask_cluster: Any) -> None:
+    """(The test cluster's workers are threads of this process: they share its collector,
+    so the task itself may run paused; a real cluster's workers are processes.)"""
     import gc
 
     import distributed

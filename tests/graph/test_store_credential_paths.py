@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import shared_path
 
 from attackmap.attack import load_attack
 from attackmap.graph import Report, analyze
@@ -24,7 +25,11 @@ from attackmap.graph._facts import extract
 from attackmap.model import load
 
 Doc = dict[str, Any]
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "nim"
+
+
+def corpus(name: str) -> Path:
+    """A NIM manifest of ``../shared/corpus/nim``; skips the test where it is absent."""
+    return shared_path("corpus", "nim", name)
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +243,7 @@ def test_the_nimcache_job_shares_its_pvc_with_the_nimservices_using_it() -> None
     the NIM Operator's own multi-node sample (an RWX NIMCache, NIM_TRUST_CUSTOM_CODE=1)
     gives code execution in the leader and the workers from the caching Job."""
     rep = analyze(
-        CORPUS / "operator-serving-advanced-multi-node-multi-node-nimservice.yaml",
+        corpus("operator-serving-advanced-multi-node-multi-node-nimservice.yaml"),
         entries=["cluster"],
     )
     cache = "NIMCache/nim-service/deepseek-r1-nimcache"
@@ -326,7 +331,7 @@ def test_a_database_password_pulls_no_models() -> None:
     assert paths(analyze(doc, entries=["cluster"]), "Pod/nim/llm", "T1530") == []
 
 
-LWS = CORPUS / "nim-deploy-multinode-lws.yaml"
+LWS_NAME = "nim-deploy-multinode-lws.yaml"
 LEADER = "LeaderWorkerSet/default/my-nim#leader"
 WORKER = "LeaderWorkerSet/default/my-nim#worker"
 
@@ -346,7 +351,7 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
     """The nim-llm chart's multi-node render: the leader and the workers mount Secret
     my-nim-nim-llm-ssh-pk, the workers run sshd. A foothold in the leader logs in to the
     workers with the key (T1021.004)."""
-    rep = analyze(LWS, entries=["cluster"])
+    rep = analyze(corpus(LWS_NAME), entries=["cluster"])
     assert paths(rep, LEADER, "T1021.004") == [
         [
             f"exploit-cluster-service@{LEADER}[nim-leader]",
@@ -357,13 +362,16 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
     hop = step_in(rep, LEADER, f"ssh-key-lateral@{LEADER}")
     (fact,) = [f for f in hop.facts if f.fact == "credential:ssh_peer"]
     assert fact.field == "containers[nim-leader].volumeMounts[ssh-pk]"
-    assert (Path(fact.path).name, fact.line) == (LWS.name, 114)  # the LeaderWorkerSet
+    assert (Path(fact.path).name, fact.line) == (LWS_NAME, 114)  # the LeaderWorkerSet
     assert fact.detail == (
         f"SSH key Secret default/my-nim-nim-llm-ssh-pk, mounted by {WORKER} [nim-worker] "
         "which serves SSH"
     )
     assert shortest(
-        LWS, catalogue, f"state:entry:cluster@{LEADER}", f"state:exec@{WORKER}[nim-worker]"
+        corpus(LWS_NAME),
+        catalogue,
+        f"state:entry:cluster@{LEADER}",
+        f"state:exec@{WORKER}[nim-worker]",
     ) == [
         f"exploit-cluster-service@{LEADER}[nim-leader]",
         f"env-credentials@{LEADER}[nim-leader]",
@@ -383,7 +391,7 @@ def test_the_lws_ssh_key_reaches_the_workers(catalogue: Catalogue) -> None:
     # What the login does happens in the workers: their findings. Here the cluster reaches
     # them directly, by shorter paths; when a NetworkPolicy admits nobody to the workers
     # (the leader's template alone carries the nim-llm-role label), the key is the way in.
-    rep = analyze([LWS, WORKERS_DENY], entries=["cluster"])
+    rep = analyze([corpus(LWS_NAME), WORKERS_DENY], entries=["cluster"])
     login = [
         f"exploit-cluster-service@{LEADER}[nim-leader]",
         f"env-credentials@{LEADER}[nim-leader]",
@@ -400,7 +408,7 @@ def test_the_nim_operator_multi_node_key_reaches_its_workers() -> None:
     leader and the workers and renders no command; the workers' image runs sshd for
     mpirun, which attackmap assumes and says."""
     rep = analyze(
-        CORPUS / "operator-serving-advanced-multi-node-multi-node-nimservice.yaml",
+        corpus("operator-serving-advanced-multi-node-multi-node-nimservice.yaml"),
         entries=["cluster"],
     )
     leader, worker = (f"NIMService/nim-service/deepseek-r1#{c}" for c in ("leader", "worker"))

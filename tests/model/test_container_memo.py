@@ -60,6 +60,7 @@ def test_what_a_container_reads_keeps_containers_apart() -> None:
     assert (init.kind, regular.kind) == ("init", "regular")
     assert init is not found["plain"]
     assert regular == found["plain"]  # another load: equal, its own object
+    assert regular is not found["plain"]  # (the memo lasts one load)
     assert init != regular
 
 
@@ -89,3 +90,19 @@ def test_a_memo_builds_the_pod_it_builds_without_one() -> None:
     again = build_pod(parsed, template["spec"], memo)
     assert all(x is y for x, y in zip(first.containers, again.containers, strict=True))
     assert len(memo) == 3
+
+
+def test_typed_values_keep_containers_apart() -> None:
+    """The key is the JSON text of what the container reads: 1, 1.5, "1" and True are
+    different keys, so no two different values share a container."""
+    found = containers(
+        pod("cpu-1", resources={"limits": {"cpu": 1}}),
+        pod("cpu-1.5", resources={"limits": {"cpu": 1.5}}),
+        pod("cpu-'1'", resources={"limits": {"cpu": "1"}}),
+        pod("tty", tty=True),
+        pod("no-tty", tty=False),
+    )
+    assert found["cpu-1"] is not found["cpu-1.5"]
+    assert found["cpu-1"].resources != found["cpu-1.5"].resources
+    assert found["cpu-1"] is not found["cpu-'1'"]  # two keys (equal or not, each its own)
+    assert found["tty"] is not found["no-tty"]

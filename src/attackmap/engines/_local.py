@@ -32,13 +32,14 @@ class LocalEngine:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with (
+        with ProcessPoolExecutor(
+            max_workers=min(self.workers, len(items)),
+            mp_context=multiprocessing.get_context("fork"),
+        ) as pool:
+            # every task submitted: the workers are forked now, with the collector as it is
+            # here (a worker runs many tasks of a fleet: its collector stays as it was)
+            results = pool.map(fn, items)
             # the results arrive pickled (shard reports: millions of objects, no cycles):
             # with the collector running, unpickling one took 5x the CPU (docs/scaling.md)
-            paused(),
-            ProcessPoolExecutor(
-                max_workers=min(self.workers, len(items)),
-                mp_context=multiprocessing.get_context("fork"),
-            ) as pool,
-        ):
-            return list(pool.map(fn, items))
+            with paused():
+                return list(results)
