@@ -1371,9 +1371,9 @@ class _Prefixes:
                         found[bucket] = _two_smallest(found.get(bucket), p, excluded)
         return found
 
-    def _owned_previous(self, node: str, owner: str) -> str | None:
-        """The smallest predecessor of ``node`` one hop nearer the starts that belongs to
-        ``owner``'s workload, or ``None``."""
+    def _smallest_previous(self, node: str, owner: str | None) -> str | None:
+        """The smallest predecessor of ``node`` one hop nearer the starts, of ``owner``'s
+        workload (``None``: of any), over explicit edges and relation groups; or ``None``."""
         bucket = (self.dist[node] - 1, owner)
         best = self._explicit_best(node).get(bucket)
         graph = self.graph
@@ -1387,21 +1387,16 @@ class _Prefixes:
                 best = p
         return best
 
+    def _owned_previous(self, node: str, owner: str) -> str | None:
+        """The smallest predecessor of ``node`` one hop nearer the starts that belongs to
+        ``owner``'s workload, or ``None``."""
+        return self._smallest_previous(node, owner)
+
     def _plain_previous(self, node: str) -> str:
         """The smallest predecessor of ``node`` one hop nearer the starts (memoised)."""
         found = self._plain_prev.get(node)
         if found is None:
-            bucket = (self.dist[node] - 1, None)
-            found = self._explicit_best(node).get(bucket)
-            graph = self.graph
-            for key in graph._member_of.get(node, ()):
-                cur = self._ref_best(key).get(bucket)
-                if cur is None:
-                    continue
-                first, first_excl, other = cur
-                p = first if first_excl != graph._fanouts[key].members[node] else other
-                if p is not None and (found is None or p < found):
-                    found = p
+            found = self._smallest_previous(node, None)
             assert found is not None, f"no predecessor of {node}"  # dist[node] came from one
             self._plain_prev[node] = found
         return found
