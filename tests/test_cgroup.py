@@ -33,32 +33,33 @@ def _proc(root: Path, cgroup: str, mounts: str) -> None:
     _write(root, "proc/self/mountinfo", mounts)
 
 
-def test_v2_quota_rounds_up(tmp_path: Path) -> None:
-    _proc(tmp_path, "0::/kubepods/pod1/ctr\n", V2_MOUNTS)
-    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "150000 100000\n")
-    assert _fork.cgroup_cpus(tmp_path) == 2
-
-
-def test_v2_without_a_quota_is_none(tmp_path: Path) -> None:
-    _proc(tmp_path, "0::/user.slice\n", V2_MOUNTS)
-    _write(tmp_path, "sys/fs/cgroup/user.slice/cpu.max", "max 100000\n")
-    assert _fork.cgroup_cpus(tmp_path) is None
-
-
-def test_v2_the_smallest_quota_on_the_way_up(tmp_path: Path) -> None:
-    """A pod's quota limits its containers that have none (or a larger one) of their own."""
-    _proc(tmp_path, "0::/kubepods/pod1/ctr\n", V2_MOUNTS)
-    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n")
-    _write(tmp_path, "sys/fs/cgroup/kubepods/pod1/cpu.max", "100000 100000\n")
-    _write(tmp_path, "sys/fs/cgroup/kubepods/cpu.max", "800000 100000\n")
-    assert _fork.cgroup_cpus(tmp_path) == 1
-
-
-def test_v2_in_a_cgroup_namespace(tmp_path: Path) -> None:
-    """In a container's cgroup namespace its group is ``/``: the mount's own cpu.max."""
-    _proc(tmp_path, "0::/\n", V2_MOUNTS)
-    _write(tmp_path, "sys/fs/cgroup/cpu.max", "400000 100000\n")
-    assert _fork.cgroup_cpus(tmp_path) == 4
+@pytest.mark.parametrize(
+    ("group", "cpu_max", "expected"),
+    [
+        # a quota, rounded up
+        ("/kubepods/pod1/ctr", {"kubepods/pod1/ctr": "150000 100000"}, 2),
+        # no quota
+        ("/user.slice", {"user.slice": "max 100000"}, None),
+        # a pod's quota limits its containers that have none (or a larger one) of their own
+        (
+            "/kubepods/pod1/ctr",
+            {
+                "kubepods/pod1/ctr": "max 100000",
+                "kubepods/pod1": "100000 100000",
+                "kubepods": "800000 100000",
+            },
+            1,
+        ),
+        # in a container's cgroup namespace its group is "/": the mount's own cpu.max
+        ("/", {"": "400000 100000"}, 4),
+    ],
+    ids=["quota", "no-quota", "smallest-on-the-way-up", "cgroup-namespace"],
+)
+def test_v2(tmp_path: Path, group: str, cpu_max: dict[str, str], expected: int | None) -> None:
+    _proc(tmp_path, f"0::{group}\n", V2_MOUNTS)
+    for where, text in cpu_max.items():
+        _write(tmp_path, f"sys/fs/cgroup/{where}/cpu.max".replace("//", "/"), text + "\n")
+    assert _fork.cgroup_cpus(tmp_path) == expected
 
 
 def test_a_group_outside_the_namespace_reads_only_the_mount(tmp_path: Path) -> None:
