@@ -1387,11 +1387,6 @@ class _Prefixes:
                 best = p
         return best
 
-    def _owned_previous(self, node: str, owner: str) -> str | None:
-        """The smallest predecessor of ``node`` one hop nearer the starts that belongs to
-        ``owner``'s workload, or ``None``."""
-        return self._smallest_previous(node, owner)
-
     def _plain_previous(self, node: str) -> str:
         """The smallest predecessor of ``node`` one hop nearer the starts (memoised)."""
         found = self._plain_prev.get(node)
@@ -1454,7 +1449,7 @@ class _Prefixes:
                     found = self._plain_upto(trail[plain])
                     del trail[plain:]
                 break
-            p = self._owned_previous(n, prefer)
+            p = self._smallest_previous(n, prefer)  # of prefer's own workload
             trail.append(n)
             if p is None:
                 if plain < 0:

@@ -1393,7 +1393,7 @@ def _identities(
     admins: ClusterAdmins,
     roles: dict[ObjectRef, Role],
     index: "_BindingIndex",
-    rights: dict[Any, Any] | None = None,
+    rights: dict[_RuleContent, _RuleRights] | None = None,
 ) -> tuple[IdentityFacts, ...]:
     """ServiceAccounts with rights that no workload runs as: those the manifests define,
     those bindings name, and each known namespace's ``default``. Their rights come from
@@ -1861,7 +1861,7 @@ def extract(
     # a ServiceAccount's scope is the same for every workload using it (the link is shared
     # per ServiceAccount, so its identity is a key); nothing mutates a scope
     scope_memo: dict[tuple[tuple[str, str], int], dict[str, frozenset[str]]] = {}
-    rights: dict[Any, Any] = {}  # what each rule's content grants (rbac_scope's memo)
+    rights: dict[_RuleContent, _RuleRights] = {}  # rbac_scope's memo: by rule content
     no_rights: dict[str, frozenset[str]] | None = None  # the scope of no rules, no roles
     sa_names: dict[str | None, set[str]] = {}
     for account in inventory.service_accounts:
