@@ -51,7 +51,7 @@ ENTRY_KINDS: tuple[str, ...] = ("external", "cluster", "image")
 _K = TypeVar("_K", bound=Hashable)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scope:
     """Where a step instance fires or a state lives."""
 
@@ -78,7 +78,7 @@ class Scope:
         object.__setattr__(self, "label", label)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScopeFacts:
     """The facts of one scope: base facts, all facts (with derived ones), provenance."""
 
@@ -90,7 +90,7 @@ class ScopeFacts:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepInstance:
     """One step firing in one scope."""
 
