@@ -65,3 +65,37 @@ def test_the_shard_benchmark_measures_identical_documents(tmp_path: Path) -> Non
     assert set(sharded) >= {"wall_s", "cpu_per_wall", "map_s", "join_s", "json_s"}
     forked = bench_shard.run_one(str(tmp_path), "fork2")
     assert forked["sha256"] == single["sha256"] and forked["peak_rss_mb_worker_max"] > 0
+
+
+_TIMED_AFTER_A_PEAK = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import bench_cli
+if sys.argv[2] == "peak":
+    block = bytearray(400 * 2**20)  # touched: 400 MB resident, then given back
+    del block
+child = [sys.executable, "-c", "import time; b = bytearray(60 * 2**20); time.sleep(0.6)"]
+print(json.dumps(bench_cli.timed(child, timeout=60)))
+"""
+
+
+@pytest.mark.parametrize("parent", ["small", "peak"])
+def test_a_childs_peak_memory_is_its_own(parent: str) -> None:
+    """``bench_cli.timed`` reports the child's peak, not the one Linux hands down from the
+    process that started it (``exec`` after ``vfork`` records the parent's peak as the
+    child's ``ru_maxrss``): a child that holds 60 MB measures that, whether the process
+    that timed it held 400 MB before or not."""
+    out = subprocess.run(
+        [sys.executable, "-c", _TIMED_AFTER_A_PEAK, str(BENCH), parent],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(out.stdout)
+    assert 60 < result["largest_process_peak_rss_mb"] < 100, result
+    assert result["peak_rss_mb"] < 100, result
+    if parent == "peak":
+        assert result["rss_floor_mb"] >= 400, result
+    else:
+        assert "rss_floor_mb" not in result, result
