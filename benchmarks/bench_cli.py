@@ -58,7 +58,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_scale import dataset  # noqa: E402 - a sibling script, not a package
+from bench_scale import dataset, high_water_mb  # noqa: E402 - a sibling script, not a package
 
 SAMPLE_S = 0.1
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -95,18 +95,10 @@ def _tree_memory_mb(pid: int) -> tuple[float, float]:
         p = todo.pop()
         with contextlib.suppress(OSError, ValueError, IndexError):
             total += _memory_mb(p)
-            largest = max(largest, _high_water_mb(p))
+            largest = max(largest, high_water_mb(p) or 0.0)
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
     return total, largest
-
-
-def _high_water_mb(pid: int) -> float:
-    """The peak resident size of ``pid``'s memory since its ``exec`` (``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _memory_mb(pid: int) -> float:

@@ -25,15 +25,25 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 
 
+def high_water_mb(pid: int | str = "self") -> float | None:
+    """The peak resident size of process ``pid``'s memory since its ``exec``, in MB
+    (``VmHWM``; unlike ``ru_maxrss``, never the peak of the process that started it), or
+    ``None`` where ``/proc`` does not say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    found = high_water_mb()
+    if found is None:
+        found = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return round(found, 1)
 
 
 def dataset(workloads: int, seed: int, cache: Path = CACHE) -> tuple[Path, dict[str, Any]]:
