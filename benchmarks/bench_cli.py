@@ -13,8 +13,8 @@ A child's ``ru_maxrss`` is never less than this process's own peak: on Linux ``e
 records the peak of the memory it replaces, and Python starts a child with ``vfork``, so
 that memory is this process's. Where the child's figure does not exceed this process's
 peak it is not the child's: ``largest_process_peak_rss_mb`` is then the largest
-``VmHWM`` (the peak of the process's own memory) sampled from the tree's processes,
-and ``rss_floor_mb`` says so. This process keeps itself small (checkov's JSON output is
+``VmHWM`` (the peak of the process's own memory) sampled from the tree's processes (none,
+``null``, for a child that ends before the first sample), and ``rss_floor_mb`` says so. This process keeps itself small (checkov's JSON output is
 read in a child) so that it never happens in ``make bench``.
 
 * ``json``: ``analyze DIR --format json -o FILE`` (the report's size is ``json_bytes``);
@@ -151,16 +151,17 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # leftovers of a killed tree
     cpu = usage.ru_utime + usage.ru_stime
-    largest = usage.ru_maxrss / 1024
-    floored = largest <= floor  # this process's own peak, not the child's
+    largest: float | None = usage.ru_maxrss / 1024
+    floored = largest is not None and largest <= floor  # this process's peak, not the child's
     if floored:
-        largest = high_water
+        largest = high_water or None  # None: the child ended before the first sample
+    most = max(peak, largest or 0.0)
     result: dict[str, Any] = {
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
         "cpu_per_wall": round(cpu / wall, 2) if wall else None,
-        "peak_rss_mb": round(max(peak, largest), 1),
-        "largest_process_peak_rss_mb": round(largest, 1),
+        "peak_rss_mb": round(most, 1) if most else None,
+        "largest_process_peak_rss_mb": None if largest is None else round(largest, 1),
         "exit_status": os.waitstatus_to_exitcode(status),
     }
     if floored:
