@@ -9,9 +9,9 @@ pages shared by forked workers counted once), sampled every ``SAMPLE_S`` seconds
 never less than ``largest_process_peak_rss_mb`` (``ru_maxrss``: the peak RSS of the
 largest single process of the tree).
 
-A child's ``ru_maxrss`` is never less than this process's own peak: on Linux ``exec``
-records the peak of the memory it replaces, and Python starts a child with ``vfork``, so
-that memory is this process's. Where the child's figure does not exceed this process's
+A child's ``ru_maxrss`` is never less than the peak of this process's memory
+(``VmHWM``): on Linux ``exec`` records the peak of the memory it replaces, and Python
+starts a child with ``vfork``, so that memory is this process's. Where the child's figure does not exceed this process's
 peak it is not the child's: ``largest_process_peak_rss_mb`` is then the largest
 ``VmHWM`` (the peak of the process's own memory) sampled from the tree's processes (none,
 ``null``, for a child that ends before the first sample), and ``rss_floor_mb`` says so. This process keeps itself small (checkov's JSON output is
@@ -115,7 +115,11 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
     """Run ``argv`` (stdout to ``stdout`` or nowhere): wall, CPU of the process tree, peak
     memory of the tree; ``timed_out`` after ``timeout`` seconds (the tree is killed)."""
     out = stdout.open("wb") if stdout is not None else subprocess.DEVNULL
-    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # see the docstring
+    # the peak of this process's own memory, which a child's ru_maxrss starts at (see the
+    # module's docstring; not this process's ru_maxrss, itself floored by its parent's)
+    floor = high_water_mb()
+    if floor is None:
+        floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak = high_water = 0.0
     start = time.perf_counter()
     try:

@@ -79,14 +79,28 @@ print(json.dumps(bench_cli.timed(child, timeout=60)))
 """
 
 
-@pytest.mark.parametrize("parent", ["small", "peak"])
+_AFTER_A_PEAK_ABOVE = """
+import subprocess, sys
+block = bytearray(400 * 2**20)  # this process's peak, handed down as its child's ru_maxrss
+del block
+sys.stdout.write(subprocess.run([sys.executable, "-c", *sys.argv[1:]], capture_output=True,
+                                text=True, check=True).stdout)
+"""
+
+
+@pytest.mark.parametrize("parent", ["small", "peak", "inherited"])
 def test_a_childs_peak_memory_is_its_own(parent: str) -> None:
     """``bench_cli.timed`` reports the child's peak, not the one Linux hands down from the
     process that started it (``exec`` after ``vfork`` records the parent's peak as the
     child's ``ru_maxrss``): a child that holds 60 MB measures that, whether the process
-    that timed it held 400 MB before or not."""
+    that timed it held 400 MB before or not (``peak``), and whether that process was itself
+    started by one that did (``inherited``: its own ``ru_maxrss`` is 400 MB, its memory
+    small, as when pytest's worker runs this test)."""
+    argv = [_TIMED_AFTER_A_PEAK, str(BENCH), "small" if parent == "inherited" else parent]
+    if parent == "inherited":
+        argv = [_AFTER_A_PEAK_ABOVE, *argv]
     out = subprocess.run(
-        [sys.executable, "-c", _TIMED_AFTER_A_PEAK, str(BENCH), parent],
+        [sys.executable, "-c", *argv],
         capture_output=True,
         text=True,
         check=True,
