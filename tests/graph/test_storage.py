@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import synthetic_cluster
@@ -47,11 +48,14 @@ def graph(fb: FactBase, catalogue: Catalogue) -> AttackGraph:
     return AttackGraph(fb, catalogue)
 
 
-def test_as_tuples_keeps_the_first_of_each_item_in_order_in_the_same_dict() -> None:
-    lists = {"a": ["x", "y", "x", "z", "y"], "b": ["x"], "c": []}
-    out = _engine._as_tuples(lists)
-    assert out is lists  # converted in place: no second dict of every node
-    assert out == {"a": ("x", "y", "z"), "b": ("x",), "c": ()}
+def test_renumbered_keeps_the_first_of_each_item_in_order_and_frees_the_lists() -> None:
+    # nodes 0..3 made in the order d, a, c, b: new numbers (name order) a=0, b=1, c=2, d=3
+    lists: list[Any] = [[1, 2, 1, 3, 2], [0], [], [1, 1]]
+    order = [1, 3, 2, 0]  # old numbers by new number
+    perm = [3, 0, 2, 1]  # new number by old number
+    out = _engine._renumbered(lists, order, perm)
+    assert out == [(3,), (0,), (), (0, 2, 1)]  # by new number; each item's first, in order
+    assert lists == [None] * 4  # each list let go as its tuple is made
 
 
 def test_scopes_with_equal_base_facts_share_one_set(graph: AttackGraph, fb: FactBase) -> None:

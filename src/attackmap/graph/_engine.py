@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 ENTRY_KINDS: tuple[str, ...] = ("external", "cluster", "image")
 
 _K = TypeVar("_K", bound=Hashable)
+_N = TypeVar("_N", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +97,18 @@ class StepInstance:
 
     step: Step
     scope: ScopeFacts
-    # ``<step>@<scope>`` and its graph node ``step:<id>``: set once (every instance is
-    # asked both while the graph is built; a cached_property takes a lock per first use)
+    # ``<step>@<scope>``: set once (every instance is asked while the graph is built; a
+    # cached_property takes a lock per first use)
     id: str = field(init=False, repr=False, compare=False)
-    node: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ident = f"{self.step.id}@{self.scope.scope.label}"
-        object.__setattr__(self, "id", ident)
-        object.__setattr__(self, "node", f"step:{ident}")
+        object.__setattr__(self, "id", f"{self.step.id}@{self.scope.scope.label}")
+
+    @property
+    def node(self) -> str:
+        """Its graph node's name, ``step:<id>`` (the graph numbers its nodes: the name is
+        spelled when asked)."""
+        return f"step:{self.id}"
 
 
 @dataclass
@@ -116,10 +120,13 @@ class _Fanout:
     edge to every member whose owner (workload or identity key) is not its ``excluded``.
     """
 
-    members: dict[str, str]  # state node -> owner key
-    refs: dict[str | None, list[str]] = field(default_factory=dict)  # excluded -> step nodes
+    members: dict[str, str]  # state node name -> owner key
+    refs: dict[str | None, list[int]] = field(default_factory=dict)  # excluded -> step nodes
     linked: str | None = None  # the one owner whose member nodes are not created yet
     complete: bool = False  # every member node exists
+    # once the graph is built: the members that are nodes, by number -> owner key, in the
+    # order of ``members``
+    nodes: dict[int, str] = field(default_factory=dict)
 
 
 class _Expansions(Generic[_K]):
@@ -132,7 +139,7 @@ class _Expansions(Generic[_K]):
         self._left: dict[_K, str | None] = {}  # group -> the owner left out
         self._full: set[_K] = set()
 
-    def expand(self, key: _K, excluded: str | None, members: Mapping[str, str]) -> list[str]:
+    def expand(self, key: _K, excluded: str | None, members: Mapping[_N, str]) -> list[_N]:
         """The member nodes of group ``key`` (``members``: node -> owner) that a step
         excluding ``excluded``'s reaches and no step before it did."""
         if key in self._full:
@@ -199,7 +206,13 @@ class GraphFacts:
 
 
 class AttackGraph:
-    """The instantiated graph of one fact base. Query it; do not mutate it."""
+    """The instantiated graph of one fact base. Query it; do not mutate it.
+
+    Nodes are numbered: a node's number is its name's place among the names sorted (so a
+    smaller number is a smaller name, the order every tie is broken by), adjacency and the
+    searches' tables are lists indexed by number. The names are the API's (:meth:`nodes`,
+    :meth:`successors`, ...); ``_succ``, ``_pred``, ``_refs`` and ``_member_of`` are views by
+    name made on first use (for the API and the tests: the searches read the numbers)."""
 
     def __init__(
         self, fb: FactBase, catalogue: Catalogue, *, within: AttackGraph | None = None
@@ -209,24 +222,25 @@ class AttackGraph:
         self.fb = fb
         self.catalogue = catalogue
         self._within = within
-        # Adjacency as plain dicts on the hot path (importing and filling a networkx graph
-        # costs ~170 ms and 3x the time of these dicts); :attr:`graph` gives the networkx view.
-        # Built as lists, kept as tuples without duplicate edges (:func:`_as_tuples`).
-        self._succ: dict[str, tuple[str, ...]] = {}
-        self._pred: dict[str, tuple[str, ...]] = {}
-        self._new_succ: dict[str, list[str]] = {}
-        self._new_pred: dict[str, list[str]] = {}
-        # One string object per node id while building: a node's id is spelled in several
-        # places (its edges, its groups' members), and equal strings that are one object
-        # compare by identity in the searches' dict lookups instead of by content.
-        self._names: dict[str, str] = {}
+        # While building: each name's number (creation order), the names, the adjacency as
+        # lists; then renumbered in name order (:meth:`_number`).
+        self._ids: dict[str, int] = {}
+        self._made: list[str | None] = []  # (None: a step's, see _add_step)
+        self._name: list[str | None] = []  # once numbered (None: a step's, see _nm)
+        self._out: list[Any] = []
+        self._in: list[Any] = []
+        self._inst: list[StepInstance | None] = []  # per node: its step instance, if a step
+        # the names looked up by the searches' callers: entry points and sinks
+        self._known: dict[str, int] = {}
+        self._index: dict[str, int] | None = None  # every name's number, made on demand
         self._bases: dict[frozenset[str], frozenset[str]] = {}  # one object per base set
         # Relation targets shared by many step instances (see _Fanout): the groups, the
-        # groups each step refers to (with its excluded owner) and each member's groups.
+        # groups each step refers to (with its excluded owner) and each member's groups
+        # (with its owner there).
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
-        self._refs: dict[str, list[tuple[tuple[Group, str], str | None]]] = {}
-        self._member_of: dict[str, list[tuple[Group, str]]] = {}
-        self._hub_tables: dict[tuple[str, ...], _PathTable] = {}
+        self._refs_i: dict[int, list[tuple[tuple[Group, str], str | None]]] = {}
+        self._member_i: dict[int, list[tuple[Group, str]]] = {}
+        self._hub_tables: dict[tuple[int, ...], _PathTable] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-graph caches of the analysis
         self.instances: dict[str, StepInstance] = {}
         self.scopes: dict[str, ScopeFacts] = {}
@@ -235,11 +249,46 @@ class AttackGraph:
         self._levels = {s.id: s.scope for s in catalogue.states}  # state -> its scope level
         self.facts = GraphFacts(fb, self.workloads, self.scopes, self.memo)
         self._build()
-        self._succ = _as_tuples(self._new_succ)
-        self._pred = _as_tuples(self._new_pred)
-        self._new_succ, self._new_pred, self._names, self._bases = {}, {}, {}, {}
+        self._number()
+        self._bases = {}
 
-    # -- construction --------------------------------------------------------------------
+    def _number(self) -> None:
+        """Renumber the nodes in name order (one sort, then list lookups through the
+        permutation), adjacency as tuples without duplicate edges (the first of each, in
+        order), and each node's owner (:meth:`owners`). A step's name is spelled for the
+        sort only (:meth:`_nm`: ~250k names, 26 MB at 10k workloads)."""
+        made, insts = self._made, self._inst
+        spelled = [name if name is not None else _spelled(insts[i]) for i, name in enumerate(made)]
+        nums = list(range(len(made)))  # the numbers: one int object each, shared from here
+        order = sorted(nums, key=spelled.__getitem__)  # old number, by new number
+        holders = {w: w for w in self.workloads}  # one string object per workload key
+        self._own = [holders.get(_owner(spelled[old])) for old in order]
+        del spelled
+        perm = [0] * len(order)  # new number, by old number
+        for new in nums:
+            perm[order[new]] = new
+        ids = self._ids
+        member_i = self._member_i
+        for key, fan in self._fanouts.items():
+            fan.refs = {excl: [perm[s] for s in steps] for excl, steps in fan.refs.items()}
+            for member, owner in fan.members.items():
+                old = ids.get(member)
+                if old is not None:
+                    node = perm[old]
+                    fan.nodes[node] = owner
+                    member_i.setdefault(node, []).append(key)
+        self._ids = {}
+        self._known = {name: perm[old] for name, old in self._known.items()}
+        self._sinks_i = sorted(i for name, i in self._known.items() if name.startswith("sink:"))
+        self._refs_i = {perm[node]: refs for node, refs in self._refs_i.items()}
+        self._inst = [insts[old] for old in order]
+        self._name = [made[old] for old in order]
+        self._made = []
+        del made, insts
+        self._succ_i = _renumbered(self._out, order, perm)
+        self._out = []
+        self._pred_i = _renumbered(self._in, order, perm)
+        self._in = []
 
     def _scope_facts(
         self, scope: Scope, base: frozenset[str], container: ContainerFacts | None
@@ -283,7 +332,7 @@ class AttackGraph:
         port_steps = any(step.scope == "port" for step in self.catalogue.steps)
         reached = network_index(fb).targets if port_steps else frozenset()
         # each scope with its owner and its state nodes (see _scope_state)
-        by_level: dict[str, list[tuple[ScopeFacts, Holder | None, dict[str, str | None]]]] = {
+        by_level: dict[str, list[tuple[ScopeFacts, Holder | None, dict[str, int | None]]]] = {
             "port": [],
             "container": [],
             "workload": [],
@@ -318,7 +367,8 @@ class AttackGraph:
                         (self._scope_facts(scope, pod_base | cf.facts, cf), wf, {})
                     )
             for kind in ENTRY_KINDS:
-                self._add_node(f"state:entry:{kind}@{wf.key}")
+                name = f"state:entry:{kind}@{wf.key}"
+                self._known[name] = self._add_node(name)
         # ServiceAccounts no workload runs as, and the rights of a namespace's admin: a
         # workload-level scope (tokens, API access) without containers or entry points;
         # relations grant their states.
@@ -361,7 +411,7 @@ class AttackGraph:
         shape: _StepShape,
         sf: ScopeFacts,
         wf: Holder | None,
-        nodes: dict[str, str | None],
+        nodes: dict[str, int | None],
     ) -> None:
         """The instance of ``step`` in scope ``sf`` and its edges; ``nodes``: the scope's
         state nodes made so far (see :meth:`_scope_state`)."""
@@ -370,10 +420,12 @@ class AttackGraph:
         if source is None:
             return
         inst = StepInstance(step=step, scope=sf)
+        step_node = self._add_step(inst)
         self.instances[inst.id] = inst
-        step_node = self._add_node(inst.node)
-        sink = self._add_node(shape.sink)
-        succ, pred = self._new_succ, self._new_pred
+        sink = self._known.get(shape.sink)
+        if sink is None:
+            sink = self._known[shape.sink] = self._add_node(shape.sink)
+        succ, pred = self._out, self._in
         succ[source].append(step_node)
         pred[step_node].append(source)
         succ[step_node].append(sink)
@@ -402,18 +454,17 @@ class AttackGraph:
                 succ[step_node].append(node)
                 pred[node].append(step_node)
 
-    def _scope_state(self, state: str, scope: Scope, nodes: dict[str, str | None]) -> str | None:
-        """The node of ``state`` as held in ``scope`` (:meth:`_state_node`), created (its
-        one string object) the first time; ``nodes`` keeps the scope's, so each is spelled
-        and hashed once, not once per step instance that starts from it or grants it
-        (~3 times each)."""
+    def _scope_state(self, state: str, scope: Scope, nodes: dict[str, int | None]) -> int | None:
+        """The node of ``state`` as held in ``scope`` (:meth:`_state_node`), created the
+        first time; ``nodes`` keeps the scope's, so each is spelled and looked up once, not
+        once per step instance that starts from it or grants it (~3 times each)."""
         if state in nodes:
             return nodes[state]
         node = self._state_node(state, scope.workload, scope.container, scope.port, scope.node)
         found = nodes[state] = None if node is None else self._add_node(node)
         return found
 
-    def _link_nodes(self, step_node: str, state: str, scope: Scope, wf: Holder | None) -> None:
+    def _link_nodes(self, step_node: int, state: str, scope: Scope, wf: Holder | None) -> None:
         """Edges from ``step_node`` to ``state`` on the node classes it reaches: a node
         step's own class; from a container, the classes its workload may run on; from a
         workload or the cluster (a pod the attacker deploys, placed as it likes), all."""
@@ -448,24 +499,26 @@ class AttackGraph:
     def _fanout(self, key: tuple[Group, str]) -> _Fanout:
         found = self._fanouts.get(key)
         if found is None:
-            names = self._names  # the members that are nodes already: their one object
-            members = {names.get(n, n): o for n, o in self._members(key).items()}
+            # the members that are nodes already: their one string object
+            ids, name = self._ids, self._made
+            members = {
+                (n if (i := ids.get(n)) is None else name[i] or n): o
+                for n, o in self._members(key).items()
+            }
             within = self._within
             if within is not None:  # the members outside this part
                 fan = within._fanouts.get(key)
                 members = {**(fan.members if fan is not None else within._members(key)), **members}
             found = self._fanouts[key] = _Fanout(members)
-            for node in members:
-                self._member_of.setdefault(node, []).append(key)
         return found
 
-    def _link(self, step_node: str, key: tuple[Group, str], excluded: str | None) -> None:
+    def _link(self, step_node: int, key: tuple[Group, str], excluded: str | None) -> None:
         """Edges from ``step_node`` to every member of the group except ``excluded``'s."""
         fan = self._fanout(key)
         if not fan.members:
             return
         fan.refs.setdefault(excluded, []).append(step_node)
-        self._refs.setdefault(step_node, []).append((key, excluded))
+        self._refs_i.setdefault(step_node, []).append((key, excluded))
         # A member node exists once some step has an edge to it (as with explicit edges).
         if fan.complete or (excluded is not None and fan.linked == excluded):
             return
@@ -480,20 +533,117 @@ class AttackGraph:
                 self._add_node(node)
         fan.complete = True
 
-    def _add_node(self, node: str) -> str:
-        """Create ``node`` if new; its one string object (see :attr:`_names`)."""
-        found = self._names.get(node)
+    def _add_node(self, node: str) -> int:
+        """Create ``node`` if new; its number (while building: in creation order)."""
+        found = self._ids.get(node)
         if found is None:
-            found = self._names[node] = node
-            self._new_succ[node] = []
-            self._new_pred[node] = []
+            found = self._ids[node] = len(self._made)
+            self._made.append(node)
+            self._out.append([])
+            self._in.append([])
+            self._inst.append(None)
         return found
 
-    def _add_edge(self, a: str, b: str) -> None:
-        a = self._add_node(a)
-        b = self._add_node(b)
-        self._new_succ[a].append(b)
-        self._new_pred[b].append(a)
+    def _add_step(self, inst: StepInstance) -> int:
+        """The node of step instance ``inst``: a new one, unnamed until numbered (no two
+        instances have one id, but if two did they would share their node, as by name)."""
+        prev = self.instances.get(inst.id)
+        if prev is not None:
+            found = self._inst.index(prev)
+            self._inst[found] = inst
+            return found
+        found = len(self._made)
+        self._made.append(None)
+        self._out.append([])
+        self._in.append([])
+        self._inst.append(inst)
+        return found
+
+    def _add_edge(self, a: int, b: str) -> None:
+        to = self._add_node(b)
+        self._out[a].append(to)
+        self._in[to].append(a)
+
+    # -- names and numbers -----------------------------------------------------------------
+
+    def _find(self, name: str) -> int | None:
+        """The number of node ``name`` (``None``: no such node)."""
+        found = self._known.get(name)
+        if found is None:
+            index = self._index
+            if index is None:
+                index = self._index = {n: i for i, n in enumerate(self._names())}
+            found = index.get(name)
+        return found
+
+    def _nm(self, node: int) -> str:
+        """The name of node ``node``."""
+        found = self._name[node]
+        if found is None:  # a step's
+            inst = self._inst[node]
+            assert inst is not None
+            return inst.node
+        return found
+
+    def _names(self) -> list[str]:
+        """Every node's name, by number (made on first use, until :meth:`drop_caches`: the
+        views by name share its strings)."""
+        return self._cached(  # type: ignore[no-any-return]
+            "names", lambda: [self._nm(i) for i in range(len(self._name))]
+        )
+
+    def _id(self, node: str | int) -> int:
+        """The number of ``node`` (a name or already a number)."""
+        if isinstance(node, int):
+            return node
+        found = self._find(node)
+        if found is None:
+            raise KeyError(node)
+        return found
+
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        views = self.__dict__.setdefault("_views", {})
+        found = views.get(key)
+        if found is None:
+            found = views[key] = make()
+        return found
+
+    @property
+    def _succ(self) -> dict[str, tuple[str, ...]]:
+        """The explicit successors of every node, by name (a view, made on first use)."""
+        name = self._names()
+        return self._cached(  # type: ignore[no-any-return]
+            "succ", lambda: {name[i]: tuple(name[j] for j in s) for i, s in enumerate(self._succ_i)}
+        )
+
+    @property
+    def _pred(self) -> dict[str, tuple[str, ...]]:
+        """The explicit predecessors of every node, by name (a view, made on first use)."""
+        name = self._names()
+        return self._cached(  # type: ignore[no-any-return]
+            "pred", lambda: {name[i]: tuple(name[j] for j in p) for i, p in enumerate(self._pred_i)}
+        )
+
+    @property
+    def _refs(self) -> dict[str, list[tuple[tuple[Group, str], str | None]]]:
+        """The groups each step node refers to, by name (a view, made on first use)."""
+        name = self._names()
+        return self._cached(  # type: ignore[no-any-return]
+            "refs", lambda: {name[i]: refs for i, refs in sorted(self._refs_i.items())}
+        )
+
+    @property
+    def _member_of(self) -> dict[str, list[tuple[Group, str]]]:
+        """The groups of each member, by name (nodes or not yet; a view)."""
+
+        def make() -> dict[str, list[tuple[Group, str]]]:
+            found: dict[str, list[tuple[Group, str]]] = {}
+            for key, fan in self._fanouts.items():
+                for node in fan.members:
+                    found.setdefault(node, []).append(key)
+            return found
+
+        return self._cached("member_of", make)  # type: ignore[no-any-return]
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -506,7 +656,7 @@ class AttackGraph:
             import networkx as nx
 
             cached = nx.DiGraph()
-            for node in sorted(self._succ):
+            for node in self._names():
                 kind = node.split(":", 1)[0]
                 if node.startswith("state:entry:"):
                     kind = "entry"
@@ -518,35 +668,52 @@ class AttackGraph:
 
     def nodes(self) -> list[str]:
         """Every node id, sorted."""
-        return sorted(self._succ)
+        return list(self._names())
 
     def edges(self) -> list[tuple[str, str]]:
         """Every edge ``(from, to)``, sorted."""
-        return sorted((a, b) for a in self._succ for b in self._successors(a))
+        name = self._names()
+        return [(name[a], name[b]) for a in range(len(name)) for b in sorted(self._successors_i(a))]
 
     def sinks(self) -> list[str]:
         """Sink nodes of steps with at least one instance, sorted."""
-        return sorted(n for n in self._succ if n.startswith("sink:"))
+        return [self._nm(i) for i in self._sinks_i]
 
     def successors(self, node: str) -> list[str]:
         return sorted(self._successors(node))
 
     def predecessors(self, node: str) -> list[str]:
-        found = set(self._pred.get(node, ()))
-        for key in self._member_of.get(node, ()):
+        i = self._find(node)
+        if i is None:
+            return []
+        found = set(self._pred_i[i])
+        for key in self._member_i.get(i, ()):
             fan = self._fanouts[key]
-            owner = fan.members[node]
+            owner = fan.nodes[i]
             for excluded, steps in fan.refs.items():
                 if excluded != owner:
                     found.update(steps)
-        return sorted(found)
+        name = self._names()
+        return [name[p] for p in sorted(found)]
 
     def _successors(self, node: str) -> set[str]:
         """Explicit successors and the members of the groups ``node`` refers to."""
-        found = set(self._succ.get(node, ()))
-        for key, excluded in self._refs.get(node, ()):
-            found.update(n for n, owner in self._fanouts[key].members.items() if owner != excluded)
+        i = self._find(node)
+        if i is None:
+            return set()
+        name = self._names()
+        return {name[n] for n in self._successors_i(i)}
+
+    def _successors_i(self, node: int) -> set[int]:
+        found = set(self._succ_i[node])
+        for key, excluded in self._refs_i.get(node, ()):
+            found.update(n for n, owner in self._fanouts[key].nodes.items() if owner != excluded)
         return found
+
+    def _view(self, dist: list[int], order: list[int]) -> dict[str, int]:
+        """Distances by number (in the order met) as a dict by name."""
+        name = self._names()
+        return {name[i]: dist[i] for i in order}
 
     def distances_to(self, *targets: str) -> dict[str, int]:
         """Hop distance from every node that reaches one of ``targets`` to the nearest
@@ -556,7 +723,8 @@ class AttackGraph:
         to the group the first time one is reached; the steps that exclude that member's
         owner wait for a member of another owner. Each group is walked at most twice.
         """
-        return self._reverse_search(targets, local=False)[0]
+        dist, _hops, order = self._reverse_search(tuple(map(self._id, targets)), local=False)
+        return self._view(dist, order)
 
     # -- paths owned by a workload ---------------------------------------------------------
 
@@ -566,37 +734,44 @@ class AttackGraph:
         Nodes at node, cluster, ServiceAccount and namespace-admin scope belong to none."""
         found: dict[str, str] | None = self.memo.get("owners")
         if found is None:
-            workloads = self.workloads
-            found = {}
-            for node in self._succ:
-                key = _owner(node)
-                if key in workloads:
-                    found[node] = key
+            name = self._names()
+            found = {name[i]: w for i, w in enumerate(self._own) if w is not None}
             self.memo["owners"] = found
         return found
 
     def distances_from(self, starts: Iterable[str]) -> dict[str, int]:
         """Hop distance from the nearest of ``starts`` to every node they reach (forward
         BFS), each relation group expanded at most twice (:class:`_Expansions`)."""
-        succ = self._succ
-        refs = self._refs
+        dist, order = self._forward([self._id(s) for s in starts])
+        return self._view(dist, order)
+
+    def _forward(self, starts: list[int]) -> tuple[list[int], list[int]]:
+        """:meth:`distances_from` by number: the distances (-1: not reached) and the nodes
+        reached, in the order met."""
+        succ = self._succ_i
+        refs = self._refs_i
         fanouts = self._fanouts
         expansions = _Expansions[tuple[Group, str]]()
-        dist = dict.fromkeys(starts, 0)
-        queue = deque(dist)
-        while queue:
-            node = queue.popleft()
+        dist = [-1] * len(succ)
+        order: list[int] = []
+        for s in starts:
+            if dist[s] < 0:
+                dist[s] = 0
+                order.append(s)
+        for node in order:  # (the list grows as the search goes: it is the queue)
             d = dist[node] + 1
-            for n in succ.get(node, ()):
-                if n not in dist:
+            for n in succ[node]:
+                if dist[n] < 0:
                     dist[n] = d
-                    queue.append(n)
-            for key, excluded in refs.get(node, ()):
-                for n in expansions.expand(key, excluded, fanouts[key].members):
-                    if n not in dist:
-                        dist[n] = d
-                        queue.append(n)
-        return dist
+                    order.append(n)
+            found = refs.get(node)
+            if found is not None:
+                for key, excluded in found:
+                    for n in expansions.expand(key, excluded, fanouts[key].nodes):
+                        if dist[n] < 0:
+                            dist[n] = d
+                            order.append(n)
+        return dist, order
 
     def local_distances_to(self, *targets: str) -> dict[str, int]:
         """As :meth:`distances_to` over the *local* graph: the edges that stay in one
@@ -604,56 +779,62 @@ class AttackGraph:
         from a node of the same workload). A workload's node has a distance when a way
         from it to a target stays in its workload and then at node, cluster or identity
         scope: a path ending so belongs to that workload."""
-        return self._reverse_search(targets, local=True)[0]
+        dist, _hops, order = self._reverse_search(tuple(map(self._id, targets)), local=True)
+        return self._view(dist, order)
 
     def _reverse_search(
-        self, targets: tuple[str, ...], local: bool
-    ) -> tuple[dict[str, int], dict[str, str]]:
+        self, targets: tuple[int, ...], local: bool
+    ) -> tuple[list[int], list[int], list[int]]:
         """The reverse breadth-first search of :meth:`distances_to` (``local``: of
-        :meth:`local_distances_to`): the distances, and each node's smallest explicit
-        successor one hop nearer (in the local graph, if ``local``), where it has one.
+        :meth:`local_distances_to`): the distances (-1: not reached), each node's smallest
+        explicit successor one hop nearer (in the local graph, if ``local``) where it has
+        one (else -1), and the nodes reached in the order met.
 
         That successor is found on the way: every node at distance d - 1 is taken from the
         queue before any at d and looks at all its predecessors, so each node at d meets
         all its successors at d - 1 (those of an explicit edge; a group's members are
         :meth:`_PathTable.group_min`'s)."""
-        pred = self._pred
-        member_of = self._member_of
+        pred = self._pred_i
+        member_of = self._member_i
         fanouts = self._fanouts
-        owners = self.owners() if local else {}
-        cut = self._local_preds() if local else {}
+        owners = self._own
+        cut = self._local_preds_i() if local else {}
         refs_by_owner = self._refs_by_owner() if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
-        dist = dict.fromkeys(targets, 0)
-        hops: dict[str, str] = {}
-        queue = deque(targets)
-        while queue:
-            node = queue.popleft()
+        dist = [-1] * len(pred)
+        hops = [-1] * len(pred)
+        order: list[int] = []
+        for t in targets:
+            dist[t] = 0
+            order.append(t)
+        for node in order:  # (the list grows as the search goes: it is the queue)
             d = dist[node] + 1
             preds = cut.get(node)
             if preds is None:
-                preds = pred.get(node, ())
+                preds = pred[node]
             for p in preds:
-                at = dist.get(p)
-                if at is None:
+                at = dist[p]
+                if at < 0:
                     dist[p] = d
                     hops[p] = node
-                    queue.append(p)
+                    order.append(p)
                 elif at == d:
-                    hop = hops.get(p)  # none yet if a group member gave p its distance
-                    if hop is None or node < hop:
+                    hop = hops[p]  # none yet if a group member gave p its distance
+                    if hop < 0 or node < hop:
                         hops[p] = node
             keys = member_of.get(node)
-            own = owners.get(node) if keys else None
-            for key in keys or ():
+            if keys is None:
+                continue
+            own = owners[node] if local else None
+            for key in keys:
                 fan = fanouts[key]
-                owner = fan.members[node]
+                owner = fan.nodes[node]
                 if own is not None:  # only steps of the same workload lead here locally
                     for excluded, p in refs_by_owner[key].get(own, ()):
-                        if excluded != owner and p not in dist:
+                        if excluded != owner and dist[p] < 0:
                             dist[p] = d
-                            queue.append(p)
+                            order.append(p)
                     continue
                 if key in done:
                     continue
@@ -671,42 +852,53 @@ class AttackGraph:
                     continue
                 for steps in ready:
                     for p in steps:
-                        if p not in dist:
+                        if dist[p] < 0:
                             dist[p] = d
-                            queue.append(p)
-        return dist, hops
+                            order.append(p)
+        return dist, hops, order
 
     def _local_preds(self) -> dict[str, tuple[str, ...]]:
+        """:meth:`_local_preds_i` by name."""
+        name = self._names()
+        return {
+            name[n]: tuple(name[p] for p in preds) for n, preds in self._local_preds_i().items()
+        }
+
+    def _local_preds_i(self) -> dict[int, tuple[int, ...]]:
         """The predecessors in the local graph (:meth:`local_distances_to`: those of its
         own workload) of each workload's node that has a predecessor of another owner (an
         explicit edge from another workload, a node, the cluster or an identity). Every
         other node's local predecessors are all its predecessors."""
-        found: dict[str, tuple[str, ...]] | None = self.memo.get("local_preds")
+        found: dict[int, tuple[int, ...]] | None = self.memo.get("local_preds")
         if found is None:
             found = {}
-            owners = self.owners()
-            pred = self._pred
-            for node, owner in owners.items():
-                preds = pred.get(node, ())
-                if any(owners.get(p) != owner for p in preds):
-                    found[node] = tuple(p for p in preds if owners.get(p) == owner)
+            owners = self._own
+            pred = self._pred_i
+            for node, owner in enumerate(owners):
+                if owner is None:
+                    continue
+                preds = pred[node]
+                for p in preds:
+                    if owners[p] != owner:
+                        found[node] = tuple(p for p in preds if owners[p] == owner)
+                        break
             self.memo["local_preds"] = found
         return found
 
-    def _refs_by_owner(self) -> dict[tuple[Group, str], dict[str, list[tuple[str | None, str]]]]:
+    def _refs_by_owner(self) -> dict[tuple[Group, str], dict[str, list[tuple[str | None, int]]]]:
         """Per relation group, the steps referring to it that belong to a workload, by
         workload, each with the owner it excludes."""
-        found: dict[tuple[Group, str], dict[str, list[tuple[str | None, str]]]] | None = (
+        found: dict[tuple[Group, str], dict[str, list[tuple[str | None, int]]]] | None = (
             self.memo.get("refs_by_owner")
         )
         if found is None:
-            owners = self.owners()
+            owners = self._own
             found = {}
             for key, fan in self._fanouts.items():
-                by_owner: dict[str, list[tuple[str | None, str]]] = {}
+                by_owner: dict[str, list[tuple[str | None, int]]] = {}
                 for excluded, steps in fan.refs.items():
                     for step in steps:
-                        owner = owners.get(step)
+                        owner = owners[step]
                         if owner is not None:
                             by_owner.setdefault(owner, []).append((excluded, step))
                 found[key] = by_owner
@@ -719,29 +911,40 @@ class AttackGraph:
         memo = self.memo.setdefault("prefixes", {})
         found: _Prefixes | None = memo.get(entry)
         if found is None:
-            starts = [self.entry_node(w, entry) for w in sorted(self.workloads)]
+            starts = [self._id(self.entry_node(w, entry)) for w in sorted(self.workloads)]
             found = memo[entry] = _Prefixes(self, starts)
         return found
 
-    def _hub_tails(self, sink: str) -> dict[str, StepInstance]:
+    def _hub_tails(self, sink: str | int) -> dict[str, StepInstance]:
+        """:meth:`_hub_tails_i` by name."""
+        name = self._names()
+        return {name[s]: inst for s, inst in self._hub_tails_i(self._id(sink)).items()}
+
+    def _hub_tails_i(self, sink: int) -> dict[int, StepInstance]:
         """For a sink whose step fires only at node or cluster scope (``node-tokens``,
         ``node-clear-logs``...: one instance per node class, or at the cluster), the
         instance at each of its states; else nothing. Sinks of the same states share one
         search from those states (:meth:`_sink_targets`)."""
-        tails: dict[str, StepInstance] = {}  # hub state -> the sink's step instance there
-        for inst_node in sorted(self._pred.get(sink, ())):
-            (state,) = self._pred[inst_node]
-            inst = self.instances[inst_node[5:]]
+        tails: dict[int, StepInstance] = {}  # hub state -> the sink's step instance there
+        pred = self._pred_i
+        insts = self._inst
+        for inst_node in sorted(pred[sink]):
+            (state,) = pred[inst_node]
+            inst = insts[inst_node]
+            assert inst is not None
             # (a step of a workload's scope may start from a node or cluster state too)
             if state in tails or inst.scope.scope.level not in ("node", "cluster"):
                 return {}
             tails[state] = inst
         return tails
 
-    def _sink_targets(self, sink: str) -> tuple[tuple[str, ...], dict[str, StepInstance], bool]:
+    def _sink_targets(
+        self, sink: str | int
+    ) -> tuple[tuple[int, ...], dict[int, StepInstance], bool]:
         """Where the local search towards ``sink`` (:meth:`local_distances_to`) starts, the
         sink's instance at each of those states, and whether the table is a hub's (kept
         until :meth:`drop_caches`); no targets: the search starts from the sink itself.
+        By number.
 
         A step instance has one way in, the state it starts from (in the local graph, none
         if another workload's: :meth:`_local_preds`), so a search from the sink meets its
@@ -753,14 +956,15 @@ class AttackGraph:
         three quarters of the nodes): its nodes come in the order the sink's search meets
         them, which is the order of the paths found (:meth:`sink_paths`). The sinks of
         :meth:`_hub_tails` are searched from their states sorted, as they always were."""
-        hub = self._hub_tails(sink)
+        sink = self._id(sink)
+        hub = self._hub_tails_i(sink)
         if hub:
             return tuple(sorted(hub)), hub, True
-        pred = self._pred
-        cut = self._local_preds()
-        member_of = self._member_of
-        smallest: dict[str, str] = {}  # state -> the smallest instance it starts, as met
-        for inst_node in pred.get(sink, ()):
+        pred = self._pred_i
+        cut = self._local_preds_i()
+        member_of = self._member_i
+        smallest: dict[int, int] = {}  # state -> the smallest instance it starts, as met
+        for inst_node in pred[sink]:
             if inst_node in member_of:  # (never: group members are states) then no shortcut
                 return (), {}, False
             preds = cut.get(inst_node)
@@ -768,8 +972,12 @@ class AttackGraph:
                 cur = smallest.get(state)
                 if cur is None or inst_node < cur:
                     smallest[state] = inst_node
-        instances = self.instances
-        tails = {state: instances[node[5:]] for state, node in smallest.items()}
+        insts = self._inst
+        tails: dict[int, StepInstance] = {}
+        for state, node in smallest.items():
+            inst = insts[node]
+            assert inst is not None
+            tails[state] = inst
         return tuple(tails), tails, False
 
     def owned_paths(
@@ -814,36 +1022,36 @@ class AttackGraph:
         it. The searches all sinks share (:meth:`_doors`, :meth:`prefixes`) are memoised;
         the hub tables (:meth:`_sink_targets`) too, until :meth:`drop_caches`."""
         kinds = {e: self.prefixes(e) for e in entries}
+        dists = [pre._d for pre in kinds.values()]
         # the doors of the wanted workloads that entry points reach: per door, each
         # (workload, entry kind) with the door's distance from the nearest entry point
         keys: dict[str, tuple[tuple[str, str], ...]] = {}
-        reached: dict[str, list[tuple[tuple[str, str], int]]] = {}
-        for node, w in self._doors().items():
+        reached: dict[int, list[tuple[tuple[str, str], int]]] = {}
+        for node, w in self._doors_i().items():
             if wanted is not None and w not in wanted:
                 continue
             pairs = keys.get(w)
             if pairs is None:
                 pairs = keys[w] = tuple((w, e) for e in kinds)
             ways = [
-                (pair, d)
-                for pair, pre in zip(pairs, kinds.values(), strict=True)
-                if (d := pre.dist.get(node)) is not None
+                (pair, d) for pair, dist in zip(pairs, dists, strict=True) if (d := dist[node]) >= 0
             ]
             if ways:
                 reached[node] = ways
-        owners = self.owners()
-        pred = self._pred
-        order = sorted(sinks) if sinks is not None else self.sinks()
+        owners = self._own
+        insts = self._inst
+        pred = self._pred_i
+        order = sorted(map(self._id, sinks)) if sinks is not None else self._sinks_i
         plans = {sink: self._sink_targets(sink) for sink in order}
         # the searches sinks share, each kept (with its best nodes) until its last sink
         left = Counter(targets for targets, _t, hub in plans.values() if targets and not hub)
-        shared: dict[tuple[str, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
-        hub_best: dict[tuple[str, ...], dict[tuple[str, str], _Best]] = {}  # of this call's doors
+        shared: dict[tuple[int, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
+        hub_best: dict[tuple[int, ...], dict[tuple[str, str], _Best]] = {}  # of this call's doors
         for sink in order:
             targets, tails, hub = plans[sink]
             if not targets:
                 table = _PathTable(self, sink, local=True)
-                best = _best_nodes(table.dist, reached)
+                best = _best_nodes(table._d, table._order, reached)
             elif hub:
                 kept = self._hub_tables.get(targets)
                 if kept is None:
@@ -851,13 +1059,13 @@ class AttackGraph:
                 table = kept
                 hub_found = hub_best.get(targets)
                 if hub_found is None:
-                    hub_found = hub_best[targets] = _best_nodes(table.dist, reached)
+                    hub_found = hub_best[targets] = _best_nodes(table._d, table._order, reached)
                 best = hub_found
             else:
                 found = shared.get(targets)
                 if found is None:
                     table = _PathTable(self, *targets, local=True)
-                    found = shared[targets] = (table, _best_nodes(table.dist, reached))
+                    found = shared[targets] = (table, _best_nodes(table._d, table._order, reached))
                 table, best = found
                 left[targets] -= 1
                 if not left[targets]:
@@ -882,48 +1090,61 @@ class AttackGraph:
             suffix = table._suffix  # the walks done: most doors' are, for a shared search
             for (w, e), (total, d, node) in best.items():
                 if d:
-                    pre = kinds[e]
-                    found_way = pre._upto.get((node, w))
-                    before, start = found_way if found_way is not None else pre.upto(node, w)
+                    before, start = kinds[e]._way(node, w)
                 else:  # an entry point of the kind
                     before, start = (), node
                 if total < d:  # one of the sink's own instances (above): the path ends there
                     steps = before
                 else:
                     found_way = suffix.get(node) or table.walk(node)
-                    assert found_way is not None  # node is in table.dist
+                    assert found_way is not None  # node is in the table
                     after, end = found_way
-                    if node.startswith("step:"):
+                    if insts[node] is not None:
                         before = before[:-1]  # the walk from node starts with it
                     steps = (*before, *after, tails[end]) if tails else (*before, *after)
-                paths.append((w, e, owners[start], steps))  # start: a workload's entry point
-            yield sink, paths
+                start_owner = owners[start]  # start: a workload's entry point
+                assert start_owner is not None
+                paths.append((w, e, start_owner, steps))
+            yield self._nm(sink), paths
 
     def _doors(self) -> dict[str, str]:
+        """:meth:`_doors_i` by name."""
+        name = self._names()
+        return {name[n]: w for n, w in self._doors_i().items()}
+
+    def _doors_i(self) -> dict[int, str]:
         """The nodes where a path may begin its last stretch in a workload, with the
         workload: its entry points, and its nodes with a predecessor elsewhere (an explicit
         edge from outside the workload, or membership of a relation group). The best node
         of :meth:`owned_paths` is one of them: walking back from any other node of the
         workload along a shortest way to it meets one that is at least as good and nearer
         the start."""
-        found: dict[str, str] | None = self.memo.get("doors")
+        found: dict[int, str] | None = self.memo.get("doors")
         if found is None:
             found = {}
-            member_of = self._member_of
-            entered = self._local_preds()  # those with a predecessor elsewhere
-            for node, owner in self.owners().items():
-                if node.startswith("state:entry:") or node in member_of or node in entered:
+            member_of = self._member_i
+            entered = self._local_preds_i()  # those with a predecessor elsewhere
+            name = self._name
+            for node, owner in enumerate(self._own):
+                if owner is None:
+                    continue
+                if node in member_of or node in entered:
+                    found[node] = owner
+                    continue
+                spelled = name[node]  # (None: a step's)
+                if spelled is not None and spelled.startswith("state:entry:"):
                     found[node] = owner
             self.memo["doors"] = found
         return found
 
-    def _nodes_of(self, key: str) -> list[str]:
+    def _nodes_of(self, key: str) -> list[int]:
         """The nodes of workload ``key`` (see :meth:`owners`)."""
         memo = self.memo.setdefault("nodes_of", {})
         if not memo:
-            for node, owner in self.owners().items():
-                memo.setdefault(owner, []).append(node)
-        found: list[str] = memo.get(key, [])
+            for node, owner in enumerate(self._own):
+                if owner is not None:
+                    memo.setdefault(owner, []).append(node)
+        found: list[int] = memo.get(key, [])
         return found
 
     def _outside_refs(
@@ -934,13 +1155,13 @@ class AttackGraph:
         memo = self.memo.setdefault("outside_refs", {})
         found: set[tuple[str, str | None]] | None = memo.get((key, entries))
         if found is None:
-            owners = self.owners()
-            dists = [self.prefixes(e).dist for e in entries]
+            owners = self._own
+            dists = [self.prefixes(e)._d for e in entries]
             found = set()
             for excluded, steps in self._fanouts[key].refs.items():
                 for step in steps:
-                    if any(step in d for d in dists):
-                        found.add((owners.get(step, ""), excluded))
+                    if any(d[step] >= 0 for d in dists):
+                        found.add((owners[step] or "", excluded))
             memo[(key, entries)] = found
         return found
 
@@ -955,36 +1176,40 @@ class AttackGraph:
         identity): where the paths it owns but does not start begin their part in it.
         Groups for which ``skip`` holds do not count as ways in."""
         kinds = tuple(entries)
-        dists = [self.prefixes(e).dist for e in kinds]
-        owners = self.owners()
+        dists = [self.prefixes(e)._d for e in kinds]
+        owners = self._own
+        pred = self._pred_i
+        member_of = self._member_i
+        name = self._nm
         found: set[str] = set()
         for node in self._nodes_of(key):
-            if not any(node in d for d in dists):
+            if not any(d[node] >= 0 for d in dists):
                 continue
-            if any(
-                owners.get(p) != key and any(p in d for d in dists)
-                for p in self._pred.get(node, ())
-            ):
-                found.add(node)
+            if any(owners[p] != key and any(d[p] >= 0 for d in dists) for p in pred[node]):
+                found.add(name(node))
                 continue
-            for gk in self._member_of.get(node, ()):
+            for gk in member_of.get(node, ()):
                 if skip is not None and skip(gk):
                     continue
                 if any(o != key and x != key for o, x in self._outside_refs(gk, kinds)):
-                    found.add(node)
+                    found.add(name(node))
                     break
         return found
 
     def reachable_from(self, start: str) -> set[str]:
         """Every node reachable from ``start`` (``start`` included)."""
-        seen = {start}
-        queue = deque([start])
+        i = self._find(start)
+        if i is None:
+            return {start}
+        seen = {i}
+        queue = deque([i])
         while queue:
-            for n in self._successors(queue.popleft()):
+            for n in self._successors_i(queue.popleft()):
                 if n not in seen:
                     seen.add(n)
                     queue.append(n)
-        return seen
+        name = self._names()
+        return {name[n] for n in seen}
 
     def techniques_with(
         self, patched: WorkloadFacts, entries: Iterable[str], wanted: Iterable[str] = ()
@@ -1091,6 +1316,8 @@ class AttackGraph:
         distance per node for each node/cluster hub; queries rebuild them on demand)."""
         self._hub_tables.clear()
         self.memo.clear()
+        self.__dict__.pop("_views", None)  # the views by name (:attr:`_succ`...)
+        self._index = None
 
     def entry_node(self, workload: str, entry: str) -> str:
         return f"state:entry:{entry}@{workload}"
@@ -1098,16 +1325,6 @@ class AttackGraph:
     def iter_instances(self) -> Iterator[StepInstance]:
         for key in sorted(self.instances):
             yield self.instances[key]
-
-
-def _as_tuples(lists: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    """``lists`` with each list replaced by the tuple of its distinct items, in order: in
-    place, each list freed as its tuple is made (a second dict of every node, and a dict
-    per node while building, doubled the graph's memory for a moment)."""
-    out: dict[str, Any] = lists  # the same dict, its values changing type
-    for node, items in lists.items():
-        out[node] = tuple(dict.fromkeys(items)) if len(items) > 1 else tuple(items)
-    return out
 
 
 def owned_paths_forked(
@@ -1131,13 +1348,14 @@ def owned_paths_forked(
     graph._doors()
     for e in entries:
         graph.prefixes(e)
-    groups: dict[str | tuple[str, ...], list[str]] = {}
+    groups: dict[str | tuple[int, ...], list[str]] = {}
     for sink in graph.sinks():
         targets = graph._sink_targets(sink)[0]
         groups.setdefault(targets or sink, []).append(sink)
     runs: list[list[str]] = [[] for _ in range(parts)]
     work = [0] * parts
-    weighed = [(sum(len(graph._pred[s]) for s in sinks), sinks) for sinks in groups.values()]
+    pred = graph._pred_i
+    weighed = [(sum(len(pred[graph._id(s)]) for s in sinks), sinks) for sinks in groups.values()]
     for weight, sinks in sorted(weighed, key=lambda ws: -ws[0]):  # stable: ties by sink
         lightest = work.index(min(work))
         runs[lightest] += sinks
@@ -1172,23 +1390,25 @@ def owned_paths_forked(
     return out
 
 
-_Best = tuple[int, int, str]
+_Best = tuple[int, int, int]
 """A candidate node of a path: (distance from the nearest entry point plus the table's
 distance, distance from the nearest entry point, node)."""
 
 
 def _best_nodes(
-    dist: dict[str, int], reached: dict[str, list[tuple[tuple[str, str], int]]]
+    dist: list[int], order: list[int], reached: dict[int, list[tuple[tuple[str, str], int]]]
 ) -> dict[tuple[str, str], _Best]:
-    """Per (workload, entry kind), its best node of a path table (``dist``) among the doors
-    ``reached`` (each with the pairs whose entry points reach it, at what distance): the
-    smallest (total, distance from the entry point, node id). In the order of the table's
-    nodes where each pair first has a candidate (the order of :meth:`AttackGraph.sink_paths`)."""
+    """Per (workload, entry kind), its best node of a path table (``dist``, its nodes in
+    ``order``) among the doors ``reached`` (each with the pairs whose entry points reach
+    it, at what distance): the smallest (total, distance from the entry point, node). In
+    the order of the table's nodes where each pair first has a candidate (the order of
+    :meth:`AttackGraph.sink_paths`)."""
     best: dict[tuple[str, str], _Best] = {}
-    for node, rest in dist.items():
+    for node in order:
         door = reached.get(node)
         if door is None:
             continue
+        rest = dist[node]
         for pair, d in door:
             cand = (d + rest, d, node)
             cur = best.get(pair)
@@ -1197,15 +1417,37 @@ def _best_nodes(
     return best
 
 
+def _spelled(inst: StepInstance | None) -> str:
+    """The name of a step instance's node (see :meth:`AttackGraph._nm`)."""
+    assert inst is not None
+    return inst.node
+
+
 def _owner(node: str) -> str:
     """The workload (or identity) key a state or step node belongs to (``""`` for sinks;
     ``node``/``cluster`` for those scopes)."""
     return node.partition("@")[2].partition("[")[0].partition(":")[0]
 
 
+def _renumbered(lists: list[Any], order: list[int], perm: list[int]) -> list[tuple[int, ...]]:
+    """The lists of node numbers ``lists`` (by old number) as tuples of their distinct
+    new numbers, in order, by new number; each list freed as its tuple is made."""
+    out: list[tuple[int, ...]] = []
+    for old in order:
+        items = lists[old]
+        lists[old] = None
+        if len(items) > 1:
+            out.append(tuple(dict.fromkeys([perm[i] for i in items])))
+        elif items:
+            out.append((perm[items[0]],))
+        else:
+            out.append(())
+    return out
+
+
 def _two_smallest(
-    cur: tuple[str, str | None, str | None] | None, node: str, owner: str | None
-) -> tuple[str, str | None, str | None]:
+    cur: tuple[int, str | None, int | None] | None, node: int, owner: str | None
+) -> tuple[int, str | None, int | None]:
     """``cur`` (the smallest node, its owner, the smallest node of another owner) with
     ``node`` of ``owner`` taken in: what a search needs to pick the smallest node that is
     not of one given owner."""
@@ -1225,27 +1467,33 @@ class _PathTable:
     explicit next hops of one reverse search (:meth:`AttackGraph._reverse_search`; the
     relation groups' through :meth:`group_min`) and memoised suffixes (each with the
     target it ends at); with ``local``, in the local graph
-    (:meth:`AttackGraph.local_distances_to`)."""
+    (:meth:`AttackGraph.local_distances_to`). Targets by name or number; the tables by
+    number (:attr:`dist` and :meth:`next_hop`, :meth:`path` by name)."""
 
-    def __init__(self, graph: AttackGraph, *targets: str, local: bool = False) -> None:
+    def __init__(self, graph: AttackGraph, *targets: str | int, local: bool = False) -> None:
         self.graph = graph
-        self.targets = targets
+        self.targets = tuple(map(graph._id, targets))
         self.local = local
-        self.dist, self._hops = graph._reverse_search(targets, local)
-        self._suffix: dict[str, tuple[tuple[StepInstance, ...], str]] = {
-            t: ((), t) for t in targets
+        self._d, self._hops, self._order = graph._reverse_search(self.targets, local)
+        self._suffix: dict[int, tuple[tuple[StepInstance, ...], int]] = {
+            t: ((), t) for t in self.targets
         }
         # per group: distance -> (smallest member, its owner, smallest of another owner);
         # in a local table of the members of no workload, and apart, per (workload,
         # distance) the smallest member of that workload
         self._group_best: dict[
-            tuple[Group, str], dict[int, tuple[str, str | None, str | None]]
+            tuple[Group, str], dict[int, tuple[int, str | None, int | None]]
         ] = {}
-        self._group_owned: dict[tuple[Group, str], dict[tuple[str, int], str]] = {}
+        self._group_owned: dict[tuple[Group, str], dict[tuple[str, int], int]] = {}
+
+    @property
+    def dist(self) -> dict[str, int]:
+        """The distances by name, in the order the search met the nodes (a new dict)."""
+        return self.graph._view(self._d, self._order)
 
     def group_min(
         self, key: tuple[Group, str], want: int, excluded: str | None, own: str | None = None
-    ) -> str | None:
+    ) -> int | None:
         """The smallest member of group ``key`` at distance ``want`` not owned by
         ``excluded`` (``None`` if there is none); in a local table, of no workload or of
         ``own``'s."""
@@ -1253,20 +1501,21 @@ class _PathTable:
         if best is None:
             best = self._group_best[key] = {}
             owned = self._group_owned[key] = {}
-            owners = self.graph.owners() if self.local else {}
-            dist = self.dist
-            for node, owner in self.graph._fanouts[key].members.items():
-                d = dist.get(node)
-                if d is None:
+            owners = self.graph._own
+            local = self.local
+            dist = self._d
+            for node, owner in self.graph._fanouts[key].nodes.items():
+                d = dist[node]
+                if d < 0:
                     continue
-                workload = owners.get(node)
+                workload = owners[node] if local else None
                 if workload is not None:
                     cur_owned = owned.get((workload, d))
                     if cur_owned is None or node < cur_owned:
                         owned[(workload, d)] = node
                     continue
                 best[d] = _two_smallest(best.get(d), node, owner)
-        member: str | None = None
+        member: int | None = None
         found = best.get(want)
         if found is not None:
             first, first_owner, other = found
@@ -1277,43 +1526,50 @@ class _PathTable:
                 member = mine
         return member
 
-    def path(self, start: str) -> tuple[StepInstance, ...] | None:
+    def path(self, start: str | int) -> tuple[StepInstance, ...] | None:
         """The step instances from ``start`` to the nearest target, or ``None``."""
-        found = self.walk(start)
+        i = self.graph._find(start) if isinstance(start, str) else start
+        found = self.walk(i) if i is not None else None
         return found[0] if found is not None else None
 
     def next_hop(self, node: str) -> str:
+        """:meth:`_next` by name."""
+        return self.graph._nm(self._next(self.graph._id(node)))
+
+    def _next(self, node: int) -> int:
         """The smallest successor of ``node`` one hop nearer the targets (in the local graph
         for a local table: none of another workload)."""
-        best = self._hops.get(node)  # the explicit successors' (AttackGraph._reverse_search)
-        refs = self.graph._refs.get(node)
+        best = self._hops[node]  # the explicit successors' (AttackGraph._reverse_search)
+        refs = self.graph._refs_i.get(node)
         if refs:
-            want = self.dist[node] - 1
-            own = self.graph.owners().get(node) if self.local else None
+            want = self._d[node] - 1
+            own = self.graph._own[node] if self.local else None
             for key, excluded in refs:
                 member = self.group_min(key, want, excluded, own)
-                if member is not None and (best is None or member < best):
+                if member is not None and (best < 0 or member < best):
                     best = member
-        assert best is not None, f"no next hop from {node}"  # dist[node] came from one
+        assert best >= 0, f"no next hop from {self.graph._nm(node)}"  # dist came from one
         return best
 
-    def walk(self, start: str) -> tuple[tuple[StepInstance, ...], str] | None:
+    def walk(self, start: int) -> tuple[tuple[StepInstance, ...], int] | None:
         """The step instances from ``start`` to the nearest target, and that target, or
         ``None`` if unreachable."""
-        if start not in self.dist:
+        if self._d[start] < 0:
             return None
         suffix = self._suffix
         hops = self._hops
-        refs = self.graph._refs
-        trail: list[str] = []
+        refs = self.graph._refs_i
+        trail: list[int] = []
         node = start
         while node not in suffix:
             trail.append(node)
-            node = self.next_hop(node) if node in refs else hops[node]
+            node = self._next(node) if node in refs else hops[node]
         tail, end = suffix[node]
+        insts = self.graph._inst
         for n in reversed(trail):
-            if n.startswith("step:"):
-                tail = (self.graph.instances[n[5:]], *tail)
+            inst = insts[n]
+            if inst is not None:
+                tail = (inst, *tail)
             suffix[n] = (tail, end)
         return tail, end
 
@@ -1322,33 +1578,39 @@ class _Prefixes:
     """The shortest ways from the nearest of some start nodes (one forward search), walked
     back from any node they reach: at each step the predecessor one hop nearer, one of a
     preferred workload first, then the smallest node id; memoised per (node, preference)
-    asked, and per node the way that prefers none (:meth:`upto`)."""
+    asked, and per node the way that prefers none (:meth:`upto`). By number (:attr:`dist`
+    and :meth:`upto` by name)."""
 
-    def __init__(self, graph: AttackGraph, starts: list[str]) -> None:
+    def __init__(self, graph: AttackGraph, starts: list[int]) -> None:
         self.graph = graph
-        self.dist = graph.distances_from(starts)
+        self._d, self._order = graph._forward(starts)
         # per node: (distance, workload or None for any) -> smallest explicit predecessor
-        self._explicit: dict[str, dict[tuple[int, str | None], str]] = {}
+        self._explicit: dict[int, dict[tuple[int, str | None], int]] = {}
         # per group: (distance, workload or None for any) -> (smallest referrer, the owner
         # it excludes, smallest referrer excluding another owner)
         self._refs: dict[
-            tuple[Group, str], dict[tuple[int, str | None], tuple[str, str | None, str | None]]
+            tuple[Group, str], dict[tuple[int, str | None], tuple[int, str | None, int | None]]
         ] = {}
-        self._upto: dict[tuple[str, str], tuple[tuple[StepInstance, ...], str]] = {}
-        self._plain: dict[str, tuple[tuple[StepInstance, ...], str]] = {}  # _plain_upto
-        self._plain_prev: dict[str, str] = {}
+        self._upto: dict[tuple[int, str], tuple[tuple[StepInstance, ...], int]] = {}
+        self._plain: dict[int, tuple[tuple[StepInstance, ...], int]] = {}  # _plain_upto
+        self._plain_prev: dict[int, int] = {}
 
-    def _explicit_best(self, node: str) -> dict[tuple[int, str | None], str]:
+    @property
+    def dist(self) -> dict[str, int]:
+        """The distances by name, in the order the search met the nodes (a new dict)."""
+        return self.graph._view(self._d, self._order)
+
+    def _explicit_best(self, node: int) -> dict[tuple[int, str | None], int]:
         found = self._explicit.get(node)
         if found is None:
             found = self._explicit[node] = {}
-            owners = self.graph.owners()
-            dist = self.dist
-            for p in self.graph._pred.get(node, ()):
-                d = dist.get(p)
-                if d is None:
+            owners = self.graph._own
+            dist = self._d
+            for p in self.graph._pred_i[node]:
+                d = dist[p]
+                if d < 0:
                     continue
-                for bucket in ((d, None), (d, owners.get(p))):
+                for bucket in ((d, None), (d, owners[p])):
                     cur = found.get(bucket)
                     if cur is None or p < cur:
                         found[bucket] = p
@@ -1356,38 +1618,38 @@ class _Prefixes:
 
     def _ref_best(
         self, key: tuple[Group, str]
-    ) -> dict[tuple[int, str | None], tuple[str, str | None, str | None]]:
+    ) -> dict[tuple[int, str | None], tuple[int, str | None, int | None]]:
         found = self._refs.get(key)
         if found is None:
             found = self._refs[key] = {}
-            owners = self.graph.owners()
-            dist = self.dist
+            owners = self.graph._own
+            dist = self._d
             for excluded, steps in self.graph._fanouts[key].refs.items():
                 for p in steps:
-                    d = dist.get(p)
-                    if d is None:
+                    d = dist[p]
+                    if d < 0:
                         continue
-                    for bucket in ((d, None), (d, owners.get(p))):
+                    for bucket in ((d, None), (d, owners[p])):
                         found[bucket] = _two_smallest(found.get(bucket), p, excluded)
         return found
 
-    def _smallest_previous(self, node: str, owner: str | None) -> str | None:
+    def _smallest_previous(self, node: int, owner: str | None) -> int | None:
         """The smallest predecessor of ``node`` one hop nearer the starts, of ``owner``'s
         workload (``None``: of any), over explicit edges and relation groups; or ``None``."""
-        bucket = (self.dist[node] - 1, owner)
+        bucket = (self._d[node] - 1, owner)
         best = self._explicit_best(node).get(bucket)
         graph = self.graph
-        for key in graph._member_of.get(node, ()):
+        for key in graph._member_i.get(node, ()):
             cur = self._ref_best(key).get(bucket)
             if cur is None:
                 continue
             first, first_excl, other = cur
-            p = first if first_excl != graph._fanouts[key].members[node] else other
+            p = first if first_excl != graph._fanouts[key].nodes[node] else other
             if p is not None and (best is None or p < best):
                 best = p
         return best
 
-    def _plain_previous(self, node: str) -> str:
+    def _plain_previous(self, node: int) -> int:
         """The smallest predecessor of ``node`` one hop nearer the starts (memoised)."""
         found = self._plain_prev.get(node)
         if found is None:
@@ -1396,13 +1658,13 @@ class _Prefixes:
             self._plain_prev[node] = found
         return found
 
-    def _plain_upto(self, node: str) -> tuple[tuple[StepInstance, ...], str]:
+    def _plain_upto(self, node: int) -> tuple[tuple[StepInstance, ...], int]:
         """:meth:`upto` preferring no workload: at each node the smallest predecessor;
         memoised per node (every preference that never finds a node of its own on this
         way shares it)."""
         memo = self._plain
-        dist = self.dist
-        trail: list[str] = []
+        dist = self._d
+        trail: list[int] = []
         n = node
         found = memo.get(n)
         while found is None:
@@ -1413,14 +1675,20 @@ class _Prefixes:
             n = self._plain_previous(n)
             found = memo.get(n)
         steps, start = found
-        instances = self.graph.instances
+        insts = self.graph._inst
         for t in reversed(trail):
-            if t.startswith("step:"):
-                steps = (*steps, instances[t[5:]])
+            inst = insts[t]
+            if inst is not None:
+                steps = (*steps, inst)
             memo[t] = (steps, start)
         return steps, start
 
     def upto(self, node: str, prefer: str) -> tuple[tuple[StepInstance, ...], str]:
+        """:meth:`_way` by name."""
+        steps, start = self._way(self.graph._id(node), prefer)
+        return steps, self.graph._nm(start)
+
+    def _way(self, node: int, prefer: str) -> tuple[tuple[StepInstance, ...], int]:
         """The step instances from the nearest start up to ``node`` (included, if a step),
         and that start; ways through ``prefer``'s workload first: at each node back, the
         smallest predecessor one hop nearer of ``prefer``'s workload if one is, else the
@@ -1436,8 +1704,8 @@ class _Prefixes:
         found = memo.get((node, prefer))
         if found is not None:
             return found
-        dist = self.dist
-        trail: list[str] = []  # the nodes back from ``node`` whose steps follow ``found``
+        dist = self._d
+        trail: list[int] = []  # the nodes back from ``node`` whose steps follow ``found``
         plain = -1  # from trail[plain] on, the way back has taken the plain choices only
         n = node
         while True:
@@ -1462,9 +1730,10 @@ class _Prefixes:
             if found is not None:
                 break
         steps, start = found
-        instances = self.graph.instances
+        insts = self.graph._inst
         for t in reversed(trail):
-            if t.startswith("step:"):
-                steps = (*steps, instances[t[5:]])
+            inst = insts[t]
+            if inst is not None:
+                steps = (*steps, inst)
         memo[(node, prefer)] = (steps, start)
         return steps, start
