@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from attackmap._fork import fork_map
 from attackmap.graph._catalogue import Catalogue, Step
@@ -226,6 +226,7 @@ class AttackGraph:
         # lists; then renumbered in name order (:meth:`_number`).
         self._ids: dict[str, int] = {}
         self._made: list[str | None] = []  # (None: a step's, see _add_step)
+        self._nums: list[int] = []  # 0, 1, ...: each number's one int object
         self._name: list[str | None] = []  # once numbered (None: a step's, see _nm)
         self._out: list[Any] = []
         self._in: list[Any] = []
@@ -255,15 +256,30 @@ class AttackGraph:
     def _number(self) -> None:
         """Renumber the nodes in name order (one sort, then list lookups through the
         permutation), adjacency as tuples without duplicate edges (the first of each, in
-        order), and each node's owner (:meth:`owners`). A step's name is spelled for the
-        sort only (:meth:`_nm`: ~250k names, 26 MB at 10k workloads)."""
-        made, insts = self._made, self._inst
-        spelled = [name if name is not None else _spelled(insts[i]) for i, name in enumerate(made)]
-        nums = list(range(len(made)))  # the numbers: one int object each, shared from here
-        order = sorted(nums, key=spelled.__getitem__)  # old number, by new number
+        order), and each node's owner (:meth:`owners`).
+
+        A step's node is never named here (:meth:`_nm`: ~250k names, 26 MB at 10k
+        workloads): every other name starts ``sink:`` or ``state:``, before ``step:``, so
+        the steps come after them, in the order of their instances' ids. The numbers are
+        the int objects the build made (:attr:`_nums`): none is made or freed here."""
+        made, insts, nums = self._made, self._inst, self._nums
+        spelled = cast(list[str], made)  # read for the named nodes only
+        of_step = cast(list[StepInstance], insts)  # read for the steps only
+        named = [i for i in nums if made[i] is not None]
+        steps = [i for i in nums if made[i] is None]
+        named.sort(key=spelled.__getitem__)
+        steps.sort(key=lambda i: of_step[i].id)
+        assert not any(spelled[i].startswith("step:") for i in named)
+        later = [i for i in named if spelled[i] > "step:"]  # (none: names after a step's)
+        if later:
+            named = [i for i in named if spelled[i] < "step:"]
+        order = named + steps + later  # old number, by new number
+        del named, steps, later
         holders = {w: w for w in self.workloads}  # one string object per workload key
-        self._own = [holders.get(_owner(spelled[old])) for old in order]
-        del spelled
+        self._own = [
+            holders.get(_owner(spelled[old] if made[old] is not None else of_step[old].id))
+            for old in order
+        ]
         perm = [0] * len(order)  # new number, by old number
         for new in nums:
             perm[order[new]] = new
@@ -284,7 +300,8 @@ class AttackGraph:
         self._inst = [insts[old] for old in order]
         self._name = [made[old] for old in order]
         self._made = []
-        del made, insts
+        self._nums = []
+        del made, insts, nums
         self._succ_i = _renumbered(self._out, order, perm)
         self._out = []
         self._pred_i = _renumbered(self._in, order, perm)
@@ -538,6 +555,7 @@ class AttackGraph:
         found = self._ids.get(node)
         if found is None:
             found = self._ids[node] = len(self._made)
+            self._nums.append(found)
             self._made.append(node)
             self._out.append([])
             self._in.append([])
@@ -553,6 +571,7 @@ class AttackGraph:
             self._inst[found] = inst
             return found
         found = len(self._made)
+        self._nums.append(found)
         self._made.append(None)
         self._out.append([])
         self._in.append([])
@@ -1415,12 +1434,6 @@ def _best_nodes(
             if cur is None or cand < cur:
                 best[pair] = cand
     return best
-
-
-def _spelled(inst: StepInstance | None) -> str:
-    """The name of a step instance's node (see :meth:`AttackGraph._nm`)."""
-    assert inst is not None
-    return inst.node
 
 
 def _owner(node: str) -> str:
