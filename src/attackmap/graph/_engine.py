@@ -1501,8 +1501,12 @@ class _PathTable:
 
     @property
     def dist(self) -> dict[str, int]:
-        """The distances by name, in the order the search met the nodes (a new dict)."""
-        return self.graph._view(self._d, self._order)
+        """The distances by name, in the order the search met the nodes (a view, made on
+        first use: the searches read :attr:`_d`)."""
+        view: dict[str, int] | None = self.__dict__.get("_dist")
+        if view is None:
+            view = self.__dict__["_dist"] = self.graph._view(self._d, self._order)
+        return view
 
     def group_min(
         self, key: tuple[Group, str], want: int, excluded: str | None, own: str | None = None
@@ -1610,8 +1614,12 @@ class _Prefixes:
 
     @property
     def dist(self) -> dict[str, int]:
-        """The distances by name, in the order the search met the nodes (a new dict)."""
-        return self.graph._view(self._d, self._order)
+        """The distances by name, in the order the search met the nodes (a view, made on
+        first use: the searches read :attr:`_d`)."""
+        view: dict[str, int] | None = self.__dict__.get("_dist")
+        if view is None:
+            view = self.__dict__["_dist"] = self.graph._view(self._d, self._order)
+        return view
 
     def _explicit_best(self, node: int) -> dict[tuple[int, str | None], int]:
         found = self._explicit.get(node)
