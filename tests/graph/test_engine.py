@@ -250,6 +250,35 @@ def test_paths_over_groups_are_the_plain_shortest_paths(catalogue: Catalogue) ->
     assert crossing
 
 
+def test_names_that_are_no_node_are_isolated_nodes(catalogue: Catalogue) -> None:
+    """The queries by name take a name the graph has no node of as an isolated node (the
+    graph is numbered inside; its API stays by name): at distance 0 from itself, reaching
+    nothing; a sink of no step has no paths; an entry kind of no node starts none."""
+    graph = AttackGraph(cluster(), catalogue)
+    sink = graph.sinks()[0]
+    for search in (graph.distances_to, graph.local_distances_to):
+        found = search("sink:no-such-step", sink)
+        known = search(sink)
+        assert list(found)[:2] == ["sink:no-such-step", sink]
+        assert found == {"sink:no-such-step": 0, **known}
+    start = graph.entry_node(sorted(graph.workloads)[0], "external")
+    assert graph.distances_from(["state:nowhere", start]) == {
+        "state:nowhere": 0,
+        **graph.distances_from([start]),
+    }
+    paths = graph.owned_paths(ENTRY_KINDS, sinks=["sink:no-such-step", sink])
+    assert paths == graph.owned_paths(ENTRY_KINDS, sinks=[sink])
+    assert [s for s, _paths in graph.sink_paths(ENTRY_KINDS, sinks=["sink:zzz", sink])] == [
+        sink,
+        "sink:zzz",
+    ]
+    assert not any(graph.owned_paths(["no-such-entry"]).values())
+    pre = graph.prefixes("no-such-entry")
+    assert pre.dist == dict.fromkeys(
+        (graph.entry_node(w, "no-such-entry") for w in sorted(graph.workloads)), 0
+    )
+
+
 def full_graph_techniques(
     fb: FactBase, catalogue: Catalogue, key: str, patched: WorkloadFacts
 ) -> set[str]:

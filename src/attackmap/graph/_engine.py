@@ -18,6 +18,7 @@ deterministic.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -269,17 +270,16 @@ class AttackGraph:
         steps = [i for i in nums if made[i] is None]
         named.sort(key=spelled.__getitem__)
         steps.sort(key=lambda i: of_step[i].id)
-        assert not any(spelled[i].startswith("step:") for i in named)
-        later = [i for i in named if spelled[i] > "step:"]  # (none: names after a step's)
+        # the names from "step:" on (none: every name starts "sink:" or "state:") sort after
+        # the steps', a name that starts "step:" itself would be a step's: refused
+        cut = bisect_left(named, "step:", key=spelled.__getitem__)
+        later = named[cut:]
         if later:
-            named = [i for i in named if spelled[i] < "step:"]
+            if any(spelled[i].startswith("step:") for i in later):
+                raise AssertionError("a node named as a step's that is not a step instance")
+            del named[cut:]
         order = named + steps + later  # old number, by new number
         del named, steps, later
-        holders = {w: w for w in self.workloads}  # one string object per workload key
-        self._own = [
-            holders.get(_owner(spelled[old] if made[old] is not None else of_step[old].id))
-            for old in order
-        ]
         perm = [0] * len(order)  # new number, by old number
         for new in nums:
             perm[order[new]] = new
@@ -604,6 +604,19 @@ class AttackGraph:
             return inst.node
         return found
 
+    @property
+    def _own(self) -> list[str | None]:
+        """Each node's owner workload (its key's one string object), or ``None``: made on
+        first use (a patched workload's small graph, :meth:`techniques_with`, never asks)."""
+        found: list[str | None] | None = self.__dict__.get("_owners")
+        if found is None:
+            holders = {w: w for w in self.workloads}  # one string object per workload key
+            found = self.__dict__["_owners"] = [
+                holders.get(_owner(name if name is not None else inst.id))  # type: ignore[union-attr]
+                for name, inst in zip(self._name, self._inst, strict=True)
+            ]
+        return found
+
     def _names(self) -> list[str]:
         """Every node's name, by number (made on first use, until :meth:`drop_caches`: the
         views by name share its strings)."""
@@ -742,8 +755,7 @@ class AttackGraph:
         to the group the first time one is reached; the steps that exclude that member's
         owner wait for a member of another owner. Each group is walked at most twice.
         """
-        dist, _hops, order = self._reverse_search(tuple(map(self._id, targets)), local=False)
-        return self._view(dist, order)
+        return self._named_search(targets, local=False)
 
     # -- paths owned by a workload ---------------------------------------------------------
 
@@ -761,8 +773,19 @@ class AttackGraph:
     def distances_from(self, starts: Iterable[str]) -> dict[str, int]:
         """Hop distance from the nearest of ``starts`` to every node they reach (forward
         BFS), each relation group expanded at most twice (:class:`_Expansions`)."""
-        dist, order = self._forward([self._id(s) for s in starts])
-        return self._view(dist, order)
+        starts = list(starts)
+        dist, order = self._forward(self._numbers(starts))
+        return {**dict.fromkeys(starts, 0), **self._view(dist, order)}
+
+    def _numbers(self, names: Iterable[str]) -> list[int]:
+        """The numbers of the nodes among ``names`` (a name that is no node has none)."""
+        return [i for i in map(self._find, names) if i is not None]
+
+    def _named_search(self, targets: tuple[str, ...], local: bool) -> dict[str, int]:
+        """:meth:`_reverse_search` from ``targets`` by name; a target that is no node is
+        at distance 0 and reaches nothing, as an isolated node."""
+        dist, _hops, order = self._reverse_search(tuple(self._numbers(targets)), local)
+        return {**dict.fromkeys(targets, 0), **self._view(dist, order)}
 
     def _forward(self, starts: list[int]) -> tuple[list[int], list[int]]:
         """:meth:`distances_from` by number: the distances (-1: not reached) and the nodes
@@ -798,8 +821,7 @@ class AttackGraph:
         from a node of the same workload). A workload's node has a distance when a way
         from it to a target stays in its workload and then at node, cluster or identity
         scope: a path ending so belongs to that workload."""
-        dist, _hops, order = self._reverse_search(tuple(map(self._id, targets)), local=True)
-        return self._view(dist, order)
+        return self._named_search(targets, local=True)
 
     def _reverse_search(
         self, targets: tuple[int, ...], local: bool
@@ -930,8 +952,8 @@ class AttackGraph:
         memo = self.memo.setdefault("prefixes", {})
         found: _Prefixes | None = memo.get(entry)
         if found is None:
-            starts = [self._id(self.entry_node(w, entry)) for w in sorted(self.workloads)]
-            found = memo[entry] = _Prefixes(self, starts)
+            names = [self.entry_node(w, entry) for w in sorted(self.workloads)]
+            found = memo[entry] = _Prefixes(self, names)
         return found
 
     def _hub_tails(self, sink: str | int) -> dict[str, StepInstance]:
@@ -1060,13 +1082,19 @@ class AttackGraph:
         owners = self._own
         insts = self._inst
         pred = self._pred_i
-        order = sorted(map(self._id, sinks)) if sinks is not None else self._sinks_i
-        plans = {sink: self._sink_targets(sink) for sink in order}
+        # the sinks asked for in name order: a name that is no node has no paths (None)
+        asked = sorted(sinks) if sinks is not None else None
+        order = self._sinks_i if asked is None else [self._find(n) for n in asked]
+        plans = {sink: self._sink_targets(sink) for sink in order if sink is not None}
         # the searches sinks share, each kept (with its best nodes) until its last sink
         left = Counter(targets for targets, _t, hub in plans.values() if targets and not hub)
         shared: dict[tuple[int, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
         hub_best: dict[tuple[int, ...], dict[tuple[str, str], _Best]] = {}  # of this call's doors
-        for sink in order:
+        for at, sink in enumerate(order):
+            if sink is None:
+                assert asked is not None
+                yield asked[at], []
+                continue
             targets, tails, hub = plans[sink]
             if not targets:
                 table = _PathTable(self, sink, local=True)
@@ -1303,10 +1331,15 @@ class AttackGraph:
         def successors(node: str) -> Iterator[str]:
             mine = _owner(node) == key
             graph = local if mine else self
-            for n in graph._succ.get(node, ()):
+            at = graph._find(node)
+            if at is None:
+                return
+            name = graph._names()
+            for j in graph._succ_i[at]:
+                n = name[j]
                 if free(n) or (mine and _owner(n) == key):
                     yield n
-            for gk, excluded in graph._refs.get(node, ()):
+            for gk, excluded in graph._refs_i.get(at, ()):
                 for n in expansions.expand((gk, mine), excluded, members(gk)):
                     if free(n) or (mine and _owner(n) == key):
                         yield n
@@ -1598,9 +1631,10 @@ class _Prefixes:
     asked, and per node the way that prefers none (:meth:`upto`). By number (:attr:`dist`
     and :meth:`upto` by name)."""
 
-    def __init__(self, graph: AttackGraph, starts: list[int]) -> None:
+    def __init__(self, graph: AttackGraph, starts: list[str]) -> None:
         self.graph = graph
-        self._d, self._order = graph._forward(starts)
+        self._starts = starts  # (a name that is no node starts nothing: at 0 in dist)
+        self._d, self._order = graph._forward(graph._numbers(starts))
         # per node: (distance, workload or None for any) -> smallest explicit predecessor
         self._explicit: dict[int, dict[tuple[int, str | None], int]] = {}
         # per group: (distance, workload or None for any) -> (smallest referrer, the owner
@@ -1618,7 +1652,10 @@ class _Prefixes:
         first use: the searches read :attr:`_d`)."""
         view: dict[str, int] | None = self.__dict__.get("_dist")
         if view is None:
-            view = self.__dict__["_dist"] = self.graph._view(self._d, self._order)
+            view = self.__dict__["_dist"] = {
+                **dict.fromkeys(self._starts, 0),
+                **self.graph._view(self._d, self._order),
+            }
         return view
 
     def _explicit_best(self, node: int) -> dict[tuple[int, str | None], int]:
