@@ -550,16 +550,22 @@ class AttackGraph:
                 self._add_node(node)
         fan.complete = True
 
+    def _new_node(self, name: str | None, inst: StepInstance | None) -> int:
+        """A new node, named or a step instance's (``name`` None: spelled when asked); its
+        number (while building: in creation order)."""
+        found = len(self._made)
+        self._nums.append(found)
+        self._made.append(name)
+        self._out.append([])
+        self._in.append([])
+        self._inst.append(inst)
+        return found
+
     def _add_node(self, node: str) -> int:
-        """Create ``node`` if new; its number (while building: in creation order)."""
+        """Create ``node`` if new; its number."""
         found = self._ids.get(node)
         if found is None:
-            found = self._ids[node] = len(self._made)
-            self._nums.append(found)
-            self._made.append(node)
-            self._out.append([])
-            self._in.append([])
-            self._inst.append(None)
+            found = self._ids[node] = self._new_node(node, None)
         return found
 
     def _add_step(self, inst: StepInstance) -> int:
@@ -570,13 +576,7 @@ class AttackGraph:
             found = self._inst.index(prev)
             self._inst[found] = inst
             return found
-        found = len(self._made)
-        self._nums.append(found)
-        self._made.append(None)
-        self._out.append([])
-        self._in.append([])
-        self._inst.append(inst)
-        return found
+        return self._new_node(None, inst)
 
     def _add_edge(self, a: int, b: str) -> None:
         to = self._add_node(b)
@@ -1614,6 +1614,7 @@ class _PathTable:
         while node not in suffix:
             trail.append(node)
             node = self._next(node) if node in refs else hops[node]
+            assert node >= 0, "a node the search reached without a next hop"  # (-1 wraps)
         tail, end = suffix[node]
         insts = self.graph._inst
         for n in reversed(trail):
