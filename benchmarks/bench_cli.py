@@ -11,11 +11,12 @@ largest single process of the tree).
 
 A child's ``ru_maxrss`` is never less than the peak of this process's memory
 (``VmHWM``): on Linux ``exec`` records the peak of the memory it replaces, and Python
-starts a child with ``vfork``, so that memory is this process's. Where the child's figure does not exceed this process's
-peak it is not the child's: ``largest_process_peak_rss_mb`` is then the largest
-``VmHWM`` (the peak of the process's own memory) sampled from the tree's processes (none,
-``null``, for a child that ends before the first sample), and ``rss_floor_mb`` says so. This process keeps itself small (checkov's JSON output is
-read in a child) so that it never happens in ``make bench``.
+starts a child with ``vfork``, so that memory is this process's. Where the child's figure
+does not exceed this process's peak it is not the child's: ``largest_process_peak_rss_mb``
+is then the largest ``VmHWM`` (the peak of a process's own memory) sampled from the
+tree's processes (none, ``null``, for a child that ends before the first sample), and
+``rss_floor_mb`` says so. This process keeps itself small (checkov's JSON output is read
+in a child) so that it does not happen in ``make bench``.
 
 * ``json``: ``analyze DIR --format json -o FILE`` (the report's size is ``json_bytes``);
 * ``table``: ``analyze DIR --format table`` with stdout in a file (not a terminal), run
@@ -155,10 +156,10 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # leftovers of a killed tree
     cpu = usage.ru_utime + usage.ru_stime
-    largest: float | None = usage.ru_maxrss / 1024
-    floored = largest is not None and largest <= floor  # this process's peak, not the child's
-    if floored:
-        largest = high_water or None  # None: the child ended before the first sample
+    own = usage.ru_maxrss / 1024
+    floored = own <= floor  # this process's peak, not the child's
+    # (None: a floored child that ended before the first sample)
+    largest = (high_water or None) if floored else own
     most = max(peak, largest or 0.0)
     result: dict[str, Any] = {
         "wall_s": round(wall, 3),
