@@ -1397,7 +1397,7 @@ def owned_paths_forked(
     :meth:`AttackGraph.owned_paths` appends them."""
     entries = tuple(entries)
     wanted = set(workloads)
-    graph._doors()
+    graph._doors_i()
     for e in entries:
         graph.prefixes(e)
     groups: dict[str | tuple[int, ...], list[str]] = {}
