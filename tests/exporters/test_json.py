@@ -26,7 +26,7 @@ from attackmap._jsontext import dumps
 from attackmap.exporters import EXPORTERS
 from attackmap.exporters._json import JsonExporter
 from attackmap.graph import Report
-from attackmap.graph._report import DocumentTables, FactUse, PathStep
+from attackmap.graph._report import DocumentTables, FactUse, PathStep, StepRow, UseRow
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((REPO / "tests" / "graph" / "manifests").rglob("*.yaml"))
@@ -395,6 +395,26 @@ def test_table_rows_written_as_text_are_json_dumps() -> None:
         ]
     with pytest.raises(KeyError, match="workloads"):
         tables.table_texts("workloads", pretty=False)
+    # the writer's records (StepRow, UseRow) make the same tables as the report's models
+    records = [
+        StepRow(*(getattr(s, f) for f in StepRow._fields))._replace(
+            facts=tuple(UseRow(*(getattr(u, f) for f in UseRow._fields)) for u in s.facts)
+        )
+        for s in steps
+    ]
+    recorded = DocumentTables(records, {})
+    for table in rows:
+        for pretty in (False, True):
+            assert list(recorded.table_texts(table, pretty=pretty)) == list(
+                tables.table_texts(table, pretty=pretty)
+            ), table
+
+
+def test_writer_records_have_the_models_fields_in_order() -> None:
+    # A field added to PathStep or FactUse reaches the document of Report.write_json; the
+    # writer's records must carry it too, in the same order (their tuples are the fields).
+    assert StepRow._fields == tuple(PathStep.model_fields)
+    assert UseRow._fields == tuple(FactUse.model_fields)
 
 
 def test_to_dict_keeps_its_key_order(synthetic: Report) -> None:

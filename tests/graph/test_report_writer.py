@@ -306,20 +306,20 @@ def test_workers_make_steps_and_write_runs(
 ) -> None:
     """With two processes, each makes a part of the step instances and writes a run of
     workloads (a file per call and process, so forked children report too)."""
-    path_step, run = _analysis.Analyzer._path_step, ReportWriter._run
+    step_row, run = _analysis.Analyzer._step_row, ReportWriter._run
 
     def record(phase: str) -> None:
         (tmp_path / f"{phase}-{os.getpid()}").touch()
 
     def recorded_step(analyzer: Any, *args: Any) -> Any:
         record("step")
-        return path_step(analyzer, *args)
+        return step_row(analyzer, *args)
 
     def recorded_run(writer: Any, *args: Any, **kwargs: Any) -> None:
         record("run")
         run(writer, *args, **kwargs)
 
-    monkeypatch.setattr(_analysis.Analyzer, "_path_step", recorded_step)
+    monkeypatch.setattr(_analysis.Analyzer, "_step_row", recorded_step)
     monkeypatch.setattr(ReportWriter, "_run", recorded_run)
     text, _outline = _written(cluster, goals=GOALS, workers=2)
     assert text == _document(attackmap.analyze(cluster, goals=GOALS), pretty=False)

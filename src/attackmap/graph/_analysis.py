@@ -43,7 +43,9 @@ from attackmap.graph._report import (
     Reached,
     Report,
     ReportOutline,
+    StepRow,
     TechniqueFinding,
+    UseRow,
     WorkloadAnalysis,
     WorkloadOutline,
     common_controls,
@@ -105,7 +107,12 @@ _Ranked = tuple[str, bool, list[PathRow]]
 kept paths (entry, origin, the step instances made)."""
 
 
-_StepFields = tuple[tuple[tuple[str, str, int | None, str, str], ...], tuple[str, ...]]
+_UseFields = tuple[str, str, int | None, str, str]
+"""A fact use's fields: fact, path, line, field, detail (:class:`FactUse`'s order)."""
+
+U = TypeVar("U", FactUse, UseRow)
+
+_StepFields = tuple[tuple[_UseFields, ...], tuple[str, ...]]
 """A path step as a forked worker sends it back: its fact uses' fields, its ``broken_by``."""
 
 
@@ -191,9 +198,10 @@ class Analyzer:
         self._needs = self._graph.needs
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
         # Memos of report(), dropped when it returns: facts derived with one control
-        # applied, and equal FactUse objects.
+        # applied, and equal FactUse objects (a writer's: UseRow records, each its own key).
         self._derived: dict[tuple[frozenset[str], Any], frozenset[str]] = {}
-        self._uses: dict[tuple[str, str, int | None, str, str], FactUse] = {}
+        self._uses: dict[_UseFields, FactUse] = {}
+        self._use_rows: dict[_UseFields, UseRow] = {}
         self._broken: dict[frozenset[str], tuple[str, ...]] = {}
         # Pure-function memos of this analysis (see _touching and _shared).
         self._touch_memo: dict[frozenset[str], tuple[tuple[ControlInstance, bool], ...]] = {}
@@ -227,10 +235,15 @@ class Analyzer:
         return graph.owned_paths(self.entries, workloads, sinks)
 
     def _fact_uses(
-        self, inst: StepInstance, shared: _SharedStep, graph: GraphFacts
-    ) -> tuple[FactUse, ...]:
+        self,
+        inst: StepInstance,
+        shared: _SharedStep,
+        graph: GraphFacts,
+        use: Callable[[_UseFields], U],
+    ) -> tuple[U, ...]:
         """The facts ``inst`` cites (``shared.cites``, see :meth:`_shared`), each with the
-        evidence of its base fact in the instance's own scope, and where it lands."""
+        evidence of its base fact in the instance's own scope, and where it lands; each
+        made by ``use`` (:meth:`_use`, :meth:`_use_row`)."""
         sf = inst.scope
         workload = sf.scope.workload
         wf = graph.workloads.get(workload or "")
@@ -240,7 +253,7 @@ class Analyzer:
             ident = graph.fb.identity_index.get(workload)
         container = f"{sf.container.name}/" if wf is not None and sf.container is not None else None
         context = self.fb.context_evidence
-        uses: list[FactUse] = []
+        uses: list[U] = []
         for name, base in shared.cites:
             ev = None
             if container is not None and evidence is not None:
@@ -251,16 +264,16 @@ class Analyzer:
                 ev = ident.evidence.get(base)
             if ev is None:
                 ev = context.get(base)
-            fields: tuple[str, str, int | None, str, str] = (name, "", None, "", "")
+            fields: _UseFields = (name, "", None, "", "")
             if ev is not None:
                 fields = (name, ev.path, ev.line, ev.field, ev.detail)
-            uses.append(self._use(fields))
+            uses.append(use(fields))
         placed = self._placement_use(inst, graph)
         if placed is not None:
-            uses.append(placed)
+            uses.append(use(placed))
         return tuple(uses)
 
-    def _placement_use(self, inst: StepInstance, graph: GraphFacts) -> FactUse | None:
+    def _placement_use(self, inst: StepInstance, graph: GraphFacts) -> _UseFields | None:
         """Where a node step lands, as a fact use: for a node-scope step its node class
         (``node:gpu``, ``node:any``); for a container step that reaches the node (an escape,
         tokens read through a host mount) the classes its workload may run on
@@ -269,7 +282,7 @@ class Analyzer:
         assumed so."""
         scope = inst.scope.scope
         placement = graph.fb.placement
-        fields: tuple[str, str, int | None, str, str]
+        fields: _UseFields
         if scope.level == "node" and (inst.step.target is not None or len(placement.classes) > 1):
             # (with one node class, only where it decides what follows: the node's tokens)
             nc = placement.by_name[scope.node]
@@ -299,9 +312,9 @@ class Analyzer:
             fields = (f"runs_on:{name}", source.path, source.line, "spec", detail)
         else:
             return None
-        return self._use(fields)
+        return fields
 
-    def _use(self, fields: tuple[str, str, int | None, str, str]) -> FactUse:
+    def _use(self, fields: _UseFields) -> FactUse:
         """One object per distinct fact use (one fact of one manifest line, cited by many
         steps); the fields are already validated (strings from the evidence)."""
         use = self._uses.get(fields)
@@ -316,11 +329,28 @@ class Analyzer:
             )
         return use
 
+    def _use_row(self, fields: _UseFields) -> UseRow:
+        """:meth:`_use` as a writer's record: one per distinct fact use, its own key."""
+        row = self._use_rows.get(fields)
+        if row is None:
+            row = UseRow(*fields)
+            self._use_rows[row] = row
+        return row
+
     def _path_step(self, inst: StepInstance, graph: GraphFacts) -> PathStep:
         shared = self._shared(inst)
         return self._step_of(
             inst,
-            self._fact_uses(inst, shared, graph),
+            self._fact_uses(inst, shared, graph, self._use),
+            tuple(sorted(self._targets(shared, inst, graph))),
+        )
+
+    def _step_row(self, inst: StepInstance, graph: GraphFacts) -> StepRow:
+        """:meth:`_path_step` as a writer's record (the same fields)."""
+        shared = self._shared(inst)
+        return self._row_of(
+            inst,
+            self._fact_uses(inst, shared, graph, self._use_row),
             tuple(sorted(self._targets(shared, inst, graph))),
         )
 
@@ -339,6 +369,15 @@ class Analyzer:
             container=s.container,
             facts=facts,
             broken_by=broken_by,
+        )
+
+    @staticmethod
+    def _row_of(
+        inst: StepInstance, facts: tuple[UseRow, ...], broken_by: tuple[str, ...]
+    ) -> StepRow:
+        step, s = inst.step, inst.scope.scope
+        return StepRow(
+            step.id, step.technique, step.title, s.label, s.workload, s.container, facts, broken_by
         )
 
     # -- controls --------------------------------------------------------------------------
@@ -577,6 +616,7 @@ class Analyzer:
         per-instance breakers and path steps (the report holds what it uses)."""
         self._derived.clear()
         self._uses.clear()
+        self._use_rows.clear()
         self._broken.clear()
         if self._graph is not None:
             self._graph.drop_caches()
@@ -623,7 +663,7 @@ class Analyzer:
         ranked: list[tuple[WorkloadFacts, list[tuple[str, bool, list[KeptPath]]]]],
         scoped: GraphFacts,
         processes: int,
-    ) -> dict[str, PathStep]:
+    ) -> dict[str, StepRow]:
         """The path step of each instance the ranked paths use, by instance id, in order
         of first use (:meth:`_made_steps`, in ``processes`` processes)."""
         # each workload's step instances that no workload before it uses
@@ -643,23 +683,23 @@ class Analyzer:
 
     def _made_steps(
         self, firsts: list[list[StepInstance]], scoped: GraphFacts, processes: int
-    ) -> list[PathStep]:
+    ) -> list[StepRow]:
         """The path step of each instance of ``firsts`` (each workload's first-used
         instances), in order; in ``processes`` processes, each making a run of workloads'
         (the forked ones send back each step's fact uses and ``broken_by`` as tuples,
         which pickle in a tenth of the objects' time)."""
 
-        def make(run: Sequence[list[StepInstance]]) -> list[PathStep]:
-            out: list[PathStep] = []
+        def make(run: Sequence[list[StepInstance]]) -> list[StepRow]:
+            out: list[StepRow] = []
             for first in run:
-                out.extend(self._path_step(inst, scoped) for inst in first)
+                out.extend(self._step_row(inst, scoped) for inst in first)
                 self._derived.clear()  # as in _analyses: mostly this workload's own facts
             return out
 
         runs = _balanced_runs(firsts, [len(first) for first in firsts], processes)
         if len(runs) == 1:
             return make(runs[0])
-        here: list[PathStep] = []
+        here: list[StepRow] = []
 
         def part(i: int) -> list[_StepFields]:
             steps = make(runs[i])
@@ -675,7 +715,7 @@ class Analyzer:
         for run, fields in zip(runs[1:], parts[1:], strict=True):
             instances = itertools.chain(*run)
             for inst, (uses, broken_by) in zip(instances, fields, strict=True):
-                here.append(self._step_of(inst, tuple(map(self._use, uses)), broken_by))
+                here.append(self._row_of(inst, tuple(map(self._use_row, uses)), broken_by))
         return here
 
     def _element(

@@ -258,7 +258,8 @@ class Report(_Frozen):
     def step_instances(self) -> tuple[PathStep, ...]:
         """Every step instance on a reported path, once, in order of first use (workloads,
         then techniques, then paths, in report order): the document's ``steps`` table."""
-        return tuple(DocumentTables.of(self).steps)
+        steps = DocumentTables.of(self).steps  # a report's tables hold its models
+        return tuple(s for s in steps if isinstance(s, PathStep))
 
     # -- serialisation -------------------------------------------------------------------
 
@@ -456,13 +457,48 @@ _STEP_ROW_OWN = tuple(name for name in PathStep.model_fields if name not in _STE
 references, or implied by the row)."""
 
 
+class UseRow(NamedTuple):
+    """A fact use as a report written while it is analysed keeps it
+    (:meth:`~attackmap.graph.Analyzer.report_writer`): :class:`FactUse`'s fields, in its
+    order, as a tuple. The document is the same; the record is a quarter of a model's
+    memory (a report of 10k workloads cites ~140,000 distinct uses)."""
+
+    fact: str
+    path: str
+    line: int | None
+    field: str
+    detail: str
+
+
+class StepRow(NamedTuple):
+    """A path step as a report written while it is analysed keeps it: :class:`PathStep`'s
+    fields, in its order, as a tuple (a report of 10k workloads holds ~170,000 step
+    instances; as models they were a seventh of the writer's memory)."""
+
+    id: str
+    technique: str
+    title: str
+    scope: str
+    workload: str | None
+    container: str | None
+    facts: tuple[UseRow, ...]
+    broken_by: tuple[str, ...]
+
+
+AnyStep = PathStep | StepRow
+"""A step instance of a document's ``steps`` table: a report's model or a writer's record."""
+
+AnyUse = FactUse | UseRow
+"""A fact use of a document's ``facts`` table: a report's model or a writer's record."""
+
+
 class PathRow(NamedTuple):
     """A path as the document states it, without the ``broken_by`` a :class:`Path`
     carries (the document's ``steps`` table holds each step's)."""
 
     entry: str
     origin: str | None
-    steps: tuple[PathStep, ...]
+    steps: tuple[StepRow, ...]
 
 
 class FindingRow(NamedTuple):
@@ -500,7 +536,7 @@ class DocumentTables:
 
     def __init__(
         self,
-        steps: Sequence[PathStep],
+        steps: Sequence[AnyStep],
         techniques: Mapping[str, tuple[Technique, str]],
         positions: dict[int, int] | None = None,
     ) -> None:
@@ -548,7 +584,7 @@ class DocumentTables:
         }
         return cls(steps, techniques, positions)
 
-    def _fact(self, use: FactUse) -> int:
+    def _fact(self, use: AnyUse) -> int:
         ev = None
         if (use.path, use.line, use.field, use.detail) != _NO_EVIDENCE:
             file = self.files.setdefault(use.path, len(self.files))
@@ -560,16 +596,15 @@ class DocumentTables:
         """The ``steps`` table, one row at a time."""
         return map(self._step_row, self.steps)
 
-    def _step_row(self, s: PathStep) -> dict[str, Any]:
+    def _step_row(self, s: AnyStep) -> dict[str, Any]:
         # Every field of the instance is written (a field added to PathStep reaches the
         # document, and the schema test asks for it to be described), except those that
         # are references here or that the row implies: the step's technique and title (in
         # ``catalogue``), and the workload and container the scope names.
-        row: dict[str, Any] = {
-            name: list(value) if isinstance(value, tuple) else value
-            for name, value in s
-            if name not in _STEP_ROW_SPECIAL
-        }
+        row: dict[str, Any] = {}
+        for name in _STEP_ROW_OWN:
+            value = getattr(s, name)
+            row[name] = list(value) if isinstance(value, tuple) else value
         row["step"] = s.id
         row["facts"] = [self._fact(f) for f in s.facts]
         row["broken_by"] = [self.controls[c] for c in s.broken_by]
@@ -616,7 +651,7 @@ class DocumentTables:
             for file, line, field, detail in self.evidence
         )
 
-    def _step_json(self, s: PathStep) -> str:
+    def _step_json(self, s: AnyStep) -> str:
         # :meth:`_step_row` as compact text: the instance's own fields encoded one by one,
         # the references written (positions are ints)
         controls, fact = self.controls, self._fact
