@@ -460,7 +460,7 @@ references, or implied by the row)."""
 class UseRow(NamedTuple):
     """A fact use as a report written while it is analysed keeps it
     (:meth:`~attackmap.graph.Analyzer.report_writer`): :class:`FactUse`'s fields, in its
-    order, as a tuple. The document is the same; the record is a quarter of a model's
+    order, as a tuple. The document is the same; the record is a third of a model's
     memory (a report of 10k workloads cites ~140,000 distinct uses)."""
 
     fact: str
