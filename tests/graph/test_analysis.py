@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import attackmap
 from attackmap.errors import AttackmapError
+from attackmap.graph._analysis import _hitting_set
 
 REPO = Path(__file__).resolve().parents[2]
 NIM = REPO / "examples" / "nim" / "nim-deploy-default.yaml"
@@ -228,3 +232,36 @@ def test_a_large_cluster_lets_its_graph_go_and_builds_it_again(
     assert released.minimal_controls(ref, ["T1611"]) == kept.minimal_controls(ref, ["T1611"])
     (minimal,) = released.workloads[0].minimal_controls
     assert paths(released.apply(minimal.controls)) == paths(kept.apply(minimal.controls))
+
+
+def _first_hitting_set(sets: list[frozenset[str]]) -> tuple[str, ...] | None:
+    """The reference: of the smallest size (at most 6), the first combination of the sorted
+    controls, in ``itertools.combinations`` order, that meets every set."""
+    universe = sorted(set().union(*sets))
+    for size in range(1, min(len(universe), 6) + 1):
+        for combo in itertools.combinations(universe, size):
+            if all(s & set(combo) for s in sets):
+                return combo
+    return None
+
+
+@given(
+    st.lists(
+        st.frozensets(st.sampled_from([f"c{i:02d}@W" for i in range(14)]), min_size=1),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_exact_hitting_set_is_the_first_smallest_combination(
+    sets: list[frozenset[str]],
+) -> None:
+    # Minimal controls pick, among the smallest control sets that break every path, the
+    # first in the order of the sorted controls' combinations; the search that prunes
+    # what cannot meet every set must find that same one (the report depends on it).
+    expected = _first_hitting_set(sets)
+    chosen, exact = _hitting_set(sets)
+    if expected is not None:
+        assert (chosen, exact) == (expected, True)
+    else:  # no cover of 6 or fewer: the greedy one, which meets every set
+        assert not exact and all(s & set(chosen) for s in sets)

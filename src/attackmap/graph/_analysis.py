@@ -1204,15 +1204,18 @@ def _patched(wf: WorkloadFacts, cis: Iterable[ControlInstance]) -> WorkloadFacts
 
 
 def _hitting_set(sets: list[frozenset[str]]) -> tuple[tuple[str, ...], bool]:
-    """A minimum set meeting every set (exact for small instances, else greedy)."""
+    """A minimum set meeting every set (exact for small instances, else greedy): of the
+    smallest size, the first in the order of ``itertools.combinations`` over the sorted
+    controls."""
     universe = sorted(set().union(*sets))
     # Controls that appear in every set alone are the cheapest answer.
     if len(universe) <= MAX_EXACT_CANDIDATES:
+        at = {c: 1 << i for i, c in enumerate(universe)}
+        masks = [sum(at[c] for c in s) for s in set(sets)]
         for size in range(1, min(len(universe), 6) + 1):
-            for combo in itertools.combinations(universe, size):
-                chosen = set(combo)
-                if all(s & chosen for s in sets):
-                    return tuple(combo), True
+            found = _first_cover(masks, len(universe), size)
+            if found is not None:
+                return tuple(universe[i] for i in found), True
     chosen_list: list[str] = []
     left = list(sets)
     while left:
@@ -1220,6 +1223,28 @@ def _hitting_set(sets: list[frozenset[str]]) -> tuple[tuple[str, ...], bool]:
         chosen_list.append(best)
         left = [s for s in left if best not in s]
     return tuple(sorted(chosen_list)), False
+
+
+def _first_cover(
+    masks: list[int], n: int, size: int, start: int = 0, chosen: tuple[int, ...] = ()
+) -> tuple[int, ...] | None:
+    """The first ``size`` positions out of ``n``, in the order of
+    ``itertools.combinations(range(n), size)``, that meet every one of ``masks`` (sets of
+    positions as bits; ``None`` if none do). Depth first in that order, leaving out the
+    branches that cannot end in one: once the next position passes the highest of a set
+    not met yet, no later position meets it."""
+    if not masks:
+        return chosen if len(chosen) == size else None
+    left = size - len(chosen)
+    if not left:
+        return None
+    limit = min(m.bit_length() for m in masks)  # a position below it must be taken
+    for i in range(start, min(limit, n - left + 1)):
+        bit = 1 << i
+        found = _first_cover([m for m in masks if not m & bit], n, size, i + 1, (*chosen, i))
+        if found is not None:
+            return found
+    return None
 
 
 def analyze(
