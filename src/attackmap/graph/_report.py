@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -258,8 +258,8 @@ class Report(_Frozen):
     def step_instances(self) -> tuple[PathStep, ...]:
         """Every step instance on a reported path, once, in order of first use (workloads,
         then techniques, then paths, in report order): the document's ``steps`` table."""
-        steps = DocumentTables.of(self).steps  # a report's tables hold its models
-        return tuple(s for s in steps if isinstance(s, PathStep))
+        # a report's tables hold its own models (a writer's, StepRow records)
+        return tuple(cast("Sequence[PathStep]", DocumentTables.of(self).steps))
 
     # -- serialisation -------------------------------------------------------------------
 
