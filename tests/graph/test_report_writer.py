@@ -339,14 +339,22 @@ def test_minimal_controls_let_their_patched_graphs_go(
     # searches refer back to it (a cycle), and the analysis pauses the cyclic collector:
     # kept, one graph per workload and check was held to the end (24 GB at 1k workloads).
     # The collector stays off here, so that only reference counting can free them.
+    # Patched graphs are spliced from the cluster's (AttackGraph.spliced), or built.
     made: list[weakref.ref[AttackGraph]] = []
-    init = AttackGraph.__init__
+    init, splice = AttackGraph.__init__, AttackGraph.spliced
 
     def recording(graph: AttackGraph, *args: Any, **kwargs: Any) -> None:
         init(graph, *args, **kwargs)
         made.append(weakref.ref(graph))
 
+    def spliced(graph: AttackGraph, *args: Any) -> AttackGraph | None:
+        found = splice(graph, *args)
+        if found is not None:
+            made.append(weakref.ref(found))
+        return found
+
     monkeypatch.setattr(AttackGraph, "__init__", recording)
+    monkeypatch.setattr(AttackGraph, "spliced", spliced)
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -591,11 +591,12 @@ class Analyzer:
         raw = self._raw_paths(graph, [wf.key for wf in chosen], workers=parts)
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         scoped = graph.facts
-        if total > PSS_TRADEOFF_MAX_WORKLOADS:
-            # The paths are found and no Pod Security re-analysis follows: the graph's nodes
-            # and edges (a third of what the analysis holds) go before the report's objects
-            # are made (and before any fork); report.graph, minimal_controls() and apply()
-            # build it again.
+        if total > PSS_TRADEOFF_MAX_WORKLOADS and not self.goals:
+            # The paths are found and no Pod Security re-analysis or minimal controls
+            # (whose patched graphs are made from it) follow: the graph's nodes and edges
+            # (a third of what the analysis holds) go before the report's objects are made
+            # (and before any fork); report.graph, minimal_controls() and apply() build it
+            # again.
             self._graph = None
             del graph
         return chosen, raw, scoped, parts
@@ -854,7 +855,7 @@ class Analyzer:
                 break
             chosen, exact_now = _hitting_set(needed)
             exact = exact and exact_now
-            graph = AttackGraph(self._fb_with(chosen), self.catalogue)
+            graph = self._patched_graph(chosen)
             try:
                 remaining = self._goal_paths(graph, workload, goal_set)
                 if not remaining:
@@ -891,6 +892,14 @@ class Analyzer:
             unreachable_after=False,
             unbroken_paths=unbroken,
         )
+
+    def _patched_graph(self, controls: Iterable[str]) -> AttackGraph:
+        """The graph of the cluster with ``controls`` applied at the fact level: made from
+        the analysis graph where only workloads' facts change
+        (:meth:`AttackGraph.spliced`, the same paths), else built."""
+        fb = self._fb_with(controls)
+        spliced = self.graph.spliced(fb)
+        return spliced if spliced is not None else AttackGraph(fb, self.catalogue)
 
     def control_instance(self, control_id: str) -> tuple[ControlInstance, str]:
         """Parse ``control[:arg]@target`` into an instance and its target."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from attackmap._fork import fork_map
@@ -495,15 +495,17 @@ class AttackGraph:
         where = ALL_NAMESPACES if len(classes) == len(placement.classes) else "\n".join(classes)
         self._link(step_node, (("nodes", where), state), None)
 
-    def _members(self, key: tuple[Group, str]) -> dict[str, str]:
-        """The state nodes of group ``key`` (``state`` at each target), with their owners."""
+    def _members(self, key: tuple[Group, str], fb: FactBase | None = None) -> dict[str, str]:
+        """The state nodes of group ``key`` (``state`` at each target), with their owners,
+        in this graph's fact base (or ``fb``)."""
+        fb = self.fb if fb is None else fb
         group, state = key
         if group[0] == "nodes":  # node classes ("\n"-joined names, or "*"): owned by none
-            names = self.fb.placement.names if group[1] == ALL_NAMESPACES else group[1].split("\n")
+            names = fb.placement.names if group[1] == ALL_NAMESPACES else group[1].split("\n")
             return {f"state:{state}@node:{n}": f"node:{n}" for n in names}
         container_level = self._levels[state] == "container"
         members: dict[str, str] = {}
-        for target in group_targets(self.fb, group):
+        for target in group_targets(fb, group):
             workload, container = target[0], target[1]
             if container_level and container is None:
                 continue
@@ -1361,6 +1363,231 @@ class AttackGraph:
                     found.add(inst.step.technique)
                     if want and want <= found:
                         return found
+        return found
+
+    def spliced(self, fb: FactBase) -> AttackGraph | None:
+        """The graph of ``fb`` for the path searches, made from this one instead of built:
+        ``fb`` is this graph's fact base with some workloads' facts changed and nothing
+        else (a fact-level what-if, as the minimal controls' patched clusters: the same
+        workloads in the same order, the same context and indexes). ``None`` where it
+        cannot be made so (then build the graph): another field of the fact base differs,
+        or a changed workload would gain a step instance, an edge, a token or a group
+        reference, or change the peers of a shared PID namespace.
+
+        What a workload's facts decide in a graph: its own scopes' step instances, their
+        edges and the relation groups they refer to, whether its token is in the node
+        token groups, and its pid-peer groups. Every other group's members are read from
+        the fact base's indexes and the workloads' models, which a what-if keeps. So the
+        changed workloads are built alone (a graph of them :paramref:`within` this one);
+        their instances here that the local graph lacks go, with their edges and group
+        references; the rest take the local graph's instances, whose edges and groups
+        must be the same (a group a kept instance refers to depends on facts only through
+        the pid peers, whose step needs the facts that decide them: in practice never
+        otherwise); and the token groups take their members in ``fb``.
+
+        The nodes keep this graph's numbers: a removed instance, and a state that lost
+        its last edge, stay without edges or groups (no entry point reaches them, no sink
+        is reached from them), and the other nodes keep their numbers, so ties break as
+        in the graph built from ``fb`` (a smaller number is a smaller name in both). What
+        the searches meet in order is in the built graph's order: adjacency, group
+        references and each member's groups in the order the build makes them. So its
+        paths (:meth:`owned_paths`) are the built graph's, in the same order (the tests
+        compare the two on generated clusters); its node list is not (the isolated nodes
+        are in it): a graph to search, not to show. Costs the changed workloads' part of
+        a build and copies of the adjacency lists."""
+        mine = self.fb
+        if any(
+            getattr(fb, f.name) is not getattr(mine, f.name)
+            for f in fields(FactBase)
+            if f.name not in ("workloads", "memo")
+        ) or len(fb.workloads) != len(mine.workloads):
+            return None
+        changed: list[WorkloadFacts] = []
+        for old, new in zip(mine.workloads, fb.workloads, strict=True):
+            if new is not old:
+                if new.key != old.key or new.workload is not old.workload:
+                    return None
+                changed.append(new)
+        keys = {wf.key for wf in changed}
+        local = AttackGraph(
+            replace(fb, workloads=tuple(changed), identities=(), namespace_admins=()),
+            self.catalogue,
+            within=self,
+        )
+        before: dict[str, int] = {}  # this graph's instances of the changed workloads
+        for owner in keys:
+            for node in self._nodes_of(owner):
+                inst = self._inst[node]
+                if inst is not None:
+                    before[inst.id] = node
+        insts = list(self._inst)
+        instances = dict(self.instances)
+        refs_i = dict(self._refs_i)
+        dropped: list[tuple[int, tuple[tuple[Group, str], str | None]]] = []  # step, its ref
+        kept: set[int] = set()
+        here, there = self._nm, local._nm
+        for i, inst in enumerate(local._inst):
+            if inst is None or inst.scope.scope.workload not in keys:
+                continue  # (the local graph's node and cluster scopes: this graph's)
+            at = before.get(inst.id)
+            if at is None:
+                return None  # an instance this graph lacks
+            for mine_adj, local_adj in (
+                (self._succ_i, local._succ_i),
+                (self._pred_i, local._pred_i),
+            ):
+                if [there(j) for j in local_adj[i]] != [here(j) for j in mine_adj[at]]:
+                    return None
+            if local._refs_i.get(i) != self._refs_i.get(at):
+                return None  # other groups (in practice never: see the docstring)
+            kept.add(at)
+            insts[at] = inst
+            instances[inst.id] = inst
+        removed = {node for node in before.values() if node not in kept}
+        succ = list(self._succ_i)
+        pred = list(self._pred_i)
+        touched: set[int] = set()
+        for node in removed:
+            touched.update(succ[node])
+            touched.update(pred[node])
+            succ[node] = pred[node] = ()
+            inst = insts[node]
+            assert inst is not None
+            del instances[inst.id]
+            dropped += [(node, r) for r in refs_i.pop(node, ())]
+        for node in touched:
+            succ[node] = tuple(j for j in succ[node] if j not in removed)
+            pred[node] = tuple(j for j in pred[node] if j not in removed)
+
+        # The relation groups, each copied where it changes.
+        fanouts = dict(self._fanouts)
+        member_i = dict(self._member_i)
+        copies: set[tuple[Group, str]] = set()
+
+        def own(key: tuple[Group, str]) -> _Fanout:
+            fan = fanouts[key]
+            if key not in copies:
+                copies.add(key)
+                refs = {excl: list(steps) for excl, steps in fan.refs.items()}
+                fan = fanouts[key] = _Fanout(
+                    dict(fan.members), refs, fan.linked, fan.complete, dict(fan.nodes)
+                )
+            return fan
+
+        def leave(node: int, key: tuple[Group, str]) -> None:
+            groups = [k for k in member_i[node] if k != key]
+            if groups:
+                member_i[node] = groups
+            else:
+                del member_i[node]
+
+        gone: dict[tuple[Group, str], set[tuple[str | None, int]]] = {}
+        for node, (key, excluded) in dropped:
+            gone.setdefault(key, set()).add((excluded, node))
+        for key, pairs in gone.items():
+            fan = own(key)
+            for excluded in {e for e, _node in pairs}:
+                left = [s for s in fan.refs[excluded] if (excluded, s) not in pairs]
+                if left:
+                    fan.refs[excluded] = left
+                else:
+                    del fan.refs[excluded]
+            if not fan.refs:  # no step refers to it: the built graph has no such group
+                del fanouts[key]
+                for node in fan.nodes:
+                    leave(node, key)
+        # members the changed workloads' facts decide: whether their tokens are mounted,
+        # and the peers a container takes over through a shared PID namespace
+        tokens = any(
+            ("sa_token" in wf.pod) != ("sa_token" in self.workloads[wf.key].pod) for wf in changed
+        )
+        for key in list(fanouts):
+            kind, where = key[0]
+            if not (
+                (kind == "tokens" and tokens)
+                or (kind == "pid_peers" and where.partition("\n")[0] in keys)
+            ):
+                continue
+            members = self._members(key, fb)
+            old_members = fanouts[key].members
+            if members == old_members:
+                continue
+            if kind == "pid_peers" or any(old_members.get(n) != o for n, o in members.items()):
+                return None  # other peers, or a token this graph lacks
+            fan = own(key)
+            fan.members = members
+            for node in [n for n in fan.nodes if here(n) not in members]:
+                del fan.nodes[node]
+                leave(node, key)
+            if not members:  # the build links no step to an empty group
+                for steps in fan.refs.values():
+                    for step in steps:
+                        refs = [r for r in refs_i[step] if r[0] != key]
+                        if refs:
+                            refs_i[step] = refs
+                        else:
+                            del refs_i[step]
+                fan.refs = {}
+        # What a search meets in order: a group's references by the owner they exclude,
+        # and each member's groups, in the order the build makes them (that of the first
+        # step referring to them, the order of ``_refs_i``); removing a group's first step
+        # may move it after others.
+        if copies:
+            place = self._ref_order()
+
+            def first(key: tuple[Group, str]) -> int:
+                return min(place[steps[0]] for steps in fanouts[key].refs.values())
+
+            moved: set[int] = set()
+            for key in copies:
+                copied = fanouts.get(key)
+                if copied is None or not copied.refs:
+                    continue
+                copied.refs = dict(sorted(copied.refs.items(), key=lambda kv: place[kv[1][0]]))
+                if first(key) != min(place[s[0]] for s in self._fanouts[key].refs.values()):
+                    moved.update(copied.nodes)
+            for node in moved:
+                if node in member_i:
+                    member_i[node] = sorted(member_i[node], key=first)
+
+        scopes = dict(self.scopes)
+        scopes.update(
+            (label, sf) for label, sf in local.scopes.items() if sf.scope.workload in keys
+        )
+        workloads = {**self.workloads, **{wf.key: wf for wf in changed}}
+        graph = object.__new__(AttackGraph)
+        graph.fb = fb
+        graph.catalogue = self.catalogue
+        graph._within = None
+        graph._ids, graph._made, graph._nums, graph._out, graph._in = {}, [], [], [], []
+        graph._name = self._name  # the same names: read only
+        graph._inst = insts
+        graph._known = self._known
+        graph._index = self._index
+        graph._bases = {}
+        graph._fanouts = fanouts
+        graph._refs_i = refs_i
+        graph._member_i = member_i
+        graph._hub_tables = {}
+        graph.memo = {}
+        graph.instances = instances
+        graph.scopes = scopes
+        graph.workloads = workloads
+        graph.needs = self.needs
+        graph._levels = self._levels
+        graph.facts = GraphFacts(fb, workloads, scopes, graph.memo)
+        graph._sinks_i = [s for s in self._sinks_i if pred[s]]
+        graph._succ_i = succ
+        graph._pred_i = pred
+        graph.__dict__["_owners"] = self._own  # the same names, so the same owners
+        return graph
+
+    def _ref_order(self) -> dict[int, int]:
+        """Each step node referring to a relation group, by the place of its references
+        in the build (:attr:`_refs_i` keeps them in that order)."""
+        found: dict[int, int] | None = self.memo.get("ref_order")
+        if found is None:
+            found = self.memo["ref_order"] = {step: i for i, step in enumerate(self._refs_i)}
         return found
 
     def drop_caches(self) -> None:

@@ -1,0 +1,156 @@
+"""A graph spliced from the analysis graph for a fact-level what-if
+(:meth:`AttackGraph.spliced`) is, to every search, the graph built from the patched fact
+base: the same live nodes and edges in the same order, the same relation groups, the same
+paths. The minimal controls check their patched clusters on it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import REPO_ROOT, synthetic_cluster
+
+from attackmap.graph._analysis import Analyzer, _analyzer
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph
+
+NIM = REPO_ROOT / "examples" / "nim" / "nim-deploy-default.yaml"
+
+
+def searched(graph: AttackGraph) -> dict[str, Any]:
+    """What the searches read of ``graph``, by name and in order; nodes without edges or
+    groups (a spliced graph keeps its removed instances and dead states so) left out."""
+    name = [graph._nm(i) for i in range(len(graph._name))]
+    live = {
+        i
+        for i in range(len(name))
+        if graph._succ_i[i] or graph._pred_i[i] or i in graph._member_i or i in graph._refs_i
+    }
+    return {
+        "succ": {name[i]: [name[j] for j in graph._succ_i[i]] for i in sorted(live)},
+        "pred": {name[i]: [name[j] for j in graph._pred_i[i]] for i in sorted(live)},
+        "member_of": {name[i]: graph._member_i[i] for i in sorted(graph._member_i)},
+        # in the build's order (a group's place among a member's groups follows from it)
+        "refs": [(name[i], refs) for i, refs in graph._refs_i.items()],
+        "groups": {
+            key: (
+                list(fan.members.items()),
+                [(excl, [name[s] for s in steps]) for excl, steps in fan.refs.items()],
+                [(name[n], owner) for n, owner in fan.nodes.items() if n in live],
+            )
+            for key, fan in graph._fanouts.items()
+            if fan.members
+        },
+        "sinks": graph.sinks(),
+        "instances": [(i, inst.scope.facts) for i, inst in graph.instances.items()],
+        "scopes": {label: (sf.base, sf.facts) for label, sf in graph.scopes.items()},
+        "workloads": graph.workloads,
+    }
+
+
+def paths(graph: AttackGraph) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    return {
+        w: [(e, start, tuple(s.id for s in steps)) for e, start, steps in found]
+        for w, found in graph.owned_paths(ENTRY_KINDS).items()
+    }
+
+
+def workload_controls(analyzer: Analyzer) -> list[str]:
+    """Every control that breaks some path of the report, at a workload."""
+    report = analyzer.report()
+    return sorted(
+        {
+            c
+            for w in report.workloads
+            for t in w.techniques
+            for p in t.paths
+            for c in p.broken_by
+            if not c.endswith("@cluster")
+        }
+    )
+
+
+def check_covers(analyzer: Analyzer, covers: list[list[str]]) -> int:
+    """Each cover's spliced graph against the built one; how many were spliced."""
+    graph = analyzer.graph
+    spliced = 0
+    for chosen in covers:
+        fb = analyzer._fb_with(chosen)
+        made = graph.spliced(fb)
+        if made is None:
+            continue
+        spliced += 1
+        built = AttackGraph(fb, analyzer.catalogue)
+        assert searched(made) == searched(built), chosen
+        assert paths(made) == paths(built), chosen
+    return spliced
+
+
+@pytest.fixture(scope="module")
+def clusters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("spliced")
+    return {
+        "one node class": synthetic_cluster(root / "plain", 40, seed=5),
+        "node pools": synthetic_cluster(root / "pools", 40, seed=11, node_pools=True),
+    }
+
+
+@pytest.mark.parametrize("which", ["one node class", "node pools"])
+def test_a_spliced_graph_is_the_built_graph_to_its_searches(
+    clusters: dict[str, Path], which: str
+) -> None:
+    analyzer = _analyzer(clusters[which])[0]
+    controls = workload_controls(analyzer)
+    rng = random.Random(3)
+    # a few controls (a minimal set's size) to many (several workloads each losing
+    # instances, tokens and the first steps of relation groups)
+    covers = [rng.sample(controls, rng.choice((1, 2, 4, 8, 16, 40))) for _ in range(40)]
+    covers.append([c for c in controls if c.startswith("disable-token-automount@")])
+    assert check_covers(analyzer, covers) == len(covers)
+
+
+def test_a_token_group_left_empty() -> None:
+    # the one workload's token is the node's only one: without it the group is empty, and
+    # the build links no step to an empty group
+    analyzer = _analyzer(NIM)[0]
+    key = analyzer.fb.workloads[0].key
+    assert analyzer.graph.spliced(analyzer.fb) is not None  # nothing changed
+    assert check_covers(analyzer, [[f"disable-token-automount@{key}"]]) == 1
+    made = analyzer.graph.spliced(analyzer._fb_with([f"disable-token-automount@{key}"]))
+    assert made is not None
+    emptied = [k for k, fan in made._fanouts.items() if k[0][0] == "tokens"]
+    assert emptied and all(not made._fanouts[k].members for k in emptied)
+    assert all(k[0][0] != "tokens" for refs in made._refs_i.values() for k, _e in refs)
+
+
+def test_what_a_splice_cannot_be_is_built() -> None:
+    analyzer = _analyzer(NIM)[0]
+    graph, fb = analyzer.graph, analyzer.fb
+    wf, rest = fb.workloads[0], fb.workloads[1:]
+    # the cluster's facts change: every scope does
+    assert graph.spliced(replace(fb, context=fb.context | {"ctx:cloud_metadata"})) is None
+    # a new step instance
+    containers = tuple(replace(c, facts=c.facts | {"privileged"}) for c in wf.containers)
+    assert "privileged" not in wf.containers[0].facts
+    assert graph.spliced(replace(fb, workloads=(replace(wf, containers=containers), *rest))) is None
+    # a token that appears
+    assert "sa_token" in wf.pod
+    without = replace(fb, workloads=(replace(wf, pod=wf.pod - {"sa_token"}), *rest))
+    bare = AttackGraph(without, analyzer.catalogue)
+    assert bare.spliced(fb) is None
+    # other workloads
+    assert graph.spliced(replace(fb, workloads=rest)) is None
+
+
+def test_minimal_controls_are_those_of_the_built_graphs(
+    clusters: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analyzer = _analyzer(clusters["node pools"], goals=["T1611", "T1552"])[0]
+    keys = sorted(wf.key for wf in analyzer.fb.workloads)[::4]
+    spliced = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
+    monkeypatch.setattr(AttackGraph, "spliced", lambda self, fb: None)
+    built = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
+    assert spliced == built
+    assert any(m.controls for m in built)
