@@ -552,3 +552,31 @@ def test_sinks_sharing_a_search_find_the_paths_of_their_own(
         assert paths(graph) == found
     assert sharing > 50, sharing
     assert (heads > 20) == (source == "crossing"), heads
+
+
+@pytest.mark.parametrize(("node_pools", "crossing"), [(False, False), (True, False), (False, True)])
+def test_some_workloads_paths_are_theirs_in_the_whole_search(
+    catalogue: Catalogue, tmp_path: Path, node_pools: bool, crossing: bool
+) -> None:
+    # Asked for some workloads, the search leaves the others' nodes out of its local
+    # tables and looks at their doors only: the same paths, in the same order; with
+    # ``crossing``, where explicit edges enter workloads from node and cluster states.
+    import random
+
+    from tests.conftest import synthetic_cluster
+
+    fb = extract(load(synthetic_cluster(tmp_path, 40, seed=9, node_pools=node_pools)))
+    graph = AttackGraph(fb, crossing_catalogue(catalogue) if crossing else catalogue)
+    keys = sorted(graph.workloads)
+    # the whole cluster's paths from a graph of its own (the searches keep some tables)
+    everyone = AttackGraph(graph.fb, graph.catalogue).owned_paths(ENTRY_KINDS)
+    assert graph.owned_paths(ENTRY_KINDS, keys[:3]) == {w: everyone[w] for w in keys[:3]}
+    assert graph.owned_paths(ENTRY_KINDS) == everyone
+    rng = random.Random(1)
+    for size in (1, 1, 1, 2, 5, len(keys) // 2, len(keys) - 1):
+        some = rng.sample(keys, size)
+        assert graph.owned_paths(ENTRY_KINDS, some) == {w: everyone[w] for w in sorted(some)}
+        sinks = rng.sample(graph.sinks(), 8)
+        whole = AttackGraph(graph.fb, graph.catalogue).owned_paths(ENTRY_KINDS, sinks=sinks)
+        assert graph.owned_paths(ENTRY_KINDS, some, sinks) == {w: whole[w] for w in sorted(some)}
+    assert sum(map(len, everyone.values())) > 1000

@@ -826,7 +826,7 @@ class AttackGraph:
         return self._named_search(targets, local=True)
 
     def _reverse_search(
-        self, targets: tuple[int, ...], local: bool
+        self, targets: tuple[int, ...], local: bool, within: Collection[str] | None = None
     ) -> tuple[list[int], list[int], list[int]]:
         """The reverse breadth-first search of :meth:`distances_to` (``local``: of
         :meth:`local_distances_to`): the distances (-1: not reached), each node's smallest
@@ -836,19 +836,31 @@ class AttackGraph:
         That successor is found on the way: every node at distance d - 1 is taken from the
         queue before any at d and looks at all its predecessors, so each node at d meets
         all its successors at d - 1 (those of an explicit edge; a group's members are
-        :meth:`_PathTable.group_min`'s)."""
+        :meth:`_PathTable.group_min`'s).
+
+        ``within`` (local only): the search leaves out the nodes of every other workload.
+        In the local graph a workload's node is met only from a node of no workload or of
+        its own, and meets only its own: leaving a workload out changes neither the
+        distances, nor the successors, nor the order of the nodes of the others and of
+        none (a search for some workloads' paths, not a whole cluster's)."""
         pred = self._pred_i
         member_of = self._member_i
         fanouts = self._fanouts
         owners = self._own
-        cut = self._local_preds_i() if local else {}
-        refs_by_owner = self._refs_by_owner() if local else {}
+        if local:
+            cut = self._local_preds_i() if within is None else self._local_preds_of(within)
+        else:
+            cut = {}
+        by_group: dict[tuple[Group, str], dict[str, list[tuple[str | None, int]]]]
+        by_group = self.memo.setdefault("refs_by_owner", {}) if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
         dist = [-1] * len(pred)
         hops = [-1] * len(pred)
         order: list[int] = []
         for t in targets:
+            if within is not None and (o := owners[t]) is not None and o not in within:
+                continue
             dist[t] = 0
             order.append(t)
         for node in order:  # (the list grows as the search goes: it is the queue)
@@ -859,6 +871,8 @@ class AttackGraph:
             for p in preds:
                 at = dist[p]
                 if at < 0:
+                    if within is not None and (o := owners[p]) is not None and o not in within:
+                        continue
                     dist[p] = d
                     hops[p] = node
                     order.append(p)
@@ -874,7 +888,10 @@ class AttackGraph:
                 fan = fanouts[key]
                 owner = fan.nodes[node]
                 if own is not None:  # only steps of the same workload lead here locally
-                    for excluded, p in refs_by_owner[key].get(own, ()):
+                    by_owner = by_group.get(key)
+                    if by_owner is None:
+                        by_owner = by_group[key] = self._refs_by_owner(key)
+                    for excluded, p in by_owner.get(own, ()):
                         if excluded != owner and dist[p] < 0:
                             dist[p] = d
                             order.append(p)
@@ -896,6 +913,12 @@ class AttackGraph:
                 for steps in ready:
                     for p in steps:
                         if dist[p] < 0:
+                            if (
+                                within is not None
+                                and (o := owners[p]) is not None
+                                and o not in within
+                            ):
+                                continue
                             dist[p] = d
                             order.append(p)
         return dist, hops, order
@@ -914,39 +937,50 @@ class AttackGraph:
         other node's local predecessors are all its predecessors."""
         found: dict[int, tuple[int, ...]] | None = self.memo.get("local_preds")
         if found is None:
-            found = {}
-            owners = self._own
-            pred = self._pred_i
-            for node, owner in enumerate(owners):
-                if owner is None:
-                    continue
-                preds = pred[node]
-                for p in preds:
-                    if owners[p] != owner:
-                        found[node] = tuple(p for p in preds if owners[p] == owner)
-                        break
-            self.memo["local_preds"] = found
+            found = self.memo["local_preds"] = self._local_preds_among(enumerate(self._own))
         return found
 
-    def _refs_by_owner(self) -> dict[tuple[Group, str], dict[str, list[tuple[str | None, int]]]]:
-        """Per relation group, the steps referring to it that belong to a workload, by
-        workload, each with the owner it excludes."""
-        found: dict[tuple[Group, str], dict[str, list[tuple[str | None, int]]]] | None = (
-            self.memo.get("refs_by_owner")
+    def _local_preds_of(self, keys: Collection[str]) -> dict[int, tuple[int, ...]]:
+        """:meth:`_local_preds_i` of the nodes of workloads ``keys`` only."""
+        return self._local_preds_among(
+            (node, owner) for owner in keys for node in self._nodes_of(owner)
         )
-        if found is None:
-            owners = self._own
-            found = {}
-            for key, fan in self._fanouts.items():
-                by_owner: dict[str, list[tuple[str | None, int]]] = {}
-                for excluded, steps in fan.refs.items():
-                    for step in steps:
-                        owner = owners[step]
-                        if owner is not None:
-                            by_owner.setdefault(owner, []).append((excluded, step))
-                found[key] = by_owner
-            self.memo["refs_by_owner"] = found
+
+    def _local_preds_among(
+        self, nodes: Iterable[tuple[int, str | None]]
+    ) -> dict[int, tuple[int, ...]]:
+        """:meth:`_local_preds_i` of ``nodes`` (each with its owner)."""
+        found: dict[int, tuple[int, ...]] = {}
+        for node, owner in nodes:
+            local = self._local_preds_at(node, owner)
+            if local is not None:
+                found[node] = local
         return found
+
+    def _local_preds_at(self, node: int, owner: str | None) -> tuple[int, ...] | None:
+        """The predecessors in the local graph of ``node`` (of ``owner``) where it has one
+        of another owner; ``None``: all its predecessors are."""
+        if owner is None:
+            return None
+        owners = self._own
+        preds = self._pred_i[node]
+        for p in preds:
+            if owners[p] != owner:
+                return tuple(p for p in preds if owners[p] == owner)
+        return None
+
+    def _refs_by_owner(self, key: tuple[Group, str]) -> dict[str, list[tuple[str | None, int]]]:
+        """The steps referring to relation group ``key`` that belong to a workload, by
+        workload, each with the owner it excludes (the local searches memoise them per
+        group)."""
+        owners = self._own
+        by_owner: dict[str, list[tuple[str | None, int]]] = {}
+        for excluded, steps in self._fanouts[key].refs.items():
+            for step in steps:
+                owner = owners[step]
+                if owner is not None:
+                    by_owner.setdefault(owner, []).append((excluded, step))
+        return by_owner
 
     def prefixes(self, entry: str) -> _Prefixes:
         """The shortest ways from the entry points of kind ``entry`` of every workload
@@ -1004,13 +1038,13 @@ class AttackGraph:
         if hub:
             return tuple(sorted(hub)), hub, True
         pred = self._pred_i
-        cut = self._local_preds_i()
+        owners = self._own
         member_of = self._member_i
         smallest: dict[int, int] = {}  # state -> the smallest instance it starts, as met
         for inst_node in pred[sink]:
             if inst_node in member_of:  # (never: group members are states) then no shortcut
                 return (), {}, False
-            preds = cut.get(inst_node)
+            preds = self._local_preds_at(inst_node, owners[inst_node])
             for state in pred[inst_node] if preds is None else preds:
                 cur = smallest.get(state)
                 if cur is None or inst_node < cur:
@@ -1070,7 +1104,11 @@ class AttackGraph:
         # (workload, entry kind) with the door's distance from the nearest entry point
         keys: dict[str, tuple[tuple[str, str], ...]] = {}
         reached: dict[int, list[tuple[tuple[str, str], int]]] = {}
-        for node, w in self._doors_i().items():
+        # Fewer workloads than the cluster's: their doors alone, and tables of their nodes
+        # and of none (the others' nodes never lie on their paths).
+        within = None if wanted is None or len(wanted) >= len(self.workloads) else wanted
+        doors = self._doors_i().items() if within is None else self._doors_of(within)
+        for node, w in doors:
             if wanted is not None and w not in wanted:
                 continue
             pairs = keys.get(w)
@@ -1092,6 +1130,7 @@ class AttackGraph:
         left = Counter(targets for targets, _t, hub in plans.values() if targets and not hub)
         shared: dict[tuple[int, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
         hub_best: dict[tuple[int, ...], dict[tuple[str, str], _Best]] = {}  # of this call's doors
+        hub_tables: dict[tuple[int, ...], _PathTable] = {}  # of some workloads (``within``)
         for at, sink in enumerate(order):
             if sink is None:
                 assert asked is not None
@@ -1099,12 +1138,14 @@ class AttackGraph:
                 continue
             targets, tails, hub = plans[sink]
             if not targets:
-                table = _PathTable(self, sink, local=True)
+                table = _PathTable(self, sink, local=True, within=within)
                 best = _best_nodes(table._d, table._order, reached)
             elif hub:
-                kept = self._hub_tables.get(targets)
+                # (a whole cluster's are kept for the next call; some workloads' for this one)
+                tables = self._hub_tables if within is None else hub_tables
+                kept = tables.get(targets)
                 if kept is None:
-                    kept = self._hub_tables[targets] = _PathTable(self, *targets, local=True)
+                    kept = tables[targets] = _PathTable(self, *targets, local=True, within=within)
                 table = kept
                 hub_found = hub_best.get(targets)
                 if hub_found is None:
@@ -1113,7 +1154,7 @@ class AttackGraph:
             else:
                 found = shared.get(targets)
                 if found is None:
-                    table = _PathTable(self, *targets, local=True)
+                    table = _PathTable(self, *targets, local=True, within=within)
                     found = shared[targets] = (table, _best_nodes(table._d, table._order, reached))
                 table, best = found
                 left[targets] -= 1
@@ -1170,21 +1211,36 @@ class AttackGraph:
         the start."""
         found: dict[int, str] | None = self.memo.get("doors")
         if found is None:
-            found = {}
-            member_of = self._member_i
             entered = self._local_preds_i()  # those with a predecessor elsewhere
-            name = self._name
-            for node, owner in enumerate(self._own):
-                if owner is None:
-                    continue
-                if node in member_of or node in entered:
-                    found[node] = owner
-                    continue
-                spelled = name[node]  # (None: a step's)
-                if spelled is not None and spelled.startswith("state:entry:"):
-                    found[node] = owner
-            self.memo["doors"] = found
+            found = self.memo["doors"] = dict(
+                self._doors_among(enumerate(self._own), lambda node, _owner: node in entered)
+            )
         return found
+
+    def _doors_of(self, keys: Collection[str]) -> Iterator[tuple[int, str]]:
+        """:meth:`_doors_i` of workloads ``keys`` only, found among their own nodes."""
+        return self._doors_among(
+            ((node, owner) for owner in keys for node in self._nodes_of(owner)),
+            lambda node, owner: self._local_preds_at(node, owner) is not None,
+        )
+
+    def _doors_among(
+        self, nodes: Iterable[tuple[int, str | None]], entered: Callable[[int, str], bool]
+    ) -> Iterator[tuple[int, str]]:
+        """The doors among ``nodes`` (each with its owner); ``entered``: whether a node of
+        an owner has a predecessor of another."""
+        member_of = self._member_i
+        name = self._name
+        for node, owner in nodes:
+            if owner is None:
+                continue
+            spelled = name[node]  # (None: a step's)
+            if (
+                node in member_of
+                or entered(node, owner)
+                or (spelled is not None and spelled.startswith("state:entry:"))
+            ):
+                yield node, owner
 
     def _nodes_of(self, key: str) -> list[int]:
         """The nodes of workload ``key`` (see :meth:`owners`)."""
@@ -1570,6 +1626,8 @@ class AttackGraph:
         graph._member_i = member_i
         graph._hub_tables = {}
         graph.memo = {}
+        if "nodes_of" in self.memo:  # the same owners: shared (read only)
+            graph.memo["nodes_of"] = self.memo["nodes_of"]
         graph.instances = instances
         graph.scopes = scopes
         graph.workloads = workloads
@@ -1743,11 +1801,19 @@ class _PathTable:
     (:meth:`AttackGraph.local_distances_to`). Targets by name or number; the tables by
     number (:attr:`dist` and :meth:`next_hop`, :meth:`path` by name)."""
 
-    def __init__(self, graph: AttackGraph, *targets: str | int, local: bool = False) -> None:
+    def __init__(
+        self,
+        graph: AttackGraph,
+        *targets: str | int,
+        local: bool = False,
+        within: Collection[str] | None = None,
+    ) -> None:
+        """``within``: a local table of the nodes of those workloads and of none only
+        (:meth:`AttackGraph._reverse_search`): their paths, not another workload's."""
         self.graph = graph
         self.targets = tuple(map(graph._id, targets))
         self.local = local
-        self._d, self._hops, self._order = graph._reverse_search(self.targets, local)
+        self._d, self._hops, self._order = graph._reverse_search(self.targets, local, within)
         self._suffix: dict[int, tuple[tuple[StepInstance, ...], int]] = {
             t: ((), t) for t in self.targets
         }
