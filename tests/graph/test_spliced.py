@@ -1,7 +1,9 @@
 """A graph spliced from the analysis graph for a fact-level what-if
 (:meth:`AttackGraph.spliced`) is, to every search, the graph built from the patched fact
 base: the same live nodes and edges in the same order, the same relation groups, the same
-paths. The minimal controls check their patched clusters on it."""
+distances from the entry points (taken from the analysis graph's where the patch did not
+cut their ways), the same paths. The minimal controls check their patched clusters on
+it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from tests.conftest import REPO_ROOT, synthetic_cluster
 
 from attackmap.graph._analysis import Analyzer, _analyzer
+from attackmap.graph._catalogue import Catalogue
 from attackmap.graph._engine import ENTRY_KINDS, AttackGraph
 
 NIM = REPO_ROOT / "examples" / "nim" / "nim-deploy-default.yaml"
@@ -47,6 +50,15 @@ def searched(graph: AttackGraph) -> dict[str, Any]:
         "instances": [(i, inst.scope.facts) for i, inst in graph.instances.items()],
         "scopes": {label: (sf.base, sf.facts) for label, sf in graph.scopes.items()},
         "workloads": graph.workloads,
+    }
+
+
+def distances(graph: AttackGraph) -> dict[str, dict[str, int]]:
+    """Per entry kind, each reached node's distance from the entry points (a spliced
+    graph's are its base's, changed where the patch cut their ways)."""
+    return {
+        kind: {graph._nm(i): d for i, d in enumerate(graph.prefixes(kind)._d) if d >= 0}
+        for kind in ENTRY_KINDS
     }
 
 
@@ -84,6 +96,7 @@ def check_covers(analyzer: Analyzer, covers: list[list[str]]) -> int:
         spliced += 1
         built = AttackGraph(fb, analyzer.catalogue)
         assert searched(made) == searched(built), chosen
+        assert distances(made) == distances(built), chosen
         assert paths(made) == paths(built), chosen
     return spliced
 
@@ -135,11 +148,20 @@ def test_what_a_splice_cannot_be_is_built() -> None:
     containers = tuple(replace(c, facts=c.facts | {"privileged"}) for c in wf.containers)
     assert "privileged" not in wf.containers[0].facts
     assert graph.spliced(replace(fb, workloads=(replace(wf, containers=containers), *rest))) is None
-    # a token that appears
+    # a token that appears: it joins the node's token group (and here steal-sa-token
+    # fires too; without the steps that read a mounted token, it only joins the group)
     assert "sa_token" in wf.pod
     without = replace(fb, workloads=(replace(wf, pod=wf.pod - {"sa_token"}), *rest))
-    bare = AttackGraph(without, analyzer.catalogue)
-    assert bare.spliced(fb) is None
+    cat = analyzer.catalogue
+    unread = Catalogue(
+        states=cat.states,
+        steps=tuple(s for s in cat.steps if "fact:sa_token" not in s.requires.all),
+        controls=cat.controls,
+    )
+    for catalogue in (cat, unread):
+        bare = AttackGraph(without, catalogue)
+        assert any(k[0][0] == "tokens" for k in bare._fanouts)  # (node-tokens refers to it)
+        assert bare.spliced(fb) is None
     # other workloads
     assert graph.spliced(replace(fb, workloads=rest)) is None
 

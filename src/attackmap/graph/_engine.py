@@ -22,6 +22,7 @@ from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from attackmap._fork import fork_map
@@ -223,6 +224,9 @@ class AttackGraph:
         self.fb = fb
         self.catalogue = catalogue
         self._within = within
+        # a spliced graph's: the graph it was made from, its removed nodes and the members
+        # that left a group (see spliced: its forward searches start from the base's)
+        self._spliced_from: tuple[AttackGraph, frozenset[int], frozenset[int]] | None = None
         # While building: each name's number (creation order), the names, the adjacency as
         # lists; then renumbered in name order (:meth:`_number`).
         self._ids: dict[str, int] = {}
@@ -538,8 +542,13 @@ class AttackGraph:
             return
         fan.refs.setdefault(excluded, []).append(step_node)
         self._refs_i.setdefault(step_node, []).append((key, excluded))
-        # A member node exists once some step has an edge to it (as with explicit edges).
-        if fan.complete or (excluded is not None and fan.linked == excluded):
+        # A member node exists once some step has an edge to it (as with explicit edges);
+        # in part of a graph (``within``) the whole graph's members are the ones searched.
+        if (
+            fan.complete
+            or (excluded is not None and fan.linked == excluded)
+            or self._within is not None
+        ):
             return
         if excluded is not None and fan.linked is None:
             for node, owner in fan.members.items():
@@ -989,8 +998,131 @@ class AttackGraph:
         found: _Prefixes | None = memo.get(entry)
         if found is None:
             names = [self.entry_node(w, entry) for w in sorted(self.workloads)]
-            found = memo[entry] = _Prefixes(self, names)
+            dist = None
+            if self._spliced_from is not None:  # the base's distances, where they changed
+                base, removed, left = self._spliced_from
+                dist = self._distances_after(base, base.prefixes(entry)._d, removed, left)
+            found = memo[entry] = _Prefixes(self, names, dist)
         return found
+
+    def _distances_after(
+        self,
+        base: AttackGraph,
+        before: list[int],
+        removed: Collection[int],
+        left: Collection[int],
+    ) -> list[int]:
+        """This spliced graph's distances from the starts of ``before``, the forward
+        distances (:meth:`_forward`) in ``base``, the graph it was made from (without
+        ``removed``'s nodes, and with ``left``'s members out of a group each: a subgraph
+        of ``base`` with the same numbers, so no distance falls).
+
+        A node keeps its distance d where one of its predecessors at d - 1 keeps its own
+        (an explicit edge, or a step referring to a group of the node that does not
+        exclude its owner); the others lose it. Those are found in order of distance from
+        the removed nodes and the members that left (a node is looked at once one of its
+        ways may have run through a node that lost its distance), then given theirs by
+        a search from the nodes that kept them (the smallest first: Dijkstra's order with
+        edges of length one). Costs the nodes that lose their distance and their
+        neighbours, not a search of the graph."""
+        pred, succ = self._pred_i, self._succ_i
+        member_i, fanouts, refs_i = self._member_i, self._fanouts, self._refs_i
+        lost: set[int] = set(removed)
+        queue: list[tuple[int, int]] = []  # (distance before, node) to look at
+        pushed: dict[tuple[tuple[Group, str], int], _Expansions[None]] = {}
+
+        def look_after(node: int, level: int, graph: AttackGraph) -> None:
+            """Queue ``node``'s successors at ``level + 1`` in ``graph``."""
+            for w in graph._succ_i[node]:
+                if before[w] == level + 1:
+                    heappush(queue, (level + 1, w))
+            for key, excluded in graph._refs_i.get(node, ()):
+                fan = graph._fanouts[key]
+                once = pushed.setdefault((key, level), _Expansions())
+                for w in once.expand(None, excluded, fan.nodes):
+                    if before[w] == level + 1:
+                        heappush(queue, (level + 1, w))
+
+        for node in removed:
+            if before[node] >= 0:
+                look_after(node, before[node], base)
+        for node in left:
+            if before[node] > 0:
+                heappush(queue, (before[node], node))
+        # per (group, distance): up to two owners excluded by its steps at that distance
+        # that keep it (one that is not the member's own is a way in)
+        kept_refs: dict[tuple[tuple[Group, str], int], tuple[str | None, ...]] = {}
+
+        def kept_ref(key: tuple[Group, str], level: int, owner: str) -> bool:
+            found = kept_refs.get((key, level))
+            if found is None:
+                excluded: list[str | None] = []
+                for excl, steps in fanouts[key].refs.items():
+                    if any(before[p] == level and p not in lost for p in steps):
+                        excluded.append(excl)
+                        if len(excluded) == 2:
+                            break
+                found = kept_refs[(key, level)] = tuple(excluded)
+            return any(excl != owner for excl in found)
+
+        seen: set[int] = set()
+        while queue:
+            level, node = heappop(queue)
+            if node in seen or node in lost:
+                continue
+            seen.add(node)
+            if any(before[p] == level - 1 and p not in lost for p in pred[node]) or any(
+                kept_ref(key, level - 1, fanouts[key].nodes[node]) for key in member_i.get(node, ())
+            ):
+                continue
+            lost.add(node)
+            look_after(node, level, self)
+        after = list(before)
+        for node in lost:
+            after[node] = -1
+        # the lost nodes' distances: from the nodes that kept theirs, then from each other
+        best_refs: dict[tuple[Group, str], list[tuple[int, str | None]]] = {}
+
+        def from_refs(key: tuple[Group, str], owner: str) -> int | None:
+            """The smallest kept distance of a step referring to group ``key`` that does
+            not exclude ``owner``."""
+            found = best_refs.get(key)
+            if found is None:
+                found = []  # the smallest (distance, excluded) of two excluded owners
+                for excl, steps in fanouts[key].refs.items():
+                    at = min((after[p] for p in steps if after[p] >= 0), default=-1)
+                    if at >= 0:
+                        found = sorted([*found, (at, excl)], key=lambda de: de[0])[:2]
+                best_refs[key] = found
+            return next((d for d, excl in found if excl != owner), None)
+
+        queue = []
+        for node in lost:
+            if node in removed:
+                continue
+            ways = [after[p] for p in pred[node] if after[p] >= 0]
+            for key in member_i.get(node, ()):
+                d = from_refs(key, fanouts[key].nodes[node])
+                if d is not None:
+                    ways.append(d)
+            if ways:
+                heappush(queue, (min(ways) + 1, node))
+        done: set[int] = set()
+        expansions = _Expansions[tuple[Group, str]]()
+        while queue:
+            d, node = heappop(queue)
+            if node in done:
+                continue
+            done.add(node)
+            after[node] = d
+            for w in succ[node]:
+                if w in lost and w not in done:
+                    heappush(queue, (d + 1, w))
+            for key, excluded in refs_i.get(node, ()):
+                for w in expansions.expand(key, excluded, fanouts[key].nodes):
+                    if w in lost and w not in done:
+                        heappush(queue, (d + 1, w))
+        return after
 
     def _hub_tails(self, sink: str | int) -> dict[str, StepInstance]:
         """:meth:`_hub_tails_i` by name."""
@@ -1463,6 +1595,8 @@ class AttackGraph:
             if new is not old:
                 if new.key != old.key or new.workload is not old.workload:
                     return None
+                if "sa_token" in new.pod and "sa_token" not in old.pod:
+                    return None  # a token that appears joins groups
                 changed.append(new)
         keys = {wf.key for wf in changed}
         local = AttackGraph(
@@ -1543,38 +1677,40 @@ class AttackGraph:
         for key, pairs in gone.items():
             fan = own(key)
             for excluded in {e for e, _node in pairs}:
-                left = [s for s in fan.refs[excluded] if (excluded, s) not in pairs]
-                if left:
-                    fan.refs[excluded] = left
+                rest = [s for s in fan.refs[excluded] if (excluded, s) not in pairs]
+                if rest:
+                    fan.refs[excluded] = rest
                 else:
                     del fan.refs[excluded]
             if not fan.refs:  # no step refers to it: the built graph has no such group
                 del fanouts[key]
                 for node in fan.nodes:
                     leave(node, key)
-        # members the changed workloads' facts decide: whether their tokens are mounted,
-        # and the peers a container takes over through a shared PID namespace
-        tokens = any(
-            ("sa_token" in wf.pod) != ("sa_token" in self.workloads[wf.key].pod) for wf in changed
-        )
+        left: set[int] = set()  # members that leave a group: its steps no longer reach them
+        # members the changed workloads' facts decide: whether their tokens are mounted
+        # (a token group's members are the mounted tokens of the workloads placed there:
+        # without those no longer mounted; one that appears is refused above), and the
+        # peers a container takes over through a shared PID namespace
+        unmounted = {wf.key for wf in changed if "sa_token" not in wf.pod}
         for key in list(fanouts):
             kind, where = key[0]
-            if not (
-                (kind == "tokens" and tokens)
-                or (kind == "pid_peers" and where.partition("\n")[0] in keys)
-            ):
-                continue
-            members = self._members(key, fb)
             old_members = fanouts[key].members
+            if kind == "tokens" and unmounted:
+                members = {n: o for n, o in old_members.items() if o not in unmounted}
+            elif kind == "pid_peers" and where.partition("\n")[0] in keys:
+                if self._members(key, fb) != old_members:
+                    return None  # other peers
+                continue
+            else:
+                continue
             if members == old_members:
                 continue
-            if kind == "pid_peers" or any(old_members.get(n) != o for n, o in members.items()):
-                return None  # other peers, or a token this graph lacks
             fan = own(key)
             fan.members = members
             for node in [n for n in fan.nodes if here(n) not in members]:
                 del fan.nodes[node]
                 leave(node, key)
+                left.add(node)
             if not members:  # the build links no step to an empty group
                 for steps in fan.refs.values():
                     for step in steps:
@@ -1615,6 +1751,7 @@ class AttackGraph:
         graph.fb = fb
         graph.catalogue = self.catalogue
         graph._within = None
+        graph._spliced_from = (self, frozenset(removed), frozenset(left))
         graph._ids, graph._made, graph._nums, graph._out, graph._in = {}, [], [], [], []
         graph._name = self._name  # the same names: read only
         graph._inst = insts
@@ -1925,10 +2062,18 @@ class _Prefixes:
     asked, and per node the way that prefers none (:meth:`upto`). By number (:attr:`dist`
     and :meth:`upto` by name)."""
 
-    def __init__(self, graph: AttackGraph, starts: list[str]) -> None:
+    def __init__(
+        self, graph: AttackGraph, starts: list[str], dist: list[int] | None = None
+    ) -> None:
+        """``dist``: the search's distances, found otherwise (a spliced graph's, from its
+        base's); the order it met the nodes is then searched for only if :attr:`dist`
+        is asked for."""
         self.graph = graph
         self._starts = starts  # (a name that is no node starts nothing: at 0 in dist)
-        self._d, self._order = graph._forward(graph._numbers(starts))
+        self._order: list[int] | None = None
+        if dist is None:
+            dist, self._order = graph._forward(graph._numbers(starts))
+        self._d = dist
         # per node: (distance, workload or None for any) -> smallest explicit predecessor
         self._explicit: dict[int, dict[tuple[int, str | None], int]] = {}
         # per group: (distance, workload or None for any) -> (smallest referrer, the owner
@@ -1946,6 +2091,8 @@ class _Prefixes:
         first use: the searches read :attr:`_d`)."""
         view: dict[str, int] | None = self.__dict__.get("_dist")
         if view is None:
+            if self._order is None:
+                self._order = self.graph._forward(self.graph._numbers(self._starts))[1]
             view = self.__dict__["_dist"] = {
                 **dict.fromkeys(self._starts, 0),
                 **self.graph._view(self._d, self._order),
