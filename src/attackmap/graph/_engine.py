@@ -131,6 +131,19 @@ class _Fanout:
     nodes: dict[int, str] = field(default_factory=dict)
 
 
+class _Sparse(dict[int, int]):
+    """Per node number a value, -1 for a node never given one: the tables of a search
+    that meets few of the graph's nodes (a list of one slot per node costs a graph's
+    worth of memory to make)."""
+
+    def __missing__(self, key: int) -> int:
+        return -1
+
+
+# Per node number an int (-1: none): a list of one slot per node, or a _Sparse one.
+_Table = list[int] | _Sparse
+
+
 class _Expansions(Generic[_K]):
     """The relation groups one forward search has expanded (see :class:`_Fanout`). A
     group is expanded at most twice: for the first step referring to it, every member but
@@ -521,6 +534,12 @@ class AttackGraph:
 
     def _fanout(self, key: tuple[Group, str]) -> _Fanout:
         found = self._fanouts.get(key)
+        if found is None and self._within is not None:
+            # In part of a graph the members only say whether a step links the group
+            # (_link makes no member node there): the whole graph's, where it has some.
+            whole = self._within._fanouts.get(key)
+            if whole is not None and whole.members:
+                found = self._fanouts[key] = _Fanout(whole.members)
         if found is None:
             # the members that are nodes already: their one string object
             ids, name = self._ids, self._made
@@ -753,7 +772,7 @@ class AttackGraph:
             found.update(n for n, owner in self._fanouts[key].nodes.items() if owner != excluded)
         return found
 
-    def _view(self, dist: list[int], order: list[int]) -> dict[str, int]:
+    def _view(self, dist: _Table, order: list[int]) -> dict[str, int]:
         """Distances by number (in the order met) as a dict by name."""
         name = self._names()
         return {name[i]: dist[i] for i in order}
@@ -836,7 +855,7 @@ class AttackGraph:
 
     def _reverse_search(
         self, targets: tuple[int, ...], local: bool, within: Collection[str] | None = None
-    ) -> tuple[list[int], list[int], list[int]]:
+    ) -> tuple[_Table, _Table, list[int]]:
         """The reverse breadth-first search of :meth:`distances_to` (``local``: of
         :meth:`local_distances_to`): the distances (-1: not reached), each node's smallest
         explicit successor one hop nearer (in the local graph, if ``local``) where it has
@@ -864,8 +883,9 @@ class AttackGraph:
         by_group = self.memo.setdefault("refs_by_owner", {}) if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
-        dist = [-1] * len(pred)
-        hops = [-1] * len(pred)
+        # (some workloads' tables meet few nodes: sparse)
+        dist: _Table = [-1] * len(pred) if within is None else _Sparse()
+        hops: _Table = [-1] * len(pred) if within is None else _Sparse()
         order: list[int] = []
         for t in targets:
             if within is not None and (o := owners[t]) is not None and o not in within:
@@ -1024,59 +1044,82 @@ class AttackGraph:
         ways may have run through a node that lost its distance), then given theirs by
         a search from the nodes that kept them (the smallest first: Dijkstra's order with
         edges of length one). Costs the nodes that lose their distance and their
-        neighbours, not a search of the graph."""
+        neighbours (a group that loses a step is looked at once per distance, its
+        members only where no step at that distance that keeps it reaches them), not a
+        search of the graph."""
         pred, succ = self._pred_i, self._succ_i
         member_i, fanouts, refs_i = self._member_i, self._fanouts, self._refs_i
         lost: set[int] = set(removed)
-        queue: list[tuple[int, int]] = []  # (distance before, node) to look at
-        pushed: dict[tuple[tuple[Group, str], int], _Expansions[None]] = {}
+        # what to look at, by distance: nodes, and groups that lost a step referring to
+        # them (with the group, the removed steps' graph's: a group may be gone), whose
+        # members are looked at only where the group's steps that keep their distance
+        # no longer reach them
+        nodes_at: dict[int, set[int]] = {}
+        groups_at: dict[int, dict[tuple[Group, str], _Fanout]] = {}
+        levels: list[int] = []
+
+        def look_at(level: int) -> None:
+            if level not in nodes_at and level not in groups_at:
+                heappush(levels, level)
 
         def look_after(node: int, level: int, graph: AttackGraph) -> None:
-            """Queue ``node``'s successors at ``level + 1`` in ``graph``."""
+            """Look at ``node``'s successors at ``level + 1`` in ``graph``."""
             for w in graph._succ_i[node]:
                 if before[w] == level + 1:
-                    heappush(queue, (level + 1, w))
-            for key, excluded in graph._refs_i.get(node, ()):
-                fan = graph._fanouts[key]
-                once = pushed.setdefault((key, level), _Expansions())
-                for w in once.expand(None, excluded, fan.nodes):
-                    if before[w] == level + 1:
-                        heappush(queue, (level + 1, w))
+                    look_at(level + 1)
+                    nodes_at.setdefault(level + 1, set()).add(w)
+            for key, _excluded in graph._refs_i.get(node, ()):
+                look_at(level + 1)
+                groups_at.setdefault(level + 1, {})[key] = graph._fanouts[key]
 
         for node in removed:
             if before[node] >= 0:
                 look_after(node, before[node], base)
         for node in left:
             if before[node] > 0:
-                heappush(queue, (before[node], node))
-        # per (group, distance): up to two owners excluded by its steps at that distance
-        # that keep it (one that is not the member's own is a way in)
+                look_at(before[node])
+                nodes_at.setdefault(before[node], set()).add(node)
+
+        def kept_excluded(key: tuple[Group, str], level: int) -> tuple[str | None, ...]:
+            """Up to two owners excluded by steps referring to group ``key`` that keep
+            distance ``level`` (one that is not a member's own is its way in)."""
+            fan = fanouts.get(key)
+            excluded: list[str | None] = []
+            for excl, steps in fan.refs.items() if fan is not None else ():
+                if any(before[p] == level and p not in lost for p in steps):
+                    excluded.append(excl)
+                    if len(excluded) == 2:
+                        break
+            return tuple(excluded)
+
         kept_refs: dict[tuple[tuple[Group, str], int], tuple[str | None, ...]] = {}
-
-        def kept_ref(key: tuple[Group, str], level: int, owner: str) -> bool:
-            found = kept_refs.get((key, level))
-            if found is None:
-                excluded: list[str | None] = []
-                for excl, steps in fanouts[key].refs.items():
-                    if any(before[p] == level and p not in lost for p in steps):
-                        excluded.append(excl)
-                        if len(excluded) == 2:
-                            break
-                found = kept_refs[(key, level)] = tuple(excluded)
-            return any(excl != owner for excl in found)
-
-        seen: set[int] = set()
-        while queue:
-            level, node = heappop(queue)
-            if node in seen or node in lost:
-                continue
-            seen.add(node)
-            if any(before[p] == level - 1 and p not in lost for p in pred[node]) or any(
-                kept_ref(key, level - 1, fanouts[key].nodes[node]) for key in member_i.get(node, ())
-            ):
-                continue
-            lost.add(node)
-            look_after(node, level, self)
+        while levels:
+            level = heappop(levels)
+            look = nodes_at.pop(level, set())
+            for key, fan in groups_at.pop(level, {}).items():
+                kept = kept_refs[(key, level - 1)] = kept_excluded(key, level - 1)
+                if len(kept) < 2:  # some members may have lost their way in
+                    look.update(
+                        w
+                        for w, owner in fan.nodes.items()
+                        if before[w] == level and not (kept and kept[0] != owner)
+                    )
+            for node in look:
+                if node in lost:
+                    continue
+                if any(before[p] == level - 1 and p not in lost for p in pred[node]):
+                    continue
+                supported = False
+                for key in member_i.get(node, ()):
+                    ways = kept_refs.get((key, level - 1))
+                    if ways is None:
+                        ways = kept_refs[(key, level - 1)] = kept_excluded(key, level - 1)
+                    if any(excl != fanouts[key].nodes[node] for excl in ways):
+                        supported = True
+                        break
+                if not supported:
+                    lost.add(node)
+                    look_after(node, level, self)
         after = list(before)
         for node in lost:
             after[node] = -1
@@ -1096,17 +1139,17 @@ class AttackGraph:
                 best_refs[key] = found
             return next((d for d, excl in found if excl != owner), None)
 
-        queue = []
+        queue: list[tuple[int, int]] = []  # (distance, node)
         for node in lost:
             if node in removed:
                 continue
-            ways = [after[p] for p in pred[node] if after[p] >= 0]
+            nearest = [after[p] for p in pred[node] if after[p] >= 0]
             for key in member_i.get(node, ()):
                 d = from_refs(key, fanouts[key].nodes[node])
                 if d is not None:
-                    ways.append(d)
-            if ways:
-                heappush(queue, (min(ways) + 1, node))
+                    nearest.append(d)
+            if nearest:
+                heappush(queue, (min(nearest) + 1, node))
         done: set[int] = set()
         expansions = _Expansions[tuple[Group, str]]()
         while queue:
@@ -1172,11 +1215,20 @@ class AttackGraph:
         pred = self._pred_i
         owners = self._own
         member_of = self._member_i
+        # every node's local predecessors where a search of all workloads made them, or
+        # a spliced graph's base's (made once for all the graphs spliced from it: an
+        # instance kept has its one predecessor there), else these instances' own
+        cut: dict[int, tuple[int, ...]] | None = self.memo.get("local_preds")
+        if cut is None and self._spliced_from is not None:
+            cut = self._spliced_from[0]._local_preds_i()
         smallest: dict[int, int] = {}  # state -> the smallest instance it starts, as met
         for inst_node in pred[sink]:
             if inst_node in member_of:  # (never: group members are states) then no shortcut
                 return (), {}, False
-            preds = self._local_preds_at(inst_node, owners[inst_node])
+            if cut is not None:
+                preds = cut.get(inst_node)
+            else:
+                preds = self._local_preds_at(inst_node, owners[inst_node])
             for state in pred[inst_node] if preds is None else preds:
                 cur = smallest.get(state)
                 if cur is None or inst_node < cur:
@@ -1240,6 +1292,7 @@ class AttackGraph:
         # and of none (the others' nodes never lie on their paths).
         within = None if wanted is None or len(wanted) >= len(self.workloads) else wanted
         doors = self._doors_i().items() if within is None else self._doors_of(within)
+        # (_doors_i made every node's local predecessors, which the tables read)
         for node, w in doors:
             if wanted is not None and w not in wanted:
                 continue
@@ -1870,7 +1923,7 @@ distance, distance from the nearest entry point, node)."""
 
 
 def _best_nodes(
-    dist: list[int], order: list[int], reached: dict[int, list[tuple[tuple[str, str], int]]]
+    dist: _Table, order: list[int], reached: dict[int, list[tuple[tuple[str, str], int]]]
 ) -> dict[tuple[str, str], _Best]:
     """Per (workload, entry kind), its best node of a path table (``dist``, its nodes in
     ``order``) among the doors ``reached`` (each with the pairs whose entry points reach
