@@ -1666,7 +1666,6 @@ class AttackGraph:
         insts = list(self._inst)
         instances = dict(self.instances)
         refs_i = dict(self._refs_i)
-        dropped: list[tuple[int, tuple[tuple[Group, str], str | None]]] = []  # step, its ref
         kept: set[int] = set()
         here, there = self._nm, local._nm
         for i, inst in enumerate(local._inst):
@@ -1690,6 +1689,8 @@ class AttackGraph:
         succ = list(self._succ_i)
         pred = list(self._pred_i)
         touched: set[int] = set()
+        # the references the removed steps made, by group: (the owner excluded, the step)
+        gone: dict[tuple[Group, str], set[tuple[str | None, int]]] = {}
         for node in removed:
             touched.update(succ[node])
             touched.update(pred[node])
@@ -1697,7 +1698,8 @@ class AttackGraph:
             inst = insts[node]
             assert inst is not None
             del instances[inst.id]
-            dropped += [(node, r) for r in refs_i.pop(node, ())]
+            for key, excluded in refs_i.pop(node, ()):
+                gone.setdefault(key, set()).add((excluded, node))
         for node in touched:
             succ[node] = tuple(j for j in succ[node] if j not in removed)
             pred[node] = tuple(j for j in pred[node] if j not in removed)
@@ -1724,9 +1726,6 @@ class AttackGraph:
             else:
                 del member_i[node]
 
-        gone: dict[tuple[Group, str], set[tuple[str | None, int]]] = {}
-        for node, (key, excluded) in dropped:
-            gone.setdefault(key, set()).add((excluded, node))
         for key, pairs in gone.items():
             fan = own(key)
             for excluded in {e for e, _node in pairs}:
