@@ -33,6 +33,7 @@ __all__ = [
     "auto_workers",
     "available_cpus",
     "cgroup_cpus",
+    "fork_handout",
     "fork_map",
     "fork_refusal",
 ]
@@ -247,6 +248,66 @@ def fork_map(
             if child.is_alive():
                 child.kill()
             child.join()
+
+
+def fork_handout(
+    fn: Callable[[int, int], R],
+    count: int,
+    processes: int,
+    *,
+    taken: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``[fn(worker, i) for i in range(count)]`` in ``processes`` processes that each take
+    the next item as soon as they are free: for items whose cost is not known before they
+    run (a static split leaves one process working while the others wait).
+
+    This process (worker 0) computes item 0 first, so a caller may stream it; the
+    forked children (:func:`fork_map`: workers 1, 2, ...) and then this process take the
+    items after it, one at a time, in order. ``worker`` says which process computes an
+    item (a caller keeps a file per process). Results are returned in item order.
+    ``taken`` is called here with each item another process took, before this process
+    computes its next one and at the end (to let go of what only the taker needs).
+    Errors, refusals and processes the system does not give are :func:`fork_map`'s: the
+    items nobody took are computed here.
+    """
+    if count <= 0:
+        return []
+    processes = max(1, min(processes, count))
+    if processes == 1 or fork_refusal() is not None:
+        return [fn(0, i) for i in range(count)]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    try:
+        following = context.Value("q", 1)  # the next item to take (item 0 is this process's)
+    except OSError as e:  # no semaphore (a system without /dev/shm)
+        logger.debug("computing every item here: no shared counter (%s)", e)
+        return [fn(0, i) for i in range(count)]
+
+    def take() -> int:
+        with following.get_lock():
+            i = int(following.value)
+            following.value = i + 1
+        return i
+
+    def work(worker: int) -> list[tuple[int, R]]:
+        done = [(0, fn(0, 0))] if worker == 0 else []
+        last = 0  # the last item this process took: those after it were taken by others
+        while (i := take()) < count:
+            if worker == 0 and taken is not None:
+                for other in range(last + 1, i):
+                    taken(other)
+            done.append((i, fn(worker, i)))
+            last = i
+        if worker == 0 and taken is not None:
+            for other in range(last + 1, count):
+                taken(other)
+        return done
+
+    results: dict[int, R] = {}
+    for part in fork_map(work, range(processes)):
+        results.update(part)
+    return [results[i] for i in range(count)]
 
 
 def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:

@@ -15,6 +15,7 @@ import pickle
 import shutil
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from tests.conftest import synthetic_cluster
 
 import attackmap
 from attackmap import _fork
-from attackmap._fork import ForkError, RemoteTraceback, fork_map, fork_refusal
+from attackmap._fork import ForkError, RemoteTraceback, fork_handout, fork_map, fork_refusal
 from attackmap.cli import main
 from attackmap.errors import AttackmapError
 from attackmap.graph import _analysis, _engine
@@ -91,6 +92,14 @@ class _Pids:
             (int(p.name.partition("-")[0]), int(p.read_text(encoding="utf-8")))
             for p in self.root.iterdir()
         ]
+
+    def processes(self) -> dict[int, int]:
+        """The workloads each process analysed, by process id (a process may take several
+        runs: with goals, runs are handed out as processes free up)."""
+        total: dict[int, int] = {}
+        for pid, count in self.runs():
+            total[pid] = total.get(pid, 0) + count
+        return total
 
 
 @pytest.fixture
@@ -251,13 +260,28 @@ def test_workers_make_the_one_process_report(
 ) -> None:
     report = attackmap.analyze(cluster, workers=workers, **OPTIONS)
     _equal(report, whole)
-    processes = dict(pids.runs())
+    processes = pids.processes()
     # the path search forked workers of its own (the analysis' search goals' paths)
     assert 1 <= len({pid for pid, _ in searches.runs()} - set(processes)) <= workers - 1
-    # one process per run (never more than workloads), this one among them
-    assert len(processes) == len(pids.runs()) == min(workers, len(whole.workloads))
+    # with goals, a run per workload here (up to 32 per process), handed out to at most
+    # as many processes as workloads, this one among them; each workload analysed once
+    assert len(pids.runs()) == len(whole.workloads)
+    assert 2 <= len(processes) <= min(workers, len(whole.workloads))
     assert pids.parent in processes
-    assert sum(processes.values()) == len(whole.workloads) and min(processes.values()) >= 1
+    assert sum(processes.values()) == len(whole.workloads)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_without_goals_a_run_per_process(
+    cluster: Path, pids: _Pids, searches: _Searches, workers: int
+) -> None:
+    one = attackmap.analyze(cluster)
+    for record in pids.root.iterdir():  # the analysis in one process
+        record.unlink()
+    _equal(attackmap.analyze(cluster, workers=workers), one)
+    processes = pids.processes()
+    assert len(pids.runs()) == len(processes) == workers  # a run each: paths predict the work
+    assert pids.parent in processes and sum(processes.values()) == len(one.workloads)
 
 
 def test_one_worker_forks_nothing(
@@ -287,7 +311,7 @@ def test_the_pod_security_threshold_path(
     two = attackmap.analyze(cluster, workers=2, **OPTIONS)
     _equal(two, one)
     assert two.attack_graph is not None  # built again on demand
-    assert len(pids.runs()) == 3  # the first analysis in one process, the second in two
+    assert len(pids.processes()) == 2  # the first analysis here, the second here and in one more
 
 
 def test_a_shard_in_workers(cluster: Path, whole: attackmap.Report) -> None:
@@ -370,22 +394,88 @@ def test_fork_map_in_order() -> None:
     assert handed == [[2, 3, 4]]
 
 
+def test_fork_handout_in_order() -> None:
+    assert fork_handout(lambda worker, i: i, 0, 2) == []
+    results = fork_handout(lambda worker, i: (i * i, worker, os.getpid()), 6, 3)
+    assert [r for r, _w, _p in results] == [0, 1, 4, 9, 16, 25]
+    assert results[0][1:] == (0, os.getpid())  # the first item is this process's
+    for _r, worker, pid in results:  # worker 0 is this process
+        assert (worker == 0) == (pid == os.getpid())
+
+
+def test_fork_handout_gives_the_next_item_to_the_process_that_is_free(tmp_path: Path) -> None:
+    """Item 1 waits until the last item is done: only a process taking items as it frees
+    up finishes (a split made in advance into runs, item 1's run holding others, waits)."""
+    done = tmp_path / "last-done"
+    count = 8
+    taken: list[int] = []
+
+    def work(worker: int, i: int) -> int:
+        if i == 1:
+            for _ in range(600):
+                if done.exists():
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the last item was never done")
+        if i == count - 1:
+            done.touch()
+        return os.getpid()
+
+    pids = fork_handout(work, count, 2, taken=taken.append)
+    here = os.getpid()
+    slow = pids[1]  # the process that took item 1 (after item 0, if it is this one)
+    assert all(pid != slow for pid in pids[2:])
+    assert len(set(pids)) == 2 and pids[0] == here
+    # this process learned of each item the other took, in order
+    assert taken == [i for i, pid in enumerate(pids) if pid != here]
+
+
+def test_fork_handout_without_a_process_computes_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        multiprocessing.context.ForkProcess,
+        "start",
+        lambda self: (_ for _ in ()).throw(OSError(11, "Resource temporarily unavailable")),
+    )
+    taken: list[int] = []
+    results = fork_handout(lambda worker, i: (i, worker, os.getpid()), 5, 2, taken=taken.append)
+    assert results == [(i, 0, os.getpid()) for i in range(5)] and taken == []
+
+
+def test_an_error_in_a_handed_out_item_is_raised_here() -> None:
+    def work(worker: int, i: int) -> int:
+        if worker:
+            raise AttackmapError("boom in a worker", hint="a test")
+        time.sleep(0.2)  # the worker takes an item meanwhile
+        return i
+
+    with pytest.raises(AttackmapError, match="boom in a worker"):
+        fork_handout(work, 4, 2)
+    assert not multiprocessing.active_children()
+
+
 def test_this_process_lets_go_of_the_paths_the_workers_took(
     cluster: Path, whole: attackmap.Report, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here = os.getpid()
-    seen: list[tuple[int, int]] = []  # (paths of workloads held, workloads of its run)
+    raws: list[dict[str, Any]] = []  # the paths this process holds, at each of its runs
+    mine: list[str] = []  # the workloads it analysed
     original = _analysis.Analyzer._analyses
 
     def analyses(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
         if os.getpid() == here:
-            seen.append((len(raw), len(run)))
+            assert {wf.key for wf in run} <= set(raw)  # its run's paths are here
+            raws.append(raw)
+            mine.extend(wf.key for wf in run)
         return original(analyzer, scoped, raw, run)
 
     monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses)
     _equal(attackmap.analyze(cluster, workers=3, **OPTIONS), whole)
-    ((held, mine),) = seen
-    assert held == mine < len(whole.workloads)
+    assert raws and all(raw is raws[0] for raw in raws)
+    assert 1 <= len(mine) < len(whole.workloads)
+    # each run's paths went: this process's as it analysed them, the workers' as it
+    # learned they took them (without that, theirs would still be here)
+    assert raws[0] == {}
 
 
 def test_an_exception_that_does_not_pickle() -> None:
@@ -559,7 +649,7 @@ def test_auto_forks_from_a_number_of_workloads(
     monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", least)  # the cluster has 24
     monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
     _equal(attackmap.analyze(cluster, workers="auto", **OPTIONS), whole)
-    assert len(pids.runs()) == expected
+    assert len(pids.processes()) == expected
 
 
 # -- the CLI ---------------------------------------------------------------------------------

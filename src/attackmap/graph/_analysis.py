@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import copy
 import itertools
@@ -18,7 +19,7 @@ from pathlib import Path as FsPath
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from attackmap._args import as_strings
-from attackmap._fork import auto_workers, fork_map, fork_refusal
+from attackmap._fork import auto_workers, fork_handout, fork_map, fork_refusal
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
@@ -68,7 +69,12 @@ by CPU accounting, two workers take ~0.8 of one process's time on two free cores
 more CPU; below, the whole analysis takes about a second (docs/scaling.md)."""
 
 _CHUNK = 1 << 20
-"""Characters copied at a time from a worker's part of a written report."""
+"""Bytes copied at a time from a worker's part of a written report."""
+
+_GOAL_RUNS = 32
+"""With goals, the workloads are cut into this many runs per process, handed out as
+processes free up: a workload's minimal-control checks cost what its paths do not tell
+(at 10k, one of two static runs took ~4x the other's time: docs/performance.md)."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
@@ -542,23 +548,31 @@ class Analyzer:
         first); then the workloads' analyses (findings, ``broken_by``, Pod Security
         trade-off, minimal controls) in as many processes, forked once the paths are found,
         so they share the fact base, the scoped facts and the paths copy-on-write; each
-        analyses a contiguous run of the workloads in report order and this process joins
-        them in that order (the report is the same). This process lets go of the paths of
-        the runs the workers took. Where forking is refused
+        analyses contiguous runs of the workloads in report order (one each; with goals,
+        many, taken as processes free up) and this process joins them in that order (the
+        report is the same). This process lets go of the paths of the runs the workers
+        took. Where forking is refused
         (:func:`attackmap._fork.fork_refusal`: another thread runs, not Linux, a worker
         already), all run here."""
         chosen, raw, scoped, parts = self._paths(only, workers)
-        # runs of about equal work: a workload's analysis grows with its paths
-        runs = _balanced_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts)
+        # runs of about equal work: a workload's analysis grows with its paths (with
+        # goals, many runs handed out as processes free up: see _GOAL_RUNS)
+        count = parts * _GOAL_RUNS if self.goals and parts > 1 else parts
+        weights = [1 + len(raw[wf.key]) for wf in chosen]
+        runs = _balanced_runs(chosen, weights, max(1, min(count, len(chosen))))
 
-        def handed(taken: Sequence[Sequence[WorkloadFacts]]) -> None:
-            for run in taken:  # the workers' paths: they have their copies
-                for wf in run:
-                    del raw[wf.key]
+        def taken(i: int) -> None:
+            for wf in runs[i]:  # a worker's paths: it has its copy
+                del raw[wf.key]
 
         analyses = [
             a
-            for run in fork_map(lambda run: self._analyses(scoped, raw, run), runs, handed=handed)
+            for run in fork_handout(
+                lambda _worker, i: self._analyses(scoped, raw, runs[i]),
+                len(runs),
+                parts,
+                taken=taken,
+            )
             for a in run
         ]
         report = self._report(tuple(analyses))
@@ -1101,17 +1115,19 @@ class ReportWriter:
         self, item: Callable[[str], None], write: Callable[[str], object], *, pretty: bool
     ) -> None:
         """Each workload's element, in order, given to ``item`` (:func:`write_document`)."""
-        workloads = self._workloads
+        workloads, processes = self._workloads, self._processes
         # runs of about equal work: an element grows with its paths
         weights = [1 + sum(len(paths) for _tid, _t, paths in found) for _wf, found in workloads]
-        runs = _balanced_runs(workloads, weights, self._processes)
+        count = processes * _GOAL_RUNS if self._analyzer.goals and processes > 1 else processes
+        runs = _balanced_runs(workloads, weights, max(1, min(count, len(workloads))))
         if len(runs) == 1:
             self._run(runs[0], item, pretty=pretty)
             return
         with contextlib.ExitStack() as stack:
-            try:
+            try:  # a file per process for the runs it writes after the first
                 files = [
-                    stack.enter_context(tempfile.TemporaryFile(dir=self._spool)) for _ in runs[1:]
+                    stack.enter_context(tempfile.TemporaryFile(dir=self._spool))
+                    for _ in range(processes)
                 ]
             except OSError as e:
                 where = self._spool if self._spool is not None else tempfile.gettempdir()
@@ -1121,24 +1137,22 @@ class ReportWriter:
                     hint="set TMPDIR to a writable directory, or analyse with one worker",
                 ) from e
 
-            def write_run(i: int) -> None:
-                if i == 0:  # this process: its elements written as they are made
+            def write_run(worker: int, i: int) -> tuple[int, int, int]:
+                if i == 0:  # this process: the first run's elements written as they are made
                     self._run(runs[0], item, pretty=pretty)
-                    return
-                # a worker: its elements joined, into the file it shares with this process
-                fd = files[i - 1].fileno()
+                    return 0, 0, 0
+                # elements joined, at the end of the file of the process that writes them
+                fd = files[worker].fileno()
+                start = os.lseek(fd, 0, os.SEEK_END)
                 with open(fd, "w", encoding="utf-8", newline="", closefd=False) as out:
                     self._run(runs[i], out.write, pretty=pretty, joined=True)
+                return worker, start, os.lseek(fd, 0, os.SEEK_END)
 
-            fork_map(write_run, range(len(runs)))
-            for file in files:  # each run: one item (elements joined as items are)
-                os.lseek(file.fileno(), 0, os.SEEK_SET)
-                with open(file.fileno(), encoding="utf-8", newline="", closefd=False) as run:
-                    chunk = run.read(_CHUNK)
-                    if chunk:
-                        item(chunk)
-                    while chunk := run.read(_CHUNK):
-                        write(chunk)
+            # with goals, many runs handed out as processes free up: a workload's checks
+            # cost what its paths do not tell (docs/performance.md)
+            written = fork_handout(write_run, len(runs), processes)
+            for worker, start, end in written[1:]:  # each run: one item
+                _copy_run(files[worker].fileno(), start, end, item, write)
 
     def _run(
         self,
@@ -1421,6 +1435,24 @@ def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
     """The keys of the i-th of n runs of the workloads in report order."""
     ordered = sorted(fb.workloads, key=lambda wf: wf.workload.ref.sort_key())
     return frozenset(wf.key for wf in _run(ordered, *shard))
+
+
+def _copy_run(
+    fd: int, start: int, end: int, item: Callable[[str], None], write: Callable[[str], object]
+) -> None:
+    """The UTF-8 text of bytes ``start:end`` of file ``fd`` (a run of elements a process
+    wrote), its first piece given to ``item`` and the rest to ``write``, a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    put: Callable[[str], object] = item
+    while start < end:
+        data = os.pread(fd, min(_CHUNK, end - start), start)
+        if not data:
+            raise AttackmapError("a worker's temporary file ended before its run")
+        start += len(data)
+        text = decoder.decode(data, final=start >= end)
+        if text:
+            put(text)
+            put = write
 
 
 def _balanced_runs(items: Sequence[T], weights: Sequence[int], n: int) -> list[Sequence[T]]:
