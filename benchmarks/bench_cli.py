@@ -21,6 +21,10 @@ in a child) so that it does not happen in ``make bench``.
 * ``json``: ``analyze DIR --format json -o FILE`` (the report's size is ``json_bytes``);
 * ``table``: ``analyze DIR --format table`` with stdout in a file (not a terminal), run
   alternately with ``json`` ``--table RUNS`` times: medians of each and of the pairs' ratios;
+* ``goal``: ``analyze DIR --goal T1611,T1552 --format json -o FILE``, in one process and
+  with ``--workers 2`` (``goal_workers_2``), run alternately with ``json`` ``--goal RUNS``
+  times: what every workload's minimal-control checks cost against the same analysis
+  without them (medians, and of the pairs' goal/json ratios);
 * ``libyaml``: ``yaml.load_all(text, Loader=yaml.CSafeLoader)`` of every ``*.yaml`` file
   of the cluster in a fresh process, reading and parsing timed (the interpreter's start
   not): the floor issue 21 sets the 10k wall against;
@@ -34,7 +38,8 @@ in a child) so that it does not happen in ``make bench``.
   ``make bench-peers`` installs it into ``.venv-peers/``, where this script looks first
   (then beside this interpreter, then on ``PATH``).
 
-    .venv/bin/python benchmarks/bench_cli.py --workloads 1000 [--table] [--libyaml] [--checkov]
+    .venv/bin/python benchmarks/bench_cli.py --workloads 1000 [--table RUNS] [--goal RUNS]
+        [--libyaml] [--checkov]
 """
 
 from __future__ import annotations
@@ -242,6 +247,53 @@ def table_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
     }
 
 
+#: The goals of the ``--goal`` measurement: escape to the host, and credentials in files.
+GOALS = "T1611,T1552"
+
+
+def analyze_goal(directory: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
+    """``attackmap analyze DIR --goal T1611,T1552 --format json -o FILE --workers N``:
+    every workload's minimal controls checked against the patched cluster."""
+    with tempfile.TemporaryDirectory(prefix="attackmap-bench-cli-") as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [*attackmap_command(), "analyze", str(directory), "--format", "json"]
+        argv += ["--goal", GOALS, "--workers", str(workers), "-o", str(report)]
+        result = timed(argv, timeout=timeout)
+        if report.exists():
+            result["json_bytes"] = report.stat().st_size
+    return result
+
+
+def goal_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
+    """``--goal`` in one process and in two (``--workers 2``) against ``--format json -o
+    F`` without goals, taking turns, ``runs`` times each: what the minimal-control checks
+    cost against the analysis they follow."""
+    turns = alternate(
+        {
+            "json": lambda: analyze_json(directory, timeout),
+            "goal": lambda: analyze_goal(directory, timeout),
+            "goal_workers_2": lambda: analyze_goal(directory, timeout, workers=2),
+        },
+        runs,
+    )
+    pairs = [
+        g["wall_s"] / j["wall_s"]
+        for j, g in zip(turns["json"], turns["goal"], strict=True)
+        if "wall_s" in j and "wall_s" in g and "error" not in g and "timed_out" not in g
+    ]
+    return {
+        "runs": runs,
+        "goals": GOALS,
+        **turns,
+        "json_wall_s_median": _median(turns["json"], "wall_s"),
+        "goal_wall_s_median": _median(turns["goal"], "wall_s"),
+        "goal_workers_2_wall_s_median": _median(turns["goal_workers_2"], "wall_s"),
+        "goal_workers_2_cpu_per_wall_median": _median(turns["goal_workers_2"], "cpu_per_wall"),
+        "ratio_pairs": [round(p, 2) for p in pairs],
+        "ratio": round(statistics.median(pairs), 2) if pairs else None,
+    }
+
+
 def libyaml(directory: Path, timeout: float) -> dict[str, Any]:
     """Reading and parsing every YAML file of ``directory`` with libyaml, fresh process."""
     import yaml
@@ -345,6 +397,7 @@ def run(
     seed: int = 1,
     *,
     table_runs: int = 0,
+    goal_runs: int = 0,
     with_libyaml: bool = False,
     with_checkov: bool = False,
     checkov_timeout: float = 300.0,
@@ -364,6 +417,8 @@ def run(
         result["table_vs_json"] = table_vs_json(directory, table_runs, timeout)
     else:
         result["json"] = analyze_json(directory, timeout)
+    if goal_runs:
+        result["goal_vs_json"] = goal_vs_json(directory, goal_runs, timeout)
     if with_libyaml:
         result["libyaml"] = libyaml(directory, timeout)
     if with_checkov:
@@ -378,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--table", type=int, default=0, metavar="RUNS", help="table vs JSON, RUNS pairs"
     )
+    parser.add_argument(
+        "--goal", type=int, default=0, metavar="RUNS", help="--goal vs JSON, RUNS turns"
+    )
     parser.add_argument("--libyaml", action="store_true", help="also the libyaml parse")
     parser.add_argument("--checkov", action="store_true", help="also checkov (if installed)")
     parser.add_argument("--checkov-timeout", type=float, default=300.0)
@@ -387,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workloads,
         args.seed,
         table_runs=args.table,
+        goal_runs=args.goal,
         with_libyaml=args.libyaml,
         with_checkov=args.checkov,
         checkov_timeout=args.checkov_timeout,
