@@ -202,6 +202,7 @@ class Analyzer:
         )
         self._graph: AttackGraph | None = AttackGraph(self.fb, catalogue)
         self._needs = self._graph.needs
+        self._places: dict[str, int] | None = None  # each workload's place in fb.workloads
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
         # Memos of report(), dropped when it returns: facts derived with one control
         # applied, and equal FactUse objects (a writer's: UseRow records, each its own key).
@@ -980,11 +981,16 @@ class Analyzer:
         context = self.fb.context
         for ci in by_target.get("cluster", []):
             context = ci.transform(context)
-        workloads = tuple(
-            _patched(wf, by_target[wf.key]) if wf.key in by_target else wf
-            for wf in self.fb.workloads
-        )
-        return replace(self.fb, workloads=workloads, context=context)
+        # the targeted workloads patched in place (a what-if per check: no walk of them all)
+        places = self._places
+        if places is None:
+            places = self._places = {wf.key: i for i, wf in enumerate(self.fb.workloads)}
+        workloads = list(self.fb.workloads)
+        for target, cis in by_target.items():
+            at = places.get(target)
+            if at is not None:
+                workloads[at] = _patched(workloads[at], cis)
+        return replace(self.fb, workloads=tuple(workloads), context=context)
 
     def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts:
         """``wf`` with ``controls`` (all ``...@<wf.key>``) applied at the fact level."""

@@ -23,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
+from itertools import filterfalse
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from attackmap._fork import fork_map
@@ -261,10 +262,14 @@ class AttackGraph:
         self._member_i: dict[int, list[tuple[Group, str]]] = {}
         self._hub_tables: dict[tuple[int, ...], _PathTable] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-graph caches of the analysis
-        self.instances: dict[str, StepInstance] = {}
+        self._instances: dict[str, StepInstance] = {}  # (:attr:`instances`)
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
-        self.needs = step_needs(catalogue)
+        self.needs: dict[str, Needs] = (
+            within.needs
+            if within is not None and within.catalogue is catalogue
+            else step_needs(catalogue)
+        )
         self._levels = {s.id: s.scope for s in catalogue.states}  # state -> its scope level
         self.facts = GraphFacts(fb, self.workloads, self.scopes, self.memo)
         self._build()
@@ -302,9 +307,15 @@ class AttackGraph:
             perm[order[new]] = new
         ids = self._ids
         member_i = self._member_i
+        part = self._within is not None
         for key, fan in self._fanouts.items():
             fan.refs = {excl: [perm[s] for s in steps] for excl, steps in fan.refs.items()}
-            for member, owner in fan.members.items():
+            members: Iterable[tuple[str, str]] = fan.members.items()
+            if part:  # the whole graph's members: the few that are nodes here, found at once
+                here = ids.keys() & fan.members.keys()
+                if len(here) < 2:  # (more: in the members' order, as below)
+                    members = [(member, fan.members[member]) for member in here]
+            for member, owner in members:
                 old = ids.get(member)
                 if old is not None:
                     node = perm[old]
@@ -455,7 +466,7 @@ class AttackGraph:
             return
         inst = StepInstance(step=step, scope=sf)
         step_node = self._add_step(inst)
-        self.instances[inst.id] = inst
+        self._instances[inst.id] = inst
         sink = self._known.get(shape.sink)
         if sink is None:
             sink = self._known[shape.sink] = self._add_node(shape.sink)
@@ -601,7 +612,7 @@ class AttackGraph:
     def _add_step(self, inst: StepInstance) -> int:
         """The node of step instance ``inst``: a new one, unnamed until numbered (no two
         instances have one id, but if two did they would share their node, as by name)."""
-        prev = self.instances.get(inst.id)
+        prev = self._instances.get(inst.id)
         if prev is not None:
             found = self._inst.index(prev)
             self._inst[found] = inst
@@ -632,6 +643,20 @@ class AttackGraph:
             inst = self._inst[node]
             assert inst is not None
             return inst.node
+        return found
+
+    @property
+    def instances(self) -> dict[str, StepInstance]:
+        """Each step instance by its id. A spliced graph (:meth:`spliced`) makes it on
+        first use from its base's: the checks that search it never ask (a copy per check
+        cost ~9 ms at 10k workloads, a fifth of a splice)."""
+        found: dict[str, StepInstance] | None = self.__dict__.get("_instances")
+        if found is None:
+            base, kept, removed = self.__dict__.pop("_instances_of")
+            found = {**base.instances, **kept}  # the kept ones in their places
+            for ident in removed:
+                del found[ident]
+            self.__dict__["_instances"] = found
         return found
 
     @property
@@ -1017,12 +1042,14 @@ class AttackGraph:
         memo = self.memo.setdefault("prefixes", {})
         found: _Prefixes | None = memo.get(entry)
         if found is None:
-            names = [self.entry_node(w, entry) for w in sorted(self.workloads)]
-            dist = None
             if self._spliced_from is not None:  # the base's distances, where they changed
                 base, removed, left = self._spliced_from
-                dist = self._distances_after(base, base.prefixes(entry)._d, removed, left)
-            found = memo[entry] = _Prefixes(self, names, dist)
+                of_base = base.prefixes(entry)
+                dist = self._distances_after(base, of_base._d, removed, left)
+                found = _Prefixes(self, of_base._starts, dist)  # the same workloads' names
+            else:
+                found = _Prefixes(self, [self.entry_node(w, entry) for w in sorted(self.workloads)])
+            memo[entry] = found
         return found
 
     def _distances_after(
@@ -1664,7 +1691,7 @@ class AttackGraph:
                 if inst is not None:
                     before[inst.id] = node
         insts = list(self._inst)
-        instances = dict(self.instances)
+        replaced: dict[str, StepInstance] = {}  # the kept instances (made on first use)
         refs_i = dict(self._refs_i)
         kept: set[int] = set()
         here, there = self._nm, local._nm
@@ -1684,25 +1711,25 @@ class AttackGraph:
                 return None  # other groups (in practice never: see the docstring)
             kept.add(at)
             insts[at] = inst
-            instances[inst.id] = inst
+            replaced[inst.id] = inst
         removed = {node for node in before.values() if node not in kept}
         succ = list(self._succ_i)
         pred = list(self._pred_i)
-        touched: set[int] = set()
         # the references the removed steps made, by group: (the owner excluded, the step)
         gone: dict[tuple[Group, str], set[tuple[str | None, int]]] = {}
+        entered: set[int] = set()  # nodes a removed one has an edge to, and from
+        left_from: set[int] = set()
         for node in removed:
-            touched.update(succ[node])
-            touched.update(pred[node])
+            entered.update(succ[node])
+            left_from.update(pred[node])
             succ[node] = pred[node] = ()
-            inst = insts[node]
-            assert inst is not None
-            del instances[inst.id]
             for key, excluded in refs_i.pop(node, ()):
                 gone.setdefault(key, set()).add((excluded, node))
-        for node in touched:
-            succ[node] = tuple(j for j in succ[node] if j not in removed)
-            pred[node] = tuple(j for j in pred[node] if j not in removed)
+        is_removed = removed.__contains__
+        for node in entered - removed:
+            pred[node] = tuple(filterfalse(is_removed, pred[node]))
+        for node in left_from - removed:
+            succ[node] = tuple(filterfalse(is_removed, succ[node]))
 
         # The relation groups, each copied where it changes.
         fanouts = dict(self._fanouts)
@@ -1759,7 +1786,7 @@ class AttackGraph:
                 continue
             fan = own(key)
             fan.members = members
-            for node in [n for n in fan.nodes if here(n) not in members]:
+            for node in [n for n, owner in fan.nodes.items() if owner in unmounted]:
                 del fan.nodes[node]
                 leave(node, key)
                 left.add(node)
@@ -1817,7 +1844,11 @@ class AttackGraph:
         graph.memo = {}
         if "nodes_of" in self.memo:  # the same owners: shared (read only)
             graph.memo["nodes_of"] = self.memo["nodes_of"]
-        graph.instances = instances
+        graph.__dict__["_instances_of"] = (
+            self,
+            replaced,
+            [inst.id for node in removed if (inst := insts[node]) is not None],
+        )
         graph.scopes = scopes
         graph.workloads = workloads
         graph.needs = self.needs
