@@ -48,6 +48,12 @@ def searched(graph: AttackGraph) -> dict[str, Any]:
         },
         "sinks": graph.sinks(),
         "instances": [(i, inst.scope.facts) for i, inst in graph.instances.items()],
+        # each live node's instance, as the searches take it for the paths' steps
+        "node instances": [
+            (name[i], inst.id, inst.scope.facts)
+            for i, inst in enumerate(graph._inst)
+            if inst is not None and i in live
+        ],
         "scopes": {label: (sf.base, sf.facts) for label, sf in graph.scopes.items()},
         "workloads": graph.workloads,
     }
@@ -176,3 +182,52 @@ def test_minimal_controls_are_those_of_the_built_graphs(
     built = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
     assert spliced == built
     assert any(m.controls for m in built)
+
+
+def test_the_graph_spliced_before_is_stale(clusters: dict[str, Path]) -> None:
+    # the spliced graphs of one graph share its scratch lists: the one made before the
+    # last raises on use instead of reading another patch's nodes
+    analyzer = _analyzer(clusters["one node class"])[0]
+    controls = workload_controls(analyzer)
+    graph = analyzer.graph
+    first = graph.spliced(analyzer._fb_with(controls[:3]))
+    assert first is not None and paths(first)
+    second = graph.spliced(analyzer._fb_with(controls[3:6]))
+    assert second is not None
+    with pytest.raises(RuntimeError, match="used after its base graph was spliced again"):
+        paths(first)
+    with pytest.raises(RuntimeError, match="spliced again"):
+        len(first._succ_i)
+    built = AttackGraph(analyzer._fb_with(controls[3:6]), analyzer.catalogue)
+    assert searched(second) == searched(built) and paths(second) == paths(built)
+
+
+def test_a_splice_refused_half_way_leaves_nothing_behind(clusters: dict[str, Path]) -> None:
+    # a splice that gives up after it changed some nodes (a later workload gains an
+    # instance) leaves the scratch lists for the next splice to set back
+    analyzer = _analyzer(clusters["one node class"])[0]
+    graph, fb = analyzer.graph, analyzer.fb
+    controls = workload_controls(analyzer)
+    first = next(c for c in controls if c.startswith("run-as-non-root@"))
+    patched = analyzer._fb_with([first])
+    target = first.partition("@")[2]
+    at = next(i for i, wf in enumerate(fb.workloads) if wf.key == target)
+    later = next(
+        i
+        for i, wf in enumerate(fb.workloads)
+        if wf.key > target and "privileged" not in wf.containers[0].facts
+    )
+    wf = fb.workloads[later]
+    containers = (replace(wf.containers[0], facts=wf.containers[0].facts | {"privileged"}),)
+    gained = list(patched.workloads)
+    gained[later] = replace(wf, containers=containers + wf.containers[1:])
+    assert graph.spliced(replace(patched, workloads=tuple(gained))) is None
+    assert graph.__dict__["_scratch"].changed[0]  # it had changed instances before it gave up
+    assert at < later
+    other = [c for c in controls if not c.endswith("@" + target)][:2]
+    for chosen in (other, [first]):
+        made = graph.spliced(analyzer._fb_with(chosen))
+        assert made is not None
+        built = AttackGraph(analyzer._fb_with(chosen), analyzer.catalogue)
+        assert searched(made) == searched(built), chosen
+        assert paths(made) == paths(built), chosen

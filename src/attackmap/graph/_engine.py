@@ -114,6 +114,50 @@ class StepInstance:
         return f"step:{self.id}"
 
 
+class _Stale(list):  # type: ignore[type-arg]
+    """What a spliced graph's node lists become when its base is spliced again: any use
+    raises (the lists are the base's scratch, :class:`_Scratch`, now the next graph's)."""
+
+    def _stale(self, *args: object) -> Any:
+        raise RuntimeError("a spliced graph was used after its base graph was spliced again")
+
+    __getitem__ = __iter__ = __len__ = __contains__ = _stale
+
+
+class _Scratch:
+    """Each node's instance, successors and predecessors as a graph's latest spliced graph
+    has them (:meth:`AttackGraph.spliced`): one copy of the graph's lists, changed in place
+    by each splice and set back where it changed them before the next one, so that a
+    splice costs what the patch changes, not a copy of every list (~7 ms per check at 10k
+    workloads, ten times that at 100k). The spliced graph made last holds them; the next
+    splice leaves it :class:`_Stale`, so no graph reads another's changes."""
+
+    def __init__(self, graph: AttackGraph) -> None:
+        self.graph = graph
+        self.insts = list(graph._inst)
+        self.succ = list(graph._succ_i)
+        self.pred = list(graph._pred_i)
+        # the nodes whose instance, successors and predecessors the last splice changed
+        self.changed: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        self.holder: AttackGraph | None = None
+
+    def reset(self) -> None:
+        """The graph's lists again, and the last spliced graph stale."""
+        graph = self.graph
+        pairs: tuple[tuple[list[Any], list[Any]], ...] = (
+            (self.insts, graph._inst),
+            (self.succ, graph._succ_i),
+            (self.pred, graph._pred_i),
+        )
+        for (table, base), changed in zip(pairs, self.changed, strict=True):
+            for node in changed:
+                table[node] = base[node]
+            changed.clear()
+        holder, self.holder = self.holder, None
+        if holder is not None:
+            holder._inst = holder._succ_i = holder._pred_i = _Stale()
+
+
 @dataclass
 class _Fanout:
     """One relation group's states (``state:<id>`` at each member) and the step instances
@@ -1662,7 +1706,9 @@ class AttackGraph:
         paths (:meth:`owned_paths`) are the built graph's, in the same order (the tests
         compare the two on generated clusters); its node list is not (the isolated nodes
         are in it): a graph to search, not to show. Costs the changed workloads' part of
-        a build and copies of the adjacency lists."""
+        a build, what the patch changes and copies of the group tables: its node lists
+        are this graph's scratch (:class:`_Scratch`), so the graph spliced from this one
+        before it can no longer be used (it raises)."""
         mine = self.fb
         if any(
             getattr(fb, f.name) is not getattr(mine, f.name)
@@ -1690,7 +1736,13 @@ class AttackGraph:
                 inst = self._inst[node]
                 if inst is not None:
                     before[inst.id] = node
-        insts = list(self._inst)
+        scratch: _Scratch | None = self.__dict__.get("_scratch")
+        if scratch is None:
+            scratch = self.__dict__["_scratch"] = _Scratch(self)
+        else:
+            scratch.reset()
+        insts, succ, pred = scratch.insts, scratch.succ, scratch.pred
+        new_inst, new_succ, new_pred = scratch.changed
         replaced: dict[str, StepInstance] = {}  # the kept instances (made on first use)
         refs_i = dict(self._refs_i)
         kept: set[int] = set()
@@ -1711,10 +1763,9 @@ class AttackGraph:
                 return None  # other groups (in practice never: see the docstring)
             kept.add(at)
             insts[at] = inst
+            new_inst.add(at)
             replaced[inst.id] = inst
         removed = {node for node in before.values() if node not in kept}
-        succ = list(self._succ_i)
-        pred = list(self._pred_i)
         # the references the removed steps made, by group: (the owner excluded, the step)
         gone: dict[tuple[Group, str], set[tuple[str | None, int]]] = {}
         entered: set[int] = set()  # nodes a removed one has an edge to, and from
@@ -1730,6 +1781,8 @@ class AttackGraph:
             pred[node] = tuple(filterfalse(is_removed, pred[node]))
         for node in left_from - removed:
             succ[node] = tuple(filterfalse(is_removed, succ[node]))
+        new_succ.update(removed, left_from)
+        new_pred.update(removed, entered)
 
         # The relation groups, each copied where it changes.
         fanouts = dict(self._fanouts)
@@ -1858,6 +1911,7 @@ class AttackGraph:
         graph._succ_i = succ
         graph._pred_i = pred
         graph.__dict__["_owners"] = self._own  # the same names, so the same owners
+        scratch.holder = graph
         return graph
 
     def _ref_order(self) -> dict[int, int]:
@@ -1874,6 +1928,7 @@ class AttackGraph:
         self._hub_tables.clear()
         self.memo.clear()
         self.__dict__.pop("_views", None)  # the views by name (:attr:`_succ`...)
+        self.__dict__.pop("_scratch", None)  # (its last spliced graph keeps its lists)
         self._index = None
 
     def entry_node(self, workload: str, entry: str) -> str:
