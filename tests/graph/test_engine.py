@@ -541,9 +541,9 @@ def test_sinks_sharing_a_search_find_the_paths_of_their_own(
     original = AttackGraph._sink_targets
 
     def from_the_sink(
-        graph: AttackGraph, sink: str
+        graph: AttackGraph, sink: str, within: Any = None
     ) -> tuple[tuple[str, ...], dict[str, StepInstance], bool]:
-        found = original(graph, sink)
+        found = original(graph, sink, within)
         return found if found[2] else ((), {}, False)
 
     monkeypatch.setattr(AttackGraph, "_sink_targets", from_the_sink)

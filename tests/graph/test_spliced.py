@@ -68,10 +68,12 @@ def distances(graph: AttackGraph) -> dict[str, dict[str, int]]:
     }
 
 
-def paths(graph: AttackGraph) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+def paths(
+    graph: AttackGraph, workloads: list[str] | None = None
+) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
     return {
         w: [(e, start, tuple(s.id for s in steps)) for e, start, steps in found]
-        for w, found in graph.owned_paths(ENTRY_KINDS).items()
+        for w, found in graph.owned_paths(ENTRY_KINDS, workloads).items()
     }
 
 
@@ -104,7 +106,26 @@ def check_covers(analyzer: Analyzer, covers: list[list[str]]) -> int:
         assert searched(made) == searched(built), chosen
         assert distances(made) == distances(built), chosen
         assert paths(made) == paths(built), chosen
+        # a check's search: one workload's paths (its targets from the base's plans)
+        for key in sorted({c.rpartition("@")[2] for c in chosen} & set(built.workloads))[:3]:
+            assert paths(made, [key]) == paths(built, [key]), (chosen, key)
+            assert targets(made, key) == targets(built, key), (chosen, key)
     return spliced
+
+
+def targets(graph: AttackGraph, key: str) -> list[tuple[str, list[str], list[str]]]:
+    """Each sink's targets for a search of workload ``key``'s nodes (and of none's), in
+    order, with their instances: the sink's whole targets but the other workloads'."""
+    out = []
+    for sink in graph.sinks():
+        whole, tails, hub = graph._sink_targets(sink)
+        some, some_tails, some_hub = graph._sink_targets(sink, [key])
+        assert some_hub == hub
+        kept = [t for t in whole if graph._own[t] in (None, key)]
+        assert list(some) == (list(whole) if hub else kept), sink
+        assert {t: some_tails[t] for t in some} == {t: tails[t] for t in some}, sink
+        out.append((sink, [graph._nm(t) for t in some], [some_tails[t].id for t in some]))
+    return out
 
 
 @pytest.fixture(scope="module")

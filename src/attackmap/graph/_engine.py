@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, 
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
 from itertools import filterfalse
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 from attackmap._fork import fork_map
 from attackmap.graph._catalogue import Catalogue, Step
@@ -156,6 +156,16 @@ class _Scratch:
         holder, self.holder = self.holder, None
         if holder is not None:
             holder._inst = holder._succ_i = holder._pred_i = _Stale()
+
+
+class _SinkPlan(NamedTuple):
+    """A sink's targets in a graph, ready for searches of some workloads and for the
+    graphs spliced from it (:meth:`AttackGraph._sink_plan`)."""
+
+    hub: tuple[tuple[int, ...], dict[int, StepInstance], bool] | None  # a hub's targets
+    paired: bool  # False: the search starts from the sink itself (:meth:`_sink_pairs`)
+    # the (state, instance) pairs by the state's owner, each with its place in the order met
+    by_owner: dict[str | None, list[tuple[int, int, int]]]
 
 
 @dataclass
@@ -1262,7 +1272,7 @@ class AttackGraph:
         return tails
 
     def _sink_targets(
-        self, sink: str | int
+        self, sink: str | int, within: Collection[str] | None = None
     ) -> tuple[tuple[int, ...], dict[int, StepInstance], bool]:
         """Where the local search towards ``sink`` (:meth:`local_distances_to`) starts, the
         sink's instance at each of those states, and whether the table is a hub's (kept
@@ -1278,11 +1288,29 @@ class AttackGraph:
         same order, share that search (at 10k workloads, 82 sinks share 64 searches,
         three quarters of the nodes): its nodes come in the order the sink's search meets
         them, which is the order of the paths found (:meth:`sink_paths`). The sinks of
-        :meth:`_hub_tails` are searched from their states sorted, as they always were."""
+        :meth:`_hub_tails` are searched from their states sorted, as they always were.
+
+        ``within``: the targets a search of those workloads' nodes and of none starts from
+        (:meth:`_reverse_search` leaves the others out), in the same order. These, and a
+        spliced graph's, come from its base's :meth:`_sink_plan`: the targets of a
+        minimal-control check's one workload, without a walk of all the sink's instances
+        in the cluster."""
         sink = self._id(sink)
+        if within is not None or self._spliced_from is not None:
+            return self._planned_targets(sink, within)
         hub = self._hub_tails_i(sink)
         if hub:
             return tuple(sorted(hub)), hub, True
+        pairs = self._sink_pairs(sink)
+        if pairs is None:
+            return (), {}, False
+        return (*self._tails_of(pairs), False)
+
+    def _sink_pairs(self, sink: int) -> list[tuple[int, int]] | None:
+        """Each (state, instance of the sink's step starting there) in the order a local
+        search from the sink meets them (:meth:`_sink_targets`); ``None`` where an
+        instance is a relation group's member (never: members are states), for which the
+        search starts from the sink itself."""
         pred = self._pred_i
         owners = self._own
         member_of = self._member_i
@@ -1292,25 +1320,83 @@ class AttackGraph:
         cut: dict[int, tuple[int, ...]] | None = self.memo.get("local_preds")
         if cut is None and self._spliced_from is not None:
             cut = self._spliced_from[0]._local_preds_i()
-        smallest: dict[int, int] = {}  # state -> the smallest instance it starts, as met
+        pairs: list[tuple[int, int]] = []
         for inst_node in pred[sink]:
-            if inst_node in member_of:  # (never: group members are states) then no shortcut
-                return (), {}, False
+            if inst_node in member_of:
+                return None
             if cut is not None:
                 preds = cut.get(inst_node)
             else:
                 preds = self._local_preds_at(inst_node, owners[inst_node])
-            for state in pred[inst_node] if preds is None else preds:
-                cur = smallest.get(state)
-                if cur is None or inst_node < cur:
-                    smallest[state] = inst_node
+            pairs.extend(
+                (state, inst_node) for state in (pred[inst_node] if preds is None else preds)
+            )
+        return pairs
+
+    def _tails_of(
+        self, pairs: Iterable[tuple[int, int]]
+    ) -> tuple[tuple[int, ...], dict[int, StepInstance]]:
+        """The states of ``pairs`` in the order met, each with the smallest instance that
+        starts there."""
+        smallest: dict[int, int] = {}  # state -> the smallest instance it starts, as met
+        for state, inst_node in pairs:
+            cur = smallest.get(state)
+            if cur is None or inst_node < cur:
+                smallest[state] = inst_node
         insts = self._inst
         tails: dict[int, StepInstance] = {}
         for state, node in smallest.items():
             inst = insts[node]
             assert inst is not None
             tails[state] = inst
-        return tuple(tails), tails, False
+        return tuple(tails), tails
+
+    def _sink_plan(self, sink: int) -> _SinkPlan:
+        """What :meth:`_planned_targets` needs of ``sink`` here (memoised until
+        :meth:`drop_caches`)."""
+        plans: dict[int, _SinkPlan] = self.memo.setdefault("sink_plans", {})
+        found = plans.get(sink)
+        if found is None:
+            hub = self._hub_tails_i(sink)
+            pairs = None if hub else self._sink_pairs(sink)
+            by_owner: dict[str | None, list[tuple[int, int, int]]] = {}
+            if pairs is not None:
+                owners = self._own
+                for at, (state, inst_node) in enumerate(pairs):
+                    by_owner.setdefault(owners[state], []).append((at, state, inst_node))
+            found = plans[sink] = _SinkPlan(
+                (tuple(sorted(hub)), hub, True) if hub else None, pairs is not None, by_owner
+            )
+        return found
+
+    def _planned_targets(
+        self, sink: int, within: Collection[str] | None
+    ) -> tuple[tuple[int, ...], dict[int, StepInstance], bool]:
+        """:meth:`_sink_targets` for ``within`` (or all workloads) from the plan of this
+        graph or of the graph it was spliced from. A sink is one step's, whose instances
+        are all at its one scope: a hub's (node or cluster scope) loses none to a patch,
+        which removes workloads' instances, and another sink never becomes a hub's (a
+        spliced graph's instances of it are its base's but the removed ones)."""
+        base, removed = (
+            (self, frozenset[int]())
+            if self._spliced_from is None
+            else (
+                self._spliced_from[0],
+                self._spliced_from[1],
+            )
+        )
+        plan = base._sink_plan(sink)
+        if plan.hub is not None:
+            return plan.hub
+        if not plan.paired:
+            return (), {}, False
+        groups = plan.by_owner
+        if within is None:
+            chosen = [p for owned in groups.values() for p in owned]
+        else:
+            chosen = [p for o in (None, *within) for p in groups.get(o, ())]
+        chosen.sort()  # in the order met
+        return (*self._tails_of((s, n) for _at, s, n in chosen if n not in removed), False)
 
     def owned_paths(
         self,
@@ -1381,7 +1467,7 @@ class AttackGraph:
         # the sinks asked for in name order: a name that is no node has no paths (None)
         asked = sorted(sinks) if sinks is not None else None
         order = self._sinks_i if asked is None else [self._find(n) for n in asked]
-        plans = {sink: self._sink_targets(sink) for sink in order if sink is not None}
+        plans = {sink: self._sink_targets(sink, within) for sink in order if sink is not None}
         # the searches sinks share, each kept (with its best nodes) until its last sink
         left = Counter(targets for targets, _t, hub in plans.values() if targets and not hub)
         shared: dict[tuple[int, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
