@@ -1049,10 +1049,19 @@ class AttackGraph:
         return found
 
     def _local_preds_of(self, keys: Collection[str]) -> dict[int, tuple[int, ...]]:
-        """:meth:`_local_preds_i` of the nodes of workloads ``keys`` only."""
-        return self._local_preds_among(
-            (node, owner) for owner in keys for node in self._nodes_of(owner)
-        )
+        """:meth:`_local_preds_i` of the nodes of workloads ``keys`` only (those of the
+        last ``keys`` asked are kept: a search of some workloads asks once per table)."""
+        asked = frozenset(keys)
+        last: dict[frozenset[str], dict[int, tuple[int, ...]]]
+        last = self.memo.setdefault("local_preds_of", {})
+        found = last.get(asked)
+        if found is None:
+            found = self._local_preds_among(
+                (node, owner) for owner in keys for node in self._nodes_of(owner)
+            )
+            last.clear()
+            last[asked] = found
+        return found
 
     def _local_preds_among(
         self, nodes: Iterable[tuple[int, str | None]]
