@@ -9,8 +9,10 @@ from __future__ import annotations
 import codecs
 import contextlib
 import copy
+import functools
 import itertools
 import logging
+import operator
 import os
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -1267,6 +1269,9 @@ def _first_cover(
     left = size - len(chosen)
     if not left:
         return None
+    if left == 1:  # the last position: the first from ``start`` that is in every set
+        common = functools.reduce(operator.and_, masks) >> start << start
+        return (*chosen, (common & -common).bit_length() - 1) if common else None
     limit = min(m.bit_length() for m in masks)  # a position below it must be taken
     for i in range(start, min(limit, n - left + 1)):
         bit = 1 << i
