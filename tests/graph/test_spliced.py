@@ -212,15 +212,35 @@ def test_the_graph_spliced_before_is_stale(clusters: dict[str, Path]) -> None:
     controls = workload_controls(analyzer)
     graph = analyzer.graph
     first = graph.spliced(analyzer._fb_with(controls[:3]))
-    assert first is not None and paths(first)
+    assert first is not None and paths(first) and distances(first)
     second = graph.spliced(analyzer._fb_with(controls[3:6]))
     assert second is not None
     with pytest.raises(RuntimeError, match="used after its base graph was spliced again"):
         paths(first)
     with pytest.raises(RuntimeError, match="spliced again"):
         len(first._succ_i)
+    with pytest.raises(RuntimeError, match="spliced again"):
+        first.prefixes(ENTRY_KINDS[0])._d[0]  # its distances too
     built = AttackGraph(analyzer._fb_with(controls[3:6]), analyzer.catalogue)
     assert searched(second) == searched(built) and paths(second) == paths(built)
+
+
+def test_a_spliced_graph_outlives_its_base_caches(clusters: dict[str, Path]) -> None:
+    # drop_caches lets the scratch lists go, not the graph spliced last: it keeps them
+    # (nothing changes them any more), and the next splice makes a scratch of its own
+    analyzer = _analyzer(clusters["one node class"])[0]
+    controls = workload_controls(analyzer)
+    graph = analyzer.graph
+    covers = [controls[:3], controls[3:6]]
+    first = graph.spliced(analyzer._fb_with(covers[0]))
+    graph.drop_caches()
+    second = graph.spliced(analyzer._fb_with(covers[1]))
+    assert first is not None and second is not None
+    for made, cover in ((second, covers[1]), (first, covers[0]), (second, covers[1])):
+        made.drop_caches()  # distances again, in turns
+        built = AttackGraph(analyzer._fb_with(cover), analyzer.catalogue)
+        assert distances(made) == distances(built), cover
+        assert paths(made) == paths(built), cover
 
 
 def test_a_splice_refused_half_way_leaves_nothing_behind(clusters: dict[str, Path]) -> None:
