@@ -243,16 +243,19 @@ def test_a_spliced_graph_outlives_its_base_caches(clusters: dict[str, Path]) -> 
         assert paths(made) == paths(built), cover
 
 
-def test_a_splice_refused_half_way_leaves_nothing_behind(clusters: dict[str, Path]) -> None:
-    # a splice that gives up after it changed some nodes (a later workload gains an
-    # instance) leaves the scratch lists for the next splice to set back
+def test_a_refused_splice_changes_nothing(clusters: dict[str, Path]) -> None:
+    # a splice that gives up (a workload it patches gains an instance) does so before it
+    # changes the scratch lists: the graph spliced before stays usable, the next splices
+    # are the built graphs; the part of the workload patched the same way is reused
     analyzer = _analyzer(clusters["one node class"])[0]
     graph, fb = analyzer.graph, analyzer.fb
     controls = workload_controls(analyzer)
     first = next(c for c in controls if c.startswith("run-as-non-root@"))
-    patched = analyzer._fb_with([first])
     target = first.partition("@")[2]
-    at = next(i for i, wf in enumerate(fb.workloads) if wf.key == target)
+    before = graph.spliced(analyzer._fb_with([first]))
+    assert before is not None
+    expected = paths(before)
+    patched = analyzer._fb_with([first])
     later = next(
         i
         for i, wf in enumerate(fb.workloads)
@@ -263,8 +266,9 @@ def test_a_splice_refused_half_way_leaves_nothing_behind(clusters: dict[str, Pat
     gained = list(patched.workloads)
     gained[later] = replace(wf, containers=containers + wf.containers[1:])
     assert graph.spliced(replace(patched, workloads=tuple(gained))) is None
-    assert graph.__dict__["_scratch"].changed[0]  # it had changed instances before it gave up
-    assert at < later
+    assert paths(before) == expected  # not made stale
+    parts = graph.memo["spliced_parts"]
+    assert [part is None for _wf, part in parts.values()] == [False, True]
     other = [c for c in controls if not c.endswith("@" + target)][:2]
     for chosen in (other, [first]):
         made = graph.spliced(analyzer._fb_with(chosen))
@@ -272,3 +276,6 @@ def test_a_splice_refused_half_way_leaves_nothing_behind(clusters: dict[str, Pat
         built = AttackGraph(analyzer._fb_with(chosen), analyzer.catalogue)
         assert searched(made) == searched(built), chosen
         assert paths(made) == paths(built), chosen
+    # [first]'s part again: the one made first (the analysis patches a workload the
+    # same way into the same object)
+    assert len(parts) == 2 + len({c.rpartition("@")[2] for c in other})

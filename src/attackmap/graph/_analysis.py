@@ -15,6 +15,7 @@ import logging
 import operator
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
@@ -72,6 +73,9 @@ more CPU; below, the whole analysis takes about a second (docs/scaling.md)."""
 
 _CHUNK = 1 << 20
 """Bytes copied at a time from a worker's part of a written report."""
+
+_PATCHED_KEPT = 64
+"""The last workloads :meth:`Analyzer._fb_with` patched, kept to be given again."""
 
 _GOAL_RUNS = 32
 """With goals, the workloads are cut into this many runs per process, handed out as
@@ -205,6 +209,9 @@ class Analyzer:
         self._graph: AttackGraph | None = AttackGraph(self.fb, catalogue)
         self._needs = self._graph.needs
         self._places: dict[str, int] | None = None  # each workload's place in fb.workloads
+        # the last workloads patched (_fb_with), by key and controls
+        self._patched_kept: OrderedDict[tuple[str, tuple[str, ...]], WorkloadFacts]
+        self._patched_kept = OrderedDict()
         self._instances: dict[tuple[str, str | None], ControlInstance] = {}
         # Memos of report(), dropped when it returns: facts derived with one control
         # applied, and equal FactUse objects (a writer's: UseRow records, each its own key).
@@ -636,6 +643,7 @@ class Analyzer:
         self._uses.clear()
         self._use_rows.clear()
         self._broken.clear()
+        self._patched_kept.clear()
         if self._graph is not None:
             self._graph.drop_caches()
         scoped.memo.clear()
@@ -976,22 +984,34 @@ class Analyzer:
 
     def _fb_with(self, controls: Iterable[str]) -> FactBase:
         """The fact base with ``controls`` applied at the fact level."""
-        by_target: dict[str, list[ControlInstance]] = {}
+        by_target: dict[str, list[tuple[str, ControlInstance]]] = {}
         for cid in controls:
             ci, target = self.control_instance(cid)
-            by_target.setdefault(target, []).append(ci)
+            by_target.setdefault(target, []).append((cid, ci))
         context = self.fb.context
-        for ci in by_target.get("cluster", []):
+        for _cid, ci in by_target.get("cluster", []):
             context = ci.transform(context)
         # the targeted workloads patched in place (a what-if per check: no walk of them all)
         places = self._places
         if places is None:
             places = self._places = {wf.key: i for i, wf in enumerate(self.fb.workloads)}
         workloads = list(self.fb.workloads)
-        for target, cis in by_target.items():
+        patched = self._patched_kept
+        for target, pairs in by_target.items():
             at = places.get(target)
-            if at is not None:
-                workloads[at] = _patched(workloads[at], cis)
+            if at is None:
+                continue
+            # a workload patched the same way again is the same object: the graph keeps
+            # what it spliced for it (AttackGraph._spliced_part)
+            key = (target, tuple(cid for cid, _ci in pairs))
+            found = patched.get(key)
+            if found is None:
+                found = patched[key] = _patched(workloads[at], [ci for _cid, ci in pairs])
+                if len(patched) > _PATCHED_KEPT:
+                    patched.popitem(last=False)
+            else:
+                patched.move_to_end(key)
+            workloads[at] = found
         return replace(self.fb, workloads=tuple(workloads), context=context)
 
     def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts:
