@@ -279,7 +279,7 @@ def goal_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
     pairs = [
         g["wall_s"] / j["wall_s"]
         for j, g in zip(turns["json"], turns["goal"], strict=True)
-        if "wall_s" in j and "wall_s" in g and "error" not in g and "timed_out" not in g
+        if all("wall_s" in r and "error" not in r and "timed_out" not in r for r in (j, g))
     ]
     return {
         "runs": runs,

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from attackmap.errors import AttackmapError
 
 __all__ = [
+    "MAX_HANDOUT",
     "MAX_WORKERS",
     "ForkError",
     "auto_workers",
@@ -263,51 +264,80 @@ def fork_handout(
 
     This process (worker 0) computes item 0 first, so a caller may stream it; the
     forked children (:func:`fork_map`: workers 1, 2, ...) and then this process take the
-    items after it, one at a time, in order. ``worker`` says which process computes an
-    item (a caller keeps a file per process). Results are returned in item order.
-    ``taken`` is called here with each item another process took, before this process
-    computes its next one and at the end (to let go of what only the taker needs).
-    Errors, refusals and processes the system does not give are :func:`fork_map`'s: the
-    items nobody took are computed here.
+    items after it, one at a time, in order, from a pipe of tickets (no lock a killed
+    child could hold). ``worker`` says which process computes an item (a caller keeps a
+    file per process). Results are returned in item order. ``taken`` is called here with
+    each item another process took, before this process computes its next one and at the
+    end (to let go of what only the taker needs). An item that fails stops every process
+    from taking more; errors, refusals and processes the system does not give are
+    :func:`fork_map`'s (the items nobody took are computed here). As many items as
+    processes: one each, as :func:`fork_map` hands them (``taken`` before item 0).
+    At most :data:`MAX_HANDOUT` items.
     """
+    if count > MAX_HANDOUT:
+        raise ValueError(f"at most {MAX_HANDOUT} items are handed out, not {count}")
     if count <= 0:
         return []
     processes = max(1, min(processes, count))
     if processes == 1 or fork_refusal() is not None:
         return [fn(0, i) for i in range(count)]
+    if processes == count:
+
+        def handed(items: Sequence[int]) -> None:
+            if taken is not None:
+                for i in items:
+                    taken(i)
+
+        return fork_map(lambda i: fn(i, i), range(count), handed=handed)
     import multiprocessing
 
-    context = multiprocessing.get_context("fork")
     try:
-        following = context.Value("q", 1)  # the next item to take (item 0 is this process's)
-    except OSError as e:  # no semaphore (a system without /dev/shm)
-        logger.debug("computing every item here: no shared counter (%s)", e)
+        failed = multiprocessing.get_context("fork").RawValue("b", 0)
+        tickets, writer = os.pipe()
+    except OSError as e:  # no shared memory or pipe
+        logger.debug("computing every item here: %s", e)
         return [fn(0, i) for i in range(count)]
+    try:
+        try:  # every ticket before any process reads: fewer than the pipe holds
+            os.write(writer, b"".join(i.to_bytes(4, "little") for i in range(1, count)))
+        finally:
+            os.close(writer)
 
-    def take() -> int:
-        with following.get_lock():
-            i = int(following.value)
-            following.value = i + 1
-        return i
+        def take() -> int:
+            if failed.value:
+                return count
+            ticket = os.read(tickets, 4)  # a whole ticket: reads of a pipe are atomic
+            return int.from_bytes(ticket, "little") if len(ticket) == 4 else count
 
-    def work(worker: int) -> list[tuple[int, R]]:
-        done = [(0, fn(0, 0))] if worker == 0 else []
-        last = 0  # the last item this process took: those after it were taken by others
-        while (i := take()) < count:
-            if worker == 0 and taken is not None:
-                for other in range(last + 1, i):
-                    taken(other)
-            done.append((i, fn(worker, i)))
-            last = i
-        if worker == 0 and taken is not None:
-            for other in range(last + 1, count):
-                taken(other)
-        return done
+        def work(worker: int) -> list[tuple[int, R]]:
+            try:
+                done = [(0, fn(0, 0))] if worker == 0 else []
+                last = 0  # the last item this process took: those after it, others took
+                while (i := take()) < count:
+                    if worker == 0 and taken is not None:
+                        for other in range(last + 1, i):
+                            taken(other)
+                    done.append((i, fn(worker, i)))
+                    last = i
+                if worker == 0 and taken is not None:
+                    for other in range(last + 1, count):
+                        taken(other)
+                return done
+            except BaseException:
+                failed.value = 1  # the others stop taking items: the error comes sooner
+                raise
 
-    results: dict[int, R] = {}
-    for part in fork_map(work, range(processes)):
-        results.update(part)
-    return [results[i] for i in range(count)]
+        results: dict[int, R] = {}
+        for part in fork_map(work, range(processes)):
+            results.update(part)
+        return [results[i] for i in range(count)]
+    finally:
+        os.close(tickets)
+
+
+MAX_HANDOUT = 8192
+""":func:`fork_handout`'s limit: its tickets (4 bytes each) are written before any process
+reads them, into a pipe that holds 64 KiB."""
 
 
 def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:

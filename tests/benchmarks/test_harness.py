@@ -45,10 +45,10 @@ def test_run_quick_writes_a_complete_result(tmp_path: Path) -> None:
     assert table["ratio"] > 0 and table["json"][0]["json_bytes"] > 0
     assert table["table"][0]["table_bytes"] > 0 and table["json"][0]["cpu_s"] > 0
     goal = result["cli"]["50"]["goal_vs_json"]  # --goal against the same json run
-    assert goal["ratio"] == targets["goal_1000_vs_json"]["measured"] > 0
+    assert goal["ratio"] > 0 and goal["ratio_pairs"] == [goal["ratio"]]
     assert goal["goal"][0]["json_bytes"] > goal["json"][0]["json_bytes"] > 0
     assert goal["goal_workers_2"][0]["json_bytes"] == goal["goal"][0]["json_bytes"]
-    assert "--workers 2" in targets["goal_1000_vs_json"]["detail"]
+    assert targets["goal_1000_vs_json"]["pass"] is None  # a 1k target: not in quick mode
     startup = result["startup"]
     assert targets["startup_cli_wall_s"]["measured"] == startup["cli_table"]["wall_s_median"]
     assert "error" not in startup["cli_json"], startup["cli_json"]

@@ -198,7 +198,17 @@ def test_minimal_controls_are_those_of_the_built_graphs(
 ) -> None:
     analyzer = _analyzer(clusters["node pools"], goals=["T1611", "T1552"])[0]
     keys = sorted(wf.key for wf in analyzer.fb.workloads)[::4]
+    made: list[bool] = []
+    real = AttackGraph.spliced
+
+    def counted(self: AttackGraph, fb: Any) -> AttackGraph | None:
+        found = real(self, fb)
+        made.append(found is not None)
+        return found
+
+    monkeypatch.setattr(AttackGraph, "spliced", counted)
     spliced = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
+    assert sum(made) >= 5, made  # the checks were made on spliced graphs
     monkeypatch.setattr(AttackGraph, "spliced", lambda self, fb: None)
     built = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
     assert spliced == built
@@ -223,6 +233,22 @@ def test_the_graph_spliced_before_is_stale(clusters: dict[str, Path]) -> None:
         first.prefixes(ENTRY_KINDS[0])._d[0]  # its distances too
     built = AttackGraph(analyzer._fb_with(controls[3:6]), analyzer.catalogue)
     assert searched(second) == searched(built) and paths(second) == paths(built)
+
+
+def test_a_search_kept_past_its_graphs_caches_raises(clusters: dict[str, Path]) -> None:
+    # a spliced graph's forward search holds its base's scratch distances: once the graph
+    # drops its caches, the next splice changes them, so the search kept raises
+    analyzer = _analyzer(clusters["one node class"])[0]
+    controls = workload_controls(analyzer)
+    graph = analyzer.graph
+    first = graph.spliced(analyzer._fb_with(controls[:3]))
+    assert first is not None
+    kept = first.prefixes(ENTRY_KINDS[0])
+    assert kept._d[0] is not None
+    first.drop_caches()
+    assert graph.spliced(analyzer._fb_with(controls[3:6])) is not None
+    with pytest.raises(RuntimeError, match="spliced again"):
+        kept._d[0]
 
 
 def test_a_spliced_graph_outlives_its_base_caches(clusters: dict[str, Path]) -> None:
@@ -279,3 +305,25 @@ def test_a_refused_splice_changes_nothing(clusters: dict[str, Path]) -> None:
     # [first]'s part again: the one made first (the analysis patches a workload the
     # same way into the same object)
     assert len(parts) == 2 + len({c.rpartition("@")[2] for c in other})
+
+
+def test_a_splice_stopped_half_way_leaves_no_changed_lists(
+    clusters: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an interrupt (Ctrl-C in a notebook) while a splice changes the scratch lists, before
+    # it records what it changed: the next splices are still the built graphs
+    from attackmap.graph import _engine
+
+    analyzer = _analyzer(clusters["one node class"])[0]
+    graph = analyzer.graph
+    controls = workload_controls(analyzer)
+    assert graph.spliced(analyzer._fb_with(controls[1::2])) is not None  # a scratch to reuse
+
+    def interrupted(*args: object) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_engine, "filterfalse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        graph.spliced(analyzer._fb_with(controls[::2]))
+    monkeypatch.undo()
+    assert check_covers(analyzer, [controls[i : i + 3] for i in range(0, 30, 3)]) == 10

@@ -442,6 +442,40 @@ def test_fork_handout_without_a_process_computes_here(monkeypatch: pytest.Monkey
     assert results == [(i, 0, os.getpid()) for i in range(5)] and taken == []
 
 
+def test_an_item_that_fails_stops_the_others_taking_items(tmp_path: Path) -> None:
+    # a worker's first item fails at once: this process stops taking items at its next
+    # one, instead of computing all that are left before the error is raised
+    count = 40
+    mine: list[int] = []
+
+    def work(worker: int, i: int) -> int:
+        if worker:
+            raise AttackmapError("boom in a worker", hint="a test")
+        mine.append(i)
+        time.sleep(0.05)
+        return i
+
+    with pytest.raises(AttackmapError, match="boom in a worker"):
+        fork_handout(work, count, 2)
+    assert len(mine) < count // 2, mine
+
+
+def test_as_many_items_as_processes_are_handed_at_once() -> None:
+    # one item each, as fork_map hands them: this process lets go of the others' before
+    # it computes its own
+    taken: list[int] = []
+    seen: list[list[int]] = []
+
+    def work(worker: int, i: int) -> tuple[int, int]:
+        if i == 0:
+            seen.append(list(taken))
+        return worker, os.getpid()
+
+    results = fork_handout(work, 3, 3, taken=taken.append)
+    assert seen == [[1, 2]] and [w for w, _pid in results] == [0, 1, 2]
+    assert len({pid for _w, pid in results}) == 3
+
+
 def test_an_error_in_a_handed_out_item_is_raised_here() -> None:
     def work(worker: int, i: int) -> int:
         if worker:
@@ -476,6 +510,27 @@ def test_this_process_lets_go_of_the_paths_the_workers_took(
     # each run's paths went: this process's as it analysed them, the workers' as it
     # learned they took them (without that, theirs would still be here)
     assert raws[0] == {}
+
+
+def test_without_goals_this_process_holds_only_its_runs_paths(
+    cluster: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a run per process: the workers' paths go before this process analyses its own
+    here = os.getpid()
+    seen: list[tuple[int, int]] = []  # (paths of workloads held, workloads of its run)
+    original = _analysis.Analyzer._analyses
+
+    def analyses(analyzer: Any, scoped: Any, raw: Any, run: Any) -> Any:
+        if os.getpid() == here:
+            seen.append((len(raw), len(run)))
+        return original(analyzer, scoped, raw, run)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_analyses", analyses)
+    one = attackmap.analyze(cluster)
+    seen.clear()
+    _equal(attackmap.analyze(cluster, workers=3), one)
+    ((held, mine),) = seen
+    assert held == mine < len(one.workloads)
 
 
 def test_an_exception_that_does_not_pickle() -> None:

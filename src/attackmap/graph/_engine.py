@@ -1921,7 +1921,6 @@ class AttackGraph:
                 if "sa_token" in new.pod and "sa_token" not in old.pod:
                     return None  # a token that appears joins groups
                 changed.append(new)
-        keys = {wf.key for wf in changed}
         parts = []
         for wf in changed:
             part = self._spliced_part(fb, wf)
@@ -1933,6 +1932,28 @@ class AttackGraph:
             scratch = self.__dict__["_scratch"] = _Scratch(self)
         else:
             scratch.reset()
+        try:
+            graph = self._splice(fb, changed, parts, scratch)
+        except BaseException:
+            # stopped half way (an interrupt, no memory): the lists may be changed where
+            # no record says; the next splice makes a new copy
+            self.__dict__.pop("_scratch", None)
+            raise
+        if graph is not None:
+            scratch.holder = graph
+        return graph
+
+    def _splice(
+        self,
+        fb: FactBase,
+        changed: list[WorkloadFacts],
+        parts: list[_Part],
+        scratch: _Scratch,
+    ) -> AttackGraph | None:
+        """:meth:`spliced`'s graph made in ``scratch`` from the changed workloads' parts;
+        ``None`` where the peers of a shared PID namespace change (the lists changed so
+        far are recorded: the next splice sets them back)."""
+        keys = {wf.key for wf in changed}
         insts, succ, pred = scratch.insts, scratch.succ, scratch.pred
         new_inst, new_succ, new_pred = scratch.changed
         replaced: dict[str, StepInstance] = {}  # the kept instances (made on first use)
@@ -2088,7 +2109,6 @@ class AttackGraph:
         graph._succ_i = succ
         graph._pred_i = pred
         graph.__dict__["_owners"] = self._own  # the same names, so the same owners
-        scratch.holder = graph
         return graph
 
     def _ref_order(self) -> dict[int, int]:
@@ -2103,6 +2123,9 @@ class AttackGraph:
         """Forget the path tables and analysis memos kept between queries (they hold a
         distance per node for each node/cluster hub; queries rebuild them on demand)."""
         self._hub_tables.clear()
+        if self._spliced_from is not None:  # its distances may be its base's scratch copy,
+            for prefixes in self.memo.get("prefixes", {}).values():  # which the next
+                prefixes._d = _Stale()  # splice changes: a search kept elsewhere raises
         self.memo.clear()
         self.__dict__.pop("_views", None)  # the views by name (:attr:`_succ`...)
         self.__dict__.pop("_scratch", None)  # (its last spliced graph keeps its lists)
