@@ -476,6 +476,18 @@ def test_as_many_items_as_processes_are_handed_at_once() -> None:
     assert len({pid for _w, pid in results}) == 3
 
 
+def test_more_items_than_a_handout_takes_are_refused_and_never_asked(
+    cluster: Path, whole: attackmap.Report, pids: _Pids, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="at most 8192 items"):
+        fork_handout(lambda worker, i: i, _fork.MAX_HANDOUT + 1, 2)
+    # many processes with goals: never more runs than a handout takes
+    monkeypatch.setattr(_fork, "MAX_HANDOUT", 5)
+    monkeypatch.setattr(_analysis, "MAX_HANDOUT", 5)
+    _equal(attackmap.analyze(cluster, workers=3, **OPTIONS), whole)
+    assert len(pids.runs()) == 5
+
+
 def test_an_error_in_a_handed_out_item_is_raised_here() -> None:
     def work(worker: int, i: int) -> int:
         if worker:

@@ -22,7 +22,7 @@ from pathlib import Path as FsPath
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from attackmap._args import as_strings
-from attackmap._fork import auto_workers, fork_handout, fork_map, fork_refusal
+from attackmap._fork import MAX_HANDOUT, auto_workers, fork_handout, fork_map, fork_refusal
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
@@ -567,7 +567,7 @@ class Analyzer:
         chosen, raw, scoped, parts = self._paths(only, workers)
         # runs of about equal work: a workload's analysis grows with its paths (with
         # goals, many runs handed out as processes free up: see _GOAL_RUNS)
-        count = parts * _GOAL_RUNS if self.goals and parts > 1 else parts
+        count = min(parts * _GOAL_RUNS, MAX_HANDOUT) if self.goals and parts > 1 else parts
         weights = [1 + len(raw[wf.key]) for wf in chosen]
         runs = _balanced_runs(chosen, weights, max(1, min(count, len(chosen))))
 
@@ -1146,7 +1146,9 @@ class ReportWriter:
         workloads, processes = self._workloads, self._processes
         # runs of about equal work: an element grows with its paths
         weights = [1 + sum(len(paths) for _tid, _t, paths in found) for _wf, found in workloads]
-        count = processes * _GOAL_RUNS if self._analyzer.goals and processes > 1 else processes
+        count = processes
+        if self._analyzer.goals and processes > 1:
+            count = min(processes * _GOAL_RUNS, MAX_HANDOUT)
         runs = _balanced_runs(workloads, weights, max(1, min(count, len(workloads))))
         if len(runs) == 1:
             self._run(runs[0], item, pretty=pretty)
