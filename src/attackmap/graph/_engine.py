@@ -18,6 +18,7 @@ deterministic.
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
@@ -135,13 +136,12 @@ class _Scratch:
     changes."""
 
     def __init__(self, graph: AttackGraph) -> None:
-        self.graph = graph
         self.insts = list(graph._inst)
         self.succ = list(graph._succ_i)
         self.pred = list(graph._pred_i)
         # the nodes whose instance, successors and predecessors the last splice changed
         self.changed: tuple[set[int], set[int], set[int]] = (set(), set(), set())
-        self.holder: AttackGraph | None = None
+        self._holder: weakref.ref[AttackGraph] | None = None  # (no cycle through the base)
         # per forward search of the graph (by its distance list): a copy with the last
         # spliced graph's distances (:meth:`AttackGraph._distances_after`), the graph's
         # list, and the nodes whose distance the copy changed
@@ -155,9 +155,18 @@ class _Scratch:
             found = self.dists[id(before)] = (list(before), before, set())
         return found[0], found[2]
 
-    def reset(self) -> None:
-        """The graph's lists again, and the last spliced graph stale."""
-        graph = self.graph
+    @property
+    def holder(self) -> AttackGraph | None:
+        """The spliced graph made last, if it is still in use."""
+        return None if self._holder is None else self._holder()
+
+    @holder.setter
+    def holder(self, graph: AttackGraph | None) -> None:
+        self._holder = None if graph is None else weakref.ref(graph)
+
+    def reset(self, graph: AttackGraph) -> None:
+        """``graph``'s lists again (the graph this scratch copies), and the last spliced
+        graph stale."""
         pairs: tuple[tuple[list[Any], list[Any]], ...] = (
             (self.insts, graph._inst),
             (self.succ, graph._succ_i),
@@ -1931,7 +1940,7 @@ class AttackGraph:
         if scratch is None:
             scratch = self.__dict__["_scratch"] = _Scratch(self)
         else:
-            scratch.reset()
+            scratch.reset(self)
         try:
             graph = self._splice(fb, changed, parts, scratch)
         except BaseException:
