@@ -298,10 +298,19 @@ def fork_handout(
         logger.debug("computing every item here: %s", e)
         return [fn(0, i) for i in range(count)]
     try:
-        try:  # every ticket before any process reads: fewer than the pipe holds
-            os.write(writer, b"".join(i.to_bytes(4, "little") for i in range(1, count)))
+        # every ticket before any process reads: at most a page, which a pipe always holds
+        # (never waiting: a pipe that holds less leaves the items to this process)
+        tickets_bytes = b"".join(i.to_bytes(4, "little") for i in range(1, count))
+        try:
+            os.set_blocking(writer, False)
+            written = os.write(writer, tickets_bytes)
+        except OSError as e:  # (BlockingIOError: the pipe holds less)
+            written = -1
+            logger.debug("computing every item here: the tickets do not fit a pipe (%s)", e)
         finally:
             os.close(writer)
+        if written != len(tickets_bytes):
+            return [fn(0, i) for i in range(count)]
 
         def take() -> int:
             if failed.value:
@@ -335,9 +344,10 @@ def fork_handout(
         os.close(tickets)
 
 
-MAX_HANDOUT = 8192
+MAX_HANDOUT = 1024
 """:func:`fork_handout`'s limit: its tickets (4 bytes each) are written before any process
-reads them, into a pipe that holds 64 KiB."""
+reads them, into a pipe, which holds at least a page (4 KiB; one page is all a new pipe
+gets once its user is past ``fs.pipe-user-pages-soft``)."""
 
 
 def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -479,13 +480,48 @@ def test_as_many_items_as_processes_are_handed_at_once() -> None:
 def test_more_items_than_a_handout_takes_are_refused_and_never_asked(
     cluster: Path, whole: attackmap.Report, pids: _Pids, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ValueError, match="at most 8192 items"):
+    with pytest.raises(ValueError, match="at most 1024 items"):
         fork_handout(lambda worker, i: i, _fork.MAX_HANDOUT + 1, 2)
     # many processes with goals: never more runs than a handout takes
     monkeypatch.setattr(_fork, "MAX_HANDOUT", 5)
     monkeypatch.setattr(_analysis, "MAX_HANDOUT", 5)
     _equal(attackmap.analyze(cluster, workers=3, **OPTIONS), whole)
     assert len(pids.runs()) == 5
+
+
+def test_a_pipe_that_holds_less_than_the_tickets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a pipe of one page (a user past fs.pipe-user-pages-soft) with a smaller one forced:
+    # the tickets do not fit, and this process computes every item instead of waiting
+    import fcntl
+
+    real = os.pipe
+
+    def small() -> tuple[int, int]:
+        r, w = real()
+        fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page, the smallest
+        return r, w
+
+    def slow_here(worker: int, i: int) -> tuple[int, int]:
+        if not worker:
+            time.sleep(0.002)  # the other process takes items meanwhile
+        return i, worker
+
+    def timed_out(*args: object) -> None:
+        raise AssertionError("fork_handout waited on a full pipe")
+
+    monkeypatch.setattr(_fork.os, "pipe", small)
+    previous = signal.signal(signal.SIGALRM, timed_out)
+    try:
+        signal.alarm(30)
+        results = fork_handout(slow_here, 1024, 2)  # 4,092 bytes of tickets: they fit
+        assert [i for i, _w in results] == list(range(1024))
+        assert {w for _i, w in results} == {0, 1}
+        monkeypatch.setattr(_fork, "MAX_HANDOUT", 2000)
+        results = fork_handout(slow_here, 1100, 2)  # 4,396 bytes: they do not
+        assert results == [(i, 0) for i in range(1100)]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_an_error_in_a_handed_out_item_is_raised_here() -> None:
