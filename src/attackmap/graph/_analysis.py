@@ -565,11 +565,8 @@ class Analyzer:
         (:func:`attackmap._fork.fork_refusal`: another thread runs, not Linux, a worker
         already), all run here."""
         chosen, raw, scoped, parts = self._paths(only, workers)
-        # runs of about equal work: a workload's analysis grows with its paths (with
-        # goals, many runs handed out as processes free up: see _GOAL_RUNS)
-        count = min(parts * _GOAL_RUNS, MAX_HANDOUT) if self.goals and parts > 1 else parts
-        weights = [1 + len(raw[wf.key]) for wf in chosen]
-        runs = _balanced_runs(chosen, weights, max(1, min(count, len(chosen))))
+        # a workload's analysis grows with its paths
+        runs = _handed_runs(chosen, [1 + len(raw[wf.key]) for wf in chosen], parts, self.goals)
 
         def taken(i: int) -> None:
             for wf in runs[i]:  # a worker's paths: it has its copy
@@ -1144,12 +1141,9 @@ class ReportWriter:
     ) -> None:
         """Each workload's element, in order, given to ``item`` (:func:`write_document`)."""
         workloads, processes = self._workloads, self._processes
-        # runs of about equal work: an element grows with its paths
+        # an element grows with its paths
         weights = [1 + sum(len(paths) for _tid, _t, paths in found) for _wf, found in workloads]
-        count = processes
-        if self._analyzer.goals and processes > 1:
-            count = min(processes * _GOAL_RUNS, MAX_HANDOUT)
-        runs = _balanced_runs(workloads, weights, max(1, min(count, len(workloads))))
+        runs = _handed_runs(workloads, weights, processes, self._analyzer.goals)
         if len(runs) == 1:
             self._run(runs[0], item, pretty=pretty)
             return
@@ -1178,8 +1172,6 @@ class ReportWriter:
                     self._run(runs[i], out.write, pretty=pretty, joined=True)
                 return worker, start, os.lseek(fd, 0, os.SEEK_END)
 
-            # with goals, many runs handed out as processes free up: a workload's checks
-            # cost what its paths do not tell (docs/performance.md)
             written = fork_handout(write_run, len(runs), processes)
             for worker, start, end in written[1:]:  # each run: one item
                 _copy_run(files[worker].fileno(), start, end, item, write)
@@ -1486,6 +1478,18 @@ def _copy_run(
         if text:
             put(text)
             put = write
+
+
+def _handed_runs(
+    items: Sequence[T], weights: Sequence[int], processes: int, goals: Collection[str]
+) -> list[Sequence[T]]:
+    """The runs :func:`attackmap._fork.fork_handout` gives ``processes`` processes: of
+    about equal total weight, one per process; with goals :data:`_GOAL_RUNS` per process
+    (at most :data:`~attackmap._fork.MAX_HANDOUT`), taken as processes free up."""
+    count = processes
+    if goals and processes > 1:
+        count = min(processes * _GOAL_RUNS, MAX_HANDOUT)
+    return _balanced_runs(items, weights, max(1, min(count, len(items))))
 
 
 def _balanced_runs(items: Sequence[T], weights: Sequence[int], n: int) -> list[Sequence[T]]:

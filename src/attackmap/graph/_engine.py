@@ -183,8 +183,7 @@ class _Scratch:
         holder, self.holder = self.holder, None
         if holder is not None:
             holder._inst = holder._succ_i = holder._pred_i = _Stale()
-            for prefixes in holder.memo.get("prefixes", {}).values():
-                prefixes._d = _Stale()
+            holder._stale_distances()
 
 
 class _Part(NamedTuple):
@@ -1433,14 +1432,9 @@ class AttackGraph:
         are all at its one scope: a hub's (node or cluster scope) loses none to a patch,
         which removes workloads' instances, and another sink never becomes a hub's (a
         spliced graph's instances of it are its base's but the removed ones)."""
-        base, removed = (
-            (self, frozenset[int]())
-            if self._spliced_from is None
-            else (
-                self._spliced_from[0],
-                self._spliced_from[1],
-            )
-        )
+        base, removed = self, frozenset[int]()
+        if self._spliced_from is not None:
+            base, removed, _left = self._spliced_from
         plan = base._sink_plan(sink)
         if plan.hub is not None:
             return plan.hub
@@ -2132,13 +2126,18 @@ class AttackGraph:
         """Forget the path tables and analysis memos kept between queries (they hold a
         distance per node for each node/cluster hub; queries rebuild them on demand)."""
         self._hub_tables.clear()
-        if self._spliced_from is not None:  # its distances may be its base's scratch copy,
-            for prefixes in self.memo.get("prefixes", {}).values():  # which the next
-                prefixes._d = _Stale()  # splice changes: a search kept elsewhere raises
+        if self._spliced_from is not None:  # a search kept elsewhere raises
+            self._stale_distances()
         self.memo.clear()
         self.__dict__.pop("_views", None)  # the views by name (:attr:`_succ`...)
         self.__dict__.pop("_scratch", None)  # (its last spliced graph keeps its lists)
         self._index = None
+
+    def _stale_distances(self) -> None:
+        """Make this spliced graph's forward searches raise on use: their distances may
+        be its base's scratch copy (:class:`_Scratch`), which the next splice changes."""
+        for prefixes in self.memo.get("prefixes", {}).values():
+            prefixes._d = _Stale()
 
     def entry_node(self, workload: str, entry: str) -> str:
         return f"state:entry:{entry}@{workload}"
