@@ -184,11 +184,12 @@ def timed(argv: list[str], *, stdout: Path | None = None, timeout: float) -> dic
     return result
 
 
-def analyze_json(directory: Path, timeout: float) -> dict[str, Any]:
-    """``attackmap analyze DIR --format json -o FILE``; ``json_bytes`` = the report's size."""
+def analyze_json(directory: Path, timeout: float, *options: str) -> dict[str, Any]:
+    """``attackmap analyze DIR --format json [OPTIONS] -o FILE``; ``json_bytes`` = the
+    report's size."""
     with tempfile.TemporaryDirectory(prefix="attackmap-bench-cli-") as tmp:
         report = Path(tmp) / "report.json"
-        argv = [*attackmap_command(), "analyze", str(directory), "--format", "json"]
+        argv = [*attackmap_command(), "analyze", str(directory), "--format", "json", *options]
         result = timed([*argv, "-o", str(report)], timeout=timeout)
         if report.exists():
             result["json_bytes"] = report.stat().st_size
@@ -231,17 +232,25 @@ def table_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
         },
         runs,
     )
-    pairs = [
-        t["wall_s"] / j["wall_s"]
-        for j, t in zip(turns["json"], turns["table"], strict=True)
-        if "error" not in j and "error" not in t and "timed_out" not in t
-    ]
     return {
         "runs": runs,
         "json": turns["json"],
         "table": turns["table"],
         "json_wall_s_median": _median(turns["json"], "wall_s"),
         "table_wall_s_median": _median(turns["table"], "wall_s"),
+        **_wall_ratios(turns["json"], turns["table"]),
+    }
+
+
+def _wall_ratios(base: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each turn's ``other`` wall / ``base`` wall where both ran to the end
+    (``ratio_pairs``), and their median (``ratio``)."""
+    pairs = [
+        o["wall_s"] / b["wall_s"]
+        for b, o in zip(base, other, strict=True)
+        if all("wall_s" in r and "error" not in r and "timed_out" not in r for r in (b, o))
+    ]
+    return {
         "ratio_pairs": [round(p, 2) for p in pairs],
         "ratio": round(statistics.median(pairs), 2) if pairs else None,
     }
@@ -251,19 +260,6 @@ def table_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
 GOALS = "T1611,T1552"
 
 
-def analyze_goal(directory: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
-    """``attackmap analyze DIR --goal T1611,T1552 --format json -o FILE --workers N``:
-    every workload's minimal controls checked against the patched cluster."""
-    with tempfile.TemporaryDirectory(prefix="attackmap-bench-cli-") as tmp:
-        report = Path(tmp) / "report.json"
-        argv = [*attackmap_command(), "analyze", str(directory), "--format", "json"]
-        argv += ["--goal", GOALS, "--workers", str(workers), "-o", str(report)]
-        result = timed(argv, timeout=timeout)
-        if report.exists():
-            result["json_bytes"] = report.stat().st_size
-    return result
-
-
 def goal_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
     """``--goal`` in one process and in two (``--workers 2``) against ``--format json -o
     F`` without goals, taking turns, ``runs`` times each: what the minimal-control checks
@@ -271,16 +267,13 @@ def goal_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
     turns = alternate(
         {
             "json": lambda: analyze_json(directory, timeout),
-            "goal": lambda: analyze_goal(directory, timeout),
-            "goal_workers_2": lambda: analyze_goal(directory, timeout, workers=2),
+            "goal": lambda: analyze_json(directory, timeout, "--goal", GOALS),
+            "goal_workers_2": lambda: analyze_json(
+                directory, timeout, "--goal", GOALS, "--workers", "2"
+            ),
         },
         runs,
     )
-    pairs = [
-        g["wall_s"] / j["wall_s"]
-        for j, g in zip(turns["json"], turns["goal"], strict=True)
-        if all("wall_s" in r and "error" not in r and "timed_out" not in r for r in (j, g))
-    ]
     return {
         "runs": runs,
         "goals": GOALS,
@@ -289,8 +282,7 @@ def goal_vs_json(directory: Path, runs: int, timeout: float) -> dict[str, Any]:
         "goal_wall_s_median": _median(turns["goal"], "wall_s"),
         "goal_workers_2_wall_s_median": _median(turns["goal_workers_2"], "wall_s"),
         "goal_workers_2_cpu_per_wall_median": _median(turns["goal_workers_2"], "cpu_per_wall"),
-        "ratio_pairs": [round(p, 2) for p in pairs],
-        "ratio": round(statistics.median(pairs), 2) if pairs else None,
+        **_wall_ratios(turns["json"], turns["goal"]),
     }
 
 
