@@ -580,3 +580,37 @@ def test_some_workloads_paths_are_theirs_in_the_whole_search(
         whole = AttackGraph(graph.fb, graph.catalogue).owned_paths(ENTRY_KINDS, sinks=sinks)
         assert graph.owned_paths(ENTRY_KINDS, some, sinks) == {w: whole[w] for w in sorted(some)}
     assert sum(map(len, everyone.values())) > 1000
+
+
+@pytest.mark.parametrize(("node_pools", "crossing"), [(False, False), (True, False), (False, True)])
+def test_a_search_of_some_workloads_keeps_to_what_they_reach(
+    catalogue: Catalogue, tmp_path: Path, node_pools: bool, crossing: bool
+) -> None:
+    # A local search for some workloads' paths meets only the nodes those workloads reach
+    # in the local graph, and there it finds what the whole cluster's search finds: the
+    # same distances and next hops, the nodes in the same order. Of no workload's nodes
+    # (identities, nodes, the cluster) it meets a share that does not grow with the cluster.
+    import random
+
+    from tests.conftest import synthetic_cluster
+
+    fb = extract(load(synthetic_cluster(tmp_path, 40, seed=9, node_pools=node_pools)))
+    graph = AttackGraph(fb, crossing_catalogue(catalogue) if crossing else catalogue)
+    keys = sorted(graph.workloads)
+    owners = graph._own
+    rng = random.Random(2)
+    left_out = 0
+    for size in (1, 1, 1, 2, 5, len(keys) // 2):
+        some = rng.sample(keys, size)
+        reach = graph._local_reach(some)
+        assert {n for n in range(len(owners)) if owners[n] in some} <= reach
+        assert all(owners[n] is None or owners[n] in some for n in reach)
+        for sink in graph.sinks():
+            targets = graph._sink_targets(sink)[0] or (graph._id(sink),)
+            dist, hops, order = graph._reverse_search(targets, True)
+            part_dist, part_hops, part_order = graph._reverse_search(targets, True, some)
+            assert part_order == [n for n in order if n in reach]
+            for n in part_order:
+                assert (part_dist[n], part_hops[n]) == (dist[n], hops[n])
+            left_out += sum(1 for n in order if owners[n] is None and n not in reach)
+    assert left_out > 1000, left_out

@@ -985,15 +985,20 @@ class AttackGraph:
         all its successors at d - 1 (those of an explicit edge; a group's members are
         :meth:`_PathTable.group_min`'s).
 
-        ``within`` (local only): the search leaves out the nodes of every other workload.
-        In the local graph a workload's node is met only from a node of no workload or of
-        its own, and meets only its own: leaving a workload out changes neither the
-        distances, nor the successors, nor the order of the nodes of the others and of
-        none (a search for some workloads' paths, not a whole cluster's)."""
+        ``within`` (local only): the search keeps to the nodes those workloads' nodes reach
+        in the local graph (:meth:`_local_reach`), and so to their nodes and of none. A
+        node's successors in the local graph are reached from wherever it is, so every
+        node that leads to a kept one is kept: leaving the others out changes neither the
+        distances, nor the successors, nor the order of the kept nodes (a group's steps
+        get their distance from a member they lead to, and a member left out is one no
+        kept step leads to). So a search for some workloads' paths costs what they reach,
+        not the cluster's nodes of no workload (identities, nodes, the cluster), whose
+        number grows with it."""
         pred = self._pred_i
         member_of = self._member_i
         fanouts = self._fanouts
         owners = self._own
+        inside = self._local_reach(within) if within is not None else None
         if local:
             cut = self._local_preds_i() if within is None else self._local_preds_of(within)
         else:
@@ -1007,7 +1012,7 @@ class AttackGraph:
         hops: _Table = [-1] * len(pred) if within is None else _Sparse()
         order: list[int] = []
         for t in targets:
-            if within is not None and (o := owners[t]) is not None and o not in within:
+            if inside is not None and t not in inside:
                 continue
             dist[t] = 0
             order.append(t)
@@ -1019,7 +1024,7 @@ class AttackGraph:
             for p in preds:
                 at = dist[p]
                 if at < 0:
-                    if within is not None and (o := owners[p]) is not None and o not in within:
+                    if inside is not None and p not in inside:
                         continue
                     dist[p] = d
                     hops[p] = node
@@ -1061,11 +1066,7 @@ class AttackGraph:
                 for steps in ready:
                     for p in steps:
                         if dist[p] < 0:
-                            if (
-                                within is not None
-                                and (o := owners[p]) is not None
-                                and o not in within
-                            ):
+                            if inside is not None and p not in inside:
                                 continue
                             dist[p] = d
                             order.append(p)
@@ -1125,6 +1126,51 @@ class AttackGraph:
             if owners[p] != owner:
                 return tuple(p for p in preds if owners[p] == owner)
         return None
+
+    def _local_reach(self, within: Collection[str]) -> set[int]:
+        """The nodes the nodes of workloads ``within`` reach in the local graph
+        (:meth:`local_distances_to`), theirs included: every node a search for their paths
+        keeps (:meth:`_reverse_search`). Besides their own, those are nodes of no workload
+        (a local edge enters a workload's node only from its own). In a graph spliced from
+        another (:meth:`spliced`), its base's: a spliced graph is its base less some nodes,
+        edges and group members, so what they reach there is at least what they reach in
+        it, and it holds every successor of each of its nodes (what the search asks of
+        it). The last ``within`` asked is kept (the checks of one workload ask ~25 times
+        per spliced graph)."""
+        if self._spliced_from is not None:
+            return self._spliced_from[0]._local_reach(within)
+        asked = frozenset(within)
+        last: dict[frozenset[str], set[int]] = self.memo.setdefault("local_reach", {})
+        found = last.get(asked)
+        if found is None:
+            owners = self._own
+            succ = self._succ_i
+            refs = self._refs_i
+            queue = [node for key in sorted(asked) for node in self._nodes_of(key)]
+            found = set(queue)
+            for node in queue:  # (the list grows as the search goes: it is the queue)
+                for n in succ[node]:
+                    if owners[n] is None and n not in found:
+                        found.add(n)
+                        queue.append(n)
+                for key, _excluded in refs.get(node, ()):
+                    # (all of them: more than the step leads to where it excludes an owner)
+                    for n in self._members_of_none(key):
+                        if n not in found:
+                            found.add(n)
+                            queue.append(n)
+            last.clear()
+            last[asked] = found
+        return found
+
+    def _members_of_none(self, key: tuple[Group, str]) -> list[int]:
+        """Relation group ``key``'s member nodes of no workload, memoised per group."""
+        memo: dict[tuple[Group, str], list[int]] = self.memo.setdefault("members_of_none", {})
+        found = memo.get(key)
+        if found is None:
+            owners = self._own
+            found = memo[key] = [n for n in self._fanouts[key].nodes if owners[n] is None]
+        return found
 
     def _refs_by_owner(self, key: tuple[Group, str]) -> dict[str, list[tuple[str | None, int]]]:
         """The steps referring to relation group ``key`` that belong to a workload, by
