@@ -327,3 +327,36 @@ def test_a_splice_stopped_half_way_leaves_no_changed_lists(
         graph.spliced(analyzer._fb_with(controls[::2]))
     monkeypatch.undo()
     assert check_covers(analyzer, [controls[i : i + 3] for i in range(0, 30, 3)]) == 10
+
+
+def test_lost_distances_come_only_through_steps_that_reach_the_member() -> None:
+    # A spliced graph's distances are its base's, found again where the patch cut their
+    # ways (AttackGraph._distances_after). Here the removed step 1 gave step 2 and the
+    # group member 3 their distances; step 2 (workload x's) comes back at 3 over 6 -> 7,
+    # but it excludes x's members, so member 3 comes back at 5 over 4 -> 5 -> 8 -> 9, not
+    # at 4 through step 2.
+    from types import SimpleNamespace
+
+    from attackmap.graph._engine import _Fanout
+
+    group = (("net", "*"), "state:reach")
+    edges = [(0, 1), (1, 2), (0, 6), (6, 7), (7, 2), (0, 4), (4, 5), (5, 8), (8, 9), (9, 3)]
+
+    def graph(without: set[int]) -> Any:
+        kept = [(a, b) for a, b in edges if a not in without and b not in without]
+        refs = {1: [(group, "a")], 2: [(group, "x")]}
+        fan = _Fanout(
+            {"state:m@x": "x"}, {e: [s] for s, [(_g, e)] in refs.items() if s not in without}
+        )
+        fan.nodes = {3: "x"}
+        return SimpleNamespace(
+            _succ_i=[[b for a, b in kept if a == n] for n in range(10)],
+            _pred_i=[[a for a, b in kept if b == n] for n in range(10)],
+            _refs_i={s: r for s, r in refs.items() if s not in without},
+            _fanouts={group: fan},
+            _member_i={3: [group]},
+        )
+
+    before = [0, 1, 2, 2, 1, 2, 1, 2, 3, 4]
+    after = AttackGraph._distances_after(graph({1}), graph(set()), before, {1}, set())
+    assert after == [0, -1, 3, 5, 1, 2, 1, 2, 3, 4]

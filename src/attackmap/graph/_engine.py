@@ -1332,8 +1332,13 @@ class AttackGraph:
                     nearest.append(d)
             if nearest:
                 heappush(queue, (min(nearest) + 1, node))
+        # each group's members that lost their distance (a group of the whole cluster
+        # has a member per workload: its steps lead to the lost ones alone)
+        lost_members: dict[tuple[Group, str], list[int]] = {}
+        for node in lost:
+            for key in member_i.get(node, ()):
+                lost_members.setdefault(key, []).append(node)
         done: set[int] = set()
-        expansions = _Expansions[tuple[Group, str]]()
         while queue:
             d, node = heappop(queue)
             if node in done:
@@ -1344,9 +1349,12 @@ class AttackGraph:
                 if w in lost and w not in done:
                     heappush(queue, (d + 1, w))
             for key, excluded in refs_i.get(node, ()):
-                for w in expansions.expand(key, excluded, fanouts[key].nodes):
-                    if w in lost and w not in done:
-                        heappush(queue, (d + 1, w))
+                members = lost_members.get(key)
+                if members:
+                    owner = fanouts[key].nodes
+                    for w in members:
+                        if w not in done and owner[w] != excluded:
+                            heappush(queue, (d + 1, w))
         return after
 
     def _hub_tails(self, sink: str | int) -> dict[str, StepInstance]:
