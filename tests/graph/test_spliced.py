@@ -35,8 +35,11 @@ def searched(graph: AttackGraph) -> dict[str, Any]:
         "succ": {name[i]: [name[j] for j in graph._succ_i[i]] for i in sorted(live)},
         "pred": {name[i]: [name[j] for j in graph._pred_i[i]] for i in sorted(live)},
         "member_of": {name[i]: graph._member_i[i] for i in sorted(graph._member_i)},
-        # in the build's order (a group's place among a member's groups follows from it)
-        "refs": [(name[i], refs) for i, refs in graph._refs_i.items()],
+        # each step's references, in order (the table's own order is not read by the
+        # searches, and a spliced graph's is its base's scratch, where a key a splice
+        # removed comes back last; the build's order, which a group's place among a
+        # member's groups follows, is compared in "member_of" and "groups")
+        "refs": {name[i]: refs for i, refs in graph._refs_i.items()},
         "groups": {
             key: (
                 list(fan.members.items()),
@@ -231,6 +234,12 @@ def test_the_graph_spliced_before_is_stale(clusters: dict[str, Path]) -> None:
         len(first._succ_i)
     with pytest.raises(RuntimeError, match="spliced again"):
         first.prefixes(ENTRY_KINDS[0])._d[0]  # its distances too
+    # and its tables of groups, scopes and workloads (the scratch's too)
+    for table in (first._refs_i, first._member_i, first._fanouts, first.scopes, first.workloads):
+        with pytest.raises(RuntimeError, match="spliced again"):
+            table.get(0)
+    with pytest.raises(RuntimeError, match="spliced again"):
+        first.facts.scopes[next(iter(graph.scopes))]
     built = AttackGraph(analyzer._fb_with(controls[3:6]), analyzer.catalogue)
     assert searched(second) == searched(built) and paths(second) == paths(built)
 

@@ -125,15 +125,27 @@ class _Stale(list):  # type: ignore[type-arg]
     __getitem__ = __iter__ = __len__ = __contains__ = _stale
 
 
+class _StaleMap(dict):  # type: ignore[type-arg]
+    """What a spliced graph's tables of groups, scopes and workloads become when its base
+    is spliced again (as :class:`_Stale`)."""
+
+    _stale = _Stale._stale
+    __getitem__ = __iter__ = __len__ = __contains__ = get = items = keys = values = _stale
+
+
 class _Scratch:
     """Each node's instance, successors and predecessors, and its distances from each kind
     of entry point, as a graph's latest spliced graph has them (:meth:`AttackGraph.spliced`,
     :meth:`AttackGraph._distances_after`): one copy of the graph's lists, changed in place
     by each splice and set back where it changed them before the next one, so that a
     splice costs what the patch changes, not a copy of every list (~7 ms per check at 10k
-    workloads, ten times that at 100k). The spliced graph made last holds them; the next
-    splice leaves its lists and distances :class:`_Stale`, so no graph reads another's
-    changes."""
+    workloads, ten times that at 100k). So are the tables of relation groups (each node's
+    references and groups, the groups), of scopes and of workloads (a copy of them cost
+    ~1.5 ms per check at 10k, and as much again to free); a key the splice removed comes
+    back at the end of its table (no search reads the tables' order: the order of each
+    node's references and groups, which the searches meet, is kept). The spliced graph
+    made last holds them; the next splice leaves its lists, tables and distances stale
+    (:class:`_Stale`, :class:`_StaleMap`), so no graph reads another's changes."""
 
     def __init__(self, graph: AttackGraph) -> None:
         self.insts = list(graph._inst)
@@ -141,6 +153,19 @@ class _Scratch:
         self.pred = list(graph._pred_i)
         # the nodes whose instance, successors and predecessors the last splice changed
         self.changed: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        self.refs_i = dict(graph._refs_i)
+        self.member_i = dict(graph._member_i)
+        self.fanouts = dict(graph._fanouts)
+        self.scopes = dict(graph.scopes)
+        self.workloads = dict(graph.workloads)
+        # the keys the last splice changed in each of those tables
+        self.edited: tuple[set[int], set[int], set[tuple[Group, str]], set[str], set[str]] = (
+            set(),
+            set(),
+            set(),
+            set(),
+            set(),
+        )
         self._holder: weakref.ref[AttackGraph] | None = None  # (no cycle through the base)
         # per forward search of the graph (by its distance list): a copy with the last
         # spliced graph's distances (:meth:`AttackGraph._distances_after`), the graph's
@@ -180,9 +205,28 @@ class _Scratch:
             for node in changed:
                 dist[node] = before[node]
             changed.clear()
+        tables: tuple[tuple[dict[Any, Any], dict[Any, Any]], ...] = (
+            (self.refs_i, graph._refs_i),
+            (self.member_i, graph._member_i),
+            (self.fanouts, graph._fanouts),
+            (self.scopes, graph.scopes),
+            (self.workloads, graph.workloads),
+        )
+        edited: tuple[set[Any], ...] = self.edited
+        for (mine, theirs), keys in zip(tables, edited, strict=True):
+            for key in keys:
+                if key in theirs:
+                    mine[key] = theirs[key]
+                else:
+                    mine.pop(key, None)
+            keys.clear()
         holder, self.holder = self.holder, None
         if holder is not None:
             holder._inst = holder._succ_i = holder._pred_i = _Stale()
+            stale = _StaleMap()
+            holder._refs_i = holder._member_i = holder._fanouts = stale
+            holder.scopes = holder.workloads = stale
+            holder.facts = GraphFacts(holder.fb, stale, stale, holder.memo)
             holder._stale_distances()
 
 
@@ -2014,7 +2058,8 @@ class AttackGraph:
         insts, succ, pred = scratch.insts, scratch.succ, scratch.pred
         new_inst, new_succ, new_pred = scratch.changed
         replaced: dict[str, StepInstance] = {}  # the kept instances (made on first use)
-        refs_i = dict(self._refs_i)
+        refs_i, member_i, fanouts = scratch.refs_i, scratch.member_i, scratch.fanouts
+        new_refs, new_member, new_fanouts, new_scopes, new_workloads = scratch.edited
         removed: set[int] = set()
         for part in parts:
             for at, inst in part.kept:
@@ -2030,8 +2075,10 @@ class AttackGraph:
             entered.update(succ[node])
             left_from.update(pred[node])
             succ[node] = pred[node] = ()
-            for key, excluded in refs_i.pop(node, ()):
-                gone.setdefault(key, set()).add((excluded, node))
+            if node in refs_i:
+                new_refs.add(node)
+                for key, excluded in refs_i.pop(node):
+                    gone.setdefault(key, set()).add((excluded, node))
         is_removed = removed.__contains__
         for node in entered - removed:
             pred[node] = tuple(filterfalse(is_removed, pred[node]))
@@ -2041,14 +2088,13 @@ class AttackGraph:
         new_pred.update(removed, entered)
 
         # The relation groups, each copied where it changes.
-        fanouts = dict(self._fanouts)
-        member_i = dict(self._member_i)
         copies: set[tuple[Group, str]] = set()
 
         def own(key: tuple[Group, str]) -> _Fanout:
             fan = fanouts[key]
             if key not in copies:
                 copies.add(key)
+                new_fanouts.add(key)
                 refs = {excl: list(steps) for excl, steps in fan.refs.items()}
                 fan = fanouts[key] = _Fanout(
                     dict(fan.members), refs, fan.linked, fan.complete, dict(fan.nodes)
@@ -2056,6 +2102,7 @@ class AttackGraph:
             return fan
 
         def leave(node: int, key: tuple[Group, str]) -> None:
+            new_member.add(node)
             groups = [k for k in member_i[node] if k != key]
             if groups:
                 member_i[node] = groups
@@ -2102,6 +2149,7 @@ class AttackGraph:
             if not members:  # the build links no step to an empty group
                 for steps in fan.refs.values():
                     for step in steps:
+                        new_refs.add(step)
                         refs = [r for r in refs_i[step] if r[0] != key]
                         if refs:
                             refs_i[step] = refs
@@ -2128,12 +2176,17 @@ class AttackGraph:
                     moved.update(copied.nodes)
             for node in moved:
                 if node in member_i:
+                    new_member.add(node)
                     member_i[node] = sorted(member_i[node], key=first)
 
-        scopes = dict(self.scopes)
+        scopes, workloads = scratch.scopes, scratch.workloads
         for part in parts:
-            scopes.update(part.scopes)
-        workloads = {**self.workloads, **{wf.key: wf for wf in changed}}
+            for label, sf in part.scopes:
+                new_scopes.add(label)
+                scopes[label] = sf
+        for wf in changed:
+            new_workloads.add(wf.key)
+            workloads[wf.key] = wf
         graph = object.__new__(AttackGraph)
         graph.fb = fb
         graph.catalogue = self.catalogue
@@ -2170,7 +2223,8 @@ class AttackGraph:
 
     def _ref_order(self) -> dict[int, int]:
         """Each step node referring to a relation group, by the place of its references
-        in the build (:attr:`_refs_i` keeps them in that order)."""
+        in the build (:attr:`_refs_i` keeps them in that order; asked of the graph a
+        splice is made from: a spliced graph's table is in another order)."""
         found: dict[int, int] | None = self.memo.get("ref_order")
         if found is None:
             found = self.memo["ref_order"] = {step: i for i, step in enumerate(self._refs_i)}
