@@ -2127,26 +2127,24 @@ class AttackGraph:
         # without those no longer mounted; one that appears is refused above), and the
         # peers a container takes over through a shared PID namespace
         unmounted = {wf.key for wf in changed if "sa_token" not in wf.pod}
-        for key in list(fanouts):
-            kind, where = key[0]
-            old_members = fanouts[key].members
-            if kind == "tokens" and unmounted:
-                members = {n: o for n, o in old_members.items() if o not in unmounted}
-            elif kind == "pid_peers" and where.partition("\n")[0] in keys:
-                if self._members(key, fb) != old_members:
+        for key in self._groups_of(keys, unmounted):
+            if key not in fanouts:
+                continue  # no step refers to it any more (above)
+            kind, _where = key[0]
+            if kind == "pid_peers":
+                if self._members(key, fb) != fanouts[key].members:
                     return None  # other peers
                 continue
-            else:
-                continue
-            if members == old_members:
-                continue
+            names, nodes = self._group_owners(key)
             fan = own(key)
-            fan.members = members
-            for node in [n for n, owner in fan.nodes.items() if owner in unmounted]:
-                del fan.nodes[node]
-                leave(node, key)
-                left.add(node)
-            if not members:  # the build links no step to an empty group
+            for owner in unmounted:
+                for n in names.get(owner, ()):
+                    del fan.members[n]
+                for node in nodes.get(owner, ()):
+                    del fan.nodes[node]
+                    leave(node, key)
+                    left.add(node)
+            if not fan.members:  # the build links no step to an empty group
                 for steps in fan.refs.values():
                     for step in steps:
                         new_refs.add(step)
@@ -2220,6 +2218,56 @@ class AttackGraph:
         graph._pred_i = pred
         graph.__dict__["_owners"] = self._own  # the same names, so the same owners
         return graph
+
+    def _groups_of(
+        self, keys: Collection[str], unmounted: Collection[str]
+    ) -> list[tuple[Group, str]]:
+        """The relation groups a splice of workloads ``keys`` may change, in the order of
+        :attr:`_fanouts`: the token groups with a member of the workloads ``unmounted``
+        (whose tokens the patch unmounts) and the pid-peer groups of ``keys``' containers
+        (the groups by owner memoised)."""
+        memo: dict[str, dict[str, list[tuple[Group, str]]]] | None = self.memo.get("groups_of")
+        if memo is None:
+            tokens: dict[str, list[tuple[Group, str]]] = {}
+            peers: dict[str, list[tuple[Group, str]]] = {}
+            for key, fan in self._fanouts.items():
+                kind, where = key[0]
+                if kind == "tokens":
+                    for owner in dict.fromkeys(fan.members.values()):
+                        tokens.setdefault(owner, []).append(key)
+                elif kind == "pid_peers":
+                    peers.setdefault(where.partition("\n")[0], []).append(key)
+            memo = self.memo["groups_of"] = {"tokens": tokens, "pid_peers": peers}
+        found = {k for owner in unmounted for k in memo["tokens"].get(owner, ())}
+        found.update(k for key in keys for k in memo["pid_peers"].get(key, ()))
+        place = self._group_place()
+        return sorted(found, key=place.__getitem__)
+
+    def _group_place(self) -> dict[tuple[Group, str], int]:
+        """Each relation group's place in :attr:`_fanouts`."""
+        found: dict[tuple[Group, str], int] | None = self.memo.get("group_place")
+        if found is None:
+            found = self.memo["group_place"] = {key: i for i, key in enumerate(self._fanouts)}
+        return found
+
+    def _group_owners(
+        self, key: tuple[Group, str]
+    ) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
+        """Relation group ``key``'s members by owner: their names and their nodes (in the
+        group's order), memoised per group."""
+        memo: dict[tuple[Group, str], tuple[dict[str, list[str]], dict[str, list[int]]]]
+        memo = self.memo.setdefault("group_owners", {})
+        found = memo.get(key)
+        if found is None:
+            fan = self._fanouts[key]
+            names: dict[str, list[str]] = {}
+            nodes: dict[str, list[int]] = {}
+            for name, owner in fan.members.items():
+                names.setdefault(owner, []).append(name)
+            for node, owner in fan.nodes.items():
+                nodes.setdefault(owner, []).append(node)
+            found = memo[key] = (names, nodes)
+        return found
 
     def _ref_order(self) -> dict[int, int]:
         """Each step node referring to a relation group, by the place of its references
