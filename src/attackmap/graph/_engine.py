@@ -2087,17 +2087,19 @@ class AttackGraph:
         new_succ.update(removed, left_from)
         new_pred.update(removed, entered)
 
-        # The relation groups, each copied where it changes.
+        # The relation groups, each copied where it changes: its references (a new list
+        # for each owner's that changes), and its members where they change (tokens). A
+        # group of the whole cluster has a reference and a member per workload.
         copies: set[tuple[Group, str]] = set()
+        reordered: set[tuple[Group, str]] = set()  # an owner's first step gone: resorted
 
         def own(key: tuple[Group, str]) -> _Fanout:
             fan = fanouts[key]
             if key not in copies:
                 copies.add(key)
                 new_fanouts.add(key)
-                refs = {excl: list(steps) for excl, steps in fan.refs.items()}
                 fan = fanouts[key] = _Fanout(
-                    dict(fan.members), refs, fan.linked, fan.complete, dict(fan.nodes)
+                    fan.members, dict(fan.refs), fan.linked, fan.complete, fan.nodes
                 )
             return fan
 
@@ -2112,9 +2114,12 @@ class AttackGraph:
         for key, pairs in gone.items():
             fan = own(key)
             for excluded in {e for e, _node in pairs}:
-                rest = [s for s in fan.refs[excluded] if (excluded, s) not in pairs]
+                steps = fan.refs[excluded]
+                rest = [s for s in steps if (excluded, s) not in pairs]
                 if rest:
                     fan.refs[excluded] = rest
+                    if rest[0] != steps[0]:
+                        reordered.add(key)
                 else:
                     del fan.refs[excluded]
             if not fan.refs:  # no step refers to it: the built graph has no such group
@@ -2137,6 +2142,8 @@ class AttackGraph:
                 continue
             names, nodes = self._group_owners(key)
             fan = own(key)
+            if fan.members is self._fanouts[key].members:
+                fan.members, fan.nodes = dict(fan.members), dict(fan.nodes)
             for owner in unmounted:
                 for n in names.get(owner, ()):
                     del fan.members[n]
@@ -2156,26 +2163,29 @@ class AttackGraph:
                 fan.refs = {}
         # What a search meets in order: a group's references by the owner they exclude,
         # and each member's groups, in the order the build makes them (that of the first
-        # step referring to them, the order of ``_refs_i``); removing a group's first step
-        # may move it after others.
+        # step referring to them, the order of ``_refs_i``: a group's references are in
+        # that order, so its first is its place); removing an owner's first step may move
+        # its references after others', and removing a group's first step the group after
+        # others among its members'.
         if copies:
             place = self._ref_order()
 
-            def first(key: tuple[Group, str]) -> int:
-                return min(place[steps[0]] for steps in fanouts[key].refs.values())
+            def first(fan: _Fanout) -> int:
+                return place[next(iter(fan.refs.values()))[0]]
 
             moved: set[int] = set()
             for key in copies:
                 copied = fanouts.get(key)
                 if copied is None or not copied.refs:
                     continue
-                copied.refs = dict(sorted(copied.refs.items(), key=lambda kv: place[kv[1][0]]))
-                if first(key) != min(place[s[0]] for s in self._fanouts[key].refs.values()):
+                if key in reordered:
+                    copied.refs = dict(sorted(copied.refs.items(), key=lambda kv: place[kv[1][0]]))
+                if first(copied) != first(self._fanouts[key]):
                     moved.update(copied.nodes)
             for node in moved:
                 if node in member_i:
                     new_member.add(node)
-                    member_i[node] = sorted(member_i[node], key=first)
+                    member_i[node] = sorted(member_i[node], key=lambda k: first(fanouts[k]))
 
         scopes, workloads = scratch.scopes, scratch.workloads
         for part in parts:
