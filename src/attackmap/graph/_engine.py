@@ -238,6 +238,10 @@ class _Part(NamedTuple):
     scopes: tuple[tuple[str, ScopeFacts], ...]  # its patched scopes, by label
 
 
+_MANY_PREDS = 32
+"""From this many predecessors a node's are looked up by distance after a splice
+(:meth:`AttackGraph._preds_at`), not scanned."""
+
 _PARTS_KEPT = 64
 """The patched workloads' parts a graph keeps for its next splices (the last used)."""
 
@@ -1327,7 +1331,11 @@ class AttackGraph:
             for node in look:
                 if node in lost:
                     continue
-                if any(before[p] == level - 1 and p not in lost for p in pred[node]):
+                preds = pred[node]
+                if len(preds) > _MANY_PREDS:  # (its base's, of those at level - 1)
+                    if any(p not in lost for p in base._preds_at(before, node, level - 1)):
+                        continue
+                elif any(before[p] == level - 1 and p not in lost for p in preds):
                     continue
                 supported = False
                 for key in member_i.get(node, ()):
@@ -1400,6 +1408,19 @@ class AttackGraph:
                         if w not in done and owner[w] != excluded:
                             heappush(queue, (d + 1, w))
         return after
+
+    def _preds_at(self, dist: list[int], node: int, level: int) -> list[int]:
+        """``node``'s predecessors at distance ``level`` in ``dist`` (one of this graph's
+        forward searches): a node of many predecessors (a state of the node or the
+        cluster has one per workload) has them grouped by distance once per search."""
+        memo: dict[int, dict[int, dict[int, list[int]]]] = self.memo.setdefault("preds_at", {})
+        by_node = memo.setdefault(id(dist), {})  # (dropped with the searches: drop_caches)
+        found = by_node.get(node)
+        if found is None:
+            found = by_node[node] = {}
+            for p in self._pred_i[node]:
+                found.setdefault(dist[p], []).append(p)
+        return found.get(level, [])
 
     def _hub_tails(self, sink: str | int) -> dict[str, StepInstance]:
         """:meth:`_hub_tails_i` by name."""
