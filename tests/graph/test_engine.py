@@ -582,6 +582,39 @@ def test_some_workloads_paths_are_theirs_in_the_whole_search(
     assert sum(map(len, everyone.values())) > 1000
 
 
+def test_a_search_of_some_workloads_begins_at_the_sinks_own_doors(catalogue: Catalogue) -> None:
+    # Where a sink's own instances are where paths enter a workload (doors one hop from the
+    # sink: the crossing catalogue), a search of some workloads takes theirs among the
+    # sink's instances (AttackGraph._preds_of), in the order of the whole search.
+    import itertools
+
+    from tests.graph.test_ownership import random_cluster
+
+    used = crossing_catalogue(catalogue, permission_discovery="node_root", deploy_pod="node_root")
+    heads = 0
+    for fb in [cluster(), *(extract(load(*random_cluster(seed))) for seed in range(12))]:
+        graph = AttackGraph(fb, used)
+        everyone = AttackGraph(fb, used).owned_paths(ENTRY_KINDS)
+        keys = sorted(graph.workloads)
+        doors = graph._doors_i()
+        heads += sum(
+            1 for sink in graph.sinks() for n in graph._pred_i[graph._id(sink)] if n in doors
+        )
+        whole = [
+            (sink, [(w, e, s, [i.id for i in steps]) for w, e, s, steps in found])
+            for sink, found in AttackGraph(fb, used).sink_paths(ENTRY_KINDS)
+        ]
+        for some in [*([k] for k in keys), *itertools.combinations(keys, 2), keys[1::2]]:
+            found = graph.owned_paths(ENTRY_KINDS, some)
+            assert found == {w: everyone[w] for w in sorted(some)}, some
+            # sink by sink, the whole search's paths of those workloads, in its order
+            assert [
+                (sink, [(w, e, s, [i.id for i in steps]) for w, e, s, steps in paths])
+                for sink, paths in graph.sink_paths(ENTRY_KINDS, set(some))
+            ] == [(sink, [p for p in paths if p[0] in some]) for sink, paths in whole], some
+    assert heads > 20, heads
+
+
 @pytest.mark.parametrize(("node_pools", "crossing"), [(False, False), (True, False), (False, True)])
 def test_a_search_of_some_workloads_keeps_to_what_they_reach(
     catalogue: Catalogue, tmp_path: Path, node_pools: bool, crossing: bool

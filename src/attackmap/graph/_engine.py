@@ -1409,6 +1409,25 @@ class AttackGraph:
                             heappush(queue, (d + 1, w))
         return after
 
+    def _preds_of(self, node: int, owners: Collection[str]) -> list[int]:
+        """``node``'s predecessors owned by workloads ``owners``, in order (a sink has an
+        instance per workload where its step fires); a spliced graph's, from its base's
+        (its own are those less the removed instances)."""
+        if self._spliced_from is not None:
+            return self._spliced_from[0]._preds_of(node, owners)
+        memo: dict[int, dict[str | None, list[int]]] = self.memo.setdefault("preds_of", {})
+        at = memo.get(node)
+        if at is None:
+            at = memo[node] = {}
+            own = self._own
+            for i, p in enumerate(self._pred_i[node]):
+                at.setdefault(own[p], []).append(i)
+        places = [i for owner in owners for i in at.get(owner, ())]
+        if len(owners) > 1:
+            places.sort()
+        preds = self._pred_i[node]
+        return [preds[i] for i in places]
+
     def _preds_at(self, dist: list[int], node: int, level: int) -> list[int]:
         """``node``'s predecessors at distance ``level`` in ``dist`` (one of this graph's
         forward searches): a node of many predecessors (a state of the node or the
@@ -1673,7 +1692,11 @@ class AttackGraph:
                     del shared[targets]
                 # the sink's own instances a path may begin its last stretch at (one hop
                 # from the sink: -1 in the table's distances, 2 less than the sink's)
-                heads = [n for n in pred[sink] if n in reached]
+                heads = [
+                    n
+                    for n in (pred[sink] if within is None else self._preds_of(sink, within))
+                    if n in reached
+                ]
                 if heads:
                     first: dict[tuple[str, str], _Best] = {}
                     for node in heads:
