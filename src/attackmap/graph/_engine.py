@@ -1046,6 +1046,7 @@ class AttackGraph:
         member_of = self._member_i
         fanouts = self._fanouts
         owners = self._own
+        assert within is None or local, "a search of some workloads is a local one"
         inside = self._local_reach(within) if within is not None else None
         if local:
             cut = self._local_preds_i() if within is None else self._local_preds_of(within)
