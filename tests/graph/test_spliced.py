@@ -100,8 +100,8 @@ def check_covers(analyzer: Analyzer, covers: list[list[str]]) -> int:
     graph = analyzer.graph
     spliced = 0
     for chosen in covers:
-        fb = analyzer._fb_with(chosen)
-        made = graph.spliced(fb)
+        fb, changed = analyzer._patched_fb(chosen)  # (as a check splices: naming them)
+        made = graph.spliced(fb, changed)
         if made is None:
             continue
         spliced += 1
@@ -204,15 +204,22 @@ def test_minimal_controls_are_those_of_the_built_graphs(
     made: list[bool] = []
     real = AttackGraph.spliced
 
-    def counted(self: AttackGraph, fb: Any) -> AttackGraph | None:
-        found = real(self, fb)
+    def counted(self: AttackGraph, fb: Any, changed: Any = None) -> AttackGraph | None:
+        # the check names every workload its what-if changes (the splice compares no other)
+        differ = [
+            i
+            for i, (a, b) in enumerate(zip(self.fb.workloads, fb.workloads, strict=True))
+            if a is not b
+        ]
+        assert changed is not None and set(differ) <= set(changed)
+        found = real(self, fb, changed)
         made.append(found is not None)
         return found
 
     monkeypatch.setattr(AttackGraph, "spliced", counted)
     spliced = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
     assert sum(made) >= 5, made  # the checks were made on spliced graphs
-    monkeypatch.setattr(AttackGraph, "spliced", lambda self, fb: None)
+    monkeypatch.setattr(AttackGraph, "spliced", lambda self, fb, changed=None: None)
     built = [analyzer.minimal_controls(k, analyzer.goals) for k in keys]
     assert spliced == built
     assert any(m.controls for m in built)

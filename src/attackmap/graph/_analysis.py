@@ -919,8 +919,8 @@ class Analyzer:
         """The graph of the cluster with ``controls`` applied at the fact level: made from
         the analysis graph where only workloads' facts change
         (:meth:`AttackGraph.spliced`, the same paths), else built."""
-        fb = self._fb_with(controls)
-        spliced = self.graph.spliced(fb)
+        fb, changed = self._patched_fb(controls)
+        spliced = self.graph.spliced(fb, changed)
         return spliced if spliced is not None else AttackGraph(fb, self.catalogue)
 
     def control_instance(self, control_id: str) -> tuple[ControlInstance, str]:
@@ -981,6 +981,11 @@ class Analyzer:
 
     def _fb_with(self, controls: Iterable[str]) -> FactBase:
         """The fact base with ``controls`` applied at the fact level."""
+        return self._patched_fb(controls)[0]
+
+    def _patched_fb(self, controls: Iterable[str]) -> tuple[FactBase, list[int]]:
+        """:meth:`_fb_with`, and the places of the workloads it patched (for
+        :meth:`AttackGraph.spliced`: no comparison of every workload)."""
         by_target: dict[str, list[tuple[str, ControlInstance]]] = {}
         for cid in controls:
             ci, target = self.control_instance(cid)
@@ -994,10 +999,12 @@ class Analyzer:
             places = self._places = {wf.key: i for i, wf in enumerate(self.fb.workloads)}
         workloads = list(self.fb.workloads)
         patched = self._patched_kept
+        changed: list[int] = []
         for target, pairs in by_target.items():
             at = places.get(target)
             if at is None:
                 continue
+            changed.append(at)
             # a workload patched the same way again is the same object: the graph keeps
             # what it spliced for it (AttackGraph._spliced_part)
             key = (target, tuple(cid for cid, _ci in pairs))
@@ -1009,7 +1016,7 @@ class Analyzer:
             else:
                 patched.move_to_end(key)
             workloads[at] = found
-        return replace(self.fb, workloads=tuple(workloads), context=context)
+        return replace(self.fb, workloads=tuple(workloads), context=context), changed
 
     def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts:
         """``wf`` with ``controls`` (all ``...@<wf.key>``) applied at the fact level."""

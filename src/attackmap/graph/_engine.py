@@ -2020,7 +2020,7 @@ class AttackGraph:
             memo.popitem(last=False)
         return part
 
-    def spliced(self, fb: FactBase) -> AttackGraph | None:
+    def spliced(self, fb: FactBase, changed: Iterable[int] | None = None) -> AttackGraph | None:
         """The graph of ``fb`` for the path searches, made from this one instead of built:
         ``fb`` is this graph's fact base with some workloads' facts changed and nothing
         else (a fact-level what-if, as the minimal controls' patched clusters: the same
@@ -2049,9 +2049,13 @@ class AttackGraph:
         paths (:meth:`owned_paths`) are the built graph's, in the same order (the tests
         compare the two on generated clusters); its node list is not (the isolated nodes
         are in it): a graph to search, not to show. Costs the changed workloads' part of
-        a build, what the patch changes and copies of the group tables: its node lists
-        are this graph's scratch (:class:`_Scratch`), so the graph spliced from this one
-        before it can no longer be used (it raises)."""
+        a build and what the patch changes: its node lists and tables are this graph's
+        scratch (:class:`_Scratch`), so the graph spliced from this one before it can no
+        longer be used (it raises).
+
+        ``changed``: the places in ``fb.workloads`` of the workloads it changes, where the
+        caller knows them (the what-if it made); every other workload must be this
+        graph's. Without it every workload is compared (~2.5 ms at 100k workloads)."""
         mine = self.fb
         if any(
             getattr(fb, f.name) is not getattr(mine, f.name)
@@ -2059,16 +2063,18 @@ class AttackGraph:
             if f.name not in ("workloads", "memo")
         ) or len(fb.workloads) != len(mine.workloads):
             return None
-        changed: list[WorkloadFacts] = []
-        for old, new in zip(mine.workloads, fb.workloads, strict=True):
+        olds, news = mine.workloads, fb.workloads
+        patched: list[WorkloadFacts] = []
+        for at in range(len(news)) if changed is None else sorted(set(changed)):
+            old, new = olds[at], news[at]
             if new is not old:
                 if new.key != old.key or new.workload is not old.workload:
                     return None
                 if "sa_token" in new.pod and "sa_token" not in old.pod:
                     return None  # a token that appears joins groups
-                changed.append(new)
+                patched.append(new)
         parts = []
-        for wf in changed:
+        for wf in patched:
             part = self._spliced_part(fb, wf)
             if part is None:
                 return None  # an instance this graph lacks, other edges or groups
@@ -2079,7 +2085,7 @@ class AttackGraph:
         else:
             scratch.reset(self)
         try:
-            graph = self._splice(fb, changed, parts, scratch)
+            graph = self._splice(fb, patched, parts, scratch)
         except BaseException:
             # stopped half way (an interrupt, no memory): the lists may be changed where
             # no record says; the next splice makes a new copy
