@@ -622,7 +622,7 @@ def test_a_search_of_some_workloads_keeps_to_what_they_reach(
     # A local search for some workloads' paths meets only the nodes those workloads reach
     # in the local graph, and there it finds what the whole cluster's search finds: the
     # same distances and next hops, the nodes in the same order. Of no workload's nodes
-    # (identities, nodes, the cluster) it meets a share that does not grow with the cluster.
+    # (identities, nodes, the cluster) it leaves out those the workloads do not reach.
     import random
 
     from tests.conftest import synthetic_cluster
