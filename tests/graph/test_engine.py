@@ -554,19 +554,25 @@ def test_sinks_sharing_a_search_find_the_paths_of_their_own(
     assert (heads > 20) == (source == "crossing"), heads
 
 
-@pytest.mark.parametrize(("node_pools", "crossing"), [(False, False), (True, False), (False, True)])
-def test_some_workloads_paths_are_theirs_in_the_whole_search(
-    catalogue: Catalogue, tmp_path: Path, node_pools: bool, crossing: bool
-) -> None:
+@pytest.fixture(params=[(False, False), (True, False), (False, True)], ids=str)
+def synthetic(request: pytest.FixtureRequest, catalogue: Catalogue, tmp_path: Path) -> AttackGraph:
+    """The graph of a synthetic cluster of 40 workloads, with node pools or not, under the
+    shipped catalogue or the crossing one (explicit edges into workloads from node and
+    cluster states): ``(node_pools, crossing)``."""
+    from tests.conftest import synthetic_cluster
+
+    node_pools, crossing = request.param
+    fb = extract(load(synthetic_cluster(tmp_path, 40, seed=9, node_pools=node_pools)))
+    return AttackGraph(fb, crossing_catalogue(catalogue) if crossing else catalogue)
+
+
+def test_some_workloads_paths_are_theirs_in_the_whole_search(synthetic: AttackGraph) -> None:
     # Asked for some workloads, the search leaves the others' nodes out of its local
     # tables and looks at their doors only: the same paths, in the same order; with
     # ``crossing``, where explicit edges enter workloads from node and cluster states.
     import random
 
-    from tests.conftest import synthetic_cluster
-
-    fb = extract(load(synthetic_cluster(tmp_path, 40, seed=9, node_pools=node_pools)))
-    graph = AttackGraph(fb, crossing_catalogue(catalogue) if crossing else catalogue)
+    graph = synthetic
     keys = sorted(graph.workloads)
     # the whole cluster's paths from a graph of its own (the searches keep some tables)
     everyone = AttackGraph(graph.fb, graph.catalogue).owned_paths(ENTRY_KINDS)
@@ -615,20 +621,14 @@ def test_a_search_of_some_workloads_begins_at_the_sinks_own_doors(catalogue: Cat
     assert heads > 20, heads
 
 
-@pytest.mark.parametrize(("node_pools", "crossing"), [(False, False), (True, False), (False, True)])
-def test_a_search_of_some_workloads_keeps_to_what_they_reach(
-    catalogue: Catalogue, tmp_path: Path, node_pools: bool, crossing: bool
-) -> None:
+def test_a_search_of_some_workloads_keeps_to_what_they_reach(synthetic: AttackGraph) -> None:
     # A local search for some workloads' paths meets only the nodes those workloads reach
     # in the local graph, and there it finds what the whole cluster's search finds: the
     # same distances and next hops, the nodes in the same order. Of no workload's nodes
     # (identities, nodes, the cluster) it leaves out those the workloads do not reach.
     import random
 
-    from tests.conftest import synthetic_cluster
-
-    fb = extract(load(synthetic_cluster(tmp_path, 40, seed=9, node_pools=node_pools)))
-    graph = AttackGraph(fb, crossing_catalogue(catalogue) if crossing else catalogue)
+    graph = synthetic
     keys = sorted(graph.workloads)
     owners = graph._own
     rng = random.Random(2)
