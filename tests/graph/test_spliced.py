@@ -376,3 +376,17 @@ def test_lost_distances_come_only_through_steps_that_reach_the_member() -> None:
     before = [0, 1, 2, 2, 1, 2, 1, 2, 3, 4]
     after = AttackGraph._distances_after(graph({1}), graph(set()), before, {1}, set())
     assert after == [0, -1, 3, 5, 1, 2, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("which", ["one node class", "node pools"])
+def test_a_groups_references_are_in_the_order_of_their_first_steps(
+    clusters: dict[str, Path], which: str
+) -> None:
+    # A splice takes a group's first step from its first owner's references and re-sorts
+    # them only where an owner lost its first step: the build keeps each group's owners in
+    # the order of their first steps (a step is linked when its instance is made).
+    graph = _analyzer(clusters[which])[0].graph
+    place = graph._ref_order()
+    firsts = [[place[steps[0]] for steps in fan.refs.values()] for fan in graph._fanouts.values()]
+    assert all(f == sorted(f) for f in firsts)
+    assert sum(len(f) > 1 for f in firsts) > 5

@@ -1434,7 +1434,9 @@ class AttackGraph:
         forward searches): a node of many predecessors (a state of the node or the
         cluster has one per workload) has them grouped by distance once per search."""
         memo: dict[int, dict[int, dict[int, list[int]]]] = self.memo.setdefault("preds_at", {})
-        by_node = memo.setdefault(id(dist), {})  # (dropped with the searches: drop_caches)
+        # by the list's identity: it is a forward search's in this memo ("prefixes"), and
+        # the two go together (drop_caches), so no other list takes its id meanwhile
+        by_node = memo.setdefault(id(dist), {})
         found = by_node.get(node)
         if found is None:
             found = by_node[node] = {}
@@ -2051,7 +2053,8 @@ class AttackGraph:
         are in it): a graph to search, not to show. Costs the changed workloads' part of
         a build and what the patch changes: its node lists and tables are this graph's
         scratch (:class:`_Scratch`), so the graph spliced from this one before it can no
-        longer be used (it raises).
+        longer be used (it raises; a table or :class:`GraphFacts` taken from it earlier is
+        not made stale: take them from the graph while it is the last spliced).
 
         ``changed``: the places in ``fb.workloads`` of the workloads it changes, where the
         caller knows them (the what-if it made); every other workload must be this
