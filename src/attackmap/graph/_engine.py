@@ -54,6 +54,7 @@ ENTRY_KINDS: tuple[str, ...] = ("external", "cluster", "image")
 
 _K = TypeVar("_K", bound=Hashable)
 _N = TypeVar("_N", bound=Hashable)
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1141,17 +1142,23 @@ class AttackGraph:
     def _local_preds_of(self, keys: Collection[str]) -> dict[int, tuple[int, ...]]:
         """:meth:`_local_preds_i` of the nodes of workloads ``keys`` only (those of the
         last ``keys`` asked are kept: a search of some workloads asks once per table)."""
-        asked = frozenset(keys)
-        last: dict[frozenset[str], dict[int, tuple[int, ...]]]
-        last = self.memo.setdefault("local_preds_of", {})
-        found = last.get(asked)
-        if found is None:
-            found = self._local_preds_among(
+        return self._last_asked(
+            "local_preds_of",
+            keys,
+            lambda: self._local_preds_among(
                 (node, owner) for owner in keys for node in self._nodes_of(owner)
-            )
+            ),
+        )
+
+    def _last_asked(self, name: str, keys: Collection[str], make: Callable[[], _V]) -> _V:
+        """``make()`` for workloads ``keys``, kept in the memo ``name`` until other
+        workloads are asked for (a search of some workloads asks once per table)."""
+        last: dict[frozenset[str], _V] = self.memo.setdefault(name, {})
+        asked = frozenset(keys)
+        if asked not in last:
             last.clear()
-            last[asked] = found
-        return found
+            last[asked] = make()
+        return last[asked]
 
     def _local_preds_among(
         self, nodes: Iterable[tuple[int, str | None]]
@@ -1188,28 +1195,26 @@ class AttackGraph:
         per spliced graph)."""
         if self._spliced_from is not None:
             return self._spliced_from[0]._local_reach(within)
-        asked = frozenset(within)
-        last: dict[frozenset[str], set[int]] = self.memo.setdefault("local_reach", {})
-        found = last.get(asked)
-        if found is None:
-            owners = self._own
-            succ = self._succ_i
-            refs = self._refs_i
-            queue = [node for key in sorted(asked) for node in self._nodes_of(key)]
-            found = set(queue)
-            for node in queue:  # (the list grows as the search goes: it is the queue)
-                for n in succ[node]:
-                    if owners[n] is None and n not in found:
+        return self._last_asked("local_reach", within, lambda: self._reach_from(within))
+
+    def _reach_from(self, within: Collection[str]) -> set[int]:
+        """:meth:`_local_reach`, searched."""
+        owners = self._own
+        succ = self._succ_i
+        refs = self._refs_i
+        queue = [node for key in sorted(within) for node in self._nodes_of(key)]
+        found = set(queue)
+        for node in queue:  # (the list grows as the search goes: it is the queue)
+            for n in succ[node]:
+                if owners[n] is None and n not in found:
+                    found.add(n)
+                    queue.append(n)
+            for key, _excluded in refs.get(node, ()):
+                # (all of them: more than the step leads to where it excludes an owner)
+                for n in self._members_of_none(key):
+                    if n not in found:
                         found.add(n)
                         queue.append(n)
-                for key, _excluded in refs.get(node, ()):
-                    # (all of them: more than the step leads to where it excludes an owner)
-                    for n in self._members_of_none(key):
-                        if n not in found:
-                            found.add(n)
-                            queue.append(n)
-            last.clear()
-            last[asked] = found
         return found
 
     def _members_of_none(self, key: tuple[Group, str]) -> list[int]:
@@ -2286,8 +2291,8 @@ class AttackGraph:
     def _groups_of(
         self, keys: Collection[str], unmounted: Collection[str]
     ) -> list[tuple[Group, str]]:
-        """The relation groups a splice of workloads ``keys`` may change, in the order of
-        :attr:`_fanouts`: the token groups with a member of the workloads ``unmounted``
+        """The relation groups a splice of workloads ``keys`` may change, sorted: the token
+        groups with a member of the workloads ``unmounted``
         (whose tokens the patch unmounts) and the pid-peer groups of ``keys``' containers
         (the groups by owner memoised)."""
         memo: dict[str, dict[str, list[tuple[Group, str]]]] | None = self.memo.get("groups_of")
@@ -2304,15 +2309,7 @@ class AttackGraph:
             memo = self.memo["groups_of"] = {"tokens": tokens, "pid_peers": peers}
         found = {k for owner in unmounted for k in memo["tokens"].get(owner, ())}
         found.update(k for key in keys for k in memo["pid_peers"].get(key, ()))
-        place = self._group_place()
-        return sorted(found, key=place.__getitem__)
-
-    def _group_place(self) -> dict[tuple[Group, str], int]:
-        """Each relation group's place in :attr:`_fanouts`."""
-        found: dict[tuple[Group, str], int] | None = self.memo.get("group_place")
-        if found is None:
-            found = self.memo["group_place"] = {key: i for i, key in enumerate(self._fanouts)}
-        return found
+        return sorted(found)
 
     def _group_owners(
         self, key: tuple[Group, str]
