@@ -14,6 +14,7 @@ when the system refuses a new process or pipe (out of processes, memory or descr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -30,10 +31,12 @@ from attackmap.errors import AttackmapError
 __all__ = [
     "MAX_HANDOUT",
     "MAX_WORKERS",
+    "Exchange",
     "ForkError",
     "auto_workers",
     "available_cpus",
     "cgroup_cpus",
+    "fork_exchange",
     "fork_handout",
     "fork_map",
     "fork_refusal",
@@ -344,6 +347,153 @@ def fork_handout(
         os.close(tickets)
 
 
+class Exchange:
+    """Two rounds over items, each item's both rounds in one process, with this process
+    replying to each item's first round between them (:func:`fork_exchange`)::
+
+        with fork_exchange(first, second, items) as exchange:
+            made = exchange.made()              # [first(item) for item in items]
+            exchange.reply(replies)             # a reply per item; the others' second rounds begin
+            mine = second(items[0], replies[0]) # this process's own, while they run
+            others = exchange.results()         # [second(item, reply) for the items after the first]
+
+    The items after the first go to forked children (one each), which keep what their
+    first round made for their second: only ``first``'s results, the replies and
+    ``second``'s results travel (they must pickle). This process computes the first item's
+    rounds itself (its caller does the second). Errors, refusals and processes the system
+    does not give are :func:`fork_map`'s: the items no child took have both rounds
+    computed here (their second in :meth:`results`). Leaving the ``with`` block stops the
+    children still running: no partial result, no hang.
+    """
+
+    def __init__(
+        self, first: Callable[[T], Any], second: Callable[[T, Any], Any], items: Sequence[T]
+    ) -> None:
+        self._first, self._second, self._items = first, second, items
+        self._children: list[tuple[Any, Any]] = []
+        self._replies: list[Any] | None = None
+
+    def __enter__(self) -> Exchange:
+        items = self._items
+        if len(items) <= 1 or fork_refusal() is not None:
+            return self
+        import multiprocessing
+
+        try:
+            self._fork(multiprocessing.get_context("fork"), items[1:])
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _fork(self, context: Any, items: Sequence[T]) -> None:
+        for item in items:
+            try:
+                here, there = context.Pipe(duplex=True)
+            except OSError as e:
+                logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
+                break
+            child = context.Process(
+                target=_exchange_child,
+                args=(self._first, self._second, item, there, os.getpid()),
+                daemon=True,
+            )
+            try:
+                child.start()
+            except OSError as e:
+                here.close()
+                there.close()
+                logger.debug("computing the other parts here: no worker process (%s)", e)
+                break
+            there.close()  # the child holds the other end only: a dead child reads as EOF
+            self._children.append((child, here))
+
+    def __exit__(self, *exc: object) -> None:
+        for child, here in self._children:
+            here.close()
+            if child.is_alive():
+                child.kill()
+            child.join()
+        self._children.clear()
+
+    def made(self) -> list[Any]:
+        """Each item's first round, in order (the first computed here)."""
+        children, items = self._children, self._items
+        made = [self._first(items[0])] if items else []
+        made += [_receive(child, here, i) for i, (child, here) in enumerate(children, start=1)]
+        made += [self._first(item) for item in items[1 + len(children) :]]
+        return made
+
+    def reply(self, replies: Sequence[Any]) -> None:
+        """Send each item's reply (in item order; the first item's is the caller's own)."""
+        if len(replies) != len(self._items):
+            raise ValueError(f"{len(replies)} replies for {len(self._items)} items")
+        self._replies = list(replies)
+        for (_child, here), reply in zip(self._children, replies[1:], strict=False):
+            with contextlib.suppress(OSError):  # it ended: results() says how
+                here.send(reply)
+
+    def results(self) -> list[Any]:
+        """The second round of each item after the first, in order."""
+        if self._replies is None:
+            raise RuntimeError("results() before reply()")
+        children, items = self._children, self._items
+        results = [_receive(child, here, i) for i, (child, here) in enumerate(children, start=1)]
+        taken = 1 + len(children)
+        results += [
+            self._second(item, reply)
+            for item, reply in zip(items[taken:], self._replies[taken:], strict=True)
+        ]
+        return results
+
+
+def fork_exchange(
+    first: Callable[[T], Any], second: Callable[[T, Any], Any], items: Sequence[T]
+) -> Exchange:
+    """Two rounds over ``items`` with this process's replies between them, the items after
+    the first in forked children that keep what their first round made
+    (:class:`Exchange`)."""
+    return Exchange(first, second, items)
+
+
+def _exchange_child(
+    first: Callable[[T], R], second: Callable[[T, Any], Any], item: T, conn: Any, parent: int
+) -> None:
+    """In a forked child: :func:`fork_exchange`'s two rounds of ``item``, each result
+    sent back as :func:`_child` sends one, the reply to the first awaited between them."""
+    _die_with(parent)
+    try:
+        if _compute_and_send(conn, first, item):
+            try:
+                reply = conn.recv()
+            except (EOFError, OSError):  # the parent gave up (an error there)
+                return
+            _compute_and_send(conn, second, item, reply)
+    except BrokenPipeError:
+        pass  # the parent is gone (interrupted, killed): nobody to tell
+    finally:
+        conn.close()
+
+
+def _compute_and_send(send: Any, fn: Callable[..., Any], *args: Any) -> bool:
+    """``fn(*args)`` sent as ``("ok", result)``, or its failure as :func:`_send_error`
+    sends it (also a result that does not pickle); whether it was a result."""
+    try:
+        result = fn(*args)
+    except BaseException as e:  # every failure goes back to the parent
+        _send_error(send, e, traceback.format_exc())
+        return False
+    try:
+        send.send(("ok", result))
+    except BrokenPipeError:
+        raise
+    except Exception as e:  # a result that does not pickle
+        error = RuntimeError(f"the result does not pickle: {e}")
+        _send_error(send, error, traceback.format_exc())
+        return False
+    return True
+
+
 MAX_HANDOUT = 1024
 """:func:`fork_handout`'s limit: its tickets (4 bytes each) are written before any process
 reads them, into a pipe, which holds at least a page (4 KiB; one page is all a new pipe
@@ -357,18 +507,7 @@ def _child(fn: Callable[[T], R], item: T, send: Any, parent: int) -> None:
     travel or cannot be rebuilt there."""
     _die_with(parent)
     try:
-        try:
-            result = fn(item)
-        except BaseException as e:  # every failure goes back to the parent
-            _send_error(send, e, traceback.format_exc())
-            return
-        try:
-            send.send(("ok", result))
-        except BrokenPipeError:
-            raise
-        except Exception as e:  # a result that does not pickle
-            error = RuntimeError(f"the result does not pickle: {e}")
-            _send_error(send, error, traceback.format_exc())
+        _compute_and_send(send, fn, item)
     except BrokenPipeError:
         pass  # the parent is gone (interrupted, killed): nobody to tell
     finally:

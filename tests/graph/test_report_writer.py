@@ -331,6 +331,63 @@ def test_workers_make_steps_and_write_runs(
         assert len(pids) == 2 and str(os.getpid()) in pids, phase
 
 
+def test_without_goals_each_process_searches_and_writes_a_run(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without goals the processes fork once: each searches, ranks and makes the steps of
+    a run of the workloads, then writes their elements (a file per call and process)."""
+    run_rows, run = _analysis.Analyzer._run_rows, ReportWriter._run
+    searched: list[str] = []  # the workloads this process searched
+
+    def recorded_rows(analyzer: Any, workloads: Any) -> Any:
+        (tmp_path / f"search-{os.getpid()}").write_text(str(len(workloads)), encoding="utf-8")
+        if os.getpid() == here:
+            searched.extend(wf.key for wf in workloads)
+        return run_rows(analyzer, workloads)
+
+    def recorded_run(writer: Any, *args: Any, **kwargs: Any) -> None:
+        (tmp_path / f"run-{os.getpid()}").touch()
+        run(writer, *args, **kwargs)
+
+    here = os.getpid()
+    monkeypatch.setattr(_analysis.Analyzer, "_run_rows", recorded_rows)
+    monkeypatch.setattr(ReportWriter, "_run", recorded_run)
+    report = attackmap.analyze(cluster)
+    for pretty in (False, True):
+        for p in tmp_path.glob("*-*"):
+            p.unlink()
+        searched.clear()
+        text, _outline = _written(cluster, pretty=pretty, workers=2)
+        assert text == _document(report, pretty=pretty)
+        searches = {p.name.partition("-")[2]: p for p in tmp_path.glob("search-*")}
+        runs = {p.name.partition("-")[2] for p in tmp_path.glob("run-*")}
+        assert len(searches) == 2 and str(here) in searches and runs == set(searches)
+        counts = [int(p.read_text(encoding="utf-8")) for p in searches.values()]
+        assert sum(counts) == len(report.workloads) and min(counts) > 0
+        # this process searched the first run: the first workloads in report order
+        first = [str(w.ref) for w in report.workloads[: len(searched)]]
+        assert searched == first
+
+
+def test_a_worker_that_fails_in_its_search_writes_nothing(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    parent = os.getpid()
+    original = _analysis.Analyzer._run_rows
+
+    def failing(analyzer: Any, run: Any) -> Any:
+        if os.getpid() != parent:
+            raise AttackmapError("boom in a search")
+        return original(analyzer, run)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_run_rows", failing)
+    out = tmp_path / "out" / "report.json"
+    out.parent.mkdir()
+    assert main(["analyze", str(cluster), "--workers", "2", "-o", str(out), "-q"]) == 2
+    assert "boom in a search" in capsys.readouterr().err
+    assert list(out.parent.iterdir()) == []  # neither the report nor a temporary file
+
+
 @pytest.mark.parametrize("how", ["report", "writer"])
 def test_minimal_controls_let_their_patched_graphs_go(
     cluster: Path, monkeypatch: pytest.MonkeyPatch, how: str

@@ -27,7 +27,14 @@ from tests.conftest import synthetic_cluster
 
 import attackmap
 from attackmap import _fork
-from attackmap._fork import ForkError, RemoteTraceback, fork_handout, fork_map, fork_refusal
+from attackmap._fork import (
+    ForkError,
+    RemoteTraceback,
+    fork_exchange,
+    fork_handout,
+    fork_map,
+    fork_refusal,
+)
 from attackmap.cli import main
 from attackmap.errors import AttackmapError
 from attackmap.graph import _analysis, _engine
@@ -393,6 +400,106 @@ def test_fork_map_in_order() -> None:
     assert [r for r, _ in results] == [1, 4, 9, 16]
     assert len({pid for _, pid in results}) == 4 and results[0][1] == os.getpid()
     assert handed == [[2, 3, 4]]
+
+
+class _Rounds:
+    """Two rounds of :func:`fork_exchange` that record where each ran: the first keeps a
+    value in its process for the second (a forked child's own copy of ``kept``)."""
+
+    def __init__(self, fail: str = "") -> None:
+        self.kept: dict[int, int] = {}
+        self.fail = fail
+        self.here = os.getpid()
+
+    def first(self, x: int) -> tuple[int, int]:
+        if self.fail == "first" and x == 2:
+            raise AttackmapError("boom in a first round", hint="a test")
+        self.kept[x] = x * x
+        return x * x, os.getpid()
+
+    def second(self, x: int, reply: int) -> tuple[int, int, int]:
+        if self.fail == "second" and x == 2:
+            raise ValueError("boom in a second round")
+        if self.fail == "exit" and x == 2:
+            os._exit(5)
+        return self.kept.pop(x) + reply, os.getpid(), x
+
+
+def test_fork_exchange_keeps_each_items_rounds_in_one_process() -> None:
+    rounds = _Rounds()
+    with fork_exchange(rounds.first, rounds.second, [1, 2, 3]) as exchange:
+        made = exchange.made()
+        assert [m for m, _pid in made] == [1, 4, 9]
+        pids = [pid for _m, pid in made]
+        assert pids[0] == os.getpid() and len(set(pids)) == 3
+        total = sum(m for m, _pid in made)
+        exchange.reply([total * 10 + i for i in range(3)])
+        mine = rounds.second(1, total * 10)  # the first item's second round: the caller's
+        others = exchange.results()
+    # each item's second round ran where its first did, with what that one kept
+    assert [mine, *others] == [(141, pids[0], 1), (145, pids[1], 2), (151, pids[2], 3)]
+    assert rounds.kept == {}  # this process kept and took only its own item's
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("why", ["refused", "no process"])
+def test_fork_exchange_without_children_computes_here(
+    monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    if why == "refused":
+        monkeypatch.setattr(_fork, "fork_refusal", lambda: "a test")
+    else:
+
+        def start(self: Any) -> None:
+            raise OSError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    rounds = _Rounds()
+    with fork_exchange(rounds.first, rounds.second, [1, 2, 3]) as exchange:
+        assert exchange.made() == [(1, rounds.here), (4, rounds.here), (9, rounds.here)]
+        exchange.reply([0, 10, 20])
+        assert exchange.results() == [(14, rounds.here, 2), (29, rounds.here, 3)]
+    assert rounds.kept == {1: 1}  # the first item's, for the caller's own second round
+
+
+def test_fork_exchange_errors() -> None:
+    with (
+        pytest.raises(AttackmapError, match="boom in a first round") as raised,
+        fork_exchange(*_first_and_second("first"), [1, 2, 3]) as exchange,
+    ):
+        exchange.made()
+    assert isinstance(raised.value.__cause__, RemoteTraceback) and raised.value.hint == "a test"
+    with (
+        pytest.raises(ValueError, match="boom in a second round") as raised_here,
+        fork_exchange(*_first_and_second("second"), [1, 2, 3]) as exchange,
+    ):
+        exchange.made()
+        exchange.reply([0, 0, 0])
+        exchange.results()
+    assert "boom in a second round" in str(raised_here.value.__cause__)  # its traceback
+    with (
+        pytest.raises(ForkError, match="ended with exit code 5"),
+        fork_exchange(*_first_and_second("exit"), [1, 2, 3]) as exchange,
+    ):
+        exchange.made()
+        exchange.reply([0, 0, 0])
+        exchange.results()
+    with fork_exchange(*_first_and_second(""), [1, 2, 3]) as exchange:
+        exchange.made()
+        with pytest.raises(ValueError, match="2 replies for 3 items"):
+            exchange.reply([0, 0])
+        with pytest.raises(RuntimeError, match="before reply"):
+            exchange.results()
+    # an error here, between the rounds: the children waiting for a reply are stopped
+    with pytest.raises(KeyError), fork_exchange(*_first_and_second(""), [1, 2, 3]) as exchange:
+        exchange.made()
+        raise KeyError("boom here")
+    assert not multiprocessing.active_children()
+
+
+def _first_and_second(fail: str) -> tuple[Any, Any]:
+    rounds = _Rounds(fail)
+    return rounds.first, rounds.second
 
 
 def test_fork_handout_in_order() -> None:

@@ -22,7 +22,14 @@ from pathlib import Path as FsPath
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from attackmap._args import as_strings
-from attackmap._fork import MAX_HANDOUT, auto_workers, fork_handout, fork_map, fork_refusal
+from attackmap._fork import (
+    MAX_HANDOUT,
+    auto_workers,
+    fork_exchange,
+    fork_handout,
+    fork_map,
+    fork_refusal,
+)
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
 from attackmap.errors import AttackmapError
@@ -38,6 +45,7 @@ from attackmap.graph._facts import FactBase, WorkloadFacts, derive_key, extract
 from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
 from attackmap.graph._report import (
     DocumentTables,
+    ElementTexts,
     FactUse,
     FindingRow,
     MinimalControls,
@@ -118,6 +126,10 @@ _Ranked = tuple[str, bool, list[PathRow]]
 """A technique of a workload being written: its id, whether paths were left out, and the
 kept paths (entry, origin, the step instances made)."""
 
+_Prepared = tuple[DocumentTables, list[tuple[WorkloadFacts, list[_Ranked]]], dict[str, Reached]]
+"""A document made ready to write in one process: its tables, each workload's techniques
+with their paths, every technique reached."""
+
 
 _UseFields = tuple[str, str, int | None, str, str]
 """A fact use's fields: fact, path, line, field, detail (:class:`FactUse`'s order)."""
@@ -126,6 +138,32 @@ U = TypeVar("U", FactUse, UseRow)
 
 _StepFields = tuple[tuple[_UseFields, ...], tuple[str, ...]]
 """A path step as a forked worker sends it back: its fact uses' fields, its ``broken_by``."""
+
+_SentStep = tuple[
+    str, str, str, str, str | None, str | None, tuple[_UseFields, ...], tuple[str, ...]
+]
+"""A :class:`StepRow` as a forked process sends it: its fields, its fact uses' as tuples."""
+
+
+class _RunPart:
+    """What a process that writes a run of the workloads tells the one that writes the
+    document, before writing (:meth:`ReportWriter.write`): each workload's techniques, and
+    the steps its run uses in order of first use (sent as tuples: :data:`_SentStep`)."""
+
+    __slots__ = ("found", "steps")
+
+    def __init__(
+        self, found: list[tuple[str, ...]], steps: list[StepRow] | list[_SentStep]
+    ) -> None:
+        self.found = found
+        self.steps = steps
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        sent: dict[_UseFields, _UseFields] = {}  # one tuple per distinct use: pickled once
+        steps: list[_SentStep] = [
+            (*s[:6], tuple([sent.setdefault(u, (*u,)) for u in s[6]]), s[7]) for s in self.steps
+        ]
+        return _RunPart, (self.found, steps)
 
 
 def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool, list[KeptPath]]]:
@@ -592,10 +630,20 @@ class Analyzer:
     ) -> tuple[list[WorkloadFacts], dict[str, list[RawPath]], GraphFacts, int]:
         """The workloads to report (``only``: their keys; all by default) in report order,
         their paths (:meth:`_raw_paths`, searched in ``workers`` processes), what the
-        findings need of the graph, and how many processes work on them: never more than
-        workloads, one where forking is refused. Above
-        :data:`PSS_TRADEOFF_MAX_WORKLOADS` the graph itself is let go."""
-        total = len(self.fb.workloads)
+        findings need of the graph, and how many processes work on them
+        (:meth:`_chosen`)."""
+        chosen, parts = self._chosen(only, workers)
+        graph = self.graph
+        raw = self._raw_paths(graph, [wf.key for wf in chosen], workers=parts)
+        del graph
+        return chosen, raw, self._searched(), parts
+
+    def _chosen(
+        self, only: Collection[str] | None, workers: int
+    ) -> tuple[list[WorkloadFacts], int]:
+        """The workloads to report (``only``: their keys; all by default) in report order,
+        and how many processes work on them: never more than workloads, one where forking
+        is refused."""
         chosen = sorted(
             (wf for wf in self.fb.workloads if only is None or wf.key in only),
             key=lambda wf: wf.workload.ref.sort_key(),
@@ -608,19 +656,22 @@ class Analyzer:
                 parts = 1
         if parts > 1:
             logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
+        return chosen, parts
+
+    def _searched(self) -> GraphFacts:
+        """What the findings need of the graph, once its paths are found. Above
+        :data:`PSS_TRADEOFF_MAX_WORKLOADS` the graph itself is let go."""
         graph = self.graph
-        raw = self._raw_paths(graph, [wf.key for wf in chosen], workers=parts)
         graph.drop_caches()  # the hub path tables: a distance per node each, done with
         scoped = graph.facts
-        if total > PSS_TRADEOFF_MAX_WORKLOADS and not self.goals:
+        if len(self.fb.workloads) > PSS_TRADEOFF_MAX_WORKLOADS and not self.goals:
             # The paths are found and no Pod Security re-analysis or minimal controls
             # (whose patched graphs are made from it) follow: the graph's nodes and edges
             # (a third of what the analysis holds) go before the report's objects are made
             # (and before any fork); report.graph, minimal_controls() and apply() build it
             # again.
             self._graph = None
-            del graph
-        return chosen, raw, scoped, parts
+        return scoped
 
     def _report(self, analyses: tuple[WorkloadAnalysis, ...]) -> Report:
         """The report of ``analyses`` (its version, entries, skipped objects, warnings)."""
@@ -652,11 +703,39 @@ class Analyzer:
         byte) that never makes the report (:class:`ReportWriter`), made ready to write:
         the paths found and ranked, and each step instance the kept paths use made once
         (its facts and ``broken_by``), in order of first use. ``workers``: processes that
-        make the step instances and write the workloads' part, as in :meth:`report`."""
+        make the step instances and write the workloads' part, as in :meth:`report`.
+
+        Without goals, several processes do all of that when the writer writes: each
+        searches, ranks, makes the steps of and writes a run of the workloads
+        (:meth:`ReportWriter.write`); here the graph is built and the searches every run
+        shares are made, for the forked processes to inherit."""
+        if workers > 1 and not self.goals:
+            chosen, processes = self._chosen(None, workers)
+            if processes > 1:
+                graph = self.graph
+                graph.shared_searches(self.entries)
+                # a workload's paths, steps and text grow with its part of the graph
+                nodes = [1 + len(graph._nodes_of(wf.key)) for wf in chosen]
+                runs = _balanced_runs(chosen, nodes, processes)
+                return ReportWriter(self, graph.facts, processes, runs=runs)
         chosen, raw, scoped, processes = self._paths(None, workers)
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in chosen]
         steps = self._first_used_steps(ranked, scoped, processes)
-        reached: dict[str, Reached] = {}
+        workloads = self._rows(ranked, steps)
+        made = list(steps.values())  # in order of first use
+        del steps
+        reached = self._reached(workloads)
+        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
+        tables = DocumentTables(made, techniques)
+        return ReportWriter(self, scoped, processes, prepared=(tables, workloads, reached))
+
+    def _rows(
+        self,
+        ranked: list[tuple[WorkloadFacts, list[tuple[str, bool, list[KeptPath]]]]],
+        steps: dict[str, StepRow],
+    ) -> list[tuple[WorkloadFacts, list[_Ranked]]]:
+        """Each ranked workload's techniques with their kept paths' steps made (``steps``,
+        by instance id), ``ranked`` emptied on the way."""
         workloads: list[tuple[WorkloadFacts, list[_Ranked]]] = []
         # taken in report order, each workload's ranked paths let go once its rows hold
         # their steps (rows and ranked paths alike, one tuple per path, were together
@@ -671,15 +750,41 @@ class Analyzer:
                     for entry, origin, instances in kept
                 ]
                 rows.append((tid, truncated, paths))
+            workloads.append((wf, rows))
+        return workloads
+
+    def _reached(
+        self, workloads: Iterable[tuple[WorkloadFacts, Iterable[tuple[str, Any, Any]]]]
+    ) -> dict[str, Reached]:
+        """Each technique the workloads' rows reach, with its severity."""
+        reached: dict[str, Reached] = {}
+        for _wf, rows in workloads:
+            for tid, _truncated, _paths in rows:
                 if tid not in reached:
                     technique = self.kb.technique(tid)
                     reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
-            workloads.append((wf, rows))
-        made = list(steps.values())  # in order of first use
-        del steps
-        techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
-        tables = DocumentTables(made, techniques)
-        return ReportWriter(self, scoped, tables, workloads, reached, processes)
+        return reached
+
+    def _run_rows(
+        self, run: Sequence[WorkloadFacts]
+    ) -> tuple[list[tuple[WorkloadFacts, list[_Ranked]]], list[StepRow]]:
+        """A run of the workloads (in report order) searched, ranked and made ready to
+        write in this process: each workload's rows (:meth:`_rows`) and the steps they
+        use, in order of first use. A run's paths are those of the whole search
+        (:meth:`AttackGraph.owned_paths` of some workloads)."""
+        graph = self.graph
+        raw = graph.owned_paths(self.entries, [wf.key for wf in run])
+        del graph
+        scoped = self._searched()
+        ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in run]
+        steps = self._first_used_steps(ranked, scoped, 1)
+        return self._rows(ranked, steps), list(steps.values())
+
+    def _sent_row(self, fields: _SentStep) -> StepRow:
+        """A step a forked process made (:class:`_RunPart`) as this process's record."""
+        step, technique, title, scope, workload, container, uses, broken_by = fields
+        facts = tuple(map(self._use_row, uses))
+        return StepRow(step, technique, title, scope, workload, container, facts, broken_by)
 
     def _first_used_steps(
         self,
@@ -743,7 +848,7 @@ class Analyzer:
 
     def _element(
         self,
-        tables: DocumentTables,
+        tables: ElementTexts,
         scoped: GraphFacts,
         wf: WorkloadFacts,
         findings: list[_Ranked],
@@ -1087,17 +1192,18 @@ class ReportWriter:
         self,
         analyzer: Analyzer,
         scoped: GraphFacts,
-        tables: DocumentTables,
-        workloads: list[tuple[WorkloadFacts, list[_Ranked]]],
-        reached: dict[str, Reached],
         processes: int,
+        *,
+        prepared: _Prepared | None = None,
+        runs: list[Sequence[WorkloadFacts]] | None = None,
     ) -> None:
+        if (prepared is None) == (runs is None):
+            raise TypeError("a report writer is made with its workloads prepared or in runs")
         self._analyzer = analyzer
         self._scoped = scoped
-        self._tables = tables
-        self._workloads = workloads
-        self._reached = reached
         self._processes = processes
+        self._prepared = prepared
+        self._runs = runs
         self._written = False
         self._spool: str | os.PathLike[str] | None = None
 
@@ -1121,62 +1227,158 @@ class ReportWriter:
             raise RuntimeError("a report writer writes its document once")
         self._written = True
         self._spool = spool
-        analyzer, workloads = self._analyzer, self._workloads
+        analyzer = self._analyzer
         head = analyzer._report(())
         with paused():  # many short-lived objects beside the long-lived analysis
-            write_document(
-                write,
-                head,
-                self._tables,
-                lambda item: self._elements(item, write, pretty=pretty),
-                pretty=pretty,
-            )
+            if self._prepared is not None:
+                tables, workloads, reached = self._prepared
+                self._prepared = None
+                write_document(
+                    write,
+                    head,
+                    tables,
+                    lambda item: self._elements(tables, workloads, item, write, pretty=pretty),
+                    pretty=pretty,
+                )
+                found = [(wf, tuple(tid for tid, _t, _p in rows)) for wf, rows in workloads]
+                del tables, workloads
+            else:
+                found, reached = self._write_runs(write, head, pretty=pretty)
         analyzer._done(self._scoped)
-        reached = self._reached
         return ReportOutline(
             entries=head.entries,
             workloads=tuple(
-                WorkloadOutline(wf.workload.ref, tuple(reached[tid] for tid, _t, _p in found))
-                for wf, found in workloads
+                WorkloadOutline(wf.workload.ref, tuple(reached[tid] for tid in tids))
+                for wf, tids in found
             ),
             skipped=head.skipped,
             warnings=head.warnings,
         )
 
+    def _write_runs(
+        self, write: Callable[[str], object], head: Report, *, pretty: bool
+    ) -> tuple[list[tuple[WorkloadFacts, tuple[str, ...]]], dict[str, Reached]]:
+        """The document written by processes forked once (:func:`fork_exchange`), each
+        with a run of the workloads (this one the first): each searches, ranks and makes
+        the steps of its run (:meth:`Analyzer._run_rows`) and tells this one its steps;
+        this one numbers every step in order of first use (the runs' in turn), replies to
+        each with its steps' positions and the controls, writes the head and the tables
+        while they write their elements to temporary files, then its own elements and
+        theirs, in order. Each workload's techniques, and every technique reached."""
+        analyzer, runs = self._analyzer, self._runs
+        assert runs is not None
+        kept: dict[int, tuple[list[tuple[WorkloadFacts, list[_Ranked]]], list[StepRow]]] = {}
+
+        def first(i: int) -> _RunPart:
+            workloads, steps = analyzer._run_rows(runs[i])
+            kept[i] = workloads, steps  # (a forked process's own copy)
+            return _RunPart([tuple(tid for tid, _t, _p in rows) for _wf, rows in workloads], steps)
+
+        def second(i: int, reply: tuple[list[int], list[str]]) -> tuple[int, int]:
+            positions, controls = reply
+            workloads, steps = kept.pop(i)
+            texts = ElementTexts(
+                {id(s): at for s, at in zip(steps, positions, strict=True)}, controls
+            )
+            del steps
+            fd = files[i - 1].fileno()
+            with open(fd, "w", encoding="utf-8", newline="", closefd=False) as out:
+                self._run(workloads, out.write, tables=texts, pretty=pretty, joined=True)
+            return 0, os.lseek(fd, 0, os.SEEK_END)
+
+        with contextlib.ExitStack() as stack:
+            files = self._files(stack, len(runs) - 1)
+            exchange = stack.enter_context(fork_exchange(first, second, range(len(runs))))
+            parts = exchange.made()
+            made, positions = self._numbered(parts)
+            found = [
+                (wf, tids)
+                for run, part in zip(runs, parts, strict=True)
+                for wf, tids in zip(run, part.found, strict=True)
+            ]
+            del parts
+            controls = sorted({c for s in made for c in s.broken_by})
+            exchange.reply([None, *((p, controls) for p in positions[1:])])
+            del positions
+            reached = analyzer._reached(
+                (wf, ((tid, None, None) for tid in tids)) for wf, tids in found
+            )
+            techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
+            tables = DocumentTables(made, techniques)
+            del made
+            mine, _steps = kept.pop(0)
+
+            def elements(item: Callable[[str], None]) -> None:
+                self._run(mine, item, tables=tables, pretty=pretty)
+                mine.clear()
+                for f, (start, end) in zip(files, exchange.results(), strict=True):
+                    _copy_run(f.fileno(), start, end, item, write)
+
+            write_document(write, head, tables, elements, pretty=pretty)
+        return found, reached
+
+    def _numbered(self, parts: list[_RunPart]) -> tuple[list[StepRow], list[list[int]]]:
+        """Every run's steps once, in order of first use (the runs' in turn), and each
+        step's position there by run, in the run's order."""
+        seen: dict[tuple[str, str], int] = {}  # a step instance's id and scope: its key
+        made: list[StepRow] = []
+        positions: list[list[int]] = []
+        row_of = self._analyzer._sent_row
+        for part in parts:
+            at_run: list[int] = []
+            for s in part.steps:
+                key = (s[0], s[3])
+                at = seen.get(key)
+                if at is None:
+                    at = seen[key] = len(made)
+                    made.append(s if isinstance(s, StepRow) else row_of(s))
+                at_run.append(at)
+            positions.append(at_run)
+        return made, positions
+
+    def _files(self, stack: contextlib.ExitStack, count: int) -> list[Any]:
+        """``count`` unnamed temporary files in the spool directory, closed with ``stack``."""
+        try:
+            return [
+                stack.enter_context(tempfile.TemporaryFile(dir=self._spool)) for _ in range(count)
+            ]
+        except OSError as e:
+            where = self._spool if self._spool is not None else tempfile.gettempdir()
+            raise AttackmapError(
+                f"cannot create the workers' temporary files: {e.strerror or e}",
+                path=str(where),
+                hint="set TMPDIR to a writable directory, or analyse with one worker",
+            ) from e
+
     def _elements(
-        self, item: Callable[[str], None], write: Callable[[str], object], *, pretty: bool
+        self,
+        tables: DocumentTables,
+        workloads: list[tuple[WorkloadFacts, list[_Ranked]]],
+        item: Callable[[str], None],
+        write: Callable[[str], object],
+        *,
+        pretty: bool,
     ) -> None:
         """Each workload's element, in order, given to ``item`` (:func:`write_document`)."""
-        workloads, processes = self._workloads, self._processes
+        processes = self._processes
         # an element grows with its paths
         weights = [1 + sum(len(paths) for _tid, _t, paths in found) for _wf, found in workloads]
         runs = _handed_runs(workloads, weights, processes, self._analyzer.goals)
         if len(runs) == 1:
-            self._run(runs[0], item, pretty=pretty)
+            self._run(runs[0], item, tables=tables, pretty=pretty)
             return
         with contextlib.ExitStack() as stack:
-            try:  # a file per process for the runs it writes after the first
-                files = [
-                    stack.enter_context(tempfile.TemporaryFile(dir=self._spool))
-                    for _ in range(processes)
-                ]
-            except OSError as e:
-                where = self._spool if self._spool is not None else tempfile.gettempdir()
-                raise AttackmapError(
-                    f"cannot create the workers' temporary files: {e.strerror or e}",
-                    path=str(where),
-                    hint="set TMPDIR to a writable directory, or analyse with one worker",
-                ) from e
+            files = self._files(stack, processes)
 
             def write_run(worker: int, i: int) -> tuple[int, int, int]:
                 if i == 0:  # this process: the first run's elements written as they are made
-                    self._run(runs[0], item, pretty=pretty)
+                    self._run(runs[0], item, tables=tables, pretty=pretty)
                     return 0, 0, 0
                 # elements joined, at the end of the file of the process that writes them
                 fd = files[worker].fileno()
                 start = os.lseek(fd, 0, os.SEEK_END)
                 with open(fd, "w", encoding="utf-8", newline="", closefd=False) as out:
-                    self._run(runs[i], out.write, pretty=pretty, joined=True)
+                    self._run(runs[i], out.write, tables=tables, pretty=pretty, joined=True)
                 return worker, start, os.lseek(fd, 0, os.SEEK_END)
 
             written = fork_handout(write_run, len(runs), processes)
@@ -1188,12 +1390,14 @@ class ReportWriter:
         run: Sequence[tuple[WorkloadFacts, list[_Ranked]]],
         put: Callable[[str], object],
         *,
+        tables: ElementTexts,
         pretty: bool,
         joined: bool = False,
     ) -> None:
-        """The elements of a run of workloads, each given to ``put`` as it is made; with
-        ``joined``, each after the first with :func:`element_separator` before it."""
-        analyzer, tables, scoped = self._analyzer, self._tables, self._scoped
+        """The elements of a run of workloads, each given to ``put`` as it is made (its
+        steps and controls by position in ``tables``); with ``joined``, each after the
+        first with :func:`element_separator` before it."""
+        analyzer, scoped = self._analyzer, self._scoped
         separator = element_separator(pretty=pretty) if joined else ""
         for n, (wf, findings) in enumerate(run):
             text = analyzer._element(tables, scoped, wf, findings, pretty=pretty)

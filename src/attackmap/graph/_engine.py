@@ -287,6 +287,11 @@ class _Sparse(dict[int, int]):
 # Per node number an int (-1: none): a list of one slot per node, or a _Sparse one.
 _Table = list[int] | _Sparse
 
+_DENSE = 8
+"""A search of some workloads keeps its tables in lists (one slot per node of the graph)
+where what they reach is more than 1/_DENSE of the graph's nodes (a run of a cluster's
+workloads), else in :class:`_Sparse` ones (a check's one workload)."""
+
 
 class _Expansions(Generic[_K]):
     """The relation groups one forward search has expanded (see :class:`_Fanout`). A
@@ -1057,9 +1062,10 @@ class AttackGraph:
         by_group = self.memo.setdefault("refs_by_owner", {}) if local else {}
         waiting: dict[tuple[Group, str], str] = {}  # group -> owner whose excluders wait
         done: set[tuple[Group, str]] = set()
-        # (some workloads' tables meet few nodes: sparse)
-        dist: _Table = [-1] * len(pred) if within is None else _Sparse()
-        hops: _Table = [-1] * len(pred) if within is None else _Sparse()
+        # (a few workloads' tables meet few nodes: sparse)
+        dense = within is None or len(inside or ()) * _DENSE > len(pred)
+        dist: _Table = [-1] * len(pred) if dense else _Sparse()
+        hops: _Table = [-1] * len(pred) if dense else _Sparse()
         order: list[int] = []
         for t in targets:
             if inside is not None and t not in inside:
@@ -1141,7 +1147,12 @@ class AttackGraph:
 
     def _local_preds_of(self, keys: Collection[str]) -> dict[int, tuple[int, ...]]:
         """:meth:`_local_preds_i` of the nodes of workloads ``keys`` only (those of the
-        last ``keys`` asked are kept: a search of some workloads asks once per table)."""
+        last ``keys`` asked are kept: a search of some workloads asks once per table); or
+        every node's where they are made (a superset: the same for their nodes, and a
+        search of them looks up no other workload's node)."""
+        every: dict[int, tuple[int, ...]] | None = self.memo.get("local_preds")
+        if every is not None:
+            return every
         return self._last_asked(
             "local_preds_of",
             keys,
@@ -1624,6 +1635,14 @@ class AttackGraph:
                 out[w].append((e, start, steps))
         return out
 
+    def shared_searches(self, entries: Iterable[str]) -> None:
+        """Make what every sink's search and every search of some workloads share (the
+        doors, every node's local predecessors, the forward search per entry kind), memoised,
+        so that processes forked after inherit them instead of each making them."""
+        self._doors_i()
+        for e in entries:
+            self.prefixes(e)
+
     def sink_paths(
         self,
         entries: Iterable[str],
@@ -1760,7 +1779,11 @@ class AttackGraph:
         return found
 
     def _doors_of(self, keys: Collection[str]) -> Iterator[tuple[int, str]]:
-        """:meth:`_doors_i` of workloads ``keys`` only, found among their own nodes."""
+        """:meth:`_doors_i` of workloads ``keys`` only, found among their own nodes (or
+        looked up there, where every workload's are made)."""
+        every: dict[int, str] | None = self.memo.get("doors")
+        if every is not None:
+            return ((node, key) for key in keys for node in self._nodes_of(key) if node in every)
         return self._doors_among(
             ((node, owner) for owner in keys for node in self._nodes_of(owner)),
             lambda node, owner: self._local_preds_at(node, owner) is not None,
@@ -2382,9 +2405,7 @@ def owned_paths_forked(
     :meth:`AttackGraph.owned_paths` appends them."""
     entries = tuple(entries)
     wanted = set(workloads)
-    graph._doors_i()
-    for e in entries:
-        graph.prefixes(e)
+    graph.shared_searches(entries)
     groups: dict[str | tuple[int, ...], list[str]] = {}
     for sink in graph.sinks():
         targets = graph._sink_targets(sink)[0]

@@ -518,7 +518,122 @@ def finding_rows(w: WorkloadAnalysis) -> Iterator[FindingRow]:
         yield FindingRow(t.technique.id, t.broken_by, t.truncated, t.paths)
 
 
-class DocumentTables:
+class ElementTexts:
+    """What a ``workloads`` element refers to: each path step's position in the document's
+    ``steps`` table (by the step object's identity), each control's in ``controls``; and
+    the element's text (:meth:`workload_text`). :class:`DocumentTables` holds them with
+    the tables; a forked writer of some workloads' elements, with its own steps'
+    positions alone (``ReportWriter``)."""
+
+    def __init__(self, positions: dict[int, int], controls: Sequence[str]) -> None:
+        self._step = positions
+        self._step_refs: dict[int, str] = {}  # a path step's text (see workload_text)
+        self.controls = {c: i for i, c in enumerate(controls)}
+
+    def workload(self, w: WorkloadAnalysis, findings: Iterable[FindingRow]) -> dict[str, Any]:
+        """One element of the document's ``workloads`` list: ``w``'s fields but its
+        techniques, which ``findings`` give (:func:`finding_rows`)."""
+        step = self._step
+        return {
+            **self._workload_fields(w),
+            "techniques": [
+                {
+                    **self._technique_fields(t),
+                    "paths": [
+                        {
+                            "entry": p.entry,
+                            "steps": [{"id": s.id, "ref": step[id(s)]} for s in p.steps],
+                        }
+                        | ({"origin": p.origin} if p.origin else {})
+                        for p in t.paths
+                    ],
+                }
+                for t in findings
+            ],
+        }
+
+    def workload_text(
+        self, w: WorkloadAnalysis, findings: Iterable[FindingRow], *, pretty: bool
+    ) -> str:
+        """:meth:`workload` as JSON text at the nesting of a ``workloads`` element. The
+        compact text is written without the dicts: a path's steps are most of a document
+        (~3 per path, 50 paths per workload) and each instance's ``{"id":…,"ref":…}`` text
+        is made once."""
+        if pretty:
+            return dumps(self.workload(w, findings), pretty=True, level=2)
+        techniques = ",".join(map(self._technique_json, findings))
+        fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
+        return _object({**fields, "techniques": "[" + techniques + "]"})
+
+    def _technique_json(self, t: FindingRow) -> str:
+        # {"broken_by":[…],"id":…,"paths":[…],"truncated":true}: :meth:`_technique_fields`
+        # and the paths, the keys in sorted order, "truncated" when set (positions are ints)
+        controls = self.controls
+        return (
+            '{"broken_by":['
+            + ",".join([str(controls[c]) for c in t.broken_by])
+            + '],"id":'
+            + encode_basestring(t.technique)
+            + ',"paths":['
+            + ",".join(map(self._path_json, t.paths))
+            + ('],"truncated":true}' if t.truncated else "]}")
+        )
+
+    def _path_json(self, p: Path | PathRow) -> str:
+        # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
+        steps = self._step_refs
+        texts = []
+        for s in p.steps:
+            text = steps.get(id(s))
+            if text is None:
+                text = steps[id(s)] = (
+                    '{"id":' + encode_basestring(s.id) + ',"ref":' + str(self._step[id(s)]) + "}"
+                )
+            texts.append(text)
+        origin = ',"origin":' + encode_basestring(p.origin) if p.origin else ""
+        return (
+            '{"entry":'
+            + encode_basestring(p.entry)
+            + origin
+            + ',"steps":['
+            + ",".join(texts)
+            + "]}"
+        )
+
+    def _technique_fields(self, t: FindingRow) -> dict[str, Any]:
+        """A ``techniques`` element's keys but ``paths``."""
+        return {
+            "id": t.technique,
+            "broken_by": [self.controls[c] for c in t.broken_by],
+        } | ({"truncated": True} if t.truncated else {})
+
+    def _workload_fields(self, w: WorkloadAnalysis) -> dict[str, Any]:
+        """A ``workloads`` element's keys but ``techniques``."""
+        return {
+            "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
+            | ({"component": w.ref.component} if w.ref.component else {})
+            | ({"origin": w.ref.origin} if w.ref.origin else {}),
+            "source": {
+                "path": w.source.path,
+                "document": w.source.document,
+                "line": w.source.line,
+            },
+            "minimal_controls": [
+                {
+                    "goals": list(m.goals),
+                    "controls": list(m.controls),
+                    "exact": m.exact,
+                    "unreachable_after": m.unreachable_after,
+                    "unbroken_paths": m.unbroken_paths,
+                }
+                for m in w.minimal_controls
+            ],
+            "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
+            "warnings": list(w.warnings),
+        }
+
+
+class DocumentTables(ElementTexts):
     """The document's tables, each entry once, and the positions that refer to them.
 
     ``catalogue``: per step id, its technique and title (the same for every instance);
@@ -543,10 +658,10 @@ class DocumentTables:
         self.steps = steps
         # a path step's position by the object's identity (the tables' owner holds every
         # step, so ids stay unique while the tables live)
-        self._step = {id(s): i for i, s in enumerate(steps)} if positions is None else positions
-        self._step_refs: dict[int, str] = {}  # a path step's text (see workload_text)
-        names = sorted({c for s in steps for c in s.broken_by})
-        self.controls = {c: i for i, c in enumerate(names)}
+        super().__init__(
+            {id(s): i for i, s in enumerate(steps)} if positions is None else positions,
+            sorted({c for s in steps for c in s.broken_by}),
+        )
         self.files: dict[str, int] = {}
         self.evidence: dict[tuple[int, int | None, str, str], int] = {}
         self.facts: dict[tuple[str, int | None], int] = {}
@@ -688,108 +803,6 @@ class DocumentTables:
             "controls": list(self.controls),
             "skipped": [s.model_dump(mode="json") for s in report.skipped],
             "warnings": list(report.warnings),
-        }
-
-    def workload(self, w: WorkloadAnalysis, findings: Iterable[FindingRow]) -> dict[str, Any]:
-        """One element of the document's ``workloads`` list: ``w``'s fields but its
-        techniques, which ``findings`` give (:func:`finding_rows`)."""
-        step = self._step
-        return {
-            **self._workload_fields(w),
-            "techniques": [
-                {
-                    **self._technique_fields(t),
-                    "paths": [
-                        {
-                            "entry": p.entry,
-                            "steps": [{"id": s.id, "ref": step[id(s)]} for s in p.steps],
-                        }
-                        | ({"origin": p.origin} if p.origin else {})
-                        for p in t.paths
-                    ],
-                }
-                for t in findings
-            ],
-        }
-
-    def workload_text(
-        self, w: WorkloadAnalysis, findings: Iterable[FindingRow], *, pretty: bool
-    ) -> str:
-        """:meth:`workload` as JSON text at the nesting of a ``workloads`` element. The
-        compact text is written without the dicts: a path's steps are most of a document
-        (~3 per path, 50 paths per workload) and each instance's ``{"id":…,"ref":…}`` text
-        is made once."""
-        if pretty:
-            return dumps(self.workload(w, findings), pretty=True, level=2)
-        techniques = ",".join(map(self._technique_json, findings))
-        fields = {k: dumps(v) for k, v in self._workload_fields(w).items()}
-        return _object({**fields, "techniques": "[" + techniques + "]"})
-
-    def _technique_json(self, t: FindingRow) -> str:
-        # {"broken_by":[…],"id":…,"paths":[…],"truncated":true}: :meth:`_technique_fields`
-        # and the paths, the keys in sorted order, "truncated" when set (positions are ints)
-        controls = self.controls
-        return (
-            '{"broken_by":['
-            + ",".join([str(controls[c]) for c in t.broken_by])
-            + '],"id":'
-            + encode_basestring(t.technique)
-            + ',"paths":['
-            + ",".join(map(self._path_json, t.paths))
-            + ('],"truncated":true}' if t.truncated else "]}")
-        )
-
-    def _path_json(self, p: Path | PathRow) -> str:
-        # {"entry":…,"origin":…,"steps":[…]}: the keys in sorted order, "origin" when set
-        steps = self._step_refs
-        texts = []
-        for s in p.steps:
-            text = steps.get(id(s))
-            if text is None:
-                text = steps[id(s)] = (
-                    '{"id":' + encode_basestring(s.id) + ',"ref":' + str(self._step[id(s)]) + "}"
-                )
-            texts.append(text)
-        origin = ',"origin":' + encode_basestring(p.origin) if p.origin else ""
-        return (
-            '{"entry":'
-            + encode_basestring(p.entry)
-            + origin
-            + ',"steps":['
-            + ",".join(texts)
-            + "]}"
-        )
-
-    def _technique_fields(self, t: FindingRow) -> dict[str, Any]:
-        """A ``techniques`` element's keys but ``paths``."""
-        return {
-            "id": t.technique,
-            "broken_by": [self.controls[c] for c in t.broken_by],
-        } | ({"truncated": True} if t.truncated else {})
-
-    def _workload_fields(self, w: WorkloadAnalysis) -> dict[str, Any]:
-        """A ``workloads`` element's keys but ``techniques``."""
-        return {
-            "ref": {"kind": w.ref.kind, "namespace": w.ref.namespace, "name": w.ref.name}
-            | ({"component": w.ref.component} if w.ref.component else {})
-            | ({"origin": w.ref.origin} if w.ref.origin else {}),
-            "source": {
-                "path": w.source.path,
-                "document": w.source.document,
-                "line": w.source.line,
-            },
-            "minimal_controls": [
-                {
-                    "goals": list(m.goals),
-                    "controls": list(m.controls),
-                    "exact": m.exact,
-                    "unreachable_after": m.unreachable_after,
-                    "unbroken_paths": m.unbroken_paths,
-                }
-                for m in w.minimal_controls
-            ],
-            "pss": w.pss.model_dump(mode="json") if w.pss is not None else None,
-            "warnings": list(w.warnings),
         }
 
 
