@@ -232,7 +232,8 @@ def run_cli(
     """Issue 21's rows on the CLI (``bench_cli.py``), by cluster size: at 1k ``--format
     table`` against ``--format json -o F`` (``table_runs`` pairs, alternately) and
     ``--goal`` in one and two processes against the same (``goal_runs`` turns); at 10k and
-    100k one ``--format json -o F`` run between two libyaml parses of the same files;
+    100k one ``--format json -o F`` run between two libyaml parses of the same files (at
+    10k also one with ``--workers 2``, reported beside the rows);
     checkov at 1k and 10k when installed (``checkov`` and not ``quick``)."""
     out: dict[str, Any] = {}
     for size in sorted({*(s for s in sizes if s >= 10000), 50 if quick else 1000}):
@@ -247,12 +248,19 @@ def run_cli(
             row["goal_vs_json"] = bench_cli.goal_vs_json(directory, goal_runs, timeout)
         else:
             _log(f"cli: {size} workloads, --format json -o F and libyaml ...")
-            turns = bench_cli.alternate(
-                {"libyaml": lambda d=directory: bench_cli.libyaml(d, timeout),
-                 "json": lambda d=directory: bench_cli.analyze_json(d, timeout)}, 1,
-            )  # fmt: skip
+            measures = {
+                "libyaml": lambda d=directory: bench_cli.libyaml(d, timeout),
+                "json": lambda d=directory: bench_cli.analyze_json(d, timeout),
+            }
+            if size == 10000:  # the same with two processes (not the default): beside it
+                measures["json_workers_2"] = lambda d=directory: bench_cli.analyze_json(
+                    d, timeout, "--workers", "2"
+                )
+            turns = bench_cli.alternate(measures, 1)
             turns["libyaml"].append(bench_cli.libyaml(directory, timeout))
             row["json"] = turns["json"][0]
+            if "json_workers_2" in turns:
+                row["json_workers_2"] = turns["json_workers_2"][0]
             row["libyaml_runs"] = turns["libyaml"]
             walls = [r["wall_s"] for r in turns["libyaml"] if "wall_s" in r]
             row["libyaml_wall_s"] = round(statistics.median(walls), 3) if walls else None
@@ -283,6 +291,15 @@ def cli_measured(cli: dict[str, Any], measured: dict[str, float | None]) -> dict
                 )
             measured["cli_10000_cpu_per_wall"] = run["cpu_per_wall"]
             details["cli_10000_cpu_per_wall"] = f"{run['cpu_s']:.1f} CPU-s in {run['wall_s']:.1f} s"
+            two = row.get("json_workers_2", {})
+            if "wall_s" in two and "error" not in two and "timed_out" not in two:
+                beside = (
+                    f"; --workers 2: {two['wall_s']:.1f} s"
+                    + (f" ({two['wall_s'] / floor:.2f}x)" if floor else "")
+                    + f", CPU/wall {two['cpu_per_wall']:.2f}, {two['peak_rss_mb']:.0f} MB"
+                )
+                for name in ("cli_10000_wall_vs_libyaml", "cli_10000_cpu_per_wall"):
+                    details[name] = details.get(name, "") + beside
         measured[f"cli_{size}_rss_mb"] = run["peak_rss_mb"]
         if size == 100000:
             measured["cli_100000_wall_s"] = run["wall_s"]

@@ -118,3 +118,33 @@ def test_a_childs_peak_memory_is_its_own(parent: str) -> None:
         assert result["rss_floor_mb"] >= 400, result
     else:
         assert "rss_floor_mb" not in result, result
+
+
+def test_the_10k_rows_say_what_two_workers_measured() -> None:
+    import run
+
+    def row(wall: float, cpu: float, rss: float) -> dict[str, float]:
+        return {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "cpu_per_wall": round(cpu / wall, 2),
+            "peak_rss_mb": rss,
+        }
+
+    cli = {
+        "10000": {
+            "json": row(20.0, 21.0, 770.0),
+            "json_workers_2": row(18.0, 25.2, 1170.0),
+            "libyaml_wall_s": 4.0,
+        }
+    }
+    measured: dict[str, float | None] = {}
+    details = run.cli_measured(cli, measured)
+    # the rows measure the default run (one process); two processes are written beside
+    assert measured["cli_10000_wall_vs_libyaml"] == 5.0
+    assert measured["cli_10000_cpu_per_wall"] == 1.05 and measured["cli_10000_rss_mb"] == 770.0
+    beside = "; --workers 2: 18.0 s (4.50x), CPU/wall 1.40, 1170 MB"
+    assert details["cli_10000_wall_vs_libyaml"] == "20.0 s vs libyaml 4.00 s" + beside
+    assert details["cli_10000_cpu_per_wall"] == "21.0 CPU-s in 20.0 s" + beside
+    del cli["10000"]["json_workers_2"]
+    assert "--workers" not in run.cli_measured(cli, {})["cli_10000_cpu_per_wall"]
