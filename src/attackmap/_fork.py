@@ -218,27 +218,10 @@ def fork_map(
     """
     if len(items) <= 1 or fork_refusal() is not None:
         return [fn(item) for item in items]
-    import multiprocessing
 
-    context = multiprocessing.get_context("fork")
     children: list[tuple[Any, Any]] = []
     try:
-        for item in items[1:]:
-            try:
-                receive, send = context.Pipe(duplex=False)
-            except OSError as e:
-                logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
-                break
-            child = context.Process(target=_child, args=(fn, item, send, os.getpid()), daemon=True)
-            try:
-                child.start()
-            except OSError as e:
-                receive.close()
-                send.close()
-                logger.debug("computing the other parts here: no worker process (%s)", e)
-                break
-            send.close()  # the child holds the only writing end: a dead child reads as EOF
-            children.append((child, receive))
+        _start(children, items[1:], lambda item, send: (_child, (fn, item, send, os.getpid())))
         if handed is not None and children:
             handed(items[1 : 1 + len(children)])
         results = [fn(items[0])]
@@ -247,11 +230,50 @@ def fork_map(
         results.extend(fn(item) for item in items[1 + len(children) :])
         return results
     finally:
-        for child, receive in children:
-            receive.close()
-            if child.is_alive():
-                child.kill()
-            child.join()
+        _stop(children)
+
+
+def _start(
+    children: list[tuple[Any, Any]],
+    items: Sequence[T],
+    target: Callable[[T, Any], tuple[Callable[..., None], tuple[Any, ...]]],
+    *,
+    duplex: bool = False,
+) -> None:
+    """Fork a child per item, each with ``target(item, its end of a pipe)`` (the function
+    it runs and its arguments), appending (child, this end) to ``children`` as each
+    starts; stop at the first pipe or process the system refuses (the rest are computed
+    here)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for item in items:
+        try:
+            here, there = context.Pipe(duplex=duplex)
+        except OSError as e:
+            logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
+            break
+        run, args = target(item, there)
+        child = context.Process(target=run, args=args, daemon=True)
+        try:
+            child.start()
+        except OSError as e:
+            here.close()
+            there.close()
+            logger.debug("computing the other parts here: no worker process (%s)", e)
+            break
+        there.close()  # the child holds the only other end: a dead child reads as EOF
+        children.append((child, here))
+
+
+def _stop(children: list[tuple[Any, Any]]) -> None:
+    """Close the pipes of ``children``, kill those still running and wait for all."""
+    for child, here in children:
+        here.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    children.clear()
 
 
 def fork_handout(
@@ -377,44 +399,21 @@ class Exchange:
         items = self._items
         if len(items) <= 1 or fork_refusal() is not None:
             return self
-        import multiprocessing
-
+        first, second, parent = self._first, self._second, os.getpid()
         try:
-            self._fork(multiprocessing.get_context("fork"), items[1:])
+            _start(
+                self._children,
+                items[1:],
+                lambda item, there: (_exchange_child, (first, second, item, there, parent)),
+                duplex=True,
+            )
         except BaseException:
-            self.__exit__()
+            _stop(self._children)
             raise
         return self
 
-    def _fork(self, context: Any, items: Sequence[T]) -> None:
-        for item in items:
-            try:
-                here, there = context.Pipe(duplex=True)
-            except OSError as e:
-                logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
-                break
-            child = context.Process(
-                target=_exchange_child,
-                args=(self._first, self._second, item, there, os.getpid()),
-                daemon=True,
-            )
-            try:
-                child.start()
-            except OSError as e:
-                here.close()
-                there.close()
-                logger.debug("computing the other parts here: no worker process (%s)", e)
-                break
-            there.close()  # the child holds the other end only: a dead child reads as EOF
-            self._children.append((child, here))
-
     def __exit__(self, *exc: object) -> None:
-        for child, here in self._children:
-            here.close()
-            if child.is_alive():
-                child.kill()
-            child.join()
-        self._children.clear()
+        _stop(self._children)
 
     def made(self) -> list[Any]:
         """Each item's first round, in order (the first computed here)."""
