@@ -241,9 +241,11 @@ def _start(
     duplex: bool = False,
 ) -> None:
     """Fork a child per item, each with ``target(item, its end of a pipe)`` (the function
-    it runs and its arguments), appending (child, this end) to ``children`` as each
-    starts; stop at the first pipe or process the system refuses (the rest are computed
-    here)."""
+    it runs and its arguments), appending (child, this end) to ``children`` before it
+    starts (so that :func:`_stop` stops it whatever interrupts this); stop at the first
+    pipe or process the system refuses (the rest are computed here). A child first closes
+    the ends of this process's pipes it inherited (its own and its elder siblings'), so
+    that this process closing its end is an end of input there."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
@@ -254,22 +256,34 @@ def _start(
             logger.debug("computing the other parts here: no pipe for a worker (%s)", e)
             break
         run, args = target(item, there)
-        child = context.Process(target=run, args=args, daemon=True)
+        ours = [end for _child, end in children] + [here]
+        child = context.Process(target=_in_child, args=(ours, run, args), daemon=True)
+        children.append((child, here))
         try:
             child.start()
         except OSError as e:
+            children.pop()
             here.close()
             there.close()
             logger.debug("computing the other parts here: no worker process (%s)", e)
             break
         there.close()  # the child holds the only other end: a dead child reads as EOF
-        children.append((child, here))
+
+
+def _in_child(ours: list[Any], run: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """A forked child's start: the ends of the parent's pipes closed, then ``run``."""
+    for end in ours:
+        end.close()
+    run(*args)
 
 
 def _stop(children: list[tuple[Any, Any]]) -> None:
-    """Close the pipes of ``children``, kill those still running and wait for all."""
+    """Close the pipes of ``children``, kill those still running and wait for those that
+    started."""
     for child, here in children:
         here.close()
+        if child.pid is None:  # never started (interrupted before)
+            continue
         if child.is_alive():
             child.kill()
         child.join()
@@ -397,7 +411,10 @@ class Exchange:
 
     def __enter__(self) -> Exchange:
         items = self._items
-        if len(items) <= 1 or fork_refusal() is not None:
+        refusal = fork_refusal() if len(items) > 1 else None
+        if refusal is not None:
+            logger.debug("computing every part here: %s", refusal)
+        if len(items) <= 1 or refusal is not None:
             return self
         first, second, parent = self._first, self._second, os.getpid()
         try:

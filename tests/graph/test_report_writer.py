@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import multiprocessing
 import os
 import weakref
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from tests.conftest import synthetic_cluster
 
 import attackmap
+from attackmap import _fork
 from attackmap.cli import _analyze as cli_analyze
 from attackmap.cli import main
 from attackmap.errors import AttackmapError
@@ -386,6 +388,86 @@ def test_a_worker_that_fails_in_its_search_writes_nothing(
     assert main(["analyze", str(cluster), "--workers", "2", "-o", str(out), "-q"]) == 2
     assert "boom in a search" in capsys.readouterr().err
     assert list(out.parent.iterdir()) == []  # neither the report nor a temporary file
+
+
+def test_the_processes_inherit_the_searches_every_run_shares(cluster: Path) -> None:
+    writer = report_writer(cluster, workers=2)
+    if writer._runs is None:
+        pytest.skip("forking is refused in this test process (another thread runs)")
+    graph = writer._analyzer._graph
+    assert graph is not None
+    assert {"doors", "local_preds", "prefixes", "nodes_of"} <= set(graph.memo)
+    assert set(graph.memo["prefixes"]) == set(writer._analyzer.entries)
+
+
+@pytest.mark.parametrize("fork", ["refused", "one process of two", "one process of three"])
+def test_runs_no_process_was_forked_for_are_searched_here_with_one_graph(
+    cluster: Path, monkeypatch: pytest.MonkeyPatch, fork: str
+) -> None:
+    """Forking refused when the writer writes (a thread started since it was made), or
+    the system giving fewer processes: the runs left are searched here, with the graph
+    and searches made for all (none built again), and the document is the same."""
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 10)  # the graph let go
+    expected = _document(attackmap.analyze(cluster), pretty=False)
+    writer = report_writer(cluster, workers=3 if fork.endswith("three") else 2)
+    if writer._runs is None:
+        pytest.skip("forking is refused in this test process (another thread runs)")
+    if fork == "refused":
+        monkeypatch.setattr(_fork, "fork_refusal", lambda: "a thread runs (a test)")
+    else:  # the system gives one process (of two: none forked; of three: one)
+        real, started = multiprocessing.context.ForkProcess.start, []
+
+        def start(process: Any) -> None:
+            if started or fork.endswith("two"):
+                raise OSError(11, "Resource temporarily unavailable")
+            started.append(1)
+            real(process)
+
+        monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    built: list[int] = []
+    init = AttackGraph.__init__
+
+    def counted(graph: AttackGraph, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        init(graph, *args, **kwargs)
+
+    monkeypatch.setattr(AttackGraph, "__init__", counted)
+    stream = io.StringIO()
+    writer.write(stream.write)
+    assert stream.getvalue() == expected
+    assert built == []
+    assert writer._analyzer._graph is None  # let go once every run here was searched
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("fail", ["worker exits writing", "here, between the rounds"])
+def test_a_failure_in_the_second_round_writes_nothing(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, fail: str
+) -> None:
+    parent = os.getpid()
+    if fail.startswith("worker"):
+        run = ReportWriter._run
+
+        def dying(writer: Any, *args: Any, **kwargs: Any) -> None:
+            if os.getpid() != parent:
+                os._exit(7)
+            run(writer, *args, **kwargs)
+
+        monkeypatch.setattr(ReportWriter, "_run", dying)
+        message = "ended with exit code 7"
+    else:
+
+        def numbered(writer: Any, parts: Any) -> Any:
+            raise AttackmapError("boom between the rounds")
+
+        monkeypatch.setattr(ReportWriter, "_numbered", numbered)
+        message = "boom between the rounds"
+    out = tmp_path / "out" / "report.json"
+    out.parent.mkdir()
+    assert main(["analyze", str(cluster), "--workers", "2", "-o", str(out), "-q"]) == 2
+    assert message in capsys.readouterr().err
+    assert list(out.parent.iterdir()) == []  # neither the report nor a temporary file
+    assert not multiprocessing.active_children()
 
 
 @pytest.mark.parametrize("how", ["report", "writer"])

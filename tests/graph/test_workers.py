@@ -425,7 +425,7 @@ class _Rounds:
         return self.kept.pop(x) + reply, os.getpid(), x
 
 
-def test_fork_exchange_keeps_each_items_rounds_in_one_process() -> None:
+def test_fork_exchange_keeps_each_items_rounds_in_one_process(no_hang: None) -> None:
     rounds = _Rounds()
     with fork_exchange(rounds.first, rounds.second, [1, 2, 3]) as exchange:
         made = exchange.made()
@@ -462,7 +462,7 @@ def test_fork_exchange_without_children_computes_here(
     assert rounds.kept == {1: 1}  # the first item's, for the caller's own second round
 
 
-def test_fork_exchange_errors() -> None:
+def test_fork_exchange_errors(no_hang: None) -> None:
     with (
         pytest.raises(AttackmapError, match="boom in a first round") as raised,
         fork_exchange(*_first_and_second("first"), [1, 2, 3]) as exchange,
@@ -494,6 +494,84 @@ def test_fork_exchange_errors() -> None:
     with pytest.raises(KeyError), fork_exchange(*_first_and_second(""), [1, 2, 3]) as exchange:
         exchange.made()
         raise KeyError("boom here")
+    assert not multiprocessing.active_children()
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail, not hang, a test whose children wait for a parent that never answers."""
+
+    def timed_out(_signum: int, _frame: Any) -> None:
+        raise TimeoutError("a forked child or this process waited for the other")
+
+    previous = signal.signal(signal.SIGALRM, timed_out)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_fork_exchange_children_end_when_this_process_closes_their_pipes(no_hang: None) -> None:
+    # a child inherits this process's ends of its pipe and its elder siblings': closed
+    # there first thing, so that closing them here (an error between the rounds, without
+    # the kill) ends its wait for a reply
+    with fork_exchange(*_first_and_second(""), [1, 2, 3, 4]) as exchange:
+        exchange.made()
+        children = list(exchange._children)
+        for _child, here in children:
+            here.close()
+        for child, _here in children:
+            child.join(30)
+            assert child.exitcode == 0, child  # ended by itself, not killed
+    assert not multiprocessing.active_children()
+
+
+def test_fork_exchange_with_some_children(monkeypatch: pytest.MonkeyPatch, no_hang: None) -> None:
+    """The system gives one process of three: its item goes there, the others stay here."""
+    started: list[int] = []
+    real = multiprocessing.context.ForkProcess.start
+
+    def start(self: Any) -> None:
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")
+        started.append(1)
+        real(self)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    rounds = _Rounds()
+    with fork_exchange(rounds.first, rounds.second, [1, 2, 3, 4]) as exchange:
+        made = exchange.made()
+        exchange.reply([0, 10, 20, 30])
+        results = exchange.results()
+    assert [m for m, _pid in made] == [1, 4, 9, 16]
+    assert [r for r, _pid, _x in results] == [14, 29, 46]
+    pids = [pid for _m, pid in made]
+    assert pids[1] != rounds.here and pids[0] == pids[2] == pids[3] == rounds.here
+    assert [pid for _r, pid, _x in results] == pids[1:]
+    assert not multiprocessing.active_children()
+
+
+def test_fork_exchange_results_that_do_not_pickle(no_hang: None) -> None:
+    def first(x: int) -> Any:
+        return threading.Lock() if x == 2 else x
+
+    def second(x: int, reply: Any) -> Any:
+        return threading.Lock() if x == 3 else x
+
+    with (
+        pytest.raises(RuntimeError, match="the result does not pickle"),
+        fork_exchange(first, second, [1, 2, 3]) as exchange,
+    ):
+        exchange.made()
+    with (
+        pytest.raises(RuntimeError, match="the result does not pickle"),
+        fork_exchange(lambda x: x, second, [1, 2, 3]) as exchange,
+    ):
+        exchange.made()
+        exchange.reply([0, 0, 0])
+        exchange.results()
     assert not multiprocessing.active_children()
 
 

@@ -771,11 +771,13 @@ class Analyzer:
         """A run of the workloads (in report order) searched, ranked and made ready to
         write in this process: each workload's rows (:meth:`_rows`) and the steps they
         use, in order of first use. A run's paths are those of the whole search
-        (:meth:`AttackGraph.owned_paths` of some workloads)."""
+        (:meth:`AttackGraph.owned_paths` of some workloads). The graph and its shared
+        searches are kept for the next run searched here (:meth:`_searched` lets them go
+        once the last is)."""
         graph = self.graph
         raw = graph.owned_paths(self.entries, [wf.key for wf in run])
+        scoped = graph.facts
         del graph
-        scoped = self._searched()
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in run]
         steps = self._first_used_steps(ranked, scoped, 1)
         return self._rows(ranked, steps), list(steps.values())
@@ -1267,11 +1269,15 @@ class ReportWriter:
         theirs, in order. Each workload's techniques, and every technique reached."""
         analyzer, runs = self._analyzer, self._runs
         assert runs is not None
+        self._runs = None
         kept: dict[int, tuple[list[tuple[WorkloadFacts, list[_Ranked]]], list[StepRow]]] = {}
+        here = os.getpid()
 
         def first(i: int) -> _RunPart:
             workloads, steps = analyzer._run_rows(runs[i])
             kept[i] = workloads, steps  # (a forked process's own copy)
+            if os.getpid() != here:  # a forked process searches this run alone
+                analyzer._searched()
             return _RunPart([tuple(tid for tid, _t, _p in rows) for _wf, rows in workloads], steps)
 
         def second(i: int, reply: tuple[list[int], list[str]]) -> tuple[int, int]:
@@ -1289,7 +1295,8 @@ class ReportWriter:
         with contextlib.ExitStack() as stack:
             files = self._files(stack, len(runs) - 1)
             exchange = stack.enter_context(fork_exchange(first, second, range(len(runs))))
-            parts = exchange.made()
+            parts = exchange.made()  # (the runs no process was forked for, searched here)
+            analyzer._searched()
             made, positions = self._numbered(parts)
             found = [
                 (wf, tids)
@@ -1320,14 +1327,14 @@ class ReportWriter:
     def _numbered(self, parts: list[_RunPart]) -> tuple[list[StepRow], list[list[int]]]:
         """Every run's steps once, in order of first use (the runs' in turn), and each
         step's position there by run, in the run's order."""
-        seen: dict[tuple[str, str], int] = {}  # a step instance's id and scope: its key
+        seen: dict[str, int] = {}  # by step instance id: its step's id @ its scope
         made: list[StepRow] = []
         positions: list[list[int]] = []
         row_of = self._analyzer._sent_row
         for part in parts:
             at_run: list[int] = []
             for s in part.steps:
-                key = (s[0], s[3])
+                key = f"{s[0]}@{s[3]}"  # (StepInstance.id)
                 at = seen.get(key)
                 if at is None:
                     at = seen[key] = len(made)
