@@ -432,6 +432,11 @@ class Exchange:
     def __exit__(self, *exc: object) -> None:
         _stop(self._children)
 
+    @property
+    def forked(self) -> int:
+        """How many items went to forked children (the first ones after the first)."""
+        return len(self._children)
+
     def made(self) -> list[Any]:
         """Each item's first round, in order (the first computed here)."""
         children, items = self._children, self._items

@@ -341,11 +341,11 @@ def test_without_goals_each_process_searches_and_writes_a_run(
     run_rows, run = _analysis.Analyzer._run_rows, ReportWriter._run
     searched: list[str] = []  # the workloads this process searched
 
-    def recorded_rows(analyzer: Any, workloads: Any) -> Any:
+    def recorded_rows(analyzer: Any, workloads: Any, **kwargs: Any) -> Any:
         (tmp_path / f"search-{os.getpid()}").write_text(str(len(workloads)), encoding="utf-8")
         if os.getpid() == here:
             searched.extend(wf.key for wf in workloads)
-        return run_rows(analyzer, workloads)
+        return run_rows(analyzer, workloads, **kwargs)
 
     def recorded_run(writer: Any, *args: Any, **kwargs: Any) -> None:
         (tmp_path / f"run-{os.getpid()}").touch()
@@ -377,10 +377,10 @@ def test_a_worker_that_fails_in_its_search_writes_nothing(
     parent = os.getpid()
     original = _analysis.Analyzer._run_rows
 
-    def failing(analyzer: Any, run: Any) -> Any:
+    def failing(analyzer: Any, run: Any, **kwargs: Any) -> Any:
         if os.getpid() != parent:
             raise AttackmapError("boom in a search")
-        return original(analyzer, run)
+        return original(analyzer, run, **kwargs)
 
     monkeypatch.setattr(_analysis.Analyzer, "_run_rows", failing)
     out = tmp_path / "out" / "report.json"
@@ -388,6 +388,26 @@ def test_a_worker_that_fails_in_its_search_writes_nothing(
     assert main(["analyze", str(cluster), "--workers", "2", "-o", str(out), "-q"]) == 2
     assert "boom in a search" in capsys.readouterr().err
     assert list(out.parent.iterdir()) == []  # neither the report nor a temporary file
+
+
+def test_each_process_lets_the_graph_go_before_making_its_steps(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # above the Pod Security threshold, each process lets go of the graph once its (last)
+    # run is searched: holding it while the steps and rows are made was the peak
+    monkeypatch.setattr(_analysis, "PSS_TRADEOFF_MAX_WORKLOADS", 10)
+    steps = _analysis.Analyzer._first_used_steps
+
+    def recorded(analyzer: Any, *args: Any) -> Any:
+        held = analyzer._graph is not None
+        (tmp_path / f"{os.getpid()}-{held}").touch()
+        return steps(analyzer, *args)
+
+    monkeypatch.setattr(_analysis.Analyzer, "_first_used_steps", recorded)
+    _text, outline = _written(cluster, workers=2)
+    assert len(outline.workloads) > 10
+    seen = {p.name for p in tmp_path.iterdir()}
+    assert len(seen) == 2 and all(name.endswith("-False") for name in seen), seen
 
 
 def test_the_processes_inherit_the_searches_every_run_shares(cluster: Path) -> None:

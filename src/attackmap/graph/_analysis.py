@@ -766,18 +766,20 @@ class Analyzer:
         return reached
 
     def _run_rows(
-        self, run: Sequence[WorkloadFacts]
+        self, run: Sequence[WorkloadFacts], *, last: bool
     ) -> tuple[list[tuple[WorkloadFacts, list[_Ranked]]], list[StepRow]]:
         """A run of the workloads (in report order) searched, ranked and made ready to
         write in this process: each workload's rows (:meth:`_rows`) and the steps they
         use, in order of first use. A run's paths are those of the whole search
         (:meth:`AttackGraph.owned_paths` of some workloads). The graph and its shared
-        searches are kept for the next run searched here (:meth:`_searched` lets them go
-        once the last is)."""
+        searches are kept for the next run searched here, let go (:meth:`_searched`)
+        after the ``last`` one's search, before its steps are made."""
         graph = self.graph
         raw = graph.owned_paths(self.entries, [wf.key for wf in run])
         scoped = graph.facts
         del graph
+        if last:
+            self._searched()
         ranked = [(wf, ranked_paths(wf.key, raw.pop(wf.key))) for wf in run]
         steps = self._first_used_steps(ranked, scoped, 1)
         return self._rows(ranked, steps), list(steps.values())
@@ -1274,10 +1276,14 @@ class ReportWriter:
         here = os.getpid()
 
         def first(i: int) -> _RunPart:
-            workloads, steps = analyzer._run_rows(runs[i])
+            # the graph goes once the last run searched in a process is: a forked process
+            # searches one; this one the first, then those no process was forked for
+            # (a forked process was forked before ``exchange`` was bound: it asks not)
+            last = os.getpid() != here or i == (
+                0 if exchange.forked == len(runs) - 1 else len(runs) - 1
+            )
+            workloads, steps = analyzer._run_rows(runs[i], last=last)
             kept[i] = workloads, steps  # (a forked process's own copy)
-            if os.getpid() != here:  # a forked process searches this run alone
-                analyzer._searched()
             return _RunPart([tuple(tid for tid, _t, _p in rows) for _wf, rows in workloads], steps)
 
         def second(i: int, reply: tuple[list[int], list[str]]) -> tuple[int, int]:
@@ -1296,7 +1302,6 @@ class ReportWriter:
             files = self._files(stack, len(runs) - 1)
             exchange = stack.enter_context(fork_exchange(first, second, range(len(runs))))
             parts = exchange.made()  # (the runs no process was forked for, searched here)
-            analyzer._searched()
             made, positions = self._numbered(parts)
             found = [
                 (wf, tids)
