@@ -1186,10 +1186,12 @@ class ReportWriter:
     element as soon as it is made (its
     techniques' ``broken_by``, the Pod Security trade-off, minimal controls, warnings),
     and lets it go: no ``Path``, ``TechniqueFinding`` or ``WorkloadAnalysis`` is kept.
-    With several processes, both parts are split in runs of workloads: forked processes
-    make the step instances first used by their runs (sent back as tuples), and write the
-    elements of their runs to temporary files, copied in order once this process has
-    written its own run.
+    With several processes the work is split in runs of workloads in report order. With
+    goals (``prepared``): forked processes make the step instances first used by their
+    runs (sent back as tuples), and write the elements of their runs to temporary files,
+    copied in order once this process has written its own run. Without goals (``runs``),
+    all of it happens in :meth:`write`, in processes forked once: each searches, ranks,
+    makes the steps of and writes its run (:meth:`_write_runs`).
     """
 
     def __init__(
