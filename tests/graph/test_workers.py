@@ -528,8 +528,8 @@ def test_fork_exchange_children_end_when_this_process_closes_their_pipes(no_hang
     assert not multiprocessing.active_children()
 
 
-def test_fork_exchange_with_some_children(monkeypatch: pytest.MonkeyPatch, no_hang: None) -> None:
-    """The system gives one process of three: its item goes there, the others stay here."""
+def _one_process_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system starts the first forked process, then refuses (EAGAIN)."""
     started: list[int] = []
     real = multiprocessing.context.ForkProcess.start
 
@@ -540,6 +540,11 @@ def test_fork_exchange_with_some_children(monkeypatch: pytest.MonkeyPatch, no_ha
         real(self)
 
     monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+
+
+def test_fork_exchange_with_some_children(monkeypatch: pytest.MonkeyPatch, no_hang: None) -> None:
+    """The system gives one process of three: its item goes there, the others stay here."""
+    _one_process_given(monkeypatch)
     rounds = _Rounds()
     with fork_exchange(rounds.first, rounds.second, [1, 2, 3, 4]) as exchange:
         made = exchange.made()
@@ -803,16 +808,7 @@ def test_a_result_that_does_not_pickle() -> None:
 
 def test_without_a_process_the_parts_are_computed_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """The system refusing a process (EAGAIN, ENOMEM) leaves the work to this one."""
-    started: list[int] = []
-    real = multiprocessing.context.ForkProcess.start
-
-    def start(self: Any) -> None:
-        if started:
-            raise OSError(11, "Resource temporarily unavailable")
-        started.append(1)
-        real(self)
-
-    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    _one_process_given(monkeypatch)
     handed: list[list[int]] = []
     results = fork_map(_square_and_pid, [1, 2, 3, 4], handed=lambda xs: handed.append(list(xs)))
     assert handed == [[2]]  # only what a worker took
