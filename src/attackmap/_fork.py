@@ -257,7 +257,9 @@ def _start(
             break
         run, args = target(item, there)
         ours = [end for _child, end in children] + [here]
-        child = context.Process(target=_in_child, args=(ours, run, args), daemon=True)
+        # an interrupt while it forks comes once the child is known (its pid set)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        child = context.Process(target=_in_child, args=(mask, ours, run, args), daemon=True)
         children.append((child, here))
         try:
             child.start()
@@ -267,11 +269,21 @@ def _start(
             there.close()
             logger.debug("computing the other parts here: no worker process (%s)", e)
             break
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         there.close()  # the child holds the only other end: a dead child reads as EOF
 
 
-def _in_child(ours: list[Any], run: Callable[..., None], args: tuple[Any, ...]) -> None:
-    """A forked child's start: the ends of the parent's pipes closed, then ``run``."""
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+"""Held back while a child is forked (:func:`_start`)."""
+
+
+def _in_child(
+    mask: set[signal.Signals], ours: list[Any], run: Callable[..., None], args: tuple[Any, ...]
+) -> None:
+    """A forked child's start: the parent's signal mask back, the ends of the parent's
+    pipes closed, then ``run``."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     for end in ours:
         end.close()
     run(*args)

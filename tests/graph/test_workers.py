@@ -520,12 +520,44 @@ def test_fork_exchange_children_end_when_this_process_closes_their_pipes(no_hang
     with fork_exchange(*_first_and_second(""), [1, 2, 3, 4]) as exchange:
         exchange.made()
         children = list(exchange._children)
-        for _child, here in children:
+        (eldest, its_end), *younger = children
+        its_end.close()  # the younger ones inherited this end too: closed there
+        eldest.join(30)
+        assert eldest.exitcode == 0, eldest  # ended by itself, not killed
+        for _child, here in younger:
             here.close()
-        for child, _here in children:
+        for child, _here in younger:
             child.join(30)
-            assert child.exitcode == 0, child  # ended by itself, not killed
+            assert child.exitcode == 0, child
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("when", ["before the second forks", "as the first forks"])
+def test_an_interrupt_while_forking_stops_every_child(
+    monkeypatch: pytest.MonkeyPatch, no_hang: None, when: str
+) -> None:
+    """Ctrl-C before a child is forked, or once it is (before ``start`` returns): the
+    children forked are stopped, none is waited for that never started."""
+    real, started = multiprocessing.context.ForkProcess.start, []
+
+    def start(self: Any) -> None:
+        if when.startswith("before") and started:
+            raise KeyboardInterrupt
+        started.append(1)
+        real(self)
+        if when.startswith("as"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start)
+    for fork in (
+        lambda: fork_exchange(*_first_and_second(""), [1, 2, 3]).__enter__(),
+        lambda: fork_map(_square_and_pid, [1, 2, 3]),
+    ):
+        started.clear()
+        with pytest.raises(KeyboardInterrupt):
+            fork()
+        assert len(started) == 1
+        assert not multiprocessing.active_children()
 
 
 def _one_process_given(monkeypatch: pytest.MonkeyPatch) -> None:
