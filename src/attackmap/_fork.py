@@ -257,11 +257,12 @@ def _start(
             break
         run, args = target(item, there)
         ours = [end for _child, end in children] + [here]
-        # an interrupt while it forks comes once the child is known (its pid set)
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # (as it is: the child's)
         child = context.Process(target=_in_child, args=(mask, ours, run, args), daemon=True)
         children.append((child, here))
         try:
+            # an interrupt while it forks comes once the child is known (its pid set)
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
             child.start()
         except OSError as e:
             children.pop()

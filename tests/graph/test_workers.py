@@ -532,6 +532,18 @@ def test_fork_exchange_children_end_when_this_process_closes_their_pipes(no_hang
     assert not multiprocessing.active_children()
 
 
+def _mask(_x: int) -> set[signal.Signals]:
+    return signal.pthread_sigmask(signal.SIG_BLOCK, ())
+
+
+def test_interrupts_are_held_only_while_a_child_forks() -> None:
+    before = _mask(0)
+    assert signal.SIGINT not in before
+    # the children run with this process's mask, which is this process's again after
+    assert fork_map(_mask, [0, 1, 2]) == [before] * 3
+    assert _mask(0) == before
+
+
 @pytest.mark.parametrize("when", ["before the second forks", "as the first forks"])
 def test_an_interrupt_while_forking_stops_every_child(
     monkeypatch: pytest.MonkeyPatch, no_hang: None, when: str
