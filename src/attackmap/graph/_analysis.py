@@ -136,9 +136,6 @@ _UseFields = tuple[str, str, int | None, str, str]
 
 U = TypeVar("U", FactUse, UseRow)
 
-_StepFields = tuple[tuple[_UseFields, ...], tuple[str, ...]]
-"""A path step as a forked worker sends it back: its fact uses' fields, its ``broken_by``."""
-
 _SentStep = tuple[
     str, str, str, str, str | None, str | None, tuple[_UseFields, ...], tuple[str, ...]
 ]
@@ -159,11 +156,15 @@ class _RunPart:
         self.steps = steps
 
     def __reduce__(self) -> tuple[Any, ...]:
-        sent: dict[_UseFields, _UseFields] = {}  # one tuple per distinct use: pickled once
-        steps: list[_SentStep] = [
-            (*s[:6], tuple([sent.setdefault(u, (*u,)) for u in s[6]]), s[7]) for s in self.steps
-        ]
-        return _RunPart, (self.found, steps)
+        return _RunPart, (self.found, _sent(self.steps))
+
+
+def _sent(steps: Sequence[StepRow | _SentStep]) -> list[_SentStep]:
+    """Steps as a forked process sends them (:meth:`Analyzer._sent_row` makes them records
+    again): plain tuples, which pickle in a fraction of the records' time, one tuple per
+    distinct fact use (pickled once)."""
+    uses: dict[_UseFields, _UseFields] = {}
+    return [(*s[:6], tuple([uses.setdefault(u, (*u,)) for u in s[6]]), s[7]) for s in steps]
 
 
 def ranked_paths(workload: str, raw: Iterable[RawPath]) -> list[tuple[str, bool, list[KeptPath]]]:
@@ -724,7 +725,7 @@ class Analyzer:
         workloads = self._rows(ranked, steps)
         made = list(steps.values())  # in order of first use
         del steps
-        reached = self._reached(workloads)
+        reached = self._reached(tid for _wf, rows in workloads for tid, _t, _p in rows)
         techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
         tables = DocumentTables(made, techniques)
         return ReportWriter(self, scoped, processes, prepared=(tables, workloads, reached))
@@ -753,16 +754,13 @@ class Analyzer:
             workloads.append((wf, rows))
         return workloads
 
-    def _reached(
-        self, workloads: Iterable[tuple[WorkloadFacts, Iterable[tuple[str, Any, Any]]]]
-    ) -> dict[str, Reached]:
-        """Each technique the workloads' rows reach, with its severity."""
+    def _reached(self, tids: Iterable[str]) -> dict[str, Reached]:
+        """Each technique of ``tids`` once, with its severity."""
         reached: dict[str, Reached] = {}
-        for _wf, rows in workloads:
-            for tid, _truncated, _paths in rows:
-                if tid not in reached:
-                    technique = self.kb.technique(tid)
-                    reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
+        for tid in tids:
+            if tid not in reached:
+                technique = self.kb.technique(tid)
+                reached[tid] = Reached(technique, self.severities.of(tid, technique.tactics))
         return reached
 
     def _run_rows(
@@ -833,21 +831,15 @@ class Analyzer:
             return make(runs[0])
         here: list[StepRow] = []
 
-        def part(i: int) -> list[_StepFields]:
+        def part(i: int) -> list[_SentStep]:
             steps = make(runs[i])
             if i == 0:  # made here: kept as they are
                 here.extend(steps)
                 return []
-            return [
-                (tuple((u.fact, u.path, u.line, u.field, u.detail) for u in s.facts), s.broken_by)
-                for s in steps
-            ]
+            return _sent(steps)
 
         parts = fork_map(part, range(len(runs)))
-        for run, fields in zip(runs[1:], parts[1:], strict=True):
-            instances = itertools.chain(*run)
-            for inst, (uses, broken_by) in zip(instances, fields, strict=True):
-                here.append(self._row_of(inst, tuple(map(self._use_row, uses)), broken_by))
+        here.extend(self._sent_row(fields) for sent in parts[1:] for fields in sent)
         return here
 
     def _element(
@@ -1314,9 +1306,7 @@ class ReportWriter:
             controls = sorted({c for s in made for c in s.broken_by})
             exchange.reply([None, *((p, controls) for p in positions[1:])])
             del positions
-            reached = analyzer._reached(
-                (wf, ((tid, None, None) for tid in tids)) for wf, tids in found
-            )
+            reached = analyzer._reached(tid for _wf, tids in found for tid in tids)
             techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
             tables = DocumentTables(made, techniques)
             del made
