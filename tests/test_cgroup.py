@@ -167,3 +167,143 @@ def test_the_parse_pool_counts_the_quota(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert _loader._workers(files, sizes) == min(16, len(files), _fork.MAX_WORKERS)
     monkeypatch.setattr(_fork, "cgroup_cpus", lambda: 1)
     assert _loader._workers(files, sizes) == 0
+
+
+# -- memory: what ``workers="auto"`` may take ------------------------------------------------
+
+GiB = 2**30
+
+
+def _memory_group(root: Path, where: str, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        _write(root, f"sys/fs/cgroup/{where}/{name}".replace("//", "/"), text + "\n")
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        # a limit: what it leaves
+        ({"kubepods/pod1/ctr": {"memory.max": str(4 * GiB), "memory.current": str(GiB)}}, 3 * GiB),
+        # no limit
+        ({"kubepods/pod1/ctr": {"memory.max": "max", "memory.current": str(GiB)}}, None),
+        # the pod's limit leaves less than the container's: the least on the way up
+        (
+            {
+                "kubepods/pod1/ctr": {"memory.max": str(8 * GiB), "memory.current": str(GiB)},
+                "kubepods/pod1": {"memory.max": str(3 * GiB), "memory.current": str(2 * GiB)},
+                "kubepods": {"memory.max": "max", "memory.current": str(40 * GiB)},
+            },
+            GiB,
+        ),
+        # the page cache the group could drop is not counted as used
+        (
+            {
+                "kubepods/pod1/ctr": {
+                    "memory.max": str(4 * GiB),
+                    "memory.current": str(3 * GiB),
+                    "memory.stat": f"anon {GiB}\nfile {2 * GiB}\ninactive_file {2 * GiB}",
+                }
+            },
+            3 * GiB,
+        ),
+        # over its limit (reclaim pending): nothing left, never a negative size
+        ({"kubepods/pod1/ctr": {"memory.max": str(GiB), "memory.current": str(2 * GiB)}}, 0),
+        # unreadable usage: no limit known
+        ({"kubepods/pod1/ctr": {"memory.max": str(GiB), "memory.current": "lots"}}, None),
+    ],
+    ids=["limit", "no-limit", "least-on-the-way-up", "page-cache", "over", "garbage"],
+)
+def test_memory_v2(tmp_path: Path, groups: dict[str, dict[str, str]], expected: int | None) -> None:
+    _proc(tmp_path, "0::/kubepods/pod1/ctr\n", V2_MOUNTS)
+    for where, files in groups.items():
+        _memory_group(tmp_path, where, files)
+    assert _fork.cgroup_memory(tmp_path) == expected
+
+
+def test_memory_v1(tmp_path: Path) -> None:
+    """v1's "no limit" is the largest page multiple below 2**63; the hierarchy is the
+    memory controller's, not the CPU's."""
+    _proc(tmp_path, "5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n", V1_MOUNTS)
+    _memory_group(
+        tmp_path,
+        "memory/docker/abc",
+        {
+            "memory.limit_in_bytes": str(2 * GiB),
+            "memory.usage_in_bytes": str(GiB // 2),
+            "memory.stat": f"cache {GiB}\ntotal_inactive_file {GiB // 4}",
+        },
+    )
+    _memory_group(
+        tmp_path,
+        "memory",
+        {"memory.limit_in_bytes": "9223372036854771712", "memory.usage_in_bytes": str(GiB)},
+    )
+    # a limit under the CPU hierarchy is never read for memory
+    _memory_group(
+        tmp_path,
+        "cpu,cpuacct/docker/abc",
+        {"memory.limit_in_bytes": "1", "memory.usage_in_bytes": "0"},
+    )
+    assert _fork.cgroup_memory(tmp_path) == 2 * GiB - GiB // 2 + GiB // 4
+
+
+def test_no_memory_limit_without_cgroup_files(tmp_path: Path) -> None:
+    assert _fork.cgroup_memory(tmp_path) is None  # no /proc: not Linux
+    _proc(tmp_path, "0::/\n", V2_MOUNTS)  # the root group has no memory.max
+    assert _fork.cgroup_memory(tmp_path) is None
+
+
+def test_available_memory_is_the_least_of_the_machine_and_the_group(tmp_path: Path) -> None:
+    assert _fork.available_memory(tmp_path) is None
+    _write(
+        tmp_path,
+        "proc/meminfo",
+        "MemTotal: 16384000 kB\nMemFree: 100 kB\nMemAvailable: 8388608 kB\n",
+    )
+    assert _fork.available_memory(tmp_path) == 8 * GiB
+    _proc(tmp_path, "0::/ci\n", V2_MOUNTS)
+    _memory_group(tmp_path, "ci", {"memory.max": str(6 * GiB), "memory.current": str(GiB)})
+    assert _fork.available_memory(tmp_path) == 5 * GiB  # the container's limit
+    _memory_group(tmp_path, "ci", {"memory.max": str(64 * GiB), "memory.current": str(GiB)})
+    assert _fork.available_memory(tmp_path) == 8 * GiB  # the machine's memory
+    _write(tmp_path, "proc/meminfo", "MemTotal: 16384000 kB\nMemAvailable: many kB\n")
+    assert _fork.available_memory(tmp_path) == 63 * GiB  # unreadable: the group's alone
+
+
+def test_resident_memory(tmp_path: Path) -> None:
+    here = _fork.resident_memory()
+    assert here is not None and 10 * 2**20 < here < 64 * GiB  # this Python process
+    assert _fork.resident_memory(tmp_path) is None
+    _write(tmp_path, "proc/self/statm", "1000 250 100 1 0 200 0\n")
+    assert _fork.resident_memory(tmp_path) == 250 * _fork.os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.parametrize(
+    ("available", "resident", "expected"),
+    [
+        (None, 10 * GiB, 4),  # the memory unknown: the CPUs
+        (64 * GiB, 10 * GiB, 4),  # room for all
+        (64 * GiB, None, 4),  # no footprint given (a fleet's pool): the CPUs
+        # 3 GiB for this one's growth, 7.5 GiB per worker: room for two
+        (18 * GiB, 10 * GiB, 3),
+        (18 * GiB - 1, 10 * GiB, 2),
+        (10 * GiB, 10 * GiB, 1),  # not even one worker
+        (0, 10 * GiB, 1),
+    ],
+)
+def test_auto_workers_fit_the_memory(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    available: int | None,
+    resident: int | None,
+    expected: int,
+) -> None:
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 4)
+    monkeypatch.setattr(_fork, "available_memory", lambda: available)
+    with caplog.at_level("WARNING", logger="attackmap._fork"):
+        assert _fork.auto_workers(resident) == expected
+    said = [r.getMessage() for r in caplog.records]
+    if expected < 4:  # the user asked for every CPU: say why not
+        assert len(said) == 1 and f"{expected} process" in said[0] and "instead of 4" in said[0]
+    else:
+        assert said == []

@@ -15,6 +15,7 @@ when the system refuses a new process or pipe (out of processes, memory or descr
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -35,11 +36,14 @@ __all__ = [
     "ForkError",
     "auto_workers",
     "available_cpus",
+    "available_memory",
     "cgroup_cpus",
+    "cgroup_memory",
     "fork_exchange",
     "fork_handout",
     "fork_map",
     "fork_refusal",
+    "resident_memory",
 ]
 
 T = TypeVar("T")
@@ -85,12 +89,88 @@ def cgroup_cpus(root: Path = Path("/")) -> int | None:
     ``cpu.cfs_period_us``, the ``cpu`` controller's hierarchy) as ``/proc/self/cgroup``
     and ``/proc/self/mountinfo`` place them. ``root`` is where those paths start (tests).
     """
+    limits = [
+        cpus
+        for group, v2 in _cgroup_groups(root, "cpu")
+        if (cpus := _quota(group, ("cpu.max",) if v2 else _V1_CPU_FILES)) is not None
+    ]
+    return min(limits) if limits else None
+
+
+def cgroup_memory(root: Path = Path("/")) -> int | None:
+    """The bytes this process's control group may still take before its memory limit: the
+    least, over its group and the groups above it, of the limit less what the group uses
+    (the page cache it could drop not counted); None without a limit (or off Linux, or
+    where it cannot be read).
+
+    cgroup v2 (``memory.max`` and ``memory.current``) and v1 (``memory.limit_in_bytes`` and
+    ``memory.usage_in_bytes``, the ``memory`` controller's hierarchy), found as for
+    :func:`cgroup_cpus`. A container's memory limit is one of these; the machine's free
+    memory (``/proc/meminfo``) does not show it."""
+    left = [
+        room
+        for group, v2 in _cgroup_groups(root, "memory")
+        if (room := _room(group, _V2_MEMORY_FILES if v2 else _V1_MEMORY_FILES)) is not None
+    ]
+    return min(left) if left else None
+
+
+def available_memory(root: Path = Path("/")) -> int | None:
+    """The bytes of memory this process can still take: the kernel's estimate of what can
+    be allocated without swapping (``MemAvailable``), no more than its control group's
+    limit leaves (:func:`cgroup_memory`); None where neither can be read (not Linux)."""
+    found = []
+    try:
+        with open(root / "proc/meminfo", encoding="ascii", errors="replace") as meminfo:
+            for line in itertools.islice(meminfo, _MEMINFO_LINES):
+                name, _, value = line.partition(":")
+                if name == "MemAvailable":
+                    number, _, unit = value.strip().partition(" ")
+                    if unit == "kB" and number.isdigit():
+                        found.append(int(number) * 1024)
+                    break
+    except OSError:
+        pass
+    group = cgroup_memory(root)
+    if group is not None:
+        found.append(group)
+    return min(found) if found else None
+
+
+def resident_memory(root: Path = Path("/")) -> int | None:
+    """This process's resident bytes (``/proc/self/statm``), None where it cannot be read."""
+    try:
+        fields = (root / "proc/self/statm").read_text(encoding="ascii").split()
+        return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: At most this many lines of ``/proc/self/cgroup`` are read (v1 has one per hierarchy).
+_CGROUP_LINES = 64
+#: ``MemAvailable`` is near the top of ``/proc/meminfo``; no more lines are read.
+_MEMINFO_LINES = 64
+_OCTAL = re.compile(r"\\([0-7]{3})")
+_V1_CPU_FILES = ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+#: (limit, usage, the ``memory.stat`` line of the page cache the group could drop)
+_V2_MEMORY_FILES = ("memory.max", "memory.current", "inactive_file")
+_V1_MEMORY_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+#: ``memory.stat`` has a few dozen lines; no more than this many are read.
+_STAT_LINES = 128
+#: cgroup v1 writes "no limit" as the largest multiple of the page size below 2**63.
+_V1_NO_LIMIT = 1 << 62
+
+
+def _cgroup_groups(root: Path, controller: str) -> list[tuple[Path, bool]]:
+    """The directories of this process's control group and of each group above it within
+    the mounted hierarchy that holds ``controller``'s files, from its own up, each with
+    whether it is cgroup v2's (every v2 line, and each v1 line naming ``controller``)."""
     try:
         groups = (root / "proc/self/cgroup").read_text(encoding="utf-8", errors="replace")
         mounts = (root / "proc/self/mountinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return None
-    limits: list[int] = []
+        return []
+    found: list[tuple[Path, bool]] = []
     for line in groups.splitlines()[:_CGROUP_LINES]:
         parts = line.split(":", 2)
         if len(parts) != 3:
@@ -98,20 +178,13 @@ def cgroup_cpus(root: Path = Path("/")) -> int | None:
         _, controllers, path = parts
         if controllers == "":  # v2
             mount = _cgroup_mount(mounts, "cgroup2", None)
-            files: tuple[str, ...] = ("cpu.max",)
-        elif "cpu" in controllers.split(","):  # v1
-            mount = _cgroup_mount(mounts, "cgroup", "cpu")
-            files = ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+        elif controller in controllers.split(","):  # v1
+            mount = _cgroup_mount(mounts, "cgroup", controller)
         else:
             continue
         if mount is not None:
-            limits.extend(_quotas(root, mount, path, files))
-    return min(limits) if limits else None
-
-
-#: At most this many lines of ``/proc/self/cgroup`` are read (v1 has one per hierarchy).
-_CGROUP_LINES = 64
-_OCTAL = re.compile(r"\\([0-7]{3})")
+            found.extend((group, controllers == "") for group in _up_from(root, mount, path))
+    return found
 
 
 def _cgroup_mount(mounts: str, fstype: str, controller: str | None) -> tuple[str, str] | None:
@@ -135,9 +208,9 @@ def _unescape(field: str) -> str:
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
-def _quotas(root: Path, mount: tuple[str, str], path: str, files: tuple[str, ...]) -> list[int]:
-    """The CPU quotas (CPUs, rounded up) of the group at ``path`` and of each group above
-    it within the mounted hierarchy."""
+def _up_from(root: Path, mount: tuple[str, str], path: str) -> list[Path]:
+    """The directories of the group at ``path`` and of each group above it within the
+    mounted hierarchy, from its own up."""
     inside, point = mount
     if inside != "/":  # the mount shows a subtree: our group's path is relative to its root
         if path != inside and not path.startswith(inside.rstrip("/") + "/"):
@@ -147,12 +220,7 @@ def _quotas(root: Path, mount: tuple[str, str], path: str, files: tuple[str, ...
     if ".." in parts:  # a group outside this cgroup namespace: only the mount's own
         parts = []
     base = root / point.lstrip("/")
-    found = []
-    for depth in range(len(parts), -1, -1):
-        cpus = _quota(base.joinpath(*parts[:depth]), files)
-        if cpus is not None:
-            found.append(cpus)
-    return found
+    return [base.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
 
 
 def _quota(group: Path, files: tuple[str, ...]) -> int | None:
@@ -172,10 +240,73 @@ def _quota(group: Path, files: tuple[str, ...]) -> int | None:
     return max(1, -(-quota // period))
 
 
-def auto_workers() -> int:
+def _room(group: Path, files: tuple[str, str, str]) -> int | None:
+    """A group's memory limit less its usage (bytes, at least 0), the page cache it could
+    drop (its inactive file pages) not counted as used; None without a limit."""
+    try:
+        limit_text = (group / files[0]).read_text().strip()
+        if limit_text == "max":  # v2: no limit
+            return None
+        limit, used = int(limit_text), int((group / files[1]).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if limit <= 0 or limit >= _V1_NO_LIMIT:
+        return None
+    try:
+        with open(group / "memory.stat", encoding="ascii", errors="replace") as stat:
+            for line in itertools.islice(stat, _STAT_LINES):
+                name, _, value = line.partition(" ")
+                if name == files[2] and value.strip().isdigit():
+                    used -= min(used, int(value))
+                    break
+    except OSError:
+        pass
+    return max(0, limit - used)
+
+
+WORKER_SHARE = 0.75
+"""What ``auto`` takes each forked worker to need, as a share of this process's resident
+memory when it forks. A worker shares this process's pages copy-on-write, but CPython
+writes the reference count of every object it reads, so each page it reads becomes its own:
+measured with the CLI's JSON on the synthetic clusters, a second process added 0.58 of the
+first's resident memory at the fork at 1k workloads (61 of 106 MB), 0.66-0.72 at 10k
+(395-431 of 599 MB; docs/scaling.md)."""
+
+GROWTH_SHARE = 0.3
+"""What ``auto`` takes this process to still grow by after it forks, as a share of its
+resident memory then (the paths found, the report's records): 0.19 at 1k, 0.29 at 10k,
+0.23 at 100k."""
+
+
+def auto_workers(resident: int | None = None) -> int:
     """How many processes ``workers="auto"`` means: the available CPUs, at most
-    :data:`MAX_WORKERS`."""
-    return min(available_cpus(), MAX_WORKERS)
+    :data:`MAX_WORKERS`; given ``resident`` (this process's resident bytes, what the
+    workers will share), no more than the memory available holds (:func:`available_memory`,
+    :data:`WORKER_SHARE` per worker, :data:`GROWTH_SHARE` for this one): ``auto`` never
+    forks into an out-of-memory kill what one process would finish."""
+    cpus = min(available_cpus(), MAX_WORKERS)
+    if cpus == 1 or not resident or resident <= 0:
+        return cpus
+    free = available_memory()
+    if free is None:
+        return cpus
+    fit = 1 + max(0, int((free - GROWTH_SHARE * resident) // (WORKER_SHARE * resident)))
+    if fit >= cpus:
+        return cpus
+    logger.warning(
+        "workers=auto: %d process%s instead of %d: %s of memory available, each worker "
+        "needs about %s (a number of workers instead of auto overrides this)",
+        fit,
+        "" if fit == 1 else "es",
+        cpus,
+        _megabytes(free),
+        _megabytes(WORKER_SHARE * resident),
+    )
+    return fit
+
+
+def _megabytes(size: float) -> str:
+    return f"{size / 2**20:,.0f} MB"
 
 
 def fork_refusal() -> str | None:

@@ -980,6 +980,33 @@ def test_auto_forks_from_a_number_of_workloads(
     assert len(pids.processes()) == expected
 
 
+@pytest.mark.parametrize(("room", "expected"), [(3.0, 3), (1.9, 2), (0.5, 1)])
+def test_auto_forks_no_more_workers_than_the_memory_holds(
+    cluster: Path,
+    whole: attackmap.Report,
+    pids: _Pids,
+    monkeypatch: pytest.MonkeyPatch,
+    room: float,
+    expected: int,
+) -> None:
+    """``auto`` weighs this process's memory once the analysis is built: here ``room``
+    workers' worth is available (besides this process's own growth)."""
+    monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", 10)
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 3)
+    seen: list[int] = []
+
+    def available() -> int:
+        here = _fork.resident_memory()
+        assert here is not None
+        seen.append(here)
+        return int(here * (_fork.GROWTH_SHARE + (room - 0.05) * _fork.WORKER_SHARE))
+
+    monkeypatch.setattr(_fork, "available_memory", available)
+    _equal(attackmap.analyze(cluster, workers="auto", **OPTIONS), whole)
+    assert len(seen) == 1
+    assert len(pids.processes()) == expected
+
+
 # -- the CLI ---------------------------------------------------------------------------------
 
 
@@ -1001,6 +1028,26 @@ def test_the_cli_forks_with_workers_auto(
     assert main(["analyze", str(cluster), "--workers", "auto", "-o", str(auto), "-q"]) == 0
     assert default.read_text(encoding="utf-8") == auto.read_text(encoding="utf-8") == written
     assert len(pids.runs()) == 3
+
+
+def test_the_cli_says_when_memory_holds_fewer_workers_than_auto_asks(
+    cluster: Path,
+    written: str,
+    pids: _Pids,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(_analysis, "FORK_MIN_WORKLOADS", 10)
+    monkeypatch.setattr(_fork, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_fork, "available_memory", lambda: 0)
+    out = tmp_path / "auto.json"
+    assert main(["analyze", str(cluster), "--workers", "auto", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == written
+    assert [pid for pid, _ in pids.runs()] == [pids.parent]
+    err = capsys.readouterr().err
+    assert "workers=auto: 1 process instead of 2: 0 MB of memory available" in err
+    assert "Traceback" not in err
 
 
 def test_cli_workers_count_forked_workers_for_one_cluster(

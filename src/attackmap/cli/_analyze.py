@@ -175,7 +175,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="N",
         help="local, one cluster: processes that search its paths (a share of the sinks each), "
-        "then analyse its workloads (auto: the CPUs available, at most 8, from 100 workloads); local, a fleet or --shards: "
+        "then analyse its workloads (auto: the CPUs available, at most 8, as many as memory holds, from 100 workloads); local, a fleet or --shards: "
         "processes that run whole tasks; dask without --scheduler: the processes of a Dask "
         "cluster started for the run (default 1: this process; auto: the CPUs available, at "
         "most 8)",

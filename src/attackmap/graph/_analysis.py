@@ -29,6 +29,7 @@ from attackmap._fork import (
     fork_handout,
     fork_map,
     fork_refusal,
+    resident_memory,
 )
 from attackmap._gc import paused
 from attackmap.attack import AttackKB, load_attack, within_goals
@@ -1545,9 +1546,10 @@ def analyze(
     the facts and the attack graph are built, then the paths (they share them
     copy-on-write; the report is the same, and keeps its graph); ``"auto"``:
     the CPUs this process may use (:func:`attackmap._fork.available_cpus`: its affinity,
-    capped by its control group's CPU quota; at most :data:`attackmap._fork.MAX_WORKERS`) when the
-    cluster has at least
-    :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
+    capped by its control group's CPU quota; at most :data:`attackmap._fork.MAX_WORKERS`),
+    no more than the memory available holds once the analysis is built
+    (:func:`attackmap._fork.auto_workers`: a warning says when it holds fewer), when the
+    cluster has at least :data:`FORK_MIN_WORKLOADS` workloads, else 1 (``docs/scaling.md``). Without fork
     (another thread running, not Linux, in a worker process) every analysis runs here.
     """
     with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
@@ -1667,7 +1669,8 @@ def _analyzer(
     only = _shard_keys(analyzer.fb, shard) if shard is not None else None
     if workers == "auto":
         many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
-        workers = auto_workers() if many else 1
+        # the analysis is built: what the workers will share, and each partly copy
+        workers = auto_workers(resident_memory()) if many else 1
     return analyzer, only, workers
 
 
