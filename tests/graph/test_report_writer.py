@@ -128,6 +128,54 @@ def test_a_writer_lets_the_input_documents_go(cluster: Path) -> None:
     assert report_writer(cluster)._analyzer.documents is None
 
 
+def _live_workloads(under: Path) -> list[Any]:
+    """The workload models alive that were read from files under ``under``."""
+    from attackmap.model import Workload
+
+    gc.collect()
+    return [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, Workload) and o.source.path.startswith(str(under))
+    ]
+
+
+@pytest.mark.parametrize("goals", [None, GOALS])
+def test_a_writer_lets_the_manifests_go_before_the_graph_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, goals: list[str] | None
+) -> None:
+    """A writer's analysis keeps the facts: no workload model, inventory or document is
+    alive once the facts are taken, so the graph and the search reuse their memory; the
+    document is the report's."""
+    root = synthetic_cluster(tmp_path / "cluster", 12, seed=3, node_pools=True)
+    built = AttackGraph.__init__
+    alive: list[int] = []
+
+    def graph_init(graph: AttackGraph, *args: Any, **kwargs: Any) -> None:
+        if not alive:  # the analysis graph: the first built
+            alive.append(len(_live_workloads(root)))
+        built(graph, *args, **kwargs)
+
+    monkeypatch.setattr(AttackGraph, "__init__", graph_init)
+    writer = report_writer(root, goals=goals)
+    analyzer = writer._analyzer
+    assert alive == [0]
+    assert analyzer.fb.workloads and all(wf.manifest is None for wf in analyzer.fb.workloads)
+    assert analyzer.documents is None
+    with pytest.raises(AttackmapError, match="kept the facts of its manifests"):
+        analyzer.inventory  # noqa: B018
+    with pytest.raises(AttackmapError, match="kept its facts, not its manifest"):
+        analyzer.fb.workloads[0].workload  # noqa: B018
+    monkeypatch.setattr(AttackGraph, "__init__", built)
+    stream = io.StringIO()
+    writer.write(stream.write)
+    assert stream.getvalue() == _document(attackmap.analyze(root, goals=goals), pretty=False)
+    # a report keeps them (apply(), harden), as the check above would have seen
+    report = attackmap.analyze(root)
+    assert all(wf.manifest is not None for wf in report._analyzer.fb.workloads)
+    assert len(_live_workloads(root)) == len(report.workloads) == 12
+
+
 def test_the_ranking_is_the_reports(cluster: Path) -> None:
     # the step instances the writer makes, and their order, come from ranked_paths alone:
     # the same as the report's steps table

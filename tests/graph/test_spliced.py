@@ -194,6 +194,10 @@ def test_what_a_splice_cannot_be_is_built() -> None:
         assert bare.spliced(fb) is None
     # other workloads
     assert graph.spliced(replace(fb, workloads=rest)) is None
+    # what the graph reads of a manifest besides its facts (ports served, its identity)
+    assert wf.shape.ports
+    for shape in (replace(wf.shape, ports=()), replace(wf.shape, service_account="other")):
+        assert graph.spliced(replace(fb, workloads=(replace(wf, shape=shape), *rest))) is None
 
 
 def test_minimal_controls_are_those_of_the_built_graphs(

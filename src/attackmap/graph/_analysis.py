@@ -39,11 +39,17 @@ from attackmap.graph._engine import (
     ENTRY_KINDS,
     AttackGraph,
     GraphFacts,
+    Needs,
     StepInstance,
     owned_paths_forked,
 )
 from attackmap.graph._facts import FactBase, WorkloadFacts, derive_key, extract
-from attackmap.graph._pss_join import PSS_TRADEOFF_MAX_WORKLOADS, pss_tradeoff
+from attackmap.graph._pss_join import (
+    PSS_TRADEOFF_MAX_WORKLOADS,
+    PSSLevels,
+    pss_levels,
+    pss_tradeoff,
+)
 from attackmap.graph._report import (
     DocumentTables,
     ElementTexts,
@@ -230,8 +236,16 @@ class Analyzer:
         goals: tuple[str, ...],
         documents: list[Any] | None,
         namespace: str | None,
+        manifests: bool = True,
     ) -> None:
-        self.inventory = inventory
+        """``manifests=False``: once the facts are taken, let go of the inventory and the
+        documents (a report writer's analysis: it needs the fact base, where each workload
+        is written and its Pod Security levels, evaluated here first). At 10k workloads
+        the graph and the search then take the memory the manifests held (the peak
+        ~790 -> ~670 MB: docs/performance.md)."""
+        self._inventory: Inventory | None = inventory
+        self.skipped = inventory.skipped
+        self.warnings = report_warnings(inventory)
         self.kb = kb
         from attackmap._severity import load_severities
 
@@ -243,11 +257,20 @@ class Analyzer:
         self.goals = goals
         self.documents = documents
         self.namespace = namespace
-        self.fb = extract(
+        fb = extract(
             inventory, assume_kernel_exploit=assume_kernel_exploit, seccomp_root=seccomp_root
         )
-        self._graph: AttackGraph | None = AttackGraph(self.fb, catalogue)
-        self._needs = self._graph.needs
+        self._pss_levels: dict[str, PSSLevels] = {}
+        if not manifests:
+            self._pss_levels = {wf.key: pss_levels(wf.workload) for wf in fb.workloads}
+            fb = replace(fb, workloads=tuple(replace(wf, manifest=None) for wf in fb.workloads))
+            self._inventory = self.documents = None
+            del inventory
+        self.fb = fb
+        # what each step's instances need of their scope's facts (every graph's)
+        self._needs: dict[str, Needs] = {}
+        # (without the manifests, built on first use: the caller lets go of them first)
+        self._graph: AttackGraph | None = self._built() if manifests else None
         self._places: dict[str, int] | None = None  # each workload's place in fb.workloads
         # the last workloads patched (_fb_with), by key and controls
         self._patched_kept: OrderedDict[tuple[str, tuple[str, ...]], WorkloadFacts]
@@ -266,12 +289,32 @@ class Analyzer:
         ] = {}
 
     @property
+    def inventory(self) -> Inventory:
+        """The analysed inventory: raises where the analysis let the manifests go."""
+        if self._inventory is None:
+            raise AttackmapError(
+                "this analysis kept the facts of its manifests, not the manifests",
+                hint="analyse with attackmap.analyze() for a report that keeps them",
+            )
+        return self._inventory
+
+    def pss_levels_of(self, wf: WorkloadFacts) -> PSSLevels:
+        """``wf``'s Pod Security levels (:func:`pss_levels`)."""
+        found = self._pss_levels.get(wf.key)
+        return found if found is not None else pss_levels(wf.workload)
+
+    @property
     def graph(self) -> AttackGraph:
         """The attack graph of the analysis; built again (the same graph: a pure function of
         the fact base) when :meth:`report` let it go."""
         if self._graph is None:
-            self._graph = AttackGraph(self.fb, self.catalogue)
+            self._graph = self._built()
         return self._graph
+
+    def _built(self) -> AttackGraph:
+        graph = AttackGraph(self.fb, self.catalogue)
+        self._needs = graph.needs
+        return graph
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -364,7 +407,7 @@ class Analyzer:
             elif anywhere:
                 detail += "; fits every node pool"
             name = "any" if anywhere else ",".join(on) or "none"  # none: it stays Pending
-            source = wf.workload.source
+            source = wf.source
             fields = (f"runs_on:{name}", source.path, source.line, "spec", detail)
         else:
             return None
@@ -510,7 +553,7 @@ class Analyzer:
         for ci, is_ctx in shared.breaking:
             if is_ctx:
                 out.add(f"{ci.id}@cluster")
-            elif wf is not None and applicable(ci, wf.workload):
+            elif wf is not None and applicable(ci, wf.ref):
                 out.add(f"{ci.id}@{wf.key}")
         return out
 
@@ -648,7 +691,7 @@ class Analyzer:
         is refused."""
         chosen = sorted(
             (wf for wf in self.fb.workloads if only is None or wf.key in only),
-            key=lambda wf: wf.workload.ref.sort_key(),
+            key=lambda wf: wf.ref.sort_key(),
         )
         parts = max(1, min(workers, len(chosen)))
         if parts > 1:
@@ -682,8 +725,8 @@ class Analyzer:
             atlas_version=self.kb.atlas.version,
             entries=self.entries,
             workloads=analyses,
-            skipped=self.inventory.skipped,
-            warnings=tuple(sorted({*report_warnings(self.inventory), *self.fb.placement.warnings})),
+            skipped=self.skipped,
+            warnings=tuple(sorted({*self.warnings, *self.fb.placement.warnings})),
         )
 
     def _done(self, scoped: GraphFacts) -> None:
@@ -866,8 +909,8 @@ class Analyzer:
         total = len(self.fb.workloads)
         analysis = trusted(
             WorkloadAnalysis,
-            ref=wf.workload.ref,
-            source=wf.workload.source,
+            ref=wf.ref,
+            source=wf.source,
             techniques=(),  # given as rows
             pss=pss_tradeoff(
                 self,
@@ -896,8 +939,8 @@ class Analyzer:
             self._derived.clear()
             analysis = trusted(
                 WorkloadAnalysis,
-                ref=wf.workload.ref,
-                source=wf.workload.source,
+                ref=wf.ref,
+                source=wf.source,
                 techniques=findings,
                 pss=pss_tradeoff(
                     self,
@@ -1247,8 +1290,7 @@ class ReportWriter:
         return ReportOutline(
             entries=head.entries,
             workloads=tuple(
-                WorkloadOutline(wf.workload.ref, tuple(reached[tid] for tid in tids))
-                for wf, tids in found
+                WorkloadOutline(wf.ref, tuple(reached[tid] for tid in tids)) for wf, tids in found
             ),
             skipped=head.skipped,
             warnings=head.warnings,
@@ -1580,10 +1622,9 @@ def report_writer(source: Any, **options: Any) -> ReportWriter:
     if "shard" in options:
         raise TypeError("report_writer() writes the whole report: no shard")
     with paused():  # millions of long-lived objects, no cycles of note: see attackmap._gc
-        analyzer, _only, workers = _analyzer(source, **options)
-        # The input's documents are for Report.apply(): a writer has none, so they go
-        # before the paths are searched (at 10k workloads, ~80 MB of parsed YAML).
-        analyzer.documents = None
+        # A writer has no Report.apply(), so the analysis lets go of the manifests
+        # (inventory, documents) once their facts are taken (Analyzer: manifests).
+        analyzer, _only, workers = _analyzer(source, manifests=False, **options)
         return analyzer.report_writer(workers)
 
 
@@ -1602,6 +1643,7 @@ def _analyzer(
     keep_going: bool = False,
     shard: tuple[int, int] | None = None,
     workers: int | Literal["auto"] = 1,
+    manifests: bool = True,
 ) -> tuple[Analyzer, frozenset[str] | None, int]:
     """:func:`analyze`'s arguments checked and its input read and analysed up to the
     paths: the analyser, the workload keys of the shard (``None``: all) and the number of
@@ -1665,7 +1707,11 @@ def _analyzer(
         goals=goal_ids,
         documents=documents,
         namespace=namespace,
+        manifests=manifests,
     )
+    # without the manifests, no reference to them is left here when the graph is built
+    del inventory, documents
+    analyzer.graph  # noqa: B018 (built: before the workers are counted)
     only = _shard_keys(analyzer.fb, shard) if shard is not None else None
     if workers == "auto":
         many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
@@ -1676,7 +1722,7 @@ def _analyzer(
 
 def _shard_keys(fb: FactBase, shard: tuple[int, int]) -> frozenset[str]:
     """The keys of the i-th of n runs of the workloads in report order."""
-    ordered = sorted(fb.workloads, key=lambda wf: wf.workload.ref.sort_key())
+    ordered = sorted(fb.workloads, key=lambda wf: wf.ref.sort_key())
     return frozenset(wf.key for wf in _run(ordered, *shard))
 
 

@@ -35,7 +35,6 @@ from attackmap.graph._facts import (
     FactBase,
     WorkloadFacts,
 )
-from attackmap.graph._network import served_ports
 from attackmap.graph._placement import ANY_NODE
 from attackmap.graph._relations import (
     Group,
@@ -551,7 +550,7 @@ class AttackGraph:
                 # One scope per served port some other workload can open, with the facts of
                 # the container answering on it.
                 by_name = {cf.name: cf for cf in wf.containers}
-                for port in served_ports(wf.workload):
+                for port in wf.shape.ports:
                     if (wf.key, port.text) not in reached:
                         continue
                     cf = by_name[port.container]
@@ -2099,7 +2098,7 @@ class AttackGraph:
         for at in range(len(news)) if changed is None else sorted(set(changed)):
             old, new = olds[at], news[at]
             if new is not old:
-                if new.key != old.key or new.workload is not old.workload:
+                if new.key != old.key or new.shape is not old.shape:
                     return None
                 if "sa_token" in new.pod and "sa_token" not in old.pod:
                     return None  # a token that appears joins groups

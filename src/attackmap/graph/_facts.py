@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from sys import intern
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from attackmap.errors import AttackmapError
 from attackmap.graph._credentials import (
     SSH_PORTS,
     CredentialIndex,
@@ -37,7 +38,7 @@ from attackmap.model import Inventory, Workload
 from attackmap.model._context import ClusterContext
 from attackmap.model._objects import NetworkPolicy
 from attackmap.model._rbac import Binding, PolicyRule, Role
-from attackmap.model._refs import ObjectRef
+from attackmap.model._refs import ObjectRef, SourceLocation
 from attackmap.model._workload import (
     LINUX_CAPABILITIES,
     Container,
@@ -48,7 +49,7 @@ from attackmap.model._workload import (
 )
 
 if TYPE_CHECKING:  # the loader's binding index, passed through from extract()
-    from attackmap.graph._network import NetworkIndex
+    from attackmap.graph._network import NetworkIndex, ServedPort
     from attackmap.model._links import _BindingIndex
 
 # The runtime's default capability set (containerd/CRI-O/moby).
@@ -398,18 +399,76 @@ class ContainerFacts:
 
 
 @dataclass(frozen=True)
-class WorkloadFacts:
-    """Base facts of one workload, with evidence and the data relations need."""
+class ContainerShape:
+    """What the attack graph reads of a container's manifest besides its facts."""
 
-    workload: Workload
+    name: str
+    kind: str
+    run_as_user: int | None
+    read_only_root_filesystem: bool
+
+
+@dataclass(frozen=True)
+class WorkloadShape:
+    """What the attack graph reads of a workload's manifest besides its facts: its
+    ServiceAccount's name (who holds an identity's token), its containers' users and root
+    filesystems (which pod peer may take over which, :func:`pid_takeover_peers`) and the
+    ports it serves (graph/_network.py). A fact-level what-if keeps it: these are the
+    manifest's, as a control patched at the fact level leaves the manifest."""
+
+    service_account: str | None
+    containers: tuple[ContainerShape, ...]  # in pod order, as the workload's ContainerFacts
+    ports: tuple["ServedPort", ...]
+
+
+def workload_shape(w: Workload) -> WorkloadShape:
+    """The :class:`WorkloadShape` of ``w``."""
+    from attackmap.graph._network import served_ports
+
+    return WorkloadShape(
+        w.pod.service_account_name,
+        tuple(
+            ContainerShape(c.name, c.kind, c.run_as_user, c.read_only_root_filesystem)
+            for c in w.pod.containers
+        ),
+        served_ports(w),
+    )
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """Base facts of one workload, with evidence and the data relations need.
+
+    ``manifest``: the workload's model, ``None`` where the analysis let the manifests go
+    once their facts were taken (a report writer's: it needs the facts, the ``shape`` and
+    where the workload is written alone); :attr:`workload` reads it."""
+
+    ref: ObjectRef
+    source: SourceLocation
+    shape: WorkloadShape
     pod: frozenset[str]
     containers: tuple[ContainerFacts, ...]
     evidence: Mapping[str, Evidence]
     rbac_scope: Mapping[str, frozenset[str]]  # right -> namespaces ("*" = all)
+    manifest: Workload | None = field(default=None, compare=False)
 
     @cached_property
     def key(self) -> str:
-        return str(self.workload.ref)
+        return str(self.ref)
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace or "default"
+
+    @property
+    def workload(self) -> Workload:
+        """The workload's model: raises where the analysis let the manifests go."""
+        if self.manifest is None:
+            raise AttackmapError(
+                f"the analysis of {self.key} kept its facts, not its manifest",
+                hint="analyse with attackmap.analyze() for a report that keeps them",
+            )
+        return self.manifest
 
 
 @dataclass(frozen=True)
@@ -483,7 +542,7 @@ class FactBase:
         base, so relations that look up a namespace do not scan every workload)."""
         out: dict[str, list[WorkloadFacts]] = {}
         for w in self.workloads:
-            out.setdefault(w.workload.namespace, []).append(w)
+            out.setdefault(w.namespace, []).append(w)
         return {ns: tuple(ws) for ns, ws in out.items()}
 
     @cached_property
@@ -704,8 +763,18 @@ _PEER_PRIZES = (
 )
 
 
+class RunsAs(Protocol):
+    """What :func:`may_read_proc` and :func:`may_write_proc_root` read of a container's
+    manifest (a :class:`~attackmap.model.Container` or a :class:`ContainerShape`)."""
+
+    @property
+    def run_as_user(self) -> int | None: ...
+    @property
+    def read_only_root_filesystem(self) -> bool: ...
+
+
 def may_read_proc(
-    reader: Container, reader_facts: frozenset[str], peer: Container, peer_facts: frozenset[str]
+    reader: RunsAs, reader_facts: frozenset[str], peer: RunsAs, peer_facts: frozenset[str]
 ) -> bool:
     """Whether a process of ``reader`` may open ``/proc/<pid>/environ`` and
     ``/proc/<pid>/root`` of a process of ``peer`` once both see each other (a shared PID
@@ -736,7 +805,7 @@ def may_read_proc(
 
 
 def may_write_proc_root(
-    writer: Container, writer_facts: frozenset[str], peer: Container, peer_facts: frozenset[str]
+    writer: RunsAs, writer_facts: frozenset[str], peer: RunsAs, peer_facts: frozenset[str]
 ) -> bool:
     """Whether a process of ``writer`` may change the files ``peer`` runs through
     ``/proc/<pid>/root`` once both share a PID namespace: the link's ptrace check
@@ -763,15 +832,16 @@ _MAY_BE_ROOT = (
 
 
 def pid_takeover_peers(
-    w: Workload, containers: tuple[ContainerFacts, ...], source: str
+    shape: WorkloadShape, containers: tuple[ContainerFacts, ...], source: str
 ) -> tuple[str, ...]:
-    """The other running containers of ``w`` whose root filesystem a process of container
+    """The other running containers of the workload of ``shape`` and ``containers`` (its
+    facts, in pod order) whose root filesystem a process of container
     ``source`` may write (:func:`may_write_proc_root`), in pod order; ``()`` when
     ``source`` is not a running container. Whether the pod shares its PID namespace is
     not checked here (the pod fact ``share_process_namespace``)."""
     running = [
         (c, cf)
-        for c, cf in zip(w.pod.containers, containers, strict=True)
+        for c, cf in zip(shape.containers, containers, strict=True)
         if cf.kind in ("regular", "sidecar")
     ]
     mine = next(((c, cf) for c, cf in running if cf.name == source), None)
@@ -787,6 +857,7 @@ def pid_takeover_peers(
 
 def pid_peer_facts(
     w: Workload,
+    shape: WorkloadShape,
     containers: tuple[ContainerFacts, ...],
     ev: dict[str, Evidence],
     loc: tuple[str, int | None],
@@ -823,7 +894,7 @@ def pid_peer_facts(
                         f"container {df.name} holds {held.detail if held else prize}",
                     )
     for _c, cf in running:
-        peers = pid_takeover_peers(w, containers, cf.name)
+        peers = pid_takeover_peers(shape, containers, cf.name)
         if peers:
             found.setdefault(cf.name, set()).add("pid_peer:exec")
             ev.setdefault(
@@ -1466,7 +1537,7 @@ def _namespace_admins(
             wanted |= holder.rbac_scope.get(right, frozenset())
     if ALL_NAMESPACES in wanted:  # every namespace the input names
         wanted |= {str(n.ref.name) for n in inventory.namespaces}
-        wanted |= {h.workload.namespace for h in holders if isinstance(h, WorkloadFacts)}
+        wanted |= {h.namespace for h in holders if isinstance(h, WorkloadFacts)}
         wanted |= {h.namespace for h in holders if isinstance(h, IdentityFacts)}
         for group in (inventory.bindings, inventory.roles, inventory.service_accounts):
             wanted |= {obj.ref.namespace for obj in group if obj.ref.namespace}
@@ -1939,16 +2010,20 @@ def extract(
             )
         elif nvidia is False:
             containers = _without_env_gpu(w, containers, ev)
-        containers = pid_peer_facts(w, containers, ev, loc)
+        shape = workload_shape(w)
+        containers = pid_peer_facts(w, shape, containers, ev, loc)
         containers = _with_store_facts(stores, str(w.ref), containers, ev, loc)
         containers = _with_kubeconfig_facts(held_kubeconfigs(w, credentials), containers, ev, loc)
         workloads.append(
             WorkloadFacts(
-                workload=w,
+                ref=w.ref,
+                source=w.source,
+                shape=shape,
                 pod=sharing.facts(pod),
                 containers=tuple(replace(cf, facts=sharing.facts(cf.facts)) for cf in containers),
                 evidence=sharing.evidence(ev),
                 rbac_scope=scope,
+                manifest=w,
             )
         )
     identities = _with_readable_secrets(

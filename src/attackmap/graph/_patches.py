@@ -794,15 +794,14 @@ def _remove_doc(docs: list[Any], target: dict[str, Any]) -> None:
 
 
 def enforce_baseline_namespaces(pc: PatchContext) -> None:
-    wf = next(w for w in pc.fb.workloads if str(w.workload.ref) == str(pc.workload.ref))
+    wf = next(w for w in pc.fb.workloads if w.key == str(pc.workload.ref))
     scope: set[str] = set()
     for right in DEPLOY_RIGHTS:
         scope |= set(wf.rbac_scope.get(right, frozenset()))
     namespaces = sorted(scope - {ALL_NAMESPACES})
     if ALL_NAMESPACES in scope:
         namespaces = sorted(
-            {ns.ref.name for ns in pc.inventory.namespaces}
-            | {w.workload.namespace for w in pc.fb.workloads}
+            {ns.ref.name for ns in pc.inventory.namespaces} | {w.namespace for w in pc.fb.workloads}
         )
         _admission_default_baseline(pc)
     for ns in namespaces:
@@ -927,11 +926,12 @@ PATCH_OPS: Mapping[str, PatchOp] = {
 }
 
 
-def applicable(ci: ControlPatch, workload: Workload) -> bool:
-    """Whether ``ci``'s patch can be applied to ``workload``'s manifests."""
+def applicable(ci: ControlPatch, ref: ObjectRef) -> bool:
+    """Whether ``ci``'s patch can be applied to the manifests of the workload ``ref``
+    names (what a workload of its kind is written as decides)."""
     op = str(ci.patch.get("op"))
-    kind = workload.ref.kind
-    if kind in _TEMPLATE_PATHS or (kind in _COMPONENT_PATHS and workload.ref.component):
+    kind = ref.kind
+    if kind in _TEMPLATE_PATHS or (kind in _COMPONENT_PATHS and ref.component):
         return True
     if kind == "NIMService":
         return op in _NIMSERVICE_OPS
@@ -1003,7 +1003,7 @@ def apply_controls_logged(
                     "(docs/model.md, 'Objects defined twice'): a patch needs one definition",
                     hint="analyse one variant at a time to apply controls",
                 )
-            if not applicable(ci, workload):
+            if not applicable(ci, workload.ref):
                 raise HardenError(f"{ci.id} cannot be applied to {workload.ref.kind} {target}")
         pc = PatchContext(
             docs=docs,

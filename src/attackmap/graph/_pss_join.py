@@ -13,10 +13,27 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from attackmap.graph._facts import WorkloadFacts
+from attackmap.model import Workload
 
 if TYPE_CHECKING:
     from attackmap.graph._catalogue import Catalogue
     from attackmap.graph._engine import AttackGraph
+
+
+PSSLevels = tuple[str, tuple[str, ...] | None]
+"""The lowest Pod Security level a workload passes, and the checks it breaks at the next
+stricter one (sorted; ``None`` when it passes ``restricted``): :func:`pss_levels`."""
+
+
+def pss_levels(workload: Workload) -> PSSLevels:
+    """The :data:`PSSLevels` of ``workload``, evaluated as the API server does."""
+    from attackmap.pss._evaluate import lowest_and_next
+
+    # the workload's result at the next level: evaluated on the way to its lowest
+    lowest, result = lowest_and_next(workload)
+    if result is None:
+        return lowest, None
+    return lowest, tuple(sorted({v.check for v in result.violations}))
 
 
 class Analyzer(Protocol):
@@ -29,6 +46,7 @@ class Analyzer(Protocol):
     @property
     def entries(self) -> tuple[str, ...]: ...
     def patched_workload(self, wf: WorkloadFacts, controls: Iterable[str]) -> WorkloadFacts: ...
+    def pss_levels_of(self, wf: WorkloadFacts) -> PSSLevels: ...
 
 
 _NEXT = {"privileged": "baseline", "baseline": "restricted"}
@@ -117,14 +135,10 @@ def pss_tradeoff(
     analyzer: Analyzer, wf: WorkloadFacts, techniques: tuple[str, ...], reanalyse: bool
 ) -> PSSTradeoff:
     """The trade-off for ``wf`` whose reachable techniques are ``techniques``."""
-    from attackmap.pss._evaluate import lowest_and_next
-
-    # the workload's result at the next level: evaluated on the way to its lowest
-    lowest, result = lowest_and_next(wf.workload)
+    lowest, checks = analyzer.pss_levels_of(wf)
     nxt = _NEXT.get(lowest)
-    if nxt is None or result is None:
+    if nxt is None or checks is None:
         return PSSTradeoff(lowest_level=lowest, next_level=None, removes=())
-    checks = tuple(sorted({v.check for v in result.violations}))
     controls, unfixed = _controls_for(analyzer, wf, checks)
     removes: tuple[str, ...] | None = None
     if reanalyse:

@@ -158,9 +158,9 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
         named = (
             fb.identities if where == ALL_NAMESPACES else fb.identities_by_namespace.get(where, ())
         )
-        return tuple(
-            (w.key, None) for w in found if w.workload.pod.service_account_name == name
-        ) + tuple((i.key, None) for i in named if i.ref.name == name)
+        return tuple((w.key, None) for w in found if w.shape.service_account == name) + tuple(
+            (i.key, None) for i in named if i.ref.name == name
+        )
     if kind == "store_readers":
         return tuple(dict.fromkeys((m.workload, None) for m in fb.stores.at_id(ns)))
     if kind == "store_users":
@@ -178,7 +178,7 @@ def group_targets(fb: FactBase, group: Group) -> tuple[Target | PortTarget, ...]
     if kind == "pid_peers":
         key, _, source = ns.partition("\n")
         wf = fb.workloads[fb.workload_order[key]]
-        return tuple((key, name) for name in pid_takeover_peers(wf.workload, wf.containers, source))
+        return tuple((key, name) for name in pid_takeover_peers(wf.shape, wf.containers, source))
     workloads = fb.workloads if ns == ALL_NAMESPACES else fb.by_namespace.get(ns, ())
     if kind == "containers":
         return tuple(
@@ -350,7 +350,7 @@ def _pid_peers(fb: FactBase, wf: Holder | None, container: str | None) -> Reach:
     groups = tuple(
         ("pid_peers", f"{wf.key}\n{name}")
         for name in names
-        if pid_takeover_peers(wf.workload, wf.containers, name)
+        if pid_takeover_peers(wf.shape, wf.containers, name)
     )
     return Reach(groups, None)
 

@@ -456,7 +456,7 @@ class _Hardener:
 
         ci, target = analyzer.control_instance(cid)
         workload = analyzer.inventory.workload(target)
-        return workload is not None and applicable(ci, workload)
+        return workload is not None and applicable(ci, workload.ref)
 
 
 def _unique_names(added: list[Any], docs: list[Any]) -> None:
