@@ -284,9 +284,9 @@ def test_resident_memory(tmp_path: Path) -> None:
         (None, 10 * GiB, 4),  # the memory unknown: the CPUs
         (64 * GiB, 10 * GiB, 4),  # room for all
         (64 * GiB, None, 4),  # no footprint given (a fleet's pool): the CPUs
-        # 3 GiB for this one's growth, 7.5 GiB per worker: room for two
-        (18 * GiB, 10 * GiB, 3),
-        (18 * GiB - 1, 10 * GiB, 2),
+        # 5 GiB for this one's growth, 9 GiB per worker: room for two
+        (23 * GiB, 10 * GiB, 3),
+        (23 * GiB - 1, 10 * GiB, 2),
         (10 * GiB, 10 * GiB, 1),  # not even one worker
         (0, 10 * GiB, 1),
     ],

@@ -264,18 +264,19 @@ def _room(group: Path, files: tuple[str, str, str]) -> int | None:
     return max(0, limit - used)
 
 
-WORKER_SHARE = 0.75
+WORKER_SHARE = 0.9
 """What ``auto`` takes each forked worker to need, as a share of this process's resident
-memory when it forks. A worker shares this process's pages copy-on-write, but CPython
-writes the reference count of every object it reads, so each page it reads becomes its own:
-measured with the CLI's JSON on the synthetic clusters, a second process added 0.58 of the
-first's resident memory at the fork at 1k workloads (61 of 106 MB), 0.66-0.72 at 10k
-(395-431 of 599 MB; docs/scaling.md)."""
+memory when it forks: the pages of what it reads (CPython writes the reference count of
+every object it reads, so each page it reads becomes its own) and what its run of the
+analysis makes. Measured with the CLI's JSON on the synthetic clusters, a second process
+added 0.59 of the first's resident memory at the fork at 1k workloads (52 of 88 MB), 0.88
+at 10k (376 of 425 MB); the library's report (manifests kept), 0.58 and 0.72
+(docs/scaling.md)."""
 
-GROWTH_SHARE = 0.3
+GROWTH_SHARE = 0.5
 """What ``auto`` takes this process to still grow by after it forks, as a share of its
-resident memory then (the paths found, the report's records): 0.19 at 1k, 0.29 at 10k,
-0.23 at 100k."""
+resident memory then (the paths found, the report's records): 0.26 at 1k, 0.46 at 10k
+with the CLI's JSON; 0.19 and 0.29 with the library's report, 0.23 at 100k."""
 
 
 def auto_workers(resident: int | None = None) -> int:

@@ -450,7 +450,7 @@ class WorkloadFacts:
     containers: tuple[ContainerFacts, ...]
     evidence: Mapping[str, Evidence]
     rbac_scope: Mapping[str, frozenset[str]]  # right -> namespaces ("*" = all)
-    manifest: Workload | None = field(default=None, compare=False)
+    manifest: Workload | None = None
 
     @cached_property
     def key(self) -> str:
