@@ -1993,7 +1993,7 @@ class AttackGraph:
 
         Its part of a graph is built alone (a graph :paramref:`within` this one). What a
         workload's part holds depends on its own facts only: its groups' members are this
-        graph's, which follow from the fact base's indexes and the workloads' models (a
+        graph's, which follow from the fact base's indexes and the workloads' shapes (a
         what-if keeps both), and a pid-peer group's from its own containers. The last
         ones are kept (:data:`_PARTS_KEPT`): a check patches the workloads its paths run
         through, and the checks of nearby workloads patch the same ones the same way
@@ -2061,7 +2061,8 @@ class AttackGraph:
         What a workload's facts decide in a graph: its own scopes' step instances, their
         edges and the relation groups they refer to, whether its token is in the node
         token groups, and its pid-peer groups. Every other group's members are read from
-        the fact base's indexes and the workloads' models, which a what-if keeps. So the
+        the fact base's indexes and the workloads' shapes (what the graph reads of their
+        manifests: ``WorkloadFacts.shape``), which a what-if keeps. So the
         changed workloads are built alone (a graph of them :paramref:`within` this one);
         their instances here that the local graph lacks go, with their edges and group
         references; the rest take the local graph's instances, whose edges and groups
