@@ -629,3 +629,24 @@ def test_instances_of_a_step_keep_what_their_own_facts_decide(tmp_path: Path) ->
     assert {f for f, _p, _l in facts_b} - {f for f, _p, _l in facts_a} == {
         "syscall:bpf <- cap_add:SYS_ADMIN"
     }
+
+
+def test_the_tables_rows_go_before_the_workloads_are_written(cluster: Path) -> None:
+    """The facts and evidence tables (and their files) serve the tables' rows alone: they
+    go before the ``workloads`` elements, which refer to steps and controls."""
+    from attackmap.graph._report import DocumentTables, finding_rows, write_document
+
+    report = attackmap.analyze(cluster)
+    tables = DocumentTables.of(report)
+    assert tables.facts and tables.evidence and tables.files
+    held: list[tuple[int, int, int]] = []
+
+    def workloads(item: Any) -> None:
+        held.append((len(tables.facts), len(tables.evidence), len(tables.files)))
+        for w in report.workloads:
+            item(tables.workload_text(w, finding_rows(w), pretty=False))
+
+    stream = io.StringIO()
+    write_document(stream.write, report, tables, workloads, pretty=False)
+    assert held == [(0, 0, 0)]
+    assert stream.getvalue() == _document(report, pretty=False)

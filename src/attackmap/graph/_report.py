@@ -736,6 +736,14 @@ class DocumentTables(ElementTexts):
             for file, line, field, detail in self.evidence
         )
 
+    def tables_written(self) -> None:
+        """Let go of what only the tables' rows need (the facts, the evidence and their
+        files, by position: at 10k workloads ~35 MB of dicts): the ``workloads`` elements
+        refer to steps and controls alone. :meth:`table_texts` is empty after."""
+        self.facts = {}
+        self.evidence = {}
+        self.files = {}
+
     def table_texts(self, table: str, *, pretty: bool) -> Iterator[str]:
         """The rows of a table of step instances and what they cite (``steps``, ``facts``,
         ``evidence``) as JSON text at the nesting of its elements: one text per row, so a
@@ -860,7 +868,8 @@ def write_document(
                     item(text)
 
             _write_items(write, rows, pretty)
-        elif key == "workloads":
+        elif key == "workloads":  # (after every table: the keys are sorted)
+            tables.tables_written()
             _write_items(write, workloads, pretty)
         else:
             write(dumps(value, pretty=pretty, level=1))
