@@ -97,6 +97,12 @@ _GOAL_RUNS = 32
 processes free up: a workload's minimal-control checks cost what its paths do not tell
 (at 10k, one of two static runs took ~4x the other's time: docs/performance.md)."""
 
+GOAL_FORK_GROWTH = 1.4
+"""With goals, ``workers="auto"`` counts this process this much larger than it is once the
+analysis is built: its processes fork after the path search, and a review measured it
+1.18x and 1.35x larger at the two forks of the CLI's JSON with ``--goal`` (2k workloads:
+docs/scaling.md, "How many workers ``auto`` forks")."""
+
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
 
@@ -1716,7 +1722,10 @@ def _analyzer(
     if workers == "auto":
         many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
         # the analysis is built: what the workers will share, and each partly copy
-        workers = auto_workers(resident_memory()) if many else 1
+        resident = resident_memory()
+        if resident is not None and goal_ids:  # (forked later, larger by then)
+            resident = int(resident * GOAL_FORK_GROWTH)
+        workers = auto_workers(resident) if many else 1
     return analyzer, only, workers
 
 
