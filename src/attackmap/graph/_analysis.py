@@ -247,8 +247,8 @@ class Analyzer:
         """``manifests=False``: once the facts are taken, let go of the inventory and the
         documents (a report writer's analysis: it needs the fact base, where each workload
         is written and its Pod Security levels, evaluated here first). At 10k workloads
-        the graph and the search then take the memory the manifests held (the peak
-        ~790 -> ~670 MB: docs/performance.md)."""
+        the graph and the search then take the memory the manifests held (the CLI's
+        peak ~780 -> ~610 MB: docs/performance.md)."""
         self._inventory: Inventory | None = inventory
         self.skipped = inventory.skipped
         self.warnings = report_warnings(inventory)
@@ -1720,12 +1720,13 @@ def _analyzer(
     analyzer.graph  # noqa: B018 (built: before the workers are counted)
     only = _shard_keys(analyzer.fb, shard) if shard is not None else None
     if workers == "auto":
-        many = len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS
-        # the analysis is built: what the workers will share, and each partly copy
-        resident = resident_memory()
-        if resident is not None and goal_ids:  # (forked later, larger by then)
-            resident = int(resident * GOAL_FORK_GROWTH)
-        workers = auto_workers(resident) if many else 1
+        workers = 1
+        if len(analyzer.fb.workloads) >= FORK_MIN_WORKLOADS:
+            # the analysis is built: what the workers will share, and each partly copy
+            resident = resident_memory()
+            if resident is not None and goal_ids:  # (forked later, larger by then)
+                resident = int(resident * GOAL_FORK_GROWTH)
+            workers = auto_workers(resident)
     return analyzer, only, workers
 
 
