@@ -97,11 +97,13 @@ _GOAL_RUNS = 32
 processes free up: a workload's minimal-control checks cost what its paths do not tell
 (at 10k, one of two static runs took ~4x the other's time: docs/performance.md)."""
 
-GOAL_FORK_GROWTH = 1.4
+GOAL_FORK_GROWTH = 1.6
 """With goals, ``workers="auto"`` counts this process this much larger than it is once the
-analysis is built: its processes fork after the path search, and a review measured it
-1.18x and 1.35x larger at the two forks of the CLI's JSON with ``--goal`` (2k workloads:
-docs/scaling.md, "How many workers ``auto`` forks")."""
+analysis is built: its processes fork after the path search. Measured at the two forks of
+the CLI's JSON with ``--goal`` (synthetic clusters): 1.14x and 1.31x at 1k workloads,
+1.29x and 1.54x at 10k; two processes at 10k took 1,248 MB against 424 MB at the count,
+what 1.6 with :data:`attackmap._fork.WORKER_SHARE` and ``GROWTH_SHARE`` allow with 15% to
+spare (docs/scaling.md, "How many workers ``auto`` forks")."""
 
 MAX_EXACT_CANDIDATES = 24
 """Beyond this many candidate controls, minimal_controls falls back to a greedy cover."""
