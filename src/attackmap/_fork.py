@@ -283,8 +283,9 @@ def auto_workers(resident: int | None = None) -> int:
     """How many processes ``workers="auto"`` means: the available CPUs, at most
     :data:`MAX_WORKERS`; given ``resident`` (this process's resident bytes, what the
     workers will share), no more than the memory available holds (:func:`available_memory`,
-    :data:`WORKER_SHARE` per worker, :data:`GROWTH_SHARE` for this one): ``auto`` never
-    forks into an out-of-memory kill what one process would finish."""
+    :data:`WORKER_SHARE` per worker, :data:`GROWTH_SHARE` for this one: estimates, measured
+    on synthetic clusters), so that ``auto`` does not fork into an out-of-memory kill what
+    one process would finish."""
     cpus = min(available_cpus(), MAX_WORKERS)
     if cpus == 1 or not resident or resident <= 0:
         return cpus

@@ -273,7 +273,6 @@ class Analyzer:
             self._pss_levels = {wf.key: pss_levels(wf.workload) for wf in fb.workloads}
             fb = replace(fb, workloads=tuple(replace(wf, manifest=None) for wf in fb.workloads))
             self._inventory = self.documents = None
-            del inventory
         self.fb = fb
         # what each step's instances need of their scope's facts (every graph's)
         self._needs: dict[str, Needs] = {}
@@ -1359,7 +1358,7 @@ class ReportWriter:
             del positions
             reached = analyzer._reached(tid for _wf, tids in found for tid in tids)
             techniques = {tid: (r.technique, r.severity) for tid, r in reached.items()}
-            tables = DocumentTables(made, techniques)
+            tables = DocumentTables(made, techniques, controls=controls)
             del made
             mine, _steps = kept.pop(0)
 

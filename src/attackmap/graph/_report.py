@@ -654,13 +654,15 @@ class DocumentTables(ElementTexts):
         steps: Sequence[AnyStep],
         techniques: Mapping[str, tuple[Technique, str]],
         positions: dict[int, int] | None = None,
+        controls: Sequence[str] | None = None,
     ) -> None:
+        """``controls``: the steps' ``broken_by`` sorted, where the caller has them."""
         self.steps = steps
         # a path step's position by the object's identity (the tables' owner holds every
         # step, so ids stay unique while the tables live)
         super().__init__(
             {id(s): i for i, s in enumerate(steps)} if positions is None else positions,
-            sorted({c for s in steps for c in s.broken_by}),
+            sorted({c for s in steps for c in s.broken_by}) if controls is None else controls,
         )
         self.files: dict[str, int] = {}
         self.evidence: dict[tuple[int, int | None, str, str], int] = {}
