@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "attackmap._resources",
         "attackmap._version",
         "attackmap._gc",
+        "attackmap._malloc",
         "attackmap._fork",
         "attackmap._args",
         "attackmap._jsontext",

@@ -165,7 +165,12 @@ def console_main() -> None:
     Once the command is done the process only exits: every object left is frozen
     (:func:`gc.freeze`), so that the interpreter's collections at shutdown do not walk the
     whole heap once more (~5% of a cold ``analyze`` of one manifest); module teardown
-    still closes what is open."""
+    still closes what is open. Before it starts, freed large blocks are set to go back to
+    the system (:func:`attackmap._malloc.return_large_blocks`: the process is the
+    command's, its peak memory lower)."""
+    from attackmap._malloc import return_large_blocks
+
+    return_large_blocks()
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -1,0 +1,49 @@
+"""Large blocks go back to the system when freed (glibc), in the console script's process.
+
+CPython takes objects up to 512 bytes from its own arenas and everything larger from the C
+library's ``malloc``: lists and dicts of a whole cluster's nodes (an analysis' path tables
+hold a distance per node: ~2.6 MB each at 10k workloads), the report's text. glibc serves a
+block of 128 KiB or more with its own ``mmap`` and unmaps it when freed, but each such free
+raises that threshold to the block's size (up to 32 MiB): after the first table is freed,
+the next ones come from the heap, and freed they leave holes that stay resident while
+smaller blocks sit above them. At the 10k synthetic cluster's path search glibc held
+~58 MB free that way, part of the peak. With the threshold fixed (``M_MMAP_THRESHOLD``,
+which also stops it moving), a block from :data:`THRESHOLD` up that a free hole cannot
+hold is mapped on its own, and unmapped when freed: measured, the CLI's peak 618 → 588 MB
+at 10k in the same time (``docs/performance.md``).
+
+A process-wide setting: only the console script sets it (the process is the command's
+own); a program that calls :func:`attackmap.cli.main` or the library keeps its own.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["THRESHOLD", "return_large_blocks"]
+
+#: Blocks from this size up are mapped on their own (glibc's default starts at 128 KiB and
+#: moves). 256 KiB: larger than any block of CPython's small-object arenas' own requests
+#: (their 1 MiB arenas are mapped already), small enough for every per-node table.
+THRESHOLD = 256 * 1024
+
+#: ``mallopt``'s parameter number (``<malloc.h>``).
+_M_MMAP_THRESHOLD = -3
+
+
+def return_large_blocks(threshold: int = THRESHOLD) -> bool:
+    """Fix glibc's mmap threshold at ``threshold`` bytes; whether it was set (``False``
+    elsewhere than Linux with glibc, where nothing changes)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes  # (~3 ms: only where it is used)
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc's own: musl's mallopt does nothing
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
