@@ -313,8 +313,17 @@ def test_the_kubehound_shared_pid_pods_have_no_credential_to_take() -> None:
     ("reader", "peer", "readable"),
     [
         ({"runAsUser": 1000}, {"runAsUser": 1000}, True),
-        ({"runAsUser": 1001}, {"runAsUser": 1000}, False),
-        ({"runAsUser": 0}, {"runAsUser": 1000}, False),  # root without CAP_SYS_PTRACE
+        # a setuid binary regains uid 0, whose CAP_SETUID and CAP_SETGID take the peer's ids
+        ({"runAsUser": 1001}, {"runAsUser": 1000}, True),
+        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}, False),
+        # root takes the peer's user and group as its file-system ids (setfsuid, setfsgid)
+        ({"runAsUser": 0}, {"runAsUser": 1000}, True),
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}, False),
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, False),
+        # as root, then the same user: the peer may hold no capability the reader lacks
+        ({"runAsUser": 1000}, {"runAsUser": 0}, True),
+        ({"runAsUser": 1000}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
+        ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {"runAsUser": 0}, False),
         ({"runAsUser": 0, "capabilities": {"add": ["SYS_PTRACE"]}}, {"runAsUser": 1000}, True),
         (
             {

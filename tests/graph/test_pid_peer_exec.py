@@ -72,8 +72,14 @@ def test_the_kubehound_pods_take_over_their_own_peers_only(catalogue: Catalogue)
     [
         ({}, {}, True),  # the images decide: root in both
         ({"runAsUser": 1000}, {"runAsUser": 1000}, True),  # the peer's own files
-        ({"runAsUser": 1001}, {"runAsUser": 1000}, False),  # the ptrace check refuses
-        ({"runAsUser": 0}, {"runAsUser": 1000}, False),  # root without CAP_SYS_PTRACE
+        # the ptrace check refuses another user without a way to uid 0
+        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}, False),
+        # a setuid binary regains uid 0, whose CAP_SETUID and CAP_SETGID take the peer's ids
+        ({"runAsUser": 1001}, {"runAsUser": 1000}, True),
+        # root takes the peer's user and group as its file-system ids (setfsuid, setfsgid)
+        ({"runAsUser": 0}, {"runAsUser": 1000}, True),
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}, False),
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, False),
         ({"runAsUser": 0, "capabilities": {"add": ["SYS_PTRACE"]}}, {"runAsUser": 1000}, True),
         ({"runAsUser": 0}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
         ({}, {"readOnlyRootFilesystem": True}, False),  # nothing to write
@@ -105,3 +111,33 @@ def test_an_init_container_is_no_target(catalogue: Catalogue) -> None:
     doc["spec"]["initContainers"] = [container("init")]
     (w,) = extract(load(doc)).workloads
     assert not any("pid_peer:exec" in c.facts for c in w.containers)
+
+
+def _techniques(doc: Doc) -> set[str]:
+    from attackmap import analyze
+
+    return {t.technique.id for w in analyze([doc]).workloads for t in w.techniques}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # root with the runtime's default capabilities takes the other's user first: the
+        # takeover a shared user gave stays (it was lost before setfsuid was modelled)
+        ({"runAsUser": 1000}, {"runAsUser": 0}),
+        ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {"runAsUser": 0}),
+        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1001}),
+        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 0}),
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 0}),
+    ],
+)
+def test_more_privilege_in_one_container_removes_no_technique(
+    before: Doc, after: Doc, catalogue: Catalogue
+) -> None:
+    peer = container("peer", runAsUser=1000)
+    low = pod("p", container("app", **before), peer)
+    high = pod("p", container("app", **after), peer)
+    assert _techniques(low) <= _techniques(high)
+    if reaches(low, catalogue, "app", "peer"):
+        assert reaches(high, catalogue, "app", "peer")
+    assert "T1080" in _techniques(high)

@@ -102,7 +102,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rootfs:rw": "the container's root filesystem is mounted read-write (securityContext.readOnlyRootFilesystem not true)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
-    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
+    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root, or a reader that may hold uid 0 with CAP_SETUID and CAP_SETGID usable, which takes the other's user and group as its file-system ids first; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
     # pod, base
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
@@ -782,23 +782,21 @@ def may_read_proc(
 
     It passes with CAP_SYS_PTRACE usable in ``reader``; otherwise both must run as the same
     user and, when that user is root, ``peer`` may hold no capability ``reader`` lacks. A
-    user the manifests leave to the image (no ``runAsUser``) may be the same one.
+    user the manifests leave to the image (no ``runAsUser``) may be the same one. A process
+    that may hold uid 0 (:data:`_MAY_BE_ROOT`) with CAP_SETUID and CAP_SETGID becomes
+    ``peer``'s user first: it takes that user and group as its file-system ids
+    (``setfsuid(2)``, ``setfsgid(2)``), which the check compares, and keeps its permitted
+    capabilities, which it compares too.
     """
     reader_caps = effective_capabilities(reader_facts)
-    usable = any(
-        f in reader_facts
-        for f in (
-            "privileged",
-            "uid_root",
-            "allow_privilege_escalation",
-            "allow_privilege_escalation:forced",
-        )
-    )
+    usable = any(f in reader_facts for f in _MAY_BE_ROOT)
     if usable and "SYS_PTRACE" in reader_caps:
         return True
     mine, theirs = reader.run_as_user, peer.run_as_user
     if mine is not None and theirs is not None and mine != theirs:
-        return False
+        if not (usable and reader_caps >= _SWITCH_IDS):
+            return False
+        mine = theirs  # as the peer's user
     if (mine if mine is not None else theirs) == 0:
         return effective_capabilities(peer_facts) <= reader_caps
     return True
@@ -829,6 +827,10 @@ _MAY_BE_ROOT = (
     "allow_privilege_escalation",
     "allow_privilege_escalation:forced",
 )
+
+#: The capabilities with which uid 0 takes any user's and group's ids (both in the
+#: runtime's default set).
+_SWITCH_IDS = frozenset({"SETUID", "SETGID"})
 
 
 def pid_takeover_peers(
