@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from attackmap.cli._inputs import LARGE_INPUT
+
 NIM = Path(__file__).resolve().parents[1] / "examples" / "nim" / "nim-deploy-default.yaml"
 
 
@@ -44,14 +46,18 @@ def mapped():
     kept = bytearray(1 << 20)
     return libc.mallinfo2().hblks - before
 first = mapped()
-if sys.argv[1] == "console":  # as the command starts (after it, holes in the heap serve)
+if sys.argv[1] in ("console", "main"):  # which analyses set it (called: recorded)
+    import attackmap._malloc
+    called = []
+    attackmap._malloc.return_large_blocks = lambda: called.append(True) or True
     import attackmap.cli
-    attackmap.cli.main = lambda: print(json.dumps([first, None, mapped()])) or 0
-    attackmap.cli.console_main()
-elif sys.argv[1] == "main":
-    from attackmap.cli import main
-    code = main(["analyze", sys.argv[2], "--format", "json", "-o", sys.argv[3]])
-    print(json.dumps([first, code, mapped()]))
+    argv = ["analyze", sys.argv[2], "--format", "json", "-o", sys.argv[3]]
+    if sys.argv[1] == "console":
+        sys.argv = ["attackmap", *argv]
+        import atexit
+        atexit.register(lambda: print(json.dumps([first, None, len(called)])))
+        attackmap.cli.console_main()
+    print(json.dumps([first, attackmap.cli.main(argv), len(called)]))
 else:
     from attackmap._malloc import return_large_blocks
     print(json.dumps([first, return_large_blocks(), mapped()]))
@@ -74,10 +80,17 @@ def test_a_freed_large_block_no_longer_raises_the_threshold() -> None:
 
 
 @needs_glibc
-def test_the_console_script_sets_it_and_main_does_not(tmp_path: Path) -> None:
-    assert _run("console") == [0, None, 1]
+def test_the_console_script_sets_it_before_a_large_input(tmp_path: Path) -> None:
+    out = str(tmp_path / "r.json")
+    # one manifest: ctypes is not imported for it
+    assert _run("console", str(NIM), out) == [0, None, 0]
+    # a directory (or a file of a megabyte or more): set before it is read
+    assert _run("console", str(NIM.parent), out) == [0, None, 1]
+    big = tmp_path / "big.yaml"
+    big.write_text(NIM.read_text() + "\n" + "# padding\n" * (LARGE_INPUT // 10 + 1))
+    assert _run("console", str(big), out) == [0, None, 1]
     # a program that calls main() keeps its allocator as it was
-    assert _run("main", str(NIM), str(tmp_path / "b.json")) == [0, 0, 0]
+    assert _run("main", str(NIM.parent), out) == [0, 0, 0]
 
 
 def test_elsewhere_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:

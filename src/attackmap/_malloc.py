@@ -13,7 +13,8 @@ hold is mapped on its own, and unmapped when freed: measured, the CLI's peak 618
 at 10k in the same time (``docs/performance.md``).
 
 A process-wide setting: only the console script sets it (the process is the command's
-own); a program that calls :func:`attackmap.cli.main` or the library keeps its own.
+own), before it reads a large input (:func:`attackmap.cli._inputs.own_allocator`); a
+program that calls :func:`attackmap.cli.main` or the library keeps its own.
 """
 
 from __future__ import annotations

@@ -159,18 +159,21 @@ def _main(argv: list[str]) -> int:
     return code
 
 
+#: Whether this process runs the console script (:func:`console_main`), not a program
+#: that calls :func:`main`.
+_console = False
+
+
 def console_main() -> None:
     """Entry point of the ``attackmap`` console script.
 
     Once the command is done the process only exits: every object left is frozen
     (:func:`gc.freeze`), so that the interpreter's collections at shutdown do not walk the
     whole heap once more (~5% of a cold ``analyze`` of one manifest); module teardown
-    still closes what is open. Before it starts, freed large blocks are set to go back to
-    the system (:func:`attackmap._malloc.return_large_blocks`: the process is the
-    command's, its peak memory lower)."""
-    from attackmap._malloc import return_large_blocks
-
-    return_large_blocks()
+    still closes what is open. The process is the command's own (:data:`_console`): a
+    command may set process-wide options (:func:`attackmap.cli._inputs.own_allocator`)."""
+    global _console
+    _console = True
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from attackmap.attack._models import parent_id, within_goals
-from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._inputs import add_input_options, own_allocator, report_input_errors
 from attackmap.cli._output import (
     add_out_dir,
     add_output,
@@ -329,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
     for accepted in config.accept:
         kb.technique(accepted.technique)  # an unknown id raises with suggestions
     paths = ["-" if p == "-" else p for p in args.paths]
+    own_allocator(paths)
     clusters: list[Any] = list(paths) if fleet else [paths]
     names = _cluster_names(paths) if fleet else [""]
     options: dict[str, Any] = {
