@@ -89,11 +89,13 @@ def _recordings(values: list[str] | None) -> dict[str, str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from attackmap.cli._inputs import own_allocator
     from attackmap.cli._output import write_files, write_text
     from attackmap.harden import harden
 
     fmt = output_format(args.format, args.output, SUFFIXES, "yaml")
     goals = [g.strip() for g in str(args.goal).split(",") if g.strip()]
+    own_allocator(args.paths)
     result = harden(
         args.paths,
         goals=goals,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._inputs import add_input_options, own_allocator, report_input_errors
 from attackmap.cli._output import TABLE_OR_JSON, ExamplesFormatter, add_output, output_format
 
 
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from attackmap.model._loader import SKIPPED_FILE, read_and_load
 
     fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
+    own_allocator(args.paths)
     _documents, inventory = read_and_load(  # as analyze: nothing to list is an error
         *args.paths,
         namespace=args.namespace,

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from attackmap.cli._inputs import add_input_options, report_input_errors
+from attackmap.cli._inputs import add_input_options, own_allocator, report_input_errors
 from attackmap.cli._output import (
     TABLE_OR_JSON,
     ExamplesFormatter,
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.format, args.output, TABLE_OR_JSON, "table")
     version = parse_version(args.policy_version)  # bad version: PSSError before reading
     # as analyze and inventory: nothing to evaluate is exit 2
+    own_allocator(args.paths)
     _documents, inventory = read_and_load(
         *args.paths, helm_values=args.values, helm_set=args.set, keep_going=args.keep_going
     )
