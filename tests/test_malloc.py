@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,8 +66,12 @@ else:
 
 
 def _run(*args: str, codes: tuple[int, ...] = (0,)) -> list[object]:
+    # glibc's own behaviour: no threshold set by the environment running the tests
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+    }
     done = subprocess.run(
-        [sys.executable, "-c", MAPPED, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", MAPPED, *args], capture_output=True, text=True, check=False, env=env
     )
     assert done.returncode in codes, done.stderr
     return list(json.loads(done.stdout.splitlines()[-1]))
@@ -112,3 +117,35 @@ def test_elsewhere_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(_malloc.sys, "platform", "darwin")
     assert _malloc.return_large_blocks() is False
+
+
+def test_without_ctypes_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Python built without _ctypes: the analysis goes on with glibc's own behaviour
+    from attackmap import _malloc
+
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # import ctypes raises ImportError
+    monkeypatch.setattr(_malloc.sys, "platform", "linux")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    assert _malloc.return_large_blocks() is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "tuned"),
+    [
+        ({}, False),
+        ({"MALLOC_MMAP_THRESHOLD_": "131072"}, True),
+        ({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=65536"}, True),
+        ({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}, False),
+    ],
+)
+def test_a_threshold_the_user_set_is_kept(
+    environ: dict[str, str], tuned: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attackmap import _malloc
+
+    assert _malloc._tuned(environ) is tuned
+    if tuned:  # (never reaches mallopt, in this process too)
+        for key, value in environ.items():
+            monkeypatch.setenv(key, value)
+        assert _malloc.return_large_blocks() is False

@@ -161,7 +161,7 @@ def _main(argv: list[str]) -> int:
 
 #: Whether this process runs the console script (:func:`console_main`), not a program
 #: that calls :func:`main`.
-_console = False
+_owns_process = False
 
 
 def console_main() -> None:
@@ -170,10 +170,10 @@ def console_main() -> None:
     Once the command is done the process only exits: every object left is frozen
     (:func:`gc.freeze`), so that the interpreter's collections at shutdown do not walk the
     whole heap once more (~5% of a cold ``analyze`` of one manifest); module teardown
-    still closes what is open. The process is the command's own (:data:`_console`): a
+    still closes what is open. The process is the command's own (:data:`_owns_process`): a
     command may set process-wide options (:func:`attackmap.cli._inputs.own_allocator`)."""
-    global _console
-    _console = True
+    global _owns_process
+    _owns_process = True
     code = main()
     gc.freeze()
     sys.exit(code)

@@ -73,7 +73,7 @@ def own_allocator(paths: Iterable[str]) -> bool:
     settings."""
     from attackmap import cli
 
-    if not cli._console:
+    if not cli._owns_process:
         return False
     for path in paths:
         try:
