@@ -79,7 +79,40 @@ def test_the_kubehound_pods_take_over_their_own_peers_only(catalogue: Catalogue)
         # root takes the peer's user and group as its file-system ids (setfsuid, setfsgid)
         ({"runAsUser": 0}, {"runAsUser": 1000}, True),
         ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}, False),
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, False),
+        # the groups the manifests set differ: CAP_SETGID takes the peer's (setfsgid)
+        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, True),
+        (
+            {"runAsUser": 0, "runAsGroup": 0, "capabilities": {"drop": ["SETGID"]}},
+            {"runAsUser": 1000, "runAsGroup": 1000},
+            False,
+        ),
+        ({"runAsUser": 0, "runAsGroup": 0}, {"runAsUser": 1000, "runAsGroup": 1000}, True),
+        (
+            {"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": False},
+            {"runAsUser": 1000, "runAsGroup": 2000},
+            False,  # the same user in another group: refused
+        ),
+        ({"runAsUser": 1000, "runAsGroup": 1000}, {"runAsUser": 1000, "runAsGroup": 2000}, True),
+        # the peer's user left to the image may be another than root: root takes it
+        ({"runAsUser": 0}, {"capabilities": {"add": ["NET_ADMIN"]}}, True),
+        (
+            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
+            {"capabilities": {"add": ["NET_ADMIN"]}},
+            False,
+        ),
+        # a root peer: through a setuid binary, no CAP_SETUID needed (but no capability
+        # the peer holds may be missing)
+        (
+            {"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}},
+            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
+            True,
+        ),
+        ({"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 0}, False),
+        (
+            {"runAsUser": 1000, "runAsNonRoot": True, "allowPrivilegeEscalation": False},
+            {"runAsUser": 0},
+            False,
+        ),
         ({"runAsUser": 0, "capabilities": {"add": ["SYS_PTRACE"]}}, {"runAsUser": 1000}, True),
         ({"runAsUser": 0}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
         ({}, {"readOnlyRootFilesystem": True}, False),  # nothing to write
@@ -122,22 +155,140 @@ def _techniques(doc: Doc) -> set[str]:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
+        # (app, peer) before, then with one of them given more privilege
         # root with the runtime's default capabilities takes the other's user first: the
         # takeover a shared user gave stays (it was lost before setfsuid was modelled)
-        ({"runAsUser": 1000}, {"runAsUser": 0}),
-        ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {"runAsUser": 0}),
-        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1001}),
-        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 0}),
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 0}),
+        (({"runAsUser": 1000}, {"runAsUser": 1000}), ({"runAsUser": 0}, {"runAsUser": 1000})),
+        (
+            ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}),
+            ({"runAsUser": 0}, {"runAsUser": 1000}),
+        ),
+        (
+            ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}),
+            ({"runAsUser": 1001}, {"runAsUser": 1000}),
+        ),
+        (
+            ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}),
+            ({"runAsUser": 0}, {"runAsUser": 1000}),
+        ),
+        # the peer raised to root: the app reaches uid 0 through a setuid binary, and needs
+        # no CAP_SETUID for the same user
+        (
+            (
+                {"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}},
+                {
+                    "runAsUser": 1000,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            ),
+            (
+                {"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}},
+                {
+                    "runAsUser": 0,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            ),
+        ),
+        # a peer whose user the image decides may be another than root
+        (
+            (
+                {"runAsUser": 1000, "allowPrivilegeEscalation": False},
+                {"capabilities": {"add": ["NET_ADMIN"]}},
+            ),
+            ({"runAsUser": 0}, {"capabilities": {"add": ["NET_ADMIN"]}}),
+        ),
     ],
 )
 def test_more_privilege_in_one_container_removes_no_technique(
-    before: Doc, after: Doc, catalogue: Catalogue
+    before: tuple[Doc, Doc], after: tuple[Doc, Doc], catalogue: Catalogue
 ) -> None:
-    peer = container("peer", runAsUser=1000)
-    low = pod("p", container("app", **before), peer)
-    high = pod("p", container("app", **after), peer)
+    low = pod("p", container("app", **before[0]), container("peer", **before[1]))
+    high = pod("p", container("app", **after[0]), container("peer", **after[1]))
     assert _techniques(low) <= _techniques(high)
-    if reaches(low, catalogue, "app", "peer"):
-        assert reaches(high, catalogue, "app", "peer")
-    assert "T1080" in _techniques(high)
+    assert reaches(high, catalogue, "app", "peer")
+
+
+# -- the model against a small model of the kernel's check ---------------------------------
+#
+# A container's security context in the lattice below: its user (runAsUser), whether
+# allowPrivilegeEscalation is left true, its capabilities, privileged. The groups are left
+# to the images (they may be the same). The kernel's PTRACE_MODE_READ_FSCREDS check, as
+# ptrace(2) gives it: CAP_SYS_PTRACE, or the caller's file-system user and group equal to
+# the target's and, when that user is root, the target's permitted capabilities within
+# the caller's effective ones. A process that reaches uid 0 (runAsUser 0, a setuid binary
+# while escalation is allowed, privileged) may setfsuid/setfsgid to any user and group
+# with CAP_SETUID/CAP_SETGID; a process of another user than root holds no capability.
+
+_USERS = (1000, 0)
+_CAPS = ("drop ALL", "drop SETUID", "drop SETGID", "default", "add SYS_PTRACE")
+_LATTICE = [
+    (user, escalation, caps, privileged)
+    for user in _USERS
+    for escalation in (False, True)
+    for caps in _CAPS
+    for privileged in (False, True)
+    if escalation or not privileged  # the API refuses privileged without escalation
+]
+
+
+def _context(ctx: tuple[int, bool, str, bool]) -> dict[str, Any]:
+    user, escalation, caps, privileged = ctx
+    sc: dict[str, Any] = {"runAsUser": user, "allowPrivilegeEscalation": escalation}
+    verb, _, cap = caps.partition(" ")
+    if verb in ("drop", "add"):
+        sc["capabilities"] = {verb: [cap]}
+    if privileged:
+        sc["privileged"] = True
+    return sc
+
+
+def _kernel_caps(ctx: tuple[int, bool, str, bool]) -> frozenset[str]:
+    """The capabilities of the container's processes as root."""
+    from attackmap.graph._facts import DEFAULT_CAPABILITIES, LINUX_CAPABILITIES
+
+    _user, _escalation, caps, privileged = ctx
+    verb, _, cap = caps.partition(" ")
+    if privileged:
+        return frozenset(LINUX_CAPABILITIES)
+    if verb == "drop":
+        return frozenset() if cap == "ALL" else DEFAULT_CAPABILITIES - {cap}
+    return DEFAULT_CAPABILITIES | ({cap} if verb == "add" else set())
+
+
+def _kernel_reads(r: tuple[int, bool, str, bool], p: tuple[int, bool, str, bool]) -> bool:
+    if r[0] != 0 and r[0] == p[0]:
+        return True  # the same user, not root: the target holds no capability
+    if not (r[0] == 0 or r[1] or r[3]):
+        return False  # no way to uid 0
+    caps = _kernel_caps(r)
+    if "SYS_PTRACE" in caps:
+        return True
+    if p[0] == 0:
+        return _kernel_caps(p) <= caps
+    return "SETUID" in caps  # (the groups left to the images: setfsgid or the same)
+
+
+def test_the_ptrace_check_is_the_kernels_over_every_pair_of_contexts() -> None:
+    """Every ordered pair of 30 contexts in one pod: ``pid_peer:exec`` (a container may
+    write the other's root filesystem: the check, then uid 0 or the other's own user) and
+    ``pid_peer:env_credential`` (it may read the other's environment) where the kernel's
+    check passes, and nowhere else; monotonicity then holds where the kernel's does."""
+    pairs = [(a, b) for a in _LATTICE for b in _LATTICE]
+    docs = []
+    for i, (a, b) in enumerate(pairs):
+        peer = container("b", **_context(b))
+        peer["env"] = [{"name": "HF_TOKEN", "value": "hf_abcdefghijklmnopqrstuvwxyzABCD"}]
+        docs.append(pod(f"p{i}", container("a", **_context(a)), peer))
+    wrong = []
+    for w in extract(load(*docs)).workloads:
+        a, b = pairs[int(w.key.rpartition("/p")[2])]
+        facts = {c.name: c.facts for c in w.containers}
+        reads = _kernel_reads(a, b)
+        writes = reads and (a[0] == 0 or a[1] or a[3] or a[0] == b[0])
+        if ("pid_peer:env_credential" in facts["a"]) is not reads:
+            wrong.append(("reads", a, b, reads))
+        if ("pid_peer:exec" in facts["a"]) is not writes:
+            wrong.append(("writes", a, b, writes))
+    assert not wrong, wrong[:10]

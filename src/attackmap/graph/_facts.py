@@ -102,7 +102,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rootfs:rw": "the container's root filesystem is mounted read-write (securityContext.readOnlyRootFilesystem not true)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
-    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root, or a reader that may hold uid 0 with CAP_SETUID and CAP_SETGID usable, which takes the other's user and group as its file-system ids first; exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
+    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root, or a reader that may hold uid 0 (through a setuid binary too) with CAP_SETUID and CAP_SETGID usable, which takes the other's user and group as its file-system ids first (the groups compared where the manifests set both); exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
     # pod, base
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
@@ -406,6 +406,7 @@ class ContainerShape:
     kind: str
     run_as_user: int | None
     read_only_root_filesystem: bool
+    run_as_group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -428,7 +429,9 @@ def workload_shape(w: Workload) -> WorkloadShape:
     return WorkloadShape(
         w.pod.service_account_name,
         tuple(
-            ContainerShape(c.name, c.kind, c.run_as_user, c.read_only_root_filesystem)
+            ContainerShape(
+                c.name, c.kind, c.run_as_user, c.read_only_root_filesystem, c.run_as_group
+            )
             for c in w.pod.containers
         ),
         served_ports(w),
@@ -770,6 +773,8 @@ class RunsAs(Protocol):
     @property
     def run_as_user(self) -> int | None: ...
     @property
+    def run_as_group(self) -> int | None: ...
+    @property
     def read_only_root_filesystem(self) -> bool: ...
 
 
@@ -780,26 +785,34 @@ def may_read_proc(
     ``/proc/<pid>/root`` of a process of ``peer`` once both see each other (a shared PID
     namespace): the kernel's ptrace read check (``PTRACE_MODE_READ_FSCREDS``).
 
-    It passes with CAP_SYS_PTRACE usable in ``reader``; otherwise both must run as the same
-    user and, when that user is root, ``peer`` may hold no capability ``reader`` lacks. A
-    user the manifests leave to the image (no ``runAsUser``) may be the same one. A process
-    that may hold uid 0 (:data:`_MAY_BE_ROOT`) with CAP_SETUID and CAP_SETGID becomes
-    ``peer``'s user first: it takes that user and group as its file-system ids
-    (``setfsuid(2)``, ``setfsgid(2)``), which the check compares, and keeps its permitted
-    capabilities, which it compares too.
+    It passes with CAP_SYS_PTRACE usable in ``reader``. Otherwise it compares the reader's
+    file-system user and group with the peer's user and group, and when that user is root
+    the peer's permitted capabilities with the reader's effective ones (none may be
+    missing). A user or group the manifests leave to the image may be the same one; the
+    peer's may be root or another. A process that may hold uid 0 (:data:`_MAY_BE_ROOT`:
+    held, or through a setuid binary) is root for the check, and takes any user as its
+    file-system user with CAP_SETUID (``setfsuid(2)``), any group with CAP_SETGID
+    (``setfsgid(2)``): as another user than root it compares no capability, since a peer
+    running as another user than root holds none.
     """
     reader_caps = effective_capabilities(reader_facts)
     usable = any(f in reader_facts for f in _MAY_BE_ROOT)
     if usable and "SYS_PTRACE" in reader_caps:
         return True
+    mine_g, theirs_g = reader.run_as_group, peer.run_as_group
+    other_group = mine_g is not None and theirs_g is not None and mine_g != theirs_g
+    if other_group and not (usable and "SETGID" in reader_caps):
+        return False
     mine, theirs = reader.run_as_user, peer.run_as_user
-    if mine is not None and theirs is not None and mine != theirs:
-        if not (usable and reader_caps >= _SWITCH_IDS):
-            return False
-        mine = theirs  # as the peer's user
-    if (mine if mine is not None else theirs) == 0:
-        return effective_capabilities(peer_facts) <= reader_caps
-    return True
+    if theirs != 0:  # (or the image's, which may be another user than root)
+        # the same user (one the image decides may be), or any through uid 0's CAP_SETUID
+        if mine is None or mine == theirs or (theirs is None and mine != 0):
+            return True
+        if usable and "SETUID" in reader_caps:
+            return True
+    if theirs in (0, None):  # root, the peer's permitted capabilities compared
+        return usable and effective_capabilities(peer_facts) <= reader_caps
+    return False
 
 
 def may_write_proc_root(
@@ -827,10 +840,6 @@ _MAY_BE_ROOT = (
     "allow_privilege_escalation",
     "allow_privilege_escalation:forced",
 )
-
-#: The capabilities with which uid 0 takes any user's and group's ids (both in the
-#: runtime's default set).
-_SWITCH_IDS = frozenset({"SETUID", "SETGID"})
 
 
 def pid_takeover_peers(
