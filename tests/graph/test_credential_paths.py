@@ -10,6 +10,7 @@ import itertools
 from typing import Any
 
 import pytest
+from tests.graph.ptrace_cases import PTRACE_CASES
 
 from attackmap.attack import load_attack
 from attackmap.graph import analyze
@@ -312,52 +313,11 @@ def test_the_kubehound_shared_pid_pods_have_no_credential_to_take() -> None:
 @pytest.mark.parametrize(
     ("reader", "peer", "readable"),
     [
-        ({"runAsUser": 1000}, {"runAsUser": 1000}, True),
-        # a setuid binary regains uid 0, whose CAP_SETUID and CAP_SETGID take the peer's ids
-        ({"runAsUser": 1001}, {"runAsUser": 1000}, True),
-        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}, False),
-        # root takes the peer's user and group as its file-system ids (setfsuid, setfsgid)
-        ({"runAsUser": 0}, {"runAsUser": 1000}, True),
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}, False),
-        # the groups the manifests set differ: CAP_SETGID takes the peer's (setfsgid)
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, True),
-        (
-            {"runAsUser": 0, "runAsGroup": 0, "capabilities": {"drop": ["SETGID"]}},
-            {"runAsUser": 1000, "runAsGroup": 1000},
-            False,
-        ),
-        ({"runAsUser": 0, "runAsGroup": 0}, {"runAsUser": 1000, "runAsGroup": 1000}, True),
-        (
-            {"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": False},
-            {"runAsUser": 1000, "runAsGroup": 2000},
-            False,  # the same user in another group: refused
-        ),
-        ({"runAsUser": 1000, "runAsGroup": 1000}, {"runAsUser": 1000, "runAsGroup": 2000}, True),
-        # the peer's user left to the image may be another than root: root takes it
-        ({"runAsUser": 0}, {"capabilities": {"add": ["NET_ADMIN"]}}, True),
-        (
-            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
-            {"capabilities": {"add": ["NET_ADMIN"]}},
-            False,
-        ),
-        # a root peer: through a setuid binary, no CAP_SETUID needed (but no capability
-        # the peer holds may be missing)
-        (
-            {"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}},
-            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
-            True,
-        ),
-        ({"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 0}, False),
-        (
-            {"runAsUser": 1000, "runAsNonRoot": True, "allowPrivilegeEscalation": False},
-            {"runAsUser": 0},
-            False,
-        ),
+        *PTRACE_CASES,
         # as root, then the same user: the peer may hold no capability the reader lacks
         ({"runAsUser": 1000}, {"runAsUser": 0}, True),
         ({"runAsUser": 1000}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
         ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {"runAsUser": 0}, False),
-        ({"runAsUser": 0, "capabilities": {"add": ["SYS_PTRACE"]}}, {"runAsUser": 1000}, True),
         (
             {
                 "runAsUser": 1001,
@@ -377,7 +337,6 @@ def test_the_kubehound_shared_pid_pods_have_no_credential_to_take() -> None:
             True,  # a setuid binary regains the capability
         ),
         ({"runAsUser": 0}, {"runAsUser": 0}, True),
-        ({"runAsUser": 0}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
         ({"runAsUser": 0, "privileged": True}, {"runAsUser": 0, "privileged": True}, True),
         ({}, {}, True),  # the images decide: they may run as one user
         ({}, {"runAsUser": 1000}, True),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.graph.ptrace_cases import PTRACE_CASES
 
 from attackmap.attack import load_attack
 from attackmap.graph._catalogue import Catalogue, load_catalogue
@@ -70,51 +71,8 @@ def test_the_kubehound_pods_take_over_their_own_peers_only(catalogue: Catalogue)
 @pytest.mark.parametrize(
     ("writer", "peer", "takes_over"),
     [
+        *PTRACE_CASES,
         ({}, {}, True),  # the images decide: root in both
-        ({"runAsUser": 1000}, {"runAsUser": 1000}, True),  # the peer's own files
-        # the ptrace check refuses another user without a way to uid 0
-        ({"runAsUser": 1001, "allowPrivilegeEscalation": False}, {"runAsUser": 1000}, False),
-        # a setuid binary regains uid 0, whose CAP_SETUID and CAP_SETGID take the peer's ids
-        ({"runAsUser": 1001}, {"runAsUser": 1000}, True),
-        # root takes the peer's user and group as its file-system ids (setfsuid, setfsgid)
-        ({"runAsUser": 0}, {"runAsUser": 1000}, True),
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 1000}, False),
-        # the groups the manifests set differ: CAP_SETGID takes the peer's (setfsgid)
-        ({"runAsUser": 0, "capabilities": {"drop": ["SETGID"]}}, {"runAsUser": 1000}, True),
-        (
-            {"runAsUser": 0, "runAsGroup": 0, "capabilities": {"drop": ["SETGID"]}},
-            {"runAsUser": 1000, "runAsGroup": 1000},
-            False,
-        ),
-        ({"runAsUser": 0, "runAsGroup": 0}, {"runAsUser": 1000, "runAsGroup": 1000}, True),
-        (
-            {"runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": False},
-            {"runAsUser": 1000, "runAsGroup": 2000},
-            False,  # the same user in another group: refused
-        ),
-        ({"runAsUser": 1000, "runAsGroup": 1000}, {"runAsUser": 1000, "runAsGroup": 2000}, True),
-        # the peer's user left to the image may be another than root: root takes it
-        ({"runAsUser": 0}, {"capabilities": {"add": ["NET_ADMIN"]}}, True),
-        (
-            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
-            {"capabilities": {"add": ["NET_ADMIN"]}},
-            False,
-        ),
-        # a root peer: through a setuid binary, no CAP_SETUID needed (but no capability
-        # the peer holds may be missing)
-        (
-            {"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}},
-            {"runAsUser": 0, "capabilities": {"drop": ["SETUID"]}},
-            True,
-        ),
-        ({"runAsUser": 1000, "capabilities": {"drop": ["SETUID"]}}, {"runAsUser": 0}, False),
-        (
-            {"runAsUser": 1000, "runAsNonRoot": True, "allowPrivilegeEscalation": False},
-            {"runAsUser": 0},
-            False,
-        ),
-        ({"runAsUser": 0, "capabilities": {"add": ["SYS_PTRACE"]}}, {"runAsUser": 1000}, True),
-        ({"runAsUser": 0}, {"runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}, False),
         ({}, {"readOnlyRootFilesystem": True}, False),  # nothing to write
         ({"readOnlyRootFilesystem": True}, {}, True),  # the writer's own root does not matter
         (
