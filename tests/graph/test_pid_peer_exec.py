@@ -232,7 +232,7 @@ def test_the_ptrace_check_is_the_kernels_over_every_pair_of_contexts() -> None:
     """Every ordered pair of 30 contexts in one pod: ``pid_peer:exec`` (a container may
     write the other's root filesystem: the check, then uid 0 or the other's own user) and
     ``pid_peer:env_credential`` (it may read the other's environment) where the kernel's
-    check passes, and nowhere else; monotonicity then holds where the kernel's does."""
+    check passes, and nowhere else (where the kernel's check is monotone, so are the facts)."""
     pairs = [(a, b) for a in _LATTICE for b in _LATTICE]
     docs = []
     for i, (a, b) in enumerate(pairs):
@@ -250,3 +250,136 @@ def test_the_ptrace_check_is_the_kernels_over_every_pair_of_contexts() -> None:
         if ("pid_peer:exec" in facts["a"]) is not writes:
             wrong.append(("writes", a, b, writes))
     assert not wrong, wrong[:10]
+
+
+# -- the check itself against processes the kernel would run -------------------------------
+#
+# Independent of the rule's reasoning: every concrete user and group an image may choose
+# where the manifests leave them (runAsNonRoot: never uid 0), every credential state a
+# process of the reader can reach (its own; uid 0 through a setuid binary where escalation
+# is allowed; then any file-system user with CAP_SETUID and any group with CAP_SETGID),
+# and the kernel's comparison: CAP_SYS_PTRACE in the reader's effective set, or equal
+# file-system user and group with the peer's permitted capabilities within the reader's
+# effective ones (a process of another user than root holds none).
+
+_RUNTIME_DEFAULT = frozenset(
+    [
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    ]
+)
+_CANDIDATE_USERS = (0, 1000, 1001)
+_CANDIDATE_GROUPS = (0, 1000, 2000)
+_MODES = (  # (allowPrivilegeEscalation, capabilities, privileged)
+    (False, "drop ALL", False),
+    (False, "drop SETUID", False),
+    (False, "drop SETGID", False),
+    (False, "default", False),
+    (True, "default", False),
+    (True, "drop SETUID", False),
+    (True, "default", True),
+)
+_WIDE = [
+    (user, group, mode)
+    for user in (None, "non-root", 0, 1000, 1001)
+    for group in (None, 1000, 2000)
+    for mode in _MODES
+]
+
+
+def _wide_context(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> dict[str, Any]:
+    user, group, (escalation, caps, privileged) = ctx
+    sc: dict[str, Any] = {"allowPrivilegeEscalation": escalation}
+    if user == "non-root":
+        sc["runAsNonRoot"] = True
+    elif user is not None:
+        sc["runAsUser"] = user
+    if group is not None:
+        sc["runAsGroup"] = group
+    verb, _, cap = caps.partition(" ")
+    if verb == "drop":
+        sc["capabilities"] = {"drop": [cap]}
+    if privileged:
+        sc["privileged"] = True
+    return sc
+
+
+def _bounding(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> frozenset[str]:
+    from attackmap.graph._facts import LINUX_CAPABILITIES
+
+    _user, _group, (_escalation, caps, privileged) = ctx
+    if privileged:
+        return frozenset(LINUX_CAPABILITIES)
+    verb, _, cap = caps.partition(" ")
+    if verb == "drop":
+        return frozenset() if cap == "ALL" else _RUNTIME_DEFAULT - {cap}
+    return _RUNTIME_DEFAULT
+
+
+def _processes(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> list[tuple[int, int]]:
+    """The (uid, gid) the container's process may run as."""
+    user, group, _mode = ctx
+    users = [u for u in _CANDIDATE_USERS if u != 0] if user == "non-root" else None
+    return [
+        (u, g)
+        for u in (users if users is not None else [user] if user is not None else _CANDIDATE_USERS)
+        for g in ([group] if group is not None else _CANDIDATE_GROUPS)
+    ]
+
+
+def _credentials(
+    ctx: tuple[Any, Any, tuple[bool, str, bool]], uid: int, gid: int
+) -> set[tuple[int, int, frozenset[str]]]:
+    """The (file-system uid, gid, effective capabilities) a process of (uid, gid) reaches."""
+    bounding = _bounding(ctx)
+    escalation = ctx[2][0] or ctx[2][2]
+    roots = [gid] if uid == 0 or escalation else []  # uid 0: held, or a setuid binary
+    states = {(uid, gid, bounding if uid == 0 else frozenset())}
+    for g in roots:
+        users = _CANDIDATE_USERS if "SETUID" in bounding else (0,)
+        groups = _CANDIDATE_GROUPS if "SETGID" in bounding else (g,)
+        for u in users:
+            for fg in groups:
+                states.add((u, fg, bounding))  # (file-system capabilities aside)
+    return states
+
+
+def _kernel_passes(reader: Any, peer: Any) -> bool:
+    for uid, gid in _processes(reader):
+        for fsuid, fsgid, caps in _credentials(reader, uid, gid):
+            if "SYS_PTRACE" in caps:
+                return True
+            for puid, pgid in _processes(peer):
+                permitted = _bounding(peer) if puid == 0 else frozenset()
+                if (fsuid, fsgid) == (puid, pgid) and permitted <= caps:
+                    return True
+    return False
+
+
+def test_the_check_is_the_kernels_over_users_and_groups_left_to_the_images() -> None:
+    from attackmap.graph._facts import DEFAULT_CAPABILITIES, may_read_proc
+
+    assert frozenset(DEFAULT_CAPABILITIES) == _RUNTIME_DEFAULT
+    docs = [pod(f"p{i}", container("c", **_wide_context(ctx))) for i, ctx in enumerate(_WIDE)]
+    found = {}
+    for w in extract(load(*docs)).workloads:
+        found[int(w.key.rpartition("/p")[2])] = (w.shape.containers[0], w.containers[0].facts)
+    wrong = []
+    for i, reader in enumerate(_WIDE):
+        for j, peer in enumerate(_WIDE):
+            model = may_read_proc(*found[i], *found[j])
+            if model is not _kernel_passes(reader, peer):
+                wrong.append((reader, peer, model))
+    assert not wrong, (len(wrong), wrong[:6])

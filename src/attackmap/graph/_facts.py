@@ -102,7 +102,7 @@ FACT_FAMILIES: dict[str, str] = {
     "rootfs:rw": "the container's root filesystem is mounted read-write (securityContext.readOnlyRootFilesystem not true)",
     # container, base: the AI system (attackmap.graph._facts_ai)
     **AI_FACT_FAMILIES,
-    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root, or a reader that may hold uid 0 (through a setuid binary too) with CAP_SETUID and CAP_SETGID usable, which takes the other's user and group as its file-system ids first (the groups compared where the manifests set both); exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
+    "pid_peer:*": "another running container of the pod holds credentials (env_credential: env:credential; secret_mount: a mounted Secret) and this one's processes could read its /proc/<pid>/environ and /proc/<pid>/root if the PID namespace were shared: CAP_SYS_PTRACE usable, or the same user (one the image decides counts) with no capability the reader lacks when that user is root, or a reader that may hold uid 0 (through a setuid binary too) with CAP_SETUID usable, which takes the other's user as its file-system user first (the groups compared where the manifests set both: CAP_SETGID takes the other's); exec: this one could also write another running container's root filesystem through /proc/<pid>/root (that check, the other's root filesystem not read-only, and this one root or the other's user)",
     # pod, base
     "host_pid": "hostPID: true",
     "host_network": "hostNetwork: true",
@@ -789,29 +789,30 @@ def may_read_proc(
     file-system user and group with the peer's user and group, and when that user is root
     the peer's permitted capabilities with the reader's effective ones (none may be
     missing). A user or group the manifests leave to the image may be the same one; the
-    peer's may be root or another. A process that may hold uid 0 (:data:`_MAY_BE_ROOT`:
-    held, or through a setuid binary) is root for the check, and takes any user as its
-    file-system user with CAP_SETUID (``setfsuid(2)``), any group with CAP_SETGID
-    (``setfsgid(2)``): as another user than root it compares no capability, since a peer
-    running as another user than root holds none.
+    peer's user may be root where its facts say so (``uid_root``: not under
+    ``runAsNonRoot``), else another. The reader passes as its own user and group, or as
+    uid 0 where it may hold it (:data:`_MAY_BE_ROOT`: held, or through a setuid binary),
+    which takes any user as its file-system user with CAP_SETUID (``setfsuid(2)``) and any
+    group with CAP_SETGID (``setfsgid(2)``): as another user than root it compares no
+    capability, since a peer running as another user than root holds none.
     """
     reader_caps = effective_capabilities(reader_facts)
     usable = any(f in reader_facts for f in _MAY_BE_ROOT)
     if usable and "SYS_PTRACE" in reader_caps:
         return True
-    mine_g, theirs_g = reader.run_as_group, peer.run_as_group
-    other_group = mine_g is not None and theirs_g is not None and mine_g != theirs_g
-    if other_group and not (usable and "SETGID" in reader_caps):
-        return False
     mine, theirs = reader.run_as_user, peer.run_as_user
-    if theirs != 0:  # (or the image's, which may be another user than root)
-        # the same user (one the image decides may be), or any through uid 0's CAP_SETUID
-        if mine is None or mine == theirs or (theirs is None and mine != 0):
+    mine_g, theirs_g = reader.run_as_group, peer.run_as_group
+    same_group = mine_g is None or theirs_g is None or mine_g == theirs_g
+    any_group = same_group or "SETGID" in reader_caps  # (as uid 0)
+    if theirs != 0:  # the peer as another user than root (its own, or its image's)
+        # as the reader's own user (one the image decides may be the peer's), in its group
+        if same_group and (mine is None or mine == theirs or (theirs is None and mine != 0)):
             return True
-        if usable and "SETUID" in reader_caps:
+        # as uid 0 taking the peer's user, and its group
+        if usable and "SETUID" in reader_caps and any_group:
             return True
-    if theirs in (0, None):  # root, the peer's permitted capabilities compared
-        return usable and effective_capabilities(peer_facts) <= reader_caps
+    if theirs == 0 or (theirs is None and "uid_root" in peer_facts):  # the peer as root
+        return usable and any_group and effective_capabilities(peer_facts) <= reader_caps
     return False
 
 
