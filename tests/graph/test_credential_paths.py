@@ -338,6 +338,20 @@ def test_the_kubehound_shared_pid_pods_have_no_credential_to_take() -> None:
         ),
         ({"runAsUser": 0}, {"runAsUser": 0}, True),
         ({"runAsUser": 0, "privileged": True}, {"runAsUser": 0, "privileged": True}, True),
+        # CAP_SYS_PTRACE alone passes the check, but environ is 0400 and the other user's
+        (
+            {"runAsUser": 0, "capabilities": {"drop": ["ALL"], "add": ["SYS_PTRACE"]}},
+            {"runAsUser": 1000},
+            False,
+        ),
+        (
+            {
+                "runAsUser": 0,
+                "capabilities": {"drop": ["ALL"], "add": ["SYS_PTRACE", "DAC_READ_SEARCH"]},
+            },
+            {"runAsUser": 1000},
+            True,
+        ),
         ({}, {}, True),  # the images decide: they may run as one user
         ({}, {"runAsUser": 1000}, True),
     ],
@@ -426,3 +440,28 @@ def test_sharing_the_pid_namespace_never_removes_a_technique(paths: tuple[str, .
     less = techniques(multi_hostpath_pod(paths, share=False))
     more = techniques(multi_hostpath_pod(paths, share=True))
     assert less <= more, sorted(less - more)
+
+
+def test_a_secret_mount_is_read_through_the_root_where_environ_is_not() -> None:
+    # CAP_SYS_PTRACE alone: /proc/<pid>/root opens (the Secret's files are 0644 by
+    # default), /proc/<pid>/environ (0400, the other user's) does not
+    peer = container(
+        "puller",
+        env=NGC_FROM_SECRET,
+        securityContext={"runAsUser": 1000},
+        volumeMounts=[{"name": "key", "mountPath": "/etc/ngc"}],
+    )
+    reader = container(
+        "app",
+        securityContext={"runAsUser": 0, "capabilities": {"drop": ["ALL"], "add": ["SYS_PTRACE"]}},
+    )
+    doc = pod(
+        peer,
+        reader,
+        shareProcessNamespace=True,
+        volumes=[{"name": "key", "secret": {"secretName": "ngc"}}],
+    )
+    (w,) = extract(load(doc)).workloads
+    app = next(c for c in w.containers if c.name == "app")
+    assert "pid_peer:secret_mount" in app.facts
+    assert "pid_peer:env_credential" not in app.facts

@@ -290,6 +290,21 @@ _MODES = (  # (allowPrivilegeEscalation, capabilities, privileged)
     (True, "default", False),
     (True, "drop SETUID", False),
     (True, "default", True),
+    (False, "only SYS_PTRACE", False),  # drop ALL, add SYS_PTRACE
+    (False, "add SYS_PTRACE", False),
+)
+# the file-system capabilities a change of the file-system user away from 0 clears
+_FS_CAPS = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "LINUX_IMMUTABLE",
+        "MAC_OVERRIDE",
+        "MKNOD",
+    }
 )
 _WIDE = [
     (user, group, mode)
@@ -311,6 +326,10 @@ def _wide_context(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> dict[str, Any
     verb, _, cap = caps.partition(" ")
     if verb == "drop":
         sc["capabilities"] = {"drop": [cap]}
+    elif verb == "add":
+        sc["capabilities"] = {"add": [cap]}
+    elif verb == "only":
+        sc["capabilities"] = {"drop": ["ALL"], "add": [cap]}
     if privileged:
         sc["privileged"] = True
     return sc
@@ -325,7 +344,9 @@ def _bounding(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> frozenset[str]:
     verb, _, cap = caps.partition(" ")
     if verb == "drop":
         return frozenset() if cap == "ALL" else _RUNTIME_DEFAULT - {cap}
-    return _RUNTIME_DEFAULT
+    if verb == "only":
+        return frozenset({cap})
+    return _RUNTIME_DEFAULT | ({cap} if verb == "add" else set())
 
 
 def _processes(ctx: tuple[Any, Any, tuple[bool, str, bool]]) -> list[tuple[int, int]]:
@@ -352,18 +373,22 @@ def _credentials(
         groups = _CANDIDATE_GROUPS if "SETGID" in bounding else (g,)
         for u in users:
             for fg in groups:
-                states.add((u, fg, bounding))  # (file-system capabilities aside)
+                states.add((u, fg, bounding if u == 0 else bounding - _FS_CAPS))
     return states
 
 
-def _kernel_passes(reader: Any, peer: Any) -> bool:
+def _kernel_passes(reader: Any, peer: Any, *, environ: bool = False) -> bool:
+    """The ptrace check (and, with ``environ``, the mode 0400 of /proc/<pid>/environ,
+    owned by the peer's user) for some choice of the images and some reachable state."""
     for uid, gid in _processes(reader):
         for fsuid, fsgid, caps in _credentials(reader, uid, gid):
-            if "SYS_PTRACE" in caps:
-                return True
             for puid, pgid in _processes(peer):
                 permitted = _bounding(peer) if puid == 0 else frozenset()
-                if (fsuid, fsgid) == (puid, pgid) and permitted <= caps:
+                checked = "SYS_PTRACE" in caps or (
+                    (fsuid, fsgid) == (puid, pgid) and permitted <= caps
+                )
+                opens = fsuid == puid or bool(caps & {"DAC_OVERRIDE", "DAC_READ_SEARCH"})
+                if checked and (opens or not environ):
                     return True
     return False
 
@@ -379,7 +404,8 @@ def test_the_check_is_the_kernels_over_users_and_groups_left_to_the_images() -> 
     wrong = []
     for i, reader in enumerate(_WIDE):
         for j, peer in enumerate(_WIDE):
-            model = may_read_proc(*found[i], *found[j])
-            if model is not _kernel_passes(reader, peer):
-                wrong.append((reader, peer, model))
+            for environ in (False, True):
+                model = may_read_proc(*found[i], *found[j], environ=environ)
+                if model is not _kernel_passes(reader, peer, environ=environ):
+                    wrong.append((reader, peer, environ, model))
     assert not wrong, (len(wrong), wrong[:6])

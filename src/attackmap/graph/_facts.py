@@ -779,7 +779,12 @@ class RunsAs(Protocol):
 
 
 def may_read_proc(
-    reader: RunsAs, reader_facts: frozenset[str], peer: RunsAs, peer_facts: frozenset[str]
+    reader: RunsAs,
+    reader_facts: frozenset[str],
+    peer: RunsAs,
+    peer_facts: frozenset[str],
+    *,
+    environ: bool = False,
 ) -> bool:
     """Whether a process of ``reader`` may open ``/proc/<pid>/environ`` and
     ``/proc/<pid>/root`` of a process of ``peer`` once both see each other (a shared PID
@@ -795,15 +800,22 @@ def may_read_proc(
     which takes any user as its file-system user with CAP_SETUID (``setfsuid(2)``) and any
     group with CAP_SETGID (``setfsgid(2)``): as another user than root it compares no
     capability, since a peer running as another user than root holds none.
+
+    ``environ``: to read ``/proc/<pid>/environ`` (mode 0400, the peer's user's) too, which
+    a reader passing by CAP_SYS_PTRACE alone opens as another user only with
+    CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH; every other way passes as the peer's user.
     """
     reader_caps = effective_capabilities(reader_facts)
     usable = any(f in reader_facts for f in _MAY_BE_ROOT)
-    if usable and "SYS_PTRACE" in reader_caps:
+    ptrace = usable and "SYS_PTRACE" in reader_caps  # the check passes, whoever the user
+    if ptrace and (not environ or reader_caps & _DAC_READ):
         return True
+    # else as the peer's user (with CAP_SYS_PTRACE: ``environ`` is its own)
     mine, theirs = reader.run_as_user, peer.run_as_user
     mine_g, theirs_g = reader.run_as_group, peer.run_as_group
     same_group = mine_g is None or theirs_g is None or mine_g == theirs_g
-    any_group = same_group or "SETGID" in reader_caps  # (as uid 0)
+    # as uid 0: the peer's group taken, or none compared (CAP_SYS_PTRACE)
+    any_group = same_group or "SETGID" in reader_caps or ptrace
     if theirs != 0:  # the peer as another user than root (its own, or its image's)
         # as the reader's own user (one the image decides may be the peer's), in its group
         if same_group and (mine is None or mine == theirs or (theirs is None and mine != 0)):
@@ -812,7 +824,9 @@ def may_read_proc(
         if usable and "SETUID" in reader_caps and any_group:
             return True
     if theirs == 0 or (theirs is None and "uid_root" in peer_facts):  # the peer as root
-        return usable and any_group and effective_capabilities(peer_facts) <= reader_caps
+        return (
+            usable and any_group and (ptrace or effective_capabilities(peer_facts) <= reader_caps)
+        )
     return False
 
 
@@ -833,6 +847,9 @@ def may_write_proc_root(
     mine, theirs = writer.run_as_user, peer.run_as_user
     return mine is None or theirs is None or mine == theirs
 
+
+#: The capabilities that open a file of another user for reading whatever its mode.
+_DAC_READ = frozenset({"DAC_OVERRIDE", "DAC_READ_SEARCH"})
 
 #: The facts under which a container's process may hold uid 0.
 _MAY_BE_ROOT = (
@@ -892,11 +909,15 @@ def pid_peer_facts(
     found: dict[str, set[str]] = {}
     for c, cf in running:
         for d, df in running:
-            if df is cf or not may_read_proc(c, cf.facts, d, df.facts):
+            if df is cf:
                 continue
             for prize, fact in _PEER_PRIZES:
                 key = f"{cf.name}/{fact}"
-                if prize in df.facts and key not in ev:
+                if (
+                    prize in df.facts
+                    and key not in ev
+                    and may_read_proc(c, cf.facts, d, df.facts, environ=prize == "env:credential")
+                ):
                     found.setdefault(cf.name, set()).add(fact)
                     held = ev.get(f"{df.name}/{prize}")
                     ev[key] = Evidence(
