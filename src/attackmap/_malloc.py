@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 __all__ = ["THRESHOLD", "return_large_blocks"]
 
@@ -55,7 +56,7 @@ def return_large_blocks(threshold: int = THRESHOLD) -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
 
 
-def _tuned(environ: os._Environ[str] | dict[str, str]) -> bool:
+def _tuned(environ: Mapping[str, str]) -> bool:
     """Whether the user set glibc's mmap threshold in ``environ``."""
     tunables = environ.get("GLIBC_TUNABLES", "")
     return "MALLOC_MMAP_THRESHOLD_" in environ or "glibc.malloc.mmap_threshold" in tunables

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from sys import intern
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from attackmap.errors import AttackmapError
 from attackmap.graph._credentials import (
@@ -766,22 +766,10 @@ _PEER_PRIZES = (
 )
 
 
-class RunsAs(Protocol):
-    """What :func:`may_read_proc` and :func:`may_write_proc_root` read of a container's
-    manifest (a :class:`~attackmap.model.Container` or a :class:`ContainerShape`)."""
-
-    @property
-    def run_as_user(self) -> int | None: ...
-    @property
-    def run_as_group(self) -> int | None: ...
-    @property
-    def read_only_root_filesystem(self) -> bool: ...
-
-
 def may_read_proc(
-    reader: RunsAs,
+    reader: ContainerShape,
     reader_facts: frozenset[str],
-    peer: RunsAs,
+    peer: ContainerShape,
     peer_facts: frozenset[str],
     *,
     environ: bool = False,
@@ -831,7 +819,10 @@ def may_read_proc(
 
 
 def may_write_proc_root(
-    writer: RunsAs, writer_facts: frozenset[str], peer: RunsAs, peer_facts: frozenset[str]
+    writer: ContainerShape,
+    writer_facts: frozenset[str],
+    peer: ContainerShape,
+    peer_facts: frozenset[str],
 ) -> bool:
     """Whether a process of ``writer`` may change the files ``peer`` runs through
     ``/proc/<pid>/root`` once both share a PID namespace: the link's ptrace check
@@ -885,7 +876,6 @@ def pid_takeover_peers(
 
 
 def pid_peer_facts(
-    w: Workload,
     shape: WorkloadShape,
     containers: tuple[ContainerFacts, ...],
     ev: dict[str, Evidence],
@@ -900,7 +890,7 @@ def pid_peer_facts(
     both."""
     running = [
         (c, cf)
-        for c, cf in zip(w.pod.containers, containers, strict=True)
+        for c, cf in zip(shape.containers, containers, strict=True)
         if cf.kind in ("regular", "sidecar")
     ]
     if len(running) < 2:
@@ -2044,7 +2034,7 @@ def extract(
         elif nvidia is False:
             containers = _without_env_gpu(w, containers, ev)
         shape = workload_shape(w)
-        containers = pid_peer_facts(w, shape, containers, ev, loc)
+        containers = pid_peer_facts(shape, containers, ev, loc)
         containers = _with_store_facts(stores, str(w.ref), containers, ev, loc)
         containers = _with_kubeconfig_facts(held_kubeconfigs(w, credentials), containers, ev, loc)
         workloads.append(
