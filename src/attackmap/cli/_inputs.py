@@ -1,5 +1,6 @@
 """Input options shared by the commands that read manifests (``analyze``, ``inventory``,
-``pss``): charts rendered with ``--values``/``--set``, and ``--keep-going``."""
+``pss``): charts rendered with ``--values``/``--set``, and ``--keep-going``; and, for
+those and ``harden``, the allocator's setting before a large input (:func:`own_allocator`)."""
 
 from __future__ import annotations
 
