@@ -19,13 +19,14 @@ deterministic.
 from __future__ import annotations
 
 import weakref
+from array import array
 from bisect import bisect_left
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
 from itertools import filterfalse
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast
 
 from attackmap._fork import fork_map
 from attackmap.graph._catalogue import Catalogue, Step
@@ -283,11 +284,20 @@ class _Sparse(dict[int, int]):
         return -1
 
 
-# Per node number an int (-1: none): a list of one slot per node, or a _Sparse one.
-_Table = list[int] | _Sparse
+# Per node number an int (-1: none): an array of one slot per node (4 bytes a slot, half
+# a list's), or a _Sparse one.
+_Table: TypeAlias = "array[int] | _Sparse"  # (array is subscripted from Python 3.12)
+
+
+def _dense_table(nodes: int) -> array[int]:
+    """A :data:`_Table` of ``nodes`` slots, each -1."""
+    return array("i", _NONE) * nodes
+
+
+_NONE = (-1,)
 
 _DENSE = 8
-"""A search of some workloads keeps its tables in lists (one slot per node of the graph)
+"""A search of some workloads keeps its tables in arrays (one slot per node of the graph)
 where what they reach is more than 1/_DENSE of the graph's nodes (a run of a cluster's
 workloads), else in :class:`_Sparse` ones (a check's one workload)."""
 
@@ -373,8 +383,8 @@ class AttackGraph:
 
     Nodes are numbered: a node's number is its name's place among the names sorted (so a
     smaller number is a smaller name, the order every tie is broken by), adjacency and the
-    searches' tables are lists indexed by number. The names are the API's (:meth:`nodes`,
-    :meth:`successors`, ...); ``_succ``, ``_pred``, ``_refs`` and ``_member_of`` are views by
+    searches' tables are lists and arrays indexed by number. The names are the API's
+    (:meth:`nodes`, :meth:`successors`, ...); ``_succ``, ``_pred``, ``_refs`` and ``_member_of`` are views by
     name made on first use (for the API and the tests: the searches read the numbers)."""
 
     def __init__(
@@ -944,7 +954,7 @@ class AttackGraph:
             found.update(n for n, owner in self._fanouts[key].nodes.items() if owner != excluded)
         return found
 
-    def _view(self, dist: _Table, order: list[int]) -> dict[str, int]:
+    def _view(self, dist: _Table | list[int], order: list[int]) -> dict[str, int]:
         """Distances by number (in the order met) as a dict by name."""
         name = self._names()
         return {name[i]: dist[i] for i in order}
@@ -1063,8 +1073,8 @@ class AttackGraph:
         done: set[tuple[Group, str]] = set()
         # (a few workloads' tables meet few nodes: sparse)
         dense = within is None or len(inside or ()) * _DENSE > len(pred)
-        dist: _Table = [-1] * len(pred) if dense else _Sparse()
-        hops: _Table = [-1] * len(pred) if dense else _Sparse()
+        dist: _Table = _dense_table(len(pred)) if dense else _Sparse()
+        hops: _Table = _dense_table(len(pred)) if dense else _Sparse()
         order: list[int] = []
         for t in targets:
             if inside is not None and t not in inside:
