@@ -53,9 +53,24 @@ def test_renumbered_keeps_the_first_of_each_item_in_order_and_frees_the_lists() 
     lists: list[Any] = [[1, 2, 1, 3, 2], [0], [], [1, 1]]
     order = [1, 3, 2, 0]  # old numbers by new number
     perm = [3, 0, 2, 1]  # new number by old number
-    out = _engine._renumbered(lists, order, perm)
+    ones: list[tuple[int] | None] = [None] * 4
+    out = _engine._renumbered(lists, order, perm, ones)
     assert out == [(3,), (0,), (), (0, 2, 1)]  # by new number; each item's first, in order
     assert lists == [None] * 4  # each list let go as its tuple is made
+    assert ones == [None, None, None, (3,)]  # each one-node list's tuple, by its node
+    # the other direction, and every node with the same one neighbour, share it
+    again = _engine._renumbered([[0], [], [], [0]], order, perm, ones)
+    assert again == [(), (3,), (), (3,)]
+    assert again[1] is out[0] and again[3] is out[0]
+
+
+def test_a_graphs_one_node_adjacency_tuples_are_shared(graph: AttackGraph) -> None:
+    ones: dict[tuple[int, ...], int] = {}
+    for adjacency in (graph._succ_i, graph._pred_i):
+        for t in adjacency:
+            if len(t) == 1:
+                assert ones.setdefault(t, id(t)) == id(t)  # one object per neighbour
+    assert ones  # (the fixture's graph has such nodes)
 
 
 def test_scopes_with_equal_base_facts_share_one_set(graph: AttackGraph, fb: FactBase) -> None:
