@@ -798,7 +798,7 @@ class Analyzer:
             rows: list[_Ranked] = []
             for tid, truncated, kept in findings:
                 paths = [
-                    PathRow(entry, origin, tuple([steps[inst.id] for inst in instances]))
+                    (entry, origin, tuple([steps[inst.id] for inst in instances]))
                     for entry, origin, instances in kept
                 ]
                 rows.append((tid, truncated, paths))
@@ -909,7 +909,7 @@ class Analyzer:
         breakers: list[tuple[str, Collection[str]]] = []  # each path's, for minimal controls
         for tid, truncated, paths in findings:
             # each path's broken_by: its steps' together (Path.broken_by, see _path)
-            broken = [frozenset().union(*(s.broken_by for s in p.steps)) for p in paths]
+            broken = [frozenset().union(*(s.broken_by for s in steps)) for _e, _o, steps in paths]
             if self.goals:
                 breakers.extend((tid, b) for b in broken)
             rows.append(FindingRow(tid, common_controls(broken), truncated, paths))
