@@ -173,3 +173,39 @@ def test_derived_container_facts_are_one_object_each(graph: AttackGraph) -> None
         for fact in facts:
             assert seen.setdefault(fact, id(fact)) == id(fact), fact
     assert seen
+
+
+def test_owned_paths_keep_each_start_once_and_the_paths_in_the_order_found(
+    graph: AttackGraph,
+) -> None:
+    steps = list(graph.instances.values())[:4]
+    a, b, c, d = ((s,) for s in steps)
+    paths = _engine.OwnedPaths()
+    found = [
+        ("network", "ns/w", a),
+        ("image", "ns/w", b),
+        ("network", "ns/other", c),
+        ("network", "ns/w", d),
+        ("image", "ns/w", a),
+    ]
+    for path in found:
+        paths.append(*path)
+    assert list(paths) == found and len(paths) == 5  # interleaved starts: the order found
+    assert paths._pairs == [("network", "ns/w"), ("image", "ns/w"), ("network", "ns/other")]
+    assert list(paths._pair_of) == [0, 1, 2, 0, 1]
+    same = _engine.OwnedPaths()
+    for path in found:
+        same.append(*path)
+    assert same == paths and repr(same) == repr(paths)
+    other = _engine.OwnedPaths()
+    for path in reversed(found):
+        other.append(*path)
+    assert other != paths  # the same paths in another order
+    assert not _engine.OwnedPaths() and paths != found  # (a list is no OwnedPaths)
+
+
+def test_a_workloads_owned_paths_share_their_starts(graph: AttackGraph) -> None:
+    owned = graph.owned_paths(_engine.ENTRY_KINDS)
+    assert sum(map(len, owned.values())) > 3 * sum(len(p._pairs) for p in owned.values())
+    for paths in owned.values():
+        assert len({(e, s) for e, s, _steps in paths}) == len(paths._pairs)

@@ -40,6 +40,7 @@ from attackmap.graph._engine import (
     AttackGraph,
     GraphFacts,
     Needs,
+    OwnedPaths,
     StepInstance,
     owned_paths_forked,
 )
@@ -331,7 +332,7 @@ class Analyzer:
         workloads: Iterable[str],
         sinks: Iterable[str] | None = None,
         workers: int = 1,
-    ) -> dict[str, list[tuple[str, str, tuple[StepInstance, ...]]]]:
+    ) -> dict[str, OwnedPaths]:
         """workload -> [(entry, start workload, step instances)]: per (entry, sink) the
         shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`); with
         ``workers`` > 1, every sink's, searched in that many processes
@@ -611,7 +612,7 @@ class Analyzer:
         self,
         graph: GraphFacts,
         workload: str,
-        raw: list[RawPath],
+        raw: Iterable[RawPath],
     ) -> tuple[TechniqueFinding, ...]:
         """``workload``'s findings from its paths (``(entry, start workload, steps)``)."""
         findings = []
@@ -679,7 +680,7 @@ class Analyzer:
 
     def _paths(
         self, only: Collection[str] | None, workers: int
-    ) -> tuple[list[WorkloadFacts], dict[str, list[RawPath]], GraphFacts, int]:
+    ) -> tuple[list[WorkloadFacts], dict[str, OwnedPaths], GraphFacts, int]:
         """The workloads to report (``only``: their keys; all by default) in report order,
         their paths (:meth:`_raw_paths`, searched in ``workers`` processes), what the
         findings need of the graph, and how many processes work on them
@@ -933,7 +934,7 @@ class Analyzer:
     def _analyses(
         self,
         scoped: GraphFacts,
-        raw: dict[str, list[RawPath]],
+        raw: dict[str, OwnedPaths],
         chosen: Sequence[WorkloadFacts],
     ) -> list[WorkloadAnalysis]:
         """The analyses of a run of workloads from their paths (``raw``, taken from it)."""
