@@ -23,7 +23,7 @@ from attackmap.graph._catalogue import (
     Step,
     load_catalogue,
 )
-from attackmap.graph._engine import ENTRY_KINDS, AttackGraph
+from attackmap.graph._engine import ENTRY_KINDS, AttackGraph, OwnedPaths
 from attackmap.graph._facts import FACT_FAMILIES, RBAC_RIGHTS, Evidence
 from attackmap.graph._report import (
     SCHEMA_ID,
@@ -50,6 +50,7 @@ __all__ = [
     "Evidence",
     "FactUse",
     "MinimalControls",
+    "OwnedPaths",
     "Path",
     "PathStep",
     "Report",
