@@ -7,6 +7,8 @@ same shapes, so equal fact sets and names recur across workloads."""
 
 from __future__ import annotations
 
+import copy
+from array import array
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -196,12 +198,25 @@ def test_owned_paths_keep_each_start_once_and_the_paths_in_the_order_found(
     same = _engine.OwnedPaths()
     for path in found:
         same.append(*path)
-    assert same == paths and repr(same) == repr(paths)
+    assert same == paths and paths == found  # (and equal to a list of the same paths)
+    assert repr(paths) == f"OwnedPaths({found!r})"
     other = _engine.OwnedPaths()
     for path in reversed(found):
         other.append(*path)
     assert other != paths  # the same paths in another order
-    assert not _engine.OwnedPaths() and paths != found  # (a list is no OwnedPaths)
+    for entry, start in (("image", "ns/w"), ("network", "ns/other")):  # another first pair
+        moved = _engine.OwnedPaths()
+        moved.append(entry, start, a)
+        for path in found[1:]:
+            moved.append(*path)
+        assert moved != paths and moved != found
+    assert not _engine.OwnedPaths()
+    # read as the list was: by position, sliced, reversed, copied
+    assert paths[0] == found[0] and paths[-1] == found[-1] and paths[1:3] == found[1:3]
+    assert list(reversed(paths)) == found[::-1] and found[2] in paths
+    copied = copy.copy(paths)
+    copied.append("network", "ns/w", b)
+    assert copied[:5] == found and len(copied) == 6 and list(paths) == found
 
 
 def test_a_workloads_owned_paths_share_their_starts(graph: AttackGraph) -> None:
@@ -209,3 +224,14 @@ def test_a_workloads_owned_paths_share_their_starts(graph: AttackGraph) -> None:
     assert sum(map(len, owned.values())) > 3 * sum(len(p._pairs) for p in owned.values())
     for paths in owned.values():
         assert len({(e, s) for e, s, _steps in paths}) == len(paths._pairs)
+
+
+def test_a_search_of_the_cluster_keeps_its_tables_in_arrays(graph: AttackGraph) -> None:
+    # 4 bytes a node (a list took 8); a search of a few workloads keeps a sparse table
+    sink = graph._sinks_i[0]
+    dist, hops, _order = graph._reverse_search((sink,), local=True)
+    assert isinstance(dist, array) and isinstance(hops, array)
+    assert dist.itemsize == 4 and len(dist) == len(graph._pred_i)
+    few = sorted(graph.workloads)[:1]
+    dist, hops, _order = graph._reverse_search((sink,), local=True, within=few)
+    assert isinstance(dist, _engine._Sparse) and isinstance(hops, _engine._Sparse)

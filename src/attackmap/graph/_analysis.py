@@ -333,7 +333,7 @@ class Analyzer:
         sinks: Iterable[str] | None = None,
         workers: int = 1,
     ) -> dict[str, OwnedPaths]:
-        """workload -> [(entry, start workload, step instances)]: per (entry, sink) the
+        """workload -> its paths (entry, start workload, step instances): per (entry, sink) the
         shortest of the paths the workload owns (:meth:`AttackGraph.owned_paths`); with
         ``workers`` > 1, every sink's, searched in that many processes
         (:func:`owned_paths_forked`: the same paths)."""

@@ -22,11 +22,19 @@ import weakref
 from array import array
 from bisect import bisect_left
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
 from itertools import filterfalse
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 from attackmap._fork import fork_map
 from attackmap.graph._catalogue import Catalogue, Step
@@ -275,15 +283,18 @@ class _Fanout:
     nodes: dict[int, str] = field(default_factory=dict)
 
 
-class OwnedPaths:
-    """One workload's paths (:meth:`AttackGraph.owned_paths`) in the order found, iterated
-    as ``(entry kind, the workload whose entry point starts it, step instances)``.
+_OwnedPath = tuple[str, str, tuple[StepInstance, ...]]
+
+
+class OwnedPaths(Sequence[_OwnedPath]):
+    """One workload's paths (:meth:`AttackGraph.owned_paths`) in the order found: a
+    read-only sequence of ``(entry kind, the workload whose entry point starts it, step
+    instances)``, equal to another (or to a list) holding the same paths in the same order.
 
     A workload's paths start at few (entry kind, workload) pairs, so a path is kept as its
     steps' tuple and its pair's number (an int array): 12 bytes besides the steps, where a
     3-tuple of each path took 72. The paths of a search are all alive at its end, the
-    analysis' peak (527k paths at 10k workloads, ten times as many at 100k). Equal when
-    they hold the same paths in the same order."""
+    analysis' peak (527k paths at 10k workloads, ten times as many at 100k)."""
 
     __slots__ = ("_number", "_pair_of", "_pairs", "_steps")
 
@@ -303,7 +314,7 @@ class OwnedPaths:
         self._pair_of.append(number)
         self._steps.append(steps)
 
-    def __iter__(self) -> Iterator[tuple[str, str, tuple[StepInstance, ...]]]:
+    def __iter__(self) -> Iterator[_OwnedPath]:
         pairs = self._pairs
         for number, steps in zip(self._pair_of, self._steps, strict=True):
             entry, start = pairs[number]
@@ -312,12 +323,30 @@ class OwnedPaths:
     def __len__(self) -> int:
         return len(self._steps)
 
+    @overload
+    def __getitem__(self, at: int) -> _OwnedPath: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[_OwnedPath]: ...
+    def __getitem__(self, at: int | slice) -> _OwnedPath | list[_OwnedPath]:
+        if isinstance(at, slice):
+            return list(self)[at]
+        entry, start = self._pairs[self._pair_of[at]]
+        return entry, start, self._steps[at]
+
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, OwnedPaths):
+        if not isinstance(other, OwnedPaths | list):
             return NotImplemented
         return list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]  # (mutable, compared by value)
+
+    def __copy__(self) -> OwnedPaths:
+        copied = OwnedPaths()
+        copied._pairs = list(self._pairs)
+        copied._number = dict(self._number)
+        copied._pair_of = array("i", self._pair_of)
+        copied._steps = list(self._steps)
+        return copied
 
     def __repr__(self) -> str:
         return f"OwnedPaths({list(self)!r})"
@@ -325,7 +354,7 @@ class OwnedPaths:
 
 class _Sparse(dict[int, int]):
     """Per node number a value, -1 for a node never given one: the tables of a search
-    that meets few of the graph's nodes (a list of one slot per node costs a graph's
+    that meets few of the graph's nodes (an array of one slot per node costs a graph's
     worth of memory to make)."""
 
     def __missing__(self, key: int) -> int:
