@@ -365,13 +365,13 @@ class _Sparse(dict[int, int]):
 # a list's), or a _Sparse one.
 _Table: TypeAlias = "array[int] | _Sparse"  # (array is subscripted from Python 3.12)
 
+_NONE = (-1,)
+
 
 def _dense_table(nodes: int) -> array[int]:
     """A :data:`_Table` of ``nodes`` slots, each -1."""
     return array("i", _NONE) * nodes
 
-
-_NONE = (-1,)
 
 _DENSE = 8
 """A search of some workloads keeps its tables in arrays (one slot per node of the graph)
@@ -461,8 +461,9 @@ class AttackGraph:
     Nodes are numbered: a node's number is its name's place among the names sorted (so a
     smaller number is a smaller name, the order every tie is broken by), adjacency and the
     searches' tables are lists and arrays indexed by number. The names are the API's
-    (:meth:`nodes`, :meth:`successors`, ...); ``_succ``, ``_pred``, ``_refs`` and ``_member_of`` are views by
-    name made on first use (for the API and the tests: the searches read the numbers)."""
+    (:meth:`nodes`, :meth:`successors`, ...); ``_succ``, ``_pred``, ``_refs`` and
+    ``_member_of`` are views by name made on first use (for the API and the tests: the
+    searches read the numbers)."""
 
     def __init__(
         self, fb: FactBase, catalogue: Catalogue, *, within: AttackGraph | None = None

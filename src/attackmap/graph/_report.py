@@ -495,10 +495,10 @@ AnyUse = FactUse | UseRow
 PathRow = tuple[str, str | None, tuple[StepRow, ...]]
 """A path as the document states it, without the ``broken_by`` a :class:`Path` carries
 (the document's ``steps`` table holds each step's): entry kind, origin, steps. A plain
-tuple, not a record: a tuple subclass's instance takes a slot more (80 bytes, not 64),
-and the rows of a large report (~515,000 paths at 10k workloads) are made as the ranked
-paths of the same shape are let go; in the ranked paths' size class they take the memory
-those leave (measured: the writer's peak at 10k 546 -> 509 MB)."""
+tuple, not a record: a tuple subclass's instance takes a slot more (pymalloc's 80-byte
+class, not 64), and the rows of a large report (~515,000 paths at 10k workloads) are made
+as the ranked paths of the same shape are let go; in the ranked paths' size class they
+take the memory those leave (measured: the writing phase's peak at 10k 546 -> 509 MB)."""
 
 
 def path_fields(p: Path | PathRow) -> tuple[str, str | None, Sequence[AnyStep]]:
