@@ -11,7 +11,6 @@ import copy
 from array import array
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.conftest import synthetic_cluster
@@ -50,29 +49,47 @@ def graph(fb: FactBase, catalogue: Catalogue) -> AttackGraph:
     return AttackGraph(fb, catalogue)
 
 
-def test_renumbered_keeps_the_first_of_each_item_in_order_and_frees_the_lists() -> None:
+def _edges(lists: list[list[int]]) -> tuple[array[int], array[int]]:
+    """Per-node lists of numbers as the graph keeps its edges while building: pairs in the
+    order added (here node by node)."""
+    froms, tos = array("i"), array("i")
+    for node, items in enumerate(lists):
+        for item in items:
+            froms.append(node)
+            tos.append(item)
+    return froms, tos
+
+
+def test_grouped_keeps_each_nodes_values_in_the_order_added() -> None:
+    froms = array("i", [2, 0, 2, 1, 0, 2])
+    tos = array("i", [5, 7, 6, 9, 8, 5])
+    placed, starts = _engine._grouped(froms, tos, 4)
+    groups = [list(placed[starts[n] : starts[n + 1]]) for n in range(4)]
+    assert groups == [[7, 8], [9], [5, 6, 5], []]
+    placed, starts = _engine._grouped(tos, froms, 10)  # the other direction
+    assert list(placed[starts[5] : starts[6]]) == [2, 2] and list(
+        placed[starts[7] : starts[8]]
+    ) == [0]
+
+
+def test_renumbered_keeps_the_first_of_each_item_in_order() -> None:
     # nodes 0..3 made in the order d, a, c, b: new numbers (name order) a=0, b=1, c=2, d=3
-    lists: list[Any] = [[1, 2, 1, 3, 2], [0], [], [1, 1]]
+    lists = [[1, 2, 1, 3, 2], [0], [], [1, 1]]
     order = [1, 3, 2, 0]  # old numbers by new number
     perm = [3, 0, 2, 1]  # new number by old number
     ones: list[tuple[int] | None] = [None] * 4
-    out = _engine._renumbered(lists, order, perm, ones)
+    out = _engine._renumbered(_engine._grouped(*_edges(lists), 4), order, perm, ones)
     assert out == [(3,), (0,), (), (0, 2, 1)]  # by new number; each item's first, in order
-    assert lists == [None] * 4  # each list let go as its tuple is made
     assert ones == [None, None, None, (3,)]  # each one-node list's tuple, by its node
     # the other direction, and every node with the same one neighbour, share it
-    again = _engine._renumbered([[0], [], [], [0]], order, perm, ones)
+    again = _engine._renumbered(_engine._grouped(*_edges([[0], [], [], [0]]), 4), order, perm, ones)
     assert again == [(), (3,), (), (3,)]
     assert again[1] is out[0] and again[3] is out[0]
 
 
-def test_a_graphs_one_node_adjacency_tuples_are_shared(graph: AttackGraph) -> None:
-    ones: dict[tuple[int, ...], int] = {}
-    for adjacency in (graph._succ_i, graph._pred_i):
-        for t in adjacency:
-            if len(t) == 1:
-                assert ones.setdefault(t, id(t)) == id(t)  # one object per neighbour
-    assert ones  # (the fixture's graph has such nodes)
+def test_a_graph_built_keeps_no_edge_lists(graph: AttackGraph) -> None:
+    # the edges were pairs in one array while building, let go once renumbered
+    assert len(graph._edges) == 0 and not hasattr(graph, "_out")
 
 
 def test_scopes_with_equal_base_facts_share_one_set(graph: AttackGraph, fb: FactBase) -> None:

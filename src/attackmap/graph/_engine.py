@@ -33,7 +33,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
-from itertools import filterfalse
+from itertools import accumulate, filterfalse
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 from attackmap._fork import fork_map
@@ -476,14 +476,16 @@ class AttackGraph:
         # a spliced graph's: the graph it was made from, its removed nodes and the members
         # that left a group (see spliced: its forward searches start from the base's)
         self._spliced_from: tuple[AttackGraph, frozenset[int], frozenset[int]] | None = None
-        # While building: each name's number (creation order), the names, the adjacency as
-        # lists; then renumbered in name order (:meth:`_number`).
+        # While building: each name's number (creation order), the names, the edges; then
+        # renumbered in name order, the adjacency as tuples (:meth:`_number`).
         self._ids: dict[str, int] = {}
         self._made: list[str | None] = []  # (None: a step's, see _add_step)
         self._nums: list[int] = []  # 0, 1, ...: each number's one int object
         self._name: list[str | None] = []  # once numbered (None: a step's, see _nm)
-        self._out: list[Any] = []
-        self._in: list[Any] = []
+        # the edges in the order added: old numbers, from and to, in pairs (a node's lists
+        # of successors and predecessors, one per node, took ~100 MB at 10k workloads and,
+        # freed once renumbered, left their small blocks resident)
+        self._edges = array("i")
         self._inst: list[StepInstance | None] = []  # per node: its step instance, if a step
         # the names looked up by the searches' callers: entry points and sinks
         self._known: dict[str, int] = {}
@@ -513,8 +515,9 @@ class AttackGraph:
 
     def _number(self) -> None:
         """Renumber the nodes in name order (one sort, then list lookups through the
-        permutation), adjacency as tuples without duplicate edges (the first of each, in
-        order), and each node's owner (:meth:`owners`).
+        permutation), adjacency as tuples without duplicate edges (the edges grouped by
+        node, :func:`_grouped`; the first of each, in order), and each node's owner
+        (:meth:`owners`).
 
         A step's node is never named here (:meth:`_nm`: ~250k names, 26 MB at 10k
         workloads): every other name starts ``sink:`` or ``state:``, before ``step:``, so
@@ -566,10 +569,11 @@ class AttackGraph:
         self._nums = []
         del made, insts, nums
         ones: list[tuple[int] | None] = [None] * len(order)  # (n,): one tuple per node
-        self._succ_i = _renumbered(self._out, order, perm, ones)
-        self._out = []
-        self._pred_i = _renumbered(self._in, order, perm, ones)
-        self._in = []
+        edges, self._edges = self._edges, array("i")
+        froms, tos = edges[0::2], edges[1::2]
+        del edges
+        self._succ_i = _renumbered(_grouped(froms, tos, len(order)), order, perm, ones)
+        self._pred_i = _renumbered(_grouped(tos, froms, len(order)), order, perm, ones)
 
     def _scope_facts(
         self, scope: Scope, base: frozenset[str], container: ContainerFacts | None
@@ -706,11 +710,8 @@ class AttackGraph:
         sink = self._known.get(shape.sink)
         if sink is None:
             sink = self._known[shape.sink] = self._add_node(shape.sink)
-        succ, pred = self._out, self._in
-        succ[source].append(step_node)
-        pred[step_node].append(source)
-        succ[step_node].append(sink)
-        pred[sink].append(step_node)
+        edges = self._edges
+        edges.extend((source, step_node, step_node, sink))
         if step.target is not None:
             reach = reach_of(step.target, self.fb, wf, scope.container)
             for state in shape.grants:
@@ -732,8 +733,7 @@ class AttackGraph:
                     continue
             node = self._scope_state(state, scope, nodes)
             if node is not None:
-                succ[step_node].append(node)
-                pred[node].append(step_node)
+                edges.extend((step_node, node))
 
     def _scope_state(self, state: str, scope: Scope, nodes: dict[str, int | None]) -> int | None:
         """The node of ``state`` as held in ``scope`` (:meth:`_state_node`), created the
@@ -833,8 +833,6 @@ class AttackGraph:
         found = len(self._made)
         self._nums.append(found)
         self._made.append(name)
-        self._out.append([])
-        self._in.append([])
         self._inst.append(inst)
         return found
 
@@ -857,8 +855,7 @@ class AttackGraph:
 
     def _add_edge(self, a: int, b: str) -> None:
         to = self._add_node(b)
-        self._out[a].append(to)
-        self._in[to].append(a)
+        self._edges.extend((a, to))
 
     # -- names and numbers -----------------------------------------------------------------
 
@@ -2372,7 +2369,7 @@ class AttackGraph:
         graph.catalogue = self.catalogue
         graph._within = None
         graph._spliced_from = (self, frozenset(removed), frozenset(left))
-        graph._ids, graph._made, graph._nums, graph._out, graph._in = {}, [], [], [], []
+        graph._ids, graph._made, graph._nums, graph._edges = {}, [], [], array("i")
         graph._name = self._name  # the same names: read only
         graph._inst = insts
         graph._known = self._known
@@ -2569,17 +2566,37 @@ def _owner(node: str) -> str:
     return node.partition("@")[2].partition("[")[0].partition(":")[0]
 
 
+def _grouped(keys: array[int], values: array[int], nodes: int) -> tuple[array[int], array[int]]:
+    """``values`` grouped by their ``keys`` (node numbers below ``nodes``), each group in
+    the order given (a stable counting sort): the values, and where each node's begin (its
+    group ends where the next node's begins)."""
+    starts = array("i", bytes(4 * (nodes + 1)))
+    for key in keys:
+        starts[key + 1] += 1
+    starts = array("i", accumulate(starts))
+    free = array("i", starts)  # each node's next slot
+    placed = array("i", bytes(4 * len(values)))
+    for key, value in zip(keys, values, strict=True):
+        at = free[key]
+        placed[at] = value
+        free[key] = at + 1
+    return placed, starts
+
+
 def _renumbered(
-    lists: list[Any], order: list[int], perm: list[int], ones: list[tuple[int] | None]
+    grouped: tuple[array[int], array[int]],
+    order: list[int],
+    perm: list[int],
+    ones: list[tuple[int] | None],
 ) -> list[tuple[int, ...]]:
-    """The lists of node numbers ``lists`` (by old number) as tuples of their distinct
-    new numbers, in order, by new number; each list freed as its tuple is made. A list of
-    one node is ``ones``'s tuple of it, made once: most nodes have one successor or one
-    predecessor, shared by many (at 10k workloads 500k such tuples, 177k distinct)."""
+    """The node numbers ``grouped`` by node (:func:`_grouped`, by old number) as tuples of
+    their distinct new numbers, in order, by new number. A group of one node is ``ones``'s
+    tuple of it, made once: most nodes have one successor or one predecessor, shared by
+    many (at 10k workloads 500k such tuples, 177k distinct)."""
+    placed, starts = grouped
     out: list[tuple[int, ...]] = []
     for old in order:
-        items = lists[old]
-        lists[old] = None
+        items = placed[starts[old] : starts[old + 1]]
         if len(items) > 1:
             out.append(tuple(dict.fromkeys([perm[i] for i in items])))
         elif items:
