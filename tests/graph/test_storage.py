@@ -8,9 +8,12 @@ same shapes, so equal fact sets and names recur across workloads."""
 from __future__ import annotations
 
 import copy
+import gc
+import weakref
 from array import array
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import synthetic_cluster
@@ -252,3 +255,27 @@ def test_a_search_of_the_cluster_keeps_its_tables_in_arrays(graph: AttackGraph) 
     few = sorted(graph.workloads)[:1]
     dist, hops, _order = graph._reverse_search((sink,), local=True, within=few)
     assert isinstance(dist, _engine._Sparse) and isinstance(hops, _engine._Sparse)
+
+
+def test_a_search_keeps_no_path_table_after_the_last_sink_that_reads_it(
+    graph: AttackGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a table several sinks share (a hub's among them) lives until its last sink, then
+    # goes: none is kept in the graph for a later search
+    made: list[weakref.ref[Any]] = []
+    original = _engine._PathTable.__init__
+
+    def recording(table: Any, *args: Any, **kwargs: Any) -> None:
+        original(table, *args, **kwargs)
+        made.append(weakref.ref(table))
+
+    monkeypatch.setattr(_engine._PathTable, "__init__", recording)
+    alive_after: list[int] = []
+    for _sink, _paths in graph.sink_paths(_engine.ENTRY_KINDS):
+        alive_after.append(sum(1 for ref in made if ref() is not None))
+    plans = [graph._sink_targets(s) for s in graph._sinks_i]
+    shared = sum(1 for targets, _t, hub in plans if targets and hub)
+    assert shared  # the fixture's cluster has hub sinks
+    assert max(alive_after) < len(made)  # tables went during the search
+    gc.collect()
+    assert not [ref for ref in made if ref() is not None]

@@ -715,7 +715,7 @@ class Analyzer:
         """What the findings need of the graph, once its paths are found. Above
         :data:`PSS_TRADEOFF_MAX_WORKLOADS` the graph itself is let go."""
         graph = self.graph
-        graph.drop_caches()  # the hub path tables: a distance per node each, done with
+        graph.drop_caches()  # the forward searches and memos: a distance per node each, done with
         scoped = graph.facts
         if len(self.fb.workloads) > PSS_TRADEOFF_MAX_WORKLOADS and not self.goals:
             # The paths are found and no Pod Security re-analysis or minimal controls

@@ -497,7 +497,6 @@ class AttackGraph:
         self._fanouts: dict[tuple[Group, str], _Fanout] = {}
         self._refs_i: dict[int, list[tuple[tuple[Group, str], str | None]]] = {}
         self._member_i: dict[int, list[tuple[Group, str]]] = {}
-        self._hub_tables: dict[tuple[int, ...], _PathTable] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-graph caches of the analysis
         self._instances: dict[str, StepInstance] = {}  # (:attr:`instances`)
         self.scopes: dict[str, ScopeFacts] = {}
@@ -1572,8 +1571,9 @@ class AttackGraph:
         self, sink: str | int, within: Collection[str] | None = None
     ) -> tuple[tuple[int, ...], dict[int, StepInstance], bool]:
         """Where the local search towards ``sink`` (:meth:`local_distances_to`) starts, the
-        sink's instance at each of those states, and whether the table is a hub's (kept
-        until :meth:`drop_caches`); no targets: the search starts from the sink itself.
+        sink's instance at each of those states, and whether the table is a hub's (its
+        best nodes are every sink's of the hub); no targets: the search starts from the
+        sink itself.
         By number.
 
         A step instance has one way in, the state it starts from (in the local graph, none
@@ -1739,7 +1739,8 @@ class AttackGraph:
         sink, ``(workload, entry, the workload whose entry point starts it, step
         instances)`` for each (workload, of ``wanted`` if given; entry kind) with a path to
         it. The searches all sinks share (:meth:`_doors`, :meth:`prefixes`) are memoised;
-        the hub tables (:meth:`_sink_targets`) too, until :meth:`drop_caches`."""
+        a table several sinks share (:meth:`_sink_targets`), a hub's among them, is kept
+        until its last sink."""
         kinds = {e: self.prefixes(e) for e in entries}
         dists = [pre._d for pre in kinds.values()]
         # the doors of the wanted workloads that entry points reach: per door, each
@@ -1770,10 +1771,8 @@ class AttackGraph:
         order = self._sinks_i if asked is None else [self._find(n) for n in asked]
         plans = {sink: self._sink_targets(sink, within) for sink in order if sink is not None}
         # the searches sinks share, each kept (with its best nodes) until its last sink
-        left = Counter(targets for targets, _t, hub in plans.values() if targets and not hub)
+        left = Counter(targets for targets, _t, _hub in plans.values() if targets)
         shared: dict[tuple[int, ...], tuple[_PathTable, dict[tuple[str, str], _Best]]] = {}
-        hub_best: dict[tuple[int, ...], dict[tuple[str, str], _Best]] = {}  # of this call's doors
-        hub_tables: dict[tuple[int, ...], _PathTable] = {}  # of some workloads (``within``)
         for at, sink in enumerate(order):
             if sink is None:
                 assert asked is not None
@@ -1783,17 +1782,6 @@ class AttackGraph:
             if not targets:
                 table = _PathTable(self, sink, local=True, within=within)
                 best = _best_nodes(table._d, table._order, reached)
-            elif hub:
-                # (a whole cluster's are kept for the next call; some workloads' for this one)
-                tables = self._hub_tables if within is None else hub_tables
-                kept = tables.get(targets)
-                if kept is None:
-                    kept = tables[targets] = _PathTable(self, *targets, local=True, within=within)
-                table = kept
-                hub_found = hub_best.get(targets)
-                if hub_found is None:
-                    hub_found = hub_best[targets] = _best_nodes(table._d, table._order, reached)
-                best = hub_found
             else:
                 found = shared.get(targets)
                 if found is None:
@@ -1803,6 +1791,7 @@ class AttackGraph:
                 left[targets] -= 1
                 if not left[targets]:
                     del shared[targets]
+            if targets and not hub:
                 # the sink's own instances a path may begin its last stretch at (one hop
                 # from the sink: -1 in the table's distances, 2 less than the sink's)
                 heads = [
@@ -2378,7 +2367,6 @@ class AttackGraph:
         graph._fanouts = fanouts
         graph._refs_i = refs_i
         graph._member_i = member_i
-        graph._hub_tables = {}
         graph.memo = {}
         if "nodes_of" in self.memo:  # the same owners: shared (read only)
             graph.memo["nodes_of"] = self.memo["nodes_of"]
@@ -2450,9 +2438,8 @@ class AttackGraph:
         return found
 
     def drop_caches(self) -> None:
-        """Forget the path tables and analysis memos kept between queries (they hold a
-        distance per node for each node/cluster hub; queries rebuild them on demand)."""
-        self._hub_tables.clear()
+        """Forget the analysis memos kept between queries (the forward searches hold a
+        distance per node for each entry kind; queries rebuild them on demand)."""
         if self._spliced_from is not None:  # a search kept elsewhere raises
             self._stale_distances()
         self.memo.clear()
