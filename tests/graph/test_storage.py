@@ -90,6 +90,29 @@ def test_renumbered_keeps_the_first_of_each_item_in_order() -> None:
     assert again[1] is out[0] and again[3] is out[0]
 
 
+def test_a_graphs_one_node_adjacency_tuples_are_shared(graph: AttackGraph) -> None:
+    ones: dict[tuple[int, ...], int] = {}
+    for adjacency in (graph._succ_i, graph._pred_i):
+        for t in adjacency:
+            if len(t) == 1:
+                assert ones.setdefault(t, id(t)) == id(t)  # one object per neighbour
+    assert ones  # (the fixture's graph has such nodes)
+
+
+def test_a_step_leads_to_its_sink_first_then_what_it_grants(graph: AttackGraph) -> None:
+    # the edges keep the order they were added in: a step instance's node has its sink's
+    # edge first, then the states it grants (the first of equal edges is the one kept)
+    name = graph._names()
+    checked = 0
+    for node, inst in enumerate(graph._inst):
+        if inst is None or len(graph._succ_i[node]) < 2:
+            continue
+        first, *rest = (name[n] for n in graph._succ_i[node])
+        assert first.startswith("sink:") and not any(n.startswith("sink:") for n in rest)
+        checked += 1
+    assert checked > 100
+
+
 def test_a_graph_built_keeps_no_edge_lists(graph: AttackGraph) -> None:
     # the edges were pairs in one array while building, let go once renumbered
     assert len(graph._edges) == 0 and not hasattr(graph, "_out")
@@ -258,10 +281,14 @@ def test_a_search_of_the_cluster_keeps_its_tables_in_arrays(graph: AttackGraph) 
 
 
 def test_a_search_keeps_no_path_table_after_the_last_sink_that_reads_it(
-    graph: AttackGraph, monkeypatch: pytest.MonkeyPatch
+    fb: FactBase, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a table several sinks share (a hub's among them) lives until its last sink, then
-    # goes: none is kept in the graph for a later search
+    # goes: none is kept in the graph, so a second search makes every table again (a
+    # graph of its own: the module's has searched already)
+    graph = AttackGraph(fb, catalogue)
+    plans = [graph._sink_targets(s) for s in graph._sinks_i]
+    assert any(targets and hub for targets, _t, hub in plans)  # the cluster has hub sinks
     made: list[weakref.ref[Any]] = []
     original = _engine._PathTable.__init__
 
@@ -270,12 +297,13 @@ def test_a_search_keeps_no_path_table_after_the_last_sink_that_reads_it(
         made.append(weakref.ref(table))
 
     monkeypatch.setattr(_engine._PathTable, "__init__", recording)
+    counts = []
     alive_after: list[int] = []
-    for _sink, _paths in graph.sink_paths(_engine.ENTRY_KINDS):
-        alive_after.append(sum(1 for ref in made if ref() is not None))
-    plans = [graph._sink_targets(s) for s in graph._sinks_i]
-    shared = sum(1 for targets, _t, hub in plans if targets and hub)
-    assert shared  # the fixture's cluster has hub sinks
-    assert max(alive_after) < len(made)  # tables went during the search
+    for _search in range(2):
+        for _sink, _paths in graph.sink_paths(_engine.ENTRY_KINDS):
+            alive_after.append(sum(1 for ref in made if ref() is not None))
+        counts.append(len(made))
+    assert counts[1] == 2 * counts[0]
+    assert max(alive_after) < counts[0]  # tables went during the search
     gc.collect()
     assert not [ref for ref in made if ref() is not None]

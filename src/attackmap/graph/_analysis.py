@@ -1053,7 +1053,7 @@ class Analyzer:
                     else:
                         unbroken += 1
             finally:
-                # The searches the patched graph keeps (forward searches, path tables)
+                # The searches the patched graph keeps (its forward searches, memos)
                 # refer back to it: a cycle, which only the cyclic collector frees, and
                 # the analysis pauses it. Let go of them so that the graph goes now; kept,
                 # one graph per workload filled 24 GB at 1k workloads.
