@@ -41,6 +41,7 @@ from attackmap.graph._engine import (
     GraphFacts,
     Needs,
     OwnedPaths,
+    RawPath,
     StepInstance,
     owned_paths_forked,
 )
@@ -128,10 +129,6 @@ _CONTAINER_FAMILIES = (
     "pid_peer:",
 )
 
-
-RawPath = tuple[str, str, tuple[StepInstance, ...]]
-"""A path the search found for a workload: entry kind, the workload whose entry point
-starts it, its step instances."""
 
 KeptPath = tuple[str, str | None, tuple[StepInstance, ...]]
 """A reported path: entry kind, origin (the starting workload when not the one the path is

@@ -283,10 +283,12 @@ class _Fanout:
     nodes: dict[int, str] = field(default_factory=dict)
 
 
-_OwnedPath = tuple[str, str, tuple[StepInstance, ...]]
+RawPath = tuple[str, str, tuple[StepInstance, ...]]
+"""A path the search found for a workload: entry kind, the workload whose entry point
+starts it, its step instances."""
 
 
-class OwnedPaths(Sequence[_OwnedPath]):
+class OwnedPaths(Sequence[RawPath]):
     """One workload's paths (:meth:`AttackGraph.owned_paths`) in the order found: a
     read-only sequence of ``(entry kind, the workload whose entry point starts it, step
     instances)``, equal to another (or to a list) holding the same paths in the same order.
@@ -314,7 +316,7 @@ class OwnedPaths(Sequence[_OwnedPath]):
         self._pair_of.append(number)
         self._steps.append(steps)
 
-    def __iter__(self) -> Iterator[_OwnedPath]:
+    def __iter__(self) -> Iterator[RawPath]:
         pairs = self._pairs
         for number, steps in zip(self._pair_of, self._steps, strict=True):
             entry, start = pairs[number]
@@ -324,10 +326,10 @@ class OwnedPaths(Sequence[_OwnedPath]):
         return len(self._steps)
 
     @overload
-    def __getitem__(self, at: int) -> _OwnedPath: ...
+    def __getitem__(self, at: int) -> RawPath: ...
     @overload
-    def __getitem__(self, at: slice) -> list[_OwnedPath]: ...
-    def __getitem__(self, at: int | slice) -> _OwnedPath | list[_OwnedPath]:
+    def __getitem__(self, at: slice) -> list[RawPath]: ...
+    def __getitem__(self, at: int | slice) -> RawPath | list[RawPath]:
         if isinstance(at, slice):
             return list(self)[at]
         entry, start = self._pairs[self._pair_of[at]]
