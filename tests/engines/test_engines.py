@@ -257,6 +257,29 @@ def test_an_unreachable_scheduler_is_an_input_error(fleet: dict[str, Path]) -> N
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("port", ["99999", "0", "65536"])
+def test_a_scheduler_port_out_of_range_is_refused_at_once(
+    fleet: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    port: str,
+) -> None:
+    """Refused before a client is made: distributed would try the address until its
+    connect timeout (30 s) and then report a timeout, not the port."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+    def no_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a client was made for an address no connection can use")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    address = f"tcp://127.0.0.1:{port}"
+    argv = ["analyze", str(fleet["lab"]), "--engine", "dask", "--scheduler", address]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {address}: port {port} is out of range" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

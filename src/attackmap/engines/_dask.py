@@ -33,6 +33,24 @@ def _distributed() -> Any:
     return distributed
 
 
+_SCHEDULER_HINT = (
+    "start one with `dask scheduler` and workers with `dask worker ADDRESS` "
+    "(each with attackmap installed), then pass its tcp://HOST:PORT"
+)
+
+
+def _check_port(distributed: Any, scheduler: str) -> None:
+    """Raise ``ValueError`` for a TCP or TLS address whose port no connection can use
+    (outside 1-65535): distributed would try it until its connect timeout (30 s by
+    default) and then report a timeout, not the address."""
+    scheme, location = distributed.comm.parse_address(scheduler)
+    if scheme not in ("tcp", "tls"):
+        return
+    _host, port = distributed.comm.addressing.parse_host_port(location)
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range (1-65535)")
+
+
 class DaskEngine:
     """Runs tasks through ``client`` (a ``dask.distributed.Client``), one Dask task each."""
 
@@ -77,13 +95,13 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
             yield DaskEngine(client)
         return
     try:
+        _check_port(distributed, scheduler)
         client = distributed.Client(scheduler)  # within distributed.comm.timeouts.connect
     except (OSError, TimeoutError, ValueError) as e:
         raise EngineError(
             f"cannot reach the Dask scheduler at {scheduler}: {e}",
             field="--scheduler",
-            hint="start one with `dask scheduler` and workers with `dask worker ADDRESS` "
-            "(each with attackmap installed), then pass its tcp://HOST:PORT",
+            hint=_SCHEDULER_HINT,
         ) from e
     with client:
         yield DaskEngine(client)
