@@ -176,6 +176,12 @@ def _bad_scope(root: Path) -> None:
     _add_step(root, _new_step(scope="node", requires={"all": ["state:exec"]}))
 
 
+def _at_in_step_id(root: Path) -> None:
+    # an instance's id is <step>@<scope>: the scope (and the workload owning the
+    # instance) is what follows the first "@"
+    _add_step(root, _new_step(id="test@step"))
+
+
 def _unknown_relation(root: Path) -> None:
     _add_step(root, _new_step(target="no_such_relation", grants=["state:sa_token"]))
 
@@ -238,6 +244,7 @@ CASES: dict[str, tuple[Mutator, str, str, str]] = {
         "duplicate step id",
     ),
     "scope": (_bad_scope, "mappings/steps/zz-test.yaml", "test-step", "cannot start from"),
+    "@ in a step id": (_at_in_step_id, "mappings/steps/zz-test.yaml", "test@step", "has no '@'"),
     "unknown relation": (
         _unknown_relation,
         "mappings/steps/zz-test.yaml",

@@ -197,6 +197,44 @@ def test_scopes_of_equal_facts_get_the_same_instances(catalogue: Catalogue) -> N
         assert steps(label) == expected
 
 
+def test_the_build_and_the_search_spell_no_instance_id(catalogue: Catalogue) -> None:
+    # ~250k instances at 10k workloads: their ids (25 MB) and the table by id are made
+    # when asked (the ranking asks for the kept paths' steps), never by the build or search
+    graph = AttackGraph(cluster(), catalogue)
+    paths = graph.owned_paths(ENTRY_KINDS)
+    assert sum(len(p) for p in paths.values()) > 10
+    insts = [i for i in graph._inst if i is not None]
+    assert len(insts) > 50
+    assert all(i._id is None for i in insts)
+    assert "_instances" not in graph.__dict__
+    table = graph.instances  # asked: each id <step>@<scope>, kept
+    assert sorted(table) == sorted(f"{i.step.id}@{i.scope.scope.label}" for i in insts)
+    assert all(table[i.id] is i and i._id is i.id for i in insts)
+    assert list(table) == sorted(table)  # by node number: the steps are numbered in id order
+
+
+def test_two_containers_of_one_name_share_their_steps_nodes(catalogue: Catalogue) -> None:
+    # The API server refuses such a pod; the analysis takes it as written. A step's
+    # instances in the two scopes of one label have one id: one node, the later's.
+    containers = [
+        {"name": "c", "image": "x", "securityContext": {"privileged": True}},
+        {"name": "c", "image": "y", "securityContext": {"runAsUser": 1000}},
+    ]
+    graph = AttackGraph(extract(load(pod("twin", spec={"containers": containers}))), catalogue)
+    (wf,) = graph.fb.workloads
+    first, second = wf.containers
+    nodes = [i for i in graph._inst if i is not None and i.scope.scope.label == f"{wf.key}[c]"]
+    assert len({i.id for i in nodes}) == len(nodes)
+    in_first = [i for i in nodes if i.scope.container is first]
+    in_second = [i for i in nodes if i.scope.container is second]
+    assert in_first and in_second and len(in_first) + len(in_second) == len(nodes)
+    facts = in_second[0].scope.facts
+    assert all(graph.needs[i.step.id].fires(facts) for i in in_second)
+    # the privileged container's own steps keep its instance; every step both fire is
+    # the later container's
+    assert not any(graph.needs[i.step.id].fires(facts) for i in in_first)
+
+
 @pytest.mark.parametrize(
     ("scope", "label"),
     [

@@ -97,6 +97,15 @@ class Step(_Frozen):
     references: tuple[str, ...] = Field(min_length=1)
     platform_note: str | None = None
 
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        # an instance is <step>@<scope>, a step's node step:<step>@<scope>: what follows the
+        # first "@" is the scope whose workload owns it
+        if "@" in value:
+            raise ValueError(f"{value!r}: a step id has no '@' (its instances are <step>@<scope>)")
+        return value
+
     @field_validator("grants")
     @classmethod
     def _grants(cls, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
-from itertools import accumulate, filterfalse
+from itertools import accumulate, filterfalse, pairwise
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 from attackmap._fork import fork_map
@@ -104,18 +104,31 @@ class ScopeFacts:
     warnings: tuple[str, ...]
 
 
+def _spelled(inst: StepInstance) -> str:
+    """``inst``'s id, spelled (:attr:`StepInstance.id` keeps it; a sort of every instance
+    does not)."""
+    return f"{inst.step.id}@{inst.scope.scope.label}"
+
+
 @dataclass(frozen=True, slots=True)
 class StepInstance:
     """One step firing in one scope."""
 
     step: Step
     scope: ScopeFacts
-    # ``<step>@<scope>``: set once (every instance is asked while the graph is built; a
-    # cached_property takes a lock per first use)
-    id: str = field(init=False, repr=False, compare=False)
+    # the id once spelled (:attr:`id`)
+    _id: str | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "id", f"{self.step.id}@{self.scope.scope.label}")
+    @property
+    def id(self) -> str:
+        """``<step>@<scope>``: spelled the first time it is asked, and kept. A graph's build
+        and search never ask (~250k ids, 25 MB at 10k workloads, at the search's peak);
+        the ranking and the report ask for those of the steps their paths keep."""
+        found = self._id
+        if found is None:
+            found = _spelled(self)
+            object.__setattr__(self, "_id", found)
+        return found
 
     @property
     def node(self) -> str:
@@ -500,7 +513,6 @@ class AttackGraph:
         self._refs_i: dict[int, list[tuple[tuple[Group, str], str | None]]] = {}
         self._member_i: dict[int, list[tuple[Group, str]]] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-graph caches of the analysis
-        self._instances: dict[str, StepInstance] = {}  # (:attr:`instances`)
         self.scopes: dict[str, ScopeFacts] = {}
         self.workloads: dict[str, WorkloadFacts] = {w.key: w for w in fb.workloads}
         self.needs: dict[str, Needs] = (
@@ -522,15 +534,22 @@ class AttackGraph:
 
         A step's node is never named here (:meth:`_nm`: ~250k names, 26 MB at 10k
         workloads): every other name starts ``sink:`` or ``state:``, before ``step:``, so
-        the steps come after them, in the order of their instances' ids. The numbers are
-        the int objects the build made (:attr:`_nums`): none is made or freed here."""
+        the steps come after them, in the order of their instances' ids (spelled for the
+        sort, not kept: :attr:`StepInstance.id`; two of one id, a bug, are refused). The
+        numbers are the int objects the build made (:attr:`_nums`): none is made or freed
+        here."""
         made, insts, nums = self._made, self._inst, self._nums
         spelled = cast(list[str], made)  # read for the named nodes only
         of_step = cast(list[StepInstance], insts)  # read for the steps only
         named = [i for i in nums if made[i] is not None]
         steps = [i for i in nums if made[i] is None]
         named.sort(key=spelled.__getitem__)
-        steps.sort(key=lambda i: of_step[i].id)
+        spelled_ids = [_spelled(of_step[i]) for i in steps]
+        by_id = sorted(range(len(steps)), key=spelled_ids.__getitem__)
+        if any(spelled_ids[a] == spelled_ids[b] for a, b in pairwise(by_id)):
+            raise AssertionError("two step instances of one id")
+        steps = [steps[k] for k in by_id]
+        del spelled_ids, by_id
         # the names from "step:" on (none: every name starts "sink:" or "state:") sort after
         # the steps', a name that starts "step:" itself would be a step's: refused
         cut = bisect_left(named, "step:", key=spelled.__getitem__)
@@ -673,6 +692,13 @@ class AttackGraph:
         by_level["cluster"].append(
             (self._scope_facts(Scope(None, None, "cluster"), fb.context, None), None, {})
         )
+        # Scopes of one label (two containers of one name in a pod: the API server refuses
+        # them, the analysis takes them as written): a step's instances there have one id
+        # and take one node, the later instance in it (as a node named by the id would).
+        labels = Counter(sf.scope.label for level in by_level.values() for sf, _o, _n in level)
+        twice = {label for label, n in labels.items() if n > 1}
+        del labels
+        shared: dict[tuple[str, str], int] = {}  # (step, label) -> its node, for those
         for step in self.catalogue.steps:
             fires = self.needs[step.id].fires
             shape = _StepShape(
@@ -689,7 +715,9 @@ class AttackGraph:
                 if ok is None:
                     ok = fired[sf.facts] = fires(sf.facts)
                 if ok:
-                    self._add_instance(step, shape, sf, owner, nodes)
+                    self._add_instance(
+                        step, shape, sf, owner, nodes, shared if sf.scope.label in twice else None
+                    )
 
     def _add_instance(
         self,
@@ -698,16 +726,26 @@ class AttackGraph:
         sf: ScopeFacts,
         wf: Holder | None,
         nodes: dict[str, int | None],
+        shared: dict[tuple[str, str], int] | None = None,
     ) -> None:
         """The instance of ``step`` in scope ``sf`` and its edges; ``nodes``: the scope's
-        state nodes made so far (see :meth:`_scope_state`)."""
+        state nodes made so far (see :meth:`_scope_state`); ``shared``: the nodes of the
+        instances of steps in scopes of ``sf``'s label (given where another scope has it)."""
         scope = sf.scope
         source = self._scope_state(shape.source, scope, nodes)
         if source is None:
             return
         inst = StepInstance(step=step, scope=sf)
-        step_node = self._add_step(inst)
-        self._instances[inst.id] = inst
+        if shared is None:
+            step_node = self._new_node(None, inst)
+        else:
+            key = (step.id, scope.label)
+            found = shared.get(key)
+            if found is None:
+                step_node = shared[key] = self._new_node(None, inst)
+            else:
+                step_node = found
+                self._inst[found] = inst
         sink = self._known.get(shape.sink)
         if sink is None:
             sink = self._known[shape.sink] = self._add_node(shape.sink)
@@ -844,16 +882,6 @@ class AttackGraph:
             found = self._ids[node] = self._new_node(node, None)
         return found
 
-    def _add_step(self, inst: StepInstance) -> int:
-        """The node of step instance ``inst``: a new one, unnamed until numbered (no two
-        instances have one id, but if two did they would share their node, as by name)."""
-        prev = self._instances.get(inst.id)
-        if prev is not None:
-            found = self._inst.index(prev)
-            self._inst[found] = inst
-            return found
-        return self._new_node(None, inst)
-
     def _add_edge(self, a: int, b: str) -> None:
         to = self._add_node(b)
         self._edges.extend((a, to))
@@ -881,10 +909,15 @@ class AttackGraph:
 
     @property
     def instances(self) -> dict[str, StepInstance]:
-        """Each step instance by its id. A spliced graph (:meth:`spliced`) makes it on
-        first use from its base's: the checks that search it never ask (a copy per check
-        cost ~9 ms at 10k workloads, a fifth of a splice)."""
+        """Each step instance by its id, made on first use: a report writer's search never
+        asks (the table and the ids it spells, ~30 MB at 10k workloads, at the search's
+        peak), and a spliced graph (:meth:`spliced`) makes it from its base's: the checks
+        that search it never ask (a copy per check cost ~9 ms at 10k workloads, a fifth of
+        a splice)."""
         found: dict[str, StepInstance] | None = self.__dict__.get("_instances")
+        if found is None and "_instances_of" not in self.__dict__:
+            found = {i.id: i for i in self._inst if i is not None}  # by number: id order
+            self.__dict__["_instances"] = found
         if found is None:
             base, kept, removed = self.__dict__.pop("_instances_of")
             found = {**base.instances, **kept}  # the kept ones in their places
@@ -901,7 +934,7 @@ class AttackGraph:
         if found is None:
             holders = {w: w for w in self.workloads}  # one string object per workload key
             found = self.__dict__["_owners"] = [
-                holders.get(_owner(name if name is not None else inst.id))  # type: ignore[union-attr]
+                holders.get(_owner(name if name is not None else _step_node(inst)))
                 for name, inst in zip(self._name, self._inst, strict=True)
             ]
         return found
@@ -2547,6 +2580,13 @@ def _best_nodes(
             if cur is None or cand < cur:
                 best[pair] = cand
     return best
+
+
+def _step_node(inst: StepInstance | None) -> str:
+    """What :func:`_owner` reads of a step's node name (its scope's label after ``@``),
+    without spelling its id."""
+    assert inst is not None
+    return "@" + inst.scope.scope.label
 
 
 def _owner(node: str) -> str:
