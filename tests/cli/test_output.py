@@ -205,3 +205,84 @@ def test_stdout_on_a_full_disk_is_exit_2_without_a_traceback(
             full.close()
     err = capsys.readouterr().err
     assert err == "error: <stdout>: cannot write output: No space left on device\n"
+
+
+_SIGNAL_MID_WRITE = """
+import os, signal, sys
+from attackmap.cli import _output, console_main
+
+SIGNAL = getattr(signal, sys.argv[1])
+
+def write_to(stream, content):
+    stream.write("{\\"partial\\": ")
+    stream.flush()
+    os.kill(os.getpid(), SIGNAL)  # mid-write, as kill or Ctrl-C would
+
+_output._write_to = write_to
+sys.argv = ["attackmap", "analyze", sys.argv[2], "--format", "json", "-o", sys.argv[3]]
+console_main()
+"""
+
+
+@pytest.mark.parametrize(("signame", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_while_writing_leaves_no_file(tmp_path: Path, signame: str, code: int) -> None:
+    """``kill``, ``timeout`` and a CI job's cancellation send SIGTERM: like Ctrl-C, the
+    console script removes the output's temporary file and exits 128 + the signal, with
+    one line and no traceback."""
+    import subprocess
+    import sys
+
+    manifest = Path(__file__).parents[2] / "examples" / "nim" / "nim-deploy-default.yaml"
+    out = tmp_path / "out" / "report.json"
+    out.parent.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_MID_WRITE, signame, str(manifest), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    assert list(out.parent.iterdir()) == []  # neither the report nor its temporary file
+    assert "Traceback" not in done.stderr
+    if signame == "SIGINT":
+        assert done.stderr.strip().endswith("attackmap: interrupted")
+
+
+def test_a_destination_that_cannot_be_written_is_refused_before_the_analysis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Minutes at 10k workloads otherwise.) The analysis is never started."""
+    import attackmap
+
+    def no_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("analysed before the destination was checked")
+
+    monkeypatch.setattr(attackmap, "analyze", no_analysis)
+    monkeypatch.setattr("attackmap.graph._analysis.report_writer", no_analysis)
+    manifest = Path(__file__).parents[2] / "examples" / "nim" / "nim-deploy-default.yaml"
+    afile = tmp_path / "afile"
+    afile.write_text("keep\n", encoding="utf-8")
+    cases = [
+        (["-o", str(tmp_path)], "Is a directory"),
+        (["-o", str(tmp_path / "missing" / "r.json")], "No such file or directory"),
+        (["-o", str(afile / "r.json")], "Not a directory"),
+        (["--out-dir", str(afile)], "a file of that name exists"),
+    ]
+    for extra, message in cases:
+        assert main(["analyze", str(manifest), "--format", "json", *extra]) == 2, extra
+        assert message in capsys.readouterr().err, extra
+    assert afile.read_text(encoding="utf-8") == "keep\n"
+
+
+def test_the_output_never_replaces_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = Path(__file__).parents[2] / "examples" / "nim" / "nim-deploy-default.yaml"
+    manifest = tmp_path / "v.yaml"
+    manifest.write_bytes(source.read_bytes())
+    link = tmp_path / "link.yaml"
+    link.symlink_to(manifest)
+    for output in (manifest, link):
+        assert main(["analyze", str(manifest), "--format", "table", "-o", str(output)]) == 2
+        assert "the output is one of the inputs" in capsys.readouterr().err
+    assert manifest.read_bytes() == source.read_bytes()

@@ -9,8 +9,10 @@ the report ``attackmap.analyze`` makes of the whole cluster in one process.
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
+import signal
 import sys
 import threading
 import time
@@ -257,6 +259,90 @@ def test_an_unreachable_scheduler_is_an_input_error(fleet: dict[str, Path]) -> N
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("tls://127.0.0.1:8786", "the CLI connects to tcp:// schedulers, not tls://"),
+        ("ucx://127.0.0.1:8786", "the CLI connects to tcp:// schedulers, not ucx://"),
+        ("inproc://x", "the CLI connects to tcp:// schedulers, not inproc://"),
+        ("tcp://h:abc", "expected tcp://HOST:PORT, got 'tcp://h:abc'"),
+        ("tcp://h", "expected tcp://HOST:PORT"),
+        ("notaurl", "expected tcp://HOST:PORT, got 'notaurl'"),
+    ],
+)
+def test_a_scheduler_address_the_cli_cannot_use_is_refused(
+    fleet: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    address: str,
+    message: str,
+) -> None:
+    """Before a client is made: distributed raised TypeErrors (TLS without a security
+    context, UCX without its package) that ended in a traceback."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+    def no_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a client was made for an address the CLI cannot use")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    argv = ["analyze", str(fleet["lab"]), "--engine", "dask", "--scheduler", address]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at {address}: {message}" in err
+    assert "Traceback" not in err
+
+
+_NO_WORKERS = """
+import sys
+import distributed
+from attackmap.cli import main
+
+with distributed.LocalCluster(
+    n_workers=0, processes=False, protocol="tcp", dashboard_address=None
+) as cluster:
+    code = main(["analyze", sys.argv[1], "--engine", "dask", "--scheduler", cluster.scheduler_address])
+sys.exit(code)
+"""
+
+
+def test_a_scheduler_without_workers_is_an_error_not_a_hang(fleet: dict[str, Path]) -> None:
+    """(In a process of its own: the cluster's threads stay, and a process with another
+    thread never forks workers.)"""
+    import subprocess
+
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_WORKERS, str(fleet["lab"])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "has no workers (none joined in 1 s)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_input_error_on_dask_is_said_once(tmp_path: Path) -> None:
+    """The local Dask cluster's workers log no traceback of a task's input error: the
+    CLI says it once, with file and line (exit 2)."""
+    import subprocess
+
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("kind: Pod\nmetadata: [\n", encoding="utf-8")
+    program = "import sys; from attackmap.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["analyze", str(bad), "--engine", "dask", "-q", "-o", str(tmp_path / "r.json")]
+    done = subprocess.run(
+        [sys.executable, "-c", program, *argv], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2, done.stderr
+    assert "broken.yaml:3" in done.stderr and "invalid YAML" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Compute Failed" not in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("port", ["99999", "0", "65536"])
 def test_a_scheduler_port_out_of_range_is_refused_at_once(
     fleet: dict[str, Path],
@@ -307,6 +393,20 @@ def test_bad_worker_and_shard_counts(capsys: pytest.CaptureFixture[str]) -> None
         analyze_fleet(["x.yaml"], shards=0)
     with pytest.raises(EngineError, match="a list of sources"):
         analyze_fleet("x.yaml")
+    with pytest.raises(EngineError, match="workers must be a positive integer, got 0"):
+        analyze_fleet(["x.yaml"], workers=0)  # (not taken for one)
+    with pytest.raises(EngineError, match="engine must have a map"):
+        analyze_fleet(["x.yaml"], engine=object())  # type: ignore[arg-type]
+
+
+def test_shards_are_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    # each shard builds the whole graph: 10**20 of them grew until memory ran out
+    from attackmap.engines._fleet import MAX_SHARDS
+
+    with pytest.raises(EngineError, match=f"at most {MAX_SHARDS} shards per cluster"):
+        analyze_fleet(["x.yaml"], shards=MAX_SHARDS + 1)
+    assert main(["analyze", "x.yaml", "--shards", "99999999999999999999"]) == 2
+    assert f"at most {MAX_SHARDS} shards per cluster" in capsys.readouterr().err
 
 
 def test_two_clusters_of_one_name(
@@ -423,3 +523,27 @@ def test_the_join_runs_with_the_collector_paused(
     join(shards)
     assert seen and not any(seen)
     assert gc.isenabled()
+
+
+def _killed(_item: int) -> int:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return 0
+
+
+def _death_signal(_item: int) -> int:
+    import ctypes
+
+    found = ctypes.c_int()
+    ctypes.CDLL(None).prctl(2, ctypes.byref(found))  # PR_GET_PDEATHSIG
+    return found.value
+
+
+def test_a_pool_worker_that_dies_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="ended without its result") as err:
+        LocalEngine(2).map(_killed, [1, 2, 3])
+    assert err.value.hint is not None and "--workers 1" in err.value.hint
+
+
+def test_pool_workers_end_with_this_process() -> None:
+    # (PR_SET_PDEATHSIG: killed with it, none computes a fleet's tasks for nobody)
+    assert LocalEngine(2).map(_death_signal, [1, 2]) == [signal.SIGKILL, signal.SIGKILL]

@@ -17,6 +17,7 @@ import argparse
 import gc
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -174,6 +175,19 @@ def console_main() -> None:
     command may set process-wide options (:func:`attackmap.cli._inputs.own_allocator`)."""
     global _owns_process
     _owns_process = True
-    code = main()
+    # ``kill``, a CI job's cancellation, a pod's termination and ``timeout`` send SIGTERM:
+    # stop as on an interrupt (the output's temporary file removed, forked workers
+    # stopped), and exit 128 + 15 as the signal would
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("attackmap: interrupted", file=sys.stderr)
+        sys.exit(130)
     gc.freeze()
     sys.exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+    raise SystemExit(128 + signum)

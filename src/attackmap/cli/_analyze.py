@@ -19,6 +19,7 @@ from attackmap.cli._inputs import add_input_options, own_allocator, report_input
 from attackmap.cli._output import (
     add_out_dir,
     add_output,
+    check_destination,
     output_format,
     print_table,
     status,
@@ -316,6 +317,15 @@ def run(args: argparse.Namespace) -> int:
     fleet = args.out_dir is not None
     fmt = output_format(args.format, args.output, report_suffixes(), "json" if fleet else "table")
     elsewhere = _check_engine(args, fmt)
+    # where the report goes, checked before the analysis (minutes for a large cluster)
+    if args.output is not None and args.output != "-":
+        check_destination(args.output, [p for p in args.paths if p != "-"])
+    if fleet and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise AttackmapError(
+            "cannot create the directory: a file of that name exists",
+            path=args.out_dir,
+            field="--out-dir",
+        )
     if fmt == "png":
         from attackmap.cli._png import require_dot
 

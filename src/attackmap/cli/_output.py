@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import itertools
 import logging
 import os
@@ -124,6 +125,36 @@ def write_files(files: Mapping[str | Path, Content]) -> None:
             if temporary is not None:
                 with contextlib.suppress(OSError):
                     temporary.unlink()
+
+
+def check_destination(output: str | Path, inputs: Iterable[str | Path] = ()) -> None:
+    """Refuse at once, before a long analysis, a file :func:`write_files` could not write
+    (a directory, a missing or non-directory parent) or one of ``inputs`` (the manifest
+    it would replace). Special files pass (written in place); what only the write can
+    tell (permissions, space) it says then."""
+    given = Path(output)
+    path = Path(os.path.abspath(given))
+    if _special(path) and path.exists() and not path.is_dir():
+        return
+    if path.is_dir():
+        raise _cannot_write(IsADirectoryError(errno.EISDIR, "Is a directory"), given)
+    if not path.parent.is_dir():
+        problem = (
+            NotADirectoryError(errno.ENOTDIR, "Not a directory")
+            if path.parent.exists()
+            else FileNotFoundError(errno.ENOENT, "No such file or directory")
+        )
+        raise _cannot_write(problem, given)
+    if path.exists():
+        for source in inputs:
+            with contextlib.suppress(OSError):
+                if os.path.samefile(path, source):
+                    raise AttackmapError(
+                        "the output is one of the inputs: writing it would replace that manifest",
+                        path=str(given),
+                        field="--output",
+                        hint="write the report to another file",
+                    )
 
 
 def _special(path: Path) -> bool:

@@ -8,6 +8,7 @@ attack graph.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -39,15 +40,22 @@ _SCHEDULER_HINT = (
 )
 
 
-def _check_port(distributed: Any, scheduler: str) -> None:
-    """Raise ``ValueError`` for a TCP or TLS address whose port no connection can use
-    (outside 1-65535): distributed would try it until its connect timeout (30 s by
-    default) and then report a timeout, not the address."""
+def _check_address(distributed: Any, scheduler: str) -> None:
+    """Raise ``ValueError`` for an address the CLI cannot connect to: another protocol than
+    TCP (TLS needs a security configuration, UCX its own package: a
+    ``dask.distributed.Client`` made for them goes to the Python API), no port, or a port
+    no connection can use (outside 1-65535, which distributed would try until its connect
+    timeout, 30 s by default, and then report as a timeout)."""
     scheme, location = distributed.comm.parse_address(scheduler)
-    if scheme not in ("tcp", "tls"):
-        return
-    _host, port = distributed.comm.addressing.parse_host_port(location)
-    if not 0 < port < 65536:
+    if scheme != "tcp":
+        raise ValueError(
+            f"the CLI connects to tcp:// schedulers, not {scheme}:// (pass a "
+            "dask.distributed.Client made for it to attackmap.engines.analyze_fleet)"
+        )
+    _host, _, port = location.rpartition(":")
+    if not _host or not port.isascii() or not port.isdigit():
+        raise ValueError(f"expected tcp://HOST:PORT, got {scheduler!r}")
+    if not 0 < int(port) < 65536:
         raise ValueError(f"port {port} is out of range (1-65535)")
 
 
@@ -89,13 +97,16 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # a task's input error is the run's error, said once by attackmap: not
+                # also logged by each worker with its traceback
+                silence_logs=logging.CRITICAL,
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
             yield DaskEngine(client)
         return
     try:
-        _check_port(distributed, scheduler)
+        _check_address(distributed, scheduler)
         client = distributed.Client(scheduler)  # within distributed.comm.timeouts.connect
     except (OSError, TimeoutError, ValueError) as e:
         raise EngineError(
@@ -104,4 +115,20 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
             hint=_SCHEDULER_HINT,
         ) from e
     with client:
+        # a scheduler without workers would hold the tasks, silently, until one joins
+        wait = _timeout_s(distributed, "distributed.comm.timeouts.connect")
+        try:
+            client.wait_for_workers(1, timeout=wait)
+        except (OSError, TimeoutError) as e:
+            raise EngineError(
+                f"the Dask scheduler at {scheduler} has no workers (none joined in {wait:g} s)",
+                field="--scheduler",
+                hint="start workers with `dask worker ADDRESS` (each with attackmap installed)",
+            ) from e
         yield DaskEngine(client)
+
+
+def _timeout_s(distributed: Any, key: str) -> float:
+    import dask
+
+    return float(dask.utils.parse_timedelta(dask.config.get(key), default="seconds"))

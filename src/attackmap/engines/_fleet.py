@@ -86,6 +86,11 @@ def join(reports: Sequence[Report]) -> Report:
         return first.model_copy(update={"workloads": tuple(workloads)})
 
 
+#: At most this many shards per cluster: each builds the cluster's whole graph (one per
+#: process or Dask worker is where they pay); far more only multiplies that work.
+MAX_SHARDS = 1024
+
+
 def analyze_fleet(
     clusters: Sequence[Any],
     *,
@@ -112,6 +117,12 @@ def analyze_fleet(
 
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise EngineError(f"shards must be a positive integer, got {shards!r}", field="shards")
+    if shards > MAX_SHARDS:
+        raise EngineError(
+            f"at most {MAX_SHARDS} shards per cluster, got {shards}",
+            field="shards",
+            hint="each shard builds the whole cluster's graph: one per process is where they pay",
+        )
     if isinstance(clusters, (str, bytes)) or not isinstance(clusters, Sequence):
         raise EngineError(
             "clusters must be a list of sources, one per cluster",
@@ -127,7 +138,12 @@ def analyze_fleet(
 
         engine = DaskEngine(client)
     elif engine is None:
-        engine = LocalEngine(workers or 1)
+        engine = LocalEngine(1 if workers is None else workers)
+    elif not callable(getattr(engine, "map", None)):
+        raise EngineError(
+            f"engine must have a map(fn, items) method, got {type(engine).__name__}",
+            field="engine",
+        )
     opts = tuple(sorted(options.items()))
     tasks = [
         ShardTask(c, source, opts, (i, shards), __version__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from attackmap._gc import paused
 from attackmap.engines.interface import EngineError
@@ -30,16 +30,51 @@ class LocalEngine:
             return [fn(item) for item in items]
         # imported here: a one-process run (the CLI's default) starts no pool machinery
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=multiprocessing.get_context("fork"),
-        ) as pool:
+            # a worker ends with this process (killed: no orphan computes its tasks)
+            initializer=_die_with,
+            initargs=(os.getpid(),),
+        )
+        try:
             # every task submitted: the workers are forked now, with the collector as it is
             # here (a worker runs many tasks of a fleet: its collector stays as it was)
             results = pool.map(fn, items)
             # the results arrive pickled (shard reports: millions of objects, no cycles):
             # with the collector running, unpickling one took 5x the CPU (docs/scaling.md)
             with paused():
-                return list(results)
+                found = list(results)
+        except BrokenProcessPool as e:
+            _stop(pool)
+            raise EngineError(
+                "a worker process of the local engine ended without its result "
+                "(killed, or out of memory)",
+                field="workers",
+                hint="analyse with fewer processes (--workers 1, workers=1)",
+            ) from e
+        except BaseException:  # an error, an interrupt, SIGTERM: not waiting for the rest
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+        return found
+
+
+def _die_with(parent: int) -> None:
+    from attackmap._fork import _die_with as die_with
+
+    die_with(parent)
+
+
+def _stop(pool: Any) -> None:
+    """Stop ``pool``'s workers now (``shutdown`` would wait for the tasks they run)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join()
