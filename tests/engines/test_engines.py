@@ -383,6 +383,36 @@ def test_contradicting_engine_flags(
     assert message in capsys.readouterr().err
 
 
+def test_a_whole_graph_format_names_the_flag_that_sends_the_analysis_away(
+    fleet: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the local engine and --shards 2 draw (in this process); --workers 2 sends the
+    # shards to a pool: that is the flag to change, not the engine
+    base = ["analyze", str(fleet["lab"]), "--format", "dot", "--shards", "2"]
+    assert main([*base, "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --workers:" in err and "--workers 1" in err
+    assert main([*base, "--engine", "dask"]) == 2
+    assert "error: --engine:" in capsys.readouterr().err
+
+
+def test_a_missing_cluster_is_refused_before_any_is_analysed(
+    fleet: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cluster was analysed before every path was checked")
+
+    monkeypatch.setattr(attackmap, "analyze_fleet", no_analysis)
+    missing = tmp_path / "nowhere"
+    argv = ["analyze", str(fleet["lab"]), str(missing), "--out-dir", str(tmp_path / "out")]
+    assert main(argv) == 2
+    assert f"{missing}: no such file or directory" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_worker_and_shard_counts(capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ("--workers", "--shards"):
         assert main(["analyze", "x.yaml", flag, "0"]) == 2

@@ -267,11 +267,17 @@ def _check_engine(args: argparse.Namespace, fmt: str) -> bool:
             hint="save the manifests to a file and name it",
         )
     if elsewhere and fmt in WHOLE_GRAPH_FORMATS:
+        # what sends the analysis elsewhere: the flag to change
+        flag = "--engine" if args.engine == "dask" else "--workers"
         raise AttackmapError(
             f"--format {fmt} draws the whole attack graph, which stays in the worker that built it",
-            field="--engine",
-            hint="run it with the local engine and one shard, or write json and draw the "
-            "paths (svg, mermaid)",
+            field=flag,
+            hint=(
+                "run it with the local engine, or write json and draw the paths (svg, mermaid)"
+                if flag == "--engine"
+                else "run it with --workers 1 (a fleet or shards then run in this process), "
+                "or write json and draw the paths (svg, mermaid)"
+            ),
         )
     return elsewhere
 
@@ -320,6 +326,10 @@ def run(args: argparse.Namespace) -> int:
     # where the report goes, checked before the analysis (minutes for a large cluster)
     if args.output is not None and args.output != "-":
         check_destination(args.output, [p for p in args.paths if p != "-"])
+    if fleet:  # every cluster there before the first is analysed (minutes at 10k)
+        for path in args.paths:
+            if path != "-" and not os.path.lexists(path):
+                raise AttackmapError("no such file or directory", path=path)
     if fleet and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise AttackmapError(
             "cannot create the directory: a file of that name exists",
