@@ -116,7 +116,7 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
         ) from e
     with client:
         # a scheduler without workers would hold the tasks, silently, until one joins
-        wait = _timeout_s(distributed, "distributed.comm.timeouts.connect")
+        wait = _timeout_s("distributed.comm.timeouts.connect")
         try:
             client.wait_for_workers(1, timeout=wait)
         except (OSError, TimeoutError) as e:
@@ -128,7 +128,8 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
         yield DaskEngine(client)
 
 
-def _timeout_s(distributed: Any, key: str) -> float:
+def _timeout_s(key: str) -> float:
+    """Dask's configured duration ``key`` in seconds."""
     import dask
 
     return float(dask.utils.parse_timedelta(dask.config.get(key), default="seconds"))

@@ -34,6 +34,8 @@ class LocalEngine:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        from attackmap._fork import _die_with
+
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=multiprocessing.get_context("fork"),
@@ -64,14 +66,9 @@ class LocalEngine:
         return found
 
 
-def _die_with(parent: int) -> None:
-    from attackmap._fork import _die_with as die_with
-
-    die_with(parent)
-
-
 def _stop(pool: Any) -> None:
-    """Stop ``pool``'s workers now (``shutdown`` would wait for the tasks they run)."""
+    """Stop ``pool``'s workers now (``shutdown`` would wait for the tasks they run; the
+    executor has no public way to stop them before Python 3.14: its ``_processes``)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
