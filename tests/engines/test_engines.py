@@ -415,8 +415,9 @@ def test_a_missing_cluster_is_refused_before_any_is_analysed(
 
 def test_bad_worker_and_shard_counts(capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ("--workers", "--shards"):
-        assert main(["analyze", "x.yaml", flag, "0"]) == 2
-        assert "expected a positive integer, got '0'" in capsys.readouterr().err
+        for value in ("0", "1_0", "\u0663", " 3", "+2", "-1"):  # (int() takes the middle four)
+            assert main(["analyze", "x.yaml", flag, value]) == 2
+            assert f"expected a positive integer, got {value!r}" in capsys.readouterr().err
     with pytest.raises(EngineError, match="workers must be a positive integer"):
         LocalEngine(0)
     with pytest.raises(EngineError, match="shards must be a positive integer"):

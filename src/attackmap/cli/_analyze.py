@@ -215,10 +215,8 @@ def _workers(value: str) -> int | str:
 
 
 def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
+    # ASCII digits only: int() also takes "1_0", " 3" and other scripts' digits ("٣")
+    number = int(value) if value.isascii() and value.isdigit() else 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return number
