@@ -450,6 +450,24 @@ def test_two_clusters_of_one_name(
     assert "two clusters would write the report lab" in capsys.readouterr().err
 
 
+def test_a_fleet_writes_every_report_or_none(
+    fleet: dict[str, Path], whole: dict[str, str], tmp_path: Path
+) -> None:
+    # east's report cannot be written (a directory holds its name): lab's stale report
+    # stays as it was, not replaced while east's fails
+    out = tmp_path / "reports"
+    (out / "east.json").mkdir(parents=True)
+    (out / "lab.json").write_text("old\n", encoding="utf-8")
+    argv = ["analyze", str(fleet["lab"]), str(fleet["east"]), "--out-dir", str(out)]
+    assert main(argv) == 2
+    assert (out / "lab.json").read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in out.iterdir()) == ["east.json", "lab.json"]  # no temporary
+    (out / "east.json").rmdir()
+    assert main(argv) == 0
+    for name in ("east", "lab"):
+        assert (out / f"{name}.json").read_text(encoding="utf-8") == whole[name]
+
+
 @pytest.mark.parametrize("shard", [(2, 2), (-1, 2), (0, 0), [0, 2], (True, 2)])
 def test_a_bad_shard_is_refused(fleet: dict[str, Path], shard: Any) -> None:
     with pytest.raises(AttackmapError, match=r"shard must be \(i, n\)"):

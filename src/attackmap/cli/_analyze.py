@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from attackmap.attack._models import parent_id, within_goals
 from attackmap.cli._inputs import add_input_options, own_allocator, report_input_errors
 from attackmap.cli._output import (
+    Content,
     add_out_dir,
     add_output,
     check_destination,
@@ -391,9 +392,19 @@ def run(args: argparse.Namespace) -> int:
         raise AttackmapError(
             f"cannot create the directory: {e.strerror or e}", path=out_dir, field="--out-dir"
         ) from e
+    # every cluster's report written before any replaces its file: a failure (a full
+    # disk, a directory in the way) leaves the directory as it was, not half new
+    staged: dict[str | Path, Content] = {}
+    written: list[tuple[Any, Any, str, list[Any]]] = []
+    for name, analysed in zip(names, reports, strict=True):
+        output = str(out_dir / f"{name}{_suffix(fmt)}")
+        report, expired = _leave_out(analysed, config, args.baseline)
+        staged[output] = _file_content(report, fmt, args)
+        written.append((report, analysed, output, expired))
+    write_files(staged)
     codes = [
-        _deliver(report, fmt, str(out_dir / f"{name}{_suffix(fmt)}"), args, config, fail_on)
-        for name, report in zip(names, reports, strict=True)
+        _verdict(report, analysed, output, args, config, expired, fail_on)
+        for report, analysed, output, expired in written
     ]
     return max(codes)
 
@@ -467,22 +478,42 @@ def _deliver(
 
     analysed = report
     report, expired = _leave_out(report, config, args.baseline)
-    if fmt == "json":
-        # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
-        write_stream(lambda stream: report.write_json(stream, pretty=args.pretty), output)
-    elif fmt == "table":
-        if output:
-            write_text(_plain(report), output)
-        else:
-            _print(report)
-            print(summary(report))
-    elif fmt == "png":
+    if fmt == "png":
         from attackmap.cli._png import write_png
 
-        write_png(exporter("dot").export(report), output)
+        write_png(exporter("dot").export(report), output)  # (never to a terminal)
+    elif output is not None and output != "-":
+        write_files({output: _file_content(report, fmt, args)})
+    elif fmt == "json":  # stdout from here on
+        write_stream(lambda stream: report.write_json(stream, pretty=args.pretty))
+    elif fmt == "table" and output is None:
+        _print(report)
+        print(summary(report))
     else:
-        write_text(exporter(fmt).export(report), output)
+        write_text(_plain(report) if fmt == "table" else exporter(fmt).export(report))
     return _verdict(report, analysed, output, args, config, expired, fail_on)
+
+
+def _file_content(report: Any, fmt: str, args: argparse.Namespace) -> Content:
+    """What :func:`_deliver` writes of ``report`` into a file, for :func:`write_files`."""
+    from attackmap.exporters import exporter
+
+    if fmt == "json":
+        # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
+        return lambda stream: report.write_json(stream, pretty=args.pretty)
+    if fmt == "png":
+        from attackmap.cli._png import render_png
+
+        data = render_png(exporter("dot").export(report))
+
+        def write(stream: TextIO) -> None:
+            stream.flush()
+            stream.buffer.write(data)
+            stream.buffer.flush()
+
+        return write
+    text = _plain(report) if fmt == "table" else exporter(fmt).export(report)
+    return text if text.endswith("\n") else text + "\n"  # (as write_text ends it)
 
 
 def _verdict(

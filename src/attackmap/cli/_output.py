@@ -90,7 +90,8 @@ def write_files(files: Mapping[str | Path, Content]) -> None:
     and synced; only when *every* file is written are they renamed over their targets, in
     order. On a failure while writing (a full disk, an interrupt) every temporary file is
     removed: no new file appears and an existing file is left byte for byte as it was. A
-    rename failing half-way (rare: the target turned into a directory) leaves the files
+    target that is a directory is refused before any rename; a rename failing half-way
+    nonetheless (rare: the target turned into a directory meanwhile) leaves the files
     before it replaced and those after it untouched, and says which file failed.
 
     A new file gets the mode ``open()`` would give it (``0o666`` less the umask); an
@@ -111,6 +112,9 @@ def write_files(files: Mapping[str | Path, Content]) -> None:
                 continue
             target = Path(os.path.realpath(given))  # a link's target is what gets replaced
             staged.append((given, target, _write_temporary(target, given, content), content))
+        for given, target, _, _ in staged:  # what would stop the renames half-way
+            if target.is_dir():
+                raise _cannot_write(IsADirectoryError(errno.EISDIR, "Is a directory"), given)
         for i, (given, target, temporary, content) in enumerate(staged):
             if temporary is None:
                 _write_special(given, content)
