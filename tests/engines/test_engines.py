@@ -481,10 +481,39 @@ def test_shards_of_different_inputs_do_not_join(fleet: dict[str, Path]) -> None:
         west = west.model_copy(update={"warnings": (*west.warnings, "other input")})
     with pytest.raises(EngineError, match="disagree on warnings"):
         join([east, west])
-    with pytest.raises(EngineError, match="the shards overlap"):
+    with pytest.raises(EngineError, match="not every shard of one split once: 0 of 2, 0 of 2"):
         join([east, east])
+    # reports that do not say which shard they are (made otherwise): their workloads
+    # still tell an overlap
+    unsaid = east.model_copy()
+    unsaid._shard = None
+    with pytest.raises(EngineError, match="the shards overlap"):
+        join([unsaid, unsaid])
     with pytest.raises(EngineError, match="no shard reports"):
         join([])
+
+
+def test_a_missing_shard_is_refused(fleet: dict[str, Path], whole: dict[str, str]) -> None:
+    # a missing shard's workloads would be left out of the "whole" report without a word
+    shards = [attackmap.analyze(fleet["lab"], shard=(i, 3)) for i in range(3)]
+    assert [r.shard for r in shards] == [(0, 3), (1, 3), (2, 3)]
+    assert all(len(r.workloads) for r in shards)
+    for partial, said in (
+        ([shards[0], shards[2]], "0 of 3, 2 of 3"),
+        ([shards[1]], "1 of 3"),
+        ([shards[0], shards[1], attackmap.analyze(fleet["lab"])], "0 of 3, 1 of 3, whole"),
+        (
+            [*shards, attackmap.analyze(fleet["lab"], shard=(0, 2))],
+            "0 of 3, 1 of 3, 2 of 3, 0 of 2",
+        ),
+    ):
+        with pytest.raises(EngineError, match=f"not every shard of one split once: {said}"):
+            join(partial)
+    travelled = pickle.loads(pickle.dumps(shards[0]))  # noqa: S301 - our own, pickled here
+    assert travelled.shard == (0, 3)  # (as a task's report comes back)
+    joined = join([shards[2], travelled, shards[1]])
+    assert joined.shard is None and joined.to_json() == whole["lab"]
+    assert attackmap.analyze(fleet["lab"]).shard is None
 
 
 def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) -> None:

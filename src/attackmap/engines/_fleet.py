@@ -58,6 +58,7 @@ def join(reports: Sequence[Report]) -> Report:
     the whole cluster analysed in one process."""
     if not reports:
         raise EngineError("no shard reports to join")
+    _check_shards(reports)
     first = reports[0]
     if len(reports) == 1:
         return first
@@ -83,7 +84,27 @@ def join(reports: Sequence[Report]) -> Report:
         for a, b in itertools.pairwise(workloads):
             if a.ref == b.ref:
                 raise EngineError(f"two shards analysed {a.ref}: the shards overlap")
-        return first.model_copy(update={"workloads": tuple(workloads)})
+        joined = first.model_copy(update={"workloads": tuple(workloads)})
+        joined._shard = None  # the whole cluster's
+        return joined
+
+
+def _check_shards(reports: Sequence[Report]) -> None:
+    """Refuse shard reports that are not every shard of one split once (each report of
+    ``analyze(..., shard=(i, n))`` says which it is): a missing shard would leave its
+    workloads out of the joined report without a word. Reports that say nothing (made
+    otherwise, or read back) are joined as given."""
+    shards = [r.shard for r in reports]
+    if all(s is None for s in shards):
+        return
+    counts = {s[1] for s in shards if s is not None}
+    found = sorted(s[0] for s in shards if s is not None)
+    if None in shards or len(counts) != 1 or found != list(range(counts.pop())):
+        said = ", ".join("whole" if s is None else f"{s[0]} of {s[1]}" for s in shards)
+        raise EngineError(
+            f"the reports to join are not every shard of one split once: {said}",
+            hint="join the n reports of analyze(..., shard=(i, n)) for i in range(n)",
+        )
 
 
 #: At most this many shards per cluster: each builds the cluster's whole graph (one per

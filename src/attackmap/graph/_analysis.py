@@ -1615,7 +1615,9 @@ def analyze(
             shard=shard,
             workers=workers,
         )
-        return analyzer.report(only=only, workers=count)
+        report = analyzer.report(only=only, workers=count)
+        report._shard = shard
+        return report
 
 
 def report_writer(source: Any, **options: Any) -> ReportWriter:

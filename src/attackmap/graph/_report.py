@@ -179,6 +179,16 @@ class Report(_Frozen):
     atlas_version: str | None = None
     """The MITRE ATLAS release of the AI-system techniques (``AML.T…``) in the report."""
     _analyzer: "Reanalysis | None" = PrivateAttr(default=None)
+    #: ``(i, n)`` for the report of a shard (``analyze(..., shard=(i, n))``): what
+    #: :func:`attackmap.engines.join` checks a cluster's shards against (not written)
+    _shard: tuple[int, int] | None = PrivateAttr(default=None)
+
+    @property
+    def shard(self) -> tuple[int, int] | None:
+        """``(i, n)``: this report is the i-th of n shards of a cluster's analysis
+        (``attackmap.analyze(..., shard=(i, n))``; kept when pickled, not in the JSON);
+        ``None`` for a whole cluster's."""
+        return self._shard
 
     def __repr__(self) -> str:
         techniques = sum(len(w.techniques) for w in self.workloads)
@@ -192,7 +202,7 @@ class Report(_Frozen):
         """A pickled report is its data: the analysis behind it (the attack graph, for
         ``apply`` and ``minimal_controls``) stays in the process that made it."""
         state = super().__getstate__()
-        return {**state, "__pydantic_private__": {"_analyzer": None}}
+        return {**state, "__pydantic_private__": {"_analyzer": None, "_shard": self._shard}}
 
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
         """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
