@@ -43,6 +43,7 @@ __all__ = [
     "fork_handout",
     "fork_map",
     "fork_refusal",
+    "pool_worker_start",
     "resident_memory",
 ]
 
@@ -415,8 +416,11 @@ _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 def _in_child(
     mask: set[signal.Signals], ours: list[Any], run: Callable[..., None], args: tuple[Any, ...]
 ) -> None:
-    """A forked child's start: the parent's signal mask back, the ends of the parent's
-    pipes closed, then ``run``."""
+    """A forked child's start: Ctrl-C left to the parent (a terminal sends it to every
+    process of the group; the parent stops its children, and each would otherwise print
+    its own ``KeyboardInterrupt`` traceback), the parent's signal mask back, the ends of
+    the parent's pipes closed, then ``run``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     for end in ours:
         end.close()
@@ -689,6 +693,14 @@ def _send_error(send: Any, error: BaseException, text: str) -> None:
         raise
     except Exception:  # it does not pickle
         send.send(None)
+
+
+def pool_worker_start(parent: int) -> None:
+    """A process pool's worker's start (``ProcessPoolExecutor(initializer=...)``, forked
+    from ``parent``): it ends with ``parent`` (:func:`_die_with`) and leaves Ctrl-C to it,
+    as :func:`_in_child` does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
 
 
 def _die_with(parent: int) -> None:

@@ -625,3 +625,27 @@ def test_a_pool_worker_that_dies_is_an_engine_error() -> None:
 def test_pool_workers_end_with_this_process() -> None:
     # (PR_SET_PDEATHSIG: killed with it, none computes a fleet's tasks for nobody)
     assert LocalEngine(2).map(_death_signal, [1, 2]) == [signal.SIGKILL, signal.SIGKILL]
+
+
+def _interrupt_handler(_item: int) -> str:
+    return str(signal.getsignal(signal.SIGINT))
+
+
+def test_workers_leave_ctrl_c_to_this_process() -> None:
+    # a terminal's Ctrl-C reaches every process of the group: the workers ignore it (this
+    # process stops them) instead of each printing a KeyboardInterrupt traceback
+    import subprocess
+
+    ignored = str(signal.SIG_IGN)
+    assert LocalEngine(2).map(_interrupt_handler, [1, 2]) == [ignored, ignored]
+    # fork_map's children (--workers): in a process of its own, where nothing else runs
+    # a thread (then fork_map would compute every item here)
+    program = (
+        "import signal; from attackmap._fork import fork_map; "
+        "print(fork_map(lambda _: str(signal.getsignal(signal.SIGINT)), [0, 1]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    here = str(signal.default_int_handler)
+    assert done.stdout.strip() == str([here, ignored]), done.stderr  # (the first: here)

@@ -34,13 +34,14 @@ class LocalEngine:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        from attackmap._fork import _die_with
+        from attackmap._fork import pool_worker_start
 
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),
             mp_context=multiprocessing.get_context("fork"),
-            # a worker ends with this process (killed: no orphan computes its tasks)
-            initializer=_die_with,
+            # a worker ends with this process (killed: no orphan computes its tasks) and
+            # leaves Ctrl-C to it
+            initializer=pool_worker_start,
             initargs=(os.getpid(),),
         )
         try:

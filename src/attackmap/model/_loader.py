@@ -30,7 +30,7 @@ import orjson
 from pydantic import ValidationError
 
 from attackmap._args import as_strings
-from attackmap._fork import MAX_WORKERS, available_cpus, fork_refusal
+from attackmap._fork import MAX_WORKERS, available_cpus, fork_refusal, pool_worker_start
 from attackmap._gc import without_gc
 from attackmap.errors import AttackmapError, InputError
 from attackmap.model import _objects as objs
@@ -351,6 +351,8 @@ def _file_batches(files: list[Path], reading: _Reading) -> Generator[list[RawDoc
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
+        initializer=pool_worker_start,  # ends with this process, leaves Ctrl-C to it
+        initargs=(os.getpid(),),
     )
     try:
         tasks = _tasks(files, sizes, workers)
