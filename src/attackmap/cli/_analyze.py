@@ -502,16 +502,9 @@ def _file_content(report: Any, fmt: str, args: argparse.Namespace) -> Content:
         # streamed one workload at a time: a 10,000-workload report is ~0.5 GB of text
         return lambda stream: report.write_json(stream, pretty=args.pretty)
     if fmt == "png":
-        from attackmap.cli._png import render_png
+        from attackmap.cli._png import png_content
 
-        data = render_png(exporter("dot").export(report))
-
-        def write(stream: TextIO) -> None:
-            stream.flush()
-            stream.buffer.write(data)
-            stream.buffer.flush()
-
-        return write
+        return png_content(exporter("dot").export(report))
     text = _plain(report) if fmt == "table" else exporter(fmt).export(report)
     return text if text.endswith("\n") else text + "\n"  # (as write_text ends it)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from attackmap.cli._output import write_stream
@@ -51,12 +52,9 @@ def render_png(dot_text: str) -> bytes:
     return done.stdout
 
 
-def write_png(dot_text: str, output: str | None) -> None:
-    """Draw ``dot_text`` and write the PNG to ``output`` (never to a terminal)."""
-    if (output is None or output == "-") and sys.stdout.isatty():
-        raise AttackmapError(
-            "a PNG is not written to a terminal", field="--format", hint="pass -o FILE.png"
-        )
+def png_content(dot_text: str) -> Callable[[TextIO], None]:
+    """``dot_text`` drawn (:func:`render_png`), as a writer of its bytes to a text stream's
+    buffer (what :func:`attackmap.cli._output.write_files` takes)."""
     data = render_png(dot_text)
 
     def write(stream: TextIO) -> None:
@@ -64,4 +62,13 @@ def write_png(dot_text: str, output: str | None) -> None:
         stream.buffer.write(data)
         stream.buffer.flush()
 
-    write_stream(write, output)
+    return write
+
+
+def write_png(dot_text: str, output: str | None) -> None:
+    """Draw ``dot_text`` and write the PNG to ``output`` (never to a terminal)."""
+    if (output is None or output == "-") and sys.stdout.isatty():
+        raise AttackmapError(
+            "a PNG is not written to a terminal", field="--format", hint="pass -o FILE.png"
+        )
+    write_stream(png_content(dot_text), output)

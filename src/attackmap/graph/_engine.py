@@ -33,7 +33,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field, fields, replace
 from heapq import heappop, heappush
-from itertools import accumulate, filterfalse, pairwise
+from itertools import accumulate, filterfalse
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 from attackmap._fork import fork_map
@@ -535,7 +535,7 @@ class AttackGraph:
         A step's node is never named here (:meth:`_nm`: ~250k names, 26 MB at 10k
         workloads): every other name starts ``sink:`` or ``state:``, before ``step:``, so
         the steps come after them, in the order of their instances' ids (spelled for the
-        sort, not kept: :attr:`StepInstance.id`; two of one id, a bug, are refused). The
+        sort, not kept: :attr:`StepInstance.id`; the build gives each id one node). The
         numbers are the int objects the build made (:attr:`_nums`): none is made or freed
         here."""
         made, insts, nums = self._made, self._inst, self._nums
@@ -544,12 +544,7 @@ class AttackGraph:
         named = [i for i in nums if made[i] is not None]
         steps = [i for i in nums if made[i] is None]
         named.sort(key=spelled.__getitem__)
-        spelled_ids = [_spelled(of_step[i]) for i in steps]
-        by_id = sorted(range(len(steps)), key=spelled_ids.__getitem__)
-        if any(spelled_ids[a] == spelled_ids[b] for a, b in pairwise(by_id)):
-            raise AssertionError("two step instances of one id")
-        steps = [steps[k] for k in by_id]
-        del spelled_ids, by_id
+        steps.sort(key=lambda i: _spelled(of_step[i]))
         # the names from "step:" on (none: every name starts "sink:" or "state:") sort after
         # the steps', a name that starts "step:" itself would be a step's: refused
         cut = bisect_left(named, "step:", key=spelled.__getitem__)
