@@ -102,6 +102,23 @@ def test_chart_files_given_one_by_one_are_skipped_with_a_reason(
     assert sum(n["message"]["text"].startswith("skipped: ") for n in notes) == 4
 
 
+def test_a_report_written_into_an_input_directory_is_named_when_read_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `analyze repo/ -o repo/report.json`, run again: the report is not a manifest
+    (tmp_path / "app.yaml").write_text(DEPLOYMENT.format(name="app", privileged="false"))
+    first = _report(capsys, [str(tmp_path)])
+    (tmp_path / "report.json").write_text(json.dumps(first))
+    again = _report(capsys, [str(tmp_path)])
+    assert _workloads(again) == _workloads(first) == ["Deployment/app"]
+    assert [(Path(s["source"]["path"]).name, s["reason"]) for s in again["skipped"]] == [
+        ("report.json", f"an attackmap report ({first['schema']}), not a Kubernetes object")
+    ]
+    (tmp_path / "report.json").write_text('{"schema": "other/v1"}')  # not ours: as before
+    (reason,) = [s["reason"] for s in _report(capsys, [str(tmp_path)])["skipped"]]
+    assert reason.startswith("not a Kubernetes object (no apiVersion and no kind)")
+
+
 def test_a_go_template_outside_a_chart_is_skipped_but_broken_yaml_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

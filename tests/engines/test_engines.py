@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import signal
 import sys
 import threading
@@ -181,6 +182,7 @@ def dask_cluster() -> Iterator[Any]:
         protocol="tcp://",
         host="127.0.0.1",
         dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # (not 8787: as connect)
     ) as cluster:
         yield cluster
 
@@ -341,6 +343,31 @@ def test_an_input_error_on_dask_is_said_once(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "broken.yaml:3" in done.stderr and "invalid YAML" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "Compute Failed" not in done.stderr, done.stderr
+
+
+def test_the_local_dask_cluster_serves_http_on_a_free_local_port() -> None:
+    """The scheduler of ``--engine dask`` without ``--scheduler`` keeps an HTTP server
+    (health, metrics) without the dashboard: on a free port of 127.0.0.1, not on every
+    interface's 8787 (which warned where another cluster held it)."""
+    import subprocess
+
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    program = (
+        "from attackmap.engines._dask import connect\n"
+        "if __name__ == '__main__':\n"
+        "    with connect(None, 1) as engine:\n"
+        "        http = engine.client.cluster.scheduler.http_server\n"
+        "        print(http.address, http.port)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    address, port = done.stdout.split()
+    assert address == "127.0.0.1" and int(port) != 8787, done.stdout
 
 
 @pytest.mark.parametrize("port", ["99999", "0", "65536"])
@@ -520,6 +547,90 @@ def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) ->
     task = ShardTask(0, str(fleet["lab"]), (), (0, 1), "0.0.0-other")
     with pytest.raises(EngineError, match="reports of different versions cannot be joined"):
         run_task(task)
+
+
+def test_keep_going_returns_another_version_refusal_as_an_error(fleet: dict[str, Path]) -> None:
+    # no cluster can be analysed on such a worker: not one cluster's error, the run's
+    from attackmap.engines._fleet import run_task_kept
+
+    task = ShardTask(0, str(fleet["lab"]), (), (0, 1), "0.0.0-other")
+    with pytest.raises(EngineError, match="reports of different versions"):
+        run_task_kept(task)
+
+
+# -- a fleet with --keep-going: one cluster that cannot be analysed leaves the others -------
+
+
+@pytest.mark.parametrize(("workers", "shards"), [(None, 1), (2, 2)])
+def test_keep_going_puts_a_clusters_error_in_its_place(
+    fleet: dict[str, Path], whole: dict[str, str], tmp_path: Path, workers: Any, shards: int
+) -> None:
+    empty = tmp_path / "empty"  # no manifests: not even --keep-going analyses it
+    empty.mkdir()
+    clusters = [fleet["lab"], empty, fleet["east"]]
+    with pytest.raises(AttackmapError, match="no Kubernetes documents found"):
+        analyze_fleet(clusters, workers=workers, shards=shards)
+    results = analyze_fleet(clusters, workers=workers, shards=shards, keep_going=True)
+    lab, error, east = results
+    assert isinstance(error, AttackmapError) and not isinstance(error, EngineError)
+    assert error.path == str(empty) and "no Kubernetes documents found" in error.message
+    assert isinstance(lab, attackmap.Report) and lab.to_json() == whole["lab"]
+    assert isinstance(east, attackmap.Report) and east.to_json() == whole["east"]
+    with pytest.raises(EngineError, match="keep_going must be True or False"):
+        analyze_fleet(clusters, keep_going="yes")  # type: ignore[call-overload]
+
+
+def test_the_cli_keeps_going_across_clusters(
+    fleet: dict[str, Path],
+    whole: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "empty.json").write_text("yesterday\n", encoding="utf-8")
+    argv = ["analyze", str(fleet["lab"]), str(empty), str(fleet["east"]), "--out-dir", str(out)]
+    assert main(argv) == 2  # without --keep-going: no report written
+    assert sorted(p.name for p in out.iterdir()) == ["empty.json"]
+    assert f"error: {empty}: no Kubernetes documents found" in capsys.readouterr().err
+    assert main([*argv, "--keep-going", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {empty}: no Kubernetes documents found" in err
+    assert f"empty: not analysed: no report written to {out / 'empty.json'} (an earlier" in err
+    assert "Traceback" not in err
+    for name in ("lab", "east"):
+        assert (out / f"{name}.json").read_text(encoding="utf-8") == whole[name]
+    assert (out / "empty.json").read_text(encoding="utf-8") == "yesterday\n"
+
+
+def test_a_fleets_fail_on_lines_name_the_cluster(
+    fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # -q prints no summary line per cluster: each line says whose finding it is
+    out = tmp_path / "reports"
+    argv = ["analyze", str(fleet["lab"]), str(fleet["east"]), "--out-dir", str(out)]
+    assert main([*argv, "-q", "--fail-on", "T1611"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(line.startswith(("fail-on: lab: ", "fail-on: east: ")) for line in lines)
+    assert {line.split(":")[1].strip() for line in lines} == {"lab", "east"}
+    assert lines[-1].startswith("fail-on: east: ") and "match --fail-on T1611" in lines[-1]
+    # one cluster's lines stay as they were: the workload first
+    argv = ["analyze", str(fleet["lab"]), "-q", "-o", str(tmp_path / "r.json")]
+    assert main([*argv, "--fail-on", "T1611"]) == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert re.match(r"fail-on: [A-Za-z]+/[a-z0-9-]+/[a-z0-9-]+: T1611 ", first), first
+
+
+def test_a_fleet_takes_workers_auto(
+    fleet: dict[str, Path], whole: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attackmap._fork
+
+    monkeypatch.setattr(attackmap._fork, "available_cpus", lambda: 2)
+    reports = analyze_fleet([fleet["lab"], fleet["east"]], workers="auto")
+    assert [r.to_json() for r in reports] == [whole["lab"], whole["east"]]
 
 
 # -- results arrive with the collector paused ---------------------------------------------

@@ -372,18 +372,32 @@ def run(args: argparse.Namespace) -> int:
         if forks:
             analysis = attackmap.analyze(paths, workers=args.workers or 1, **options)
             reports = [analysis]
-        elif args.engine == "dask":
-            from attackmap.engines._dask import connect
-
-            with connect(args.scheduler, args.workers) as engine:
-                reports = attackmap.analyze_fleet(
-                    clusters, engine=engine, shards=args.shards, **options
-                )
         else:
-            reports = attackmap.analyze_fleet(
-                clusters, workers=args.workers, shards=args.shards, **options
-            )
+            # --keep-going: a cluster that cannot be analysed at all (no manifests) has its
+            # error in its place, the other clusters' reports beside it
+            each = {k: v for k, v in options.items() if k != "keep_going"}
+            if args.engine == "dask":
+                from attackmap.engines._dask import connect
+
+                with connect(args.scheduler, args.workers) as engine:
+                    reports = attackmap.analyze_fleet(
+                        clusters,
+                        engine=engine,
+                        shards=args.shards,
+                        keep_going=args.keep_going,
+                        **each,
+                    )
+            else:
+                reports = attackmap.analyze_fleet(
+                    clusters,
+                    workers=args.workers,
+                    shards=args.shards,
+                    keep_going=args.keep_going,
+                    **each,
+                )
     if not fleet:
+        if isinstance(reports[0], AttackmapError):
+            raise reports[0]
         return _deliver(reports[0], fmt, args.output, args, config, fail_on)
     out_dir = Path(args.out_dir)
     try:
@@ -395,18 +409,32 @@ def run(args: argparse.Namespace) -> int:
     # every cluster's report written before any replaces its file: a failure (a full
     # disk, a directory in the way) leaves the directory as it was, not half new
     staged: dict[str | Path, Content] = {}
-    written: list[tuple[Any, Any, str, list[Any]]] = []
+    written: list[tuple[str, Any, Any, str, list[Any]]] = []
     for name, analysed in zip(names, reports, strict=True):
         output = str(out_dir / f"{name}{_suffix(fmt)}")
+        if isinstance(analysed, AttackmapError):  # --keep-going: said after the writing
+            written.append((name, analysed, analysed, output, []))
+            continue
         report, expired = _leave_out(analysed, config, args.baseline)
         staged[output] = _file_content(report, fmt, args)
-        written.append((report, analysed, output, expired))
+        written.append((name, report, analysed, output, expired))
     write_files(staged)
     codes = [
-        _verdict(report, analysed, output, args, config, expired, fail_on)
-        for report, analysed, output, expired in written
+        _not_analysed(name, report, output)
+        if isinstance(report, AttackmapError)
+        else _verdict(report, analysed, output, args, config, expired, fail_on, cluster=name)
+        for name, report, analysed, output, expired in written
     ]
     return max(codes)
+
+
+def _not_analysed(name: str, error: AttackmapError, output: str) -> int:
+    """Say that a cluster of a fleet could not be analysed (``--keep-going`` wrote the
+    others' reports); exit code 2."""
+    print(error.diagnostics(), file=sys.stderr)
+    stale = " (an earlier run's report is there, left as it was)" if os.path.lexists(output) else ""
+    print(f"{name}: not analysed: no report written to {output}{stale}", file=sys.stderr)
+    return 2
 
 
 def _streams(args: argparse.Namespace, fmt: str, config: Any) -> bool:
@@ -517,11 +545,13 @@ def _verdict(
     config: Any,
     expired: list[Any],
     fail_on: _FailOn | None,
+    cluster: str | None = None,
 ) -> int:
     """Say what a written report (``analysed``, before accepted and baseline findings
     were left out) found; the exit code it asks for. ``report`` may be a ``Report`` or
     the ``ReportOutline`` of a streamed one: only workloads' refs and techniques, entries
-    and skipped objects are read."""
+    and skipped objects are read. ``cluster``: a fleet's cluster, named in the
+    ``--fail-on`` lines (``-q`` prints no summary line to tell them apart)."""
     if output and not args.quiet:  # the file holds the data; the log says what it is
         print(f"{output}: {summary(report)}", file=sys.stderr)
     if not analysed.workloads:
@@ -537,15 +567,16 @@ def _verdict(
     if fail_on is None:
         return 0
     tripped = fail_on.tripped(report)
+    head = "fail-on:" if cluster is None else f"fail-on: {cluster}:"
     for workload, t, why in tripped:
         print(
-            f"fail-on: {workload}: {t.technique.id} {t.technique.name} "
+            f"{head} {workload}: {t.technique.id} {t.technique.name} "
             f"(severity {t.severity}; matched by {why})",
             file=sys.stderr,
         )
     if tripped:
         print(
-            f"fail-on: {len(tripped)} finding(s) match --fail-on {','.join(fail_on.values)}",
+            f"{head} {len(tripped)} finding(s) match --fail-on {','.join(fail_on.values)}",
             file=sys.stderr,
         )
     return 1 if tripped else 0

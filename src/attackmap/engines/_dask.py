@@ -97,6 +97,10 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP server (health and metrics, kept without the
+                # dashboard) on a free port of this machine alone: by default on every
+                # interface's 8787, with a warning where that port is taken
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 # a task's input error is the run's error, said once by attackmap: not
                 # also logged by each worker with its traceback
                 silence_logs=logging.CRITICAL,

@@ -16,11 +16,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from attackmap._gc import paused
 from attackmap._version import __version__
 from attackmap.engines.interface import Engine, EngineError
+from attackmap.errors import AttackmapError
 
 if TYPE_CHECKING:
     from attackmap.graph import Report
@@ -51,6 +52,19 @@ def run_task(task: ShardTask) -> Report:
         )
     shard = task.shard if task.shard[1] > 1 else None
     return analyze(task.source, **dict(task.options), shard=shard)
+
+
+def run_task_kept(task: ShardTask) -> Report | AttackmapError:
+    """:func:`run_task`, its input error returned rather than raised (``keep_going``: a
+    cluster that cannot be analysed at all, a path with no manifests, leaves the other
+    clusters' reports). An engine's own error (another attackmap on the worker) is raised:
+    no cluster can be analysed there."""
+    try:
+        return run_task(task)
+    except EngineError:
+        raise
+    except AttackmapError as e:
+        return e
 
 
 def join(reports: Sequence[Report]) -> Report:
@@ -112,15 +126,42 @@ def _check_shards(reports: Sequence[Report]) -> None:
 MAX_SHARDS = 1024
 
 
+@overload
 def analyze_fleet(
     clusters: Sequence[Any],
     *,
     client: Any = None,
     engine: Engine | None = None,
-    workers: int | None = None,
+    workers: int | Literal["auto"] | None = None,
     shards: int = 1,
+    keep_going: Literal[False] = False,
     **options: Any,
-) -> list[Report]:
+) -> list[Report]: ...
+
+
+@overload
+def analyze_fleet(
+    clusters: Sequence[Any],
+    *,
+    client: Any = None,
+    engine: Engine | None = None,
+    workers: int | Literal["auto"] | None = None,
+    shards: int = 1,
+    keep_going: bool,
+    **options: Any,
+) -> list[Report | AttackmapError]: ...
+
+
+def analyze_fleet(
+    clusters: Sequence[Any],
+    *,
+    client: Any = None,
+    engine: Engine | None = None,
+    workers: int | Literal["auto"] | None = None,
+    shards: int = 1,
+    keep_going: bool = False,
+    **options: Any,
+) -> list[Report] | list[Report | AttackmapError]:
     """One report per cluster of ``clusters``, in their order, each byte-for-byte the
     report :func:`attackmap.analyze` makes of it.
 
@@ -129,10 +170,14 @@ def analyze_fleet(
     cluster (``attack``: a bundle path, or ``None`` for the bundled one, is read by each
     worker). Where the tasks run: ``client``, a ``dask.distributed.Client`` (the ``dask``
     extra; its workers must see the inputs the clusters name); else ``engine``; else a
-    :class:`~attackmap.engines.LocalEngine` of ``workers`` processes (default 1: here).
-    ``shards``: tasks per cluster; each loads the cluster and builds its graph, then
-    analyses a run of its workloads (pays where the per-workload analysis outweighs the
-    graph: ``docs/scaling.md``).
+    :class:`~attackmap.engines.LocalEngine` of ``workers`` processes (default 1: here;
+    ``"auto"``: the CPUs this process may use, at most 8). ``shards``: tasks per cluster;
+    each loads the cluster and builds its graph, then analyses a run of its workloads (pays
+    where the per-workload analysis outweighs the graph: ``docs/scaling.md``).
+    ``keep_going``: ``analyze``'s (bad files and objects skipped, in each report's
+    ``skipped``), and a cluster that cannot be analysed at all (a path with no manifests)
+    has its :class:`~attackmap.errors.AttackmapError` in its place in the list, the other
+    clusters' reports beside it; without it, that error is raised.
     """
     from attackmap.engines._local import LocalEngine
 
@@ -159,17 +204,37 @@ def analyze_fleet(
 
         engine = DaskEngine(client)
     elif engine is None:
+        if workers == "auto":
+            from attackmap._fork import auto_workers
+
+            workers = auto_workers()  # (a task's memory is not known before it runs)
         engine = LocalEngine(1 if workers is None else workers)
     elif not callable(getattr(engine, "map", None)):
         raise EngineError(
             f"engine must have a map(fn, items) method, got {type(engine).__name__}",
             field="engine",
         )
-    opts = tuple(sorted(options.items()))
+    if not isinstance(keep_going, bool):
+        raise EngineError(
+            f"keep_going must be True or False, got {keep_going!r}", field="keep_going"
+        )
+    opts = tuple(sorted({**options, "keep_going": keep_going}.items()))
     tasks = [
         ShardTask(c, source, opts, (i, shards), __version__)
         for c, source in enumerate(clusters)
         for i in range(shards)
     ]
-    results = engine.map(run_task, tasks)
-    return [join(results[c * shards : (c + 1) * shards]) for c in range(len(clusters))]
+    if not keep_going:
+        results = engine.map(run_task, tasks)
+        return [join(results[c * shards : (c + 1) * shards]) for c in range(len(clusters))]
+    kept = engine.map(run_task_kept, tasks)
+    joined: list[Report | AttackmapError] = []
+    for c in range(len(clusters)):
+        parts = kept[c * shards : (c + 1) * shards]
+        # the shards of a cluster read the same inputs: the first shard's error is the
+        # cluster's (they fail alike)
+        failed = [p for p in parts if isinstance(p, AttackmapError)]
+        joined.append(
+            failed[0] if failed else join([p for p in parts if not isinstance(p, AttackmapError)])
+        )
+    return joined

@@ -943,7 +943,12 @@ def _collect(
     data = obj.data
     kind, api = data.get("kind"), data.get("apiVersion")
     if kind is None and api is None:
-        reason = "not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"
+        schema = data.get("schema")
+        if isinstance(schema, str) and schema.startswith("attackmap."):
+            # (an --out-dir or -o inside an input directory: the next run reads it)
+            reason = f"an attackmap report ({schema}), not a Kubernetes object"
+        else:
+            reason = "not a Kubernetes object (no apiVersion and no kind), e.g. a Helm values file"
         c.skipped.append(_skipped(obj.source(), reason))
         return
     for key, value in (("kind", kind), ("apiVersion", api)):
