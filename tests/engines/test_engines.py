@@ -558,6 +558,30 @@ def test_keep_going_returns_another_version_refusal_as_an_error(fleet: dict[str,
         run_task_kept(task)
 
 
+def test_a_path_a_worker_elsewhere_does_not_see_says_where_each_side_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attackmap.engines._fleet import task_origin
+
+    monkeypatch.chdir(tmp_path)
+    host, cwd = task_origin()
+    assert cwd == str(tmp_path)
+    # made on another machine: its relative path meant there
+    task = ShardTask(0, "prod", (), (0, 1), attackmap.__version__, ("client-host", "/srv/fleet"))
+    with pytest.raises(AttackmapError, match="no such file or directory") as raised:
+        run_task(task)
+    assert raised.value.path == "prod"
+    assert raised.value.hint == (
+        f"the task ran on {host} in {cwd}; the client named it on client-host in /srv/fleet: "
+        "every worker must see the inputs at the paths the client names (a shared "
+        "filesystem, absolute paths)"
+    )
+    # made here (a local pool, a LocalCluster): the error as analyze raises it
+    with pytest.raises(AttackmapError, match="no such file or directory") as raised:
+        run_task(ShardTask(0, "prod", (), (0, 1), attackmap.__version__, (host, cwd)))
+    assert raised.value.hint is None
+
+
 # -- a fleet with --keep-going: one cluster that cannot be analysed leaves the others -------
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from attackmap._gc import paused
 from attackmap._version import __version__
 from attackmap.engines.interface import Engine, EngineError
-from attackmap.errors import AttackmapError
+from attackmap.errors import AttackmapError, InputError
 
 if TYPE_CHECKING:
     from attackmap.graph import Report
@@ -37,6 +37,17 @@ class ShardTask:
     options: tuple[tuple[str, Any], ...]
     shard: tuple[int, int]
     version: str
+    #: the host and working directory of the process that made the task: where its
+    #: relative paths were meant (a Dask worker elsewhere resolves them in its own)
+    where: tuple[str, str] | None = None
+
+
+def task_origin() -> tuple[str, str]:
+    """This process's host and working directory (:attr:`ShardTask.where`)."""
+    import os
+    import socket
+
+    return socket.gethostname(), os.getcwd()
 
 
 def run_task(task: ShardTask) -> Report:
@@ -51,7 +62,18 @@ def run_task(task: ShardTask) -> Report:
             hint="install the same attackmap on the client and every worker",
         )
     shard = task.shard if task.shard[1] > 1 else None
-    return analyze(task.source, **dict(task.options), shard=shard)
+    try:
+        return analyze(task.source, **dict(task.options), shard=shard)
+    except InputError as e:
+        if e.message == "no such file or directory" and task.where is not None:
+            here = task_origin()
+            if here != task.where:  # a worker elsewhere: say where each side looked
+                e.hint = (
+                    f"the task ran on {here[0]} in {here[1]}; the client named it on "
+                    f"{task.where[0]} in {task.where[1]}: every worker must see the inputs at "
+                    "the paths the client names (a shared filesystem, absolute paths)"
+                )
+        raise
 
 
 def run_task_kept(task: ShardTask) -> Report | AttackmapError:
@@ -219,8 +241,9 @@ def analyze_fleet(
             f"keep_going must be True or False, got {keep_going!r}", field="keep_going"
         )
     opts = tuple(sorted({**options, "keep_going": keep_going}.items()))
+    where = task_origin()
     tasks = [
-        ShardTask(c, source, opts, (i, shards), __version__)
+        ShardTask(c, source, opts, (i, shards), __version__, where)
         for c, source in enumerate(clusters)
         for i in range(shards)
     ]
