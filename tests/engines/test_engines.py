@@ -261,6 +261,34 @@ def test_an_unreachable_scheduler_is_an_input_error(fleet: dict[str, Path]) -> N
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
 
 
+def test_a_refused_connection_is_said_before_a_client_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens at the port: said at once (a client retried until its connect
+    timeout) and without a client, whose IO loop's thread, left running after a failed
+    connect, kept the process from ever forking workers again."""
+    import socket
+
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from attackmap.engines._dask import connect
+
+    def no_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a client was made for an address where nothing listens")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # closed at once: nothing listens there
+    before = set(threading.enumerate())
+    address = f"tcp://127.0.0.1:{port}"
+    with pytest.raises(EngineError) as raised, connect(address):
+        pass
+    assert raised.value.summary() == (
+        f"--scheduler: cannot reach the Dask scheduler at {address}: Connection refused"
+    )
+    assert set(threading.enumerate()) <= before
+
+
 @pytest.mark.parametrize(
     ("address", "message"),
     [

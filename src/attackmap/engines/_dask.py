@@ -111,10 +111,12 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
         return
     try:
         _check_address(distributed, scheduler)
+        _probe(distributed, scheduler)
         client = distributed.Client(scheduler)  # within distributed.comm.timeouts.connect
     except (OSError, TimeoutError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or "timed out"
         raise EngineError(
-            f"cannot reach the Dask scheduler at {scheduler}: {e}",
+            f"cannot reach the Dask scheduler at {scheduler}: {reason}",
             field="--scheduler",
             hint=_SCHEDULER_HINT,
         ) from e
@@ -130,6 +132,21 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
                 hint="start workers with `dask worker ADDRESS` (each with attackmap installed)",
             ) from e
         yield DaskEngine(client)
+
+
+def _probe(distributed: Any, scheduler: str) -> None:
+    """Raise ``OSError`` where nothing listens at ``scheduler`` (a ``tcp://`` address): a
+    refused connection is said at once, where a client retries it until its connect
+    timeout (30 s by default), and a client that fails to connect leaves its IO loop's
+    thread running in the process, which then never forks (:func:`attackmap._fork.fork_refusal`:
+    a notebook's later ``analyze(..., workers=2)`` ran in one process)."""
+    import socket
+
+    _scheme, location = distributed.comm.parse_address(scheduler)
+    host, port = distributed.comm.addressing.parse_host_port(location)
+    wait = _timeout_s("distributed.comm.timeouts.connect")
+    with socket.create_connection((host, port), timeout=wait):
+        pass
 
 
 def _timeout_s(key: str) -> float:
