@@ -9,6 +9,7 @@ the report ``attackmap.analyze`` makes of the whole cluster in one process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import random
@@ -287,6 +288,88 @@ def test_a_refused_connection_is_said_before_a_client_is_made(
         f"--scheduler: cannot reach the Dask scheduler at {address}: Connection refused"
     )
     assert set(threading.enumerate()) <= before
+
+
+def _serve_once(
+    answer: bytes | None, *, hang_up: bool = False
+) -> tuple[int, threading.Thread, list[bytes]]:
+    """A port on 127.0.0.1 where one connection is taken: ``answer`` sent first (``None``:
+    nothing), then (but with ``hang_up``) what the other side sends kept until it closes."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    heard: list[bytes] = []
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            with conn:
+                if answer is not None:
+                    conn.sendall(answer)
+                if hang_up:
+                    return
+                conn.settimeout(10)
+                with contextlib.suppress(OSError):  # (reset: the other side left first)
+                    while chunk := conn.recv(4096):
+                        heard.append(chunk)
+
+    thread = threading.Thread(target=serve, name="probe-test-server", daemon=True)
+    thread.start()
+    return server.getsockname()[1], thread, heard
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (None, "no Dask scheduler answered in 1 s (another service listens there: "),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "is not a Dask scheduler"),
+        (b"\x05\x00", "the connection closed before a Dask scheduler's handshake"),
+    ],
+)
+def test_a_service_that_is_no_scheduler_is_refused_before_a_client_is_made(
+    monkeypatch: pytest.MonkeyPatch, answer: bytes | None, reason: str
+) -> None:
+    """The dashboard's HTTP port given by mistake (it says nothing first): a client waited
+    on it without end; a service that speaks another protocol failed with a traceback."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    import dask
+
+    from attackmap.engines._dask import connect
+
+    def no_client(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a client was made for a service that is no scheduler")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    port, thread, _heard = _serve_once(answer, hang_up=answer == b"\x05\x00")
+    address = f"tcp://127.0.0.1:{port}"
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(EngineError, match="cannot reach the Dask scheduler at") as raised,
+        connect(address),
+    ):
+        pass
+    assert reason in raised.value.summary()
+    thread.join(timeout=20)
+
+
+def test_the_probe_answers_a_schedulers_handshake_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scheduler speaks first (its handshake: 8 bytes of length, then the message); the
+    probe sends the same message back, a whole handshake, so that the scheduler logs no
+    connection closed before one (at INFO, on every run)."""
+    import struct
+
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from attackmap.engines import _dask
+
+    handshake = struct.pack("Q", 5) + b"hello"
+    port, thread, heard = _serve_once(handshake)
+    _dask._probe(__import__("distributed"), f"tcp://127.0.0.1:{port}")
+    thread.join(timeout=20)
+    assert b"".join(heard) == handshake
 
 
 @pytest.mark.parametrize(
@@ -577,7 +660,7 @@ def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) ->
         run_task(task)
 
 
-def test_keep_going_returns_another_version_refusal_as_an_error(fleet: dict[str, Path]) -> None:
+def test_keep_going_raises_another_versions_refusal(fleet: dict[str, Path]) -> None:
     # no cluster can be analysed on such a worker: not one cluster's error, the run's
     from attackmap.engines._fleet import run_task_kept
 
@@ -628,7 +711,7 @@ def test_keep_going_puts_a_clusters_error_in_its_place(
     assert error.path == str(empty) and "no Kubernetes documents found" in error.message
     assert isinstance(lab, attackmap.Report) and lab.to_json() == whole["lab"]
     assert isinstance(east, attackmap.Report) and east.to_json() == whole["east"]
-    with pytest.raises(EngineError, match="keep_going must be True or False"):
+    with pytest.raises(EngineError, match="keep_going: expected True or False, got 'yes'"):
         analyze_fleet(clusters, keep_going="yes")  # type: ignore[call-overload]
 
 
@@ -655,6 +738,67 @@ def test_the_cli_keeps_going_across_clusters(
     for name in ("lab", "east"):
         assert (out / f"{name}.json").read_text(encoding="utf-8") == whole[name]
     assert (out / "empty.json").read_text(encoding="utf-8") == "yesterday\n"
+
+
+def test_keep_going_with_a_cluster_path_that_names_nothing(
+    fleet: dict[str, Path],
+    whole: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a dangling symlink (there, for the check before the analysis) or a path a worker
+    # does not see: not analysed, not an empty report in place of an earlier one
+    broken = tmp_path / "broken"
+    broken.symlink_to(tmp_path / "nowhere")
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "broken.json").write_text("yesterday\n", encoding="utf-8")
+    argv = ["analyze", str(fleet["lab"]), str(broken), "--out-dir", str(out), "--keep-going"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {broken}: no such file or directory" in err
+    assert f"broken: not analysed: no report written to {out / 'broken.json'} (an earlier" in err
+    assert (out / "broken.json").read_text(encoding="utf-8") == "yesterday\n"
+    assert (out / "lab.json").read_text(encoding="utf-8") == whole["lab"]
+    results = analyze_fleet([fleet["lab"], tmp_path / "gone"], keep_going=True)
+    assert isinstance(results[1], AttackmapError) and results[1].path == str(tmp_path / "gone")
+
+
+def test_keep_going_says_an_option_every_cluster_fails_on_once(
+    fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    argv = ["analyze", str(fleet["lab"]), str(fleet["east"]), "--out-dir", str(out)]
+    assert main([*argv, "--keep-going", "--entry", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("unknown entry point 'bogus'") == 1 and "not analysed" not in err
+    assert not out.exists()
+    with pytest.raises(AttackmapError, match="unknown entry point 'bogus'"):
+        analyze_fleet([fleet["lab"], fleet["east"]], keep_going=True, entries=["bogus"])
+    # clusters that fail each on its own inputs: each said, no directory made for nothing
+    empty, other = tmp_path / "empty", tmp_path / "other"
+    empty.mkdir()
+    other.mkdir()
+    assert main(["analyze", str(empty), str(other), "--out-dir", str(out), "--keep-going"]) == 2
+    err = capsys.readouterr().err
+    assert "empty: not analysed" in err and "other: not analysed" in err
+    assert not out.exists()
+
+
+def test_a_failed_write_still_says_the_clusters_not_analysed(
+    fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "reports"
+    (out / "east.json").mkdir(parents=True)  # east's report cannot be written
+    (out / "empty.json").mkdir()  # not an earlier report: nothing said of one
+    argv = ["analyze", str(fleet["lab"]), str(empty), str(fleet["east"]), "--out-dir", str(out)]
+    assert main([*argv, "--keep-going"]) == 2
+    err = capsys.readouterr().err
+    assert f"empty: not analysed: no report written to {out / 'empty.json'}\n" in err
+    assert "east.json" in err and "Is a directory" in err
+    assert sorted(p.name for p in out.iterdir()) == ["east.json", "empty.json"]  # lab's not
 
 
 def test_a_fleets_fail_on_lines_name_the_cluster(

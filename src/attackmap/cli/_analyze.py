@@ -400,12 +400,6 @@ def run(args: argparse.Namespace) -> int:
             raise reports[0]
         return _deliver(reports[0], fmt, args.output, args, config, fail_on)
     out_dir = Path(args.out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise AttackmapError(
-            f"cannot create the directory: {e.strerror or e}", path=out_dir, field="--out-dir"
-        ) from e
     # every cluster's report written before any replaces its file: a failure (a full
     # disk, a directory in the way) leaves the directory as it was, not half new
     staged: dict[str | Path, Content] = {}
@@ -418,7 +412,22 @@ def run(args: argparse.Namespace) -> int:
         report, expired = _leave_out(analysed, config, args.baseline)
         staged[output] = _file_content(report, fmt, args)
         written.append((name, report, analysed, output, expired))
-    write_files(staged)
+    try:
+        if staged:  # (no cluster analysed: no directory made for nothing)
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise AttackmapError(
+                    f"cannot create the directory: {e.strerror or e}",
+                    path=out_dir,
+                    field="--out-dir",
+                ) from e
+        write_files(staged)
+    except AttackmapError:  # the reports not written: the clusters not analysed still said
+        for name, report, _analysed, output, _expired in written:
+            if isinstance(report, AttackmapError):
+                _not_analysed(name, report, output)
+        raise
     codes = [
         _not_analysed(name, report, output)
         if isinstance(report, AttackmapError)
@@ -432,7 +441,7 @@ def _not_analysed(name: str, error: AttackmapError, output: str) -> int:
     """Say that a cluster of a fleet could not be analysed (``--keep-going`` wrote the
     others' reports); exit code 2."""
     print(error.diagnostics(), file=sys.stderr)
-    stale = " (an earlier run's report is there, left as it was)" if os.path.lexists(output) else ""
+    stale = " (an earlier run's report is there, left as it was)" if os.path.isfile(output) else ""
     print(f"{name}: not analysed: no report written to {output}{stale}", file=sys.stderr)
     return 2
 

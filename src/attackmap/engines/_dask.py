@@ -135,18 +135,51 @@ def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskE
 
 
 def _probe(distributed: Any, scheduler: str) -> None:
-    """Raise ``OSError`` where nothing listens at ``scheduler`` (a ``tcp://`` address): a
-    refused connection is said at once, where a client retries it until its connect
-    timeout (30 s by default), and a client that fails to connect leaves its IO loop's
-    thread running in the process, which then never forks (:func:`attackmap._fork.fork_refusal`:
-    a notebook's later ``analyze(..., workers=2)`` ran in one process)."""
+    """Raise ``OSError`` unless a Dask scheduler answers at ``scheduler`` (a ``tcp://``
+    address), before a client is made: a refused connection is said at once, where a
+    client retries it until its connect timeout (30 s by default); a service that is no
+    scheduler (the dashboard's HTTP port, given by mistake) is said too, where a client
+    waited on it without end or failed with a traceback; and a client that fails to
+    connect leaves its IO loop's thread running in the process, which then never forks
+    (:func:`attackmap._fork.fork_refusal`: a notebook's later ``analyze(..., workers=2)``
+    ran in one process).
+
+    A Dask server speaks first: its handshake, one message of distributed's TCP framing
+    (its length, 8 bytes, then that many bytes). The probe answers with the same message
+    (a handshake of the same options), so the scheduler logs no half-made connection."""
     import socket
+    import struct
 
     _scheme, location = distributed.comm.parse_address(scheduler)
     host, port = distributed.comm.addressing.parse_host_port(location)
     wait = _timeout_s("distributed.comm.timeouts.connect")
-    with socket.create_connection((host, port), timeout=wait):
-        pass
+    with socket.create_connection((host, port), timeout=wait) as conn:
+        try:
+            head = _received(conn, 8)
+            (size,) = struct.unpack("Q", head)
+            if not 0 < size <= _MAX_HANDSHAKE:
+                raise OSError(f"the service at {location} is not a Dask scheduler")
+            conn.sendall(head + _received(conn, size))
+        except TimeoutError as e:
+            raise OSError(
+                f"no Dask scheduler answered in {wait:g} s (another service listens there: "
+                "the scheduler's port is 8786 by default, its dashboard's 8787)"
+            ) from e
+
+
+#: The longest handshake the probe reads (a scheduler's is a few hundred bytes).
+_MAX_HANDSHAKE = 1 << 16
+
+
+def _received(conn: Any, size: int) -> bytes:
+    """``size`` bytes from socket ``conn`` (``OSError`` where it closes first)."""
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise OSError("the connection closed before a Dask scheduler's handshake")
+        data += chunk
+    return data
 
 
 def _timeout_s(key: str) -> float:

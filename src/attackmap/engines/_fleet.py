@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from attackmap._gc import paused
 from attackmap._version import __version__
@@ -63,6 +63,9 @@ def run_task(task: ShardTask) -> Report:
         )
     shard = task.shard if task.shard[1] > 1 else None
     try:
+        missing = _missing_root(task.source)
+        if missing is not None:  # (with keep_going, analyze would skip it: nothing left)
+            raise InputError("no such file or directory", path=missing)
         return analyze(task.source, **dict(task.options), shard=shard)
     except InputError as e:
         if e.message == "no such file or directory" and task.where is not None:
@@ -74,6 +77,22 @@ def run_task(task: ShardTask) -> Report:
                     "the paths the client names (a shared filesystem, absolute paths)"
                 )
         raise
+
+
+def _missing_root(source: Any) -> str | None:
+    """The path a cluster given as one path names, where nothing is found (a path
+    missing here, a dangling symlink); else ``None``."""
+    import os
+
+    from attackmap.model._loader import _looks_like_text
+
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and source != "-" and not _looks_like_text(source)
+    ):
+        path = os.fspath(source)
+        if not os.path.exists(path):
+            return str(path)
+    return None
 
 
 def run_task_kept(task: ShardTask) -> Report | AttackmapError:
@@ -237,9 +256,7 @@ def analyze_fleet(
             field="engine",
         )
     if not isinstance(keep_going, bool):
-        raise EngineError(
-            f"keep_going must be True or False, got {keep_going!r}", field="keep_going"
-        )
+        raise EngineError(f"expected True or False, got {keep_going!r}", field="keep_going")
     opts = tuple(sorted({**options, "keep_going": keep_going}.items()))
     where = task_origin()
     tasks = [
@@ -260,4 +277,13 @@ def analyze_fleet(
         joined.append(
             failed[0] if failed else join([p for p in parts if not isinstance(p, AttackmapError)])
         )
+    errors = {e.summary() for e in joined if isinstance(e, AttackmapError)}
+    if (
+        len(clusters) > 1
+        and len(errors) == 1
+        and all(isinstance(e, AttackmapError) for e in joined)
+    ):
+        # every cluster failed alike: not a cluster's inputs but an option every task
+        # takes (an unknown entry point or goal, a missing seccomp root or context)
+        raise cast(AttackmapError, joined[0])
     return joined
