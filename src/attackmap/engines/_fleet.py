@@ -45,9 +45,9 @@ class ShardTask:
 def task_origin() -> tuple[str, str]:
     """This process's host and working directory (:attr:`ShardTask.where`)."""
     import os
-    import socket
+    import platform
 
-    return socket.gethostname(), os.getcwd()
+    return platform.node(), os.getcwd()
 
 
 def run_task(task: ShardTask) -> Report:
