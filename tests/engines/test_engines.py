@@ -60,6 +60,16 @@ def _dask_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if "Dask" in t.name or t.name == "IO loop"]
 
 
+@pytest.fixture
+def forks_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local engine's pool forked, for the tests of the pool itself: the Dask tests of
+    this module leave threads of theirs running (``no_dask_thread_left``), with which a
+    local engine runs every task here, as it should in a user's process."""
+    import attackmap._fork
+
+    monkeypatch.setattr(attackmap._fork, "fork_refusal", lambda: None)
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("fleet")
@@ -149,6 +159,7 @@ def test_input_order_does_not_change_the_joined_report(
     assert report.to_json() == whole["lab"]
 
 
+@pytest.mark.usefixtures("forks_allowed")
 def test_a_process_pool_runs_a_fleet(fleet: dict[str, Path], whole: dict[str, str]) -> None:
     reports = analyze_fleet([fleet["east"], fleet["lab"]], workers=2, shards=2)
     assert [r.to_json() for r in reports] == [whole["east"], whole["lab"]]
@@ -615,10 +626,23 @@ def test_a_bad_shard_is_refused(fleet: dict[str, Path], shard: Any) -> None:
 def test_shards_of_different_inputs_do_not_join(fleet: dict[str, Path]) -> None:
     east = attackmap.analyze(fleet["east"], shard=(0, 2))
     west = attackmap.analyze(fleet["west"], shard=(1, 2))
-    if east.warnings == west.warnings:  # the inputs differ in what every shard states
-        west = west.model_copy(update={"warnings": (*west.warnings, "other input")})
-    with pytest.raises(EngineError, match="disagree on warnings"):
+    # another cluster's shard, or the same cluster's with other options: their workloads
+    # and options differ, not what every shard states (both have no warnings, nothing
+    # skipped), which was all the join compared
+    with pytest.raises(EngineError, match="the shards are not of one cluster analysed with"):
         join([east, west])
+    other_options = attackmap.analyze(fleet["east"], shard=(1, 2), goals="T1611")
+    with pytest.raises(EngineError, match="the shards are not of one cluster analysed with"):
+        join([east, other_options])
+    kernel = attackmap.analyze(fleet["east"], shard=(1, 2), assume_kernel_exploit=True)
+    with pytest.raises(EngineError, match="the shards are not of one cluster analysed with"):
+        join([east, kernel])
+    rest = attackmap.analyze(fleet["east"], shard=(1, 2))
+    copied = pickle.loads(pickle.dumps(rest))  # noqa: S301 - our own report, pickled here
+    assert join([copied, east]).to_json() == attackmap.analyze(fleet["east"]).to_json()
+    changed = rest.model_copy(update={"warnings": (*rest.warnings, "the input changed")})
+    with pytest.raises(EngineError, match="disagree on warnings"):
+        join([east, changed])
     with pytest.raises(EngineError, match="not every shard of one split once: 0 of 2, 0 of 2"):
         join([east, east])
     # reports that do not say which shard they are (made otherwise): their workloads
@@ -662,11 +686,92 @@ def test_a_worker_of_another_version_refuses_the_task(fleet: dict[str, Path]) ->
 
 def test_keep_going_raises_another_versions_refusal(fleet: dict[str, Path]) -> None:
     # no cluster can be analysed on such a worker: not one cluster's error, the run's
-    from attackmap.engines._fleet import run_task_kept
+    from attackmap.engines._fleet import run_tagged
 
-    task = ShardTask(0, str(fleet["lab"]), (), (0, 1), "0.0.0-other")
+    options = (("keep_going", True),)
+    task = ShardTask(0, str(fleet["lab"]), options, (0, 1), "0.0.0-other")
     with pytest.raises(EngineError, match="reports of different versions"):
-        run_task_kept(task)
+        run_tagged(task)
+    # an input error is the task's result, tagged with its cluster and shard
+    result = run_tagged(ShardTask(3, "/nonexistent/x", options, (1, 2), attackmap.__version__))
+    assert (result.cluster, result.shard) == (3, (1, 2))
+    assert isinstance(result.report, AttackmapError)
+
+
+class _Engine:
+    """An engine whose map runs every task here, then hands back ``arrange(results)``."""
+
+    name = "test"
+
+    def __init__(self, arrange: Any) -> None:
+        self.arrange = arrange
+
+    def map(self, fn: Any, items: Any) -> Any:
+        return self.arrange([fn(item) for item in items])
+
+
+def test_a_fleets_arguments_are_checked_before_any_task_is_sent(
+    fleet: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_task(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a task was sent")
+
+    monkeypatch.setattr(LocalEngine, "map", no_task)
+    lab = fleet["lab"]
+    with pytest.raises(EngineError, match="goal: unknown option 'goal'") as raised:
+        analyze_fleet([lab], goal="T1611")  # (goals=)
+    assert raised.value.hint is not None and "goals" in raised.value.hint
+    with pytest.raises(EngineError, match="workers: workers are the local engine's processes"):
+        analyze_fleet([lab], engine=LocalEngine(2), workers=2)
+    # stdin is read once: by one task of one cluster, in this process
+    for clusters, kwargs in (
+        (["-"], {"shards": 2}),
+        (["-", "-"], {}),
+        (["-", lab], {"workers": 2}),
+        ([["-", lab]], {"engine": LocalEngine(1)}),
+    ):
+        with pytest.raises(EngineError, match="stdin is read once, by one task"):
+            analyze_fleet(clusters, **kwargs)
+
+
+def test_join_takes_reports_only(fleet: dict[str, Path]) -> None:
+    report = attackmap.analyze(fleet["lab"], shard=(0, 1))
+    assert join(r for r in [report]).to_json() == report.to_json()  # any iterable
+    with pytest.raises(EngineError, match="expected a list of reports, got int"):
+        join(7)  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="expected a list of reports, got str in it"):
+        join([report, "east.json"])  # type: ignore[list-item]
+
+
+def test_an_engines_results_go_to_their_clusters_in_any_order(
+    fleet: dict[str, Path], whole: dict[str, str]
+) -> None:
+    # results in the order tasks finish: each report still goes to its cluster and shard
+    clusters = [fleet["lab"], fleet["east"]]
+    for arrange in (lambda r: r[::-1], lambda r: [r[2], r[1], r[0], r[3]]):
+        reports = analyze_fleet(clusters, engine=_Engine(arrange), shards=2)
+        assert [r.to_json() for r in reports] == [whole["lab"], whole["east"]]
+
+
+@pytest.mark.parametrize(
+    ("arrange", "message"),
+    [
+        (lambda r: r[:-1], "the engine's map returned 3 results for 4 tasks"),
+        (lambda r: [*r, r[0]], "the engine's map returned 5 results for 4 tasks"),
+        (
+            lambda r: [r[0], r[0], r[2], r[3]],
+            "returned the result of cluster 0's shard 0 of 2 twice",
+        ),
+        (lambda r: [None, *r[1:]], "the engine's map returned NoneType, not a task's result"),
+        (lambda r: [r[0].report, *r[1:]], "the engine's map returned Report, not a task's result"),
+        (lambda r: 7, "the engine's map returned int, not a list of results"),
+    ],
+)
+def test_an_engine_that_loses_or_mixes_results_is_an_error(
+    fleet: dict[str, Path], arrange: Any, message: str
+) -> None:
+    with pytest.raises(EngineError, match=re.escape(message)):
+        analyze_fleet([fleet["lab"], fleet["east"]], engine=_Engine(arrange), shards=2)
 
 
 def test_a_path_a_worker_elsewhere_does_not_see_says_where_each_side_looked(
@@ -861,6 +966,7 @@ def _result_of_a_collecting_worker(_: int) -> _Arrival:
     return _Arrival()
 
 
+@pytest.mark.usefixtures("forks_allowed")
 def test_a_process_pool_reads_its_results_with_the_collector_paused() -> None:
     """Shard reports are millions of objects without cycles: unpickled with the collector
     running, one took 5x the CPU (docs/scaling.md). It runs again afterwards, and the
@@ -923,12 +1029,42 @@ def _death_signal(_item: int) -> int:
     return found.value
 
 
+def _pid(_item: int) -> int:
+    return os.getpid()
+
+
+def test_a_pool_is_not_forked_where_forking_is_refused() -> None:
+    # another thread runs (a notebook's, a Dask client's): every task here, as analyze's
+    # workers; a worker process (a daemon may have no children): the same
+    started, stop = threading.Event(), threading.Event()
+
+    def wait() -> None:
+        started.set()
+        stop.wait(60)
+
+    other = threading.Thread(target=wait, name="another-thread")
+    other.start()
+    started.wait(10)
+    try:
+        assert LocalEngine(2).map(_pid, [1, 2, 3]) == [os.getpid()] * 3
+    finally:
+        stop.set()
+        other.join()
+
+
+@pytest.mark.usefixtures("forks_allowed")
+def test_a_pool_is_forked_where_forking_is_allowed() -> None:
+    assert os.getpid() not in LocalEngine(2).map(_pid, [1, 2, 3])
+
+
+@pytest.mark.usefixtures("forks_allowed")
 def test_a_pool_worker_that_dies_is_an_engine_error() -> None:
     with pytest.raises(EngineError, match="ended without its result") as err:
         LocalEngine(2).map(_killed, [1, 2, 3])
     assert err.value.hint is not None and "--workers 1" in err.value.hint
 
 
+@pytest.mark.usefixtures("forks_allowed")
 def test_pool_workers_end_with_this_process() -> None:
     # (PR_SET_PDEATHSIG: killed with it, none computes a fleet's tasks for nobody)
     assert LocalEngine(2).map(_death_signal, [1, 2]) == [signal.SIGKILL, signal.SIGKILL]
@@ -938,6 +1074,7 @@ def _interrupt_handler(_item: int) -> str:
     return str(signal.getsignal(signal.SIGINT))
 
 
+@pytest.mark.usefixtures("forks_allowed")
 def test_workers_leave_ctrl_c_to_this_process() -> None:
     # a terminal's Ctrl-C reaches every process of the group: the workers ignore it (this
     # process stops them) instead of each printing a KeyboardInterrupt traceback

@@ -120,6 +120,14 @@ def test_written_one_workload_at_a_time(synthetic: Report, pretty: bool) -> None
     assert "".join(sink.writes) == reference(synthetic, pretty=pretty)
 
 
+def test_write_json_takes_a_text_stream(synthetic: Report, tmp_path: Path) -> None:
+    # a path where a stream goes: said, not an AttributeError on str.write
+    with pytest.raises(TypeError, match=r"write_json writes to a text stream .*, not str"):
+        synthetic.write_json(str(tmp_path / "out.json"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not PosixPath"):
+        synthetic.write_json(tmp_path / "out.json")  # type: ignore[arg-type]
+
+
 def test_a_report_without_workloads(tmp_path: Path) -> None:
     only_a_service = tmp_path / "svc.yaml"
     only_a_service.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")

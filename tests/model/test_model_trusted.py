@@ -485,6 +485,27 @@ def test_read_and_load_is_read_documents_then_load(tmp_path: Path, parallel: lis
     assert gc.isenabled()
 
 
+def test_an_empty_string_is_no_source_and_text_is_not_named_as_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Path("") is the working directory: an empty variable passed as the source read it all
+    from attackmap.model._loader import read_and_load
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
+        encoding="utf-8",
+    )
+    for source in ("", "  "):
+        with pytest.raises(InputError, match="an empty string is neither a path nor YAML text"):
+            read_and_load(source)
+    _documents, inventory = read_and_load("pod.yaml")  # (a relative path still reads)
+    assert [w.ref.name for w in inventory.workloads] == ["p"]
+    with pytest.raises(InputError) as text:
+        read_and_load("---\n# nothing\n")
+    assert text.value.summary() == "<text>: no Kubernetes documents found"
+
+
 def test_read_and_load_refuses_an_empty_input_after_the_reading_errors(tmp_path: Path) -> None:
     from attackmap.model._loader import read_and_load
 

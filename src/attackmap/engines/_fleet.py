@@ -14,7 +14,7 @@ as for a report made in one process, so the joined document is byte-identical.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
@@ -95,25 +95,56 @@ def _missing_root(source: Any) -> str | None:
     return None
 
 
-def run_task_kept(task: ShardTask) -> Report | AttackmapError:
-    """:func:`run_task`, its input error returned rather than raised (``keep_going``: a
-    cluster that cannot be analysed at all, a path with no manifests, leaves the other
-    clusters' reports). An engine's own error (another attackmap on the worker) is raised:
-    no cluster can be analysed there."""
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task sends back: which task it was (its cluster, its shard) and its report,
+    or, with ``keep_going``, its input error. An engine may hand results back in any
+    order; :func:`analyze_fleet` places each by what it says it is."""
+
+    cluster: int
+    shard: tuple[int, int]
+    report: Report | AttackmapError
+
+
+def run_tagged(task: ShardTask) -> TaskResult:
+    """:func:`run_task` (in a worker), its result tagged with the task's cluster and shard;
+    with ``keep_going`` among the options, an input error is returned in the report's
+    place (a cluster that cannot be analysed at all, a path with no manifests, leaves the
+    other clusters' reports). An engine's own error (another attackmap on the worker) is
+    raised: no cluster can be analysed there."""
     try:
-        return run_task(task)
+        report: Report | AttackmapError = run_task(task)
     except EngineError:
         raise
     except AttackmapError as e:
-        return e
+        if not dict(task.options).get("keep_going"):
+            raise
+        report = e
+    return TaskResult(task.cluster, task.shard, report)
 
 
-def join(reports: Sequence[Report]) -> Report:
+def join(reports: Iterable[Report]) -> Report:
     """The shard reports of one cluster (any order) as one report, exactly the report of
     the whole cluster analysed in one process."""
+    from attackmap.graph import Report
+
+    try:
+        reports = list(reports)
+    except TypeError as e:
+        raise EngineError(f"expected a list of reports, got {type(reports).__name__}") from e
     if not reports:
         raise EngineError("no shard reports to join")
+    for report in reports:
+        if not isinstance(report, Report):
+            raise EngineError(f"expected a list of reports, got {type(report).__name__} in it")
     _check_shards(reports)
+    origins = {getattr(r, "_origin", None) for r in reports}  # (None: a pickle of before)
+    if len(origins) > 1:
+        raise EngineError(
+            "the shards are not of one cluster analysed with the same options: their inputs "
+            "(the workloads and where each is) or their options (entry points, goals, ...) differ",
+            hint="join the n reports of analyze(source, shard=(i, n)) of one source, options alike",
+        )
     first = reports[0]
     if len(reports) == 1:
         return first
@@ -141,6 +172,7 @@ def join(reports: Sequence[Report]) -> Report:
                 raise EngineError(f"two shards analysed {a.ref}: the shards overlap")
         joined = first.model_copy(update={"workloads": tuple(workloads)})
         joined._shard = None  # the whole cluster's
+        joined._origin = None
         return joined
 
 
@@ -160,6 +192,70 @@ def _check_shards(reports: Sequence[Report]) -> None:
             f"the reports to join are not every shard of one split once: {said}",
             hint="join the n reports of analyze(..., shard=(i, n)) for i in range(n)",
         )
+
+
+def _placed(
+    results: Any, tasks: Sequence[ShardTask]
+) -> dict[tuple[int, tuple[int, int]], Report | AttackmapError]:
+    """Each task's report (or input error) by its cluster and shard, from what an engine's
+    ``map`` returned: one :class:`TaskResult` per task, in any order. Anything else (too
+    few or too many results, one twice, something that is no task's result) is the
+    engine's error: no report may go to another cluster, or go missing, without a word."""
+    try:
+        found = list(results)
+    except TypeError as e:
+        raise EngineError(
+            f"the engine's map returned {type(results).__name__}, not a list of results",
+            field="engine",
+        ) from e
+    if len(found) != len(tasks):
+        raise EngineError(
+            f"the engine's map returned {len(found)} results for {len(tasks)} tasks",
+            field="engine",
+            hint="an engine's map(fn, items) returns fn(item) for every item",
+        )
+    placed: dict[tuple[int, tuple[int, int]], Report | AttackmapError] = {}
+    wanted = {(t.cluster, t.shard) for t in tasks}
+    for result in found:
+        if not isinstance(result, TaskResult) or (result.cluster, result.shard) not in wanted:
+            raise EngineError(
+                f"the engine's map returned {type(result).__name__}, not a task's result",
+                field="engine",
+                hint="an engine's map(fn, items) returns fn(item) for every item",
+            )
+        key = (result.cluster, result.shard)
+        if key in placed:
+            raise EngineError(
+                f"the engine's map returned the result of cluster {key[0]}'s shard "
+                f"{key[1][0]} of {key[1][1]} twice",
+                field="engine",
+            )
+        placed[key] = result.report
+    return placed
+
+
+def _reads_stdin(source: Any) -> bool:
+    """Whether a cluster's source reads standard input (``-``, or a list naming it)."""
+    if isinstance(source, str):
+        return source == "-"
+    return isinstance(source, list | tuple) and any(isinstance(s, str) and s == "-" for s in source)
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Refuse an option ``analyze`` does not take, before any task is sent (each would
+    fail alike, on every worker)."""
+    import inspect
+
+    from attackmap.graph import analyze
+
+    taken = set(inspect.signature(analyze).parameters) - {"source", "shard", "workers"}
+    for name in sorted(options):
+        if name not in taken:
+            raise EngineError(
+                f"unknown option {name!r}",
+                field=name,
+                hint="analyze's keywords: " + ", ".join(sorted(taken)),
+            )
 
 
 #: At most this many shards per cluster: each builds the cluster's whole graph (one per
@@ -238,8 +334,23 @@ def analyze_fleet(
         )
     if "shard" in options:
         raise EngineError("pass shards=n, not shard=", field="shard")
+    _check_options(options)
     if client is not None and engine is not None:
         raise EngineError("pass a client or an engine, not both", field="client")
+    if workers is not None and (client is not None or engine is not None):
+        raise EngineError(
+            "workers are the local engine's processes: an engine or a Dask client has its own",
+            field="workers",
+        )
+    readers = [c for c in clusters if _reads_stdin(c)]
+    here = client is None and engine is None and workers in (None, 1)
+    if readers and (len(readers) > 1 or shards > 1 or not here):
+        raise EngineError(
+            "stdin is read once, by one task: with shards, workers, an engine or more "
+            "clusters reading it, the others would find it read",
+            field="clusters",
+            hint="save the manifests to a file and name it",
+        )
     if client is not None:
         from attackmap.engines._dask import DaskEngine
 
@@ -264,19 +375,18 @@ def analyze_fleet(
         for c, source in enumerate(clusters)
         for i in range(shards)
     ]
-    if not keep_going:
-        results = engine.map(run_task, tasks)
-        return [join(results[c * shards : (c + 1) * shards]) for c in range(len(clusters))]
-    kept = engine.map(run_task_kept, tasks)
+    placed = _placed(engine.map(run_tagged, tasks), tasks)
     joined: list[Report | AttackmapError] = []
     for c in range(len(clusters)):
-        parts = kept[c * shards : (c + 1) * shards]
+        parts = [placed[(c, (i, shards))] for i in range(shards)]
         # the shards of a cluster read the same inputs: the first shard's error is the
         # cluster's (they fail alike)
         failed = [p for p in parts if isinstance(p, AttackmapError)]
         joined.append(
             failed[0] if failed else join([p for p in parts if not isinstance(p, AttackmapError)])
         )
+    if not keep_going:
+        return cast("list[Report]", joined)
     errors = {e.summary() for e in joined if isinstance(e, AttackmapError)}
     if (
         len(clusters) > 1

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from attackmap._gc import paused
 from attackmap.engines.interface import EngineError
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -14,7 +17,10 @@ R = TypeVar("R")
 
 class LocalEngine:
     """``workers`` processes: 1 runs every task here, in order; more fork a pool (the
-    workers inherit what this process has imported and loaded)."""
+    workers inherit what this process has imported and loaded), except where forking is
+    refused (:func:`attackmap._fork.fork_refusal`: another thread runs, a Dask client's or
+    a notebook's; this is a worker process already; not Linux), where every task runs here,
+    as ``analyze(..., workers=N)`` does."""
 
     name = "local"
 
@@ -28,13 +34,17 @@ class LocalEngine:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.workers == 1 or len(items) <= 1:
             return [fn(item) for item in items]
+        from attackmap._fork import fork_refusal, pool_worker_start
+
+        refusal = fork_refusal()
+        if refusal is not None:  # as analyze(workers=N): every task here, the same results
+            logger.debug("running %d tasks in this process: %s", len(items), refusal)
+            return [fn(item) for item in items]
         # imported here: a one-process run (the CLI's default) starts no pool machinery
         import multiprocessing
         import os
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
-
-        from attackmap._fork import pool_worker_start
 
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(items)),

@@ -10,6 +10,7 @@ import codecs
 import contextlib
 import copy
 import functools
+import hashlib
 import itertools
 import logging
 import operator
@@ -707,6 +708,27 @@ class Analyzer:
         if parts > 1:
             logger.debug("analysing %d workloads in %d processes", len(chosen), parts)
         return chosen, parts
+
+    def origin(self) -> str:
+        """A digest of what this analysis read and was asked: every workload's key and
+        source, the entry points, goals and other options, the ATT&CK and ATLAS releases.
+        The shards of one cluster's split share it; shards of other inputs or options do
+        not (:func:`attackmap.engines.join` refuses to mix them)."""
+        digest = hashlib.sha256()
+        asked = (
+            self.kb.version,
+            self.kb.atlas.version,
+            self.entries,
+            self.goals,
+            self.assume_kernel_exploit,
+            self.namespace,
+            None if self.seccomp_root is None else str(self.seccomp_root),
+        )
+        digest.update(repr(asked).encode())
+        for wf in sorted(self.fb.workloads, key=lambda wf: wf.key):
+            where = wf.source
+            digest.update(f"\0{wf.key}\0{where.path}\0{where.document}\0{where.line}".encode())
+        return digest.hexdigest()
 
     def _searched(self) -> GraphFacts:
         """What the findings need of the graph, once its paths are found. Above
@@ -1617,6 +1639,8 @@ def analyze(
         )
         report = analyzer.report(only=only, workers=count)
         report._shard = shard
+        if shard is not None:  # what attackmap.engines.join checks the shards agree on
+            report._origin = analyzer.origin()
         return report
 
 

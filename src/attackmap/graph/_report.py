@@ -182,6 +182,9 @@ class Report(_Frozen):
     #: ``(i, n)`` for the report of a shard (``analyze(..., shard=(i, n))``): what
     #: :func:`attackmap.engines.join` checks a cluster's shards against (not written)
     _shard: tuple[int, int] | None = PrivateAttr(default=None)
+    #: a shard's digest of what its cluster's analysis read and was asked (every
+    #: workload's key and source, the options): shards of one split share it (not written)
+    _origin: str | None = PrivateAttr(default=None)
 
     @property
     def shard(self) -> tuple[int, int] | None:
@@ -202,7 +205,8 @@ class Report(_Frozen):
         """A pickled report is its data: the analysis behind it (the attack graph, for
         ``apply`` and ``minimal_controls``) stays in the process that made it."""
         state = super().__getstate__()
-        return {**state, "__pydantic_private__": {"_analyzer": None, "_shard": self._shard}}
+        private = {"_analyzer": None, "_shard": self._shard, "_origin": self._origin}
+        return {**state, "__pydantic_private__": private}
 
     def workload(self, ref: ObjectRef | str) -> WorkloadAnalysis:
         """The analysis of the workload ``ref`` (``Kind/ns/name``)."""
@@ -309,7 +313,13 @@ class Report(_Frozen):
         """Write :meth:`to_json`'s text to ``stream`` (anything with ``write(str)``): the
         tables first, then one workload at a time, so besides the report only the tables
         and one workload's text are in memory."""
-        self._write(stream.write, pretty=pretty)
+        write = getattr(stream, "write", None)
+        if not callable(write):
+            raise TypeError(
+                "write_json writes to a text stream (open(path, 'w', encoding='utf-8'), "
+                f"sys.stdout), not {type(stream).__name__}"
+            )
+        self._write(write, pretty=pretty)
 
     def _write(self, write: Callable[[str], object], *, pretty: bool) -> None:
         with paused():  # many short-lived dicts beside a large, long-lived report

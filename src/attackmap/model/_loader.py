@@ -384,6 +384,12 @@ def _source_batches(
     ahead in worker processes when the input is large; the files a directory walk skips
     come first, as :class:`_SkippedFile` documents; the charts and kustomizations it
     found come last, each rendered whole)."""
+    if isinstance(source, str) and not source.strip():
+        # (Path("") is the working directory: an empty variable read it all)
+        raise InputError(
+            "an empty string is neither a path nor YAML text",
+            hint="name a file or directory, or pass the YAML text",
+        )
     if isinstance(source, Path | str) and not (
         isinstance(source, str) and (source == "-" or _looks_like_text(source))
     ):
@@ -1683,7 +1689,14 @@ def require_documents(documents: list[RawDocument], sources: Iterable[object]) -
         ]
         if unrendered:
             raise InputError(unrendered[0].reason, path=unrendered[0].path)
-        named = ", ".join(str(s) for s in sources if isinstance(s, str | Path)) or "the input"
+        named = (
+            ", ".join(
+                "<text>" if isinstance(s, str) and _looks_like_text(s) else str(s)
+                for s in sources
+                if isinstance(s, str | Path)
+            )
+            or "the input"
+        )
         raise InputError(
             "no Kubernetes documents found",
             path=named[:200],
