@@ -23,9 +23,10 @@ class EngineError(AttackmapError):
 
 
 class Engine(Protocol):
-    """Runs ``fn`` over ``items``; the results in the order of ``items``. ``fn`` and every
-    item must pickle (a process pool or a remote worker runs them); an exception raised
-    by ``fn`` is raised by ``map``."""
+    """Runs ``fn`` over ``items``; ``fn(item)`` for every item, once (in the order of
+    ``items``, or in any other: :func:`~attackmap.engines.analyze_fleet` places each result
+    by the task it names). ``fn`` and every item must pickle (a process pool or a remote
+    worker runs them); an exception raised by ``fn`` is raised by ``map``."""
 
     name: str
 
