@@ -655,6 +655,40 @@ def test_shards_of_different_inputs_do_not_join(fleet: dict[str, Path]) -> None:
         join([])
 
 
+def test_shards_join_only_of_the_same_content_context_and_options(
+    fleet: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from tests.conftest import NODE_POOLS_CONTEXT
+
+    lab = tmp_path / "lab"
+    shutil.copytree(fleet["lab"], lab)
+    (lab / "context.yaml").unlink()  # (given as an option below)
+    files = sorted(lab.rglob("*.yaml"))
+    first = attackmap.analyze(files, shard=(0, 2))
+    # the files listed in another order: the same report, the shards join
+    other_order = attackmap.analyze(files[::-1], shard=(1, 2))
+    assert join([first, other_order]).to_json() == attackmap.analyze(files).to_json()
+    # the same paths and lines, another content (edited between the shards' runs)
+    edited = max(files, key=lambda f: f.stat().st_size)
+    text = edited.read_text(encoding="utf-8")
+    assert "image: " in text
+    edited.write_text(text.replace("image: ", "image: x", 1), encoding="utf-8")
+    with pytest.raises(EngineError, match="not of one cluster analysed with the same options"):
+        join([first, attackmap.analyze(files, shard=(1, 2))])
+    edited.write_text(text, encoding="utf-8")
+    # another cluster context
+    with pytest.raises(EngineError, match="not of one cluster analysed with the same options"):
+        join([first, attackmap.analyze(files, shard=(1, 2), context=NODE_POOLS_CONTEXT)])
+    # one seccomp root, named relative in one shard and absolute in the other
+    (tmp_path / "seccomp").mkdir()
+    monkeypatch.chdir(tmp_path)
+    here = attackmap.analyze(files, shard=(0, 2), seccomp_root="seccomp")
+    there = attackmap.analyze(files, shard=(1, 2), seccomp_root=tmp_path / "seccomp")
+    assert join([here, there]).to_json() == attackmap.analyze(files).to_json()
+
+
 def test_a_missing_shard_is_refused(fleet: dict[str, Path], whole: dict[str, str]) -> None:
     # a missing shard's workloads would be left out of the "whole" report without a word
     shards = [attackmap.analyze(fleet["lab"], shard=(i, 3)) for i in range(3)]

@@ -710,11 +710,15 @@ class Analyzer:
         return chosen, parts
 
     def origin(self) -> str:
-        """A digest of what this analysis read and was asked: every workload's key and
-        source, the entry points, goals and other options, the ATT&CK and ATLAS releases.
-        The shards of one cluster's split share it; shards of other inputs or options do
-        not (:func:`attackmap.engines.join` refuses to mix them)."""
+        """A digest of what this analysis read and was asked: every document's content and
+        where it is (in any order: a directory or its files listed), or, for an inventory
+        given as it is, the inventory; the cluster context; the entry points, goals and
+        other options; the ATT&CK and ATLAS releases. The shards of one cluster's split
+        share it; a shard of other inputs (another cluster, a file edited between the
+        shards' runs) or other options does not (:func:`attackmap.engines.join` refuses to
+        mix them). Not covered: an ATT&CK bundle of the same release with other content."""
         digest = hashlib.sha256()
+        root = None if self.seccomp_root is None else str(FsPath(self.seccomp_root).resolve())
         asked = (
             self.kb.version,
             self.kb.atlas.version,
@@ -722,12 +726,22 @@ class Analyzer:
             self.goals,
             self.assume_kernel_exploit,
             self.namespace,
-            None if self.seccomp_root is None else str(self.seccomp_root),
+            root,
         )
         digest.update(repr(asked).encode())
-        for wf in sorted(self.fb.workloads, key=lambda wf: wf.key):
-            where = wf.source
-            digest.update(f"\0{wf.key}\0{where.path}\0{where.document}\0{where.line}".encode())
+        inventory = self._inventory
+        if inventory is not None:
+            digest.update(repr(inventory.context).encode())
+        if self.documents is not None:
+            # each document's digest (content and place), sorted: the order files are
+            # listed in changes no report
+            parts = sorted(
+                hashlib.sha256(repr((d.path, d.index, d.helm_source, d.data)).encode()).digest()
+                for d in self.documents
+            )
+            digest.update(b"".join(parts))
+        elif inventory is not None:
+            digest.update(inventory.model_dump_json().encode())
         return digest.hexdigest()
 
     def _searched(self) -> GraphFacts:
