@@ -10,6 +10,7 @@ the report ``attackmap.analyze`` makes of the whole cluster in one process.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import random
@@ -762,10 +763,28 @@ def test_a_fleets_arguments_are_checked_before_any_task_is_sent(
         (["-"], {"shards": 2}),
         (["-", "-"], {}),
         (["-", lab], {"workers": 2}),
-        ([["-", lab]], {"engine": LocalEngine(1)}),
+        ([["-", lab]], {"engine": LocalEngine(2)}),
     ):
         with pytest.raises(EngineError, match="stdin is read once, by one task"):
             analyze_fleet(clusters, **kwargs)
+
+
+def test_stdin_is_read_by_one_task_here(
+    fleet: dict[str, Path], monkeypatch: pytest.MonkeyPatch, whole: dict[str, str]
+) -> None:
+    import io
+
+    import attackmap._fork
+
+    text = "".join(
+        f.read_text(encoding="utf-8") + "\n---\n" for f in sorted(fleet["lab"].rglob("*.yaml"))
+    )
+    monkeypatch.setattr(attackmap._fork, "available_cpus", lambda: 1)  # auto: one process
+    for kwargs in ({}, {"workers": "auto"}, {"engine": LocalEngine(1)}):
+        stdin = io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8")
+        monkeypatch.setattr(sys, "stdin", stdin)
+        (report,) = analyze_fleet(["-"], **kwargs)
+        assert len(report.workloads) == len(json.loads(whole["lab"])["workloads"])
 
 
 def test_join_takes_reports_only(fleet: dict[str, Path]) -> None:

@@ -497,7 +497,9 @@ def test_an_empty_string_is_no_source_and_text_is_not_named_as_a_path(
         encoding="utf-8",
     )
     for source in ("", "  "):
-        with pytest.raises(InputError, match="an empty string is neither a path nor YAML text"):
+        with pytest.raises(
+            InputError, match="an empty or blank string is neither a path nor YAML text"
+        ):
             read_and_load(source)
     _documents, inventory = read_and_load("pod.yaml")  # (a relative path still reads)
     assert [w.ref.name for w in inventory.workloads] == ["p"]

@@ -342,15 +342,6 @@ def analyze_fleet(
             "workers are the local engine's processes: an engine or a Dask client has its own",
             field="workers",
         )
-    readers = [c for c in clusters if _reads_stdin(c)]
-    here = client is None and engine is None and workers in (None, 1)
-    if readers and (len(readers) > 1 or shards > 1 or not here):
-        raise EngineError(
-            "stdin is read once, by one task: with shards, workers, an engine or more "
-            "clusters reading it, the others would find it read",
-            field="clusters",
-            hint="save the manifests to a file and name it",
-        )
     if client is not None:
         from attackmap.engines._dask import DaskEngine
 
@@ -368,6 +359,15 @@ def analyze_fleet(
         )
     if not isinstance(keep_going, bool):
         raise EngineError(f"expected True or False, got {keep_going!r}", field="keep_going")
+    readers = [c for c in clusters if _reads_stdin(c)]
+    here = isinstance(engine, LocalEngine) and engine.workers == 1  # ("auto" on one CPU too)
+    if readers and (len(readers) > 1 or shards > 1 or not here):
+        raise EngineError(
+            "stdin is read once, by one task: with shards, workers, an engine or more "
+            "clusters reading it, the others would find it read",
+            field="clusters",
+            hint="save the manifests to a file and name it",
+        )
     opts = tuple(sorted({**options, "keep_going": keep_going}.items()))
     where = task_origin()
     tasks = [

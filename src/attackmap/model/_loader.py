@@ -387,7 +387,7 @@ def _source_batches(
     if isinstance(source, str) and not source.strip():
         # (Path("") is the working directory: an empty variable read it all)
         raise InputError(
-            "an empty string is neither a path nor YAML text",
+            "an empty or blank string is neither a path nor YAML text",
             hint="name a file or directory, or pass the YAML text",
         )
     if isinstance(source, Path | str) and not (
