@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pickle
 import random
@@ -1072,6 +1073,93 @@ def test_the_join_runs_with_the_collector_paused(
 def _killed(_item: int) -> int:
     os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     return 0
+
+
+def _killed_at_two(item: int) -> int:
+    if item == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+    return item * 10
+
+
+@pytest.mark.usefixtures("forks_allowed")
+def test_settle_puts_a_dead_workers_task_error_in_its_place() -> None:
+    # the pool breaks for every task it had not finished: those run again, one by one,
+    # and only the one that kills its process again is lost
+    found = LocalEngine(2).settle(_killed_at_two, [1, 2, 3, 4])
+    assert found[0] == 10 and found[2:] == [30, 40]
+    assert isinstance(found[1], EngineError)
+    assert "a worker process ended while analysing it (killed, or out of memory)" in str(found[1])
+    with pytest.raises(ValueError, match="invalid literal"):  # fn's own errors: raised
+        LocalEngine(2).settle(int, ["1", "x"])
+
+
+@pytest.mark.usefixtures("forks_allowed")
+def test_keep_going_goes_past_a_cluster_whose_worker_dies(
+    fleet: dict[str, Path],
+    whole: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from attackmap.engines import _fleet
+
+    real = _fleet.run_task
+
+    def dies_on_west(task: ShardTask) -> Any:  # (the forked workers inherit it)
+        if "west" in str(task.source):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(task)
+
+    monkeypatch.setattr(_fleet, "run_task", dies_on_west)
+    clusters = [fleet["lab"], fleet["west"], fleet["east"]]
+    with pytest.raises(EngineError, match="ended without its result"):
+        analyze_fleet(clusters, workers=2)
+    lab, west, east = analyze_fleet(clusters, workers=2, shards=2, keep_going=True)
+    assert isinstance(west, EngineError) and "killed, or out of memory" in west.message
+    assert isinstance(lab, attackmap.Report) and lab.to_json() == whole["lab"]
+    assert isinstance(east, attackmap.Report) and east.to_json() == whole["east"]
+    out = tmp_path / "reports"
+    argv = ["analyze", *map(str, clusters), "--out-dir", str(out), "--workers", "2"]
+    assert main([*argv, "--keep-going", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "killed, or out of memory" in err and "west: not analysed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["east.json", "lab.json"]
+
+
+def _exits_at_two(item: int) -> int:
+    if item == 2:
+        os._exit(1)  # a worker process that dies
+    return item * 10
+
+
+def test_dask_settle_puts_a_killed_workers_task_error_in_its_place() -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    import dask
+
+    from attackmap.engines import DaskEngine
+
+    with (
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": 0,
+                # one task on the worker at a time (the rest wait at the scheduler, in
+                # order): the worker that dies takes no other task with it
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        found = DaskEngine(client).settle(_exits_at_two, [1, 3, 2])
+    assert found[:2] == [10, 30]
+    assert isinstance(found[2], EngineError) and "killed, or out of memory" in str(found[2])
 
 
 def _death_signal(_item: int) -> int:

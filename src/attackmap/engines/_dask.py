@@ -83,6 +83,33 @@ class DaskEngine:
         with paused():
             return list(self.client.gather(futures))
 
+    def settle(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | EngineError]:
+        """:meth:`map`, but a task the cluster gave up on because its workers died
+        (``KilledWorker``: killed, out of memory, after distributed's allowed failures) has
+        an :class:`EngineError` in its place, the other tasks' results beside it (a
+        fleet's ``keep_going``). Any exception ``fn`` raises is raised, in task order."""
+        distributed = _distributed()
+        if not items:
+            return []
+        futures = self.client.map(fn, list(items), pure=False)
+        distributed.wait(futures)
+        out: list[R | EngineError] = []
+        for future in futures:
+            if future.status == "error" and isinstance(
+                future.exception(), distributed.KilledWorker
+            ):
+                out.append(
+                    EngineError(
+                        "the Dask workers that ran it ended (killed, or out of memory)",
+                        field="--engine",
+                        hint="give the workers more memory (dask worker --memory-limit)",
+                    )
+                )
+                continue
+            with paused():  # (see map; another error, or a cancelled task, is raised)
+                out.append(future.result())
+        return out
+
 
 @contextmanager
 def connect(scheduler: str | None, workers: int | None = None) -> Iterator[DaskEngine]:

@@ -375,7 +375,18 @@ def analyze_fleet(
         for c, source in enumerate(clusters)
         for i in range(shards)
     ]
-    placed = _placed(engine.map(run_tagged, tasks), tasks)
+    settle = getattr(engine, "settle", None)
+    if keep_going and callable(settle):
+        # a task whose worker died: its cluster's error, the others' reports kept
+        found = list(settle(run_tagged, tasks))
+        if len(found) == len(tasks):
+            found = [
+                TaskResult(t.cluster, t.shard, r) if isinstance(r, EngineError) else r
+                for t, r in zip(tasks, found, strict=True)
+            ]
+        placed = _placed(found, tasks)
+    else:
+        placed = _placed(engine.map(run_tagged, tasks), tasks)
     joined: list[Report | AttackmapError] = []
     for c in range(len(clusters)):
         parts = [placed[(c, (i, shards))] for i in range(shards)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from attackmap._gc import paused
@@ -75,6 +75,68 @@ class LocalEngine:
             raise
         pool.shutdown(wait=True)
         return found
+
+    def settle(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | EngineError]:
+        """:meth:`map`, but a task whose worker process dies (killed, out of memory) has an
+        :class:`EngineError` in its place, the other tasks' results beside it (a fleet's
+        ``keep_going``). A death breaks the whole pool: the tasks it had not finished run
+        again, one at a time, each in a process of its own, so that only the task that
+        kills its process again is lost (and one that died of the others' memory
+        finishes). Any exception ``fn`` raises is raised, as by :meth:`map`."""
+        from attackmap._fork import fork_refusal
+
+        if self.workers == 1 or len(items) <= 1 or fork_refusal() is not None:
+            return list(self.map(fn, items))  # here: a death is this process's
+        done, lost = self._round(fn, items, range(len(items)), self.workers)
+        for i in lost:
+            again, dead = self._round(fn, items, [i], 1)
+            done.update(again)
+            if dead:
+                done[i] = EngineError(
+                    "a worker process ended while analysing it (killed, or out of memory)",
+                    field="workers",
+                    hint="analyse it alone, with --workers 1, or on a machine with more memory",
+                )
+        return [done[i] for i in range(len(items))]
+
+    def _round(
+        self, fn: Callable[[T], R], items: Sequence[T], indices: Iterable[int], workers: int
+    ) -> tuple[dict[int, R | EngineError], list[int]]:
+        """The tasks ``indices`` of ``items`` in a pool of ``workers`` processes: the
+        results of those finished, by index, and the indices of those the pool lost when a
+        worker died (none when none did)."""
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from attackmap._fork import pool_worker_start
+
+        wanted = list(indices)
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(wanted)),
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=pool_worker_start,
+            initargs=(os.getpid(),),
+        )
+        done: dict[int, R | EngineError] = {}
+        lost: list[int] = []
+        try:
+            futures = {i: pool.submit(fn, items[i]) for i in wanted}
+            with paused():  # (the results arrive pickled: see map)
+                for i, future in futures.items():
+                    try:
+                        done[i] = future.result()
+                    except BrokenProcessPool:
+                        lost.append(i)
+        except BaseException:
+            _stop(pool)
+            raise
+        if lost:
+            _stop(pool)
+        else:
+            pool.shutdown(wait=True)
+        return done, lost
 
 
 def _stop(pool: Any) -> None:

@@ -31,3 +31,9 @@ class Engine(Protocol):
     name: str
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+
+# An engine may also have ``settle(fn, items) -> list[R | EngineError]``: ``map``'s
+# results, but a task whose worker died (killed, out of memory) an ``EngineError`` in its
+# place (``LocalEngine.settle``, ``DaskEngine.settle``). ``analyze_fleet(...,
+# keep_going=True)`` uses it where there is one: such a task is its cluster's error.
