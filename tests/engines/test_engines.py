@@ -1132,12 +1132,18 @@ def _exits_at_two(item: int) -> int:
     return item * 10
 
 
-def test_dask_settle_puts_a_killed_workers_task_error_in_its_place() -> None:
+def test_dask_settle_puts_a_killed_workers_task_error_in_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     import dask
 
     from attackmap.engines import DaskEngine
 
+    # a LocalCluster of processes sets variables in this process's environment for its
+    # nannies (MALLOC_TRIM_THRESHOLD_, which turns glibc's dynamic mmap threshold off in
+    # every child started later: tests/test_malloc.py's)
+    monkeypatch.setattr(os, "environ", os.environ.copy())
     with (
         dask.config.set(
             {
