@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import pickle
 import random
@@ -1135,10 +1134,10 @@ def _exits_at_two(item: int) -> int:
 def test_dask_settle_puts_a_killed_workers_task_error_in_its_place(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
     import dask
 
-    from attackmap.engines import DaskEngine
+    from attackmap.engines._dask import connect
 
     # a LocalCluster of processes sets variables in this process's environment for its
     # nannies (MALLOC_TRIM_THRESHOLD_, which turns glibc's dynamic mmap threshold off in
@@ -1153,17 +1152,9 @@ def test_dask_settle_puts_a_killed_workers_task_error_in_its_place(
                 "distributed.scheduler.worker-saturation": 1.0,
             }
         ),
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.CRITICAL,
-        ) as cluster,
-        distributed.Client(cluster) as client,
+        connect(None, 1) as engine,  # (the local cluster of --engine dask)
     ):
-        found = DaskEngine(client).settle(_exits_at_two, [1, 3, 2])
+        found = engine.settle(_exits_at_two, [1, 3, 2])
     assert found[:2] == [10, 30]
     assert isinstance(found[2], EngineError) and "killed, or out of memory" in str(found[2])
 
