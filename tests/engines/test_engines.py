@@ -1090,6 +1090,32 @@ def test_settle_puts_a_dead_workers_task_error_in_its_place() -> None:
     assert "a worker process ended while analysing it (killed, or out of memory)" in str(found[1])
     with pytest.raises(ValueError, match="invalid literal"):  # fn's own errors: raised
         LocalEngine(2).settle(int, ["1", "x"])
+    # no thread of the stopped pools outlives the call (this process would fork no more)
+    before = set(threading.enumerate())
+    found = LocalEngine(2).settle(_killed_at_two, [4, 3, 2])
+    assert found[:2] == [40, 30] and isinstance(found[2], EngineError)
+    assert set(threading.enumerate()) <= before
+
+
+@pytest.mark.usefixtures("forks_allowed")
+def test_settle_takes_a_death_while_the_tasks_are_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    real = ProcessPoolExecutor.submit
+    calls = []
+
+    def breaks_at_the_third(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise BrokenProcessPool("a worker died")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", breaks_at_the_third)
+    # the tasks not handed out run again, one at a time: none is lost
+    assert LocalEngine(2).settle(_killed_at_two, [1, 3, 4, 5]) == [10, 30, 40, 50]
 
 
 @pytest.mark.usefixtures("forks_allowed")
@@ -1117,6 +1143,9 @@ def test_keep_going_goes_past_a_cluster_whose_worker_dies(
     assert isinstance(west, EngineError) and "killed, or out of memory" in west.message
     assert isinstance(lab, attackmap.Report) and lab.to_json() == whole["lab"]
     assert isinstance(east, attackmap.Report) and east.to_json() == whole["east"]
+    # every cluster's task dies: each cluster's error, not one for the run
+    deaths = analyze_fleet([fleet["west"], fleet["west"]], workers=2, keep_going=True)
+    assert all(isinstance(e, EngineError) for e in deaths) and len(deaths) == 2
     out = tmp_path / "reports"
     argv = ["analyze", *map(str, clusters), "--out-dir", str(out), "--workers", "2"]
     assert main([*argv, "--keep-going", "-q"]) == 2
@@ -1144,19 +1173,14 @@ def test_dask_settle_puts_a_killed_workers_task_error_in_its_place(
     # every child started later: tests/test_malloc.py's)
     monkeypatch.setattr(os, "environ", os.environ.copy())
     with (
-        dask.config.set(
-            {
-                "distributed.scheduler.allowed-failures": 0,
-                # one task on the worker at a time (the rest wait at the scheduler, in
-                # order): the worker that dies takes no other task with it
-                "distributed.scheduler.worker-saturation": 1.0,
-            }
-        ),
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         connect(None, 1) as engine,  # (the local cluster of --engine dask)
     ):
-        found = engine.settle(_exits_at_two, [1, 3, 2])
-    assert found[:2] == [10, 30]
-    assert isinstance(found[2], EngineError) and "killed, or out of memory" in str(found[2])
+        # the task queued behind the one that kills the worker is given up on with it,
+        # then runs again alone
+        found = engine.settle(_exits_at_two, [2, 1, 3])
+    assert found[1:] == [10, 30]
+    assert isinstance(found[0], EngineError) and "killed, or out of memory" in str(found[0])
 
 
 def _death_signal(_item: int) -> int:

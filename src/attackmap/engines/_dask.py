@@ -94,21 +94,29 @@ class DaskEngine:
         futures = self.client.map(fn, list(items), pure=False)
         distributed.wait(futures)
         out: list[R | EngineError] = []
-        for future in futures:
-            if future.status == "error" and isinstance(
-                future.exception(), distributed.KilledWorker
-            ):
-                out.append(
-                    EngineError(
-                        "the Dask workers that ran it ended (killed, or out of memory)",
-                        field="--engine",
-                        hint="give the workers more memory (dask worker --memory-limit)",
+        for item, future in zip(items, futures, strict=True):
+            if _killed(distributed, future):
+                # a task beside the one that killed the worker (queued on it) is given up
+                # on too: each runs again alone, and is lost only if it kills again
+                future = self.client.submit(fn, item, pure=False)
+                distributed.wait([future])
+                if _killed(distributed, future):
+                    out.append(
+                        EngineError(
+                            "the Dask workers that ran it ended (killed, or out of memory)",
+                            field="--engine",
+                            hint="give the workers more memory (dask worker --memory-limit)",
+                        )
                     )
-                )
-                continue
+                    continue
             with paused():  # (see map; another error, or a cancelled task, is raised)
                 out.append(future.result())
         return out
+
+
+def _killed(distributed: Any, future: Any) -> bool:
+    """Whether the cluster gave up on ``future`` because its workers died."""
+    return future.status == "error" and isinstance(future.exception(), distributed.KilledWorker)
 
 
 @contextmanager

@@ -403,6 +403,7 @@ def analyze_fleet(
         len(clusters) > 1
         and len(errors) == 1
         and all(isinstance(e, AttackmapError) for e in joined)
+        and not any(isinstance(e, EngineError) for e in joined)  # (deaths are each task's)
     ):
         # every cluster failed alike: not a cluster's inputs but an option every task
         # takes (an unknown entry point or goal, a missing seccomp root or context)

@@ -122,7 +122,12 @@ class LocalEngine:
         done: dict[int, R | EngineError] = {}
         lost: list[int] = []
         try:
-            futures = {i: pool.submit(fn, items[i]) for i in wanted}
+            futures = {}
+            for i in wanted:
+                try:
+                    futures[i] = pool.submit(fn, items[i])
+                except BrokenProcessPool:  # a worker died already: the rest are not taken
+                    lost.append(i)
             with paused():  # (the results arrive pickled: see map)
                 for i, future in futures.items():
                     try:
@@ -132,6 +137,7 @@ class LocalEngine:
         except BaseException:
             _stop(pool)
             raise
+        lost.sort()
         if lost:
             _stop(pool)
         else:
@@ -143,8 +149,18 @@ def _stop(pool: Any) -> None:
     """Stop ``pool``'s workers now (``shutdown`` would wait for the tasks they run; the
     executor has no public way to stop them before Python 3.14: its ``_processes``)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    calls = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.kill()
     for process in processes:
         process.join()
+    # its workers gone, the pool's threads end at once: waited for, so that none outlives
+    # the call (another thread running, this process would fork no more:
+    # attackmap._fork.fork_refusal)
+    if manager is not None:
+        manager.join()
+    if calls is not None:
+        calls.close()
+        calls.join_thread()
