@@ -150,17 +150,18 @@ def _stop(pool: Any) -> None:
     executor has no public way to stop them before Python 3.14: its ``_processes``)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
-    calls = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.kill()
     for process in processes:
         process.join()
-    # its workers gone, the pool's threads end at once: waited for, so that none outlives
-    # the call (another thread running, this process would fork no more:
-    # attackmap._fork.fork_refusal)
+    # its workers gone, the pool's thread ends at once, its call queue's feeder joined:
+    # waited for, so that neither outlives the call (another thread running, this process
+    # would fork no more: attackmap._fork.fork_refusal). Bounded: on Python 3.11 a feeder
+    # blocked on a full pipe (tasks of large data) never ends, nor the thread joining it.
     if manager is not None:
-        manager.join()
-    if calls is not None:
-        calls.close()
-        calls.join_thread()
+        manager.join(timeout=_THREAD_WAIT)
+
+
+#: How long :func:`_stop` waits for a stopped pool's thread (seconds).
+_THREAD_WAIT = 30.0
