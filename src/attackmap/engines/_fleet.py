@@ -141,8 +141,8 @@ def join(reports: Iterable[Report]) -> Report:
     origins = {getattr(r, "_origin", None) for r in reports}  # (None: a pickle of before)
     if len(origins) > 1:
         raise EngineError(
-            "the shards are not of one cluster analysed with the same options: their inputs "
-            "(the workloads and where each is) or their options (entry points, goals, ...) differ",
+            "the shards are not of one cluster analysed with the same options: what they read "
+            "(the documents, the context) or their options (entry points, goals, ...) differ",
             hint="join the n reports of analyze(source, shard=(i, n)) of one source, options alike",
         )
     first = reports[0]
@@ -312,8 +312,9 @@ def analyze_fleet(
     each loads the cluster and builds its graph, then analyses a run of its workloads (pays
     where the per-workload analysis outweighs the graph: ``docs/scaling.md``).
     ``keep_going``: ``analyze``'s (bad files and objects skipped, in each report's
-    ``skipped``), and a cluster that cannot be analysed at all (a path with no manifests)
-    has its :class:`~attackmap.errors.AttackmapError` in its place in the list, the other
+    ``skipped``), and a cluster that cannot be analysed at all (a path with no manifests,
+    a task whose worker process died: where the engine has ``settle``) has its
+    :class:`~attackmap.errors.AttackmapError` in its place in the list, the other
     clusters' reports beside it; without it, that error is raised.
     """
     from attackmap.engines._local import LocalEngine

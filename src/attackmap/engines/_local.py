@@ -34,26 +34,15 @@ class LocalEngine:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.workers == 1 or len(items) <= 1:
             return [fn(item) for item in items]
-        from attackmap._fork import fork_refusal, pool_worker_start
+        from attackmap._fork import fork_refusal
 
         refusal = fork_refusal()
         if refusal is not None:  # as analyze(workers=N): every task here, the same results
             logger.debug("running %d tasks in this process: %s", len(items), refusal)
             return [fn(item) for item in items]
-        # imported here: a one-process run (the CLI's default) starts no pool machinery
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(items)),
-            mp_context=multiprocessing.get_context("fork"),
-            # a worker ends with this process (killed: no orphan computes its tasks) and
-            # leaves Ctrl-C to it
-            initializer=pool_worker_start,
-            initargs=(os.getpid(),),
-        )
+        pool = _pool(min(self.workers, len(items)))
         try:
             # every task submitted: the workers are forked now, with the collector as it is
             # here (a worker runs many tasks of a fleet: its collector stays as it was)
@@ -105,20 +94,10 @@ class LocalEngine:
         """The tasks ``indices`` of ``items`` in a pool of ``workers`` processes: the
         results of those finished, by index, and the indices of those the pool lost when a
         worker died (none when none did)."""
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        from attackmap._fork import pool_worker_start
-
         wanted = list(indices)
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(wanted)),
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=pool_worker_start,
-            initargs=(os.getpid(),),
-        )
+        pool = _pool(min(workers, len(wanted)))
         done: dict[int, R | EngineError] = {}
         lost: list[int] = []
         try:
@@ -143,6 +122,24 @@ class LocalEngine:
         else:
             pool.shutdown(wait=True)
         return done, lost
+
+
+def _pool(workers: int) -> Any:
+    """A pool of ``workers`` forked processes, each ending with this one (killed: no orphan
+    computes its tasks) and leaving Ctrl-C to it. (Imported here: a one-process run, the
+    CLI's default, starts no pool machinery.)"""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from attackmap._fork import pool_worker_start
+
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=pool_worker_start,
+        initargs=(os.getpid(),),
+    )
 
 
 def _stop(pool: Any) -> None:
