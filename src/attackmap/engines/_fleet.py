@@ -394,9 +394,7 @@ def analyze_fleet(
         # the shards of a cluster read the same inputs: the first shard's error is the
         # cluster's (they fail alike)
         failed = [p for p in parts if isinstance(p, AttackmapError)]
-        joined.append(
-            failed[0] if failed else join([p for p in parts if not isinstance(p, AttackmapError)])
-        )
+        joined.append(failed[0] if failed else join(cast("list[Report]", parts)))
     if not keep_going:
         return cast("list[Report]", joined)
     errors = {e.summary() for e in joined if isinstance(e, AttackmapError)}

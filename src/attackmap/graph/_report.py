@@ -182,8 +182,9 @@ class Report(_Frozen):
     #: ``(i, n)`` for the report of a shard (``analyze(..., shard=(i, n))``): what
     #: :func:`attackmap.engines.join` checks a cluster's shards against (not written)
     _shard: tuple[int, int] | None = PrivateAttr(default=None)
-    #: a shard's digest of what its cluster's analysis read and was asked (every
-    #: workload's key and source, the options): shards of one split share it (not written)
+    #: a shard's digest of what its cluster's analysis read and was asked
+    #: (:meth:`Analyzer.origin`: the documents, the context, the options, the releases):
+    #: shards of one split share it (not written)
     _origin: str | None = PrivateAttr(default=None)
 
     @property
